@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/result.h"
+#include "policy/snapshot.h"
+
+namespace lbg::dataplane {
+
+// The small interface through which the control server drives a running dataplane
+// (ARCHITECTURE.md: the dataplane never includes control/). Implemented by lbg-gateway's
+// runtime; every method is called from the service thread, never from a worker.
+class ControlApi {
+ public:
+  virtual ~ControlApi() = default;
+
+  // Publishes a compiled policy to every worker atomically (RCU): each packet is judged by the
+  // old or the new snapshot, never a mix. Returns once every worker has seen the new one.
+  virtual Result<Ok> publish(std::shared_ptr<const policy::Snapshot> snapshot) = 0;
+  virtual std::shared_ptr<const policy::Snapshot> current() const = 0;
+
+  // Counters summed over lcores: (name, help, value), in declaration order.
+  struct Counter {
+    std::string name;
+    std::string help;
+    uint64_t value;
+  };
+  virtual std::vector<Counter> counters() const = 0;
+
+  // One row per live flow (best-effort snapshot of the tables), as JSON objects in the log's
+  // field names, at most `limit` rows.
+  virtual std::vector<std::string> flows(size_t limit) const = 0;
+
+  // Replays a capture through `snapshot` with the pipeline code, offline, and returns the
+  // verdict events (JSON lines). Used by `lbgctl policy test --pcap`.
+  virtual Result<std::vector<std::string>> replayVerdicts(
+      std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath) = 0;
+
+  // Appends one event (a JSON object without chain fields) to the enforcement log.
+  virtual void logEvent(const std::string& jsonObject) = 0;
+};
+
+}  // namespace lbg::dataplane
