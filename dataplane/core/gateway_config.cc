@@ -1,0 +1,82 @@
+#include "dataplane/core/gateway_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+namespace lbg::dataplane {
+
+namespace {
+
+Error errorAt(const std::string& file, const YAML::Node& n, const std::string& msg) {
+  const auto m = n.Mark();
+  return Error{msg, file, m.line + 1, m.column + 1};
+}
+
+}  // namespace
+
+Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Error{"cannot read file", path};
+  } catch (const YAML::Exception& e) {
+    return Error{e.msg, path, e.mark.line + 1, e.mark.column + 1};
+  }
+  if (!root.IsMap()) return Error{"gateway configuration must be a mapping", path, 1, 1};
+  GatewayConfig c;
+  static const std::set<std::string> kKeys = {
+      "eal",      "ports",   "workers", "rx_burst", "policy",  "log",       "control",
+      "flows",    "appliance_id", "metrics", "stream_buffers", "hold_slots"};
+  try {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      if (!kKeys.count(key)) return errorAt(path, kv.first, "unknown key '" + key + "'");
+    }
+    if (root["eal"]) {
+      if (!root["eal"].IsSequence()) return errorAt(path, root["eal"], "eal must be a list");
+      for (const auto& a : root["eal"]) c.eal.push_back(a.as<std::string>());
+    }
+    const auto ports = root["ports"];
+    if (!ports || !ports.IsMap()) return Error{"ports: {inside, outside} is required", path, 1, 1};
+    if (!ports["inside"] || !ports["outside"]) {
+      return errorAt(path, ports, "ports needs both inside and outside");
+    }
+    c.insidePort = ports["inside"].as<std::string>();
+    c.outsidePort = ports["outside"].as<std::string>();
+    if (GatewayConfig::deviceName(c.insidePort) == GatewayConfig::deviceName(c.outsidePort)) {
+      return errorAt(path, ports, "inside and outside must be different ports");
+    }
+    if (root["workers"]) {
+      c.workers = root["workers"].as<uint32_t>();
+      if (c.workers < 1 || c.workers > 32) {
+        return errorAt(path, root["workers"], "workers must be 1..32");
+      }
+    }
+    if (root["rx_burst"]) c.rxBurst = root["rx_burst"].as<uint16_t>();
+    if (c.rxBurst < 1 || c.rxBurst > 256) return Error{"rx_burst must be 1..256", path};
+    if (!root["policy"]) return Error{"policy: PATH is required", path, 1, 1};
+    c.policyPath = root["policy"].as<std::string>();
+    if (const auto log = root["log"]) {
+      if (log["file"]) c.logFile = log["file"].as<std::string>();
+      if (log["dir"]) c.logDir = log["dir"].as<std::string>();
+      if (log["key"]) c.logKey = log["key"].as<std::string>();
+    }
+    if (const auto ctl = root["control"]) {
+      if (ctl["socket"]) c.controlSocket = ctl["socket"].as<std::string>();
+      if (ctl["roles"]) c.rolesFile = ctl["roles"].as<std::string>();
+      if (ctl["store"]) c.storeDir = ctl["store"].as<std::string>();
+    }
+    if (root["metrics"]) c.metricsListen = root["metrics"].as<std::string>();
+    if (root["appliance_id"]) c.applianceId = root["appliance_id"].as<std::string>();
+    if (root["flows"]) c.pipeline.flowCapacity = root["flows"].as<uint32_t>();
+    if (root["stream_buffers"]) c.pipeline.streamBuffers = root["stream_buffers"].as<uint32_t>();
+    if (root["hold_slots"]) c.pipeline.holdSlots = root["hold_slots"].as<uint32_t>();
+  } catch (const YAML::Exception& e) {
+    return Error{e.msg, path, e.mark.line + 1, e.mark.column + 1};
+  }
+  return c;
+}
+
+}  // namespace lbg::dataplane

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/core/pipeline.h"
+#include "policy/result.h"
+
+namespace lbg::dataplane {
+
+// The appliance's own configuration (not the policy): EAL arguments, ports, workers, paths.
+// Validated once at start into this immutable form; errors carry file:line:column.
+struct GatewayConfig {
+  std::vector<std::string> eal;  // extra EAL arguments, e.g. [--no-huge, -m, "512"]
+  std::string insidePort;        // PCI address (0000:03:00.0) or vdev string (net_af_packet0,iface=x)
+  std::string outsidePort;
+  uint32_t workers = 1;
+  uint16_t rxBurst = 32;
+  uint16_t rxDescriptors = 1024;
+  uint16_t txDescriptors = 1024;
+  std::string policyPath;
+  std::string logFile;   // plain JSON lines (used when logDir is empty)
+  std::string logDir;    // hash-chained, sealed segments
+  std::string logKey;    // Ed25519 private key for segment seals
+  std::string applianceId = "lbg";
+  std::string controlSocket;  // empty: no control server
+  std::string rolesFile;
+  std::string storeDir;
+  std::string metricsListen;  // e.g. 127.0.0.1:9100, empty: off
+  PipelineConfig pipeline;
+
+  static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }
+  // The DPDK device name of a port: the vdev name before the first comma, or the PCI address.
+  static std::string deviceName(const std::string& port) { return port.substr(0, port.find(',')); }
+};
+
+Result<GatewayConfig> loadGatewayConfig(const std::string& path);
+
+}  // namespace lbg::dataplane

@@ -1,0 +1,693 @@
+#include "dataplane/core/pipeline.h"
+
+#include <rte_mbuf.h>
+
+#include <cstring>
+
+#include "dataplane/core/tcp_reset.h"
+#include "dataplane/inspect/dns/message.h"
+#include "dataplane/inspect/http/request.h"
+#include "dataplane/inspect/quic/initial.h"
+#include "dataplane/inspect/tls/client_hello.h"
+
+namespace lbg::dataplane {
+
+using telemetry::Action;
+using telemetry::AppProto;
+using telemetry::Reason;
+
+namespace {
+
+#define LBG_COUNT_REASON_(name, help) +1
+static_assert(1 LBG_DECODE_DROP_REASONS(LBG_COUNT_REASON_) <= Pipeline::kDecodeReasons);
+#undef LBG_COUNT_REASON_
+
+constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmp6 = 58;
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+constexpr uint16_t kEtherArp = 0x0806;
+
+bool looksLikeHttpMethod(std::span<const uint8_t> s) {
+  // "GET ", "POST ", "OPTIONS " …: an upper-case token then a space, within the first 16 bytes.
+  size_t i = 0;
+  while (i < s.size() && i < 16 && s[i] >= 'A' && s[i] <= 'Z') ++i;
+  if (i == s.size()) return i > 0;  // still could be (NeedMore decides)
+  return i >= 3 && s[i] == ' ';
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
+                                                   uint32_t workerIndex, SnapshotSlot& policy,
+                                                   inspect::DnsBindingTable& dns,
+                                                   rte_mempool* pool) {
+  std::unique_ptr<Pipeline> p(new Pipeline(config, workerIndex, policy, dns, pool));
+  auto flows = Table::create(config.flowCapacity, config.timeouts);
+  if (!flows) return flows.error();
+  p->flows_ = std::move(flows.value());
+  auto streams = flow::StreamBufferPool::create(config.streamBuffers, config.streamBufferBytes);
+  if (!streams) return streams.error();
+  p->streams_ = std::move(streams.value());
+  packet::ReassemblerConfig fc;
+  fc.maxDatagrams = config.fragmentDatagrams;
+  fc.timeoutNs = config.fragmentTimeoutNs;
+  auto frags = packet::FragmentReassembler::create(fc);
+  if (!frags) return frags.error();
+  p->frags_ = std::move(frags.value());
+  return p;
+}
+
+Pipeline::Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotSlot& policy,
+                   inspect::DnsBindingTable& dns, rte_mempool* pool)
+    : config_(config),
+      worker_(workerIndex),
+      policySlot_(policy),
+      dns_(dns),
+      pool_(pool),
+      hold_(config.holdSlots),
+      events_(config.eventRingSize) {
+  decodeOptions_.verifyIpv4Checksum = config.verifyChecksums;
+  // Flow ids are unique per appliance run: the worker index in the top byte.
+  nextFlowId_ = (uint64_t(workerIndex) << 56) | 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1–2. rx and decode
+
+void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64_t nowNs,
+                            TxSink& tx) {
+  snap_ = policySlot_.enter(worker_);
+  now_ = nowNs;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    ++counters_.rx_packets;
+    counters_.rx_bytes += rte_pktmbuf_pkt_len(m);
+    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+      ++counters_.multiseg_dropped;
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    Unit u{};
+    u.mbufs = &pkts[i];
+    u.count = 1;
+    u.byAddress = ingress == Ingress::ByAddress;
+    const auto status = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*),
+                                       rte_pktmbuf_data_len(m), u.view, decodeOptions_);
+    if (status == packet::DecodeStatus::Malformed) {
+      ++counters_.decode_malformed;
+      ++decodeDrops_[static_cast<size_t>(u.view.dropReason)];
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (ingress == Ingress::ByAddress) {
+      if (status == packet::DecodeStatus::L2Only) {
+        u.fromInside = true;  // ARP in a capture: its port is unknown, direction is irrelevant
+      } else if (snap_->isInside(u.view.src)) {
+        u.fromInside = true;
+      } else {
+        if (!snap_->isInside(u.view.dst)) ++counters_.direction_unknown;
+        u.fromInside = false;  // fail closed: unknown sources are treated as outside
+      }
+    } else {
+      u.fromInside = ingress == Ingress::InsidePort;
+    }
+    if (status == packet::DecodeStatus::L2Only) {
+      // Only ARP crosses at layer 2. Any other ethertype (PPPoE, MPLS, …) could tunnel IP past the
+      // filter, so it is dropped.
+      if (u.view.etherType == kEtherArp) {
+        ++counters_.l2_passed;
+        forward(u, tx);
+      } else {
+        ++counters_.l2_dropped;
+        rte_pktmbuf_free(m);
+      }
+      continue;
+    }
+    if (status == packet::DecodeStatus::Fragment) {
+      const auto r = frags_->add(u.view, reinterpret_cast<uint64_t>(m), now_);
+      switch (r.status) {
+        case packet::ReassemblyStatus::Held:
+          ++counters_.fragments_held;
+          continue;
+        case packet::ReassemblyStatus::Complete: {
+          ++counters_.fragments_reassembled;
+          Unit whole{};
+          whole.view = r.view;
+          whole.fromInside = u.fromInside;
+          whole.mbufs = reinterpret_cast<rte_mbuf* const*>(r.handles.data());
+          whole.count = static_cast<uint16_t>(r.handles.size());
+          processUnit(whole, tx);
+          continue;
+        }
+        case packet::ReassemblyStatus::Rejected:
+          counters_.fragments_dropped += r.handles.size();
+          for (uint64_t h : r.handles) rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(h));
+          continue;
+      }
+      continue;
+    }
+    processUnit(u, tx);
+  }
+}
+
+void Pipeline::processUnit(Unit& u, TxSink& tx) {
+  const uint8_t proto = u.view.ipProto;
+  if (proto == kIcmp || proto == kIcmp6) {
+    handleIcmp(u, tx);
+    return;
+  }
+  // 3. guard: rate limits and flood protection are not implemented yet (dataplane/guard).
+  stageFlow(u, tx);
+}
+
+void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
+  const uint8_t t = u.view.icmpType;
+  // IPv6 neighbour discovery (RS, RA, NS, NA, redirect) is link-level plumbing, like ARP.
+  const bool nd = u.view.ipProto == kIcmp6 && t >= 133 && t <= 137;
+  if (nd) {
+    ++counters_.icmp_passed;
+    forward(u, tx);
+    return;
+  }
+  // Echo and everything else: default deny. (ICMP errors quoting an allowed flow are not yet
+  // matched to their flow; PMTU discovery relies on them — see README "Known gaps".)
+  ++counters_.icmp_dropped;
+  freeUnit(u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. flow
+
+void Pipeline::stageFlow(Unit& u, TxSink& tx) {
+  const packet::PacketView& v = u.view;
+  bool reversed = false;
+  const flow::FlowKey key = flow::makeKey(v.src, v.srcPort, v.dst, v.dstPort, v.ipProto, reversed);
+  const uint32_t hash = flow::hashKey(key);
+  Entry* e = flows_->find(key, hash);
+  if (e != nullptr && v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == kTcpSyn &&
+      e->meta.tcpState == flow::TcpState::Closed) {
+    // A new connection reuses the 5-tuple of a closed one: end the old flow, judge the new one
+    // from scratch (it must not inherit the old verdict).
+    endFlow(*e, telemetry::EndReason::Closed);
+    flows_->erase(e);
+    e = nullptr;
+  }
+  bool created = false;
+  if (e == nullptr) {
+    e = flows_->insert(key, hash, now_, [this](Entry& victim) {
+      ++counters_.flows_evicted;
+      endFlow(victim, telemetry::EndReason::Evicted);
+    });
+    if (e == nullptr) {
+      ++counters_.flow_table_full;
+      freeUnit(u);
+      return;
+    }
+    created = true;
+    ++counters_.flows_new;
+    e->meta.firstSeenNs = now_;
+    // A capture that starts with the server's SYN-ACK still names the client: its receiver.
+    // Live, a SYN-ACK for a flow we never saw start is an inbound packet and stays one.
+    const bool synAckFirst = u.byAddress && v.ipProto == kTcp &&
+                             (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+    e->meta.initiatorIsLo = synAckFirst ? reversed : !reversed;
+    e->meta.sawSyn = v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+    e->user.flowId = nextFlowId_++;
+    e->user.service = -1;
+    e->user.verdict = Verdict::Pending;
+    e->user.fromInside = synAckFirst ? snap_->isInside(v.dst) : u.fromInside;
+    e->user.hold = HoldPool::Queue{};
+  }
+  const bool fromInitiator = (!reversed) == e->meta.initiatorIsLo;
+  const int dir = fromInitiator ? 0 : 1;
+  e->meta.lastSeenNs = now_;
+  ++e->meta.pkts[dir];
+  e->meta.bytes[dir] += v.payloadLen;
+  if (v.ipProto == kTcp) {
+    const auto ev = flow::trackTcp(e->meta, v, fromInitiator);
+    if (ev != flow::TcpEvent::Ok && ev != flow::TcpEvent::Midstream) ++counters_.tcp_invalid;
+  }
+
+  if (created) decideFirstPacket(*e, u, fromInitiator);
+
+  switch (e->user.verdict) {
+    case Verdict::Allow:
+      stageInspectAllowed(*e, u, fromInitiator);
+      forward(u, tx);
+      return;
+    case Verdict::Deny:
+      applyVerdict(*e, u, fromInitiator, tx);
+      return;
+    case Verdict::Pending:
+      handlePending(*e, u, fromInitiator, tx);
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5–6. inspect and policy
+
+void Pipeline::decideFirstPacket(Entry& e, Unit& u, bool fromInitiator) {
+  const packet::PacketView& v = u.view;
+  identity_ = Identity{};
+  if (!e.user.fromInside) {
+    // The first packet we see of this flow came from outside: either a connection attempt from
+    // the internet or the second half of a flow we never saw start. Neither is allowed.
+    setVerdict(e, Action::Deny, Reason::Inbound, -1);
+    return;
+  }
+  if (v.ipProto != kTcp && v.ipProto != kUdp) {
+    setVerdict(e, Action::Deny, Reason::UnsupportedProtocol, -1);
+    return;
+  }
+  const auto l4 = v.ipProto == kTcp ? policy::L4::Tcp : policy::L4::Udp;
+  const IpAddr& server = fromInitiator ? v.dst : v.src;
+  const uint16_t port = fromInitiator ? v.dstPort : v.srcPort;
+  if (l4 == policy::L4::Udp && port == 443 && snap_->quic() == policy::QuicMode::Block) {
+    e.user.appProto = AppProto::Quic;
+    // Clients fall back to TCP/TLS, where interception and tenant restriction work.
+    setVerdict(e, Action::Deny, Reason::Quic, -1,
+               inspect::looksLikeQuicInitial({v.frame + v.payloadOffset, v.payloadLen})
+                   ? std::string_view("initial")
+                   : std::string_view{});
+    return;
+  }
+  if (!snap_->portUsed(l4, port)) {
+    setVerdict(e, Action::Deny, Reason::PortNotAllowed, -1);
+    return;
+  }
+  const int byAddress = snap_->matchAddress(server, l4, port);
+  if (byAddress >= 0) {
+    if (l4 == policy::L4::Udp && port == 53) e.user.appProto = AppProto::Dns;
+    setVerdict(e, Action::Allow, Reason::Cidr, byAddress);
+    return;
+  }
+  if (l4 == policy::L4::Tcp && snap_->portHasNames(l4, port)) {
+    // With sni_dns: enforce a name can only be allowed at an address DNS bound to it; when the
+    // address has no binding at all, no name will do, and the handshake is refused at once.
+    if (snap_->sniDns() == policy::SniDnsMode::Enforce &&
+        !dns_.anyName(server, now_, [](std::string_view) { return true; })) {
+      setVerdict(e, Action::Deny, Reason::NoMatch, -1, "unresolved");
+      return;
+    }
+    // A name-based rule could allow it: wait for the ClientHello or request head. The handshake
+    // passes; client payload is held until the verdict.
+    return;
+  }
+  if (!decideByBinding(e, server, l4, port)) setVerdict(e, Action::Deny, Reason::NoMatch, -1);
+}
+
+bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port) {
+  int service = -1;
+  std::string_view boundName;
+  dns_.anyName(server, now_, [&](std::string_view name) {
+    const int s = snap_->matchName(name, proto, port);
+    if (s < 0) return false;
+    service = s;
+    boundName = name;
+    return true;
+  });
+  if (service < 0) return false;
+  // The bound name is logged: it is why the address was trusted. It stays valid for this call
+  // only (the binding table may change), so the verdict event copies it at once.
+  identity_.name = boundName;
+  setVerdict(e, Action::Allow, Reason::DnsBinding, service);
+  identity_ = Identity{};
+  return true;
+}
+
+void Pipeline::decideByName(Entry& e, std::string_view name, Reason how, uint16_t port,
+                            const IpAddr& server) {
+  const int service = snap_->matchName(name, policy::L4::Tcp, port);
+  if (service < 0) {
+    setVerdict(e, Action::Deny, Reason::NoMatch, -1);
+    return;
+  }
+  // SNI/Host spoofing guard: the name must have been resolved to this address through DNS for a
+  // name of the same service, or a client could name an allowed service while connecting anywhere.
+  if (snap_->sniDns() != policy::SniDnsMode::Off) {
+    const bool bound = dns_.anyName(server, now_, [&](std::string_view bn) {
+      return snap_->matchName(bn, policy::L4::Tcp, port) == service;
+    });
+    if (!bound) {
+      if (snap_->sniDns() == policy::SniDnsMode::Enforce) {
+        setVerdict(e, Action::Deny, Reason::SniDnsMismatch, service);
+        return;
+      }
+      setVerdict(e, Action::Allow, how, service, "dns-unverified");
+      return;
+    }
+  }
+  setVerdict(e, Action::Allow, how, service);
+}
+
+void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
+  const packet::PacketView& v = u.view;
+  if (v.payloadLen == 0) {
+    // Handshake, pure ACKs, FIN and RST carry no data to judge and pass while pending.
+    if (fromInitiator && (v.tcpFlags & kTcpAck)) e.user.serverSawHandshake = true;
+    forward(u, tx);
+    return;
+  }
+  identity_ = Identity{};
+  if (!fromInitiator) {
+    // The server spoke first (SMTP, FTP, SSH banners…): only the DNS binding can vouch for it.
+    if (!decideByBinding(e, u.view.src, policy::L4::Tcp, v.srcPort)) {
+      setVerdict(e, Action::Deny, Reason::NoMatch, -1, "server-first");
+    }
+    applyVerdict(e, u, fromInitiator, tx);
+    return;
+  }
+
+  if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
+    // The server would drop it; so do we, without letting its bytes reach the inspector.
+    ++counters_.bad_checksum;
+    freeUnit(u);
+    return;
+  }
+  // Client payload: assemble the stream in order, hold the packet.
+  if (!e.user.stream.active()) {
+    const uint32_t base = e.meta.sawSyn ? e.meta.isn[0] + 1 : v.seq;
+    if (!streams_->attach(e.user.stream, base)) {
+      ++counters_.stream_exhausted;
+      setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "stream-buffers");
+      applyVerdict(e, u, fromInitiator, tx);
+      return;
+    }
+  }
+  const auto added = flow::streamAdd(*streams_, e.user.stream, v.seq, v.frame + v.payloadOffset,
+                                     v.payloadLen);
+  if (added == flow::StreamStatus::Conflict) {
+    setVerdict(e, Action::Deny, Reason::StreamConflict, -1);
+    applyVerdict(e, u, fromInitiator, tx);
+    return;
+  }
+  if (added == flow::StreamStatus::OutOfWindow) {
+    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
+    applyVerdict(e, u, fromInitiator, tx);
+    return;
+  }
+  if (e.user.hold.count + u.count > config_.maxHeldPerFlow) {
+    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "held-packets");
+    applyVerdict(e, u, fromInitiator, tx);
+    return;
+  }
+  for (uint16_t i = 0; i < u.count; ++i) {
+    if (!hold_.push(e.user.hold, u.mbufs[i])) {
+      // Already held mbufs of this unit are freed with the flow's hold queue.
+      for (uint16_t j = i; j < u.count; ++j) rte_pktmbuf_free(u.mbufs[j]);
+      ++counters_.hold_exhausted;
+      setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "hold-pool");
+      u.count = 0;
+      applyVerdict(e, u, fromInitiator, tx);
+      return;
+    }
+    ++counters_.packets_held;
+  }
+  u.count = 0;  // owned by the hold queue now
+
+  const auto stream = flow::streamContiguous(*streams_, e.user.stream);
+  if (stream.empty()) return;  // first bytes still missing (out of order)
+  const uint16_t port = v.dstPort;
+  if (stream[0] == 0x16) {
+    e.user.appProto = AppProto::Tls;
+    inspect::TlsClientHello hello{};
+    const auto st = inspect::parseClientHello(stream, hello);
+    if (st == inspect::Status::NeedMore) {
+      if (stream.size() >= streams_->bytesEach()) {
+        setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "client-hello-size");
+      } else {
+        return;
+      }
+    } else if (st != inspect::Status::Done) {
+      setVerdict(e, Action::Deny, Reason::Ambiguous, -1, inspect::toString(hello.reason));
+    } else {
+      identity_.sni = hello.hasSni;
+      identity_.name = {hello.sni, hello.sniLen};
+      if (hello.alpnCount > 0) identity_.alpn = {hello.alpn[0], hello.alpnLen[0]};
+      if (hello.ech && snap_->ech() == policy::EchMode::Block) {
+        // The real server name is encrypted; the outer name proves nothing.
+        setVerdict(e, Action::Deny, Reason::Ech, -1);
+      } else if (!hello.hasSni) {
+        if (!decideByBinding(e, v.dst, policy::L4::Tcp, port)) {
+          setVerdict(e, Action::Deny, Reason::NoSni, -1);
+        }
+      } else {
+        decideByName(e, identity_.name, Reason::Sni, port, v.dst);
+      }
+    }
+  } else if (looksLikeHttpMethod(stream)) {
+    e.user.appProto = AppProto::Http;
+    inspect::HttpRequestHead head{};
+    const auto st = inspect::parseHttpRequestHead(stream, head);
+    if (st == inspect::Status::NeedMore) {
+      if (stream.size() >= streams_->bytesEach()) {
+        setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "request-head-size");
+      } else {
+        return;
+      }
+    } else if (st != inspect::Status::Done) {
+      const bool connect = head.reason == inspect::HttpReason::Connect;
+      setVerdict(e, Action::Deny, connect ? Reason::HttpConnect : Reason::Ambiguous, -1,
+                 connect ? std::string_view{} : inspect::toString(head.reason));
+    } else if (!head.hasHost) {
+      if (!decideByBinding(e, v.dst, policy::L4::Tcp, port)) {
+        setVerdict(e, Action::Deny, Reason::NoMatch, -1, "no-host");
+      }
+    } else {
+      identity_.host = true;
+      identity_.name = {head.host, head.hostLen};
+      decideByName(e, identity_.name, Reason::Host, port, v.dst);
+    }
+  } else {
+    // Neither TLS nor HTTP: only a DNS binding of the server address can identify the service.
+    if (!decideByBinding(e, v.dst, policy::L4::Tcp, port)) {
+      setVerdict(e, Action::Deny, e.meta.sawSyn ? Reason::NoMatch : Reason::Midstream, -1,
+                 "unidentified");
+    }
+  }
+  if (e.user.verdict == Verdict::Pending) return;
+  streams_->detach(e.user.stream);
+  applyVerdict(e, u, fromInitiator, tx);
+}
+
+void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
+  const packet::PacketView& v = u.view;
+  // DNS answers on allowed resolver flows become FQDN → address bindings.
+  if (e.user.appProto != AppProto::Dns || fromInitiator || v.ipProto != kUdp ||
+      v.payloadLen == 0) {
+    return;
+  }
+  if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
+    ++counters_.bad_checksum;  // forwarded (the client decides), but never trusted as a binding
+    return;
+  }
+  const uint32_t minTtl = config_.dnsTtlMinSec, maxTtl = config_.dnsTtlMaxSec;
+  const auto st = inspect::parseDnsResponse(
+      {v.frame + v.payloadOffset, v.payloadLen}, false, [&](const inspect::DnsBinding& b) {
+        uint32_t ttl = b.ttl < minTtl ? minTtl : (b.ttl > maxTtl ? maxTtl : b.ttl);
+        dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull);
+        ++counters_.dns_answers;
+      });
+  if (st == inspect::Status::Invalid) ++counters_.dns_invalid;
+}
+
+void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::string_view detail) {
+  e.user.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
+  e.user.reason = r;
+  e.user.service = service;
+  e.user.policyVersion = snap_->version();
+  if (a == Action::Allow) {
+    ++counters_.flows_allowed;
+  } else {
+    ++counters_.flows_denied;
+  }
+  telemetry::Event* ev = events_.reserve();
+  if (ev == nullptr) {
+    ++counters_.events_lost;
+    return;
+  }
+  std::memset(static_cast<void*>(ev), 0, sizeof(*ev));
+  ev->kind = telemetry::EventKind::FlowVerdict;
+  ev->timestampNs = now_;
+  ev->action = a;
+  ev->reason = r;
+  ev->flowId = e.user.flowId;
+  ev->policyVersion = e.user.policyVersion;
+  ev->appProto = e.user.appProto;
+  ev->proto = e.key.proto;
+  const bool loIsClient = e.meta.initiatorIsLo;
+  ev->src = loIsClient ? e.key.lo : e.key.hi;
+  ev->dst = loIsClient ? e.key.hi : e.key.lo;
+  ev->srcPort = loIsClient ? e.key.loPort : e.key.hiPort;
+  ev->dstPort = loIsClient ? e.key.hiPort : e.key.loPort;
+  if (service >= 0) {
+    telemetry::Event::copyText(ev->service, ev->serviceLen, sizeof(ev->service),
+                               snap_->service(service).name);
+  }
+  if (!identity_.name.empty()) {
+    telemetry::Event::copyText(ev->name, ev->nameLen, sizeof(ev->name), identity_.name);
+    ev->hasSni = identity_.sni;
+    ev->hasHost = identity_.host;
+    if (!identity_.sni && !identity_.host) {
+      // A DNS-bound name: logged as the TLS/HTTP name would be, under dns.rrname.
+      ev->hasSni = false;
+    }
+  }
+  if (!identity_.alpn.empty()) {
+    telemetry::Event::copyText(ev->alpn, ev->alpnLen, sizeof(ev->alpn), identity_.alpn);
+  }
+  if (!detail.empty()) {
+    telemetry::Event::copyText(ev->detail, ev->detailLen, sizeof(ev->detail), detail);
+  }
+  events_.commit();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. verdict
+
+void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
+  const PortRole towardServer = e.user.fromInside ? PortRole::Outside : PortRole::Inside;
+  if (e.user.verdict == Verdict::Allow) {
+    releaseHeld(e, tx, towardServer);
+    forward(u, tx);
+    return;
+  }
+  // Deny: nothing of the flow crosses. The first denied packet of an inside-initiated TCP flow
+  // triggers resets (once per flow: a reset per packet would let an outsider amplify traffic).
+  if (e.key.proto == kTcp && snap_->denyAction() == policy::DenyAction::Reset &&
+      !e.user.resetDone && e.user.fromInside && (u.view.tcpFlags & kTcpRst) == 0 &&
+      e.meta.tcpState != flow::TcpState::Closed && u.view.ipVersion != 0) {
+    e.user.resetDone = true;
+    const PortRole clientSide = PortRole::Inside;
+    const PortRole sourceSide = fromInitiator ? clientSide : otherPort(clientSide);
+    // Reset the server too once it has seen the handshake, so that it frees its side.
+    const bool serverToo = !fromInitiator || e.user.serverSawHandshake || u.view.payloadLen > 0;
+    sendResets(u.view, sourceSide, serverToo, tx);
+  }
+  freeHeld(e);
+  if (u.count > 0) ++counters_.packets_denied;
+  freeUnit(u);
+}
+
+void Pipeline::forward(Unit& u, TxSink& tx) {
+  const PortRole out = u.fromInside ? PortRole::Outside : PortRole::Inside;
+  for (uint16_t i = 0; i < u.count; ++i) {
+    tx.send(out, u.mbufs[i]);
+    ++counters_.tx_packets;
+  }
+  u.count = 0;
+}
+
+void Pipeline::freeUnit(Unit& u) {
+  for (uint16_t i = 0; i < u.count; ++i) rte_pktmbuf_free(u.mbufs[i]);
+  u.count = 0;
+}
+
+void Pipeline::releaseHeld(Entry& e, TxSink& tx, PortRole out) {
+  hold_.drain(e.user.hold, [&](rte_mbuf* m) {
+    tx.send(out, m);
+    ++counters_.tx_packets;
+  });
+}
+
+void Pipeline::freeHeld(Entry& e) {
+  hold_.drain(e.user.hold, [](rte_mbuf* m) { rte_pktmbuf_free(m); });
+}
+
+void Pipeline::sendResets(const packet::PacketView& p, PortRole sourceSide, bool bothWays,
+                          TxSink& tx) {
+  for (int toward = 0; toward < (bothWays ? 2 : 1); ++toward) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+      ++counters_.reset_alloc_failed;
+      return;
+    }
+    const bool towardSource = toward == 0;
+    uint8_t* buf = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 128));
+    const size_t len = buf ? buildTcpReset(p, towardSource, buf, 128) : 0;
+    if (len == 0) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(128 - len));
+    tx.send(towardSource ? sourceSide : otherPort(sourceSide), m);
+    ++counters_.resets_sent;
+    ++counters_.tx_packets;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. log, and flow ends
+
+void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
+  telemetry::Event* ev = events_.reserve();
+  if (ev == nullptr) {
+    ++counters_.events_lost;
+    return;
+  }
+  std::memset(static_cast<void*>(ev), 0, sizeof(*ev));
+  ev->kind = telemetry::EventKind::FlowEnd;
+  ev->timestampNs = now_;
+  ev->action = e.user.verdict == Verdict::Allow ? Action::Allow : Action::Deny;
+  ev->reason = e.user.verdict == Verdict::Pending ? Reason::None : e.user.reason;
+  ev->flowId = e.user.flowId;
+  ev->policyVersion = e.user.policyVersion;
+  ev->appProto = e.user.appProto;
+  ev->proto = e.key.proto;
+  ev->tcpState = static_cast<uint8_t>(e.meta.tcpState);
+  ev->endReason = why;
+  const bool loIsClient = e.meta.initiatorIsLo;
+  ev->src = loIsClient ? e.key.lo : e.key.hi;
+  ev->dst = loIsClient ? e.key.hi : e.key.lo;
+  ev->srcPort = loIsClient ? e.key.loPort : e.key.hiPort;
+  ev->dstPort = loIsClient ? e.key.hiPort : e.key.loPort;
+  ev->startNs = e.meta.firstSeenNs;
+  ev->endNs = e.meta.lastSeenNs;
+  for (int d = 0; d < 2; ++d) {
+    ev->pkts[d] = e.meta.pkts[d];
+    ev->bytes[d] = e.meta.bytes[d];
+  }
+  if (e.user.service >= 0 && snap_ != nullptr && e.user.policyVersion == snap_->version() &&
+      static_cast<size_t>(e.user.service) < snap_->serviceCount()) {
+    telemetry::Event::copyText(ev->service, ev->serviceLen, sizeof(ev->service),
+                               snap_->service(e.user.service).name);
+  }
+  events_.commit();
+}
+
+void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
+  ++counters_.flows_ended;
+  freeHeld(e);
+  if (e.user.stream.active()) streams_->detach(e.user.stream);
+  emitEnd(e, why);
+}
+
+void Pipeline::housekeeping(uint64_t nowNs) {
+  now_ = nowNs;
+  snap_ = policySlot_.enter(worker_);
+  flows_->expire(nowNs, config_.expireBudget, [this](Entry& e) {
+    endFlow(e, e.meta.tcpState == flow::TcpState::Closed ? telemetry::EndReason::Closed
+                                                          : telemetry::EndReason::Timeout);
+  });
+  frags_->expire(nowNs, [this](uint64_t handle) {
+    ++counters_.fragments_dropped;
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(handle));
+  });
+}
+
+void Pipeline::drainAll(uint64_t nowNs) {
+  now_ = nowNs;
+  snap_ = policySlot_.enter(worker_);
+  std::vector<Entry*> all;  // shutdown path, not per packet
+  flows_->forEach([&](const Entry& e) { all.push_back(const_cast<Entry*>(&e)); });
+  for (Entry* e : all) {
+    endFlow(*e, telemetry::EndReason::Shutdown);
+    flows_->erase(e);
+  }
+  frags_->expire(UINT64_MAX, [this](uint64_t handle) {
+    ++counters_.fragments_dropped;
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(handle));
+  });
+}
+
+}  // namespace lbg::dataplane

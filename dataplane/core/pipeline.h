@@ -1,0 +1,170 @@
+#pragma once
+
+// The packet pipeline, listed once and in order (ARCHITECTURE.md "The packet pipeline"):
+//
+//   1. rx       a burst of mbufs from one port queue                 (worker loop / replay source)
+//   2. decode   Ethernet, VLAN, IPv4/IPv6, fragments, TCP/UDP/ICMP  stageDecode()
+//   3. guard    rate limits and flood protection                     (not yet: dataplane/guard)
+//   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
+//   5. inspect  TLS ClientHello, HTTP Host, DNS answers, QUIC        stageInspect()
+//   6. policy   lookup in the current immutable snapshot             decide*()
+//   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
+//   8. verdict  forward, drop, reset; held packets released or freed applyVerdict()
+//   9. log      fixed-size events into the worker's SPSC ring        emit*()
+//
+// Nothing reorders the stages at run time. Once a flow has a final verdict and no inspector needs
+// it, its packets take the short path decode → flow → verdict.
+//
+// Hot-path contract: no allocation, locks, exceptions, syscalls or logging per packet. Every table
+// is bounded and its overflow is counted; every failure denies (fail closed).
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/core/flow_state.h"
+#include "dataplane/core/hold_queue.h"
+#include "dataplane/core/pipeline_counters.h"
+#include "dataplane/core/snapshot_slot.h"
+#include "dataplane/flow/flow_table.h"
+#include "dataplane/flow/stream_buffer.h"
+#include "dataplane/inspect/dns/binding_table.h"
+#include "dataplane/packet/fragment_reassembler.h"
+#include "dataplane/packet/packet_view.h"
+#include "dataplane/telemetry/event.h"
+#include "dataplane/telemetry/spsc_ring.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace lbg::dataplane {
+
+enum class PortRole : uint8_t { Inside = 0, Outside = 1 };
+inline PortRole otherPort(PortRole p) { return p == PortRole::Inside ? PortRole::Outside : PortRole::Inside; }
+
+// Where a burst came from: a port (live), or a capture whose direction comes from segment.inside.
+enum class Ingress : uint8_t { InsidePort, OutsidePort, ByAddress };
+
+// Frames leave through this sink; the worker loop flushes it to the ports after each burst, the
+// replay flushes it to the output capture.
+class TxSink {
+ public:
+  virtual ~TxSink() = default;
+  virtual void send(PortRole out, rte_mbuf* m) = 0;
+};
+
+struct PipelineConfig {
+  uint32_t flowCapacity = 1u << 20;
+  uint32_t streamBuffers = 8192;
+  uint32_t streamBufferBytes = 16384;
+  uint32_t holdSlots = 16384;
+  uint16_t maxHeldPerFlow = 512;  // ClientHello in one-byte segments still fits
+  uint32_t eventRingSize = 1u << 16;
+  uint32_t fragmentDatagrams = 1024;
+  uint64_t fragmentTimeoutNs = 2'000'000'000ull;
+  uint32_t expireBudget = 64;  // flow slots aged per loop iteration
+  flow::Timeouts timeouts{};
+  // Verify TCP/UDP checksums of bytes that feed an inspector: an end host drops a segment with a
+  // bad checksum, so accepting it would let a client insert data the inspector sees and the
+  // server never does. Off only for replaying captures taken on hosts with checksum offload.
+  bool verifyChecksums = true;
+  uint32_t dnsTtlMinSec = 30;
+  uint32_t dnsTtlMaxSec = 86400;
+};
+
+class Pipeline {
+ public:
+  using Table = flow::FlowTable<FlowState>;
+  using Entry = Table::Entry;
+
+  static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config, uint32_t workerIndex,
+                                                   SnapshotSlot& policy,
+                                                   inspect::DnsBindingTable& dns,
+                                                   rte_mempool* pool);
+
+  // Runs one burst through every stage. Takes ownership of the mbufs: each is sent, held or freed.
+  void processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64_t nowNs, TxSink& tx);
+
+  // Ages flows (a bounded slice per call) and fragments; logs ends. Call between bursts.
+  void housekeeping(uint64_t nowNs);
+
+  // Ends every flow (shutdown / end of replay): logs ends, frees held packets.
+  void drainAll(uint64_t nowNs);
+
+  const PipelineCounters& counters() const { return counters_; }
+  // Malformed frames by reason (packet::DropReason order; index 0 unused).
+  static constexpr size_t kDecodeReasons = 32;
+  const std::array<uint64_t, kDecodeReasons>& decodeDrops() const { return decodeDrops_; }
+  telemetry::SpscRing<telemetry::Event>& events() { return events_; }
+  const Table& flowTable() const { return *flows_; }
+  const packet::FragmentReassembler& fragments() const { return *frags_; }
+  uint32_t workerIndex() const { return worker_; }
+
+ private:
+  Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotSlot& policy,
+           inspect::DnsBindingTable& dns, rte_mempool* pool);
+
+  // A packet and the mbufs that carry it (several for a reassembled datagram).
+  struct Unit {
+    packet::PacketView view;
+    rte_mbuf* const* mbufs;
+    uint16_t count;
+    bool fromInside;  // the packet arrived on (or, replayed, comes from) the inside
+    bool byAddress;   // replay: direction from addresses, not from a port
+  };
+
+  void processUnit(Unit& u, TxSink& tx);
+  void stageFlow(Unit& u, TxSink& tx);
+  void handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  void stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
+  void handleIcmp(Unit& u, TxSink& tx);
+
+  // policy stage
+  void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);
+  bool decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port);
+  void decideByName(Entry& e, std::string_view name, telemetry::Reason how, uint16_t port,
+                    const IpAddr& server);
+  void setVerdict(Entry& e, telemetry::Action a, telemetry::Reason r, int32_t service,
+                  std::string_view detail = {});
+
+  // verdict stage
+  void applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  void forward(Unit& u, TxSink& tx);
+  void freeUnit(Unit& u);
+  void sendResets(const packet::PacketView& p, PortRole sourceSide, bool bothWays, TxSink& tx);
+  void releaseHeld(Entry& e, TxSink& tx, PortRole out);
+  void freeHeld(Entry& e);
+
+  // log stage
+  void emitVerdict(const Entry& e);
+  void emitEnd(const Entry& e, telemetry::EndReason why);
+  void endFlow(Entry& e, telemetry::EndReason why);
+
+  PipelineConfig config_;
+  uint32_t worker_;
+  SnapshotSlot& policySlot_;
+  inspect::DnsBindingTable& dns_;
+  rte_mempool* pool_;
+  const policy::Snapshot* snap_ = nullptr;  // the one snapshot of the current burst
+  uint64_t now_ = 0;
+  uint64_t nextFlowId_ = 1;
+
+  std::unique_ptr<Table> flows_;
+  std::unique_ptr<flow::StreamBufferPool> streams_;
+  std::unique_ptr<packet::FragmentReassembler> frags_;
+  HoldPool hold_;
+  telemetry::SpscRing<telemetry::Event> events_;
+  PipelineCounters counters_;
+  std::array<uint64_t, kDecodeReasons> decodeDrops_{};
+  packet::DecodeOptions decodeOptions_{};
+
+  // Per-flow identity of the current verdict, copied into the verdict event.
+  struct Identity {
+    std::string_view name;
+    std::string_view alpn;
+    bool sni = false;
+    bool host = false;
+  } identity_;
+};
+
+}  // namespace lbg::dataplane

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "dataplane/telemetry/counters.h"
+
+// Pipeline counters of one worker lcore, declared once (ARCHITECTURE: counters are declared once).
+#define LBG_PIPELINE_COUNTERS(X)                                                           \
+  X(rx_packets, "frames received on both ports")                                          \
+  X(rx_bytes, "bytes received on both ports")                                             \
+  X(tx_packets, "frames forwarded or generated")                                          \
+  X(tx_dropped, "frames the port refused (TX queue full)")                                \
+  X(l2_passed, "ARP frames passed at layer 2")                                            \
+  X(l2_dropped, "non-IP, non-ARP frames dropped (fail closed)")                           \
+  X(decode_malformed, "malformed frames dropped")                                         \
+  X(multiseg_dropped, "multi-segment mbufs that could not be linearised, dropped")        \
+  X(direction_unknown, "replay packets with neither address inside, treated as inbound")  \
+  X(fragments_held, "IP fragments held for reassembly")                                   \
+  X(fragments_reassembled, "datagrams reassembled from fragments")                        \
+  X(fragments_dropped, "IP fragments dropped (overlap, timeout, limits)")                 \
+  X(flows_new, "flows created")                                                           \
+  X(flows_allowed, "flows given an allow verdict")                                        \
+  X(flows_denied, "flows given a deny verdict")                                           \
+  X(flows_ended, "flows ended (closed, timed out, evicted, shutdown)")                    \
+  X(flow_table_full, "packets dropped because no flow entry could be made")               \
+  X(flows_evicted, "flows evicted from a full bucket")                                    \
+  X(packets_denied, "packets dropped because their flow is denied")                       \
+  X(packets_held, "client packets held until their flow had a verdict")                   \
+  X(hold_exhausted, "flows denied because the hold pool was exhausted")                   \
+  X(stream_exhausted, "flows denied because no stream buffer was free")                   \
+  X(resets_sent, "TCP resets generated")                                                  \
+  X(reset_alloc_failed, "TCP resets not sent for lack of mbufs")                          \
+  X(icmp_passed, "ICMP errors and IPv6 neighbour discovery passed")                       \
+  X(icmp_dropped, "ICMP messages dropped")                                                \
+  X(tcp_invalid, "TCP packets with an invalid state transition")                         \
+  X(bad_checksum, "inspected packets with a bad TCP/UDP checksum (not trusted)")         \
+  X(dns_answers, "DNS answers that bound an address to a name")                           \
+  X(dns_invalid, "DNS responses that failed to parse")                                    \
+  X(events_lost, "log events lost because the event ring was full")
+
+namespace lbg::dataplane {
+LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);
+}  // namespace lbg::dataplane

@@ -1,0 +1,510 @@
+// The pipeline end to end on real mbufs (EAL with --no-huge): frames in, frames out, events.
+
+#include "dataplane/core/pipeline.h"
+
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "dataplane/core/event_sink.h"
+#include "dataplane/core/test_frames.h"
+#include "policy/parser.h"
+
+namespace lbg::dataplane {
+namespace {
+
+using testing::Bytes;
+using testing::L4Spec;
+
+constexpr const char* kPolicy = R"(version: 1
+segment:
+  inside: [10.0.0.0/8, "fd00::/8"]
+defaults:
+  deny: reset
+  quic: block
+  ech: block
+  sni_dns: off
+services:
+  - name: microsoft365
+    kind: cloud
+    ismap: {id: C21-0008-2, expires: 2099-12-31}
+    fqdn: [outlook.office365.com, "*.sharepoint.com"]
+    ports: [tcp/443, tcp/80]
+  - name: sftp-partner
+    kind: lgwan-asp
+    fqdn: [files.partner.example]
+    ports: [tcp/22]
+  - name: resolver
+    kind: infrastructure
+    cidr: [192.0.2.53/32]
+    ports: [udp/53, tcp/53]
+)";
+
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kPshAck = 0x18, kRst = 0x04;
+
+rte_mempool* testPool() {
+  static rte_mempool* pool = rte_pktmbuf_pool_create("test_pool", 65535, 256, 0,
+                                                     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  return pool;
+}
+
+struct Sent {
+  PortRole port;
+  Bytes bytes;
+};
+
+class CaptureSink : public TxSink {
+ public:
+  void send(PortRole out, rte_mbuf* m) override {
+    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    frames.push_back({out, Bytes(d, d + rte_pktmbuf_data_len(m))});
+    rte_pktmbuf_free(m);
+  }
+  std::vector<Sent> frames;
+};
+
+class CollectSink : public EventSink {
+ public:
+  void write(std::string_view json) override { events.push_back(nlohmann::json::parse(json)); }
+  std::vector<nlohmann::json> events;
+};
+
+std::shared_ptr<const policy::Snapshot> compile(const std::string& yaml, uint64_t version = 1) {
+  auto doc = policy::parsePolicyText(
+      yaml, "test.yaml", std::chrono::sys_days{std::chrono::year{2026} / 11 / 23});
+  EXPECT_TRUE(doc.ok()) << (doc.ok() ? "" : doc.error().toString());
+  auto snap = policy::Snapshot::create(std::move(doc.value()), version);
+  EXPECT_TRUE(snap.ok());
+  return snap.value();
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(testPool(), nullptr);
+    slot_ = std::make_unique<SnapshotSlot>(compile(kPolicy));
+    slot_->setWorkerCount(1);
+    dns_ = std::move(inspect::DnsBindingTable::create(4096).value());
+    PipelineConfig c;
+    c.flowCapacity = 4096;
+    c.streamBuffers = 64;
+    c.holdSlots = 4096;
+    c.eventRingSize = 1024;
+    auto p = Pipeline::create(c, 0, *slot_, *dns_, testPool());
+    ASSERT_TRUE(p.ok()) << p.error().toString();
+    pipeline_ = std::move(p.value());
+  }
+  void TearDown() override {
+    pipeline_->drainAll(now_);
+    drain();
+    EXPECT_EQ(rte_mempool_in_use_count(testPool()), 0u) << "mbuf leak";
+  }
+
+  void inject(const Bytes& f, Ingress in) {
+    rte_mbuf* m = rte_pktmbuf_alloc(testPool());
+    ASSERT_NE(m, nullptr);
+    std::memcpy(rte_pktmbuf_append(m, uint16_t(f.size())), f.data(), f.size());
+    now_ += 1000;
+    pipeline_->processBurst(&m, 1, in, now_, tx_);
+  }
+  void drain() { drainEvents(*pipeline_, events_, scratch_); }
+
+  L4Spec client(const IpAddr& server, uint16_t port) {
+    L4Spec s;
+    s.src = *IpAddr::parse("10.0.0.5");
+    s.dst = server;
+    s.sport = 40000;
+    s.dport = port;
+    s.ack = 5001;
+    return s;
+  }
+  L4Spec serverSide(const IpAddr& server, uint16_t port) {
+    L4Spec s;
+    s.src = server;
+    s.dst = *IpAddr::parse("10.0.0.5");
+    s.sport = port;
+    s.dport = 40000;
+    return s;
+  }
+  // Client 10.0.0.5:40000 → server, three-way handshake; returns the next client seq.
+  uint32_t handshake(const IpAddr& server, uint16_t port) {
+    L4Spec c = client(server, port);
+    c.flags = kSyn;
+    c.seq = 1000;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    L4Spec s = serverSide(server, port);
+    s.flags = kSyn | kAck;
+    s.seq = 5000;
+    s.ack = 1001;
+    inject(testing::frame(s, {}), Ingress::OutsidePort);
+    c.flags = kAck;
+    c.seq = 1001;
+    c.ack = 5001;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    return 1001;
+  }
+  // Sends `payload` from the client as segments of `segment` bytes, optionally in reverse order.
+  void sendSegments(const IpAddr& server, uint16_t port, uint32_t seq, const Bytes& payload,
+                    size_t segment, bool reverse = false) {
+    std::vector<std::pair<uint32_t, Bytes>> segs;
+    for (size_t off = 0; off < payload.size(); off += segment) {
+      const size_t n = std::min(segment, payload.size() - off);
+      segs.push_back({seq + uint32_t(off), Bytes(payload.begin() + off, payload.begin() + off + n)});
+    }
+    if (reverse) std::reverse(segs.begin(), segs.end());
+    for (auto& [s, data] : segs) {
+      L4Spec c = client(server, port);
+      c.seq = s;
+      inject(testing::frame(c, data), Ingress::InsidePort);
+    }
+  }
+  std::vector<nlohmann::json> verdicts() {
+    drain();
+    std::vector<nlohmann::json> v;
+    for (auto& e : events_.events) {
+      if (e["event_type"] == "flow" && e["phase"] == "verdict") v.push_back(e);
+    }
+    return v;
+  }
+  size_t payloadBytesOut(PortRole port) const {
+    size_t n = 0;
+    for (const auto& f : tx_.frames) {
+      if (f.port != port) continue;
+      packet::PacketView v{};
+      if (packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) == packet::DecodeStatus::Ok) {
+        n += v.payloadLen;
+      }
+    }
+    return n;
+  }
+  std::vector<packet::PacketView> resets(PortRole port) const {
+    std::vector<packet::PacketView> out;
+    for (const auto& f : tx_.frames) {
+      packet::PacketView v{};
+      if (f.port == port &&
+          packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) == packet::DecodeStatus::Ok &&
+          v.ipProto == 6 && (v.tcpFlags & kRst)) {
+        out.push_back(v);
+      }
+    }
+    return out;
+  }
+
+  const IpAddr m365_ = *IpAddr::parse("52.96.1.1");
+  std::unique_ptr<SnapshotSlot> slot_;
+  std::unique_ptr<inspect::DnsBindingTable> dns_;
+  std::unique_ptr<Pipeline> pipeline_;
+  CaptureSink tx_;
+  CollectSink events_;
+  std::string scratch_;
+  uint64_t now_ = 1'800'000'000'000'000'000ull;
+};
+
+TEST_F(PipelineTest, AllowedSniIsForwardedAfterVerdict) {
+  const uint32_t seq = handshake(m365_, 443);
+  EXPECT_EQ(tx_.frames.size(), 3u);  // the handshake passes while the verdict is pending
+  const Bytes hello = testing::clientHello({.names = {"Outlook.Office365.COM"}});
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), hello.size());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[0]["policy"]["service"], "microsoft365");
+  EXPECT_EQ(v[0]["tls"]["sni"], "Outlook.Office365.COM");
+  EXPECT_EQ(v[0]["tls"]["alpn"][0], "h2");
+  EXPECT_EQ(v[0]["src_ip"], "10.0.0.5");
+  EXPECT_EQ(v[0]["dest_port"], 443);
+}
+
+TEST_F(PipelineTest, ForbiddenSniIsResetBothWaysAndNothingLeaks) {
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"badsharepoint.com"}});
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  const auto toClient = resets(PortRole::Inside);
+  const auto toServer = resets(PortRole::Outside);
+  ASSERT_EQ(toClient.size(), 1u);
+  ASSERT_EQ(toServer.size(), 1u);
+  EXPECT_EQ(toClient[0].src, m365_);
+  EXPECT_EQ(toClient[0].seq, 5001u);  // what the client expects next
+  EXPECT_EQ(toClient[0].ack, seq + hello.size());
+  EXPECT_EQ(toServer[0].seq, seq);  // the dropped payload's start
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "deny");
+  EXPECT_EQ(v[0]["reason"], "no-match");
+  // Later packets of the denied flow are dropped silently (one reset per flow).
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  EXPECT_EQ(resets(PortRole::Inside).size(), 1u);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
+TEST_F(PipelineTest, OneByteSegmentsAreHeldThenReleasedInOrder) {
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"contoso.sharepoint.com"}});
+  sendSegments(m365_, 443, seq, hello, 1);
+  Bytes out;
+  for (const auto& f : tx_.frames) {
+    packet::PacketView v{};
+    if (f.port == PortRole::Outside &&
+        packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) == packet::DecodeStatus::Ok) {
+      out.insert(out.end(), v.frame + v.payloadOffset, v.frame + v.payloadOffset + v.payloadLen);
+    }
+  }
+  EXPECT_EQ(out, hello);  // released in arrival order, nothing lost
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+}
+
+TEST_F(PipelineTest, OutOfOrderSegmentsAndSplitRecords) {
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}}, 17);
+  sendSegments(m365_, 443, seq, hello, 29, /*reverse=*/true);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), hello.size());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "sni");
+}
+
+TEST_F(PipelineTest, ClientHelloInIpFragments) {
+  const uint32_t seq = handshake(m365_, 443);
+  L4Spec c = client(m365_, 443);
+  c.seq = seq;
+  c.ipId = 77;
+  const Bytes whole = testing::frame(c, testing::clientHello({.names = {"outlook.office365.com"}}));
+  auto frags = testing::fragmentV4(whole, 64);
+  ASSERT_GT(frags.size(), 2u);
+  std::swap(frags[1], frags[2]);  // out of order, too
+  for (const auto& f : frags) inject(f, Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(v[0]["tls"]["sni"], "outlook.office365.com");
+  // The original fragments are forwarded, not a rebuilt datagram.
+  size_t fragmentsOut = 0;
+  for (const auto& f : tx_.frames) {
+    packet::PacketView pv{};
+    fragmentsOut += f.port == PortRole::Outside &&
+                    packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), pv) ==
+                        packet::DecodeStatus::Fragment;
+  }
+  EXPECT_EQ(fragmentsOut, frags.size());
+}
+
+TEST_F(PipelineTest, AmbiguousHellosAreDenied) {
+  struct Case {
+    testing::HelloSpec spec;
+    std::string reasonPrefix;
+  };
+  const Case cases[] = {
+      {{.names = {"outlook.office365.com", "evil.example"}}, "ambiguous"},
+      {{.names = {"outlook.office365.com"}, .twoSniExtensions = true}, "ambiguous"},
+      {{.names = {"outlook.office365.com"}, .ech = true}, "ech"},
+  };
+  uint16_t sport = 41000;
+  for (const auto& k : cases) {
+    L4Spec c = client(m365_, 443);
+    c.sport = sport++;
+    c.flags = kSyn;
+    c.seq = 1;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    c.flags = kPshAck;
+    c.seq = 2;
+    inject(testing::frame(c, testing::clientHello(k.spec)), Ingress::InsidePort);
+  }
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(v[i]["action"], "deny");
+    EXPECT_EQ(v[i]["reason"].get<std::string>().rfind(cases[i].reasonPrefix, 0), 0u)
+        << v[i]["reason"];
+  }
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
+TEST_F(PipelineTest, ConflictingRetransmissionIsDenied) {
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
+  // A segment arrives, then a "retransmission" of it with different bytes: an evasion attempt.
+  Bytes part(hello.begin() + 10, hello.begin() + 40);
+  L4Spec c = client(m365_, 443);
+  c.seq = seq + 10;
+  inject(testing::frame(c, part), Ingress::InsidePort);
+  for (auto& b : part) b ^= 0x55;
+  inject(testing::frame(c, part), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "stream-conflict");
+}
+
+TEST_F(PipelineTest, BadChecksumBytesNeverReachTheInspector) {
+  const uint32_t seq = handshake(m365_, 443);
+  // An insertion attempt: a forbidden hello with a broken checksum (the server would drop it),
+  // then the real, allowed one. Were the first trusted, the flow would be judged by it.
+  Bytes evil = testing::frame(client(m365_, 443), {});
+  L4Spec c = client(m365_, 443);
+  c.seq = seq;
+  evil = testing::frame(c, testing::clientHello({.names = {"evil.example"}}));
+  evil[14 + 20 + 16] ^= 0xff;
+  inject(evil, Ingress::InsidePort);
+  EXPECT_TRUE(verdicts().empty());
+  sendSegments(m365_, 443, seq, testing::clientHello({.names = {"outlook.office365.com"}}), 2000);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(pipeline_->counters().bad_checksum, 1u);
+}
+
+TEST_F(PipelineTest, QuicIsBlocked) {
+  L4Spec u = client(m365_, 443);
+  u.proto = 17;
+  Bytes initial = {0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x44, 0x9e};
+  initial.resize(1200, 0);
+  inject(testing::frame(u, initial), Ingress::InsidePort);
+  EXPECT_TRUE(tx_.frames.empty());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "quic:initial");
+  EXPECT_EQ(v[0]["app_proto"], "quic");
+}
+
+TEST_F(PipelineTest, DnsAnswerBindsNameForNonTlsPort) {
+  const IpAddr resolver = *IpAddr::parse("192.0.2.53");
+  const IpAddr partner = *IpAddr::parse("198.51.100.22");
+  L4Spec q = client(resolver, 53);
+  q.proto = 17;
+  q.sport = 5353;
+  inject(testing::frame(q, Bytes(30, 0)), Ingress::InsidePort);  // the query (allowed by CIDR)
+  L4Spec a = serverSide(resolver, 53);
+  a.proto = 17;
+  a.dport = 5353;
+  inject(testing::frame(a, testing::dnsResponse("FILES.partner.example", {"edge.cdn.example"},
+                                                {partner})),
+         Ingress::OutsidePort);
+  EXPECT_EQ(tx_.frames.size(), 2u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
+  // SSH to the bound address: the port also has name rules, so the verdict waits for the first
+  // payload (neither TLS nor HTTP) and the binding allows it.
+  const Bytes banner = {'S', 'S', 'H', '-', '2', '.', '0', '-', 'x', '\r', '\n'};
+  uint32_t seq = handshake(partner, 22);
+  sendSegments(partner, 22, seq, banner, banner.size());
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 30u + banner.size());
+  // SSH to an address nobody resolved: denied at its first payload, reset both ways.
+  const IpAddr stranger = *IpAddr::parse("198.51.100.99");
+  seq = handshake(stranger, 22);
+  sendSegments(stranger, 22, seq, banner, banner.size());
+  EXPECT_EQ(resets(PortRole::Inside).size(), 1u);
+  EXPECT_EQ(resets(PortRole::Outside).size(), 1u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0]["reason"], "cidr");
+  EXPECT_EQ(v[1]["reason"], "dns-binding");
+  EXPECT_EQ(v[1]["policy"]["service"], "sftp-partner");
+  EXPECT_EQ(v[2]["action"], "deny");
+}
+
+TEST_F(PipelineTest, SniDnsEnforceRefusesUnresolvedAddressesAtTheSyn) {
+  std::string enforce = kPolicy;
+  enforce.replace(enforce.find("sni_dns: off"), 12, "sni_dns: enforce");
+  slot_->publish(compile(enforce, 2), std::chrono::milliseconds(0));
+  L4Spec c = client(m365_, 443);
+  c.flags = kSyn;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "no-match:unresolved");
+  EXPECT_EQ(resets(PortRole::Inside).size(), 1u);
+}
+
+TEST_F(PipelineTest, InboundAndMidstreamAreDenied) {
+  L4Spec in = serverSide(m365_, 443);
+  in.flags = kSyn;
+  inject(testing::frame(in, {}), Ingress::OutsidePort);
+  L4Spec mid = client(m365_, 443);
+  mid.sport = 42000;
+  inject(testing::frame(mid, Bytes(100, 'x')), Ingress::InsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "inbound");
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"].get<std::string>().rfind("midstream", 0), 0u) << v[1]["reason"];
+}
+
+TEST_F(PipelineTest, HttpHostAndDisagreement) {
+  uint32_t seq = handshake(m365_, 80);
+  const std::string ok = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(ok.begin(), ok.end()), 7);
+  L4Spec c = client(m365_, 80);
+  c.sport = 40001;
+  c.flags = kSyn;
+  c.seq = 1;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  const std::string bad =
+      "GET http://evil.example/ HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  c.flags = kPshAck;
+  c.seq = 2;
+  inject(testing::frame(c, Bytes(bad.begin(), bad.end())), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "host");
+  EXPECT_EQ(v[0]["http"]["hostname"], "outlook.office365.com");
+  EXPECT_EQ(v[1]["action"], "deny");
+}
+
+TEST_F(PipelineTest, PortNotAllowedAndLayer2) {
+  L4Spec c = client(m365_, 8080);
+  c.flags = kSyn;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  // ARP passes; an unknown ethertype (it could tunnel IP) does not.
+  Bytes arp = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+  arp.resize(60, 0);
+  inject(arp, Ingress::InsidePort);
+  Bytes pppoe = arp;
+  pppoe[12] = 0x88;
+  pppoe[13] = 0x64;
+  inject(pppoe, Ingress::InsidePort);
+  inject(Bytes{1, 2, 3}, Ingress::InsidePort);
+  const auto& k = pipeline_->counters();
+  EXPECT_EQ(k.l2_passed, 1u);
+  EXPECT_EQ(k.l2_dropped, 1u);
+  EXPECT_GE(k.decode_malformed, 1u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "port-not-allowed");
+}
+
+TEST_F(PipelineTest, NewSnapshotJudgesNewFlows) {
+  std::string withoutSharepoint = kPolicy;
+  const std::string wildcard = ", \"*.sharepoint.com\"";
+  withoutSharepoint.replace(withoutSharepoint.find(wildcard), wildcard.size(), "");
+  slot_->publish(compile(withoutSharepoint, 2), std::chrono::milliseconds(0));
+  const uint32_t seq = handshake(m365_, 443);
+  sendSegments(m365_, 443, seq, testing::clientHello({.names = {"a.sharepoint.com"}}), 4000);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "deny");
+  EXPECT_EQ(v[0]["policy"]["version"], 2);
+}
+
+TEST_F(PipelineTest, FlowEndCarriesCounters) {
+  const uint32_t seq = handshake(m365_, 443);
+  sendSegments(m365_, 443, seq, testing::clientHello({.names = {"outlook.office365.com"}}), 4000);
+  pipeline_->drainAll(now_ + 1);
+  drain();
+  const auto& last = events_.events.back();
+  EXPECT_EQ(last["phase"], "end");
+  EXPECT_EQ(last["flow"]["pkts_toserver"], 3);
+  EXPECT_EQ(last["flow"]["pkts_toclient"], 1);
+  EXPECT_EQ(last["flow"]["reason"], "shutdown");
+  EXPECT_EQ(last["policy"]["service"], "microsoft365");
+}
+
+}  // namespace
+}  // namespace lbg::dataplane

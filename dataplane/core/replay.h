@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "dataplane/core/event_sink.h"
+#include "dataplane/core/pipeline.h"
+#include "policy/result.h"
+#include "policy/snapshot.h"
+
+namespace lbg::dataplane {
+
+// `lbg-gateway replay`: the live pipeline code over a capture (pcap or pcapng, read with libpcap),
+// direction from segment.inside, forwarded and generated frames written to a pcap in order, time
+// taken from the capture so that timeouts and DNS TTLs behave as they did on the wire.
+struct ReplayOptions {
+  std::string capturePath;
+  std::string outPath;  // empty: forwarded frames are counted, not written
+  PipelineConfig pipeline;
+};
+
+struct ReplaySummary {
+  uint64_t packetsIn = 0;
+  uint64_t skipped = 0;  // unsupported link types, oversize frames
+  uint64_t forwarded = 0;
+  uint64_t generated = 0;  // resets
+  PipelineCounters counters;
+  std::array<uint64_t, Pipeline::kDecodeReasons> decodeDrops{};
+  std::string oneLine() const;
+};
+
+// Needs an initialised EAL (for the mbuf pool). Events go to `events` as they are produced.
+Result<ReplaySummary> runReplay(std::shared_ptr<const policy::Snapshot> snapshot,
+                                const ReplayOptions& options, EventSink& events);
+
+}  // namespace lbg::dataplane

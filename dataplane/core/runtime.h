@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/core/control_api.h"
+#include "dataplane/core/event_sink.h"
+#include "dataplane/core/gateway_config.h"
+#include "dataplane/core/pipeline.h"
+#include "dataplane/core/snapshot_slot.h"
+#include "dataplane/inspect/dns/binding_table.h"
+
+struct rte_mempool;
+
+namespace lbg::dataplane {
+
+// The live gateway: two DPDK ports (inside, outside), one pipeline per worker lcore polling queue
+// i of both ports, and the service thread on the main lcore (event log, control, housekeeping).
+// The EAL must be initialised (with the ports' vdev/allow arguments) before create().
+class GatewayRuntime : public ControlApi {
+ public:
+  static Result<std::unique_ptr<GatewayRuntime>> create(const GatewayConfig& config,
+                                                        std::shared_ptr<const policy::Snapshot> policy,
+                                                        EventSink& log);
+  ~GatewayRuntime() override;
+
+  // Launches the workers and runs the service loop on the calling (main) lcore until stop().
+  // `serviceTick` runs about every millisecond on the service thread (control server poll, log
+  // writer tick); it must not block for long.
+  Result<Ok> run(const std::function<void(uint64_t nowNs)>& serviceTick);
+  void stop() { stop_.store(true, std::memory_order_relaxed); }
+
+  // Counters of all workers summed, as "name value" lines (exit report).
+  void printCounters(std::FILE* out) const;
+
+  // ControlApi
+  Result<Ok> publish(std::shared_ptr<const policy::Snapshot> snapshot) override;
+  std::shared_ptr<const policy::Snapshot> current() const override { return slot_.current(); }
+  std::vector<Counter> counters() const override;
+  std::vector<std::string> flows(size_t limit) const override;
+  Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
+                                                  const std::string& capturePath) override;
+  void logEvent(const std::string& jsonObject) override { log_.write(jsonObject); }
+
+  uint64_t nowNs() const;
+
+ private:
+  GatewayRuntime(const GatewayConfig& config, std::shared_ptr<const policy::Snapshot> policy,
+                 EventSink& log);
+  Result<Ok> setupPort(uint16_t port, const char* role);
+  static int workerMain(void* arg);
+  void workerLoop(uint32_t index);
+  void drainAllEvents();
+
+  GatewayConfig config_;
+  EventSink& log_;
+  SnapshotSlot slot_;
+  std::unique_ptr<inspect::DnsBindingTable> dns_;
+  rte_mempool* pool_ = nullptr;
+  uint16_t ports_[2] = {0, 0};  // indexed by PortRole
+  std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint32_t> workersRunning_{0};
+  uint64_t tscHz_ = 0;
+  uint64_t tscBase_ = 0;
+  uint64_t realtimeBaseNs_ = 0;
+  std::string scratch_;
+};
+
+}  // namespace lbg::dataplane

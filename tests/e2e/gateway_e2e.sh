@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# End to end: a client and a server in their own network namespaces, joined through lbg-gateway
+# running on two net_af_packet ports (a transparent bump in the wire), a local HTTPS server with a
+# test CA, and real curl:
+#   - an allowed name succeeds;
+#   - a forbidden name fails fast with a reset (not a timeout);
+#   - QUIC (UDP/443) never reaches the server;
+#   - SIGTERM stops the gateway cleanly with its counters, and the log holds the verdicts.
+# Traffic stays inside the namespaces this script creates. Needs root; skips (77) otherwise.
+# Usage: gateway_e2e.sh LBG_GATEWAY WORKDIR
+set -euo pipefail
+GW=$1
+WORK=$2
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
+
+tag=$$
+NC=lbgc$tag NS=lbgs$tag
+IN=lbgi$tag OUT=lbgo$tag
+rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
+pass=0 fail=0
+check() {  # description, command...
+  local d=$1; shift
+  if "$@"; then echo "ok   $d"; pass=$((pass+1)); else echo "FAIL $d"; fail=$((fail+1)); fi
+}
+cleanup() {
+  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
+  [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
+  [ -n "${UDPPID:-}" ] && kill "$UDPPID" 2>/dev/null || true
+  ip netns del "$NC" 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+  ip link del "$IN" 2>/dev/null || true
+  ip link del "$OUT" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# --- test PKI: a CA and one server certificate for both names -------------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=lbg e2e CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=allowed.example.jp" 2>/dev/null
+printf 'subjectAltName=DNS:allowed.example.jp,DNS:forbidden.example.jp\n' > san.ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile san.ext 2>/dev/null
+
+# --- topology ---------------------------------------------------------------------------------
+ip netns add "$NC"
+ip netns add "$NS"
+ip link add "$IN" type veth peer name c0 netns "$NC"
+ip link add "$OUT" type veth peer name s0 netns "$NS"
+for ns_if in "$NC c0 10.77.$((tag % 200)).10" "$NS s0 10.77.$((tag % 200)).200"; do
+  set -- $ns_if
+  ip -n "$1" addr add "$3/24" dev "$2"
+  ip -n "$1" link set "$2" up
+  ip -n "$1" link set lo up
+  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+done
+for i in "$IN" "$OUT"; do
+  ip link set "$i" up
+  ethtool -K "$i" tx off >/dev/null
+  # No IPv6 autoconfiguration chatter from the gateway's own side of the links.
+  sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" || true
+done
+CLIENT_IP=10.77.$((tag % 200)).10
+SERVER_IP=10.77.$((tag % 200)).200
+
+cat > policy.yaml <<EOF
+version: 1
+segment:
+  inside: [$CLIENT_IP/32]
+defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
+services:
+  - name: e2e-allowed
+    kind: lgwan-asp
+    fqdn: [allowed.example.jp]
+    ports: [tcp/443]
+EOF
+cat > gateway.yaml <<EOF
+eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
+ports:
+  inside: "net_af_packet0,iface=$IN"
+  outside: "net_af_packet1,iface=$OUT"
+workers: 1
+flows: 65536
+policy: $WORK/policy.yaml
+log: {file: $WORK/events.json}
+EOF
+
+# --- servers ----------------------------------------------------------------------------------
+cat > https_server.py <<'EOF'
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from the server\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("0.0.0.0", 443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("srv.pem", "srv.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOF
+cat > udp_sink.py <<'EOF'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 443))
+with open("udp_received", "w") as f:
+    while True:
+        data, _ = s.recvfrom(2048); f.write(f"{len(data)}\n"); f.flush()
+EOF
+ip netns exec "$NS" /usr/bin/python3 https_server.py & SRVPID=$!
+ip netns exec "$NS" /usr/bin/python3 udp_sink.py & UDPPID=$!
+
+"$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
+# Wait until the gateway forwards: ARP resolution through it is the first sign of life.
+for _ in $(seq 1 100); do
+  ip netns exec "$NC" ping -c1 -W0.2 "$SERVER_IP" >/dev/null 2>&1 && break
+  ip netns exec "$NC" ip neigh show "$SERVER_IP" | grep -q lladdr && break
+  sleep 0.2
+done
+for _ in $(seq 1 50); do
+  ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/443" 2>/dev/null && break
+  sleep 0.1
+done
+
+# --- checks -----------------------------------------------------------------------------------
+curl_to() {  # name → prints "rc http_code", stderr to curl-<name>.err
+  set +e
+  local code
+  code=$(ip netns exec "$NC" curl -sS --max-time 10 --cacert ca.pem \
+    --resolve "$1:443:$SERVER_IP" -o "body-$1" -w '%{http_code}' "https://$1/" 2>"curl-$1.err")
+  local rc=$?
+  set -e
+  echo "$rc $code"
+}
+read -r rc code < <(curl_to allowed.example.jp)
+check "allowed name succeeds (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "allowed body arrived intact" grep -q "hello from the server" body-allowed.example.jp
+
+read -r rc code < <(curl_to forbidden.example.jp)
+# A reset gives "Connection reset by peer" (rc 35/56); a silent drop would give a timeout (rc 28).
+check "forbidden name fails (curl rc=$rc)" test "$rc" != 0
+check "forbidden name fails fast by reset, not timeout" bash -c "[ $rc != 28 ] && grep -qi 'reset' curl-forbidden.example.jp.err"
+
+ip netns exec "$NC" /usr/bin/python3 - "$SERVER_IP" <<'EOF'
+import socket, sys
+# A QUIC v1 Initial-shaped datagram (long header, fixed bit, version 1), padded like a real one.
+pkt = bytes([0xc3, 0, 0, 0, 1, 8]) + bytes(8) + bytes([0, 0, 0x44, 0x9c]) + bytes(1180)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3):
+    s.sendto(pkt, (sys.argv[1], 443))
+EOF
+sleep 1
+check "QUIC (UDP/443) never reaches the server" bash -c "[ ! -s udp_received ]"
+
+kill -TERM "$GWPID"
+set +e; wait "$GWPID"; gwrc=$?; set -e
+GWPID=
+check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
+check "final counters printed" grep -q "flows_denied" gateway.err
+check "log: allow verdict for allowed.example.jp" grep -q '"action":"allow","reason":"sni".*"sni":"allowed.example.jp"' events.json
+check "log: deny verdict for forbidden.example.jp" grep -q '"action":"deny","reason":"no-match".*"sni":"forbidden.example.jp"' events.json
+check "log: QUIC denied" grep -q '"reason":"quic' events.json
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""Writes the golden replay captures into OUTDIR (one pcap per case) with Debian's scapy.
+
+Each capture is a small, fully specified conversation (handshakes included) that exercises one
+behaviour of the pipeline; tests/golden/cases/<name>/expected.txt holds the verdicts it must get.
+Usage: gen_captures.py OUTDIR
+"""
+import os
+import struct
+import sys
+
+from scapy.all import (ARP, IP, UDP, Dot1Q, Ether, IPv6, IPv6ExtHdrHopByHop, Raw, TCP,
+                       fragment, wrpcap)
+
+CLIENT = "10.1.0.10"
+CLIENT6 = "fd00::10"
+M365 = "52.96.10.10"
+OTHER = "203.0.113.80"
+RESOLVER = "192.0.2.53"
+PARTNER = "198.51.100.22"
+MAC_C = "02:00:00:00:00:01"
+MAC_S = "02:00:00:00:00:02"
+T0 = 1795000000.0
+
+
+def u16(v):
+    return struct.pack("!H", v)
+
+
+def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=False,
+                 two_sni=False, record_size=16384):
+    body = u16(0x0303) + bytes(range(32)) + b"\x20" + bytes(32) + u16(4) + u16(0x1301) + \
+        u16(0x1302) + b"\x01\x00"
+    ext = b""
+    if names:
+        lst = b"".join(b"\x00" + u16(len(n)) + n.encode() for n in names)
+        sni = u16(len(lst)) + lst
+        ext += u16(0) + u16(len(sni)) + sni
+        if two_sni:
+            ext += u16(0) + u16(len(sni)) + sni
+    ext += u16(43) + u16(5) + b"\x04\x03\x04\x03\x03"
+    if alpn:
+        lst = b"".join(bytes([len(a)]) + a.encode() for a in alpn)
+        ext += u16(16) + u16(len(lst) + 2) + u16(len(lst)) + lst
+    if ech:
+        ext += u16(0xfe0d) + u16(40) + b"\xab" * 40
+    body += u16(len(ext)) + ext
+    msg = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    out = b""
+    for off in range(0, len(msg), record_size):
+        chunk = msg[off:off + record_size]
+        out += b"\x16\x03\x01" + u16(len(chunk)) + chunk
+    return out
+
+
+def dns_response(qname, cnames, addrs, ttl=300, txid=0x4242):
+    def name(n):
+        return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\x00"
+    m = u16(txid) + u16(0x8180) + u16(1) + u16(len(cnames) + len(addrs)) + u16(0) + u16(0)
+    m += name(qname) + u16(1) + u16(1)
+    owner = qname
+    for c in cnames:
+        rd = name(c)
+        m += name(owner) + u16(5) + u16(1) + struct.pack("!I", ttl) + u16(len(rd)) + rd
+        owner = c
+    for a in addrs:
+        rd = bytes(int(x) for x in a.split("."))
+        m += name(owner) + u16(1) + u16(1) + struct.pack("!I", ttl) + u16(4) + rd
+    return m
+
+
+class Conv:
+    """A TCP conversation between the client and a server, with correct sequence numbers."""
+
+    def __init__(self, pkts, server, dport, sport=40000, client=CLIENT, l2=None, v6=False):
+        self.pkts, self.server, self.dport, self.sport, self.client = pkts, server, dport, sport, client
+        self.l2 = l2 or (lambda: Ether(src=MAC_C, dst=MAC_S))
+        self.l2r = lambda: Ether(src=MAC_S, dst=MAC_C)
+        self.v6 = v6
+        self.cseq, self.sseq = 1000, 90000
+
+    def ip(self, to_server):
+        L3 = IPv6 if self.v6 else IP
+        return L3(src=self.client, dst=self.server) if to_server else L3(src=self.server, dst=self.client)
+
+    def add(self, p):
+        p.time = T0 + len(self.pkts) * 0.001
+        self.pkts.append(p)
+
+    def handshake(self):
+        self.add(self.l2() / self.ip(True) / TCP(sport=self.sport, dport=self.dport, flags="S", seq=self.cseq))
+        self.add(self.l2r() / self.ip(False) / TCP(sport=self.dport, dport=self.sport, flags="SA",
+                                                   seq=self.sseq, ack=self.cseq + 1))
+        self.cseq += 1
+        self.sseq += 1
+        self.add(self.l2() / self.ip(True) / TCP(sport=self.sport, dport=self.dport, flags="A",
+                                                 seq=self.cseq, ack=self.sseq))
+        return self
+
+    def client_data(self, data, seg=None, order=None):
+        seg = seg or len(data)
+        parts = [(self.cseq + off, data[off:off + seg]) for off in range(0, len(data), seg)]
+        if order == "reverse":
+            parts.reverse()
+        for s, d in parts:
+            self.add(self.l2() / self.ip(True) / TCP(sport=self.sport, dport=self.dport, flags="PA",
+                                                     seq=s, ack=self.sseq) / Raw(d))
+        self.cseq += len(data)
+        return self
+
+    def server_data(self, data):
+        self.add(self.l2r() / self.ip(False) / TCP(sport=self.dport, dport=self.sport, flags="PA",
+                                                   seq=self.sseq, ack=self.cseq) / Raw(data))
+        self.sseq += len(data)
+        return self
+
+    def close(self):
+        self.add(self.l2() / self.ip(True) / TCP(sport=self.sport, dport=self.dport, flags="FA",
+                                                 seq=self.cseq, ack=self.sseq))
+        self.add(self.l2r() / self.ip(False) / TCP(sport=self.dport, dport=self.sport, flags="FA",
+                                                   seq=self.sseq, ack=self.cseq + 1))
+        self.add(self.l2() / self.ip(True) / TCP(sport=self.sport, dport=self.dport, flags="A",
+                                                 seq=self.cseq + 1, ack=self.sseq + 1))
+        return self
+
+
+def udp(pkts, src, dst, sport, dport, payload):
+    p = Ether(src=MAC_C, dst=MAC_S) / IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(payload)
+    p.time = T0 + len(pkts) * 0.001
+    pkts.append(p)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    cases = {}
+
+    p = []
+    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(b"\x16\x03\x03" + b"s" * 200).close()
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(["contoso.sharepoint.com"])).close()
+    cases["allowed_sni"] = p
+
+    p = []
+    Conv(p, OTHER, 443).handshake().client_data(client_hello(["www.example.org"]))
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(["sharepoint.com"]))
+    Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello(["evilsharepoint.com"]))
+    cases["forbidden_sni"] = p
+
+    p = []
+    Conv(p, M365, 443).handshake().client_data(client_hello(), seg=1).server_data(b"\x16\x03\x03ok")
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(), seg=37, order="reverse")
+    Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello(record_size=9), seg=100)
+    cases["split_hello"] = p
+
+    p = []
+    c = Conv(p, M365, 443).handshake()
+    whole = IP(src=CLIENT, dst=M365, id=777) / TCP(sport=40000, dport=443, flags="PA", seq=c.cseq,
+                                                    ack=c.sseq) / Raw(client_hello())
+    for i, frag in enumerate(fragment(whole, fragsize=64)):
+        q = Ether(src=MAC_C, dst=MAC_S) / frag
+        q.time = T0 + 1 + i * 0.001
+        p.append(q)
+    # Overlapping fragments (a classic evasion) are rejected: the flow never gets its hello.
+    c2 = Conv(p, M365, 443, sport=40001).handshake()
+    whole2 = IP(src=CLIENT, dst=M365, id=778) / TCP(sport=40001, dport=443, flags="PA",
+                                                     seq=c2.cseq, ack=c2.sseq) / Raw(client_hello())
+    frags = fragment(whole2, fragsize=64)
+    evil = frags[1].copy()
+    evil.frag = frags[1].frag - 2  # overlaps the first fragment by 16 bytes
+    for i, frag in enumerate([frags[0], evil] + list(frags[1:])):
+        q = Ether(src=MAC_C, dst=MAC_S) / frag
+        q.time = T0 + 2 + i * 0.001
+        p.append(q)
+    cases["ip_fragments"] = p
+
+    p = []
+    udp(p, CLIENT, RESOLVER, 5353, 53, b"\x42\x42\x01\x00\x00\x01" + b"\x00" * 6)
+    q = Ether(src=MAC_S, dst=MAC_C) / IP(src=RESOLVER, dst=CLIENT) / UDP(sport=53, dport=5353) / Raw(
+        dns_response("files.partner.example", ["edge.cdn.example"], [PARTNER]))
+    q.time = T0 + 0.01
+    p.append(q)
+    Conv(p, PARTNER, 22, sport=40010).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
+    Conv(p, "198.51.100.99", 22, sport=40011).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
+    cases["dns_binding"] = p
+
+    p = []
+    initial = bytes([0xc3, 0, 0, 0, 1, 8]) + bytes(8) + bytes([0, 0, 0x44, 0x9c]) + bytes(1180)
+    udp(p, CLIENT, M365, 50000, 443, initial)
+    cases["quic_blocked"] = p
+
+    p = []
+    Conv(p, M365, 80).handshake().client_data(b"GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n", seg=5)
+    Conv(p, M365, 80, sport=40001).handshake().client_data(
+        b"GET http://evil.example/ HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n")
+    Conv(p, M365, 80, sport=40002).handshake().client_data(
+        b"GET / HTTP/1.1\r\nHost: outlook.office365.com\r\nHost: evil.example\r\n\r\n")
+    Conv(p, M365, 80, sport=40003).handshake().client_data(b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+    cases["http_host"] = p
+
+    p = []
+    Conv(p, M365, 443).handshake().client_data(client_hello(["outlook.office365.com", "evil.example"]))
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(two_sni=True))
+    Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello(ech=True))
+    Conv(p, M365, 443, sport=40003).handshake().client_data(client_hello(names=()))
+    cases["ambiguous"] = p
+
+    p = []
+    qinq = lambda: Ether(src=MAC_C, dst=MAC_S, type=0x88a8) / Dot1Q(vlan=100) / Dot1Q(vlan=200)
+    Conv(p, M365, 443, l2=qinq).handshake().client_data(client_hello())
+    Conv(p, "2603:1046::10", 443, client=CLIENT6, v6=True).handshake().client_data(client_hello())
+    # IPv6 with a hop-by-hop header in front of TCP.
+    hbh = Ether(src=MAC_C, dst=MAC_S) / IPv6(src=CLIENT6, dst="2603:1046::10") / IPv6ExtHdrHopByHop() / TCP(
+        sport=40005, dport=443, flags="S", seq=1)
+    hbh.time = T0 + 5
+    p.append(hbh)
+    arp = Ether(src=MAC_C, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=CLIENT, pdst="10.1.0.1")
+    arp.time = T0 + 6
+    p.append(arp)
+    cases["vlan_ipv6_arp"] = p
+
+    p = []
+    Conv(p, M365, 443).handshake()
+    # Mid-stream pick-up: data with no handshake, from inside and from outside.
+    q = Ether(src=MAC_C, dst=MAC_S) / IP(src=CLIENT, dst=OTHER) / TCP(sport=45000, dport=443, flags="PA", seq=5) / Raw(b"x" * 50)
+    q.time = T0 + 1
+    p.append(q)
+    q = Ether(src=MAC_S, dst=MAC_C) / IP(src=OTHER, dst=CLIENT) / TCP(sport=443, dport=45001, flags="S", seq=5)
+    q.time = T0 + 1.1
+    p.append(q)
+    # Malformed: truncated IPv4 header, bad IHL, TCP data offset beyond the packet.
+    for i, raw in enumerate([bytes(Ether(src=MAC_C, dst=MAC_S, type=0x0800)) + b"\x45\x00\x00",
+                             bytes(Ether(src=MAC_C, dst=MAC_S) / IP(src=CLIENT, dst=M365, ihl=3) / TCP()),
+                             bytes(Ether(src=MAC_C, dst=MAC_S) / IP(src=CLIENT, dst=M365) / TCP(dataofs=15))]):
+        q = Ether(raw)
+        q.time = T0 + 2 + i * 0.001
+        p.append(q)
+    cases["midstream_malformed"] = p
+
+    for name, pkts in cases.items():
+        wrpcap(os.path.join(out, name + ".pcap"), pkts)
+    print(f"wrote {len(cases)} captures to {out}")
+
+
+if __name__ == "__main__":
+    main()

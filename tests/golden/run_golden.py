@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Golden replay cases: every capture in CAPTURES is replayed through `lbg-gateway replay` with
+tests/golden/policy.yaml; the verdict events must equal cases/<name>/expected.txt (a reason ending
+in '*' matches by prefix), listed counters must have the stated values, and the forwarded capture
+must carry no client payload of a denied flow.
+
+Usage: run_golden.py GATEWAY CAPTURES_DIR WORK_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+from scapy.all import IP, TCP, UDP, IPv6, rdpcap
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fmt_addr(ip, port):
+    return f"{ip}:{port}"
+
+
+def event_line(e):
+    parts = [e["proto"], fmt_addr(e["src_ip"], e["src_port"]), "->",
+             fmt_addr(e["dest_ip"], e["dest_port"]), e["action"], e["reason"],
+             "service=" + (e["policy"]["service"] or "-")]
+    if "tls" in e:
+        parts.append("sni=" + e["tls"]["sni"])
+    if "http" in e:
+        parts.append("host=" + e["http"]["hostname"])
+    return " ".join(parts)
+
+
+def matches(expected, actual):
+    ef, af = expected.split(), actual.split()
+    if len(ef) != len(af):
+        return False
+    for x, y in zip(ef, af):
+        if x.endswith("*") and y.startswith(x[:-1]):
+            continue
+        if x != y:
+            return False
+    return True
+
+
+def forwarded_client_payload(out_pcap, denied):
+    """Payload bytes forwarded from the client of a denied flow towards its server."""
+    leaked = []
+    if not os.path.exists(out_pcap):
+        return leaked
+    for p in rdpcap(out_pcap):
+        l3 = p.getlayer(IP) or p.getlayer(IPv6)
+        l4 = p.getlayer(TCP) or p.getlayer(UDP)
+        if l3 is None or l4 is None:
+            continue
+        key = (str(l3.src), int(l4.sport), str(l3.dst), int(l4.dport))
+        if key in denied and len(bytes(l4.payload)) > 0:
+            leaked.append(key)
+    return leaked
+
+
+def run_case(gateway, caps, work, name):
+    cap = os.path.join(caps, name + ".pcap")
+    out = os.path.join(work, name + ".out.pcap")
+    log = os.path.join(work, name + ".events.json")
+    r = subprocess.run([gateway, "replay", "--policy", os.path.join(HERE, "policy.yaml"),
+                        "--in", cap, "--out", out, "--log", log],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return [f"replay failed ({r.returncode}): {r.stderr.strip()}"]
+    counters = {}
+    for line in r.stdout.splitlines()[1:]:
+        f = line.split()
+        if len(f) == 2:
+            counters[f[0]] = int(f[1])
+    events = [json.loads(l) for l in open(log, encoding="utf-8")]
+    verdicts = [e for e in events if e.get("event_type") == "flow" and e.get("phase") == "verdict"]
+    actual = sorted(event_line(e) for e in verdicts)
+    expected_lines, expected_counters = [], {}
+    for line in open(os.path.join(HERE, "cases", name, "expected.txt"), encoding="utf-8"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("counter "):
+            _, k, v = line.split()
+            expected_counters[k] = int(v)
+        else:
+            expected_lines.append(line)
+    errors = []
+    unmatched = list(actual)
+    for exp in expected_lines:
+        hit = next((a for a in unmatched if matches(exp, a)), None)
+        if hit is None:
+            errors.append(f"missing verdict: {exp}")
+        else:
+            unmatched.remove(hit)
+    errors += [f"unexpected verdict: {a}" for a in unmatched]
+    for k, v in expected_counters.items():
+        if counters.get(k, 0) != v:
+            errors.append(f"counter {k}: expected {v}, got {counters.get(k, 0)}")
+    denied = {(e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]) for e in verdicts
+              if e["action"] == "deny"}
+    leaks = forwarded_client_payload(out, denied)
+    errors += [f"denied flow leaked payload: {k}" for k in leaks]
+    return errors
+
+
+def main():
+    gateway, caps, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_captures.py"), caps], check=True)
+    names = sorted(os.listdir(os.path.join(HERE, "cases")))
+    passed = failed = 0
+    for name in names:
+        errors = run_case(gateway, caps, work, name)
+        if errors:
+            failed += 1
+            print(f"FAIL {name}")
+            for e in errors:
+                print(f"    {e}")
+        else:
+            passed += 1
+            print(f"ok   {name}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

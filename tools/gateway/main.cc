@@ -1,0 +1,230 @@
+// lbg-gateway: the appliance's dataplane process.
+//   lbg-gateway run --config FILE
+//   lbg-gateway replay --policy P --in CAPTURE [--out FORWARDED] [--log EVENTS]
+//   lbg-gateway check --policy P
+// Composes dataplane/ (pipeline, ports, replay) with the policy loader; exit codes: 0 ok,
+// 1 runtime failure, 2 usage or configuration error.
+
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "dataplane/core/eal.h"
+#include "dataplane/core/event_sink.h"
+#include "dataplane/core/gateway_config.h"
+#include "dataplane/core/replay.h"
+#include "dataplane/core/runtime.h"
+#include "policy/parser.h"
+#include "policy/snapshot.h"
+
+namespace po = boost::program_options;
+using namespace lbg;
+
+namespace {
+
+std::atomic<dataplane::GatewayRuntime*> gRuntime{nullptr};
+
+void onSignal(int) {
+  if (auto* rt = gRuntime.load()) rt->stop();
+}
+
+std::chrono::sys_days today() {
+  return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+}
+
+Result<std::shared_ptr<const policy::Snapshot>> loadPolicy(const std::string& path,
+                                                          uint64_t version) {
+  auto doc = policy::parsePolicyFile(path, today());
+  if (!doc) return doc.error();
+  return policy::Snapshot::create(std::move(doc.value()), version);
+}
+
+void printNonZeroCounters(const dataplane::PipelineCounters& c, std::FILE* out) {
+  c.forEach([&](const telemetry::CounterInfo& info, uint64_t v) {
+    if (v != 0) {
+      std::fprintf(out, "  %-24s %llu\n", std::string(info.name).c_str(),
+                   static_cast<unsigned long long>(v));
+    }
+  });
+}
+
+int cmdCheck(const std::vector<std::string>& args) {
+  po::options_description opts("lbg-gateway check");
+  opts.add_options()("help,h", "show this help")("policy", po::value<std::string>()->required(),
+                                                 "policy file to validate");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(opts).run(), vm);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  po::notify(vm);
+  auto snap = loadPolicy(vm["policy"].as<std::string>(), 1);
+  if (!snap) {
+    std::fprintf(stderr, "%s\n", snap.error().toString().c_str());
+    return 2;
+  }
+  std::printf("policy ok: %zu services\n", snap.value()->serviceCount());
+  return 0;
+}
+
+int cmdReplay(const std::vector<std::string>& args) {
+  po::options_description opts("lbg-gateway replay");
+  opts.add_options()("help,h", "show this help")(
+      "policy", po::value<std::string>()->required(), "policy file (YAML)")(
+      "in", po::value<std::string>()->required(), "capture to replay (pcap or pcapng)")(
+      "out", po::value<std::string>()->default_value(""),
+      "pcap receiving every frame the gateway would forward or generate")(
+      "log", po::value<std::string>()->default_value(""),
+      "JSON-lines event log (default: none)")(
+      "flows", po::value<uint32_t>()->default_value(1u << 18), "flow table capacity")(
+      "ignore-checksums", po::bool_switch(),
+      "trust TCP/UDP checksums as captured (captures taken on hosts with checksum offload)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(opts).run(), vm);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  po::notify(vm);
+  auto snap = loadPolicy(vm["policy"].as<std::string>(), 1);
+  if (!snap) {
+    std::fprintf(stderr, "%s\n", snap.error().toString().c_str());
+    return 2;
+  }
+  auto eal = dataplane::initEal(dataplane::offlineEalArgs());
+  if (!eal) {
+    std::fprintf(stderr, "%s\n", eal.error().toString().c_str());
+    return 1;
+  }
+  std::FILE* logFile = nullptr;
+  const std::string logPath = vm["log"].as<std::string>();
+  if (!logPath.empty()) {
+    logFile = std::fopen(logPath.c_str(), "w");
+    if (logFile == nullptr) {
+      std::perror(logPath.c_str());
+      return 1;
+    }
+  }
+  struct NullSink : dataplane::EventSink {
+    void write(std::string_view) override {}
+  } nullSink;
+  dataplane::FileEventSink fileSink(logFile);
+  dataplane::ReplayOptions o;
+  o.capturePath = vm["in"].as<std::string>();
+  o.outPath = vm["out"].as<std::string>();
+  o.pipeline.flowCapacity = vm["flows"].as<uint32_t>();
+  o.pipeline.verifyChecksums = !vm["ignore-checksums"].as<bool>();
+  auto r = dataplane::runReplay(snap.value(), o,
+                                logFile ? static_cast<dataplane::EventSink&>(fileSink) : nullSink);
+  if (logFile) std::fclose(logFile);
+  if (!r) {
+    std::fprintf(stderr, "%s\n", r.error().toString().c_str());
+    return 1;
+  }
+  std::printf("%s\n", r.value().oneLine().c_str());
+  printNonZeroCounters(r.value().counters, stdout);
+  for (size_t i = 1; i < r.value().decodeDrops.size(); ++i) {
+    if (r.value().decodeDrops[i] == 0) continue;
+    std::printf("  decode_drop_%-12s %llu\n", packet::toString(static_cast<packet::DropReason>(i)),
+                static_cast<unsigned long long>(r.value().decodeDrops[i]));
+  }
+  return 0;
+}
+
+int cmdRun(const std::vector<std::string>& args) {
+  po::options_description opts("lbg-gateway run");
+  opts.add_options()("help,h", "show this help")("config", po::value<std::string>()->required(),
+                                                 "gateway configuration (YAML)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(opts).run(), vm);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  po::notify(vm);
+  auto config = dataplane::loadGatewayConfig(vm["config"].as<std::string>());
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().toString().c_str());
+    return 2;
+  }
+  const auto& c = config.value();
+  auto snap = loadPolicy(c.policyPath, 1);
+  if (!snap) {
+    std::fprintf(stderr, "%s\n", snap.error().toString().c_str());
+    return 2;
+  }
+  std::vector<std::string> eal = c.eal;
+  bool hasLcores = false;
+  for (const auto& a : eal) hasLcores |= a == "-l" || a == "-c" || a.rfind("--lcores", 0) == 0;
+  if (!hasLcores) {
+    eal.push_back("-l");
+    eal.push_back("0-" + std::to_string(c.workers));
+  }
+  for (const auto& port : {c.insidePort, c.outsidePort}) {
+    eal.push_back(dataplane::GatewayConfig::isVdev(port) ? "--vdev=" + port : "-a" + port);
+  }
+  auto ok = dataplane::initEal(eal);
+  if (!ok) {
+    std::fprintf(stderr, "%s\n", ok.error().toString().c_str());
+    return 1;
+  }
+  std::FILE* logFile = stdout;
+  if (!c.logFile.empty()) {
+    logFile = std::fopen(c.logFile.c_str(), "a");
+    if (logFile == nullptr) {
+      std::perror(c.logFile.c_str());
+      return 1;
+    }
+    setvbuf(logFile, nullptr, _IOLBF, 0);
+  }
+  dataplane::FileEventSink sink(logFile);
+  auto rt = dataplane::GatewayRuntime::create(c, snap.value(), sink);
+  if (!rt) {
+    std::fprintf(stderr, "%s\n", rt.error().toString().c_str());
+    return 1;
+  }
+  gRuntime.store(rt.value().get());
+  std::signal(SIGTERM, onSignal);
+  std::signal(SIGINT, onSignal);
+  std::fprintf(stderr, "lbg-gateway: running, policy %s (%zu services), %u worker(s)\n",
+               c.policyPath.c_str(), snap.value()->serviceCount(), c.workers);
+  auto run = rt.value()->run([](uint64_t) {});
+  gRuntime.store(nullptr);
+  std::fprintf(stderr, "lbg-gateway: stopped; counters:\n");
+  rt.value()->printCounters(stderr);
+  std::fflush(logFile);
+  if (!run) {
+    std::fprintf(stderr, "%s\n", run.error().toString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help") {
+    std::fprintf(stderr,
+                 "usage: lbg-gateway run --config FILE\n"
+                 "       lbg-gateway replay --policy P --in CAPTURE [--out FORWARDED] [--log EVENTS]\n"
+                 "       lbg-gateway check --policy P\n");
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (cmd == "run") return cmdRun(args);
+    if (cmd == "replay") return cmdReplay(args);
+    if (cmd == "check") return cmdCheck(args);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "lbg-gateway %s: %s\n", cmd.c_str(), e.what());
+    return 2;
+  }
+  std::fprintf(stderr, "lbg-gateway: unknown command '%s'\n", cmd.c_str());
+  return 2;
+}
