@@ -261,7 +261,7 @@ std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
 }
 
 void GatewayRuntime::printCounters(std::FILE* out) const {
-  for (const auto& c : counters()) std::fprintf(out, "%-24s %20llu\n", c.name.c_str(),
+  for (const auto& c : counters()) std::fprintf(out, "%-44s %14llu\n", c.name.c_str(),
                                                 static_cast<unsigned long long>(c.value));
 }
 

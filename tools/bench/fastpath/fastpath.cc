@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
   }
   auto eal = dataplane::offlineEalArgs();
   for (size_t i = 0; i + 1 < eal.size(); ++i) {
-    if (eal[i] == "-m") eal[i + 1] = "4096";
+    if (eal[i] == "-m") eal[i + 1] = "6144";
   }
   eal.push_back("--vdev=net_null0");
   if (auto ok = dataplane::initEal(eal); !ok) {
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   uint16_t port = 0;
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench_pool", flows * 10 + 65536, 512, 0,
+  rte_mempool* pool = rte_pktmbuf_pool_create("bench_pool", flows * 9 + 8192, 512, 0,
                                               RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   if (pool == nullptr || rte_eth_dev_get_port_by_name("net_null0", &port) != 0) {
     std::fprintf(stderr, "fastpath: no mbuf pool or net_null port\n");
