@@ -75,8 +75,21 @@ Pipeline::Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotS
 
 void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64_t nowNs,
                             TxSink& tx) {
+  if (n > kMaxBurst) {
+    processBurst(pkts, kMaxBurst, ingress, nowNs, tx);
+    processBurst(pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst), ingress, nowNs, tx);
+    return;
+  }
   snap_ = policySlot_.enter(worker_);
   now_ = nowNs;
+  // Pass 1: start loading every frame's headers, so that decoding one does not wait for it.
+  for (uint16_t i = 0; i < n; ++i) {
+    const auto* d = rte_pktmbuf_mtod(pkts[i], const char*);
+    __builtin_prefetch(d);
+    __builtin_prefetch(d + 64);
+  }
+  // Pass 2: decode; for plain TCP/UDP compute the flow key and prefetch its table buckets.
+  uint16_t kept = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     ++counters_.rx_packets;
@@ -86,67 +99,90 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
       rte_pktmbuf_free(m);
       continue;
     }
-    Unit u{};
+    Unit& u = batch_[kept];
+    u = Unit{};
     u.mbufs = &pkts[i];
     u.count = 1;
     u.byAddress = ingress == Ingress::ByAddress;
-    const auto status = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*),
-                                       rte_pktmbuf_data_len(m), u.view, decodeOptions_);
-    if (status == packet::DecodeStatus::Malformed) {
+    u.status = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
+                              u.view, decodeOptions_);
+    if (u.status == packet::DecodeStatus::Malformed) {
       ++counters_.decode_malformed;
       ++decodeDrops_[static_cast<size_t>(u.view.dropReason)];
       rte_pktmbuf_free(m);
       continue;
     }
-    if (ingress == Ingress::ByAddress) {
-      if (status == packet::DecodeStatus::L2Only) {
-        u.fromInside = true;  // ARP in a capture: its port is unknown, direction is irrelevant
-      } else if (snap_->isInside(u.view.src)) {
-        u.fromInside = true;
-      } else {
-        if (!snap_->isInside(u.view.dst)) ++counters_.direction_unknown;
-        u.fromInside = false;  // fail closed: unknown sources are treated as outside
-      }
-    } else {
-      u.fromInside = ingress == Ingress::InsidePort;
+    if (u.status == packet::DecodeStatus::Ok &&
+        (u.view.ipProto == kTcp || u.view.ipProto == kUdp)) {
+      u.key = flow::makeKey(u.view.src, u.view.srcPort, u.view.dst, u.view.dstPort,
+                            u.view.ipProto, u.reversed);
+      u.hash = flow::hashKey(u.key);
+      u.keyed = true;
+      flows_->prefetch(u.hash);
     }
-    if (status == packet::DecodeStatus::L2Only) {
-      // Only ARP crosses at layer 2. Any other ethertype (PPPoE, MPLS, …) could tunnel IP past the
-      // filter, so it is dropped.
-      if (u.view.etherType == kEtherArp) {
-        ++counters_.l2_passed;
-        forward(u, tx);
-      } else {
-        ++counters_.l2_dropped;
-        rte_pktmbuf_free(m);
-      }
-      continue;
-    }
-    if (status == packet::DecodeStatus::Fragment) {
-      const auto r = frags_->add(u.view, reinterpret_cast<uint64_t>(m), now_);
-      switch (r.status) {
-        case packet::ReassemblyStatus::Held:
-          ++counters_.fragments_held;
-          continue;
-        case packet::ReassemblyStatus::Complete: {
-          ++counters_.fragments_reassembled;
-          Unit whole{};
-          whole.view = r.view;
-          whole.fromInside = u.fromInside;
-          whole.mbufs = reinterpret_cast<rte_mbuf* const*>(r.handles.data());
-          whole.count = static_cast<uint16_t>(r.handles.size());
-          processUnit(whole, tx);
-          continue;
-        }
-        case packet::ReassemblyStatus::Rejected:
-          counters_.fragments_dropped += r.handles.size();
-          for (uint64_t h : r.handles) rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(h));
-          continue;
-      }
-      continue;
-    }
-    processUnit(u, tx);
+    ++kept;
   }
+  // Pass 3: the buckets are (being) loaded; find the matching slots and load those.
+  for (uint16_t i = 0; i < kept; ++i) {
+    if (batch_[i].keyed) flows_->prefetchEntry(batch_[i].hash);
+  }
+  // Pass 4: every stage, packet by packet, in arrival order.
+  for (uint16_t i = 0; i < kept; ++i) processDecoded(batch_[i], ingress, tx);
+}
+
+void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
+  rte_mbuf* m = u.mbufs[0];
+  const auto status = u.status;
+  if (ingress == Ingress::ByAddress) {
+    if (status == packet::DecodeStatus::L2Only) {
+      u.fromInside = true;  // ARP in a capture: its port is unknown, direction is irrelevant
+    } else if (snap_->isInside(u.view.src)) {
+      u.fromInside = true;
+    } else {
+      if (!snap_->isInside(u.view.dst)) ++counters_.direction_unknown;
+      u.fromInside = false;  // fail closed: unknown sources are treated as outside
+    }
+  } else {
+    u.fromInside = ingress == Ingress::InsidePort;
+  }
+  if (status == packet::DecodeStatus::L2Only) {
+    // Only ARP crosses at layer 2. Any other ethertype (PPPoE, MPLS, …) could tunnel IP past the
+    // filter, so it is dropped.
+    if (u.view.etherType == kEtherArp) {
+      ++counters_.l2_passed;
+      forward(u, tx);
+    } else {
+      ++counters_.l2_dropped;
+      rte_pktmbuf_free(m);
+    }
+    return;
+  }
+  if (status == packet::DecodeStatus::Fragment) {
+    const auto r = frags_->add(u.view, reinterpret_cast<uint64_t>(m), now_);
+    switch (r.status) {
+      case packet::ReassemblyStatus::Held:
+        ++counters_.fragments_held;
+        return;
+      case packet::ReassemblyStatus::Complete: {
+        ++counters_.fragments_reassembled;
+        Unit whole{};
+        whole.view = r.view;
+        whole.status = packet::DecodeStatus::Ok;
+        whole.fromInside = u.fromInside;
+        whole.byAddress = u.byAddress;
+        whole.mbufs = reinterpret_cast<rte_mbuf* const*>(r.handles.data());
+        whole.count = static_cast<uint16_t>(r.handles.size());
+        processUnit(whole, tx);
+        return;
+      }
+      case packet::ReassemblyStatus::Rejected:
+        counters_.fragments_dropped += r.handles.size();
+        for (uint64_t h : r.handles) rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(h));
+        return;
+    }
+    return;
+  }
+  processUnit(u, tx);
 }
 
 void Pipeline::processUnit(Unit& u, TxSink& tx) {
@@ -179,9 +215,14 @@ void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
 
 void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
-  bool reversed = false;
-  const flow::FlowKey key = flow::makeKey(v.src, v.srcPort, v.dst, v.dstPort, v.ipProto, reversed);
-  const uint32_t hash = flow::hashKey(key);
+  if (!u.keyed) {  // reassembled datagrams are keyed here; plain packets in the decode pass
+    u.key = flow::makeKey(v.src, v.srcPort, v.dst, v.dstPort, v.ipProto, u.reversed);
+    u.hash = flow::hashKey(u.key);
+    u.keyed = true;
+  }
+  const flow::FlowKey& key = u.key;
+  const uint32_t hash = u.hash;
+  const bool reversed = u.reversed;
   Entry* e = flows_->find(key, hash);
   if (e != nullptr && v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == kTcpSyn &&
       e->meta.tcpState == flow::TcpState::Closed) {

@@ -76,13 +76,15 @@ class Pipeline {
  public:
   using Table = flow::FlowTable<FlowState>;
   using Entry = Table::Entry;
+  static constexpr uint16_t kMaxBurst = 256;
 
   static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config, uint32_t workerIndex,
                                                    SnapshotSlot& policy,
                                                    inspect::DnsBindingTable& dns,
                                                    rte_mempool* pool);
 
-  // Runs one burst through every stage. Takes ownership of the mbufs: each is sent, held or freed.
+  // Runs one burst (at most kMaxBurst mbufs) through every stage. Takes ownership of the mbufs:
+  // each is sent, held or freed.
   void processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64_t nowNs, TxSink& tx);
 
   // Ages flows (a bounded slice per call) and fragments; logs ends. Call between bursts.
@@ -109,9 +111,17 @@ class Pipeline {
     packet::PacketView view;
     rte_mbuf* const* mbufs;
     uint16_t count;
+    packet::DecodeStatus status;
     bool fromInside;  // the packet arrived on (or, replayed, comes from) the inside
     bool byAddress;   // replay: direction from addresses, not from a port
+    bool keyed;       // key and hash below are computed
+    bool reversed;    // the packet goes from the key's hi side to its lo side
+    uint32_t hash;
+    flow::FlowKey key;
   };
+  Unit batch_[kMaxBurst];
+
+  void processDecoded(Unit& u, Ingress ingress, TxSink& tx);
 
   void processUnit(Unit& u, TxSink& tx);
   void stageFlow(Unit& u, TxSink& tx);

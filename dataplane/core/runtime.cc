@@ -133,6 +133,7 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
     auto p = Pipeline::create(config.pipeline, i, rt->slot_, *rt->dns_, rt->pool_);
     if (!p) return p.error();
     rt->pipelines_.push_back(std::move(p.value()));
+    rt->dumps_.push_back(std::make_unique<FlowDump>());
   }
   return rt;
 }
@@ -195,6 +196,13 @@ void GatewayRuntime::workerLoop(uint32_t index) {
     }
     tx.flushAll();
     p.housekeeping(now);
+    FlowDump& d = *dumps_[index];
+    if (d.state.load(std::memory_order_acquire) == 1) {
+      p.flowTable().forEach([&](const Pipeline::Entry& e) {
+        if (d.rows.size() < d.limit) d.rows.push_back(e);  // capacity reserved by the requester
+      });
+      d.state.store(2, std::memory_order_release);
+    }
   }
   slot_.goIdle(index);
   workersRunning_.fetch_sub(1);
@@ -266,10 +274,61 @@ void GatewayRuntime::printCounters(std::FILE* out) const {
 }
 
 std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
-  // TODO(control issue): a consistent listing needs the workers' cooperation (a snapshot request
-  // served between bursts). Until then the listing is not offered rather than racy.
-  (void)limit;
-  return {};
+  std::vector<std::string> out;
+  const auto snap = slot_.current();
+  for (size_t w = 0; w < dumps_.size() && out.size() < limit; ++w) {
+    FlowDump& d = *dumps_[w];
+    d.rows.clear();
+    d.rows.reserve(limit - out.size());
+    d.limit = limit - out.size();
+    d.state.store(1, std::memory_order_release);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (d.state.load(std::memory_order_acquire) != 2) {
+      if (std::chrono::steady_clock::now() > deadline || stop_.load()) {
+        d.state.store(0);
+        return out;  // a worker that does not answer (stopping) lists nothing
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    for (const auto& e : d.rows) {
+      telemetry::Event ev{};
+      const bool lo = e.meta.initiatorIsLo;
+      ev.kind = telemetry::EventKind::FlowEnd;
+      ev.src = lo ? e.key.lo : e.key.hi;
+      ev.dst = lo ? e.key.hi : e.key.lo;
+      ev.srcPort = lo ? e.key.loPort : e.key.hiPort;
+      ev.dstPort = lo ? e.key.hiPort : e.key.loPort;
+      ev.proto = e.key.proto;
+      ev.flowId = e.user.flowId;
+      ev.timestampNs = e.meta.lastSeenNs;
+      ev.startNs = e.meta.firstSeenNs;
+      ev.endNs = e.meta.lastSeenNs;
+      ev.policyVersion = e.user.policyVersion;
+      ev.appProto = e.user.appProto;
+      ev.tcpState = static_cast<uint8_t>(e.meta.tcpState);
+      ev.action = e.user.verdict == Verdict::Allow ? telemetry::Action::Allow
+                                                   : telemetry::Action::Deny;
+      ev.reason = e.user.reason;
+      for (int k = 0; k < 2; ++k) {
+        ev.pkts[k] = e.meta.pkts[k];
+        ev.bytes[k] = e.meta.bytes[k];
+      }
+      if (e.user.service >= 0 && snap && e.user.policyVersion == snap->version()) {
+        telemetry::Event::copyText(ev.service, ev.serviceLen, sizeof(ev.service),
+                                   snap->service(e.user.service).name);
+      }
+      std::string json;
+      telemetry::appendEventJson(ev, json);
+      // A listing row, not a log record: say so, and say whether the verdict is still pending.
+      const std::string phase = e.user.verdict == Verdict::Pending ? "\"phase\":\"pending\""
+                                                                   : "\"phase\":\"live\"";
+      const auto at = json.find("\"phase\":\"end\"");
+      if (at != std::string::npos) json.replace(at, 13, phase);
+      out.push_back(std::move(json));
+    }
+    d.state.store(0, std::memory_order_release);
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> GatewayRuntime::replayVerdicts(

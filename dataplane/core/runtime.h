@@ -56,6 +56,15 @@ class GatewayRuntime : public ControlApi {
   void workerLoop(uint32_t index);
   void drainAllEvents();
 
+  // Flow listings are copied by each worker between bursts (the tables are lcore-private), on
+  // request from the service thread; the copy happens into memory reserved by the requester.
+  struct FlowDump {
+    std::atomic<int> state{0};  // 0 idle, 1 requested, 2 done
+    size_t limit = 0;
+    std::vector<Pipeline::Entry> rows;
+  };
+  mutable std::vector<std::unique_ptr<FlowDump>> dumps_;
+
   GatewayConfig config_;
   EventSink& log_;
   SnapshotSlot slot_;
