@@ -407,7 +407,8 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   // Client payload: assemble the stream in order, hold the packet.
   if (!e.user.stream.active()) {
-    const uint32_t base = e.meta.sawSyn ? e.meta.isn[0] + 1 : v.seq;
+    const uint32_t base =
+        e.meta.sawSyn ? e.meta.isn[0] + 1 : ((v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq);
     if (!streams_->attach(e.user.stream, base)) {
       ++counters_.stream_exhausted;
       setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "stream-buffers");
@@ -415,7 +416,9 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
       return;
     }
   }
-  const auto added = flow::streamAdd(*streams_, e.user.stream, v.seq, v.frame + v.payloadOffset,
+  // Data carried in a SYN (TCP Fast Open) starts one past the SYN's sequence number.
+  const uint32_t dataSeq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
+  const auto added = flow::streamAdd(*streams_, e.user.stream, dataSeq, v.frame + v.payloadOffset,
                                      v.payloadLen);
   if (added == flow::StreamStatus::Conflict) {
     setVerdict(e, Action::Deny, Reason::StreamConflict, -1);

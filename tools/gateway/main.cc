@@ -17,7 +17,9 @@
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/gateway_config.h"
 #include "dataplane/core/replay.h"
+#include "control/server.h"
 #include "dataplane/core/runtime.h"
+#include "dataplane/telemetry/log/log_writer.h"
 #include "policy/parser.h"
 #include "policy/snapshot.h"
 
@@ -42,6 +44,16 @@ Result<std::shared_ptr<const policy::Snapshot>> loadPolicy(const std::string& pa
   if (!doc) return doc.error();
   return policy::Snapshot::create(std::move(doc.value()), version);
 }
+
+// Live events go into the hash-chained, signed log when a log directory is configured.
+class ChainedLogSink : public dataplane::EventSink {
+ public:
+  explicit ChainedLogSink(telemetry::LogWriter& w) : w_(w) {}
+  void write(std::string_view json) override { w_.append(json); }
+
+ private:
+  telemetry::LogWriter& w_;
+};
 
 void printNonZeroCounters(const dataplane::PipelineCounters& c, std::FILE* out) {
   c.forEach([&](const telemetry::CounterInfo& info, uint64_t v) {
@@ -174,7 +186,19 @@ int cmdRun(const std::vector<std::string>& args) {
     return 1;
   }
   std::FILE* logFile = stdout;
-  if (!c.logFile.empty()) {
+  std::unique_ptr<telemetry::LogWriter> chained;
+  if (!c.logDir.empty()) {
+    telemetry::LogConfig lc;
+    lc.dir = c.logDir;
+    lc.keyFile = c.logKey.empty() ? c.logDir + "/log.key" : c.logKey;
+    lc.applianceId = c.applianceId;
+    auto w = telemetry::LogWriter::create(lc);
+    if (!w) {
+      std::fprintf(stderr, "log: %s\n", w.error().toString().c_str());
+      return 1;
+    }
+    chained = std::move(w.value());
+  } else if (!c.logFile.empty()) {
     logFile = std::fopen(c.logFile.c_str(), "a");
     if (logFile == nullptr) {
       std::perror(c.logFile.c_str());
@@ -182,21 +206,60 @@ int cmdRun(const std::vector<std::string>& args) {
     }
     setvbuf(logFile, nullptr, _IOLBF, 0);
   }
-  dataplane::FileEventSink sink(logFile);
+  dataplane::FileEventSink fileSink(logFile);
+  std::unique_ptr<ChainedLogSink> chainedSink;
+  if (chained) chainedSink = std::make_unique<ChainedLogSink>(*chained);
+  dataplane::EventSink& sink =
+      chainedSink ? static_cast<dataplane::EventSink&>(*chainedSink) : fileSink;
   auto rt = dataplane::GatewayRuntime::create(c, snap.value(), sink);
   if (!rt) {
     std::fprintf(stderr, "%s\n", rt.error().toString().c_str());
     return 1;
   }
+  std::unique_ptr<control::ControlServer> server;
+  if (!c.controlSocket.empty()) {
+    control::ServerConfig sc;
+    sc.socketPath = c.controlSocket;
+    sc.rolesFile = c.rolesFile;
+    sc.storeDir = c.storeDir;
+    sc.bootstrapPolicyFile = c.policyPath;
+    if (!c.metricsListen.empty()) {
+      const auto colon = c.metricsListen.rfind(':');
+      sc.metricsPort = std::stoi(c.metricsListen.substr(colon == std::string::npos ? 0 : colon + 1));
+    }
+    auto srv = control::ControlServer::create(sc, *rt.value());
+    if (!srv) {
+      std::fprintf(stderr, "control: %s\n", srv.error().toString().c_str());
+      return 1;
+    }
+    for (const auto& p : srv.value()->problems()) {
+      std::fprintf(stderr, "control: %s\n", p.toString().c_str());
+    }
+    server = std::move(srv.value());
+  }
   gRuntime.store(rt.value().get());
   std::signal(SIGTERM, onSignal);
   std::signal(SIGINT, onSignal);
-  std::fprintf(stderr, "lbg-gateway: running, policy %s (%zu services), %u worker(s)\n",
-               c.policyPath.c_str(), snap.value()->serviceCount(), c.workers);
-  auto run = rt.value()->run([](uint64_t) {});
+  std::fprintf(stderr, "lbg-gateway: running, policy version %llu (%zu services), %u worker(s)\n",
+               static_cast<unsigned long long>(rt.value()->current()->version()),
+               rt.value()->current()->serviceCount(), c.workers);
+  uint64_t nextTick = 0;
+  auto run = rt.value()->run([&](uint64_t nowNs) {
+    if (server) server->poll(0);
+    if (chained && nowNs >= nextTick) {
+      chained->tick(nowNs);
+      nextTick = nowNs + 1'000'000'000ull;
+    }
+  });
   gRuntime.store(nullptr);
   std::fprintf(stderr, "lbg-gateway: stopped; counters:\n");
   rt.value()->printCounters(stderr);
+  if (chained) {
+    chained->close();
+    std::fprintf(stderr, "log: %llu records written, %llu lost\n",
+                 static_cast<unsigned long long>(chained->written()),
+                 static_cast<unsigned long long>(chained->lost()));
+  }
   std::fflush(logFile);
   if (!run) {
     std::fprintf(stderr, "%s\n", run.error().toString().c_str());

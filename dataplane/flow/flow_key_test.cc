@@ -1,0 +1,71 @@
+#include "dataplane/flow/flow_key.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_set>
+
+namespace lbg::flow {
+namespace {
+
+IpAddr v4(uint32_t a) {
+  return IpAddr::fromV4(a);
+}
+
+TEST(FlowKey, SymmetricByConstruction) {
+  const IpAddr a = v4(0x0a000001), b = v4(0xc0000201);
+  bool r1 = true, r2 = false;
+  const FlowKey k1 = makeKey(a, 51000, b, 443, 6, r1);
+  const FlowKey k2 = makeKey(b, 443, a, 51000, 6, r2);
+  EXPECT_EQ(k1, k2);
+  EXPECT_NE(r1, r2);
+  EXPECT_FALSE(r1);  // 10.0.0.1 orders first
+  EXPECT_EQ(k1.lo, a);
+  EXPECT_EQ(k1.loPort, 51000);
+  EXPECT_EQ(k1.hiPort, 443);
+  EXPECT_EQ(hashKey(k1), hashKey(k2));
+  EXPECT_EQ(k1.pad[0] | k1.pad[1] | k1.pad[2], 0);
+}
+
+TEST(FlowKey, SameAddressOrdersByPort) {
+  const IpAddr a = v4(0x7f000001);
+  bool r1, r2;
+  const FlowKey k1 = makeKey(a, 9000, a, 80, 6, r1);
+  const FlowKey k2 = makeKey(a, 80, a, 9000, 6, r2);
+  EXPECT_EQ(k1, k2);
+  EXPECT_TRUE(r1);
+  EXPECT_FALSE(r2);
+  EXPECT_EQ(k1.loPort, 80);
+}
+
+TEST(FlowKey, ProtocolAndFamilyDistinguish) {
+  const IpAddr a = v4(0x0a000001), b = v4(0x0a000002);
+  bool r;
+  EXPECT_NE(makeKey(a, 1, b, 2, 6, r), makeKey(a, 1, b, 2, 17, r));
+  uint8_t raw[16] = {0x20, 0x01, 0x0d, 0xb8};
+  raw[15] = 1;
+  EXPECT_NE(makeKey(a, 1, b, 2, 6, r), makeKey(IpAddr::fromV6(raw), 1, b, 2, 6, r));
+}
+
+TEST(FlowKey, HashSpreadsKeys) {
+  // 20000 distinct keys differing only in the client port and address: a 32-bit hash should give
+  // (nearly) 20000 distinct values and use both halves of every bit.
+  std::unordered_set<uint32_t> seen;
+  uint32_t ors = 0, ands = ~0u;
+  const IpAddr server = v4(0x34600000);
+  for (uint32_t i = 0; i < 20000; ++i) {
+    bool r;
+    const FlowKey k =
+        makeKey(v4(0x0a000000 + (i >> 8)), uint16_t(40000 + (i & 0xff)), server, 443, 6, r);
+    const uint32_t h = hashKey(k);
+    seen.insert(h);
+    ors |= h;
+    ands &= h;
+  }
+  EXPECT_GT(seen.size(), 19990u);
+  EXPECT_EQ(ors, ~0u);
+  EXPECT_EQ(ands, 0u);
+}
+
+}  // namespace
+}  // namespace lbg::flow
