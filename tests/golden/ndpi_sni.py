@@ -17,7 +17,7 @@ import sys
 
 POLICY = """version: 1
 segment:
-  inside: ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]
+  inside: ["0.0.0.0/1", "128.0.0.0/1", "2000::/3", "fc00::/7", "fe80::/10"]
 defaults: {deny: drop, quic: block, ech: allow, sni_dns: "off"}
 services:
   - name: inspect-everything

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/ip_addr.h"
+
+namespace lbg::policy {
+
+enum class DenyAction : uint8_t { Drop, Reset };
+enum class QuicMode : uint8_t { Block, Allow };
+enum class EchMode : uint8_t { Block, Allow };
+enum class SniDnsMode : uint8_t { Off, Log, Enforce };
+enum class ServiceKind : uint8_t { Cloud, LgwanAsp, SecurityUpdate, Infrastructure };
+enum class L4 : uint8_t { Tcp = 6, Udp = 17 };
+
+// Where a construct started in the policy file (1-based; 0 = not from a file).
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+struct PortRange {
+  L4 proto;
+  uint16_t lo;
+  uint16_t hi;
+
+  bool contains(L4 p, uint16_t port) const { return p == proto && port >= lo && port <= hi; }
+  bool operator==(const PortRange&) const = default;
+};
+
+// An address prefix in the IPv6 space. IPv4 prefixes live in the v4-mapped range, so that one
+// table serves both families: a.b.c.d/n is stored as ::ffff:a.b.c.d with length 96+n.
+struct Prefix {
+  IpAddr addr;
+  uint8_t length = 0;
+
+  // "10.0.0.0/8" for v4-mapped prefixes of length >= 96, RFC 5952 otherwise.
+  std::string toString() const;
+  // Accepts "a.b.c.d/n" (n 0..32) and "v6/n" (n 0..128), nothing else (no bare address, no
+  // leading zeros or sign in n). Host bits are kept as written: see hostBitsClear().
+  static std::optional<Prefix> parse(std::string_view text);
+  bool contains(const IpAddr& a) const;
+  // False if bits beyond `length` are set ("10.0.0.1/8" is usually a typo in a policy).
+  bool hostBitsClear() const;
+  // True if this is an IPv4 prefix (address v4-mapped and length >= 96).
+  bool isV4() const { return length >= 96 && addr.isV4(); }
+
+  bool operator==(const Prefix&) const = default;
+};
+
+// ISMAP (政府情報システムのためのセキュリティ評価制度) registration of a cloud service.
+struct Ismap {
+  std::string id;
+  std::string expires;  // YYYY-MM-DD, the last day the registration is valid
+
+  bool operator==(const Ismap&) const = default;
+};
+
+struct ServiceSpec {
+  std::string name;
+  ServiceKind kind = ServiceKind::Cloud;
+  std::optional<Ismap> ismap;
+  std::vector<std::string> fqdns;  // normalised: lowercase, no trailing dot; "*." wildcards kept
+  std::vector<Prefix> cidrs;
+  std::vector<PortRange> ports;
+  bool intercept = false;
+  std::string description;
+  SourcePos pos;
+
+  // Compares the content only: `pos` says where the text was, not what the policy is, so a
+  // canonical re-serialisation compares equal to the original.
+  bool operator==(const ServiceSpec& o) const;
+};
+
+struct PolicyDoc {
+  int schemaVersion = 1;
+  bool approvalRequired = false;
+  std::vector<Prefix> inside;
+  DenyAction denyAction = DenyAction::Drop;
+  QuicMode quic = QuicMode::Block;
+  EchMode ech = EchMode::Block;
+  SniDnsMode sniDns = SniDnsMode::Log;
+  std::vector<ServiceSpec> services;
+
+  bool operator==(const PolicyDoc&) const = default;
+};
+
+// The YAML spellings ("reset", "lgwan-asp", "tcp", ...).
+const char* toString(DenyAction v);
+const char* toString(QuicMode v);
+const char* toString(EchMode v);
+const char* toString(SniDnsMode v);
+const char* toString(ServiceKind v);
+const char* toString(L4 v);
+// "tcp/443" or "tcp/8000-8080".
+std::string toString(const PortRange& r);
+
+}  // namespace lbg::policy

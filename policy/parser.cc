@@ -1,0 +1,589 @@
+#include "policy/parser.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "policy/fqdn.h"
+
+namespace lbg::policy {
+
+namespace {
+
+// yaml-cpp reports problems by throwing, so the validator does too, internally: the first problem
+// ends the parse and is converted to an Error at the API boundary. Nothing throws out of this file.
+struct SchemaError {
+  std::string message;
+  int line;
+  int column;
+};
+
+SourcePos posOf(const YAML::Node& node, const SourcePos& fallback) {
+  const YAML::Mark m = node.Mark();
+  // yaml-cpp gives null nodes created for an empty value no position; use the parent's.
+  if (m.line < 0 || m.column < 0) return fallback;
+  return {m.line + 1, m.column + 1};
+}
+
+[[noreturn]] void fail(const SourcePos& pos, const std::string& path, const std::string& what) {
+  throw SchemaError{path.empty() ? what : path + ": " + what, pos.line, pos.column};
+}
+
+// A mapping node checked for strictness: every key is a plain scalar, appears once and is one
+// the schema knows. Values are fetched by name afterwards.
+class Map {
+ public:
+  Map(const YAML::Node& node, std::string path, SourcePos pos,
+      std::initializer_list<const char*> allowed)
+      : node_(node), path_(std::move(path)), pos_(pos) {
+    if (!node.IsMap()) fail(pos_, path_, "expected a mapping, got " + kindName(node));
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      const SourcePos keyPos = posOf(kv.first, pos_);
+      if (!kv.first.IsScalar()) fail(keyPos, path_, "keys must be plain names");
+      const std::string key = kv.first.Scalar();
+      bool known = false;
+      for (const char* a : allowed) known = known || key == a;
+      if (!known) fail(keyPos, join(key), "unknown key (a typo here must not be ignored)");
+      if (!seen.insert(key).second) fail(keyPos, join(key), "duplicate key");
+      entries_.push_back({key, kv.second, keyPos});
+    }
+  }
+
+  // The value under `key`, or an undefined node. `valuePos` gets the value's position (or the
+  // key's, for an empty value).
+  YAML::Node get(const std::string& key, SourcePos* valuePos) const {
+    for (const auto& e : entries_) {
+      if (e.key == key) {
+        // An empty value ("inside:") is best shown at its key; yaml-cpp would point past it.
+        if (valuePos) *valuePos = e.value.IsNull() ? e.keyPos : posOf(e.value, e.keyPos);
+        return e.value;
+      }
+    }
+    if (valuePos) *valuePos = pos_;
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  bool has(const std::string& key) const { return get(key, nullptr).IsDefined(); }
+  void require(const std::string& key) const {
+    if (!has(key)) fail(pos_, path_, "missing required key '" + key + "'");
+  }
+
+  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const SourcePos& pos() const { return pos_; }
+
+  static std::string kindName(const YAML::Node& n) {
+    switch (n.Type()) {
+      case YAML::NodeType::Null:
+        return "nothing";
+      case YAML::NodeType::Scalar:
+        return "a scalar";
+      case YAML::NodeType::Sequence:
+        return "a sequence";
+      case YAML::NodeType::Map:
+        return "a mapping";
+      default:
+        return "nothing";
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    YAML::Node value;
+    SourcePos keyPos;
+  };
+  YAML::Node node_;
+  std::string path_;
+  SourcePos pos_;
+  std::vector<Entry> entries_;
+};
+
+std::string scalar(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
+  if (!n.IsScalar()) fail(pos, path, "expected a string, got " + Map::kindName(n));
+  return n.Scalar();
+}
+
+// Booleans and integers must be plain (unquoted) scalars: `intercept: "false"` is a string, and
+// reading it as false would hide a mistake.
+std::string plainScalar(const YAML::Node& n, const SourcePos& pos, const std::string& path,
+                        const char* expected) {
+  if (!n.IsScalar() || n.Tag() != "?") {
+    fail(pos, path, std::string("expected ") + expected + " (unquoted)");
+  }
+  return n.Scalar();
+}
+
+bool boolean(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
+  const std::string s = plainScalar(n, pos, path, "true or false");
+  if (s == "true") return true;
+  if (s == "false") return false;
+  fail(pos, path, "expected true or false, got '" + s + "'");
+}
+
+template <class E, size_t N>
+E enumValue(const YAML::Node& n, const SourcePos& pos, const std::string& path,
+            const std::pair<const char*, E> (&choices)[N]) {
+  const std::string s = scalar(n, pos, path);
+  std::string list;
+  for (const auto& [text, value] : choices) {
+    if (s == text) return value;
+    list += list.empty() ? "" : " | ";
+    list += text;
+  }
+  fail(pos, path, "expected " + list + ", got '" + s + "'");
+}
+
+// Calls fn(item, itemPos, itemPath) for each element of a sequence.
+template <class Fn>
+void forEach(const YAML::Node& n, const SourcePos& pos, const std::string& path, Fn&& fn) {
+  if (!n.IsSequence()) fail(pos, path, "expected a sequence, got " + Map::kindName(n));
+  size_t i = 0;
+  for (const auto& item : n) {
+    fn(item, posOf(item, pos), path + "[" + std::to_string(i) + "]");
+    ++i;
+  }
+}
+
+std::optional<unsigned> decimal(std::string_view s, unsigned max) {
+  if (s.empty() || s.size() > 5 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v > max) return std::nullopt;
+  return v;
+}
+
+std::optional<PortRange> parsePort(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view proto = text.substr(0, slash);
+  std::string_view range = text.substr(slash + 1);
+  PortRange r{};
+  if (proto == "tcp") {
+    r.proto = L4::Tcp;
+  } else if (proto == "udp") {
+    r.proto = L4::Udp;
+  } else {
+    return std::nullopt;
+  }
+  const size_t dash = range.find('-');
+  const auto lo = decimal(range.substr(0, dash), 65535);
+  const auto hi = dash == std::string_view::npos ? lo : decimal(range.substr(dash + 1), 65535);
+  if (!lo || !hi) return std::nullopt;
+  r.lo = uint16_t(*lo);
+  r.hi = uint16_t(*hi);
+  return r;
+}
+
+// Strict YYYY-MM-DD that names a real calendar day.
+std::optional<std::chrono::sys_days> parseDate(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  }
+  const int y = std::stoi(std::string(s.substr(0, 4)));
+  const unsigned m = unsigned(std::stoi(std::string(s.substr(5, 2))));
+  const unsigned d = unsigned(std::stoi(std::string(s.substr(8, 2))));
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m},
+                                        std::chrono::day{d}};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days{ymd};
+}
+
+bool validServiceName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool validIsmapId(std::string_view s) {
+  if (s.empty() || s.size() > 32) return false;
+  for (char c : s) {
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+class DocParser {
+ public:
+  explicit DocParser(std::chrono::sys_days today) : today_(today) {}
+
+  PolicyDoc parse(const YAML::Node& root) {
+    const SourcePos rootPos = posOf(root, {1, 1});
+    if (!root.IsDefined() || root.IsNull()) fail(rootPos, "policy", "the document is empty");
+    Map top(root, "", rootPos, {"version", "approval", "segment", "defaults", "services"});
+    for (const char* k : {"version", "segment", "defaults", "services"}) top.require(k);
+
+    PolicyDoc doc;
+    SourcePos p;
+    YAML::Node v = top.get("version", &p);
+    const std::string version = plainScalar(v, p, "version", "an integer");
+    if (version != "1") {
+      fail(p, "version", "unsupported schema version '" + version + "' (this build reads 1)");
+    }
+    doc.schemaVersion = 1;
+
+    if (top.has("approval")) {
+      v = top.get("approval", &p);
+      static constexpr std::pair<const char*, bool> kApproval[] = {{"required", true},
+                                                                   {"none", false}};
+      doc.approvalRequired = enumValue(v, p, "approval", kApproval);
+    }
+
+    v = top.get("segment", &p);
+    Map segment(v, "segment", p, {"inside"});
+    segment.require("inside");
+    v = segment.get("inside", &p);
+    doc.inside = prefixList(v, p, "segment.inside");
+    if (doc.inside.empty()) fail(p, "segment.inside", "at least one prefix is required");
+
+    v = top.get("defaults", &p);
+    parseDefaults(Map(v, "defaults", p, {"deny", "quic", "ech", "sni_dns"}), doc);
+
+    v = top.get("services", &p);
+    std::set<std::string> names;
+    forEach(v, p, "services", [&](const YAML::Node& item, SourcePos ip, const std::string& path) {
+      ServiceSpec s = parseService(item, ip, path);
+      if (!names.insert(s.name).second) {
+        fail(s.pos, path + ".name", "duplicate service name '" + s.name + "'");
+      }
+      doc.services.push_back(std::move(s));
+    });
+    return doc;
+  }
+
+ private:
+  void parseDefaults(const Map& m, PolicyDoc& doc) {
+    m.require("deny");
+    SourcePos p;
+    YAML::Node v = m.get("deny", &p);
+    static constexpr std::pair<const char*, DenyAction> kDeny[] = {{"drop", DenyAction::Drop},
+                                                                   {"reset", DenyAction::Reset}};
+    doc.denyAction = enumValue(v, p, "defaults.deny", kDeny);
+    if (m.has("quic")) {
+      v = m.get("quic", &p);
+      static constexpr std::pair<const char*, QuicMode> kQuic[] = {{"block", QuicMode::Block},
+                                                                   {"allow", QuicMode::Allow}};
+      doc.quic = enumValue(v, p, "defaults.quic", kQuic);
+    }
+    if (m.has("ech")) {
+      v = m.get("ech", &p);
+      static constexpr std::pair<const char*, EchMode> kEch[] = {{"block", EchMode::Block},
+                                                                 {"allow", EchMode::Allow}};
+      doc.ech = enumValue(v, p, "defaults.ech", kEch);
+    }
+    if (m.has("sni_dns")) {
+      v = m.get("sni_dns", &p);
+      static constexpr std::pair<const char*, SniDnsMode> kSniDns[] = {
+          {"enforce", SniDnsMode::Enforce}, {"log", SniDnsMode::Log}, {"off", SniDnsMode::Off}};
+      doc.sniDns = enumValue(v, p, "defaults.sni_dns", kSniDns);
+    }
+  }
+
+  std::vector<Prefix> prefixList(const YAML::Node& n, const SourcePos& pos,
+                                 const std::string& path) {
+    std::vector<Prefix> out;
+    std::set<std::pair<std::array<uint8_t, 16>, uint8_t>> seen;
+    forEach(n, pos, path, [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+      const std::string text = scalar(item, ip, ipath);
+      const auto prefix = Prefix::parse(text);
+      if (!prefix) fail(ip, ipath, "'" + text + "' is not an address prefix (a.b.c.d/n or v6/n)");
+      if (!prefix->hostBitsClear()) {
+        fail(ip, ipath, "'" + text + "' has bits set beyond its length (typo?)");
+      }
+      // An allow-all or inside-everything prefix would defeat default deny.
+      if (prefix->length == 0 || (prefix->isV4() && prefix->length == 96)) {
+        fail(ip, ipath, "'" + text + "' covers every address; list real prefixes");
+      }
+      // IPv4 lives at ::ffff:0:0/96, so a short v6 prefix such as ::/8 would silently cover
+      // every IPv4 address too.
+      static const IpAddr kV4Zero = IpAddr::fromV4(uint32_t(0));
+      if (prefix->length < 96 && prefix->contains(kV4Zero)) {
+        fail(ip, ipath, "'" + text + "' covers every IPv4 address (IPv4 is held as ::ffff:0:0/96)");
+      }
+      // A set, not a scan: a list of 100k entries must not cost 10^10 comparisons.
+      if (!seen.emplace(prefix->addr.bytes, prefix->length).second) {
+        fail(ip, ipath, "duplicate prefix '" + text + "'");
+      }
+      out.push_back(*prefix);
+    });
+    return out;
+  }
+
+  ServiceSpec parseService(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
+    Map m(n, path, pos,
+          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "intercept", "description"});
+    // `ports` is required too, but checked where it is read: an error in an earlier field that
+    // is present is the more useful first report.
+    for (const char* k : {"name", "kind"}) m.require(k);
+    ServiceSpec s;
+    SourcePos p;
+    YAML::Node v = m.get("name", &p);
+    s.pos = p;
+    s.name = scalar(v, p, path + ".name");
+    if (!validServiceName(s.name)) {
+      fail(p, path + ".name", "'" + s.name + "' is not a valid name ([a-z0-9._-], 1..64)");
+    }
+
+    v = m.get("kind", &p);
+    static constexpr std::pair<const char*, ServiceKind> kKinds[] = {
+        {"cloud", ServiceKind::Cloud},
+        {"lgwan-asp", ServiceKind::LgwanAsp},
+        {"security-update", ServiceKind::SecurityUpdate},
+        {"infrastructure", ServiceKind::Infrastructure}};
+    s.kind = enumValue(v, p, path + ".kind", kKinds);
+
+    if (m.has("ismap")) {
+      v = m.get("ismap", &p);
+      s.ismap = parseIsmap(Map(v, path + ".ismap", p, {"id", "expires"}));
+    } else if (s.kind == ServiceKind::Cloud) {
+      fail(m.pos(), path, "a service of kind cloud needs an ismap registration");
+    }
+
+    if (m.has("fqdn")) {
+      std::set<std::string> seenNames;
+      v = m.get("fqdn", &p);
+      forEach(v, p, path + ".fqdn",
+              [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+                const std::string text = scalar(item, ip, ipath);
+                auto name = normalizeFqdnPattern(text);
+                if (!name) {
+                  fail(ip, ipath,
+                       "'" + text +
+                           "' is not a valid name or wildcard (\"*.\" only as the whole first "
+                           "label, and not directly above a top-level domain)");
+                }
+                if (!seenNames.insert(*name).second) {
+                  fail(ip, ipath, "duplicate name '" + text + "'");
+                }
+                s.fqdns.push_back(std::move(*name));
+              });
+    }
+    if (m.has("cidr")) {
+      v = m.get("cidr", &p);
+      s.cidrs = prefixList(v, p, path + ".cidr");
+    }
+    if (s.fqdns.empty() && s.cidrs.empty()) {
+      fail(m.pos(), path, "a service needs at least one fqdn or cidr entry");
+    }
+
+    m.require("ports");
+    v = m.get("ports", &p);
+    forEach(v, p, path + ".ports",
+            [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+              const std::string text = scalar(item, ip, ipath);
+              const auto r = parsePort(text);
+              if (!r)
+                fail(ip, ipath, "'" + text + "' is not tcp/N, udp/N or tcp/LO-HI with 1..65535");
+              if (r->lo == 0 || r->hi == 0) fail(ip, ipath, "'" + text + "': port 0 is not a port");
+              if (r->lo > r->hi) fail(ip, ipath, "'" + text + "': range runs backwards");
+              s.ports.push_back(*r);
+            });
+    if (s.ports.empty()) fail(p, path + ".ports", "at least one port is required");
+
+    if (m.has("intercept")) {
+      v = m.get("intercept", &p);
+      s.intercept = boolean(v, p, path + ".intercept");
+    }
+    if (m.has("description")) {
+      v = m.get("description", &p);
+      s.description = scalar(v, p, path + ".description");
+      for (unsigned char c : s.description) {
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+          fail(p, path + ".description", "control characters are not allowed");
+        }
+      }
+    }
+    return s;
+  }
+
+  Ismap parseIsmap(const Map& m) {
+    m.require("id");
+    m.require("expires");
+    Ismap out;
+    SourcePos p;
+    YAML::Node v = m.get("id", &p);
+    out.id = scalar(v, p, m.join("id"));
+    if (!validIsmapId(out.id)) {
+      fail(p, m.join("id"), "'" + out.id + "' is not a registration number ([A-Za-z0-9-])");
+    }
+    v = m.get("expires", &p);
+    out.expires = scalar(v, p, m.join("expires"));
+    const auto date = parseDate(out.expires);
+    if (!date) fail(p, m.join("expires"), "'" + out.expires + "' is not a date (YYYY-MM-DD)");
+    // `expires` is the last valid day: the service is still allowed on that day.
+    if (*date < today_) {
+      fail(p, m.join("expires"), "ISMAP registration " + out.id + " expired on " + out.expires);
+    }
+    return out;
+  }
+
+  std::chrono::sys_days today_;
+};
+
+// Counts document starts and nothing else.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++count == 2) second = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  int count = 0;
+  YAML::Mark second = YAML::Mark::null_mark();
+};
+
+// Where a second document starts, if there is one. Not YAML::LoadAll(): in yaml-cpp 0.7 it loops
+// forever on a stray token at document level (input ","), because each round yields an empty
+// document without consuming the token. Here the loop stops at the second document.
+std::optional<SourcePos> secondDocumentStart(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  while (counter.count < 2 && parser.HandleNextDocument(counter)) {
+  }
+  if (counter.count < 2) return std::nullopt;
+  return SourcePos{counter.second.line + 1, counter.second.column + 1};
+}
+
+// YAML double-quoted scalar: escapes what YAML would otherwise read differently.
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+template <class T, class Fn>
+std::string flowList(const std::vector<T>& items, Fn&& text) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ", ";
+    out += quote(text(items[i]));
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+Result<PolicyDoc> parsePolicyText(std::string_view yamlText, std::string_view fileName,
+                                  std::chrono::sys_days today) {
+  const std::string file(fileName);
+  if (yamlText.size() > kMaxPolicyBytes) {
+    return Error{"policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes", file};
+  }
+  try {
+    const std::string text(yamlText);
+    if (auto second = secondDocumentStart(text)) {
+      return Error{"a policy file holds exactly one YAML document (or has a stray token)", file,
+                   second->line, second->column};
+    }
+    return DocParser(today).parse(YAML::Load(text));
+  } catch (const SchemaError& e) {
+    return Error{e.message, file, e.line, e.column};
+  } catch (const YAML::Exception& e) {
+    // e.msg is the bare message; e.what() would repeat the position in yaml-cpp's own format.
+    if (e.mark.is_null()) return Error{"YAML: " + e.msg, file};
+    return Error{"YAML syntax: " + e.msg, file, e.mark.line + 1, e.mark.column + 1};
+  } catch (const std::exception& e) {
+    return Error{std::string("policy could not be read: ") + e.what(), file};
+  }
+}
+
+Result<PolicyDoc> parsePolicyFile(const std::string& path, std::chrono::sys_days today) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{std::string("cannot open: ") + std::strerror(errno), path};
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    text.append(buf, size_t(in.gcount()));
+    if (text.size() > kMaxPolicyBytes) {
+      return Error{"policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes", path};
+    }
+  }
+  if (in.bad()) return Error{"read error", path};
+  return parsePolicyText(text, path, today);
+}
+
+std::string toYaml(const PolicyDoc& doc) {
+  std::ostringstream o;
+  o << "version: " << doc.schemaVersion << "\n";
+  o << "approval: " << (doc.approvalRequired ? "required" : "none") << "\n";
+  o << "segment:\n  inside: " << flowList(doc.inside, [](const Prefix& p) { return p.toString(); })
+    << "\n";
+  o << "defaults:\n";
+  o << "  deny: " << toString(doc.denyAction) << "\n";
+  o << "  quic: " << toString(doc.quic) << "\n";
+  o << "  ech: " << toString(doc.ech) << "\n";
+  o << "  sni_dns: " << toString(doc.sniDns) << "\n";
+  if (doc.services.empty()) {
+    o << "services: []\n";
+    return o.str();
+  }
+  o << "services:\n";
+  for (const auto& s : doc.services) {
+    o << "  - name: " << quote(s.name) << "\n";
+    o << "    kind: " << toString(s.kind) << "\n";
+    if (s.ismap) {
+      o << "    ismap: {id: " << quote(s.ismap->id) << ", expires: " << quote(s.ismap->expires)
+        << "}\n";
+    }
+    if (!s.fqdns.empty()) {
+      o << "    fqdn: " << flowList(s.fqdns, [](const std::string& n) { return n; }) << "\n";
+    }
+    if (!s.cidrs.empty()) {
+      o << "    cidr: " << flowList(s.cidrs, [](const Prefix& p) { return p.toString(); }) << "\n";
+    }
+    o << "    ports: " << flowList(s.ports, [](const PortRange& r) { return toString(r); }) << "\n";
+    o << "    intercept: " << (s.intercept ? "true" : "false") << "\n";
+    if (!s.description.empty()) o << "    description: " << quote(s.description) << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace lbg::policy

@@ -1,0 +1,399 @@
+#include "policy/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace lbg::policy {
+namespace {
+
+using namespace std::chrono;
+
+constexpr sys_days kToday{year{2026} / 1 / 15};
+
+// A minimal valid policy; tests append or alter lines. Line numbers below refer to this layout.
+const std::string kHead =
+    "version: 1\n"              // 1
+    "segment:\n"                // 2
+    "  inside: [10.0.0.0/8]\n"  // 3
+    "defaults:\n"               // 4
+    "  deny: reset\n"           // 5
+    "services:\n";              // 6
+
+const std::string kM365 =
+    "  - name: microsoft365\n"                                   // 7
+    "    kind: cloud\n"                                          // 8
+    "    ismap: {id: C21-0008-2, expires: 2027-03-31}\n"         // 9
+    "    fqdn: [outlook.office365.com, \"*.sharepoint.com\"]\n"  // 10
+    "    ports: [tcp/443]\n";                                    // 11
+
+std::string errorOf(const std::string& text) {
+  auto r = parsePolicyText(text, "policy.yaml", kToday);
+  if (r.ok()) return "OK";
+  return r.error().toString();
+}
+
+TEST(Parser, MinimalPolicyWithDefaults) {
+  auto r = parsePolicyText(kHead + kM365, "policy.yaml", kToday);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  const PolicyDoc& d = r.value();
+  EXPECT_EQ(d.schemaVersion, 1);
+  EXPECT_FALSE(d.approvalRequired);
+  EXPECT_EQ(d.denyAction, DenyAction::Reset);
+  EXPECT_EQ(d.quic, QuicMode::Block);
+  EXPECT_EQ(d.ech, EchMode::Block);
+  EXPECT_EQ(d.sniDns, SniDnsMode::Log);
+  ASSERT_EQ(d.services.size(), 1u);
+  const ServiceSpec& s = d.services[0];
+  EXPECT_EQ(s.name, "microsoft365");
+  EXPECT_EQ(s.kind, ServiceKind::Cloud);
+  ASSERT_TRUE(s.ismap);
+  EXPECT_EQ(s.ismap->id, "C21-0008-2");
+  EXPECT_EQ(s.ismap->expires, "2027-03-31");
+  EXPECT_EQ(s.fqdns, (std::vector<std::string>{"outlook.office365.com", "*.sharepoint.com"}));
+  ASSERT_EQ(s.ports.size(), 1u);
+  EXPECT_EQ(s.ports[0], (PortRange{L4::Tcp, 443, 443}));
+  EXPECT_FALSE(s.intercept);
+  EXPECT_EQ(s.pos.line, 7);
+  EXPECT_EQ(s.pos.column, 11);
+}
+
+TEST(Parser, FullSchema) {
+  const std::string text =
+      "version: 1\n"
+      "approval: required\n"
+      "segment:\n"
+      "  inside: [10.0.0.0/8, 2001:db8::/32]\n"
+      "defaults: {deny: drop, quic: allow, ech: allow, sni_dns: enforce}\n"
+      "services:\n"
+      "  - name: teams-media\n"
+      "    kind: cloud\n"
+      "    ismap: {id: C21-0008-2, expires: 2026-01-15}\n"  // expires today: still valid
+      "    fqdn: [Teams.Microsoft.COM.]\n"
+      "    cidr: [52.112.0.0/14, \"2603:1063::/38\"]\n"
+      "    ports: [tcp/443, udp/3478-3481]\n"
+      "    intercept: true\n"
+      "    description: \"会議 media\"\n";
+  auto r = parsePolicyText(text, "p.yaml", kToday);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  const PolicyDoc& d = r.value();
+  EXPECT_TRUE(d.approvalRequired);
+  EXPECT_EQ(d.inside.size(), 2u);
+  EXPECT_EQ(d.denyAction, DenyAction::Drop);
+  EXPECT_EQ(d.quic, QuicMode::Allow);
+  EXPECT_EQ(d.ech, EchMode::Allow);
+  EXPECT_EQ(d.sniDns, SniDnsMode::Enforce);
+  const ServiceSpec& s = d.services[0];
+  EXPECT_EQ(s.fqdns[0], "teams.microsoft.com");
+  EXPECT_EQ(s.cidrs[1].toString(), "2603:1063::/38");
+  EXPECT_EQ(s.ports[1], (PortRange{L4::Udp, 3478, 3481}));
+  EXPECT_TRUE(s.intercept);
+  EXPECT_EQ(s.description, "会議 media");
+}
+
+struct ErrorCase {
+  const char* what;
+  std::string text;
+  std::string expected;
+};
+
+class ParserErrors : public testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ParserErrors, NamesFileLineColumn) {
+  EXPECT_EQ(errorOf(GetParam().text), GetParam().expected);
+}
+
+std::string withService(const std::string& service) {
+  return kHead + service;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ParserErrors,
+    testing::Values(
+        ErrorCase{"expired",
+                  withService("  - name: m\n"
+                              "    kind: cloud\n"
+                              "    ismap:\n"
+                              "      id: C21-0008-2\n"
+                              "      expires: 2025-03-31\n"
+                              "    fqdn: [a.example.com]\n"
+                              "    ports: [tcp/443]\n"),
+                  "policy.yaml:11:16: services[0].ismap.expires: ISMAP registration C21-0008-2 "
+                  "expired on 2025-03-31"},
+        ErrorCase{"expired yesterday",
+                  withService("  - name: m\n    kind: cloud\n"
+                              "    ismap: {id: X-1, expires: 2026-01-14}\n"
+                              "    fqdn: [a.example.com]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:31: services[0].ismap.expires: ISMAP registration X-1 expired "
+                  "on 2026-01-14"},
+        ErrorCase{"bad date",
+                  withService("  - name: m\n    kind: cloud\n"
+                              "    ismap: {id: X-1, expires: 2027-02-30}\n"
+                              "    fqdn: [a.example.com]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:31: services[0].ismap.expires: '2027-02-30' is not a date "
+                  "(YYYY-MM-DD)"},
+        ErrorCase{"cloud needs ismap",
+                  withService("  - name: m\n    kind: cloud\n    fqdn: [a.example.com]\n"
+                              "    ports: [tcp/443]\n"),
+                  "policy.yaml:7:5: services[0]: a service of kind cloud needs an ismap "
+                  "registration"},
+        ErrorCase{"unknown top key", kHead + kM365 + "defualts: {}\n",
+                  "policy.yaml:12:1: defualts: unknown key (a typo here must not be ignored)"},
+        ErrorCase{"unknown service key", kHead + kM365 + "    port: [tcp/80]\n",
+                  "policy.yaml:12:5: services[0].port: unknown key (a typo here must not be "
+                  "ignored)"},
+        ErrorCase{"unknown ismap key",
+                  withService("  - name: m\n    kind: cloud\n"
+                              "    ismap: {id: X-1, expires: 2027-01-01, expired: no}\n"
+                              "    fqdn: [a.example.com]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:43: services[0].ismap.expired: unknown key (a typo here must "
+                  "not be ignored)"},
+        ErrorCase{"duplicate key", kHead + kM365 + "    kind: lgwan-asp\n",
+                  "policy.yaml:12:5: services[0].kind: duplicate key"},
+        ErrorCase{"duplicate top key", "version: 1\nversion: 1\n",
+                  "policy.yaml:2:1: version: duplicate key"},
+        ErrorCase{"missing deny",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults:\n  quic: block\n"
+                  "services: []\n",
+                  "policy.yaml:4:3: defaults: missing required key 'deny'"},
+        ErrorCase{"missing services",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n",
+                  "policy.yaml:1:1: missing required key 'services'"},
+        ErrorCase{"version 2",
+                  "version: 2\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: drop}\nservices: []\n",
+                  "policy.yaml:1:10: version: unsupported schema version '2' (this build reads 1)"},
+        ErrorCase{"quoted version",
+                  "version: \"1\"\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: drop}\nservices: []\n",
+                  "policy.yaml:1:10: version: expected an integer (unquoted)"},
+        ErrorCase{"bad enum",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: reject}\nservices: []\n",
+                  "policy.yaml:3:18: defaults.deny: expected drop | reset, got 'reject'"},
+        ErrorCase{"sni_dns enum",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: drop, sni_dns: yes}\nservices: []\n",
+                  "policy.yaml:3:33: defaults.sni_dns: expected enforce | log | off, got 'yes'"},
+        ErrorCase{"wrong type services",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: drop}\nservices: {}\n",
+                  "policy.yaml:4:11: services: expected a sequence, got a mapping"},
+        ErrorCase{"empty value",
+                  "version: 1\nsegment:\n  inside:\ndefaults: {deny: drop}\n"
+                  "services: []\n",
+                  "policy.yaml:3:3: segment.inside: expected a sequence, got nothing"},
+        ErrorCase{"empty inside",
+                  "version: 1\nsegment:\n  inside: []\ndefaults: {deny: drop}\n"
+                  "services: []\n",
+                  "policy.yaml:3:11: segment.inside: at least one prefix is required"},
+        ErrorCase{"host bits",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    cidr: [10.1.0.0/16, 10.2.3.0/16]\n"
+                              "    ports: [tcp/443]\n"),
+                  "policy.yaml:9:25: services[0].cidr[1]: '10.2.3.0/16' has bits set beyond its "
+                  "length (typo?)"},
+        ErrorCase{"duplicate cidr",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    cidr: [10.1.0.0/16, 10.1.0.0/24, \"::ffff:10.1.0.0/112\"]\n"
+                              "    ports: [tcp/443]\n"),
+                  "policy.yaml:9:38: services[0].cidr[2]: duplicate prefix '::ffff:10.1.0.0/112'"},
+        ErrorCase{"short v6 covers v4",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    cidr: [\"2001:db8::/32\", \"::/8\"]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:29: services[0].cidr[1]: '::/8' covers every IPv4 address (IPv4 "
+                  "is held as ::ffff:0:0/96)"},
+        ErrorCase{"slash zero",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    cidr: [\"::/0\"]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:12: services[0].cidr[0]: '::/0' covers every address; list real "
+                  "prefixes"},
+        ErrorCase{"v4 slash zero",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    cidr: [0.0.0.0/0]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:12: services[0].cidr[0]: '0.0.0.0/0' covers every address; list "
+                  "real prefixes"},
+        ErrorCase{"bad prefix",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    cidr: [10.0.0.0]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:9:12: services[0].cidr[0]: '10.0.0.0' is not an address prefix "
+                  "(a.b.c.d/n or v6/n)"},
+        ErrorCase{"bad wildcard",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [ok.example.com, \"*.jp\"]\n"
+                              "    ports: [tcp/443]\n"),
+                  "policy.yaml:9:28: services[0].fqdn[1]: '*.jp' is not a valid name or wildcard "
+                  "(\"*.\" only as the whole first label, and not directly above a top-level "
+                  "domain)"},
+        ErrorCase{"duplicate fqdn",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com, A.Example.com.]\n"
+                              "    ports: [tcp/443]\n"),
+                  "policy.yaml:9:27: services[0].fqdn[1]: duplicate name 'A.Example.com.'"},
+        ErrorCase{"needs fqdn or cidr",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: []\n    ports: [tcp/443]\n"),
+                  "policy.yaml:7:5: services[0]: a service needs at least one fqdn or cidr entry"},
+        ErrorCase{"needs ports",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n"),
+                  "policy.yaml:7:5: services[0]: missing required key 'ports'"},
+        ErrorCase{"empty ports",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n    ports: []\n"),
+                  "policy.yaml:10:12: services[0].ports: at least one port is required"},
+        ErrorCase{"port proto",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n    ports: [sctp/80]\n"),
+                  "policy.yaml:10:13: services[0].ports[0]: 'sctp/80' is not tcp/N, udp/N or "
+                  "tcp/LO-HI with 1..65535"},
+        ErrorCase{"port range",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n"
+                              "    ports: [tcp/443, tcp/8080-8000]\n"),
+                  "policy.yaml:10:22: services[0].ports[1]: 'tcp/8080-8000': range runs "
+                  "backwards"},
+        ErrorCase{"port too big",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n"
+                              "    ports: [udp/65536]\n"),
+                  "policy.yaml:10:13: services[0].ports[0]: 'udp/65536' is not tcp/N, udp/N or "
+                  "tcp/LO-HI with 1..65535"},
+        ErrorCase{"port zero",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n    ports: [tcp/0-80]\n"),
+                  "policy.yaml:10:13: services[0].ports[0]: 'tcp/0-80': port 0 is not a port"},
+        ErrorCase{"bad name",
+                  withService("  - name: Microsoft 365\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n    ports: [tcp/443]\n"),
+                  "policy.yaml:7:11: services[0].name: 'Microsoft 365' is not a valid name "
+                  "([a-z0-9._-], 1..64)"},
+        ErrorCase{"duplicate name", kHead + kM365 + kM365,
+                  "policy.yaml:12:11: services[1].name: duplicate service name 'microsoft365'"},
+        ErrorCase{"quoted bool", kHead + kM365 + "    intercept: \"false\"\n",
+                  "policy.yaml:12:16: services[0].intercept: expected true or false (unquoted)"},
+        ErrorCase{"yes is not a bool", kHead + kM365 + "    intercept: yes\n",
+                  "policy.yaml:12:16: services[0].intercept: expected true or false, got 'yes'"},
+        ErrorCase{"service not a map", kHead + "  - microsoft365\n",
+                  "policy.yaml:7:5: services[0]: expected a mapping, got a scalar"},
+        ErrorCase{"kind", withService("  - name: m\n    kind: saas\n"),
+                  "policy.yaml:8:11: services[0].kind: expected cloud | lgwan-asp | "
+                  "security-update | infrastructure, got 'saas'"},
+        ErrorCase{"control char", kHead + kM365 + "    description: \"a\\x01b\"\n",
+                  "policy.yaml:12:18: services[0].description: control characters are not "
+                  "allowed"},
+        ErrorCase{"syntax", "version: 1\nsegment: [10.0.0.0/8\n",
+                  "policy.yaml:3:1: YAML syntax: end of sequence flow not found"},
+        ErrorCase{"two documents", kHead + kM365 + "---\nversion: 1\n",
+                  "policy.yaml:12:1: a policy file holds exactly one YAML document (or has a "
+                  "stray token)"},
+        // yaml-cpp's LoadAll() never returns on this input; the parser must.
+        ErrorCase{"stray comma", ",",
+                  "policy.yaml:1:1: a policy file holds exactly one YAML document (or has a "
+                  "stray token)"},
+        ErrorCase{"empty", "", "policy.yaml:1:1: policy: the document is empty"},
+        ErrorCase{"scalar doc", "hello\n", "policy.yaml:1:1: expected a mapping, got a scalar"},
+        ErrorCase{"merge key is unknown", "version: 1\n<<: {segment: {inside: [10.0.0.0/8]}}\n",
+                  "policy.yaml:2:1: <<: unknown key (a typo here must not be ignored)"}),
+    [](const testing::TestParamInfo<ErrorCase>& p) {
+      std::string n;
+      for (char c : std::string(p.param.what)) n += std::isalnum(uint8_t(c)) ? c : '_';
+      return n;
+    });
+
+TEST(Parser, ExpiryIsRelativeToToday) {
+  const std::string text = kHead + kM365;  // expires 2027-03-31
+  EXPECT_TRUE(parsePolicyText(text, "p", sys_days{year{2027} / 3 / 31}).ok());
+  auto r = parsePolicyText(text, "p", sys_days{year{2027} / 4 / 1});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().line, 9);
+}
+
+TEST(Parser, FileErrors) {
+  auto r = parsePolicyFile("/nonexistent/policy.yaml", kToday);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().file, "/nonexistent/policy.yaml");
+  EXPECT_NE(r.error().message.find("cannot open"), std::string::npos);
+}
+
+TEST(Parser, FileErrorsCarryThePath) {
+  const std::string path = testing::TempDir() + "/policy_parser_test.yaml";
+  {
+    std::ofstream out(path);
+    out << kHead << kM365 << "    bogus: 1\n";
+  }
+  auto r = parsePolicyFile(path, kToday);
+  std::remove(path.c_str());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().toString(),
+            path + ":12:5: services[0].bogus: unknown key (a typo here must not be ignored)");
+}
+
+TEST(Parser, ExampleMunicipalityPolicyLoads) {
+  auto r = parsePolicyFile(std::string(LBG_POLICY_EXAMPLES) + "/municipality.yaml",
+                           sys_days{year{2026} / 11 / 1});
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_TRUE(r->approvalRequired);
+  EXPECT_GE(r->services.size(), 4u);
+  bool kinds[4] = {};
+  for (const auto& s : r->services) kinds[int(s.kind)] = true;
+  EXPECT_TRUE(kinds[0] && kinds[1] && kinds[2] && kinds[3]) << "every service kind is shown";
+}
+
+TEST(Parser, TenThousandServices) {
+  std::string text = kHead;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string n = std::to_string(i);
+    text += "  - name: svc" + n + "\n    kind: lgwan-asp\n    fqdn: [a" + n + ".example.jp, \"*.w" +
+            n + ".example.jp\"]\n    cidr: [10." + std::to_string(i / 256) + "." +
+            std::to_string(i % 256) + ".0/24]\n    ports: [tcp/443]\n";
+  }
+  auto r = parsePolicyText(text, "big.yaml", kToday);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  ASSERT_EQ(r->services.size(), 10000u);
+  EXPECT_EQ(r->services[9999].pos.line, 7 + 9999 * 5);
+}
+
+TEST(ToYaml, RoundTripsToAnEqualDocument) {
+  const std::string text =
+      "version: 1\napproval: required\nsegment:\n  inside: [10.0.0.0/8, 2001:db8::/32]\n"
+      "defaults: {deny: drop, quic: allow, ech: block, sni_dns: off}\n"
+      "services:\n"
+      "  - name: a\n    kind: cloud\n    ismap: {id: C21-0008-2, expires: 2027-03-31}\n"
+      "    fqdn: [Outlook.Office365.com., \"*.sharepoint.com\"]\n"
+      "    cidr: [\"::ffff:0:0/100\", 52.96.0.0/14]\n"
+      "    ports: [tcp/443, udp/3478-3481]\n    intercept: true\n"
+      "    description: \"quote \\\" backslash \\\\ tab \\t newline \\n 日本語\"\n"
+      "  - name: b\n    kind: infrastructure\n    cidr: [192.0.2.53/32]\n"
+      "    ports: [udp/53, tcp/53]\n";
+  auto first = parsePolicyText(text, "p", kToday);
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  const std::string canonical = toYaml(first.value());
+  auto second = parsePolicyText(canonical, "canonical", kToday);
+  ASSERT_TRUE(second.ok()) << second.error().toString() << "\n" << canonical;
+  EXPECT_EQ(first.value(), second.value());
+  EXPECT_EQ(toYaml(second.value()), canonical);  // canonical form is a fixed point
+  EXPECT_NE(canonical.find("\"outlook.office365.com\""), std::string::npos);
+  EXPECT_NE(canonical.find("\"0.0.0.0/4\""), std::string::npos);
+}
+
+TEST(ToYaml, RoundTripsExampleAndEmptyServiceList) {
+  auto ex = parsePolicyFile(std::string(LBG_POLICY_EXAMPLES) + "/municipality.yaml", kToday);
+  ASSERT_TRUE(ex.ok());
+  auto again = parsePolicyText(toYaml(ex.value()), "c", kToday);
+  ASSERT_TRUE(again.ok()) << again.error().toString();
+  EXPECT_EQ(ex.value(), again.value());
+
+  PolicyDoc empty;
+  empty.inside.push_back(*Prefix::parse("10.0.0.0/8"));
+  auto e = parsePolicyText(toYaml(empty), "c", kToday);
+  ASSERT_TRUE(e.ok()) << e.error().toString();
+  EXPECT_EQ(e.value(), empty);
+}
+
+}  // namespace
+}  // namespace lbg::policy

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "policy/ip_addr.h"
+#include "policy/model.h"
+#include "policy/name_index.h"
+#include "policy/prefix_index.h"
+#include "policy/result.h"
+
+namespace lbg::policy {
+
+// The compiled, immutable form of a PolicyDoc that dataplane workers query. Built once on the
+// control thread by create(); shared read-only between lcores (shared_ptr<const Snapshot>), so
+// queries take no locks. Every query below the hot-path line is const, allocation-free and
+// noexcept in practice, and answers "no" (-1 / false) for any input it cannot classify.
+class Snapshot {
+ public:
+  // Compiles `doc`. Re-checks what the hot path relies on (normalised names, prefix lengths, port
+  // ranges), so a document built in code rather than parsed is safe too.
+  static Result<std::shared_ptr<const Snapshot>> create(PolicyDoc doc, uint64_t version);
+
+  uint64_t version() const { return version_; }
+  const PolicyDoc& doc() const { return doc_; }
+  size_t serviceCount() const { return doc_.services.size(); }
+  const ServiceSpec& service(int index) const { return doc_.services[size_t(index)]; }
+  DenyAction denyAction() const { return doc_.denyAction; }
+  QuicMode quic() const { return doc_.quic; }
+  EchMode ech() const { return doc_.ech; }
+  SniDnsMode sniDns() const { return doc_.sniDns; }
+
+  // ---- hot path: const, no allocation, no locks, no exceptions ----
+  bool isInside(const IpAddr& a) const { return inside_.containsAny(a); }
+
+  // Service index whose fqdn list matches `name` AND whose ports include (proto, port); -1 if
+  // none. `name` is raw from the wire (any case, maybe a trailing dot, maybe garbage: then -1).
+  // Exact names win over wildcards; the most specific wildcard wins; among equals the first
+  // service in file order.
+  int matchName(std::string_view name, L4 proto, uint16_t port) const;
+
+  // Longest-prefix match over the services' cidr lists, with the same port check and tie rule.
+  int matchAddress(const IpAddr& a, L4 proto, uint16_t port) const;
+
+  // True if some service could allow (proto, port) at all (lets a worker deny at the first packet).
+  bool portUsed(L4 proto, uint16_t port) const { return testBit(portUsed_, proto, port); }
+
+  // True if some service lists a name-based rule (fqdn) for this port (so inspection can help).
+  bool portHasNames(L4 proto, uint16_t port) const { return testBit(portNamed_, proto, port); }
+
+  // True if service `index` allows (proto, port). Out-of-range index: false.
+  bool serviceAllowsPort(int index, L4 proto, uint16_t port) const;
+
+ private:
+  static constexpr size_t kPortWords = 65536 / 64;
+  using PortBitmap = std::array<std::array<uint64_t, kPortWords>, 2>;  // [tcp, udp]
+
+  Snapshot(PolicyDoc doc, uint64_t version) : doc_(std::move(doc)), version_(version) {}
+
+  static int protoSlot(L4 proto) { return proto == L4::Tcp ? 0 : proto == L4::Udp ? 1 : -1; }
+  static bool testBit(const PortBitmap& bits, L4 proto, uint16_t port) {
+    const int slot = protoSlot(proto);
+    return slot >= 0 && (bits[size_t(slot)][port >> 6] >> (port & 63) & 1) != 0;
+  }
+
+  PolicyDoc doc_;
+  uint64_t version_;
+  PrefixIndex inside_;
+  PrefixIndex addresses_;
+  NameIndex names_;
+  // Port ranges of all services, flat; service i owns [portBegin_[i], portBegin_[i + 1]).
+  std::vector<PortRange> ports_;
+  std::vector<uint32_t> portBegin_;
+  PortBitmap portUsed_{};
+  PortBitmap portNamed_{};
+};
+
+}  // namespace lbg::policy
