@@ -82,7 +82,10 @@ struct PolicyDoc {
   std::vector<Prefix> inside;
   DenyAction denyAction = DenyAction::Drop;
   QuicMode quic = QuicMode::Block;
-  EchMode ech = EchMode::Block;
+  // Allow by default: Chrome and Firefox send a GREASE encrypted_client_hello to every server,
+  // indistinguishable from real ECH by design, so blocking the extension blocks those browsers.
+  // The visible (outer) name is still matched against the allow-list either way.
+  EchMode ech = EchMode::Allow;
   SniDnsMode sniDns = SniDnsMode::Log;
   std::vector<ServiceSpec> services;
 

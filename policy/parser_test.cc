@@ -45,7 +45,7 @@ TEST(Parser, MinimalPolicyWithDefaults) {
   EXPECT_FALSE(d.approvalRequired);
   EXPECT_EQ(d.denyAction, DenyAction::Reset);
   EXPECT_EQ(d.quic, QuicMode::Block);
-  EXPECT_EQ(d.ech, EchMode::Block);
+  EXPECT_EQ(d.ech, EchMode::Allow);  // GREASE ECH: see model.h
   EXPECT_EQ(d.sniDns, SniDnsMode::Log);
   ASSERT_EQ(d.services.size(), 1u);
   const ServiceSpec& s = d.services[0];

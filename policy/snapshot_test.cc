@@ -57,7 +57,7 @@ TEST(Snapshot, Accessors) {
   EXPECT_EQ(s->denyAction(), DenyAction::Reset);
   EXPECT_EQ(s->sniDns(), SniDnsMode::Enforce);
   EXPECT_EQ(s->quic(), QuicMode::Block);
-  EXPECT_EQ(s->ech(), EchMode::Block);
+  EXPECT_EQ(s->ech(), EchMode::Allow);  // the default
 }
 
 TEST(Snapshot, IsInside) {

@@ -529,7 +529,7 @@ void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
   const auto st = inspect::parseDnsResponse(
       {v.frame + v.payloadOffset, v.payloadLen}, false, [&](const inspect::DnsBinding& b) {
         uint32_t ttl = b.ttl < minTtl ? minTtl : (b.ttl > maxTtl ? maxTtl : b.ttl);
-        dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull);
+        dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull, now_);
         ++counters_.dns_answers;
       });
   if (st == inspect::Status::Invalid) ++counters_.dns_invalid;
