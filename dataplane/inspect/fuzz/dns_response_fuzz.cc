@@ -1,0 +1,55 @@
+// libFuzzer target: DNS response parser over UDP and TCP framing. Checks that bindings only come
+// with Done, carry a normalised host name, and that UDP and TCP framing of the same bytes agree.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "dataplane/inspect/dns/message.h"
+#include "dataplane/inspect/hostname.h"
+
+using lbg::inspect::Status;
+
+namespace {
+struct Collect {
+  size_t count = 0;
+  uint64_t digest = 0;
+  void operator()(const lbg::inspect::DnsBinding& b) {
+    if (b.nameLen == 0 ||
+        !lbg::inspect::isHostname(reinterpret_cast<const uint8_t*>(b.name), b.nameLen, false)) {
+      std::abort();
+    }
+    for (size_t i = 0; i < b.nameLen; ++i) {
+      if (b.name[i] >= 'A' && b.name[i] <= 'Z') std::abort();
+      digest = digest * 31 + uint8_t(b.name[i]);
+    }
+    for (uint8_t x : b.addr.bytes) digest = digest * 131 + x;
+    digest += b.ttl;
+    ++count;
+  }
+};
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Collect udp;
+  lbg::inspect::DnsSummary s{};
+  const Status st = lbg::inspect::parseDnsResponse({data, size}, false, udp, &s);
+  if (st == Status::NeedMore) std::abort();  // over UDP the message is whole or broken
+  if (st != Status::Done && udp.count != 0) std::abort();
+  if (udp.count != s.bindings) std::abort();
+
+  if (size <= 65535) {
+    std::vector<uint8_t> framed(size + 2);
+    framed[0] = uint8_t(size >> 8);
+    framed[1] = uint8_t(size);
+    std::memcpy(framed.data() + 2, data, size);
+    Collect tcp;
+    const Status st2 = lbg::inspect::parseDnsResponse({framed.data(), framed.size()}, true, tcp);
+    if (size >= 12 && (st2 != st || tcp.count != udp.count || tcp.digest != udp.digest)) {
+      std::abort();
+    }
+  }
+  return 0;
+}
