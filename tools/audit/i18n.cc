@@ -1,0 +1,98 @@
+#include "tools/audit/i18n.h"
+
+#include <cstring>
+
+namespace lbg::audit {
+
+namespace {
+
+struct Text {
+  const char* key;
+  const char* ja;
+  const char* en;
+};
+
+constexpr Text kTexts[] = {
+    {"title", "LGWAN接続系 ローカルブレイクアウト（α′モデル）監査報告書",
+     "LGWAN local breakout (α′ model) audit report"},
+    {"subtitle", "外部監査・J-LIS 報告用 証跡", "Evidence for the external audit and the J-LIS report"},
+    {"appliance", "装置", "Appliance"},
+    {"period", "対象期間", "Period"},
+    {"generated", "作成日時", "Generated"},
+    {"tz", "時刻表記", "Times shown in"},
+    {"key", "ログ署名鍵 ID", "Log signing key id"},
+    {"summary", "概要", "Summary"},
+    {"integrity", "ログ完全性検証", "Log integrity"},
+    {"integrity_ok", "検証成功：改ざん・削除・順序入替・欠落は検出されませんでした",
+     "Verified: no alteration, deletion, reordering or gap found"},
+    {"integrity_broken", "改ざんまたは欠落を検出しました。最初の異常箇所：",
+     "Alteration or gap detected. First broken place: "},
+    {"segments", "セグメント数", "Segments"},
+    {"records_verified", "検証したレコード数", "Records verified"},
+    {"records_period", "期間内のレコード数", "Records in the period"},
+    {"no_data", "この期間のデータはありません（この対策はまだイベントを出力していません）",
+     "No data in this period (this measure does not produce events yet)"},
+    {"measure", "対策", "Measure"},
+    {"level", "必須/推奨（ケースA/B/C）", "Mandatory/recommended (cases A/B/C)"},
+    {"events", "イベント数", "Events"},
+    {"allowed", "許可", "Allowed"},
+    {"denied", "拒否", "Denied"},
+    {"count", "件数", "Count"},
+    {"service", "サービス", "Service"},
+    {"no_service", "（該当サービスなし）", "(no service)"},
+    {"reason", "理由", "Reason"},
+    {"date", "日付", "Date"},
+    {"daily", "日別の許可・拒否フロー", "Allowed and denied flows per day"},
+    {"denials_by_reason", "拒否理由別の件数", "Denials by reason"},
+    {"top_denied_dest", "拒否の多い宛先", "Top denied destinations"},
+    {"top_denied_src", "拒否の多い送信元", "Top denied sources"},
+    {"destination", "宛先", "Destination"},
+    {"source", "送信元", "Source"},
+    {"flows_by_service", "サービス別フロー", "Flows by service"},
+    {"policy", "ポリシーの版と承認", "Policy versions and approvals"},
+    {"policy_at_start", "期間開始時点で有効なポリシー", "Policy in force at the start of the period"},
+    {"policy_commits", "期間内のポリシー変更", "Policy changes in the period"},
+    {"version", "版", "Version"},
+    {"author", "作成者", "Author"},
+    {"approver", "承認者", "Approver"},
+    {"message", "内容", "Message"},
+    {"time", "日時", "Time"},
+    {"allowed_services", "許可サービスと ISMAP 登録", "Allowed services and ISMAP registration"},
+    {"ismap_id", "ISMAP 登録番号", "ISMAP id"},
+    {"ismap_expires", "有効期限", "Expires"},
+    {"kind", "種別", "Kind"},
+    {"none", "なし", "none"},
+    {"admin_actions", "管理者操作", "Administrator actions"},
+    {"user", "利用者", "User"},
+    {"role", "役割", "Role"},
+    {"action", "操作", "Action"},
+    {"result", "結果", "Result"},
+    {"alarms", "警報", "Alarms"},
+    {"detail", "詳細", "Detail"},
+    {"writer_lost", "ログ書込みで失われたレコード", "Records lost by the log writer"},
+    {"lost_counters", "欠損・破棄カウンタ（最新値）", "Lost and dropped counters (latest values)"},
+    {"retention", "保存期間による削除", "Deletions by retention"},
+    {"retained_segments", "保存期間により削除されたセグメント（署名付きで記録）",
+     "Segments deleted by retention (recorded in the signed log)"},
+    {"signature", "シグネチャ", "Signature"},
+    {"shown_first", "最初の %zu 件を表示", "first %zu shown"},
+    {"event_types", "イベント種別", "Event types"},
+    {"section", "区分", "Section"},
+    {"item", "項目", "Item"},
+    {"value", "値", "Value"},
+    {"notes", "備考", "Notes"},
+    {"procedure_note", "手続・規定（AP-PROCEDURE）の証跡", "Evidence for procedures and rules (AP-PROCEDURE)"},
+    {"ok", "正常", "OK"},
+    {"broken", "異常", "BROKEN"},
+    {"where_gateway", "本装置で実施", "enforced by this appliance"},
+};
+
+}  // namespace
+
+const char* tr(const std::string& lang, const char* key) {
+  for (const auto& t : kTexts)
+    if (std::strcmp(t.key, key) == 0) return lang == "en" ? t.en : t.ja;
+  return key;  // a missing text shows its key rather than nothing
+}
+
+}  // namespace lbg::audit

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/telemetry/log/ed25519_key.h"
+#include "dataplane/telemetry/log/verifier.h"
+#include "policy/result.h"
+#include "tools/audit/measures.h"
+
+// The J-LIS-oriented audit report: evidence per α′ measure for a period, built from the log in
+// one pass, then rendered as JSON (the model itself), CSV or one self-contained HTML file.
+namespace lbg::audit {
+
+struct ReportOptions {
+  int64_t fromNs = 0, toNs = 0;  // [from, to)
+  int tzMinutes = 9 * 60;        // local offset shown in the report (JST by default)
+  std::string lang = "ja";       // ja | en
+  int64_t generatedNs = 0;       // "generated at" (fixed in golden tests)
+  size_t topN = 10;
+  size_t maxListed = 200;        // admin actions etc. listed in full up to this many
+};
+
+struct Counts {
+  uint64_t allowed = 0, denied = 0;
+};
+
+struct ReportData {
+  ReportOptions opt;
+  std::string appliance, keyId;
+  // Integrity of the whole log (not only the period: a gap elsewhere matters too).
+  bool integrityOk = false;
+  std::string integrityFirstBreak;
+  uint64_t integritySegments = 0, integrityRecords = 0, integrityScannedBytes = 0;
+  std::vector<std::string> integrityNotes;
+  std::vector<telemetry::logfmt::RetainedSegment> retained;
+
+  uint64_t records = 0;  // in the period
+  std::map<std::string, uint64_t> eventTypes;
+  std::map<std::string, uint64_t> perMeasure;  // records attributed to each measure id
+
+  // Flows (verdict phase) — AP-DEST.
+  Counts flows;
+  std::map<std::string, Counts> byService;      // allowed/denied per service ("" = none)
+  std::map<std::string, uint64_t> deniedByReason;
+  std::map<std::string, Counts> daily;          // local date → counts
+  std::vector<std::pair<std::string, uint64_t>> topDeniedDest;  // "ip (name)" → count
+  std::vector<std::pair<std::string, uint64_t>> topDeniedSrc;
+  std::map<std::string, uint64_t> appProto;
+  uint64_t flowEnds = 0, bytesToServer = 0, bytesToClient = 0;
+  uint64_t dnsBindings = 0;
+
+  // Other measures.
+  std::map<std::string, uint64_t> certByReason;     // AP-CERT
+  std::map<std::string, uint64_t> tenantByAction;   // AP-TENANT
+  std::map<std::string, uint64_t> fileByResult;     // AP-SANITIZE
+  std::map<std::string, uint64_t> idsBySignature;   // AP-IDS
+  std::map<std::string, uint64_t> idsByAction;
+  std::map<std::string, uint64_t> ddosByReason;     // AP-DDOS
+  std::map<std::string, uint64_t> adminByResult;    // AP-PRIV
+  std::vector<nlohmann::json> adminActions;         // listed, up to maxListed
+  uint64_t adminTotal = 0;
+  std::vector<nlohmann::json> policyVersions;       // AP-PROCEDURE: commits in the period
+  nlohmann::json policyInForceAtStart;              // last commit before the period (or null)
+  std::map<std::string, uint64_t> alarmsByKind;     // AP-LOG
+  std::vector<nlohmann::json> alarms;
+  uint64_t writerLost = 0;                          // from alarm records
+  std::map<std::string, uint64_t> lostCounters;     // latest stats counters named *lost*/*drop*
+  uint64_t retentionEvents = 0;
+
+  nlohmann::json toJson() const;
+};
+
+// Builds the report: verifies the log, then reads the records of the period.
+Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::VerifyKey& key,
+                               const ReportOptions& opt);
+
+std::string renderJson(const ReportData& d, const MeasureCatalogue& cat);
+std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat);
+std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat);
+
+// The α′ measures the report has a section for, in order.
+const std::vector<std::string>& reportMeasureIds();
+
+}  // namespace lbg::audit
