@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include "control/api.h"
+#include "policy/result.h"
+
+namespace lbg::control {
+
+// lbgctl's side of the socket: one blocking connection, one request at a time.
+class Client {
+ public:
+  static Result<Client> connect(const std::string& socketPath);
+  Client(Client&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Client& operator=(Client&&) = delete;
+  ~Client();
+
+  // Sends the request (with `passFd` attached via SCM_RIGHTS when >= 0) and reads the answer.
+  // Transport failures are errors; a refusal by the server is a Response with ok == false.
+  Result<Response> call(const Request& request, int passFd = -1);
+
+ private:
+  explicit Client(int fd) : fd_(fd) {}
+  int fd_ = -1;
+  std::string buffered_;
+};
+
+}  // namespace lbg::control

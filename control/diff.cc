@@ -1,0 +1,150 @@
+#include "control/diff.h"
+
+#include <algorithm>
+#include <map>
+
+namespace lbg::control {
+
+namespace {
+
+using nlohmann::json;
+using policy::ServiceSpec;
+
+std::vector<std::string> fqdnsOf(const ServiceSpec& s) {
+  return s.fqdns;
+}
+std::vector<std::string> cidrsOf(const ServiceSpec& s) {
+  std::vector<std::string> out;
+  for (const auto& p : s.cidrs) out.push_back(p.toString());
+  return out;
+}
+std::vector<std::string> portsOf(const ServiceSpec& s) {
+  std::vector<std::string> out;
+  for (const auto& p : s.ports) out.push_back(policy::toString(p));
+  return out;
+}
+std::string ismapOf(const ServiceSpec& s) {
+  return s.ismap ? s.ismap->id + " until " + s.ismap->expires : "-";
+}
+std::string prefixes(const std::vector<policy::Prefix>& v) {
+  std::string out;
+  for (const auto& p : v) out += (out.empty() ? "" : ", ") + p.toString();
+  return out;
+}
+
+// Items of `b` not in `a`, in `b`'s order.
+std::vector<std::string> minus(const std::vector<std::string>& b,
+                               const std::vector<std::string>& a) {
+  std::vector<std::string> out;
+  for (const auto& x : b) {
+    if (std::find(a.begin(), a.end(), x) == a.end()) out.push_back(x);
+  }
+  return out;
+}
+
+void setting(std::vector<PolicyDiff::Setting>& out, std::string key, std::string from,
+             std::string to) {
+  if (from != to) out.push_back({std::move(key), std::move(from), std::move(to)});
+}
+
+PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
+  PolicyDiff::ServiceChange c{s.name, change, {}, {}, {}};
+  auto& side = std::string(change) == "added" ? c.added : c.removed;
+  for (auto [key, items] : {std::pair{"fqdn", fqdnsOf(s)}, std::pair{"cidr", cidrsOf(s)},
+                            std::pair{"ports", portsOf(s)}}) {
+    if (!items.empty()) side.emplace_back(key, items);
+  }
+  c.fields.push_back({"kind", "", policy::toString(s.kind)});
+  if (s.ismap) c.fields.push_back({"ismap", "", ismapOf(s)});
+  if (s.intercept) c.fields.push_back({"intercept", "", "true"});
+  return c;
+}
+
+}  // namespace
+
+PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) {
+  PolicyDiff d;
+  setting(d.settings, "approval", a.approvalRequired ? "required" : "none",
+          b.approvalRequired ? "required" : "none");
+  setting(d.settings, "segment.inside", prefixes(a.inside), prefixes(b.inside));
+  setting(d.settings, "defaults.deny", policy::toString(a.denyAction),
+          policy::toString(b.denyAction));
+  setting(d.settings, "defaults.quic", policy::toString(a.quic), policy::toString(b.quic));
+  setting(d.settings, "defaults.ech", policy::toString(a.ech), policy::toString(b.ech));
+  setting(d.settings, "defaults.sni_dns", policy::toString(a.sniDns), policy::toString(b.sniDns));
+
+  std::map<std::string, const ServiceSpec*> before;
+  for (const auto& s : a.services) before[s.name] = &s;
+  std::map<std::string, const ServiceSpec*> after;
+  for (const auto& s : b.services) after[s.name] = &s;
+  for (const auto& s : a.services) {
+    if (!after.count(s.name)) d.services.push_back(whole(s, "removed"));
+  }
+  for (const auto& s : b.services) {
+    auto it = before.find(s.name);
+    if (it == before.end()) {
+      d.services.push_back(whole(s, "added"));
+      continue;
+    }
+    const ServiceSpec& o = *it->second;
+    if (o == s) continue;
+    PolicyDiff::ServiceChange c{s.name, "changed", {}, {}, {}};
+    for (auto [key, x, y] :
+         {std::tuple{"fqdn", fqdnsOf(o), fqdnsOf(s)}, std::tuple{"cidr", cidrsOf(o), cidrsOf(s)},
+          std::tuple{"ports", portsOf(o), portsOf(s)}}) {
+      if (auto add = minus(y, x); !add.empty()) c.added.emplace_back(key, add);
+      if (auto rem = minus(x, y); !rem.empty()) c.removed.emplace_back(key, rem);
+    }
+    setting(c.fields, "kind", policy::toString(o.kind), policy::toString(s.kind));
+    setting(c.fields, "ismap", ismapOf(o), ismapOf(s));
+    setting(c.fields, "intercept", o.intercept ? "true" : "false", s.intercept ? "true" : "false");
+    setting(c.fields, "description", o.description, s.description);
+    // Only the order of list items changed: matching takes the most specific rule, so that is
+    // not a change in what passes; but it is still a change of text, so show it as such.
+    if (c.added.empty() && c.removed.empty() && c.fields.empty())
+      c.fields.push_back({"order", "", "reordered"});
+    d.services.push_back(std::move(c));
+  }
+  return d;
+}
+
+json PolicyDiff::toJson() const {
+  json j = {{"settings", json::array()}, {"services", json::array()}};
+  for (const auto& s : settings)
+    j["settings"].push_back({{"key", s.key}, {"from", s.from}, {"to", s.to}});
+  for (const auto& c : services) {
+    json sc = {{"name", c.name},
+               {"change", c.change},
+               {"added", json::object()},
+               {"removed", json::object()},
+               {"fields", json::array()}};
+    for (const auto& [k, v] : c.added) sc["added"][k] = v;
+    for (const auto& [k, v] : c.removed) sc["removed"][k] = v;
+    for (const auto& f : c.fields)
+      sc["fields"].push_back({{"key", f.key}, {"from", f.from}, {"to", f.to}});
+    j["services"].push_back(sc);
+  }
+  return j;
+}
+
+std::string PolicyDiff::toText() const {
+  std::string out;
+  for (const auto& s : settings) out += "~ " + s.key + ": " + s.from + " -> " + s.to + "\n";
+  for (const auto& c : services) {
+    const char mark = c.change == "added" ? '+' : c.change == "removed" ? '-' : '~';
+    out += std::string(1, mark) + " service " + c.name + "\n";
+    for (const auto& f : c.fields) {
+      out += "    " + f.key + ": " + (f.from.empty() ? f.to : f.from + " -> " + f.to) + "\n";
+    }
+    for (const auto& [k, v] : c.added) {
+      for (const auto& x : v) out += "    + " + k + " " + x + "\n";
+    }
+    for (const auto& [k, v] : c.removed) {
+      for (const auto& x : v) out += "    - " + k + " " + x + "\n";
+    }
+  }
+  if (out.empty()) out = "no changes\n";
+  return out;
+}
+
+}  // namespace lbg::control

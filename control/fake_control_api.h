@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/core/control_api.h"
+
+namespace lbg::control::testing {
+
+// Test double of the dataplane interface (unit level only; the gateway's implementation is
+// exercised by the end-to-end suite). It records every call; its replay judges a tiny text
+// "capture" (one "client_ip client_port server_ip port sni" per line) with the snapshot's real
+// matchName/matchAddress, so verdict changes come from the policy, not from the fake.
+class FakeControlApi : public dataplane::ControlApi {
+ public:
+  Result<Ok> publish(std::shared_ptr<const policy::Snapshot> snapshot) override;
+  std::shared_ptr<const policy::Snapshot> current() const override { return current_; }
+  std::vector<Counter> counters() const override { return counters_; }
+  std::vector<std::string> flows(size_t limit) const override;
+  Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
+                                                  const std::string& capturePath) override;
+  void logEvent(const std::string& jsonObject) override { events.push_back(jsonObject); }
+
+  std::shared_ptr<const policy::Snapshot> current_;
+  std::vector<uint64_t> published;  // versions, in order
+  std::vector<std::string> events;
+  std::vector<Counter> counters_;
+  std::vector<std::string> flowRows;
+  bool failPublish = false;
+};
+
+}  // namespace lbg::control::testing

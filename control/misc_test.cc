@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include "control/ismap.h"
+#include "control/prometheus.h"
+#include "control/sha256.h"
+#include "control/verdict_diff.h"
+
+namespace lbg::control {
+namespace {
+
+TEST(Sha256Test, KnownVector) {
+  EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(VerdictDiffTest, PairsByTupleAndOccurrence) {
+  const auto ev = [](int sport, const char* action, const char* service) {
+    return std::string(
+               R"({"event_type":"flow","phase":"verdict","proto":"TCP","src_ip":"10.0.0.1","src_port":)") +
+           std::to_string(sport) + R"(,"dest_ip":"1.2.3.4","dest_port":443,"action":")" + action +
+           R"(","reason":"sni","policy":{"version":1,"service":)" + service +
+           R"(},"tls":{"sni":"a.example.com"}})";
+  };
+  const std::vector<std::string> running = {ev(1, "allow", "\"a\""), ev(2, "deny", "null"),
+                                            ev(2, "deny", "null"),
+                                            R"({"event_type":"flow","phase":"end"})", "garbage"};
+  const std::vector<std::string> candidate = {ev(1, "allow", "\"a\""), ev(2, "deny", "null"),
+                                              ev(2, "allow", "\"b\""), ev(3, "allow", "\"b\"")};
+  const auto cmp = compareVerdicts(running, candidate);
+  EXPECT_EQ(cmp.flows, 4u);
+  ASSERT_EQ(cmp.changes.size(), 2u);
+  EXPECT_EQ(cmp.changes[0].flow, "TCP 10.0.0.1:2 -> 1.2.3.4:443");
+  EXPECT_EQ(cmp.changes[0].fromAction, "deny");
+  EXPECT_EQ(cmp.changes[0].toService, "b");
+  EXPECT_EQ(cmp.changes[0].name, "a.example.com");
+  EXPECT_EQ(cmp.changes[1].fromAction, "-") << "no verdict in the running replay";
+  EXPECT_TRUE(compareVerdicts(running, running).changes.empty());
+}
+
+TEST(IsmapTest, ExpiringSortedAndInclusive) {
+  using namespace std::chrono;
+  policy::PolicyDoc doc;
+  const auto svc = [](std::string name, std::string expires) {
+    policy::ServiceSpec s;
+    s.name = std::move(name);
+    s.ismap = policy::Ismap{"C00-0000-0", std::move(expires)};
+    return s;
+  };
+  doc.services = {svc("late", "2027-01-31"), svc("soon", "2026-12-01"), svc("edge", "2026-12-23"),
+                  policy::ServiceSpec{}};
+  const sys_days today = 2026y / November / 23;
+  const auto e = expiringServices(doc, today, 30);
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].name, "soon");
+  EXPECT_EQ(e[0].daysLeft, 8);
+  EXPECT_EQ(e[1].name, "edge");
+  EXPECT_EQ(e[1].daysLeft, 30);
+  EXPECT_FALSE(parseIsoDate("2026-02-30"));
+  EXPECT_FALSE(parseIsoDate("2026-2-3"));
+  EXPECT_TRUE(parseIsoDate("2028-02-29"));
+}
+
+TEST(PrometheusTest, Exposition) {
+  const std::string t = renderPrometheus({{"rx_packets", "packets received", 7},
+                                          {"9bad-name", "x\\y", 1},
+                                          {"bytes_total", "already total", 2}});
+  EXPECT_EQ(
+      t,
+      "# HELP lbg_rx_packets_total packets received\n# TYPE lbg_rx_packets_total counter\n"
+      "lbg_rx_packets_total 7\n"
+      "# HELP lbg_9bad_name_total x\\\\y\n# TYPE lbg_9bad_name_total counter\nlbg_9bad_name_total "
+      "1\n"
+      "# HELP lbg_bytes_total already total\n# TYPE lbg_bytes_total counter\nlbg_bytes_total 2\n");
+  std::string g;
+  appendPrometheusGauge(g, "lbg_policy_running_version", "v", 3);
+  EXPECT_EQ(g,
+            "# HELP lbg_policy_running_version v\n# TYPE lbg_policy_running_version gauge\n"
+            "lbg_policy_running_version 3\n");
+}
+
+}  // namespace
+}  // namespace lbg::control

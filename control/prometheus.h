@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/core/control_api.h"
+
+namespace lbg::control {
+
+// Prometheus text exposition format 0.0.4: "# HELP", "# TYPE ... counter", "name value" per
+// counter, names prefixed with `prefix` and reduced to [a-zA-Z0-9_:].
+std::string renderPrometheus(const std::vector<dataplane::ControlApi::Counter>& counters,
+                             std::string_view prefix = "lbg_");
+
+// Same, for gauges the control plane adds (running policy version, pending approvals).
+void appendPrometheusGauge(std::string& out, std::string_view name, std::string_view help,
+                           uint64_t value);
+
+}  // namespace lbg::control

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/result.h"
+
+namespace lbg::control {
+
+// Life of a version. A commit without approval goes Staged → Active as soon as the dataplane has
+// taken it; with approval it waits as Pending until an approver approves (→ Staged → Active) or
+// rejects it. A Staged version that could not be published (or whose process died before it
+// was) becomes Failed. Nothing is ever deleted: the history is the audit trail.
+enum class VersionState : uint8_t { Pending, Staged, Active, Rejected, Failed };
+const char* toString(VersionState s);
+
+struct VersionMeta {
+  uint64_t version = 0;
+  std::string sha256;  // of the YAML text
+  std::string author;
+  std::string createdAt;  // RFC 3339 UTC
+  std::string message;
+  std::string approver;  // empty unless approved / rejected
+  std::string decidedAt;
+  std::string note;  // reject reason or failure cause
+  VersionState state = VersionState::Pending;
+  uint64_t activation = 0;  // order in which versions went live; 0 = never
+  uint64_t rollbackOf = 0;  // set when this version re-commits an older one
+  uint64_t base = 0;        // the running version when it was committed (0: none)
+
+  nlohmann::json toJson() const;
+  static Result<VersionMeta> fromJson(const nlohmann::json& j);
+};
+
+struct StoredVersion {
+  VersionMeta meta;
+  std::string yaml;
+};
+
+// The versioned policy store, on disk:
+//
+//   DIR/lock                  flock()ed by the one process that owns the store
+//   DIR/current -> gNNNNNN    symlink, swapped atomically by restore()
+//   DIR/gNNNNNN/versions/000001.yaml, 000001.json (meta; written last: the commit point)
+//   DIR/gNNNNNN/candidate.yaml
+//
+// Every write is crash-safe (temp file, fsync, rename, fsync dir). open() verifies every version
+// against the hash in its meta; corrupt or unreadable versions are reported in problems(), never
+// used, and the newest good version that went live stays the running one.
+class PolicyStore {
+ public:
+  static Result<std::unique_ptr<PolicyStore>> open(const std::string& dir);
+  ~PolicyStore();
+  PolicyStore(const PolicyStore&) = delete;
+  PolicyStore& operator=(const PolicyStore&) = delete;
+
+  // Corruption found by open() (clear messages naming the file); empty when all is well.
+  const std::vector<Error>& problems() const { return problems_; }
+
+  std::optional<StoredVersion> running() const;
+  std::vector<VersionMeta> history() const;  // oldest first, good versions only
+  Result<StoredVersion> show(uint64_t version) const;
+
+  // Records a new version: Pending if `needsApproval`, else Staged (the caller publishes it and
+  // then calls activate() or fail()).
+  Result<VersionMeta> add(const std::string& yaml, const std::string& author,
+                          const std::string& message, bool needsApproval, uint64_t rollbackOf = 0);
+  // Pending → Staged. Refused if `approver` is the author (four-eyes principle).
+  Result<VersionMeta> approve(uint64_t version, const std::string& approver);
+  Result<VersionMeta> reject(uint64_t version, const std::string& approver,
+                             const std::string& reason);
+  Result<VersionMeta> activate(uint64_t version);
+  Result<VersionMeta> fail(uint64_t version, const std::string& reason);
+
+  // The shared candidate that admins edit; nullopt when none was saved (callers then start from
+  // the running version).
+  std::optional<std::string> candidate() const;
+  Result<Ok> setCandidate(const std::string& yaml);
+  Result<Ok> discardCandidate();
+
+  // The whole store as one JSON document, with a SHA-256 over its canonical content (detects
+  // damage) and an HMAC-SHA-256 under the store's key DIR/backup.key (detects forgery: a hash
+  // alone could be recomputed by whoever edits the file, e.g. to invent an approval).
+  std::string backup() const;
+  // Checks a backup completely (format, hash, HMAC, every version's hash) without changing
+  // anything; returns the version that would run after restore (nullopt: none went live).
+  Result<std::optional<StoredVersion>> verifyBackup(const std::string& text) const;
+  // Verifies, writes the backup into a new generation and swaps it in atomically. The previous
+  // generation is kept on disk.
+  Result<Ok> restore(const std::string& text);
+
+  // Re-reads and re-verifies everything from disk, keeping the lock (used by `lbgctl reload`).
+  Result<Ok> reload();
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  PolicyStore() = default;
+  Result<Ok> loadGeneration();
+  Result<VersionMeta> writeMeta(const VersionMeta& m);
+  Result<VersionMeta> transition(uint64_t version, VersionState from, VersionState to);
+  std::string versionsDir() const;
+  std::string genDir() const { return dir_ + "/" + generation_; }
+
+  std::string dir_;
+  std::string generation_;
+  std::string backupKey_;
+  int lockFd_ = -1;
+  std::vector<StoredVersion> versions_;  // good ones, by number
+  std::vector<Error> problems_;
+  uint64_t highestNumber_ = 0;  // including corrupt ones: numbers are never reused
+};
+
+}  // namespace lbg::control
