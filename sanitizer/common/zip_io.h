@@ -1,0 +1,67 @@
+#pragma once
+
+// libzip wrapped for untrusted archives held in memory: every read is bounded by the declared size,
+// the caller's expansion budget and the compression-ratio limit, so a zip bomb fails with a limit
+// instead of filling memory. Writing builds a fresh archive in memory from scratch.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sanitizer/common/format_result.h"
+
+struct zip;
+struct zip_source;
+
+namespace lbg::sanitizer {
+
+struct ZipEntry {
+  uint64_t index = 0;
+  std::string name;
+  uint64_t size = 0;       // declared uncompressed size
+  uint64_t compSize = 0;   // declared compressed size
+  bool encrypted = false;
+  bool directory = false;
+};
+
+class ZipReader {
+ public:
+  // nullptr + reason ("parse-error", "limit:zip-members") when the bytes are not a usable archive.
+  // `bytes` must outlive the reader.
+  static std::unique_ptr<ZipReader> open(std::string_view bytes, const FormatLimits& limits,
+                                         std::string* reason);
+  ~ZipReader();
+  ZipReader(const ZipReader&) = delete;
+  ZipReader& operator=(const ZipReader&) = delete;
+
+  const std::vector<ZipEntry>& entries() const { return entries_; }
+  const ZipEntry* find(std::string_view name) const;  // exact, case-sensitive
+
+  // Reads one member fully. Fails with "encrypted", "limit:zip-ratio", "limit:expanded-size",
+  // "parse-error" (CRC, truncated). Bytes read count against the reader's expansion budget.
+  bool read(const ZipEntry& entry, std::string* out, std::string* reason);
+
+ private:
+  ZipReader() = default;
+  zip* archive_ = nullptr;
+  zip_source* source_ = nullptr;
+  std::vector<ZipEntry> entries_;
+  FormatLimits limits_;
+  uint64_t expanded_ = 0;
+};
+
+class ZipWriter {
+ public:
+  ZipWriter() = default;
+  // Members are stored deflated in the order added. The data is copied.
+  void add(std::string name, std::string data);
+  // The archive bytes, or false + reason.
+  bool finish(std::string* out, std::string* reason);
+
+ private:
+  std::vector<std::pair<std::string, std::string>> members_;
+};
+
+}  // namespace lbg::sanitizer

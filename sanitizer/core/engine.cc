@@ -1,0 +1,261 @@
+#include "sanitizer/core/engine.h"
+
+#include <atomic>
+#include <chrono>
+
+#include "sanitizer/archive/zip_archive.h"
+#include "sanitizer/core/quarantine.h"
+#include "sanitizer/core/sha256.h"
+#include "sanitizer/core/type_detect.h"
+#include "sanitizer/core/type_policy.h"
+#include "sanitizer/image/image_sanitizer.h"
+#include "sanitizer/ooxml/ooxml_sanitizer.h"
+#include "sanitizer/pdf/pdf_sanitizer.h"
+#include "sanitizer/render/image_pdf.h"
+#include "sanitizer/text/text_sanitizer.h"
+
+namespace lbg::sanitizer {
+namespace {
+
+constexpr const char* kEngineVersion = "lbg-sanitizer 0.1.0";
+
+bool isOoxml(const std::string& t) {
+  static const char* kTypes[] = {"docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx",
+                                 "xltm", "pptx", "pptm", "potx", "potm", "ppsx", "ppsm"};
+  for (const char* k : kTypes) {
+    if (t == k) return true;
+  }
+  return false;
+}
+
+bool isImage(const std::string& t) { return t == "png" || t == "jpeg"; }
+
+std::string replaceExtension(std::string_view name, const std::string& ext) {
+  std::string base(name);
+  size_t slash = base.find_last_of('/');
+  size_t dot = base.find_last_of('.');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) base.resize(dot);
+  return base + "." + ext;
+}
+
+}  // namespace
+
+// Per call: the budget shared by an archive and everything nested in it.
+struct CallContext {
+  std::chrono::steady_clock::time_point deadline;
+  uint64_t expandedLeft = 0;
+  uint32_t membersLeft = 0;
+};
+
+struct Engine::Impl {
+  EngineConfig config;
+
+  FormatLimits limitsFor(const CallContext& ctx) const {
+    FormatLimits l;
+    l.maxExpandedBytes = ctx.expandedLeft;
+    l.maxArchiveMembers = ctx.membersLeft;
+    l.maxCompressionRatio = config.maxCompressionRatio;
+    l.maxImagePixels = config.maxImagePixels;
+    l.deadline = ctx.deadline;
+    return l;
+  }
+
+  // One file (top level or archive member). Fills report fields and returns the rebuilt bytes.
+  FormatResult run(std::string_view input, std::string_view name, Mode mode, uint32_t depth,
+                   CallContext& ctx, Report& report) const {
+    if (input.size() > config.maxInputBytes) return FormatResult::fail("limit:input-size");
+    FormatLimits limits = limitsFor(ctx);
+    TypeInfo info = detectType(input, name, limits);
+    report.detectedType = info.type;
+    if (!info.polyglot.empty()) return FormatResult::fail(info.polyglot);
+    TypeDecision decision = decideType(info.type, config.allowTypes);
+    if (decision.action == TypeAction::Block) return FormatResult::fail(decision.reason);
+    if (decision.action == TypeAction::PassThrough) {
+      FormatResult pass;
+      pass.ok = true;
+      pass.output.assign(input);
+      pass.outputType = info.type;
+      return pass;
+    }
+    // Image-PDF renders PDFs only: Office documents would need a converter (LibreOffice) that this
+    // build does not have.
+    if (mode == Mode::ImagePdf && info.type != "pdf") return FormatResult::fail("mode-unsupported:image-pdf:" + info.type);
+
+    FormatResult result = rebuild(input, info.type, depth, ctx);
+    if (!result.ok) return result;
+    if (limits.expired()) return FormatResult::fail("limit:timeout");
+    std::string why = secondCheck(result, limits);
+    if (!why.empty()) return FormatResult::fail(why);
+    if (mode == Mode::Text) return toText(std::move(result), limits);
+    if (mode == Mode::ImagePdf) {
+      // The renderer only ever sees the rebuilt PDF, and only inside its sandbox.
+      FormatResult image = render::pdfToImagePdf(result.output, limits);
+      if (!image.ok) return image;
+      for (auto& item : result.removed) addRemoved(image.removed, item.kind, item.location, item.count);
+      why = secondCheck(image, limits);
+      if (!why.empty()) return FormatResult::fail(why);
+      return image;
+    }
+    return result;
+  }
+
+  FormatResult rebuild(std::string_view input, const std::string& type, uint32_t depth, CallContext& ctx) const {
+    FormatLimits limits = limitsFor(ctx);
+    if (type == "pdf") return pdf::sanitize(input, limits);
+    if (isOoxml(type)) {
+      return ooxml::sanitize(input, limits, [limits](std::string_view bytes, std::string* out, std::string* ct) {
+        FormatResult image = image::sanitize(bytes, limits);
+        if (!image.ok) return false;
+        *out = std::move(image.output);
+        *ct = image.outputType == "png" ? "image/png" : "image/jpeg";
+        return true;
+      });
+    }
+    if (isImage(type)) return image::sanitize(input, limits);
+    if (type == "text" || type == "csv") return text::sanitize(input, type);
+    if (type == "zip") {
+      if (depth >= config.maxArchiveDepth) return FormatResult::fail("limit:archive-depth");
+      MemberSanitizer member = [this, depth, &ctx](std::string_view bytes, std::string_view memberName) {
+        MemberOutcome outcome;
+        if (ctx.membersLeft == 0) {
+          outcome.reason = "limit:zip-members";
+          return outcome;
+        }
+        --ctx.membersLeft;
+        ctx.expandedLeft -= std::min<uint64_t>(ctx.expandedLeft, bytes.size());
+        Report inner;
+        FormatResult r = run(bytes, memberName, Mode::Rebuild, depth + 1, ctx, inner);
+        outcome.ok = r.ok;
+        outcome.reason = r.reason;
+        outcome.removed = std::move(r.removed);
+        if (r.ok) {
+          outcome.output = std::move(r.output);
+          outcome.outputName = replaceExtension(memberName, r.outputType == "text" ? "txt" : r.outputType);
+        }
+        return outcome;
+      };
+      return archive::sanitizeZip(input, limits, member);
+    }
+    return FormatResult::fail("type-blocked:" + type);
+  }
+
+  // The output is untrusted again: its type must be what the rebuilder claims, not a polyglot,
+  // and the format's own verifier must find nothing.
+  std::string secondCheck(const FormatResult& result, const FormatLimits& limits) const {
+    TypeInfo info = detectType(result.output, "", limits);
+    if (!info.polyglot.empty()) return "verify:" + info.polyglot;
+    const std::string& t = result.outputType;
+    bool typeMatches = info.type == t || ((t == "text" || t == "csv") && (info.type == "text" || info.type == "csv" ||
+                                                                          info.type == "empty"));
+    if (!typeMatches) return "verify:type-mismatch";
+    if (t == "pdf") return pdf::verify(result.output, limits);
+    if (isOoxml(t)) return ooxml::verify(result.output, limits);
+    if (isImage(t)) return image::verify(result.output, limits);
+    if (t == "zip") return archive::verifyZip(result.output, limits);
+    return "";
+  }
+
+  FormatResult toText(FormatResult rebuilt, const FormatLimits& limits) const {
+    FormatResult out;
+    out.removed = std::move(rebuilt.removed);
+    std::string reason;
+    bool ok = false;
+    if (rebuilt.outputType == "pdf") {
+      ok = pdf::extractText(rebuilt.output, &out.output, &reason);
+    } else if (isOoxml(rebuilt.outputType)) {
+      ok = ooxml::extractText(rebuilt.output, limits, &out.output, &reason);
+    } else if (rebuilt.outputType == "text" || rebuilt.outputType == "csv") {
+      ok = true;
+      out.output = std::move(rebuilt.output);
+    } else {
+      reason = "mode-unsupported:text:" + rebuilt.outputType;
+    }
+    if (!ok) return FormatResult::fail(reason);
+    out.ok = true;
+    out.outputType = "text";
+    addRemoved(out.removed, "all-formatting", "text mode");
+    return out;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* error) {
+  auto fail = [&](std::string message) -> std::unique_ptr<Engine> {
+    if (error != nullptr) *error = std::move(message);
+    return nullptr;
+  };
+  if (config.maxInputBytes == 0) return fail("maxInputBytes must be > 0");
+  if (config.maxArchiveMembers == 0) return fail("maxArchiveMembers must be > 0");
+  if (!(config.maxCompressionRatio >= 1.0)) return fail("maxCompressionRatio must be >= 1");
+  if (config.maxExpandedBytes == 0) return fail("maxExpandedBytes must be > 0");
+  if (config.timeoutMs == 0) return fail("timeoutMs must be > 0");
+  if (config.maxImagePixels == 0) return fail("maxImagePixels must be > 0");
+  if (config.policyVersion.empty()) return fail("policyVersion must not be empty");
+  for (const auto& [type, allowed] : config.allowTypes) {
+    if (!knownTypeName(type)) return fail("allowTypes: unknown type '" + type + "'");
+  }
+  if (!config.quarantineDir.empty()) {
+    std::string why;
+    if (!prepareQuarantine(config.quarantineDir, &why)) return fail(why);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Outcome Engine::sanitize(std::string_view input, std::string_view fileNameHint, Mode mode) const {
+  auto start = std::chrono::steady_clock::now();
+  const EngineConfig& config = impl_->config;
+  Outcome outcome;
+  Report& report = outcome.report;
+  report.fileName = std::string(fileNameHint);
+  report.mode = mode;
+  report.engineVersion = kEngineVersion;
+  report.policyVersion = config.policyVersion;
+  report.inputBytes = input.size();
+  report.inputSha256 = sha256Hex(input);
+
+  CallContext ctx;
+  ctx.deadline = start + std::chrono::milliseconds(config.timeoutMs);
+  ctx.expandedLeft = config.maxExpandedBytes;
+  ctx.membersLeft = config.maxArchiveMembers;
+  FormatResult result;
+  // Fail closed: whatever a parser throws (bad_alloc included) blocks the file.
+  try {
+    result = impl_->run(input, fileNameHint, mode, 0, ctx, report);
+  } catch (const std::bad_alloc&) {
+    result = FormatResult::fail("limit:memory");
+  } catch (...) {
+    result = FormatResult::fail("internal-error");
+  }
+  report.removed = std::move(result.removed);
+  if (result.ok && !result.output.empty()) {
+    report.verdict = Verdict::Sanitized;
+    report.reason = result.reason;
+    report.outputType = result.outputType;
+    outcome.output = std::move(result.output);
+    report.outputSha256 = sha256Hex(outcome.output);
+    report.outputBytes = outcome.output.size();
+  } else {
+    report.verdict = Verdict::Blocked;
+    report.reason = result.ok ? "no-content-left" : result.reason;
+    if (report.reason.empty()) report.reason = "internal-error";
+    outcome.output.clear();
+  }
+  report.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!config.quarantineDir.empty() && !input.empty()) {
+    // A quarantine that cannot be written must not let the file through unrecorded.
+    if (!quarantineStore(config.quarantineDir, report.inputSha256, input, report.toJson())) {
+      report.verdict = Verdict::Blocked;
+      report.reason = "quarantine-failed";
+      report.outputSha256.clear();
+      report.outputBytes = 0;
+      outcome.output.clear();
+    }
+  }
+  return outcome;
+}
+
+}  // namespace lbg::sanitizer

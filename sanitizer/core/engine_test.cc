@@ -1,0 +1,419 @@
+#include "sanitizer/core/engine.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "sanitizer/common/zip_io.h"
+#include "sanitizer/testing/independent_scan.h"
+
+namespace lbg::sanitizer {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::readFile;
+using testing::scanOoxml;
+
+std::string corpus() { return std::string(LBG_CORPUS_DIR) + "/office/"; }
+
+std::unique_ptr<Engine> makeEngine(EngineConfig config = {}) {
+  std::string error;
+  auto engine = Engine::create(config, &error);
+  EXPECT_NE(engine, nullptr) << error;
+  return engine;
+}
+
+struct Expected {
+  bool sanitized;
+  std::string typeOrReason;  // output type when sanitized, reason when blocked
+};
+
+// Every file of the corpus, with the verdict we want and why.
+const std::map<std::string, Expected>& expectations() {
+  const std::string legacy = "type-blocked:legacy-office (conversion not available)";
+  static const std::map<std::string, Expected> kTable = {
+      {"LICENSE.oletools.md", {true, "text"}},
+      {"basic/empty", {false, "empty"}},
+      {"basic/encrypted.docx", {false, "encrypted"}},
+      {"basic/text", {true, "text"}},
+      // Legacy binary Office: no converter in this build, blocked (also when encrypted).
+      {"encrypted/autostart-encrypt-standardpassword.xls", {false, legacy}},
+      {"encrypted/dde-test-encrypt-standardpassword.xls", {false, legacy}},
+      {"encrypted/encrypted.doc", {false, legacy}},
+      {"encrypted/encrypted.ppt", {false, legacy}},
+      {"encrypted/encrypted.xls", {false, legacy}},
+      // OOXML in an encrypted CFB container: nothing to inspect.
+      {"encrypted/autostart-encrypt-standardpassword.xlsb", {false, "encrypted"}},
+      {"encrypted/autostart-encrypt-standardpassword.xlsm", {false, "encrypted"}},
+      {"encrypted/dde-test-encrypt-standardpassword.xlsb", {false, "encrypted"}},
+      {"encrypted/dde-test-encrypt-standardpassword.xlsm", {false, "encrypted"}},
+      {"encrypted/dde-test-encrypt-standardpassword.xlsx", {false, "encrypted"}},
+      {"encrypted/encrypted.docm", {false, "encrypted"}},
+      {"encrypted/encrypted.docx", {false, "encrypted"}},
+      {"encrypted/encrypted.pptm", {false, "encrypted"}},
+      {"encrypted/encrypted.pptx", {false, "encrypted"}},
+      {"encrypted/encrypted.xlsb", {false, "encrypted"}},
+      {"encrypted/encrypted.xlsm", {false, "encrypted"}},
+      {"encrypted/encrypted.xlsx", {false, "encrypted"}},
+      // SYLK carries Excel 4 macros in plain text: blocked.
+      {"excel4-macros/excel4_sample_macro.slk", {false, "type-blocked:sylk"}},
+      {"excel4-macros/excel4_sample_macro.xls", {false, legacy}},
+      {"excel4-macros/excel4_sample_macro.xlt", {false, legacy}},
+      {"excel4-macros/excel4_sample_macro_excel5_format.xls", {false, legacy}},
+      // BIFF12 binary workbooks are not rebuilt.
+      {"excel4-macros/excel4_sample_macro.xlsb", {false, "type-blocked:xlsb"}},
+      {"excel4-macros/excel4_sample_macro.xlsm", {true, "xlsx"}},
+      {"excel4-macros/excel4_sample_macro.xltm", {true, "xltx"}},
+      {"msodde/RTF-Spec-1.7.rtf", {false, "type-blocked:rtf"}},
+      // CSV is text: formula cells are neutralised, the file is delivered.
+      {"msodde/dde-in-csv.csv", {true, "csv"}},
+      {"msodde/dde-in-excel2003.xml", {false, "type-blocked:office-xml-2003"}},
+      // The oletools archives are password protected ("infected").
+      {"msodde/dde-in-word2003.xml.zip", {false, "encrypted"}},
+      {"msodde/dde-in-word2007.xml.zip", {false, "encrypted"}},
+      {"msodde/dde-test-from-office2003.doc.zip", {false, "encrypted"}},
+      {"msodde/dde-test-from-office2013-utf_16le-korean.doc.zip", {false, "encrypted"}},
+      {"msodde/dde-test-from-office2016.doc.zip", {false, "encrypted"}},
+      {"msodde/dde-test.docm", {true, "docx"}},
+      {"msodde/dde-test.docx", {true, "docx"}},
+      {"msodde/dde-test.xlsb", {false, "type-blocked:xlsb"}},
+      {"msodde/dde-test.xlsm", {true, "xlsx"}},
+      {"msodde/dde-test.xlsx", {true, "xlsx"}},
+      {"msodde/harmless-clean-2003.xml", {false, "type-blocked:office-xml-2003"}},
+      {"msodde/harmless-clean.doc", {false, legacy}},
+      {"msodde/harmless-clean.docm", {true, "docx"}},
+      {"msodde/harmless-clean.docx", {true, "docx"}},
+      {"msodde/harmless-clean.xml", {false, "type-blocked:office-xml-2003"}},
+      {"oleform/oleform-PR314.docm", {true, "docx"}},
+      {"oleobj/embedded-simple-2007-as2003.xml", {false, "type-blocked:office-xml-2003"}},
+      {"oleobj/embedded-simple-2007.doc", {false, legacy}},
+      {"oleobj/embedded-simple-2007.docm", {true, "docx"}},
+      {"oleobj/embedded-simple-2007.docx", {true, "docx"}},
+      {"oleobj/embedded-simple-2007.dot", {false, legacy}},
+      {"oleobj/embedded-simple-2007.dotm", {true, "dotx"}},
+      {"oleobj/embedded-simple-2007.dotx", {true, "dotx"}},
+      // OpenDocument is not rebuilt (yet): blocked rather than passed.
+      {"oleobj/embedded-simple-2007.odp", {false, "type-blocked:odf"}},
+      {"oleobj/embedded-simple-2007.ods", {false, "type-blocked:odf"}},
+      {"oleobj/embedded-simple-2007.odt", {false, "type-blocked:odf"}},
+      {"oleobj/embedded-simple-2007.pot", {false, legacy}},
+      {"oleobj/embedded-simple-2007.potm", {true, "potx"}},
+      {"oleobj/embedded-simple-2007.potx", {true, "potx"}},
+      {"oleobj/embedded-simple-2007.pps", {false, legacy}},
+      {"oleobj/embedded-simple-2007.ppsm", {true, "ppsx"}},
+      {"oleobj/embedded-simple-2007.ppsx", {true, "ppsx"}},
+      {"oleobj/embedded-simple-2007.ppt", {false, legacy}},
+      {"oleobj/embedded-simple-2007.pptm", {true, "pptx"}},
+      {"oleobj/embedded-simple-2007.pptx", {true, "pptx"}},
+      {"oleobj/embedded-simple-2007.xla", {false, legacy}},
+      // Add-ins exist to carry code.
+      {"oleobj/embedded-simple-2007.xlam", {false, "type-blocked:addin"}},
+      {"oleobj/embedded-simple-2007.xls", {false, legacy}},
+      {"oleobj/embedded-simple-2007.xlsb", {false, "type-blocked:xlsb"}},
+      {"oleobj/embedded-simple-2007.xlsm", {true, "xlsx"}},
+      {"oleobj/embedded-simple-2007.xlsx", {true, "xlsx"}},
+      {"oleobj/embedded-simple-2007.xlt", {false, legacy}},
+      {"oleobj/embedded-simple-2007.xltm", {true, "xltx"}},
+      {"oleobj/embedded-simple-2007.xltx", {true, "xltx"}},
+      {"oleobj/embedded-simple-2007.xml", {false, "type-blocked:office-xml-2003"}},
+      {"oleobj/embedded-unicode-2007.docx", {true, "docx"}},
+      {"oleobj/embedded-unicode.doc", {false, legacy}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.docm", {true, "docx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.docx", {true, "docx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.dotm", {true, "dotx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.dotx", {true, "dotx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.potm", {true, "potx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.potx", {true, "potx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.ppsm", {true, "ppsx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.ppsx", {true, "ppsx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.pptm", {true, "pptx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.pptx", {true, "pptx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.xlsb", {false, "type-blocked:xlsb"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.xlsm", {true, "xlsx"}},
+      {"oleobj/external_link/sample_with_external_link_to_doc.xlsx", {true, "xlsx"}},
+      {"oleobj/sample_with_calc_embedded.doc", {false, legacy}},
+      {"oleobj/sample_with_lnk_file.doc", {false, legacy}},
+      {"oleobj/sample_with_lnk_file.pps", {false, legacy}},
+      {"oleobj/sample_with_lnk_file.ppt", {false, legacy}},
+      {"oleobj/sample_with_lnk_to_calc.doc", {false, legacy}},
+      {"olevba/sample_with_vba.ppt", {false, legacy}},
+      {"ooxml/dde-in-excel2003.xml", {false, "type-blocked:office-xml-2003"}},
+      {"ooxml/dde-in-word2003.xml.zip", {false, "encrypted"}},
+      {"ooxml/harmless-clean-2003.xml", {false, "type-blocked:office-xml-2003"}},
+      {"ooxml/harmless-clean.xml", {false, "type-blocked:office-xml-2003"}},
+      {"other/presentation.xps", {false, "type-blocked:xps"}},
+      {"rtfobj/issue_185.rtf.zip", {false, "encrypted"}},
+      {"rtfobj/issue_251.rtf", {false, "type-blocked:rtf"}},
+  };
+  return kTable;
+}
+
+bool hasKind(const Report& r, const std::string& kind) {
+  for (const auto& item : r.removed) {
+    if (item.kind == kind) return true;
+  }
+  return false;
+}
+
+TEST(EngineCorpus, EveryFileGetsItsExpectedVerdict) {
+  auto engine = makeEngine();
+  size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(corpus())) {
+    if (!entry.is_regular_file()) continue;
+    std::string rel = fs::relative(entry.path(), corpus()).string();
+    ++files;
+    auto it = expectations().find(rel);
+    ASSERT_NE(it, expectations().end()) << "no expectation for corpus file " << rel;
+    std::string input = readFile(entry.path().string());
+    Outcome out = engine->sanitize(input, entry.path().filename().string(), Mode::Rebuild);
+    const Report& r = out.report;
+    EXPECT_EQ(r.inputBytes, input.size());
+    EXPECT_EQ(r.inputSha256.size(), 64u);
+    if (it->second.sanitized) {
+      ASSERT_EQ(r.verdict, Verdict::Sanitized) << rel << ": " << r.reason;
+      EXPECT_EQ(r.outputType, it->second.typeOrReason) << rel;
+      EXPECT_FALSE(out.output.empty());
+      if (r.outputType != "text") EXPECT_NE(out.output, input) << rel << ": output must be a rebuild";
+      EXPECT_EQ(r.outputBytes, out.output.size());
+      if (r.outputType != "text" && r.outputType != "csv") {
+        std::vector<std::string> findings = scanOoxml(out.output);
+        EXPECT_TRUE(findings.empty()) << rel << ": " << findings.front();
+      }
+    } else {
+      EXPECT_EQ(r.verdict, Verdict::Blocked) << rel;
+      EXPECT_EQ(r.reason, it->second.typeOrReason) << rel;
+      EXPECT_TRUE(out.output.empty()) << rel;
+      EXPECT_TRUE(r.outputSha256.empty());
+    }
+  }
+  EXPECT_EQ(files, expectations().size());
+}
+
+TEST(EngineCorpus, MacroDocumentLosesVbaAndBecomesDocx) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "oleform/oleform-PR314.docm"), "x.docm", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_EQ(out.report.detectedType, "docm");
+  EXPECT_TRUE(hasKind(out.report, "vbaProject"));
+  EXPECT_TRUE(hasKind(out.report, "vbaData"));
+  std::string types = testing::zipRead(out.output, "[Content_Types].xml");
+  EXPECT_EQ(types.find("macroEnabled"), std::string::npos);
+  EXPECT_NE(types.find("wordprocessingml.document.main+xml"), std::string::npos);
+  for (const auto& name : testing::zipNames(out.output)) EXPECT_EQ(name.find("vba"), std::string::npos) << name;
+}
+
+TEST(EngineCorpus, DdeFieldsGoTextStays) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "msodde/dde-test.docx"), "dde.docx", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_TRUE(hasKind(out.report, "dde-field"));
+  std::string doc = testing::zipRead(out.output, "word/document.xml");
+  EXPECT_EQ(doc.find("DDEAUTO"), std::string::npos);
+  EXPECT_EQ(doc.find("cmd.exe"), std::string::npos);
+  EXPECT_NE(doc.find("This is a dde test file."), std::string::npos);
+}
+
+TEST(EngineCorpus, ExcelFourMacroSheetAndAutoOpenRemoved) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "excel4-macros/excel4_sample_macro.xlsm"), "m.xlsm", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_TRUE(hasKind(out.report, "macrosheet"));
+  EXPECT_TRUE(hasKind(out.report, "auto-open-name"));
+  std::string wb = testing::zipRead(out.output, "xl/workbook.xml");
+  EXPECT_EQ(wb.find("Auto_Open"), std::string::npos);
+  EXPECT_EQ(wb.find("Macro1"), std::string::npos);
+  EXPECT_NE(wb.find("Sheet1"), std::string::npos);
+}
+
+TEST(EngineCorpus, DdeLinkWorkbookLosesExternalLinkAndFormula) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "msodde/dde-test.xlsx"), "d.xlsx", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_TRUE(hasKind(out.report, "external-link"));
+  EXPECT_TRUE(hasKind(out.report, "external-formula"));
+  std::string sheet = testing::zipRead(out.output, "xl/worksheets/sheet1.xml");
+  EXPECT_EQ(sheet.find("<f>"), std::string::npos);
+  EXPECT_NE(sheet.find("#REF!"), std::string::npos);  // the cached value stays as a constant
+}
+
+TEST(EngineCorpus, RemoteOleLinkDropped) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "oleobj/external_link/sample_with_external_link_to_doc.docx"),
+                                 "l.docx", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_TRUE(hasKind(out.report, "external-ole-link"));
+  std::string rels = testing::zipRead(out.output, "word/_rels/document.xml.rels");
+  EXPECT_EQ(rels.find("raw.githubusercontent.com"), std::string::npos);
+}
+
+TEST(EngineCorpus, BenignDocumentKeepsItsText) {
+  auto engine = makeEngine();
+  std::string input = readFile(corpus() + "msodde/harmless-clean.docx");
+  Outcome rebuilt = engine->sanitize(input, "h.docx", Mode::Rebuild);
+  ASSERT_EQ(rebuilt.report.verdict, Verdict::Sanitized);
+  Outcome text = engine->sanitize(input, "h.docx", Mode::Text);
+  ASSERT_EQ(text.report.verdict, Verdict::Sanitized) << text.report.reason;
+  EXPECT_EQ(text.report.outputType, "text");
+  std::string original = testing::zipRead(input, "word/document.xml");
+  // Some run of text from the original document survives in both outputs.
+  size_t t = original.find("<w:t>");
+  ASSERT_NE(t, std::string::npos);
+  std::string sample = original.substr(t + 5, original.find('<', t + 5) - t - 5);
+  ASSERT_FALSE(sample.empty());
+  EXPECT_NE(testing::zipRead(rebuilt.output, "word/document.xml").find(sample), std::string::npos);
+  EXPECT_NE(text.output.find(sample), std::string::npos);
+}
+
+TEST(EngineCorpus, CsvFormulaCellsNeutralised) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "msodde/dde-in-csv.csv"), "d.csv", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_EQ(out.output.rfind("'=cmd|", 0), 0u);
+  EXPECT_TRUE(hasKind(out.report, "formula-injection"));
+}
+
+TEST(EngineConfigTest, RejectsBadConfig) {
+  std::string error;
+  EngineConfig c;
+  c.maxCompressionRatio = 0;
+  EXPECT_EQ(Engine::create(c, &error), nullptr);
+  EXPECT_NE(error.find("maxCompressionRatio"), std::string::npos);
+  EngineConfig d;
+  d.allowTypes["no-such-type"] = true;
+  EXPECT_EQ(Engine::create(d, &error), nullptr);
+  EngineConfig e;
+  e.timeoutMs = 0;
+  EXPECT_EQ(Engine::create(e, &error), nullptr);
+}
+
+TEST(EngineTypes, ExecutablesScriptsAndShortcutsBlocked) {
+  auto engine = makeEngine();
+  struct Case {
+    std::string bytes, name, reason;
+  };
+  std::string iso(0x9000, '\0');
+  iso.replace(0x8001, 5, "CD001");
+  std::vector<Case> cases = {
+      {std::string("MZ\x90\0\3\0\0\0", 8) + std::string(200, 'A'), "a.pdf", "type-blocked:exe"},
+      {"\x7f" "ELF\2\1\1" + std::string(100, '\0'), "a.txt", "type-blocked:elf"},
+      {"#!/bin/sh\nrm -rf /\n", "a.txt", "type-blocked:script"},
+      {"WScript.Echo 1\n", "run.vbs", "type-blocked:script"},
+      {std::string("\x4C\0\0\0\x01\x14\x02\0\0\0\0\0\xC0\0\0\0\0\0\0\x46", 20) + std::string(60, '\0'), "a.lnk",
+       "type-blocked:lnk"},
+      {iso, "a.iso", "type-blocked:iso"},
+      {"<html><hta:application id=x><script>x</script></html>", "a.hta", "type-blocked:hta"},
+      {std::string("\xE4\x52\x5C\x7B\x8C\xD8\xA7\x4D\xAE\xB1\x53\x78\xD0\x29\x96\xD3", 16) + std::string(64, '\0'),
+       "a.one", "type-blocked:onenote"},
+      {std::string(300, '\x01') + std::string(300, '\xfe'), "blob.bin", "type-blocked:unknown"},
+  };
+  for (const auto& c : cases) {
+    Outcome out = engine->sanitize(c.bytes, c.name, Mode::Rebuild);
+    EXPECT_EQ(out.report.verdict, Verdict::Blocked) << c.name;
+    EXPECT_EQ(out.report.reason, c.reason) << c.name;
+    EXPECT_TRUE(out.output.empty());
+  }
+}
+
+TEST(EngineTypes, AllowTypesOverride) {
+  EngineConfig config;
+  config.allowTypes["docx"] = false;
+  auto engine = makeEngine(config);
+  Outcome out = engine->sanitize(readFile(corpus() + "msodde/harmless-clean.docx"), "h.docx", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "type-blocked:docx");
+}
+
+TEST(EngineFailClosed, TruncatedAndCorruptedOfficeFilesBlocked) {
+  auto engine = makeEngine();
+  std::string good = readFile(corpus() + "msodde/harmless-clean.docx");
+  for (size_t cut : {size_t(10), size_t(100), good.size() / 2, good.size() - 10}) {
+    Outcome out = engine->sanitize(good.substr(0, cut), "t.docx", Mode::Rebuild);
+    EXPECT_EQ(out.report.verdict, Verdict::Blocked) << cut;
+    EXPECT_TRUE(out.output.empty());
+  }
+  // Flipping bytes inside compressed data breaks a CRC or the deflate stream.
+  std::string bad = good;
+  for (size_t i = 200; i < bad.size(); i += 97) bad[i] = static_cast<char>(bad[i] ^ 0x5A);
+  Outcome out = engine->sanitize(bad, "c.docx", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+}
+
+TEST(EngineReport, JsonHasTheDocumentedFields) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "oleform/oleform-PR314.docm"), "ファイル.docm", Mode::Rebuild);
+  auto j = nlohmann::json::parse(out.report.toJson());
+  EXPECT_EQ(j["file_name"], "ファイル.docm");
+  EXPECT_EQ(j["verdict"], "sanitized");
+  EXPECT_EQ(j["detected_type"], "docm");
+  EXPECT_EQ(j["output_type"], "docx");
+  EXPECT_EQ(j["mode"], "rebuild");
+  EXPECT_EQ(j["input_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["output_sha256"].get<std::string>().size(), 64u);
+  ASSERT_TRUE(j["removed"].is_array());
+  EXPECT_EQ(j["removed"][0]["kind"], "vbaProject");
+  EXPECT_TRUE(j.contains("engine_version"));
+  EXPECT_TRUE(j.contains("policy_version"));
+  Outcome blocked = engine->sanitize(std::string("MZ") + std::string(100, 'x'), std::string("bad\xff.exe"), Mode::Rebuild);
+  auto b = nlohmann::json::parse(blocked.report.toJson());
+  EXPECT_EQ(b["verdict"], "blocked");
+  EXPECT_EQ(b["output_sha256"], "");
+}
+
+TEST(EngineReport, RebuildIsDeterministic) {
+  auto engine = makeEngine();
+  std::string input = readFile(corpus() + "msodde/dde-test.docm");
+  Outcome a = engine->sanitize(input, "a", Mode::Rebuild);
+  Outcome b = engine->sanitize(input, "b", Mode::Rebuild);
+  EXPECT_EQ(a.report.outputSha256, b.report.outputSha256);
+}
+
+TEST(EngineQuarantine, OriginalStoredPrivately) {
+  std::string dir = (fs::temp_directory_path() / ("lbg-q-" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  EngineConfig config;
+  config.quarantineDir = dir;
+  auto engine = makeEngine(config);
+  std::string input = readFile(corpus() + "oleform/oleform-PR314.docm");
+  Outcome out = engine->sanitize(input, "q.docm", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  struct stat st;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::string stored = readFile(dir + "/" + out.report.inputSha256 + ".bin");
+  EXPECT_EQ(stored, input);
+  ASSERT_EQ(::stat((dir + "/" + out.report.inputSha256 + ".bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  fs::remove_all(dir);
+}
+
+TEST(EngineThreads, ConcurrentCallsAgree) {
+  auto engine = makeEngine();
+  std::string input = readFile(corpus() + "msodde/dde-test.xlsm");
+  std::string expected = engine->sanitize(input, "x", Mode::Rebuild).report.outputSha256;
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        if (engine->sanitize(input, "x", Mode::Rebuild).report.outputSha256 != expected) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(EngineModes, ImagePdfOfOfficeFilesNeedsAConverterAndBlocks) {
+  auto engine = makeEngine();
+  Outcome out = engine->sanitize(readFile(corpus() + "msodde/harmless-clean.docx"), "h.docx", Mode::ImagePdf);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "mode-unsupported:image-pdf:docx");
+}
+
+}  // namespace
+}  // namespace lbg::sanitizer

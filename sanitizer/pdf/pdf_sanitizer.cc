@@ -1,0 +1,68 @@
+#include "sanitizer/pdf/pdf_sanitizer.h"
+
+// JSON first: clang with libstdc++ needs it complete before QPDFObjectHandle.hh uses it.
+#include <qpdf/JSON.hh>
+#include <qpdf/Buffer.hh>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFExc.hh>
+#include <qpdf/QPDFWriter.hh>
+
+#include <memory>
+
+#include "sanitizer/pdf/pdf_rules.h"
+
+namespace lbg::sanitizer::pdf {
+namespace {
+
+// Object counts beyond this are a resource attack, not a document.
+constexpr size_t kMaxObjects = 2'000'000;
+
+// Opens strictly: no xref reconstruction. A damaged file is blocked rather than guessed at,
+// because recovery is exactly where readers disagree about what a file contains.
+bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
+  pdf.setSuppressWarnings(true);
+  pdf.setAttemptRecovery(false);
+  try {
+    pdf.processMemoryFile("input.pdf", bytes.data(), bytes.size());
+  } catch (QPDFExc const& e) {
+    *reason = e.getErrorCode() == qpdf_e_password ? "encrypted" : "parse-error";
+    return false;
+  }
+  if (pdf.getObjectCount() > kMaxObjects) {
+    *reason = "limit:pdf-objects";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
+  FormatResult result;
+  try {
+    QPDF pdf;
+    std::string reason;
+    if (!openStrict(pdf, bytes, &reason)) return FormatResult::fail(reason);
+    if (pdf.isEncrypted()) addRemoved(result.removed, "encryption", "trailer");  // owner password only
+    if (!disarm(pdf, limits, result.removed)) return FormatResult::fail("limit:timeout");
+    QPDFWriter writer(pdf);
+    writer.setOutputMemory();
+    writer.setPreserveEncryption(false);
+    writer.setLinearization(false);
+    // Streams are copied as they are: decoding them here would only open the door to decompression
+    // bombs, and no stream content can act without the dictionaries we removed.
+    writer.setCompressStreams(false);
+    writer.setDecodeLevel(qpdf_dl_none);
+    writer.setDeterministicID(true);
+    writer.write();
+    std::shared_ptr<Buffer> buffer = writer.getBufferSharedPointer();
+    result.output.assign(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+  } catch (std::exception const&) {
+    return FormatResult::fail("parse-error");
+  }
+  result.ok = true;
+  result.outputType = "pdf";
+  return result;
+}
+
+}  // namespace lbg::sanitizer::pdf

@@ -1,0 +1,296 @@
+#include "sanitizer/pdf/pdf_sanitizer.h"
+
+#include <gtest/gtest.h>
+// JSON first: clang with libstdc++ needs it complete before QPDFObjectHandle.hh uses it.
+#include <qpdf/JSON.hh>
+#include <qpdf/Buffer.hh>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+#include <qpdf/QPDFWriter.hh>
+
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include <jpeglib.h>
+
+#include "sanitizer/core/engine.h"
+#include "sanitizer/testing/independent_scan.h"
+
+namespace lbg::sanitizer {
+namespace {
+
+using Mutator = std::function<void(QPDF&, QPDFObjectHandle root, QPDFObjectHandle page)>;
+
+// A one-page PDF saying "Hello LGWAN", written by qpdf, with whatever `mutate` adds.
+std::string makePdf(const Mutator& mutate, const char* userPassword = nullptr) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QPDFObjectHandle page = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+      "<< /Type /Page /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 "
+      "/BaseFont /Helvetica >> >> >> >>"));
+  page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\n"));
+  pdf.addPage(page, false);
+  QPDFObjectHandle root = pdf.getRoot();
+  if (mutate) mutate(pdf, root, pdf.getAllPages().at(0));
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setCompressStreams(false);
+  if (userPassword != nullptr) {
+    writer.setR6EncryptionParameters(userPassword, "owner", true, true, true, true, true, true, qpdf_r3p_full, true);
+  }
+  writer.write();
+  auto buffer = writer.getBufferSharedPointer();
+  return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+}
+
+QPDFObjectHandle obj(QPDF& pdf, const std::string& text) {
+  return pdf.makeIndirectObject(QPDFObjectHandle::parse(&pdf, text));
+}
+
+std::unique_ptr<Engine> engine() {
+  std::string error;
+  return Engine::create(EngineConfig{}, &error);
+}
+
+struct ActiveCase {
+  const char* name;
+  Mutator add;
+};
+
+std::vector<ActiveCase> activeCases() {
+  return {
+      {"open-action-javascript",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         root.replaceKey("/OpenAction", obj(pdf, "<< /S /JavaScript /JS (app.alert\\(1\\)) >>"));
+       }},
+      {"names-javascript",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         QPDFObjectHandle js = obj(pdf, "<< /S /JavaScript /JS (this.exportDataObject\\(\\)) >>");
+         QPDFObjectHandle tree = QPDFObjectHandle::newDictionary();
+         tree.replaceKey("/Names", QPDFObjectHandle::newArray({QPDFObjectHandle::newString("x"), js}));
+         QPDFObjectHandle names = QPDFObjectHandle::newDictionary();
+         names.replaceKey("/JavaScript", tree);
+         root.replaceKey("/Names", names);
+       }},
+      {"page-additional-actions",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/AA", QPDFObjectHandle::parse(&pdf, "<< /O << /S /JavaScript /JS (x) >> >>"));
+       }},
+      {"launch-link",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Annots", QPDFObjectHandle::newArray({obj(pdf,
+             "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << /S /Launch /F (cmd.exe) >> >>")}));
+       }},
+      {"submit-form-and-xfa",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle page) {
+         QPDFObjectHandle widget = obj(pdf,
+             "<< /Type /Annot /Subtype /Widget /FT /Btn /T (b) /Rect [0 0 10 10] /A << /S /SubmitForm /F (http://evil/) >> >>");
+         page.replaceKey("/Annots", QPDFObjectHandle::newArray({widget}));
+         QPDFObjectHandle form = QPDFObjectHandle::newDictionary();
+         form.replaceKey("/Fields", QPDFObjectHandle::newArray({widget}));
+         form.replaceKey("/XFA", QPDFObjectHandle::newStream(&pdf, "<xdp:xdp><script>x</script></xdp:xdp>"));
+         root.replaceKey("/AcroForm", form);
+       }},
+      {"file-attachment-annotation",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         QPDFObjectHandle file = QPDFObjectHandle::newStream(&pdf, "MZ payload");
+         file.getDict().replaceKey("/Type", QPDFObjectHandle::newName("/EmbeddedFile"));
+         QPDFObjectHandle spec = QPDFObjectHandle::parse(&pdf, "<< /Type /Filespec /F (a.exe) >>");
+         spec.replaceKey("/EF", QPDFObjectHandle::parse("<< >>"));
+         spec.getKey("/EF").replaceKey("/F", file);
+         QPDFObjectHandle annot = obj(pdf, "<< /Type /Annot /Subtype /FileAttachment /Rect [0 0 10 10] >>");
+         annot.replaceKey("/FS", spec);
+         page.replaceKey("/Annots", QPDFObjectHandle::newArray({annot}));
+       }},
+      {"embedded-files-and-af",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         QPDFObjectHandle file = QPDFObjectHandle::newStream(&pdf, "MZ payload");
+         QPDFObjectHandle spec = QPDFObjectHandle::parse(&pdf, "<< /Type /Filespec /F (a.exe) /EF << >> >>");
+         spec.getKey("/EF").replaceKey("/F", file);
+         spec = pdf.makeIndirectObject(spec);
+         QPDFObjectHandle tree = QPDFObjectHandle::newDictionary();
+         tree.replaceKey("/Names", QPDFObjectHandle::newArray({QPDFObjectHandle::newString("a.exe"), spec}));
+         QPDFObjectHandle names = QPDFObjectHandle::newDictionary();
+         names.replaceKey("/EmbeddedFiles", tree);
+         root.replaceKey("/Names", names);
+         root.replaceKey("/AF", QPDFObjectHandle::newArray({spec}));
+       }},
+      {"remote-goto-importdata-rendition",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Annots", QPDFObjectHandle::newArray({
+             obj(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] /A << /S /GoToR /F (\\\\\\\\host\\\\share\\\\x.pdf) /D [0 /Fit] >> >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] /A << /S /ImportData /F (x.fdf) >> >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] /A << /S /Rendition /OP 0 >> >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] /A << /S /GoToE /D [0 /Fit] >> >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] /A << /S /URI /URI (http://evil/) >> >>"),
+         }));
+       }},
+      {"multimedia-annotations",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Annots", QPDFObjectHandle::newArray({
+             obj(pdf, "<< /Type /Annot /Subtype /RichMedia /Rect [0 0 1 1] /RichMediaContent << >> >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Movie /Rect [0 0 1 1] >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Sound /Rect [0 0 1 1] >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /3D /Rect [0 0 1 1] >>"),
+             obj(pdf, "<< /Type /Annot /Subtype /Screen /Rect [0 0 1 1] /A << /S /Rendition >> >>"),
+         }));
+       }},
+      {"chained-next-action",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle page) {
+         root.replaceKey("/OpenAction", QPDFObjectHandle::parse(&pdf,
+             "<< /S /GoTo /D [0 /Fit] /Next << /S /JavaScript /JS (x) >> >>"));
+       }},
+  };
+}
+
+TEST(PdfSanitizer, EveryActiveConstructIsRemovedAndTextStays) {
+  auto e = engine();
+  for (const auto& c : activeCases()) {
+    std::string input = makePdf(c.add);
+    ASSERT_FALSE(testing::scanPdf(input).empty()) << c.name << ": the test PDF must contain the construct";
+    Outcome out = e->sanitize(input, std::string(c.name) + ".pdf", Mode::Rebuild);
+    ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << c.name << ": " << out.report.reason;
+    EXPECT_FALSE(out.report.removed.empty()) << c.name;
+    std::vector<std::string> findings = testing::scanPdf(out.output);
+    EXPECT_TRUE(findings.empty()) << c.name << ": " << findings.front();
+    EXPECT_NE(out.output.find("(Hello LGWAN) Tj"), std::string::npos) << c.name;
+    EXPECT_EQ(out.output.find("MZ payload"), std::string::npos) << c.name;
+  }
+}
+
+TEST(PdfSanitizer, TextModeGivesThePageText) {
+  auto e = engine();
+  Outcome out = e->sanitize(makePdf(activeCases()[0].add), "t.pdf", Mode::Text);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  EXPECT_NE(out.output.find("Hello LGWAN"), std::string::npos);
+}
+
+TEST(PdfSanitizer, PlainDestinationOpenActionIsKept) {
+  auto e = engine();
+  std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle page) {
+    root.replaceKey("/OpenAction", QPDFObjectHandle::newArray({page, QPDFObjectHandle::newName("/Fit")}));
+  });
+  Outcome out = e->sanitize(input, "d.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized);
+  EXPECT_TRUE(out.report.removed.empty());
+  EXPECT_NE(out.output.find("/OpenAction"), std::string::npos);
+}
+
+TEST(PdfSanitizer, EarlierRevisionAndTrailingDataDropped) {
+  std::string input = makePdf(nullptr);
+  // An object nobody references, as an appended revision would leave behind.
+  input += "99 0 obj << /S /JavaScript /JS (app.alert\\(2\\)) >> endobj\n";
+  Outcome out = engine()->sanitize(input, "r.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  EXPECT_EQ(out.output.find("app.alert"), std::string::npos);
+}
+
+TEST(PdfSanitizer, UserPasswordBlocks) {
+  Outcome out = engine()->sanitize(makePdf(nullptr, "secret"), "e.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "encrypted");
+}
+
+TEST(PdfSanitizer, OwnerPasswordOnlyIsDecrypted) {
+  Outcome out = engine()->sanitize(makePdf(nullptr, ""), "o.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  EXPECT_EQ(out.output.find("/Encrypt"), std::string::npos);
+}
+
+TEST(PdfSanitizer, PolyglotsBlocked) {
+  std::string pdf = makePdf(nullptr);
+  // A ZIP appended to a PDF: an archive to unzip tools, a document to readers.
+  std::string zipTail = std::string("PK\x03\x04", 4) + std::string(26, '\0') + std::string("PK\x05\x06", 4) +
+                        std::string(18, '\0');
+  Outcome appended = engine()->sanitize(pdf + zipTail, "p.pdf", Mode::Rebuild);
+  EXPECT_EQ(appended.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(appended.report.reason, "polyglot:zip-appended");
+  // The PDF header a few bytes in, after something else.
+  Outcome shifted = engine()->sanitize("GIF89a junk\n" + pdf, "p.pdf", Mode::Rebuild);
+  EXPECT_EQ(shifted.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(shifted.report.reason, "polyglot:pdf-header-offset");
+}
+
+TEST(PdfSanitizer, TruncatedAndGarbageBlocked) {
+  std::string pdf = makePdf(activeCases()[3].add);
+  for (size_t cut : {size_t(9), pdf.size() / 3, pdf.size() / 2, pdf.size() - 30}) {
+    Outcome out = engine()->sanitize(pdf.substr(0, cut), "t.pdf", Mode::Rebuild);
+    EXPECT_EQ(out.report.verdict, Verdict::Blocked) << cut;
+    EXPECT_TRUE(out.output.empty());
+  }
+  Outcome garbage = engine()->sanitize("%PDF-1.7\n" + std::string(5000, '\xAB'), "g.pdf", Mode::Rebuild);
+  EXPECT_EQ(garbage.report.verdict, Verdict::Blocked);
+}
+
+TEST(PdfSanitizer, VerifyCatchesWhatTheRebuildWouldRemove) {
+  FormatLimits limits;
+  EXPECT_EQ(pdf::verify(makePdf(nullptr), limits), "");
+  EXPECT_NE(pdf::verify(makePdf(activeCases()[0].add), limits), "");
+  EXPECT_NE(pdf::verify("not a pdf", limits), "");
+}
+
+}  // namespace
+}  // namespace lbg::sanitizer
+
+namespace lbg::sanitizer {
+namespace {
+
+// Independent JPEG decode (libjpeg directly): number of pixels darker than mid-grey.
+size_t darkPixels(const std::string& jpeg) {
+  jpeg_decompress_struct cinfo;
+  jpeg_error_mgr jerr;
+  cinfo.err = jpeg_std_error(&jerr);
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(jpeg.data()), static_cast<unsigned long>(jpeg.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  cinfo.out_color_space = JCS_GRAYSCALE;
+  jpeg_start_decompress(&cinfo);
+  std::vector<unsigned char> row(cinfo.output_width);
+  size_t dark = 0;
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW r = row.data();
+    jpeg_read_scanlines(&cinfo, &r, 1);
+    for (unsigned char v : row) dark += v < 128;
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return dark;
+}
+
+TEST(ImagePdf, PagesBecomePicturesOnly) {
+  std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle page) {
+    root.replaceKey("/OpenAction", obj(pdf, "<< /S /JavaScript /JS (app.alert\\(1\\)) >>"));
+    page.replaceKey("/Annots", QPDFObjectHandle::newArray({obj(pdf,
+        "<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << /S /URI /URI (http://evil/) >> >>")}));
+  });
+  Outcome out = engine()->sanitize(input, "i.pdf", Mode::ImagePdf);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  EXPECT_EQ(out.report.outputType, "pdf");
+  EXPECT_TRUE(testing::scanPdf(out.output).empty());
+  QPDF result;
+  result.processMemoryFile("out.pdf", out.output.data(), out.output.size());
+  ASSERT_EQ(result.getAllPages().size(), 1u);
+  QPDFObjectHandle page = result.getAllPages()[0];
+  EXPECT_FALSE(page.hasKey("/Annots"));
+  QPDFObjectHandle box = page.getKey("/MediaBox");
+  EXPECT_EQ(box.getArrayItem(2).getNumericValue(), 612);
+  EXPECT_EQ(box.getArrayItem(3).getNumericValue(), 792);
+  QPDFObjectHandle resources = page.getKey("/Resources");
+  EXPECT_FALSE(resources.hasKey("/Font"));
+  QPDFObjectHandle image = resources.getKey("/XObject").getKey("/Im0");
+  ASSERT_TRUE(image.isStream());
+  EXPECT_EQ(image.getDict().getKey("/Filter").getName(), "/DCTDecode");
+  EXPECT_EQ(out.output.find("Hello LGWAN"), std::string::npos);  // text exists only as pixels now
+  // The picture is not blank: the rendered text left dark pixels on a white page.
+  auto raw = image.getRawStreamData();
+  EXPECT_GT(darkPixels(std::string(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize())), 100u);
+}
+
+TEST(ImagePdf, BrokenPdfBlocks) {
+  Outcome out = engine()->sanitize("%PDF-1.4\ngarbage", "b.pdf", Mode::ImagePdf);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+}
+
+}  // namespace
+}  // namespace lbg::sanitizer

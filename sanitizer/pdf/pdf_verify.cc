@@ -1,0 +1,32 @@
+// The second check on a rebuilt PDF: qpdf re-reads it strictly, then the same disarm pass runs on
+// it and must find nothing to remove.
+
+// JSON first: clang with libstdc++ needs it complete before QPDFObjectHandle.hh uses it.
+#include <qpdf/JSON.hh>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFExc.hh>
+
+#include "sanitizer/pdf/pdf_rules.h"
+#include "sanitizer/pdf/pdf_sanitizer.h"
+
+namespace lbg::sanitizer::pdf {
+
+std::string verify(std::string_view bytes, const FormatLimits& limits) {
+  try {
+    QPDF pdf;
+    pdf.setSuppressWarnings(true);
+    pdf.setAttemptRecovery(false);
+    pdf.processMemoryFile("output.pdf", bytes.data(), bytes.size());
+    if (pdf.isEncrypted()) return "verify:encrypted";
+    if (pdf.getRoot().getKey("/Pages").isNull()) return "verify:no-pages";
+    std::vector<RemovedItem> findings;
+    if (!disarm(pdf, limits, findings)) return "limit:timeout";
+    if (!findings.empty()) return "verify:" + findings.front().kind;
+    if (pdf.anyWarnings()) return "verify:qpdf-warnings";
+  } catch (std::exception const&) {
+    return "verify:parse-error";
+  }
+  return "";
+}
+
+}  // namespace lbg::sanitizer::pdf
