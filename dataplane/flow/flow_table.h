@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "dataplane/flow/flow_key.h"
+#include "dataplane/flow/huge_array.h"
 #include "dataplane/flow/flow_meta.h"
 #include "dataplane/flow/tcp_tracker.h"
 #include "policy/result.h"
@@ -59,7 +61,11 @@ class FlowTable {
     }
     uint32_t slots = 2 * kWays;
     while (slots < capacity) slots <<= 1;
-    return std::unique_ptr<FlowTable>(new FlowTable(slots, timeouts));
+    try {
+      return std::unique_ptr<FlowTable>(new FlowTable(slots, timeouts));
+    } catch (const std::bad_alloc&) {
+      return Error{"flow table: cannot reserve memory for " + std::to_string(slots) + " flows"};
+    }
   }
 
   // Burst pipelining (DPDK style): prefetch() the two candidate signature buckets of every packet
@@ -260,8 +266,8 @@ class FlowTable {
   uint32_t size_ = 0;
   uint32_t cursor_ = 0;
   Timeouts timeouts_;
-  std::vector<Signatures> sigs_;
-  std::vector<Entry> entries_;
+  HugeArray<Signatures> sigs_;
+  HugeArray<Entry> entries_;
 };
 
 }  // namespace lbg::flow
