@@ -9,7 +9,7 @@
 # Traffic stays inside the namespaces this script creates. Needs root; skips (77) otherwise.
 # Usage: gateway_e2e.sh LBG_GATEWAY WORKDIR
 set -euo pipefail
-GW=$1
+GW=$(realpath "$1")
 WORK=$2
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
