@@ -7,10 +7,12 @@
 #   - QUIC (UDP/443) never reaches the server;
 #   - SIGTERM stops the gateway cleanly with its counters, and the log holds the verdicts.
 # Traffic stays inside the namespaces this script creates. Needs root; skips (77) otherwise.
-# Usage: gateway_e2e.sh LBG_GATEWAY WORKDIR
+#   - the enforcement log is hash-chained and sealed, and lbg-audit verifies it.
+# Usage: gateway_e2e.sh LBG_GATEWAY WORKDIR [LBG_AUDIT]
 set -euo pipefail
 GW=$(realpath "$1")
 WORK=$2
+AUDIT=${3:+$(realpath "$3")}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
 
@@ -80,7 +82,7 @@ ports:
 workers: 1
 flows: 65536
 policy: $WORK/policy.yaml
-log: {file: $WORK/events.json}
+log: {dir: $WORK/log, key: $WORK/log.key}
 EOF
 
 # --- servers ----------------------------------------------------------------------------------
@@ -154,6 +156,10 @@ set +e; wait "$GWPID"; gwrc=$?; set -e
 GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
 check "final counters printed" grep -q "flows_denied" gateway.err
+cat log/*.jsonl > events.json
+if [ -n "$AUDIT" ]; then
+  check "lbg-audit verifies the sealed, hash-chained log" "$AUDIT" --dir log --pubkey log.key.pub verify
+fi
 check "log: allow verdict for allowed.example.jp" grep -q '"action":"allow","reason":"sni".*"sni":"allowed.example.jp"' events.json
 check "log: deny verdict for forbidden.example.jp" grep -q '"action":"deny","reason":"no-match".*"sni":"forbidden.example.jp"' events.json
 check "log: QUIC denied" grep -q '"reason":"quic' events.json
