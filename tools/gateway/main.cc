@@ -64,17 +64,25 @@ void printNonZeroCounters(const dataplane::PipelineCounters& c, std::FILE* out) 
   });
 }
 
+// Parses a sub-command's options; false when --help was shown (the caller exits 0). Throws
+// po::error on bad usage, which main() turns into exit code 2.
+bool parseOptions(const po::options_description& opts, const std::vector<std::string>& args,
+                  po::variables_map& vm) {
+  po::store(po::command_line_parser(args).options(opts).run(), vm);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
 int cmdCheck(const std::vector<std::string>& args) {
   po::options_description opts("lbg-gateway check");
   opts.add_options()("help,h", "show this help")("policy", po::value<std::string>()->required(),
                                                  "policy file to validate");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parseOptions(opts, args, vm)) return 0;
   auto snap = loadPolicy(vm["policy"].as<std::string>(), 1);
   if (!snap) {
     std::fprintf(stderr, "%s\n", snap.error().toString().c_str());
@@ -97,12 +105,7 @@ int cmdReplay(const std::vector<std::string>& args) {
       "ignore-checksums", po::bool_switch(),
       "trust TCP/UDP checksums as captured (captures taken on hosts with checksum offload)");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parseOptions(opts, args, vm)) return 0;
   auto snap = loadPolicy(vm["policy"].as<std::string>(), 1);
   if (!snap) {
     std::fprintf(stderr, "%s\n", snap.error().toString().c_str());
@@ -153,12 +156,7 @@ int cmdRun(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "show this help")("config", po::value<std::string>()->required(),
                                                  "gateway configuration (YAML)");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  po::notify(vm);
+  if (!parseOptions(opts, args, vm)) return 0;
   auto config = dataplane::loadGatewayConfig(vm["config"].as<std::string>());
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().toString().c_str());
