@@ -10,17 +10,21 @@ import sys
 
 build = os.path.realpath(sys.argv[1])
 suites = set(sys.argv[2:])
+by_id = {}
 built = set()
 for t in json.loads(subprocess.run(["meson", "introspect", build, "--targets"], check=True,
                                    capture_output=True, text=True).stdout):
-    for f in t.get("filename", []):
-        built.add(os.path.realpath(f))
+    files = [os.path.realpath(f) for f in t.get("filename", [])]
+    by_id[t["id"]] = files
+    built.update(files)
 targets = set()
 for t in json.load(sys.stdin):
     if not suites & {s.split(":")[-1] for s in t.get("suite", [])}:
         continue
-    for part in t["cmd"]:
-        p = os.path.realpath(part) if isinstance(part, str) else ""
+    wanted = [os.path.realpath(p) for p in t["cmd"][:1] if isinstance(p, str)]
+    for dep in t.get("depends", []):  # executables a test takes as arguments
+        wanted += by_id.get(dep, [])
+    for p in wanted:
         if p in built:
             targets.add(os.path.relpath(p, build))
 print(" ".join(sorted(targets)))
