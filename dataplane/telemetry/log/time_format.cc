@@ -98,7 +98,14 @@ std::optional<int64_t> parseRfc3339(std::string_view s) {
   }
   int64_t days = daysFromCivil(y, unsigned(mo), unsigned(d));
   int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - int64_t(offset) * 60;
-  return secs * 1000000000 + frac;
+  // Nanoseconds since 1970 fit int64 only for about 1677–2262: a timestamp outside is invalid
+  // input, not an overflow.
+  int64_t ns;
+  if (__builtin_mul_overflow(secs, int64_t(1000000000), &ns) ||
+      __builtin_add_overflow(ns, frac, &ns)) {
+    return std::nullopt;
+  }
+  return ns;
 }
 
 std::string formatRfc3339(int64_t unixNs, int offsetMinutes, bool micros) {
