@@ -550,24 +550,9 @@ void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::st
     ++counters_.events_lost;
     return;
   }
-  std::memset(static_cast<void*>(ev), 0, sizeof(*ev));
+  describeFlow(e, snap_, *ev);
   ev->kind = telemetry::EventKind::FlowVerdict;
   ev->timestampNs = now_;
-  ev->action = a;
-  ev->reason = r;
-  ev->flowId = e.user.flowId;
-  ev->policyVersion = e.user.policyVersion;
-  ev->appProto = e.user.appProto;
-  ev->proto = e.key.proto;
-  const bool loIsClient = e.meta.initiatorIsLo;
-  ev->src = loIsClient ? e.key.lo : e.key.hi;
-  ev->dst = loIsClient ? e.key.hi : e.key.lo;
-  ev->srcPort = loIsClient ? e.key.loPort : e.key.hiPort;
-  ev->dstPort = loIsClient ? e.key.hiPort : e.key.loPort;
-  if (service >= 0) {
-    telemetry::Event::copyText(ev->service, ev->serviceLen, sizeof(ev->service),
-                               snap_->service(service).name);
-  }
   if (!identity_.name.empty()) {
     telemetry::Event::copyText(ev->name, ev->nameLen, sizeof(ev->name), identity_.name);
     ev->hasSni = identity_.sni;
@@ -663,39 +648,44 @@ void Pipeline::sendResets(const packet::PacketView& p, PortRole sourceSide, bool
 // ---------------------------------------------------------------------------------------------
 // 9. log, and flow ends
 
+void Pipeline::describeFlow(const Entry& e, const policy::Snapshot* snap, telemetry::Event& ev) {
+  std::memset(static_cast<void*>(&ev), 0, sizeof(ev));
+  const bool loIsClient = e.meta.initiatorIsLo;
+  ev.src = loIsClient ? e.key.lo : e.key.hi;
+  ev.dst = loIsClient ? e.key.hi : e.key.lo;
+  ev.srcPort = loIsClient ? e.key.loPort : e.key.hiPort;
+  ev.dstPort = loIsClient ? e.key.hiPort : e.key.loPort;
+  ev.proto = e.key.proto;
+  ev.flowId = e.user.flowId;
+  ev.policyVersion = e.user.policyVersion;
+  ev.appProto = e.user.appProto;
+  ev.action = e.user.verdict == Verdict::Allow ? Action::Allow : Action::Deny;
+  ev.reason = e.user.verdict == Verdict::Pending ? Reason::None : e.user.reason;
+  ev.tcpState = static_cast<uint8_t>(e.meta.tcpState);
+  ev.startNs = e.meta.firstSeenNs;
+  ev.endNs = e.meta.lastSeenNs;
+  for (int d = 0; d < 2; ++d) {
+    ev.pkts[d] = e.meta.pkts[d];
+    ev.bytes[d] = e.meta.bytes[d];
+  }
+  // The service index belongs to the snapshot that gave the verdict; another one may differ.
+  if (e.user.service >= 0 && snap != nullptr && e.user.policyVersion == snap->version() &&
+      static_cast<size_t>(e.user.service) < snap->serviceCount()) {
+    telemetry::Event::copyText(ev.service, ev.serviceLen, sizeof(ev.service),
+                               snap->service(e.user.service).name);
+  }
+}
+
 void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
   telemetry::Event* ev = events_.reserve();
   if (ev == nullptr) {
     ++counters_.events_lost;
     return;
   }
-  std::memset(static_cast<void*>(ev), 0, sizeof(*ev));
+  describeFlow(e, snap_, *ev);
   ev->kind = telemetry::EventKind::FlowEnd;
   ev->timestampNs = now_;
-  ev->action = e.user.verdict == Verdict::Allow ? Action::Allow : Action::Deny;
-  ev->reason = e.user.verdict == Verdict::Pending ? Reason::None : e.user.reason;
-  ev->flowId = e.user.flowId;
-  ev->policyVersion = e.user.policyVersion;
-  ev->appProto = e.user.appProto;
-  ev->proto = e.key.proto;
-  ev->tcpState = static_cast<uint8_t>(e.meta.tcpState);
   ev->endReason = why;
-  const bool loIsClient = e.meta.initiatorIsLo;
-  ev->src = loIsClient ? e.key.lo : e.key.hi;
-  ev->dst = loIsClient ? e.key.hi : e.key.lo;
-  ev->srcPort = loIsClient ? e.key.loPort : e.key.hiPort;
-  ev->dstPort = loIsClient ? e.key.hiPort : e.key.loPort;
-  ev->startNs = e.meta.firstSeenNs;
-  ev->endNs = e.meta.lastSeenNs;
-  for (int d = 0; d < 2; ++d) {
-    ev->pkts[d] = e.meta.pkts[d];
-    ev->bytes[d] = e.meta.bytes[d];
-  }
-  if (e.user.service >= 0 && snap_ != nullptr && e.user.policyVersion == snap_->version() &&
-      static_cast<size_t>(e.user.service) < snap_->serviceCount()) {
-    telemetry::Event::copyText(ev->service, ev->serviceLen, sizeof(ev->service),
-                               snap_->service(e.user.service).name);
-  }
   events_.commit();
 }
 

@@ -94,6 +94,9 @@ class Pipeline {
   void drainAll(uint64_t nowNs);
 
   const PipelineCounters& counters() const { return counters_; }
+  // Fills a zeroed event with a flow's tuple (client first), verdict, counters and service name
+  // (from `snap` when it is the snapshot that judged the flow). Shared by the log and listings.
+  static void describeFlow(const Entry& e, const policy::Snapshot* snap, telemetry::Event& ev);
   // Malformed frames by reason (packet::DropReason order; index 0 unused).
   static constexpr size_t kDecodeReasons = 32;
   const std::array<uint64_t, kDecodeReasons>& decodeDrops() const { return decodeDrops_; }

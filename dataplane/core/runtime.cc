@@ -291,32 +291,10 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     for (const auto& e : d.rows) {
-      telemetry::Event ev{};
-      const bool lo = e.meta.initiatorIsLo;
+      telemetry::Event ev;
+      Pipeline::describeFlow(e, snap.get(), ev);
       ev.kind = telemetry::EventKind::FlowEnd;
-      ev.src = lo ? e.key.lo : e.key.hi;
-      ev.dst = lo ? e.key.hi : e.key.lo;
-      ev.srcPort = lo ? e.key.loPort : e.key.hiPort;
-      ev.dstPort = lo ? e.key.hiPort : e.key.loPort;
-      ev.proto = e.key.proto;
-      ev.flowId = e.user.flowId;
       ev.timestampNs = e.meta.lastSeenNs;
-      ev.startNs = e.meta.firstSeenNs;
-      ev.endNs = e.meta.lastSeenNs;
-      ev.policyVersion = e.user.policyVersion;
-      ev.appProto = e.user.appProto;
-      ev.tcpState = static_cast<uint8_t>(e.meta.tcpState);
-      ev.action = e.user.verdict == Verdict::Allow ? telemetry::Action::Allow
-                                                   : telemetry::Action::Deny;
-      ev.reason = e.user.reason;
-      for (int k = 0; k < 2; ++k) {
-        ev.pkts[k] = e.meta.pkts[k];
-        ev.bytes[k] = e.meta.bytes[k];
-      }
-      if (e.user.service >= 0 && snap && e.user.policyVersion == snap->version()) {
-        telemetry::Event::copyText(ev.service, ev.serviceLen, sizeof(ev.service),
-                                   snap->service(e.user.service).name);
-      }
       std::string json;
       telemetry::appendEventJson(ev, json);
       // A listing row, not a log record: say so, and say whether the verdict is still pending.
