@@ -28,7 +28,9 @@ bool isOoxml(const std::string& t) {
   return false;
 }
 
-bool isImage(const std::string& t) { return t == "png" || t == "jpeg"; }
+bool isImage(const std::string& t) {
+  return t == "png" || t == "jpeg" || t == "gif" || t == "bmp" || t == "tiff";
+}
 
 std::string replaceExtension(std::string_view name, const std::string& ext) {
   std::string base(name);

@@ -8,13 +8,14 @@ namespace {
 const std::set<std::string>& rebuildable() {
   static const std::set<std::string> kTypes = {
       "pdf",  "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm",
-      "potx", "potm", "ppsx", "ppsm", "zip",  "png",  "jpeg", "text", "csv"};
+      "potx", "potm", "ppsx", "ppsm", "zip",  "png",  "jpeg", "gif",  "bmp",  "tiff", "text",
+      "csv"};
   return kTypes;
 }
 
 const std::set<std::string>& otherKnown() {
   static const std::set<std::string> kTypes = {
-      "gif", "bmp", "tiff", "exe", "elf", "macho", "script", "lnk", "iso", "vhd", "vhdx", "hta",
+      "exe", "elf", "macho", "script", "lnk", "iso", "vhd", "vhdx", "hta",
       "html", "svg", "xml", "onenote", "ichitaro", "rtf", "sylk", "office-xml-2003", "doc", "xls",
       "ppt", "msi", "cfb", "encrypted-ooxml", "odf", "xps", "jar", "apk", "7z", "rar", "gzip",
       "bzip2", "xz", "cab", "lzh", "chm", "java-class", "xlsb", "xlam", "ppam", "opc-unknown",

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "sanitizer/image/raster.h"
+
 // jpeglib.h needs FILE and size_t declared first.
 #include <jpeglib.h>
 
@@ -155,11 +157,53 @@ FormatResult rebuildJpeg(std::string_view bytes, const FormatLimits& limits) {
   return result;
 }
 
+bool isGif(std::string_view b) { return b.size() >= 6 && (b.substr(0, 6) == "GIF87a" || b.substr(0, 6) == "GIF89a"); }
+bool isBmp(std::string_view b) { return b.size() >= 2 && b.substr(0, 2) == "BM"; }
+bool isTiff(std::string_view b) {
+  return b.size() >= 4 && (b.substr(0, 4) == std::string_view("II*\0", 4) || b.substr(0, 4) == std::string_view("MM\0*", 4));
+}
+
+// GIF, BMP and TIFF come out as PNG: lossless for all three (8-bit RGBA covers their colour
+// models as decoded), readable everywhere, and checked by the one PNG verifier we already trust.
+FormatResult rebuildAsPng(std::string_view bytes, const FormatLimits& limits, const char* format) {
+  Raster raster;
+  bool droppedFrames = false;
+  std::string what(format);
+  DecodeError why = what == "gif"    ? decodeGif(bytes, limits.maxImagePixels, &raster, &droppedFrames)
+                    : what == "bmp" ? decodeBmp(bytes, limits.maxImagePixels, &raster)
+                                    : decodeTiff(bytes, limits.maxImagePixels, &raster);
+  if (!why.empty()) return FormatResult::fail(why);
+  png_image image;
+  std::memset(&image, 0, sizeof(image));
+  image.version = PNG_IMAGE_VERSION;
+  image.width = raster.width;
+  image.height = raster.height;
+  image.format = PNG_FORMAT_RGBA;
+  FormatResult result;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_to_memory(&image, nullptr, &size, 0, raster.rgba.data(), 0, nullptr)) {
+    return FormatResult::fail("internal:png-write");
+  }
+  result.output.resize(size);
+  if (!png_image_write_to_memory(&image, result.output.data(), &size, 0, raster.rgba.data(), 0, nullptr)) {
+    return FormatResult::fail("internal:png-write");
+  }
+  result.output.resize(size);
+  result.ok = true;
+  result.outputType = "png";
+  addRemoved(result.removed, "metadata", what + " (converted to png)");
+  if (droppedFrames) addRemoved(result.removed, "animation-frames", "gif (first frame kept)");
+  return result;
+}
+
 }  // namespace
 
 FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
   if (isPng(bytes)) return rebuildPng(bytes, limits);
   if (isJpeg(bytes)) return rebuildJpeg(bytes, limits);
+  if (isGif(bytes)) return rebuildAsPng(bytes, limits, "gif");
+  if (isBmp(bytes)) return rebuildAsPng(bytes, limits, "bmp");
+  if (isTiff(bytes)) return rebuildAsPng(bytes, limits, "tiff");
   return FormatResult::fail("type-blocked:image-format");
 }
 

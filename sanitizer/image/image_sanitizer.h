@@ -13,7 +13,8 @@
 
 namespace lbg::sanitizer::image {
 
-// PNG -> PNG (RGBA 8-bit), JPEG -> JPEG (quality 90, baseline). Other types fail.
+// PNG -> PNG (RGBA 8-bit), JPEG -> JPEG (quality 90, baseline), GIF (first frame), BMP and TIFF
+// (single page) -> PNG (RGBA 8-bit). Other types fail.
 FormatResult sanitize(std::string_view bytes, const FormatLimits& limits);
 
 // Encodes packed RGB pixels (3 bytes each, no row padding) as a baseline JPEG. Used by image-PDF.
