@@ -145,7 +145,9 @@ class Gateway:
         empty = os.path.join(work, "empty.pcap")
         write_empty_pcap(empty)
         if netns:
-            inside = "net_af_packet0,iface=vi0"
+            # A deep receive ring (4096 frames): a worker descheduled on a loaded machine must
+            # not make the kernel drop what the test counts.
+            inside = "net_af_packet0,iface=vi0,blocksz=4096,framesz=2048,framecnt=4096"
         else:
             inside = "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (empty, os.path.join(work, "in_tx.pcap"))
         outside = "net_pcap1,rx_pcap=%s,tx_pcap=%s" % (empty, self.out_pcap)
@@ -237,9 +239,10 @@ class Sender:
     printing how many it sent when done, so that the count is exact."""
 
     SCRIPT = r"""
-import socket, sys, time
+import os, socket, sys, time
 frames = [bytes.fromhex(l) for l in open(sys.argv[1]) if l.strip()]
 pps = float(sys.argv[2])
+stop = sys.argv[3] if len(sys.argv) > 3 else ""
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("vi1", 0))
 sent = 0
@@ -247,6 +250,8 @@ t0 = time.monotonic()
 for i, f in enumerate(frames):
     s.send(f)
     sent += 1
+    if i % 16 == 15 and stop and os.path.exists(stop):
+        break
     if pps > 0 and i % 16 == 15:
         ahead = t0 + sent / pps - time.monotonic()
         if ahead > 0:
@@ -262,14 +267,15 @@ print(sent, flush=True)
         self.proc = None
         self.n = 0
 
-    def start(self, frames, pps):
+    def start(self, frames, pps, stop_path=""):
+        """Sends `frames` at `pps`; stops early once `stop_path` exists (wait() says how many)."""
         path = os.path.join(self.work, "frames-%d.hex" % self.n)
         self.n += 1
         with open(path, "w") as f:
             for fr in frames:
                 f.write(fr.hex() + "\n")
         self.proc = subprocess.Popen(self.netns.exec_prefix() + ["/usr/bin/python3", self.script, path,
-                                     str(pps)], stdout=subprocess.PIPE, text=True)
+                                     str(pps), stop_path], stdout=subprocess.PIPE, text=True)
 
     def wait(self, timeout=600):
         out, _ = self.proc.communicate(timeout=timeout)
