@@ -75,6 +75,9 @@ TEST(PrometheusTest, Exposition) {
   EXPECT_EQ(g,
             "# HELP lbg_policy_running_version v\n# TYPE lbg_policy_running_version gauge\n"
             "lbg_policy_running_version 3\n");
+  // A state (the log's alarm) is a gauge and keeps its name.
+  EXPECT_EQ(renderPrometheus({{"log_alarm", "alarm raised", 1, true}}),
+            "# HELP lbg_log_alarm alarm raised\n# TYPE lbg_log_alarm gauge\nlbg_log_alarm 1\n");
 }
 
 }  // namespace

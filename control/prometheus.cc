@@ -43,6 +43,10 @@ std::string renderPrometheus(const std::vector<dataplane::ControlApi::Counter>& 
                              std::string_view prefix) {
   std::string out;
   for (const auto& c : counters) {
+    if (c.gauge) {
+      append(out, metricName(prefix, c.name), c.help, "gauge", c.value);
+      continue;
+    }
     // Counters are monotonic totals: the `_total` suffix is the convention for that type.
     std::string name = metricName(prefix, c.name);
     if (name.size() < 6 || name.compare(name.size() - 6, 6, "_total") != 0) name += "_total";

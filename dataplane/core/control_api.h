@@ -23,11 +23,13 @@ class ControlApi {
   virtual Result<Ok> publish(std::shared_ptr<const policy::Snapshot> snapshot) = 0;
   virtual std::shared_ptr<const policy::Snapshot> current() const = 0;
 
-  // Counters summed over lcores: (name, help, value), in declaration order.
+  // Counters summed over lcores: (name, help, value), in declaration order, then the service
+  // thread's own (the enforcement log's). `gauge`: a current state (e.g. an alarm), not a total.
   struct Counter {
     std::string name;
     std::string help;
     uint64_t value;
+    bool gauge = false;
   };
   virtual std::vector<Counter> counters() const = 0;
 

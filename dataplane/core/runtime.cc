@@ -265,6 +265,7 @@ std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
     for (auto& c : n) c = c == '-' ? '_' : c;
     out.push_back({n, packet::helpText(reason), v});
   }
+  if (serviceCounters_) serviceCounters_(out);
   return out;
 }
 

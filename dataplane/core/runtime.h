@@ -37,6 +37,12 @@ class GatewayRuntime : public ControlApi {
   // Counters of all workers summed, as "name value" lines (exit report).
   void printCounters(std::FILE* out) const;
 
+  // Counters kept outside the workers (the enforcement log writer's lost records, ...), appended
+  // to counters(); called on the service thread, like everything the source reads.
+  void setServiceCounters(std::function<void(std::vector<Counter>&)> source) {
+    serviceCounters_ = std::move(source);
+  }
+
   // ControlApi
   Result<Ok> publish(std::shared_ptr<const policy::Snapshot> snapshot) override;
   std::shared_ptr<const policy::Snapshot> current() const override { return slot_.current(); }
@@ -78,6 +84,7 @@ class GatewayRuntime : public ControlApi {
   uint64_t tscBase_ = 0;
   uint64_t realtimeBaseNs_ = 0;
   std::string scratch_;
+  std::function<void(std::vector<Counter>&)> serviceCounters_;
 };
 
 }  // namespace lbg::dataplane

@@ -235,6 +235,18 @@ int cmdRun(const std::vector<std::string>& args) {
     }
     server = std::move(srv.value());
   }
+  if (chained) {
+    // The log's own losses are gateway counters: visible in `lbgctl stats`, Prometheus and the
+    // exit report, so a full disk is never silent.
+    rt.value()->setServiceCounters([w = chained.get()](std::vector<dataplane::ControlApi::Counter>& out) {
+      out.push_back({"log_records_written", "enforcement log records made durable", w->written()});
+      out.push_back({"log_records_lost", "enforcement log records lost (disk full, I/O error)", w->lost()});
+      out.push_back({"log_syslog_dropped", "log records not exported to syslog (queue full)", w->syslogDropped()});
+      out.push_back({"log_alarms", "enforcement log alarms raised", w->alarmsRaised()});
+      out.push_back({"log_alarm", "1 while log records are lost and the alarm record is not yet in the log",
+                     w->alarmActive() ? 1u : 0u, true});
+    });
+  }
   gRuntime.store(rt.value().get());
   std::signal(SIGTERM, onSignal);
   std::signal(SIGINT, onSignal);
@@ -250,10 +262,10 @@ int cmdRun(const std::vector<std::string>& args) {
     }
   });
   gRuntime.store(nullptr);
+  if (chained) chained->close();  // before the counters: the last flush may still lose records
   std::fprintf(stderr, "lbg-gateway: stopped; counters:\n");
   rt.value()->printCounters(stderr);
   if (chained) {
-    chained->close();
     std::fprintf(stderr, "log: %llu records written, %llu lost\n",
                  static_cast<unsigned long long>(chained->written()),
                  static_cast<unsigned long long>(chained->lost()));

@@ -97,6 +97,7 @@ Result<std::unique_ptr<LogWriter>> LogWriter::create(const LogConfig& config) {
   }
   w->nowNs_ = realtimeNs();
   if (auto r = w->resume(); !r) return r.error();
+  w->alarms_ += w->owedAlarms_.size();  // findings of the restart check
   if (!w->openSegment()) return Error{"log: cannot open a segment in " + config.dir};
   return w;
 }
@@ -334,6 +335,7 @@ void LogWriter::noteLoss(uint64_t records, int err) {
   lost_ += records;
   if (!alarmOwed_) {
     alarmOwed_ = true;
+    ++alarms_;
     episodeLost_ = 0;
     episodeStart_ = nowTimestamp();
     episodeKind_ = err == ENOSPC || err == EDQUOT || err == EFBIG ? "disk-full" : "log-lost";
@@ -350,6 +352,7 @@ void LogWriter::noteLoss(uint64_t records, int err) {
 }
 
 void LogWriter::raiseAlarm(std::string kind, std::string detail) {
+  ++alarms_;
   owedAlarms_.push_back(kind + ": " + detail);
 }
 

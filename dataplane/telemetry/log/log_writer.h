@@ -48,6 +48,10 @@ class LogWriter {
   uint64_t written() const { return written_; }
   uint64_t lost() const { return lost_; }
   uint64_t syslogDropped() const;
+  // Alarms raised (loss episodes, refused records, integrity findings), for the gateway counters.
+  uint64_t alarmsRaised() const { return alarms_; }
+  // True from the first lost record until the alarm record saying so is durable in the chain.
+  bool alarmActive() const { return alarmOwed_; }
   uint64_t currentSegment() const { return segNumber_; }
   const std::string& keyId() const { return key_.keyId(); }
   // Sends queued syslog messages, waiting up to timeoutMs (shutdown and tests).
@@ -95,7 +99,7 @@ class LogWriter {
   int64_t segMinNs_ = 0, segMaxNs_ = 0;
 
   std::deque<SealedSegment> sealed_;
-  uint64_t written_ = 0, lost_ = 0;
+  uint64_t written_ = 0, lost_ = 0, alarms_ = 0;
   uint64_t nowNs_ = 0;
 
   // Loss episode: an alarm record is owed to the chain until it can be written.

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The live gateway's enforcement log on a disk that fills up (issue 4, "Bad input"):
+#   - forwarding continues while the log cannot be written;
+#   - the lost records are counted in `lbgctl stats`, the Prometheus output and the counters
+#     printed at SIGTERM, and the alarm state is visible while it lasts;
+#   - once space is back, an `alarm` record (kind disk-full, with the count) enters the chain;
+#   - the log written before, during and after still verifies with lbg-audit.
+# The log directory is a 1 MiB tmpfs this test mounts; traffic stays inside the namespaces it
+# creates. Needs root; skips (77) otherwise.
+# Usage: gateway_disk_full_test.sh LBG_GATEWAY LBGCTL LBG_AUDIT WORKDIR
+set -euo pipefail
+GW=$(realpath "$1")
+CTL=$(realpath "$2")
+AUDIT=$(realpath "$3")
+WORK=$4
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
+
+tag=$$
+NC=lbfc$tag NS=lbfs$tag
+IN=lbfi$tag OUT=lbfo$tag
+NET=10.78.$((tag % 200))
+if mountpoint -q "$WORK/logfs" 2>/dev/null; then umount "$WORK/logfs"; fi
+rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
+pass=0 fail=0
+check() {  # description, command...
+  local d=$1; shift
+  if "$@"; then echo "ok   $d"; pass=$((pass+1)); else echo "FAIL $d"; fail=$((fail+1)); fi
+}
+cleanup() {
+  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
+  [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
+  ip netns del "$NC" 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+  ip link del "$IN" 2>/dev/null || true
+  ip link del "$OUT" 2>/dev/null || true
+  mountpoint -q "$WORK/logfs" 2>/dev/null && umount "$WORK/logfs" || true
+}
+trap cleanup EXIT
+
+mkdir logfs
+mount -t tmpfs -o size=1m,mode=0750 lbg-disk-full-test logfs
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=lbg disk-full CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=allowed.example.jp" 2>/dev/null
+printf 'subjectAltName=DNS:allowed.example.jp\n' > san.ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile san.ext 2>/dev/null
+
+ip netns add "$NC"
+ip netns add "$NS"
+ip link add "$IN" type veth peer name c0 netns "$NC"
+ip link add "$OUT" type veth peer name s0 netns "$NS"
+for ns_if in "$NC c0 $NET.10" "$NS s0 $NET.200"; do
+  set -- $ns_if
+  ip -n "$1" addr add "$3/24" dev "$2"
+  ip -n "$1" link set "$2" up
+  ip -n "$1" link set lo up
+  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+done
+for i in "$IN" "$OUT"; do
+  ip link set "$i" up
+  ethtool -K "$i" tx off >/dev/null
+  sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" || true
+done
+
+METRICS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > policy.yaml <<EOF
+version: 1
+approval: none
+segment:
+  inside: [$NET.10/32]
+defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
+services:
+  - name: disk-full-allowed
+    kind: lgwan-asp
+    fqdn: [allowed.example.jp]
+    ports: [tcp/443]
+EOF
+printf 'users:\n  "0": admin\n' > roles.yaml
+cat > gateway.yaml <<EOF
+eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
+ports:
+  inside: "net_af_packet0,iface=$IN"
+  outside: "net_af_packet1,iface=$OUT"
+workers: 1
+flows: 65536
+policy: $WORK/policy.yaml
+appliance_id: disk-full-test
+log: {dir: $WORK/logfs/log, key: $WORK/log.key}
+control: {socket: $WORK/control.sock, roles: $WORK/roles.yaml, store: $WORK/store}
+metrics: "127.0.0.1:$METRICS_PORT"
+EOF
+
+cat > https_server.py <<'EOF'
+import http.server, ssl
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from the server\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("0.0.0.0", 443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("srv.pem", "srv.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOF
+ip netns exec "$NS" /usr/bin/python3 https_server.py & SRVPID=$!
+"$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
+
+wait_for() {  # tries (0.2 s each), command...
+  local n=$1; shift
+  for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}
+wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
+wait_for 300 test -S control.sock || echo "control socket missing"
+wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/443" || echo "HTTPS server not listening"
+
+fetch() {  # → 0 when the allowed name answers 200 through the gateway
+  local code
+  code=$(ip netns exec "$NC" curl -sS --max-time 10 --cacert ca.pem \
+    --resolve "allowed.example.jp:443:$NET.200" -o /dev/null -w '%{http_code}' \
+    https://allowed.example.jp/ 2>>curl.err) || return 1
+  [ "$code" = 200 ]
+}
+counter() {  # name → value from `lbgctl --json stats`
+  "$CTL" --socket control.sock --json stats 2>/dev/null |
+    /usr/bin/python3 -c 'import json,sys; c={x["name"]:x["value"] for x in json.load(sys.stdin)["counters"]}; print(c.get(sys.argv[1], "missing"))' "$1"
+}
+counter_at_least() { local v; v=$(counter "$1"); [ "$v" != missing ] && [ "$v" -ge "$2" ]; }
+counter_is() { [ "$(counter "$1")" = "$2" ]; }
+log_bytes() { cat logfs/log/*.jsonl 2>/dev/null | wc -c; }
+
+# --- before: the log takes records --------------------------------------------------------------
+check "allowed flow forwarded (disk has space)" fetch
+check "lbgctl stats shows the log counters" counter_is log_records_lost 0
+check "records reach the disk within the tick" wait_for 150 bash -c "[ \$(cat logfs/log/*.jsonl | wc -l) -ge 1 ]"
+before_records=$(cat logfs/log/*.jsonl | wc -l)
+
+# --- the disk fills up --------------------------------------------------------------------------
+dd if=/dev/zero of=logfs/filler bs=4k 2>/dev/null || true  # stops at ENOSPC
+check "the log file system is full" bash -c "! dd if=/dev/zero of=logfs/filler2 bs=4k count=1 2>/dev/null"
+rm -f logfs/filler2
+ok=0
+for _ in 1 2 3 4 5; do fetch && ok=$((ok+1)); done
+check "forwarding continues while the disk is full ($ok/5 fetched)" test "$ok" = 5
+check "lost records counted in lbgctl stats" wait_for 150 counter_at_least log_records_lost 1
+check "alarm state raised (log_alarm = 1)" counter_is log_alarm 1
+check "alarm counted" counter_at_least log_alarms 1
+metrics=$(curl -sS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" || true)
+check "Prometheus: lbg_log_records_lost_total > 0" \
+  bash -c "grep -Eq '^lbg_log_records_lost_total [1-9]' <<<\"\$1\"" _ "$metrics"
+check "Prometheus: lbg_log_alarm is a gauge at 1" \
+  bash -c "grep -q '^# TYPE lbg_log_alarm gauge' <<<\"\$1\" && grep -q '^lbg_log_alarm 1' <<<\"\$1\"" _ "$metrics"
+lost_during=$(counter log_records_lost)
+
+# --- space is back: the alarm record enters the chain ------------------------------------------
+rm -f logfs/filler
+check "allowed flow forwarded after the disk recovered" fetch
+check "alarm cleared once its record is durable" wait_for 150 counter_is log_alarm 0
+
+kill -TERM "$GWPID"
+set +e; wait "$GWPID"; gwrc=$?; set -e
+GWPID=
+check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
+check "final counters include the lost records" grep -Eq "^log_records_lost +[1-9]" gateway.err
+check "final counters include syslog drops and alarms" grep -Eq "^log_syslog_dropped +[0-9]+" gateway.err
+cat logfs/log/*.jsonl > events.json
+check "records before the disk filled are still there" test "$(wc -l < events.json)" -ge "$before_records"
+check "lbg-audit verifies the whole log" "$AUDIT" --dir logfs/log --pubkey log.key.pub verify
+"$AUDIT" --dir logfs/log --pubkey log.key.pub query --type alarm > alarms.json || true
+check "an alarm record (disk-full) is in the chain" grep -q '"kind":"disk-full"' alarms.json
+check "the alarm record counts the lost records ($lost_during)" \
+  /usr/bin/python3 -c 'import json,sys
+recs=[json.loads(l) for l in open("alarms.json") if l.strip()]
+lost=sum(r["alarm"].get("lost",0) for r in recs if r["alarm"]["kind"]=="disk-full")
+sys.exit(0 if lost >= int(sys.argv[1]) > 0 else 1)' "$lost_during"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
