@@ -2,31 +2,11 @@
 
 #include <set>
 
+#include "sanitizer/common/archive_rules.h"
 #include "sanitizer/common/zip_io.h"
 
 namespace lbg::sanitizer::archive {
 namespace {
-
-// Member names become paths when the user extracts: no absolute paths, no "..", no drive letters
-// or backslashes (zip-slip), no control characters.
-bool safeName(std::string_view name) {
-  if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos ||
-      name.find(':') != std::string_view::npos) {
-    return false;
-  }
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return false;
-  }
-  size_t start = 0;
-  for (;;) {
-    size_t slash = name.find('/', start);
-    std::string_view seg = name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (seg == "..") return false;
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return true;
-}
 
 bool propagates(const std::string& reason) {
   return reason.rfind("limit:", 0) == 0 || reason == "encrypted" || reason == "internal-error";
@@ -44,7 +24,7 @@ FormatResult sanitizeZip(std::string_view bytes, const FormatLimits& limits, con
   size_t written = 0;
   for (const ZipEntry& entry : reader->entries()) {
     if (limits.expired()) return FormatResult::fail("limit:timeout");
-    if (!safeName(entry.name)) return FormatResult::fail("unsafe-path");
+    if (!safeMemberName(entry.name)) return FormatResult::fail("unsafe-path");
     if (entry.encrypted) return FormatResult::fail("encrypted");
     if (entry.directory) continue;
     std::string data;
@@ -80,7 +60,7 @@ std::string verifyZip(std::string_view bytes, const FormatLimits& limits) {
   std::set<std::string> names;
   for (const ZipEntry& entry : reader->entries()) {
     if (entry.encrypted) return "verify:encrypted";
-    if (!safeName(entry.name)) return "verify:unsafe-path";
+    if (!safeMemberName(entry.name)) return "verify:unsafe-path";
     if (!names.insert(entry.name).second) return "verify:duplicate-member";
   }
   return "";

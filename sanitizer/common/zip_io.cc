@@ -4,22 +4,14 @@
 
 #include <cstring>
 
+#include "sanitizer/common/archive_rules.h"
+
 namespace lbg::sanitizer {
 namespace {
-
-// Ratios are only judged above this size: small XML parts of zeros or spaces legitimately compress
-// 1000:1, and a bomb needs bulk to hurt. The expansion budget bounds everything below it.
-constexpr uint64_t kRatioFloorBytes = 1 << 20;
 
 // Fixed timestamp (1980-01-01, the DOS epoch) so that the same input always rebuilds to the same
 // bytes and the output hash in the report is reproducible.
 constexpr time_t kFixedMtime = 315532800;
-
-bool ratioExceeded(uint64_t expanded, uint64_t compressed, double maxRatio) {
-  if (expanded <= kRatioFloorBytes) return false;
-  if (compressed == 0) return true;
-  return static_cast<double>(expanded) / static_cast<double>(compressed) > maxRatio;
-}
 
 }  // namespace
 

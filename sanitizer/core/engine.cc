@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "sanitizer/archive/lzh_archive.h"
 #include "sanitizer/archive/zip_archive.h"
 #include "sanitizer/core/quarantine.h"
 #include "sanitizer/core/sha256.h"
@@ -115,7 +116,7 @@ struct Engine::Impl {
     }
     if (isImage(type)) return image::sanitize(input, limits);
     if (type == "text" || type == "csv") return text::sanitize(input, type);
-    if (type == "zip") {
+    if (type == "zip" || type == "lzh") {
       if (depth >= config.maxArchiveDepth) return FormatResult::fail("limit:archive-depth");
       MemberSanitizer member = [this, depth, &ctx](std::string_view bytes, std::string_view memberName) {
         MemberOutcome outcome;
@@ -136,7 +137,7 @@ struct Engine::Impl {
         }
         return outcome;
       };
-      return archive::sanitizeZip(input, limits, member);
+      return type == "zip" ? archive::sanitizeZip(input, limits, member) : archive::sanitizeLzh(input, limits, member);
     }
     return FormatResult::fail("type-blocked:" + type);
   }

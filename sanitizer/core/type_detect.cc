@@ -246,7 +246,9 @@ TypeInfo detectType(std::string_view b, std::string_view nameHint, const FormatL
     info.type = "cab";
   } else if (startsWith(b, "ITSF")) {
     info.type = "chm";
-  } else if (b.size() >= 7 && b[2] == '-' && b[3] == 'l' && (b[4] == 'h' || b[4] == 'z') && b[6] == '-') {
+  } else if (b.size() >= 22 && b[2] == '-' && b[6] == '-' &&
+             (at(b, 3, "lh") || at(b, 3, "lz") || at(b, 3, "pm") || at(b, 3, "lk"))) {
+    // LHA family (LHarc/LHA, LArc, PMarc): the method id at offset 2 of the first header.
     info.type = "lzh";
   } else if (validUtf8NoNul(b.substr(0, std::min<size_t>(b.size(), 1 << 20)))) {
     info.type = classifyText(b, ext);

@@ -8,7 +8,7 @@ namespace {
 const std::set<std::string>& rebuildable() {
   static const std::set<std::string> kTypes = {
       "pdf",  "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm",
-      "potx", "potm", "ppsx", "ppsm", "zip",  "png",  "jpeg", "gif",  "bmp",  "tiff", "text",
+      "potx", "potm", "ppsx", "ppsm", "zip",  "lzh",  "png",  "jpeg", "gif",  "bmp",  "tiff", "text",
       "csv"};
   return kTypes;
 }
@@ -18,7 +18,7 @@ const std::set<std::string>& otherKnown() {
       "exe", "elf", "macho", "script", "lnk", "iso", "vhd", "vhdx", "hta",
       "html", "svg", "xml", "onenote", "ichitaro", "rtf", "sylk", "office-xml-2003", "doc", "xls",
       "ppt", "msi", "cfb", "encrypted-ooxml", "odf", "xps", "jar", "apk", "7z", "rar", "gzip",
-      "bzip2", "xz", "cab", "lzh", "chm", "java-class", "xlsb", "xlam", "ppam", "opc-unknown",
+      "bzip2", "xz", "cab", "chm", "java-class", "xlsb", "xlam", "ppam", "opc-unknown",
       "ooxml-broken", "ooxml-ambiguous", "empty", "unknown"};
   return kTypes;
 }
