@@ -3,27 +3,27 @@
 #include <cstdint>
 
 #include "dataplane/core/hold_queue.h"
+#include "dataplane/flow/flow_meta.h"
 #include "dataplane/flow/stream_buffer.h"
 #include "dataplane/telemetry/event.h"
 
 namespace lbg::dataplane {
 
-enum class Verdict : uint8_t { Pending, Allow, Deny };
+using Verdict = flow::Verdict;  // stored in the entry's FlowMeta, on its hot cache lines
 
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable).
 // Plain data: the table zero-initialises it and copies it on eviction.
 struct FlowState {
   uint64_t flowId;
-  uint64_t policyVersion;      // snapshot that gave the verdict
-  flow::StreamState stream;    // client bytes while the verdict is pending
-  HoldPool::Queue hold;        // client packets held while the verdict is pending
-  int32_t service;             // matched service index in that snapshot, -1 for none
-  Verdict verdict;
+  uint64_t policyVersion;    // snapshot that gave the verdict
+  flow::StreamState stream;  // client bytes while the verdict is pending
+  HoldPool::Queue hold;      // client packets held while the verdict is pending
+  int32_t service;           // matched service index in that snapshot, -1 for none
   telemetry::Reason reason;
   telemetry::AppProto appProto;
-  bool fromInside;             // the initiator is on the inside port
-  bool serverSawHandshake;     // a deny must reset the server side too
-  bool resetDone;              // resets are sent once per flow
+  bool fromInside;          // the initiator is on the inside port
+  bool serverSawHandshake;  // a deny must reset the server side too
+  bool resetDone;           // resets are sent once per flow
 };
 
 }  // namespace lbg::dataplane

@@ -85,8 +85,8 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
   // Pass 1: start loading every frame's headers, so that decoding one does not wait for it.
   for (uint16_t i = 0; i < n; ++i) {
     const auto* d = rte_pktmbuf_mtod(pkts[i], const char*);
-    __builtin_prefetch(d);
-    __builtin_prefetch(d + 64);
+    flow::prefetch(d);
+    flow::prefetch(d + 64);
   }
   // Pass 2: decode; for plain TCP/UDP compute the flow key and prefetch its table buckets.
   uint16_t kept = 0;
@@ -104,8 +104,8 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
     u.mbufs = &pkts[i];
     u.count = 1;
     u.byAddress = ingress == Ingress::ByAddress;
-    u.status = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
-                              u.view, decodeOptions_);
+    u.status = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), u.view,
+                              decodeOptions_);
     if (u.status == packet::DecodeStatus::Malformed) {
       ++counters_.decode_malformed;
       ++decodeDrops_[static_cast<size_t>(u.view.dropReason)];
@@ -114,8 +114,8 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
     }
     if (u.status == packet::DecodeStatus::Ok &&
         (u.view.ipProto == kTcp || u.view.ipProto == kUdp)) {
-      u.key = flow::makeKey(u.view.src, u.view.srcPort, u.view.dst, u.view.dstPort,
-                            u.view.ipProto, u.reversed);
+      u.key = flow::makeKey(u.view.src, u.view.srcPort, u.view.dst, u.view.dstPort, u.view.ipProto,
+                            u.reversed);
       u.hash = flow::hashKey(u.key);
       u.keyed = true;
       flows_->prefetch(u.hash);
@@ -254,7 +254,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
     e->meta.sawSyn = v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == kTcpSyn;
     e->user.flowId = nextFlowId_++;
     e->user.service = -1;
-    e->user.verdict = Verdict::Pending;
+    e->meta.verdict = Verdict::Pending;
     e->user.fromInside = synAckFirst ? snap_->isInside(v.dst) : u.fromInside;
     e->user.hold = HoldPool::Queue{};
   }
@@ -270,7 +270,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   if (created) decideFirstPacket(*e, u, fromInitiator);
 
-  switch (e->user.verdict) {
+  switch (e->meta.verdict) {
     case Verdict::Allow:
       stageInspectAllowed(*e, u, fromInitiator);
       forward(u, tx);
@@ -418,8 +418,8 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   // Data carried in a SYN (TCP Fast Open) starts one past the SYN's sequence number.
   const uint32_t dataSeq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
-  const auto added = flow::streamAdd(*streams_, e.user.stream, dataSeq, v.frame + v.payloadOffset,
-                                     v.payloadLen);
+  const auto added =
+      flow::streamAdd(*streams_, e.user.stream, dataSeq, v.frame + v.payloadOffset, v.payloadLen);
   if (added == flow::StreamStatus::Conflict) {
     setVerdict(e, Action::Deny, Reason::StreamConflict, -1);
     applyVerdict(e, u, fromInitiator, tx);
@@ -509,16 +509,16 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
                  "unidentified");
     }
   }
-  if (e.user.verdict == Verdict::Pending) return;
+  if (e.meta.verdict == Verdict::Pending) return;
   streams_->detach(e.user.stream);
   applyVerdict(e, u, fromInitiator, tx);
 }
 
 void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
   const packet::PacketView& v = u.view;
-  // DNS answers on allowed resolver flows become FQDN → address bindings.
-  if (e.user.appProto != AppProto::Dns || fromInitiator || v.ipProto != kUdp ||
-      v.payloadLen == 0) {
+  // DNS answers on allowed resolver flows become FQDN → address bindings. (The packet's own
+  // fields first: most packets never read the entry's cold appProto line.)
+  if (fromInitiator || v.ipProto != kUdp || v.payloadLen == 0 || e.user.appProto != AppProto::Dns) {
     return;
   }
   if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
@@ -536,7 +536,7 @@ void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
 }
 
 void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::string_view detail) {
-  e.user.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
+  e.meta.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
   e.user.reason = r;
   e.user.service = service;
   e.user.policyVersion = snap_->version();
@@ -576,7 +576,7 @@ void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::st
 
 void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   const PortRole towardServer = e.user.fromInside ? PortRole::Outside : PortRole::Inside;
-  if (e.user.verdict == Verdict::Allow) {
+  if (e.meta.verdict == Verdict::Allow) {
     releaseHeld(e, tx, towardServer);
     forward(u, tx);
     return;
@@ -584,8 +584,8 @@ void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   // Deny: nothing of the flow crosses. The first denied packet of an inside-initiated TCP flow
   // triggers resets (once per flow: a reset per packet would let an outsider amplify traffic).
   if (e.key.proto == kTcp && snap_->denyAction() == policy::DenyAction::Reset &&
-      !e.user.resetDone && e.user.fromInside && (u.view.tcpFlags & kTcpRst) == 0 &&
-      e.meta.tcpState != flow::TcpState::Closed && u.view.ipVersion != 0) {
+      e.meta.tcpState != flow::TcpState::Closed && !e.user.resetDone && e.user.fromInside &&
+      (u.view.tcpFlags & kTcpRst) == 0 && u.view.ipVersion != 0) {
     e.user.resetDone = true;
     const PortRole clientSide = PortRole::Inside;
     const PortRole sourceSide = fromInitiator ? clientSide : otherPort(clientSide);
@@ -659,8 +659,8 @@ void Pipeline::describeFlow(const Entry& e, const policy::Snapshot* snap, teleme
   ev.flowId = e.user.flowId;
   ev.policyVersion = e.user.policyVersion;
   ev.appProto = e.user.appProto;
-  ev.action = e.user.verdict == Verdict::Allow ? Action::Allow : Action::Deny;
-  ev.reason = e.user.verdict == Verdict::Pending ? Reason::None : e.user.reason;
+  ev.action = e.meta.verdict == Verdict::Allow ? Action::Allow : Action::Deny;
+  ev.reason = e.meta.verdict == Verdict::Pending ? Reason::None : e.user.reason;
   ev.tcpState = static_cast<uint8_t>(e.meta.tcpState);
   ev.startNs = e.meta.firstSeenNs;
   ev.endNs = e.meta.lastSeenNs;
@@ -701,7 +701,7 @@ void Pipeline::housekeeping(uint64_t nowNs) {
   snap_ = policySlot_.enter(worker_);
   flows_->expire(nowNs, config_.expireBudget, [this](Entry& e) {
     endFlow(e, e.meta.tcpState == flow::TcpState::Closed ? telemetry::EndReason::Closed
-                                                          : telemetry::EndReason::Timeout);
+                                                         : telemetry::EndReason::Timeout);
   });
   frags_->expire(nowNs, [this](uint64_t handle) {
     ++counters_.fragments_dropped;

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "dataplane/core/mbuf_pool.h"
+
 namespace lbg::dataplane {
 
 namespace {
@@ -108,12 +110,13 @@ Result<ReplaySummary> runReplay(std::shared_ptr<const policy::Snapshot> snapshot
   };
 
   const uint32_t poolSize = options.pipeline.holdSlots + 4096;
-  rte_mempool* pool = rte_pktmbuf_pool_create("replay_pool", poolSize, 256, 0,
-                                              RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-  if (pool == nullptr) {
+  auto packetPool = PacketPool::create("replay_pool", poolSize, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                       SOCKET_ID_ANY);
+  if (!packetPool) {
     closeAll();
-    return Error{std::string("cannot create mbuf pool: ") + rte_strerror(rte_errno)};
+    return packetPool.error();
   }
+  rte_mempool* pool = packetPool.value()->get();
   auto dns = inspect::DnsBindingTable::create(65536);
   if (!dns) {
     closeAll();
@@ -173,8 +176,7 @@ Result<ReplaySummary> runReplay(std::shared_ptr<const policy::Snapshot> snapshot
   summary.generated = summary.counters.resets_sent;
   summary.forwarded = tx.sent() - summary.generated;
   closeAll();
-  rte_mempool_free(pool);
-  return summary;
+  return summary;  // the pool goes with packetPool, after the pipeline
 }
 
 }  // namespace lbg::dataplane

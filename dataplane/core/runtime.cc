@@ -116,11 +116,11 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   const uint32_t perWorker = config.pipeline.holdSlots + 2 * config.rxBurst + 256;
   const uint32_t mbufs = config.workers * perWorker +
                          2 * config.workers * (config.rxDescriptors + config.txDescriptors) + 4096;
-  rt->pool_ = rte_pktmbuf_pool_create("gw_pool", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                      static_cast<int>(rte_socket_id()));
-  if (rt->pool_ == nullptr) {
-    return Error{std::string("cannot create mbuf pool: ") + rte_strerror(rte_errno)};
-  }
+  auto pool = PacketPool::create("gw_pool", mbufs, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                 static_cast<int>(rte_socket_id()));
+  if (!pool) return pool.error();
+  rt->packetPool_ = std::move(pool.value());
+  rt->pool_ = rt->packetPool_->get();
   for (int r = 0; r < 2; ++r) {
     auto ok = rt->setupPort(rt->ports_[r], r == 0 ? "inside" : "outside");
     if (!ok) return ok.error();
@@ -299,7 +299,7 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
       std::string json;
       telemetry::appendEventJson(ev, json);
       // A listing row, not a log record: say so, and say whether the verdict is still pending.
-      const std::string phase = e.user.verdict == Verdict::Pending ? "\"phase\":\"pending\""
+      const std::string phase = e.meta.verdict == Verdict::Pending ? "\"phase\":\"pending\""
                                                                    : "\"phase\":\"live\"";
       const auto at = json.find("\"phase\":\"end\"");
       if (at != std::string::npos) json.replace(at, 13, phase);

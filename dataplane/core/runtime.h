@@ -10,6 +10,7 @@
 #include "dataplane/core/control_api.h"
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/gateway_config.h"
+#include "dataplane/core/mbuf_pool.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/inspect/dns/binding_table.h"
@@ -75,6 +76,7 @@ class GatewayRuntime : public ControlApi {
   EventSink& log_;
   SnapshotSlot slot_;
   std::unique_ptr<inspect::DnsBindingTable> dns_;
+  std::unique_ptr<PacketPool> packetPool_;  // outlives the ports' queues and the pipelines
   rte_mempool* pool_ = nullptr;
   uint16_t ports_[2] = {0, 0};  // indexed by PortRole
   std::vector<std::unique_ptr<Pipeline>> pipelines_;

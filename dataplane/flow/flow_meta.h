@@ -17,18 +17,27 @@ enum class TcpState : uint8_t {
 };
 const char* toString(TcpState s);
 
+// The owner's judgement of the flow. Kept here, beside the TCP state, because it is read on every
+// packet and FlowMeta sits on the entry's first two cache lines (see FlowTable::Entry).
+enum class Verdict : uint8_t { Pending, Allow, Deny };
+
+// Field order is hot first: with the key and hash in front, everything an established flow's
+// packet reads or writes (last seen, counters, TCP state, verdict) lies in the entry's first two
+// cache lines; firstSeenNs and the ISNs are only read when a flow starts or is logged.
 struct FlowMeta {
-  uint64_t firstSeenNs, lastSeenNs;
+  uint64_t lastSeenNs;
   uint64_t pkts[2], bytes[2];  // [0] initiator → responder, [1] back
   bool initiatorIsLo;          // the canonical side that sent the first packet we saw
   bool sawSyn;                 // that packet was a SYN (not a mid-stream pick-up)
   TcpState tcpState;
-  uint8_t seqKnown;     // bit d: seqNext[d] is valid
-  uint8_t finSeen;      // bit d: direction d sent FIN
-  uint8_t finAcked;     // bit d: direction d's FIN was acknowledged
-  uint32_t isn[2];      // initial sequence numbers per direction (stream offsets)
+  uint8_t seqKnown;  // bit d: seqNext[d] is valid
+  uint8_t finSeen;   // bit d: direction d sent FIN
+  uint8_t finAcked;  // bit d: direction d's FIN was acknowledged
+  Verdict verdict;
   uint32_t seqNext[2];  // highest sequence number + length seen per direction
   uint32_t finSeq[2];   // sequence number of each direction's FIN
+  uint32_t isn[2];      // initial sequence numbers per direction (stream offsets)
+  uint64_t firstSeenNs;
 };
 
 }  // namespace lbg::flow

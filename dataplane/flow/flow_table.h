@@ -9,10 +9,13 @@
 // step); otherwise one of the 16 candidates is evicted, chosen in this order:
 // an entry already past its idle timeout, then the least recently seen "weak" entry (TCP not
 // Established, anything never answered — what a flood creates), then the least recently seen.
+// Denied flows get no preference: an evicted denial would let its connection be judged afresh
+// mid-stream, where a DNS binding might vouch for it.
 // The caller learns of it through onEvict() before the slot is reused, and it is counted.
 //
 // Not thread-safe: one table per worker lcore.
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -22,8 +25,9 @@
 #include <vector>
 
 #include "dataplane/flow/flow_key.h"
-#include "dataplane/flow/huge_array.h"
 #include "dataplane/flow/flow_meta.h"
+#include "dataplane/flow/huge_array.h"
+#include "dataplane/flow/prefetch.h"
 #include "dataplane/flow/tcp_tracker.h"
 #include "policy/result.h"
 
@@ -37,12 +41,16 @@ class FlowTable {
   static constexpr uint32_t kWays = 8;
   static constexpr uint32_t kMaxCapacity = 1u << 28;
 
-  struct Entry {
+  // Cache-line aligned, so that the hot fields (key, hash and FlowMeta: the first kHotBytes) are
+  // exactly two lines; the owner's Payload (inspection state, ids) follows.
+  struct alignas(64) Entry {
     FlowKey key;
     uint32_t hash;
     FlowMeta meta;
     Payload user;
   };
+  static constexpr size_t kHotBytes = 128;
+  static_assert(offsetof(Entry, user) <= kHotBytes, "the per-packet fields fit two cache lines");
 
   struct Counters {
     uint64_t inserted;
@@ -69,11 +77,12 @@ class FlowTable {
   }
 
   // Burst pipelining (DPDK style): prefetch() the two candidate signature buckets of every packet
-  // of a burst first, then prefetchEntry() the slot whose signature matches, then find(): by the
-  // time a packet is processed its entry is in cache instead of costing two misses in a row.
+  // of a burst first, then prefetchEntry() the hot lines of the slot whose signature matches, then
+  // find(): by the time a packet is processed its entry is in cache instead of costing two misses
+  // in a row.
   void prefetch(uint32_t hash) const {
-    __builtin_prefetch(&sigs_[primary(hash)]);
-    __builtin_prefetch(&sigs_[secondary(hash)]);
+    flow::prefetch(&sigs_[primary(hash)]);
+    flow::prefetch(&sigs_[secondary(hash)]);
   }
   void prefetchEntry(uint32_t hash) const {
     const uint32_t sig = signature(hash);
@@ -82,7 +91,7 @@ class FlowTable {
       for (uint32_t i = 0; i < kWays; ++i) {
         if (sigs_[bi].s[i] == sig) {
           const char* p = reinterpret_cast<const char*>(&entries_[bi * kWays + i]);
-          for (size_t off = 0; off < sizeof(Entry); off += 64) __builtin_prefetch(p + off);
+          for (size_t off = 0; off < kHotBytes; off += 64) flow::prefetch(p + off);
           return;
         }
       }
