@@ -11,6 +11,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/telemetry/log/checkpoint.h"
 #include "dataplane/telemetry/log/record_fields.h"
 #include "dataplane/telemetry/log/segment_files.h"
 #include "dataplane/telemetry/log/segment_index.h"
@@ -25,6 +26,12 @@ namespace {
 
 constexpr size_t kFlushBytes = 256 << 10;
 constexpr size_t kPadding = 64;
+
+uint64_t monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+}
 
 uint64_t realtimeNs() {
   timespec ts;
@@ -97,8 +104,10 @@ Result<std::unique_ptr<LogWriter>> LogWriter::create(const LogConfig& config) {
   }
   w->nowNs_ = realtimeNs();
   if (auto r = w->resume(); !r) return r.error();
+  w->checkPreviousCheckpoint();
   w->alarms_ += w->owedAlarms_.size();  // findings of the restart check
   if (!w->openSegment()) return Error{"log: cannot open a segment in " + config.dir};
+  w->writeCheckpoint(true);
   return w;
 }
 
@@ -213,6 +222,64 @@ Result<Ok> LogWriter::resume() {
     ++segNumber_;
   }
   return Ok{};
+}
+
+// The previous run's checkpoint names the newest record it made durable. If the chain found on
+// disk ends earlier, the newest segments were deleted or the open one was cut while the writer
+// was stopped: that is said in the chain (an alarm record) before the checkpoint is overwritten,
+// and segment numbers continue after the checkpoint's so that a deleted number is never reused.
+void LogWriter::checkPreviousCheckpoint() {
+  std::string text;
+  const std::string path = checkpointPath(config_.dir);
+  if (!readFileInto(path, text, 0)) {
+    if (!sealed_.empty() || segNumber_ > 1)
+      owedAlarms_.push_back("log-integrity: the signed checkpoint of the log's head is missing (" +
+                            path + "): deletion of the newest records cannot be ruled out");
+    return;
+  }
+  auto cp = Checkpoint::parse(text);
+  if (!cp || !cp->verify(key_.publicKey()) || cp->appliance != config_.applianceId) {
+    owedAlarms_.push_back("log-integrity: the checkpoint of the log's head " +
+                          std::string(cp ? "does not verify with this appliance's key"
+                                         : "is unreadable: " + cp.error().message));
+    return;
+  }
+  const uint64_t found = nextSeq_ - 1;
+  if (cp->lastSeq > found) {
+    owedAlarms_.push_back(
+        "log-tail-missing: records seq " + std::to_string(found + 1) + ".." +
+        std::to_string(cp->lastSeq) + " (up to segment " + std::to_string(cp->segment) +
+        ", checkpoint written at " + formatRfc3339(cp->writtenNs) +
+        ") are missing: the newest segments were deleted or the open segment was cut while the "
+        "writer was stopped");
+  }
+  if (cp->segment >= segNumber_) segNumber_ = cp->segment + 1;
+}
+
+void LogWriter::writeCheckpoint(bool force) {
+  Checkpoint c;
+  c.appliance = config_.applianceId;
+  if (fd_ >= 0 && segRecords_ > 0) {
+    c.segment = segNumber_;
+    c.lastSeq = durableSeq_ - 1;
+    c.chainLast = durableHead_;
+    c.segmentBytes = segBytes_;
+  } else if (!sealed_.empty()) {
+    const Seal& s = sealed_.back().seal;
+    c.segment = s.segment;
+    c.lastSeq = s.lastSeq;
+    c.chainLast = s.chainLast;
+    c.segmentBytes = s.bytes;
+  }
+  const uint64_t mono = monotonicNs();
+  if (!force && (c.lastSeq == ckptSeq_ || mono - ckptMonoNs_ < config_.checkpointMillis * 1000000ULL))
+    return;
+  c.writtenNs = int64_t(nowNs_);
+  // A failure (disk full) is retried at the next tick; the loss itself is counted elsewhere.
+  if (writeFileAtomic(checkpointPath(config_.dir), c.serialize(key_))) {
+    ckptSeq_ = c.lastSeq;
+    ckptMonoNs_ = mono;
+  }
 }
 
 bool LogWriter::openSegment() {
@@ -519,6 +586,7 @@ void LogWriter::tick(uint64_t nowUnixNs) {
       int64_t(nowUnixNs) - segMinNs_ >= int64_t(config_.segmentMaxSeconds) * 1000000000LL)
     rotate();
   retention(nowUnixNs);
+  writeCheckpoint(false);
   for (auto& s : syslog_) s->tick(nowUnixNs);
 }
 
@@ -535,6 +603,7 @@ void LogWriter::close() {
     sealSegment();
     ++segNumber_;
   }
+  writeCheckpoint(true);
   for (auto& s : syslog_) s->drain(1000);
 }
 

@@ -23,6 +23,7 @@ struct LogConfig {
   uint64_t segmentMaxSeconds = 3600;
   uint64_t retainMaxBytes = 0;    // 0 = unlimited
   uint64_t retainMaxSeconds = 0;  // 0 = unlimited
+  uint64_t checkpointMillis = 1000;  // real time between signed checkpoints of the head (0 = every tick)
   std::vector<SyslogTarget> syslog;
 };
 
@@ -75,6 +76,8 @@ class LogWriter {
   void noteLoss(uint64_t records, int err);
   void writeAlarmRecord();
   void raiseAlarm(std::string kind, std::string detail);
+  void checkPreviousCheckpoint();
+  void writeCheckpoint(bool force);
   std::string nowTimestamp() const;
 
   LogConfig config_;
@@ -110,6 +113,10 @@ class LogWriter {
   std::string episodeKind_, episodeDetail_, episodeStart_;
   std::vector<std::string> owedAlarms_;  // other alarms to write (resume findings, ...)
   std::string scratch_;
+
+  // The last signed checkpoint written (FORMAT.md "Checkpoint").
+  uint64_t ckptSeq_ = UINT64_MAX;
+  uint64_t ckptMonoNs_ = 0;
 };
 
 }  // namespace lbg::telemetry

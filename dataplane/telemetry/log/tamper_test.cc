@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "dataplane/telemetry/log/checkpoint.h"
 #include "dataplane/telemetry/log/log_writer.h"
 #include "dataplane/telemetry/log/segment_files.h"
 #include "dataplane/telemetry/log/test_support.h"
@@ -202,6 +203,133 @@ TEST_F(Tamper, TimeRangeSkipsHashingButNotSeals) {
   // A change in a segment outside the range is not hashed, but a dropped one still shows.
   for (const char* ext : {".jsonl", ".seal", ".idx"}) fs::remove(dir_ + "/seg-0000000002" + ext);
   EXPECT_FALSE(logfmt::verifyLog(dir_, fixedPublicKey(), opt).ok());
+}
+
+// The open segment and the newest segments: the signed checkpoint is the witness (no syslog).
+class TamperHead : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_ = testConfig(t_.file("log"), writeFixedKey(t_.path()));
+    cfg_.segmentMaxBytes = 8 << 10;
+    cfg_.checkpointMillis = 0;  // a checkpoint at every tick
+    w_ = std::move(*LogWriter::create(cfg_));
+    for (int i = 0; i < 100; ++i) w_->append(flowRecord(i, kBaseTime + i));
+    w_->tick((kBaseTime + 100) * 1000000000ULL);  // flushed and checkpointed; segment stays open
+    auto r = logfmt::verifyLog(cfg_.dir, fixedPublicKey());
+    ASSERT_TRUE(r.ok()) << r.findings[0].toString();
+    open_ = r.segments.back();
+    ASSERT_FALSE(open_.sealed);
+    ASSERT_GE(open_.records, 4u);
+    ASSERT_GE(r.segments.size(), 4u);
+  }
+  std::string segPath(uint64_t n, const char* ext) {
+    return cfg_.dir + "/" + logfmt::segmentBaseName(n) + ext;
+  }
+  logfmt::VerifyFinding first() {
+    auto r = logfmt::verifyLog(cfg_.dir, fixedPublicKey());
+    EXPECT_FALSE(r.ok());
+    return r.findings.empty() ? logfmt::VerifyFinding{} : r.findings[0];
+  }
+
+  TempDir t_;
+  LogConfig cfg_;
+  std::unique_ptr<LogWriter> w_;
+  logfmt::SegmentStatus open_;
+};
+
+TEST_F(TamperHead, OpenSegmentTruncatedAtARecordBoundary) {
+  auto lines = readLines(segPath(open_.number, ".jsonl"));
+  lines.resize(lines.size() - 2);
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  writeFile(segPath(open_.number, ".jsonl"), s);
+  auto f = first();
+  EXPECT_EQ(f.segment, open_.number);
+  EXPECT_EQ(f.record, lines.size() + 1);
+  EXPECT_EQ(f.seq, open_.lastSeq - 1);
+  EXPECT_NE(f.reason.find("truncated at its end"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("up to seq " + std::to_string(open_.lastSeq)), std::string::npos) << f.reason;
+}
+
+TEST_F(TamperHead, OpenSegmentTruncatedMidRecord) {
+  std::string data = readFile(segPath(open_.number, ".jsonl"));
+  writeFile(segPath(open_.number, ".jsonl"), data.substr(0, data.size() - 50));
+  auto f = first();
+  EXPECT_EQ(f.segment, open_.number);
+  EXPECT_EQ(f.record, open_.records);  // the cut record
+  EXPECT_NE(f.reason.find("truncated at its end"), std::string::npos) << f.reason;
+}
+
+TEST_F(TamperHead, OpenSegmentEmptied) {
+  writeFile(segPath(open_.number, ".jsonl"), "");
+  auto f = first();
+  EXPECT_EQ(f.segment, open_.number);
+  EXPECT_EQ(f.record, 1u);
+  EXPECT_NE(f.reason.find("truncated at its end"), std::string::npos) << f.reason;
+}
+
+TEST_F(TamperHead, NewestSegmentDeleted) {
+  fs::remove(segPath(open_.number, ".jsonl"));
+  auto f = first();
+  EXPECT_EQ(f.segment, open_.number);
+  EXPECT_EQ(f.seq, open_.lastSeq);
+  EXPECT_NE(f.reason.find("newest segment " + std::to_string(open_.number) + " deleted"), std::string::npos)
+      << f.reason;
+}
+
+TEST_F(TamperHead, NewestSegmentsDeletedAfterClose) {
+  w_->close();  // all sealed; the checkpoint names the last sealed segment
+  auto r = logfmt::verifyLog(cfg_.dir, fixedPublicKey());
+  ASSERT_TRUE(r.ok());
+  const uint64_t last = r.segments.back().number;
+  for (uint64_t n : {last, last - 1})
+    for (const char* ext : {".jsonl", ".seal", ".idx"}) fs::remove(segPath(n, ext));
+  auto f = first();
+  EXPECT_EQ(f.segment, last);
+  EXPECT_NE(f.reason.find("newest segments " + std::to_string(last - 1) + ".." + std::to_string(last) +
+                          " deleted"),
+            std::string::npos)
+      << f.reason;
+}
+
+TEST_F(TamperHead, CheckpointDeletedOrForged) {
+  const std::string cp = logfmt::checkpointPath(cfg_.dir);
+  std::string text = readFile(cp);
+  fs::remove(cp);
+  EXPECT_NE(first().reason.find("checkpoint file missing"), std::string::npos);
+  // An attacker rewrites the checkpoint to match a truncation: the signature no longer verifies.
+  text.insert(text.find("last_seq=") + 9, "9");
+  writeFile(cp, text);
+  auto f = first();
+  EXPECT_TRUE(f.reason.find("checkpoint signature invalid") != std::string::npos ||
+              f.reason.find("checkpoint unreadable") != std::string::npos)
+      << f.reason;
+}
+
+TEST_F(TamperHead, DeletionWhileStoppedIsAlarmedAfterRestart) {
+  w_.reset();  // close(): sealed, checkpoint written
+  auto r = logfmt::verifyLog(cfg_.dir, fixedPublicKey());
+  ASSERT_TRUE(r.ok());
+  const auto last = r.segments.back();
+  for (const char* ext : {".jsonl", ".seal", ".idx"}) fs::remove(segPath(last.number, ext));
+  {
+    auto w = LogWriter::create(cfg_);
+    ASSERT_TRUE(w);
+    EXPECT_GE((*w)->alarmsRaised(), 1u);
+    (*w)->append(flowRecord(500, kBaseTime + 500));
+    (*w)->close();
+  }
+  // The gap stays visible (the deleted number is not reused) and the chain says what is missing.
+  auto after = logfmt::verifyLog(cfg_.dir, fixedPublicKey());
+  ASSERT_FALSE(after.ok());
+  EXPECT_NE(after.findings[0].reason.find("segment " + std::to_string(last.number) + " missing"),
+            std::string::npos)
+      << after.findings[0].toString();
+  std::string all;
+  for (const auto& st : after.segments) all += readFile(cfg_.dir + "/" + st.file);
+  EXPECT_NE(all.find("\"kind\":\"log-tail-missing\""), std::string::npos);
+  EXPECT_NE(all.find("records seq " + std::to_string(last.firstSeq) + ".." + std::to_string(last.lastSeq)),
+            std::string::npos);
 }
 
 }  // namespace
