@@ -6,6 +6,7 @@
 
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/dns/message.h"
+#include "dataplane/packet/icmp_quote.h"
 #include "dataplane/inspect/http/request.h"
 #include "dataplane/inspect/quic/initial.h"
 #include "dataplane/inspect/tls/client_hello.h"
@@ -204,8 +205,25 @@ void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
     forward(u, tx);
     return;
   }
-  // Echo and everything else: default deny. (ICMP errors quoting an allowed flow are not yet
-  // matched to their flow; PMTU discovery relies on them — see README "Known gaps".)
+  // An error about a packet of an allowed flow goes to that packet's sender (PMTU discovery needs
+  // "fragmentation needed" / "packet too big"), but only from the side the flow's other end is
+  // on. Echo, redirects and errors about anything else: default deny. ICMP never keeps a flow
+  // alive and never creates one.
+  packet::IcmpQuote q;
+  if (packet::parseIcmpErrorQuote(u.view, q)) {
+    bool reversed = false;
+    const flow::FlowKey key = flow::makeKey(q.src, q.srcPort, q.dst, q.dstPort, q.proto, reversed);
+    const Entry* e = flows_->find(key, flow::hashKey(key));
+    if (e != nullptr && e->meta.verdict == Verdict::Allow) {
+      const bool senderIsInitiator = (!reversed) == e->meta.initiatorIsLo;
+      const bool senderInside = senderIsInitiator == e->user.fromInside;
+      if (u.fromInside != senderInside) {
+        ++counters_.icmp_passed;
+        forward(u, tx);
+        return;
+      }
+    }
+  }
   ++counters_.icmp_dropped;
   freeUnit(u);
 }

@@ -28,8 +28,8 @@
   X(stream_exhausted, "flows denied because no stream buffer was free")                   \
   X(resets_sent, "TCP resets generated")                                                  \
   X(reset_alloc_failed, "TCP resets not sent for lack of mbufs")                          \
-  X(icmp_passed, "ICMP errors and IPv6 neighbour discovery passed")                       \
-  X(icmp_dropped, "ICMP messages dropped")                                                \
+  X(icmp_passed, "ICMP errors of allowed flows and IPv6 neighbour discovery passed")     \
+  X(icmp_dropped, "ICMP messages dropped (echo, errors of no allowed flow, redirects)")   \
   X(tcp_invalid, "TCP packets with an invalid state transition")                         \
   X(bad_checksum, "inspected packets with a bad TCP/UDP checksum (not trusted)")         \
   X(dns_answers, "DNS answers that bound an address to a name")                           \

@@ -506,5 +506,49 @@ TEST_F(PipelineTest, FlowEndCarriesCounters) {
   EXPECT_EQ(last["policy"]["service"], "microsoft365");
 }
 
+TEST_F(PipelineTest, IcmpErrorsPassOnlyForAllowedFlowsAndTowardTheSender) {
+  const IpAddr router = *IpAddr::parse("198.51.100.1");
+  const IpAddr clientAddr = *IpAddr::parse("10.0.0.5");
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  ASSERT_EQ(verdicts().at(0)["action"], "allow");
+  L4Spec big = client(m365_, 443);
+  big.seq = seq + uint32_t(hello.size());
+  const Bytes bigSegment = testing::frame(big, Bytes(1400, 0x41));
+  auto framesTo = [&](PortRole port, uint8_t proto) {
+    size_t n = 0;
+    for (const auto& f : tx_.frames) {
+      packet::PacketView v{};
+      if (f.port == port && packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) ==
+                                packet::DecodeStatus::Ok &&
+          v.ipProto == proto) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  // "Fragmentation needed" from a router on the path, for the client's segment: passes inward.
+  inject(testing::icmpError(bigSegment, router, clientAddr, 3, 4, 1280), Ingress::OutsidePort);
+  EXPECT_EQ(framesTo(PortRole::Inside, 1), 1u);
+  // The same error arriving on the inside port would travel away from the sender: dropped.
+  inject(testing::icmpError(bigSegment, router, clientAddr, 3, 4, 1280), Ingress::InsidePort);
+  EXPECT_EQ(framesTo(PortRole::Outside, 1), 0u);
+  // An error about a flow that was never allowed (denied name), or never existed: dropped.
+  const IpAddr other = *IpAddr::parse("52.96.9.9");
+  const uint32_t seq2 = handshake(other, 443);
+  const Bytes badHello = testing::clientHello({.names = {"www.example.org"}});
+  sendSegments(other, 443, seq2, badHello, badHello.size());
+  L4Spec denied = client(other, 443);
+  inject(testing::icmpError(testing::frame(denied, {}), router, clientAddr, 3, 4, 1280),
+         Ingress::OutsidePort);
+  L4Spec unknown = client(*IpAddr::parse("52.96.7.7"), 443);
+  inject(testing::icmpError(testing::frame(unknown, {}), router, clientAddr, 3, 4, 1280),
+         Ingress::OutsidePort);
+  EXPECT_EQ(framesTo(PortRole::Inside, 1), 1u);
+  EXPECT_EQ(pipeline_->counters().icmp_passed, 1u);
+  EXPECT_EQ(pipeline_->counters().icmp_dropped, 3u);
+}
+
 }  // namespace
 }  // namespace lbg::dataplane

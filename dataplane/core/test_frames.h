@@ -4,6 +4,7 @@
 // ClientHellos, DNS responses, IPv4 fragments. Used by the pipeline tests and the benchmark's
 // traffic generator; never linked into the appliance.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -129,6 +130,48 @@ inline std::vector<Bytes> fragmentV4(const Bytes& whole, size_t chunk) {
     out.push_back(std::move(f));
   }
   return out;
+}
+
+// An ICMP (IPv4) or ICMPv6 error from `from` to `to` quoting `quoted` (a frame from frame(), no
+// VLAN): its IP header and the first 8 bytes after it, as routers send them. `rest` is the
+// header's last word (the next-hop MTU of "fragmentation needed", the MTU of "packet too big").
+inline Bytes icmpError(const Bytes& quoted, const IpAddr& from, const IpAddr& to, uint8_t type,
+                       uint8_t code, uint32_t rest = 0) {
+  const bool v6 = !from.isV4();
+  const size_t ipOff = 14;
+  const size_t ipHeader = v6 ? 40 : (quoted[ipOff] & 0x0f) * 4;
+  const size_t take = std::min(quoted.size() - ipOff, ipHeader + 8);
+  Bytes icmp = {type, code, 0, 0};
+  put32(icmp, rest);
+  icmp.insert(icmp.end(), quoted.begin() + ipOff, quoted.begin() + ipOff + take);
+  Bytes f = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02};
+  put16(f, v6 ? 0x86dd : 0x0800);
+  uint32_t pseudo = 0;
+  if (v6) {
+    put32(f, 0x60000000);
+    put16(f, uint16_t(icmp.size()));
+    f.push_back(58);
+    f.push_back(64);
+    f.insert(f.end(), from.bytes.begin(), from.bytes.end());
+    f.insert(f.end(), to.bytes.begin(), to.bytes.end());
+    for (int i = 0; i < 32; i += 2) pseudo += uint32_t(f[ipOff + 8 + i]) << 8 | f[ipOff + 9 + i];
+    pseudo += 58 + uint32_t(icmp.size());
+  } else {
+    f.push_back(0x45);
+    f.push_back(0);
+    put16(f, uint16_t(20 + icmp.size()));
+    put16(f, 7);
+    put16(f, 0);
+    f.push_back(64);
+    f.push_back(1);
+    put16(f, 0);
+    f.insert(f.end(), from.bytes.begin() + 12, from.bytes.end());
+    f.insert(f.end(), to.bytes.begin() + 12, to.bytes.end());
+    set16(&f[ipOff + 10], checksum(&f[ipOff], 20));
+  }
+  set16(&icmp[2], checksum(icmp.data(), icmp.size(), pseudo));
+  f.insert(f.end(), icmp.begin(), icmp.end());
+  return f;
 }
 
 struct HelloSpec {

@@ -3,7 +3,8 @@
 // Input: records of [len lo][len hi][control][len bytes of frame]. Control bit 0 asks the harness
 // to fix the IPv4 header checksum (so that mutations reach the layers behind it); bits 1–7 advance
 // the clock. Invariants checked: every handle given to the reassembler comes back exactly once;
-// completed datagrams decode to views that lie inside their frame.
+// completed datagrams decode to views that lie inside their frame. ICMP errors' quotes are parsed
+// too (parseIcmpErrorQuote reads the quoted headers inside the payload).
 
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 
 #include "dataplane/packet/byte_order.h"
 #include "dataplane/packet/fragment_reassembler.h"
+#include "dataplane/packet/icmp_quote.h"
 #include "dataplane/packet/packet_view.h"
 
 namespace {
@@ -89,7 +91,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     PacketView v;
     const DecodeStatus s = lbg::packet::decode(frame.get(), uint32_t(len), v);
     if (s == DecodeStatus::Ok || s == DecodeStatus::Fragment) checkView(v);
-    if (s == DecodeStatus::Ok) (void)lbg::packet::l4ChecksumValid(v);
+    if (s == DecodeStatus::Ok) {
+      (void)lbg::packet::l4ChecksumValid(v);
+      lbg::packet::IcmpQuote q;
+      if (lbg::packet::parseIcmpErrorQuote(v, q)) check(q.srcPort != 0 && q.dstPort != 0);
+    }
     if (s != DecodeStatus::Fragment) continue;
 
     const uint64_t h = next++;
