@@ -1,10 +1,13 @@
 #include "sanitizer/core/engine.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 
 #include "sanitizer/archive/lzh_archive.h"
 #include "sanitizer/archive/zip_archive.h"
+#include "sanitizer/convert/legacy_office.h"
 #include "sanitizer/core/quarantine.h"
 #include "sanitizer/core/sha256.h"
 #include "sanitizer/core/type_detect.h"
@@ -52,6 +55,7 @@ struct CallContext {
 
 struct Engine::Impl {
   EngineConfig config;
+  std::string soffice;  // resolved LibreOffice, "" when legacy Office is not converted
 
   FormatLimits limitsFor(const CallContext& ctx) const {
     FormatLimits l;
@@ -71,7 +75,7 @@ struct Engine::Impl {
     TypeInfo info = detectType(input, name, limits);
     report.detectedType = info.type;
     if (!info.polyglot.empty()) return FormatResult::fail(info.polyglot);
-    TypeDecision decision = decideType(info.type, config.allowTypes);
+    TypeDecision decision = decideType(info.type, config.allowTypes, !soffice.empty());
     if (decision.action == TypeAction::Block) return FormatResult::fail(decision.reason);
     if (decision.action == TypeAction::PassThrough) {
       FormatResult pass;
@@ -115,6 +119,17 @@ struct Engine::Impl {
       });
     }
     if (isImage(type)) return image::sanitize(input, limits);
+    if (isLegacyOffice(type)) {
+      // Converted in the sandbox, then rebuilt like any OOXML that arrived from outside.
+      FormatResult converted = convert::legacyToOoxml(input, type, soffice, limits);
+      if (!converted.ok) return converted;
+      TypeInfo info = detectType(converted.output, "", limits);
+      if (info.type != converted.outputType || !info.polyglot.empty()) return FormatResult::fail("conversion-failed");
+      FormatResult rebuilt = rebuild(converted.output, info.type, depth, ctx);
+      if (!rebuilt.ok) return rebuilt;
+      rebuilt.removed.insert(rebuilt.removed.begin(), converted.removed.begin(), converted.removed.end());
+      return rebuilt;
+    }
     if (type == "text" || type == "csv") return text::sanitize(input, type);
     if (type == "zip" || type == "lzh") {
       if (depth >= config.maxArchiveDepth) return FormatResult::fail("limit:archive-depth");
@@ -205,6 +220,12 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  if (config.officeConverter == "auto") {
+    impl->soffice = convert::findLibreOffice();
+  } else if (!config.officeConverter.empty()) {
+    if (::access(config.officeConverter.c_str(), X_OK) != 0) return fail("officeConverter: not executable");
+    impl->soffice = config.officeConverter;
+  }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

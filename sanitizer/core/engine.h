@@ -55,6 +55,9 @@ struct EngineConfig {
   uint32_t maxImagePixels = 50'000'000;
   std::map<std::string, bool> allowTypes;  // per-type override of the default (e.g. {"exe", false})
   std::string quarantineDir;  // if non-empty, originals of blocked/sanitized inputs stored here (0700)
+  // Legacy Office/RTF conversion: "auto" uses LibreOffice when installed, "" never converts (doc,
+  // xls, ppt and rtf are then blocked), anything else is the path of soffice.bin.
+  std::string officeConverter = "auto";
 };
 
 class Engine {

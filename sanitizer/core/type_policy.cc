@@ -27,9 +27,14 @@ const std::set<std::string>& otherKnown() {
 
 bool hasRebuilder(const std::string& type) { return rebuildable().count(type) != 0; }
 
+bool isLegacyOffice(const std::string& type) {
+  return type == "doc" || type == "xls" || type == "ppt" || type == "rtf";
+}
+
 bool knownTypeName(const std::string& name) { return hasRebuilder(name) || otherKnown().count(name) != 0; }
 
-TypeDecision decideType(const std::string& type, const std::map<std::string, bool>& overrides) {
+TypeDecision decideType(const std::string& type, const std::map<std::string, bool>& overrides,
+                        bool canConvertLegacy) {
   TypeDecision d;
   if (type == "empty") {
     d.reason = "empty";
@@ -40,7 +45,7 @@ TypeDecision decideType(const std::string& type, const std::map<std::string, boo
     return d;
   }
   auto it = overrides.find(type);
-  if (hasRebuilder(type)) {
+  if (hasRebuilder(type) || (canConvertLegacy && isLegacyOffice(type))) {
     if (it != overrides.end() && !it->second) {
       d.reason = "type-blocked:" + type;
       return d;
