@@ -1,6 +1,11 @@
 #include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <unordered_map>
 
+#include "dataplane/telemetry/log/segment_files.h"
 #include "dataplane/telemetry/log/time_format.h"
 #include "tools/audit/query.h"
 #include "tools/audit/report.h"
@@ -77,6 +82,211 @@ json policySummary(const json& rec) {
 
 }  // namespace
 
+namespace {
+
+template <class M>
+void addAll(M& into, const M& from) {
+  for (const auto& [k, v] : from) into[k] += v;
+}
+
+void addCounts(std::map<std::string, Counts>& into, const std::map<std::string, Counts>& from) {
+  for (const auto& [k, c] : from) {
+    Counts& t = into[k];
+    t.allowed += c.allowed;
+    t.denied += c.denied;
+  }
+}
+
+// The evidence of one segment. Segments are read in parallel (by the verifier's threads) and
+// their partials merged in segment order, so lists keep log order and the report stays the same
+// whatever the thread timing.
+struct Partial {
+  ReportData d;  // counters only; integrity and periods are filled by buildReport
+  std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
+  std::map<int64_t, Counts> daily;  // local day index → counts
+  std::optional<json> lastPolicyBefore;  // the last policy commit before the period
+  std::string key;                       // scratch, keeps its capacity
+
+  void add(const ReportOptions& opt, std::string_view line, const RecordFields& f);
+  void addSegment(const ReportOptions& opt, std::string_view data);
+  void mergeInto(ReportData& out, std::unordered_map<std::string, uint64_t>& dest,
+                 std::unordered_map<std::string, uint64_t>& src, std::map<int64_t, Counts>& days,
+                 std::optional<json>& policyBefore) const;
+};
+
+constexpr int64_t kDayNs = 86400LL * 1000000000LL;
+
+void Partial::addSegment(const ReportOptions& opt, std::string_view data) {
+  // `data` is followed by at least 64 readable bytes (simdjson reads ahead).
+  RecordFields rf;
+  size_t pos = 0;
+  const size_t size = data.size();
+  while (pos < size) {
+    const char* nl = static_cast<const char*>(std::memchr(data.data() + pos, '\n', size - pos));
+    size_t end = nl ? size_t(nl - data.data()) : size;
+    std::string_view line(data.data() + pos, end - pos);
+    size_t start = pos;
+    pos = end + 1;
+    if (!parseRecordFields(line, size + 64 - start, rf)) continue;
+    add(opt, line, rf);
+  }
+}
+
+void Partial::add(const ReportOptions& opt, std::string_view line, const RecordFields& f) {
+  if (f.timeNs < opt.fromNs) {
+    if (f.eventType == "policy") {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_object()) lastPolicyBefore = policySummary(j);
+    }
+    return;
+  }
+  if (f.timeNs >= opt.toNs) return;
+  ++d.records;
+  ++d.eventTypes[f.eventType];
+  const std::string& measure = f.measure.empty() ? defaultMeasure(f.eventType) : f.measure;
+  if (!measure.empty()) ++d.perMeasure[measure];
+  if (f.eventType == "flow") {
+    if (f.phase == "end") {
+      ++d.flowEnds;
+      if (f.bytesToServer > 0) d.bytesToServer += uint64_t(f.bytesToServer);
+      if (f.bytesToClient > 0) d.bytesToClient += uint64_t(f.bytesToClient);
+      return;
+    }
+    bool deny = f.action == "deny";
+    bool allow = f.action == "allow";
+    // Days are local days: an auditor in Japan reads 00:00-24:00 JST. Named at the end.
+    int64_t local = f.timeNs + int64_t(opt.tzMinutes) * 60 * 1000000000LL;
+    int64_t dayIndex = local >= 0 ? local / kDayNs : (local - kDayNs + 1) / kDayNs;
+    Counts& dc = daily[dayIndex];
+    Counts& sc = d.byService[f.service];
+    if (allow) {
+      ++d.flows.allowed;
+      ++dc.allowed;
+      ++sc.allowed;
+    } else if (deny) {
+      ++d.flows.denied;
+      ++dc.denied;
+      ++sc.denied;
+      ++d.deniedByReason[f.reason.empty() ? "-" : f.reason];
+      const std::string& name = !f.sni.empty() ? f.sni : f.hostname;
+      key.assign(f.destIp);
+      if (!name.empty()) key.append(" (").append(name).append(")");
+      if (auto it = deniedDest.find(key); it != deniedDest.end()) ++it->second;
+      else deniedDest.emplace(key, 1);
+      if (auto it = deniedSrc.find(f.srcIp); it != deniedSrc.end()) ++it->second;
+      else deniedSrc.emplace(f.srcIp, 1);
+    }
+    if (!f.appProto.empty()) ++d.appProto[f.appProto];
+    if (f.reason.rfind("cert", 0) == 0 || f.measure == "AP-CERT")
+      ++d.certByReason[f.action + ": " + f.reason];
+    if (f.measure == "AP-TENANT") ++d.tenantByAction[f.action + ": " + f.reason];
+    if (isDdosReason(f.reason)) {
+      ++d.ddosByReason[f.reason];
+      if (measure != "AP-DDOS") ++d.perMeasure["AP-DDOS"];
+    }
+    return;
+  }
+  if (f.eventType == "dns") {
+    ++d.dnsBindings;
+    return;
+  }
+  // Rare events: parse in full.
+  json j = json::parse(line, nullptr, false);
+  if (!j.is_object()) return;
+  if (f.eventType == "admin") {
+    ++d.adminTotal;
+    const json& a = j.contains("admin") && j["admin"].is_object() ? j["admin"] : json::object();
+    ++d.adminByResult[str(a, "action") + ": " + str(a, "result")];
+    if (d.adminActions.size() < opt.maxListed)
+      d.adminActions.push_back({{"timestamp", f.timestamp},
+                                {"user", str(a, "user")},
+                                {"role", str(a, "role")},
+                                {"action", str(a, "action")},
+                                {"args", str(a, "args")},
+                                {"result", str(a, "result")}});
+  } else if (f.eventType == "policy") {
+    d.policyVersions.push_back(policySummary(j));
+  } else if (f.eventType == "alert") {
+    const json& a = j.contains("alert") && j["alert"].is_object() ? j["alert"] : json::object();
+    ++d.idsBySignature[str(a, "signature")];
+    ++d.idsByAction[str(a, "action")];
+  } else if (f.eventType == "fileinfo") {
+    const json& fi = j.contains("fileinfo") && j["fileinfo"].is_object() ? j["fileinfo"] : json::object();
+    std::string result = str(fi, "result");
+    if (result.empty()) result = str(fi, "state");
+    if (result.empty()) result = f.action;
+    ++d.fileByResult[result.empty() ? "-" : result];
+  } else if (f.eventType == "alarm") {
+    const json& a = j.contains("alarm") && j["alarm"].is_object() ? j["alarm"] : json::object();
+    std::string kind = str(a, "kind");
+    ++d.alarmsByKind[kind];
+    if (a.contains("lost") && a["lost"].is_number_unsigned()) d.writerLost += a["lost"].get<uint64_t>();
+    if (isDdosReason(kind)) ++d.ddosByReason[kind];
+    if (d.alarms.size() < opt.maxListed)
+      d.alarms.push_back({{"timestamp", f.timestamp}, {"kind", kind}, {"detail", str(a, "detail")}});
+  } else if (f.eventType == "retention") {
+    ++d.retentionEvents;
+  } else if (f.eventType == "stats") {
+    // Counters are cumulative: the latest value of each lost/drop counter is the period's.
+    std::function<void(const json&, const std::string&)> walk = [&](const json& o, const std::string& prefix) {
+      for (auto it = o.begin(); it != o.end(); ++it) {
+        std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
+        if (it->is_object()) walk(*it, name);
+        else if (it->is_number_unsigned() &&
+                 (name.find("lost") != std::string::npos || name.find("drop") != std::string::npos ||
+                  name.find("full") != std::string::npos))
+          d.lostCounters[name] = it->get<uint64_t>();
+      }
+    };
+    if (j.contains("stats") && j["stats"].is_object()) walk(j["stats"], "");
+  }
+  if (f.measure == "AP-TENANT" && f.eventType != "flow") ++d.tenantByAction[f.eventType + ": " + f.action];
+}
+
+void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>& dest,
+                        std::unordered_map<std::string, uint64_t>& src, std::map<int64_t, Counts>& days,
+                        std::optional<json>& policyBefore) const {
+  o.records += d.records;
+  addAll(o.eventTypes, d.eventTypes);
+  addAll(o.perMeasure, d.perMeasure);
+  o.flows.allowed += d.flows.allowed;
+  o.flows.denied += d.flows.denied;
+  addCounts(o.byService, d.byService);
+  addAll(o.deniedByReason, d.deniedByReason);
+  addAll(o.appProto, d.appProto);
+  o.flowEnds += d.flowEnds;
+  o.bytesToServer += d.bytesToServer;
+  o.bytesToClient += d.bytesToClient;
+  o.dnsBindings += d.dnsBindings;
+  addAll(o.certByReason, d.certByReason);
+  addAll(o.tenantByAction, d.tenantByAction);
+  addAll(o.fileByResult, d.fileByResult);
+  addAll(o.idsBySignature, d.idsBySignature);
+  addAll(o.idsByAction, d.idsByAction);
+  addAll(o.ddosByReason, d.ddosByReason);
+  addAll(o.adminByResult, d.adminByResult);
+  o.adminTotal += d.adminTotal;
+  for (const auto& a : d.adminActions)
+    if (o.adminActions.size() < o.opt.maxListed) o.adminActions.push_back(a);
+  o.policyVersions.insert(o.policyVersions.end(), d.policyVersions.begin(), d.policyVersions.end());
+  addAll(o.alarmsByKind, d.alarmsByKind);
+  for (const auto& a : d.alarms)
+    if (o.alarms.size() < o.opt.maxListed) o.alarms.push_back(a);
+  o.writerLost += d.writerLost;
+  for (const auto& [k, v] : d.lostCounters) o.lostCounters[k] = v;  // later segments are newer
+  o.retentionEvents += d.retentionEvents;
+  addAll(dest, deniedDest);
+  addAll(src, deniedSrc);
+  for (const auto& [day, c] : daily) {
+    Counts& t = days[day];
+    t.allowed += c.allowed;
+    t.denied += c.denied;
+  }
+  if (lastPolicyBefore) policyBefore = lastPolicyBefore;
+}
+
+}  // namespace
+
 Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::VerifyKey& key,
                                const ReportOptions& opt) {
   if (opt.toNs <= opt.fromNs) return Error{"report: --to must be after --from"};
@@ -84,7 +294,18 @@ Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::
   d.opt = opt;
   d.keyId = key.keyId();
 
-  auto vr = telemetry::logfmt::verifyLog(dir, key);
+  // One read of the log: the verifier hands every segment it reads (on its threads) to the
+  // evidence pass before dropping the bytes.
+  std::mutex mu;
+  std::map<uint64_t, std::unique_ptr<Partial>> parts;
+  telemetry::logfmt::VerifyOptions vo;
+  vo.onSegmentData = [&](uint64_t segment, std::string_view data) {
+    auto p = std::make_unique<Partial>();
+    p->addSegment(opt, data);
+    std::lock_guard<std::mutex> lock(mu);
+    parts[segment] = std::move(p);
+  };
+  auto vr = telemetry::logfmt::verifyLog(dir, key, vo);
   d.appliance = vr.appliance;
   d.integrityOk = vr.ok();
   if (!vr.ok()) d.integrityFirstBreak = vr.findings[0].toString();
@@ -94,124 +315,24 @@ Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::
   d.integrityNotes = vr.notes;
   d.retained = vr.retained;
 
-  // The policy in force when the period starts: the last commit before it.
-  QueryFilter before;
-  before.eventType = "policy";
-  before.toNs = opt.fromNs - 1;
-  auto pr = runQuery(dir, key, before, [&](std::string_view line, const RecordFields&) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object()) d.policyInForceAtStart = policySummary(j);
-    return true;
-  });
-  if (!pr) return pr.error();
+  // Segments the verifier did not read (a seal that does not verify): their records are still
+  // evidence, reported beside the integrity failure.
+  auto listed = telemetry::logfmt::listSegments(dir);
+  if (!listed) return listed.error();
+  std::string buf;
+  for (const auto& f : *listed) {
+    if (!f.hasLog || parts.count(f.number)) continue;
+    if (!telemetry::logfmt::readFileInto(f.log, buf, 64)) continue;
+    auto p = std::make_unique<Partial>();
+    p->addSegment(opt, std::string_view(buf.data(), buf.size() - 64));
+    parts[f.number] = std::move(p);
+  }
 
   std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
   std::map<int64_t, Counts> daily;
-  constexpr int64_t kDayNs = 86400LL * 1000000000LL;
-  QueryFilter period;
-  period.fromNs = opt.fromNs;
-  period.toNs = opt.toNs - 1;
-  const int64_t tzNs = int64_t(opt.tzMinutes) * 60 * 1000000000LL;
-  auto r = runQuery(dir, key, period, [&](std::string_view line, const RecordFields& f) {
-    ++d.records;
-    ++d.eventTypes[f.eventType];
-    const std::string& measure = f.measure.empty() ? defaultMeasure(f.eventType) : f.measure;
-    if (!measure.empty()) ++d.perMeasure[measure];
-    if (f.eventType == "flow") {
-      if (f.phase == "end") {
-        ++d.flowEnds;
-        if (f.bytesToServer > 0) d.bytesToServer += uint64_t(f.bytesToServer);
-        if (f.bytesToClient > 0) d.bytesToClient += uint64_t(f.bytesToClient);
-        return true;
-      }
-      bool deny = f.action == "deny";
-      bool allow = f.action == "allow";
-      // Days are local days: an auditor in Japan reads 00:00-24:00 JST. Named at the end.
-      int64_t local = f.timeNs + tzNs;
-      int64_t dayIndex = local >= 0 ? local / kDayNs : (local - kDayNs + 1) / kDayNs;
-      Counts& dc = daily[dayIndex];
-      Counts& sc = d.byService[f.service];
-      if (allow) {
-        ++d.flows.allowed;
-        ++dc.allowed;
-        ++sc.allowed;
-      } else if (deny) {
-        ++d.flows.denied;
-        ++dc.denied;
-        ++sc.denied;
-        ++d.deniedByReason[f.reason.empty() ? "-" : f.reason];
-        std::string name = !f.sni.empty() ? f.sni : f.hostname;
-        ++deniedDest[name.empty() ? f.destIp : f.destIp + " (" + name + ")"];
-        ++deniedSrc[f.srcIp];
-      }
-      if (!f.appProto.empty()) ++d.appProto[f.appProto];
-      if (f.reason.rfind("cert", 0) == 0 || f.measure == "AP-CERT")
-        ++d.certByReason[f.action + ": " + f.reason];
-      if (f.measure == "AP-TENANT") ++d.tenantByAction[f.action + ": " + f.reason];
-      if (isDdosReason(f.reason)) {
-        ++d.ddosByReason[f.reason];
-        if (measure != "AP-DDOS") ++d.perMeasure["AP-DDOS"];
-      }
-      return true;
-    }
-    if (f.eventType == "dns") {
-      ++d.dnsBindings;
-      return true;
-    }
-    // Rare events: parse in full.
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_object()) return true;
-    if (f.eventType == "admin") {
-      ++d.adminTotal;
-      const json& a = j.contains("admin") && j["admin"].is_object() ? j["admin"] : json::object();
-      ++d.adminByResult[str(a, "action") + ": " + str(a, "result")];
-      if (d.adminActions.size() < opt.maxListed)
-        d.adminActions.push_back({{"timestamp", f.timestamp},
-                                  {"user", str(a, "user")},
-                                  {"role", str(a, "role")},
-                                  {"action", str(a, "action")},
-                                  {"args", str(a, "args")},
-                                  {"result", str(a, "result")}});
-    } else if (f.eventType == "policy") {
-      d.policyVersions.push_back(policySummary(j));
-    } else if (f.eventType == "alert") {
-      const json& a = j.contains("alert") && j["alert"].is_object() ? j["alert"] : json::object();
-      ++d.idsBySignature[str(a, "signature")];
-      ++d.idsByAction[str(a, "action")];
-    } else if (f.eventType == "fileinfo") {
-      const json& fi = j.contains("fileinfo") && j["fileinfo"].is_object() ? j["fileinfo"] : json::object();
-      std::string result = str(fi, "result");
-      if (result.empty()) result = str(fi, "state");
-      if (result.empty()) result = f.action;
-      ++d.fileByResult[result.empty() ? "-" : result];
-    } else if (f.eventType == "alarm") {
-      const json& a = j.contains("alarm") && j["alarm"].is_object() ? j["alarm"] : json::object();
-      std::string kind = str(a, "kind");
-      ++d.alarmsByKind[kind];
-      if (a.contains("lost") && a["lost"].is_number_unsigned()) d.writerLost += a["lost"].get<uint64_t>();
-      if (isDdosReason(kind)) ++d.ddosByReason[kind];
-      if (d.alarms.size() < opt.maxListed)
-        d.alarms.push_back({{"timestamp", f.timestamp}, {"kind", kind}, {"detail", str(a, "detail")}});
-    } else if (f.eventType == "retention") {
-      ++d.retentionEvents;
-    } else if (f.eventType == "stats") {
-      // Counters are cumulative: the latest value of each lost/drop counter is the period's.
-      std::function<void(const json&, const std::string&)> walk = [&](const json& o, const std::string& prefix) {
-        for (auto it = o.begin(); it != o.end(); ++it) {
-          std::string name = prefix.empty() ? it.key() : prefix + "." + it.key();
-          if (it->is_object()) walk(*it, name);
-          else if (it->is_number_unsigned() &&
-                   (name.find("lost") != std::string::npos || name.find("drop") != std::string::npos ||
-                    name.find("full") != std::string::npos))
-            d.lostCounters[name] = it->get<uint64_t>();
-        }
-      };
-      if (j.contains("stats") && j["stats"].is_object()) walk(j["stats"], "");
-    }
-    if (f.measure == "AP-TENANT" && f.eventType != "flow") ++d.tenantByAction[f.eventType + ": " + f.action];
-    return true;
-  });
-  if (!r) return r.error();
+  std::optional<json> policyBefore;
+  for (const auto& [n, p] : parts) p->mergeInto(d, deniedDest, deniedSrc, daily, policyBefore);
+  if (policyBefore) d.policyInForceAtStart = *policyBefore;
   for (const auto& [day, c] : daily)
     d.daily[telemetry::logfmt::formatRfc3339(day * kDayNs, 0, false).substr(0, 10)] = c;
   d.topDeniedDest = top(deniedDest, opt.topN);

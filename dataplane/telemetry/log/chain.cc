@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <array>
 #include <charconv>
 
 namespace lbg::telemetry::logfmt {
@@ -43,20 +44,30 @@ std::string toHex(const uint8_t* p, size_t n) {
   return out;
 }
 
-static int hexValue(char c) {
+static constexpr int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;  // upper case is not canonical: a hash is written in one form only
 }
 
+// A table instead of branches: every record's lbg_prev goes through here (verify, query, report).
+static constexpr std::array<int8_t, 256> kHexTable = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = 0; c < 256; ++c) t[size_t(c)] = int8_t(hexValue(char(c)));
+  return t;
+}();
+
 std::optional<Hash> hashFromHex(std::string_view hex) {
   if (hex.size() != 64) return std::nullopt;
   Hash h;
+  int bad = 0;
   for (size_t i = 0; i < 32; ++i) {
-    int hi = hexValue(hex[2 * i]), lo = hexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    int hi = kHexTable[uint8_t(hex[2 * i])], lo = kHexTable[uint8_t(hex[2 * i + 1])];
+    bad |= hi | lo;  // negative if any digit is not lower-case hex
     h[i] = uint8_t(hi << 4 | lo);
   }
+  if (bad < 0) return std::nullopt;
   return h;
 }
 

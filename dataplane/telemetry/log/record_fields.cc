@@ -19,7 +19,6 @@ void RecordFields::clear() {
 
 namespace {
 
-using simdjson::ondemand::json_type;
 using simdjson::ondemand::value;
 
 void lower(std::string& s) {
@@ -27,9 +26,9 @@ void lower(std::string& s) {
                  [](unsigned char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : char(c); });
 }
 
+// get_string()/get_int64() fail on any other type (null, number, ...) without consuming the
+// value, which the iterator then skips: no separate type() probe needed.
 bool getString(value v, std::string& out) {
-  json_type t;
-  if (v.type().get(t) || t != json_type::string) return false;
   std::string_view s;
   if (v.get_string().get(s)) return false;
   out.assign(s);
@@ -37,9 +36,24 @@ bool getString(value v, std::string& out) {
 }
 
 bool getInt(value v, int64_t& out) {
-  json_type t;
-  if (v.type().get(t) || t != json_type::number) return false;
-  return !v.get_int64().get(out);
+  int64_t n;
+  if (v.get_int64().get(n)) return false;
+  out = n;
+  return true;
+}
+
+// The key as written when it has no escape (every key the gateway writes): no copy into the
+// parser's string buffer. An escaped key is unescaped, so that "event\u005ftype" still means
+// event_type and cannot hide a field from queries.
+bool fieldKey(simdjson::ondemand::field& field, std::string_view& key) {
+  const char* p = field.key().raw();
+  const char* q = p;
+  while (*q != '"' && *q != '\\') ++q;  // stage 1 proved the closing quote exists
+  if (*q == '"') {
+    key = std::string_view(p, size_t(q - p));
+    return true;
+  }
+  return !field.unescaped_key().get(key);
 }
 
 // Reads `key` (a string) of a nested object value; other members are skipped.
@@ -47,12 +61,12 @@ template <class F>
 void eachMember(value v, F&& f) {
   simdjson::ondemand::object obj;
   if (v.get_object().get(obj)) return;
-  for (auto field : obj) {
+  for (auto fieldResult : obj) {
+    simdjson::ondemand::field field;
+    if (std::move(fieldResult).get(field)) return;
     std::string_view key;
-    if (field.unescaped_key().get(key)) return;
-    value inner;
-    if (field.value().get(inner)) return;
-    f(key, inner);
+    if (!fieldKey(field, key)) return;
+    f(key, field.value());
   }
 }
 
@@ -67,11 +81,12 @@ bool parseRecordFields(std::string_view line, size_t capacity, RecordFields& out
   if (parser.iterate(input).get(doc)) return false;
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj)) return false;
-  for (auto field : obj) {
+  for (auto fieldResult : obj) {
+    simdjson::ondemand::field field;
+    if (std::move(fieldResult).get(field)) return false;
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
-    value v;
-    if (field.value().get(v)) return false;
+    if (!fieldKey(field, key)) return false;
+    value v = field.value();
     if (key == "timestamp") {
       getString(v, out.timestamp);
     } else if (key == "event_type") {

@@ -87,7 +87,8 @@ struct SegmentWork {
 };
 
 SegmentWork checkSegment(const std::string& path, Hash startPrev, uint64_t startSeq, bool haveStart,
-                         std::optional<Hash> sealedLast, bool scan, bool collect, std::string& buf) {
+                         std::optional<Hash> sealedLast, bool scan, bool collect, std::string& buf,
+                         uint64_t number, const VerifyOptions& opt) {
   SegmentWork w;
   w.done = true;
   auto r = readFileInto(path, buf);
@@ -97,6 +98,7 @@ SegmentWork checkSegment(const std::string& path, Hash startPrev, uint64_t start
   }
   w.readOk = true;
   std::string_view data(buf.data(), buf.size() - 64);
+  if (opt.onSegmentData) opt.onSegmentData(number, data);
   w.size = data.size();
   if (collect) collectRetention(data, w.retained);
   if (!scan) return w;
@@ -297,7 +299,7 @@ VerifyResult verifyLog(const std::string& dir, const VerifyKey& key, const Verif
         const Entry& e = entries[todo[k]];
         bool inRange = e.seal->maxNs >= opt.fromNs && e.seal->minNs <= opt.toNs;
         work[todo[k]] = checkSegment(e.files.log, e.seal->chainPrev, e.seal->firstSeq, true,
-                                     e.seal->chainLast, inRange, retentionGap, b);
+                                     e.seal->chainLast, inRange, retentionGap, b, e.files.number, opt);
       }
     };
     size_t n = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8, todo.size()});
@@ -385,7 +387,7 @@ VerifyResult verifyLog(const std::string& dir, const VerifyKey& key, const Verif
       const SegmentWork* w = &work[i];
       if (!w->done) {
         local = checkSegment(f.log, startPrev, startSeq, haveStart, sealedLast, inRange,
-                             needRetention || !e.sealValid, buf);
+                             needRetention || !e.sealValid, buf, f.number, opt);
         w = &local;
       }
       if (!w->readOk) {

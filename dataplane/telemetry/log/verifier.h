@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataplane/telemetry/log/ed25519_key.h"
@@ -17,6 +19,10 @@ struct VerifyOptions {
   int64_t fromNs = std::numeric_limits<int64_t>::min();  // segments wholly outside [from,to]
   int64_t toNs = std::numeric_limits<int64_t>::max();    // are checked by their seals only
   std::string expectAppliance;                            // empty: taken from the first seal
+  // Called with the bytes of each segment file verify reads (at least 64 readable zero bytes
+  // follow `data`), possibly from several threads at once, each segment at most once. Lets
+  // `lbg-audit report` read the log once for verification and evidence.
+  std::function<void(uint64_t segment, std::string_view data)> onSegmentData;
 };
 
 struct VerifyFinding {
