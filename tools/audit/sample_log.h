@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "dataplane/telemetry/log/syslog_sender.h"
 
 #include "policy/result.h"
 
@@ -23,6 +26,8 @@ struct SampleLogOptions {
   // A destination that appears only every `rareEvery` events (selective-query benchmark).
   std::string rareDest = "203.0.113.77";
   uint64_t rareEvery = 1000003;
+  // Export every record to these receivers too (interop tests); drained before returning.
+  std::vector<telemetry::SyslogTarget> syslog;
 };
 
 Result<uint64_t> writeSampleLog(const SampleLogOptions& opt);  // returns records written
