@@ -173,7 +173,10 @@ class Html {
     for (const auto& r : rows) {
       o_ << "<tr>";
       for (size_t i = 0; i < r.size(); ++i)
-        o_ << (i < numeric.size() && numeric[i] ? "<td class=\"n\">" : "<td>") << esc(r[i]) << "</td>";
+        // An empty cell reads as "not recorded" (a service without an ISMAP id), not as a gap in
+        // the page: the auditor sees a dash.
+        o_ << (i < numeric.size() && numeric[i] ? "<td class=\"n\">" : "<td>")
+           << (r[i].empty() ? std::string("\u2014") : esc(r[i])) << "</td>";
       o_ << "</tr>\n";
     }
     o_ << "</tbody></table>\n";
@@ -336,7 +339,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
       rows.push_back({id, measureName(cat, id, L), measureLevel(cat, id),
                       n == 0 && id != "AP-LOG" ? tr(L, "no_data") : num(n)});
     }
-    h.table({"ID", tr(L, "measure"), tr(L, "level"), tr(L, "events")}, rows);
+    h.table({"ID", tr(L, "measure"), tr(L, "level"), tr(L, "events")}, rows, {false, false, false, true});
   }
   h.p(std::string(tr(L, "records_period")) + ": " + num(d.records));
   h.endSection();
