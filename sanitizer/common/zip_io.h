@@ -2,7 +2,8 @@
 
 // libzip wrapped for untrusted archives held in memory: every read is bounded by the declared size,
 // the caller's expansion budget and the compression-ratio limit, so a zip bomb fails with a limit
-// instead of filling memory. Writing builds a fresh archive in memory from scratch.
+// instead of filling memory. Writing builds a fresh archive in memory from scratch (our own record
+// writer over libdeflate: see finish()).
 
 #include <cstdint>
 #include <memory>
@@ -55,7 +56,8 @@ class ZipReader {
 class ZipWriter {
  public:
   ZipWriter() = default;
-  // Members are stored deflated in the order added. The data is copied.
+  // Members are deflated (libdeflate, level 1), or stored when deflate does not make them smaller,
+  // in the order added. The data is copied.
   void add(std::string name, std::string data);
   // The archive bytes, or false + reason.
   bool finish(std::string* out, std::string* reason);
