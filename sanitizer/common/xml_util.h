@@ -18,7 +18,8 @@ namespace lbg::sanitizer::xml {
 bool parse(std::string_view bytes, pugi::xml_document* doc);
 
 // Serialises as UTF-8 without reformatting; the declaration (if any) says UTF-8.
-std::string serialize(pugi::xml_document& doc);
+// `sizeHint`: the expected output size (the input part's size), reserved up front.
+std::string serialize(pugi::xml_document& doc, size_t sizeHint = 0);
 
 // "w:instrText" -> "instrText".
 std::string_view localName(std::string_view qualified);

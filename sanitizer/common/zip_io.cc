@@ -164,32 +164,34 @@ bool ZipReader::read(const ZipEntry& entry, std::string* out, std::string* reaso
     return false;
   }
   // The declared size is untrusted: never read more than it says (plus one byte to notice a lie).
-  out->reserve(std::min<uint64_t>(entry.size, 16u << 20));
-  char buffer[64 * 1024];
+  // It is within the expansion budget (checked above), so the buffer is sized once and libzip
+  // inflates straight into it: no growth, no copy through a bounce buffer.
   bool ok = true;
+  out->resize(entry.size + 1);
+  uint64_t got = 0;
   for (;;) {
-    zip_int64_t n = zip_fread(file, buffer, sizeof(buffer));
+    zip_int64_t n = zip_fread(file, out->data() + got, out->size() - got);
     if (n < 0) {
       *reason = "parse-error";
       ok = false;
       break;
     }
     if (n == 0) break;
-    out->append(buffer, static_cast<size_t>(n));
-    expanded_ += static_cast<uint64_t>(n);
-    if (out->size() > entry.size) {
+    got += static_cast<uint64_t>(n);
+    if (got > entry.size) {
       *reason = "parse-error";
       ok = false;
       break;
     }
-    if (expanded_ > limits_.maxExpandedBytes) {
-      *reason = "limit:expanded-size";
-      ok = false;
-      break;
-    }
   }
+  expanded_ += got;
+  if (ok && expanded_ > limits_.maxExpandedBytes) {
+    *reason = "limit:expanded-size";
+    ok = false;
+  }
+  out->resize(std::min<uint64_t>(got, entry.size));
   zip_fclose(file);
-  if (ok && out->size() != entry.size) {
+  if (ok && got != entry.size) {
     *reason = "parse-error";
     ok = false;
   }

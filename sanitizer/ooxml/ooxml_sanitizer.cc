@@ -233,7 +233,7 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
       xml::forEachElement(doc, [&](pugi::xml_node n) { anySheet = anySheet || xml::localName(n.name()) == "sheet"; });
       if (!anySheet) return FormatResult::fail("no-content-left");
     }
-    contents[name] = xml::serialize(doc);
+    contents[name] = xml::serialize(doc, raw.size());
   }
 
   ZipWriter writer;
