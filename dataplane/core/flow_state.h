@@ -24,6 +24,12 @@ struct FlowState {
   bool fromInside;          // the initiator is on the inside port
   bool serverSawHandshake;  // a deny must reset the server side too
   bool resetDone;           // resets are sent once per flow
+  // Application identification (nDPI) over the flow's first packets: the slot while it runs,
+  // then the result, kept for the end event.
+  uint32_t appSlotPlus1;  // 0 = no slot held
+  uint16_t appMaster, appApp;
+  bool appGuessed;
+  uint64_t appRisk;
 };
 
 }  // namespace lbg::dataplane

@@ -6,10 +6,10 @@
 
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/dns/message.h"
-#include "dataplane/packet/icmp_quote.h"
 #include "dataplane/inspect/http/request.h"
 #include "dataplane/inspect/quic/initial.h"
 #include "dataplane/inspect/tls/client_hello.h"
+#include "dataplane/packet/icmp_quote.h"
 
 namespace lbg::dataplane {
 
@@ -54,6 +54,14 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   auto frags = packet::FragmentReassembler::create(fc);
   if (!frags) return frags.error();
   p->frags_ = std::move(frags.value());
+  if (config.appIdSlots > 0) {
+    inspect::AppIdConfig ac;
+    ac.flowSlots = config.appIdSlots;
+    ac.maxPackets = config.appIdPackets;
+    auto appid = inspect::AppId::create(ac);
+    if (!appid) return appid.error();
+    p->appid_ = std::move(appid.value());
+  }
   return p;
 }
 
@@ -287,6 +295,9 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   }
 
   if (created) decideFirstPacket(*e, u, fromInitiator);
+  // The packet count is on the entry's hot line: established flows past the first packets never
+  // read the appid fields.
+  if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
@@ -553,6 +564,33 @@ void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
   if (st == inspect::Status::Invalid) ++counters_.dns_invalid;
 }
 
+void Pipeline::stageAppId(Entry& e, const Unit& u, bool created) {
+  if (appid_ == nullptr) return;
+  if (created) {
+    const uint32_t slot = appid_->acquire();  // kNoSlot when the pool is empty: counted there
+    e.user.appSlotPlus1 = slot == inspect::AppId::kNoSlot ? 0 : slot + 1;
+    if (e.user.appSlotPlus1 == 0) ++counters_.appid_unidentified;
+  }
+  if (e.user.appSlotPlus1 == 0) return;
+  const packet::PacketView& v = u.view;
+  const uint32_t l3Len = v.frameLen - v.l3Offset;
+  const auto r =
+      appid_->process(e.user.appSlotPlus1 - 1, v.frame + v.l3Offset,
+                      static_cast<uint16_t>(l3Len > 65535 ? 65535 : l3Len), now_ / 1000000ull);
+  if (r.finished) finishAppId(e);
+}
+
+void Pipeline::finishAppId(Entry& e) {
+  if (appid_ == nullptr || e.user.appSlotPlus1 == 0) return;
+  const auto r = appid_->result(e.user.appSlotPlus1 - 1);
+  e.user.appMaster = r.master != 0 ? r.master : r.app;
+  e.user.appApp = r.app;
+  e.user.appGuessed = r.guessed;
+  e.user.appRisk = r.risk;
+  appid_->release(e.user.appSlotPlus1 - 1);
+  e.user.appSlotPlus1 = 0;
+}
+
 void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::string_view detail) {
   e.meta.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
   e.user.reason = r;
@@ -704,11 +742,21 @@ void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
   ev->kind = telemetry::EventKind::FlowEnd;
   ev->timestampNs = now_;
   ev->endReason = why;
+  if (appid_ != nullptr && (e.user.appMaster != 0 || e.user.appApp != 0)) {
+    telemetry::Event::copyText(ev->appMaster, ev->appMasterLen, sizeof(ev->appMaster),
+                               appid_->protocolName(e.user.appMaster));
+    telemetry::Event::copyText(
+        ev->appName, ev->appNameLen, sizeof(ev->appName),
+        appid_->protocolName(e.user.appApp ? e.user.appApp : e.user.appMaster));
+    ev->appGuessed = e.user.appGuessed;
+    ev->appRisk = e.user.appRisk;
+  }
   events_.commit();
 }
 
 void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
+  finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);
   emitEnd(e, why);

@@ -7,6 +7,7 @@
 //   3. guard    rate limits and flood protection                     (not yet: dataplane/guard)
 //   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
 //   5. inspect  TLS ClientHello, HTTP Host, DNS answers, QUIC        stageInspect()
+//               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
 //   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
 //   8. verdict  forward, drop, reset; held packets released or freed applyVerdict()
@@ -28,6 +29,7 @@
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/packet/fragment_reassembler.h"
 #include "dataplane/packet/packet_view.h"
@@ -40,7 +42,9 @@ struct rte_mempool;
 namespace lbg::dataplane {
 
 enum class PortRole : uint8_t { Inside = 0, Outside = 1 };
-inline PortRole otherPort(PortRole p) { return p == PortRole::Inside ? PortRole::Outside : PortRole::Inside; }
+inline PortRole otherPort(PortRole p) {
+  return p == PortRole::Inside ? PortRole::Outside : PortRole::Inside;
+}
 
 // Where a burst came from: a port (live), or a capture whose direction comes from segment.inside.
 enum class Ingress : uint8_t { InsidePort, OutsidePort, ByAddress };
@@ -70,6 +74,11 @@ struct PipelineConfig {
   bool verifyChecksums = true;
   uint32_t dnsTtlMinSec = 30;
   uint32_t dnsTtlMaxSec = 86400;
+  // Application identification (nDPI) on each flow's first appIdPackets packets, with at most
+  // appIdSlots flows under identification at once (more are left unidentified, counted). 0 slots
+  // turns it off.
+  uint32_t appIdSlots = 4096;
+  uint16_t appIdPackets = 16;
 };
 
 class Pipeline {
@@ -78,10 +87,9 @@ class Pipeline {
   using Entry = Table::Entry;
   static constexpr uint16_t kMaxBurst = 256;
 
-  static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config, uint32_t workerIndex,
-                                                   SnapshotSlot& policy,
-                                                   inspect::DnsBindingTable& dns,
-                                                   rte_mempool* pool);
+  static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config,
+                                                  uint32_t workerIndex, SnapshotSlot& policy,
+                                                  inspect::DnsBindingTable& dns, rte_mempool* pool);
 
   // Runs one burst (at most kMaxBurst mbufs) through every stage. Takes ownership of the mbufs:
   // each is sent, held or freed.
@@ -130,6 +138,8 @@ class Pipeline {
   void stageFlow(Unit& u, TxSink& tx);
   void handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
+  void stageAppId(Entry& e, const Unit& u, bool created);
+  void finishAppId(Entry& e);
   void handleIcmp(Unit& u, TxSink& tx);
 
   // policy stage
@@ -165,6 +175,7 @@ class Pipeline {
   std::unique_ptr<Table> flows_;
   std::unique_ptr<flow::StreamBufferPool> streams_;
   std::unique_ptr<packet::FragmentReassembler> frags_;
+  std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

@@ -34,7 +34,8 @@
   X(bad_checksum, "inspected packets with a bad TCP/UDP checksum (not trusted)")         \
   X(dns_answers, "DNS answers that bound an address to a name")                           \
   X(dns_invalid, "DNS responses that failed to parse")                                    \
-  X(events_lost, "log events lost because the event ring was full")
+  X(events_lost, "log events lost because the event ring was full")                     \
+  X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

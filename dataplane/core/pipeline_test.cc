@@ -504,6 +504,10 @@ TEST_F(PipelineTest, FlowEndCarriesCounters) {
   EXPECT_EQ(last["flow"]["pkts_toclient"], 1);
   EXPECT_EQ(last["flow"]["reason"], "shutdown");
   EXPECT_EQ(last["policy"]["service"], "microsoft365");
+  // nDPI identified the application from the same packets (application-usage logs).
+  ASSERT_TRUE(last.contains("app")) << last.dump();
+  EXPECT_EQ(last["app"]["protocol"], "TLS") << last.dump();
+  EXPECT_FALSE(last["app"]["name"].get<std::string>().empty());
 }
 
 TEST_F(PipelineTest, IcmpErrorsPassOnlyForAllowedFlowsAndTowardTheSender) {

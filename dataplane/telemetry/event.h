@@ -8,28 +8,28 @@
 
 namespace lbg::telemetry {
 
-// Why a flow got its verdict. Values are logged as the strings of kReasonNames (the `reason` field),
-// so the list is declared once here.
-#define LBG_VERDICT_REASONS(X)                                                        \
-  X(None, "none")                                                                      \
-  X(Sni, "sni")                                                                        \
-  X(Host, "host")                                                                      \
-  X(DnsBinding, "dns-binding")                                                         \
-  X(Cidr, "cidr")                                                                      \
-  X(PortNotAllowed, "port-not-allowed")                                                \
-  X(NoMatch, "no-match")                                                               \
-  X(NoSni, "no-sni")                                                                   \
-  X(SniDnsMismatch, "sni-dns-mismatch")                                                \
-  X(Ech, "ech")                                                                        \
-  X(Quic, "quic")                                                                      \
-  X(Inbound, "inbound")                                                                \
-  X(Midstream, "midstream")                                                            \
-  X(Ambiguous, "ambiguous")                                                            \
-  X(Malformed, "malformed")                                                            \
-  X(StreamConflict, "stream-conflict")                                                 \
-  X(InspectLimit, "inspect-limit")                                                     \
-  X(HttpConnect, "http-connect")                                                       \
-  X(UnsupportedProtocol, "unsupported-protocol")                                       \
+// Why a flow got its verdict. Values are logged as the strings of kReasonNames (the `reason`
+// field), so the list is declared once here.
+#define LBG_VERDICT_REASONS(X)                   \
+  X(None, "none")                                \
+  X(Sni, "sni")                                  \
+  X(Host, "host")                                \
+  X(DnsBinding, "dns-binding")                   \
+  X(Cidr, "cidr")                                \
+  X(PortNotAllowed, "port-not-allowed")          \
+  X(NoMatch, "no-match")                         \
+  X(NoSni, "no-sni")                             \
+  X(SniDnsMismatch, "sni-dns-mismatch")          \
+  X(Ech, "ech")                                  \
+  X(Quic, "quic")                                \
+  X(Inbound, "inbound")                          \
+  X(Midstream, "midstream")                      \
+  X(Ambiguous, "ambiguous")                      \
+  X(Malformed, "malformed")                      \
+  X(StreamConflict, "stream-conflict")           \
+  X(InspectLimit, "inspect-limit")               \
+  X(HttpConnect, "http-connect")                 \
+  X(UnsupportedProtocol, "unsupported-protocol") \
   X(ResourceExhausted, "resource-exhausted")
 
 enum class Reason : uint8_t {
@@ -57,14 +57,14 @@ struct Event {
   uint8_t proto;  // IP protocol number
   uint8_t tcpState;
   EndReason endReason;
-  uint8_t nameLen;     // SNI / Host / DNS rrname
+  uint8_t nameLen;  // SNI / Host / DNS rrname
   uint8_t serviceLen;
   uint8_t detailLen;
   uint8_t alpnLen;
   bool hasSni;
   bool hasHost;
   uint16_t srcPort, dstPort;
-  uint32_t ttl;  // DNS
+  uint32_t ttl;          // DNS
   uint64_t timestampNs;  // unix time, ns
   uint64_t flowId;
   uint64_t policyVersion;
@@ -76,6 +76,12 @@ struct Event {
   char service[64];
   char detail[48];
   char alpn[32];
+  // nDPI's application identification (flow end events; empty when appid did not run).
+  uint8_t appMasterLen, appNameLen;
+  bool appGuessed;
+  uint64_t appRisk;  // ndpi_risk bitmask
+  char appMaster[24];
+  char appName[32];
 
   static void copyText(char* dst, uint8_t& dstLen, size_t cap, std::string_view s) {
     const size_t n = s.size() < cap ? s.size() : cap;

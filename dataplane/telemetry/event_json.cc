@@ -14,17 +14,22 @@ constexpr std::string_view kReasonNames[] = {
 
 std::string_view protoName(uint8_t p) {
   switch (p) {
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 1: return "ICMP";
-    case 58: return "IPv6-ICMP";
-    default: return "OTHER";
+    case 6:
+      return "TCP";
+    case 17:
+      return "UDP";
+    case 1:
+      return "ICMP";
+    case 58:
+      return "IPv6-ICMP";
+    default:
+      return "OTHER";
   }
 }
 
 std::string_view tcpStateName(uint8_t s) {
-  static constexpr std::string_view kNames[] = {"none",        "syn_sent", "syn_recv", "established",
-                                                "fin_wait",    "closing",  "closed"};
+  static constexpr std::string_view kNames[] = {"none",     "syn_sent", "syn_recv", "established",
+                                                "fin_wait", "closing",  "closed"};
   return s < std::size(kNames) ? kNames[s] : "unknown";
 }
 
@@ -34,7 +39,9 @@ void appendKey(std::string_view k, std::string& out) {
   out += "\":";
 }
 
-void appendUint(uint64_t v, std::string& out) { out += std::to_string(v); }
+void appendUint(uint64_t v, std::string& out) {
+  out += std::to_string(v);
+}
 
 void appendFiveTuple(const Event& e, std::string& out) {
   appendKey("src_ip", out);
@@ -75,22 +82,32 @@ std::string_view toString(Reason r) {
 
 std::string_view toString(AppProto p) {
   switch (p) {
-    case AppProto::Tls: return "tls";
-    case AppProto::Http: return "http";
-    case AppProto::Dns: return "dns";
-    case AppProto::Quic: return "quic";
-    case AppProto::Icmp: return "icmp";
-    case AppProto::Unknown: break;
+    case AppProto::Tls:
+      return "tls";
+    case AppProto::Http:
+      return "http";
+    case AppProto::Dns:
+      return "dns";
+    case AppProto::Quic:
+      return "quic";
+    case AppProto::Icmp:
+      return "icmp";
+    case AppProto::Unknown:
+      break;
   }
   return "unknown";
 }
 
 std::string_view toString(EndReason r) {
   switch (r) {
-    case EndReason::Timeout: return "timeout";
-    case EndReason::Closed: return "closed";
-    case EndReason::Evicted: return "evicted";
-    case EndReason::Shutdown: return "shutdown";
+    case EndReason::Timeout:
+      return "timeout";
+    case EndReason::Closed:
+      return "closed";
+    case EndReason::Evicted:
+      return "evicted";
+    case EndReason::Shutdown:
+      return "shutdown";
   }
   return "unknown";
 }
@@ -184,6 +201,17 @@ void appendEventJson(const Event& e, std::string& out) {
   if (e.hasHost) {
     out += ",\"http\":{\"hostname\":";
     appendJsonString({e.name, e.nameLen}, out);
+    out += '}';
+  }
+  if (e.appMasterLen) {
+    out += ",\"app\":{\"protocol\":";
+    appendJsonString({e.appMaster, e.appMasterLen}, out);
+    out += ",\"name\":";
+    appendJsonString({e.appName, e.appNameLen}, out);
+    out += ",\"guessed\":";
+    out += e.appGuessed ? "true" : "false";
+    out += ",\"risk\":";
+    appendUint(e.appRisk, out);
     out += '}';
   }
   if (e.kind == EventKind::FlowEnd) {
