@@ -276,20 +276,32 @@ std::string Dispatcher::candidateText() const {
   return emptyPolicyYaml();
 }
 
-Result<Candidate> Dispatcher::runningCandidate() const {
+Result<ValidationCache::Ptr> Dispatcher::validated(const std::string& yaml,
+                                                   const std::string& fileName,
+                                                   std::chrono::sys_days day) const {
+  return validateCached(validations_, yaml, fileName, day);
+}
+
+Result<ValidationCache::Ptr> Dispatcher::runningCandidate() const {
   auto r = store_->running();
   if (!r) return Error{"no policy has been committed yet"};
   // For reading only (listing, diff, approval flag, expiry warnings): judged as of the epoch, so
   // that a registration that lapsed since the commit does not hide what the policy says.
   // Anything that publishes validates again with today's date.
-  return validateCandidate(r->yaml, "version " + std::to_string(r->meta.version),
-                           std::chrono::sys_days{});
+  return validated(r->yaml, "version " + std::to_string(r->meta.version), std::chrono::sys_days{});
 }
 
 Dispatcher::Outcome Dispatcher::storeCandidate(Result<Candidate> c, const std::string& what) {
   if (!c) return invalid(c.error());
   if (auto w = store_->setCandidate(c->yaml); !w) return err(ErrorCode::Internal, w.error());
-  return json{{"changed", what}, {"services", c->doc.services.size()}};
+  const size_t services = c->doc.services.size();
+  // Validated just now: the commit that follows need not parse nor compile it again. A compile
+  // error is left for validate/commit to report, as before.
+  auto snap = policy::Snapshot::create(c->doc, store_->nextVersion());
+  prepared_ = snap ? Prepared{c->yaml, *snap} : Prepared{};
+  const std::string text = c->yaml;
+  validations_.insert(text, today(), std::make_shared<const Candidate>(std::move(*c)));
+  return json{{"changed", what}, {"services", services}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,11 +309,11 @@ Dispatcher::Outcome Dispatcher::storeCandidate(Result<Candidate> c, const std::s
 
 Dispatcher::Outcome Dispatcher::serviceList(const json& args) {
   const std::string which = argOptString(args, "policy").value_or("candidate");
-  Result<Candidate> c = Error{""};
+  Result<ValidationCache::Ptr> c = Error{""};
   if (which == "candidate") {
     // Listing is reading: judged as of the epoch so that a lapsed registration does not hide
     // the list (edits and commits validate with today's date).
-    c = validateCandidate(candidateText(), "candidate", std::chrono::sys_days{});
+    c = validated(candidateText(), "candidate", std::chrono::sys_days{});
   } else if (which == "running") {
     c = runningCandidate();
   } else {
@@ -309,7 +321,7 @@ Dispatcher::Outcome Dispatcher::serviceList(const json& args) {
   }
   if (!c) return invalid(c.error());
   json list = json::array();
-  for (const auto& s : c->doc.services) list.push_back(serviceJson(s));
+  for (const auto& s : (*c)->doc.services) list.push_back(serviceJson(s));
   return json{{"policy", which}, {"services", list}};
 }
 
@@ -403,10 +415,10 @@ Dispatcher::Outcome Dispatcher::serviceExpiring(const json& args) {
   }
   // The running policy is what the gateway enforces; a lapse there is what stops traffic.
   auto c = runningCandidate();
-  if (!c) c = validateCandidate(candidateText(), "candidate", today());
+  if (!c) c = validated(candidateText(), "candidate", today());
   if (!c) return invalid(c.error());
   json list = json::array();
-  for (const auto& e : expiringServices(c->doc, today(), days)) {
+  for (const auto& e : expiringServices((*c)->doc, today(), days)) {
     list.push_back({{"name", e.name},
                     {"ismap_id", e.ismapId},
                     {"expires", e.expires},
@@ -426,15 +438,16 @@ Dispatcher::Outcome Dispatcher::policyLoad(const json& args) {
 }
 
 Dispatcher::Outcome Dispatcher::policyDiff() {
-  auto cand = validateCandidate(candidateText(), "candidate", today());
+  auto cand = validated(candidateText(), "candidate", today());
   if (!cand) return invalid(cand.error());
-  policy::PolicyDoc from;
+  const policy::PolicyDoc none;
+  ValidationCache::Ptr run;
   if (store_->running()) {
     auto doc = runningCandidate();
     if (!doc) return invalid(doc.error());
-    from = doc->doc;
+    run = *doc;
   }
-  const PolicyDiff d = diffPolicies(from, cand->doc);
+  const PolicyDiff d = diffPolicies(run ? run->doc : none, (*cand)->doc);
   return json{
       {"running", store_->running() ? json(store_->running()->meta.version) : json(nullptr)},
       {"diff", d.toJson()},
@@ -442,20 +455,21 @@ Dispatcher::Outcome Dispatcher::policyDiff() {
 }
 
 Dispatcher::Outcome Dispatcher::policyValidate() {
-  auto cand = validateCandidate(candidateText(), "candidate", today());
+  auto cand = validated(candidateText(), "candidate", today());
   if (!cand) return invalid(cand.error());
-  auto snap = policy::Snapshot::create(cand->doc, 0);
+  auto snap = policy::Snapshot::create((*cand)->doc, 0);
   if (!snap) return invalid(snap.error());
-  return json{
-      {"valid", true}, {"services", cand->doc.services.size()}, {"sha256", sha256Hex(cand->yaml)}};
+  return json{{"valid", true},
+              {"services", (*cand)->doc.services.size()},
+              {"sha256", sha256Hex((*cand)->yaml)}};
 }
 
 Dispatcher::Outcome Dispatcher::policyTest(int passedFd) {
   if (passedFd < 0)
     return err(ErrorCode::Invalid, "policy.test needs the capture passed as a file descriptor");
-  auto cand = validateCandidate(candidateText(), "candidate", today());
+  auto cand = validated(candidateText(), "candidate", today());
   if (!cand) return invalid(cand.error());
-  auto candSnap = policy::Snapshot::create(cand->doc, 0);
+  auto candSnap = policy::Snapshot::create((*cand)->doc, 0);
   if (!candSnap) return invalid(candSnap.error());
   auto running = api_.current();
   if (!running) return err(ErrorCode::Unavailable, "the dataplane runs no policy");
@@ -471,45 +485,70 @@ Dispatcher::Outcome Dispatcher::policyTest(int passedFd) {
   return out;
 }
 
-Dispatcher::Outcome Dispatcher::goLive(uint64_t version) {
-  auto v = store_->show(version);
-  if (!v) return err(ErrorCode::NotFound, v.error());
-  auto c = validateCandidate(v->yaml, "version " + std::to_string(version), today());
-  Result<std::shared_ptr<const policy::Snapshot>> snap =
-      c ? policy::Snapshot::create(c->doc, version)
-        : Result<std::shared_ptr<const policy::Snapshot>>(c.error());
+Dispatcher::Outcome Dispatcher::goLive(uint64_t version,
+                                       std::shared_ptr<const policy::Snapshot> compiled) {
+  Result<std::shared_ptr<const policy::Snapshot>> snap = Error{""};
+  if (compiled && compiled->version() == version) {
+    snap = std::move(compiled);
+  } else {
+    auto v = store_->show(version);
+    if (!v) return err(ErrorCode::NotFound, v.error());
+    auto c = validated(v->yaml, "version " + std::to_string(version), today());
+    snap = c ? policy::Snapshot::create((*c)->doc, version)
+             : Result<std::shared_ptr<const policy::Snapshot>>(c.error());
+  }
   if (!snap) {
     (void)store_->fail(version, snap.error().toString());
     return invalid(snap.error());
   }
+  // The snapshot being replaced is freed after the enforcement time is taken and the answer is
+  // built, not inside publish() (freeing 10,000 services takes milliseconds).
+  const auto previous = api_.current();
   if (auto p = api_.publish(*snap); !p) {
     (void)store_->fail(version, p.error().toString());
     return err(ErrorCode::Unavailable,
                Error{"publish failed; the previous policy stays in force: " + p.error().message});
   }
+  // publish() returns once every worker has taken the new snapshot: from here on every packet
+  // is judged by this version. Reported so that commit-to-enforced latency can be measured.
+  const auto enforcedAt = std::chrono::system_clock::now();
   auto m = store_->activate(version);
   if (!m) {
     // The dataplane runs it but the store could not record it: report loudly, the next start
     // republishes the last recorded version.
     return err(ErrorCode::Internal, Error{"published but not recorded: " + m.error().toString()});
   }
-  return json{{"version", version}, {"state", toString(m->state)}, {"sha256", m->sha256}};
+  return json{{"version", version},
+              {"state", toString(m->state)},
+              {"sha256", m->sha256},
+              {"enforced_at", rfc3339(enforcedAt)}};
 }
 
 Dispatcher::Outcome Dispatcher::commitText(const Caller& c, const std::string& yaml,
                                            const std::string& message, uint64_t rollbackOf) {
-  auto cand = validateCandidate(
-      yaml, rollbackOf ? "version " + std::to_string(rollbackOf) : "candidate", today());
-  if (!cand) return invalid(cand.error());
-  // Validate compilation before recording anything.
-  if (auto snap = policy::Snapshot::create(cand->doc, 0); !snap) return invalid(snap.error());
+  auto validatedCand =
+      validated(yaml, rollbackOf ? "version " + std::to_string(rollbackOf) : "candidate", today());
+  if (!validatedCand) return invalid(validatedCand.error());
+  const ValidationCache::Ptr cand = *validatedCand;
+  // Compile before recording anything, numbered as the version it will be; the candidate was
+  // usually compiled already when it was stored.
+  std::shared_ptr<const policy::Snapshot> compiled;
+  if (prepared_.snapshot && prepared_.snapshot->version() == store_->nextVersion() &&
+      prepared_.yaml == cand->yaml) {
+    compiled = prepared_.snapshot;
+  } else {
+    auto snap = policy::Snapshot::create(cand->doc, store_->nextVersion());
+    if (!snap) return invalid(snap.error());
+    compiled = *snap;
+  }
+  prepared_ = Prepared{};
   bool needsApproval = cand->doc.approvalRequired;
   if (auto run = store_->running()) {
     if (run->yaml == cand->yaml)
       return err(ErrorCode::Conflict, "no changes: the policy equals running version " +
                                           std::to_string(run->meta.version));
     // A commit that switches approval off still needs the approval the running policy demands.
-    if (auto r = runningCandidate(); r && r->doc.approvalRequired) needsApproval = true;
+    if (auto r = runningCandidate(); r && (*r)->doc.approvalRequired) needsApproval = true;
   }
   for (const auto& h : store_->history()) {
     if (h.state == VersionState::Pending) {
@@ -519,14 +558,16 @@ Dispatcher::Outcome Dispatcher::commitText(const Caller& c, const std::string& y
   }
   auto m = store_->add(cand->yaml, c.label, message, needsApproval, rollbackOf);
   if (!m) return err(ErrorCode::Internal, m.error());
-  if (!rollbackOf) (void)store_->discardCandidate();
   if (needsApproval) {
+    if (!rollbackOf) (void)store_->discardCandidate();
     return json{{"version", m->version},
                 {"state", "pending"},
                 {"sha256", m->sha256},
                 {"message", "waiting for approval by a different user with role approver"}};
   }
-  return goLive(m->version);
+  auto out = goLive(m->version, std::move(compiled));
+  if (!rollbackOf) (void)store_->discardCandidate();
+  return out;
 }
 
 Dispatcher::Outcome Dispatcher::policyCommit(const Caller& c, const json& args) {
@@ -557,7 +598,7 @@ Dispatcher::Outcome Dispatcher::policyApprove(const Caller& c, const json& args)
                                         " runs now; reject it and commit again");
   }
   // Validate with today's date before approving: a registration may have lapsed since.
-  auto cand = validateCandidate(v->yaml, "version " + std::to_string(*n), today());
+  auto cand = validated(v->yaml, "version " + std::to_string(*n), today());
   if (!cand) return invalid(cand.error());
   auto a = store_->approve(*n, c.label);
   if (!a) return err(ErrorCode::Conflict, a.error());
@@ -619,7 +660,7 @@ Dispatcher::Outcome Dispatcher::status(const Caller& c) {
   for (const auto& p : problems_) problems.push_back(p.toString());
   json expiring = json::array();
   if (auto rc = runningCandidate()) {
-    for (const auto& e : expiringServices(rc->doc, today(), config_.ismapWarnDays))
+    for (const auto& e : expiringServices((*rc)->doc, today(), config_.ismapWarnDays))
       expiring.push_back(e.name);
   }
   return json{{"user", c.label},
@@ -691,9 +732,9 @@ Dispatcher::Outcome Dispatcher::reload() {
   const auto run = store_->running();
   const auto cur = api_.current();
   if (run && (!cur || cur->version() != run->meta.version)) {
-    auto c = validateCandidate(run->yaml, "version " + std::to_string(run->meta.version), today());
+    auto c = validated(run->yaml, "version " + std::to_string(run->meta.version), today());
     if (!c) return invalid(c.error());
-    auto snap = policy::Snapshot::create(c->doc, run->meta.version);
+    auto snap = policy::Snapshot::create((*c)->doc, run->meta.version);
     if (!snap) return invalid(snap.error());
     if (auto p = api_.publish(*snap); !p) return err(ErrorCode::Unavailable, p.error());
   }
@@ -718,7 +759,7 @@ Dispatcher::Outcome Dispatcher::restore(const json& args) {
   if (auto run = store_->running()) {
     auto rc = runningCandidate();
     const bool changesRunning = !*verified || (*verified)->yaml != run->yaml;
-    if (rc && rc->doc.approvalRequired && changesRunning) {
+    if (rc && (*rc)->doc.approvalRequired && changesRunning) {
       return err(ErrorCode::Conflict,
                  "the running policy requires approval and this backup would run a different "
                  "policy; restore it on a store whose running policy matches, or use "
@@ -753,7 +794,7 @@ void Dispatcher::tick() {
   nextIsmapCheck_ = now + std::chrono::hours(24);
   auto rc = runningCandidate();
   if (!rc) return;
-  for (const auto& e : expiringServices(rc->doc, today(), config_.ismapWarnDays)) {
+  for (const auto& e : expiringServices((*rc)->doc, today(), config_.ismapWarnDays)) {
     api_.logEvent(
         json({{"timestamp", rfc3339(now)},
               {"event_type", "policy"},

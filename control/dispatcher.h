@@ -14,6 +14,7 @@
 #include "control/candidate.h"
 #include "control/roles.h"
 #include "control/store.h"
+#include "control/validation_cache.h"
 #include "dataplane/core/control_api.h"
 #include "policy/result.h"
 
@@ -74,11 +75,17 @@ class Dispatcher {
   Outcome run(const Caller& c, const Request& r, int passedFd);
   // Helpers shared by commands.
   std::string candidateText() const;
-  Result<Candidate> runningCandidate() const;
+  // Validation through validations_: a text validated once (by an edit, a load, a commit) is
+  // not parsed again while it stays among the last few.
+  Result<ValidationCache::Ptr> validated(const std::string& yaml, const std::string& fileName,
+                                         std::chrono::sys_days day) const;
+  Result<ValidationCache::Ptr> runningCandidate() const;
   Outcome storeCandidate(Result<Candidate> c, const std::string& what);
   Outcome commitText(const Caller& c, const std::string& yaml, const std::string& message,
                      uint64_t rollbackOf);
-  Outcome goLive(uint64_t version);
+  // Publishes a recorded version; `compiled`, when given, is its snapshot compiled already (with
+  // this version number), else the version is read, validated and compiled here.
+  Outcome goLive(uint64_t version, std::shared_ptr<const policy::Snapshot> compiled = nullptr);
 
   Outcome serviceList(const nlohmann::json& args);
   Outcome serviceShow(const nlohmann::json& args);
@@ -110,6 +117,13 @@ class Dispatcher {
   std::unique_ptr<PolicyStore> store_;
   Roles roles_;
   std::vector<Error> problems_;
+  mutable ValidationCache validations_;
+  // The candidate compiled when it was stored, numbered as the next version: a commit of exactly
+  // this text publishes it without compiling again (10,000 services: tens of milliseconds).
+  struct Prepared {
+    std::string yaml;
+    std::shared_ptr<const policy::Snapshot> snapshot;
+  } prepared_;
   std::chrono::system_clock::time_point nextIsmapCheck_{};
   uint64_t requests_ = 0;
   uint64_t refused_ = 0;

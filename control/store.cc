@@ -300,6 +300,7 @@ std::string PolicyStore::versionsDir() const {
 }
 
 Result<Ok> PolicyStore::loadGeneration() {
+  candidateFile_.reset();
   versions_.clear();
   problems_.clear();
   highestNumber_ = 0;
@@ -418,7 +419,9 @@ Result<VersionMeta> PolicyStore::add(const std::string& yaml, const std::string&
   // The YAML first, the meta last: a version exists only once its meta is durable, so a crash in
   // between leaves an orphan YAML that open() skips (its number is still never reused).
   const std::string base = versionsDir() + "/" + number6(m.version);
-  if (auto w = writeFileAtomic(base + ".yaml", yaml); !w) return w.error();
+  if (!linkCandidate(m.sha256, base + ".yaml")) {
+    if (auto w = writeFileAtomic(base + ".yaml", yaml); !w) return w.error();
+  }
   highestNumber_ = m.version;
   if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
   versions_.push_back(StoredVersion{m, yaml});
@@ -483,10 +486,40 @@ std::optional<std::string> PolicyStore::candidate() const {
 
 Result<Ok> PolicyStore::setCandidate(const std::string& yaml) {
   if (yaml.size() > kMaxPolicyBytes) return Error{"policy too large"};
-  return writeFileAtomic(genDir() + "/candidate.yaml", yaml);
+  candidateFile_.reset();
+  const std::string path = genDir() + "/candidate.yaml";
+  if (auto w = writeFileAtomic(path, yaml); !w) return w;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    candidateFile_ = CandidateFile{sha256Hex(yaml), uint64_t(st.st_dev), uint64_t(st.st_ino),
+                                   uint64_t(st.st_size),
+                                   int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  }
+  return Ok{};
+}
+
+bool PolicyStore::linkCandidate(const std::string& sha256, const std::string& target) {
+  if (!candidateFile_ || candidateFile_->sha256 != sha256) return false;
+  const std::string path = genDir() + "/candidate.yaml";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  const CandidateFile& f = *candidateFile_;
+  if (uint64_t(st.st_dev) != f.dev || uint64_t(st.st_ino) != f.ino ||
+      uint64_t(st.st_size) != f.size ||
+      int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != f.mtimeNs) {
+    return false;
+  }
+  // Its data was synced when it was written; the new name must be durable before the meta.
+  if (::link(path.c_str(), target.c_str()) != 0) return false;
+  if (!syncDirectory(versionsDir())) {
+    ::unlink(target.c_str());
+    return false;
+  }
+  return true;
 }
 
 Result<Ok> PolicyStore::discardCandidate() {
+  candidateFile_.reset();
   const std::string path = genDir() + "/candidate.yaml";
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sysError("cannot remove", path);
   return syncDirectory(genDir());

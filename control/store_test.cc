@@ -210,6 +210,48 @@ TEST_F(StoreTest, CandidateRoundTrip) {
   EXPECT_FALSE(s->candidate());
 }
 
+// A commit of exactly the candidate text links the candidate file (already durable) instead of
+// writing the bytes again; the version survives the candidate's removal and a reopen.
+TEST_F(StoreTest, CommitOfTheCandidateLinksItsFile) {
+  auto s = openStore();
+  const std::string text = "p: 1\n";
+  ASSERT_TRUE(s->setCandidate(text).ok());
+  struct stat cand {};
+  ASSERT_EQ(::stat((dir_ + "/current/candidate.yaml").c_str(), &cand), 0);
+  auto m = s->add(text, "alice", "msg", false);
+  ASSERT_TRUE(m.ok());
+  const std::string vfile = dir_ + "/current/versions/" + std::string(6 - std::to_string(m->version).size(), '0') +
+                            std::to_string(m->version) + ".yaml";
+  struct stat ver {};
+  ASSERT_EQ(::stat(vfile.c_str(), &ver), 0);
+  EXPECT_EQ(ver.st_ino, cand.st_ino);
+  ASSERT_TRUE(s->activate(m->version).ok());
+  ASSERT_TRUE(s->discardCandidate().ok());
+  s.reset();
+  auto again = openStore();
+  EXPECT_TRUE(again->problems().empty());
+  ASSERT_TRUE(again->running());
+  EXPECT_EQ(again->running()->yaml, text);
+}
+
+// A different text, or a candidate file changed behind the store's back, is written afresh.
+TEST_F(StoreTest, CommitOfOtherTextOrChangedCandidateWritesTheFile) {
+  auto s = openStore();
+  ASSERT_TRUE(s->setCandidate("p: 1\n").ok());
+  auto other = s->add("p: 2\n", "alice", "msg", false);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(s->activate(other->version).ok());
+  // Same length, new content written by someone else: must not be linked under p: 1's hash.
+  { std::ofstream(dir_ + "/current/candidate.yaml") << "p: 3\n"; }
+  auto m = s->add("p: 1\n", "alice", "msg", false);
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE(s->activate(m->version).ok());
+  s.reset();
+  auto again = openStore();
+  EXPECT_TRUE(again->problems().empty()) << again->problems()[0].toString();
+  EXPECT_EQ(again->running()->yaml, "p: 1\n");
+}
+
 TEST_F(StoreTest, BackupRestoreVerifiedByHash) {
   std::string backup;
   {
