@@ -276,6 +276,18 @@ void ControlServer::writeTo(Conn& c) {
   }
 }
 
+void ControlServer::serve(Conn& c, bool readable) {
+  if (readable) {
+    readFrom(c);
+    if (c.metrics) {
+      serveMetrics(c);
+    } else {
+      serveLines(c);
+    }
+  }
+  if (!c.out.empty()) writeTo(c);
+}
+
 void ControlServer::closeConn(size_t index) {
   conns_[index] = std::move(conns_.back());
   conns_.pop_back();
@@ -298,20 +310,15 @@ void ControlServer::poll(int timeoutMs) {
   if (n > 0) {
     // Existing connections first (indices stay valid), new ones after.
     for (size_t i = 0; i < conns_.size(); ++i) {
-      Conn& c = *conns_[i];
       const short re = fds[first + i].revents;
-      if (re & (POLLIN | POLLHUP | POLLERR)) {
-        readFrom(c);
-        if (c.metrics) {
-          serveMetrics(c);
-        } else {
-          serveLines(c);
-        }
-      }
-      if (!c.out.empty()) writeTo(c);
+      serve(*conns_[i], (re & (POLLIN | POLLHUP | POLLERR)) != 0);
     }
+    const size_t known = conns_.size();
     if (fds[0].revents & POLLIN) acceptOn(unixFd_, false);
     if (metricsFd_ >= 0 && (fds[1].revents & POLLIN)) acceptOn(metricsFd_, true);
+    // A client sends its request right after connecting: serve it in this turn rather than one
+    // service-loop turn later (each turn sleeps, and on a busy machine waking up takes long).
+    for (size_t i = known; i < conns_.size(); ++i) serve(*conns_[i], true);
   }
   for (size_t i = conns_.size(); i-- > 0;) {
     Conn& c = *conns_[i];

@@ -65,6 +65,8 @@ class ControlServer {
   void writeTo(Conn& c);
   void serveLines(Conn& c);
   void serveMetrics(Conn& c);
+  // Reads what `c` sent (when `readable`), answers complete requests, writes pending output.
+  void serve(Conn& c, bool readable);
   void closeConn(size_t index);
 
   ServerConfig config_;
