@@ -9,7 +9,12 @@
 
 namespace lbg::dataplane {
 
-using Verdict = flow::Verdict;  // stored in the entry's FlowMeta, on its hot cache lines
+using Verdict = flow::Verdict;
+enum class DnsTcpReading : uint8_t {
+  Unknown,
+  Reading,
+  Stopped
+};  // stored in the entry's FlowMeta, on its hot cache lines
 
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable).
 // Plain data: the table zero-initialises it and copies it on eviction.
@@ -30,6 +35,9 @@ struct FlowState {
   uint16_t appMaster, appApp;
   bool appGuessed;
   uint64_t appRisk;
+  // DNS over TCP: where the resolver's next message starts, while it is known.
+  uint32_t dnsNextSeq;
+  DnsTcpReading dnsTcp;
 };
 
 }  // namespace lbg::dataplane

@@ -347,7 +347,7 @@ void Pipeline::decideFirstPacket(Entry& e, Unit& u, bool fromInitiator) {
   }
   const int byAddress = snap_->matchAddress(server, l4, port);
   if (byAddress >= 0) {
-    if (l4 == policy::L4::Udp && port == 53) e.user.appProto = AppProto::Dns;
+    if (port == 53) e.user.appProto = AppProto::Dns;  // answers become bindings, UDP or TCP
     setVerdict(e, Action::Allow, Reason::Cidr, byAddress);
     return;
   }
@@ -545,22 +545,53 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
 
 void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
   const packet::PacketView& v = u.view;
-  // DNS answers on allowed resolver flows become FQDN → address bindings. (The packet's own
-  // fields first: most packets never read the entry's cold appProto line.)
-  if (fromInitiator || v.ipProto != kUdp || v.payloadLen == 0 || e.user.appProto != AppProto::Dns) {
+  // DNS answers on allowed resolver flows (UDP or TCP port 53) become FQDN → address bindings.
+  // (The packet's own fields first: most packets never read the entry's cold appProto line.)
+  if (fromInitiator || v.srcPort != 53 || v.payloadLen == 0 || e.user.appProto != AppProto::Dns) {
     return;
   }
   if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
     ++counters_.bad_checksum;  // forwarded (the client decides), but never trusted as a binding
     return;
   }
+  const uint8_t* p = v.frame + v.payloadOffset;
+  if (v.ipProto == kUdp) {
+    bindDnsAnswers({p, v.payloadLen}, false);
+    return;
+  }
+  // DNS over TCP (RFC 7766; resolvers fall back to it for answers that do not fit UDP): each
+  // message has a two-byte length. Only segments that start at a message boundary we know of are
+  // read, whole messages only; a message split across segments, or any gap or retransmission,
+  // stops the reading for this flow (counted). Guessing a boundary could bind forged bytes.
+  if (e.user.dnsTcp == DnsTcpReading::Unknown) {
+    const bool handshakeSeen = e.meta.sawSyn && e.meta.tcpState >= flow::TcpState::Established;
+    e.user.dnsTcp = handshakeSeen ? DnsTcpReading::Reading : DnsTcpReading::Stopped;
+    e.user.dnsNextSeq = e.meta.isn[1] + 1;
+  }
+  if (e.user.dnsTcp != DnsTcpReading::Reading || v.seq != e.user.dnsNextSeq) {
+    e.user.dnsTcp = DnsTcpReading::Stopped;
+    ++counters_.dns_tcp_skipped;
+    return;
+  }
+  uint32_t off = 0;
+  while (v.payloadLen - off >= 2) {
+    const uint32_t len = 2u + (uint32_t(p[off]) << 8 | p[off + 1]);
+    if (len > v.payloadLen - off) break;  // continues in a later segment: not read
+    bindDnsAnswers({p + off, len}, true);
+    off += len;
+  }
+  // The next message starts here only if this segment ended on a boundary.
+  e.user.dnsNextSeq = v.seq + off;
+  if (off != v.payloadLen) e.user.dnsTcp = DnsTcpReading::Stopped;
+}
+
+void Pipeline::bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp) {
   const uint32_t minTtl = config_.dnsTtlMinSec, maxTtl = config_.dnsTtlMaxSec;
-  const auto st = inspect::parseDnsResponse(
-      {v.frame + v.payloadOffset, v.payloadLen}, false, [&](const inspect::DnsBinding& b) {
-        uint32_t ttl = b.ttl < minTtl ? minTtl : (b.ttl > maxTtl ? maxTtl : b.ttl);
-        dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull, now_);
-        ++counters_.dns_answers;
-      });
+  const auto st = inspect::parseDnsResponse(msg, overTcp, [&](const inspect::DnsBinding& b) {
+    uint32_t ttl = b.ttl < minTtl ? minTtl : (b.ttl > maxTtl ? maxTtl : b.ttl);
+    dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull, now_);
+    ++counters_.dns_answers;
+  });
   if (st == inspect::Status::Invalid) ++counters_.dns_invalid;
 }
 

@@ -22,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "dataplane/core/flow_state.h"
 #include "dataplane/core/hold_queue.h"
@@ -85,6 +86,7 @@ class Pipeline {
  public:
   using Table = flow::FlowTable<FlowState>;
   using Entry = Table::Entry;
+  static_assert(sizeof(Entry) <= 256, "four cache lines per flow: the bytes/flow of the benchmark");
   static constexpr uint16_t kMaxBurst = 256;
 
   static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config,
@@ -138,6 +140,7 @@ class Pipeline {
   void stageFlow(Unit& u, TxSink& tx);
   void handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
+  void bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp);
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);
   void handleIcmp(Unit& u, TxSink& tx);

@@ -34,6 +34,7 @@
   X(bad_checksum, "inspected packets with a bad TCP/UDP checksum (not trusted)")         \
   X(dns_answers, "DNS answers that bound an address to a name")                           \
   X(dns_invalid, "DNS responses that failed to parse")                                    \
+  X(dns_tcp_skipped, "DNS-over-TCP segments not read (no known message boundary)")        \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 

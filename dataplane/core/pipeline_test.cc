@@ -408,6 +408,60 @@ TEST_F(PipelineTest, DnsAnswerBindsNameForNonTlsPort) {
   EXPECT_EQ(v[2]["action"], "deny");
 }
 
+TEST_F(PipelineTest, DnsOverTcpBindsWholeMessagesAtKnownBoundaries) {
+  const IpAddr resolver = *IpAddr::parse("192.0.2.53");
+  const IpAddr first = *IpAddr::parse("198.51.100.31"), second = *IpAddr::parse("198.51.100.32");
+  handshake(resolver, 53);  // tcp/53 to the resolver: allowed by CIDR at the SYN
+  auto framed = [](const Bytes& m) {
+    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
+    f.insert(f.end(), m.begin(), m.end());
+    return f;
+  };
+  const Bytes m1 = framed(testing::dnsResponse("files.partner.example", {}, {first}));
+  const Bytes m2 = framed(testing::dnsResponse("files.partner.example", {}, {second}));
+  // One segment: the whole first message and the start of the second.
+  Bytes seg1 = m1;
+  seg1.insert(seg1.end(), m2.begin(), m2.begin() + 6);
+  L4Spec s = serverSide(resolver, 53);
+  s.seq = 5001;
+  s.ack = 1001;
+  inject(testing::frame(s, seg1), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
+  // The rest of the second message: not at a boundary we know, so not read.
+  s.seq = 5001 + uint32_t(seg1.size());
+  inject(testing::frame(s, Bytes(m2.begin() + 6, m2.end())), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
+  EXPECT_GE(pipeline_->counters().dns_tcp_skipped, 1u);
+  // A whole message on a second connection, at the start of the server's stream: read.
+  L4Spec c2 = client(resolver, 53);
+  c2.sport = 40001;
+  c2.flags = kSyn;
+  c2.seq = 7000;
+  inject(testing::frame(c2, {}), Ingress::InsidePort);
+  L4Spec s2 = serverSide(resolver, 53);
+  s2.dport = 40001;
+  s2.flags = kSyn | kAck;
+  s2.seq = 9000;
+  s2.ack = 7001;
+  inject(testing::frame(s2, {}), Ingress::OutsidePort);
+  c2.flags = kAck;
+  c2.seq = 7001;
+  c2.ack = 9001;
+  inject(testing::frame(c2, {}), Ingress::InsidePort);
+  s2.flags = kPshAck;
+  s2.seq = 9001;
+  inject(testing::frame(s2, m2), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 2u);
+  // Both addresses are now bound to the partner's name: SSH to either is allowed.
+  const Bytes banner = {'S', 'S', 'H', '-', '2', '.', '0', '\r', '\n'};
+  uint32_t seq = handshake(second, 22);
+  sendSegments(second, 22, seq, banner, banner.size());
+  auto v = verdicts();
+  ASSERT_FALSE(v.empty());
+  EXPECT_EQ(v.back()["reason"], "dns-binding");
+  EXPECT_EQ(v.back()["policy"]["service"], "sftp-partner");
+}
+
 TEST_F(PipelineTest, SniDnsEnforceRefusesUnresolvedAddressesAtTheSyn) {
   std::string enforce = kPolicy;
   enforce.replace(enforce.find("sni_dns: off"), 12, "sni_dns: enforce");
