@@ -1,11 +1,12 @@
 // libFuzzer target: lbg-audit's parsers of untrusted log files on arbitrary bytes — the record
-// chain walk (scanSegment), chain fields, the JSON record fields, seals and indexes. None may
+// chain walk (scanSegment), chain fields, the JSON record fields, seals, checkpoints and indexes. None may
 // crash, hang or read out of bounds, whatever the bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "dataplane/telemetry/log/chain.h"
+#include "dataplane/telemetry/log/checkpoint.h"
 #include "dataplane/telemetry/log/record_fields.h"
 #include "dataplane/telemetry/log/seal.h"
 #include "dataplane/telemetry/log/segment_index.h"
@@ -36,11 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos = nl + 1;
   }
 
-  // As a seal and as an index.
-  if (auto seal = Seal::parse(all)) {
-    auto key = SigningKey::fromSeed(std::string(32, 'f'));
-    seal->verify(key->publicKey());
-  }
+  // As a seal, a checkpoint and an index.
+  auto key = SigningKey::fromSeed(std::string(32, 'f'));
+  if (auto seal = Seal::parse(all)) seal->verify(key->publicKey());
+  if (auto cp = Checkpoint::parse(all)) cp->verify(key->publicKey());
   if (auto ix = SegmentIndex::parse(all)) {
     ix->mayContain(TermKind::Src, "10.0.0.1");
     ix->serialize();
