@@ -6,9 +6,19 @@
 
 namespace lbg::sanitizer::xml {
 
+namespace {
+constexpr unsigned kParseFlags = pugi::parse_default | pugi::parse_declaration | pugi::parse_ws_pcdata;
+}  // namespace
+
 bool parse(std::string_view bytes, pugi::xml_document* doc) {
-  unsigned flags = pugi::parse_default | pugi::parse_declaration | pugi::parse_ws_pcdata;
-  pugi::xml_parse_result result = doc->load_buffer(bytes.data(), bytes.size(), flags, pugi::encoding_auto);
+  pugi::xml_parse_result result = doc->load_buffer(bytes.data(), bytes.size(), kParseFlags, pugi::encoding_auto);
+  if (!result) return false;
+  if (!doc->document_element()) return false;
+  return true;
+}
+
+bool parseInPlace(std::string& bytes, pugi::xml_document* doc) {
+  pugi::xml_parse_result result = doc->load_buffer_inplace(bytes.data(), bytes.size(), kParseFlags, pugi::encoding_auto);
   if (!result) return false;
   if (!doc->document_element()) return false;
   return true;
@@ -60,19 +70,6 @@ std::string_view namespaceUri(pugi::xml_node node, std::string_view prefix) {
   return {};
 }
 
-void forEachElement(pugi::xml_node root, const std::function<void(pugi::xml_node)>& visit) {
-  pugi::xml_node node = root.first_child();
-  while (node) {
-    if (node.type() == pugi::node_element) visit(node);
-    if (node.first_child()) {
-      node = node.first_child();
-      continue;
-    }
-    while (node && node != root && !node.next_sibling()) node = node.parent();
-    if (!node || node == root) break;
-    node = node.next_sibling();
-  }
-}
 
 namespace {
 bool hasElementChild(pugi::xml_node node) {

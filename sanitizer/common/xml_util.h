@@ -16,6 +16,9 @@ namespace lbg::sanitizer::xml {
 
 // Parses into `doc`; false on malformed XML. DOCTYPE nodes are dropped.
 bool parse(std::string_view bytes, pugi::xml_document* doc);
+// The same, parsing inside `bytes` (no copy of a multi-megabyte part); `bytes` is modified and must
+// outlive `doc`.
+bool parseInPlace(std::string& bytes, pugi::xml_document* doc);
 
 // Serialises as UTF-8 without reformatting; the declaration (if any) says UTF-8.
 // `sizeHint`: the expected output size (the input part's size), reserved up front.
@@ -30,7 +33,22 @@ std::string_view namespaceUri(pugi::xml_node node, std::string_view prefix);
 
 // Visits every element in document order, iteratively. The visitor may not remove the node it is
 // given (collect and remove afterwards).
-void forEachElement(pugi::xml_node root, const std::function<void(pugi::xml_node)>& visit);
+// A template (not std::function): it runs over every element of multi-megabyte parts several times
+// per file, and the visitor is inlined.
+template <typename Visit>
+void forEachElement(pugi::xml_node root, Visit&& visit) {
+  pugi::xml_node node = root.first_child();
+  while (node) {
+    if (node.type() == pugi::node_element) visit(node);
+    if (node.first_child()) {
+      node = node.first_child();
+      continue;
+    }
+    while (node && node != root && !node.next_sibling()) node = node.parent();
+    if (!node || node == root) break;
+    node = node.next_sibling();
+  }
+}
 
 // Removes every node in `targets` (nodes inside another target are skipped), then removes
 // ancestors left without element children whose local name is in `collapsible` (e.g. an empty

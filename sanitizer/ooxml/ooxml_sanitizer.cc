@@ -213,7 +213,8 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     std::string raw;
     if (!pkg->read(name, &raw, &reason)) return FormatResult::fail(reason);
     pugi::xml_document doc;
-    if (!xml::parse(raw, &doc)) return FormatResult::fail("parse-error");
+    size_t rawSize = raw.size();
+    if (!xml::parseInPlace(raw, &doc)) return FormatResult::fail("parse-error");
     std::set<std::string> keptIds;
     for (const auto& rel : relsOf[name]) keptIds.insert(rel.id);
     const std::string& ct = part.contentType;
@@ -233,7 +234,7 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
       xml::forEachElement(doc, [&](pugi::xml_node n) { anySheet = anySheet || xml::localName(n.name()) == "sheet"; });
       if (!anySheet) return FormatResult::fail("no-content-left");
     }
-    contents[name] = xml::serialize(doc, raw.size());
+    contents[name] = xml::serialize(doc, rawSize);
   }
 
   ZipWriter writer;

@@ -53,7 +53,7 @@ std::string verify(std::string_view bytes, const FormatLimits& limits) {
     std::string raw;
     if (!pkg->read(part, &raw, &reason)) return "verify:" + reason;
     pugi::xml_document doc;
-    if (!xml::parse(raw, &doc)) return "verify:parse-error";
+    if (!xml::parseInPlace(raw, &doc)) return "verify:parse-error";
     std::vector<RemovedItem> findings;
     neutralizeWordFields(doc, part, findings);
     if (ct.find("settings") != std::string::npos) neutralizeWordSettings(doc, part, findings);
