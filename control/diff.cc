@@ -72,6 +72,7 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
   setting(d.settings, "defaults.quic", policy::toString(a.quic), policy::toString(b.quic));
   setting(d.settings, "defaults.ech", policy::toString(a.ech), policy::toString(b.ech));
   setting(d.settings, "defaults.sni_dns", policy::toString(a.sniDns), policy::toString(b.sniDns));
+  setting(d.settings, "defaults.reload", policy::toString(a.reload), policy::toString(b.reload));
 
   std::map<std::string, const ServiceSpec*> before;
   for (const auto& s : a.services) before[s.name] = &s;

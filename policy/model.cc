@@ -94,6 +94,10 @@ const char* toString(SniDnsMode v) {
   return "?";
 }
 
+const char* toString(ReloadMode v) {
+  return v == ReloadMode::Keep ? "keep" : "recheck";
+}
+
 const char* toString(ServiceKind v) {
   switch (v) {
     case ServiceKind::Cloud:

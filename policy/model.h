@@ -14,6 +14,10 @@ enum class DenyAction : uint8_t { Drop, Reset };
 enum class QuicMode : uint8_t { Block, Allow };
 enum class EchMode : uint8_t { Block, Allow };
 enum class SniDnsMode : uint8_t { Off, Log, Enforce };
+// What a new policy does to flows an older one allowed: `recheck` ends those whose service was
+// removed or no longer lists their port (or, for a CIDR verdict, their address); `keep` lets
+// them run to their end under the verdict they had.
+enum class ReloadMode : uint8_t { Recheck, Keep };
 enum class ServiceKind : uint8_t { Cloud, LgwanAsp, SecurityUpdate, Infrastructure };
 enum class L4 : uint8_t { Tcp = 6, Udp = 17 };
 
@@ -87,6 +91,7 @@ struct PolicyDoc {
   // The visible (outer) name is still matched against the allow-list either way.
   EchMode ech = EchMode::Allow;
   SniDnsMode sniDns = SniDnsMode::Log;
+  ReloadMode reload = ReloadMode::Recheck;
   std::vector<ServiceSpec> services;
 
   bool operator==(const PolicyDoc&) const = default;
@@ -97,6 +102,7 @@ const char* toString(DenyAction v);
 const char* toString(QuicMode v);
 const char* toString(EchMode v);
 const char* toString(SniDnsMode v);
+const char* toString(ReloadMode v);
 const char* toString(ServiceKind v);
 const char* toString(L4 v);
 // "tcp/443" or "tcp/8000-8080".

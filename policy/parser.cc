@@ -250,7 +250,7 @@ class DocParser {
     if (doc.inside.empty()) fail(p, "segment.inside", "at least one prefix is required");
 
     v = top.get("defaults", &p);
-    parseDefaults(Map(v, "defaults", p, {"deny", "quic", "ech", "sni_dns"}), doc);
+    parseDefaults(Map(v, "defaults", p, {"deny", "quic", "ech", "sni_dns", "reload"}), doc);
 
     v = top.get("services", &p);
     std::set<std::string> names;
@@ -289,6 +289,12 @@ class DocParser {
       static constexpr std::pair<const char*, SniDnsMode> kSniDns[] = {
           {"enforce", SniDnsMode::Enforce}, {"log", SniDnsMode::Log}, {"off", SniDnsMode::Off}};
       doc.sniDns = enumValue(v, p, "defaults.sni_dns", kSniDns);
+    }
+    if (m.has("reload")) {
+      v = m.get("reload", &p);
+      static constexpr std::pair<const char*, ReloadMode> kReload[] = {
+          {"keep", ReloadMode::Keep}, {"recheck", ReloadMode::Recheck}};
+      doc.reload = enumValue(v, p, "defaults.reload", kReload);
     }
   }
 
@@ -561,6 +567,7 @@ std::string toYaml(const PolicyDoc& doc) {
   o << "  quic: " << toString(doc.quic) << "\n";
   o << "  ech: " << toString(doc.ech) << "\n";
   o << "  sni_dns: " << toString(doc.sniDns) << "\n";
+  o << "  reload: " << toString(doc.reload) << "\n";
   if (doc.services.empty()) {
     o << "services: []\n";
     return o.str();

@@ -1,5 +1,7 @@
 #include "policy/snapshot.h"
 
+#include <algorithm>
+#include <climits>
 #include <limits>
 
 #include "policy/fqdn.h"
@@ -96,7 +98,23 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
     markPorts(snap->portUsed_[slot], usedDelta[slot]);
     markPorts(snap->portNamed_[slot], namedDelta[slot]);
   }
+  for (size_t i = 0; i < snap->doc_.services.size(); ++i) {
+    snap->serviceIds_.emplace_back(snap->serviceId(int(i)), int(i));
+  }
+  std::sort(snap->serviceIds_.begin(), snap->serviceIds_.end());
   return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+uint64_t Snapshot::serviceId(int index) const {
+  if (index < 0 || size_t(index) >= doc_.services.size()) return 0;
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: stable across processes and versions
+  for (unsigned char c : doc_.services[size_t(index)].name) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+int Snapshot::serviceById(uint64_t id) const {
+  auto it = std::lower_bound(serviceIds_.begin(), serviceIds_.end(), std::make_pair(id, INT_MIN));
+  return it != serviceIds_.end() && it->first == id ? it->second : -1;
 }
 
 bool Snapshot::serviceAllowsPort(int index, L4 proto, uint16_t port) const {

@@ -32,6 +32,12 @@ class Snapshot {
   QuicMode quic() const { return doc_.quic; }
   EchMode ech() const { return doc_.ech; }
   SniDnsMode sniDns() const { return doc_.sniDns; }
+  ReloadMode reload() const { return doc_.reload; }
+
+  // A service's identity across policy versions: a 64-bit hash of its name (names are unique in
+  // a policy). serviceById() finds it again in this snapshot, -1 if the service is gone.
+  uint64_t serviceId(int index) const;
+  int serviceById(uint64_t id) const;
 
   // ---- hot path: const, no allocation, no locks, no exceptions ----
   bool isInside(const IpAddr& a) const { return inside_.containsAny(a); }
@@ -76,6 +82,7 @@ class Snapshot {
   std::vector<uint32_t> portBegin_;
   PortBitmap portUsed_{};
   PortBitmap portNamed_{};
+  std::vector<std::pair<uint64_t, int>> serviceIds_;  // sorted by id
 };
 
 }  // namespace lbg::policy

@@ -90,6 +90,7 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
     return;
   }
   snap_ = policySlot_.enter(worker_);
+  snapEpoch_ = static_cast<uint32_t>(snap_->version());
   now_ = nowNs;
   // Pass 1: start loading every frame's headers, so that decoding one does not wait for it.
   for (uint16_t i = 0; i < n; ++i) {
@@ -271,7 +272,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
     }
     created = true;
     ++counters_.flows_new;
-    e->meta.firstSeenNs = now_;
+    e->user.firstSeenNs = now_;
     // A capture that starts with the server's SYN-ACK still names the client: its receiver.
     // Live, a SYN-ACK for a flow we never saw start is an inbound packet and stays one.
     const bool synAckFirst = u.byAddress && v.ipProto == kTcp &&
@@ -298,6 +299,10 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   // The packet count is on the entry's hot line: established flows past the first packets never
   // read the appid fields.
   if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
+
+  // A verdict given under an older policy is checked against the current one (one compare on the
+  // hot line; the check itself runs once per flow and reload).
+  if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
@@ -622,10 +627,38 @@ void Pipeline::finishAppId(Entry& e) {
   e.user.appSlotPlus1 = 0;
 }
 
+void Pipeline::recheckVerdict(Entry& e) {
+  e.meta.epoch = snapEpoch_;
+  if (e.meta.verdict != Verdict::Allow || snap_->reload() == policy::ReloadMode::Keep) return;
+  const bool loIsClient = e.meta.initiatorIsLo;
+  const IpAddr& server = loIsClient ? e.key.hi : e.key.lo;
+  const uint16_t port = loIsClient ? e.key.hiPort : e.key.loPort;
+  const auto l4 = e.key.proto == kTcp ? policy::L4::Tcp : policy::L4::Udp;
+  const int service = snap_->serviceById(e.user.serviceId);
+  std::string_view why;
+  if (service < 0) {
+    why = "service-removed";
+  } else if (!snap_->serviceAllowsPort(service, l4, port)) {
+    why = "port-removed";
+  } else if (e.user.reason == Reason::Cidr && snap_->matchAddress(server, l4, port) != service) {
+    why = "address-removed";
+  }
+  if (why.empty()) {
+    // Still allowed by the same service: its index and the version now refer to this snapshot.
+    e.user.service = service;
+    e.user.policyVersion = snap_->version();
+    return;
+  }
+  identity_ = Identity{};
+  setVerdict(e, Action::Deny, Reason::PolicyChanged, -1, why);
+}
+
 void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::string_view detail) {
   e.meta.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
+  e.meta.epoch = snapEpoch_;
   e.user.reason = r;
   e.user.service = service;
+  e.user.serviceId = snap_->serviceId(service);
   e.user.policyVersion = snap_->version();
   if (a == Action::Allow) {
     ++counters_.flows_allowed;
@@ -749,7 +782,7 @@ void Pipeline::describeFlow(const Entry& e, const policy::Snapshot* snap, teleme
   ev.action = e.meta.verdict == Verdict::Allow ? Action::Allow : Action::Deny;
   ev.reason = e.meta.verdict == Verdict::Pending ? Reason::None : e.user.reason;
   ev.tcpState = static_cast<uint8_t>(e.meta.tcpState);
-  ev.startNs = e.meta.firstSeenNs;
+  ev.startNs = e.user.firstSeenNs;
   ev.endNs = e.meta.lastSeenNs;
   for (int d = 0; d < 2; ++d) {
     ev.pkts[d] = e.meta.pkts[d];
@@ -796,6 +829,7 @@ void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
 void Pipeline::housekeeping(uint64_t nowNs) {
   now_ = nowNs;
   snap_ = policySlot_.enter(worker_);
+  snapEpoch_ = static_cast<uint32_t>(snap_->version());
   flows_->expire(nowNs, config_.expireBudget, [this](Entry& e) {
     endFlow(e, e.meta.tcpState == flow::TcpState::Closed ? telemetry::EndReason::Closed
                                                          : telemetry::EndReason::Timeout);

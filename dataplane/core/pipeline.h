@@ -150,6 +150,7 @@ class Pipeline {
   bool decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port);
   void decideByName(Entry& e, std::string_view name, telemetry::Reason how, uint16_t port,
                     const IpAddr& server);
+  void recheckVerdict(Entry& e);
   void setVerdict(Entry& e, telemetry::Action a, telemetry::Reason r, int32_t service,
                   std::string_view detail = {});
 
@@ -172,6 +173,7 @@ class Pipeline {
   inspect::DnsBindingTable& dns_;
   rte_mempool* pool_;
   const policy::Snapshot* snap_ = nullptr;  // the one snapshot of the current burst
+  uint32_t snapEpoch_ = 0;                  // its version's low 32 bits (FlowMeta::epoch)
   uint64_t now_ = 0;
   uint64_t nextFlowId_ = 1;
 

@@ -547,6 +547,76 @@ TEST_F(PipelineTest, NewSnapshotJudgesNewFlows) {
   EXPECT_EQ(v[0]["policy"]["version"], 2);
 }
 
+TEST_F(PipelineTest, ReloadEndsFlowsWhoseServiceIsGoneAndKeepsTheOthers) {
+  const IpAddr resolver = *IpAddr::parse("192.0.2.53");
+  // Two allowed flows under version 1: TLS to Microsoft 365 (by SNI), DNS over TCP (by CIDR).
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  L4Spec d = client(resolver, 53);
+  d.sport = 40100;
+  d.flags = kSyn;
+  inject(testing::frame(d, {}), Ingress::InsidePort);
+  ASSERT_EQ(verdicts().size(), 2u);
+  // Version 2 drops the resolver's tcp/53 but keeps microsoft365 (its index moves: a service is
+  // added in front of it).
+  std::string v2 = kPolicy;
+  v2.replace(v2.find("ports: [udp/53, tcp/53]"), 23, "ports: [udp/53]");
+  v2.replace(v2.find("services:\n"), 10,
+             "services:\n  - name: first\n    kind: lgwan-asp\n    cidr: [203.0.113.0/24]\n"
+             "    ports: [tcp/8443]\n");
+  slot_->publish(compile(v2, 2), std::chrono::milliseconds(0));
+  const size_t before = tx_.frames.size();
+  L4Spec c = client(m365_, 443);
+  c.seq = seq + uint32_t(hello.size());
+  inject(testing::frame(c, Bytes(100, 0x17)), Ingress::InsidePort);
+  EXPECT_EQ(tx_.frames.size(), before + 1) << "the service remains: the flow carries on";
+  d.flags = kAck;
+  d.seq = 1;
+  inject(testing::frame(d, Bytes(30, 0)), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[2]["action"], "deny");
+  EXPECT_EQ(v[2]["reason"], "policy-changed:port-removed");
+  EXPECT_EQ(v[2]["policy"]["version"], 2);
+  EXPECT_EQ(v[2]["dest_port"], 53);
+  // Its data frame is dropped; the policy's deny is reset: one to each side.
+  EXPECT_EQ(tx_.frames.size(), before + 3);
+  const auto toClient = resets(PortRole::Inside);
+  ASSERT_FALSE(toClient.empty());
+  EXPECT_EQ(toClient.back().src, resolver);
+  // The Microsoft 365 flow's end event names its service from version 2.
+  pipeline_->drainAll(now_ + 1);
+  drain();
+  bool found = false;
+  for (const auto& e : events_.events) {
+    if (e["phase"] == "end" && e["dest_port"] == 443) {
+      found = true;
+      EXPECT_EQ(e["policy"]["service"], "microsoft365");
+      EXPECT_EQ(e["policy"]["version"], 2);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(PipelineTest, ReloadKeepLetsAllowedFlowsRunToTheirEnd) {
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  std::string v2 = kPolicy;
+  v2.replace(v2.find("  sni_dns: off\n"), 15, "  sni_dns: off\n  reload: keep\n");
+  const size_t at = v2.find("  - name: microsoft365");
+  const size_t end = v2.find("  - name: sftp-partner");
+  v2.erase(at, end - at);
+  slot_->publish(compile(v2, 2), std::chrono::milliseconds(0));
+  const size_t before = tx_.frames.size();
+  L4Spec c = client(m365_, 443);
+  c.seq = seq + uint32_t(hello.size());
+  inject(testing::frame(c, Bytes(100, 0x17)), Ingress::InsidePort);
+  EXPECT_EQ(tx_.frames.size(), before + 1);
+  EXPECT_EQ(verdicts().size(), 1u);
+}
+
 TEST_F(PipelineTest, FlowEndCarriesCounters) {
   const uint32_t seq = handshake(m365_, 443);
   sendSegments(m365_, 443, seq, testing::clientHello({.names = {"outlook.office365.com"}}), 4000);

@@ -23,7 +23,7 @@ enum class Verdict : uint8_t { Pending, Allow, Deny };
 
 // Field order is hot first: with the key and hash in front, everything an established flow's
 // packet reads or writes (last seen, counters, TCP state, verdict) lies in the entry's first two
-// cache lines; firstSeenNs and the ISNs are only read when a flow starts or is logged.
+// cache lines. (When the flow started is the owner's to keep, off these lines.)
 struct FlowMeta {
   uint64_t lastSeenNs;
   uint64_t pkts[2], bytes[2];  // [0] initiator → responder, [1] back
@@ -37,7 +37,9 @@ struct FlowMeta {
   uint32_t seqNext[2];  // highest sequence number + length seen per direction
   uint32_t finSeq[2];   // sequence number of each direction's FIN
   uint32_t isn[2];      // initial sequence numbers per direction (stream offsets)
-  uint64_t firstSeenNs;
+  // The owner's stamp of its judgement, compared on every packet (the pipeline keeps the low 32
+  // bits of the policy version that gave the verdict, to notice a reload).
+  uint32_t epoch;
 };
 
 }  // namespace lbg::flow

@@ -114,7 +114,7 @@ class FlowTable {
   }
 
   // Inserts a zero-initialised entry for `key` (which the caller checked is absent) with
-  // firstSeenNs and lastSeenNs set to nowNs. `onEvict(Entry&)` runs first when a slot had to be
+  // lastSeenNs set to nowNs. `onEvict(Entry&)` runs first when a slot had to be
   // taken from another flow. May move one other entry to its alternative bucket: pointers to
   // entries other than the returned one are invalid after insert().
   // Never returns nullptr (kept nullable so that callers handle a future "refuse" policy).
@@ -147,7 +147,6 @@ class FlowTable {
     std::memset(static_cast<void*>(&e), 0, sizeof(Entry));
     e.key = key;
     e.hash = hash;
-    e.meta.firstSeenNs = nowNs;
     e.meta.lastSeenNs = nowNs;
     sigs_[freeSlot / kWays].s[freeSlot % kWays] = signature(hash);
     ++size_;

@@ -48,7 +48,7 @@ TEST(FlowTable, InsertFindErase) {
     ASSERT_EQ(t->find(k, hashKey(k)), nullptr);
     Table::Entry* e = t->insert(k, hashKey(k), 100 + i, [](Table::Entry&) { FAIL(); });
     ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->meta.firstSeenNs, 100 + i);
+    EXPECT_EQ(e->meta.lastSeenNs, 100 + i);
     EXPECT_EQ(e->meta.tcpState, TcpState::None);
     EXPECT_EQ(e->user.id, 0u);  // zero-initialised
     e->user.id = i;

@@ -30,7 +30,8 @@ namespace lbg::telemetry {
   X(InspectLimit, "inspect-limit")               \
   X(HttpConnect, "http-connect")                 \
   X(UnsupportedProtocol, "unsupported-protocol") \
-  X(ResourceExhausted, "resource-exhausted")
+  X(ResourceExhausted, "resource-exhausted")                                           \
+  X(PolicyChanged, "policy-changed")
 
 enum class Reason : uint8_t {
 #define LBG_REASON_ENUM_(id, text) id,
