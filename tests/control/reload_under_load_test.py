@@ -13,10 +13,13 @@ follows 200 frames (about 0.1 s) later, so flows straddle commits.
 Proof:
   - the gateway received every frame sent (rx_packets == sent), and rx == forwarded + denied,
     where forwarded is counted both by tx_packets and by the frames in the outside port's pcap;
-  - each flow that was received has exactly one verdict event (none lost), its policy version is
-    one that was committed, and its action is what that version's policy says for the flow;
-  - every frame in the outside capture belongs to an allowed flow, and every received frame of
-    an allowed flow is there (a flow is never half forwarded across a swap);
+  - each flow that was received has a verdict event (none lost), its policy version is one that
+    was committed, and its action is what that version's policy says for the flow; a second
+    verdict comes only from defaults.reload: recheck, for a toggle flow whose second frame met a
+    version without the toggle service (policy-changed:service-removed), and main flows (allowed
+    by every version) are never re-judged;
+  - every frame in the outside capture belongs to an allowed flow; a flow allowed throughout is
+    forwarded whole, a re-judged one up to the reload (a flow is never mis-forwarded in a swap);
   - the verdicts span the versions (traffic flowed during the commits).
 """
 import json
@@ -152,10 +155,10 @@ for fr in all_frames:
 verdicts = {}
 for v in gwlib.verdicts(gw.events()):
     verdicts.setdefault((v["src_ip"], v["src_port"]), []).append(v)
-check(set(verdicts) == set(sent_per_flow), "one verdict per flow sent: %d flows, %d judged" % (len(sent_per_flow), len(verdicts)))
-check(all(len(v) == 1 for v in verdicts.values()), "no flow judged twice")
-wrong, unknown = [], []
-for key, (v,) in ((k, vs[:1]) for k, vs in verdicts.items()):
+check(set(verdicts) == set(sent_per_flow), "every flow sent was judged: %d flows, %d judged" % (len(sent_per_flow), len(verdicts)))
+wrong, unknown, rejudged = [], [], []
+for key, vs in verdicts.items():
+    v = vs[0]
     ver = v["policy"]["version"]
     if ver not in allows_toggle:
         unknown.append((key, ver))
@@ -163,16 +166,35 @@ for key, (v,) in ((k, vs[:1]) for k, vs in verdicts.items()):
     want = "allow" if v["dest_port"] == MAIN[1] or allows_toggle[ver] else "deny"
     if v["action"] != want:
         wrong.append((key, ver, v["action"]))
+    if len(vs) == 1:
+        continue
+    # defaults.reload: recheck (the default): a toggle flow allowed under one version whose second
+    # frame arrives under a version without the toggle service is ended there, once.
+    r = vs[1]
+    ok = (len(vs) == 2 and v["action"] == "allow" and v["dest_port"] == TOGGLE[1] and
+          r["action"] == "deny" and r["reason"] == "policy-changed:service-removed" and
+          r["policy"]["version"] in allows_toggle and not allows_toggle[r["policy"]["version"]] and
+          r["policy"]["version"] > ver)
+    if ok:
+        rejudged.append(key)
+    else:
+        wrong.append((key, [(x["policy"]["version"], x["action"], x["reason"]) for x in vs]))
 check(not unknown, "every verdict names a committed version (%d do not: %s)" % (len(unknown), unknown[:3]))
 check(not wrong, "every verdict is what its version says (%d wrong: %s)" % (len(wrong), wrong[:3]))
+check(len(rejudged) > 0, "toggle flows ended by a version without the service (%d)" % len(rejudged))
+check(not any(verdicts[k][0]["dest_port"] == MAIN[1] and len(verdicts[k]) > 1 for k in verdicts),
+      "main flows (allowed by every version) judged once across %d reloads" % COMMITS)
 out_per_flow = {}
 for fr in out_frames:
     src, sport, dst, dport = gwlib.parse_udp(fr)
     out_per_flow[(src, sport)] = out_per_flow.get((src, sport), 0) + 1
 allowed = {k for k, vs in verdicts.items() if vs[0]["action"] == "allow"}
 check(set(out_per_flow) == allowed, "frames outside are exactly the allowed flows' (%d flows)" % len(allowed))
-half = [k for k in allowed if out_per_flow.get(k) != sent_per_flow[k]]
-check(not half, "allowed flows forwarded whole (%d not: %s)" % (len(half), half[:3]))
+# A flow allowed throughout is forwarded whole; one ended by a reload only up to that reload (its
+# first frame).
+half = [k for k in allowed
+        if out_per_flow.get(k) != (1 if len(verdicts[k]) == 2 else sent_per_flow[k])]
+check(not half, "allowed flows forwarded whole, re-judged ones up to the reload (%d not: %s)" % (len(half), half[:3]))
 seen = {vs[0]["policy"]["version"] for vs in verdicts.values()}
 check(len(seen) >= COMMITS * 3 // 4, "verdicts by %d of %d versions (traffic flowed through the commits)" % (len(seen), len(allows_toggle)))
 toggled = {vs[0]["policy"]["version"] for vs in verdicts.values() if vs[0]["dest_port"] == TOGGLE[1] and vs[0]["action"] == "deny"}
