@@ -59,9 +59,46 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
     if (!root["policy"]) return Error{"policy: PATH is required", path, 1, 1};
     c.policyPath = root["policy"].as<std::string>();
     if (const auto log = root["log"]) {
+      static const std::set<std::string> kLogKeys = {"file", "dir", "key", "segment_bytes",
+                                                     "segment_seconds", "retain_bytes", "retain_days",
+                                                     "syslog"};
+      if (!log.IsMap()) return errorAt(path, log, "log must be a mapping");
+      for (const auto& kv : log) {
+        const std::string key = kv.first.as<std::string>();
+        if (!kLogKeys.count(key)) return errorAt(path, kv.first, "unknown key 'log." + key + "'");
+      }
       if (log["file"]) c.logFile = log["file"].as<std::string>();
       if (log["dir"]) c.logDir = log["dir"].as<std::string>();
       if (log["key"]) c.logKey = log["key"].as<std::string>();
+      if (log["segment_bytes"]) c.logSegmentBytes = log["segment_bytes"].as<uint64_t>();
+      if (log["segment_seconds"]) c.logSegmentSeconds = log["segment_seconds"].as<uint64_t>();
+      if (log["retain_bytes"]) c.logRetainBytes = log["retain_bytes"].as<uint64_t>();
+      if (log["retain_days"]) c.logRetainSeconds = log["retain_days"].as<uint64_t>() * 86400;
+      if (const auto sl = log["syslog"]) {
+        if (!sl.IsSequence()) return errorAt(path, sl, "log.syslog must be a list");
+        static const std::set<std::string> kSyslogKeys = {"transport", "host", "port", "ca",
+                                                          "server_name", "cert", "key", "facility"};
+        for (const auto& t : sl) {
+          if (!t.IsMap()) return errorAt(path, t, "log.syslog entries are mappings");
+          for (const auto& kv : t) {
+            const std::string key = kv.first.as<std::string>();
+            if (!kSyslogKeys.count(key)) return errorAt(path, kv.first, "unknown key 'log.syslog." + key + "'");
+          }
+          GatewayConfig::SyslogExport e;
+          if (t["transport"]) e.transport = t["transport"].as<std::string>();
+          if (e.transport != "udp" && e.transport != "tcp" && e.transport != "tls")
+            return errorAt(path, t, "log.syslog transport must be udp, tcp or tls");
+          if (!t["host"]) return errorAt(path, t, "log.syslog entry needs host");
+          e.host = t["host"].as<std::string>();
+          if (t["port"]) e.port = t["port"].as<uint16_t>();
+          if (t["ca"]) e.caFile = t["ca"].as<std::string>();
+          if (t["server_name"]) e.serverName = t["server_name"].as<std::string>();
+          if (t["cert"]) e.certFile = t["cert"].as<std::string>();
+          if (t["key"]) e.keyFile = t["key"].as<std::string>();
+          if (t["facility"]) e.facility = t["facility"].as<int>();
+          c.logSyslog.push_back(e);
+        }
+      }
     }
     if (const auto ctl = root["control"]) {
       if (ctl["socket"]) c.controlSocket = ctl["socket"].as<std::string>();

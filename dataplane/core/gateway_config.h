@@ -23,6 +23,16 @@ struct GatewayConfig {
   std::string logFile;   // plain JSON lines (used when logDir is empty)
   std::string logDir;    // hash-chained, sealed segments
   std::string logKey;    // Ed25519 private key for segment seals
+  // log: {segment_bytes, segment_seconds, retain_bytes, retain_days, syslog: [...]}
+  uint64_t logSegmentBytes = 64 << 20, logSegmentSeconds = 3600;
+  uint64_t logRetainBytes = 0, logRetainSeconds = 0;  // 0 = unlimited
+  struct SyslogExport {  // one SIEM receiver of the log (RFC 5424 over udp, tcp or tls)
+    std::string transport = "udp", host;
+    uint16_t port = 514;
+    std::string caFile, serverName, certFile, keyFile;  // tls
+    int facility = 16;                                  // local0
+  };
+  std::vector<SyslogExport> logSyslog;
   std::string applianceId = "lbg";
   std::string controlSocket;  // empty: no control server
   std::string rolesFile;

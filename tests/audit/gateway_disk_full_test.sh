@@ -3,6 +3,7 @@
 #   - forwarding continues while the log cannot be written;
 #   - the lost records are counted in `lbgctl stats`, the Prometheus output and the counters
 #     printed at SIGTERM, and the alarm state is visible while it lasts;
+#   - the disk-full alarm reaches the SIEM (a syslog receiver on loopback) while the disk is full;
 #   - once space is back, an `alarm` record (kind disk-full, with the count) enters the chain;
 #   - the log written before, during and after still verifies with lbg-audit.
 # The log directory is a 1 MiB tmpfs this test mounts; traffic stays inside the namespaces it
@@ -30,6 +31,7 @@ check() {  # description, command...
 cleanup() {
   [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
   [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
+  [ -n "${SYSPID:-}" ] && kill "$SYSPID" 2>/dev/null || true
   ip netns del "$NC" 2>/dev/null || true
   ip netns del "$NS" 2>/dev/null || true
   ip link del "$IN" 2>/dev/null || true
@@ -64,6 +66,18 @@ for i in "$IN" "$OUT"; do
 done
 
 METRICS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The SIEM: a UDP syslog receiver on loopback, one line per datagram (port chosen by the kernel).
+cat > syslog_rcv.py <<'EOF2'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+open("syslog.port", "w").write(str(s.getsockname()[1]))
+with open("syslog.rcv", "a") as f:
+    while True:
+        data, _ = s.recvfrom(65536); f.write(data.decode("utf-8", "replace") + "\n"); f.flush()
+EOF2
+/usr/bin/python3 syslog_rcv.py & SYSPID=$!
+for _ in $(seq 1 150); do [ -s syslog.port ] && break; sleep 0.2; done
+SYSLOG_PORT=$(cat syslog.port)
 cat > policy.yaml <<EOF
 version: 1
 approval: none
@@ -86,7 +100,10 @@ workers: 1
 flows: 65536
 policy: $WORK/policy.yaml
 appliance_id: disk-full-test
-log: {dir: $WORK/logfs/log, key: $WORK/log.key}
+log:
+  dir: $WORK/logfs/log
+  key: $WORK/log.key
+  syslog: [{transport: udp, host: 127.0.0.1, port: $SYSLOG_PORT}]
 control: {socket: $WORK/control.sock, roles: $WORK/roles.yaml, store: $WORK/store}
 metrics: "127.0.0.1:$METRICS_PORT"
 EOF
@@ -153,6 +170,9 @@ check "Prometheus: lbg_log_records_lost_total > 0" \
 check "Prometheus: lbg_log_alarm is a gauge at 1" \
   bash -c "grep -q '^# TYPE lbg_log_alarm gauge' <<<\"\$1\" && grep -q '^lbg_log_alarm 1' <<<\"\$1\"" _ "$metrics"
 lost_during=$(counter log_records_lost)
+check "the disk-full alarm reached syslog while the disk is full" \
+  wait_for 150 grep -q '"kind":"disk-full"' syslog.rcv
+check "syslog alarm has severity critical (<130> = local0.crit)" grep -q '^<130>1 .* lbg-gateway .* alarm - ' syslog.rcv
 
 # --- space is back: the alarm record enters the chain ------------------------------------------
 rm -f logfs/filler
@@ -168,6 +188,7 @@ check "final counters include syslog drops and alarms" grep -Eq "^log_syslog_dro
 cat logfs/log/*.jsonl > events.json
 check "records before the disk filled are still there" test "$(wc -l < events.json)" -ge "$before_records"
 check "lbg-audit verifies the whole log" "$AUDIT" --dir logfs/log --pubkey log.key.pub verify
+check "durable records were exported to syslog too" grep -q '"event_type":"flow".*"lbg_seq":1,' syslog.rcv
 "$AUDIT" --dir logfs/log --pubkey log.key.pub query --type alarm > alarms.json || true
 check "an alarm record (disk-full) is in the chain" grep -q '"kind":"disk-full"' alarms.json
 check "the alarm record counts the lost records ($lost_during)" \

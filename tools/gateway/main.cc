@@ -190,6 +190,24 @@ int cmdRun(const std::vector<std::string>& args) {
     lc.dir = c.logDir;
     lc.keyFile = c.logKey.empty() ? c.logDir + "/log.key" : c.logKey;
     lc.applianceId = c.applianceId;
+    lc.segmentMaxBytes = c.logSegmentBytes;
+    lc.segmentMaxSeconds = c.logSegmentSeconds;
+    lc.retainMaxBytes = c.logRetainBytes;
+    lc.retainMaxSeconds = c.logRetainSeconds;
+    for (const auto& e : c.logSyslog) {
+      telemetry::SyslogTarget t;
+      t.transport = e.transport == "tls"   ? telemetry::SyslogTarget::Transport::Tls
+                    : e.transport == "tcp" ? telemetry::SyslogTarget::Transport::Tcp
+                                           : telemetry::SyslogTarget::Transport::Udp;
+      t.host = e.host;
+      t.port = e.port;
+      t.caFile = e.caFile;
+      t.serverName = e.serverName;
+      t.certFile = e.certFile;
+      t.keyFile = e.keyFile;
+      t.facility = e.facility;
+      lc.syslog.push_back(t);
+    }
     auto w = telemetry::LogWriter::create(lc);
     if (!w) {
       std::fprintf(stderr, "log: %s\n", w.error().toString().c_str());
