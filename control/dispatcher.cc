@@ -201,6 +201,7 @@ std::string Dispatcher::refuse(uint32_t uid, uint32_t gid, const ApiError& error
 }
 
 std::string Dispatcher::handle(uint32_t uid, uint32_t gid, std::string_view line, int passedFd) {
+  received_ = std::chrono::system_clock::now();
   ++requests_;
   const Caller c = identify(uid, gid);
   auto parsed = parseRequest(line);
@@ -521,6 +522,7 @@ Dispatcher::Outcome Dispatcher::goLive(uint64_t version,
   return json{{"version", version},
               {"state", toString(m->state)},
               {"sha256", m->sha256},
+              {"received_at", rfc3339(received_)},
               {"enforced_at", rfc3339(enforcedAt)}};
 }
 

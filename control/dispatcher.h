@@ -126,6 +126,8 @@ class Dispatcher {
   } prepared_;
   std::chrono::system_clock::time_point nextIsmapCheck_{};
   uint64_t requests_ = 0;
+  // When the request being handled was read (reported with enforced_at: the server's share).
+  std::chrono::system_clock::time_point received_{};
   uint64_t refused_ = 0;
 };
 

@@ -107,7 +107,7 @@ gw = gwlib.Gateway(os.path.abspath(a.gateway), os.path.abspath(a.lbgctl), os.pat
                    'users:\n  "0": admin\n', netns=ns, tag="bench")
 sender = gwlib.Sender(ns, gw.work)
 stop = os.path.join(gw.work, "stop")
-latencies, roundtrips = [], []
+latencies, roundtrips, waits = [], [], []
 try:
     t = time.monotonic()
     gw.start(timeout=120)
@@ -136,6 +136,7 @@ try:
         if not ans.get("ok"):
             sys.exit("commit %d: %s" % (k, ans))
         latencies.append((rfc3339_ns(ans["result"]["enforced_at"]) - t_sent) / 1e6)
+        waits.append((rfc3339_ns(ans["result"]["received_at"]) - t_sent) / 1e6)
     open(stop, "w").close()
     sent = sender.wait()
     gwlib.wait_for("the gateway to receive every frame", lambda: gw.counters()["rx_packets"] >= sent, timeout=30)
@@ -150,6 +151,8 @@ print("%d commits (%d timed on the socket, %d through lbgctl), %d frames sent, %
                               c["packets_denied"], c["events_lost"]))
 if roundtrips:
     print("lbgctl policy commit round trip: p50 %.1f ms, p99 %.1f ms" % (pct(roundtrips, 50), pct(roundtrips, 99)))
+print("of which waiting for the service thread to read the request: p50 %.1f ms, p99 %.1f ms"
+      % (pct(waits, 50), pct(waits, 99)))
 print("commit-to-enforced, sorted (ms): " + " ".join("%.1f" % x for x in sorted(latencies)))
 print("reload: commit-to-enforced p50 %.1f ms, p99 %.1f ms, lost %d packets"
       % (pct(latencies, 50), pct(latencies, 99), lost))
