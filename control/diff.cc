@@ -47,6 +47,12 @@ void setting(std::vector<PolicyDiff::Setting>& out, std::string key, std::string
   if (from != to) out.push_back({std::move(key), std::move(from), std::move(to)});
 }
 
+std::string appsOf(const ServiceSpec& s) {
+  std::string out;
+  for (const auto& a : s.apps) out += (out.empty() ? "" : ", ") + a;
+  return out;
+}
+
 PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   PolicyDiff::ServiceChange c{s.name, change, {}, {}, {}};
   auto& side = std::string(change) == "added" ? c.added : c.removed;
@@ -56,6 +62,7 @@ PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   }
   c.fields.push_back({"kind", "", policy::toString(s.kind)});
   if (s.ismap) c.fields.push_back({"ismap", "", ismapOf(s)});
+  if (!s.apps.empty()) c.fields.push_back({"apps", "", appsOf(s)});
   if (s.intercept) c.fields.push_back({"intercept", "", "true"});
   return c;
 }
@@ -98,6 +105,7 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
     }
     setting(c.fields, "kind", policy::toString(o.kind), policy::toString(s.kind));
     setting(c.fields, "ismap", ismapOf(o), ismapOf(s));
+    setting(c.fields, "apps", appsOf(o), appsOf(s));
     setting(c.fields, "intercept", o.intercept ? "true" : "false", s.intercept ? "true" : "false");
     setting(c.fields, "description", o.description, s.description);
     // Only the order of list items changed: matching takes the most specific rule, so that is

@@ -71,6 +71,10 @@ struct ServiceSpec {
   std::vector<std::string> fqdns;  // normalised: lowercase, no trailing dot; "*." wildcards kept
   std::vector<Prefix> cidrs;
   std::vector<PortRange> ports;
+  // Applications nDPI must identify on the flow (its protocol or application name, lowercase:
+  // "tls", "http", "dns", "microsoft365"…); empty = any. A flow identified as something else (an
+  // SSH or VPN tunnel over an allowed address and port), or not identified by DPI, is denied.
+  std::vector<std::string> apps;
   bool intercept = false;
   std::string description;
   SourcePos pos;

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -330,7 +331,7 @@ class DocParser {
 
   ServiceSpec parseService(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
     Map m(n, path, pos,
-          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "intercept", "description"});
+          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "description"});
     // `ports` is required too, but checked where it is read: an error in an earlier field that
     // is present is the more useful first report.
     for (const char* k : {"name", "kind"}) m.require(k);
@@ -399,6 +400,27 @@ class DocParser {
             });
     if (s.ports.empty()) fail(p, path + ".ports", "at least one port is required");
 
+    if (m.has("apps")) {
+      std::set<std::string> seenApps;
+      v = m.get("apps", &p);
+      forEach(v, p, path + ".apps",
+              [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+                std::string text = scalar(item, ip, ipath);
+                bool ok = !text.empty() && text.size() <= 32;
+                for (char& c : text) {
+                  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                  ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                              c == '-');
+                }
+                if (!ok)
+                  fail(ip, ipath, "'" + text + "' is not an application name (nDPI's, e.g. tls)");
+                if (!seenApps.insert(text).second)
+                  fail(ip, ipath, "duplicate application '" + text + "'");
+                s.apps.push_back(std::move(text));
+              });
+      if (s.apps.empty())
+        fail(p, path + ".apps", "an empty list would allow nothing: omit the key");
+    }
     if (m.has("intercept")) {
       v = m.get("intercept", &p);
       s.intercept = boolean(v, p, path + ".intercept");
@@ -587,6 +609,9 @@ std::string toYaml(const PolicyDoc& doc) {
       o << "    cidr: " << flowList(s.cidrs, [](const Prefix& p) { return p.toString(); }) << "\n";
     }
     o << "    ports: " << flowList(s.ports, [](const PortRange& r) { return toString(r); }) << "\n";
+    if (!s.apps.empty()) {
+      o << "    apps: " << flowList(s.apps, [](const std::string& a) { return a; }) << "\n";
+    }
     o << "    intercept: " << (s.intercept ? "true" : "false") << "\n";
     if (!s.description.empty()) o << "    description: " << quote(s.description) << "\n";
   }

@@ -1,6 +1,7 @@
 #include "policy/snapshot.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <limits>
 
@@ -103,6 +104,27 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
   }
   std::sort(snap->serviceIds_.begin(), snap->serviceIds_.end());
   return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+bool Snapshot::serviceDemandsApps(int index) const {
+  return index >= 0 && size_t(index) < doc_.services.size() &&
+         !doc_.services[size_t(index)].apps.empty();
+}
+
+bool Snapshot::serviceAllowsApp(int index, std::string_view protocol,
+                                std::string_view application) const {
+  if (!serviceDemandsApps(index)) return true;
+  auto same = [](std::string_view want, std::string_view got) {
+    if (want.size() != got.size()) return false;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (want[i] != std::tolower(static_cast<unsigned char>(got[i]))) return false;
+    }
+    return true;
+  };
+  for (const auto& a : doc_.services[size_t(index)].apps) {
+    if (same(a, protocol) || same(a, application)) return true;
+  }
+  return false;
 }
 
 uint64_t Snapshot::serviceId(int index) const {

@@ -57,6 +57,12 @@ class Snapshot {
   // True if some service lists a name-based rule (fqdn) for this port (so inspection can help).
   bool portHasNames(L4 proto, uint16_t port) const { return testBit(portNamed_, proto, port); }
 
+  // True if service `index` lists applications (ServiceSpec::apps) its flows must be identified as.
+  bool serviceDemandsApps(int index) const;
+  // True if service `index` accepts a flow nDPI identified as `protocol` / `application`
+  // (compared case-insensitively); always true for a service that lists none.
+  bool serviceAllowsApp(int index, std::string_view protocol, std::string_view application) const;
+
   // True if service `index` allows (proto, port). Out-of-range index: false.
   bool serviceAllowsPort(int index, L4 proto, uint16_t port) const;
 

@@ -37,6 +37,7 @@ struct FlowState {
   bool serverSawHandshake;  // a deny must reset the server side too
   bool resetDone;           // resets are sent once per flow
   bool appGuessed;
+  bool appDone;  // identification finished (appMaster/appApp final)
   DnsTcpReading dnsTcp;
 };
 

@@ -296,13 +296,12 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   }
 
   if (created) decideFirstPacket(*e, u, fromInitiator);
-  // The packet count is on the entry's hot line: established flows past the first packets never
-  // read the appid fields.
-  if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
-
   // A verdict given under an older policy is checked against the current one (one compare on the
   // hot line; the check itself runs once per flow and reload).
   if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
+  // The packet count is on the entry's hot line: established flows past the first packets never
+  // read the appid fields.
+  if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
@@ -545,6 +544,7 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   if (e.meta.verdict == Verdict::Pending) return;
   streams_->detach(e.user.stream);
+  enforceApp(e);  // identification may have finished before the name was complete
   applyVerdict(e, u, fromInitiator, tx);
 }
 
@@ -613,7 +613,30 @@ void Pipeline::stageAppId(Entry& e, const Unit& u, bool created) {
   const auto r =
       appid_->process(e.user.appSlotPlus1 - 1, v.frame + v.l3Offset,
                       static_cast<uint16_t>(l3Len > 65535 ? 65535 : l3Len), now_ / 1000000ull);
-  if (r.finished) finishAppId(e);
+  if (r.finished) {
+    finishAppId(e);
+    enforceApp(e);
+  }
+}
+
+void Pipeline::enforceApp(Entry& e) {
+  // Only an allowed flow of a service that demands applications, judged by this snapshot (its
+  // service index is valid here), once identification is over or impossible.
+  if (e.meta.verdict != Verdict::Allow || e.user.policyVersion != snap_->version() ||
+      !snap_->serviceDemandsApps(e.user.service)) {
+    return;
+  }
+  if (e.user.appSlotPlus1 != 0) return;  // still identifying: decided when it finishes
+  std::string_view protocol, application;
+  if (appid_ != nullptr && e.user.appDone && !e.user.appGuessed) {
+    protocol = appid_->protocolName(e.user.appMaster);
+    application = appid_->protocolName(e.user.appApp ? e.user.appApp : e.user.appMaster);
+  }
+  if (!protocol.empty() && snap_->serviceAllowsApp(e.user.service, protocol, application)) return;
+  // Something else, or nothing DPI could name (guessed, no slot, appid off): fail closed.
+  identity_ = Identity{};
+  setVerdict(e, Action::Deny, Reason::AppMismatch, -1,
+             protocol.empty() ? std::string_view("unidentified") : application);
 }
 
 void Pipeline::finishAppId(Entry& e) {
@@ -623,6 +646,7 @@ void Pipeline::finishAppId(Entry& e) {
   e.user.appApp = r.app;
   e.user.appGuessed = r.guessed;
   e.user.appRisk = r.risk;
+  e.user.appDone = r.finished;
   appid_->release(e.user.appSlotPlus1 - 1);
   e.user.appSlotPlus1 = 0;
 }
@@ -647,6 +671,7 @@ void Pipeline::recheckVerdict(Entry& e) {
     // Still allowed by the same service: its index and the version now refer to this snapshot.
     e.user.service = service;
     e.user.policyVersion = snap_->version();
+    enforceApp(e);  // the new version may demand applications of it
     return;
   }
   identity_ = Identity{};

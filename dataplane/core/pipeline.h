@@ -143,6 +143,7 @@ class Pipeline {
   void bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp);
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);
+  void enforceApp(Entry& e);
   void handleIcmp(Unit& u, TxSink& tx);
 
   // policy stage

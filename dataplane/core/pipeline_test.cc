@@ -41,13 +41,18 @@ services:
     kind: infrastructure
     cidr: [192.0.2.53/32]
     ports: [udp/53, tcp/53]
+  - name: partner-portal
+    kind: lgwan-asp
+    cidr: [203.0.113.0/24]
+    ports: [tcp/443]
+    apps: [tls]
 )";
 
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kPshAck = 0x18, kRst = 0x04;
 
 rte_mempool* testPool() {
-  static rte_mempool* pool = rte_pktmbuf_pool_create("test_pool", 65535, 256, 0,
-                                                     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  static rte_mempool* pool =
+      rte_pktmbuf_pool_create("test_pool", 65535, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   return pool;
 }
 
@@ -73,8 +78,8 @@ class CollectSink : public EventSink {
 };
 
 std::shared_ptr<const policy::Snapshot> compile(const std::string& yaml, uint64_t version = 1) {
-  auto doc = policy::parsePolicyText(
-      yaml, "test.yaml", std::chrono::sys_days{std::chrono::year{2026} / 11 / 23});
+  auto doc = policy::parsePolicyText(yaml, "test.yaml",
+                                     std::chrono::sys_days{std::chrono::year{2026} / 11 / 23});
   EXPECT_TRUE(doc.ok()) << (doc.ok() ? "" : doc.error().toString());
   auto snap = policy::Snapshot::create(std::move(doc.value()), version);
   EXPECT_TRUE(snap.ok());
@@ -152,7 +157,8 @@ class PipelineTest : public ::testing::Test {
     std::vector<std::pair<uint32_t, Bytes>> segs;
     for (size_t off = 0; off < payload.size(); off += segment) {
       const size_t n = std::min(segment, payload.size() - off);
-      segs.push_back({seq + uint32_t(off), Bytes(payload.begin() + off, payload.begin() + off + n)});
+      segs.push_back(
+          {seq + uint32_t(off), Bytes(payload.begin() + off, payload.begin() + off + n)});
     }
     if (reverse) std::reverse(segs.begin(), segs.end());
     for (auto& [s, data] : segs) {
@@ -383,8 +389,8 @@ TEST_F(PipelineTest, DnsAnswerBindsNameForNonTlsPort) {
   L4Spec a = serverSide(resolver, 53);
   a.proto = 17;
   a.dport = 5353;
-  inject(testing::frame(a, testing::dnsResponse("FILES.partner.example", {"edge.cdn.example"},
-                                                {partner})),
+  inject(testing::frame(
+             a, testing::dnsResponse("FILES.partner.example", {"edge.cdn.example"}, {partner})),
          Ingress::OutsidePort);
   EXPECT_EQ(tx_.frames.size(), 2u);
   EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
@@ -617,6 +623,56 @@ TEST_F(PipelineTest, ReloadKeepLetsAllowedFlowsRunToTheirEnd) {
   EXPECT_EQ(verdicts().size(), 1u);
 }
 
+TEST_F(PipelineTest, ServiceDemandingTlsEndsAnSshTunnelOnItsPort) {
+  const IpAddr portal = *IpAddr::parse("203.0.113.10");
+  // TLS to the portal: allowed by CIDR at the SYN, identified as TLS, carries on.
+  uint32_t seq = handshake(portal, 443);
+  const Bytes hello = testing::clientHello({.names = {"portal.partner.example"}});
+  sendSegments(portal, 443, seq, hello, hello.size());
+  // SSH over the same address and port from another client port: nDPI names it, the service
+  // demands TLS, the flow is ended and reset.
+  L4Spec c = client(portal, 443);
+  c.sport = 40200;
+  c.flags = kSyn;
+  c.seq = 100;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  L4Spec s = serverSide(portal, 443);
+  s.dport = 40200;
+  s.flags = kSyn | kAck;
+  s.seq = 900;
+  s.ack = 101;
+  inject(testing::frame(s, {}), Ingress::OutsidePort);
+  c.flags = kAck;
+  c.seq = 101;
+  c.ack = 901;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  const std::string serverBanner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+  s.flags = kPshAck;
+  s.seq = 901;
+  inject(testing::frame(s, Bytes(serverBanner.begin(), serverBanner.end())), Ingress::OutsidePort);
+  const std::string clientBanner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+  c.flags = kPshAck;
+  inject(testing::frame(c, Bytes(clientBanner.begin(), clientBanner.end())), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(v[0]["reason"], "cidr");
+  EXPECT_EQ(v[1]["action"], "allow");
+  EXPECT_EQ(v[1]["dest_port"], 443);
+  EXPECT_EQ(v[2]["action"], "deny");
+  EXPECT_EQ(v[2]["src_port"], 40200);
+  EXPECT_EQ(v[2]["reason"].get<std::string>().rfind("app-mismatch:", 0), 0u) << v[2].dump();
+  EXPECT_FALSE(resets(PortRole::Inside).empty());
+  // The TLS flow was not touched.
+  pipeline_->drainAll(now_ + 1);
+  drain();
+  for (const auto& e : events_.events) {
+    if (e["phase"] == "end" && e["src_port"] == 40000 && e["dest_ip"] == "203.0.113.10") {
+      EXPECT_EQ(e["action"], "allow") << e.dump();
+    }
+  }
+}
+
 TEST_F(PipelineTest, FlowEndCarriesCounters) {
   const uint32_t seq = handshake(m365_, 443);
   sendSegments(m365_, 443, seq, testing::clientHello({.names = {"outlook.office365.com"}}), 4000);
@@ -648,8 +704,8 @@ TEST_F(PipelineTest, IcmpErrorsPassOnlyForAllowedFlowsAndTowardTheSender) {
     size_t n = 0;
     for (const auto& f : tx_.frames) {
       packet::PacketView v{};
-      if (f.port == port && packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) ==
-                                packet::DecodeStatus::Ok &&
+      if (f.port == port &&
+          packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) == packet::DecodeStatus::Ok &&
           v.ipProto == proto) {
         ++n;
       }

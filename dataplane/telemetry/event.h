@@ -31,7 +31,8 @@ namespace lbg::telemetry {
   X(HttpConnect, "http-connect")                 \
   X(UnsupportedProtocol, "unsupported-protocol") \
   X(ResourceExhausted, "resource-exhausted")                                           \
-  X(PolicyChanged, "policy-changed")
+  X(PolicyChanged, "policy-changed")                                                   \
+  X(AppMismatch, "app-mismatch")
 
 enum class Reason : uint8_t {
 #define LBG_REASON_ENUM_(id, text) id,

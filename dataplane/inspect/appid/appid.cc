@@ -117,8 +117,14 @@ AppIdResult AppId::process(uint32_t slot, const uint8_t* l3, uint16_t l3Len, uin
   const ndpi_protocol p = ndpi_detection_process_packet(module_, flow(slot), l3, l3Len, nowMs);
   st.master = p.master_protocol;
   st.app = p.app_protocol;
-  if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
-    // Detected. nDPI may still want packets for metadata (certificate, JA3); not needed here.
+  const ndpi_confidence_t confidence = flow(slot)->confidence;
+  const bool byDpi = confidence == NDPI_CONFIDENCE_DPI || confidence == NDPI_CONFIDENCE_DPI_CACHE;
+  if (byDpi &&
+      (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN)) {
+    // Detected from the payload. A match by address or port alone is not an identification
+    // (an SSH tunnel to a Microsoft address is not Microsoft365): nDPI keeps being fed until it
+    // sees the protocol, or gives up and guesses. nDPI may still want packets for metadata
+    // (certificate, JA3); not needed here.
     st.finished = true;
     ++counters_.detected;
   } else if (st.packets >= config_.maxPackets) {
@@ -126,7 +132,10 @@ AppIdResult AppId::process(uint32_t slot, const uint8_t* l3, uint16_t l3Len, uin
     const ndpi_protocol g = ndpi_detection_giveup(module_, flow(slot), 1, &guessed);
     st.master = g.master_protocol;
     st.app = g.app_protocol;
-    st.guessed = guessed != 0;
+    // Whatever nDPI did not see in the payload is a guess (by port, address or cache).
+    const ndpi_confidence_t after = flow(slot)->confidence;
+    st.guessed =
+        guessed != 0 || (after != NDPI_CONFIDENCE_DPI && after != NDPI_CONFIDENCE_DPI_CACHE);
     st.finished = true;
     ++counters_.gaveUp;
   }
