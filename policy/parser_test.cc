@@ -179,6 +179,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
                   "defaults: {deny: drop, sni_dns: yes}\nservices: []\n",
                   "policy.yaml:3:33: defaults.sni_dns: expected enforce | log | off, got 'yes'"},
+        ErrorCase{"reload enum",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: drop, reload: never}\nservices: []\n",
+                  "policy.yaml:3:32: defaults.reload: expected keep | recheck, got 'never'"},
+        ErrorCase{"app name",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
+                  "defaults: {deny: drop}\nservices:\n"
+                  "  - {name: a, kind: infrastructure, cidr: [192.0.2.1/32], ports: [tcp/443], "
+                  "apps: [\"t l s\"]}\n",
+                  "policy.yaml:5:84: services[0].apps[0]: 't l s' is not an application name "
+                  "(nDPI's, e.g. tls)"},
         ErrorCase{"wrong type services",
                   "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
                   "defaults: {deny: drop}\nservices: {}\n",
@@ -361,12 +372,12 @@ TEST(Parser, TenThousandServices) {
 TEST(ToYaml, RoundTripsToAnEqualDocument) {
   const std::string text =
       "version: 1\napproval: required\nsegment:\n  inside: [10.0.0.0/8, 2001:db8::/32]\n"
-      "defaults: {deny: drop, quic: allow, ech: block, sni_dns: off}\n"
+      "defaults: {deny: drop, quic: allow, ech: block, sni_dns: off, reload: keep}\n"
       "services:\n"
       "  - name: a\n    kind: cloud\n    ismap: {id: C21-0008-2, expires: 2027-03-31}\n"
       "    fqdn: [Outlook.Office365.com., \"*.sharepoint.com\"]\n"
       "    cidr: [\"::ffff:0:0/100\", 52.96.0.0/14]\n"
-      "    ports: [tcp/443, udp/3478-3481]\n    intercept: true\n"
+      "    ports: [tcp/443, udp/3478-3481]\n    apps: [TLS, microsoft365]\n    intercept: true\n"
       "    description: \"quote \\\" backslash \\\\ tab \\t newline \\n 日本語\"\n"
       "  - name: b\n    kind: infrastructure\n    cidr: [192.0.2.53/32]\n"
       "    ports: [udp/53, tcp/53]\n";
@@ -379,6 +390,8 @@ TEST(ToYaml, RoundTripsToAnEqualDocument) {
   EXPECT_EQ(toYaml(second.value()), canonical);  // canonical form is a fixed point
   EXPECT_NE(canonical.find("\"outlook.office365.com\""), std::string::npos);
   EXPECT_NE(canonical.find("\"0.0.0.0/4\""), std::string::npos);
+  EXPECT_EQ(first->reload, ReloadMode::Keep);
+  EXPECT_EQ(first->services[0].apps, (std::vector<std::string>{"tls", "microsoft365"}));
 }
 
 TEST(ToYaml, RoundTripsExampleAndEmptyServiceList) {
