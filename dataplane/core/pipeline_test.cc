@@ -117,30 +117,31 @@ class PipelineTest : public ::testing::Test {
   }
   void drain() { drainEvents(*pipeline_, events_, scratch_); }
 
-  L4Spec client(const IpAddr& server, uint16_t port) {
+  L4Spec client(const IpAddr& server, uint16_t port, uint16_t clientPort = 40000) {
     L4Spec s;
     s.src = *IpAddr::parse("10.0.0.5");
     s.dst = server;
-    s.sport = 40000;
+    s.sport = clientPort;
     s.dport = port;
     s.ack = 5001;
     return s;
   }
-  L4Spec serverSide(const IpAddr& server, uint16_t port) {
+  L4Spec serverSide(const IpAddr& server, uint16_t port, uint16_t clientPort = 40000) {
     L4Spec s;
     s.src = server;
     s.dst = *IpAddr::parse("10.0.0.5");
     s.sport = port;
-    s.dport = 40000;
+    s.dport = clientPort;
     return s;
   }
-  // Client 10.0.0.5:40000 → server, three-way handshake; returns the next client seq.
-  uint32_t handshake(const IpAddr& server, uint16_t port) {
-    L4Spec c = client(server, port);
+  // Client 10.0.0.5:clientPort → server, three-way handshake (ISNs 1000 and 5000); returns the
+  // next client seq.
+  uint32_t handshake(const IpAddr& server, uint16_t port, uint16_t clientPort = 40000) {
+    L4Spec c = client(server, port, clientPort);
     c.flags = kSyn;
     c.seq = 1000;
     inject(testing::frame(c, {}), Ingress::InsidePort);
-    L4Spec s = serverSide(server, port);
+    L4Spec s = serverSide(server, port, clientPort);
     s.flags = kSyn | kAck;
     s.seq = 5000;
     s.ack = 1001;
@@ -439,23 +440,10 @@ TEST_F(PipelineTest, DnsOverTcpBindsWholeMessagesAtKnownBoundaries) {
   EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
   EXPECT_GE(pipeline_->counters().dns_tcp_skipped, 1u);
   // A whole message on a second connection, at the start of the server's stream: read.
-  L4Spec c2 = client(resolver, 53);
-  c2.sport = 40001;
-  c2.flags = kSyn;
-  c2.seq = 7000;
-  inject(testing::frame(c2, {}), Ingress::InsidePort);
-  L4Spec s2 = serverSide(resolver, 53);
-  s2.dport = 40001;
-  s2.flags = kSyn | kAck;
-  s2.seq = 9000;
-  s2.ack = 7001;
-  inject(testing::frame(s2, {}), Ingress::OutsidePort);
-  c2.flags = kAck;
-  c2.seq = 7001;
-  c2.ack = 9001;
-  inject(testing::frame(c2, {}), Ingress::InsidePort);
-  s2.flags = kPshAck;
-  s2.seq = 9001;
+  handshake(resolver, 53, 40001);
+  L4Spec s2 = serverSide(resolver, 53, 40001);
+  s2.seq = 5001;
+  s2.ack = 1001;
   inject(testing::frame(s2, m2), Ingress::OutsidePort);
   EXPECT_EQ(pipeline_->counters().dns_answers, 2u);
   // Both addresses are now bound to the partner's name: SSH to either is allowed.
@@ -631,27 +619,16 @@ TEST_F(PipelineTest, ServiceDemandingTlsEndsAnSshTunnelOnItsPort) {
   sendSegments(portal, 443, seq, hello, hello.size());
   // SSH over the same address and port from another client port: nDPI names it, the service
   // demands TLS, the flow is ended and reset.
-  L4Spec c = client(portal, 443);
-  c.sport = 40200;
-  c.flags = kSyn;
-  c.seq = 100;
-  inject(testing::frame(c, {}), Ingress::InsidePort);
-  L4Spec s = serverSide(portal, 443);
-  s.dport = 40200;
-  s.flags = kSyn | kAck;
-  s.seq = 900;
-  s.ack = 101;
-  inject(testing::frame(s, {}), Ingress::OutsidePort);
-  c.flags = kAck;
-  c.seq = 101;
-  c.ack = 901;
-  inject(testing::frame(c, {}), Ingress::InsidePort);
+  handshake(portal, 443, 40200);
+  L4Spec c = client(portal, 443, 40200);
+  L4Spec s = serverSide(portal, 443, 40200);
   const std::string serverBanner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
-  s.flags = kPshAck;
-  s.seq = 901;
+  s.seq = 5001;
+  s.ack = 1001;
   inject(testing::frame(s, Bytes(serverBanner.begin(), serverBanner.end())), Ingress::OutsidePort);
   const std::string clientBanner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
-  c.flags = kPshAck;
+  c.seq = 1001;
+  c.ack = 5001 + uint32_t(serverBanner.size());
   inject(testing::frame(c, Bytes(clientBanner.begin(), clientBanner.end())), Ingress::InsidePort);
   auto v = verdicts();
   ASSERT_EQ(v.size(), 3u);
