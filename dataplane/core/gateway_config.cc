@@ -1,7 +1,9 @@
 #include "dataplane/core/gateway_config.h"
 
+#include <grp.h>
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <set>
 
 namespace lbg::dataplane {
@@ -27,8 +29,8 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   if (!root.IsMap()) return Error{"gateway configuration must be a mapping", path, 1, 1};
   GatewayConfig c;
   static const std::set<std::string> kKeys = {
-      "eal",      "ports",   "workers", "rx_burst", "policy",  "log",       "control",
-      "flows",    "appliance_id", "metrics", "stream_buffers", "hold_slots"};
+      "eal",     "ports", "workers",      "rx_burst", "policy",         "log",
+      "control", "flows", "appliance_id", "metrics",  "stream_buffers", "hold_slots"};
   try {
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
@@ -59,9 +61,9 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
     if (!root["policy"]) return Error{"policy: PATH is required", path, 1, 1};
     c.policyPath = root["policy"].as<std::string>();
     if (const auto log = root["log"]) {
-      static const std::set<std::string> kLogKeys = {"file", "dir", "key", "segment_bytes",
-                                                     "segment_seconds", "retain_bytes", "retain_days",
-                                                     "syslog"};
+      static const std::set<std::string> kLogKeys = {
+          "file",         "dir",         "key",   "segment_bytes", "segment_seconds",
+          "retain_bytes", "retain_days", "syslog"};
       if (!log.IsMap()) return errorAt(path, log, "log must be a mapping");
       for (const auto& kv : log) {
         const std::string key = kv.first.as<std::string>();
@@ -76,13 +78,14 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (log["retain_days"]) c.logRetainSeconds = log["retain_days"].as<uint64_t>() * 86400;
       if (const auto sl = log["syslog"]) {
         if (!sl.IsSequence()) return errorAt(path, sl, "log.syslog must be a list");
-        static const std::set<std::string> kSyslogKeys = {"transport", "host", "port", "ca",
-                                                          "server_name", "cert", "key", "facility"};
+        static const std::set<std::string> kSyslogKeys = {
+            "transport", "host", "port", "ca", "server_name", "cert", "key", "facility"};
         for (const auto& t : sl) {
           if (!t.IsMap()) return errorAt(path, t, "log.syslog entries are mappings");
           for (const auto& kv : t) {
             const std::string key = kv.first.as<std::string>();
-            if (!kSyslogKeys.count(key)) return errorAt(path, kv.first, "unknown key 'log.syslog." + key + "'");
+            if (!kSyslogKeys.count(key))
+              return errorAt(path, kv.first, "unknown key 'log.syslog." + key + "'");
           }
           GatewayConfig::SyslogExport e;
           if (t["transport"]) e.transport = t["transport"].as<std::string>();
@@ -104,6 +107,20 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (ctl["socket"]) c.controlSocket = ctl["socket"].as<std::string>();
       if (ctl["roles"]) c.rolesFile = ctl["roles"].as<std::string>();
       if (ctl["store"]) c.storeDir = ctl["store"].as<std::string>();
+      if (const auto g = ctl["group"]) {
+        const std::string name = g.as<std::string>();
+        const group* gr = ::getgrnam(name.c_str());
+        uint32_t gid = 0;
+        const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), gid);
+        if (gr != nullptr) {
+          c.controlGroup = static_cast<int>(gr->gr_gid);
+        } else if (ec == std::errc() && end == name.data() + name.size()) {
+          c.controlGroup = static_cast<int>(gid);
+        } else {
+          return Error{"control.group: no group '" + name + "'", path, g.Mark().line + 1,
+                       g.Mark().column + 1};
+        }
+      }
     }
     if (root["metrics"]) c.metricsListen = root["metrics"].as<std::string>();
     if (root["appliance_id"]) c.applianceId = root["appliance_id"].as<std::string>();

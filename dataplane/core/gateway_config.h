@@ -13,16 +13,16 @@ namespace lbg::dataplane {
 // Validated once at start into this immutable form; errors carry file:line:column.
 struct GatewayConfig {
   std::vector<std::string> eal;  // extra EAL arguments, e.g. [--no-huge, -m, "512"]
-  std::string insidePort;        // PCI address (0000:03:00.0) or vdev string (net_af_packet0,iface=x)
+  std::string insidePort;  // PCI address (0000:03:00.0) or vdev string (net_af_packet0,iface=x)
   std::string outsidePort;
   uint32_t workers = 1;
   uint16_t rxBurst = 32;
   uint16_t rxDescriptors = 1024;
   uint16_t txDescriptors = 1024;
   std::string policyPath;
-  std::string logFile;   // plain JSON lines (used when logDir is empty)
-  std::string logDir;    // hash-chained, sealed segments
-  std::string logKey;    // Ed25519 private key for segment seals
+  std::string logFile;  // plain JSON lines (used when logDir is empty)
+  std::string logDir;   // hash-chained, sealed segments
+  std::string logKey;   // Ed25519 private key for segment seals
   // log: {segment_bytes, segment_seconds, retain_bytes, retain_days, syslog: [...]}
   uint64_t logSegmentBytes = 64 << 20, logSegmentSeconds = 3600;
   uint64_t logRetainBytes = 0, logRetainSeconds = 0;  // 0 = unlimited
@@ -35,6 +35,9 @@ struct GatewayConfig {
   std::vector<SyslogExport> logSyslog;
   std::string applianceId = "lbg";
   std::string controlSocket;  // empty: no control server
+  // Group that may open the socket (it is created 0660): the administrators' login group, so
+  // that they need not be root; what each may do still comes from the roles file. -1: root only.
+  int controlGroup = -1;
   std::string rolesFile;
   std::string storeDir;
   std::string metricsListen;  // e.g. 127.0.0.1:9100, empty: off

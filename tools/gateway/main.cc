@@ -236,6 +236,7 @@ int cmdRun(const std::vector<std::string>& args) {
   if (!c.controlSocket.empty()) {
     control::ServerConfig sc;
     sc.socketPath = c.controlSocket;
+    sc.socketGroup = c.controlGroup;
     sc.rolesFile = c.rolesFile;
     sc.storeDir = c.storeDir;
     sc.bootstrapPolicyFile = c.policyPath;
