@@ -10,6 +10,7 @@
 # creates. Needs root; skips (77) otherwise.
 # Usage: gateway_disk_full_test.sh LBG_GATEWAY LBGCTL LBG_AUDIT WORKDIR
 set -euo pipefail
+source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
 GW=$(realpath "$1")
 CTL=$(realpath "$2")
 AUDIT=$(realpath "$3")
@@ -43,27 +44,8 @@ trap cleanup EXIT
 mkdir logfs
 mount -t tmpfs -o size=1m,mode=0750 lbg-disk-full-test logfs
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=lbg disk-full CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=allowed.example.jp" 2>/dev/null
-printf 'subjectAltName=DNS:allowed.example.jp\n' > san.ext
-openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile san.ext 2>/dev/null
-
-ip netns add "$NC"
-ip netns add "$NS"
-ip link add "$IN" type veth peer name c0 netns "$NC"
-ip link add "$OUT" type veth peer name s0 netns "$NS"
-for ns_if in "$NC c0 $NET.10" "$NS s0 $NET.200"; do
-  set -- $ns_if
-  ip -n "$1" addr add "$3/24" dev "$2"
-  ip -n "$1" link set "$2" up
-  ip -n "$1" link set lo up
-  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
-done
-for i in "$IN" "$OUT"; do
-  ip link set "$i" up
-  ethtool -K "$i" tx off >/dev/null
-  sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" || true
-done
+lbg_test_pki allowed.example.jp allowed.example.jp
+lbg_bump_topology "$NC" "$NS" "$IN" "$OUT" "$NET"
 
 METRICS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The SIEM: a UDP syslog receiver on loopback, one line per datagram (port chosen by the kernel).

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import sys
 import threading
 import time
@@ -62,18 +61,10 @@ services:
 """ % (5000 + k, k, host(k))
 
 
-failures = []
+check = gwlib.check
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chmod(WORK, 0o755)
+gwlib.fresh_dir(WORK)
 ns = gwlib.Netns("c%d" % os.getpid())
 gw = gwlib.Gateway(GW, LBGCTL, os.path.join(WORK, "gw"), policy(0), 'users:\n  "%d": admin\n' % ADMIN,
                    netns=ns, tag="crash")
@@ -209,5 +200,4 @@ finally:
 problems = [e for e in gw.events() if e.get("event_type") == "admin" and e["admin"]["action"] == "store.open"]
 check(any("%06d.yaml: hash mismatch" % newest in json.dumps(e) for e in problems),
       "admin event for the corrupt store entry: %s" % problems[-2:])
-print("%d failures" % len(failures))
-sys.exit(1 if failures else 0)
+gwlib.finish()

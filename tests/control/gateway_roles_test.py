@@ -45,18 +45,10 @@ services:
     ports: [udp/5000]
 """
 
-failures = []
+check = gwlib.check
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chmod(WORK, 0o755)
+gwlib.fresh_dir(WORK)
 IN = os.path.join(WORK, "in")
 os.makedirs(IN)
 os.chmod(IN, 0o755)
@@ -284,5 +276,4 @@ check(any(a["uid"] == ADMIN and a["action"] == "policy.approve" and a["result"] 
 check(any(a["uid"] == APPROVER and a["action"] == "policy.approve" and a["result"] == "ok"
           and a.get("version") == v_new for a in admin), "approval logged with version")
 
-print("%d failures" % len(failures))
-sys.exit(1 if failures else 0)
+gwlib.finish()

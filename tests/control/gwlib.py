@@ -11,15 +11,39 @@ for (setresuid in the child: the tests run as root, as CI does).
 """
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
+import sys
 import time
 
 EAL = ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error",
        "--no-telemetry"]
 CLIENT_MAC = bytes.fromhex("020000000001")
 SERVER_MAC = bytes.fromhex("020000000002")
+
+
+failures = []
+
+
+def check(cond, what):
+    """Prints an ok/FAIL line; the failures decide the exit code (finish())."""
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def finish():
+    print("%d failures" % len(failures))
+    sys.exit(1 if failures else 0)
+
+
+def fresh_dir(path):
+    """An empty work folder that the unprivileged test users can enter."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    os.chmod(path, 0o755)
 
 
 def wait_for(what, pred, timeout=30.0, step=0.05):

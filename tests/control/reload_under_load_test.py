@@ -24,7 +24,6 @@ Proof:
 """
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -84,18 +83,10 @@ def frames(nflows):
     return out
 
 
-failures = []
+check = gwlib.check
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chmod(WORK, 0o755)
+gwlib.fresh_dir(WORK)
 ns = gwlib.Netns("r%d" % os.getpid())
 gw = gwlib.Gateway(GW, LBGCTL, os.path.join(WORK, "gw"), policy(0, False), 'users:\n  "%d": admin\n' % ADMIN,
                    netns=ns, tag="reload")
@@ -199,5 +190,4 @@ seen = {vs[0]["policy"]["version"] for vs in verdicts.values()}
 check(len(seen) >= COMMITS * 3 // 4, "verdicts by %d of %d versions (traffic flowed through the commits)" % (len(seen), len(allows_toggle)))
 toggled = {vs[0]["policy"]["version"] for vs in verdicts.values() if vs[0]["dest_port"] == TOGGLE[1] and vs[0]["action"] == "deny"}
 check(len(toggled) >= COMMITS // 4, "toggle denied under %d versions" % len(toggled))
-print("%d failures" % len(failures))
-sys.exit(1 if failures else 0)
+gwlib.finish()

@@ -10,6 +10,7 @@
 #   - the enforcement log is hash-chained and sealed, and lbg-audit verifies it.
 # Usage: gateway_e2e.sh LBG_GATEWAY WORKDIR [LBG_AUDIT]
 set -euo pipefail
+source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
 GW=$(realpath "$1")
 WORK=$2
 AUDIT=${3:+$(realpath "$3")}
@@ -36,30 +37,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- test PKI: a CA and one server certificate for both names -------------------------------
-openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=lbg e2e CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=allowed.example.jp" 2>/dev/null
-printf 'subjectAltName=DNS:allowed.example.jp,DNS:forbidden.example.jp\n' > san.ext
-openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile san.ext 2>/dev/null
-
-# --- topology ---------------------------------------------------------------------------------
-ip netns add "$NC"
-ip netns add "$NS"
-ip link add "$IN" type veth peer name c0 netns "$NC"
-ip link add "$OUT" type veth peer name s0 netns "$NS"
-for ns_if in "$NC c0 10.77.$((tag % 200)).10" "$NS s0 10.77.$((tag % 200)).200"; do
-  set -- $ns_if
-  ip -n "$1" addr add "$3/24" dev "$2"
-  ip -n "$1" link set "$2" up
-  ip -n "$1" link set lo up
-  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
-done
-for i in "$IN" "$OUT"; do
-  ip link set "$i" up
-  ethtool -K "$i" tx off >/dev/null
-  # No IPv6 autoconfiguration chatter from the gateway's own side of the links.
-  sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" || true
-done
+# --- test PKI: a CA and one server certificate for both names; the topology -------------------
+lbg_test_pki allowed.example.jp allowed.example.jp,forbidden.example.jp
+lbg_bump_topology "$NC" "$NS" "$IN" "$OUT" "10.77.$((tag % 200))"
 CLIENT_IP=10.77.$((tag % 200)).10
 SERVER_IP=10.77.$((tag % 200)).200
 

@@ -1,0 +1,38 @@
+# Shared by the shell tests that run lbg-gateway as a bump in the wire between two namespaces
+# (tests/e2e, tests/audit). Source it; needs root. Traffic stays inside the namespaces made here.
+
+# lbg_test_pki CN SAN_NAMES: a throw-away CA (ca.pem) and a server certificate (srv.pem, srv.key)
+# for CN with the comma-separated DNS SANs, in the current folder.
+lbg_test_pki() {
+  local cn=$1 sans=$2 san="" n
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=lbg test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=$cn" 2>/dev/null
+  IFS=, read -ra names <<< "$sans"
+  for n in "${names[@]}"; do san+="${san:+,}DNS:$n"; done
+  printf 'subjectAltName=%s\n' "$san" > san.ext
+  openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile san.ext 2>/dev/null
+}
+
+# lbg_bump_topology CLIENT_NS SERVER_NS IN_IF OUT_IF NET: client namespace (NET.10 on c0) and
+# server namespace (NET.200 on s0), joined to the host-side veth ends IN_IF and OUT_IF that the
+# gateway's af_packet ports open. TX checksum offload is off on every veth (the gateway sees the
+# checksums it must verify), and the host side has no IPv6 autoconfiguration chatter.
+lbg_bump_topology() {
+  local nc=$1 ns=$2 in=$3 out=$4 net=$5 i
+  ip netns add "$nc"
+  ip netns add "$ns"
+  ip link add "$in" type veth peer name c0 netns "$nc"
+  ip link add "$out" type veth peer name s0 netns "$ns"
+  for ns_if in "$nc c0 $net.10" "$ns s0 $net.200"; do
+    set -- $ns_if
+    ip -n "$1" addr add "$3/24" dev "$2"
+    ip -n "$1" link set "$2" up
+    ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+  done
+  for i in "$in" "$out"; do
+    ip link set "$i" up
+    ethtool -K "$i" tx off >/dev/null
+    sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" || true
+  done
+}
