@@ -14,7 +14,7 @@ source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
 GW=$(realpath "$1")
 CTL=$(realpath "$2")
 AUDIT=$(realpath "$3")
-WORK=$4
+WORK=$(realpath -m "$4")
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
 

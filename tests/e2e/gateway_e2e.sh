@@ -12,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
 GW=$(realpath "$1")
-WORK=$2
+WORK=$(realpath -m "$2")  # absolute: the script cd-s into it, the config names files in it
 AUDIT=${3:+$(realpath "$3")}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
