@@ -90,20 +90,7 @@ control: {socket: $WORK/control.sock, roles: $WORK/roles.yaml, store: $WORK/stor
 metrics: "127.0.0.1:$METRICS_PORT"
 EOF
 
-cat > https_server.py <<'EOF'
-import http.server, ssl
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"hello from the server\n"
-        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-srv = http.server.HTTPServer(("0.0.0.0", 443), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("srv.pem", "srv.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
-EOF
-ip netns exec "$NS" /usr/bin/python3 https_server.py & SRVPID=$!
+ip netns exec "$NS" /usr/bin/python3 "$LBG_TEST_LIB/https_server.py" & SRVPID=$!
 "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
 
 wait_for() {  # tries (0.2 s each), command...

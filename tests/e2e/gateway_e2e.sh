@@ -66,19 +66,6 @@ log: {dir: $WORK/log, key: $WORK/log.key}
 EOF
 
 # --- servers ----------------------------------------------------------------------------------
-cat > https_server.py <<'EOF'
-import http.server, ssl, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"hello from the server\n"
-        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-srv = http.server.HTTPServer(("0.0.0.0", 443), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain("srv.pem", "srv.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
-EOF
 cat > udp_sink.py <<'EOF'
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 443))
@@ -86,7 +73,7 @@ with open("udp_received", "w") as f:
     while True:
         data, _ = s.recvfrom(2048); f.write(f"{len(data)}\n"); f.flush()
 EOF
-ip netns exec "$NS" /usr/bin/python3 https_server.py & SRVPID=$!
+ip netns exec "$NS" /usr/bin/python3 "$LBG_TEST_LIB/https_server.py" & SRVPID=$!
 ip netns exec "$NS" /usr/bin/python3 udp_sink.py & UDPPID=$!
 
 "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!

@@ -1,5 +1,7 @@
 # Shared by the shell tests that run lbg-gateway as a bump in the wire between two namespaces
 # (tests/e2e, tests/audit). Source it; needs root. Traffic stays inside the namespaces made here.
+# Also beside it: https_server.py, the HTTPS server those tests run in the server namespace.
+LBG_TEST_LIB=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 
 # lbg_test_pki CN SAN_NAMES: a throw-away CA (ca.pem) and a server certificate (srv.pem, srv.key)
 # for CN with the comma-separated DNS SANs, in the current folder.
