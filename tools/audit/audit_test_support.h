@@ -9,6 +9,7 @@
 
 #include "dataplane/telemetry/log/ed25519_key.h"
 #include "dataplane/telemetry/log/time_format.h"
+#include "tools/audit/sample_log.h"
 
 namespace lbg::audit::testing {
 
@@ -40,5 +41,15 @@ inline std::string slurp(const std::string& path) {
 }
 
 inline int64_t at(const char* rfc3339) { return *telemetry::logfmt::parseRfc3339(rfc3339); }
+
+// Options for a sample log in `dir` (log/ and log.key, the fixed key written); the caller sets
+// the size, times and segment limits.
+inline SampleLogOptions sampleLogIn(const ScratchDir& dir) {
+  SampleLogOptions o;
+  o.dir = dir.path() + "/log";
+  o.keyFile = dir.path() + "/log.key";
+  fixedKey().writePem(o.keyFile);
+  return o;
+}
 
 }  // namespace lbg::audit::testing

@@ -17,10 +17,7 @@ class Query : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScratchDir();
-    SampleLogOptions o;
-    o.dir = dir_->path() + "/log";
-    o.keyFile = dir_->path() + "/log.key";
-    fixedKey().writePem(o.keyFile);
+    SampleLogOptions o = sampleLogIn(*dir_);
     o.events = 30000;
     o.startNs = at("2026-11-01T00:00:00Z");
     o.spanNs = 3 * 86400LL * 1000000000LL;

@@ -19,10 +19,7 @@ class Report : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScratchDir();
-    SampleLogOptions o;
-    o.dir = dir_->path() + "/log";
-    o.keyFile = dir_->path() + "/log.key";
-    fixedKey().writePem(o.keyFile);
+    SampleLogOptions o = sampleLogIn(*dir_);
     o.events = 12000;
     o.startNs = at("2026-10-31T12:00:00Z");
     o.spanNs = 4 * 86400LL * 1000000000LL;
