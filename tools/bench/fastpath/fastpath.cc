@@ -294,13 +294,12 @@ int main(int argc, char** argv) {
                flows, (unsigned long long)k.flows_allowed, (unsigned long long)k.flows_denied,
                t.established.size());
 
-  // A worker's loop: a burst from each port in turn, as long as the budget lasts.
-  auto measure = [&](auto&& fn, double secs) {
+  // A worker's loop: a burst from each port in turn, until `done(packets, cycles)` says so.
+  auto loop = [&](auto&& fn, auto&& done) {
     rte_mbuf* burst[32];
     uint64_t packets = 0;
     const uint64_t start = rte_get_tsc_cycles();
-    const uint64_t budget = uint64_t(secs * double(rte_get_tsc_hz()));
-    while (rte_get_tsc_cycles() - start < budget) {
+    while (!done(packets, rte_get_tsc_cycles() - start)) {
       for (int side = 0; side < 2; ++side) {
         const uint16_t n = rte_eth_rx_burst(rx[side], 0, burst, 32);
         if (n) fn(burst, n, side == 0);
@@ -311,23 +310,16 @@ int main(int argc, char** argv) {
     return std::pair<uint64_t, double>(
         packets, double(rte_get_tsc_cycles() - start) / double(rte_get_tsc_hz()));
   };
+  auto measure = [&](auto&& fn, double secs) {
+    const uint64_t budget = uint64_t(secs * double(rte_get_tsc_hz()));
+    return loop(fn, [budget](uint64_t, uint64_t cycles) { return cycles >= budget; });
+  };
   // Warm-up: every flow of the mix gets four packets a pass, so five passes take each one past
   // its first packets (application identification, pc.appIdPackets) into the established state
   // the target is stated for.
   measure(runCeiling, 0.3);
-  {
-    rte_mbuf* burst[32];
-    uint64_t packets = 0;
-    const uint64_t want = 5 * uint64_t(t.established.size()) + uint64_t(pc.appIdPackets);
-    while (packets < want) {
-      for (int side = 0; side < 2; ++side) {
-        const uint16_t n = rte_eth_rx_burst(rx[side], 0, burst, 32);
-        if (n) runPipeline(burst, n, side == 0);
-        packets += n;
-      }
-      drainEvents();
-    }
-  }
+  const uint64_t want = 5 * uint64_t(t.established.size()) + uint64_t(pc.appIdPackets);
+  loop(runPipeline, [want](uint64_t packets, uint64_t) { return packets >= want; });
   // Alternate the two in slices so that a change in the machine's load hits both alike.
   uint64_t pkts[2] = {0, 0};
   double secs[2] = {0, 0};
