@@ -99,8 +99,13 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
     markPorts(snap->portUsed_[slot], usedDelta[slot]);
     markPorts(snap->portNamed_[slot], namedDelta[slot]);
   }
+  // FNV-1a of the name: stable across processes and versions. Hashed once here; a verdict only
+  // looks it up.
   for (size_t i = 0; i < snap->doc_.services.size(); ++i) {
-    snap->serviceIds_.emplace_back(snap->serviceId(int(i)), int(i));
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : snap->doc_.services[i].name) h = (h ^ c) * 0x100000001b3ull;
+    snap->idOfService_.push_back(h);
+    snap->serviceIds_.emplace_back(h, int(i));
   }
   std::sort(snap->serviceIds_.begin(), snap->serviceIds_.end());
   return std::shared_ptr<const Snapshot>(std::move(snap));
@@ -128,10 +133,7 @@ bool Snapshot::serviceAllowsApp(int index, std::string_view protocol,
 }
 
 uint64_t Snapshot::serviceId(int index) const {
-  if (index < 0 || size_t(index) >= doc_.services.size()) return 0;
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: stable across processes and versions
-  for (unsigned char c : doc_.services[size_t(index)].name) h = (h ^ c) * 0x100000001b3ull;
-  return h;
+  return index < 0 || size_t(index) >= idOfService_.size() ? 0 : idOfService_[size_t(index)];
 }
 
 int Snapshot::serviceById(uint64_t id) const {

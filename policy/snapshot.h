@@ -88,6 +88,7 @@ class Snapshot {
   std::vector<uint32_t> portBegin_;
   PortBitmap portUsed_{};
   PortBitmap portNamed_{};
+  std::vector<uint64_t> idOfService_;                 // serviceId() by index
   std::vector<std::pair<uint64_t, int>> serviceIds_;  // sorted by id
 };
 
