@@ -64,7 +64,7 @@ services:
 check = gwlib.check
 
 
-gwlib.fresh_dir(WORK)
+WORK = gwlib.fresh_dir(WORK)
 ns = gwlib.Netns("c%d" % os.getpid())
 gw = gwlib.Gateway(GW, LBGCTL, os.path.join(WORK, "gw"), policy(0), 'users:\n  "%d": admin\n' % ADMIN,
                    netns=ns, tag="crash")

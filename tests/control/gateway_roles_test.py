@@ -48,7 +48,7 @@ services:
 check = gwlib.check
 
 
-gwlib.fresh_dir(WORK)
+WORK = gwlib.fresh_dir(WORK)
 IN = os.path.join(WORK, "in")
 os.makedirs(IN)
 os.chmod(IN, 0o755)

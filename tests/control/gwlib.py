@@ -39,11 +39,40 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
+def reachable_by_others(path):
+    """True when other uids can walk down to path: every folder above it is o+x."""
+    p = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(p).st_mode & 0o001:
+            return False
+        if p == "/":
+            return True
+        p = os.path.dirname(p)
+
+
 def fresh_dir(path):
-    """An empty work folder that the unprivileged test users can enter."""
+    """An empty work folder that the unprivileged test users can enter; returns its path.
+
+    A checkout may sit under a folder only root can enter (Debian 12 makes home folders 0700):
+    then the folder is made under /tmp instead, so that where the clone sits never matters."""
+    if not reachable_by_others(path):
+        path = os.path.join("/tmp", "lbg-test-%s-%d" % (os.path.basename(path), os.getpid()))
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     os.chmod(path, 0o755)
+    return path
+
+
+def public_copy(binary, folder):
+    """A copy of binary in folder/bin that other uids may execute (the build tree may be out of
+    their reach). lbgctl links the project's libraries statically, so the file alone runs."""
+    dst_dir = os.path.join(folder, "bin")
+    os.makedirs(dst_dir, exist_ok=True)
+    os.chmod(dst_dir, 0o755)
+    dst = os.path.join(dst_dir, os.path.basename(binary))
+    shutil.copy2(binary, dst)
+    os.chmod(dst, 0o755)
+    return dst
 
 
 def wait_for(what, pred, timeout=30.0, step=0.05):
@@ -153,7 +182,7 @@ class Gateway:
 
     def __init__(self, gw_bin, lbgctl, work, policy, roles, netns=None, workers=1, tag="0",
                  extra_config=""):
-        self.gw_bin, self.lbgctl, self.work, self.netns = gw_bin, lbgctl, work, netns
+        self.gw_bin, self.work, self.netns = gw_bin, work, netns
         self.sock = os.path.join(work, "control.sock")
         self.log = os.path.join(work, "events.json")
         self.out_pcap = os.path.join(work, "out.pcap")
@@ -162,6 +191,7 @@ class Gateway:
         self.stderr_path = os.path.join(work, "gateway.err")
         os.makedirs(work, exist_ok=True)
         os.chmod(work, 0o755)  # other uids reach the socket inside
+        self.lbgctl = public_copy(lbgctl, work)
         with open(os.path.join(work, "policy.yaml"), "w") as f:
             f.write(policy)
         with open(os.path.join(work, "roles.yaml"), "w") as f:

@@ -51,6 +51,12 @@ def ctl(*args, uid=0, sock=None):
 
 WORK = tempfile.mkdtemp(prefix="lbgctl-e2e-")
 os.chmod(WORK, 0o755)
+# The build tree may sit where the approver's uid cannot enter (a 0700 home folder): it runs a
+# copy that it can reach.
+os.makedirs(os.path.join(WORK, "bin"))
+os.chmod(os.path.join(WORK, "bin"), 0o755)
+LBGCTL = shutil.copy2(LBGCTL, os.path.join(WORK, "bin", "lbgctl"))
+os.chmod(LBGCTL, 0o755)
 SOCK = os.path.join(WORK, "control.sock")
 with open(os.path.join(WORK, "roles.yaml"), "w") as f:
     f.write('users:\n  "0": admin\n  "%d": approver\n' % APPROVER)

@@ -86,7 +86,7 @@ def frames(nflows):
 check = gwlib.check
 
 
-gwlib.fresh_dir(WORK)
+WORK = gwlib.fresh_dir(WORK)
 ns = gwlib.Netns("r%d" % os.getpid())
 gw = gwlib.Gateway(GW, LBGCTL, os.path.join(WORK, "gw"), policy(0, False), 'users:\n  "%d": admin\n' % ADMIN,
                    netns=ns, tag="reload")
