@@ -18,6 +18,7 @@
 #include "dataplane/core/gateway_config.h"
 #include "dataplane/core/replay.h"
 #include "control/server.h"
+#include "dataplane/core/counter_export.h"
 #include "dataplane/core/runtime.h"
 #include "dataplane/telemetry/log/log_writer.h"
 #include "policy/parser.h"
@@ -258,12 +259,8 @@ int cmdRun(const std::vector<std::string>& args) {
     // The log's own losses are gateway counters: visible in `lbgctl stats`, Prometheus and the
     // exit report, so a full disk is never silent.
     rt.value()->setServiceCounters([w = chained.get()](std::vector<dataplane::ControlApi::Counter>& out) {
-      out.push_back({"log_records_written", "enforcement log records made durable", w->written()});
-      out.push_back({"log_records_lost", "enforcement log records lost (disk full, I/O error)", w->lost()});
-      out.push_back({"log_syslog_dropped", "log records not exported to syslog (queue full)", w->syslogDropped()});
-      out.push_back({"log_alarms", "enforcement log alarms raised", w->alarmsRaised()});
-      out.push_back({"log_alarm", "1 while log records are lost and the alarm record is not yet in the log",
-                     w->alarmActive() ? 1u : 0u, true});
+      dataplane::appendCounters(w->counters(), out);
+      dataplane::appendCounters(w->gauges(), out);
     });
   }
   gRuntime.store(rt.value().get());
