@@ -197,9 +197,7 @@ int cmdRun(const std::vector<std::string>& args) {
     lc.retainMaxSeconds = c.logRetainSeconds;
     for (const auto& e : c.logSyslog) {
       telemetry::SyslogTarget t;
-      t.transport = e.transport == "tls"   ? telemetry::SyslogTarget::Transport::Tls
-                    : e.transport == "tcp" ? telemetry::SyslogTarget::Transport::Tcp
-                                           : telemetry::SyslogTarget::Transport::Udp;
+      t.transport = e.transport;
       t.host = e.host;
       t.port = e.port;
       t.caFile = e.caFile;
@@ -241,10 +239,7 @@ int cmdRun(const std::vector<std::string>& args) {
     sc.rolesFile = c.rolesFile;
     sc.storeDir = c.storeDir;
     sc.bootstrapPolicyFile = c.policyPath;
-    if (!c.metricsListen.empty()) {
-      const auto colon = c.metricsListen.rfind(':');
-      sc.metricsPort = std::stoi(c.metricsListen.substr(colon == std::string::npos ? 0 : colon + 1));
-    }
+    if (c.metricsListen) sc.metricsPort = c.metricsListen->port;
     auto srv = control::ControlServer::create(sc, *rt.value());
     if (!srv) {
       std::fprintf(stderr, "control: %s\n", srv.error().toString().c_str());
