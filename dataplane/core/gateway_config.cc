@@ -99,8 +99,9 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
           if (const auto tr = t["transport"]) {
             const auto parsed = parseTransport(tr.as<std::string>());
             if (!parsed) {
-              return errorAt(path, tr, "log.syslog transport must be udp, tcp or tls, not '" +
-                                           tr.as<std::string>() + "'");
+              return errorAt(path, tr,
+                             "log.syslog transport must be udp, tcp or tls, not '" +
+                                 tr.as<std::string>() + "'");
             }
             e.transport = *parsed;
           }
@@ -140,8 +141,10 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (!a) return errorAt(path, m, "metrics: " + a.error().message);
       const std::string& host = a.value().host;
       if (!host.empty() && host != "127.0.0.1" && host != "localhost") {
-        return errorAt(path, m, "metrics: the exporter listens on 127.0.0.1 only (never on a data "
-                                "or management interface), not on '" + host + "'");
+        return errorAt(path, m,
+                       "metrics: the exporter listens on 127.0.0.1 only (never on a data "
+                       "or management interface), not on '" +
+                           host + "'");
       }
       c.metricsListen = a.value();
     }

@@ -24,9 +24,9 @@
 #include <memory>
 #include <span>
 
+#include "dataplane/core/counter_export.h"
 #include "dataplane/core/flow_state.h"
 #include "dataplane/core/hold_queue.h"
-#include "dataplane/core/counter_export.h"
 #include "dataplane/core/pipeline_counters.h"
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/flow/flow_table.h"

@@ -20,14 +20,13 @@
 #include <cstring>
 #include <memory>
 #include <new>
-
-#include "dataplane/flow/flow_table_counters.h"
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "dataplane/flow/flow_key.h"
 #include "dataplane/flow/flow_meta.h"
+#include "dataplane/flow/flow_table_counters.h"
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/flow/prefetch.h"
 #include "dataplane/flow/tcp_tracker.h"

@@ -32,8 +32,8 @@ struct Declared {
 template <class Set>
 void declare(std::vector<Declared>& out) {
   for (const auto& info : Set::kInfo) {
-    out.push_back({std::string(Set::kPrefix) + std::string(info.name), std::string(info.help),
-                   Set::kGauge});
+    out.push_back(
+        {std::string(Set::kPrefix) + std::string(info.name), std::string(info.help), Set::kGauge});
   }
 }
 
@@ -140,8 +140,8 @@ class CountersReachOperator : public ::testing::Test {
 };
 
 TEST_F(CountersReachOperator, EveryDeclaredCounterIsInStatsJson) {
-  const std::string line =
-      dispatcher_->handle(0, 0, control::encodeRequest(control::Request{1, "stats", nlohmann::json::object()}), -1);
+  const std::string line = dispatcher_->handle(
+      0, 0, control::encodeRequest(control::Request{1, "stats", nlohmann::json::object()}), -1);
   const auto j = nlohmann::json::parse(line);
   ASSERT_TRUE(j["ok"].get<bool>()) << line;
   std::set<std::string> names;
