@@ -15,6 +15,14 @@ Error errorAt(const std::string& file, const YAML::Node& n, const std::string& m
   return Error{msg, file, m.line + 1, m.column + 1};
 }
 
+std::optional<telemetry::SyslogTarget::Transport> parseTransport(const std::string& s) {
+  using T = telemetry::SyslogTarget::Transport;
+  if (s == "udp") return T::Udp;
+  if (s == "tcp") return T::Tcp;
+  if (s == "tls") return T::Tls;
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
@@ -88,9 +96,15 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
               return errorAt(path, kv.first, "unknown key 'log.syslog." + key + "'");
           }
           GatewayConfig::SyslogExport e;
-          if (t["transport"]) e.transport = t["transport"].as<std::string>();
-          if (e.transport != "udp" && e.transport != "tcp" && e.transport != "tls")
-            return errorAt(path, t, "log.syslog transport must be udp, tcp or tls");
+          if (const auto tr = t["transport"]) {
+            const auto parsed = parseTransport(tr.as<std::string>());
+            if (!parsed) {
+              return errorAt(path, tr,
+                             "log.syslog transport must be udp, tcp or tls, not '" +
+                                 tr.as<std::string>() + "'");
+            }
+            e.transport = *parsed;
+          }
           if (!t["host"]) return errorAt(path, t, "log.syslog entry needs host");
           e.host = t["host"].as<std::string>();
           if (t["port"]) e.port = t["port"].as<uint16_t>();
@@ -122,7 +136,18 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
         }
       }
     }
-    if (root["metrics"]) c.metricsListen = root["metrics"].as<std::string>();
+    if (const auto m = root["metrics"]) {
+      auto a = ListenAddress::parse(m.as<std::string>());
+      if (!a) return errorAt(path, m, "metrics: " + a.error().message);
+      const std::string& host = a.value().host;
+      if (!host.empty() && host != "127.0.0.1" && host != "localhost") {
+        return errorAt(path, m,
+                       "metrics: the exporter listens on 127.0.0.1 only (never on a data "
+                       "or management interface), not on '" +
+                           host + "'");
+      }
+      c.metricsListen = a.value();
+    }
     if (root["appliance_id"]) c.applianceId = root["appliance_id"].as<std::string>();
     if (root["flows"]) c.pipeline.flowCapacity = root["flows"].as<uint32_t>();
     if (root["stream_buffers"]) c.pipeline.streamBuffers = root["stream_buffers"].as<uint32_t>();

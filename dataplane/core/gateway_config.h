@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "dataplane/core/listen_address.h"
 #include "dataplane/core/pipeline.h"
+#include "dataplane/telemetry/log/syslog_sender.h"
 #include "policy/result.h"
 
 namespace lbg::dataplane {
@@ -27,7 +30,8 @@ struct GatewayConfig {
   uint64_t logSegmentBytes = 64 << 20, logSegmentSeconds = 3600;
   uint64_t logRetainBytes = 0, logRetainSeconds = 0;  // 0 = unlimited
   struct SyslogExport {  // one SIEM receiver of the log (RFC 5424 over udp, tcp or tls)
-    std::string transport = "udp", host;
+    telemetry::SyslogTarget::Transport transport = telemetry::SyslogTarget::Transport::Udp;
+    std::string host;
     uint16_t port = 514;
     std::string caFile, serverName, certFile, keyFile;  // tls
     int facility = 16;                                  // local0
@@ -40,7 +44,9 @@ struct GatewayConfig {
   int controlGroup = -1;
   std::string rolesFile;
   std::string storeDir;
-  std::string metricsListen;  // e.g. 127.0.0.1:9100, empty: off
+  // metrics: "127.0.0.1:9100" or "9100"; the exporter listens on loopback only (control/server.cc),
+  // so any other host is refused when the file is loaded rather than silently ignored.
+  std::optional<ListenAddress> metricsListen;  // none: off
   PipelineConfig pipeline;
 
   static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }

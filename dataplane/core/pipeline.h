@@ -24,6 +24,7 @@
 #include <memory>
 #include <span>
 
+#include "dataplane/core/counter_export.h"
 #include "dataplane/core/flow_state.h"
 #include "dataplane/core/hold_queue.h"
 #include "dataplane/core/pipeline_counters.h"
@@ -108,8 +109,21 @@ class Pipeline {
   // (from `snap` when it is the snapshot that judged the flow). Shared by the log and listings.
   static void describeFlow(const Entry& e, const policy::Snapshot* snap, telemetry::Event& ev);
   // Malformed frames by reason (packet::DropReason order; index 0 unused).
-  static constexpr size_t kDecodeReasons = 32;
+  static constexpr size_t kDecodeReasons = WorkerCounters::kDecodeReasons;
   const std::array<uint64_t, kDecodeReasons>& decodeDrops() const { return decodeDrops_; }
+  // A copy of every counter set of this worker (pipeline, flow table, stream buffers, reassembler,
+  // appid; not the port's, which the runtime keeps). Read by the service thread while the worker
+  // writes: each value is an aligned 64-bit word, the copy a consistent-enough view for statistics.
+  WorkerCounters workerCounters() const {
+    WorkerCounters c;
+    c.pipeline = counters_;
+    c.flowTable = flows_->counters;
+    c.streams = streams_->counters;
+    c.reassembly = frags_->counters();
+    if (appid_) c.appid = appid_->counters();
+    c.decodeDrops = decodeDrops_;
+    return c;
+  }
   telemetry::SpscRing<telemetry::Event>& events() { return events_; }
   const Table& flowTable() const { return *flows_; }
   const packet::FragmentReassembler& fragments() const { return *frags_; }

@@ -7,7 +7,6 @@
   X(rx_packets, "frames received on both ports")                                          \
   X(rx_bytes, "bytes received on both ports")                                             \
   X(tx_packets, "frames forwarded or generated")                                          \
-  X(tx_dropped, "frames the port refused (TX queue full)")                                \
   X(l2_passed, "ARP frames passed at layer 2")                                            \
   X(l2_dropped, "non-IP, non-ARP frames dropped (fail closed)")                           \
   X(decode_malformed, "malformed frames dropped")                                         \

@@ -35,7 +35,7 @@ uint64_t realtimeNs() {
 // Per-worker TX staging: frames are batched per port and sent after each burst (or when full).
 class PortTxSink : public TxSink {
  public:
-  PortTxSink(const uint16_t* ports, uint16_t queue, PipelineCounters& counters)
+  PortTxSink(const uint16_t* ports, uint16_t queue, PortCounters& counters)
       : ports_(ports), queue_(queue), counters_(counters) {}
   void send(PortRole out, rte_mbuf* m) override {
     auto& b = batch_[static_cast<int>(out)];
@@ -65,7 +65,7 @@ class PortTxSink : public TxSink {
   } batch_[2];
   const uint16_t* ports_;
   uint16_t queue_;
-  PipelineCounters& counters_;
+  PortCounters& counters_;
 };
 
 struct WorkerArg {
@@ -134,6 +134,7 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
     if (!p) return p.error();
     rt->pipelines_.push_back(std::move(p.value()));
     rt->dumps_.push_back(std::make_unique<FlowDump>());
+    rt->portCounters_.push_back(std::make_unique<PortCounters>());
   }
   return rt;
 }
@@ -184,7 +185,7 @@ int GatewayRuntime::workerMain(void* arg) {
 
 void GatewayRuntime::workerLoop(uint32_t index) {
   Pipeline& p = *pipelines_[index];
-  PortTxSink tx(ports_, static_cast<uint16_t>(index), const_cast<PipelineCounters&>(p.counters()));
+  PortTxSink tx(ports_, static_cast<uint16_t>(index), *portCounters_[index]);
   rte_mbuf* burst[256];
   const uint16_t n = config_.rxBurst;
   const Ingress ingress[2] = {Ingress::InsidePort, Ingress::OutsidePort};
@@ -247,24 +248,14 @@ Result<Ok> GatewayRuntime::publish(std::shared_ptr<const policy::Snapshot> snaps
 }
 
 std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
-  // Read while workers write: each value is a naturally aligned 64-bit word (no tearing on
-  // x86-64); the sum is a consistent-enough view for statistics.
-  PipelineCounters sum;
-  for (const auto& p : pipelines_) sum.add(p->counters());
-  std::vector<Counter> out;
-  sum.forEach([&](const telemetry::CounterInfo& info, uint64_t v) {
-    out.push_back({std::string(info.name), std::string(info.help), v});
-  });
-  for (size_t r = 1; r < Pipeline::kDecodeReasons; ++r) {
-    const auto reason = static_cast<packet::DropReason>(r);
-    const char* name = packet::toString(reason);
-    if (name == nullptr || std::string_view(name) == "unknown") continue;
-    uint64_t v = 0;
-    for (const auto& p : pipelines_) v += p->decodeDrops()[r];
-    std::string n = std::string("decode_drop_") + name;
-    for (auto& c : n) c = c == '-' ? '_' : c;
-    out.push_back({n, packet::helpText(reason), v});
+  // Read while workers write (see Pipeline::workerCounters()).
+  WorkerCounters sum;
+  for (size_t w = 0; w < pipelines_.size(); ++w) {
+    WorkerCounters c = pipelines_[w]->workerCounters();
+    c.port = *portCounters_[w];
+    sum.add(c);
   }
+  std::vector<Counter> out = exportCounters(sum, dns_->counters().snapshot());
   if (serviceCounters_) serviceCounters_(out);
   return out;
 }

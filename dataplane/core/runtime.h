@@ -12,6 +12,7 @@
 #include "dataplane/core/gateway_config.h"
 #include "dataplane/core/mbuf_pool.h"
 #include "dataplane/core/pipeline.h"
+#include "dataplane/core/port_counters.h"
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/inspect/dns/binding_table.h"
 
@@ -80,6 +81,8 @@ class GatewayRuntime : public ControlApi {
   rte_mempool* pool_ = nullptr;
   uint16_t ports_[2] = {0, 0};  // indexed by PortRole
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  // One per worker, written by its PortTxSink only (own allocation: no false sharing).
+  std::vector<std::unique_ptr<PortCounters>> portCounters_;
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> workersRunning_{0};
   uint64_t tscHz_ = 0;

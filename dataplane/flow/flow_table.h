@@ -26,6 +26,7 @@
 
 #include "dataplane/flow/flow_key.h"
 #include "dataplane/flow/flow_meta.h"
+#include "dataplane/flow/flow_table_counters.h"
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/flow/prefetch.h"
 #include "dataplane/flow/tcp_tracker.h"
@@ -52,14 +53,8 @@ class FlowTable {
   static constexpr size_t kHotBytes = 128;
   static_assert(offsetof(Entry, user) <= kHotBytes, "the per-packet fields fit two cache lines");
 
-  struct Counters {
-    uint64_t inserted;
-    uint64_t evicted;
-    uint64_t expired;
-    uint64_t erased;
-    uint64_t insertFailed;  // stays 0 with the eviction policy; kept for the counter set
-    uint64_t relocated;     // entries moved to their other bucket to make room
-  } counters{};
+  // Declared once in flow_table_counters.h; per table (per lcore), plain words.
+  FlowTableCounters counters;
 
   // `capacity` is rounded up to a power of two (at least 16).
   static Result<std::unique_ptr<FlowTable>> create(uint32_t capacity,

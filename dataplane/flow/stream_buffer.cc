@@ -50,7 +50,7 @@ int32_t StreamBufferPool::acquire() {
 
 void StreamBufferPool::release(int32_t idx) {
   if (idx < 0 || size_t(idx) >= inUse_.size() || !inUse_[size_t(idx)]) {
-    ++counters.badRelease;
+    ++counters.bad_release;
     return;
   }
   inUse_[size_t(idx)] = 0;

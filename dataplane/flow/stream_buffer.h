@@ -16,9 +16,17 @@
 #include <span>
 #include <vector>
 
+#include "dataplane/telemetry/counters.h"
 #include "policy/result.h"
 
 namespace lbg::flow {
+
+// Counters of one worker's stream buffer pool, exported as stream_buffer_<name>.
+#define LBG_STREAM_BUFFER_COUNTERS(X)                                                       \
+  X(exhausted, "stream buffers refused: the pool was empty")                                \
+  X(bad_release, "stream buffers released that were not in use (ignored)")
+
+LBG_DECLARE_PREFIXED_COUNTERS(StreamBufferCounters, "stream_buffer_", LBG_STREAM_BUFFER_COUNTERS);
 
 struct StreamState {
   static constexpr uint8_t kMaxRanges = 8;  // out-of-order islands beyond the contiguous prefix
@@ -66,10 +74,7 @@ class StreamBufferPool {
   uint32_t buffers() const { return uint32_t(inUse_.size()); }
   uint32_t available() const { return uint32_t(free_.size()); }
 
-  struct Counters {
-    uint64_t exhausted;   // acquire() found no free buffer
-    uint64_t badRelease;  // release() of an index not in use
-  } counters{};
+  StreamBufferCounters counters;
 
  private:
   StreamBufferPool(uint32_t buffers, uint32_t bytesEach);

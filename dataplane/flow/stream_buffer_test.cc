@@ -166,7 +166,7 @@ TEST_F(Stream, PoolExhaustionAndRelease) {
   pool_->release(2);         // already in use by states[2]: a real release
   pool_->release(2);         // double: ignored and counted
   pool_->release(-3);
-  EXPECT_EQ(pool_->counters.badRelease, 2u);
+  EXPECT_EQ(pool_->counters.bad_release, 2u);
   EXPECT_EQ(pool_->available(), 2u);
   EXPECT_TRUE(pool_->attach(states[4], 0));
 }

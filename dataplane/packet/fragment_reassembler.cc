@@ -212,25 +212,25 @@ ReassemblyResult FragmentReassembler::reject(int32_t d, RejectReason reason, uin
       ++counters_.overlaps;
       break;
     case RejectReason::TinyFirst:
-      ++counters_.tinyFirst;
+      ++counters_.tiny_first;
       break;
     case RejectReason::Inconsistent:
       ++counters_.inconsistent;
       break;
     case RejectReason::TooManyFragments:
-      ++counters_.tooManyFragments;
+      ++counters_.too_many_fragments;
       break;
     case RejectReason::TooBig:
-      ++counters_.tooBig;
+      ++counters_.too_big;
       break;
     case RejectReason::Late:
       ++counters_.late;
       break;
     case RejectReason::TableFull:
-      ++counters_.tableFull;
+      ++counters_.table_full;
       break;
     case RejectReason::MalformedResult:
-      ++counters_.malformedResult;
+      ++counters_.malformed_result;
       break;
     case RejectReason::None:
     case RejectReason::NotFragment:
@@ -342,7 +342,7 @@ ReassemblyResult FragmentReassembler::complete(int32_t d) {
     // E.g. a second Fragment header inside, a TCP header that turns out malformed.
     g.fragCount = 0;
     g.poisoned = true;
-    ++counters_.malformedResult;
+    ++counters_.malformed_result;
     r.status = ReassemblyStatus::Rejected;
     r.reason = RejectReason::MalformedResult;
     r.handles = {outHandles_.data(), n};

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "dataplane/packet/packet_view.h"
+#include "dataplane/telemetry/counters.h"
 #include "policy/result.h"
 
 namespace lbg::packet {
@@ -65,21 +66,23 @@ struct ReassemblyResult {
   std::span<const uint64_t> handles;  // Complete/Rejected; valid until the next add() or expire()
 };
 
-// Plain counters; the pipeline maps them into its telemetry X-macro.
-struct ReassemblerCounters {
-  uint64_t fragments;  // fragments offered to add()
-  uint64_t completed;  // datagrams reassembled
-  uint64_t overlaps;
-  uint64_t tinyFirst;
-  uint64_t inconsistent;
-  uint64_t tooManyFragments;
-  uint64_t tooBig;
-  uint64_t late;
-  uint64_t tableFull;
-  uint64_t malformedResult;
-  uint64_t timeouts;   // datagrams (with fragments held) that timed out
-  uint64_t evictions;  // datagrams evicted to make room
-};
+// Counters of one worker's reassembler, exported as reassembly_<name> (the pipeline's
+// fragments_* counters summarise them per packet).
+#define LBG_REASSEMBLER_COUNTERS(X)                                                          \
+  X(fragments, "IP fragments offered to the reassembler")                                   \
+  X(completed, "datagrams reassembled")                                                     \
+  X(overlaps, "datagrams rejected: overlapping fragments")                                  \
+  X(tiny_first, "datagrams rejected: first fragment too short for the transport header")    \
+  X(inconsistent, "datagrams rejected: fragments disagree on the datagram's length")        \
+  X(too_many_fragments, "datagrams rejected: more fragments than allowed")                  \
+  X(too_big, "datagrams rejected: larger than allowed")                                     \
+  X(late, "fragments of a datagram already completed or rejected")                          \
+  X(table_full, "fragments dropped: no reassembly slot free")                               \
+  X(malformed_result, "reassembled datagrams that did not decode")                          \
+  X(timeouts, "datagrams whose fragments timed out")                                        \
+  X(evictions, "datagrams evicted to make room")
+
+LBG_DECLARE_PREFIXED_COUNTERS(ReassemblerCounters, "reassembly_", LBG_REASSEMBLER_COUNTERS);
 
 class FragmentReassembler {
  public:

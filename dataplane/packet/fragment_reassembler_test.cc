@@ -166,7 +166,7 @@ TEST_F(Reassembly, TinyFirstFragment) {
   ASSERT_EQ(r.status, ReassemblyStatus::Rejected);
   EXPECT_EQ(r.reason, RejectReason::TinyFirst);
   EXPECT_EQ(vec(r.handles), (std::vector<uint64_t>{1, 2}));
-  EXPECT_EQ(re_->counters().tinyFirst, 1u);
+  EXPECT_EQ(re_->counters().tiny_first, 1u);
 }
 
 TEST_F(Reassembly, InconsistentEnds) {
@@ -243,8 +243,8 @@ TEST_F(Reassembly, TooManyFragmentsAndTooBig) {
   r = add(cat(eth(0x0800), ipv4(h, payload(8))), 9);
   ASSERT_EQ(r.status, ReassemblyStatus::Rejected);
   EXPECT_EQ(r.reason, RejectReason::TooBig);
-  EXPECT_EQ(re_->counters().tooBig, 1u);
-  EXPECT_EQ(re_->counters().tooManyFragments, 1u);
+  EXPECT_EQ(re_->counters().too_big, 1u);
+  EXPECT_EQ(re_->counters().too_many_fragments, 1u);
 }
 
 TEST_F(Reassembly, DifferentVlansAreDifferentDatagrams) {
@@ -301,7 +301,7 @@ TEST_F(Reassembly, ReassembledGarbageIsRejected) {
   ASSERT_EQ(r.status, ReassemblyStatus::Rejected);
   EXPECT_EQ(r.reason, RejectReason::MalformedResult);
   EXPECT_EQ(vec(r.handles), (std::vector<uint64_t>{0, 1}));
-  EXPECT_EQ(re_->counters().malformedResult, 1u);
+  EXPECT_EQ(re_->counters().malformed_result, 1u);
 }
 
 TEST_F(Reassembly, NotAFragment) {

@@ -18,6 +18,7 @@
 #include "dataplane/core/gateway_config.h"
 #include "dataplane/core/replay.h"
 #include "control/server.h"
+#include "dataplane/core/counter_export.h"
 #include "dataplane/core/runtime.h"
 #include "dataplane/telemetry/log/log_writer.h"
 #include "policy/parser.h"
@@ -196,9 +197,7 @@ int cmdRun(const std::vector<std::string>& args) {
     lc.retainMaxSeconds = c.logRetainSeconds;
     for (const auto& e : c.logSyslog) {
       telemetry::SyslogTarget t;
-      t.transport = e.transport == "tls"   ? telemetry::SyslogTarget::Transport::Tls
-                    : e.transport == "tcp" ? telemetry::SyslogTarget::Transport::Tcp
-                                           : telemetry::SyslogTarget::Transport::Udp;
+      t.transport = e.transport;
       t.host = e.host;
       t.port = e.port;
       t.caFile = e.caFile;
@@ -240,10 +239,7 @@ int cmdRun(const std::vector<std::string>& args) {
     sc.rolesFile = c.rolesFile;
     sc.storeDir = c.storeDir;
     sc.bootstrapPolicyFile = c.policyPath;
-    if (!c.metricsListen.empty()) {
-      const auto colon = c.metricsListen.rfind(':');
-      sc.metricsPort = std::stoi(c.metricsListen.substr(colon == std::string::npos ? 0 : colon + 1));
-    }
+    if (c.metricsListen) sc.metricsPort = c.metricsListen->port;
     auto srv = control::ControlServer::create(sc, *rt.value());
     if (!srv) {
       std::fprintf(stderr, "control: %s\n", srv.error().toString().c_str());
@@ -258,12 +254,8 @@ int cmdRun(const std::vector<std::string>& args) {
     // The log's own losses are gateway counters: visible in `lbgctl stats`, Prometheus and the
     // exit report, so a full disk is never silent.
     rt.value()->setServiceCounters([w = chained.get()](std::vector<dataplane::ControlApi::Counter>& out) {
-      out.push_back({"log_records_written", "enforcement log records made durable", w->written()});
-      out.push_back({"log_records_lost", "enforcement log records lost (disk full, I/O error)", w->lost()});
-      out.push_back({"log_syslog_dropped", "log records not exported to syslog (queue full)", w->syslogDropped()});
-      out.push_back({"log_alarms", "enforcement log alarms raised", w->alarmsRaised()});
-      out.push_back({"log_alarm", "1 while log records are lost and the alarm record is not yet in the log",
-                     w->alarmActive() ? 1u : 0u, true});
+      dataplane::appendCounters(w->counters(), out);
+      dataplane::appendCounters(w->gauges(), out);
     });
   }
   gRuntime.store(rt.value().get());

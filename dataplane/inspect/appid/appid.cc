@@ -137,7 +137,7 @@ AppIdResult AppId::process(uint32_t slot, const uint8_t* l3, uint16_t l3Len, uin
     st.guessed =
         guessed != 0 || (after != NDPI_CONFIDENCE_DPI && after != NDPI_CONFIDENCE_DPI_CACHE);
     st.finished = true;
-    ++counters_.gaveUp;
+    ++counters_.gave_up;
   }
   return result(slot);
 }

@@ -12,13 +12,14 @@
 //
 // Hot-path posture: our side allocates nothing per packet. nDPI itself allocates inside a flow's
 // first packets (TLS certificate buffers, host names); those blocks are freed on release, and
-// their count is kept in counters().ndpiAllocations. That is why appid only ever runs on the first
+// their count is kept in ndpiAllocations(). That is why appid only ever runs on the first
 // maxPackets packets of a flow. Not thread-safe: one instance per lcore.
 
 #include <cstdint>
 #include <memory>
 #include <string_view>
 
+#include "dataplane/telemetry/counters.h"
 #include "policy/result.h"
 
 struct ndpi_detection_module_struct;
@@ -42,13 +43,15 @@ struct AppIdResult {
   uint16_t packets;             // packets fed
 };
 
-struct AppIdCounters {
-  uint64_t acquired = 0;
-  uint64_t exhausted = 0;  // no free slot: flow left unknown
-  uint64_t detected = 0;
-  uint64_t gaveUp = 0;
-  uint64_t packets = 0;
-};
+// Counters of one worker's appid (exported as appid_<name>).
+#define LBG_APPID_COUNTERS(X)                                                               \
+  X(acquired, "nDPI flow slots taken")                                                      \
+  X(exhausted, "flows left unidentified: no free nDPI slot")                                \
+  X(detected, "flows nDPI identified")                                                      \
+  X(gave_up, "flows nDPI gave up on (guessed from ports and addresses)")                   \
+  X(packets, "packets fed to nDPI")
+
+LBG_DECLARE_PREFIXED_COUNTERS(AppIdCounters, "appid_", LBG_APPID_COUNTERS);
 
 class AppId {
  public:

@@ -50,7 +50,7 @@ TEST(AppId, GivesUpAfterMaxPackets) {
   for (int i = 0; i < 5; ++i) r = a->process(s, pkt, sizeof(pkt), 1000 + i);
   EXPECT_TRUE(r.finished);
   EXPECT_EQ(r.packets, 3);  // stopped feeding nDPI after maxPackets
-  EXPECT_EQ(a->counters().gaveUp + a->counters().detected, 1u);
+  EXPECT_EQ(a->counters().gave_up + a->counters().detected, 1u);
 }
 
 // Feeds every flow of a capture through its own slot and returns "master.app" names per flow

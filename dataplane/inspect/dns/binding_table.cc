@@ -108,7 +108,7 @@ DnsBindingTable::Read DnsBindingTable::readName(uint32_t slot, const IpAddr& add
     len = n;
     return Read::Name;
   }
-  counters_.readRetries.fetch_add(1, std::memory_order_relaxed);
+  counters_.read_retries.fetch_add(1, std::memory_order_relaxed);
   return Read::NoName;  // fail closed: an unreadable binding proves nothing
 }
 

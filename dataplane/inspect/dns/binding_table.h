@@ -25,10 +25,23 @@
 #include <memory>
 #include <string_view>
 
+#include "dataplane/telemetry/counters.h"
 #include "policy/ip_addr.h"
 #include "policy/result.h"
 
 namespace lbg::inspect {
+
+// Exported as dns_binding_<name>.
+#define LBG_DNS_BINDING_COUNTERS(X)                                                         \
+  X(binds, "DNS bindings written (new or refreshed)")                                       \
+  X(refreshed, "DNS bindings whose expiry a new answer extended")                           \
+  X(replaced, "DNS bindings pushed out by a fifth name for their address")                  \
+  X(evicted, "live addresses pushed out of a full DNS binding window")                      \
+  X(rejected, "DNS names not bound (empty or over-long)")                                   \
+  X(contended, "DNS bindings not written: the writer gave up waiting for the slot")         \
+  X(read_retries, "DNS binding lookups that gave up after too many concurrent writes")
+
+LBG_DECLARE_SHARED_COUNTERS(DnsBindingCounters, "dns_binding_", LBG_DNS_BINDING_COUNTERS);
 
 class DnsBindingTable {
  public:
@@ -38,15 +51,8 @@ class DnsBindingTable {
   static constexpr uint32_t kMinCapacity = kProbeWindow;
   static constexpr uint32_t kMaxCapacity = 1u << 22;
 
-  struct Counters {
-    std::atomic<uint64_t> binds{0};        // names written (new or refreshed)
-    std::atomic<uint64_t> refreshed{0};    // a name already bound to the address got a new expiry
-    std::atomic<uint64_t> replaced{0};     // a live name pushed out by a fifth name for its address
-    std::atomic<uint64_t> evicted{0};      // a live address pushed out of a full window
-    std::atomic<uint64_t> rejected{0};     // empty or over-long name
-    std::atomic<uint64_t> contended{0};    // writer gave up waiting for a slot
-    std::atomic<uint64_t> readRetries{0};  // reader gave up after kMaxReadRetries
-  };
+  // One table for all workers: its counters are the relaxed atomics it always had.
+  using Counters = DnsBindingCounters;
 
   // capacity: number of address slots, rounded up to a power of two, within
   // [kMinCapacity, kMaxCapacity].

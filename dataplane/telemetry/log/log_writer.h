@@ -9,6 +9,7 @@
 
 #include "dataplane/telemetry/log/chain.h"
 #include "dataplane/telemetry/log/ed25519_key.h"
+#include "dataplane/telemetry/log/log_counters.h"
 #include "dataplane/telemetry/log/seal.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
 #include "policy/result.h"
@@ -53,6 +54,20 @@ class LogWriter {
   uint64_t alarmsRaised() const { return alarms_; }
   // True from the first lost record until the alarm record saying so is durable in the chain.
   bool alarmActive() const { return alarmOwed_; }
+  // The above as declared counter sets (log_counters.h), for the gateway's export.
+  LogCounters counters() const {
+    LogCounters c;
+    c.records_written = written();
+    c.records_lost = lost();
+    c.syslog_dropped = syslogDropped();
+    c.alarms = alarmsRaised();
+    return c;
+  }
+  LogGauges gauges() const {
+    LogGauges g;
+    g.alarm = alarmActive() ? 1 : 0;
+    return g;
+  }
   uint64_t currentSegment() const { return segNumber_; }
   const std::string& keyId() const { return key_.keyId(); }
   // Sends queued syslog messages, waiting up to timeoutMs (shutdown and tests).

@@ -1,0 +1,100 @@
+#include "dataplane/core/gateway_config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace lbg::dataplane {
+namespace {
+
+class GatewayConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lbg-gwconfig-test-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    path_ = tmpl;
+  }
+  void TearDown() override { ::unlink(path_.c_str()); }
+
+  // A valid configuration followed by `extra` (top-level YAML lines).
+  Result<GatewayConfig> load(const std::string& extra) {
+    std::ofstream(path_, std::ios::trunc) << "ports: {inside: net_null0, outside: net_null1}\n"
+                                             "policy: /etc/lbg/policy.yaml\n"
+                                          << extra;
+    return loadGatewayConfig(path_);
+  }
+
+  std::string path_;
+};
+
+TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {
+  auto off = load("");
+  ASSERT_TRUE(off.ok()) << off.error().toString();
+  EXPECT_FALSE(off.value().metricsListen.has_value());
+  auto c = load("metrics: \"127.0.0.1:9100\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().toString();
+  ASSERT_TRUE(c.value().metricsListen.has_value());
+  EXPECT_EQ(c.value().metricsListen->host, "127.0.0.1");
+  EXPECT_EQ(c.value().metricsListen->port, 9100);
+  auto bare = load("metrics: 9100\n");
+  ASSERT_TRUE(bare.ok()) << bare.error().toString();
+  EXPECT_EQ(bare.value().metricsListen->port, 9100);
+}
+
+TEST_F(GatewayConfigTest, BadMetricsAddressIsAPositionedError) {
+  auto c = load("metrics: \"127.0.0.1:http\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().file, path_);
+  EXPECT_EQ(c.error().line, 3);
+  EXPECT_EQ(c.error().column, 10);
+  EXPECT_NE(c.error().message.find("metrics:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("port must be a number"), std::string::npos);
+
+  auto big = load("metrics: \"127.0.0.1:70000\"\n");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("0..65535"), std::string::npos) << big.error().message;
+}
+
+TEST_F(GatewayConfigTest, MetricsHostOtherThanLoopbackIsRefused) {
+  // The exporter binds 127.0.0.1 only: a host it would silently ignore is an error instead.
+  auto c = load("metrics: \"0.0.0.0:9100\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().line, 3);
+  EXPECT_NE(c.error().message.find("127.0.0.1 only"), std::string::npos) << c.error().message;
+  EXPECT_FALSE(load("metrics: \"[::1]:9100\"\n").ok());
+  EXPECT_TRUE(load("metrics: \"localhost:9100\"\n").ok());
+}
+
+TEST_F(GatewayConfigTest, SyslogTransportIsAnEnumParsedOnce) {
+  auto c = load(
+      "log:\n"
+      "  dir: /var/log/lbg\n"
+      "  syslog:\n"
+      "    - {host: siem, port: 6514, transport: tls}\n"
+      "    - {host: siem2}\n");
+  ASSERT_TRUE(c.ok()) << c.error().toString();
+  ASSERT_EQ(c.value().logSyslog.size(), 2u);
+  EXPECT_EQ(c.value().logSyslog[0].transport, telemetry::SyslogTarget::Transport::Tls);
+  EXPECT_EQ(c.value().logSyslog[1].transport, telemetry::SyslogTarget::Transport::Udp);
+}
+
+TEST_F(GatewayConfigTest, BadSyslogTransportIsAPositionedError) {
+  auto c = load(
+      "log:\n"
+      "  dir: /var/log/lbg\n"
+      "  syslog:\n"
+      "    - host: siem\n"
+      "      transport: TLS\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().line, 7);
+  EXPECT_EQ(c.error().column, 18);
+  EXPECT_NE(c.error().message.find("udp, tcp or tls, not 'TLS'"), std::string::npos)
+      << c.error().message;
+}
+
+}  // namespace
+}  // namespace lbg::dataplane

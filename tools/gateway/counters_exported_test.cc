@@ -1,0 +1,167 @@
+// Every counter a module declares (telemetry/counters.h X-macro) reaches the operator: the
+// gateway's counter export, `lbgctl stats` (the dispatcher's JSON) and the Prometheus text.
+// Lives with lbg-gateway because that is where the dataplane's export meets control/.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "control/api.h"
+#include "control/dispatcher.h"
+#include "control/fake_control_api.h"
+#include "dataplane/core/counter_export.h"
+#include "dataplane/telemetry/log/log_counters.h"
+
+namespace lbg {
+namespace {
+
+using dataplane::ControlApi;
+
+struct Declared {
+  std::string name;
+  std::string help;
+  bool gauge;
+};
+
+template <class Set>
+void declare(std::vector<Declared>& out) {
+  for (const auto& info : Set::kInfo) {
+    out.push_back(
+        {std::string(Set::kPrefix) + std::string(info.name), std::string(info.help), Set::kGauge});
+  }
+}
+
+// Every declared set of the gateway. A module adding a set adds it here and to its export.
+std::vector<Declared> declaredCounters() {
+  std::vector<Declared> d;
+  declare<dataplane::PipelineCounters>(d);
+  declare<dataplane::PortCounters>(d);
+  declare<flow::FlowTableCounters>(d);
+  declare<flow::StreamBufferCounters>(d);
+  declare<packet::ReassemblerCounters>(d);
+  declare<inspect::AppIdCounters>(d);
+  declare<inspect::DnsBindingCounters::Plain>(d);
+  declare<telemetry::LogCounters>(d);
+  declare<telemetry::LogGauges>(d);
+  return d;
+}
+
+// What the running gateway reports: the runtime's export plus the log writer's sets, as
+// lbg-gateway's service counters add them. Each value is distinct, to catch a crossed wire.
+std::vector<ControlApi::Counter> gatewayCounters() {
+  dataplane::WorkerCounters w;
+  w.pipeline.rx_packets = 11;
+  w.port.tx_dropped = 12;
+  w.flowTable.evicted = 13;
+  w.streams.bad_release = 14;
+  w.reassembly.too_big = 15;
+  w.appid.gave_up = 16;
+  inspect::DnsBindingCounters dns;
+  dns.read_retries.store(17);
+  auto out = dataplane::exportCounters(w, dns.snapshot());
+  telemetry::LogCounters log;
+  log.records_lost = 18;
+  telemetry::LogGauges gauges;
+  gauges.alarm = 1;
+  dataplane::appendCounters(log, out);
+  dataplane::appendCounters(gauges, out);
+  return out;
+}
+
+TEST(CountersExported, EveryDeclaredCounterIsInTheExportOnceWithItsHelp) {
+  const auto exported = gatewayCounters();
+  std::set<std::string> names;
+  for (const auto& c : exported) EXPECT_TRUE(names.insert(c.name).second) << "twice: " << c.name;
+  for (const auto& d : declaredCounters()) {
+    const auto it = std::find_if(exported.begin(), exported.end(),
+                                 [&](const ControlApi::Counter& c) { return c.name == d.name; });
+    ASSERT_NE(it, exported.end()) << d.name << " is declared but not exported";
+    EXPECT_EQ(it->help, d.help);
+    EXPECT_FALSE(it->help.empty()) << d.name;
+    EXPECT_EQ(it->gauge, d.gauge) << d.name;
+  }
+  auto value = [&](const std::string& n) {
+    for (const auto& c : exported)
+      if (c.name == n) return c.value;
+    return uint64_t(0);
+  };
+  EXPECT_EQ(value("rx_packets"), 11u);
+  EXPECT_EQ(value("tx_dropped"), 12u);
+  EXPECT_EQ(value("flow_table_evicted"), 13u);
+  EXPECT_EQ(value("stream_buffer_bad_release"), 14u);
+  EXPECT_EQ(value("reassembly_too_big"), 15u);
+  EXPECT_EQ(value("appid_gave_up"), 16u);
+  EXPECT_EQ(value("dns_binding_read_retries"), 17u);
+  EXPECT_EQ(value("log_records_lost"), 18u);
+  EXPECT_EQ(value("log_alarm"), 1u);
+}
+
+TEST(CountersExported, WorkerSumsAddEverySet) {
+  dataplane::WorkerCounters a, b;
+  a.flowTable.inserted = 2;
+  b.flowTable.inserted = 3;
+  b.appid.packets = 4;
+  b.decodeDrops[1] = 5;
+  a.add(b);
+  EXPECT_EQ(a.flowTable.inserted, 5u);
+  EXPECT_EQ(a.appid.packets, 4u);
+  EXPECT_EQ(a.decodeDrops[1], 5u);
+}
+
+class CountersReachOperator : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lbg-counters-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::ofstream(dir_ + "/roles.yaml") << "users:\n  \"0\": admin\n";
+    api_.counters_ = gatewayCounters();
+    control::Dispatcher::Config config;
+    config.storeDir = dir_ + "/store";
+    config.rolesFile = dir_ + "/roles.yaml";
+    auto d = control::Dispatcher::create(config, api_);
+    ASSERT_TRUE(d.ok()) << d.error().toString();
+    dispatcher_ = std::move(*d);
+  }
+  void TearDown() override {
+    dispatcher_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
+  control::testing::FakeControlApi api_;
+  std::unique_ptr<control::Dispatcher> dispatcher_;
+};
+
+TEST_F(CountersReachOperator, EveryDeclaredCounterIsInStatsJson) {
+  const std::string line = dispatcher_->handle(
+      0, 0, control::encodeRequest(control::Request{1, "stats", nlohmann::json::object()}), -1);
+  const auto j = nlohmann::json::parse(line);
+  ASSERT_TRUE(j["ok"].get<bool>()) << line;
+  std::set<std::string> names;
+  for (const auto& c : j["result"]["counters"]) {
+    names.insert(c["name"].get<std::string>());
+    EXPECT_FALSE(c["help"].get<std::string>().empty());
+  }
+  for (const auto& d : declaredCounters()) EXPECT_TRUE(names.count(d.name)) << d.name;
+}
+
+TEST_F(CountersReachOperator, EveryDeclaredCounterIsInPrometheusText) {
+  const std::string text = dispatcher_->metricsText();
+  for (const auto& d : declaredCounters()) {
+    const std::string metric = "lbg_" + d.name + (d.gauge ? "" : "_total");
+    EXPECT_NE(text.find("# HELP " + metric + " " + d.help + "\n"), std::string::npos) << metric;
+    EXPECT_NE(text.find("# TYPE " + metric + (d.gauge ? " gauge\n" : " counter\n")),
+              std::string::npos)
+        << metric;
+  }
+}
+
+}  // namespace
+}  // namespace lbg
