@@ -555,6 +555,35 @@ TEST_F(DnsProvenanceTest, OnlyResolversOfThePolicyBind) {
   EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
 }
 
+TEST_F(DnsProvenanceTest, OverTcpAnAnswerToNoQueryIsDroppedAndStopsTheReading) {
+  handshake(resolver_, 53);
+  auto framed = [](const Bytes& m) {
+    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
+    f.insert(f.end(), m.begin(), m.end());
+    return f;
+  };
+  const Bytes q = framed(testing::dnsQuery("files.partner.example", 1, 0x1111));
+  sendSegments(resolver_, 53, 1001, q, q.size());
+  EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
+  const size_t before = framesTo(PortRole::Inside);
+  L4Spec s = serverSide(resolver_, 53);
+  s.seq = 5001;
+  s.ack = 1001 + uint32_t(q.size());
+  inject(testing::frame(s, framed(testing::dnsResponse("files.partner.example", {}, {evil_}, 300,
+                                                       0x2222))),
+         Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 1u);
+  EXPECT_EQ(framesTo(PortRole::Inside), before);  // dropped
+  // After a dropped segment the stream's boundaries are no longer trusted: nothing more binds
+  // on this connection (fail closed), though its segments pass.
+  inject(testing::frame(s, framed(testing::dnsResponse("files.partner.example", {}, {partner_},
+                                                       300, 0x1111))),
+         Ingress::OutsidePort);
+  EXPECT_EQ(framesTo(PortRole::Inside), before + 1);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);
+  EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
+}
+
 TEST_F(PipelineTest, SniDnsEnforceRefusesUnresolvedAddressesAtTheSyn) {
   std::string enforce = kPolicy;
   enforce.replace(enforce.find("sni_dns: off"), 12, "sni_dns: enforce");
