@@ -49,6 +49,12 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
   // across segments, or any gap or retransmission, stops the reading of that direction (counted):
   // guessing a boundary could bind forged bytes. Queries not read leave their answers unsolicited.
   const int d = fromInitiator ? 0 : 1;
+  if (d == 1 && e.user.dnsTcp[0] == DnsTcpReading::Stopped) {
+    // The client's queries could not be read (a message split across segments, a gap), so its
+    // answers cannot be matched: they pass unread and bind nothing, rather than breaking DNS
+    // over TCP for such clients.
+    e.user.dnsTcp[1] = DnsTcpReading::Stopped;
+  }
   if (e.user.dnsTcp[d] == DnsTcpReading::Unknown) {
     const bool handshakeSeen = e.meta.sawSyn && e.meta.tcpState >= flow::TcpState::Established;
     e.user.dnsTcp[d] = handshakeSeen ? DnsTcpReading::Reading : DnsTcpReading::Stopped;

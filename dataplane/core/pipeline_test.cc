@@ -584,6 +584,24 @@ TEST_F(DnsProvenanceTest, OverTcpAnAnswerToNoQueryIsDroppedAndStopsTheReading) {
   EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
 }
 
+TEST_F(DnsProvenanceTest, OverTcpAnswersToQueriesThatCouldNotBeReadPassUnbound) {
+  handshake(resolver_, 53);
+  Bytes q = testing::dnsQuery("files.partner.example", 1, 0x1111);
+  q.insert(q.begin(), {uint8_t(q.size() >> 8), uint8_t(q.size())});
+  sendSegments(resolver_, 53, 1001, q, 2);  // the length alone, then the rest: not read
+  EXPECT_EQ(pipeline_->counters().dns_queries, 0u);
+  const size_t before = framesTo(PortRole::Inside);
+  Bytes a = testing::dnsResponse("files.partner.example", {}, {partner_}, 300, 0x1111);
+  a.insert(a.begin(), {uint8_t(a.size() >> 8), uint8_t(a.size())});
+  L4Spec s = serverSide(resolver_, 53);
+  s.seq = 5001;
+  s.ack = 1001 + uint32_t(q.size());
+  inject(testing::frame(s, a), Ingress::OutsidePort);
+  EXPECT_EQ(framesTo(PortRole::Inside), before + 1);  // delivered
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 0u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);  // but never a binding
+}
+
 TEST_F(PipelineTest, SniDnsEnforceRefusesUnresolvedAddressesAtTheSyn) {
   std::string enforce = kPolicy;
   enforce.replace(enforce.find("sni_dns: off"), 12, "sni_dns: enforce");
