@@ -42,6 +42,7 @@
   X(dns_mismatched, "DNS answers whose question differs from the query's, dropped")       \
   X(dns_duplicate, "DNS answers to an already answered query, dropped")                   \
   X(dns_inside_answer, "DNS answers arriving from the client's (inside) port, dropped")   \
+  X(dns_outside_query, "DNS queries arriving from the resolver's (outside) port, dropped")  \
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")

@@ -25,6 +25,12 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
     ++counters_.dns_inside_answer;
     return false;
   }
+  if (fromInitiator && u.fromInside != e.user.fromInside) {
+    // Likewise a "query" entering from the resolver's side: noting it would let an outsider ask
+    // in a client's name and then answer itself.
+    ++counters_.dns_outside_query;
+    return false;
+  }
   const IpAddr& resolver = fromInitiator ? v.dst : v.src;
   if (!snap_->isDnsResolver(resolver)) {
     ++counters_.dns_not_resolver;  // allowed by cidr, but its answers never bind

@@ -518,6 +518,20 @@ TEST_F(DnsProvenanceTest, AnswerFromTheInsidePortNeverBindsNorPasses) {
   EXPECT_EQ(sshVerdict(partner_, 41001), "dns-binding");
 }
 
+TEST_F(DnsProvenanceTest, QueryFromTheOutsidePortIsNotNoted) {
+  query("files.partner.example", 0x1111);  // the flow, begun by the client
+  // An outsider asks in the client's name (through the outside port), then answers itself.
+  L4Spec q = client(resolver_, 53, 5353);
+  q.proto = 17;
+  inject(testing::frame(q, testing::dnsQuery("files.partner.example", 1, 0x2222)),
+         Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_outside_query, 1u);
+  EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x2222);
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 1u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);
+}
+
 TEST_F(DnsProvenanceTest, UnsolicitedMismatchedAndDuplicateAnswersAreDropped) {
   // (An answer before any query of its flow is a flow begun from outside: denied as inbound.)
   query("files.partner.example", 0x1111);
