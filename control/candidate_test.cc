@@ -203,5 +203,15 @@ TEST(DiffTest, ReportsSettingsAndServiceChanges) {
   EXPECT_EQ(diffPolicies(base().doc, base().doc).toText(), "no changes\n");
 }
 
+TEST(CandidateTest, DiffShowsWhichResolversMayBind) {
+  policy::PolicyDoc next = base().doc;
+  next.dnsResolvers = std::vector<policy::Prefix>{*policy::Prefix::parse("192.0.2.53/32")};
+  const PolicyDiff d = diffPolicies(base().doc, next);
+  ASSERT_EQ(d.settings.size(), 1u);
+  EXPECT_EQ(d.settings[0].key, "dns.resolvers");
+  EXPECT_EQ(d.settings[0].from, "(infrastructure services on port 53)");
+  EXPECT_EQ(d.settings[0].to, "192.0.2.53/32");
+}
+
 }  // namespace
 }  // namespace lbg::control

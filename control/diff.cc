@@ -80,6 +80,12 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
   setting(d.settings, "defaults.ech", policy::toString(a.ech), policy::toString(b.ech));
   setting(d.settings, "defaults.sni_dns", policy::toString(a.sniDns), policy::toString(b.sniDns));
   setting(d.settings, "defaults.reload", policy::toString(a.reload), policy::toString(b.reload));
+  // Which resolvers may write bindings is an access decision: approvers must see it change.
+  auto resolvers = [](const policy::PolicyDoc& doc) {
+    return doc.dnsResolvers ? prefixes(*doc.dnsResolvers)
+                            : std::string("(infrastructure services on port 53)");
+  };
+  setting(d.settings, "dns.resolvers", resolvers(a), resolvers(b));
 
   std::map<std::string, const ServiceSpec*> before;
   for (const auto& s : a.services) before[s.name] = &s;

@@ -94,9 +94,14 @@ struct PolicyDoc {
   // indistinguishable from real ECH by design, so blocking the extension blocks those browsers.
   // The visible (outer) name is still matched against the allow-list either way.
   EchMode ech = EchMode::Allow;
-  SniDnsMode sniDns = SniDnsMode::Log;
+  // Enforce by default: an SNI or Host is a claim of the client, believed only at an address a
+  // resolver of the policy gave for the same service (policy/README.md, sni_dns).
+  SniDnsMode sniDns = SniDnsMode::Enforce;
   ReloadMode reload = ReloadMode::Recheck;
   std::vector<ServiceSpec> services;
+  // `dns.resolvers`: the only addresses whose DNS answers may bind names to addresses. Unset:
+  // the cidr prefixes of every `kind: infrastructure` service that lists udp/53 or tcp/53.
+  std::optional<std::vector<Prefix>> dnsResolvers;
 
   bool operator==(const PolicyDoc&) const = default;
 };

@@ -224,7 +224,7 @@ class DocParser {
   PolicyDoc parse(const YAML::Node& root) {
     const SourcePos rootPos = posOf(root, {1, 1});
     if (!root.IsDefined() || root.IsNull()) fail(rootPos, "policy", "the document is empty");
-    Map top(root, "", rootPos, {"version", "approval", "segment", "defaults", "services"});
+    Map top(root, "", rootPos, {"version", "approval", "segment", "defaults", "dns", "services"});
     for (const char* k : {"version", "segment", "defaults", "services"}) top.require(k);
 
     PolicyDoc doc;
@@ -262,10 +262,42 @@ class DocParser {
       }
       doc.services.push_back(std::move(s));
     });
+
+    if (top.has("dns")) {
+      v = top.get("dns", &p);
+      Map dns(v, "dns", p, {"resolvers"});
+      dns.require("resolvers");
+      v = dns.get("resolvers", &p);
+      doc.dnsResolvers = prefixList(v, p, "dns.resolvers");
+      if (doc.dnsResolvers->empty()) fail(p, "dns.resolvers", "at least one prefix is required");
+      // A resolver that no service lets the segment reach would never answer: surely a typo.
+      size_t i = 0;
+      forEach(v, p, "dns.resolvers", [&](const YAML::Node&, SourcePos ip, const std::string& ipath) {
+        const Prefix& r = (*doc.dnsResolvers)[i++];
+        if (!resolverReachable(doc, r)) {
+          fail(ip, ipath, "'" + r.toString() +
+                              "' is not inside the cidr of any service that lists udp/53 or tcp/53");
+        }
+      });
+    }
     return doc;
   }
 
  private:
+  static bool resolverReachable(const PolicyDoc& doc, const Prefix& r) {
+    for (const auto& s : doc.services) {
+      bool port53 = false;
+      for (const auto& pr : s.ports) {
+        port53 = port53 || pr.contains(L4::Udp, 53) || pr.contains(L4::Tcp, 53);
+      }
+      if (!port53) continue;
+      for (const auto& c : s.cidrs) {
+        if (c.length <= r.length && c.contains(r.addr)) return true;
+      }
+    }
+    return false;
+  }
+
   void parseDefaults(const Map& m, PolicyDoc& doc) {
     m.require("deny");
     SourcePos p;
@@ -590,6 +622,10 @@ std::string toYaml(const PolicyDoc& doc) {
   o << "  ech: " << toString(doc.ech) << "\n";
   o << "  sni_dns: " << toString(doc.sniDns) << "\n";
   o << "  reload: " << toString(doc.reload) << "\n";
+  if (doc.dnsResolvers) {
+    o << "dns:\n  resolvers: "
+      << flowList(*doc.dnsResolvers, [](const Prefix& p) { return p.toString(); }) << "\n";
+  }
   if (doc.services.empty()) {
     o << "services: []\n";
     return o.str();

@@ -46,7 +46,9 @@ TEST(Parser, MinimalPolicyWithDefaults) {
   EXPECT_EQ(d.denyAction, DenyAction::Reset);
   EXPECT_EQ(d.quic, QuicMode::Block);
   EXPECT_EQ(d.ech, EchMode::Allow);  // GREASE ECH: see model.h
-  EXPECT_EQ(d.sniDns, SniDnsMode::Log);
+  // Claims are not believed by default (issue 9): an SNI/Host needs a DNS answer for it.
+  EXPECT_EQ(d.sniDns, SniDnsMode::Enforce);
+  EXPECT_FALSE(d.dnsResolvers.has_value());
   ASSERT_EQ(d.services.size(), 1u);
   const ServiceSpec& s = d.services[0];
   EXPECT_EQ(s.name, "microsoft365");
@@ -179,6 +181,35 @@ INSTANTIATE_TEST_SUITE_P(
                   "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
                   "defaults: {deny: drop, sni_dns: yes}\nservices: []\n",
                   "policy.yaml:3:33: defaults.sni_dns: expected enforce | log | off, got 'yes'"},
+        ErrorCase{"dns resolver no service reaches",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services:\n  - {name: r, kind: infrastructure, cidr: [192.0.2.0/24], ports: [udp/53]}\n"
+                  "dns: {resolvers: [192.0.2.53/32, 198.51.100.53/32]}\n",
+                  "policy.yaml:6:34: dns.resolvers[1]: '198.51.100.53/32' is not inside the cidr "
+                  "of any service that lists udp/53 or tcp/53"},
+        ErrorCase{"dns resolver wider than the service",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services:\n  - {name: r, kind: infrastructure, cidr: [192.0.2.53/32], ports: [tcp/53]}\n"
+                  "dns: {resolvers: [192.0.2.0/24]}\n",
+                  "policy.yaml:6:19: dns.resolvers[0]: '192.0.2.0/24' is not inside the cidr "
+                  "of any service that lists udp/53 or tcp/53"},
+        ErrorCase{"dns resolvers empty",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services: []\ndns: {resolvers: []}\n",
+                  "policy.yaml:5:18: dns.resolvers: at least one prefix is required"},
+        ErrorCase{"dns resolvers missing",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services: []\ndns: {}\n",
+                  "policy.yaml:5:6: dns: missing required key 'resolvers'"},
+        ErrorCase{"dns unknown key",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services: []\ndns: {resolver: [192.0.2.53/32]}\n",
+                  "policy.yaml:5:7: dns.resolver: unknown key (a typo here must not be ignored)"},
+        ErrorCase{"dns resolver not a prefix",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services: []\ndns: {resolvers: [192.0.2.53]}\n",
+                  "policy.yaml:5:19: dns.resolvers[0]: '192.0.2.53' is not an address prefix "
+                  "(a.b.c.d/n or v6/n)"},
         ErrorCase{"reload enum",
                   "version: 1\nsegment: {inside: [10.0.0.0/8]}\n"
                   "defaults: {deny: drop, reload: never}\nservices: []\n",
@@ -380,7 +411,8 @@ TEST(ToYaml, RoundTripsToAnEqualDocument) {
       "    ports: [tcp/443, udp/3478-3481]\n    apps: [TLS, microsoft365]\n    intercept: true\n"
       "    description: \"quote \\\" backslash \\\\ tab \\t newline \\n 日本語\"\n"
       "  - name: b\n    kind: infrastructure\n    cidr: [192.0.2.53/32]\n"
-      "    ports: [udp/53, tcp/53]\n";
+      "    ports: [udp/53, tcp/53]\n"
+      "dns: {resolvers: [192.0.2.53/32]}\n";
   auto first = parsePolicyText(text, "p", kToday);
   ASSERT_TRUE(first.ok()) << first.error().toString();
   const std::string canonical = toYaml(first.value());
@@ -391,6 +423,8 @@ TEST(ToYaml, RoundTripsToAnEqualDocument) {
   EXPECT_NE(canonical.find("\"outlook.office365.com\""), std::string::npos);
   EXPECT_NE(canonical.find("\"0.0.0.0/4\""), std::string::npos);
   EXPECT_EQ(first->reload, ReloadMode::Keep);
+  ASSERT_TRUE(first->dnsResolvers.has_value());
+  EXPECT_EQ(first->dnsResolvers->size(), 1u);
   EXPECT_EQ(first->services[0].apps, (std::vector<std::string>{"tls", "microsoft365"}));
 }
 

@@ -87,10 +87,28 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
 
   std::vector<std::pair<Prefix, uint32_t>> inside;
   for (const auto& p : doc.inside) inside.emplace_back(p, 0);
+  std::vector<std::pair<Prefix, uint32_t>> resolvers;
+  if (doc.dnsResolvers) {
+    for (const auto& p : *doc.dnsResolvers) {
+      if (p.length == 0 || p.length > 128) {
+        return Error{"dns.resolvers: '" + p.toString() + "' has an invalid length"};
+      }
+      resolvers.emplace_back(p, 0);
+    }
+  } else {
+    for (const auto& s : doc.services) {
+      if (s.kind != ServiceKind::Infrastructure) continue;
+      bool port53 = false;
+      for (const auto& r : s.ports) port53 = port53 || r.contains(L4::Udp, 53) || r.contains(L4::Tcp, 53);
+      if (!port53) continue;
+      for (const auto& p : s.cidrs) resolvers.emplace_back(p, 0);
+    }
+  }
 
   // Not make_shared: the constructor is private.
   std::shared_ptr<Snapshot> snap(new Snapshot(std::move(doc), version));
   snap->inside_ = PrefixIndex::build(inside);
+  snap->resolvers_ = PrefixIndex::build(resolvers);
   snap->addresses_ = PrefixIndex::build(prefixes);
   snap->names_ = NameIndex::build(names);
   snap->ports_ = std::move(ports);

@@ -41,6 +41,9 @@ class Snapshot {
 
   // ---- hot path: const, no allocation, no locks, no exceptions ----
   bool isInside(const IpAddr& a) const { return inside_.containsAny(a); }
+  // True if DNS answers from `a` may become bindings: within `dns.resolvers`, or, when the policy
+  // does not set it, within the cidr of a `kind: infrastructure` service that lists port 53.
+  bool isDnsResolver(const IpAddr& a) const { return resolvers_.containsAny(a); }
 
   // Service index whose fqdn list matches `name` AND whose ports include (proto, port); -1 if
   // none. `name` is raw from the wire (any case, maybe a trailing dot, maybe garbage: then -1).
@@ -81,6 +84,7 @@ class Snapshot {
   PolicyDoc doc_;
   uint64_t version_;
   PrefixIndex inside_;
+  PrefixIndex resolvers_;
   PrefixIndex addresses_;
   NameIndex names_;
   // Port ranges of all services, flat; service i owns [portBegin_[i], portBegin_[i + 1]).

@@ -299,5 +299,23 @@ TEST(Snapshot, AgreesWithReferenceAtScale) {
   EXPECT_GT(matched, 50) << "the sample should exercise real matches";
 }
 
+TEST(Snapshot, DnsResolversAreInfrastructurePort53CidrsUnlessListed) {
+  const std::string services =
+      "  - name: resolver\n    kind: infrastructure\n    cidr: [192.0.2.0/28]\n"
+      "    ports: [udp/53]\n"
+      "  - name: ntp\n    kind: infrastructure\n    cidr: [192.0.2.128/28]\n"
+      "    ports: [udp/123]\n"
+      "  - name: partner\n    kind: lgwan-asp\n    cidr: [198.51.100.0/24]\n"
+      "    ports: [udp/53]\n";
+  auto implicit = compile(services);
+  EXPECT_TRUE(implicit->isDnsResolver(ip("192.0.2.5")));
+  EXPECT_FALSE(implicit->isDnsResolver(ip("192.0.2.130")));   // infrastructure, not port 53
+  EXPECT_FALSE(implicit->isDnsResolver(ip("198.51.100.53")));  // port 53, not infrastructure
+  auto listed = compile(services + "dns: {resolvers: [198.51.100.53/32]}\n");
+  EXPECT_FALSE(listed->isDnsResolver(ip("192.0.2.5")));  // the list replaces the implicit set
+  EXPECT_TRUE(listed->isDnsResolver(ip("198.51.100.53")));
+  EXPECT_FALSE(listed->isDnsResolver(ip("198.51.100.54")));
+}
+
 }  // namespace
 }  // namespace lbg::policy

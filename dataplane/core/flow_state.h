@@ -26,8 +26,9 @@ struct FlowState {
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // DNS over TCP: where the resolver's next message starts, while it is known.
-  uint32_t dnsNextSeq;
+  // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver), while
+  // it is known.
+  uint32_t dnsNextSeq[2];
   flow::StreamState stream;  // client bytes while the verdict is pending
   HoldPool::Queue hold;      // client packets held while the verdict is pending
   uint16_t appMaster, appApp;
@@ -38,7 +39,7 @@ struct FlowState {
   bool resetDone;           // resets are sent once per flow
   bool appGuessed;
   bool appDone;  // identification finished (appMaster/appApp final)
-  DnsTcpReading dnsTcp;
+  DnsTcpReading dnsTcp[2];
 };
 
 }  // namespace lbg::dataplane

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "dataplane/core/tcp_reset.h"
-#include "dataplane/inspect/dns/message.h"
 #include "dataplane/inspect/http/request.h"
 #include "dataplane/inspect/quic/initial.h"
 #include "dataplane/inspect/tls/client_hello.h"
@@ -54,6 +53,9 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   auto frags = packet::FragmentReassembler::create(fc);
   if (!frags) return frags.error();
   p->frags_ = std::move(frags.value());
+  auto queries = inspect::DnsQueryTable::create(config.dnsPendingQueries, config.dnsQueryTimeoutNs);
+  if (!queries) return queries.error();
+  p->dnsQueries_ = std::move(queries.value());
   if (config.appIdSlots > 0) {
     inspect::AppIdConfig ac;
     ac.flowSlots = config.appIdSlots;
@@ -305,8 +307,11 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
-      stageInspectAllowed(*e, u, fromInitiator);
-      forward(u, tx);
+      if (stageInspectAllowed(*e, u, fromInitiator)) {
+        forward(u, tx);
+      } else {
+        freeUnit(u);
+      }
       return;
     case Verdict::Deny:
       applyVerdict(*e, u, fromInitiator, tx);
@@ -548,56 +553,16 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   applyVerdict(e, u, fromInitiator, tx);
 }
 
-void Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
+bool Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {
   const packet::PacketView& v = u.view;
-  // DNS answers on allowed resolver flows (UDP or TCP port 53) become FQDN → address bindings.
-  // (The packet's own fields first: most packets never read the entry's cold appProto line.)
-  if (fromInitiator || v.srcPort != 53 || v.payloadLen == 0 || e.user.appProto != AppProto::Dns) {
-    return;
+  // DNS on resolver flows (UDP or TCP port 53): queries are noted, matching answers bind
+  // (pipeline_dns.cc). The packet's own fields first: most packets never read the entry's cold
+  // appProto line.
+  if (v.payloadLen == 0 || (fromInitiator ? v.dstPort : v.srcPort) != 53 ||
+      e.user.appProto != AppProto::Dns) {
+    return true;
   }
-  if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
-    ++counters_.bad_checksum;  // forwarded (the client decides), but never trusted as a binding
-    return;
-  }
-  const uint8_t* p = v.frame + v.payloadOffset;
-  if (v.ipProto == kUdp) {
-    bindDnsAnswers({p, v.payloadLen}, false);
-    return;
-  }
-  // DNS over TCP (RFC 7766; resolvers fall back to it for answers that do not fit UDP): each
-  // message has a two-byte length. Only segments that start at a message boundary we know of are
-  // read, whole messages only; a message split across segments, or any gap or retransmission,
-  // stops the reading for this flow (counted). Guessing a boundary could bind forged bytes.
-  if (e.user.dnsTcp == DnsTcpReading::Unknown) {
-    const bool handshakeSeen = e.meta.sawSyn && e.meta.tcpState >= flow::TcpState::Established;
-    e.user.dnsTcp = handshakeSeen ? DnsTcpReading::Reading : DnsTcpReading::Stopped;
-    e.user.dnsNextSeq = e.meta.isn[1] + 1;
-  }
-  if (e.user.dnsTcp != DnsTcpReading::Reading || v.seq != e.user.dnsNextSeq) {
-    e.user.dnsTcp = DnsTcpReading::Stopped;
-    ++counters_.dns_tcp_skipped;
-    return;
-  }
-  uint32_t off = 0;
-  while (v.payloadLen - off >= 2) {
-    const uint32_t len = 2u + (uint32_t(p[off]) << 8 | p[off + 1]);
-    if (len > v.payloadLen - off) break;  // continues in a later segment: not read
-    bindDnsAnswers({p + off, len}, true);
-    off += len;
-  }
-  // The next message starts here only if this segment ended on a boundary.
-  e.user.dnsNextSeq = v.seq + off;
-  if (off != v.payloadLen) e.user.dnsTcp = DnsTcpReading::Stopped;
-}
-
-void Pipeline::bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp) {
-  const uint32_t minTtl = config_.dnsTtlMinSec, maxTtl = config_.dnsTtlMaxSec;
-  const auto st = inspect::parseDnsResponse(msg, overTcp, [&](const inspect::DnsBinding& b) {
-    uint32_t ttl = b.ttl < minTtl ? minTtl : (b.ttl > maxTtl ? maxTtl : b.ttl);
-    dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull, now_);
-    ++counters_.dns_answers;
-  });
-  if (st == inspect::Status::Invalid) ++counters_.dns_invalid;
+  return inspectDns(e, u, fromInitiator);
 }
 
 void Pipeline::stageAppId(Entry& e, const Unit& u, bool created) {

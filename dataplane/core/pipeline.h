@@ -33,6 +33,7 @@
 #include "dataplane/flow/stream_buffer.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
+#include "dataplane/inspect/dns/query_table.h"
 #include "dataplane/packet/fragment_reassembler.h"
 #include "dataplane/packet/packet_view.h"
 #include "dataplane/telemetry/event.h"
@@ -76,6 +77,11 @@ struct PipelineConfig {
   bool verifyChecksums = true;
   uint32_t dnsTtlMinSec = 30;
   uint32_t dnsTtlMaxSec = 86400;
+  // DNS queries waiting for their answer, per worker (dataplane/inspect/dns/query_table.h): an
+  // answer binds only if it matches one. ~320 bytes each; a full table refuses (counted) and
+  // the refused query's answer does not bind.
+  uint32_t dnsPendingQueries = 4096;
+  uint64_t dnsQueryTimeoutNs = 10'000'000'000ull;
   // Application identification (nDPI) on each flow's first appIdPackets packets, with at most
   // appIdSlots flows under identification at once (more are left unidentified, counted). 0 slots
   // turns it off.
@@ -153,7 +159,12 @@ class Pipeline {
   void processUnit(Unit& u, TxSink& tx);
   void stageFlow(Unit& u, TxSink& tx);
   void handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
-  void stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
+  // False: the packet must be dropped (a DNS answer that answers no outstanding query).
+  bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
+  // pipeline_dns.cc: DNS bindings with provenance.
+  bool inspectDns(Entry& e, const Unit& u, bool fromInitiator);
+  bool dnsMessage(const inspect::DnsEndpoints& ep, std::span<const uint8_t> msg, bool overTcp,
+                  bool fromClient);
   void bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp);
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);
@@ -196,6 +207,7 @@ class Pipeline {
   std::unique_ptr<flow::StreamBufferPool> streams_;
   std::unique_ptr<packet::FragmentReassembler> frags_;
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
+  std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

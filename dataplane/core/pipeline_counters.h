@@ -31,9 +31,18 @@
   X(icmp_dropped, "ICMP messages dropped (echo, errors of no allowed flow, redirects)")   \
   X(tcp_invalid, "TCP packets with an invalid state transition")                         \
   X(bad_checksum, "inspected packets with a bad TCP/UDP checksum (not trusted)")         \
-  X(dns_answers, "DNS answers that bound an address to a name")                           \
+  X(dns_answers, "DNS answer records that bound an address to a name")                           \
   X(dns_invalid, "DNS responses that failed to parse")                                    \
   X(dns_tcp_skipped, "DNS-over-TCP segments not read (no known message boundary)")        \
+  X(dns_queries, "DNS queries noted as waiting for their answer")                         \
+  X(dns_query_overflow, "DNS queries not noted, the query table was full (answer unbound)") \
+  X(dns_query_expired, "DNS queries that expired without an answer")                      \
+  X(dns_unsolicited, "DNS answers to no outstanding query, dropped")                      \
+  X(dns_mismatched, "DNS answers whose question differs from the query's, dropped")       \
+  X(dns_duplicate, "DNS answers to an already answered query, dropped")                   \
+  X(dns_inside_answer, "DNS answers arriving from the client's (inside) port, dropped")   \
+  X(dns_outside_query, "DNS queries arriving from the resolver's (outside) port, dropped")  \
+  X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 

@@ -386,7 +386,9 @@ TEST_F(PipelineTest, DnsAnswerBindsNameForNonTlsPort) {
   L4Spec q = client(resolver, 53);
   q.proto = 17;
   q.sport = 5353;
-  inject(testing::frame(q, Bytes(30, 0)), Ingress::InsidePort);  // the query (allowed by CIDR)
+  // The query (allowed by CIDR): its answer alone may bind.
+  const Bytes query = testing::dnsQuery("files.partner.example");
+  inject(testing::frame(q, query), Ingress::InsidePort);
   L4Spec a = serverSide(resolver, 53);
   a.proto = 17;
   a.dport = 5353;
@@ -400,7 +402,7 @@ TEST_F(PipelineTest, DnsAnswerBindsNameForNonTlsPort) {
   const Bytes banner = {'S', 'S', 'H', '-', '2', '.', '0', '-', 'x', '\r', '\n'};
   uint32_t seq = handshake(partner, 22);
   sendSegments(partner, 22, seq, banner, banner.size());
-  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 30u + banner.size());
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), query.size() + banner.size());
   // SSH to an address nobody resolved: denied at its first payload, reset both ways.
   const IpAddr stranger = *IpAddr::parse("198.51.100.99");
   seq = handshake(stranger, 22);
@@ -424,6 +426,10 @@ TEST_F(PipelineTest, DnsOverTcpBindsWholeMessagesAtKnownBoundaries) {
     f.insert(f.end(), m.begin(), m.end());
     return f;
   };
+  // The client's query, at the start of its stream: answers to it may bind.
+  const Bytes query = framed(testing::dnsQuery("files.partner.example"));
+  sendSegments(resolver, 53, 1001, query, query.size());
+  EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
   const Bytes m1 = framed(testing::dnsResponse("files.partner.example", {}, {first}));
   const Bytes m2 = framed(testing::dnsResponse("files.partner.example", {}, {second}));
   // One segment: the whole first message and the start of the second.
@@ -441,6 +447,9 @@ TEST_F(PipelineTest, DnsOverTcpBindsWholeMessagesAtKnownBoundaries) {
   EXPECT_GE(pipeline_->counters().dns_tcp_skipped, 1u);
   // A whole message on a second connection, at the start of the server's stream: read.
   handshake(resolver, 53, 40001);
+  L4Spec q2 = client(resolver, 53, 40001);
+  q2.seq = 1001;
+  inject(testing::frame(q2, query), Ingress::InsidePort);
   L4Spec s2 = serverSide(resolver, 53, 40001);
   s2.seq = 5001;
   s2.ack = 1001;
@@ -454,6 +463,157 @@ TEST_F(PipelineTest, DnsOverTcpBindsWholeMessagesAtKnownBoundaries) {
   ASSERT_FALSE(v.empty());
   EXPECT_EQ(v.back()["reason"], "dns-binding");
   EXPECT_EQ(v.back()["policy"]["service"], "sftp-partner");
+}
+
+// Issue 9, class 4: bindings only from answers to outstanding queries, never from the inside.
+class DnsProvenanceTest : public PipelineTest {
+ protected:
+  const IpAddr resolver_ = *IpAddr::parse("192.0.2.53");
+  const IpAddr partner_ = *IpAddr::parse("198.51.100.22");
+  const IpAddr evil_ = *IpAddr::parse("198.51.100.66");
+
+  void query(const std::string& name, uint16_t id = 0x1234, uint16_t clientPort = 5353,
+             const IpAddr* server = nullptr) {
+    L4Spec q = client(server ? *server : resolver_, 53, clientPort);
+    q.proto = 17;
+    inject(testing::frame(q, testing::dnsQuery(name, 1, id)), Ingress::InsidePort);
+  }
+  void answer(const std::string& name, const IpAddr& addr, Ingress in, uint16_t id = 0x1234,
+              uint16_t clientPort = 5353, const IpAddr* server = nullptr) {
+    L4Spec a = serverSide(server ? *server : resolver_, 53, clientPort);
+    a.proto = 17;
+    inject(testing::frame(a, testing::dnsResponse(name, {}, {addr}, 300, id)), in);
+  }
+  size_t framesTo(PortRole port) const {
+    size_t n = 0;
+    for (const auto& f : tx_.frames) n += f.port == port;
+    return n;
+  }
+  // SSH to `server`: allowed only through a DNS binding of its address.
+  std::string sshVerdict(const IpAddr& server, uint16_t clientPort) {
+    const Bytes banner = {'S', 'S', 'H', '-', '2', '.', '0', '\r', '\n'};
+    L4Spec c = client(server, 22, clientPort);
+    c.flags = kSyn;
+    c.seq = 1000;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    c.flags = kPshAck;
+    c.seq = 1001;
+    inject(testing::frame(c, banner), Ingress::InsidePort);
+    auto v = verdicts();
+    return v.empty() ? std::string("none") : v.back()["reason"].get<std::string>();
+  }
+};
+
+TEST_F(DnsProvenanceTest, AnswerFromTheInsidePortNeverBindsNorPasses) {
+  query("files.partner.example");
+  // A host of the segment forges the resolver's answer, with the right id and question.
+  answer("files.partner.example", evil_, Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_inside_answer, 1u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);
+  EXPECT_EQ(framesTo(PortRole::Inside), 0u);  // not delivered either
+  EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
+  // The query still waits for the real answer, which binds.
+  answer("files.partner.example", partner_, Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
+  EXPECT_EQ(sshVerdict(partner_, 41001), "dns-binding");
+}
+
+TEST_F(DnsProvenanceTest, QueryFromTheOutsidePortIsNotNoted) {
+  query("files.partner.example", 0x1111);  // the flow, begun by the client
+  // An outsider asks in the client's name (through the outside port), then answers itself.
+  L4Spec q = client(resolver_, 53, 5353);
+  q.proto = 17;
+  inject(testing::frame(q, testing::dnsQuery("files.partner.example", 1, 0x2222)),
+         Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_outside_query, 1u);
+  EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x2222);
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 1u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);
+}
+
+TEST_F(DnsProvenanceTest, UnsolicitedMismatchedAndDuplicateAnswersAreDropped) {
+  // (An answer before any query of its flow is a flow begun from outside: denied as inbound.)
+  query("files.partner.example", 0x1111);
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x2222);  // no such query
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x3333);
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 2u);
+  // Another client port is another flow, begun from outside: denied as inbound.
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x1111, 5354);
+  answer("other.partner.example", evil_, Ingress::OutsidePort, 0x1111);  // wrong question
+  EXPECT_EQ(pipeline_->counters().dns_mismatched, 1u);
+  EXPECT_EQ(framesTo(PortRole::Inside), 0u);
+  answer("files.partner.example", partner_, Ingress::OutsidePort, 0x1111);  // the answer
+  EXPECT_EQ(framesTo(PortRole::Inside), 1u);
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x1111);  // a second one
+  EXPECT_EQ(pipeline_->counters().dns_duplicate, 1u);
+  EXPECT_EQ(framesTo(PortRole::Inside), 1u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 1u);
+  EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
+  EXPECT_EQ(sshVerdict(partner_, 41001), "dns-binding");
+}
+
+TEST_F(DnsProvenanceTest, OnlyResolversOfThePolicyBind) {
+  // Port 53 of a partner is allowed by cidr, but it is not a resolver of the policy.
+  const IpAddr other = *IpAddr::parse("198.51.100.53");
+  slot_->publish(compile(std::string(kPolicy) +
+                             "  - name: partner-dns\n    kind: lgwan-asp\n"
+                             "    cidr: [198.51.100.53/32]\n    ports: [udp/53]\n",
+                         2),
+                 std::chrono::milliseconds(0));
+  query("files.partner.example", 0x1234, 5353, &other);
+  answer("files.partner.example", evil_, Ingress::OutsidePort, 0x1234, 5353, &other);
+  EXPECT_EQ(framesTo(PortRole::Inside), 1u);  // delivered: the client asked that server
+  EXPECT_EQ(pipeline_->counters().dns_not_resolver, 2u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);
+  EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
+}
+
+TEST_F(DnsProvenanceTest, OverTcpAnAnswerToNoQueryIsDroppedAndStopsTheReading) {
+  handshake(resolver_, 53);
+  auto framed = [](const Bytes& m) {
+    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
+    f.insert(f.end(), m.begin(), m.end());
+    return f;
+  };
+  const Bytes q = framed(testing::dnsQuery("files.partner.example", 1, 0x1111));
+  sendSegments(resolver_, 53, 1001, q, q.size());
+  EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
+  const size_t before = framesTo(PortRole::Inside);
+  L4Spec s = serverSide(resolver_, 53);
+  s.seq = 5001;
+  s.ack = 1001 + uint32_t(q.size());
+  inject(testing::frame(s, framed(testing::dnsResponse("files.partner.example", {}, {evil_}, 300,
+                                                       0x2222))),
+         Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 1u);
+  EXPECT_EQ(framesTo(PortRole::Inside), before);  // dropped
+  // After a dropped segment the stream's boundaries are no longer trusted: nothing more binds
+  // on this connection (fail closed), though its segments pass.
+  inject(testing::frame(s, framed(testing::dnsResponse("files.partner.example", {}, {partner_},
+                                                       300, 0x1111))),
+         Ingress::OutsidePort);
+  EXPECT_EQ(framesTo(PortRole::Inside), before + 1);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);
+  EXPECT_EQ(sshVerdict(evil_, 41000), "no-match:unidentified");
+}
+
+TEST_F(DnsProvenanceTest, OverTcpAnswersToQueriesThatCouldNotBeReadPassUnbound) {
+  handshake(resolver_, 53);
+  Bytes q = testing::dnsQuery("files.partner.example", 1, 0x1111);
+  q.insert(q.begin(), {uint8_t(q.size() >> 8), uint8_t(q.size())});
+  sendSegments(resolver_, 53, 1001, q, 2);  // the length alone, then the rest: not read
+  EXPECT_EQ(pipeline_->counters().dns_queries, 0u);
+  const size_t before = framesTo(PortRole::Inside);
+  Bytes a = testing::dnsResponse("files.partner.example", {}, {partner_}, 300, 0x1111);
+  a.insert(a.begin(), {uint8_t(a.size() >> 8), uint8_t(a.size())});
+  L4Spec s = serverSide(resolver_, 53);
+  s.seq = 5001;
+  s.ack = 1001 + uint32_t(q.size());
+  inject(testing::frame(s, a), Ingress::OutsidePort);
+  EXPECT_EQ(framesTo(PortRole::Inside), before + 1);  // delivered
+  EXPECT_EQ(pipeline_->counters().dns_unsolicited, 0u);
+  EXPECT_EQ(pipeline_->counters().dns_answers, 0u);  // but never a binding
 }
 
 TEST_F(PipelineTest, SniDnsEnforceRefusesUnresolvedAddressesAtTheSyn) {

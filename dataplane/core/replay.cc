@@ -160,7 +160,14 @@ Result<ReplaySummary> runReplay(std::shared_ptr<const policy::Snapshot> snapshot
     rte_pktmbuf_append(m, static_cast<uint16_t>(len));
     tx.setTime(hdr->ts);
     // One packet per burst: captures interleave directions, and order must be kept exactly.
-    p.processBurst(&m, 1, Ingress::ByAddress, nowNs, tx);
+    Ingress ingress = Ingress::ByAddress;
+    if (!options.outsideMacs.empty()) {
+      ingress = Ingress::InsidePort;
+      for (const auto& mac : options.outsideMacs) {
+        if (std::memcmp(buf + 6, mac.data(), 6) == 0) ingress = Ingress::OutsidePort;
+      }
+    }
+    p.processBurst(&m, 1, ingress, nowNs, tx);
     p.housekeeping(nowNs);
     drainEvents(p, events, scratch);
   }

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
@@ -17,6 +20,10 @@ struct ReplayOptions {
   std::string capturePath;
   std::string outPath;  // empty: forwarded frames are counted, not written
   PipelineConfig pipeline;
+  // When set, a frame's ingress port is its source MAC's: one of these (the upstream router's)
+  // is the outside port, any other the inside port, as live; a host of the segment that forges
+  // an outside address is then seen as the gateway would see it. Empty: from segment.inside.
+  std::vector<std::array<uint8_t, 6>> outsideMacs;
 };
 
 struct ReplaySummary {

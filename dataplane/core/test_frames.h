@@ -253,11 +253,35 @@ inline Bytes clientHello(const HelloSpec& h, size_t recordSize = 16384) {
   return tlsRecords(clientHelloMessage(h), recordSize);
 }
 
+// A standard query (RD set) for `name`, class IN.
+inline Bytes dnsQuery(const std::string& name, uint16_t qtype = 1, uint16_t id = 0x1234) {
+  Bytes m;
+  put16(m, id);
+  put16(m, 0x0100);
+  put16(m, 1);
+  put16(m, 0);
+  put16(m, 0);
+  put16(m, 0);
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    m.push_back(uint8_t(dot - start));
+    m.insert(m.end(), name.begin() + long(start), name.begin() + long(dot));
+    start = dot + 1;
+  }
+  m.push_back(0);
+  put16(m, qtype);
+  put16(m, 1);
+  return m;
+}
+
 // A DNS response for `name` with a CNAME chain ending in `addrs` (A or AAAA by family).
 inline Bytes dnsResponse(const std::string& name, const std::vector<std::string>& cnames,
-                         const std::vector<IpAddr>& addrs, uint32_t ttl = 300) {
+                         const std::vector<IpAddr>& addrs, uint32_t ttl = 300,
+                         uint16_t id = 0x1234) {
   Bytes m;
-  put16(m, 0x1234);
+  put16(m, id);
   put16(m, 0x8180);
   put16(m, 1);
   put16(m, uint16_t(cnames.size() + addrs.size()));

@@ -19,7 +19,9 @@ OTHER = "203.0.113.80"
 RESOLVER = "192.0.2.53"
 PARTNER = "198.51.100.22"
 MAC_C = "02:00:00:00:00:01"
-MAC_S = "02:00:00:00:00:02"
+MAC_S = "02:00:00:00:00:02"  # the upstream router: every frame from outside carries it
+MAC_A = "02:00:00:00:00:03"  # a host of the segment that forges packets
+EVIL = "203.0.113.66"
 T0 = 1795000000.0
 
 
@@ -51,6 +53,15 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
         chunk = msg[off:off + record_size]
         out += b"\x16\x03\x01" + u16(len(chunk)) + chunk
     return out
+
+
+def dns_name(n):
+    return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\x00"
+
+
+def dns_query(qname, txid=0x4242, qtype=1):
+    return u16(txid) + u16(0x0100) + u16(1) + u16(0) + u16(0) + u16(0) + dns_name(qname) + \
+        u16(qtype) + u16(1)
 
 
 def dns_response(qname, cnames, addrs, ttl=300, txid=0x4242):
@@ -174,7 +185,7 @@ def main():
     cases["ip_fragments"] = p
 
     p = []
-    udp(p, CLIENT, RESOLVER, 5353, 53, b"\x42\x42\x01\x00\x00\x01" + b"\x00" * 6)
+    udp(p, CLIENT, RESOLVER, 5353, 53, dns_query("files.partner.example"))
     q = Ether(src=MAC_S, dst=MAC_C) / IP(src=RESOLVER, dst=CLIENT) / UDP(sport=53, dport=5353) / Raw(
         dns_response("files.partner.example", ["edge.cdn.example"], [PARTNER]))
     q.time = T0 + 0.01
@@ -182,6 +193,28 @@ def main():
     Conv(p, PARTNER, 22, sport=40010).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
     Conv(p, "198.51.100.99", 22, sport=40011).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
     cases["dns_binding"] = p
+
+    # Writing a binding, as an attacker would. Only the first answer to a query the gateway saw
+    # leave binds: a forged answer from a host of the segment (inside port, the resolver's
+    # address, the right id and question), an unsolicited answer and a second answer to an
+    # answered query all name EVIL with a marker TTL, and must neither bind nor be forwarded.
+    p = []
+
+    def answer(sport_client, payload, mac=MAC_S, dt=0.0):
+        q = Ether(src=mac, dst=MAC_C) / IP(src=RESOLVER, dst=CLIENT) / UDP(sport=53, dport=sport_client) / Raw(payload)
+        q.time = T0 + len(p) * 0.001 + dt
+        p.append(q)
+
+    forged = lambda txid: dns_response("files.partner.example", [], [EVIL], ttl=7777777, txid=txid)
+    udp(p, CLIENT, RESOLVER, 5300, 53, dns_query("files.partner.example", txid=0x1001))
+    answer(5300, dns_response("files.partner.example", [], [PARTNER], txid=0x1001))
+    answer(5300, forged(0x1001))  # duplicate
+    answer(5300, forged(0x3003))  # unsolicited: no query with that id
+    udp(p, CLIENT, RESOLVER, 5301, 53, dns_query("files.partner.example", txid=0x2002))
+    answer(5301, forged(0x2002), mac=MAC_A)  # from the inside port, everything else right
+    Conv(p, PARTNER, 22, sport=40020).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
+    Conv(p, EVIL, 22, sport=40021).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
+    cases["dns_provenance"] = p
 
     p = []
     initial = bytes([0xc3, 0, 0, 0, 1, 8]) + bytes(8) + bytes([0, 0, 0x44, 0x9c]) + bytes(1180)

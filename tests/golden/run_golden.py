@@ -59,12 +59,45 @@ def forwarded_client_payload(out_pcap, denied):
     return leaked
 
 
+def forwarded_bytes_containing(out_pcap, needles):
+    """Each byte string of `needles` found in a forwarded or generated frame."""
+    found = []
+    if not os.path.exists(out_pcap) or not needles:
+        return found
+    frames = [bytes(p) for p in rdpcap(out_pcap)]
+    for n in needles:
+        if any(n in f for f in frames):
+            found.append(n.hex())
+    return found
+
+
+def read_expected(name):
+    """Verdict lines, `counter NAME VALUE`, `replay-arg ARG` (extra replay arguments) and
+    `never-forwarded HEX` (bytes that no forwarded frame may contain)."""
+    lines, counters, args, never = [], {}, [], []
+    for line in open(os.path.join(HERE, "cases", name, "expected.txt"), encoding="utf-8"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("counter "):
+            _, k, v = line.split()
+            counters[k] = int(v)
+        elif line.startswith("replay-arg "):
+            args.append(line.split(None, 1)[1])
+        elif line.startswith("never-forwarded "):
+            never.append(bytes.fromhex(line.split(None, 1)[1]))
+        else:
+            lines.append(line)
+    return lines, counters, args, never
+
+
 def run_case(gateway, caps, work, name):
     cap = os.path.join(caps, name + ".pcap")
     out = os.path.join(work, name + ".out.pcap")
     log = os.path.join(work, name + ".events.json")
+    expected_lines, expected_counters, extra_args, never = read_expected(name)
     r = subprocess.run([gateway, "replay", "--policy", os.path.join(HERE, "policy.yaml"),
-                        "--in", cap, "--out", out, "--log", log],
+                        "--in", cap, "--out", out, "--log", log] + extra_args,
                        capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         return [f"replay failed ({r.returncode}): {r.stderr.strip()}"]
@@ -76,16 +109,6 @@ def run_case(gateway, caps, work, name):
     events = [json.loads(l) for l in open(log, encoding="utf-8")]
     verdicts = [e for e in events if e.get("event_type") == "flow" and e.get("phase") == "verdict"]
     actual = sorted(event_line(e) for e in verdicts)
-    expected_lines, expected_counters = [], {}
-    for line in open(os.path.join(HERE, "cases", name, "expected.txt"), encoding="utf-8"):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("counter "):
-            _, k, v = line.split()
-            expected_counters[k] = int(v)
-        else:
-            expected_lines.append(line)
     errors = []
     unmatched = list(actual)
     for exp in expected_lines:
@@ -102,6 +125,7 @@ def run_case(gateway, caps, work, name):
               if e["action"] == "deny"}
     leaks = forwarded_client_payload(out, denied)
     errors += [f"denied flow leaked payload: {k}" for k in leaks]
+    errors += [f"forbidden bytes forwarded: {h}" for h in forwarded_bytes_containing(out, never)]
     return errors
 
 

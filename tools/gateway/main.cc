@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -104,7 +105,10 @@ int cmdReplay(const std::vector<std::string>& args) {
       "JSON-lines event log (default: none)")(
       "flows", po::value<uint32_t>()->default_value(1u << 18), "flow table capacity")(
       "ignore-checksums", po::bool_switch(),
-      "trust TCP/UDP checksums as captured (captures taken on hosts with checksum offload)");
+      "trust TCP/UDP checksums as captured (captures taken on hosts with checksum offload)")(
+      "outside-mac", po::value<std::vector<std::string>>(),
+      "frames from this source MAC entered on the outside port, all others on the inside port "
+      "(repeatable; default: direction from segment.inside)");
   po::variables_map vm;
   if (!parseOptions(opts, args, vm)) return 0;
   auto snap = loadPolicy(vm["policy"].as<std::string>(), 1);
@@ -135,6 +139,21 @@ int cmdReplay(const std::vector<std::string>& args) {
   o.outPath = vm["out"].as<std::string>();
   o.pipeline.flowCapacity = vm["flows"].as<uint32_t>();
   o.pipeline.verifyChecksums = !vm["ignore-checksums"].as<bool>();
+  if (vm.count("outside-mac")) {
+    for (const auto& text : vm["outside-mac"].as<std::vector<std::string>>()) {
+      std::array<uint8_t, 6> mac{};
+      unsigned b[6];
+      char tail;
+      if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+                      &b[5], &tail) != 6) {
+        std::fprintf(stderr, "--outside-mac: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)\n",
+                     text.c_str());
+        return 2;
+      }
+      for (int i = 0; i < 6; ++i) mac[size_t(i)] = uint8_t(b[i]);
+      o.outsideMacs.push_back(mac);
+    }
+  }
   auto r = dataplane::runReplay(snap.value(), o,
                                 logFile ? static_cast<dataplane::EventSink&>(fileSink) : nullSink);
   if (logFile) std::fclose(logFile);

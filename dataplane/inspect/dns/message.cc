@@ -250,4 +250,39 @@ Status parseDnsResponseRaw(std::span<const uint8_t> input, bool overTcp, DnsBind
   return Status::Done;
 }
 
+Status parseDnsQuestion(std::span<const uint8_t> input, bool overTcp, DnsQuestion& q) {
+  q = DnsQuestion{};
+  const uint8_t* msg = input.data();
+  size_t size = input.size();
+  if (overTcp) {
+    if (size < 2) return Status::NeedMore;
+    const size_t len = size_t(msg[0]) << 8 | msg[1];
+    if (len < kHeaderLength) return Status::Invalid;
+    if (size - 2 < len) return Status::NeedMore;
+    msg += 2;
+    size = len;
+  }
+  if (size > 65535) return Status::Invalid;
+  ByteReader r(msg, size);
+  uint16_t flags, qd, an, ns, ar;
+  if (!r.u16(q.id) || !r.u16(flags) || !r.u16(qd) || !r.u16(an) || !r.u16(ns) || !r.u16(ar)) {
+    return Status::Invalid;
+  }
+  q.isResponse = (flags & 0x8000) != 0;
+  if ((flags >> 11 & 0x0f) != 0) return Status::NotMine;
+  if (qd != 1) return Status::Invalid;
+  WireName name;
+  size_t next = 0;
+  DnsReason why = DnsReason::None;
+  if (!readName(msg, size, r.pos(), name, next, why)) return Status::Invalid;
+  r = ByteReader(msg, size);
+  r.skip(next);
+  uint16_t qclass;
+  if (!r.u16(q.qtype) || !r.u16(qclass)) return Status::Invalid;
+  if (qclass != kClassIn) return Status::NotMine;
+  q.nameLen = name.len;
+  std::memcpy(q.name, name.bytes, name.len);
+  return Status::Done;
+}
+
 }  // namespace lbg::inspect

@@ -87,4 +87,20 @@ Status parseDnsResponse(std::span<const uint8_t> msg, bool overTcp, Sink&& sink,
       const_cast<void*>(static_cast<const void*>(&sink)), summary ? *summary : local);
 }
 
+// The question of a DNS message (query or response), for matching an answer to its query.
+struct DnsQuestion {
+  uint16_t id;
+  uint16_t qtype;
+  bool isResponse;  // QR bit
+  uint8_t nameLen;  // bytes of `name` in use
+  // QNAME in uncompressed wire form, ASCII lowercased (RFC 4343), root label included.
+  uint8_t name[255];
+};
+
+// Reads the header and the one question of a message, query or response (over TCP, after the
+// RFC 7766 length). Done when QDCOUNT is 1, OPCODE is QUERY and QCLASS is IN; NotMine for other
+// opcodes and classes; Invalid for anything malformed or not exactly one question; NeedMore over
+// TCP while the framed message is incomplete. No allocation, bounded work.
+Status parseDnsQuestion(std::span<const uint8_t> msg, bool overTcp, DnsQuestion& q);
+
 }  // namespace lbg::inspect

@@ -1,5 +1,6 @@
 // libFuzzer target: DNS response parser over UDP and TCP framing. Checks that bindings only come
 // with Done, carry a normalised host name, and that UDP and TCP framing of the same bytes agree.
+// Also: a response whose question parses matches the same message, sent as the query, exactly once.
 
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "dataplane/inspect/dns/message.h"
+#include "dataplane/inspect/dns/query_table.h"
 #include "dataplane/inspect/hostname.h"
 
 using lbg::inspect::Status;
@@ -39,6 +41,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (st == Status::NeedMore) std::abort();  // over UDP the message is whole or broken
   if (st != Status::Done && udp.count != 0) std::abort();
   if (udp.count != s.bindings) std::abort();
+
+  // Provenance: the same question asked first is the one query this answer may match, once.
+  static auto table = lbg::inspect::DnsQueryTable::create(64, 1'000'000'000ull);
+  static uint64_t now = 0;
+  now += 2'000'000'000ull;  // every earlier query has expired
+  lbg::inspect::DnsQuestion q;
+  if (lbg::inspect::parseDnsQuestion({data, size}, false, q) == Status::Done && q.isResponse &&
+      size >= 3) {
+    std::vector<uint8_t> query(data, data + size);
+    query[2] &= 0x7f;  // QR = 0
+    lbg::inspect::DnsEndpoints ep{};
+    ep.clientPort = 5353;
+    ep.proto = 17;
+    using O = lbg::inspect::DnsQueryOutcome;
+    if (table.value()->onQuery(ep, {query.data(), query.size()}, false, now) != O::Noted) {
+      std::abort();
+    }
+    if (table.value()->onAnswer(ep, {data, size}, false, now) != O::Matched) std::abort();
+    if (table.value()->onAnswer(ep, {data, size}, false, now) != O::Duplicate) std::abort();
+  }
 
   if (size <= 65535) {
     std::vector<uint8_t> framed(size + 2);
