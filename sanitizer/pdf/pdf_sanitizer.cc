@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_rules.h"
 
 namespace lbg::sanitizer::pdf {
@@ -45,12 +46,13 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
     if (!openStrict(pdf, bytes, &reason)) return FormatResult::fail(reason);
     if (pdf.isEncrypted()) addRemoved(result.removed, "encryption", "trailer");  // owner password only
     if (!disarm(pdf, limits, result.removed)) return FormatResult::fail("limit:timeout");
+    // Page and form content is re-emitted from its tokens with allowed operators only.
+    if (!rebuildContentStreams(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
     QPDFWriter writer(pdf);
     writer.setOutputMemory();
     writer.setPreserveEncryption(false);
     writer.setLinearization(false);
-    // Streams are copied as they are: decoding them here would only open the door to decompression
-    // bombs, and no stream content can act without the dictionaries we removed.
+    // Content streams were rebuilt above; other streams (images, fonts) are copied as they are.
     writer.setCompressStreams(false);
     writer.setDecodeLevel(qpdf_dl_none);
     writer.setDeterministicID(true);
