@@ -159,6 +159,85 @@ TEST(PdfSanitizer, EveryActiveConstructIsRemovedAndTextStays) {
   }
 }
 
+bool reported(const Report& report, const std::string& kind) {
+  for (const auto& item : report.removed) {
+    if (item.kind == kind && item.count > 0 && !item.location.empty()) return true;
+  }
+  return false;
+}
+
+// Every kind of removal shows up in the report with a location, and in its JSON.
+TEST(PdfSanitizer, EachRemovalKindIsReported) {
+  struct Case {
+    const char* kind;
+    Mutator add;
+  };
+  std::vector<Case> cases = {
+      {"xfa",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         QPDFObjectHandle form = obj(pdf, "<< /Fields [] >>");
+         form.replaceKey("/XFA", QPDFObjectHandle::newArray({QPDFObjectHandle::newString("template"),
+             QPDFObjectHandle::newStream(&pdf, "<template><script>app.alert(1)</script></template>")}));
+         root.replaceKey("/AcroForm", form);
+         root.replaceKey("/NeedsRendering", QPDFObjectHandle::newBool(true));
+       }},
+      {"javascript", activeCases()[0].add},
+      {"open-action", [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         root.replaceKey("/OpenAction", obj(pdf, "<< /S /Named /N /Print /Next << /S /Named /N /NextPage >> >>"));
+       }},
+      {"additional-actions", activeCases()[2].add},
+      {"launch-action", activeCases()[3].add},
+      {"submit-form", activeCases()[4].add},
+      {"file-attachment", activeCases()[5].add},
+      {"embedded-file", activeCases()[6].add},
+      {"associated-file", activeCases()[6].add},
+      {"remote-goto", activeCases()[7].add},
+      {"import-data", activeCases()[7].add},
+      {"uri-action", activeCases()[7].add},
+      {"multimedia-annotation", activeCases()[8].add},
+      {"content-operator", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\n1 2 evilop\n"));
+       }},
+      {"content-operands", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\n(x) 1 cm\n"));
+       }},
+      {"content-xobject", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         QPDFObjectHandle ps = QPDFObjectHandle::newStream(&pdf, "%!PS showpage");
+         ps.getDict().replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
+         ps.getDict().replaceKey("/Subtype", QPDFObjectHandle::newName("/PS"));
+         page.getKey("/Resources").replaceKey("/XObject", QPDFObjectHandle::parse("<< >>"));
+         page.getKey("/Resources").getKey("/XObject").replaceKey("/P0", ps);
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET /P0 Do\n"));
+       }},
+      {"marked-content-action", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
+             "/Link << /A << /S /Launch /F (cmd.exe) >> >> BDC BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET EMC\n"));
+       }},
+  };
+  auto e = engine();
+  for (const auto& c : cases) {
+    Outcome out = e->sanitize(makePdf(c.add), std::string(c.kind) + ".pdf", Mode::Rebuild);
+    ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << c.kind << ": " << out.report.reason;
+    EXPECT_TRUE(reported(out.report, c.kind)) << c.kind << " not in " << out.report.toJson();
+    EXPECT_NE(out.report.toJson().find("\"kind\":\"" + std::string(c.kind) + "\""), std::string::npos) << c.kind;
+    EXPECT_TRUE(testing::scanPdf(out.output).empty()) << c.kind;
+    EXPECT_NE(out.output.find("(Hello LGWAN) Tj"), std::string::npos) << c.kind;
+    EXPECT_EQ(out.output.find("evilop"), std::string::npos) << c.kind;
+    EXPECT_EQ(out.output.find("/XFA"), std::string::npos) << c.kind;
+    EXPECT_EQ(out.output.find("/NeedsRendering"), std::string::npos) << c.kind;
+  }
+}
+
+// A content stream that does not tokenise blocks the file rather than being guessed at.
+TEST(PdfSanitizer, MalformedContentStreamBlocks) {
+  std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT (unterminated Tj ET\n"));
+  });
+  Outcome out = engine()->sanitize(input, "m.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "parse-error");
+}
+
 TEST(PdfSanitizer, TextModeGivesThePageText) {
   auto e = engine();
   Outcome out = e->sanitize(makePdf(activeCases()[0].add), "t.pdf", Mode::Text);
