@@ -26,7 +26,11 @@ bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
   try {
     pdf.processMemoryFile("input.pdf", bytes.data(), bytes.size());
   } catch (QPDFExc const& e) {
-    *reason = e.getErrorCode() == qpdf_e_password ? "encrypted" : "parse-error";
+    // A security handler qpdf does not support (certificates, /Adobe.PubSec, unknown /R or /V) is
+    // still a password-protected file: reported as such, not as damaged.
+    std::string what = e.what();
+    bool encrypted = e.getErrorCode() == qpdf_e_password || what.find("encryption") != std::string::npos;
+    *reason = encrypted ? "encrypted" : "parse-error";
     return false;
   }
   if (pdf.getObjectCount() > kMaxObjects) {

@@ -271,6 +271,40 @@ TEST(PdfSanitizer, UserPasswordBlocks) {
   EXPECT_EQ(out.report.reason, "encrypted");
 }
 
+// A PDF written byte by byte (qpdf will not write a security handler it does not implement).
+std::string rawPdf(const std::vector<std::string>& objects, const std::string& trailerExtra) {
+  std::string out = "%PDF-1.7\n";
+  std::vector<size_t> offsets;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    offsets.push_back(out.size());
+    out += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+  }
+  size_t xref = out.size();
+  out += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
+  for (size_t o : offsets) {
+    char line[32];
+    std::snprintf(line, sizeof line, "%010zu 00000 n \n", o);
+    out += line;
+  }
+  out += "trailer\n<< /Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R " + trailerExtra +
+         " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  return out;
+}
+
+// Certificate (public-key) encryption: qpdf cannot open it, but it is a protected file, not a
+// damaged one.
+TEST(PdfSanitizer, UnsupportedSecurityHandlerIsEncrypted) {
+  const std::vector<std::string> objects = {
+      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+      "<< /Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 /R 4 /Length 128 /Recipients [<00>] >>"};
+  Outcome plain = engine()->sanitize(rawPdf(objects, ""), "plain.pdf", Mode::Rebuild);
+  ASSERT_EQ(plain.report.verdict, Verdict::Sanitized) << plain.report.reason;  // the builder is sound
+  Outcome out = engine()->sanitize(rawPdf(objects, "/Encrypt 4 0 R /ID [<0102> <0102>]"), "pk.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "encrypted");
+}
+
 TEST(PdfSanitizer, OwnerPasswordOnlyIsDecrypted) {
   Outcome out = engine()->sanitize(makePdf(nullptr, ""), "o.pdf", Mode::Rebuild);
   ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
