@@ -8,6 +8,8 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -236,6 +238,81 @@ TEST(PdfSanitizer, MalformedContentStreamBlocks) {
   Outcome out = engine()->sanitize(input, "m.pdf", Mode::Rebuild);
   EXPECT_EQ(out.report.verdict, Verdict::Blocked);
   EXPECT_EQ(out.report.reason, "parse-error");
+}
+
+// poppler's pdftotext, a reader that shares no code with the rebuild, on a temporary file.
+std::string pdftotext(const std::string& pdf) {
+  char path[] = "/tmp/lbg-pdftotext-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return "<mkstemp failed>";
+  bool written = ::write(fd, pdf.data(), pdf.size()) == static_cast<ssize_t>(pdf.size());
+  ::close(fd);
+  std::string text = written ? "" : "<write failed>";
+  if (FILE* p = ::popen(("pdftotext -q " + std::string(path) + " - 2>/dev/null").c_str(), "r")) {
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) text.append(buffer, n);
+    if (::pclose(p) != 0) text += "<pdftotext failed>";
+  }
+  ::unlink(path);
+  return text;
+}
+
+// Text, an XFA form and JavaScript in one file with compressed streams, as a producer writes
+// them: the text survives (read back by poppler), none of the active keys does.
+TEST(PdfSanitizer, XfaAndJavaScriptGoTextStaysForPoppler) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QPDFObjectHandle page = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+      "<< /Type /Page /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 "
+      "/BaseFont /Helvetica >> >> >> >>"));
+  page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
+      "BT /F1 18 Tf 72 700 Td (Quarterly report for the LGWAN segment) Tj 0 -30 Td (Second line) Tj ET\n"
+      "% a comment\n1 0 0 RG 72 650 m 540 650 l S\n"));
+  pdf.addPage(page, false);
+  QPDFObjectHandle root = pdf.getRoot();
+  QPDFObjectHandle widget = obj(pdf,
+      "<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /Rect [72 600 300 620] "
+      "/AA << /K << /S /JavaScript /JS (app.launchURL\\(\"http://evil/\"\\)) >> >> >>");
+  page.replaceKey("/Annots", QPDFObjectHandle::newArray({widget, obj(pdf,
+      "<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A << /S /Launch /F (cmd.exe) >> >>")}));
+  QPDFObjectHandle form = obj(pdf, "<< /NeedAppearances true >>");
+  form.replaceKey("/Fields", QPDFObjectHandle::newArray({widget}));
+  form.replaceKey("/XFA", QPDFObjectHandle::newArray({
+      QPDFObjectHandle::newString("template"),
+      QPDFObjectHandle::newStream(&pdf, "<template><subform><script contentType=\"application/x-javascript\">"
+                                        "xfa.host.messageBox('x')</script></subform></template>")}));
+  root.replaceKey("/AcroForm", form);
+  root.replaceKey("/NeedsRendering", QPDFObjectHandle::newBool(true));
+  root.replaceKey("/OpenAction", obj(pdf, "<< /S /JavaScript /JS (app.alert\\(1\\)) >>"));
+  QPDFObjectHandle tree = QPDFObjectHandle::parse("<< /Names [] >>");
+  tree.getKey("/Names").appendItem(QPDFObjectHandle::newString("init"));
+  tree.getKey("/Names").appendItem(obj(pdf, "<< /S /JavaScript /JS (this.print\\(\\)) >>"));
+  QPDFObjectHandle names = QPDFObjectHandle::newDictionary();
+  names.replaceKey("/JavaScript", tree);
+  root.replaceKey("/Names", names);
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setCompressStreams(true);  // Flate content, decoded by the rebuild
+  writer.write();
+  auto buffer = writer.getBufferSharedPointer();
+  std::string input(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+  ASSERT_EQ(input.find("Quarterly"), std::string::npos);  // really compressed
+  ASSERT_NE(pdftotext(input).find("Quarterly report"), std::string::npos);
+
+  Outcome out = engine()->sanitize(input, "xfa.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  for (const char* kind : {"xfa", "javascript", "open-action", "additional-actions", "launch-action"}) {
+    EXPECT_TRUE(reported(out.report, kind)) << kind << " not in " << out.report.toJson();
+  }
+  std::string text = pdftotext(out.output);
+  EXPECT_NE(text.find("Quarterly report for the LGWAN segment"), std::string::npos) << text;
+  EXPECT_NE(text.find("Second line"), std::string::npos) << text;
+  for (const char* key : {"/JavaScript", "/JS", "/XFA", "/OpenAction", "/AA", "/Launch", "/NeedsRendering"}) {
+    EXPECT_EQ(out.output.find(key), std::string::npos) << key;
+  }
+  EXPECT_EQ(out.output.find("a comment"), std::string::npos);  // re-emitted from tokens, not copied
+  EXPECT_TRUE(testing::scanPdf(out.output).empty());
 }
 
 TEST(PdfSanitizer, TextModeGivesThePageText) {
