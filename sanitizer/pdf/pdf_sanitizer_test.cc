@@ -418,6 +418,11 @@ TEST(PdfSanitizer, VerifyCatchesWhatTheRebuildWouldRemove) {
   EXPECT_EQ(pdf::verify(makePdf(nullptr), limits), "");
   EXPECT_NE(pdf::verify(makePdf(activeCases()[0].add), limits), "");
   EXPECT_NE(pdf::verify("not a pdf", limits), "");
+  // An operator the rebuild would drop fails the second check too.
+  EXPECT_EQ(pdf::verify(makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+              page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "(x) Tj 1 evilop\n"));
+            }), limits),
+            "verify:content-operator");
 }
 
 }  // namespace
