@@ -19,4 +19,11 @@ inline bool isCfb(std::string_view b) {
 // slots that are well-formed entries; bounded by the input size.
 std::set<std::string> cfbEntryNames(std::string_view bytes);
 
+// True when a legacy Office file says it is password-protected: PowerPoint's EncryptedSummary
+// stream, Word's fEncrypted bit in the FIB, Excel's FILEPASS record right after the workbook BOF.
+// Word and Excel are read from the first sector of their stream, so only streams stored in regular
+// sectors (at least the mini-stream cutoff, which real documents are) are recognised; a miss only
+// means the block is reported as conversion-failed rather than encrypted.
+bool cfbLegacyEncrypted(std::string_view bytes);
+
 }  // namespace lbg::sanitizer

@@ -8,6 +8,7 @@
 #include "sanitizer/archive/lzh_archive.h"
 #include "sanitizer/archive/zip_archive.h"
 #include "sanitizer/convert/legacy_office.h"
+#include "sanitizer/core/cfb.h"
 #include "sanitizer/core/quarantine.h"
 #include "sanitizer/core/sha256.h"
 #include "sanitizer/core/type_detect.h"
@@ -122,6 +123,10 @@ struct Engine::Impl {
     if (isLegacyOffice(type)) {
       // Converted in the sandbox, then rebuilt like any OOXML that arrived from outside.
       FormatResult converted = convert::legacyToOoxml(input, type, soffice, limits);
+      // LibreOffice cannot tell us why it gave up; a password the file declares is the usual cause.
+      if (!converted.ok && converted.reason == "conversion-failed" && cfbLegacyEncrypted(input)) {
+        return FormatResult::fail("encrypted");
+      }
       if (!converted.ok) return converted;
       TypeInfo info = detectType(converted.output, "", limits);
       if (info.type != converted.outputType || !info.polyglot.empty()) return FormatResult::fail("conversion-failed");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sanitizer/common/zip_io.h"
+#include "sanitizer/core/cfb.h"
 #include "sanitizer/testing/independent_scan.h"
 
 namespace lbg::sanitizer {
@@ -11,6 +12,22 @@ namespace {
 std::string corpus(const std::string& rel) { return testing::readFile(std::string(LBG_CORPUS_DIR) + "/office/" + rel); }
 
 TypeInfo detect(const std::string& bytes, const std::string& name = "") { return detectType(bytes, name, FormatLimits{}); }
+
+// Password-protected legacy Office files say so in their streams; unprotected ones and Excel's
+// default VelvetSweatshop encryption (which opens without a password) are told apart by the caller
+// (the converter succeeds on the latter), so only the declaration is checked here.
+TEST(Cfb, LegacyEncryptionDeclared) {
+  EXPECT_TRUE(cfbLegacyEncrypted(corpus("encrypted/encrypted.doc")));
+  EXPECT_TRUE(cfbLegacyEncrypted(corpus("encrypted/encrypted.xls")));
+  EXPECT_TRUE(cfbLegacyEncrypted(corpus("encrypted/encrypted.ppt")));
+  EXPECT_TRUE(cfbLegacyEncrypted(corpus("encrypted/dde-test-encrypt-standardpassword.xls")));
+  EXPECT_FALSE(cfbLegacyEncrypted(corpus("encrypted/encrypted.docx")));
+  for (const char* clear : {"msodde/harmless-clean.doc", "oleobj/embedded-simple-2007.doc", "oleobj/embedded-simple-2007.xls",
+                            "oleobj/embedded-simple-2007.ppt", "excel4-macros/excel4_sample_macro.xls"}) {
+    EXPECT_FALSE(cfbLegacyEncrypted(corpus(clear))) << clear;
+  }
+  EXPECT_FALSE(cfbLegacyEncrypted("not a compound file"));
+}
 
 TEST(TypeDetect, OfficeContainersFromContentNotName) {
   EXPECT_EQ(detect(corpus("msodde/dde-test.docm"), "innocent.pdf").type, "docm");

@@ -147,6 +147,13 @@ bool disarm(QPDF& pdf, const FormatLimits& limits, std::vector<RemovedItem>& rem
     acroForm.removeKey("/XFA");
     addRemoved(removed, "xfa", "catalog /AcroForm");
   }
+  // A dynamic XFA form asks the reader to build the pages from the (now removed) XFA: without it
+  // the static pages are what is shown, so the flag goes with the form, and is reported even when
+  // the XFA itself was hidden elsewhere.
+  if (root.hasKey("/NeedsRendering")) {
+    root.removeKey("/NeedsRendering");
+    addRemoved(removed, "xfa", "catalog /NeedsRendering");
+  }
   size_t n = 0;
   for (QPDFObjectHandle object : pdf.getAllObjects()) {
     if ((++n & 1023) == 0 && limits.expired()) return false;

@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_rules.h"
 
 namespace lbg::sanitizer::pdf {
@@ -25,7 +26,11 @@ bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
   try {
     pdf.processMemoryFile("input.pdf", bytes.data(), bytes.size());
   } catch (QPDFExc const& e) {
-    *reason = e.getErrorCode() == qpdf_e_password ? "encrypted" : "parse-error";
+    // A security handler qpdf does not support (certificates, /Adobe.PubSec, unknown /R or /V) is
+    // still a password-protected file: reported as such, not as damaged.
+    std::string what = e.what();
+    bool encrypted = e.getErrorCode() == qpdf_e_password || what.find("encryption") != std::string::npos;
+    *reason = encrypted ? "encrypted" : "parse-error";
     return false;
   }
   if (pdf.getObjectCount() > kMaxObjects) {
@@ -45,12 +50,13 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
     if (!openStrict(pdf, bytes, &reason)) return FormatResult::fail(reason);
     if (pdf.isEncrypted()) addRemoved(result.removed, "encryption", "trailer");  // owner password only
     if (!disarm(pdf, limits, result.removed)) return FormatResult::fail("limit:timeout");
+    // Page and form content is re-emitted from its tokens with allowed operators only.
+    if (!rebuildContentStreams(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
     QPDFWriter writer(pdf);
     writer.setOutputMemory();
     writer.setPreserveEncryption(false);
     writer.setLinearization(false);
-    // Streams are copied as they are: decoding them here would only open the door to decompression
-    // bombs, and no stream content can act without the dictionaries we removed.
+    // Content streams were rebuilt above; other streams (images, fonts) are copied as they are.
     writer.setCompressStreams(false);
     writer.setDecodeLevel(qpdf_dl_none);
     writer.setDeterministicID(true);

@@ -8,6 +8,8 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -159,6 +161,160 @@ TEST(PdfSanitizer, EveryActiveConstructIsRemovedAndTextStays) {
   }
 }
 
+bool reported(const Report& report, const std::string& kind) {
+  for (const auto& item : report.removed) {
+    if (item.kind == kind && item.count > 0 && !item.location.empty()) return true;
+  }
+  return false;
+}
+
+// Every kind of removal shows up in the report with a location, and in its JSON.
+TEST(PdfSanitizer, EachRemovalKindIsReported) {
+  struct Case {
+    const char* kind;
+    Mutator add;
+  };
+  std::vector<Case> cases = {
+      {"xfa",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         QPDFObjectHandle form = obj(pdf, "<< /Fields [] >>");
+         form.replaceKey("/XFA", QPDFObjectHandle::newArray({QPDFObjectHandle::newString("template"),
+             QPDFObjectHandle::newStream(&pdf, "<template><script>app.alert(1)</script></template>")}));
+         root.replaceKey("/AcroForm", form);
+         root.replaceKey("/NeedsRendering", QPDFObjectHandle::newBool(true));
+       }},
+      {"javascript", activeCases()[0].add},
+      {"open-action", [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+         root.replaceKey("/OpenAction", obj(pdf, "<< /S /Named /N /Print /Next << /S /Named /N /NextPage >> >>"));
+       }},
+      {"additional-actions", activeCases()[2].add},
+      {"launch-action", activeCases()[3].add},
+      {"submit-form", activeCases()[4].add},
+      {"file-attachment", activeCases()[5].add},
+      {"embedded-file", activeCases()[6].add},
+      {"associated-file", activeCases()[6].add},
+      {"remote-goto", activeCases()[7].add},
+      {"import-data", activeCases()[7].add},
+      {"uri-action", activeCases()[7].add},
+      {"multimedia-annotation", activeCases()[8].add},
+      {"content-operator", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\n1 2 evilop\n"));
+       }},
+      {"content-operands", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\n(x) 1 cm\n"));
+       }},
+      {"content-xobject", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         QPDFObjectHandle ps = QPDFObjectHandle::newStream(&pdf, "%!PS showpage");
+         ps.getDict().replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
+         ps.getDict().replaceKey("/Subtype", QPDFObjectHandle::newName("/PS"));
+         page.getKey("/Resources").replaceKey("/XObject", QPDFObjectHandle::parse("<< >>"));
+         page.getKey("/Resources").getKey("/XObject").replaceKey("/P0", ps);
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET /P0 Do\n"));
+       }},
+      {"marked-content-action", [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
+             "/Link << /A << /S /Launch /F (cmd.exe) >> >> BDC BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET EMC\n"));
+       }},
+  };
+  auto e = engine();
+  for (const auto& c : cases) {
+    Outcome out = e->sanitize(makePdf(c.add), std::string(c.kind) + ".pdf", Mode::Rebuild);
+    ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << c.kind << ": " << out.report.reason;
+    EXPECT_TRUE(reported(out.report, c.kind)) << c.kind << " not in " << out.report.toJson();
+    EXPECT_NE(out.report.toJson().find("\"kind\":\"" + std::string(c.kind) + "\""), std::string::npos) << c.kind;
+    EXPECT_TRUE(testing::scanPdf(out.output).empty()) << c.kind;
+    EXPECT_NE(out.output.find("(Hello LGWAN) Tj"), std::string::npos) << c.kind;
+    EXPECT_EQ(out.output.find("evilop"), std::string::npos) << c.kind;
+    EXPECT_EQ(out.output.find("/XFA"), std::string::npos) << c.kind;
+    EXPECT_EQ(out.output.find("/NeedsRendering"), std::string::npos) << c.kind;
+  }
+}
+
+// A content stream that does not tokenise blocks the file rather than being guessed at.
+TEST(PdfSanitizer, MalformedContentStreamBlocks) {
+  std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "BT (unterminated Tj ET\n"));
+  });
+  Outcome out = engine()->sanitize(input, "m.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "parse-error");
+}
+
+// poppler's pdftotext, a reader that shares no code with the rebuild, on a temporary file.
+std::string pdftotext(const std::string& pdf) {
+  char path[] = "/tmp/lbg-pdftotext-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return "<mkstemp failed>";
+  bool written = ::write(fd, pdf.data(), pdf.size()) == static_cast<ssize_t>(pdf.size());
+  ::close(fd);
+  std::string text = written ? "" : "<write failed>";
+  if (FILE* p = ::popen(("pdftotext -q " + std::string(path) + " - 2>/dev/null").c_str(), "r")) {
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) text.append(buffer, n);
+    if (::pclose(p) != 0) text += "<pdftotext failed>";
+  }
+  ::unlink(path);
+  return text;
+}
+
+// Text, an XFA form and JavaScript in one file with compressed streams, as a producer writes
+// them: the text survives (read back by poppler), none of the active keys does.
+TEST(PdfSanitizer, XfaAndJavaScriptGoTextStaysForPoppler) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QPDFObjectHandle page = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+      "<< /Type /Page /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 "
+      "/BaseFont /Helvetica >> >> >> >>"));
+  page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
+      "BT /F1 18 Tf 72 700 Td (Quarterly report for the LGWAN segment) Tj 0 -30 Td (Second line) Tj ET\n"
+      "% a comment\n1 0 0 RG 72 650 m 540 650 l S\n"));
+  pdf.addPage(page, false);
+  QPDFObjectHandle root = pdf.getRoot();
+  QPDFObjectHandle widget = obj(pdf,
+      "<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /Rect [72 600 300 620] "
+      "/AA << /K << /S /JavaScript /JS (app.launchURL\\(\"http://evil/\"\\)) >> >> >>");
+  page.replaceKey("/Annots", QPDFObjectHandle::newArray({widget, obj(pdf,
+      "<< /Type /Annot /Subtype /Link /Rect [0 0 50 50] /A << /S /Launch /F (cmd.exe) >> >>")}));
+  QPDFObjectHandle form = obj(pdf, "<< /NeedAppearances true >>");
+  form.replaceKey("/Fields", QPDFObjectHandle::newArray({widget}));
+  form.replaceKey("/XFA", QPDFObjectHandle::newArray({
+      QPDFObjectHandle::newString("template"),
+      QPDFObjectHandle::newStream(&pdf, "<template><subform><script contentType=\"application/x-javascript\">"
+                                        "xfa.host.messageBox('x')</script></subform></template>")}));
+  root.replaceKey("/AcroForm", form);
+  root.replaceKey("/NeedsRendering", QPDFObjectHandle::newBool(true));
+  root.replaceKey("/OpenAction", obj(pdf, "<< /S /JavaScript /JS (app.alert\\(1\\)) >>"));
+  QPDFObjectHandle tree = QPDFObjectHandle::parse("<< /Names [] >>");
+  tree.getKey("/Names").appendItem(QPDFObjectHandle::newString("init"));
+  tree.getKey("/Names").appendItem(obj(pdf, "<< /S /JavaScript /JS (this.print\\(\\)) >>"));
+  QPDFObjectHandle names = QPDFObjectHandle::newDictionary();
+  names.replaceKey("/JavaScript", tree);
+  root.replaceKey("/Names", names);
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setCompressStreams(true);  // Flate content, decoded by the rebuild
+  writer.write();
+  auto buffer = writer.getBufferSharedPointer();
+  std::string input(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+  ASSERT_EQ(input.find("Quarterly"), std::string::npos);  // really compressed
+  ASSERT_NE(pdftotext(input).find("Quarterly report"), std::string::npos);
+
+  Outcome out = engine()->sanitize(input, "xfa.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  for (const char* kind : {"xfa", "javascript", "open-action", "additional-actions", "launch-action"}) {
+    EXPECT_TRUE(reported(out.report, kind)) << kind << " not in " << out.report.toJson();
+  }
+  std::string text = pdftotext(out.output);
+  EXPECT_NE(text.find("Quarterly report for the LGWAN segment"), std::string::npos) << text;
+  EXPECT_NE(text.find("Second line"), std::string::npos) << text;
+  for (const char* key : {"/JavaScript", "/JS", "/XFA", "/OpenAction", "/AA", "/Launch", "/NeedsRendering"}) {
+    EXPECT_EQ(out.output.find(key), std::string::npos) << key;
+  }
+  EXPECT_EQ(out.output.find("a comment"), std::string::npos);  // re-emitted from tokens, not copied
+  EXPECT_TRUE(testing::scanPdf(out.output).empty());
+}
+
 TEST(PdfSanitizer, TextModeGivesThePageText) {
   auto e = engine();
   Outcome out = e->sanitize(makePdf(activeCases()[0].add), "t.pdf", Mode::Text);
@@ -188,6 +344,40 @@ TEST(PdfSanitizer, EarlierRevisionAndTrailingDataDropped) {
 
 TEST(PdfSanitizer, UserPasswordBlocks) {
   Outcome out = engine()->sanitize(makePdf(nullptr, "secret"), "e.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "encrypted");
+}
+
+// A PDF written byte by byte (qpdf will not write a security handler it does not implement).
+std::string rawPdf(const std::vector<std::string>& objects, const std::string& trailerExtra) {
+  std::string out = "%PDF-1.7\n";
+  std::vector<size_t> offsets;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    offsets.push_back(out.size());
+    out += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+  }
+  size_t xref = out.size();
+  out += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
+  for (size_t o : offsets) {
+    char line[32];
+    std::snprintf(line, sizeof line, "%010zu 00000 n \n", o);
+    out += line;
+  }
+  out += "trailer\n<< /Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R " + trailerExtra +
+         " >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
+  return out;
+}
+
+// Certificate (public-key) encryption: qpdf cannot open it, but it is a protected file, not a
+// damaged one.
+TEST(PdfSanitizer, UnsupportedSecurityHandlerIsEncrypted) {
+  const std::vector<std::string> objects = {
+      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+      "<< /Filter /Adobe.PubSec /SubFilter /adbe.pkcs7.s5 /V 4 /R 4 /Length 128 /Recipients [<00>] >>"};
+  Outcome plain = engine()->sanitize(rawPdf(objects, ""), "plain.pdf", Mode::Rebuild);
+  ASSERT_EQ(plain.report.verdict, Verdict::Sanitized) << plain.report.reason;  // the builder is sound
+  Outcome out = engine()->sanitize(rawPdf(objects, "/Encrypt 4 0 R /ID [<0102> <0102>]"), "pk.pdf", Mode::Rebuild);
   EXPECT_EQ(out.report.verdict, Verdict::Blocked);
   EXPECT_EQ(out.report.reason, "encrypted");
 }
@@ -228,6 +418,11 @@ TEST(PdfSanitizer, VerifyCatchesWhatTheRebuildWouldRemove) {
   EXPECT_EQ(pdf::verify(makePdf(nullptr), limits), "");
   EXPECT_NE(pdf::verify(makePdf(activeCases()[0].add), limits), "");
   EXPECT_NE(pdf::verify("not a pdf", limits), "");
+  // An operator the rebuild would drop fails the second check too.
+  EXPECT_EQ(pdf::verify(makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+              page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "(x) Tj 1 evilop\n"));
+            }), limits),
+            "verify:content-operator");
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
-// The second check on a rebuilt PDF: qpdf re-reads it strictly, then the same disarm pass runs on
-// it and must find nothing to remove.
+// The second check on a rebuilt PDF: qpdf re-reads it strictly, then the same disarm pass and the
+// content-stream filter run on it and must find nothing to remove.
 
 // JSON first: clang with libstdc++ needs it complete before QPDFObjectHandle.hh uses it.
 #include <qpdf/JSON.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFExc.hh>
 
+#include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_rules.h"
 #include "sanitizer/pdf/pdf_sanitizer.h"
 
@@ -21,6 +22,9 @@ std::string verify(std::string_view bytes, const FormatLimits& limits) {
     if (pdf.getRoot().getKey("/Pages").isNull()) return "verify:no-pages";
     std::vector<RemovedItem> findings;
     if (!disarm(pdf, limits, findings)) return "limit:timeout";
+    if (!findings.empty()) return "verify:" + findings.front().kind;
+    std::string reason;
+    if (!rebuildContentStreams(pdf, limits, findings, &reason)) return "verify:content-" + reason;
     if (!findings.empty()) return "verify:" + findings.front().kind;
     if (pdf.anyWarnings()) return "verify:qpdf-warnings";
   } catch (std::exception const&) {

@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   options.add_options()("help", "help")("files", po::value(&files)->default_value(40),
                                         "generated files (50 KB - 10 MB)")(
       "large", po::value(&largeFiles)->default_value(6), "extra 10 MB files for the p99")(
-      "repeat", po::value(&repeat)->default_value(3), "runs per file, the fastest counts")(
+      "repeat", po::value(&repeat)->default_value(3), "runs per file: throughput takes each file's median run, the p99 every run")(
       "seed", po::value(&seed)->default_value(1), "generator seed")(
       "image-pdf-files", po::value(&imagePdfFiles)->default_value(3),
       "PDFs also run in image-PDF mode");
