@@ -5,6 +5,7 @@
 #include "dataplane/core/hold_queue.h"
 #include "dataplane/flow/flow_meta.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/inspect/http/request_stream.h"
 #include "dataplane/telemetry/event.h"
 
 namespace lbg::dataplane {
@@ -22,13 +23,21 @@ struct FlowState {
   uint64_t firstSeenNs;
   uint64_t serviceId;  // Snapshot::serviceId() of the allowing service: found again after a reload
   uint64_t appRisk;    // nDPI's risk bits
+  // HTTP follow: where the current request's body ends (FlowMeta::follow says it is in use).
+  inspect::HttpRequestStream http;
   int32_t service;     // matched service index in that snapshot, -1 for none
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // DNS over TCP: where the resolver's next message starts, while it is known.
-  uint32_t dnsNextSeq;
-  flow::StreamState stream;  // client bytes while the verdict is pending
+  // A flow is a resolver's (DNS) or a followed HTTP connection, never both.
+  union {
+    // DNS over TCP: where the resolver's next message starts, while it is known.
+    uint32_t dnsNextSeq;
+    // HTTP follow (http_follow.cc): the first client byte not judged yet.
+    uint32_t httpNextSeq;
+  };
+  // Client bytes while the verdict is pending, and while a later HTTP head is held.
+  flow::StreamState stream;
   HoldPool::Queue hold;      // client packets held while the verdict is pending
   uint16_t appMaster, appApp;
   telemetry::Reason reason;

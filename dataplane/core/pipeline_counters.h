@@ -35,6 +35,8 @@
   X(dns_answers, "DNS answers that bound an address to a name")                           \
   X(dns_invalid, "DNS responses that failed to parse")                                    \
   X(dns_tcp_skipped, "DNS-over-TCP segments not read (no known message boundary)")        \
+  X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
+  X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 
