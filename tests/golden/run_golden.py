@@ -2,7 +2,10 @@
 """Golden replay cases: every capture in CAPTURES is replayed through `lbg-gateway replay` with
 tests/golden/policy.yaml; the verdict events must equal cases/<name>/expected.txt (a reason ending
 in '*' matches by prefix), listed counters must have the stated values, and the forwarded capture
-must carry no client payload of a denied flow.
+must carry no client payload of a flow denied at its first verdict. A flow allowed first and denied
+later (a later request on the connection) is checked by its bytes: `forbid TEXT` lines name bytes
+that must appear nowhere in the forwarded capture (in one frame or across a flow's frames), `pass
+TEXT` lines bytes that must reach the server (allowed traffic in the same capture).
 
 Usage: run_golden.py GATEWAY CAPTURES_DIR WORK_DIR
 """
@@ -59,6 +62,22 @@ def forwarded_client_payload(out_pcap, denied):
     return leaked
 
 
+def forwarded_streams(out_pcap):
+    """Every forwarded frame's raw bytes, and each flow's client payload concatenated in order."""
+    frames, streams = [], {}
+    if not os.path.exists(out_pcap):
+        return frames, streams
+    for p in rdpcap(out_pcap):
+        frames.append(bytes(p))
+        l3 = p.getlayer(IP) or p.getlayer(IPv6)
+        l4 = p.getlayer(TCP) or p.getlayer(UDP)
+        if l3 is None or l4 is None:
+            continue
+        key = (str(l3.src), int(l4.sport), str(l3.dst), int(l4.dport))
+        streams[key] = streams.get(key, b"") + bytes(l4.payload)
+    return frames, streams
+
+
 def run_case(gateway, caps, work, name):
     cap = os.path.join(caps, name + ".pcap")
     out = os.path.join(work, name + ".out.pcap")
@@ -76,10 +95,14 @@ def run_case(gateway, caps, work, name):
     events = [json.loads(l) for l in open(log, encoding="utf-8")]
     verdicts = [e for e in events if e.get("event_type") == "flow" and e.get("phase") == "verdict"]
     actual = sorted(event_line(e) for e in verdicts)
-    expected_lines, expected_counters = [], {}
+    expected_lines, expected_counters, forbid, must_pass = [], {}, [], []
     for line in open(os.path.join(HERE, "cases", name, "expected.txt"), encoding="utf-8"):
         line = line.strip()
         if not line or line.startswith("#"):
+            continue
+        if line.startswith("forbid ") or line.startswith("pass "):
+            kind, text = line.split(" ", 1)
+            (forbid if kind == "forbid" else must_pass).append(text.encode())
             continue
         if line.startswith("counter "):
             _, k, v = line.split()
@@ -98,10 +121,19 @@ def run_case(gateway, caps, work, name):
     for k, v in expected_counters.items():
         if counters.get(k, 0) != v:
             errors.append(f"counter {k}: expected {v}, got {counters.get(k, 0)}")
-    denied = {(e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]) for e in verdicts
-              if e["action"] == "deny"}
+    first = {}
+    for e in verdicts:  # log order: the first verdict of each flow comes first
+        first.setdefault((e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]), e["action"])
+    denied = {k for k, a in first.items() if a == "deny"}
     leaks = forwarded_client_payload(out, denied)
     errors += [f"denied flow leaked payload: {k}" for k in leaks]
+    frames, streams = forwarded_streams(out)
+    for text in forbid:
+        if any(text in f for f in frames) or any(text in s for s in streams.values()):
+            errors.append(f"forbidden bytes forwarded: {text.decode()}")
+    for text in must_pass:
+        if not any(text in s for s in streams.values()):
+            errors.append(f"allowed bytes not forwarded: {text.decode()}")
     return errors
 
 
