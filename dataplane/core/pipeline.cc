@@ -9,6 +9,7 @@
 #include "dataplane/inspect/http/request.h"
 #include "dataplane/inspect/quic/initial.h"
 #include "dataplane/inspect/stream_lead.h"
+#include "dataplane/inspect/tls/hello_tail.h"
 #include "dataplane/inspect/tls/client_hello.h"
 #include "dataplane/packet/icmp_quote.h"
 
@@ -515,7 +516,13 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
       identity_.sni = hello.hasSni;
       identity_.name = {hello.sni, hello.sniLen};
       if (hello.alpnCount > 0) identity_.alpn = {hello.alpn[0], hello.alpnLen[0]};
-      if (hello.ech && snap_->ech() == policy::EchMode::Block) {
+      inspect::TlsClientHello second{};
+      const auto tail = inspect::checkHelloTail(stream, hello, second);
+      if (tail == inspect::HelloTail::OtherName) {
+        setVerdict(e, Action::Deny, Reason::SniChanged, -1, {second.sni, second.sniLen});
+      } else if (tail == inspect::HelloTail::Extra) {
+        setVerdict(e, Action::Deny, Reason::Ambiguous, -1, "tls-second-handshake");
+      } else if (hello.ech && snap_->ech() == policy::EchMode::Block) {
         // The real server name is encrypted; the outer name proves nothing.
         setVerdict(e, Action::Deny, Reason::Ech, -1);
       } else if (!hello.hasSni) {

@@ -654,6 +654,21 @@ TEST_F(HttpFollowTest, TlsAlertBeforeTheClientHelloDoesNotHideTheSni) {
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
 }
 
+TEST_F(HttpFollowTest, SecondClientHelloInTheSameSegmentMustNameTheSameServer) {
+  const uint32_t seq = handshake(m365_, 443);
+  testing::HelloSpec ok, evil;
+  ok.names = {"outlook.office365.com"};
+  evil.names = {"evil.example"};
+  Bytes two = testing::clientHello(ok);
+  const Bytes second = testing::clientHello(evil);
+  two.insert(two.end(), second.begin(), second.end());
+  sendSegments(m365_, 443, seq, two, two.size());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "sni-changed:evil.example");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
 TEST_F(PipelineTest, PortNotAllowedAndLayer2) {
   L4Spec c = client(m365_, 8080);
   c.flags = kSyn;

@@ -34,7 +34,8 @@ namespace lbg::telemetry {
   X(PolicyChanged, "policy-changed")                                                   \
   X(AppMismatch, "app-mismatch")                                                       \
   X(RequestHost, "request-host")                                                       \
-  X(HttpFraming, "http-framing")
+  X(HttpFraming, "http-framing")                                                       \
+  X(SniChanged, "sni-changed")
 
 enum class Reason : uint8_t {
 #define LBG_REASON_ENUM_(id, text) id,

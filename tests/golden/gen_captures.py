@@ -274,6 +274,12 @@ def main():
     Conv(p, M365, 443, sport=40003).handshake().client_data(alert + ccs + client_hello(), seg=40).close()
     cases["stream_lead"] = p
 
+    p = []
+    # A second ClientHello behind the judged one, in the same segment, names another server.
+    Conv(p, M365, 443).handshake().client_data(client_hello() + client_hello(["second-evil.example"]))
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello() + b"\x14\x03\x03\x00\x01\x01").close()
+    cases["tls_second_hello"] = p
+
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
     print(f"wrote {len(cases)} captures to {out}")
