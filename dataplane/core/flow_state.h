@@ -5,6 +5,7 @@
 #include "dataplane/core/hold_queue.h"
 #include "dataplane/flow/flow_meta.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/inspect/http/request_stream.h"
 #include "dataplane/telemetry/event.h"
 
 namespace lbg::dataplane {
@@ -26,20 +27,34 @@ struct FlowState {
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver), while
-  // it is known.
-  uint32_t dnsNextSeq[2];
-  flow::StreamState stream;  // client bytes while the verdict is pending
+  // A flow is a resolver's (DNS over TCP) or a followed HTTP connection, never both: their
+  // reading positions share these bytes (the entry must stay within four cache lines).
+  union {
+    struct {
+      // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver),
+      // while it is known.
+      uint32_t dnsNextSeq[2];
+      DnsTcpReading dnsTcp[2];
+    };
+    struct {
+      // HTTP follow (http_follow.cc): where the current request's body ends (FlowMeta::follow
+      // says it is in use) and the first client byte not judged yet.
+      inspect::HttpRequestStream http;
+      uint32_t httpNextSeq;
+    };
+  };
+  // Client bytes while the verdict is pending, and while a later HTTP head is held.
+  flow::StreamState stream;
   HoldPool::Queue hold;      // client packets held while the verdict is pending
   uint16_t appMaster, appApp;
   telemetry::Reason reason;
   telemetry::AppProto appProto;
-  bool fromInside;          // the initiator is on the inside port
-  bool serverSawHandshake;  // a deny must reset the server side too
-  bool resetDone;           // resets are sent once per flow
-  bool appGuessed;
-  bool appDone;  // identification finished (appMaster/appApp final)
-  DnsTcpReading dnsTcp[2];
+  // One bit each: with the fields above they fill the entry's last cache line exactly.
+  bool fromInside : 1;          // the initiator is on the inside port
+  bool serverSawHandshake : 1;  // a deny must reset the server side too
+  bool resetDone : 1;           // resets are sent once per flow
+  bool appGuessed : 1;
+  bool appDone : 1;  // identification finished (appMaster/appApp final)
 };
 
 }  // namespace lbg::dataplane

@@ -7,6 +7,8 @@
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/http/request.h"
 #include "dataplane/inspect/quic/initial.h"
+#include "dataplane/inspect/stream_lead.h"
+#include "dataplane/inspect/tls/hello_tail.h"
 #include "dataplane/inspect/tls/client_hello.h"
 #include "dataplane/packet/icmp_quote.h"
 
@@ -307,6 +309,10 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
+      if (e->meta.follow && fromInitiator) {
+        followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
+        return;
+      }
       if (stageInspectAllowed(*e, u, fromInitiator)) {
         forward(u, tx);
       } else {
@@ -487,10 +493,19 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   u.count = 0;  // owned by the hold queue now
 
-  const auto stream = flow::streamContiguous(*streams_, e.user.stream);
-  if (stream.empty()) return;  // first bytes still missing (out of order)
+  const auto whole = flow::streamContiguous(*streams_, e.user.stream);
+  if (whole.empty()) return;  // first bytes still missing (out of order)
   const uint16_t port = v.dstPort;
-  if (stream[0] == 0x16) {
+  // Empty lines before a request and non-handshake records before a ClientHello are tolerated
+  // by servers: walked over, so that SNI and Host are still read (inspect/stream_lead.h).
+  const auto lead = inspect::skipStreamLead(whole);
+  const auto stream = whole.subspan(lead.offset);
+  if (lead.status == inspect::Status::Invalid) {
+    setVerdict(e, Action::Deny, Reason::Ambiguous, -1, "tls-lead-records");
+  } else if (lead.status == inspect::Status::NeedMore) {
+    if (whole.size() < streams_->bytesEach()) return;
+    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-lead");
+  } else if (stream[0] == 0x16) {
     e.user.appProto = AppProto::Tls;
     inspect::TlsClientHello hello{};
     const auto st = inspect::parseClientHello(stream, hello);
@@ -506,7 +521,13 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
       identity_.sni = hello.hasSni;
       identity_.name = {hello.sni, hello.sniLen};
       if (hello.alpnCount > 0) identity_.alpn = {hello.alpn[0], hello.alpnLen[0]};
-      if (hello.ech && snap_->ech() == policy::EchMode::Block) {
+      inspect::TlsClientHello second{};
+      const auto tail = inspect::checkHelloTail(stream, hello, second);
+      if (tail == inspect::HelloTail::OtherName) {
+        setVerdict(e, Action::Deny, Reason::SniChanged, -1, {second.sni, second.sniLen});
+      } else if (tail == inspect::HelloTail::Extra) {
+        setVerdict(e, Action::Deny, Reason::Ambiguous, -1, "tls-second-handshake");
+      } else if (hello.ech && snap_->ech() == policy::EchMode::Block) {
         // The real server name is encrypted; the outer name proves nothing.
         setVerdict(e, Action::Deny, Reason::Ech, -1);
       } else if (!hello.hasSni) {
@@ -538,7 +559,9 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
     } else {
       identity_.host = true;
       identity_.name = {head.host, head.hostLen};
-      decideByName(e, identity_.name, Reason::Host, port, v.dst);
+      if (armHttpFollow(e, head, uint32_t(lead.offset + head.headLength))) {
+        decideByName(e, identity_.name, Reason::Host, port, v.dst);
+      }
     }
   } else {
     // Neither TLS nor HTTP: only a DNS binding of the server address can identify the service.
@@ -548,8 +571,12 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
     }
   }
   if (e.meta.verdict == Verdict::Pending) return;
-  streams_->detach(e.user.stream);
   enforceApp(e);  // identification may have finished before the name was complete
+  if (e.meta.verdict == Verdict::Allow && e.meta.follow) {
+    resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
+    return;
+  }
+  streams_->detach(e.user.stream);
   applyVerdict(e, u, fromInitiator, tx);
 }
 

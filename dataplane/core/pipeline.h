@@ -34,6 +34,7 @@
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/inspect/dns/query_table.h"
+#include "dataplane/inspect/http/request.h"
 #include "dataplane/packet/fragment_reassembler.h"
 #include "dataplane/packet/packet_view.h"
 #include "dataplane/telemetry/event.h"
@@ -170,6 +171,15 @@ class Pipeline {
   void finishAppId(Entry& e);
   void enforceApp(Entry& e);
   void handleIcmp(Unit& u, TxSink& tx);
+
+  // Later requests of HTTP connections allowed by Host (http_follow.cc).
+  enum class HttpJudged : uint8_t { Judged, PartialHead, Denied };
+  bool armHttpFollow(Entry& e, const inspect::HttpRequestHead& head, uint32_t judgedEnd);
+  bool laterHostAllowed(const Entry& e, std::string_view name);
+  HttpJudged judgeHttpBytes(Entry& e, std::span<const uint8_t> data, size_t& pos);
+  void resumeHttpCarry(Entry& e, Unit& u, TxSink& tx);
+  bool holdForFollow(Entry& e, Unit& u);
+  void followHttp(Entry& e, Unit& u, TxSink& tx);
 
   // policy stage
   void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);

@@ -43,6 +43,8 @@
   X(dns_inside_answer, "DNS answers arriving from the client's (inside) port, dropped")   \
   X(dns_outside_query, "DNS queries arriving from the resolver's (outside) port, dropped")  \
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
+  X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
+  X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 

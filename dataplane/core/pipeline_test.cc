@@ -666,6 +666,169 @@ TEST_F(PipelineTest, HttpHostAndDisagreement) {
   EXPECT_EQ(v[1]["action"], "deny");
 }
 
+// Later requests on an HTTP connection allowed by Host (http_follow.cc): each head is judged
+// before its bytes leave, whatever segments carry it.
+class HttpFollowTest : public PipelineTest {
+ protected:
+  static Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+  static std::string get(const std::string& host) {
+    return "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+  }
+  // Every client payload byte forwarded toward the server, concatenated.
+  std::string forwarded() const {
+    std::string out;
+    for (const auto& f : tx_.frames) {
+      packet::PacketView v{};
+      if (f.port == PortRole::Outside &&
+          packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) == packet::DecodeStatus::Ok) {
+        out.append(reinterpret_cast<const char*>(v.frame + v.payloadOffset), v.payloadLen);
+      }
+    }
+    return out;
+  }
+  void send(uint32_t& seq, const std::string& data, size_t segment = 0) {
+    sendSegments(m365_, 80, seq, text(data), segment ? segment : data.size());
+    seq += uint32_t(data.size());
+  }
+};
+
+TEST_F(HttpFollowTest, KeepAliveSecondRequestWithForbiddenHostIsResetBeforeItLeaves) {
+  uint32_t seq = handshake(m365_, 80);
+  send(seq, get("outlook.office365.com"));
+  send(seq, get("evil.example"));
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "host");
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "request-host");
+  EXPECT_EQ(v[1]["http"]["hostname"], "evil.example");
+  EXPECT_EQ(forwarded(), get("outlook.office365.com"));
+  EXPECT_FALSE(resets(PortRole::Inside).empty());
+  EXPECT_EQ(pipeline_->counters().http_requests_followed, 1u);
+}
+
+TEST_F(HttpFollowTest, AllowedKeepAliveRequestsPassInAnySegmentation) {
+  uint32_t seq = handshake(m365_, 80);
+  const std::string all = get("outlook.office365.com") + "\r\n" + get("x.sharepoint.com") +
+                          "POST /a HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 5\r\n\r\nhello" +
+                          get("outlook.office365.com");
+  send(seq, all, 7);  // heads cross segments: held, then released in order
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(forwarded(), all);
+  EXPECT_EQ(pipeline_->counters().http_requests_followed, 3u);
+}
+
+TEST_F(HttpFollowTest, PipelinedForbiddenRequestInTheFirstSegmentLetsNothingOut) {
+  uint32_t seq = handshake(m365_, 80);
+  send(seq, get("outlook.office365.com") + get("evil.example"));
+  auto v = verdicts();
+  // The first request is allowed (logged), the second denied before anything was released.
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "host");
+  EXPECT_EQ(v[1]["reason"], "request-host");
+  EXPECT_EQ(forwarded(), "");
+}
+
+TEST_F(HttpFollowTest, SplitForbiddenHeadIsNeverForwarded) {
+  uint32_t seq = handshake(m365_, 80);
+  send(seq, get("outlook.office365.com"));
+  send(seq, get("evil.example"), 3);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["reason"], "request-host");
+  EXPECT_EQ(forwarded().find("evil"), std::string::npos);
+}
+
+TEST_F(HttpFollowTest, RequestsInsideBodiesAreBodyNotHeads) {
+  uint32_t seq = handshake(m365_, 80);
+  const std::string inner = get("evil.example");
+  const std::string chunked = "POST / HTTP/1.1\r\nHost: outlook.office365.com\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n" +
+                              [&] {
+                                char n[16];
+                                std::snprintf(n, sizeof(n), "%zx;x=1\r\n", inner.size());
+                                return std::string(n);
+                              }() + inner + "\r\n0\r\nX-T: 1\r\n\r\n";
+  const std::string lengthed = "POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: " +
+                               std::to_string(inner.size()) + "\r\n\r\n" + inner;
+  send(seq, chunked, 11);
+  send(seq, lengthed, 13);
+  send(seq, get("outlook.office365.com"));
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(forwarded(), chunked + lengthed + get("outlook.office365.com"));
+}
+
+TEST_F(HttpFollowTest, FramingThatCannotBeFollowedIsDenied) {
+  const char* heads[] = {
+      "POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 5\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+  };
+  uint16_t port = 41000;
+  for (const char* h : heads) {
+    L4Spec c = client(m365_, 80, port++);
+    c.flags = kSyn;
+    c.seq = 1;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    c.flags = kPshAck;
+    c.seq = 2;
+    inject(testing::frame(c, text(std::string(get("outlook.office365.com")) + h)),
+           Ingress::InsidePort);
+  }
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 8u);  // each flow: the GET allowed, then the second request's framing
+  size_t framing = 0;
+  for (auto& e : v) framing += e["reason"].get<std::string>().rfind("http-framing:", 0) == 0;
+  EXPECT_EQ(framing, 4u);
+  EXPECT_EQ(forwarded(), "");
+}
+
+TEST_F(HttpFollowTest, LeadingEmptyLinesDoNotHideTheHost) {
+  uint32_t seq = handshake(m365_, 80);
+  send(seq, "\r\n\r\n" + get("evil.example"));
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "no-match");
+  EXPECT_EQ(v[0]["http"]["hostname"], "evil.example");
+  EXPECT_EQ(forwarded(), "");
+}
+
+TEST_F(HttpFollowTest, TlsAlertBeforeTheClientHelloDoesNotHideTheSni) {
+  const uint32_t seq = handshake(m365_, 443);
+  testing::HelloSpec h;
+  h.names = {"evil.example"};
+  Bytes stream = {0x15, 0x03, 0x01, 0x00, 0x02, 0x01, 0x00, 0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+  const Bytes hello = testing::clientHello(h);
+  stream.insert(stream.end(), hello.begin(), hello.end());
+  sendSegments(m365_, 443, seq, stream, 10);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "no-match");
+  EXPECT_EQ(v[0]["tls"]["sni"], "evil.example");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
+TEST_F(HttpFollowTest, SecondClientHelloInTheSameSegmentMustNameTheSameServer) {
+  const uint32_t seq = handshake(m365_, 443);
+  testing::HelloSpec ok, evil;
+  ok.names = {"outlook.office365.com"};
+  evil.names = {"evil.example"};
+  Bytes two = testing::clientHello(ok);
+  const Bytes second = testing::clientHello(evil);
+  two.insert(two.end(), second.begin(), second.end());
+  sendSegments(m365_, 443, seq, two, two.size());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "sni-changed:evil.example");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
 TEST_F(PipelineTest, PortNotAllowedAndLayer2) {
   L4Spec c = client(m365_, 8080);
   c.flags = kSyn;

@@ -32,7 +32,10 @@ namespace lbg::telemetry {
   X(UnsupportedProtocol, "unsupported-protocol") \
   X(ResourceExhausted, "resource-exhausted")                                           \
   X(PolicyChanged, "policy-changed")                                                   \
-  X(AppMismatch, "app-mismatch")
+  X(AppMismatch, "app-mismatch")                                                       \
+  X(RequestHost, "request-host")                                                       \
+  X(HttpFraming, "http-framing")                                                       \
+  X(SniChanged, "sni-changed")
 
 enum class Reason : uint8_t {
 #define LBG_REASON_ENUM_(id, text) id,

@@ -269,6 +269,50 @@ def main():
         p.append(q)
     cases["midstream_malformed"] = p
 
+    # Attacker's side: only the first request of a connection used to be judged.
+    def get(host, extra=b""):
+        return b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n" + extra + b"\r\n"
+    p = []
+    # Keep-alive: an allowed request, then one that names a forbidden host.
+    Conv(p, M365, 80).handshake().client_data(get(b"outlook.office365.com")).server_data(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").client_data(
+        get(b"keepalive-evil.example"), seg=9)
+    # Allowed keep-alive traffic in the same capture still passes, request after request.
+    Conv(p, M365, 80, sport=40001).handshake().client_data(get(b"outlook.office365.com")).server_data(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").client_data(
+        get(b"tenant.sharepoint.com", b"X-Second: allowed-second\r\n"), seg=11).close()
+    cases["http_keepalive"] = p
+
+    p = []
+    # Pipelining: the forbidden request rides in the same segment as the allowed one.
+    Conv(p, M365, 80).handshake().client_data(get(b"outlook.office365.com") + get(b"pipelined-evil.example"))
+    # Smuggling: Content-Length and chunked together hide a request in a "body".
+    Conv(p, M365, 80, sport=40001).handshake().client_data(
+        b"POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 4\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + get(b"smuggled-evil.example"))
+    # Allowed pipelined requests, one with a body that looks like a request, pass.
+    body = get(b"body-text.example")
+    Conv(p, M365, 80, sport=40002).handshake().client_data(
+        b"POST / HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: " +
+        str(len(body)).encode() + b"\r\n\r\n" + body + get(b"x.sharepoint.com", b"X-P: allowed-pipelined\r\n")).close()
+    cases["http_pipelined"] = p
+
+    p = []
+    # Leading bytes a server tolerates used to turn the stream into "other protocol".
+    Conv(p, M365, 80).handshake().client_data(b"\r\n" + get(b"crlf-evil.example"))
+    Conv(p, M365, 80, sport=40001).handshake().client_data(b"\r\n\r\n" + get(b"outlook.office365.com", b"X-L: allowed-crlf\r\n")).close()
+    alert = b"\x15\x03\x01\x00\x02\x01\x00"
+    Conv(p, M365, 443, sport=40002).handshake().client_data(alert + client_hello(["alert-evil.example"]))
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    Conv(p, M365, 443, sport=40003).handshake().client_data(alert + ccs + client_hello(), seg=40).close()
+    cases["stream_lead"] = p
+
+    p = []
+    # A second ClientHello behind the judged one, in the same segment, names another server.
+    Conv(p, M365, 443).handshake().client_data(client_hello() + client_hello(["second-evil.example"]))
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello() + b"\x14\x03\x03\x00\x01\x01").close()
+    cases["tls_second_hello"] = p
+
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
     print(f"wrote {len(cases)} captures to {out}")

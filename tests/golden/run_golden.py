@@ -2,7 +2,10 @@
 """Golden replay cases: every capture in CAPTURES is replayed through `lbg-gateway replay` with
 tests/golden/policy.yaml; the verdict events must equal cases/<name>/expected.txt (a reason ending
 in '*' matches by prefix), listed counters must have the stated values, and the forwarded capture
-must carry no client payload of a denied flow.
+must carry no client payload of a flow denied at its first verdict. A flow allowed first and denied
+later (a later request on the connection) is checked by its bytes: `forbid TEXT` lines name bytes
+that must appear nowhere in the forwarded capture (in one frame or across a flow's frames), `pass
+TEXT` lines bytes that must reach the server (allowed traffic in the same capture).
 
 Usage: run_golden.py GATEWAY CAPTURES_DIR WORK_DIR
 """
@@ -59,6 +62,22 @@ def forwarded_client_payload(out_pcap, denied):
     return leaked
 
 
+def forwarded_streams(out_pcap):
+    """Every forwarded frame's raw bytes, and each flow's client payload concatenated in order."""
+    frames, streams = [], {}
+    if not os.path.exists(out_pcap):
+        return frames, streams
+    for p in rdpcap(out_pcap):
+        frames.append(bytes(p))
+        l3 = p.getlayer(IP) or p.getlayer(IPv6)
+        l4 = p.getlayer(TCP) or p.getlayer(UDP)
+        if l3 is None or l4 is None:
+            continue
+        key = (str(l3.src), int(l4.sport), str(l3.dst), int(l4.dport))
+        streams[key] = streams.get(key, b"") + bytes(l4.payload)
+    return frames, streams
+
+
 def forwarded_bytes_containing(out_pcap, needles):
     """Each byte string of `needles` found in a forwarded or generated frame."""
     found = []
@@ -73,8 +92,10 @@ def forwarded_bytes_containing(out_pcap, needles):
 
 def read_expected(name):
     """Verdict lines, `counter NAME VALUE`, `replay-arg ARG` (extra replay arguments) and
-    `never-forwarded HEX` (bytes that no forwarded frame may contain)."""
-    lines, counters, args, never = [], {}, [], []
+    `never-forwarded HEX` (bytes that no forwarded frame may contain), `forbid TEXT` (text that
+    no forwarded frame or client stream may contain) and `pass TEXT` (text that must reach the
+    server)."""
+    lines, counters, args, never, forbid, must_pass = [], {}, [], [], [], []
     for line in open(os.path.join(HERE, "cases", name, "expected.txt"), encoding="utf-8"):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -84,18 +105,21 @@ def read_expected(name):
             counters[k] = int(v)
         elif line.startswith("replay-arg "):
             args.append(line.split(None, 1)[1])
+        elif line.startswith("forbid ") or line.startswith("pass "):
+            kind, text = line.split(" ", 1)
+            (forbid if kind == "forbid" else must_pass).append(text.encode())
         elif line.startswith("never-forwarded "):
             never.append(bytes.fromhex(line.split(None, 1)[1]))
         else:
             lines.append(line)
-    return lines, counters, args, never
+    return lines, counters, args, never, forbid, must_pass
 
 
 def run_case(gateway, caps, work, name):
     cap = os.path.join(caps, name + ".pcap")
     out = os.path.join(work, name + ".out.pcap")
     log = os.path.join(work, name + ".events.json")
-    expected_lines, expected_counters, extra_args, never = read_expected(name)
+    expected_lines, expected_counters, extra_args, never, forbid, must_pass = read_expected(name)
     r = subprocess.run([gateway, "replay", "--policy", os.path.join(HERE, "policy.yaml"),
                         "--in", cap, "--out", out, "--log", log] + extra_args,
                        capture_output=True, text=True, timeout=120)
@@ -121,11 +145,20 @@ def run_case(gateway, caps, work, name):
     for k, v in expected_counters.items():
         if counters.get(k, 0) != v:
             errors.append(f"counter {k}: expected {v}, got {counters.get(k, 0)}")
-    denied = {(e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]) for e in verdicts
-              if e["action"] == "deny"}
+    first = {}
+    for e in verdicts:  # log order: the first verdict of each flow comes first
+        first.setdefault((e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]), e["action"])
+    denied = {k for k, a in first.items() if a == "deny"}
     leaks = forwarded_client_payload(out, denied)
     errors += [f"denied flow leaked payload: {k}" for k in leaks]
     errors += [f"forbidden bytes forwarded: {h}" for h in forwarded_bytes_containing(out, never)]
+    frames, streams = forwarded_streams(out)
+    for text in forbid:
+        if any(text in f for f in frames) or any(text in s for s in streams.values()):
+            errors.append(f"forbidden bytes forwarded: {text.decode()}")
+    for text in must_pass:
+        if not any(text in s for s in streams.values()):
+            errors.append(f"allowed bytes not forwarded: {text.decode()}")
     return errors
 
 

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 
 #include "dataplane/inspect/hostname.h"
 #include "dataplane/inspect/quic/client_hello.h"
 #include "dataplane/inspect/quic/initial.h"
 #include "dataplane/inspect/tls/client_hello.h"
+#include "dataplane/inspect/tls/hello_tail.h"
 #include "dataplane/inspect/tls/server_flight.h"
 
 using lbg::inspect::Status;
@@ -61,6 +63,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // Only allowed if the hello ended before `cut` (trailing records after it are ignored).
       if (size_t(h.helloLength) + 9 > cut) std::abort();
     }
+  }
+  // What follows the hello: a second hello reported as another name must really differ.
+  lbg::inspect::TlsClientHello second;
+  if (lbg::inspect::checkHelloTail({data, size}, h, second) == lbg::inspect::HelloTail::OtherName &&
+      second.hasSni == h.hasSni && second.sniLen == h.sniLen &&
+      strncasecmp(second.sni, h.sni, h.sniLen) == 0) {
+    std::abort();
   }
   return 0;
 }

@@ -111,6 +111,33 @@ bool sameAuthority(const Authority& uri, uint16_t uriDefaultPort, const Authorit
   return a == b;
 }
 
+// The framing fields, as the request stream follower needs them. Values are trimmed of optional
+// whitespace; Content-Length must be plain digits (no list, no sign), Transfer-Encoding exactly
+// "chunked" (any other coding or a list is framing we do not follow).
+void noteFraming(const uint8_t* line, size_t colon, size_t len, HttpRequestHead& out) {
+  size_t b = colon + 1, e = len;
+  while (b < e && (line[b] == ' ' || line[b] == '\t')) ++b;
+  while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t')) --e;
+  if (equalsNoCase(line, colon, "content-length")) {
+    uint64_t v = 0;
+    bool ok = b < e && e - b <= 15;
+    for (size_t k = b; ok && k < e; ++k) {
+      if (line[k] < '0' || line[k] > '9') ok = false;
+      v = v * 10 + (line[k] - '0');
+    }
+    if (!ok || v > kMaxHttpContentLength || (out.hasContentLength && v != out.contentLength)) {
+      out.contentLengthBad = true;
+    }
+    out.hasContentLength = true;
+    out.contentLength = v;
+  } else if (equalsNoCase(line, colon, "transfer-encoding")) {
+    out.chunkedOnly = !out.hasTransferEncoding && equalsNoCase(line + b, e - b, "chunked");
+    out.hasTransferEncoding = true;
+  } else if (equalsNoCase(line, colon, "upgrade")) {
+    out.hasUpgrade = true;
+  }
+}
+
 }  // namespace
 
 std::string_view toString(HttpReason r) {
@@ -235,7 +262,10 @@ Status parseHttpRequestHead(std::span<const uint8_t> stream, HttpRequestHead& ou
       const uint8_t c = line[k];
       if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(out, HttpReason::BadHeader);
     }
-    if (!equalsNoCase(line, colon, "host")) continue;
+    if (!equalsNoCase(line, colon, "host")) {
+      noteFraming(line, colon, len, out);
+      continue;
+    }
     if (sawHost) return fail(out, HttpReason::MultipleHosts);
     sawHost = true;
     size_t b = colon + 1, e = len;
