@@ -5,6 +5,8 @@
 #include <cstring>
 #include <random>
 
+#include "dataplane/inspect/dns/mix.h"
+
 namespace lbg::inspect {
 
 namespace {
@@ -23,14 +25,6 @@ inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
-}
-
-uint64_t mix(uint64_t x) {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
 }
 
 void addrWords(const IpAddr& a, uint64_t w[2]) {
@@ -73,7 +67,7 @@ DnsBindingTable::~DnsBindingTable() {
 uint32_t DnsBindingTable::slotOf(const IpAddr& addr) const {
   uint64_t w[2];
   addrWords(addr, w);
-  return uint32_t(mix(w[0] ^ seed_) ^ mix(w[1] + seed_)) & mask_;
+  return uint32_t(mix64(w[0] ^ seed_) ^ mix64(w[1] + seed_)) & mask_;
 }
 
 DnsBindingTable::Read DnsBindingTable::readName(uint32_t slot, const IpAddr& addr, uint32_t index,

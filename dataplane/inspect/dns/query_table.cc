@@ -4,6 +4,8 @@
 #include <cstring>
 #include <random>
 
+#include "dataplane/inspect/dns/mix.h"
+
 namespace lbg::inspect {
 
 enum class SlotState : uint8_t { Free, Pending, Answered };
@@ -31,14 +33,6 @@ struct DnsQueryTable::Slot {
 };
 
 namespace {
-
-uint64_t mix(uint64_t x) {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 uint64_t load64(const uint8_t* p) {
   uint64_t v;
@@ -71,11 +65,11 @@ DnsQueryTable::~DnsQueryTable() { std::free(slots_); }
 
 uint32_t DnsQueryTable::home(const DnsEndpoints& ep, uint16_t id) const {
   uint64_t h = seed_;
-  h = mix(h ^ load64(ep.client.bytes.data()));
-  h = mix(h ^ load64(ep.client.bytes.data() + 8));
-  h = mix(h ^ load64(ep.resolver.bytes.data()));
-  h = mix(h ^ load64(ep.resolver.bytes.data() + 8));
-  h = mix(h ^ (uint64_t(ep.clientPort) << 24 | uint64_t(id) << 8 | ep.proto));
+  h = mix64(h ^ load64(ep.client.bytes.data()));
+  h = mix64(h ^ load64(ep.client.bytes.data() + 8));
+  h = mix64(h ^ load64(ep.resolver.bytes.data()));
+  h = mix64(h ^ load64(ep.resolver.bytes.data() + 8));
+  h = mix64(h ^ (uint64_t(ep.clientPort) << 24 | uint64_t(id) << 8 | ep.proto));
   return static_cast<uint32_t>(h) & mask_;
 }
 
