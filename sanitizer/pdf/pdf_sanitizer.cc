@@ -37,6 +37,12 @@ bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
     *reason = "limit:pdf-objects";
     return false;
   }
+  // A file without a page tree has nothing to rebuild; writing it out would produce a "PDF" that
+  // the second check (and any reader) rejects, so it is refused here, before any work.
+  if (!pdf.getRoot().getKey("/Pages").isDictionary()) {
+    *reason = "no-pages";
+    return false;
+  }
   return true;
 }
 
@@ -61,6 +67,10 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
     writer.setDecodeLevel(qpdf_dl_none);
     writer.setDeterministicID(true);
     writer.write();
+    // qpdf reads a damaged object as null with a warning instead of failing; the rebuilt file would
+    // then differ from what another reader makes of the input. Damage anywhere blocks the file, as
+    // the strict open does for a damaged cross-reference table.
+    if (pdf.anyWarnings()) return FormatResult::fail("parse-error");
     std::shared_ptr<Buffer> buffer = writer.getBufferSharedPointer();
     result.output.assign(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
   } catch (std::exception const&) {

@@ -382,6 +382,32 @@ TEST(PdfSanitizer, UnsupportedSecurityHandlerIsEncrypted) {
   EXPECT_EQ(out.report.reason, "encrypted");
 }
 
+// A catalog without a page tree (found by the fuzzer): refused, not written out as an empty PDF
+// that the second check would then reject.
+TEST(PdfSanitizer, CatalogWithoutPagesBlocks) {
+  Outcome out = engine()->sanitize(rawPdf({"<< /Type /Catalog >>"}, ""), "nopages.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "no-pages");
+  Outcome wrongType = engine()->sanitize(rawPdf({"<< /Type /Catalog /Pages 2 0 R >>", "[1 2 3]"}, ""), "arr.pdf",
+                                         Mode::Rebuild);
+  EXPECT_EQ(wrongType.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(wrongType.report.reason, "no-pages");
+}
+
+// An object whose body does not parse (qpdf reads it as null and warns): blocked, never rebuilt
+// around the hole (found by the fuzzer).
+TEST(PdfSanitizer, DamagedObjectBlocks) {
+  std::string pdf = rawPdf({"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"},
+                           "");
+  size_t page = pdf.find("3 0 obj");
+  ASSERT_NE(page, std::string::npos);
+  pdf.replace(page, 3, "3 0 jbo");  // the object header no longer parses; offsets stay the same
+  Outcome out = engine()->sanitize(pdf, "damaged.pdf", Mode::Rebuild);
+  EXPECT_EQ(out.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(out.report.reason, "parse-error");
+}
+
 TEST(PdfSanitizer, OwnerPasswordOnlyIsDecrypted) {
   Outcome out = engine()->sanitize(makePdf(nullptr, ""), "o.pdf", Mode::Rebuild);
   ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
