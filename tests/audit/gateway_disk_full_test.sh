@@ -25,10 +25,6 @@ NET=10.78.$((tag % 200))
 if mountpoint -q "$WORK/logfs" 2>/dev/null; then umount "$WORK/logfs"; fi
 rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
 pass=0 fail=0
-check() {  # description, command...
-  local d=$1; shift
-  if "$@"; then echo "ok   $d"; pass=$((pass+1)); else echo "FAIL $d"; fail=$((fail+1)); fi
-}
 cleanup() {
   [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
   [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
@@ -93,11 +89,6 @@ EOF
 ip netns exec "$NS" /usr/bin/python3 "$LBG_TEST_LIB/https_server.py" & SRVPID=$!
 "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
 
-wait_for() {  # tries (0.2 s each), command...
-  local n=$1; shift
-  for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  return 1
-}
 wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
 wait_for 300 test -S control.sock || echo "control socket missing"
 wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/443" || echo "HTTPS server not listening"

@@ -38,3 +38,17 @@ lbg_bump_topology() {
     sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1" || true
   done
 }
+
+# check DESCRIPTION COMMAND...: runs the command, prints "ok"/"FAIL" and counts into the caller's
+# `pass` and `fail` (the scripts end with "$pass passed, $fail failed").
+check() {
+  local d=$1; shift
+  if "$@"; then echo "ok   $d"; pass=$((pass+1)); else echo "FAIL $d"; fail=$((fail+1)); fi
+}
+
+# wait_for TRIES COMMAND...: readiness with a bound (0.2 s per try); CI machines can be slow.
+wait_for() {
+  local n=$1; shift
+  for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}

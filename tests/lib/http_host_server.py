@@ -1,0 +1,23 @@
+"""The shell tests' plain HTTP/1.1 server on port 80, keep-alive, answering every GET with a fixed
+body and appending each request's Host header to the file `hosts_seen` in the current folder, so
+a test can prove which requests reached the server. Run inside the server namespace."""
+import http.server
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: several requests on one connection
+
+    def do_GET(self):
+        with open("hosts_seen", "a") as f:
+            f.write(f"{self.headers.get('Host', '')} {self.path}\n")
+        body = b"hello over http\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
