@@ -69,14 +69,8 @@ services:
     ports: [tcp/443]
 EOF
 printf 'users:\n  "0": admin\n' > roles.yaml
-cat > gateway.yaml <<EOF
-eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
-ports:
-  inside: "net_af_packet0,iface=$IN"
-  outside: "net_af_packet1,iface=$OUT"
-workers: 1
-flows: 65536
-policy: $WORK/policy.yaml
+lbg_gateway_yaml "$IN" "$OUT" "$WORK"
+cat >> gateway.yaml <<EOF
 appliance_id: disk-full-test
 log:
   dir: $WORK/logfs/log

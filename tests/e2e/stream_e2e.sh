@@ -54,14 +54,8 @@ services:
     fqdn: [allowed.example.jp]
     ports: [tcp/443, tcp/80]
 EOF
-cat > gateway.yaml <<EOF
-eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
-ports:
-  inside: "net_af_packet0,iface=$IN"
-  outside: "net_af_packet1,iface=$OUT"
-workers: 1
-flows: 65536
-policy: $WORK/policy.yaml
+lbg_gateway_yaml "$IN" "$OUT" "$WORK"
+cat >> gateway.yaml <<EOF
 log: {dir: $WORK/log, key: $WORK/log.key}
 EOF
 

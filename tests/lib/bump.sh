@@ -52,3 +52,18 @@ wait_for() {
   for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
   return 1
 }
+
+# lbg_gateway_yaml IN_IF OUT_IF WORKDIR: writes the common part of gateway.yaml (EAL without
+# hugepages or shared config, the two af_packet ports, one worker, WORKDIR/policy.yaml); the
+# caller appends its own keys (log, metrics, appliance id).
+lbg_gateway_yaml() {
+  cat > gateway.yaml <<EOF
+eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
+ports:
+  inside: "net_af_packet0,iface=$1"
+  outside: "net_af_packet1,iface=$2"
+workers: 1
+flows: 65536
+policy: $3/policy.yaml
+EOF
+}
