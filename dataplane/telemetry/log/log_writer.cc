@@ -17,6 +17,7 @@
 #include "dataplane/telemetry/log/segment_index.h"
 #include "dataplane/telemetry/log/segment_scan.h"
 #include "dataplane/telemetry/log/time_format.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 
 namespace lbg::telemetry {
 
@@ -233,13 +234,13 @@ void LogWriter::checkPreviousCheckpoint() {
   const std::string path = checkpointPath(config_.dir);
   if (!readFileInto(path, text, 0)) {
     if (!sealed_.empty() || segNumber_ > 1)
-      owedAlarms_.push_back("log-integrity: the signed checkpoint of the log's head is missing (" +
+      owedAlarms_.push_back(std::string(toString(AlarmKind::Integrity)) + ": the signed checkpoint of the log's head is missing (" +
                             path + "): deletion of the newest records cannot be ruled out");
     return;
   }
   auto cp = Checkpoint::parse(text);
   if (!cp || !cp->verify(key_.publicKey()) || cp->appliance != config_.applianceId) {
-    owedAlarms_.push_back("log-integrity: the checkpoint of the log's head " +
+    owedAlarms_.push_back(std::string(toString(AlarmKind::Integrity)) + ": the checkpoint of the log's head " +
                           std::string(cp ? "does not verify with this appliance's key"
                                          : "is unreadable: " + cp.error().message));
     return;
@@ -247,7 +248,7 @@ void LogWriter::checkPreviousCheckpoint() {
   const uint64_t found = nextSeq_ - 1;
   if (cp->lastSeq > found) {
     owedAlarms_.push_back(
-        "log-tail-missing: records seq " + std::to_string(found + 1) + ".." +
+        std::string(toString(AlarmKind::TailMissing)) + ": records seq " + std::to_string(found + 1) + ".." +
         std::to_string(cp->lastSeq) + " (up to segment " + std::to_string(cp->segment) +
         ", checkpoint written at " + formatRfc3339(cp->writtenNs) +
         ") are missing: the newest segments were deleted or the open segment was cut while the "
@@ -319,7 +320,7 @@ bool LogWriter::append(std::string_view jsonObject) {
   std::string_view obj = lead == std::string::npos ? std::string_view{} : std::string_view(scratch_).substr(lead);
   if (obj.size() < 2 || obj.front() != '{' || obj.back() != '}') {
     ++lost_;
-    raiseAlarm("log-invalid-record", "a record that is not a JSON object was refused");
+    raiseAlarm(AlarmKind::InvalidRecord, "a record that is not a JSON object was refused");
     return false;
   }
   if (fd_ < 0 && !openSegment()) {
@@ -375,7 +376,7 @@ bool LogWriter::flush() {
     std::string_view line = all.substr(pos, nl - pos);
     pos = nl + 1;
     std::string_view type = fieldValue(line, "\"event_type\":\"");
-    int severity = type == "alarm" ? 2 : fieldValue(line, "\"action\":\"") == "deny" ? 5 : 6;
+    int severity = type == toString(LogEventType::Alarm) ? 2 : fieldValue(line, "\"action\":\"") == "deny" ? 5 : 6;
     std::string_view ts = fieldValue(line, "\"timestamp\":\"");
     for (auto& s : syslog_) s->send(line, type, severity, ts);
   }
@@ -405,22 +406,22 @@ void LogWriter::noteLoss(uint64_t records, int err) {
     ++alarms_;
     episodeLost_ = 0;
     episodeStart_ = nowTimestamp();
-    episodeKind_ = err == ENOSPC || err == EDQUOT || err == EFBIG ? "disk-full" : "log-lost";
+    episodeKind_ = toString(err == ENOSPC || err == EDQUOT || err == EFBIG ? AlarmKind::DiskFull : AlarmKind::LogLost);
     episodeDetail_ = std::strerror(err);
     // Raised once per episode, out of band: the disk is what is failing.
     nlohmann::json j = {{"timestamp", episodeStart_},
-                        {"event_type", "alarm"},
+                        {"event_type", toString(LogEventType::Alarm)},
                         {"alarm", {{"kind", episodeKind_}, {"detail", "log records are being lost: " + episodeDetail_}}},
-                        {"measure", "AP-LOG"}};
+                        {"measure", toString(defaultMeasure(LogEventType::Alarm))}};
     std::string text = j.dump();
-    for (auto& s : syslog_) s->send(text, "alarm", 2, episodeStart_);
+    for (auto& s : syslog_) s->send(text, toString(LogEventType::Alarm), 2, episodeStart_);
   }
   episodeLost_ += records;
 }
 
-void LogWriter::raiseAlarm(std::string kind, std::string detail) {
+void LogWriter::raiseAlarm(AlarmKind kind, std::string detail) {
   ++alarms_;
-  owedAlarms_.push_back(kind + ": " + detail);
+  owedAlarms_.push_back(std::string(toString(kind)) + ": " + detail);
 }
 
 void LogWriter::writeAlarmRecord() {
@@ -429,7 +430,7 @@ void LogWriter::writeAlarmRecord() {
   uint64_t before = pendingRecords_;
   if (alarmOwed_) {
     nlohmann::json j = {{"timestamp", ts},
-                        {"event_type", "alarm"},
+                        {"event_type", toString(LogEventType::Alarm)},
                         {"alarm",
                          {{"kind", episodeKind_},
                           {"detail", std::to_string(episodeLost_) + " log records lost since " +
@@ -437,17 +438,18 @@ void LogWriter::writeAlarmRecord() {
                           {"lost", episodeLost_},
                           {"lost_total", lost_},
                           {"since", episodeStart_}}},
-                        {"measure", "AP-LOG"}};
+                        {"measure", toString(defaultMeasure(LogEventType::Alarm))}};
     appendChained(j.dump());
   }
   for (const auto& a : owedAlarms_) {
     size_t colon = a.find(": ");
-    std::string kind = a.rfind("log-", 0) == 0 && colon != std::string::npos ? a.substr(0, colon) : "log-integrity";
-    std::string detail = kind == "log-integrity" ? a : a.substr(colon + 2);
+    const std::string integrity(toString(AlarmKind::Integrity));
+    std::string kind = a.rfind("log-", 0) == 0 && colon != std::string::npos ? a.substr(0, colon) : integrity;
+    std::string detail = kind == integrity ? a : a.substr(colon + 2);
     nlohmann::json j = {{"timestamp", ts},
-                        {"event_type", "alarm"},
+                        {"event_type", toString(LogEventType::Alarm)},
                         {"alarm", {{"kind", kind}, {"detail", detail}}},
-                        {"measure", "AP-LOG"}};
+                        {"measure", toString(defaultMeasure(LogEventType::Alarm))}};
     appendChained(j.dump());
   }
   alarmInPending_ = true;
@@ -467,7 +469,7 @@ bool LogWriter::sealSegment() {
   std::string_view data(buf.data(), buf.size() - kPadding);
   ScanResult sr = scanSegment(data, segChainPrev_, segFirstSeq_, std::nullopt, true);
   if (sr.issue || sr.lastHash != durableHead_ || sr.records != segRecords_) {
-    raiseAlarm("log-integrity", "segment " + std::to_string(segNumber_) +
+    raiseAlarm(AlarmKind::Integrity, "segment " + std::to_string(segNumber_) +
                                     " changed on disk before it was sealed; left unsealed" +
                                     (sr.issue ? " (record " + std::to_string(sr.issue->record) +
                                                     ": " + sr.issue->reason + ")"
@@ -505,7 +507,7 @@ bool LogWriter::sealSegment() {
   }
   std::string sealText = s.serialize(key_);
   if (!writeFileAtomic(f.seal, sealText)) {
-    raiseAlarm("log-seal-failed", "segment " + std::to_string(segNumber_) + " could not be sealed");
+    raiseAlarm(AlarmKind::SealFailed, "segment " + std::to_string(segNumber_) + " could not be sealed");
     return false;
   }
   SealedSegment ss;
@@ -555,13 +557,13 @@ void LogWriter::retention(uint64_t nowNs) {
                        {"seal_signature", toHex(reinterpret_cast<const uint8_t*>(s.signature.data()), s.signature.size())}});
   }
   nlohmann::json j = {{"timestamp", nowTimestamp()},
-                      {"event_type", "retention"},
+                      {"event_type", toString(LogEventType::Retention)},
                       {"retention",
                        {{"reason", reason},
                         {"max_bytes", config_.retainMaxBytes},
                         {"max_seconds", config_.retainMaxSeconds},
                         {"deleted", deleted}}},
-                      {"measure", "AP-LOG"}};
+                      {"measure", toString(defaultMeasure(LogEventType::Alarm))}};
   // The deletion is recorded durably before anything is deleted; if it cannot be written,
   // nothing is deleted (a gap must always be explained).
   if (alarmOwed_ || !owedAlarms_.empty()) writeAlarmRecord();

@@ -12,6 +12,7 @@
 #include "dataplane/telemetry/log/log_counters.h"
 #include "dataplane/telemetry/log/seal.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/result.h"
 
 namespace lbg::telemetry {
@@ -90,7 +91,7 @@ class LogWriter {
   void retention(uint64_t nowNs);
   void noteLoss(uint64_t records, int err);
   void writeAlarmRecord();
-  void raiseAlarm(std::string kind, std::string detail);
+  void raiseAlarm(AlarmKind kind, std::string detail);
   void checkPreviousCheckpoint();
   void writeCheckpoint(bool force);
   std::string nowTimestamp() const;

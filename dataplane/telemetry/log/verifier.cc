@@ -15,6 +15,7 @@
 #include "dataplane/telemetry/log/segment_index.h"
 #include "dataplane/telemetry/log/segment_scan.h"
 #include "dataplane/telemetry/log/time_format.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 
 namespace lbg::telemetry::logfmt {
 
@@ -41,7 +42,8 @@ struct Entry {
 
 // Retention records: lines whose event_type is "retention", parsed fully (they are few).
 void collectRetention(std::string_view data, std::vector<RetainedSegment>& out) {
-  static constexpr std::string_view kNeedle = "\"event_type\":\"retention\"";
+  static const std::string kNeedle =
+      "\"event_type\":\"" + std::string(toString(LogEventType::Retention)) + "\"";
   size_t pos = 0;
   while ((pos = data.find(kNeedle, pos)) != std::string_view::npos) {
     size_t start = data.rfind('\n', pos);
@@ -50,7 +52,7 @@ void collectRetention(std::string_view data, std::vector<RetainedSegment>& out) 
     if (end == std::string_view::npos) break;
     pos = end;
     auto j = nlohmann::json::parse(data.substr(start, end - start), nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("event_type", "") != "retention") continue;
+    if (j.is_discarded() || !j.is_object() || j.value("event_type", "") != toString(LogEventType::Retention)) continue;
     const auto* ret = j.contains("retention") ? &j["retention"] : nullptr;
     if (ret == nullptr || !ret->is_object() || !ret->contains("deleted") ||
         !(*ret)["deleted"].is_array())
