@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "tools/audit/measures.h"
@@ -34,7 +34,8 @@ std::set<std::string> catalogueIds(const std::string& yamlText) {
 }
 
 TEST(Vocabulary, EveryMeasureIdIsInTheSharedCatalogue) {
-  // The file the build embeds (../shared/reference/alpha-prime-measures.yaml) and the embedded copy.
+  // The file the build embeds (../shared/reference/alpha-prime-measures.yaml) and the embedded
+  // copy.
   std::ifstream in(LBG_MEASURES_YAML);
   ASSERT_TRUE(in) << LBG_MEASURES_YAML;
   std::ostringstream text;
@@ -47,14 +48,16 @@ TEST(Vocabulary, EveryMeasureIdIsInTheSharedCatalogue) {
   // Ids evidenced by records of the gateway (not exceptions) have a name to show in the report.
   auto cat = loadMeasures(LBG_MEASURES_YAML);
   ASSERT_TRUE(cat) << cat.error().toString();
-  for (const auto& t : kEventTypes) EXPECT_NE(cat->find(measureIdText(t.measure)), nullptr) << t.name;
+  for (const auto& t : kEventTypes)
+    EXPECT_NE(cat->find(measureIdText(t.measure)), nullptr) << t.name;
   for (const auto& r : kReasons) EXPECT_NE(cat->find(measureIdText(r.measure)), nullptr) << r.name;
 }
 
 TEST(Vocabulary, ReportSectionsAreMeasuresOfTheVocabulary) {
   for (const auto& id : reportMeasureIds())
-    EXPECT_TRUE(std::any_of(std::begin(kMeasures), std::end(kMeasures), [&](const auto& m) { return m.name == id; }))
-        << id;
+    EXPECT_TRUE(std::any_of(std::begin(kMeasures), std::end(kMeasures), [&](const auto& m) {
+      return m.name == id;
+    })) << id;
 }
 
 TEST(Vocabulary, EveryReasonHasUniqueNameLabelsAndAReportedMeasure) {

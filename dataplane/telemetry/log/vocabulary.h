@@ -17,68 +17,72 @@
 // against ../shared/reference/alpha-prime-measures.yaml by tools/audit/vocabulary_test.cc.
 namespace lbg::telemetry {
 
+// One row per line, unaligned, so that rows added in parallel merge without touching their neighbours.
+// clang-format off
 // X(enumerator, id as logged and in alpha-prime-measures.yaml)
-#define LBG_LOG_MEASURES(X)  \
-  X(Dest, "AP-DEST")         \
-  X(Cert, "AP-CERT")         \
-  X(Tenant, "AP-TENANT")     \
+#define LBG_LOG_MEASURES(X) \
+  X(Dest, "AP-DEST") \
+  X(Cert, "AP-CERT") \
+  X(Tenant, "AP-TENANT") \
   X(Sanitize, "AP-SANITIZE") \
-  X(Ids, "AP-IDS")           \
-  X(Ddos, "AP-DDOS")         \
-  X(Priv, "AP-PRIV")         \
-  X(Log, "AP-LOG")           \
+  X(Ids, "AP-IDS") \
+  X(Ddos, "AP-DDOS") \
+  X(Priv, "AP-PRIV") \
+  X(Log, "AP-LOG") \
   X(Procedure, "AP-PROCEDURE") \
   X(ExIsmap, "AP-EX-ISMAP")
 
 // X(enumerator, event_type as logged, the measure a record of that type evidences by default)
-#define LBG_LOG_EVENT_TYPES(X)          \
-  X(Flow, "flow", Dest)                 \
-  X(Dns, "dns", Dest)                   \
-  X(Alert, "alert", Ids)                \
-  X(FileInfo, "fileinfo", Sanitize)     \
-  X(Admin, "admin", Priv)               \
-  X(Policy, "policy", Procedure)        \
-  X(Alarm, "alarm", Log)                \
-  X(Retention, "retention", Log)        \
+#define LBG_LOG_EVENT_TYPES(X) \
+  X(Flow, "flow", Dest) \
+  X(Dns, "dns", Dest) \
+  X(Alert, "alert", Ids) \
+  X(FileInfo, "fileinfo", Sanitize) \
+  X(Admin, "admin", Priv) \
+  X(Policy, "policy", Procedure) \
+  X(Alarm, "alarm", Log) \
+  X(Retention, "retention", Log) \
   X(Stats, "stats", Log)
 
 // Why a flow got its verdict: X(enumerator, `reason` as logged, measure, 日本語, English).
 // A reason may be followed by ":detail" in the log (e.g. "ambiguous:two-names").
-#define LBG_VERDICT_REASONS(X)                                                                                 \
-  X(None, "none", Dest, "なし", "none")                                                                          \
-  X(Sni, "sni", Dest, "SNI が許可サービスに一致", "SNI matches an allowed service")                              \
-  X(Host, "host", Dest, "Host が許可サービスに一致", "HTTP Host matches an allowed service")                     \
+#define LBG_VERDICT_REASONS(X) \
+  X(None, "none", Dest, "なし", "none") \
+  X(Sni, "sni", Dest, "SNI が許可サービスに一致", "SNI matches an allowed service") \
+  X(Host, "host", Dest, "Host が許可サービスに一致", "HTTP Host matches an allowed service") \
   X(DnsBinding, "dns-binding", Dest, "DNS 応答で許可名に結び付いた宛先", "destination bound to an allowed name by DNS") \
-  X(Cidr, "cidr", Dest, "許可された宛先アドレス範囲", "destination in an allowed address range")                \
-  X(PortNotAllowed, "port-not-allowed", Dest, "許可されていないポート", "port not allowed")                     \
-  X(NoMatch, "no-match", Dest, "許可サービスに該当なし", "no allowed service matches")                          \
-  X(NoSni, "no-sni", Dest, "SNI なしの TLS", "TLS without SNI")                                                 \
-  X(SniDnsMismatch, "sni-dns-mismatch", Dest, "SNI と DNS 応答の不一致", "SNI not resolved to this address")   \
-  X(Ech, "ech", Dest, "暗号化 ClientHello（ECH）", "encrypted ClientHello (ECH)")                              \
-  X(Quic, "quic", Dest, "QUIC の遮断", "QUIC blocked")                                                          \
-  X(Inbound, "inbound", Dest, "外部からの新規接続", "new flow from outside")                                     \
-  X(Midstream, "midstream", Dest, "途中から観測したフロー", "flow seen mid-stream")                              \
-  X(Ambiguous, "ambiguous", Dest, "解釈が一つに定まらない通信", "ambiguous traffic")                             \
-  X(Malformed, "malformed", Dest, "不正な形式", "malformed message")                                            \
-  X(StreamConflict, "stream-conflict", Dest, "再送データの矛盾", "conflicting retransmission")                  \
-  X(InspectLimit, "inspect-limit", Dest, "検査上限の超過", "inspection limit exceeded")                          \
-  X(HttpConnect, "http-connect", Dest, "HTTP CONNECT 要求", "HTTP CONNECT request")                             \
-  X(UnsupportedProtocol, "unsupported-protocol", Dest, "対象外のプロトコル", "unsupported protocol")            \
-  X(ResourceExhausted, "resource-exhausted", Dest, "資源の枯渇", "resources exhausted")                        \
-  X(PolicyChanged, "policy-changed", Dest, "ポリシー変更による再判定", "judged again after a policy change")    \
-  X(AppMismatch, "app-mismatch", Dest, "アプリケーション識別の不一致", "application identification mismatch")   \
-  X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed")     \
-  X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing")                    \
+  X(Cidr, "cidr", Dest, "許可された宛先アドレス範囲", "destination in an allowed address range") \
+  X(PortNotAllowed, "port-not-allowed", Dest, "許可されていないポート", "port not allowed") \
+  X(NoMatch, "no-match", Dest, "許可サービスに該当なし", "no allowed service matches") \
+  X(NoSni, "no-sni", Dest, "SNI なしの TLS", "TLS without SNI") \
+  X(SniDnsMismatch, "sni-dns-mismatch", Dest, "SNI と DNS 応答の不一致", "SNI not resolved to this address") \
+  X(Ech, "ech", Dest, "暗号化 ClientHello（ECH）", "encrypted ClientHello (ECH)") \
+  X(Quic, "quic", Dest, "QUIC の遮断", "QUIC blocked") \
+  X(Inbound, "inbound", Dest, "外部からの新規接続", "new flow from outside") \
+  X(Midstream, "midstream", Dest, "途中から観測したフロー", "flow seen mid-stream") \
+  X(Ambiguous, "ambiguous", Dest, "解釈が一つに定まらない通信", "ambiguous traffic") \
+  X(Malformed, "malformed", Dest, "不正な形式", "malformed message") \
+  X(StreamConflict, "stream-conflict", Dest, "再送データの矛盾", "conflicting retransmission") \
+  X(InspectLimit, "inspect-limit", Dest, "検査上限の超過", "inspection limit exceeded") \
+  X(HttpConnect, "http-connect", Dest, "HTTP CONNECT 要求", "HTTP CONNECT request") \
+  X(UnsupportedProtocol, "unsupported-protocol", Dest, "対象外のプロトコル", "unsupported protocol") \
+  X(ResourceExhausted, "resource-exhausted", Dest, "資源の枯渇", "resources exhausted") \
+  X(PolicyChanged, "policy-changed", Dest, "ポリシー変更による再判定", "judged again after a policy change") \
+  X(AppMismatch, "app-mismatch", Dest, "アプリケーション識別の不一致", "application identification mismatch") \
+  X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed") \
+  X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server")
 
 // The log writer's alarm kinds (`alarm.kind`).
-#define LBG_LOG_ALARM_KINDS(X)                 \
-  X(DiskFull, "disk-full")                     \
-  X(LogLost, "log-lost")                       \
-  X(InvalidRecord, "log-invalid-record")       \
-  X(Integrity, "log-integrity")                \
-  X(SealFailed, "log-seal-failed")             \
+#define LBG_LOG_ALARM_KINDS(X) \
+  X(DiskFull, "disk-full") \
+  X(LogLost, "log-lost") \
+  X(InvalidRecord, "log-invalid-record") \
+  X(Integrity, "log-integrity") \
+  X(SealFailed, "log-seal-failed") \
   X(TailMissing, "log-tail-missing")
+
+// clang-format on
 
 enum class MeasureId : uint8_t {
 #define LBG_VOCAB_ENUM_(id, ...) id,
@@ -130,11 +134,21 @@ inline constexpr AlarmKindInfo kAlarmKinds[] = {
 #undef LBG_VOCAB_ROW_
 };
 
-constexpr std::string_view toString(MeasureId m) { return kMeasures[static_cast<size_t>(m)].name; }
-constexpr std::string_view toString(LogEventType t) { return kEventTypes[static_cast<size_t>(t)].name; }
-constexpr std::string_view toString(AlarmKind k) { return kAlarmKinds[static_cast<size_t>(k)].name; }
-constexpr const ReasonInfo& reasonInfo(Reason r) { return kReasons[static_cast<size_t>(r)]; }
-constexpr MeasureId defaultMeasure(LogEventType t) { return kEventTypes[static_cast<size_t>(t)].measure; }
+constexpr std::string_view toString(MeasureId m) {
+  return kMeasures[static_cast<size_t>(m)].name;
+}
+constexpr std::string_view toString(LogEventType t) {
+  return kEventTypes[static_cast<size_t>(t)].name;
+}
+constexpr std::string_view toString(AlarmKind k) {
+  return kAlarmKinds[static_cast<size_t>(k)].name;
+}
+constexpr const ReasonInfo& reasonInfo(Reason r) {
+  return kReasons[static_cast<size_t>(r)];
+}
+constexpr MeasureId defaultMeasure(LogEventType t) {
+  return kEventTypes[static_cast<size_t>(t)].measure;
+}
 
 // Lookups by logged text (lbg-audit reading records; a reason's ":detail" is ignored).
 constexpr std::optional<LogEventType> eventTypeFromString(std::string_view s) {
@@ -156,7 +170,8 @@ constexpr bool vocabularyInOrder() {
   for (size_t i = 0; i < std::size(kEventTypes); ++i)
     if (static_cast<size_t>(kEventTypes[i].type) != i) return false;
   for (size_t i = 0; i < std::size(kReasons); ++i)
-    if (static_cast<size_t>(kReasons[i].reason) != i || kReasons[i].name.find(':') != std::string_view::npos)
+    if (static_cast<size_t>(kReasons[i].reason) != i ||
+        kReasons[i].name.find(':') != std::string_view::npos)
       return false;
   for (size_t i = 0; i < std::size(kAlarmKinds); ++i)
     if (static_cast<size_t>(kAlarmKinds[i].kind) != i) return false;
