@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Fails if a log writer or lbg-audit spells a measure id or an event type itself.
+"""Fails if a log writer or lbg-audit spells a measure id or an event type itself, or if a verdict
+reason is missing from README.md "How a flow is judged".
 
 The log's vocabulary is declared once, in dataplane/telemetry/log/vocabulary.h; everything that
 writes or reads records takes the names from there. Tests (which check the bytes written), fuzz
-targets and test fixtures may spell them. Usage: check_vocabulary_literals.py SOURCE_ROOT
+targets and test fixtures may spell them. Usage: check_vocabulary.py SOURCE_ROOT
 """
 import pathlib
 import re
@@ -56,9 +57,20 @@ for folder in FOLDERS:
                 if pattern.search(code):
                     failures.append(f"{rel}:{n}: {what} spelled outside vocabulary.h: {line.strip()}")
 
+# Every reason is explained to the reader of the log (README.md's reason table and narrative).
+reasons = re.findall(r'X\(\w+, "([a-z-]+)", \w+, "[^"]*", "[^"]*"\)', text)
+assert reasons, "vocabulary.h reasons not understood"
+readme = (ROOT / "README.md").read_text(encoding="utf-8")
+section = readme[readme.find("### How a flow is judged"):]
+section = section[: section.find("\n## ")]
+for r in reasons:
+    if f"`{r}`" not in section:
+        failures.append(f'README.md: reason `{r}` missing from "How a flow is judged"')
+
 for f in failures:
     print(f)
 if failures:
-    print(f"{len(failures)} literal(s): take the name from dataplane/telemetry/log/vocabulary.h")
+    print(f"{len(failures)} problem(s): take names from dataplane/telemetry/log/vocabulary.h; list reasons in README.md")
     sys.exit(1)
-print(f"ok: {len(measures)} measure ids, {len(event_types)} event types, no literals outside the vocabulary")
+print(f"ok: {len(measures)} measure ids, {len(event_types)} event types, no literals outside the vocabulary; "
+      f"{len(reasons)} reasons in README.md")
