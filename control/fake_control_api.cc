@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/telemetry/log/vocabulary.h"
+
 namespace lbg::control::testing {
 
 Result<Ok> FakeControlApi::publish(std::shared_ptr<const policy::Snapshot> snapshot) {
@@ -37,7 +39,7 @@ Result<std::vector<std::string>> FakeControlApi::replayVerdicts(
         sni.empty() ? -1 : snapshot->matchName(sni, policy::L4::Tcp, static_cast<uint16_t>(dport));
     if (svc < 0 && dstAddr)
       svc = snapshot->matchAddress(*dstAddr, policy::L4::Tcp, static_cast<uint16_t>(dport));
-    nlohmann::json e = {{"event_type", "flow"},
+    nlohmann::json e = {{"event_type", telemetry::toString(telemetry::LogEventType::Flow)},
                         {"phase", "verdict"},
                         {"src_ip", src},
                         {"src_port", sport},
@@ -45,7 +47,7 @@ Result<std::vector<std::string>> FakeControlApi::replayVerdicts(
                         {"dest_port", dport},
                         {"proto", "TCP"},
                         {"action", svc >= 0 ? "allow" : "deny"},
-                        {"reason", svc >= 0 ? "sni" : "no-match"},
+                        {"reason", telemetry::reasonInfo(svc >= 0 ? telemetry::Reason::Sni : telemetry::Reason::NoMatch).name},
                         {"policy",
                          {{"version", snapshot->version()},
                           {"service", svc >= 0 ? nlohmann::json(snapshot->service(svc).name)

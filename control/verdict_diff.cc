@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "dataplane/telemetry/log/vocabulary.h"
+
 namespace lbg::control {
 
 namespace {
@@ -25,7 +27,7 @@ std::map<std::string, std::vector<Verdict>> collect(const std::vector<std::strin
   std::map<std::string, std::vector<Verdict>> out;
   for (const auto& line : lines) {
     json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || str(j, "event_type") != "flow" ||
+    if (j.is_discarded() || !j.is_object() || str(j, "event_type") != telemetry::toString(telemetry::LogEventType::Flow) ||
         str(j, "phase") != "verdict")
       continue;
     const std::string key = str(j, "proto") + " " + str(j, "src_ip") + ":" + num(j, "src_port") +

@@ -4,44 +4,13 @@
 #include <cstring>
 #include <string_view>
 
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/ip_addr.h"
 
 namespace lbg::telemetry {
 
-// Why a flow got its verdict. Values are logged as the strings of kReasonNames (the `reason`
-// field), so the list is declared once here.
-#define LBG_VERDICT_REASONS(X)                   \
-  X(None, "none")                                \
-  X(Sni, "sni")                                  \
-  X(Host, "host")                                \
-  X(DnsBinding, "dns-binding")                   \
-  X(Cidr, "cidr")                                \
-  X(PortNotAllowed, "port-not-allowed")          \
-  X(NoMatch, "no-match")                         \
-  X(NoSni, "no-sni")                             \
-  X(SniDnsMismatch, "sni-dns-mismatch")          \
-  X(Ech, "ech")                                  \
-  X(Quic, "quic")                                \
-  X(Inbound, "inbound")                          \
-  X(Midstream, "midstream")                      \
-  X(Ambiguous, "ambiguous")                      \
-  X(Malformed, "malformed")                      \
-  X(StreamConflict, "stream-conflict")           \
-  X(InspectLimit, "inspect-limit")               \
-  X(HttpConnect, "http-connect")                 \
-  X(UnsupportedProtocol, "unsupported-protocol") \
-  X(ResourceExhausted, "resource-exhausted")                                           \
-  X(PolicyChanged, "policy-changed")                                                   \
-  X(AppMismatch, "app-mismatch")                                                       \
-  X(RequestHost, "request-host")                                                       \
-  X(HttpFraming, "http-framing")                                                       \
-  X(SniChanged, "sni-changed")
-
-enum class Reason : uint8_t {
-#define LBG_REASON_ENUM_(id, text) id,
-  LBG_VERDICT_REASONS(LBG_REASON_ENUM_)
-#undef LBG_REASON_ENUM_
-};
+// Why a flow got its verdict: `Reason` and its logged names are declared once, in the log's
+// vocabulary (log/vocabulary.h, LBG_VERDICT_REASONS).
 std::string_view toString(Reason r);
 
 enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding };

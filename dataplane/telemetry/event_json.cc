@@ -6,12 +6,6 @@ namespace lbg::telemetry {
 
 namespace {
 
-constexpr std::string_view kReasonNames[] = {
-#define LBG_REASON_NAME_(id, text) text,
-    LBG_VERDICT_REASONS(LBG_REASON_NAME_)
-#undef LBG_REASON_NAME_
-};
-
 std::string_view protoName(uint8_t p) {
   switch (p) {
     case 6:
@@ -73,11 +67,19 @@ void appendPolicy(const Event& e, std::string& out) {
   out += '}';
 }
 
+// Closes the record with its α′ measure id.
+void appendMeasure(MeasureId m, std::string& out) {
+  out += ',';
+  appendKey("measure", out);
+  appendJsonString(toString(m), out);
+  out += '}';
+}
+
 }  // namespace
 
 std::string_view toString(Reason r) {
   const auto i = static_cast<size_t>(r);
-  return i < std::size(kReasonNames) ? kReasonNames[i] : "unknown";
+  return i < std::size(kReasons) ? kReasons[i].name : "unknown";
 }
 
 std::string_view toString(AppProto p) {
@@ -151,7 +153,9 @@ void appendEventJson(const Event& e, std::string& out) {
   appendTimestamp(e.timestampNs, out);
   out += "\",";
   if (e.kind == EventKind::DnsBinding) {
-    out += "\"event_type\":\"dns\",";
+    appendKey("event_type", out);
+    appendJsonString(toString(LogEventType::Dns), out);
+    out += ',';
     appendKey("flow_id", out);
     appendUint(e.flowId, out);
     out += ",\"dns\":{\"type\":\"answer\",\"rrname\":";
@@ -162,12 +166,15 @@ void appendEventJson(const Event& e, std::string& out) {
     appendUint(e.ttl, out);
     out += "},";
     appendPolicy(e, out);
-    out += ",\"measure\":\"AP-DEST\"}";
+    appendMeasure(defaultMeasure(LogEventType::Dns), out);
     return;
   }
   appendKey("flow_id", out);
   appendUint(e.flowId, out);
-  out += ",\"event_type\":\"flow\",\"phase\":";
+  out += ',';
+  appendKey("event_type", out);
+  appendJsonString(toString(LogEventType::Flow), out);
+  out += ",\"phase\":";
   out += e.kind == EventKind::FlowVerdict ? "\"verdict\"," : "\"end\",";
   appendFiveTuple(e, out);
   out += ',';
@@ -235,7 +242,11 @@ void appendEventJson(const Event& e, std::string& out) {
     appendJsonString(toString(e.endReason), out);
     out += '}';
   }
-  out += ",\"measure\":\"AP-DEST\"}";
+  // The measure the verdict evidences is the reason's (every reason of today's table: AP-DEST).
+  appendMeasure(e.reason == Reason::None || static_cast<size_t>(e.reason) >= std::size(kReasons)
+                    ? defaultMeasure(LogEventType::Flow)
+                    : reasonInfo(e.reason).measure,
+                out);
 }
 
 }  // namespace lbg::telemetry

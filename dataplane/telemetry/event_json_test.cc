@@ -76,6 +76,25 @@ TEST(EventJson, TextIsTruncatedToItsField) {
   EXPECT_EQ(e.nameLen, sizeof(e.name));
 }
 
+// Every reason the pipeline can set is logged with its vocabulary name and its measure, and reads
+// back to the same row (what lbg-audit does).
+TEST(EventJson, EveryReasonIsLoggedWithItsNameAndMeasure) {
+  for (const auto& info : kReasons) {
+    for (bool withDetail : {false, true}) {
+      Event e = verdictEvent();
+      e.reason = info.reason;
+      if (withDetail) Event::copyText(e.detail, e.detailLen, sizeof(e.detail), "two-names");
+      std::string out;
+      appendEventJson(e, out);
+      const auto j = nlohmann::json::parse(out);
+      const std::string logged = j["reason"];
+      EXPECT_EQ(logged, withDetail ? std::string(info.name) + ":two-names" : std::string(info.name));
+      EXPECT_EQ(findReason(logged), &info);
+      EXPECT_EQ(j["measure"], toString(info.measure)) << info.name;
+    }
+  }
+}
+
 #define TEST_COUNTERS(X) X(alpha, "first") X(beta, "second")
 LBG_DECLARE_COUNTERS(TestCounters, TEST_COUNTERS);
 

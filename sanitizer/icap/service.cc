@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "sanitizer/icap/block_page.h"
 #include "sanitizer/icap/http_rewrite.h"
 #include "sanitizer/icap/icap_response.h"
@@ -477,12 +478,12 @@ void SanitizeService::logEvent(const IcapRequest& r, std::string_view action,
   if (!log_) return;
   json rec;
   rec["timestamp"] = EventLog::timestamp();
-  rec["event_type"] = "fileinfo";
+  rec["event_type"] = telemetry::toString(telemetry::LogEventType::FileInfo);
   json fi = json::parse(fileinfoJson, nullptr, false);
   if (fi.is_discarded() || !fi.is_object()) fi = json::object();
   if (!fi.contains("filename")) fi["filename"] = fileNameHint(r);
   rec["fileinfo"] = std::move(fi);
-  rec["measure"] = "AP-SANITIZE";
+  rec["measure"] = telemetry::toString(telemetry::defaultMeasure(telemetry::LogEventType::FileInfo));
   rec["action"] = std::string(action);
   json http = json::object();
   if (r.http.request) {

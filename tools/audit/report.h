@@ -9,6 +9,7 @@
 
 #include "dataplane/telemetry/log/ed25519_key.h"
 #include "dataplane/telemetry/log/verifier.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/result.h"
 #include "tools/audit/measures.h"
 
@@ -85,5 +86,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat);
 
 // The α′ measures the report has a section for, in order.
 const std::vector<std::string>& reportMeasureIds();
+// A measure's id as logged ("AP-DEST"), from the log's vocabulary.
+const std::string& measureIdText(telemetry::MeasureId m);
 
 }  // namespace lbg::audit

@@ -7,6 +7,7 @@
 
 #include "dataplane/telemetry/log/segment_files.h"
 #include "dataplane/telemetry/log/time_format.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "tools/audit/query.h"
 #include "tools/audit/report.h"
 
@@ -15,29 +16,54 @@ namespace lbg::audit {
 using telemetry::logfmt::RecordFields;
 using nlohmann::json;
 
+using telemetry::LogEventType;
+using telemetry::MeasureId;
+
+const std::string& measureIdText(MeasureId m) {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& info : telemetry::kMeasures) v.emplace_back(info.name);
+    return v;
+  }();
+  return names[static_cast<size_t>(m)];
+}
+
 const std::vector<std::string>& reportMeasureIds() {
-  static const std::vector<std::string> ids = {"AP-DEST", "AP-CERT", "AP-TENANT", "AP-SANITIZE",
-                                               "AP-IDS",  "AP-DDOS", "AP-PRIV",   "AP-LOG"};
+  static const std::vector<std::string> ids = [] {
+    std::vector<std::string> v;
+    for (MeasureId m : {MeasureId::Dest, MeasureId::Cert, MeasureId::Tenant, MeasureId::Sanitize, MeasureId::Ids,
+                        MeasureId::Ddos, MeasureId::Priv, MeasureId::Log})
+      v.push_back(measureIdText(m));
+    return v;
+  }();
   return ids;
 }
 
 namespace {
 
+bool is(const std::string& eventType, LogEventType t) { return eventType == telemetry::toString(t); }
+
+bool reasonOfMeasure(const std::string& r, MeasureId m) {
+  const telemetry::ReasonInfo* info = telemetry::findReason(r);
+  return info != nullptr && info->measure == m;
+}
+
 bool isDdosReason(const std::string& r) {
-  return r == "table-full" || r == "rate-limit" || r == "syn-flood" || r.rfind("flood", 0) == 0 ||
-         r.rfind("ddos", 0) == 0;
+  for (std::string_view name : telemetry::kDdosReasonNames)
+    if (r == name) return true;
+  for (std::string_view prefix : telemetry::kDdosReasonPrefixes)
+    if (r.starts_with(prefix)) return true;
+  return reasonOfMeasure(r, MeasureId::Ddos);
+}
+
+bool isCertReason(const std::string& r) {
+  return r.starts_with(telemetry::kCertReasonPrefix) || reasonOfMeasure(r, MeasureId::Cert);
 }
 
 const std::string& defaultMeasure(const std::string& type) {
-  static const std::string kDest = "AP-DEST", kIds = "AP-IDS", kSan = "AP-SANITIZE", kPriv = "AP-PRIV",
-                           kProc = "AP-PROCEDURE", kLog = "AP-LOG", kNone;
-  if (type == "flow" || type == "dns") return kDest;
-  if (type == "alert") return kIds;
-  if (type == "fileinfo") return kSan;
-  if (type == "admin") return kPriv;
-  if (type == "policy") return kProc;
-  if (type == "alarm" || type == "retention" || type == "stats") return kLog;
-  return kNone;
+  static const std::string kNone;
+  auto t = telemetry::eventTypeFromString(type);
+  return t ? measureIdText(telemetry::defaultMeasure(*t)) : kNone;
 }
 
 std::string str(const json& j, const char* key) {
@@ -134,7 +160,7 @@ void Partial::addSegment(const ReportOptions& opt, std::string_view data) {
 
 void Partial::add(const ReportOptions& opt, std::string_view line, const RecordFields& f) {
   if (f.timeNs < opt.fromNs) {
-    if (f.eventType == "policy") {
+    if (is(f.eventType, LogEventType::Policy)) {
       json j = json::parse(line, nullptr, false);
       if (j.is_object()) lastPolicyBefore = policySummary(j);
     }
@@ -145,7 +171,7 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
   ++d.eventTypes[f.eventType];
   const std::string& measure = f.measure.empty() ? defaultMeasure(f.eventType) : f.measure;
   if (!measure.empty()) ++d.perMeasure[measure];
-  if (f.eventType == "flow") {
+  if (is(f.eventType, LogEventType::Flow)) {
     if (f.phase == "end") {
       ++d.flowEnds;
       if (f.bytesToServer > 0) d.bytesToServer += uint64_t(f.bytesToServer);
@@ -177,23 +203,24 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
       else deniedSrc.emplace(f.srcIp, 1);
     }
     if (!f.appProto.empty()) ++d.appProto[f.appProto];
-    if (f.reason.rfind("cert", 0) == 0 || f.measure == "AP-CERT")
+    if (isCertReason(f.reason) || f.measure == measureIdText(MeasureId::Cert))
       ++d.certByReason[f.action + ": " + f.reason];
-    if (f.measure == "AP-TENANT") ++d.tenantByAction[f.action + ": " + f.reason];
+    if (f.measure == measureIdText(MeasureId::Tenant) || reasonOfMeasure(f.reason, MeasureId::Tenant))
+      ++d.tenantByAction[f.action + ": " + f.reason];
     if (isDdosReason(f.reason)) {
       ++d.ddosByReason[f.reason];
-      if (measure != "AP-DDOS") ++d.perMeasure["AP-DDOS"];
+      if (measure != measureIdText(MeasureId::Ddos)) ++d.perMeasure[measureIdText(MeasureId::Ddos)];
     }
     return;
   }
-  if (f.eventType == "dns") {
+  if (is(f.eventType, LogEventType::Dns)) {
     ++d.dnsBindings;
     return;
   }
   // Rare events: parse in full.
   json j = json::parse(line, nullptr, false);
   if (!j.is_object()) return;
-  if (f.eventType == "admin") {
+  if (is(f.eventType, LogEventType::Admin)) {
     ++d.adminTotal;
     const json& a = j.contains("admin") && j["admin"].is_object() ? j["admin"] : json::object();
     ++d.adminByResult[str(a, "action") + ": " + str(a, "result")];
@@ -204,19 +231,19 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
                                 {"action", str(a, "action")},
                                 {"args", str(a, "args")},
                                 {"result", str(a, "result")}});
-  } else if (f.eventType == "policy") {
+  } else if (is(f.eventType, LogEventType::Policy)) {
     d.policyVersions.push_back(policySummary(j));
-  } else if (f.eventType == "alert") {
+  } else if (is(f.eventType, LogEventType::Alert)) {
     const json& a = j.contains("alert") && j["alert"].is_object() ? j["alert"] : json::object();
     ++d.idsBySignature[str(a, "signature")];
     ++d.idsByAction[str(a, "action")];
-  } else if (f.eventType == "fileinfo") {
+  } else if (is(f.eventType, LogEventType::FileInfo)) {
     const json& fi = j.contains("fileinfo") && j["fileinfo"].is_object() ? j["fileinfo"] : json::object();
     std::string result = str(fi, "result");
     if (result.empty()) result = str(fi, "state");
     if (result.empty()) result = f.action;
     ++d.fileByResult[result.empty() ? "-" : result];
-  } else if (f.eventType == "alarm") {
+  } else if (is(f.eventType, LogEventType::Alarm)) {
     const json& a = j.contains("alarm") && j["alarm"].is_object() ? j["alarm"] : json::object();
     std::string kind = str(a, "kind");
     ++d.alarmsByKind[kind];
@@ -224,9 +251,9 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     if (isDdosReason(kind)) ++d.ddosByReason[kind];
     if (d.alarms.size() < opt.maxListed)
       d.alarms.push_back({{"timestamp", f.timestamp}, {"kind", kind}, {"detail", str(a, "detail")}});
-  } else if (f.eventType == "retention") {
+  } else if (is(f.eventType, LogEventType::Retention)) {
     ++d.retentionEvents;
-  } else if (f.eventType == "stats") {
+  } else if (is(f.eventType, LogEventType::Stats)) {
     // Counters are cumulative: the latest value of each lost/drop counter is the period's.
     std::function<void(const json&, const std::string&)> walk = [&](const json& o, const std::string& prefix) {
       for (auto it = o.begin(); it != o.end(); ++it) {
@@ -240,7 +267,7 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     };
     if (j.contains("stats") && j["stats"].is_object()) walk(j["stats"], "");
   }
-  if (f.measure == "AP-TENANT" && f.eventType != "flow") ++d.tenantByAction[f.eventType + ": " + f.action];
+  if (f.measure == measureIdText(MeasureId::Tenant) && !is(f.eventType, LogEventType::Flow)) ++d.tenantByAction[f.eventType + ": " + f.action];
 }
 
 void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>& dest,

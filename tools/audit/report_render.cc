@@ -9,6 +9,7 @@
 namespace lbg::audit {
 
 using nlohmann::json;
+using telemetry::MeasureId;
 
 namespace {
 
@@ -221,12 +222,12 @@ std::string renderJson(const ReportData& d, const MeasureCatalogue& cat) {
   for (const auto& id : reportMeasureIds()) {
     auto it = d.perMeasure.find(id);
     uint64_t n = it == d.perMeasure.end() ? 0 : it->second;
-    if (id == "AP-LOG") n += 0;
+    if (id == measureIdText(MeasureId::Log)) n += 0;
     measures.push_back({{"id", id},
                         {"name", measureName(cat, id, d.opt.lang)},
                         {"level", measureLevel(cat, id)},
                         {"events", n},
-                        {"no_data", n == 0 && id != "AP-LOG"}});
+                        {"no_data", n == 0 && id != measureIdText(MeasureId::Log)}});
   }
   j["measures"] = measures;
   j["lang"] = d.opt.lang;
@@ -261,46 +262,46 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
       jstr(j["period"], "from") + " / " + jstr(j["period"], "to"));
   row("meta", "", tr(L, "generated"), "", "", "", jstr(j, "generated_at"));
   row("meta", "", tr(L, "key"), "", "", "", d.keyId);
-  row("integrity", "AP-LOG", tr(L, "integrity"), "", "", std::to_string(d.integrityRecords),
+  row("integrity", measureIdText(MeasureId::Log), tr(L, "integrity"), "", "", std::to_string(d.integrityRecords),
       d.integrityOk ? tr(L, "ok") : std::string(tr(L, "broken")) + ": " + d.integrityFirstBreak);
   for (const auto& id : reportMeasureIds()) {
     auto it = d.perMeasure.find(id);
     uint64_t n = it == d.perMeasure.end() ? 0 : it->second;
     row("measure", id, measureName(cat, id, L), "", "", std::to_string(n),
-        n == 0 && id != "AP-LOG" ? tr(L, "no_data") : "");
+        n == 0 && id != measureIdText(MeasureId::Log) ? tr(L, "no_data") : "");
   }
   for (const auto& [svc, c] : d.byService)
-    row("service", "AP-DEST", svc.empty() ? tr(L, "no_service") : svc, std::to_string(c.allowed),
+    row("service", measureIdText(MeasureId::Dest), svc.empty() ? tr(L, "no_service") : svc, std::to_string(c.allowed),
         std::to_string(c.denied), "", "");
-  for (const auto& [r, n] : d.deniedByReason) row("denied_reason", "AP-DEST", r, "", "", std::to_string(n), "");
+  for (const auto& [r, n] : d.deniedByReason) row("denied_reason", measureIdText(MeasureId::Dest), r, "", "", std::to_string(n), "");
   for (const auto& [day, c] : d.daily)
-    row("daily", "AP-DEST", day, std::to_string(c.allowed), std::to_string(c.denied), "", "");
-  for (const auto& [k, n] : d.topDeniedDest) row("top_denied_destination", "AP-DEST", k, "", "", std::to_string(n), "");
-  for (const auto& [k, n] : d.topDeniedSrc) row("top_denied_source", "AP-DEST", k, "", "", std::to_string(n), "");
+    row("daily", measureIdText(MeasureId::Dest), day, std::to_string(c.allowed), std::to_string(c.denied), "", "");
+  for (const auto& [k, n] : d.topDeniedDest) row("top_denied_destination", measureIdText(MeasureId::Dest), k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.topDeniedSrc) row("top_denied_source", measureIdText(MeasureId::Dest), k, "", "", std::to_string(n), "");
   auto policyRows = [&](const json& p) {
-    row("policy", "AP-PROCEDURE", jstr(p, "version"), "", "", "",
+    row("policy", measureIdText(MeasureId::Procedure), jstr(p, "version"), "", "", "",
         localTime(jstr(p, "timestamp"), d.opt.tzMinutes) + " " + tr(L, "author") + "=" + jstr(p, "author") +
             " " + tr(L, "approver") + "=" + jstr(p, "approver") + " " + jstr(p, "message"));
     for (const auto& s : p["services"])
-      row("service_ismap", "AP-DEST", jstr(s, "name"), "", "", "",
+      row("service_ismap", measureIdText(MeasureId::Dest), jstr(s, "name"), "", "", "",
           jstr(s, "kind") + " ISMAP " + jstr(s, "ismap_id") + " " + jstr(s, "ismap_expires"));
   };
   if (d.policyInForceAtStart.is_object()) policyRows(d.policyInForceAtStart);
   for (const auto& p : d.policyVersions) policyRows(p);
-  for (const auto& [k, n] : d.certByReason) row("certificate", "AP-CERT", k, "", "", std::to_string(n), "");
-  for (const auto& [k, n] : d.tenantByAction) row("tenant", "AP-TENANT", k, "", "", std::to_string(n), "");
-  for (const auto& [k, n] : d.fileByResult) row("sanitization", "AP-SANITIZE", k, "", "", std::to_string(n), "");
-  for (const auto& [k, n] : d.idsBySignature) row("ids", "AP-IDS", k, "", "", std::to_string(n), "");
-  for (const auto& [k, n] : d.ddosByReason) row("ddos", "AP-DDOS", k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.certByReason) row("certificate", measureIdText(MeasureId::Cert), k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.tenantByAction) row("tenant", measureIdText(MeasureId::Tenant), k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.fileByResult) row("sanitization", measureIdText(MeasureId::Sanitize), k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.idsBySignature) row("ids", measureIdText(MeasureId::Ids), k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.ddosByReason) row("ddos", measureIdText(MeasureId::Ddos), k, "", "", std::to_string(n), "");
   for (const auto& a : d.adminActions)
-    row("admin", "AP-PRIV", localTime(jstr(a, "timestamp"), d.opt.tzMinutes), "", "", "",
+    row("admin", measureIdText(MeasureId::Priv), localTime(jstr(a, "timestamp"), d.opt.tzMinutes), "", "", "",
         jstr(a, "user") + " (" + jstr(a, "role") + ") " + jstr(a, "action") + " " + jstr(a, "args") + " → " +
             jstr(a, "result"));
-  for (const auto& [k, n] : d.alarmsByKind) row("alarm", "AP-LOG", k, "", "", std::to_string(n), "");
-  row("writer_lost", "AP-LOG", tr(L, "writer_lost"), "", "", std::to_string(d.writerLost), "");
-  for (const auto& [k, n] : d.lostCounters) row("lost_counter", "AP-LOG", k, "", "", std::to_string(n), "");
+  for (const auto& [k, n] : d.alarmsByKind) row("alarm", measureIdText(MeasureId::Log), k, "", "", std::to_string(n), "");
+  row("writer_lost", measureIdText(MeasureId::Log), tr(L, "writer_lost"), "", "", std::to_string(d.writerLost), "");
+  for (const auto& [k, n] : d.lostCounters) row("lost_counter", measureIdText(MeasureId::Log), k, "", "", std::to_string(n), "");
   for (const auto& r : d.retained)
-    row("retention", "AP-LOG", "segment " + std::to_string(r.segment), "", "", std::to_string(r.records),
+    row("retention", measureIdText(MeasureId::Log), "segment " + std::to_string(r.segment), "", "", std::to_string(r.records),
         "seq " + std::to_string(r.firstSeq) + ".." + std::to_string(r.lastSeq) + " " + r.reason);
   return o.str();
 }
@@ -337,7 +338,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
       auto it = d.perMeasure.find(id);
       uint64_t n = it == d.perMeasure.end() ? 0 : it->second;
       rows.push_back({id, measureName(cat, id, L), measureLevel(cat, id),
-                      n == 0 && id != "AP-LOG" ? tr(L, "no_data") : num(n)});
+                      n == 0 && id != measureIdText(MeasureId::Log) ? tr(L, "no_data") : num(n)});
     }
     h.table({"ID", tr(L, "measure"), tr(L, "level"), tr(L, "events")}, rows, {false, false, false, true});
   }
@@ -349,7 +350,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
   };
 
   // AP-DEST
-  sectionHead("AP-DEST");
+  sectionHead(measureIdText(MeasureId::Dest));
   if (d.flows.allowed + d.flows.denied == 0) {
     h.noData();
   } else {
@@ -391,7 +392,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
   h.endSection();
 
   // Policy versions and approvals (AP-PROCEDURE), with the allowed services and their ISMAP ids.
-  h.h2("AP-PROCEDURE", std::string(tr(L, "policy")) + " (AP-PROCEDURE)");
+  h.h2(measureIdText(MeasureId::Procedure), std::string(tr(L, "policy")) + " (" + measureIdText(MeasureId::Procedure) + ")");
   h.p(tr(L, "procedure_note"));
   auto policyTable = [&](const std::vector<json>& ps) {
     std::vector<std::vector<std::string>> rows;
@@ -432,11 +433,11 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
     else h.countTable(keyHead, m);
     h.endSection();
   };
-  simple("AP-CERT", d.certByReason, "reason");
-  simple("AP-TENANT", d.tenantByAction, "action");
-  simple("AP-SANITIZE", d.fileByResult, "result");
+  simple(measureIdText(MeasureId::Cert), d.certByReason, "reason");
+  simple(measureIdText(MeasureId::Tenant), d.tenantByAction, "action");
+  simple(measureIdText(MeasureId::Sanitize), d.fileByResult, "result");
 
-  sectionHead("AP-IDS");
+  sectionHead(measureIdText(MeasureId::Ids));
   if (d.idsBySignature.empty()) {
     h.noData();
   } else {
@@ -444,9 +445,9 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
     h.countTable("signature", d.idsBySignature, d.opt.topN);
   }
   h.endSection();
-  simple("AP-DDOS", d.ddosByReason, "reason");
+  simple(measureIdText(MeasureId::Ddos), d.ddosByReason, "reason");
 
-  sectionHead("AP-PRIV");
+  sectionHead(measureIdText(MeasureId::Priv));
   if (d.adminTotal == 0) {
     h.noData();
   } else {
@@ -465,7 +466,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
   }
   h.endSection();
 
-  sectionHead("AP-LOG");
+  sectionHead(measureIdText(MeasureId::Log));
   h.h3(tr(L, "integrity"));
   h.table({tr(L, "item"), tr(L, "value")},
           {{tr(L, "result"), d.integrityOk ? tr(L, "integrity_ok") : std::string(tr(L, "integrity_broken")) + d.integrityFirstBreak},

@@ -4,8 +4,11 @@
 
 #include "dataplane/telemetry/log/log_writer.h"
 #include "dataplane/telemetry/log/time_format.h"
+#include "tools/audit/report.h"
 
 namespace lbg::audit {
+
+using telemetry::MeasureId;
 
 namespace {
 
@@ -30,21 +33,21 @@ constexpr Service kServices[] = {
 };
 struct Deny {
   const char* reason;
-  const char* measure;
+  MeasureId measure;
   const char* sni;
 };
 constexpr Deny kDenies[] = {
-    {"no-match", "AP-DEST", "www.dropbox.com"},
-    {"no-match", "AP-DEST", "discord.com"},
-    {"no-match", "AP-DEST", "drive.google.com"},
-    {"port-not-allowed", "AP-DEST", ""},
-    {"quic", "AP-DEST", "teams.microsoft.com"},
-    {"ech", "AP-DEST", "cloudflare-ech.com"},
-    {"ambiguous:two-services", "AP-DEST", "login.microsoftonline.com"},
-    {"malformed:short-client-hello", "AP-DEST", ""},
-    {"table-full", "AP-DDOS", ""},
-    {"cert-untrusted-issuer", "AP-CERT", "outlook.office365.com"},
-    {"tenant-not-allowed", "AP-TENANT", "login.microsoftonline.com"},
+    {"no-match", MeasureId::Dest, "www.dropbox.com"},
+    {"no-match", MeasureId::Dest, "discord.com"},
+    {"no-match", MeasureId::Dest, "drive.google.com"},
+    {"port-not-allowed", MeasureId::Dest, ""},
+    {"quic", MeasureId::Dest, "teams.microsoft.com"},
+    {"ech", MeasureId::Dest, "cloudflare-ech.com"},
+    {"ambiguous:two-services", MeasureId::Dest, "login.microsoftonline.com"},
+    {"malformed:short-client-hello", MeasureId::Dest, ""},
+    {"table-full", MeasureId::Ddos, ""},
+    {"cert-untrusted-issuer", MeasureId::Cert, "outlook.office365.com"},
+    {"tenant-not-allowed", MeasureId::Tenant, "login.microsoftonline.com"},
 };
 constexpr const char* kAdmins[][4] = {
     {"tanaka", "1001", "operator", "policy.commit"},
@@ -70,7 +73,7 @@ std::string policyEvent(const std::string& t, int version) {
          (version >= 2 ? "{\"name\":\"m365-teams\",\"kind\":\"cloud\",\"ismap\":{\"id\":\"C21-0008-2\","
                          "\"expires\":\"" + expires + "\"}}," : std::string()) +
          "{\"name\":\"windows-update\",\"kind\":\"security-update\",\"ismap\":null},"
-         "{\"name\":\"lgwan-asp-mail\",\"kind\":\"lgwan-asp\",\"ismap\":null}]},\"measure\":\"AP-PROCEDURE\"}";
+         "{\"name\":\"lgwan-asp-mail\",\"kind\":\"lgwan-asp\",\"ismap\":null}]},\"measure\":\"" + std::string(measureIdText(MeasureId::Procedure)) + "\"}";
 }
 
 }  // namespace
@@ -87,9 +90,9 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
     std::snprintf(buf, sizeof(buf),
                   "{\"timestamp\":\"%s\",\"event_type\":\"admin\",\"admin\":{\"user\":\"%s\",\"uid\":%s,"
                   "\"role\":\"%s\",\"action\":\"%s\",\"args\":\"%s\",\"result\":\"%s\",\"detail\":\"%s\"},"
-                  "\"measure\":\"AP-PRIV\"}",
+                  "\"measure\":\"%s\"}",
                   t.c_str(), a[0], a[1], a[2], a[3], refused ? "--version 2" : "", refused ? "refused" : "ok",
-                  refused ? "role may not approve its own change" : "");
+                  refused ? "role may not approve its own change" : "", measureIdText(MeasureId::Priv).c_str());
     return buf;
   }
   if (i % 1999 == 0) {
@@ -97,19 +100,19 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
                   "{\"timestamp\":\"%s\",\"flow_id\":%llu,\"event_type\":\"alert\",\"src_ip\":\"10.20.%llu.%llu\","
                   "\"src_port\":%llu,\"dest_ip\":\"52.96.88.1\",\"dest_port\":443,\"proto\":\"TCP\","
                   "\"alert\":{\"action\":\"%s\",\"gid\":1,\"signature_id\":%llu,\"rev\":1,\"signature\":\"%s\","
-                  "\"category\":\"Potentially Bad Traffic\",\"severity\":2},\"measure\":\"AP-IDS\"}",
+                  "\"category\":\"Potentially Bad Traffic\",\"severity\":2},\"measure\":\"%s\"}",
                   t.c_str(), (unsigned long long)i, (unsigned long long)(r % 40), (unsigned long long)(r >> 8) % 250 + 1,
                   (unsigned long long)(40000 + r % 20000), (r >> 3) % 3 == 0 ? "blocked" : "allowed",
-                  (unsigned long long)(2000000 + (i / 1999) % 3), kSignatures[(i / 1999) % 3]);
+                  (unsigned long long)(2000000 + (i / 1999) % 3), kSignatures[(i / 1999) % 3], measureIdText(MeasureId::Ids).c_str());
     return buf;
   }
   if (i % 2999 == 0) {
     std::snprintf(buf, sizeof(buf),
                   "{\"timestamp\":\"%s\",\"event_type\":\"fileinfo\",\"fileinfo\":{\"filename\":\"report-%llu.%s\","
                   "\"result\":\"%s\",\"size\":%llu},\"http\":{\"hostname\":\"city-my.sharepoint.com\"},"
-                  "\"measure\":\"AP-SANITIZE\"}",
+                  "\"measure\":\"%s\"}",
                   t.c_str(), (unsigned long long)i, (r & 1) ? "docx" : "pdf",
-                  (r >> 4) % 10 == 0 ? "blocked" : "sanitized", (unsigned long long)(r % 5000000));
+                  (r >> 4) % 10 == 0 ? "blocked" : "sanitized", (unsigned long long)(r % 5000000), measureIdText(MeasureId::Sanitize).c_str());
     return buf;
   }
   if (i % 997 == 0) {
@@ -128,8 +131,8 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
                   "\"src_ip\":\"10.20.%llu.%llu\",\"src_port\":%llu,\"dest_ip\":\"%s\",\"dest_port\":443,"
                   "\"proto\":\"TCP\",\"app_proto\":\"tls\",\"action\":\"deny\",\"reason\":\"no-match\","
                   "\"policy\":{\"version\":2,\"service\":null},\"tls\":{\"sni\":\"exfil.example.net\"},"
-                  "\"measure\":\"AP-DEST\"}",
-                  t.c_str(), (unsigned long long)i, src3, src4, sport, opt.rareDest.c_str());
+                  "\"measure\":\"%s\"}",
+                  t.c_str(), (unsigned long long)i, src3, src4, sport, opt.rareDest.c_str(), measureIdText(MeasureId::Dest).c_str());
     return buf;
   }
   int version = i < opt.events * 2 / 5 ? 1 : 2;
@@ -142,8 +145,8 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
                   "\"src_ip\":\"10.20.%llu.%llu\",\"src_port\":%llu,\"dest_ip\":\"%s\",\"dest_port\":443,"
                   "\"proto\":\"TCP\",\"app_proto\":\"tls\",\"action\":\"allow\",\"reason\":\"sni\","
                   "\"policy\":{\"version\":%d,\"service\":\"%s\"},\"tls\":{\"sni\":\"%s\",\"alpn\":[\"h2\"]},"
-                  "\"measure\":\"AP-DEST\"}",
-                  t.c_str(), (unsigned long long)i, src3, src4, sport, s.ip, version, s.name, s.sni);
+                  "\"measure\":\"%s\"}",
+                  t.c_str(), (unsigned long long)i, src3, src4, sport, s.ip, version, s.name, s.sni, measureIdText(MeasureId::Dest).c_str());
     return buf;
   }
   if (kind < 80) {
@@ -158,7 +161,7 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
                   "\"policy\":{\"version\":%d,\"service\":null},\"tls\":{\"sni\":\"%s\"},\"measure\":\"%s\"}",
                   t.c_str(), (unsigned long long)i, src3, src4, sport, di, dip,
                   std::string_view(d.reason) == "port-not-allowed" ? 8080 : 443, quic ? "UDP" : "TCP",
-                  quic ? "quic" : "tls", d.reason, version, d.sni, d.measure);
+                  quic ? "quic" : "tls", d.reason, version, d.sni, measureIdText(d.measure).c_str());
     return buf;
   }
   if (kind < 95) {
@@ -169,19 +172,19 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
                   "\"proto\":\"TCP\",\"action\":\"allow\",\"policy\":{\"version\":%d,\"service\":\"%s\"},"
                   "\"flow\":{\"pkts_toserver\":%llu,\"pkts_toclient\":%llu,\"bytes_toserver\":%llu,"
                   "\"bytes_toclient\":%llu,\"age\":%llu,\"state\":\"closed\",\"reason\":\"closed\"},"
-                  "\"measure\":\"AP-DEST\"}",
+                  "\"measure\":\"%s\"}",
                   t.c_str(), (unsigned long long)i, src3, src4, sport, s.ip, version, s.name,
                   (unsigned long long)(r % 300 + 3), (unsigned long long)(r % 500 + 3),
                   (unsigned long long)(r % 40000 + 500), (unsigned long long)(r % 900000 + 1000),
-                  (unsigned long long)(r % 600));
+                  (unsigned long long)(r % 600), measureIdText(MeasureId::Dest).c_str());
     return buf;
   }
   const Service& s = kServices[(r >> 40) % 5];
   std::snprintf(buf, sizeof(buf),
                 "{\"timestamp\":\"%s\",\"event_type\":\"dns\",\"src_ip\":\"10.20.0.53\",\"dest_ip\":\"10.20.%llu.%llu\","
                 "\"dns\":{\"type\":\"answer\",\"rrname\":\"%s\",\"rrtype\":\"A\",\"rdata\":\"%s\",\"ttl\":%llu},"
-                "\"policy\":{\"service\":\"%s\"},\"measure\":\"AP-DEST\"}",
-                t.c_str(), src3, src4, s.sni, s.ip, (unsigned long long)(r % 3600), s.name);
+                "\"policy\":{\"service\":\"%s\"},\"measure\":\"%s\"}",
+                t.c_str(), src3, src4, s.sni, s.ip, (unsigned long long)(r % 3600), s.name, measureIdText(MeasureId::Dest).c_str());
   return buf;
 }
 

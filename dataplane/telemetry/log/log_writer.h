@@ -12,6 +12,7 @@
 #include "dataplane/telemetry/log/log_counters.h"
 #include "dataplane/telemetry/log/seal.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/result.h"
 
 namespace lbg::telemetry {
@@ -36,6 +37,11 @@ struct LogConfig {
 // lost(), the file is cut back to its last complete record so that nothing earlier is damaged,
 // an alarm goes to syslog at once and an `alarm` record enters the chain as soon as the disk
 // takes writes again. The writer never throws and never stops the caller.
+//
+// One file per responsibility: log_writer.cc (configuration, append, tick, close),
+// log_writer_segment.cc (the open segment, flush and export, seal, rotation, checkpoint),
+// log_writer_resume.cc (restart), log_writer_alarms.cc (loss episodes and alarm records),
+// log_writer_retention.cc (deletion by age or size).
 class LogWriter {
  public:
   static Result<std::unique_ptr<LogWriter>> create(const LogConfig& config);
@@ -80,19 +86,27 @@ class LogWriter {
     logfmt::Seal seal;
   };
 
+  // Zero bytes read after a segment's data (simdjson reads ahead).
+  static constexpr size_t kPadding = 64;
+
   LogWriter(LogConfig config, logfmt::SigningKey key) : config_(std::move(config)), key_(std::move(key)) {}
+  // log_writer_resume.cc
   Result<Ok> resume();
+  void checkPreviousCheckpoint();
+  // log_writer_segment.cc
   bool openSegment();
   bool flush();
-  void appendChained(std::string_view object);
   bool sealSegment();
   bool rotate();
+  void writeCheckpoint(bool force);
+  // log_writer_retention.cc
   void retention(uint64_t nowNs);
+  // log_writer_alarms.cc
   void noteLoss(uint64_t records, int err);
   void writeAlarmRecord();
-  void raiseAlarm(std::string kind, std::string detail);
-  void checkPreviousCheckpoint();
-  void writeCheckpoint(bool force);
+  void raiseAlarm(AlarmKind kind, std::string detail);
+  // log_writer.cc
+  void appendChained(std::string_view object);
   std::string nowTimestamp() const;
 
   LogConfig config_;
