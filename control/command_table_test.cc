@@ -165,6 +165,51 @@ TEST_F(CommandTableTest, EveryCommandIsParsedByLbgctlAndDispatchedWithItsRoles) 
   }
 }
 
+// Separation of duties (control/README.md), written out independently of the table: a row whose
+// roles drift from it fails here, not only in the integration matrix.
+TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
+  const std::string A = "admin", P = "approver", O = "operator", U = "auditor";
+  const std::map<std::string_view, std::set<std::string>> expected = {
+      {"whoami", {A, P, O, U}},
+      {"service.list", {A, P, U}},
+      {"service.show", {A, P, U}},
+      {"service.add", {A}},
+      {"service.edit", {A}},
+      {"service.remove", {A}},
+      {"service.import-m365", {A}},
+      {"service.import-asp", {A}},
+      {"service.expiring", {A, P, O, U}},
+      {"policy.candidate", {A, P, U}},
+      {"policy.load", {A}},
+      {"policy.discard", {A}},
+      {"policy.diff", {A, P, U}},
+      {"policy.validate", {A, P, U}},
+      {"policy.test", {A, P}},
+      {"policy.commit", {A}},
+      {"policy.approve", {P}},
+      {"policy.reject", {P}},
+      {"policy.history", {A, P, U}},
+      {"policy.show", {A, P, U}},
+      {"policy.rollback", {A}},
+      {"status", {A, P, O, U}},
+      {"stats", {A, O, U}},
+      {"flows", {A, O}},
+      {"reload", {A, O}},
+      {"backup", {A, U}},
+      {"restore", {A}},
+  };
+  EXPECT_EQ(expected.size(), commandTable().size());
+  for (const auto& c : commandTable()) {
+    auto it = expected.find(c.name);
+    ASSERT_NE(it, expected.end()) << "no expected roles for " << c.name;
+    std::set<std::string> roles;
+    for (const auto& [role, uid] : kUids) {
+      if (roleMay(c, role)) roles.insert(toString(role));
+    }
+    EXPECT_EQ(roles, it->second) << c.name;
+  }
+}
+
 TEST_F(CommandTableTest, ForeignOptionsAndExtraArgumentsAreUsageErrors) {
   EXPECT_THROW(cli::parseCommand({"policy", "commit", "-m", "x", "--days", "3"}), UsageError);
   EXPECT_THROW(cli::parseCommand({"status", "extra"}), UsageError);
