@@ -8,57 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint8_t kAdmin = roleBit(Role::Admin);
-constexpr uint8_t kApprover = roleBit(Role::Approver);
-constexpr uint8_t kOperator = roleBit(Role::Operator);
-constexpr uint8_t kAuditor = roleBit(Role::Auditor);
-constexpr uint8_t kAll = kAdmin | kApprover | kOperator | kAuditor;
-// Whoever judges a change must be able to read it: policy contents are visible to the roles that
-// edit, approve or audit them, not to the operator (least privilege).
-constexpr uint8_t kPolicyReaders = kAdmin | kApprover | kAuditor;
-
-constexpr std::array kCommands = {
-    CommandInfo{"whoami", kAll, false, "show your user and role / 自分のユーザーとロール"},
-    CommandInfo{"service.list", kPolicyReaders, false,
-                "list services of the candidate or running policy / サービス一覧"},
-    CommandInfo{"service.show", kPolicyReaders, false, "show one service / サービス詳細"},
-    CommandInfo{"service.add", kAdmin, true,
-                "add a service to the candidate / 候補ポリシーにサービス追加"},
-    CommandInfo{"service.edit", kAdmin, true, "change a service in the candidate / サービス変更"},
-    CommandInfo{"service.remove", kAdmin, true,
-                "remove a service from the candidate / サービス削除"},
-    CommandInfo{"service.import-m365", kAdmin, true,
-                "import Microsoft 365 endpoints (JSON) / M365エンドポイント取込"},
-    CommandInfo{"service.import-asp", kAdmin, true,
-                "import an LGWAN-ASP list (CSV) / LGWAN-ASP一覧取込"},
-    CommandInfo{"service.expiring", kPolicyReaders | kOperator, false,
-                "services whose ISMAP registration expires soon / ISMAP期限切れ間近"},
-    CommandInfo{"policy.candidate", kPolicyReaders, false,
-                "show the candidate policy YAML / 候補ポリシー表示"},
-    CommandInfo{"policy.load", kAdmin, true,
-                "replace the candidate with a whole policy file / 候補ポリシーを置換"},
-    CommandInfo{"policy.discard", kAdmin, true,
-                "reset the candidate to the running policy / 候補ポリシー破棄"},
-    CommandInfo{"policy.diff", kPolicyReaders, false, "candidate vs running / 差分"},
-    CommandInfo{"policy.validate", kPolicyReaders, false, "validate the candidate / 検証"},
-    CommandInfo{"policy.test", kAdmin | kApprover, false,
-                "replay a capture through candidate and running / pcap再生比較"},
-    CommandInfo{"policy.commit", kAdmin, true, "commit the candidate / コミット"},
-    CommandInfo{"policy.approve", kApprover, true, "approve a pending commit / 承認"},
-    CommandInfo{"policy.reject", kApprover, true, "reject a pending commit / 却下"},
-    CommandInfo{"policy.history", kPolicyReaders, false, "list versions / 履歴"},
-    CommandInfo{"policy.show", kPolicyReaders, false, "show one version / 版の表示"},
-    CommandInfo{"policy.rollback", kAdmin, true, "commit an old version again / ロールバック"},
-    CommandInfo{"status", kAll, false, "gateway and policy status / 状態"},
-    CommandInfo{"stats", kAdmin | kOperator | kAuditor, false, "all counters / カウンタ"},
-    CommandInfo{"flows", kAdmin | kOperator, false, "live flow table / フロー一覧"},
-    CommandInfo{"reload", kAdmin | kOperator, true,
-                "re-read roles and store, republish running / 再読込"},
-    CommandInfo{"backup", kAdmin | kAuditor, false,
-                "policy store with history, hashed / バックアップ"},
-    CommandInfo{"restore", kAdmin, true, "restore a verified backup / リストア"},
-};
-
 constexpr std::array<const char*, 8> kCodeNames = {"invalid",     "unknown-command", "too-large",
                                                    "forbidden",   "not-found",       "conflict",
                                                    "unavailable", "internal"};
@@ -91,17 +40,6 @@ std::optional<Role> parseRole(std::string_view s) {
     if (s == kRoleNames[i]) return static_cast<Role>(i);
   }
   return std::nullopt;
-}
-
-std::span<const CommandInfo> commandTable() {
-  return kCommands;
-}
-
-const CommandInfo* findCommand(std::string_view name) {
-  for (const auto& c : kCommands) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
 }
 
 bool nestingDeeperThan(std::string_view text, int limit) {

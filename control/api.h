@@ -56,18 +56,6 @@ inline constexpr uint8_t roleBit(Role r) {
   return uint8_t(1u << static_cast<unsigned>(r));
 }
 
-struct CommandInfo {
-  std::string_view name;     // "policy.commit"
-  uint8_t roles;             // bit set of roleBit()
-  bool mutates;              // changes the store or the dataplane
-  std::string_view summary;  // one line, English / Japanese, for `lbgctl help`
-};
-std::span<const CommandInfo> commandTable();
-const CommandInfo* findCommand(std::string_view name);
-inline bool roleMay(const CommandInfo& c, Role r) {
-  return (c.roles & roleBit(r)) != 0;
-}
-
 struct Request {
   int version = kProtocolVersion;
   std::string cmd;
@@ -78,6 +66,44 @@ struct ApiError {
   ErrorCode code = ErrorCode::Invalid;
   Error error;
 };
+
+// What a command's handler returns: the result object, or the error to answer with.
+using Outcome = std::variant<nlohmann::json, ApiError>;
+
+// The command table (command_table.cc): every command once, with what the daemon and lbgctl
+// need to know about it. The dispatcher looks the handler and the roles up here; lbgctl builds
+// its option parsing, usage text and shell completion from the same rows.
+enum class OptionType : uint8_t { Flag, Text, TextList, Uint };
+struct OptionSpec {
+  std::string_view name;  // long name: --name
+  char shortName;         // 0 or a one-letter alias: -m
+  OptionType type;
+  std::string_view implicitValue;  // Text given without a value (--intercept means true)
+  std::string_view metavar;        // for usage: --port P
+  std::string_view complete;       // shell completion of the value: "words:a b", "files:GLOB"
+};
+
+class CommandContext;  // control/handlers/context.h
+struct Call;
+struct CliInvocation;  // control/cli_args.h
+
+struct CommandInfo {
+  std::string_view name;      // "policy.commit"
+  uint8_t roles;              // bit set of roleBit()
+  bool mutates;               // changes the store or the dataplane
+  std::string_view summary;   // one line, English / Japanese, for `lbgctl help`
+  std::string_view synopsis;  // the arguments after the command words, for usage
+  std::span<const OptionSpec> options;
+  size_t maxPositional;
+  std::string_view positionalComplete;  // shell completion of the positional ("files:GLOB")
+  void (*build)(CliInvocation&);        // lbgctl: command line → request (cli_args.cc)
+  Outcome (*handler)(CommandContext&, const Call&);  // daemon (handlers/*.cc)
+};
+std::span<const CommandInfo> commandTable();
+const CommandInfo* findCommand(std::string_view name);
+inline bool roleMay(const CommandInfo& c, Role r) {
+  return (c.roles & roleBit(r)) != 0;
+}
 
 // Parses one request line (without the trailing newline). Never throws; errors carry the
 // 1-based column (byte offset) of a JSON syntax error.

@@ -197,13 +197,7 @@ void GatewayRuntime::workerLoop(uint32_t index) {
     }
     tx.flushAll();
     p.housekeeping(now);
-    FlowDump& d = *dumps_[index];
-    if (d.state.load(std::memory_order_acquire) == 1) {
-      p.flowTable().forEach([&](const Pipeline::Entry& e) {
-        if (d.rows.size() < d.limit) d.rows.push_back(e);  // capacity reserved by the requester
-      });
-      d.state.store(2, std::memory_order_release);
-    }
+    dumps_[index]->step(p.flowTable(), kFlowDumpSlotsPerIteration);
   }
   slot_.goIdle(index);
   workersRunning_.fetch_sub(1);
@@ -270,19 +264,17 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
   const auto snap = slot_.current();
   for (size_t w = 0; w < dumps_.size() && out.size() < limit; ++w) {
     FlowDump& d = *dumps_[w];
-    d.rows.clear();
-    d.rows.reserve(limit - out.size());
-    d.limit = limit - out.size();
-    d.state.store(1, std::memory_order_release);
+    if (!d.request(limit - out.size())) return out;  // an earlier listing is still unfinished
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (d.state.load(std::memory_order_acquire) != 2) {
+    while (!d.done()) {
       if (std::chrono::steady_clock::now() > deadline || stop_.load()) {
-        d.state.store(0);
         return out;  // a worker that does not answer (stopping) lists nothing
       }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-    for (const auto& e : d.rows) {
+    d.dropDuplicates();
+    for (size_t i = 0; i < d.count(); ++i) {
+      const Pipeline::Entry& e = d.rows()[i];
       telemetry::Event ev;
       Pipeline::describeFlow(e, snap.get(), ev);
       ev.kind = telemetry::EventKind::FlowEnd;
@@ -296,7 +288,7 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
       if (at != std::string::npos) json.replace(at, 13, phase);
       out.push_back(std::move(json));
     }
-    d.state.store(0, std::memory_order_release);
+    d.reset();
   }
   return out;
 }

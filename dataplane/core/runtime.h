@@ -14,6 +14,7 @@
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/port_counters.h"
 #include "dataplane/core/snapshot_slot.h"
+#include "dataplane/flow/flow_dump.h"
 #include "dataplane/inspect/dns/binding_table.h"
 
 struct rte_mempool;
@@ -64,13 +65,11 @@ class GatewayRuntime : public ControlApi {
   void workerLoop(uint32_t index);
   void drainAllEvents();
 
-  // Flow listings are copied by each worker between bursts (the tables are lcore-private), on
-  // request from the service thread; the copy happens into memory reserved by the requester.
-  struct FlowDump {
-    std::atomic<int> state{0};  // 0 idle, 1 requested, 2 done
-    size_t limit = 0;
-    std::vector<Pipeline::Entry> rows;
-  };
+  // Flow listings are copied by each worker a few slots per loop iteration (the tables are
+  // lcore-private) into memory reserved by the service thread: a listing never stalls a worker,
+  // however large its table (flow/flow_dump.h).
+  using FlowDump = flow::FlowDump<Pipeline::Table>;
+  static constexpr uint32_t kFlowDumpSlotsPerIteration = 1024;
   mutable std::vector<std::unique_ptr<FlowDump>> dumps_;
 
   GatewayConfig config_;

@@ -183,6 +183,21 @@ class FlowTable {
     }
   }
 
+  // Bounded walk for listings: looks at up to `budget` slots from `from` (a slot index), calls
+  // f(entry) for each live one until f returns false, and returns the slot to resume from
+  // (capacity() when the walk is complete). Entries may move or go between calls, so a walk
+  // spread over several calls is best effort: an entry moved by insert() may be seen twice or
+  // not at all.
+  template <class F>
+  uint32_t walk(uint32_t from, uint32_t budget, F&& f) const {
+    uint32_t idx = from;
+    for (uint32_t n = 0; n < budget && idx < capacity_; ++n, ++idx) {
+      if (sigs_[idx / kWays].s[idx % kWays] == 0) continue;
+      if (!f(static_cast<const Entry&>(entries_[idx]))) return idx + 1;
+    }
+    return idx;
+  }
+
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
   const Timeouts& timeouts() const { return timeouts_; }

@@ -182,6 +182,11 @@ try:
           "before approval the new service is denied by version 1: %s" % {(v["action"], v["policy"]["version"]) for v in tv})
     mv = judged("198.51.100.7", 20000, 20020)
     check(all(v["action"] == "allow" and v["policy"]["version"] == 1 for v in mv), "main service allowed meanwhile")
+    # The live flows as the workers list them (a bounded slice per loop iteration): each once.
+    listed = gw.ctl_json("flows", "--limit", "1000", "--filter", "dest_ip=198.51.100.7", uid=OPERATOR)["flows"]
+    ports = sorted(f["src_port"] for f in listed)
+    check(ports == list(range(20000, 20020)) and all(f["phase"] == "live" for f in listed),
+          "flows lists the 20 live flows once each: %s" % ports)
     after = gw.counters(uid=OPERATOR)
     check(after["rx_packets"] - before["rx_packets"] == sent == 40, "gateway received all %d frames" % sent)
     check(after["tx_packets"] - before["tx_packets"] == 20, "only the 20 main frames crossed")

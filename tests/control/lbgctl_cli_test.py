@@ -150,6 +150,32 @@ check(os.path.exists(os.path.join(WORK, "metrics.prom")), "metrics file written"
 p = subprocess.run(["bash", "-n", COMPLETION], capture_output=True, text=True)
 check(p.returncode == 0, "completion file parses: %s" % p.stderr)
 
+
+def complete(*typed):
+    """COMPREPLY of the completion function for `lbgctl TYPED...` (last word being completed),
+    with bash-completion's helpers stubbed: _filedir reports the glob it was asked for."""
+    script = r'''
+_init_completion() { words=("${TESTWORDS[@]}"); cword=$((${#words[@]} - 1)); cur=${words[cword]}; prev=${words[cword-1]}; }
+_filedir() { COMPREPLY=("FILES:${1-}"); }
+complete() { :; }
+source "$1"; shift
+TESTWORDS=("$@")
+_lbgctl
+printf '%s\n' "${COMPREPLY[@]}"
+'''
+    p = subprocess.run(["bash", "-c", script, "bash", COMPLETION, LBGCTL, *typed], capture_output=True, text=True)
+    return p.stdout.split()
+
+
+# Candidates come from the command table through `lbgctl __complete`.
+check({"service", "policy", "flows", "--json"} <= set(complete("")), "completion: commands")
+check(complete("policy", "co") == ["commit"], "completion: verb %s" % complete("policy", "co"))
+check("-m" in complete("policy", "commit", ""), "completion: option")
+check("lgwan-asp" in complete("service", "add", "--kind", ""), "completion: option value")
+check(complete("policy", "test", "--pcap", "") == ["FILES:@(pcap|pcapng|cap)"], "completion: capture file")
+check(complete("service", "import-asp", "") == ["FILES:csv"], "completion: catalogue file")
+check(complete("backup", "") == ["FILES:"], "completion: any file")
+
 shutil.rmtree(WORK, ignore_errors=True)
 print("%d failures" % len(failures))
 sys.exit(1 if failures else 0)

@@ -1,0 +1,242 @@
+// The command table is the one list of commands: every row is reachable from lbgctl's command
+// line (parsed into a request by the row's builder) and dispatched to its handler by the daemon,
+// and the roles of the row are what the dispatcher enforces.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "control/api.h"
+#include "control/dispatcher.h"
+#include "control/fake_control_api.h"
+#include "control/lbgctl_parse.h"
+
+namespace lbg::control {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kPolicy = R"(version: 1
+segment:
+  inside: [10.0.0.0/8]
+defaults:
+  deny: reset
+services:
+  - name: microsoft365
+    kind: cloud
+    ismap: {id: C21-0008-2, expires: 2027-03-31}
+    fqdn: [outlook.office365.com]
+    ports: [tcp/443]
+)";
+
+// The uid that holds each role in the roles file below.
+constexpr std::array<std::pair<Role, uint32_t>, 4> kUids = {
+    std::pair{Role::Admin, 60101u}, std::pair{Role::Approver, 60102u},
+    std::pair{Role::Operator, 60103u}, std::pair{Role::Auditor, 60104u}};
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  f << text;
+}
+
+class CommandTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lbg-command-table-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    writeFile(dir_ + "/roles.yaml",
+              "users:\n  \"60101\": admin\n  \"60102\": approver\n  \"60103\": operator\n"
+              "  \"60104\": auditor\n");
+    writeFile(dir_ + "/policy.yaml", kPolicy);
+    writeFile(dir_ + "/input.txt", "not a catalogue\n");
+    Dispatcher::Config c;
+    c.storeDir = dir_ + "/store";
+    c.rolesFile = dir_ + "/roles.yaml";
+    c.bootstrapPolicyFile = dir_ + "/policy.yaml";
+    c.clock = [] {
+      return std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + std::chrono::hours(3);
+    };
+    auto d = Dispatcher::create(c, api_);
+    ASSERT_TRUE(d.ok()) << d.error().toString();
+    dispatcher_ = std::move(*d);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Command words for each row, as an administrator would type them. A row without an example
+  // fails the test: a new command must be shown reachable here.
+  std::vector<std::string> example(std::string_view name) const {
+    const std::string in = dir_ + "/input.txt";
+    const std::map<std::string_view, std::vector<std::string>> examples = {
+        {"whoami", {"whoami"}},
+        {"service.list", {"service", "list", "--running"}},
+        {"service.show", {"service", "show", "microsoft365"}},
+        {"service.add",
+         {"service", "add", "x", "--kind", "lgwan-asp", "--cidr", "10.20.0.0/16", "--port",
+          "tcp/443", "--intercept"}},
+        {"service.edit", {"service", "edit", "x", "--add-fqdn", "a.example.jp"}},
+        {"service.remove", {"service", "remove", "x"}},
+        {"service.import-m365",
+         {"service", "import-m365", in, "--areas", "Exchange", "--ismap-id", "C21-0008-2",
+          "--ismap-expires", "2027-03-31"}},
+        {"service.import-asp", {"service", "import-asp", in}},
+        {"service.expiring", {"service", "expiring", "--days", "3"}},
+        {"policy.candidate", {"policy", "candidate"}},
+        {"policy.load", {"policy", "load", dir_ + "/policy.yaml"}},
+        {"policy.discard", {"policy", "discard"}},
+        {"policy.diff", {"policy", "diff"}},
+        {"policy.validate", {"policy", "validate"}},
+        {"policy.test", {"policy", "test", "--pcap", in}},
+        {"policy.commit", {"policy", "commit", "-m", "change"}},
+        {"policy.approve", {"policy", "approve", "7"}},
+        {"policy.reject", {"policy", "reject", "7", "--reason", "no"}},
+        {"policy.history", {"policy", "history"}},
+        {"policy.show", {"policy", "show", "1"}},
+        {"policy.rollback", {"policy", "rollback", "1", "-m", "back"}},
+        {"status", {"status"}},
+        {"stats", {"stats"}},
+        {"flows", {"flows", "--limit", "5", "--filter", "policy.service=microsoft365"}},
+        {"reload", {"reload"}},
+        {"backup", {"backup", dir_ + "/backup.json", "--force"}},
+        {"restore", {"restore", in}},
+    };
+    auto it = examples.find(name);
+    return it == examples.end() ? std::vector<std::string>{} : it->second;
+  }
+
+  std::string dir_;
+  testing::FakeControlApi api_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(CommandTableTest, RowsAreCompleteAndNamesUnique) {
+  std::set<std::string_view> names;
+  std::map<std::string_view, OptionType> optionTypes;
+  for (const auto& c : commandTable()) {
+    EXPECT_TRUE(names.insert(c.name).second) << c.name;
+    EXPECT_NE(c.build, nullptr) << c.name;
+    EXPECT_NE(c.handler, nullptr) << c.name;
+    EXPECT_NE(c.roles, 0) << c.name;
+    EXPECT_FALSE(c.summary.empty()) << c.name;
+    EXPECT_EQ(findCommand(c.name), &c);
+    // lbgctl registers each option once for all commands: one name, one type.
+    for (const auto& o : c.options) {
+      auto [it, fresh] = optionTypes.emplace(o.name, o.type);
+      EXPECT_TRUE(fresh || it->second == o.type) << o.name;
+    }
+  }
+}
+
+TEST_F(CommandTableTest, EveryCommandIsParsedByLbgctlAndDispatchedWithItsRoles) {
+  for (const auto& c : commandTable()) {
+    SCOPED_TRACE(std::string(c.name));
+    const auto words = example(c.name);
+    ASSERT_FALSE(words.empty()) << "no lbgctl example for " << c.name;
+    CliInvocation inv = cli::parseCommand(words);
+    EXPECT_EQ(inv.request.cmd, c.name);
+    std::string line = encodeRequest(inv.request);
+    line.pop_back();  // the newline
+    for (const auto& [role, uid] : kUids) {
+      SCOPED_TRACE(toString(role));
+      int fd = -1;
+      if (!inv.passFile.empty()) fd = ::open(inv.passFile.c_str(), O_RDONLY | O_CLOEXEC);
+      const std::string answer = dispatcher_->handle(uid, uid, line, fd);
+      if (fd >= 0) ::close(fd);
+      auto r = parseResponse(answer);
+      ASSERT_TRUE(r.ok()) << answer;
+      if (!roleMay(c, role)) {
+        ASSERT_FALSE(r->ok) << answer;
+        EXPECT_EQ(r->error.code, ErrorCode::Forbidden) << answer;
+      } else if (!r->ok) {
+        // Reached its handler: any answer but a refusal or an unknown command. The examples use
+        // placeholder files and versions, so validation errors are expected here.
+        EXPECT_NE(r->error.code, ErrorCode::Forbidden) << answer;
+        EXPECT_NE(r->error.code, ErrorCode::UnknownCommand) << answer;
+        EXPECT_NE(r->error.code, ErrorCode::Internal) << answer;
+      }
+    }
+  }
+}
+
+// Separation of duties (control/README.md), written out independently of the table: a row whose
+// roles drift from it fails here, not only in the integration matrix.
+TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
+  const std::string A = "admin", P = "approver", O = "operator", U = "auditor";
+  const std::map<std::string_view, std::set<std::string>> expected = {
+      {"whoami", {A, P, O, U}},
+      {"service.list", {A, P, U}},
+      {"service.show", {A, P, U}},
+      {"service.add", {A}},
+      {"service.edit", {A}},
+      {"service.remove", {A}},
+      {"service.import-m365", {A}},
+      {"service.import-asp", {A}},
+      {"service.expiring", {A, P, O, U}},
+      {"policy.candidate", {A, P, U}},
+      {"policy.load", {A}},
+      {"policy.discard", {A}},
+      {"policy.diff", {A, P, U}},
+      {"policy.validate", {A, P, U}},
+      {"policy.test", {A, P}},
+      {"policy.commit", {A}},
+      {"policy.approve", {P}},
+      {"policy.reject", {P}},
+      {"policy.history", {A, P, U}},
+      {"policy.show", {A, P, U}},
+      {"policy.rollback", {A}},
+      {"status", {A, P, O, U}},
+      {"stats", {A, O, U}},
+      {"flows", {A, O}},
+      {"reload", {A, O}},
+      {"backup", {A, U}},
+      {"restore", {A}},
+  };
+  EXPECT_EQ(expected.size(), commandTable().size());
+  for (const auto& c : commandTable()) {
+    auto it = expected.find(c.name);
+    ASSERT_NE(it, expected.end()) << "no expected roles for " << c.name;
+    std::set<std::string> roles;
+    for (const auto& [role, uid] : kUids) {
+      if (roleMay(c, role)) roles.insert(toString(role));
+    }
+    EXPECT_EQ(roles, it->second) << c.name;
+  }
+}
+
+TEST_F(CommandTableTest, ForeignOptionsAndExtraArgumentsAreUsageErrors) {
+  EXPECT_THROW(cli::parseCommand({"policy", "commit", "-m", "x", "--days", "3"}), UsageError);
+  EXPECT_THROW(cli::parseCommand({"status", "extra"}), UsageError);
+  EXPECT_THROW(cli::parseCommand({"frobnicate"}), UsageError);
+  EXPECT_THROW(cli::parseCommand({"policy", "commit"}), UsageError);
+}
+
+TEST_F(CommandTableTest, UsageAndCompletionComeFromTheTable) {
+  const std::string usage = cli::usageText();
+  for (const auto& c : commandTable()) {
+    std::string words(c.name);
+    if (const auto dot = words.find('.'); dot != std::string::npos) words[dot] = ' ';
+    EXPECT_NE(usage.find("  " + words), std::string::npos) << c.name;
+    EXPECT_NE(usage.find(std::string(c.summary)), std::string::npos) << c.name;
+  }
+  const auto has = [](const std::vector<std::string>& v, const std::string& w) {
+    return std::find(v.begin(), v.end(), w) != v.end();
+  };
+  const auto top = cli::completions({});
+  EXPECT_TRUE(has(top, "service") && has(top, "policy") && has(top, "flows"));
+  const auto verbs = cli::completions({"policy"});
+  EXPECT_TRUE(has(verbs, "commit") && has(verbs, "rollback"));
+  EXPECT_TRUE(has(cli::completions({"policy", "commit"}), "-m"));
+  EXPECT_TRUE(has(cli::completions({"service", "add", "--kind"}), "lgwan-asp"));
+  EXPECT_TRUE(has(cli::completions({"policy", "test", "--pcap"}), "files:@(pcap|pcapng|cap)"));
+  EXPECT_TRUE(has(cli::completions({"service", "import-asp"}), "files:csv"));
+}
+
+}  // namespace
+}  // namespace lbg::control

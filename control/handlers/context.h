@@ -1,0 +1,97 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "control/api.h"
+#include "control/candidate.h"
+#include "control/roles.h"
+#include "control/store.h"
+#include "control/validation_cache.h"
+#include "dataplane/core/control_api.h"
+#include "policy/result.h"
+
+namespace lbg::control {
+
+struct DispatcherConfig {
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+  std::string storeDir;
+  std::string rolesFile;
+  // Committed as version 1 (author "bootstrap", no approval) when the store has no version yet,
+  // so a fresh appliance starts from its packaged default policy.
+  std::string bootstrapPolicyFile;
+  Clock clock;  // defaults to system_clock::now
+  size_t maxFlowRows = 10000;
+  int ismapWarnDays = 30;
+};
+
+// Who is asking, as the kernel and the roles file say.
+struct Caller {
+  Roles::Identity id;
+  std::optional<Role> role;
+  std::string label;  // user name, or "uid N"
+};
+
+// One command as the handler sees it; the role was checked before (Dispatcher::handle).
+struct Call {
+  const Caller& caller;
+  const nlohmann::json& args;
+  int passedFd;  // a descriptor the peer sent (SCM_RIGHTS) or -1
+};
+
+inline ApiError err(ErrorCode code, Error e) {
+  return ApiError{code, std::move(e)};
+}
+inline ApiError err(ErrorCode code, std::string message) {
+  return ApiError{code, Error{std::move(message), "", 0, 0}};
+}
+inline ApiError invalid(const Error& e) {
+  return ApiError{ErrorCode::Invalid, e};
+}
+// RFC 3339 in UTC with microseconds, as the log writes times.
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
+// The state every command handler (control/handlers/*.cc) works on, and the steps several of
+// them share. Owned by the Dispatcher; handlers are its only other users, so the state is open.
+class CommandContext {
+ public:
+  CommandContext(DispatcherConfig config, dataplane::ControlApi& api)
+      : config_(std::move(config)), api_(api) {}
+
+  std::chrono::sys_days today() const;
+  std::string candidateText() const;
+  // Validation through validations_: a text validated once (by an edit, a load, a commit) is
+  // not parsed again while it stays among the last few.
+  Result<ValidationCache::Ptr> validated(const std::string& yaml, const std::string& fileName,
+                                         std::chrono::sys_days day) const;
+  Result<ValidationCache::Ptr> runningCandidate() const;
+  Outcome storeCandidate(Result<Candidate> c, const std::string& what);
+  Outcome commitText(const Caller& c, const std::string& yaml, const std::string& message,
+                     uint64_t rollbackOf);
+  // Publishes a recorded version; `compiled`, when given, is its snapshot compiled already (with
+  // this version number), else the version is read, validated and compiled here.
+  Outcome goLive(uint64_t version, std::shared_ptr<const policy::Snapshot> compiled = nullptr);
+
+  DispatcherConfig config_;
+  dataplane::ControlApi& api_;
+  std::unique_ptr<PolicyStore> store_;
+  Roles roles_;
+  std::vector<Error> problems_;
+  mutable ValidationCache validations_;
+  // The candidate compiled when it was stored, numbered as the next version: a commit of exactly
+  // this text publishes it without compiling again (10,000 services: tens of milliseconds).
+  struct Prepared {
+    std::string yaml;
+    std::shared_ptr<const policy::Snapshot> snapshot;
+  } prepared_;
+  // When the request being handled was read (reported with enforced_at: the server's share).
+  std::chrono::system_clock::time_point received_{};
+};
+
+}  // namespace lbg::control

@@ -1,0 +1,45 @@
+#pragma once
+
+// The handlers of the command table (control/command_table.cc), one file per noun. Each runs
+// after the dispatcher checked the caller's role, and returns the result or the error.
+
+#include "control/handlers/context.h"
+
+namespace lbg::control::handlers {
+
+// service.cc
+Outcome serviceList(CommandContext& ctx, const Call& call);
+Outcome serviceShow(CommandContext& ctx, const Call& call);
+Outcome serviceAdd(CommandContext& ctx, const Call& call);
+Outcome serviceEdit(CommandContext& ctx, const Call& call);
+Outcome serviceRemove(CommandContext& ctx, const Call& call);
+Outcome importM365(CommandContext& ctx, const Call& call);
+Outcome importAsp(CommandContext& ctx, const Call& call);
+Outcome serviceExpiring(CommandContext& ctx, const Call& call);
+
+// policy.cc
+Outcome policyCandidate(CommandContext& ctx, const Call& call);
+Outcome policyLoad(CommandContext& ctx, const Call& call);
+Outcome policyDiscard(CommandContext& ctx, const Call& call);
+Outcome policyDiff(CommandContext& ctx, const Call& call);
+Outcome policyValidate(CommandContext& ctx, const Call& call);
+Outcome policyTest(CommandContext& ctx, const Call& call);
+Outcome policyCommit(CommandContext& ctx, const Call& call);
+Outcome policyApprove(CommandContext& ctx, const Call& call);
+Outcome policyReject(CommandContext& ctx, const Call& call);
+Outcome policyHistory(CommandContext& ctx, const Call& call);
+Outcome policyShow(CommandContext& ctx, const Call& call);
+Outcome policyRollback(CommandContext& ctx, const Call& call);
+
+// operations.cc
+Outcome whoami(CommandContext& ctx, const Call& call);
+Outcome status(CommandContext& ctx, const Call& call);
+Outcome stats(CommandContext& ctx, const Call& call);
+Outcome flows(CommandContext& ctx, const Call& call);
+Outcome reload(CommandContext& ctx, const Call& call);
+
+// backup.cc
+Outcome backup(CommandContext& ctx, const Call& call);
+Outcome restore(CommandContext& ctx, const Call& call);
+
+}  // namespace lbg::control::handlers
