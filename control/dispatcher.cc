@@ -4,6 +4,7 @@
 #include "control/ismap.h"
 #include "control/prometheus.h"
 #include "control/sha256.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/snapshot.h"
 
 namespace lbg::control {
@@ -11,6 +12,8 @@ namespace lbg::control {
 namespace {
 
 using nlohmann::json;
+using telemetry::LogEventType;
+using telemetry::MeasureId;
 
 // Arguments longer than this are logged as a digest: file contents (backups, catalogues) belong
 // in the store, the log records which content it was.
@@ -37,9 +40,9 @@ json redact(const json& args) {
   return args;
 }
 
-const char* measureOf(std::string_view action) {
-  if (action.rfind("policy.", 0) == 0 || action == "restore") return "AP-PROCEDURE";
-  return "AP-PRIV";
+std::string_view measureOf(std::string_view action) {
+  if (action.rfind("policy.", 0) == 0 || action == "restore") return toString(MeasureId::Procedure);
+  return toString(MeasureId::Priv);
 }
 
 }  // namespace
@@ -91,13 +94,13 @@ Result<Ok> Dispatcher::startUp() {
   }
   for (const auto& p : ctx_.problems_) {
     ctx_.api_.logEvent(json({{"timestamp", rfc3339(ctx_.config_.clock())},
-                             {"event_type", "admin"},
+                             {"event_type", toString(LogEventType::Admin)},
                              {"admin",
                               {{"user", "lbg-gateway"},
                                {"action", "store.open"},
                                {"result", "problem"},
                                {"error", {{"message", p.toString()}}}}},
-                             {"measure", "AP-LOG"}})
+                             {"measure", toString(MeasureId::Log)}})
                            .dump(-1, ' ', false, json::error_handler_t::replace));
   }
   return Ok{};
@@ -127,7 +130,7 @@ void Dispatcher::logAdmin(const Caller& c, std::string_view action, const json& 
     if (r.is_object() && r.contains("version")) a["version"] = r["version"];
   }
   ctx_.api_.logEvent(json({{"timestamp", rfc3339(ctx_.config_.clock())},
-                           {"event_type", "admin"},
+                           {"event_type", toString(LogEventType::Admin)},
                            {"admin", a},
                            {"measure", measureOf(action)}})
                          .dump(-1, ' ', false, json::error_handler_t::replace));
@@ -182,11 +185,11 @@ void Dispatcher::tick() {
   for (const auto& e : expiringServices((*rc)->doc, ctx_.today(), ctx_.config_.ismapWarnDays)) {
     ctx_.api_.logEvent(
         json({{"timestamp", rfc3339(now)},
-              {"event_type", "policy"},
+              {"event_type", toString(LogEventType::Policy)},
               {"policy", {{"version", ctx_.store_->running()->meta.version}, {"service", e.name}}},
               {"warning", "ismap-expiring"},
               {"ismap", {{"id", e.ismapId}, {"expires", e.expires}, {"days_left", e.daysLeft}}},
-              {"measure", "AP-EX-ISMAP"}})
+              {"measure", toString(MeasureId::ExIsmap)}})
             .dump(-1, ' ', false, json::error_handler_t::replace));
   }
 }

@@ -15,9 +15,6 @@ FOLDERS = ["dataplane", "control", "sanitizer", "tools", "policy"]
 VOCABULARY = pathlib.Path("dataplane/telemetry/log/vocabulary.h")
 # Files that still spell names, each with the reason. Keep this list short.
 EXEMPT = {
-    # The command-table rework of issue 16 owns this file; its admin/policy records move to the
-    # vocabulary with it.
-    pathlib.Path("control/dispatcher.cc"),
     # The deterministic sample log is a fixture (tests, benchmark, demos) written as record text;
     # its measure ids already come from the vocabulary.
     pathlib.Path("tools/audit/sample_log.cc"),
