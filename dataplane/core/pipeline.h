@@ -192,9 +192,15 @@ class Pipeline {
 
   // policy stage
   void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);
-  bool decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port);
-  void decideByName(Entry& e, std::string_view name, telemetry::Reason how, policy::L4 l4,
-                    uint16_t port, const IpAddr& server);
+  // `f`: what the client's bytes showed (null when judged before any): checked against the
+  // protocol the allowing service declares on the port.
+  bool decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port,
+                       const inspect::Finding* f = nullptr);
+  void decideByName(Entry& e, const inspect::Finding& f, policy::L4 l4, uint16_t port,
+                    const IpAddr& server);
+  // False (and denied protocol-mismatch) when `f` is not what the service declares on the port.
+  bool protocolFits(Entry& e, int service, policy::L4 l4, uint16_t port,
+                    const inspect::Finding* f);
   void recheckVerdict(Entry& e);
   void setVerdict(Entry& e, telemetry::Action a, telemetry::Reason r, int32_t service,
                   std::string_view detail = {});

@@ -23,7 +23,29 @@ constexpr uint8_t kUdp = 17;
 constexpr uint8_t kTcpSyn = 0x02, kTcpAck = 0x10;
 }  // namespace
 
-bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port) {
+bool Pipeline::protocolFits(Entry& e, int service, policy::L4 l4, uint16_t port,
+                            const inspect::Finding* f) {
+  if (f == nullptr) return true;  // judged before any client byte (CIDR, DNS binding at the SYN)
+  using policy::PortProtocol;
+  using telemetry::AppProto;
+  const PortProtocol want = snap_->portProtocol(service, l4, port);
+  std::string_view seen;
+  if (want == PortProtocol::Tls) {
+    if (f->proto != AppProto::Tls && f->proto != AppProto::Quic) {
+      seen = f->proto == AppProto::Http ? "http" : "other";
+    } else if (f->tlsLegacyVersion < 0x0303) {
+      seen = "tls-version";  // TLS 1.1 or older: 1.2 and 1.3 both say 0x0303 here
+    }
+  } else if (want == PortProtocol::Http && f->proto != AppProto::Http) {
+    seen = f->proto == AppProto::Tls ? "tls" : "other";
+  }
+  if (seen.empty()) return true;
+  setVerdict(e, Action::Deny, Reason::ProtocolMismatch, -1, seen);
+  return false;
+}
+
+bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port,
+                               const inspect::Finding* f) {
   int service = -1;
   std::string_view boundName;
   dns_.anyName(server, now_, [&](std::string_view name) {
@@ -34,6 +56,7 @@ bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto,
     return true;
   });
   if (service < 0) return false;
+  if (!protocolFits(e, service, proto, port, f)) return true;
   // The bound name is logged: it is why the address was trusted. It stays valid for this call
   // only (the binding table may change), so the verdict event copies it at once.
   identity_.name = boundName;
@@ -42,13 +65,15 @@ bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto,
   return true;
 }
 
-void Pipeline::decideByName(Entry& e, std::string_view name, Reason how, policy::L4 l4,
-                            uint16_t port, const IpAddr& server) {
-  const int service = snap_->matchName(name, l4, port);
+void Pipeline::decideByName(Entry& e, const inspect::Finding& f, policy::L4 l4, uint16_t port,
+                            const IpAddr& server) {
+  const Reason how = f.sni ? Reason::Sni : Reason::Host;
+  const int service = snap_->matchName(f.name, l4, port);
   if (service < 0) {
     setVerdict(e, Action::Deny, Reason::NoMatch, -1);
     return;
   }
+  if (!protocolFits(e, service, l4, port, &f)) return;
   // SNI/Host spoofing guard: the name must have been resolved to this address through DNS for a
   // name of the same service, or a client could name an allowed service while connecting anywhere.
   if (snap_->sniDns() != policy::SniDnsMode::Off) {
@@ -88,9 +113,11 @@ void Pipeline::judgeFinding(Entry& e, const inspect::Finding& f, policy::L4 l4, 
     // The real server name is encrypted; the outer name proves nothing.
     setVerdict(e, Action::Deny, Reason::Ech, -1);
   } else if (f.outcome == inspect::Outcome::NoName) {
-    if (!decideByBinding(e, server, l4, port)) setVerdict(e, Action::Deny, f.reason, -1, f.detail);
+    if (!decideByBinding(e, server, l4, port, &f)) {
+      setVerdict(e, Action::Deny, f.reason, -1, f.detail);
+    }
   } else if (f.head == nullptr || armHttpFollow(e, *f.head, f.judgedEnd)) {
-    decideByName(e, f.name, f.sni ? Reason::Sni : Reason::Host, l4, port, server);
+    decideByName(e, f, l4, port, server);
   }
 }
 
@@ -181,7 +208,16 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   identity_ = Identity{};
   if (!fromInitiator) {
-    // The server spoke first (SMTP, FTP, SSH banners…): only the DNS binding can vouch for it.
+    // The server spoke first. On a port where TLS or HTTP is declared (a cloud service's tcp/443
+    // by default) that is not the declared protocol, whose client speaks first: the flow is
+    // denied at once and the server's bytes never reach the client, instead of being judged as
+    // "another protocol" by the address alone.
+    if (snap_->portDeclaresProtocol(policy::L4::Tcp, v.srcPort)) {
+      setVerdict(e, Action::Deny, Reason::ProtocolMismatch, -1, "server-first");
+      applyVerdict(e, u, fromInitiator, tx);
+      return;
+    }
+    // Elsewhere (SMTP, FTP, SSH banners…): only the DNS binding can vouch for it.
     if (!decideByBinding(e, u.view.src, policy::L4::Tcp, v.srcPort)) {
       setVerdict(e, Action::Deny, Reason::NoMatch, -1, "server-first");
     }

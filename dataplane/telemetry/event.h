@@ -35,7 +35,8 @@ namespace lbg::telemetry {
   X(AppMismatch, "app-mismatch")                                                       \
   X(RequestHost, "request-host")                                                       \
   X(HttpFraming, "http-framing")                                                       \
-  X(SniChanged, "sni-changed")
+  X(SniChanged, "sni-changed")                                                         \
+  X(ProtocolMismatch, "protocol-mismatch") /* AP-ENCRYPT: not the port's protocol */
 
 enum class Reason : uint8_t {
 #define LBG_REASON_ENUM_(id, text) id,

@@ -235,7 +235,9 @@ void appendEventJson(const Event& e, std::string& out) {
     appendJsonString(toString(e.endReason), out);
     out += '}';
   }
-  out += ",\"measure\":\"AP-DEST\"}";
+  // A protocol that is not the port's declared one is the 通信路暗号化 measure's denial.
+  out += e.reason == Reason::ProtocolMismatch ? ",\"measure\":\"AP-ENCRYPT\"}"
+                                              : ",\"measure\":\"AP-DEST\"}";
 }
 
 }  // namespace lbg::telemetry
