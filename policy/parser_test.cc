@@ -299,6 +299,17 @@ INSTANTIATE_TEST_SUITE_P(
                               "    ports: [tcp/443, tcp/8080-8000]\n"),
                   "policy.yaml:10:22: services[0].ports[1]: 'tcp/8080-8000': range runs "
                   "backwards"},
+        ErrorCase{"port protocol",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n"
+                              "    ports: [tcp/443/tls, tcp/25/smtp]\n"),
+                  "policy.yaml:10:26: services[0].ports[1]: 'tcp/25/smtp': the protocol after "
+                  "the port is tls, any or (tcp) http"},
+        ErrorCase{"http over udp",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n    ports: [udp/80/http]\n"),
+                  "policy.yaml:10:13: services[0].ports[0]: 'udp/80/http': the protocol after "
+                  "the port is tls, any or (tcp) http"},
         ErrorCase{"port too big",
                   withService("  - name: m\n    kind: lgwan-asp\n"
                               "    fqdn: [a.example.com]\n"

@@ -14,6 +14,7 @@
 #include "dataplane/core/test_frames.h"
 #include "dataplane/inspect/quic/client_hello.h"
 #include "dataplane/inspect/test_pcap.h"
+#include "dataplane/inspect/tls/hello_builder.h"
 #include "policy/parser.h"
 
 namespace lbg::dataplane {
@@ -1114,6 +1115,52 @@ TEST_F(PipelineTest, QuicWithoutReadableInitialFallsBackToBinding) {
   EXPECT_EQ(v[0]["action"], "deny");
   EXPECT_EQ(v[0]["reason"], "no-match:unidentified");
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
+// Protocol on port (AP-ENCRYPT): microsoft365 is a cloud service, so its tcp/443 carries TLS 1.2
+// or later; plain HTTP with an allowed Host and TLS 1.1 with an allowed SNI are denied there,
+// and nothing of them leaves.
+TEST_F(PipelineTest, ProtocolOnPortDeniesPlaintextAndOldTls) {
+  uint32_t seq = handshake(m365_, 443);
+  const std::string get = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 443, seq, Bytes(get.begin(), get.end()), 1000);
+  seq = handshake(m365_, 443, 40001);
+  inspect::testing::HelloBuilder old;
+  old.version = 0x0302;
+  old.sni("outlook.office365.com");
+  L4Spec c = client(m365_, 443, 40001);
+  c.seq = seq;
+  inject(testing::frame(c, inspect::testing::stream(old)), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "protocol-mismatch:http");
+  EXPECT_EQ(v[0]["measure"], "AP-ENCRYPT");
+  EXPECT_EQ(v[1]["reason"], "protocol-mismatch:tls-version");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  // Port 80 of the same service declares nothing: HTTP there is judged by its Host as before.
+  seq = handshake(m365_, 80, 40002);
+  L4Spec h = client(m365_, 80, 40002);
+  h.seq = seq;
+  inject(testing::frame(h, Bytes(get.begin(), get.end())), Ingress::InsidePort);
+  v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[2]["reason"], "host");
+  EXPECT_EQ(v[2]["measure"], "AP-DEST");
+}
+
+// A server that speaks first on a port declared for TLS is not taken for "another protocol"
+// judged by its address: the flow is denied and the server's bytes never reach the client.
+TEST_F(PipelineTest, ServerSpeakingFirstOnATlsPortIsDenied) {
+  handshake(m365_, 443);
+  L4Spec s = serverSide(m365_, 443);
+  s.flags = kPshAck;
+  s.seq = 5001;
+  s.ack = 1001;
+  inject(testing::frame(s, Bytes(30, 'b')), Ingress::OutsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "protocol-mismatch:server-first");
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
 }
 
 }  // namespace
