@@ -116,9 +116,24 @@ const char* toString(L4 v) {
   return v == L4::Udp ? "udp" : "tcp";
 }
 
+std::string_view toString(PortProtocol p) {
+  switch (p) {
+    case PortProtocol::Unset:
+      return "";
+    case PortProtocol::Any:
+      return "any";
+    case PortProtocol::Tls:
+      return "tls";
+    case PortProtocol::Http:
+      return "http";
+  }
+  return "";
+}
+
 std::string toString(const PortRange& r) {
   std::string out = std::string(toString(r.proto)) + "/" + std::to_string(r.lo);
   if (r.hi != r.lo) out += "-" + std::to_string(r.hi);
+  if (r.protocol != PortProtocol::Unset) out += "/" + std::string(toString(r.protocol));
   return out;
 }
 

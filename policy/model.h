@@ -27,10 +27,17 @@ struct SourcePos {
   int column = 0;
 };
 
+// What must run on a service port ("protocol on port", the 通信路暗号化 measure AP-ENCRYPT).
+// Unset: not declared (a cloud service's tcp/443 then means Tls, see Snapshot::portProtocol()).
+// Tls: TLS 1.2 or later (QUIC on UDP); Http: HTTP/1.x; Any: whatever the policy otherwise allows.
+enum class PortProtocol : uint8_t { Unset, Any, Tls, Http };
+std::string_view toString(PortProtocol p);
+
 struct PortRange {
   L4 proto;
   uint16_t lo;
   uint16_t hi;
+  PortProtocol protocol = PortProtocol::Unset;  // the optional third part: tcp/443/tls
 
   bool contains(L4 p, uint16_t port) const { return p == proto && port >= lo && port <= hi; }
   bool operator==(const PortRange&) const = default;

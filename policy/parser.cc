@@ -3,6 +3,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -166,6 +167,20 @@ std::optional<PortRange> parsePort(std::string_view text) {
   const std::string_view proto = text.substr(0, slash);
   std::string_view range = text.substr(slash + 1);
   PortRange r{};
+  // The optional protocol that must run on the port: tcp/443/tls, tcp/80/http, udp/443/tls.
+  if (const size_t second = range.find('/'); second != std::string_view::npos) {
+    const std::string_view what = range.substr(second + 1);
+    range = range.substr(0, second);
+    if (what == "tls") {
+      r.protocol = PortProtocol::Tls;
+    } else if (what == "http" && proto == "tcp") {
+      r.protocol = PortProtocol::Http;
+    } else if (what == "any") {
+      r.protocol = PortProtocol::Any;
+    } else {
+      return std::nullopt;
+    }
+  }
   if (proto == "tcp") {
     r.proto = L4::Tcp;
   } else if (proto == "udp") {
@@ -425,7 +440,10 @@ class DocParser {
               const std::string text = scalar(item, ip, ipath);
               const auto r = parsePort(text);
               if (!r)
-                fail(ip, ipath, "'" + text + "' is not tcp/N, udp/N or tcp/LO-HI with 1..65535");
+                fail(ip, ipath,
+                     std::count(text.begin(), text.end(), '/') == 2
+                         ? "'" + text + "': the protocol after the port is tls, any or (tcp) http"
+                         : "'" + text + "' is not tcp/N, udp/N or tcp/LO-HI with 1..65535");
               if (r->lo == 0 || r->hi == 0) fail(ip, ipath, "'" + text + "': port 0 is not a port");
               if (r->lo > r->hi) fail(ip, ipath, "'" + text + "': range runs backwards");
               s.ports.push_back(*r);

@@ -299,6 +299,17 @@ INSTANTIATE_TEST_SUITE_P(
                               "    ports: [tcp/443, tcp/8080-8000]\n"),
                   "policy.yaml:10:22: services[0].ports[1]: 'tcp/8080-8000': range runs "
                   "backwards"},
+        ErrorCase{"port protocol",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n"
+                              "    ports: [tcp/443/tls, tcp/25/smtp]\n"),
+                  "policy.yaml:10:26: services[0].ports[1]: 'tcp/25/smtp': the protocol after "
+                  "the port is tls, any or (tcp) http"},
+        ErrorCase{"http over udp",
+                  withService("  - name: m\n    kind: lgwan-asp\n"
+                              "    fqdn: [a.example.com]\n    ports: [udp/80/http]\n"),
+                  "policy.yaml:10:13: services[0].ports[0]: 'udp/80/http': the protocol after "
+                  "the port is tls, any or (tcp) http"},
         ErrorCase{"port too big",
                   withService("  - name: m\n    kind: lgwan-asp\n"
                               "    fqdn: [a.example.com]\n"
@@ -426,6 +437,29 @@ TEST(ToYaml, RoundTripsToAnEqualDocument) {
   ASSERT_TRUE(first->dnsResolvers.has_value());
   EXPECT_EQ(first->dnsResolvers->size(), 1u);
   EXPECT_EQ(first->services[0].apps, (std::vector<std::string>{"tls", "microsoft365"}));
+}
+
+// Declared protocols on ports survive the canonical form; an undeclared entry stays undeclared
+// (the cloud tcp/443 default is the snapshot's reading, not written into the document).
+TEST(ToYaml, RoundTripsProtocolOnPort) {
+  const std::string text =
+      "version: 1\nsegment:\n  inside: [10.0.0.0/8]\ndefaults: {deny: drop}\nservices:\n"
+      "  - name: a\n    kind: cloud\n    ismap: {id: C21-0008-2, expires: 2027-03-31}\n"
+      "    fqdn: [a.example.com]\n"
+      "    ports: [tcp/443, tcp/80/http, udp/443/tls, tcp/8443-8444/any]\n";
+  auto first = parsePolicyText(text, "p", kToday);
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  const auto& ports = first->services[0].ports;
+  ASSERT_EQ(ports.size(), 4u);
+  EXPECT_EQ(ports[0].protocol, PortProtocol::Unset);
+  EXPECT_EQ(ports[1].protocol, PortProtocol::Http);
+  EXPECT_EQ(ports[2].protocol, PortProtocol::Tls);
+  EXPECT_EQ(ports[3].protocol, PortProtocol::Any);
+  const std::string canonical = toYaml(first.value());
+  EXPECT_NE(canonical.find("tcp/8443-8444/any"), std::string::npos) << canonical;
+  auto second = parsePolicyText(canonical, "canonical", kToday);
+  ASSERT_TRUE(second.ok()) << second.error().toString() << "\n" << canonical;
+  EXPECT_EQ(first.value(), second.value());
 }
 
 TEST(ToYaml, RoundTripsExampleAndEmptyServiceList) {

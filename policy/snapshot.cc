@@ -44,6 +44,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
   std::array<std::vector<int32_t>, 2> usedDelta{std::vector<int32_t>(65537, 0),
                                                 std::vector<int32_t>(65537, 0)};
   std::array<std::vector<int32_t>, 2> namedDelta = usedDelta;
+  std::array<std::vector<int32_t>, 2> declaredDelta = usedDelta;
   std::vector<PortRange> ports;
   std::vector<uint32_t> portBegin;
 
@@ -74,7 +75,17 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
       if (slot < 0 || r.lo == 0 || r.lo > r.hi) {
         return serviceError(s, i, "invalid port range " + toString(r));
       }
-      ports.push_back(r);
+      PortRange eff = r;
+      // Default protocol on port: tcp/443 of a cloud service carries TLS (AP-ENCRYPT).
+      if (eff.protocol == PortProtocol::Unset && s.kind == ServiceKind::Cloud &&
+          eff.proto == L4::Tcp && eff.lo == 443 && eff.hi == 443) {
+        eff.protocol = PortProtocol::Tls;
+      }
+      ports.push_back(eff);
+      if (eff.protocol == PortProtocol::Tls || eff.protocol == PortProtocol::Http) {
+        declaredDelta[size_t(slot)][r.lo] += 1;
+        declaredDelta[size_t(slot)][size_t(r.hi) + 1] -= 1;
+      }
       usedDelta[size_t(slot)][r.lo] += 1;
       usedDelta[size_t(slot)][size_t(r.hi) + 1] -= 1;
       if (!s.fqdns.empty()) {
@@ -116,6 +127,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
   for (size_t slot = 0; slot < 2; ++slot) {
     markPorts(snap->portUsed_[slot], usedDelta[slot]);
     markPorts(snap->portNamed_[slot], namedDelta[slot]);
+    markPorts(snap->portDeclared_[slot], declaredDelta[slot]);
   }
   // FNV-1a of the name: stable across processes and versions. Hashed once here; a verdict only
   // looks it up.
@@ -165,6 +177,16 @@ bool Snapshot::serviceAllowsPort(int index, L4 proto, uint16_t port) const {
     if (ports_[i].contains(proto, port)) return true;
   }
   return false;
+}
+
+PortProtocol Snapshot::portProtocol(int index, L4 proto, uint16_t port) const {
+  if (index < 0 || size_t(index) + 1 >= portBegin_.size()) return PortProtocol::Any;
+  for (uint32_t i = portBegin_[size_t(index)]; i < portBegin_[size_t(index) + 1]; ++i) {
+    if (ports_[i].contains(proto, port)) {
+      return ports_[i].protocol == PortProtocol::Unset ? PortProtocol::Any : ports_[i].protocol;
+    }
+  }
+  return PortProtocol::Any;
 }
 
 int Snapshot::matchName(std::string_view name, L4 proto, uint16_t port) const {

@@ -66,6 +66,15 @@ class Snapshot {
   // (compared case-insensitively); always true for a service that lists none.
   bool serviceAllowsApp(int index, std::string_view protocol, std::string_view application) const;
 
+  // What must run on (proto, port) of service `index` (its first range holding the port; a cloud
+  // service's undeclared tcp/443 is Tls); Any when nothing is declared or the index is invalid.
+  PortProtocol portProtocol(int index, L4 proto, uint16_t port) const;
+  // True if some service declares TLS or HTTP on this port: a server speaking first there is
+  // not that protocol.
+  bool portDeclaresProtocol(L4 proto, uint16_t port) const {
+    return testBit(portDeclared_, proto, port);
+  }
+
   // True if service `index` allows (proto, port). Out-of-range index: false.
   bool serviceAllowsPort(int index, L4 proto, uint16_t port) const;
 
@@ -92,6 +101,7 @@ class Snapshot {
   std::vector<uint32_t> portBegin_;
   PortBitmap portUsed_{};
   PortBitmap portNamed_{};
+  PortBitmap portDeclared_{};
   std::vector<uint64_t> idOfService_;                 // serviceId() by index
   std::vector<std::pair<uint64_t, int>> serviceIds_;  // sorted by id
 };

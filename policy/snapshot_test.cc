@@ -153,6 +153,34 @@ TEST(Snapshot, PortSets) {
   EXPECT_FALSE(s->portHasNames(L4::Udp, 53));
 }
 
+// Protocol on port: declared per port entry; a cloud service's tcp/443 is TLS unless it says
+// otherwise; any service declaring TLS or HTTP on a port marks the port.
+TEST(Snapshot, ProtocolOnPort) {
+  auto s = compile(
+      "  - name: cloud\n    kind: cloud\n    ismap: {id: C21-0001-1, expires: 2099-12-31}\n"
+      "    fqdn: [a.example.com]\n    ports: [tcp/443, tcp/80/http, tcp/8443-8444]\n"
+      "  - name: cloud-any\n    kind: cloud\n    ismap: {id: C21-0002-1, expires: 2099-12-31}\n"
+      "    fqdn: [b.example.com]\n    ports: [tcp/443/any, udp/443/tls]\n"
+      "  - name: asp\n    kind: lgwan-asp\n    fqdn: [c.example.com]\n"
+      "    ports: [tcp/443, tcp/9000-9001/tls]\n");
+  EXPECT_EQ(s->portProtocol(0, L4::Tcp, 443), PortProtocol::Tls);  // the cloud default
+  EXPECT_EQ(s->portProtocol(0, L4::Tcp, 80), PortProtocol::Http);
+  EXPECT_EQ(s->portProtocol(0, L4::Tcp, 8443), PortProtocol::Any);  // only exactly tcp/443
+  EXPECT_EQ(s->portProtocol(1, L4::Tcp, 443), PortProtocol::Any);   // opted out
+  EXPECT_EQ(s->portProtocol(1, L4::Udp, 443), PortProtocol::Tls);
+  EXPECT_EQ(s->portProtocol(2, L4::Tcp, 443), PortProtocol::Any);  // not a cloud service
+  EXPECT_EQ(s->portProtocol(2, L4::Tcp, 9001), PortProtocol::Tls);
+  EXPECT_EQ(s->portProtocol(-1, L4::Tcp, 443), PortProtocol::Any);
+  EXPECT_TRUE(s->portDeclaresProtocol(L4::Tcp, 443));
+  EXPECT_TRUE(s->portDeclaresProtocol(L4::Tcp, 80));
+  EXPECT_TRUE(s->portDeclaresProtocol(L4::Tcp, 9000));
+  EXPECT_FALSE(s->portDeclaresProtocol(L4::Tcp, 9002));
+  EXPECT_FALSE(s->portDeclaresProtocol(L4::Tcp, 8443));
+  EXPECT_TRUE(s->portDeclaresProtocol(L4::Udp, 443));
+  EXPECT_EQ(toString(s->service(0).ports[1]), "tcp/80/http");
+  EXPECT_EQ(toString(s->service(0).ports[0]), "tcp/443");  // the default is not written back
+}
+
 TEST(Snapshot, FullPortRangeAndBoundaries) {
   auto s = compile(
       "  - name: all\n    kind: lgwan-asp\n    cidr: [192.0.2.0/24]\n"

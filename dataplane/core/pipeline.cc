@@ -5,11 +5,7 @@
 #include <cstring>
 
 #include "dataplane/core/tcp_reset.h"
-#include "dataplane/inspect/http/request.h"
 #include "dataplane/inspect/quic/initial.h"
-#include "dataplane/inspect/stream_lead.h"
-#include "dataplane/inspect/tls/hello_tail.h"
-#include "dataplane/inspect/tls/client_hello.h"
 #include "dataplane/packet/icmp_quote.h"
 
 namespace lbg::dataplane {
@@ -27,14 +23,6 @@ static_assert(1 LBG_DECODE_DROP_REASONS(LBG_COUNT_REASON_) <= Pipeline::kDecodeR
 constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmp6 = 58;
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 constexpr uint16_t kEtherArp = 0x0806;
-
-bool looksLikeHttpMethod(std::span<const uint8_t> s) {
-  // "GET ", "POST ", "OPTIONS " …: an upper-case token then a space, within the first 16 bytes.
-  size_t i = 0;
-  while (i < s.size() && i < 16 && s[i] >= 'A' && s[i] <= 'Z') ++i;
-  if (i == s.size()) return i > 0;  // still could be (NeedMore decides)
-  return i >= 3 && s[i] == ' ';
-}
 
 }  // namespace
 
@@ -366,7 +354,10 @@ void Pipeline::decideFirstPacket(Entry& e, Unit& u, bool fromInitiator) {
     setVerdict(e, Action::Allow, Reason::Cidr, byAddress);
     return;
   }
-  if (l4 == policy::L4::Tcp && snap_->portHasNames(l4, port)) {
+  // TCP streams and QUIC Initials (UDP/443 when QUIC is allowed) name their server: judged by
+  // the inspectors (pipeline_inspect.cc) when a listed name could allow the port.
+  const bool named = l4 == policy::L4::Tcp || port == 443;
+  if (named && snap_->portHasNames(l4, port)) {
     // With sni_dns: enforce a name can only be allowed at an address DNS bound to it; when the
     // address has no binding at all, no name will do, and the handshake is refused at once.
     if (snap_->sniDns() == policy::SniDnsMode::Enforce &&
@@ -379,205 +370,6 @@ void Pipeline::decideFirstPacket(Entry& e, Unit& u, bool fromInitiator) {
     return;
   }
   if (!decideByBinding(e, server, l4, port)) setVerdict(e, Action::Deny, Reason::NoMatch, -1);
-}
-
-bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port) {
-  int service = -1;
-  std::string_view boundName;
-  dns_.anyName(server, now_, [&](std::string_view name) {
-    const int s = snap_->matchName(name, proto, port);
-    if (s < 0) return false;
-    service = s;
-    boundName = name;
-    return true;
-  });
-  if (service < 0) return false;
-  // The bound name is logged: it is why the address was trusted. It stays valid for this call
-  // only (the binding table may change), so the verdict event copies it at once.
-  identity_.name = boundName;
-  setVerdict(e, Action::Allow, Reason::DnsBinding, service);
-  identity_ = Identity{};
-  return true;
-}
-
-void Pipeline::decideByName(Entry& e, std::string_view name, Reason how, uint16_t port,
-                            const IpAddr& server) {
-  const int service = snap_->matchName(name, policy::L4::Tcp, port);
-  if (service < 0) {
-    setVerdict(e, Action::Deny, Reason::NoMatch, -1);
-    return;
-  }
-  // SNI/Host spoofing guard: the name must have been resolved to this address through DNS for a
-  // name of the same service, or a client could name an allowed service while connecting anywhere.
-  if (snap_->sniDns() != policy::SniDnsMode::Off) {
-    const bool bound = dns_.anyName(server, now_, [&](std::string_view bn) {
-      return snap_->matchName(bn, policy::L4::Tcp, port) == service;
-    });
-    if (!bound) {
-      if (snap_->sniDns() == policy::SniDnsMode::Enforce) {
-        setVerdict(e, Action::Deny, Reason::SniDnsMismatch, service);
-        return;
-      }
-      setVerdict(e, Action::Allow, how, service, "dns-unverified");
-      return;
-    }
-  }
-  setVerdict(e, Action::Allow, how, service);
-}
-
-void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
-  const packet::PacketView& v = u.view;
-  if (v.payloadLen == 0) {
-    // Handshake, pure ACKs, FIN and RST carry no data to judge and pass while pending.
-    if (fromInitiator && (v.tcpFlags & kTcpAck)) e.user.serverSawHandshake = true;
-    forward(u, tx);
-    return;
-  }
-  identity_ = Identity{};
-  if (!fromInitiator) {
-    // The server spoke first (SMTP, FTP, SSH banners…): only the DNS binding can vouch for it.
-    if (!decideByBinding(e, u.view.src, policy::L4::Tcp, v.srcPort)) {
-      setVerdict(e, Action::Deny, Reason::NoMatch, -1, "server-first");
-    }
-    applyVerdict(e, u, fromInitiator, tx);
-    return;
-  }
-
-  if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
-    // The server would drop it; so do we, without letting its bytes reach the inspector.
-    ++counters_.bad_checksum;
-    freeUnit(u);
-    return;
-  }
-  // Client payload: assemble the stream in order, hold the packet.
-  if (!e.user.stream.active()) {
-    const uint32_t base =
-        e.meta.sawSyn ? e.meta.isn[0] + 1 : ((v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq);
-    if (!streams_->attach(e.user.stream, base)) {
-      ++counters_.stream_exhausted;
-      setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "stream-buffers");
-      applyVerdict(e, u, fromInitiator, tx);
-      return;
-    }
-  }
-  // Data carried in a SYN (TCP Fast Open) starts one past the SYN's sequence number.
-  const uint32_t dataSeq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
-  const auto added =
-      flow::streamAdd(*streams_, e.user.stream, dataSeq, v.frame + v.payloadOffset, v.payloadLen);
-  if (added == flow::StreamStatus::Conflict) {
-    setVerdict(e, Action::Deny, Reason::StreamConflict, -1);
-    applyVerdict(e, u, fromInitiator, tx);
-    return;
-  }
-  if (added == flow::StreamStatus::OutOfWindow) {
-    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
-    applyVerdict(e, u, fromInitiator, tx);
-    return;
-  }
-  if (e.user.hold.count + u.count > config_.maxHeldPerFlow) {
-    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "held-packets");
-    applyVerdict(e, u, fromInitiator, tx);
-    return;
-  }
-  for (uint16_t i = 0; i < u.count; ++i) {
-    if (!hold_.push(e.user.hold, u.mbufs[i])) {
-      // Already held mbufs of this unit are freed with the flow's hold queue.
-      for (uint16_t j = i; j < u.count; ++j) rte_pktmbuf_free(u.mbufs[j]);
-      ++counters_.hold_exhausted;
-      setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "hold-pool");
-      u.count = 0;
-      applyVerdict(e, u, fromInitiator, tx);
-      return;
-    }
-    ++counters_.packets_held;
-  }
-  u.count = 0;  // owned by the hold queue now
-
-  const auto whole = flow::streamContiguous(*streams_, e.user.stream);
-  if (whole.empty()) return;  // first bytes still missing (out of order)
-  const uint16_t port = v.dstPort;
-  // Empty lines before a request and non-handshake records before a ClientHello are tolerated
-  // by servers: walked over, so that SNI and Host are still read (inspect/stream_lead.h).
-  const auto lead = inspect::skipStreamLead(whole);
-  const auto stream = whole.subspan(lead.offset);
-  if (lead.status == inspect::Status::Invalid) {
-    setVerdict(e, Action::Deny, Reason::Ambiguous, -1, "tls-lead-records");
-  } else if (lead.status == inspect::Status::NeedMore) {
-    if (whole.size() < streams_->bytesEach()) return;
-    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-lead");
-  } else if (stream[0] == 0x16) {
-    e.user.appProto = AppProto::Tls;
-    inspect::TlsClientHello hello{};
-    const auto st = inspect::parseClientHello(stream, hello);
-    if (st == inspect::Status::NeedMore) {
-      if (stream.size() >= streams_->bytesEach()) {
-        setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "client-hello-size");
-      } else {
-        return;
-      }
-    } else if (st != inspect::Status::Done) {
-      setVerdict(e, Action::Deny, Reason::Ambiguous, -1, inspect::toString(hello.reason));
-    } else {
-      identity_.sni = hello.hasSni;
-      identity_.name = {hello.sni, hello.sniLen};
-      if (hello.alpnCount > 0) identity_.alpn = {hello.alpn[0], hello.alpnLen[0]};
-      inspect::TlsClientHello second{};
-      const auto tail = inspect::checkHelloTail(stream, hello, second);
-      if (tail == inspect::HelloTail::OtherName) {
-        setVerdict(e, Action::Deny, Reason::SniChanged, -1, {second.sni, second.sniLen});
-      } else if (tail == inspect::HelloTail::Extra) {
-        setVerdict(e, Action::Deny, Reason::Ambiguous, -1, "tls-second-handshake");
-      } else if (hello.ech && snap_->ech() == policy::EchMode::Block) {
-        // The real server name is encrypted; the outer name proves nothing.
-        setVerdict(e, Action::Deny, Reason::Ech, -1);
-      } else if (!hello.hasSni) {
-        if (!decideByBinding(e, v.dst, policy::L4::Tcp, port)) {
-          setVerdict(e, Action::Deny, Reason::NoSni, -1);
-        }
-      } else {
-        decideByName(e, identity_.name, Reason::Sni, port, v.dst);
-      }
-    }
-  } else if (looksLikeHttpMethod(stream)) {
-    e.user.appProto = AppProto::Http;
-    inspect::HttpRequestHead head{};
-    const auto st = inspect::parseHttpRequestHead(stream, head);
-    if (st == inspect::Status::NeedMore) {
-      if (stream.size() >= streams_->bytesEach()) {
-        setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "request-head-size");
-      } else {
-        return;
-      }
-    } else if (st != inspect::Status::Done) {
-      const bool connect = head.reason == inspect::HttpReason::Connect;
-      setVerdict(e, Action::Deny, connect ? Reason::HttpConnect : Reason::Ambiguous, -1,
-                 connect ? std::string_view{} : inspect::toString(head.reason));
-    } else if (!head.hasHost) {
-      if (!decideByBinding(e, v.dst, policy::L4::Tcp, port)) {
-        setVerdict(e, Action::Deny, Reason::NoMatch, -1, "no-host");
-      }
-    } else {
-      identity_.host = true;
-      identity_.name = {head.host, head.hostLen};
-      if (armHttpFollow(e, head, uint32_t(lead.offset + head.headLength))) {
-        decideByName(e, identity_.name, Reason::Host, port, v.dst);
-      }
-    }
-  } else {
-    // Neither TLS nor HTTP: only a DNS binding of the server address can identify the service.
-    if (!decideByBinding(e, v.dst, policy::L4::Tcp, port)) {
-      setVerdict(e, Action::Deny, e.meta.sawSyn ? Reason::NoMatch : Reason::Midstream, -1,
-                 "unidentified");
-    }
-  }
-  if (e.meta.verdict == Verdict::Pending) return;
-  enforceApp(e);  // identification may have finished before the name was complete
-  if (e.meta.verdict == Verdict::Allow && e.meta.follow) {
-    resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
-    return;
-  }
-  streams_->detach(e.user.stream);
-  applyVerdict(e, u, fromInitiator, tx);
 }
 
 bool Pipeline::stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator) {

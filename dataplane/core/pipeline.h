@@ -6,7 +6,9 @@
 //   2. decode   Ethernet, VLAN, IPv4/IPv6, fragments, TCP/UDP/ICMP  stageDecode()
 //   3. guard    rate limits and flood protection                     (not yet: dataplane/guard)
 //   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
-//   5. inspect  TLS ClientHello, HTTP Host, DNS answers, QUIC        stageInspect()
+//   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
+//               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
+//               allowed flows: DNS answers, later HTTP heads           stageInspectAllowed()
 //               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
 //   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
@@ -35,6 +37,7 @@
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/inspect/dns/query_table.h"
 #include "dataplane/inspect/http/request.h"
+#include "dataplane/inspect/inspector.h"
 #include "dataplane/packet/fragment_reassembler.h"
 #include "dataplane/packet/packet_view.h"
 #include "dataplane/telemetry/event.h"
@@ -159,7 +162,13 @@ class Pipeline {
 
   void processUnit(Unit& u, TxSink& tx);
   void stageFlow(Unit& u, TxSink& tx);
+  // pipeline_inspect.cc: flows waiting for their verdict, through the inspector tables.
   void handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  bool holdClientBytes(Entry& e, Unit& u);  // false: denied (resources, conflict, limits)
+  void inspectStream(Entry& e, const packet::PacketView& v);
+  void inspectDatagram(Entry& e, const packet::PacketView& v);
+  void judgeFinding(Entry& e, const inspect::Finding& f, policy::L4 l4, uint16_t port,
+                    const IpAddr& server);
   // False: the packet must be dropped (a DNS answer that answers no outstanding query).
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
@@ -183,9 +192,15 @@ class Pipeline {
 
   // policy stage
   void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);
-  bool decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port);
-  void decideByName(Entry& e, std::string_view name, telemetry::Reason how, uint16_t port,
+  // `f`: what the client's bytes showed (null when judged before any): checked against the
+  // protocol the allowing service declares on the port.
+  bool decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port,
+                       const inspect::Finding* f = nullptr);
+  void decideByName(Entry& e, const inspect::Finding& f, policy::L4 l4, uint16_t port,
                     const IpAddr& server);
+  // False (and denied protocol-mismatch) when `f` is not what the service declares on the port.
+  bool protocolFits(Entry& e, int service, policy::L4 l4, uint16_t port,
+                    const inspect::Finding* f);
   void recheckVerdict(Entry& e);
   void setVerdict(Entry& e, telemetry::Action a, telemetry::Reason r, int32_t service,
                   std::string_view detail = {});
@@ -223,6 +238,7 @@ class Pipeline {
   PipelineCounters counters_;
   std::array<uint64_t, kDecodeReasons> decodeDrops_{};
   packet::DecodeOptions decodeOptions_{};
+  inspect::InspectScratch scratch_{};  // parser outputs of the current pending packet
 
   // Per-flow identity of the current verdict, copied into the verdict event.
   struct Identity {

@@ -7,10 +7,14 @@
 #include <rte_mempool.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/test_frames.h"
+#include "dataplane/inspect/quic/client_hello.h"
+#include "dataplane/inspect/test_pcap.h"
+#include "dataplane/inspect/tls/hello_builder.h"
 #include "policy/parser.h"
 
 namespace lbg::dataplane {
@@ -1032,6 +1036,131 @@ TEST_F(PipelineTest, IcmpErrorsPassOnlyForAllowedFlowsAndTowardTheSender) {
   EXPECT_EQ(framesTo(PortRole::Inside, 1), 1u);
   EXPECT_EQ(pipeline_->counters().icmp_passed, 1u);
   EXPECT_EQ(pipeline_->counters().icmp_dropped, 3u);
+}
+
+// A real client Initial from the nDPI corpus whose ClientHello decrypts in its first datagram,
+// and the server name it carries.
+struct QuicSample {
+  Bytes datagram;
+  std::string sni;
+};
+QuicSample firstReadableQuicInitial() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(fs::path(LBG_CORPUS_DIR) / "ndpi" / "pcap")) {
+    if (f.path().filename().string().rfind("quic", 0) == 0) files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    const auto cap = inspect::testing::readCapture(f.string());
+    for (const auto& [dir, payloads] : cap.udpPayloads) {
+      if (payloads.empty() || dir.dst.port != 443) continue;
+      inspect::QuicClientHello q;
+      if (inspect::parseQuicClientHello(payloads[0], q) == inspect::Status::Done && q.tls.hasSni &&
+          !q.tls.ech) {
+        return {payloads[0], std::string(q.tls.sni, q.tls.sniLen)};
+      }
+    }
+  }
+  return {};
+}
+
+std::string quicPolicy(const std::string& name) {
+  std::string p = kPolicy;
+  p.replace(p.find("quic: block"), 11, "quic: allow");
+  return p +
+         "  - name: quic-cloud\n    kind: cloud\n"
+         "    ismap: {id: C21-0009-1, expires: 2099-12-31}\n"
+         "    fqdn: [\"" + name + "\"]\n    ports: [udp/443]\n";
+}
+
+// QUIC flows are judged by the SNI of their Initial, like TLS ones: the listed name passes at an
+// address nothing bound, another name is denied and its datagram never leaves.
+TEST_F(PipelineTest, QuicInitialIsJudgedBySni) {
+  const QuicSample q = firstReadableQuicInitial();
+  ASSERT_FALSE(q.sni.empty()) << "no readable QUIC Initial in the corpus";
+  slot_->publish(compile(quicPolicy(q.sni), 2), std::chrono::milliseconds(0));
+  L4Spec u = client(m365_, 443);
+  u.proto = 17;
+  inject(testing::frame(u, q.datagram), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[0]["app_proto"], "quic");
+  EXPECT_EQ(v[0]["policy"]["service"], "quic-cloud");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), q.datagram.size());
+
+  slot_->publish(compile(quicPolicy("other.example"), 3), std::chrono::milliseconds(0));
+  L4Spec w = client(m365_, 443, 40001);
+  w.proto = 17;
+  inject(testing::frame(w, q.datagram), Ingress::InsidePort);
+  v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "no-match");
+  EXPECT_EQ(v[1]["app_proto"], "quic");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), q.datagram.size());  // only the first flow's
+}
+
+// A datagram on an allowed QUIC port that is not a readable Initial names nothing: only the DNS
+// binding of the address can vouch for it (as before the SNI was read).
+TEST_F(PipelineTest, QuicWithoutReadableInitialFallsBackToBinding) {
+  slot_->publish(compile(quicPolicy("quic.example"), 2), std::chrono::milliseconds(0));
+  L4Spec u = client(m365_, 443);
+  u.proto = 17;
+  inject(testing::frame(u, Bytes(100, 0x40)), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "deny");
+  EXPECT_EQ(v[0]["reason"], "no-match:unidentified");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+}
+
+// Protocol on port (AP-ENCRYPT): microsoft365 is a cloud service, so its tcp/443 carries TLS 1.2
+// or later; plain HTTP with an allowed Host and TLS 1.1 with an allowed SNI are denied there,
+// and nothing of them leaves.
+TEST_F(PipelineTest, ProtocolOnPortDeniesPlaintextAndOldTls) {
+  uint32_t seq = handshake(m365_, 443);
+  const std::string get = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 443, seq, Bytes(get.begin(), get.end()), 1000);
+  seq = handshake(m365_, 443, 40001);
+  inspect::testing::HelloBuilder old;
+  old.version = 0x0302;
+  old.sni("outlook.office365.com");
+  L4Spec c = client(m365_, 443, 40001);
+  c.seq = seq;
+  inject(testing::frame(c, inspect::testing::stream(old)), Ingress::InsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "protocol-mismatch:http");
+  EXPECT_EQ(v[0]["measure"], "AP-ENCRYPT");
+  EXPECT_EQ(v[1]["reason"], "protocol-mismatch:tls-version");
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  // Port 80 of the same service declares nothing: HTTP there is judged by its Host as before.
+  seq = handshake(m365_, 80, 40002);
+  L4Spec h = client(m365_, 80, 40002);
+  h.seq = seq;
+  inject(testing::frame(h, Bytes(get.begin(), get.end())), Ingress::InsidePort);
+  v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[2]["reason"], "host");
+  EXPECT_EQ(v[2]["measure"], "AP-DEST");
+}
+
+// A server that speaks first on a port declared for TLS is not taken for "another protocol"
+// judged by its address: the flow is denied and the server's bytes never reach the client.
+TEST_F(PipelineTest, ServerSpeakingFirstOnATlsPortIsDenied) {
+  handshake(m365_, 443);
+  L4Spec s = serverSide(m365_, 443);
+  s.flags = kPshAck;
+  s.seq = 5001;
+  s.ack = 1001;
+  inject(testing::frame(s, Bytes(30, 'b')), Ingress::OutsidePort);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "protocol-mismatch:server-first");
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
 }
 
 }  // namespace

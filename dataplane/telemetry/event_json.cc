@@ -242,7 +242,7 @@ void appendEventJson(const Event& e, std::string& out) {
     appendJsonString(toString(e.endReason), out);
     out += '}';
   }
-  // The measure the verdict evidences is the reason's (every reason of today's table: AP-DEST).
+  // The measure the verdict evidences is the reason's (AP-DEST, or AP-ENCRYPT for protocol-mismatch).
   appendMeasure(e.reason == Reason::None || static_cast<size_t>(e.reason) >= std::size(kReasons)
                     ? defaultMeasure(LogEventType::Flow)
                     : reasonInfo(e.reason).measure,

@@ -30,8 +30,8 @@ def u16(v):
 
 
 def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=False,
-                 two_sni=False, record_size=16384):
-    body = u16(0x0303) + bytes(range(32)) + b"\x20" + bytes(32) + u16(4) + u16(0x1301) + \
+                 two_sni=False, record_size=16384, legacy=0x0303):
+    body = u16(legacy) + bytes(range(32)) + b"\x20" + bytes(32) + u16(4) + u16(0x1301) + \
         u16(0x1302) + b"\x01\x00"
     ext = b""
     if names:
@@ -40,7 +40,8 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
         ext += u16(0) + u16(len(sni)) + sni
         if two_sni:
             ext += u16(0) + u16(len(sni)) + sni
-    ext += u16(43) + u16(5) + b"\x04\x03\x04\x03\x03"
+    if legacy == 0x0303:  # a TLS 1.1 client offers no supported_versions
+        ext += u16(43) + u16(5) + b"\x04\x03\x04\x03\x03"
     if alpn:
         lst = b"".join(bytes([len(a)]) + a.encode() for a in alpn)
         ext += u16(16) + u16(len(lst) + 2) + u16(len(lst)) + lst
@@ -312,6 +313,19 @@ def main():
     Conv(p, M365, 443).handshake().client_data(client_hello() + client_hello(["second-evil.example"]))
     Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello() + b"\x14\x03\x03\x00\x01\x01").close()
     cases["tls_second_hello"] = p
+
+    p = []
+    # Protocol on port: the cloud service's tcp/443 is TLS >= 1.2. An attacker with an allowed
+    # name tries plain HTTP there, an old TLS, and a server that speaks first (a tunnel whose
+    # server end greets, judged before as "other protocol" by its address alone).
+    Conv(p, M365, 443).handshake().client_data(get(b"outlook.office365.com", b"X-S: plain-on-443\r\n"))
+    Conv(p, M365, 443, sport=40001).handshake().client_data(
+        client_hello(alpn=("old-tls-marker",), legacy=0x0302))
+    c = Conv(p, M365, 443, sport=40002).handshake()
+    c.server_data(b"220 tunnel-banner-443 ready\r\n")
+    c.client_data(b"EHLO tunnel-client-443\r\n")
+    Conv(p, M365, 443, sport=40003).handshake().client_data(client_hello()).close()
+    cases["protocol_on_port"] = p
 
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)

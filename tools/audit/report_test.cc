@@ -127,6 +127,32 @@ TEST(ReportNoData, MeasuresWithoutEventsSayNoData) {
   EXPECT_NE(renderHtml(*dja, *cat).find("この期間のデータはありません"), std::string::npos);
 }
 
+// A protocol-on-port denial is a flow denial like the others (the reason table) and counts for
+// the measure it names, 通信路暗号化 (AP-ENCRYPT).
+TEST(ReportReasons, ProtocolMismatchCountsForEncryptionInTransit) {
+  ScratchDir dir;
+  telemetry::LogConfig cfg;
+  cfg.dir = dir.path() + "/log";
+  cfg.keyFile = dir.path() + "/k";
+  cfg.applianceId = "gw";
+  fixedKey().writePem(cfg.keyFile);
+  {
+    auto w = telemetry::LogWriter::create(cfg);
+    ASSERT_TRUE(w);
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:00.000000Z","event_type":"flow","phase":"verdict","src_ip":"10.0.0.1","dest_ip":"1.2.3.4","action":"deny","reason":"protocol-mismatch:http","policy":{"version":1,"service":null},"measure":"AP-ENCRYPT"})");
+    (*w)->close();
+  }
+  ReportOptions ro;
+  ro.fromNs = at("2026-11-01T00:00:00Z");
+  ro.toNs = at("2026-11-03T00:00:00Z");
+  ro.lang = "en";
+  auto d = buildReport(cfg.dir, fixedKey().publicKey(), ro);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->deniedByReason.at("protocol-mismatch:http"), 1u);
+  EXPECT_EQ(d->perMeasure.at("AP-ENCRYPT"), 1u);
+  EXPECT_EQ(d->perMeasure.count("AP-DEST"), 0u);
+}
+
 TEST(ReportIntegrity, ABrokenLogIsReportedPlainly) {
   ScratchDir dir;
   telemetry::LogConfig cfg;

@@ -23,6 +23,7 @@ namespace lbg::telemetry {
 #define LBG_LOG_MEASURES(X) \
   X(Dest, "AP-DEST") \
   X(Cert, "AP-CERT") \
+  X(Encrypt, "AP-ENCRYPT") \
   X(Tenant, "AP-TENANT") \
   X(Sanitize, "AP-SANITIZE") \
   X(Ids, "AP-IDS") \
@@ -71,7 +72,8 @@ namespace lbg::telemetry {
   X(AppMismatch, "app-mismatch", Dest, "アプリケーション識別の不一致", "application identification mismatch") \
   X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed") \
   X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
-  X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server")
+  X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
+  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
