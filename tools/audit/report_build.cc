@@ -31,7 +31,7 @@ const std::string& measureIdText(MeasureId m) {
 const std::vector<std::string>& reportMeasureIds() {
   static const std::vector<std::string> ids = [] {
     std::vector<std::string> v;
-    for (MeasureId m : {MeasureId::Dest, MeasureId::Cert, MeasureId::Tenant, MeasureId::Sanitize, MeasureId::Ids,
+    for (MeasureId m : {MeasureId::Dest, MeasureId::Encrypt, MeasureId::Cert, MeasureId::Tenant, MeasureId::Sanitize, MeasureId::Ids,
                         MeasureId::Ddos, MeasureId::Priv, MeasureId::Log})
       v.push_back(measureIdText(m));
     return v;
