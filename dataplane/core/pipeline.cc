@@ -49,6 +49,13 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   auto streams = flow::StreamBufferPool::create(config.streamBuffers, config.streamBufferBytes);
   if (!streams) return streams.error();
   p->streams_ = std::move(streams.value());
+  if (config.guardRingBytes == 0 || (config.guardRingBytes & (config.guardRingBytes - 1)) != 0) {
+    return Error{"stream guard: ring bytes must be a power of two"};
+  }
+  auto rings = flow::StreamBufferPool::create(config.guardRings, config.guardRingBytes);
+  if (!rings) return rings.error();
+  p->rings_ = std::move(rings.value());
+  p->normalizer_ = config.normalizer;
   packet::ReassemblerConfig fc;
   fc.maxDatagrams = config.fragmentDatagrams;
   fc.timeoutNs = config.fragmentTimeoutNs;
@@ -130,6 +137,7 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
         (u.view.ipProto == kTcp || u.view.ipProto == kUdp)) {
       u.key = flow::makeKey(u.view.src, u.view.srcPort, u.view.dst, u.view.dstPort, u.view.ipProto,
                             u.reversed);
+      flow::setVlans(u.key, u.view.vlanCount, u.view.vlanTci);
       u.hash = flow::hashKey(u.key);
       u.keyed = true;
       flows_->prefetch(u.hash);
@@ -225,7 +233,8 @@ void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
   packet::IcmpQuote q;
   if (packet::parseIcmpErrorQuote(u.view, q)) {
     bool reversed = false;
-    const flow::FlowKey key = flow::makeKey(q.src, q.srcPort, q.dst, q.dstPort, q.proto, reversed);
+    flow::FlowKey key = flow::makeKey(q.src, q.srcPort, q.dst, q.dstPort, q.proto, reversed);
+    flow::setVlans(key, u.view.vlanCount, u.view.vlanTci);  // errors come on the flow's VLAN
     const Entry* e = flows_->find(key, flow::hashKey(key));
     if (e != nullptr && e->meta.verdict == Verdict::Allow) {
       const bool senderIsInitiator = (!reversed) == e->meta.initiatorIsLo;
@@ -248,6 +257,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
   if (!u.keyed) {  // reassembled datagrams are keyed here; plain packets in the decode pass
     u.key = flow::makeKey(v.src, v.srcPort, v.dst, v.dstPort, v.ipProto, u.reversed);
+    flow::setVlans(u.key, v.vlanCount, v.vlanTci);
     u.hash = flow::hashKey(u.key);
     u.keyed = true;
   }
@@ -294,6 +304,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   e->meta.lastSeenNs = now_;
   ++e->meta.pkts[dir];
   e->meta.bytes[dir] += v.payloadLen;
+  if (!admitPacket(*e, u, created, fromInitiator, tx)) return;  // pipeline_stream.cc
   if (v.ipProto == kTcp) {
     const auto ev = flow::trackTcp(e->meta, v, fromInitiator);
     if (ev != flow::TcpEvent::Ok && ev != flow::TcpEvent::Midstream) ++counters_.tcp_invalid;
@@ -576,7 +587,7 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
     return;
   }
-  streams_->detach(e.user.stream);
+  adoptJudged(e);  // pipeline_stream.cc: the guard keeps what was released
   applyVerdict(e, u, fromInitiator, tx);
 }
 
@@ -840,6 +851,7 @@ void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);
+  flow::guardRelease(*rings_, e.guard);
   emitEnd(e, why);
 }
 

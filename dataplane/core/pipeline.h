@@ -65,6 +65,13 @@ struct PipelineConfig {
   uint32_t flowCapacity = 1u << 20;
   uint32_t streamBuffers = 8192;
   uint32_t streamBufferBytes = 16384;
+  // Rings of client bytes forwarded after the verdict and not yet acknowledged by the server
+  // (dataplane/flow/tcp_normalizer.h): a flow borrows one while it has unacknowledged bytes. The
+  // ring size (a power of two) is the most a client may have in flight unacknowledged: beyond
+  // it, new data is dropped until the server acknowledges (upload ≤ ring / RTT per connection).
+  uint32_t guardRings = 2048;
+  uint32_t guardRingBytes = 32768;
+  flow::NormalizerConfig normalizer{};
   uint32_t holdSlots = 16384;
   uint16_t maxHeldPerFlow = 512;  // ClientHello in one-byte segments still fits
   uint32_t eventRingSize = 1u << 16;
@@ -160,6 +167,12 @@ class Pipeline {
   void processUnit(Unit& u, TxSink& tx);
   void stageFlow(Unit& u, TxSink& tx);
   void handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  // pipeline_stream.cc: ingress-port consistency, then the stream normaliser for TCP. False: the
+  // packet was consumed (dropped, or its flow denied).
+  bool admitPacket(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
+  bool normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
+  // The first verdict released the stream buffer's bytes: the guard keeps those it needs.
+  void adoptJudged(Entry& e);
   // False: the packet must be dropped (a DNS answer that answers no outstanding query).
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
@@ -215,6 +228,8 @@ class Pipeline {
 
   std::unique_ptr<Table> flows_;
   std::unique_ptr<flow::StreamBufferPool> streams_;
+  std::unique_ptr<flow::StreamBufferPool> rings_;  // the normaliser's, power-of-two sized
+  flow::NormalizerConfig normalizer_{};
   std::unique_ptr<packet::FragmentReassembler> frags_;
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries
