@@ -9,8 +9,8 @@ import os
 import struct
 import sys
 
-from scapy.all import (ARP, IP, UDP, Dot1Q, Ether, IPv6, IPv6ExtHdrHopByHop, Raw, TCP,
-                       fragment, wrpcap)
+from scapy.all import (ARP, IP, UDP, Dot1Q, Ether, HBHOptUnknown, IPv6, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrHopByHop, Raw, TCP, fragment, wrpcap)
 
 CLIENT = "10.1.0.10"
 CLIENT6 = "fd00::10"
@@ -372,6 +372,33 @@ def main():
     # Allowed traffic passes.
     Conv(p, M365, 443, sport=41022).handshake().client_data(client_hello() + b"\x17\x03\x03\x00\x0callowed-reuse").close()
     cases["tcp_reuse"] = p
+
+    p = []
+    # IPv6 destination option whose type says "discard if unknown": the server drops the packet.
+    c = Conv(p, "2603:1006::10", 443, sport=41030, client=CLIENT6, v6=True).handshake().client_data(client_hello())
+    c.add(c.l2() / IPv6(src=c.client, dst=c.server) /
+          IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x80, optdata=b"\x00" * 4)]) /
+          TCP(sport=c.sport, dport=c.dport, flags="PA", seq=c.cseq, ack=c.sseq) / Raw(b"destopt-evil"))
+    # The same 5-tuple on another VLAN is another flow: it does not share the allowed verdict
+    # (and, not starting with a SYN, is denied as mid-stream).
+    c = Conv(p, M365, 443, sport=41031, l2=lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=10))
+    c.l2r = lambda: Ether(src=MAC_S, dst=MAC_C) / Dot1Q(vlan=10)
+    c.handshake().client_data(client_hello())
+    c2 = Conv(p, M365, 443, sport=41031, l2=lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=20))
+    c2.cseq, c2.sseq = c.cseq, c.sseq
+    c2.client_data(client_hello(["vlan-evil.example"]))
+    # A packet of a known flow entering from the other side's port (the router's MAC) in the
+    # client's name.
+    c = Conv(p, M365, 443, sport=41032).handshake().client_data(client_hello())
+    c.add(Ether(src=MAC_S, dst=MAC_C) / c.ip(True) /
+          TCP(sport=c.sport, dport=c.dport, flags="PA", seq=c.cseq, ack=c.sseq) / Raw(b"wrongport-evil"))
+    # Allowed traffic passes, over IPv6 and on a VLAN.
+    Conv(p, "2603:1006::10", 443, sport=41033, client=CLIENT6, v6=True).handshake().client_data(
+        client_hello() + b"\x17\x03\x03\x00\x0callowed-ipv6").close()
+    c = Conv(p, M365, 443, sport=41034, l2=lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=10))
+    c.l2r = lambda: Ether(src=MAC_S, dst=MAC_C) / Dot1Q(vlan=10)
+    c.handshake().client_data(client_hello() + b"\x17\x03\x03\x00\x0callowed-vlan").close()
+    cases["ingress_consistency"] = p
 
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
