@@ -69,7 +69,7 @@ struct PipelineConfig {
   // (dataplane/flow/tcp_normalizer.h): a flow borrows one while it has unacknowledged bytes. The
   // ring size (a power of two) is the most a client may have in flight unacknowledged: beyond
   // it, new data is dropped until the server acknowledges (upload ≤ ring / RTT per connection).
-  uint32_t guardRings = 2048;
+  uint32_t guardRings = 4096;
   uint32_t guardRingBytes = 32768;
   flow::NormalizerConfig normalizer{};
   uint32_t holdSlots = 16384;
@@ -83,6 +83,10 @@ struct PipelineConfig {
   // bad checksum, so accepting it would let a client insert data the inspector sees and the
   // server never does. Off only for replaying captures taken on hosts with checksum offload.
   bool verifyChecksums = true;
+  // Replay only (`lbg-gateway replay --midstream`): a TCP flow first seen after its SYN is
+  // inspected as before the normaliser instead of denied (`midstream:no-syn`), for captures cut
+  // from longer traces. Such flows have no client ISN and are not guarded.
+  bool allowMidstream = false;
   uint32_t dnsTtlMinSec = 30;
   uint32_t dnsTtlMaxSec = 86400;
   // DNS queries waiting for their answer, per worker (dataplane/inspect/dns/query_table.h): an

@@ -37,7 +37,8 @@ bool Pipeline::normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiat
     // space, so neither its bytes nor its window can be checked (fail closed). A capture that
     // starts with the server's SYN-ACK still shows the handshake. Inbound starts are the first
     // verdict's (`inbound`).
-    if (synAck == kTcpSyn || !e.user.fromInside || (u.byAddress && synAck == (kTcpSyn | kTcpAck))) {
+    if (synAck == kTcpSyn || !e.user.fromInside || config_.allowMidstream ||
+        (u.byAddress && synAck == (kTcpSyn | kTcpAck))) {
       return true;
     }
     ++counters_.tcp_midstream_denied;

@@ -59,6 +59,20 @@ uint8_t* ring(StreamBufferPool& rings, const StreamGuard& g) {
   return rings.data(int32_t(g.ringPlus1) - 1);
 }
 
+// Stream offsets [from, from + n) of a ring of `size` bytes (n <= size): at most two runs.
+bool ringEquals(const uint8_t* r, uint32_t size, uint32_t from, const uint8_t* data, uint32_t n) {
+  const uint32_t at = from & (size - 1);
+  const uint32_t first = std::min(n, size - at);
+  return std::memcmp(r + at, data, first) == 0 && std::memcmp(r, data + first, n - first) == 0;
+}
+
+void ringStore(uint8_t* r, uint32_t size, uint32_t from, const uint8_t* data, uint32_t n) {
+  const uint32_t at = from & (size - 1);
+  const uint32_t first = std::min(n, size - at);
+  std::memcpy(r + at, data, first);
+  std::memcpy(r, data + first, n - first);
+}
+
 }  // namespace
 
 const char* toString(NormAction a) {
@@ -109,7 +123,6 @@ bool guardAdopt(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
     g.ringPlus1 = uint32_t(idx) + 1;
   }
   uint8_t* r = ring(rings, g);
-  const uint32_t mask = size - 1;
   uint32_t from = judgedOff;
   uint32_t skip = 0;
   if (diff(m.clientAcked, from) > 0) {
@@ -118,7 +131,7 @@ bool guardAdopt(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
   }
   uint32_t n = len - skip;
   if (diff(edge, from + n) < 0) n = edge - from;
-  for (uint32_t i = 0; i < n; ++i) r[(from + i) & mask] = judged[skip + i];
+  if (n > 0) ringStore(r, size, from, judged + skip, n);
   // What the verdict released but is not in `judged` (islands beyond a gap) cannot be compared.
   if (from != m.clientAcked || from + n != edge) g.blind = 1;
   return true;
@@ -152,7 +165,6 @@ NormAction normalizeTcp(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
     return fromInitiator && p.payloadLen > 0 ? NormAction::DropAfterFin : NormAction::Pass;
   }
   const uint32_t size = rings.bytesEach();
-  const uint32_t mask = size - 1;
   const uint32_t edge = dataEdge(m);
   if (m.clientAcked == 0) m.clientAcked = 1;  // offset 0 is the SYN
 
@@ -193,9 +205,8 @@ NormAction normalizeTcp(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
       // hold them): nothing to compare with, so nothing may pass.
       return NormAction::DropFull;
     }
-    const uint8_t* r = ring(rings, g);
-    for (uint32_t o = cmpFrom; o != cmpTo; ++o) {
-      if (r[o & mask] != data[o - begin]) return NormAction::Conflict;
+    if (!ringEquals(ring(rings, g), size, cmpFrom, data + (cmpFrom - begin), cmpTo - cmpFrom)) {
+      return NormAction::Conflict;
     }
   }
   if (!grows) return NormAction::Pass;
@@ -206,8 +217,7 @@ NormAction normalizeTcp(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
     // Unacknowledged bytes before the edge that were never kept are not in the fresh ring.
     if (diff(edge, m.clientAcked) > 0) g.blind = 1;
   }
-  uint8_t* r = ring(rings, g);
-  for (uint32_t o = edge; o != end; ++o) r[o & mask] = data[o - begin];
+  ringStore(ring(rings, g), size, edge, data + (edge - begin), end - edge);
   return NormAction::Pass;
 }
 
