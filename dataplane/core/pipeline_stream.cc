@@ -37,15 +37,21 @@ bool Pipeline::normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiat
     // space, so neither its bytes nor its window can be checked (fail closed). A capture that
     // starts with the server's SYN-ACK still shows the handshake. Inbound starts are the first
     // verdict's (`inbound`).
-    if (synAck == kTcpSyn || !e.user.fromInside || config_.allowMidstream ||
-        (u.byAddress && synAck == (kTcpSyn | kTcpAck))) {
-      return true;
+    if (synAck != kTcpSyn && e.user.fromInside && !config_.allowMidstream &&
+        !(u.byAddress && synAck == (kTcpSyn | kTcpAck))) {
+      ++counters_.tcp_midstream_denied;
+      identity_ = Identity{};
+      setVerdict(e, Action::Deny, Reason::Midstream, -1, "no-syn");
+      applyVerdict(e, u, fromInitiator, tx);
+      return false;
     }
-    ++counters_.tcp_midstream_denied;
-    identity_ = Identity{};
-    setVerdict(e, Action::Deny, Reason::Midstream, -1, "no-syn");
-    applyVerdict(e, u, fromInitiator, tx);
-    return false;
+    // The first SYN is never dropped here (its flow must get its first verdict), but a low TTL
+    // is raised: its data (TCP Fast Open) is judged and must reach the server.
+    if (u.count == 1 && flow::ttlBelowFloor(v, normalizer_)) {
+      flow::raiseTtl(rte_pktmbuf_mtod(u.mbufs[0], uint8_t*), v, normalizer_.minTtl);
+      ++counters_.tcp_ttl_raised;
+    }
+    return true;
   }
   const flow::TcpState st = e.meta.tcpState;
   if (fromInitiator) {
