@@ -37,6 +37,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   auto streams = flow::StreamBufferPool::create(config.streamBuffers, config.streamBufferBytes);
   if (!streams) return streams.error();
   p->streams_ = std::move(streams.value());
+  if (auto r = p->createStreamGuard(config); !r) return r.error();  // pipeline_stream.cc
   packet::ReassemblerConfig fc;
   fc.maxDatagrams = config.fragmentDatagrams;
   fc.timeoutNs = config.fragmentTimeoutNs;
@@ -118,6 +119,7 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
         (u.view.ipProto == kTcp || u.view.ipProto == kUdp)) {
       u.key = flow::makeKey(u.view.src, u.view.srcPort, u.view.dst, u.view.dstPort, u.view.ipProto,
                             u.reversed);
+      flow::setVlans(u.key, u.view.vlanCount, u.view.vlanTci);
       u.hash = flow::hashKey(u.key);
       u.keyed = true;
       flows_->prefetch(u.hash);
@@ -213,7 +215,8 @@ void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
   packet::IcmpQuote q;
   if (packet::parseIcmpErrorQuote(u.view, q)) {
     bool reversed = false;
-    const flow::FlowKey key = flow::makeKey(q.src, q.srcPort, q.dst, q.dstPort, q.proto, reversed);
+    flow::FlowKey key = flow::makeKey(q.src, q.srcPort, q.dst, q.dstPort, q.proto, reversed);
+    flow::setVlans(key, u.view.vlanCount, u.view.vlanTci);  // errors come on the flow's VLAN
     const Entry* e = flows_->find(key, flow::hashKey(key));
     if (e != nullptr && e->meta.verdict == Verdict::Allow) {
       const bool senderIsInitiator = (!reversed) == e->meta.initiatorIsLo;
@@ -236,6 +239,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
   if (!u.keyed) {  // reassembled datagrams are keyed here; plain packets in the decode pass
     u.key = flow::makeKey(v.src, v.srcPort, v.dst, v.dstPort, v.ipProto, u.reversed);
+    flow::setVlans(u.key, v.vlanCount, v.vlanTci);
     u.hash = flow::hashKey(u.key);
     u.keyed = true;
   }
@@ -282,6 +286,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   e->meta.lastSeenNs = now_;
   ++e->meta.pkts[dir];
   e->meta.bytes[dir] += v.payloadLen;
+  if (!admitPacket(*e, u, created, fromInitiator, tx)) return;  // pipeline_stream.cc
   if (v.ipProto == kTcp) {
     const auto ev = flow::trackTcp(e->meta, v, fromInitiator);
     if (ev != flow::TcpEvent::Ok && ev != flow::TcpEvent::Midstream) ++counters_.tcp_invalid;
@@ -632,6 +637,7 @@ void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);
+  flow::guardRelease(*rings_, e.guard);
   emitEnd(e, why);
 }
 

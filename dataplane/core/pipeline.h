@@ -68,6 +68,13 @@ struct PipelineConfig {
   uint32_t flowCapacity = 1u << 20;
   uint32_t streamBuffers = 8192;
   uint32_t streamBufferBytes = 16384;
+  // Rings of client bytes forwarded after the verdict and not yet acknowledged by the server
+  // (dataplane/flow/tcp_normalizer.h): a flow borrows one while it has unacknowledged bytes. The
+  // ring size (a power of two) is the most a client may have in flight unacknowledged: beyond
+  // it, new data is dropped until the server acknowledges (upload ≤ ring / RTT per connection).
+  uint32_t guardRings = 4096;
+  uint32_t guardRingBytes = 32768;
+  flow::NormalizerConfig normalizer{};
   uint32_t holdSlots = 16384;
   uint16_t maxHeldPerFlow = 512;  // ClientHello in one-byte segments still fits
   uint32_t eventRingSize = 1u << 16;
@@ -79,6 +86,10 @@ struct PipelineConfig {
   // bad checksum, so accepting it would let a client insert data the inspector sees and the
   // server never does. Off only for replaying captures taken on hosts with checksum offload.
   bool verifyChecksums = true;
+  // Replay only (`lbg-gateway replay --midstream`): a TCP flow first seen after its SYN is
+  // inspected as before the normaliser instead of denied (`midstream:no-syn`), for captures cut
+  // from longer traces. Such flows have no client ISN and are not guarded.
+  bool allowMidstream = false;
   uint32_t dnsTtlMinSec = 30;
   uint32_t dnsTtlMaxSec = 86400;
   // DNS queries waiting for their answer, per worker (dataplane/inspect/dns/query_table.h): an
@@ -169,6 +180,13 @@ class Pipeline {
   void inspectDatagram(Entry& e, const packet::PacketView& v);
   void judgeFinding(Entry& e, const inspect::Finding& f, policy::L4 l4, uint16_t port,
                     const IpAddr& server);
+  // pipeline_stream.cc: ingress-port consistency, then the stream normaliser for TCP. False: the
+  // packet was consumed (dropped, or its flow denied).
+  bool admitPacket(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
+  bool normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
+  Result<Ok> createStreamGuard(const PipelineConfig& config);
+  // The first verdict released the stream buffer's bytes: the guard keeps those it needs.
+  void adoptJudged(Entry& e);
   // False: the packet must be dropped (a DNS answer that answers no outstanding query).
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
@@ -230,6 +248,8 @@ class Pipeline {
 
   std::unique_ptr<Table> flows_;
   std::unique_ptr<flow::StreamBufferPool> streams_;
+  std::unique_ptr<flow::StreamBufferPool> rings_;  // the normaliser's, power-of-two sized
+  flow::NormalizerConfig normalizer_{};
   std::unique_ptr<packet::FragmentReassembler> frags_;
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries

@@ -45,6 +45,18 @@
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
+  X(wrong_port_dropped, "packets of a known flow entering from the other side's port, dropped") \
+  X(tcp_midstream_denied, "TCP flows denied because their first packet was not a SYN")     \
+  X(tcp_syn_on_live_dropped, "client SYNs on a live connection dropped (no verdict inherited)") \
+  X(tcp_urgent_dropped, "client segments with URG dropped (urgent byte seen differently)")  \
+  X(tcp_discard_option_dropped, "client IPv6 packets with a discard-type option dropped")   \
+  X(tcp_ttl_raised, "client segments whose TTL/hop limit was raised to the floor")         \
+  X(tcp_low_ttl_dropped, "reassembled client segments below the TTL floor, dropped")       \
+  X(tcp_bad_ack_dropped, "client segments of allowed flows without ACK or acking unsent data") \
+  X(tcp_after_fin_dropped, "client data past the client's own FIN, dropped")               \
+  X(stream_ahead_dropped, "client data of allowed flows beyond a gap, dropped (resent later)") \
+  X(stream_guard_full, "client data of allowed flows dropped: ring allowance or pool full")  \
+  X(stream_guard_exhausted, "flows denied at their verdict: no ring to keep judged bytes")  \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 

@@ -241,7 +241,7 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
     return;
   }
-  if (e.user.stream.active()) streams_->detach(e.user.stream);
+  adoptJudged(e);  // pipeline_stream.cc: the guard keeps what was released
   applyVerdict(e, u, fromInitiator, tx);
 }
 

@@ -14,7 +14,10 @@ struct FlowKey {
   IpAddr lo, hi;
   uint16_t loPort, hiPort;
   uint8_t proto;
-  uint8_t pad[3];  // always zero, so that keys compare and hash as plain bytes
+  // 802.1Q VLAN ids, 12 bits each: outer in vlan[0] and the high nibble of vlan[2], inner in
+  // vlan[1] and its low nibble; zero when untagged. The same 5-tuple on two VLANs (or QinQ
+  // pairs) is two flows. Like the rest, compared and hashed as plain bytes.
+  uint8_t vlan[3];
 
   bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(*this)) == 0; }
 };
@@ -32,6 +35,15 @@ inline FlowKey makeKey(const IpAddr& src, uint16_t sport, const IpAddr& dst, uin
   k.hiPort = reversed ? sport : dport;
   k.proto = proto;
   return k;
+}
+
+// Puts the frame's VLAN ids (up to two tags; the decoder drops deeper stacks) into the key.
+inline void setVlans(FlowKey& k, uint8_t vlanCount, const uint16_t* tci) {
+  const uint16_t outer = vlanCount > 0 ? uint16_t(tci[0] & 0x0fff) : 0;
+  const uint16_t inner = vlanCount > 1 ? uint16_t(tci[1] & 0x0fff) : 0;
+  k.vlan[0] = uint8_t(outer);
+  k.vlan[1] = uint8_t(inner);
+  k.vlan[2] = uint8_t((outer >> 8) << 4 | (inner >> 8));
 }
 
 namespace detail {

@@ -12,6 +12,30 @@ IpAddr v4(uint32_t a) {
   return IpAddr::fromV4(a);
 }
 
+TEST(FlowKey, VlansSeparateFlows) {
+  bool r;
+  FlowKey a = makeKey(v4(0x0a000001), 40000, v4(0x34600000), 443, 6, r);
+  FlowKey b = a, c = a, d = a;
+  const uint16_t ten[2] = {10, 0}, eleven[2] = {11, 0}, qinq[2] = {10, 0x0abc}, deep[2] = {0x0a10, 0};
+  setVlans(b, 1, ten);
+  setVlans(c, 1, eleven);
+  setVlans(d, 2, qinq);
+  EXPECT_FALSE(a == b);
+  EXPECT_FALSE(b == c);
+  EXPECT_FALSE(b == d);
+  FlowKey e = a;
+  setVlans(e, 1, deep);  // 0xa10: the high nibble lands in vlan[2], not on top of vlan 0x10
+  FlowKey f = a;
+  const uint16_t low[2] = {0x10, 0};
+  setVlans(f, 1, low);
+  EXPECT_FALSE(e == f);
+  // The priority bits of the TCI are not part of the id.
+  FlowKey g = a;
+  const uint16_t prio[2] = {uint16_t(0xe000 | 10), 0};
+  setVlans(g, 1, prio);
+  EXPECT_TRUE(g == b);
+}
+
 TEST(FlowKey, SymmetricByConstruction) {
   const IpAddr a = v4(0x0a000001), b = v4(0xc0000201);
   bool r1 = true, r2 = false;
@@ -24,7 +48,7 @@ TEST(FlowKey, SymmetricByConstruction) {
   EXPECT_EQ(k1.loPort, 51000);
   EXPECT_EQ(k1.hiPort, 443);
   EXPECT_EQ(hashKey(k1), hashKey(k2));
-  EXPECT_EQ(k1.pad[0] | k1.pad[1] | k1.pad[2], 0);
+  EXPECT_EQ(k1.vlan[0] | k1.vlan[1] | k1.vlan[2], 0);
 }
 
 TEST(FlowKey, SameAddressOrdersByPort) {

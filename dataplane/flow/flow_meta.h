@@ -28,7 +28,8 @@ struct FlowMeta {
   uint64_t lastSeenNs;
   uint64_t pkts[2], bytes[2];  // [0] initiator → responder, [1] back
   bool initiatorIsLo;          // the canonical side that sent the first packet we saw
-  bool sawSyn;                 // that packet was a SYN (not a mid-stream pick-up)
+  bool sawSyn : 1;             // that packet was a SYN (not a mid-stream pick-up)
+  bool initiatorInside : 1;    // the owner's: the initiator's packets enter on the inside port
   TcpState tcpState;
   uint8_t seqKnown;  // bit d: seqNext[d] is valid
   uint8_t finSeen;   // bit d: direction d sent FIN
@@ -43,6 +44,9 @@ struct FlowMeta {
   // The owner's stamp of its judgement, compared on every packet (the pipeline keeps the low 32
   // bits of the policy version that gave the verdict, to notice a reload).
   uint32_t epoch;
+  // The stream normaliser's (tcp_normalizer.h): the responder acknowledged every initiator byte
+  // before this offset from isn[0] (0: nothing yet; offset 0 is the SYN).
+  uint32_t clientAcked;
 };
 
 }  // namespace lbg::flow

@@ -29,6 +29,7 @@
 #include "dataplane/flow/flow_table_counters.h"
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/flow/prefetch.h"
+#include "dataplane/flow/tcp_normalizer.h"
 #include "dataplane/flow/tcp_tracker.h"
 #include "policy/result.h"
 
@@ -47,6 +48,7 @@ class FlowTable {
   struct alignas(64) Entry {
     FlowKey key;
     uint32_t hash;
+    StreamGuard guard;  // the stream normaliser's ring (tcp_normalizer.h), in the hole before meta
     FlowMeta meta;
     Payload user;
   };

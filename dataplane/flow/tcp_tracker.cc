@@ -7,11 +7,10 @@ namespace {
 constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 constexpr uint8_t kTcp = 6, kUdp = 17;
 
-// A RST is believed when its sequence number lies near what the sender is expected to send next
-// (RFC 5961 asks for an exact match or a challenge ACK; a passive box cannot send one, so it
-// accepts a window and ignores the rest, which keeps blind resets from tearing down entries).
-constexpr int64_t kRstBehind = 65536;
-constexpr int64_t kRstAhead = int64_t(1) << 20;
+// A RST is believed only when its sequence number is exactly what the sender sends next (RFC 5961
+// 3.2: a receiver accepts only that one and answers any other in-window RST with a challenge ACK).
+// A RST the server would ignore must not end the flow here: a new SYN on the same 5-tuple would
+// then be judged afresh while the server still runs the old connection (or the reverse).
 
 uint8_t bit(int d) {
   return uint8_t(1u << d);
@@ -66,8 +65,7 @@ TcpEvent trackTcp(FlowMeta& m, const packet::PacketView& p, bool fromInitiator) 
       // Refusal of our SYN: must acknowledge it (RFC 9293 3.10.7.3).
       believed = ack && p.ack == m.isn[0] + 1;
     } else if (m.seqKnown & bit(d)) {
-      const int64_t delta = int32_t(p.seq - m.seqNext[d]);
-      believed = delta >= -kRstBehind && delta <= kRstAhead;
+      believed = p.seq == m.seqNext[d];
     } else {
       believed = true;
     }

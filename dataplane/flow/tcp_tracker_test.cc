@@ -98,12 +98,15 @@ TEST(TcpTracker, MidstreamPickup) {
   EXPECT_EQ(trackTcp(m2, seg(S | A, 1, 2), true), TcpEvent::Midstream);  // SYN-ACK first
 }
 
-TEST(TcpTracker, RstNeedsAPlausibleSequence) {
+TEST(TcpTracker, RstNeedsTheExactSequence) {
   FlowMeta m{};
   handshake(m);
   trackTcp(m, seg(P | A, 1001, 5001, 100), true);  // client next seq 1101
   EXPECT_EQ(trackTcp(m, seg(R, 1101 + (1u << 21), 0), true), TcpEvent::InvalidRst);
   EXPECT_EQ(trackTcp(m, seg(R, 1101 - 200000, 0), true), TcpEvent::InvalidRst);
+  // In the window but not exact: RFC 5961 servers answer with a challenge ACK and keep going.
+  EXPECT_EQ(trackTcp(m, seg(R, 1102, 0), true), TcpEvent::InvalidRst);
+  EXPECT_EQ(trackTcp(m, seg(R, 1100, 0), true), TcpEvent::InvalidRst);
   EXPECT_EQ(m.tcpState, TcpState::Established);
   EXPECT_EQ(trackTcp(m, seg(R | A, 5001, 1101), false), TcpEvent::Ok);
   EXPECT_EQ(m.tcpState, TcpState::Closed);

@@ -9,8 +9,8 @@ import os
 import struct
 import sys
 
-from scapy.all import (ARP, IP, UDP, Dot1Q, Ether, IPv6, IPv6ExtHdrHopByHop, Raw, TCP,
-                       fragment, wrpcap)
+from scapy.all import (ARP, IP, UDP, Dot1Q, Ether, HBHOptUnknown, IPv6, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrHopByHop, Raw, TCP, fragment, wrpcap)
 
 CLIENT = "10.1.0.10"
 CLIENT6 = "fd00::10"
@@ -326,6 +326,93 @@ def main():
     c.client_data(b"EHLO tunnel-client-443\r\n")
     Conv(p, M365, 443, sport=40003).handshake().client_data(client_hello()).close()
     cases["protocol_on_port"] = p
+
+    # Insertion and desynchronisation (issue 9, class 3): the server must see the judged bytes.
+    def raw(c, flags, seq, ack, data=b"", ttl=None, urg=0):
+        ip = c.ip(True)
+        if ttl is not None:
+            ip.ttl = ttl
+        t = TCP(sport=c.sport, dport=c.dport, flags=flags, seq=seq, ack=ack, urgptr=urg)
+        c.add(c.l2() / ip / t / Raw(data) if data else c.l2() / ip / t)
+
+    p = []
+    # A retransmission after the verdict rewrites the judged ClientHello.
+    c = Conv(p, M365, 443, sport=41000).handshake().client_data(client_hello())
+    raw(c, "PA", 1001, c.sseq, client_hello(["conflict-evil.example"]))
+    # TCP Fast Open: the SYN's data is judged; the server ignores it and the client "resends" other
+    # bytes in its place.
+    c = Conv(p, M365, 443, sport=41001)
+    c.add(c.l2() / c.ip(True) / TCP(sport=c.sport, dport=c.dport, flags="S", seq=1000) / Raw(client_hello()))
+    c.add(c.l2r() / c.ip(False) / TCP(sport=c.dport, dport=c.sport, flags="SA", seq=90000, ack=1001))
+    raw(c, "PA", 1001, 90001, client_hello(["tfo-evil.example"]))
+    # Allowed: the same bytes twice (a real retransmission) pass, and so does what follows.
+    c = Conv(p, M365, 443, sport=41002).handshake().client_data(client_hello())
+    raw(c, "PA", 1001, c.sseq, client_hello())
+    c.server_data(b"\x16\x03\x03\x00\x04\x02\x00\x00\x00")
+    c.client_data(b"\x17\x03\x03\x00\x18allowed-after-retransmit").close()
+    cases["stream_conflict"] = p
+
+    p = []
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    # Low TTL: an allowed second request that would expire before the server, then the forbidden
+    # one at the same sequence number (the gateway raises the TTL, so the first one arrives).
+    c = Conv(p, M365, 80, sport=41010).handshake().client_data(get(b"outlook.office365.com")).server_data(ok)
+    raw(c, "PA", c.cseq, c.sseq, get(b"outlook.office365.com"), ttl=1)
+    raw(c, "PA", c.cseq, c.sseq, get(b"ttl-evil.example"))
+    # A bad ACK: the server drops the segment (RFC 9293) that the gateway would have judged.
+    c = Conv(p, M365, 80, sport=41011).handshake().client_data(get(b"outlook.office365.com")).server_data(ok)
+    raw(c, "PA", c.cseq, c.sseq + 100000, get(b"outlook.office365.com"))
+    raw(c, "PA", c.cseq, c.sseq, get(b"badack-evil.example"))
+    # Urgent data: the server's application would not see the urgent byte in the stream.
+    c = Conv(p, M365, 80, sport=41012).handshake().client_data(get(b"outlook.office365.com")).server_data(ok)
+    raw(c, "PAU", c.cseq, c.sseq, b"X-U: urgent-evil\r\n", urg=5)
+    # Allowed keep-alive traffic still passes.
+    Conv(p, M365, 80, sport=41013).handshake().client_data(get(b"outlook.office365.com")).server_data(ok).client_data(
+        get(b"tenant.sharepoint.com", b"X-I: allowed-insertion\r\n")).close()
+    cases["stream_insertion"] = p
+
+    p = []
+    # A RST the server ignores (not the exact sequence), then a new SYN on the same 5-tuple: the
+    # new connection must not inherit the verdict.
+    c = Conv(p, M365, 443, sport=41020).handshake().client_data(client_hello())
+    raw(c, "R", c.cseq + 1, 0)
+    raw(c, "S", 500000, 0)
+    raw(c, "PA", 500001, 0, client_hello(["reuse-evil.example"]))
+    # The exact RST ends the flow: the next connection on the 5-tuple is judged from scratch.
+    c = Conv(p, M365, 443, sport=41021).handshake().client_data(client_hello())
+    raw(c, "R", c.cseq, 0)
+    c.cseq = 700000
+    c.handshake().client_data(client_hello(["reopen-evil.example"]))
+    # Allowed traffic passes.
+    Conv(p, M365, 443, sport=41022).handshake().client_data(client_hello() + b"\x17\x03\x03\x00\x0callowed-reuse").close()
+    cases["tcp_reuse"] = p
+
+    p = []
+    # IPv6 destination option whose type says "discard if unknown": the server drops the packet.
+    c = Conv(p, "2603:1006::10", 443, sport=41030, client=CLIENT6, v6=True).handshake().client_data(client_hello())
+    c.add(c.l2() / IPv6(src=c.client, dst=c.server) /
+          IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x80, optdata=b"\x00" * 4)]) /
+          TCP(sport=c.sport, dport=c.dport, flags="PA", seq=c.cseq, ack=c.sseq) / Raw(b"destopt-evil"))
+    # The same 5-tuple on another VLAN is another flow: it does not share the allowed verdict
+    # (and, not starting with a SYN, is denied as mid-stream).
+    c = Conv(p, M365, 443, sport=41031, l2=lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=10))
+    c.l2r = lambda: Ether(src=MAC_S, dst=MAC_C) / Dot1Q(vlan=10)
+    c.handshake().client_data(client_hello())
+    c2 = Conv(p, M365, 443, sport=41031, l2=lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=20))
+    c2.cseq, c2.sseq = c.cseq, c.sseq
+    c2.client_data(client_hello(["vlan-evil.example"]))
+    # A packet of a known flow entering from the other side's port (the router's MAC) in the
+    # client's name.
+    c = Conv(p, M365, 443, sport=41032).handshake().client_data(client_hello())
+    c.add(Ether(src=MAC_S, dst=MAC_C) / c.ip(True) /
+          TCP(sport=c.sport, dport=c.dport, flags="PA", seq=c.cseq, ack=c.sseq) / Raw(b"wrongport-evil"))
+    # Allowed traffic passes, over IPv6 and on a VLAN.
+    Conv(p, "2603:1006::10", 443, sport=41033, client=CLIENT6, v6=True).handshake().client_data(
+        client_hello() + b"\x17\x03\x03\x00\x0callowed-ipv6").close()
+    c = Conv(p, M365, 443, sport=41034, l2=lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=10))
+    c.l2r = lambda: Ether(src=MAC_S, dst=MAC_C) / Dot1Q(vlan=10)
+    c.handshake().client_data(client_hello() + b"\x17\x03\x03\x00\x0callowed-vlan").close()
+    cases["ingress_consistency"] = p
 
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)

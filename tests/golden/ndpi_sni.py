@@ -70,7 +70,7 @@ def main():
         captures += 1
         log = os.path.join(work, os.path.basename(cap) + ".events.json")
         r = subprocess.run([gateway, "replay", "--policy", policy, "--in", cap, "--log", log,
-                            "--ignore-checksums"],
+                            "--ignore-checksums", "--midstream"],
                            capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             print(f"FAIL {os.path.basename(cap)}: replay failed: {r.stderr.strip()}")

@@ -106,6 +106,9 @@ int cmdReplay(const std::vector<std::string>& args) {
       "flows", po::value<uint32_t>()->default_value(1u << 18), "flow table capacity")(
       "ignore-checksums", po::bool_switch(),
       "trust TCP/UDP checksums as captured (captures taken on hosts with checksum offload)")(
+      "midstream", po::bool_switch(),
+      "inspect TCP flows whose capture starts after their SYN instead of denying them "
+      "(captures cut from longer traces; never on a live gateway)")(
       "outside-mac", po::value<std::vector<std::string>>(),
       "frames from this source MAC entered on the outside port, all others on the inside port "
       "(repeatable; default: direction from segment.inside)");
@@ -139,6 +142,7 @@ int cmdReplay(const std::vector<std::string>& args) {
   o.outPath = vm["out"].as<std::string>();
   o.pipeline.flowCapacity = vm["flows"].as<uint32_t>();
   o.pipeline.verifyChecksums = !vm["ignore-checksums"].as<bool>();
+  o.pipeline.allowMidstream = vm["midstream"].as<bool>();
   if (vm.count("outside-mac")) {
     for (const auto& text : vm["outside-mac"].as<std::vector<std::string>>()) {
       std::array<uint8_t, 6> mac{};

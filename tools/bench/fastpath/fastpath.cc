@@ -139,10 +139,18 @@ Traffic generate(uint32_t flows, std::mt19937& rng) {
                                                 : kForbidden[i % std::size(kForbidden)]}});
     c.flags = 0x18;
     t.setup.push_back({testing::frame(c, hello), true});
-    // Bulk transfer after the verdict: mostly server → client, frames of 64 to 1500 bytes.
+    // The server acknowledges the hello, as its ServerHello would: the stream guard gives the
+    // flow's ring back (dataplane/flow/tcp_normalizer.h).
     uint32_t cseq = 101 + uint32_t(hello.size()), sseq = 9001;
+    s.flags = 0x10;
+    s.seq = sseq;
+    s.ack = cseq;
+    t.setup.push_back({testing::frame(s, {}), false});
+    // Bulk transfer after the verdict: mostly server → client, frames of 64 to 1500 bytes. The
+    // client's segment comes first, so that the server's acknowledge it (a ring is held only
+    // while client bytes are unacknowledged).
     for (int k = 0; k < 4; ++k) {
-      const bool down = k % 4 != 3;
+      const bool down = k != 0;
       const int payload = size(rng);
       L4Spec& d = down ? s : c;
       d.flags = 0x18;
