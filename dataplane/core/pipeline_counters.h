@@ -45,6 +45,9 @@
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
+  X(guard_rate_limited, "new flows refused: the inside source exceeded its new-flow rate")   \
+  X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")   \
+  X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 

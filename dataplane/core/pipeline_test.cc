@@ -1034,5 +1034,78 @@ TEST_F(PipelineTest, IcmpErrorsPassOnlyForAllowedFlowsAndTowardTheSender) {
   EXPECT_EQ(pipeline_->counters().icmp_dropped, 3u);
 }
 
+// Guard stage: an inside source over its new-flow rate or concurrent-flow limit is refused
+// without flow state, while another source is not affected.
+class GuardTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    PipelineConfig c;
+    c.flowCapacity = 4096;
+    c.streamBuffers = 64;
+    c.holdSlots = 4096;
+    c.eventRingSize = 1024;
+    c.guardNewFlowsPerSec = 1;
+    c.guardNewFlowBurst = 3;
+    c.guardMaxFlowsPerSource = 0;
+    config_ = c;
+  }
+  void rebuild() {
+    pipeline_->drainAll(now_);
+    drain();
+    auto p = Pipeline::create(config_, 0, *slot_, *dns_, testPool());
+    ASSERT_TRUE(p.ok());
+    pipeline_ = std::move(p.value());
+  }
+  void syn(const char* src, uint16_t sport) {
+    L4Spec c = client(m365_, 443, sport);
+    c.src = *IpAddr::parse(src);
+    c.flags = kSyn;
+    c.seq = 1000;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+  }
+  PipelineConfig config_;
+};
+
+TEST_F(GuardTest, OneSourceOverItsNewFlowRateIsLimitedAnotherIsNot) {
+  rebuild();
+  for (uint16_t i = 0; i < 5; ++i) syn("10.0.0.5", 40000 + i);
+  EXPECT_EQ(pipeline_->counters().flows_new, 3u);
+  EXPECT_EQ(pipeline_->counters().guard_rate_limited, 2u);
+  EXPECT_EQ(pipeline_->flowTable().size(), 3u);
+  EXPECT_EQ(tx_.frames.size(), 3u);
+  syn("10.0.0.6", 40000);
+  EXPECT_EQ(pipeline_->counters().flows_new, 4u);
+  EXPECT_EQ(tx_.frames.size(), 4u);
+  // A packet of an admitted flow is not a new flow: never limited.
+  syn("10.0.0.5", 40000);
+  EXPECT_EQ(pipeline_->counters().guard_rate_limited, 2u);
+  // A second later the source has one token again.
+  now_ += 1'000'000'000ull;
+  syn("10.0.0.5", 41000);
+  EXPECT_EQ(pipeline_->counters().flows_new, 5u);
+  syn("10.0.0.5", 41001);
+  EXPECT_EQ(pipeline_->counters().guard_rate_limited, 3u);
+}
+
+TEST_F(GuardTest, ConcurrentFlowsPerSourceAreReleasedWhenFlowsEnd) {
+  config_.guardNewFlowsPerSec = 0;
+  config_.guardMaxFlowsPerSource = 2;
+  rebuild();
+  syn("10.0.0.5", 40000);
+  syn("10.0.0.5", 40001);
+  syn("10.0.0.5", 40002);
+  EXPECT_EQ(pipeline_->counters().flows_new, 2u);
+  EXPECT_EQ(pipeline_->counters().guard_concurrent_limited, 1u);
+  // The flows time out; their ends give the source its slots back.
+  now_ += 3600ull * 1'000'000'000ull;
+  for (int i = 0; i < 200; ++i) pipeline_->housekeeping(now_);
+  EXPECT_EQ(pipeline_->counters().flows_ended, 2u);
+  syn("10.0.0.5", 40003);
+  syn("10.0.0.5", 40004);
+  EXPECT_EQ(pipeline_->counters().flows_new, 4u);
+  EXPECT_EQ(pipeline_->counters().guard_concurrent_limited, 1u);
+}
+
 }  // namespace
 }  // namespace lbg::dataplane
