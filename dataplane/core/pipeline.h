@@ -89,11 +89,9 @@ struct PipelineConfig {
   // turns it off.
   uint32_t appIdSlots = 4096;
   uint16_t appIdPackets = 16;
-  // Guard (dataplane/guard): inside sources tracked per worker and their limits. 0 = unlimited.
+  // Guard (dataplane/guard): inside sources tracked per worker (~48 bytes each). The limits come
+  // from the policy's defaults.guard.
   uint32_t guardSources = 16384;
-  uint32_t guardNewFlowsPerSec = 100;
-  uint32_t guardNewFlowBurst = 400;
-  uint32_t guardMaxFlowsPerSource = 4096;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
@@ -231,7 +229,8 @@ class Pipeline {
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;
   std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
-  bool guardCounted_ = false;                  // the unit just admitted was counted in guard_  // this worker's outstanding DNS queries
+  bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
+  uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from  // this worker's outstanding DNS queries
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

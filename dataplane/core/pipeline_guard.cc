@@ -17,10 +17,7 @@ constexpr uint8_t kTcpAck = 0x10;
 }  // namespace
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& c) {
-  guard::SourceLimits l;
-  l.newFlows = guard::BucketParams::make(c.guardNewFlowsPerSec, c.guardNewFlowBurst);
-  l.maxConcurrent = c.guardMaxFlowsPerSource;
-  return std::make_unique<guard::SourceTable>(c.guardSources, l);
+  return std::make_unique<guard::SourceTable>(c.guardSources, guard::SourceLimits{});
 }
 
 bool Pipeline::guardAdmitNew(Unit& u) {
@@ -31,6 +28,14 @@ bool Pipeline::guardAdmitNew(Unit& u) {
   const bool synAckFirst = u.byAddress && v.ipProto == kTcp &&
                            (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
   if (!u.fromInside || synAckFirst) return true;
+  if (snap_->version() != guardVersion_) {  // a new policy: its limits, the sources' state kept
+    const policy::GuardSpec& g = snap_->guard();
+    guard::SourceLimits l;
+    l.newFlows = guard::BucketParams::make(g.newFlowsPerSec, g.newFlowBurst);
+    l.maxConcurrent = g.maxFlowsPerSource;
+    guard_->setLimits(l);
+    guardVersion_ = snap_->version();
+  }
   switch (guard_->admit(v.src, now_)) {
     case guard::Admit::Yes:
       guardCounted_ = true;

@@ -1045,12 +1045,13 @@ class GuardTest : public PipelineTest {
     c.streamBuffers = 64;
     c.holdSlots = 4096;
     c.eventRingSize = 1024;
-    c.guardNewFlowsPerSec = 1;
-    c.guardNewFlowBurst = 3;
-    c.guardMaxFlowsPerSource = 0;
     config_ = c;
   }
-  void rebuild() {
+  void rebuild(const char* guard = "{new_flows_per_sec: 1, new_flow_burst: 3, max_flows_per_source: 0}") {
+    std::string yaml = kPolicy;
+    yaml.replace(yaml.find("defaults:\n"), 10, std::string("defaults:\n  guard: ") + guard + "\n");
+    slot_->publish(compile(yaml, 2), std::chrono::milliseconds(0));
+    pipeline_->housekeeping(now_);
     pipeline_->drainAll(now_);
     drain();
     auto p = Pipeline::create(config_, 0, *slot_, *dns_, testPool());
@@ -1089,9 +1090,7 @@ TEST_F(GuardTest, OneSourceOverItsNewFlowRateIsLimitedAnotherIsNot) {
 }
 
 TEST_F(GuardTest, ConcurrentFlowsPerSourceAreReleasedWhenFlowsEnd) {
-  config_.guardNewFlowsPerSec = 0;
-  config_.guardMaxFlowsPerSource = 2;
-  rebuild();
+  rebuild("{new_flows_per_sec: 0, max_flows_per_source: 2}");
   syn("10.0.0.5", 40000);
   syn("10.0.0.5", 40001);
   syn("10.0.0.5", 40002);
