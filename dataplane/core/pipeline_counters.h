@@ -47,6 +47,7 @@
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
   X(guard_rate_limited, "new flows refused: the inside source exceeded its new-flow rate")   \
   X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")   \
+  X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")

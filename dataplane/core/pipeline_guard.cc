@@ -1,7 +1,8 @@
 // The pipeline's guard stage (stage 3, dataplane/guard): a packet that would create a flow from an
 // inside source is admitted only while that source is within its new-flow rate (token bucket) and
 // its count of concurrent flows. A refused packet creates no flow state, no log record and costs
-// one source-table probe; it is counted by reason (guard_* counters). One infected PC scanning at
+// one source-table probe; it is counted by reason (guard_* counters). A packet from outside that
+// matches no flow is dropped the same way, without flow state or log record. One infected PC scanning at
 // full speed therefore cannot take the flow table or the uplink from the others.
 
 #include <rte_mbuf.h>
@@ -27,7 +28,14 @@ bool Pipeline::guardAdmitNew(Unit& u) {
   // server's SYN-ACK names its client as the receiver: not this packet's source, so not counted.
   const bool synAckFirst = u.byAddress && v.ipProto == kTcp &&
                            (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
-  if (!u.fromInside || synAckFirst) return true;
+  if (synAckFirst) return true;
+  if (!u.fromInside) {
+    // Outside-initiated traffic is always denied: it costs the one lookup already made and no
+    // state, so spoofed SYNs or packets of invented flows cannot fill the flow table or the log.
+    ++counters_.guard_outside_dropped;
+    freeUnit(u);
+    return false;
+  }
   if (snap_->version() != guardVersion_) {  // a new policy: its limits, the sources' state kept
     const policy::GuardSpec& g = snap_->guard();
     guard::SourceLimits l;

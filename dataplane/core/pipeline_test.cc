@@ -533,12 +533,12 @@ TEST_F(DnsProvenanceTest, QueryFromTheOutsidePortIsNotNoted) {
 }
 
 TEST_F(DnsProvenanceTest, UnsolicitedMismatchedAndDuplicateAnswersAreDropped) {
-  // (An answer before any query of its flow is a flow begun from outside: denied as inbound.)
+  // (An answer before any query of its flow is a flow begun from outside: dropped by the guard.)
   query("files.partner.example", 0x1111);
   answer("files.partner.example", evil_, Ingress::OutsidePort, 0x2222);  // no such query
   answer("files.partner.example", evil_, Ingress::OutsidePort, 0x3333);
   EXPECT_EQ(pipeline_->counters().dns_unsolicited, 2u);
-  // Another client port is another flow, begun from outside: denied as inbound.
+  // Another client port is another flow, begun from outside: dropped by the guard.
   answer("files.partner.example", evil_, Ingress::OutsidePort, 0x1111, 5354);
   answer("other.partner.example", evil_, Ingress::OutsidePort, 0x1111);  // wrong question
   EXPECT_EQ(pipeline_->counters().dns_mismatched, 1u);
@@ -638,11 +638,13 @@ TEST_F(PipelineTest, InboundAndMidstreamAreDenied) {
   inject(testing::frame(mid, Bytes(100, 'x')), Ingress::InsidePort);
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
   EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  // The SYN from outside made no flow and no record (guard: outside traffic costs no state).
+  EXPECT_EQ(pipeline_->counters().guard_outside_dropped, 1u);
+  EXPECT_EQ(pipeline_->flowTable().size(), 1u);
   auto v = verdicts();
-  ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ(v[0]["reason"], "inbound");
-  EXPECT_EQ(v[1]["action"], "deny");
-  EXPECT_EQ(v[1]["reason"].get<std::string>().rfind("midstream", 0), 0u) << v[1]["reason"];
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "deny");
+  EXPECT_EQ(v[0]["reason"].get<std::string>().rfind("midstream", 0), 0u) << v[0]["reason"];
 }
 
 TEST_F(PipelineTest, HttpHostAndDisagreement) {

@@ -326,6 +326,18 @@ def main():
     c.handshake().client_data(client_hello()).close()
     cases["guard_new_flows"] = p
 
+    p = []
+    # A SYN flood from outside with spoofed sources towards an inside host, then an inside client's
+    # allowed connection: the flood makes no flow state and no record.
+    for i in range(200):
+        q = Ether(src=MAC_S, dst=MAC_C) / IP(src=f"198.18.{i // 250}.{i % 250 + 1}", dst=CLIENT) / TCP(sport=1024 + i, dport=445, flags="S", seq=i)
+        q.time = T0 + i * 0.0001
+        p.append(q)
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake().client_data(client_hello()).close()
+    cases["guard_syn_flood"] = p
+
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
     print(f"wrote {len(cases)} captures to {out}")
