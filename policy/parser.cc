@@ -332,7 +332,8 @@ class DocParser {
     }
     if (m.has("guard")) {
       v = m.get("guard", &p);
-      Map g(v, "defaults.guard", p, {"new_flows_per_sec", "new_flow_burst", "max_flows_per_source"});
+      Map g(v, "defaults.guard", p,
+            {"new_flows_per_sec", "new_flow_burst", "max_flows_per_source"});
       const auto count = [&](const char* key, uint32_t& out) {
         if (!g.has(key)) return;
         SourcePos kp;

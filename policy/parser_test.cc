@@ -372,7 +372,8 @@ TEST(Parser, DefaultsGuard) {
             "0..999999999, got '-1'");
   EXPECT_EQ(errorOf(withGuard("{new_flow_burst: \"5\"}")),
             "policy.yaml:6:27: defaults.guard.new_flow_burst: expected a whole number (unquoted)");
-  EXPECT_NE(errorOf(withGuard("{new_flow_burst: 0}")).find("must be at least 1"), std::string::npos);
+  EXPECT_NE(errorOf(withGuard("{new_flow_burst: 0}")).find("must be at least 1"),
+            std::string::npos);
   EXPECT_EQ(errorOf(withGuard("{new_flows_per_sec: 0, new_flow_burst: 0}")), "OK");
   // The canonical form carries the limits.
   auto back = parsePolicyText(toYaml(*r), "policy.yaml", kToday);

@@ -227,10 +227,10 @@ class Pipeline {
   std::unique_ptr<flow::StreamBufferPool> streams_;
   std::unique_ptr<packet::FragmentReassembler> frags_;
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
-  std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;
+  std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries
   std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
-  uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from  // this worker's outstanding DNS queries
+  uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

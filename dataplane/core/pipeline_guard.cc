@@ -2,8 +2,8 @@
 // inside source is admitted only while that source is within its new-flow rate (token bucket) and
 // its count of concurrent flows. A refused packet creates no flow state, no log record and costs
 // one source-table probe; it is counted by reason (guard_* counters). A packet from outside that
-// matches no flow is dropped the same way, without flow state or log record. One infected PC scanning at
-// full speed therefore cannot take the flow table or the uplink from the others.
+// matches no flow is dropped the same way, without flow state or log record. One infected PC
+// scanning at full speed therefore cannot take the flow table or the uplink from the others.
 
 #include <rte_mbuf.h>
 
@@ -26,8 +26,8 @@ bool Pipeline::guardAdmitNew(Unit& u) {
   const packet::PacketView& v = u.view;
   // Only flows an inside source starts are limited here. A replayed capture that starts with the
   // server's SYN-ACK names its client as the receiver: not this packet's source, so not counted.
-  const bool synAckFirst = u.byAddress && v.ipProto == kTcp &&
-                           (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+  const bool synAckFirst =
+      u.byAddress && v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
   if (synAckFirst) return true;
   if (!u.fromInside) {
     // Outside-initiated traffic is always denied: it costs the one lookup already made and no

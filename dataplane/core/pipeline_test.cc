@@ -1049,7 +1049,8 @@ class GuardTest : public PipelineTest {
     c.eventRingSize = 1024;
     config_ = c;
   }
-  void rebuild(const char* guard = "{new_flows_per_sec: 1, new_flow_burst: 3, max_flows_per_source: 0}") {
+  void rebuild(
+      const char* guard = "{new_flows_per_sec: 1, new_flow_burst: 3, max_flows_per_source: 0}") {
     std::string yaml = kPolicy;
     yaml.replace(yaml.find("defaults:\n"), 10, std::string("defaults:\n  guard: ") + guard + "\n");
     slot_->publish(compile(yaml, 2), std::chrono::milliseconds(0));

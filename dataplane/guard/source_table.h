@@ -9,8 +9,8 @@
 namespace lbg::dataplane::guard {
 
 struct SourceLimits {
-  BucketParams newFlows;        // new flows per second and burst, per inside source
-  uint32_t maxConcurrent = 0;   // flows counted against one source at once; 0 = unlimited
+  BucketParams newFlows;       // new flows per second and burst, per inside source
+  uint32_t maxConcurrent = 0;  // flows counted against one source at once; 0 = unlimited
 };
 
 enum class Admit : uint8_t { Yes, RateLimited, TooManyFlows, TableFull };
@@ -19,7 +19,7 @@ struct SourceTableCounters {
   uint64_t admitted = 0;
   uint64_t rateLimited = 0;
   uint64_t concurrentLimited = 0;
-  uint64_t tableFull = 0;  // a new source found no slot: refused (fail closed)
+  uint64_t tableFull = 0;       // a new source found no slot: refused (fail closed)
   uint64_t releaseUnknown = 0;  // a release for a source not in the table (must stay 0)
 };
 
@@ -42,7 +42,7 @@ class SourceTable {
   void release(const IpAddr& src);
 
   uint32_t capacity() const { return mask_ + 1; }
-  uint32_t used(uint64_t nowNs) const;        // slots holding state (O(capacity): stats only)
+  uint32_t used(uint64_t nowNs) const;  // slots holding state (O(capacity): stats only)
   uint32_t concurrent(const IpAddr& src) const;
   const SourceTableCounters& counters() const { return counters_; }
 

@@ -7,7 +7,9 @@ namespace {
 
 constexpr uint64_t kSec = 1'000'000'000ull;
 
-IpAddr v4(uint32_t a) { return IpAddr::fromV4(a); }
+IpAddr v4(uint32_t a) {
+  return IpAddr::fromV4(a);
+}
 
 TEST(TokenBucket, BurstThenRate) {
   const BucketParams p = BucketParams::make(10, 5);  // 10/s, burst 5

@@ -33,6 +33,8 @@ inline bool takeToken(uint64_t& tat, const BucketParams& p, uint64_t nowNs) {
 }
 
 // True when the bucket is full again (its state can be forgotten).
-inline bool bucketFull(uint64_t tat, uint64_t nowNs) { return tat <= nowNs; }
+inline bool bucketFull(uint64_t tat, uint64_t nowNs) {
+  return tat <= nowNs;
+}
 
 }  // namespace lbg::dataplane::guard
