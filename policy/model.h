@@ -91,6 +91,18 @@ struct ServiceSpec {
   bool operator==(const ServiceSpec& o) const;
 };
 
+// `defaults.guard`: limits per inside source on the flows it starts (dataplane/guard). Sized for a
+// municipality of a few thousand PCs: a busy PC opening a web portal starts tens of connections in
+// a second, so 100/s with a burst of 400 never limits a person, while a scanning or flooding PC
+// (thousands per second) is held to 100/s. 2000 concurrent flows is several times a heavy
+// browser's; 0 turns a limit off.
+struct GuardSpec {
+  uint32_t newFlowsPerSec = 100;
+  uint32_t newFlowBurst = 400;
+  uint32_t maxFlowsPerSource = 2000;
+  bool operator==(const GuardSpec&) const = default;
+};
+
 struct PolicyDoc {
   int schemaVersion = 1;
   bool approvalRequired = false;
@@ -105,6 +117,7 @@ struct PolicyDoc {
   // resolver of the policy gave for the same service (policy/README.md, sni_dns).
   SniDnsMode sniDns = SniDnsMode::Enforce;
   ReloadMode reload = ReloadMode::Recheck;
+  GuardSpec guard;
   std::vector<ServiceSpec> services;
   // `dns.resolvers`: the only addresses whose DNS answers may bind names to addresses. Unset:
   // the cidr prefixes of every `kind: infrastructure` service that lists udp/53 or tcp/53.

@@ -266,7 +266,8 @@ class DocParser {
     if (doc.inside.empty()) fail(p, "segment.inside", "at least one prefix is required");
 
     v = top.get("defaults", &p);
-    parseDefaults(Map(v, "defaults", p, {"deny", "quic", "ech", "sni_dns", "reload"}), doc);
+    parseDefaults(Map(v, "defaults", p, {"deny", "quic", "ech", "sni_dns", "reload", "guard"}),
+                  doc);
 
     v = top.get("services", &p);
     std::set<std::string> names;
@@ -343,6 +344,29 @@ class DocParser {
       static constexpr std::pair<const char*, ReloadMode> kReload[] = {
           {"keep", ReloadMode::Keep}, {"recheck", ReloadMode::Recheck}};
       doc.reload = enumValue(v, p, "defaults.reload", kReload);
+    }
+    if (m.has("guard")) {
+      v = m.get("guard", &p);
+      Map g(v, "defaults.guard", p,
+            {"new_flows_per_sec", "new_flow_burst", "max_flows_per_source"});
+      const auto count = [&](const char* key, uint32_t& out) {
+        if (!g.has(key)) return;
+        SourcePos kp;
+        const YAML::Node n = g.get(key, &kp);
+        const std::string path = std::string("defaults.guard.") + key;
+        const std::string s = plainScalar(n, kp, path, "a whole number");
+        if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) {
+          fail(kp, path, "expected a whole number 0..999999999, got '" + s + "'");
+        }
+        out = uint32_t(std::stoul(s));
+      };
+      count("new_flows_per_sec", doc.guard.newFlowsPerSec);
+      count("new_flow_burst", doc.guard.newFlowBurst);
+      count("max_flows_per_source", doc.guard.maxFlowsPerSource);
+      if (doc.guard.newFlowsPerSec != 0 && doc.guard.newFlowBurst == 0) {
+        fail(p, "defaults.guard.new_flow_burst",
+             "must be at least 1 while new_flows_per_sec is set (0 would refuse every flow)");
+      }
     }
   }
 
@@ -640,6 +664,9 @@ std::string toYaml(const PolicyDoc& doc) {
   o << "  ech: " << toString(doc.ech) << "\n";
   o << "  sni_dns: " << toString(doc.sniDns) << "\n";
   o << "  reload: " << toString(doc.reload) << "\n";
+  o << "  guard: {new_flows_per_sec: " << doc.guard.newFlowsPerSec
+    << ", new_flow_burst: " << doc.guard.newFlowBurst
+    << ", max_flows_per_source: " << doc.guard.maxFlowsPerSource << "}\n";
   if (doc.dnsResolvers) {
     o << "dns:\n  resolvers: "
       << flowList(*doc.dnsResolvers, [](const Prefix& p) { return p.toString(); }) << "\n";

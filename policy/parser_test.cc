@@ -358,6 +358,40 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+TEST(Parser, DefaultsGuard) {
+  auto d = parsePolicyText(kHead + kM365, "policy.yaml", kToday);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->guard.newFlowsPerSec, 100u);
+  EXPECT_EQ(d->guard.newFlowBurst, 400u);
+  EXPECT_EQ(d->guard.maxFlowsPerSource, 2000u);
+  const auto withGuard = [](const std::string& g) {
+    std::string t = kHead + kM365;
+    t.replace(t.find("  deny: reset\n"), 14, "  deny: reset\n  guard: " + g + "\n");  // line 6
+    return t;
+  };
+  auto r = parsePolicyText(withGuard("{new_flows_per_sec: 20, new_flow_burst: 50}"), "policy.yaml",
+                           kToday);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r->guard.newFlowsPerSec, 20u);
+  EXPECT_EQ(r->guard.newFlowBurst, 50u);
+  EXPECT_EQ(r->guard.maxFlowsPerSource, 2000u);
+  EXPECT_EQ(errorOf(withGuard("{new_flows: 20}")),
+            "policy.yaml:6:11: defaults.guard.new_flows: unknown key (a typo here must not be "
+            "ignored)");
+  EXPECT_EQ(errorOf(withGuard("{new_flow_burst: -1}")),
+            "policy.yaml:6:27: defaults.guard.new_flow_burst: expected a whole number "
+            "0..999999999, got '-1'");
+  EXPECT_EQ(errorOf(withGuard("{new_flow_burst: \"5\"}")),
+            "policy.yaml:6:27: defaults.guard.new_flow_burst: expected a whole number (unquoted)");
+  EXPECT_NE(errorOf(withGuard("{new_flow_burst: 0}")).find("must be at least 1"),
+            std::string::npos);
+  EXPECT_EQ(errorOf(withGuard("{new_flows_per_sec: 0, new_flow_burst: 0}")), "OK");
+  // The canonical form carries the limits.
+  auto back = parsePolicyText(toYaml(*r), "policy.yaml", kToday);
+  ASSERT_TRUE(back.ok()) << back.error().toString();
+  EXPECT_EQ(back->guard, r->guard);
+}
+
 TEST(Parser, ExpiryIsRelativeToToday) {
   const std::string text = kHead + kM365;  // expires 2027-03-31
   EXPECT_TRUE(parsePolicyText(text, "p", sys_days{year{2027} / 3 / 31}).ok());

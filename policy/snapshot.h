@@ -31,6 +31,7 @@ class Snapshot {
   DenyAction denyAction() const { return doc_.denyAction; }
   QuicMode quic() const { return doc_.quic; }
   EchMode ech() const { return doc_.ech; }
+  const GuardSpec& guard() const { return doc_.guard; }
   SniDnsMode sniDns() const { return doc_.sniDns; }
   ReloadMode reload() const { return doc_.reload; }
 

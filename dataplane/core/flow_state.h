@@ -55,6 +55,7 @@ struct FlowState {
   bool resetDone : 1;           // resets are sent once per flow
   bool appGuessed : 1;
   bool appDone : 1;  // identification finished (appMaster/appApp final)
+  bool guardCounted : 1;  // counted against its inside source in the guard; released at its end
 };
 
 }  // namespace lbg::dataplane

@@ -47,6 +47,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   auto queries = inspect::DnsQueryTable::create(config.dnsPendingQueries, config.dnsQueryTimeoutNs);
   if (!queries) return queries.error();
   p->dnsQueries_ = std::move(queries.value());
+  p->guard_ = makeGuard(config);
   if (config.appIdSlots > 0) {
     inspect::AppIdConfig ac;
     ac.flowSlots = config.appIdSlots;
@@ -195,8 +196,7 @@ void Pipeline::processUnit(Unit& u, TxSink& tx) {
     handleIcmp(u, tx);
     return;
   }
-  // 3. guard: rate limits and flood protection are not implemented yet (dataplane/guard).
-  stageFlow(u, tx);
+  stageFlow(u, tx);  // 3. guard runs inside it, only for a packet that would create a flow
 }
 
 void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
@@ -257,11 +257,13 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   }
   bool created = false;
   if (e == nullptr) {
+    if (!guardAdmitNew(u)) return;  // 3. guard (pipeline_guard.cc)
     e = flows_->insert(key, hash, now_, [this](Entry& victim) {
       ++counters_.flows_evicted;
       endFlow(victim, telemetry::EndReason::Evicted);
     });
     if (e == nullptr) {
+      if (guardCounted_) guard_->release(u.view.src);
       ++counters_.flow_table_full;
       freeUnit(u);
       return;
@@ -280,6 +282,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
     e->meta.verdict = Verdict::Pending;
     e->user.fromInside = synAckFirst ? snap_->isInside(v.dst) : u.fromInside;
     e->user.hold = HoldPool::Queue{};
+    e->user.guardCounted = guardCounted_;
   }
   const bool fromInitiator = (!reversed) == e->meta.initiatorIsLo;
   const int dir = fromInitiator ? 0 : 1;
@@ -634,6 +637,7 @@ void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
 
 void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
+  guardRelease(e);
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);

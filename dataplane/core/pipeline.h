@@ -4,7 +4,7 @@
 //
 //   1. rx       a burst of mbufs from one port queue                 (worker loop / replay source)
 //   2. decode   Ethernet, VLAN, IPv4/IPv6, fragments, TCP/UDP/ICMP  stageDecode()
-//   3. guard    rate limits and flood protection                     (not yet: dataplane/guard)
+//   3. guard    new-flow rate and concurrent flows per inside source guardAdmitNew()
 //   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
 //   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
 //               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
@@ -33,6 +33,7 @@
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/guard/source_table.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/inspect/dns/query_table.h"
@@ -102,7 +103,12 @@ struct PipelineConfig {
   // turns it off.
   uint32_t appIdSlots = 4096;
   uint16_t appIdPackets = 16;
+  // Guard (dataplane/guard): inside sources tracked per worker (~48 bytes each). The limits come
+  // from the policy's defaults.guard.
+  uint32_t guardSources = 16384;
 };
+
+std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
 
 class Pipeline {
  public:
@@ -236,6 +242,10 @@ class Pipeline {
   void emitEnd(const Entry& e, telemetry::EndReason why);
   void endFlow(Entry& e, telemetry::EndReason why);
 
+  // guard stage (pipeline_guard.cc): false = the new flow is refused, the unit freed and counted.
+  bool guardAdmitNew(Unit& u);
+  void guardRelease(const Entry& e);
+
   PipelineConfig config_;
   uint32_t worker_;
   SnapshotSlot& policySlot_;
@@ -253,6 +263,9 @@ class Pipeline {
   std::unique_ptr<packet::FragmentReassembler> frags_;
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries
+  std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
+  bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
+  uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

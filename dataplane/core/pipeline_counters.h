@@ -57,6 +57,10 @@
   X(stream_ahead_dropped, "client data of allowed flows beyond a gap, dropped (resent later)") \
   X(stream_guard_full, "client data of allowed flows dropped: ring allowance or pool full")  \
   X(stream_guard_exhausted, "flows denied at their verdict: no ring to keep judged bytes")  \
+  X(guard_rate_limited, "new flows refused: the inside source exceeded its new-flow rate")   \
+  X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")   \
+  X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
+  X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)")
 

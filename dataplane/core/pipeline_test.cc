@@ -631,12 +631,12 @@ TEST_F(DnsProvenanceTest, QueryFromTheOutsidePortIsNotNoted) {
 }
 
 TEST_F(DnsProvenanceTest, UnsolicitedMismatchedAndDuplicateAnswersAreDropped) {
-  // (An answer before any query of its flow is a flow begun from outside: denied as inbound.)
+  // (An answer before any query of its flow is a flow begun from outside: dropped by the guard.)
   query("files.partner.example", 0x1111);
   answer("files.partner.example", evil_, Ingress::OutsidePort, 0x2222);  // no such query
   answer("files.partner.example", evil_, Ingress::OutsidePort, 0x3333);
   EXPECT_EQ(pipeline_->counters().dns_unsolicited, 2u);
-  // Another client port is another flow, begun from outside: denied as inbound.
+  // Another client port is another flow, begun from outside: dropped by the guard.
   answer("files.partner.example", evil_, Ingress::OutsidePort, 0x1111, 5354);
   answer("other.partner.example", evil_, Ingress::OutsidePort, 0x1111);  // wrong question
   EXPECT_EQ(pipeline_->counters().dns_mismatched, 1u);
@@ -736,11 +736,13 @@ TEST_F(PipelineTest, InboundAndMidstreamAreDenied) {
   inject(testing::frame(mid, Bytes(100, 'x')), Ingress::InsidePort);
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
   EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  // The SYN from outside made no flow and no record (guard: outside traffic costs no state).
+  EXPECT_EQ(pipeline_->counters().guard_outside_dropped, 1u);
+  EXPECT_EQ(pipeline_->flowTable().size(), 1u);
   auto v = verdicts();
-  ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ(v[0]["reason"], "inbound");
-  EXPECT_EQ(v[1]["action"], "deny");
-  EXPECT_EQ(v[1]["reason"].get<std::string>().rfind("midstream", 0), 0u) << v[1]["reason"];
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "deny");
+  EXPECT_EQ(v[0]["reason"].get<std::string>().rfind("midstream", 0), 0u) << v[0]["reason"];
 }
 
 TEST_F(PipelineTest, HttpHostAndDisagreement) {
@@ -1255,6 +1257,79 @@ TEST_F(PipelineTest, ServerSpeakingFirstOnATlsPortIsDenied) {
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0]["reason"], "protocol-mismatch:server-first");
   EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+}
+
+// Guard stage: an inside source over its new-flow rate or concurrent-flow limit is refused
+// without flow state, while another source is not affected.
+class GuardTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    PipelineConfig c;
+    c.flowCapacity = 4096;
+    c.streamBuffers = 64;
+    c.holdSlots = 4096;
+    c.eventRingSize = 1024;
+    config_ = c;
+  }
+  void rebuild(
+      const char* guard = "{new_flows_per_sec: 1, new_flow_burst: 3, max_flows_per_source: 0}") {
+    std::string yaml = kPolicy;
+    yaml.replace(yaml.find("defaults:\n"), 10, std::string("defaults:\n  guard: ") + guard + "\n");
+    slot_->publish(compile(yaml, 2), std::chrono::milliseconds(0));
+    pipeline_->housekeeping(now_);
+    pipeline_->drainAll(now_);
+    drain();
+    auto p = Pipeline::create(config_, 0, *slot_, *dns_, testPool());
+    ASSERT_TRUE(p.ok());
+    pipeline_ = std::move(p.value());
+  }
+  void syn(const char* src, uint16_t sport) {
+    L4Spec c = client(m365_, 443, sport);
+    c.src = *IpAddr::parse(src);
+    c.flags = kSyn;
+    c.seq = 1000;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+  }
+  PipelineConfig config_;
+};
+
+TEST_F(GuardTest, OneSourceOverItsNewFlowRateIsLimitedAnotherIsNot) {
+  rebuild();
+  for (uint16_t i = 0; i < 5; ++i) syn("10.0.0.5", 40000 + i);
+  EXPECT_EQ(pipeline_->counters().flows_new, 3u);
+  EXPECT_EQ(pipeline_->counters().guard_rate_limited, 2u);
+  EXPECT_EQ(pipeline_->flowTable().size(), 3u);
+  EXPECT_EQ(tx_.frames.size(), 3u);
+  syn("10.0.0.6", 40000);
+  EXPECT_EQ(pipeline_->counters().flows_new, 4u);
+  EXPECT_EQ(tx_.frames.size(), 4u);
+  // A packet of an admitted flow is not a new flow: never limited.
+  syn("10.0.0.5", 40000);
+  EXPECT_EQ(pipeline_->counters().guard_rate_limited, 2u);
+  // A second later the source has one token again.
+  now_ += 1'000'000'000ull;
+  syn("10.0.0.5", 41000);
+  EXPECT_EQ(pipeline_->counters().flows_new, 5u);
+  syn("10.0.0.5", 41001);
+  EXPECT_EQ(pipeline_->counters().guard_rate_limited, 3u);
+}
+
+TEST_F(GuardTest, ConcurrentFlowsPerSourceAreReleasedWhenFlowsEnd) {
+  rebuild("{new_flows_per_sec: 0, max_flows_per_source: 2}");
+  syn("10.0.0.5", 40000);
+  syn("10.0.0.5", 40001);
+  syn("10.0.0.5", 40002);
+  EXPECT_EQ(pipeline_->counters().flows_new, 2u);
+  EXPECT_EQ(pipeline_->counters().guard_concurrent_limited, 1u);
+  // The flows time out; their ends give the source its slots back.
+  now_ += 3600ull * 1'000'000'000ull;
+  for (int i = 0; i < 200; ++i) pipeline_->housekeeping(now_);
+  EXPECT_EQ(pipeline_->counters().flows_ended, 2u);
+  syn("10.0.0.5", 40003);
+  syn("10.0.0.5", 40004);
+  EXPECT_EQ(pipeline_->counters().flows_new, 4u);
+  EXPECT_EQ(pipeline_->counters().guard_concurrent_limited, 1u);
 }
 
 }  // namespace

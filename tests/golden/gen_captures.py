@@ -414,6 +414,31 @@ def main():
     c.handshake().client_data(client_hello() + b"\x17\x03\x03\x00\x0callowed-vlan").close()
     cases["ingress_consistency"] = p
 
+    p = []
+    # An inside host opening connections as fast as it can (a scanning PC): 40 SYNs within 40 ms.
+    # The policy's defaults.guard (burst 20) admits 20; the other 20 create no flow. Another host
+    # still connects and is judged as usual.
+    for i in range(40):
+        q = Ether(src=MAC_C, dst=MAC_S) / IP(src="10.1.0.66", dst=M365) / TCP(sport=41000 + i, dport=443, flags="S", seq=7)
+        q.time = T0 + i * 0.001
+        p.append(q)
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake().client_data(client_hello()).close()
+    cases["guard_new_flows"] = p
+
+    p = []
+    # A SYN flood from outside with spoofed sources towards an inside host, then an inside client's
+    # allowed connection: the flood makes no flow state and no record.
+    for i in range(200):
+        q = Ether(src=MAC_S, dst=MAC_C) / IP(src=f"198.18.{i // 250}.{i % 250 + 1}", dst=CLIENT) / TCP(sport=1024 + i, dport=445, flags="S", seq=i)
+        q.time = T0 + i * 0.0001
+        p.append(q)
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake().client_data(client_hello()).close()
+    cases["guard_syn_flood"] = p
+
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
     print(f"wrote {len(cases)} captures to {out}")
