@@ -206,6 +206,9 @@ struct Rule {
   // (the rule is tried on every scan of the buffers it inspects).
   int fpBuffer = -1;
   int fpItem = -1;
+  // Where the rule was read (set by the RuleSetBuilder), for reports.
+  std::string file;
+  int line = 0;
 
   // Directions the rule can match in: the flow option's, narrowed by the buffers it uses.
   uint8_t directions() const;

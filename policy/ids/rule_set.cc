@@ -106,6 +106,8 @@ void RuleSetBuilder::addOne(std::string_view text, const std::string& file, int 
     report_.rejections.push_back({file, line, p.error.column, p.error.keyword, p.error.message});
     return;
   }
+  p.rule->file = file;
+  p.rule->line = line;
   rules_.push_back(std::move(*p.rule));
   ++report_.loaded;
 }
