@@ -223,7 +223,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction, std::sp
     collect(block_[key(0, false, d)], bytes.data(), bytes.size(), s);
     for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
     view.set(Buffer::Payload, bytes);
-    if (!s.candidates_.empty()) verify(state, d, view, 0, uint32_t(bytes.size()), s, out);
+    if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
     return out;
   }
   if (state.depthExceeded[d]) return out.depthExceeded = true, out;
@@ -242,17 +242,19 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction, std::sp
   }
   for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
   const uint16_t tail = state.tailLen[d];
+  uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
     if (n <= config_.maxChunk) {
       std::memcpy(s.window_.data(), state.tail[d], tail);
       std::memcpy(s.window_.data() + tail, chunk, n);
       view.set(Buffer::Payload, std::span<const uint8_t>(s.window_.data(), tail + n));
       base = state.streamBytes[d] - tail;
+      fresh = tail;
     } else {
       view.set(Buffer::Payload, std::span<const uint8_t>(chunk, n));
       base = state.streamBytes[d];
     }
-    verify(state, d, view, base, uint32_t(bytes.size()), s, out);
+    verify(state, d, view, base, fresh, uint32_t(bytes.size()), s, out);
   }
   // Keep the last kStreamTail bytes of the stream for the next chunk's verification.
   constexpr uint32_t kTail = FlowIdsState::kStreamTail;
@@ -291,7 +293,7 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   }
   if (!s.candidates_.empty()) {
     auto payload = buffers.bytes[0];
-    verify(state, d, view, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out);
+    verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out);
   }
   return out;
 }
@@ -317,7 +319,7 @@ bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {
 }
 
 bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
-                         uint64_t payloadBase, uint32_t dsize, Scratch& s) const {
+                         uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const {
   const Rule& r = *cr.rule;
   if (!(r.directions() & (1 << dir))) return false;
   if (r.flow.established && !state.tuple.established) return false;
@@ -344,20 +346,22 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, c
       data = s.dotted_[int(bm.buffer)].data();
       len = uint32_t(std::min<size_t>(bytes.size(), config_.maxBuffer) + 1);
     }
-    const uint64_t base = bm.buffer == Buffer::Payload ? payloadBase : 0;
-    if (!matchBuffer(bm, cr.aux[b], data, len, base, s.tools_)) return false;
+    const bool payload = bm.buffer == Buffer::Payload;
+    const int fp = int(b) == r.fpBuffer && payload ? r.fpItem : -1;
+    if (!matchBuffer(bm, cr.aux[b], data, len, payload ? payloadBase : 0, s.tools_, fp, payload ? payloadNew : 0))
+      return false;
   }
   return true;
 }
 
-void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase, uint32_t dsize,
-                    Scratch& s, ScanResult& out) const {
+void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
+                    uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const {
   auto& c = s.candidates_;
   // Flowbit setters first, then pass, reject, drop, alert; rule order within (few candidates).
   std::sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
-    if (!ruleMatches(cr, state, dir, view, payloadBase, dsize, s)) continue;
+    if (!ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s)) continue;
     const Rule& r = *cr.rule;
     for (const Flowbit& fb : r.flowbits)
       for (uint16_t id : fb.ids) {

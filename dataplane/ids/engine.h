@@ -118,11 +118,12 @@ class Engine {
   Engine() = default;
   bool buildDatabases(std::string& error);
   void collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
-  void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase, uint32_t dsize,
-              Scratch& s, ScanResult& out) const;
+  // payloadNew: where the new chunk starts in the payload view (after the previous tail).
+  void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase, uint32_t payloadNew,
+              uint32_t dsize, Scratch& s, ScanResult& out) const;
   bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
   bool ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
-                   uint64_t payloadBase, uint32_t dsize, Scratch& s) const;
+                   uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const;
 
   std::shared_ptr<const RuleSet> set_;
   EngineConfig config_;

@@ -53,6 +53,14 @@ TEST(IdsEngine, PrefilterThenVerify) {
   EXPECT_EQ(g.send("evilpayload").action, Verdict::None);
 }
 
+TEST(IdsEngine, NoRealertOnTheTailOfTheStream) {
+  Fixture f("alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; within:9; sid:12;)\n");
+  EXPECT_EQ(f.send("an evil-payload").action, Verdict::Alert);
+  // The fast pattern repeats in the new chunk, but the only full match is the one already alerted.
+  EXPECT_EQ(f.send(" payload").action, Verdict::None);
+  EXPECT_EQ(f.send(" evil payload").action, Verdict::Alert);
+}
+
 TEST(IdsEngine, PatternSplitAcrossStreamChunks) {
   Fixture f("drop tcp any any -> any any (flow:to_server; content:\"GET \"; depth:4; content:\"/secret-file\"; "
             "distance:0; sid:20;)\n");

@@ -67,8 +67,9 @@ uint64_t applyMask(uint64_t v, uint64_t mask) {
 class Run {
  public:
   Run(const BufferMatches& m, const std::vector<ItemAux>& aux, const uint8_t* s, uint32_t len, uint64_t base,
-      MatchTools& tools)
-      : m_(m), aux_(aux), s_(s), len_(len), base_(int64_t(base)), tools_(tools) {}
+      MatchTools& tools, int fpItem, int64_t fpMinEnd)
+      : m_(m), aux_(aux), s_(s), len_(len), base_(int64_t(base)), tools_(tools), fpItem_(fpItem),
+        fpMinEnd_(fpMinEnd) {}
 
   bool from(size_t i, int64_t prevEnd) {
     if (i == m_.items.size()) return true;
@@ -130,6 +131,7 @@ class Run {
       if (lastStart >= lo && find(s_, lo, lastStart, pat, c.nocase) >= 0) return false;
       return from(i + 1, prevEnd);
     }
+    if (int(i) == fpItem_) lo = std::max(lo, fpMinEnd_ - n + 1);
     const bool retry = laterRelative(i);
     for (int64_t at = lo; at <= lastStart;) {
       int64_t hit = find(s_, at, lastStart, pat, c.nocase);
@@ -193,15 +195,17 @@ class Run {
   uint32_t len_;
   int64_t base_;
   MatchTools& tools_;
+  int fpItem_;
+  int64_t fpMinEnd_;
   uint32_t steps_ = 0;
 };
 
 }  // namespace
 
 bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux, const uint8_t* bytes,
-                 uint32_t len, uint64_t base, MatchTools& tools) {
+                 uint32_t len, uint64_t base, MatchTools& tools, int fpItem, int64_t fpMinEnd) {
   if (matches.bsize && !matches.bsize->matches(len)) return false;
-  return Run(matches, aux, bytes, len, base, tools).from(0, 0);
+  return Run(matches, aux, bytes, len, base, tools, fpItem, fpMinEnd).from(0, 0);
 }
 
 }  // namespace lbg::ids

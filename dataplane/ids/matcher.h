@@ -31,7 +31,9 @@ struct MatchTools {
 // option fails). `base` is the stream position of bytes[0] (0 for a whole buffer): absolute
 // positions (offset, depth, startswith, absolute byte_test/isdataat) count from the stream start.
 // Allocation-free.
+// `fpItem`/`fpMinEnd`: the fast-pattern item must end after byte fpMinEnd of `bytes` (in a
+// stream, in the new chunk rather than in the previous chunk's tail, which was verified then).
 bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux, const uint8_t* bytes,
-                 uint32_t len, uint64_t base, MatchTools& tools);
+                 uint32_t len, uint64_t base, MatchTools& tools, int fpItem = -1, int64_t fpMinEnd = 0);
 
 }  // namespace lbg::ids
