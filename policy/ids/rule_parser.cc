@@ -187,6 +187,7 @@ class Parser {
       size_t nameStart = i;
       while (i < end && text[i] != ':' && text[i] != ';') ++i;
       o.name = trim(text.substr(nameStart, i - nameStart));
+      if (o.name.empty()) return fail("option", "option without a name", o.column);
       if (i >= end) return fail(o.name, "option not terminated by ';'", o.column);
       if (text[i] == ':') {
         size_t vs = ++i;
@@ -248,7 +249,8 @@ class Parser {
     }
     if (n == "msg") {
       std::string why;
-      if (!needValue(o) || !unquote(o.value, false, rule_.msg, why)) return fail(n, why, o.column);
+      if (!needValue(o)) return false;
+      if (!unquote(o.value, false, rule_.msg, why)) return fail(n, why, o.column);
       return true;
     }
     int64_t v;

@@ -248,6 +248,12 @@ TEST(IdsRuleParser, ErrorsCarryKeywordAndColumn) {
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"a"; startswith; offset:1; sid:1;))").keyword, "offset");
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"a"; dotprefix; sid:1;))").keyword, "dotprefix");
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (http.uri; sid:1;))").keyword, "http.uri");
+  e = reject(R"(alert tcp any any -> any any (content:"a"; :1; sid:1;))");
+  EXPECT_EQ(e.keyword, "option");
+  EXPECT_EQ(e.column, 44);
+  e = reject(R"(alert tcp any any -> any any (msg; sid:1;))");
+  EXPECT_EQ(e.keyword, "msg");
+  EXPECT_EQ(e.message, "needs a value");
 }
 
 }  // namespace
