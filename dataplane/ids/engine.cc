@@ -14,20 +14,28 @@ int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void*
 
 uint32_t actionOrder(Action a) {
   switch (a) {
-    case Action::Pass: return 0;
-    case Action::Reject: return 1;
-    case Action::Drop: return 2;
-    case Action::Alert: return 3;
+    case Action::Pass:
+      return 0;
+    case Action::Reject:
+      return 1;
+    case Action::Drop:
+      return 2;
+    case Action::Alert:
+      return 3;
   }
   return 3;
 }
 
 Verdict verdictOf(Action a) {
   switch (a) {
-    case Action::Alert: return Verdict::Alert;
-    case Action::Drop: return Verdict::Drop;
-    case Action::Reject: return Verdict::Reject;
-    case Action::Pass: return Verdict::Pass;
+    case Action::Alert:
+      return Verdict::Alert;
+    case Action::Drop:
+      return Verdict::Drop;
+    case Action::Reject:
+      return Verdict::Reject;
+    case Action::Pass:
+      return Verdict::Pass;
   }
   return Verdict::None;
 }
@@ -69,7 +77,8 @@ Engine::~Engine() {
         if (a.pcre) pcre2_code_free(a.pcre);
 }
 
-Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> set, EngineConfig config) {
+Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> set,
+                                               EngineConfig config) {
   std::unique_ptr<Engine> e(new Engine());
   e->set_ = std::move(set);
   e->config_ = config;
@@ -87,8 +96,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
         } else if (auto* p = std::get_if<Pcre>(&bm.items[k])) {
           int code;
           PCRE2_SIZE at;
-          aux.pcre = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p->pattern.data()), p->pattern.size(), p->options,
-                                   &code, &at, nullptr);
+          aux.pcre = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p->pattern.data()),
+                                   p->pattern.size(), p->options, &code, &at, nullptr);
           if (!aux.pcre) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(code, msg, sizeof msg);
@@ -157,8 +166,8 @@ bool Engine::buildDatabases(std::string& error) {
   auto compile = [&](Patterns& p, unsigned mode, Database& db) {
     if (p.exprs.empty()) return true;
     hs_compile_error_t* err = nullptr;
-    if (hs_compile_lit_multi(p.exprs.data(), p.flags.data(), p.ids.data(), p.lens.data(), unsigned(p.exprs.size()),
-                             mode, nullptr, &db.db, &err) != HS_SUCCESS) {
+    if (hs_compile_lit_multi(p.exprs.data(), p.flags.data(), p.ids.data(), p.lens.data(),
+                             unsigned(p.exprs.size()), mode, nullptr, &db.db, &err) != HS_SUCCESS) {
       error = std::string("hyperscan: ") + (err ? err->message : "compile failed");
       if (err) hs_free_compile_error(err);
       return false;
@@ -202,7 +211,8 @@ void Engine::collect(const Database& db, const uint8_t* data, size_t len, Scratc
 }
 
 namespace {
-void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation, std::vector<uint32_t>& candidates) {
+void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation,
+               std::vector<uint32_t>& candidates) {
   if (++generation == 0) {
     std::fill(stamp.begin(), stamp.end(), 0);
     generation = 1;
@@ -211,8 +221,8 @@ void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation, std::vector<u
 }
 }  // namespace
 
-ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction, std::span<const uint8_t> bytes,
-                               Scratch& s) const {
+ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
+                               std::span<const uint8_t> bytes, Scratch& s) const {
   ScanResult out;
   const int d = direction == kToServer ? 0 : 1;
   if (bytes.empty()) return out;
@@ -300,26 +310,41 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {
   switch (r.header.protocol) {
-    case Protocol::Ip: break;
-    case Protocol::Tcp: if (t.ipProto != 6) return false; break;
-    case Protocol::Udp: if (t.ipProto != 17) return false; break;
-    case Protocol::Icmp: if (t.ipProto != 1 && t.ipProto != 58) return false; break;
-    case Protocol::Http: if (t.app != AppProto::Http) return false; break;
-    case Protocol::Tls: if (t.app != AppProto::Tls) return false; break;
-    case Protocol::Dns: if (t.app != AppProto::Dns) return false; break;
+    case Protocol::Ip:
+      break;
+    case Protocol::Tcp:
+      if (t.ipProto != 6) return false;
+      break;
+    case Protocol::Udp:
+      if (t.ipProto != 17) return false;
+      break;
+    case Protocol::Icmp:
+      if (t.ipProto != 1 && t.ipProto != 58) return false;
+      break;
+    case Protocol::Http:
+      if (t.app != AppProto::Http) return false;
+      break;
+    case Protocol::Tls:
+      if (t.app != AppProto::Tls) return false;
+      break;
+    case Protocol::Dns:
+      if (t.app != AppProto::Dns) return false;
+      break;
   }
   const IpAddr& src = dir == 0 ? t.client : t.server;
   const IpAddr& dst = dir == 0 ? t.server : t.client;
   const uint16_t sp = dir == 0 ? t.clientPort : t.serverPort;
   const uint16_t dp = dir == 0 ? t.serverPort : t.clientPort;
   const Header& h = r.header;
-  if (h.src.matches(src) && h.srcPorts.matches(sp) && h.dst.matches(dst) && h.dstPorts.matches(dp)) return true;
+  if (h.src.matches(src) && h.srcPorts.matches(sp) && h.dst.matches(dst) && h.dstPorts.matches(dp))
+    return true;
   return h.bidirectional && h.src.matches(dst) && h.srcPorts.matches(dp) && h.dst.matches(src) &&
          h.dstPorts.matches(sp);
 }
 
-bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
-                         uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const {
+bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
+                         const BufferSet& view, uint64_t payloadBase, uint32_t payloadNew,
+                         uint32_t dsize, Scratch& s) const {
   const Rule& r = *cr.rule;
   if (!(r.directions() & (1 << dir))) return false;
   if (r.flow.established && !state.tuple.established) return false;
@@ -348,7 +373,8 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, c
     }
     const bool payload = bm.buffer == Buffer::Payload;
     const int fp = int(b) == r.fpBuffer && payload ? r.fpItem : -1;
-    if (!matchBuffer(bm, cr.aux[b], data, len, payload ? payloadBase : 0, s.tools_, fp, payload ? payloadNew : 0))
+    if (!matchBuffer(bm, cr.aux[b], data, len, payload ? payloadBase : 0, s.tools_, fp,
+                     payload ? payloadNew : 0))
       return false;
   }
   return true;
@@ -358,16 +384,20 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
                     uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const {
   auto& c = s.candidates_;
   // Flowbit setters first, then pass, reject, drop, alert; rule order within (few candidates).
-  std::sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
+  std::sort(c.begin(), c.end(),
+            [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
     if (!ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s)) continue;
     const Rule& r = *cr.rule;
     for (const Flowbit& fb : r.flowbits)
       for (uint16_t id : fb.ids) {
-        if (fb.op == Flowbit::Op::Set) out.flowbitsFull |= !state.set(id);
-        else if (fb.op == Flowbit::Op::Unset) state.unset(id);
-        else if (fb.op == Flowbit::Op::Toggle) state.isSet(id) ? state.unset(id) : void(out.flowbitsFull |= !state.set(id));
+        if (fb.op == Flowbit::Op::Set)
+          out.flowbitsFull |= !state.set(id);
+        else if (fb.op == Flowbit::Op::Unset)
+          state.unset(id);
+        else if (fb.op == Flowbit::Op::Toggle)
+          state.isSet(id) ? state.unset(id) : void(out.flowbitsFull |= !state.set(id));
       }
     if (r.action == Action::Pass) {
       out.action = Verdict::Pass;
@@ -376,10 +406,13 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
       return;
     }
     // noalert keeps a drop a drop; it only silences the alert.
-    if (!r.noalert || r.action != Action::Alert) out.action = std::max(out.action, verdictOf(r.action));
+    if (!r.noalert || r.action != Action::Alert)
+      out.action = std::max(out.action, verdictOf(r.action));
     if (r.noalert) continue;
-    if (out.sidCount < ScanResult::kMaxSids) out.sids[out.sidCount++] = r.sid;
-    else out.truncated = true;
+    if (out.sidCount < ScanResult::kMaxSids)
+      out.sids[out.sidCount++] = r.sid;
+    else
+      out.truncated = true;
   }
 }
 

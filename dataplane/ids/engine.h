@@ -70,10 +70,10 @@ class Scratch {
   friend struct ScratchAccess;
   Scratch() = default;
   hs_scratch* hs_ = nullptr;
-  std::vector<uint32_t> stamp_;       // per rule: the scan generation it was last queued in
+  std::vector<uint32_t> stamp_;  // per rule: the scan generation it was last queued in
   uint32_t generation_ = 0;
-  std::vector<uint32_t> candidates_;  // rule indices, capacity = rule count
-  std::vector<uint8_t> window_;       // tail + chunk
+  std::vector<uint32_t> candidates_;                       // rule indices, capacity = rule count
+  std::vector<uint8_t> window_;                            // tail + chunk
   std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
   MatchTools tools_;
   const std::vector<uint32_t>* ids_ = nullptr;  // the database being scanned: pattern id -> rule
@@ -82,7 +82,8 @@ class Scratch {
 // Compiled once per rule set (policy version), shared read-only by the workers.
 class Engine {
  public:
-  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const RuleSet> rules, EngineConfig config = {});
+  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const RuleSet> rules,
+                                                EngineConfig config = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -119,8 +120,8 @@ class Engine {
   bool buildDatabases(std::string& error);
   void collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
   // payloadNew: where the new chunk starts in the payload view (after the previous tail).
-  void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase, uint32_t payloadNew,
-              uint32_t dsize, Scratch& s, ScanResult& out) const;
+  void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
+              uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;
   bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
   bool ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
                    uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const;
@@ -130,8 +131,8 @@ class Engine {
   EngineReport report_;
   std::vector<CompiledRule> rules_;
   std::array<Database, kKeys> block_;
-  std::array<Database, 2> stream_;                     // payload, per direction
-  std::array<std::vector<uint32_t>, kKeys> always_;    // rules without a fast pattern
+  std::array<Database, 2> stream_;                   // payload, per direction
+  std::array<std::vector<uint32_t>, kKeys> always_;  // rules without a fast pattern
 };
 
 }  // namespace lbg::ids

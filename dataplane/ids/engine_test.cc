@@ -7,7 +7,9 @@
 namespace lbg::ids {
 namespace {
 
-std::span<const uint8_t> bytesOf(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> bytesOf(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 struct Fixture {
   std::unique_ptr<Engine> engine;
@@ -39,22 +41,29 @@ struct Fixture {
   }
 };
 
-std::vector<uint32_t> sids(const ScanResult& r) { return {r.sids.begin(), r.sids.begin() + r.sidCount}; }
+std::vector<uint32_t> sids(const ScanResult& r) {
+  return {r.sids.begin(), r.sids.begin() + r.sidCount};
+}
 
 TEST(IdsEngine, PrefilterThenVerify) {
-  Fixture f("alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; sid:10;)\n"
-            "alert tcp any any -> any any (content:\"other\"; sid:11;)\n");
+  Fixture f(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; sid:10;)\n"
+      "alert tcp any any -> any any (content:\"other\"; sid:11;)\n");
   EXPECT_EQ(f.send("nothing here").action, Verdict::None);
   auto r = f.send("an evil-payload arrives");
   EXPECT_EQ(r.action, Verdict::Alert);
   EXPECT_EQ(sids(r), std::vector<uint32_t>{10});
   // The prefilter hits but the relative content is too close (distance:1 needs a gap).
-  Fixture g("alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; sid:10;)\n");
+  Fixture g(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; "
+      "sid:10;)\n");
   EXPECT_EQ(g.send("evilpayload").action, Verdict::None);
 }
 
 TEST(IdsEngine, NoRealertOnTheTailOfTheStream) {
-  Fixture f("alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; within:9; sid:12;)\n");
+  Fixture f(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; within:9; "
+      "sid:12;)\n");
   EXPECT_EQ(f.send("an evil-payload").action, Verdict::Alert);
   // The fast pattern repeats in the new chunk, but the only full match is the one already alerted.
   EXPECT_EQ(f.send(" payload").action, Verdict::None);
@@ -62,8 +71,10 @@ TEST(IdsEngine, NoRealertOnTheTailOfTheStream) {
 }
 
 TEST(IdsEngine, PatternSplitAcrossStreamChunks) {
-  Fixture f("drop tcp any any -> any any (flow:to_server; content:\"GET \"; depth:4; content:\"/secret-file\"; "
-            "distance:0; sid:20;)\n");
+  Fixture f(
+      "drop tcp any any -> any any (flow:to_server; content:\"GET \"; depth:4; "
+      "content:\"/secret-file\"; "
+      "distance:0; sid:20;)\n");
   EXPECT_EQ(f.send("GET /sec").action, Verdict::None);
   auto r = f.send("ret-file HTTP/1.1\r\n");
   EXPECT_EQ(r.action, Verdict::Drop);
@@ -82,16 +93,22 @@ TEST(IdsEngine, AbsolutePositionsCountFromStreamStart) {
 }
 
 TEST(IdsEngine, NegatedContent) {
-  Fixture f("alert tcp any any -> any any (content:\"login\"; content:!\"safe\"; distance:0; sid:30;)\n");
+  Fixture f(
+      "alert tcp any any -> any any (content:\"login\"; content:!\"safe\"; distance:0; sid:30;)\n");
   EXPECT_EQ(f.send("login user=safe").action, Verdict::None);
-  Fixture g("alert tcp any any -> any any (content:\"login\"; content:!\"safe\"; distance:0; sid:30;)\n");
+  Fixture g(
+      "alert tcp any any -> any any (content:\"login\"; content:!\"safe\"; distance:0; sid:30;)\n");
   EXPECT_EQ(g.send("login user=root").action, Verdict::Alert);
 }
 
 TEST(IdsEngine, FlowbitsAcrossPackets) {
-  Fixture f("alert tcp any any -> any any (flow:to_server; content:\"HELLO\"; flowbits:set,hello; flowbits:noalert; sid:40;)\n"
-            "alert tcp any any -> any any (flow:to_client; content:\"BYE\"; flowbits:isset,hello; sid:41;)\n"
-            "alert tcp any any -> any any (flow:to_client; content:\"BYE\"; flowbits:isnotset,hello; sid:42;)\n");
+  Fixture f(
+      "alert tcp any any -> any any (flow:to_server; content:\"HELLO\"; flowbits:set,hello; "
+      "flowbits:noalert; sid:40;)\n"
+      "alert tcp any any -> any any (flow:to_client; content:\"BYE\"; flowbits:isset,hello; "
+      "sid:41;)\n"
+      "alert tcp any any -> any any (flow:to_client; content:\"BYE\"; flowbits:isnotset,hello; "
+      "sid:42;)\n");
   auto first = f.send("BYE", kToClient);
   EXPECT_EQ(sids(first), std::vector<uint32_t>{42});
   auto hello = f.send("HELLO");
@@ -101,17 +118,19 @@ TEST(IdsEngine, FlowbitsAcrossPackets) {
 }
 
 TEST(IdsEngine, FlowbitSetterRunsBeforeCheckerInOnePacket) {
-  Fixture f("alert tcp any any -> any any (content:\"B\"; flowbits:isset,x; sid:51;)\n"
-            "alert tcp any any -> any any (content:\"A\"; flowbits:set,x; sid:50;)\n");
+  Fixture f(
+      "alert tcp any any -> any any (content:\"B\"; flowbits:isset,x; sid:51;)\n"
+      "alert tcp any any -> any any (content:\"A\"; flowbits:set,x; sid:50;)\n");
   auto r = f.send("AB");
   EXPECT_EQ(sids(r), (std::vector<uint32_t>{50, 51}));
 }
 
 TEST(IdsEngine, PassWinsAndActionsRank) {
-  Fixture f("alert tcp any any -> any any (content:\"x\"; sid:60;)\n"
-            "drop tcp any any -> any any (content:\"x\"; sid:61;)\n"
-            "reject tcp any any -> any any (content:\"y\"; sid:62;)\n"
-            "pass tcp any any -> any any (content:\"trusted\"; sid:63;)\n");
+  Fixture f(
+      "alert tcp any any -> any any (content:\"x\"; sid:60;)\n"
+      "drop tcp any any -> any any (content:\"x\"; sid:61;)\n"
+      "reject tcp any any -> any any (content:\"y\"; sid:62;)\n"
+      "pass tcp any any -> any any (content:\"trusted\"; sid:63;)\n");
   auto r = f.send("x");
   EXPECT_EQ(r.action, Verdict::Drop);
   EXPECT_EQ(sids(r), (std::vector<uint32_t>{61, 60}));
@@ -122,10 +141,11 @@ TEST(IdsEngine, PassWinsAndActionsRank) {
 }
 
 TEST(IdsEngine, HeaderAddressesPortsAndProtocol) {
-  Fixture f("alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (content:\"a\"; sid:70;)\n"
-            "alert tcp $EXTERNAL_NET 80 -> $HOME_NET any (content:\"b\"; sid:71;)\n"
-            "alert udp any any -> any any (content:\"a\"; sid:72;)\n"
-            "alert tcp any any -> any 443 (content:\"a\"; sid:73;)\n");
+  Fixture f(
+      "alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (content:\"a\"; sid:70;)\n"
+      "alert tcp $EXTERNAL_NET 80 -> $HOME_NET any (content:\"b\"; sid:71;)\n"
+      "alert udp any any -> any any (content:\"a\"; sid:72;)\n"
+      "alert tcp any any -> any 443 (content:\"a\"; sid:73;)\n");
   EXPECT_EQ(sids(f.send("a")), std::vector<uint32_t>{70});
   EXPECT_EQ(sids(f.send("b", kToClient)), std::vector<uint32_t>{71});
   EXPECT_EQ(f.send("b").action, Verdict::None);  // client to server: header does not fit
@@ -158,16 +178,20 @@ TEST(IdsEngine, StreamDepthBound) {
 }
 
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
-  Fixture f("alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "
-            "content:\"/gate.php\"; endswith; fast_pattern; http.host; bsize:<20; sid:110;)\n"
-            "alert dns any any -> any any (dns.query; dotprefix; content:\".evil.example\"; nocase; endswith; sid:111;)\n"
-            "alert tls any any -> any any (tls.sni; content:\"bad.example\"; startswith; bsize:11; sid:112;)\n",
-            {}, 6, AppProto::Http);
+  Fixture f(
+      "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "
+      "content:\"/gate.php\"; endswith; fast_pattern; http.host; bsize:<20; sid:110;)\n"
+      "alert dns any any -> any any (dns.query; dotprefix; content:\".evil.example\"; nocase; "
+      "endswith; sid:111;)\n"
+      "alert tls any any -> any any (tls.sni; content:\"bad.example\"; startswith; bsize:11; "
+      "sid:112;)\n",
+      {}, 6, AppProto::Http);
   BufferSet req;
   req.set(Buffer::HttpMethod, "POST");
   req.set(Buffer::HttpUri, "/x/gate.php");
   req.set(Buffer::HttpHost, "c2.example");
-  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch)), std::vector<uint32_t>{110});
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch)),
+            std::vector<uint32_t>{110});
   req.set(Buffer::HttpMethod, "GET");
   EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch).action, Verdict::None);
   req.set(Buffer::HttpMethod, "POST");
@@ -177,16 +201,19 @@ TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
   f.state.tuple.app = AppProto::Dns;
   BufferSet q;
   q.set(Buffer::DnsQuery, "WWW.Evil.Example");
-  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch)), std::vector<uint32_t>{111});
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch)),
+            std::vector<uint32_t>{111});
   q.set(Buffer::DnsQuery, "evil.example");  // dotprefix: the name itself matches too
-  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch)), std::vector<uint32_t>{111});
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch)),
+            std::vector<uint32_t>{111});
   q.set(Buffer::DnsQuery, "notevil.example");
   EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch).action, Verdict::None);
 
   f.state.tuple.app = AppProto::Tls;
   BufferSet hello;
   hello.set(Buffer::TlsSni, "bad.example");
-  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, hello, *f.scratch)), std::vector<uint32_t>{112});
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, hello, *f.scratch)),
+            std::vector<uint32_t>{112});
   hello.set(Buffer::TlsSni, "bad.example.org");
   EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, hello, *f.scratch).action, Verdict::None);
 }
@@ -198,9 +225,10 @@ TEST(IdsEngine, RulesWithoutFastPatternAreAlwaysTried) {
 
 TEST(IdsEngine, PcreThatDoesNotCompileIsReported) {
   RuleSetBuilder b;
-  b.addRules("alert tcp any any -> any any (content:\"a\"; pcre:\"/(unclosed/\"; sid:1;)\n"
-             "alert tcp any any -> any any (content:\"a\"; sid:2;)\n",
-             "p.rules");
+  b.addRules(
+      "alert tcp any any -> any any (content:\"a\"; pcre:\"/(unclosed/\"; sid:1;)\n"
+      "alert tcp any any -> any any (content:\"a\"; sid:2;)\n",
+      "p.rules");
   auto e = Engine::create(std::move(b).build());
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e.value()->ruleCount(), 1u);
@@ -211,7 +239,8 @@ TEST(IdsEngine, PcreThatDoesNotCompileIsReported) {
 
 TEST(IdsEngine, SidListIsBounded) {
   std::string rules;
-  for (int i = 1; i <= 10; ++i) rules += "alert tcp any any -> any any (content:\"z\"; sid:" + std::to_string(i) + ";)\n";
+  for (int i = 1; i <= 10; ++i)
+    rules += "alert tcp any any -> any any (content:\"z\"; sid:" + std::to_string(i) + ";)\n";
   Fixture f(rules);
   auto r = f.send("z");
   EXPECT_EQ(r.sidCount, ScanResult::kMaxSids);

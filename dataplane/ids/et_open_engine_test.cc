@@ -32,8 +32,8 @@ TEST(EtOpenEngine, CompilesAndMatches) {
   const Engine& e = *engine.value();
   const size_t total = set->report().total();
   std::cout << "engine: " << e.ruleCount() << " of " << total << " rules ("
-            << 100.0 * double(e.ruleCount()) / double(total) << "%), " << e.report().rejections.size()
-            << " pcre rejected by PCRE2\n";
+            << 100.0 * double(e.ruleCount()) / double(total) << "%), "
+            << e.report().rejections.size() << " pcre rejected by PCRE2\n";
   EXPECT_GE(double(e.ruleCount()), 0.9 * double(total));
   EXPECT_LT(e.report().rejections.size(), set->rules().size() / 100);
 
@@ -48,9 +48,10 @@ TEST(EtOpenEngine, CompilesAndMatches) {
   state.tuple.established = true;
   // A DNS lookup of a domain an ET rule names (dns.query; dotprefix; content; endswith).
   auto it = std::find_if(set->rules().begin(), set->rules().end(), [](const Rule& r) {
-    return r.buffers.size() == 1 && r.buffers[0].buffer == Buffer::DnsQuery && r.buffers[0].dotPrefix &&
-           r.buffers[0].items.size() == 1 && !r.flowbits.size() && !r.dsize &&
-           std::get_if<Content>(&r.buffers[0].items[0]) && std::get<Content>(r.buffers[0].items[0]).endsWith;
+    return r.buffers.size() == 1 && r.buffers[0].buffer == Buffer::DnsQuery &&
+           r.buffers[0].dotPrefix && r.buffers[0].items.size() == 1 && !r.flowbits.size() &&
+           !r.dsize && std::get_if<Content>(&r.buffers[0].items[0]) &&
+           std::get<Content>(r.buffers[0].items[0]).endsWith;
   });
   ASSERT_NE(it, set->rules().end());
   std::string name = "host" + std::get<Content>(it->buffers[0].items[0]).bytes;
@@ -58,7 +59,8 @@ TEST(EtOpenEngine, CompilesAndMatches) {
   q.set(Buffer::DnsQuery, name);
   ScanResult r = e.scanBuffers(state, kToServer, q, *scratch);
   EXPECT_NE(r.action, Verdict::None) << name;
-  EXPECT_NE(std::find(r.sids.begin(), r.sids.begin() + r.sidCount, it->sid), r.sids.begin() + r.sidCount)
+  EXPECT_NE(std::find(r.sids.begin(), r.sids.begin() + r.sidCount, it->sid),
+            r.sids.begin() + r.sidCount)
       << name << " should hit sid " << it->sid;
   // An ordinary lookup alerts on nothing.
   q.set(Buffer::DnsQuery, "www.example.org");

@@ -11,7 +11,8 @@ namespace {
 
 using namespace lbg::ids;
 
-constexpr const char* kRules = R"(alert tcp any any -> any any (content:"GET "; depth:4; content:"/x"; distance:0; within:20; pcre:"/^[a-z]{2}/R"; sid:1;)
+constexpr const char* kRules =
+    R"(alert tcp any any -> any any (content:"GET "; depth:4; content:"/x"; distance:0; within:20; pcre:"/^[a-z]{2}/R"; sid:1;)
 drop tcp any any -> any any (content:"AB"; byte_jump:1,0,relative,post_offset -1; content:"CD"; distance:0; sid:2;)
 alert tcp any any -> any any (content:"|00 01|"; byte_test:2,>,100,0,relative,little; isdataat:!4,relative; sid:3;)
 alert tcp any any -> any any (content:"set"; flowbits:set,a; flowbits:noalert; sid:4;)
@@ -65,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   state.tuple.established = mode & 8;
   size_t i = 1;
   bool exceeded[2] = {false, false};
-  // Records: [control][len][bytes...]; control bit 0 = direction, bit 1 = buffers instead of payload.
+  // Records: [control][len][bytes...]; control bit 0 = direction, bit 1 = buffers instead of
+  // payload.
   while (i + 2 <= size) {
     const uint8_t ctl = data[i], len = data[i + 1];
     i += 2;
@@ -82,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ScanResult r = f.engine->scanPayload(state, d, bytes, *f.scratch);
       check(r);
       const int k = d == kToServer ? 0 : 1;
-      if (exceeded[k] && !r.depthExceeded && !bytes.empty() && state.tuple.ipProto == 6) std::abort();
+      if (exceeded[k] && !r.depthExceeded && !bytes.empty() && state.tuple.ipProto == 6)
+        std::abort();
       exceeded[k] |= r.depthExceeded;
     }
   }

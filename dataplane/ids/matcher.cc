@@ -9,10 +9,13 @@
 namespace lbg::ids {
 namespace {
 
-inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c; }
+inline uint8_t lower(uint8_t c) {
+  return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c;
+}
 
 // Leftmost occurrence of `pat` whose start lies in [from, lastStart]; -1 if none.
-int64_t find(const uint8_t* s, int64_t from, int64_t lastStart, const std::string& pat, bool nocase) {
+int64_t find(const uint8_t* s, int64_t from, int64_t lastStart, const std::string& pat,
+             bool nocase) {
   const auto* p = reinterpret_cast<const uint8_t*>(pat.data());
   const size_t n = pat.size();
   for (int64_t i = from; i <= lastStart; ++i) {
@@ -31,8 +34,8 @@ int64_t find(const uint8_t* s, int64_t from, int64_t lastStart, const std::strin
   return -1;
 }
 
-bool readNumber(const uint8_t* s, int64_t len, int64_t pos, uint8_t nbytes, bool little, NumBase base,
-                uint64_t& out) {
+bool readNumber(const uint8_t* s, int64_t len, int64_t pos, uint8_t nbytes, bool little,
+                NumBase base, uint64_t& out) {
   if (pos < 0 || pos + nbytes > len) return false;
   out = 0;
   if (base == NumBase::Raw) {
@@ -47,9 +50,12 @@ bool readNumber(const uint8_t* s, int64_t len, int64_t pos, uint8_t nbytes, bool
   for (int i = 0; i < nbytes; ++i) {
     uint8_t c = s[pos + i];
     unsigned d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (radix == 16 && lower(c) >= 'a' && lower(c) <= 'f') d = lower(c) - 'a' + 10;
-    else break;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (radix == 16 && lower(c) >= 'a' && lower(c) <= 'f')
+      d = lower(c) - 'a' + 10;
+    else
+      break;
     if (d >= radix) break;
     out = out * radix + d;
     ++digits;
@@ -66,9 +72,15 @@ uint64_t applyMask(uint64_t v, uint64_t mask) {
 
 class Run {
  public:
-  Run(const BufferMatches& m, const std::vector<ItemAux>& aux, const uint8_t* s, uint32_t len, uint64_t base,
-      MatchTools& tools, int fpItem, int64_t fpMinEnd)
-      : m_(m), aux_(aux), s_(s), len_(len), base_(int64_t(base)), tools_(tools), fpItem_(fpItem),
+  Run(const BufferMatches& m, const std::vector<ItemAux>& aux, const uint8_t* s, uint32_t len,
+      uint64_t base, MatchTools& tools, int fpItem, int64_t fpMinEnd)
+      : m_(m),
+        aux_(aux),
+        s_(s),
+        len_(len),
+        base_(int64_t(base)),
+        tools_(tools),
+        fpItem_(fpItem),
         fpMinEnd_(fpMinEnd) {}
 
   bool from(size_t i, int64_t prevEnd) {
@@ -77,7 +89,8 @@ class Run {
     const Match& item = m_.items[i];
     if (auto* c = std::get_if<Content>(&item)) return content(i, *c, prevEnd);
     if (auto* p = std::get_if<Pcre>(&item)) return pcre(i, *p, prevEnd);
-    if (auto* t = std::get_if<ByteTest>(&item)) return byteTest(*t, prevEnd) && from(i + 1, prevEnd);
+    if (auto* t = std::get_if<ByteTest>(&item))
+      return byteTest(*t, prevEnd) && from(i + 1, prevEnd);
     if (auto* j = std::get_if<ByteJump>(&item)) return byteJump(i, *j, prevEnd);
     const auto& d = std::get<IsDataAt>(item);
     int64_t pos = (d.relative ? prevEnd : -base_) + d.offset;
@@ -123,8 +136,10 @@ class Run {
     hi = std::min<int64_t>(hi, len_);
     int64_t lastStart = hi - n;
     if (c.endsWith) {
-      if (int64_t(len_) - n < lo || int64_t(len_) - n > lastStart) lastStart = -1;
-      else lo = lastStart = int64_t(len_) - n;
+      if (int64_t(len_) - n < lo || int64_t(len_) - n > lastStart)
+        lastStart = -1;
+      else
+        lo = lastStart = int64_t(len_) - n;
     }
     const std::string& pat = c.nocase ? aux_[i].lowered : c.bytes;
     if (c.negated) {
@@ -149,9 +164,10 @@ class Run {
     // A relative pcre sees the buffer from the previous match on, so `^` anchors there (as in
     // Suricata).
     size_t start = p.relative ? size_t(std::clamp<int64_t>(prevEnd, 0, len_)) : 0;
-    int rc = aux_[i].jit
-                 ? pcre2_jit_match(code, s_ + start, len_ - start, 0, 0, tools_.matchData, tools_.matchContext)
-                 : pcre2_match(code, s_ + start, len_ - start, 0, 0, tools_.matchData, tools_.matchContext);
+    int rc = aux_[i].jit ? pcre2_jit_match(code, s_ + start, len_ - start, 0, 0, tools_.matchData,
+                                           tools_.matchContext)
+                         : pcre2_match(code, s_ + start, len_ - start, 0, 0, tools_.matchData,
+                                       tools_.matchContext);
     if (p.negated) return rc < 0 && from(i + 1, prevEnd);
     if (rc < 0) return false;
     return from(i + 1, int64_t(start + pcre2_get_ovector_pointer(tools_.matchData)[1]));
@@ -164,13 +180,27 @@ class Run {
     v = applyMask(v, t.bitmask);
     bool r = false;
     switch (t.op) {
-      case '<': r = v < t.value; break;
-      case '>': r = v > t.value; break;
-      case '=': r = v == t.value; break;
-      case '&': r = (v & t.value) != 0; break;
-      case '^': r = (v ^ t.value) != 0; break;
-      case 'l': r = v <= t.value; break;
-      case 'g': r = v >= t.value; break;
+      case '<':
+        r = v < t.value;
+        break;
+      case '>':
+        r = v > t.value;
+        break;
+      case '=':
+        r = v == t.value;
+        break;
+      case '&':
+        r = (v & t.value) != 0;
+        break;
+      case '^':
+        r = (v ^ t.value) != 0;
+        break;
+      case 'l':
+        r = v <= t.value;
+        break;
+      case 'g':
+        r = v >= t.value;
+        break;
     }
     return r != t.negated;
   }
@@ -182,7 +212,9 @@ class Run {
     v = applyMask(v, j.bitmask);
     if (v > UINT32_MAX) return false;
     int64_t jump = int64_t(v) * j.multiplier;
-    int64_t next = j.fromBeginning ? -base_ + jump : j.fromEnd ? int64_t(len_) + jump : pos + j.nbytes + jump;
+    int64_t next = j.fromBeginning ? -base_ + jump
+                   : j.fromEnd     ? int64_t(len_) + jump
+                                   : pos + j.nbytes + jump;
     if (j.align) next = (next + 3) & ~int64_t(3);
     next += j.postOffset;
     if (next < 0 || next > int64_t(len_)) return false;
@@ -202,8 +234,9 @@ class Run {
 
 }  // namespace
 
-bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux, const uint8_t* bytes,
-                 uint32_t len, uint64_t base, MatchTools& tools, int fpItem, int64_t fpMinEnd) {
+bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux,
+                 const uint8_t* bytes, uint32_t len, uint64_t base, MatchTools& tools, int fpItem,
+                 int64_t fpMinEnd) {
   if (matches.bsize && !matches.bsize->matches(len)) return false;
   return Run(matches, aux, bytes, len, base, tools, fpItem, fpMinEnd).from(0, 0);
 }

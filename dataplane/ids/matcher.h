@@ -33,7 +33,8 @@ struct MatchTools {
 // Allocation-free.
 // `fpItem`/`fpMinEnd`: the fast-pattern item must end after byte fpMinEnd of `bytes` (in a
 // stream, in the new chunk rather than in the previous chunk's tail, which was verified then).
-bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux, const uint8_t* bytes,
-                 uint32_t len, uint64_t base, MatchTools& tools, int fpItem = -1, int64_t fpMinEnd = 0);
+bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux,
+                 const uint8_t* bytes, uint32_t len, uint64_t base, MatchTools& tools,
+                 int fpItem = -1, int64_t fpMinEnd = 0);
 
 }  // namespace lbg::ids

@@ -14,7 +14,8 @@ namespace {
 class Matcher {
  public:
   explicit Matcher(const std::string& opts) {
-    auto p = parseRule("alert tcp any any -> any any (" + opts + " sid:1;)", Variables::defaults(), nullptr);
+    auto p = parseRule("alert tcp any any -> any any (" + opts + " sid:1;)", Variables::defaults(),
+                       nullptr);
     EXPECT_TRUE(p.rule) << p.error.keyword << ": " << p.error.message;
     rule_ = *p.rule;
     for (auto& m : rule_.buffers[0].items) {
@@ -25,8 +26,8 @@ class Matcher {
       } else if (auto* pc = std::get_if<Pcre>(&m)) {
         int code;
         PCRE2_SIZE at;
-        a.pcre = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pc->pattern.data()), pc->pattern.size(), pc->options,
-                               &code, &at, nullptr);
+        a.pcre = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pc->pattern.data()), pc->pattern.size(),
+                               pc->options, &code, &at, nullptr);
       }
       aux_.push_back(std::move(a));
     }
@@ -38,8 +39,8 @@ class Matcher {
     pcre2_match_data_free(tools_.matchData);
   }
   bool operator()(std::string_view data, uint64_t base = 0) {
-    return matchBuffer(rule_.buffers[0], aux_, reinterpret_cast<const uint8_t*>(data.data()), uint32_t(data.size()),
-                       base, tools_);
+    return matchBuffer(rule_.buffers[0], aux_, reinterpret_cast<const uint8_t*>(data.data()),
+                       uint32_t(data.size()), base, tools_);
   }
 
  private:
@@ -91,8 +92,14 @@ TEST(IdsMatcher, PcreRelativeAndNegated) {
 TEST(IdsMatcher, ByteTestAndJump) {
   // Length-prefixed field: 2-byte big-endian length 3, then "abc", then the marker.
   Matcher m(R"(content:"|01|"; byte_jump:2,0,relative; content:"END"; within:3;)");
-  EXPECT_TRUE(m(std::string("\x01\x00\x03" "abcEND", 9)));
-  EXPECT_FALSE(m(std::string("\x01\x00\x02" "abcEND", 9)));
+  EXPECT_TRUE(
+      m(std::string("\x01\x00\x03"
+                    "abcEND",
+                    9)));
+  EXPECT_FALSE(
+      m(std::string("\x01\x00\x02"
+                    "abcEND",
+                    9)));
   Matcher t(R"(content:"L"; byte_test:1,>,100,0,relative;)");
   EXPECT_TRUE(t("L\xff"));
   EXPECT_FALSE(t("L\x10"));

@@ -73,19 +73,27 @@ Variables Variables::defaults(std::string homeNet) {
   Variables v;
   v.addresses["HOME_NET"] = std::move(homeNet);
   v.addresses["EXTERNAL_NET"] = "!$HOME_NET";
-  for (const char* n : {"HTTP_SERVERS", "SMTP_SERVERS", "SQL_SERVERS", "DNS_SERVERS", "TELNET_SERVERS",
-                        "DC_SERVERS", "DNP3_SERVER", "DNP3_CLIENT", "MODBUS_CLIENT", "MODBUS_SERVER",
-                        "ENIP_CLIENT", "ENIP_SERVER"})
+  for (const char* n : {"HTTP_SERVERS", "SMTP_SERVERS", "SQL_SERVERS", "DNS_SERVERS",
+                        "TELNET_SERVERS", "DC_SERVERS", "DNP3_SERVER", "DNP3_CLIENT",
+                        "MODBUS_CLIENT", "MODBUS_SERVER", "ENIP_CLIENT", "ENIP_SERVER"})
     v.addresses[n] = "$HOME_NET";
   v.addresses["AIM_SERVERS"] = "$EXTERNAL_NET";
-  v.ports = {{"HTTP_PORTS", "80"},          {"SHELLCODE_PORTS", "!80"}, {"ORACLE_PORTS", "1521"},
-             {"SSH_PORTS", "22"},           {"DNP3_PORTS", "20000"},    {"MODBUS_PORTS", "502"},
-             {"FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"},              {"FTP_PORTS", "21"},
-             {"GENEVE_PORTS", "6081"},      {"VXLAN_PORTS", "4789"},    {"TEREDO_PORTS", "3544"}};
+  v.ports = {{"HTTP_PORTS", "80"},
+             {"SHELLCODE_PORTS", "!80"},
+             {"ORACLE_PORTS", "1521"},
+             {"SSH_PORTS", "22"},
+             {"DNP3_PORTS", "20000"},
+             {"MODBUS_PORTS", "502"},
+             {"FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"},
+             {"FTP_PORTS", "21"},
+             {"GENEVE_PORTS", "6081"},
+             {"VXLAN_PORTS", "4789"},
+             {"TEREDO_PORTS", "3544"}};
   return v;
 }
 
-bool parseAddressSet(std::string_view text, const Variables& vars, AddressSet& out, std::string& error) {
+bool parseAddressSet(std::string_view text, const Variables& vars, AddressSet& out,
+                     std::string& error) {
   out = {};
   bool sawAny = false;
   auto leaf = [&](std::string_view s, bool negated) {
@@ -94,7 +102,8 @@ bool parseAddressSet(std::string_view text, const Variables& vars, AddressSet& o
     int prefix = -1;
     if (auto slash = s.find('/'); slash != std::string_view::npos) {
       uint64_t p;
-      if (!parseUint(s.substr(slash + 1), 128, p)) return error = "bad prefix in " + std::string(s), false;
+      if (!parseUint(s.substr(slash + 1), 128, p))
+        return error = "bad prefix in " + std::string(s), false;
       prefix = int(p);
       addr = s.substr(0, slash);
     }
@@ -136,9 +145,9 @@ bool parsePortSet(std::string_view text, const Variables& vars, PortSet& out, st
 
 bool parseProtocol(std::string_view text, Protocol& out) {
   static constexpr std::pair<const char*, Protocol> kNames[] = {
-      {"ip", Protocol::Ip},     {"tcp", Protocol::Tcp},   {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
-      {"http", Protocol::Http}, {"http1", Protocol::Http}, {"tls", Protocol::Tls}, {"dns", Protocol::Dns},
-      {"pkthdr", Protocol::Ip}};
+      {"ip", Protocol::Ip},     {"tcp", Protocol::Tcp},   {"udp", Protocol::Udp},
+      {"icmp", Protocol::Icmp}, {"http", Protocol::Http}, {"http1", Protocol::Http},
+      {"tls", Protocol::Tls},   {"dns", Protocol::Dns},   {"pkthdr", Protocol::Ip}};
   for (auto& [n, p] : kNames)
     if (text == n) return out = p, true;
   return false;
@@ -155,7 +164,10 @@ bool Cidr::contains(const IpAddr& a) const {
 bool AddressSet::matches(const IpAddr& a) const {
   bool in = include.empty();
   for (auto& c : include)
-    if (c.contains(a)) { in = true; break; }
+    if (c.contains(a)) {
+      in = true;
+      break;
+    }
   if (!in) return false;
   for (auto& c : exclude)
     if (c.contains(a)) return false;
@@ -165,7 +177,10 @@ bool AddressSet::matches(const IpAddr& a) const {
 bool PortSet::matches(uint16_t p) const {
   bool in = include.empty();
   for (auto& [lo, hi] : include)
-    if (p >= lo && p <= hi) { in = true; break; }
+    if (p >= lo && p <= hi) {
+      in = true;
+      break;
+    }
   if (!in) return false;
   for (auto& [lo, hi] : exclude)
     if (p >= lo && p <= hi) return false;

@@ -18,7 +18,8 @@ struct Variables {
 
 // Parses an address field (`any`, `$VAR`, CIDR, `!x`, `[a,b,...]`). On error returns false and
 // sets `error`.
-bool parseAddressSet(std::string_view text, const Variables& vars, AddressSet& out, std::string& error);
+bool parseAddressSet(std::string_view text, const Variables& vars, AddressSet& out,
+                     std::string& error);
 bool parsePortSet(std::string_view text, const Variables& vars, PortSet& out, std::string& error);
 bool parseProtocol(std::string_view text, Protocol& out);
 

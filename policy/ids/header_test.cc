@@ -5,7 +5,9 @@
 namespace lbg::ids {
 namespace {
 
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+IpAddr ip(const char* s) {
+  return *IpAddr::parse(s);
+}
 
 TEST(IdsHeader, HomeAndExternalNet) {
   auto vars = Variables::defaults("[192.168.10.0/24,2001:db8::/32]");

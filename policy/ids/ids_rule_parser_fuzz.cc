@@ -18,7 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t lines = 1;
   for (char c : text) lines += c == '\n';
   for (const Rejection& r : report.rejections)
-    if (r.keyword.empty() || r.message.empty() || r.line < 1 || size_t(r.line) > lines || r.column < 1) std::abort();
+    if (r.keyword.empty() || r.message.empty() || r.line < 1 || size_t(r.line) > lines ||
+        r.column < 1)
+      std::abort();
   if (set->rules().size() != report.loaded) std::abort();
   for (const Rule& r : set->rules()) {
     if (r.sid == 0 || r.directions() == 0) std::abort();

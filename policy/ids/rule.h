@@ -44,10 +44,10 @@ enum class Buffer : uint8_t {
 inline constexpr int kBufferCount = int(Buffer::Count);
 
 struct BufferInfo {
-  const char* name;        // Suricata 7 sticky-buffer keyword
+  const char* name;  // Suricata 7 sticky-buffer keyword
   // The Suricata 5 sticky name ET still uses (content-modifier forms like http_uri are not read).
   const char* legacyName;
-  uint8_t directions;      // Direction bits the buffer exists in
+  uint8_t directions;  // Direction bits the buffer exists in
 };
 const BufferInfo& bufferInfo(Buffer b);
 
@@ -58,13 +58,20 @@ struct Range {
   uint64_t hi = 0;
   bool matches(uint64_t v) const {
     switch (op) {
-      case Op::Eq: return v == lo;
-      case Op::Ne: return v != lo;
-      case Op::Lt: return v < lo;
-      case Op::Gt: return v > lo;
-      case Op::Le: return v <= lo;
-      case Op::Ge: return v >= lo;
-      case Op::Between: return v > lo && v < hi;
+      case Op::Eq:
+        return v == lo;
+      case Op::Ne:
+        return v != lo;
+      case Op::Lt:
+        return v < lo;
+      case Op::Gt:
+        return v > lo;
+      case Op::Le:
+        return v <= lo;
+      case Op::Ge:
+        return v >= lo;
+      case Op::Between:
+        return v > lo && v < hi;
     }
     return false;
   }

@@ -56,19 +56,26 @@ bool parseRange(std::string_view s, Range& r) {
     return parseU64(s.substr(0, p), r.lo) && parseU64(s.substr(p + 1), r.hi) && r.lo < r.hi;
   }
   r.op = Range::Op::Eq;
-  if (s.starts_with("<=")) r.op = Range::Op::Le, s.remove_prefix(2);
-  else if (s.starts_with(">=")) r.op = Range::Op::Ge, s.remove_prefix(2);
-  else if (s.starts_with("<")) r.op = Range::Op::Lt, s.remove_prefix(1);
-  else if (s.starts_with(">")) r.op = Range::Op::Gt, s.remove_prefix(1);
-  else if (s.starts_with("!")) r.op = Range::Op::Ne, s.remove_prefix(1);
-  else if (s.starts_with("=")) s.remove_prefix(1);
+  if (s.starts_with("<="))
+    r.op = Range::Op::Le, s.remove_prefix(2);
+  else if (s.starts_with(">="))
+    r.op = Range::Op::Ge, s.remove_prefix(2);
+  else if (s.starts_with("<"))
+    r.op = Range::Op::Lt, s.remove_prefix(1);
+  else if (s.starts_with(">"))
+    r.op = Range::Op::Gt, s.remove_prefix(1);
+  else if (s.starts_with("!"))
+    r.op = Range::Op::Ne, s.remove_prefix(1);
+  else if (s.starts_with("="))
+    s.remove_prefix(1);
   return parseU64(s, r.lo);
 }
 
 // A quoted value with Suricata's escapes (\" \; \\ \:) removed; `hex` also decodes |xx xx|.
 bool unquote(std::string_view v, bool hex, std::string& out, std::string& error) {
   v = trim(v);
-  if (v.size() < 2 || v.front() != '"' || v.back() != '"') return error = "value must be quoted", false;
+  if (v.size() < 2 || v.front() != '"' || v.back() != '"')
+    return error = "value must be quoted", false;
   v = v.substr(1, v.size() - 2);
   out.clear();
   bool inHex = false;
@@ -87,7 +94,8 @@ bool unquote(std::string_view v, bool hex, std::string& out, std::string& error)
         if (nibbles == 1) return error = "odd number of hex digits", false;
         continue;
       }
-      if (!std::isxdigit(uint8_t(c))) return error = std::string("bad hex digit '") + c + "'", false;
+      if (!std::isxdigit(uint8_t(c)))
+        return error = std::string("bad hex digit '") + c + "'", false;
       uint8_t d = uint8_t(std::isdigit(uint8_t(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
       acc = uint8_t(acc << 4 | d);
       if (++nibbles == 2) out.push_back(char(acc)), nibbles = 0, acc = 0;
@@ -98,7 +106,8 @@ bool unquote(std::string_view v, bool hex, std::string& out, std::string& error)
       out.push_back(v[i]);
       continue;
     }
-    if (c == '"' || (hex && c == ';')) return error = "unescaped '" + std::string(1, c) + "'", false;
+    if (c == '"' || (hex && c == ';'))
+      return error = "unescaped '" + std::string(1, c) + "'", false;
     out.push_back(c);
   }
   if (inHex) return error = "unterminated hex block", false;
@@ -136,7 +145,8 @@ class Parser {
     size_t open = text.find('(');
     if (open == std::string_view::npos) return fail("header", "no option list '('", 1);
     std::string_view t = trim(text);
-    if (t.empty() || t.back() != ')') return fail("header", "rule does not end with ')'", int(text.size()));
+    if (t.empty() || t.back() != ')')
+      return fail("header", "rule does not end with ')'", int(text.size()));
     if (!parseHeader(text.substr(0, open))) return false;
     size_t close = text.rfind(')');
     return parseOptions(text, open + 1, close) && finish();
@@ -152,29 +162,41 @@ class Parser {
       if (i < h.size() && h[i] == '[') ++nest;
       if (i < h.size() && h[i] == ']') --nest;
       if (end) {
-        if (start != std::string_view::npos) tok.emplace_back(h.substr(start, i - start), int(start) + 1);
+        if (start != std::string_view::npos)
+          tok.emplace_back(h.substr(start, i - start), int(start) + 1);
         start = std::string_view::npos;
       } else if (start == std::string_view::npos) {
         start = i;
       }
     }
-    if (tok.size() != 7) return fail("header", "expected 7 header fields, got " + std::to_string(tok.size()), 1);
+    if (tok.size() != 7)
+      return fail("header", "expected 7 header fields, got " + std::to_string(tok.size()), 1);
     auto& [act, actCol] = tok[0];
-    if (act == "alert") rule_.action = Action::Alert;
-    else if (act == "drop") rule_.action = Action::Drop;
+    if (act == "alert")
+      rule_.action = Action::Alert;
+    else if (act == "drop")
+      rule_.action = Action::Drop;
     else if (act == "reject" || act == "rejectsrc" || act == "rejectdst" || act == "rejectboth")
       rule_.action = Action::Reject;
-    else if (act == "pass") rule_.action = Action::Pass;
-    else return fail("action", "unknown action '" + std::string(act) + "'", actCol);
+    else if (act == "pass")
+      rule_.action = Action::Pass;
+    else
+      return fail("action", "unknown action '" + std::string(act) + "'", actCol);
     if (!parseProtocol(tok[1].first, rule_.header.protocol))
       return fail("protocol " + std::string(tok[1].first), "unsupported protocol", tok[1].second);
     std::string why;
-    if (!parseAddressSet(tok[2].first, vars_, rule_.header.src, why)) return fail("header", why, tok[2].second);
-    if (!parsePortSet(tok[3].first, vars_, rule_.header.srcPorts, why)) return fail("header", why, tok[3].second);
-    if (tok[4].first == "<>") rule_.header.bidirectional = true;
-    else if (tok[4].first != "->") return fail("header", "direction must be -> or <>", tok[4].second);
-    if (!parseAddressSet(tok[5].first, vars_, rule_.header.dst, why)) return fail("header", why, tok[5].second);
-    if (!parsePortSet(tok[6].first, vars_, rule_.header.dstPorts, why)) return fail("header", why, tok[6].second);
+    if (!parseAddressSet(tok[2].first, vars_, rule_.header.src, why))
+      return fail("header", why, tok[2].second);
+    if (!parsePortSet(tok[3].first, vars_, rule_.header.srcPorts, why))
+      return fail("header", why, tok[3].second);
+    if (tok[4].first == "<>")
+      rule_.header.bidirectional = true;
+    else if (tok[4].first != "->")
+      return fail("header", "direction must be -> or <>", tok[4].second);
+    if (!parseAddressSet(tok[5].first, vars_, rule_.header.dst, why))
+      return fail("header", why, tok[5].second);
+    if (!parsePortSet(tok[6].first, vars_, rule_.header.dstPorts, why))
+      return fail("header", why, tok[6].second);
     return true;
   }
 
@@ -193,7 +215,10 @@ class Parser {
         size_t vs = ++i;
         bool quoted = false;
         for (; i < end; ++i) {
-          if (text[i] == '\\') { ++i; continue; }
+          if (text[i] == '\\') {
+            ++i;
+            continue;
+          }
           if (text[i] == '"') quoted = !quoted;
           if (text[i] == ';' && !quoted) break;
         }
@@ -226,9 +251,7 @@ class Parser {
     return &std::get<Content>(rule_.buffers[lastContentBuffer_].items[lastContentItem_]);
   }
 
-  bool needValue(const Option& o) {
-    return o.hasValue || fail(o.name, "needs a value", o.column);
-  }
+  bool needValue(const Option& o) { return o.hasValue || fail(o.name, "needs a value", o.column); }
 
   bool number(const Option& o, int64_t lo, int64_t hi, int64_t& v) {
     if (!needValue(o)) return false;
@@ -258,19 +281,23 @@ class Parser {
     if (n == "rev") return number(o, 0, UINT32_MAX, v) && (rule_.rev = uint32_t(v), true);
     if (n == "gid") return number(o, 0, UINT32_MAX, v) && (rule_.gid = uint32_t(v), true);
     if (n == "priority") return number(o, 1, 255, v) && (rule_.priority = int(v), true);
-    if (n == "classtype") return needValue(o) && (rule_.classtype = std::string(o.value), classtypeColumn_ = o.column, true);
+    if (n == "classtype")
+      return needValue(o) &&
+             (rule_.classtype = std::string(o.value), classtypeColumn_ = o.column, true);
     if (n == "reference") return needValue(o) && (rule_.references.emplace_back(o.value), true);
     if (n == "metadata") {
       if (!needValue(o)) return false;
       for (auto item : splitComma(o.value)) {
         auto sp = item.find(' ');
-        rule_.metadata.emplace_back(std::string(item.substr(0, sp)),
-                                    sp == std::string_view::npos ? "" : std::string(trim(item.substr(sp))));
+        rule_.metadata.emplace_back(
+            std::string(item.substr(0, sp)),
+            sp == std::string_view::npos ? "" : std::string(trim(item.substr(sp))));
       }
       return true;
     }
     if (n == "target" || n == "rawbytes") return true;  // no effect on matching
-    if (n == "noalert") return !o.hasValue ? (rule_.noalert = true) : fail(n, "takes no value", o.column);
+    if (n == "noalert")
+      return !o.hasValue ? (rule_.noalert = true) : fail(n, "takes no value", o.column);
     if (n == "pkt_data") return current_ = selectBuffer(Buffer::Payload), true;
     if (n == "flow") return flow(o);
     if (n == "flowbits") return flowbits(o);
@@ -285,13 +312,15 @@ class Parser {
       return buffer().bsize = r, true;
     }
     if (n == "dotprefix") {
-      if (current_ < 0 || rule_.buffers[current_].buffer == Buffer::Payload || !buffer().items.empty())
+      if (current_ < 0 || rule_.buffers[current_].buffer == Buffer::Payload ||
+          !buffer().items.empty())
         return fail(n, "only directly after a sticky buffer", o.column);
       return buffer().dotPrefix = true, true;
     }
     if (n == "threshold" || n == "detection_filter") return threshold(o);
     if (n == "content") return content(o);
-    if (n == "nocase" || n == "fast_pattern" || n == "startswith" || n == "endswith") return flagModifier(o);
+    if (n == "nocase" || n == "fast_pattern" || n == "startswith" || n == "endswith")
+      return flagModifier(o);
     if (n == "offset" || n == "depth" || n == "distance" || n == "within") return numberModifier(o);
     if (n == "pcre") return pcre(o);
     if (n == "byte_test") return byteTest(o);
@@ -304,13 +333,20 @@ class Parser {
     if (!needValue(o)) return false;
     uint8_t dirs = kBothDirections;
     for (auto f : splitComma(o.value)) {
-      if (f == "established") rule_.flow.established = true;
-      else if (f == "not_established") rule_.flow.notEstablished = true;
-      else if (f == "stateless") rule_.flow.stateless = true;
-      else if (f == "to_server" || f == "from_client") dirs &= kToServer;
-      else if (f == "to_client" || f == "from_server") dirs &= kToClient;
-      else if (f == "only_stream" || f == "no_stream") continue;  // lbg scans what it forwards
-      else return fail("flow", "unsupported flow option '" + std::string(f) + "'", o.column);
+      if (f == "established")
+        rule_.flow.established = true;
+      else if (f == "not_established")
+        rule_.flow.notEstablished = true;
+      else if (f == "stateless")
+        rule_.flow.stateless = true;
+      else if (f == "to_server" || f == "from_client")
+        dirs &= kToServer;
+      else if (f == "to_client" || f == "from_server")
+        dirs &= kToClient;
+      else if (f == "only_stream" || f == "no_stream")
+        continue;  // lbg scans what it forwards
+      else
+        return fail("flow", "unsupported flow option '" + std::string(f) + "'", o.column);
     }
     if (dirs == 0) return fail("flow", "both to_server and to_client", o.column);
     rule_.flow.directions = dirs;
@@ -321,17 +357,26 @@ class Parser {
     if (!needValue(o)) return false;
     auto comma = o.value.find(',');
     std::string_view cmd = trim(o.value.substr(0, comma));
-    if (cmd == "noalert") return comma == std::string_view::npos ? (rule_.noalert = true) : fail("flowbits", "noalert takes no name", o.column);
+    if (cmd == "noalert")
+      return comma == std::string_view::npos ? (rule_.noalert = true)
+                                             : fail("flowbits", "noalert takes no name", o.column);
     Flowbit fb;
-    if (cmd == "set") fb.op = Flowbit::Op::Set;
-    else if (cmd == "unset") fb.op = Flowbit::Op::Unset;
-    else if (cmd == "toggle") fb.op = Flowbit::Op::Toggle;
-    else if (cmd == "isset") fb.op = Flowbit::Op::IsSet;
-    else if (cmd == "isnotset") fb.op = Flowbit::Op::IsNotSet;
-    else return fail("flowbits", "unknown command '" + std::string(cmd) + "'", o.column);
+    if (cmd == "set")
+      fb.op = Flowbit::Op::Set;
+    else if (cmd == "unset")
+      fb.op = Flowbit::Op::Unset;
+    else if (cmd == "toggle")
+      fb.op = Flowbit::Op::Toggle;
+    else if (cmd == "isset")
+      fb.op = Flowbit::Op::IsSet;
+    else if (cmd == "isnotset")
+      fb.op = Flowbit::Op::IsNotSet;
+    else
+      return fail("flowbits", "unknown command '" + std::string(cmd) + "'", o.column);
     if (comma == std::string_view::npos) return fail("flowbits", "needs a name", o.column);
     std::string_view names = trim(o.value.substr(comma + 1));
-    bool hasOr = names.find('|') != std::string_view::npos, hasAnd = names.find('&') != std::string_view::npos;
+    bool hasOr = names.find('|') != std::string_view::npos,
+         hasAnd = names.find('&') != std::string_view::npos;
     if (hasOr && hasAnd) return fail("flowbits", "mixes '|' and '&'", o.column);
     if (hasOr && fb.op != Flowbit::Op::IsSet && fb.op != Flowbit::Op::IsNotSet)
       return fail("flowbits", "'|' only with isset/isnotset", o.column);
@@ -357,22 +402,32 @@ class Parser {
     bool haveType = detection, haveTrack = false, haveCount = false, haveSeconds = false;
     for (auto part : splitComma(o.value)) {
       auto sp = part.find(' ');
-      if (sp == std::string_view::npos) return fail(o.name, "bad item '" + std::string(part) + "'", o.column);
+      if (sp == std::string_view::npos)
+        return fail(o.name, "bad item '" + std::string(part) + "'", o.column);
       auto k = part.substr(0, sp), val = trim(part.substr(sp));
       int64_t num;
       if (k == "type" && !detection) {
         haveType = true;
-        if (val == "limit") t.type = Threshold::Type::Limit;
-        else if (val == "threshold") t.type = Threshold::Type::Threshold;
-        else if (val == "both") t.type = Threshold::Type::Both;
-        else return fail(o.name, "bad type", o.column);
+        if (val == "limit")
+          t.type = Threshold::Type::Limit;
+        else if (val == "threshold")
+          t.type = Threshold::Type::Threshold;
+        else if (val == "both")
+          t.type = Threshold::Type::Both;
+        else
+          return fail(o.name, "bad type", o.column);
       } else if (k == "track") {
         haveTrack = true;
-        if (val == "by_src") t.track = Threshold::Track::BySrc;
-        else if (val == "by_dst") t.track = Threshold::Track::ByDst;
-        else if (val == "by_rule") t.track = Threshold::Track::ByRule;
-        else if (val == "by_both") t.track = Threshold::Track::ByBoth;
-        else return fail(o.name, "bad track", o.column);
+        if (val == "by_src")
+          t.track = Threshold::Track::BySrc;
+        else if (val == "by_dst")
+          t.track = Threshold::Track::ByDst;
+        else if (val == "by_rule")
+          t.track = Threshold::Track::ByRule;
+        else if (val == "by_both")
+          t.track = Threshold::Track::ByBoth;
+        else
+          return fail(o.name, "bad track", o.column);
       } else if (k == "count" && parseInt(val, 1, UINT32_MAX, num)) {
         haveCount = true, t.count = uint32_t(num);
       } else if (k == "seconds" && parseInt(val, 1, UINT32_MAX, num)) {
@@ -411,8 +466,8 @@ class Parser {
       if (!o.hasValue || o.value == "only") return true;
       auto parts = splitComma(o.value);
       int64_t off, len;
-      if (parts.size() != 2 || !parseInt(parts[0], 0, 65535, off) || !parseInt(parts[1], 1, 65535, len) ||
-          size_t(off + len) > c->bytes.size())
+      if (parts.size() != 2 || !parseInt(parts[0], 0, 65535, off) ||
+          !parseInt(parts[1], 1, 65535, len) || size_t(off + len) > c->bytes.size())
         return fail(n, "bad chop '" + std::string(o.value) + "'", o.column);
       c->fpOffset = uint16_t(off), c->fpLength = uint16_t(len);
       return true;
@@ -432,12 +487,17 @@ class Parser {
     bool relative = n == "distance" || n == "within";
     int64_t v;
     if (!number(o, relative && n == "distance" ? -65535 : 0, 65535, v)) return false;
-    if (c->startsWith && n != "within") return fail(n, "cannot be combined with startswith", o.column);
+    if (c->startsWith && n != "within")
+      return fail(n, "cannot be combined with startswith", o.column);
     if (relative ? (c->offset || c->depth) : (c->distance || c->within))
-      return fail(n, "mixes relative (distance/within) and absolute (offset/depth) positions", o.column);
+      return fail(n, "mixes relative (distance/within) and absolute (offset/depth) positions",
+                  o.column);
     if ((n == "depth" || n == "within") && v < int64_t(c->bytes.size()))
       return fail(n, "shorter than the content", o.column);
-    std::optional<int32_t>& slot = n == "offset" ? c->offset : n == "depth" ? c->depth : n == "distance" ? c->distance : c->within;
+    std::optional<int32_t>& slot = n == "offset"     ? c->offset
+                                   : n == "depth"    ? c->depth
+                                   : n == "distance" ? c->distance
+                                                     : c->within;
     if (slot) return fail(n, "given twice", o.column);
     slot = int32_t(v);
     return true;
@@ -448,34 +508,73 @@ class Parser {
     Pcre p;
     std::string_view v = o.value;
     if (v.starts_with("!")) p.negated = true, v = trim(v.substr(1));
-    if (v.size() < 2 || v.front() != '"' || v.back() != '"') return fail("pcre", "value must be quoted", o.column);
+    if (v.size() < 2 || v.front() != '"' || v.back() != '"')
+      return fail("pcre", "value must be quoted", o.column);
     v = v.substr(1, v.size() - 2);
     size_t last = v.rfind('/');
-    if (v.empty() || v.front() != '/' || last == 0) return fail("pcre", "expected \"/regex/flags\"", o.column);
+    if (v.empty() || v.front() != '/' || last == 0)
+      return fail("pcre", "expected \"/regex/flags\"", o.column);
     p.pattern = std::string(v.substr(1, last - 1));
     int target = current_;
     for (char f : v.substr(last + 1)) {
       Buffer b = Buffer::Count;
       switch (f) {
-        case 'i': p.options |= PCRE2_CASELESS; break;
-        case 's': p.options |= PCRE2_DOTALL; break;
-        case 'm': p.options |= PCRE2_MULTILINE; break;
-        case 'x': p.options |= PCRE2_EXTENDED; break;
-        case 'A': p.options |= PCRE2_ANCHORED; break;
-        case 'E': p.options |= PCRE2_DOLLAR_ENDONLY; break;
-        case 'G': p.options |= PCRE2_UNGREEDY; break;
-        case 'R': p.relative = true; break;
-        case 'B': case 'O': break;  // rawbytes; match-limit override (lbg keeps its own limit)
-        case 'U': b = Buffer::HttpUri; break;
-        case 'H': b = Buffer::HttpHeader; break;
-        case 'P': b = Buffer::HttpRequestBody; break;
-        case 'M': b = Buffer::HttpMethod; break;
-        case 'C': b = Buffer::HttpCookie; break;
-        case 'V': b = Buffer::HttpUserAgent; break;
-        case 'W': b = Buffer::HttpHost; break;
-        case 'S': b = Buffer::HttpStatCode; break;
-        case 'Q': b = Buffer::FileData; break;
-        default: return fail(std::string("pcre/") + f, "unsupported pcre flag", o.column);
+        case 'i':
+          p.options |= PCRE2_CASELESS;
+          break;
+        case 's':
+          p.options |= PCRE2_DOTALL;
+          break;
+        case 'm':
+          p.options |= PCRE2_MULTILINE;
+          break;
+        case 'x':
+          p.options |= PCRE2_EXTENDED;
+          break;
+        case 'A':
+          p.options |= PCRE2_ANCHORED;
+          break;
+        case 'E':
+          p.options |= PCRE2_DOLLAR_ENDONLY;
+          break;
+        case 'G':
+          p.options |= PCRE2_UNGREEDY;
+          break;
+        case 'R':
+          p.relative = true;
+          break;
+        case 'B':
+        case 'O':
+          break;  // rawbytes; match-limit override (lbg keeps its own limit)
+        case 'U':
+          b = Buffer::HttpUri;
+          break;
+        case 'H':
+          b = Buffer::HttpHeader;
+          break;
+        case 'P':
+          b = Buffer::HttpRequestBody;
+          break;
+        case 'M':
+          b = Buffer::HttpMethod;
+          break;
+        case 'C':
+          b = Buffer::HttpCookie;
+          break;
+        case 'V':
+          b = Buffer::HttpUserAgent;
+          break;
+        case 'W':
+          b = Buffer::HttpHost;
+          break;
+        case 'S':
+          b = Buffer::HttpStatCode;
+          break;
+        case 'Q':
+          b = Buffer::FileData;
+          break;
+        default:
+          return fail(std::string("pcre/") + f, "unsupported pcre flag", o.column);
       }
       if (b != Buffer::Count) target = selectBuffer(b);
     }
@@ -496,30 +595,45 @@ class Parser {
     auto parts = splitComma(o.value);
     ByteTest t;
     int64_t n, off;
-    if (parts.size() < 4 || !parseInt(parts[0], 1, 10, n) || !parseInt(parts[3], -65535, 65535, off))
+    if (parts.size() < 4 || !parseInt(parts[0], 1, 10, n) ||
+        !parseInt(parts[3], -65535, 65535, off))
       return fail("byte_test", "expected nbytes, operator, value, offset", o.column);
     t.nbytes = uint8_t(n), t.offset = int32_t(off);
     std::string_view op = parts[1];
     if (op.starts_with("!")) t.negated = true, op.remove_prefix(1);
-    if (op == "<" || op == ">" || op == "=" || op == "&" || op == "^") t.op = op[0];
-    else if (op == "<=") t.op = 'l';
-    else if (op == ">=") t.op = 'g';
-    else return fail("byte_test", "bad operator '" + std::string(op) + "'", o.column);
-    if (!parseU64(parts[2], t.value)) return fail("byte_test", "value is not a number (byte_extract is unsupported)", o.column);
+    if (op == "<" || op == ">" || op == "=" || op == "&" || op == "^")
+      t.op = op[0];
+    else if (op == "<=")
+      t.op = 'l';
+    else if (op == ">=")
+      t.op = 'g';
+    else
+      return fail("byte_test", "bad operator '" + std::string(op) + "'", o.column);
+    if (!parseU64(parts[2], t.value))
+      return fail("byte_test", "value is not a number (byte_extract is unsupported)", o.column);
     bool string = false;
     for (size_t k = 4; k < parts.size(); ++k) {
       auto p = parts[k];
-      if (p == "relative") t.relative = true;
-      else if (p == "big") t.littleEndian = false;
-      else if (p == "little") t.littleEndian = true;
-      else if (p == "string") string = true;
-      else if (numBase(p, t.base)) continue;
-      else if (p.starts_with("bitmask") && parseU64(trim(p.substr(7)), t.bitmask)) continue;
-      else return fail("byte_test", "unsupported option '" + std::string(p) + "'", o.column);
+      if (p == "relative")
+        t.relative = true;
+      else if (p == "big")
+        t.littleEndian = false;
+      else if (p == "little")
+        t.littleEndian = true;
+      else if (p == "string")
+        string = true;
+      else if (numBase(p, t.base))
+        continue;
+      else if (p.starts_with("bitmask") && parseU64(trim(p.substr(7)), t.bitmask))
+        continue;
+      else
+        return fail("byte_test", "unsupported option '" + std::string(p) + "'", o.column);
     }
     if (string && t.base == NumBase::Raw) t.base = NumBase::Dec;
-    if (!string && t.base != NumBase::Raw) return fail("byte_test", "dec/hex/oct need string", o.column);
-    if (t.base == NumBase::Raw && t.nbytes > 8) return fail("byte_test", "at most 8 raw bytes", o.column);
+    if (!string && t.base != NumBase::Raw)
+      return fail("byte_test", "dec/hex/oct need string", o.column);
+    if (t.base == NumBase::Raw && t.nbytes > 8)
+      return fail("byte_test", "at most 8 raw bytes", o.column);
     buffer().items.emplace_back(t);
     return true;
   }
@@ -529,29 +643,44 @@ class Parser {
     auto parts = splitComma(o.value);
     ByteJump j;
     int64_t n, off;
-    if (parts.size() < 2 || !parseInt(parts[0], 1, 10, n) || !parseInt(parts[1], -65535, 65535, off))
+    if (parts.size() < 2 || !parseInt(parts[0], 1, 10, n) ||
+        !parseInt(parts[1], -65535, 65535, off))
       return fail("byte_jump", "expected nbytes, offset", o.column);
     j.nbytes = uint8_t(n), j.offset = int32_t(off);
     bool string = false;
     for (size_t k = 2; k < parts.size(); ++k) {
       auto p = parts[k];
       int64_t num;
-      if (p == "relative") j.relative = true;
-      else if (p == "big") j.littleEndian = false;
-      else if (p == "little") j.littleEndian = true;
-      else if (p == "string") string = true;
-      else if (numBase(p, j.base)) continue;
-      else if (p == "align") j.align = true;
-      else if (p == "from_beginning") j.fromBeginning = true;
-      else if (p == "from_end") j.fromEnd = true;
-      else if (p.starts_with("multiplier") && parseInt(p.substr(10), 1, 65535, num)) j.multiplier = uint32_t(num);
-      else if (p.starts_with("post_offset") && parseInt(p.substr(11), -65535, 65535, num)) j.postOffset = int32_t(num);
-      else if (p.starts_with("bitmask") && parseU64(trim(p.substr(7)), j.bitmask)) continue;
-      else return fail("byte_jump", "unsupported option '" + std::string(p) + "'", o.column);
+      if (p == "relative")
+        j.relative = true;
+      else if (p == "big")
+        j.littleEndian = false;
+      else if (p == "little")
+        j.littleEndian = true;
+      else if (p == "string")
+        string = true;
+      else if (numBase(p, j.base))
+        continue;
+      else if (p == "align")
+        j.align = true;
+      else if (p == "from_beginning")
+        j.fromBeginning = true;
+      else if (p == "from_end")
+        j.fromEnd = true;
+      else if (p.starts_with("multiplier") && parseInt(p.substr(10), 1, 65535, num))
+        j.multiplier = uint32_t(num);
+      else if (p.starts_with("post_offset") && parseInt(p.substr(11), -65535, 65535, num))
+        j.postOffset = int32_t(num);
+      else if (p.starts_with("bitmask") && parseU64(trim(p.substr(7)), j.bitmask))
+        continue;
+      else
+        return fail("byte_jump", "unsupported option '" + std::string(p) + "'", o.column);
     }
     if (string && j.base == NumBase::Raw) j.base = NumBase::Dec;
-    if (!string && j.base != NumBase::Raw) return fail("byte_jump", "dec/hex/oct need string", o.column);
-    if (j.base == NumBase::Raw && j.nbytes > 8) return fail("byte_jump", "at most 8 raw bytes", o.column);
+    if (!string && j.base != NumBase::Raw)
+      return fail("byte_jump", "dec/hex/oct need string", o.column);
+    if (j.base == NumBase::Raw && j.nbytes > 8)
+      return fail("byte_jump", "at most 8 raw bytes", o.column);
     buffer().items.emplace_back(j);
     return true;
   }
@@ -566,8 +695,10 @@ class Parser {
     if (!parseInt(first, 0, 65535, off)) return fail("isdataat", "bad offset", o.column);
     d.offset = int32_t(off);
     for (size_t k = 1; k < parts.size(); ++k) {
-      if (parts[k] == "relative") d.relative = true;
-      else if (parts[k] != "rawbytes") return fail("isdataat", "unsupported option '" + std::string(parts[k]) + "'", o.column);
+      if (parts[k] == "relative")
+        d.relative = true;
+      else if (parts[k] != "rawbytes")
+        return fail("isdataat", "unsupported option '" + std::string(parts[k]) + "'", o.column);
     }
     buffer().items.emplace_back(d);
     return true;
@@ -577,15 +708,18 @@ class Parser {
     if (rule_.sid == 0) return fail("sid", "rule has no sid", 1);
     if (!rule_.classtype.empty() && classes_) {
       auto it = classes_->find(rule_.classtype);
-      if (it == classes_->end()) return fail("classtype", "unknown classtype '" + rule_.classtype + "'", classtypeColumn_);
+      if (it == classes_->end())
+        return fail("classtype", "unknown classtype '" + rule_.classtype + "'", classtypeColumn_);
       if (rule_.priority == 0) rule_.priority = it->second.priority;
     }
     if (rule_.priority == 0) rule_.priority = 3;
     // Relative options need something before them in their buffer.
     for (auto& b : rule_.buffers) {
-      if (b.items.empty() && !b.bsize) return fail(bufferInfo(b.buffer).name, "sticky buffer without inspection", 1);
+      if (b.items.empty() && !b.bsize)
+        return fail(bufferInfo(b.buffer).name, "sticky buffer without inspection", 1);
     }
-    if (rule_.directions() == 0) return fail("flow", "direction excludes every buffer the rule inspects", 1);
+    if (rule_.directions() == 0)
+      return fail("flow", "direction excludes every buffer the rule inspects", 1);
     if (rule_.header.protocol == Protocol::Icmp) {
       for (auto& b : rule_.buffers)
         if (b.buffer != Buffer::Payload) return fail("protocol icmp", "sticky buffer on icmp", 1);
@@ -603,7 +737,8 @@ class Parser {
         auto* c = std::get_if<Content>(&rule_.buffers[b].items[k]);
         if (!c || c->negated) continue;
         size_t score = (c->fpLength ? c->fpLength : c->bytes.size()) * 4 +
-                       (rule_.buffers[b].buffer != Buffer::Payload ? 1 : 0) + (c->fastPattern ? 1u << 24 : 0);
+                       (rule_.buffers[b].buffer != Buffer::Payload ? 1 : 0) +
+                       (c->fastPattern ? 1u << 24 : 0);
         if (score > best) best = score, rule_.fpBuffer = int(b), rule_.fpItem = int(k);
       }
   }
@@ -634,10 +769,13 @@ Classifications parseClassificationConfig(std::string_view text, std::vector<std
     ++lineNo;
     if (line.empty() || line.front() == '#') continue;
     constexpr std::string_view kPrefix = "config classification:";
-    auto parts = line.starts_with(kPrefix) ? splitComma(line.substr(kPrefix.size())) : std::vector<std::string_view>{};
+    auto parts = line.starts_with(kPrefix) ? splitComma(line.substr(kPrefix.size()))
+                                           : std::vector<std::string_view>{};
     int64_t prio;
     if (parts.size() != 3 || parts[0].empty() || !parseInt(parts[2], 1, 255, prio)) {
-      if (errors) errors->push_back("line " + std::to_string(lineNo) + ": expected 'config classification: name,description,priority'");
+      if (errors)
+        errors->push_back("line " + std::to_string(lineNo) +
+                          ": expected 'config classification: name,description,priority'");
       continue;
     }
     out[std::string(parts[0])] = {std::string(parts[0]), std::string(parts[1]), int(prio)};

@@ -45,9 +45,10 @@ TEST(IdsRuleParser, ActionsAndHeader) {
 }
 
 TEST(IdsRuleParser, MetaKeywords) {
-  Rule r = parse(R"(msg:"ET TEST a\;b \"q\""; sid:2000001; rev:7; gid:3; classtype:trojan-activity; priority:2; )"
-                 R"(metadata:created_at 2020_01_01, former_category MALWARE; reference:url,example.org/x; )"
-                 R"(reference:cve,2020-1234; target:dest_ip;)");
+  Rule r = parse(
+      R"(msg:"ET TEST a\;b \"q\""; sid:2000001; rev:7; gid:3; classtype:trojan-activity; priority:2; )"
+      R"(metadata:created_at 2020_01_01, former_category MALWARE; reference:url,example.org/x; )"
+      R"(reference:cve,2020-1234; target:dest_ip;)");
   EXPECT_EQ(r.msg, "ET TEST a;b \"q\"");
   EXPECT_EQ(r.sid, 2000001u);
   EXPECT_EQ(r.rev, 7u);
@@ -62,11 +63,14 @@ TEST(IdsRuleParser, MetaKeywords) {
 TEST(IdsRuleParser, ClasstypeGivesPriority) {
   std::vector<std::string> errors;
   auto classes = parseClassificationConfig(
-      "# comment\nconfig classification: trojan-activity,A Network Trojan was detected,1\nbad line\n", &errors);
+      "# comment\nconfig classification: trojan-activity,A Network Trojan was detected,1\nbad "
+      "line\n",
+      &errors);
   ASSERT_EQ(classes.size(), 1u);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].rfind("line 3:", 0), 0u);
-  auto p = parseRule("alert ip any any -> any any (classtype:trojan-activity; sid:1;)", vars(), &classes);
+  auto p = parseRule("alert ip any any -> any any (classtype:trojan-activity; sid:1;)", vars(),
+                     &classes);
   ASSERT_TRUE(p.rule);
   EXPECT_EQ(p.rule->priority, 1);
   auto e = reject("alert ip any any -> any any (sid:1; classtype:nope;)", &classes);
@@ -76,7 +80,8 @@ TEST(IdsRuleParser, ClasstypeGivesPriority) {
 }
 
 TEST(IdsRuleParser, ContentHexAndModifiers) {
-  Rule r = parse(R"(content:"GET |20 2F|a\"b"; nocase; offset:2; depth:20; content:!"x|3b|"; distance:-3; within:10; sid:1;)");
+  Rule r = parse(
+      R"(content:"GET |20 2F|a\"b"; nocase; offset:2; depth:20; content:!"x|3b|"; distance:-3; within:10; sid:1;)");
   ASSERT_EQ(r.buffers.size(), 1u);
   EXPECT_EQ(r.buffers[0].buffer, Buffer::Payload);
   const Content& a = content(r, 0, 0);
@@ -109,10 +114,11 @@ TEST(IdsRuleParser, FastPatternChoice) {
 }
 
 TEST(IdsRuleParser, StickyBuffersAndTransforms) {
-  Rule r = parse(R"(http.method; content:"POST"; http.uri; content:"/x.php"; endswith; http.host; bsize:<20; )"
-                 R"(content:"evil"; http.user_agent; content:"UA"; startswith; http.header; content:"X-A"; )"
-                 R"(http.request_body; content:"pw="; file.data; content:"MZ"; sid:1;)",
-                 "alert http any any -> any any");
+  Rule r = parse(
+      R"(http.method; content:"POST"; http.uri; content:"/x.php"; endswith; http.host; bsize:<20; )"
+      R"(content:"evil"; http.user_agent; content:"UA"; startswith; http.header; content:"X-A"; )"
+      R"(http.request_body; content:"pw="; file.data; content:"MZ"; sid:1;)",
+      "alert http any any -> any any");
   ASSERT_EQ(r.buffers.size(), 7u);
   EXPECT_EQ(r.buffers[0].buffer, Buffer::HttpMethod);
   EXPECT_EQ(r.buffers[1].buffer, Buffer::HttpUri);
@@ -122,10 +128,12 @@ TEST(IdsRuleParser, StickyBuffersAndTransforms) {
   EXPECT_TRUE(content(r, 3).startsWith);
   EXPECT_EQ(r.buffers[6].buffer, Buffer::FileData);
   EXPECT_EQ(r.directions(), kToServer);
-  r = parse(R"(dns.query; dotprefix; content:".evil.example"; endswith; sid:1;)", "alert dns any any -> any any");
+  r = parse(R"(dns.query; dotprefix; content:".evil.example"; endswith; sid:1;)",
+            "alert dns any any -> any any");
   EXPECT_TRUE(r.buffers[0].dotPrefix);
-  r = parse(R"(tls.cert_issuer; content:"a.example"; bsize:9; tls_cert_subject; content:"CN=x"; sid:1;)",
-            "alert tls any any -> any any");
+  r = parse(
+      R"(tls.cert_issuer; content:"a.example"; bsize:9; tls_cert_subject; content:"CN=x"; sid:1;)",
+      "alert tls any any -> any any");
   EXPECT_EQ(r.buffers[1].buffer, Buffer::TlsCertSubject);
   // The legacy sticky name and the dotted one select the same buffer.
   r = parse(R"(file_data; content:"a"; file.data; content:"b"; distance:0; sid:1;)");
@@ -150,7 +158,8 @@ TEST(IdsRuleParser, Pcre) {
 }
 
 TEST(IdsRuleParser, FlowAndFlowbits) {
-  Rule r = parse("flow:established,to_client; flowbits:isset,a|b; flowbits:set,c; flowbits:noalert; sid:1;");
+  Rule r = parse(
+      "flow:established,to_client; flowbits:isset,a|b; flowbits:set,c; flowbits:noalert; sid:1;");
   EXPECT_TRUE(r.flow.established);
   EXPECT_EQ(r.flow.directions, kToClient);
   ASSERT_EQ(r.flowbits.size(), 2u);
@@ -164,10 +173,14 @@ TEST(IdsRuleParser, FlowAndFlowbits) {
   EXPECT_EQ(r.flowbits[0].names.size(), 2u);
   EXPECT_EQ(reject("alert tcp any any -> any any (flowbits:set,a|b; sid:1;)").keyword, "flowbits");
   EXPECT_EQ(reject("alert tcp any any -> any any (flowbits:bogus,a; sid:1;)").keyword, "flowbits");
-  EXPECT_EQ(reject("alert tcp any any -> any any (flow:to_server,to_client; sid:1;)").keyword, "flow");
+  EXPECT_EQ(reject("alert tcp any any -> any any (flow:to_server,to_client; sid:1;)").keyword,
+            "flow");
   EXPECT_EQ(reject("alert tcp any any -> any any (flow:only_frag; sid:1;)").keyword, "flow");
   // A to_client rule on a request-only buffer can never match.
-  EXPECT_EQ(reject("alert http any any -> any any (flow:to_client; http.uri; content:\"a\"; sid:1;)").keyword, "flow");
+  EXPECT_EQ(
+      reject("alert http any any -> any any (flow:to_client; http.uri; content:\"a\"; sid:1;)")
+          .keyword,
+      "flow");
 }
 
 TEST(IdsRuleParser, DsizeBsizeRanges) {
@@ -181,9 +194,11 @@ TEST(IdsRuleParser, DsizeBsizeRanges) {
 }
 
 TEST(IdsRuleParser, ByteTestJumpIsDataAt) {
-  Rule r = parse("content:\"a\"; byte_test:2,!>=,0x100,3,relative,little; byte_test:4,=,1234,0,string,dec; "
-                 "byte_jump:4,0,relative,little,multiplier 2,post_offset -1,align; byte_jump:2,1,from_beginning; "
-                 "isdataat:!10,relative; sid:1;");
+  Rule r = parse(
+      "content:\"a\"; byte_test:2,!>=,0x100,3,relative,little; byte_test:4,=,1234,0,string,dec; "
+      "byte_jump:4,0,relative,little,multiplier 2,post_offset -1,align; "
+      "byte_jump:2,1,from_beginning; "
+      "isdataat:!10,relative; sid:1;");
   auto& items = r.buffers[0].items;
   const auto& t = std::get<ByteTest>(items[1]);
   EXPECT_EQ(t.nbytes, 2);
@@ -203,21 +218,26 @@ TEST(IdsRuleParser, ByteTestJumpIsDataAt) {
   EXPECT_TRUE(d.negated);
   EXPECT_EQ(d.offset, 10);
   EXPECT_TRUE(d.relative);
-  EXPECT_EQ(reject("alert tcp any any -> any any (byte_test:4,=,var,0; sid:1;)").keyword, "byte_test");
-  EXPECT_EQ(reject("alert tcp any any -> any any (byte_test:9,=,1,0; sid:1;)").keyword, "byte_test");
-  EXPECT_EQ(reject("alert tcp any any -> any any (byte_jump:4,0,dce; sid:1;)").keyword, "byte_jump");
+  EXPECT_EQ(reject("alert tcp any any -> any any (byte_test:4,=,var,0; sid:1;)").keyword,
+            "byte_test");
+  EXPECT_EQ(reject("alert tcp any any -> any any (byte_test:9,=,1,0; sid:1;)").keyword,
+            "byte_test");
+  EXPECT_EQ(reject("alert tcp any any -> any any (byte_jump:4,0,dce; sid:1;)").keyword,
+            "byte_jump");
   EXPECT_EQ(reject("alert tcp any any -> any any (isdataat:x; sid:1;)").keyword, "isdataat");
 }
 
 TEST(IdsRuleParser, ThresholdAndDetectionFilter) {
-  Rule r = parse("threshold:type limit, track by_src, count 1, seconds 60; "
-                 "detection_filter:track by_dst, count 5, seconds 10; sid:1;");
+  Rule r = parse(
+      "threshold:type limit, track by_src, count 1, seconds 60; "
+      "detection_filter:track by_dst, count 5, seconds 10; sid:1;");
   EXPECT_EQ(r.threshold->type, Threshold::Type::Limit);
   EXPECT_EQ(r.threshold->seconds, 60u);
   EXPECT_EQ(r.detectionFilter->type, Threshold::Type::DetectionFilter);
   EXPECT_EQ(r.detectionFilter->track, Threshold::Track::ByDst);
   EXPECT_EQ(r.detectionFilter->count, 5u);
-  EXPECT_EQ(reject("alert tcp any any -> any any (threshold:type limit, count 1; sid:1;)").keyword, "threshold");
+  EXPECT_EQ(reject("alert tcp any any -> any any (threshold:type limit, count 1; sid:1;)").keyword,
+            "threshold");
 }
 
 TEST(IdsRuleParser, ErrorsCarryKeywordAndColumn) {
@@ -243,10 +263,16 @@ TEST(IdsRuleParser, ErrorsCarryKeywordAndColumn) {
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"|4|"; sid:1;))").keyword, "content");
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"|zz|"; sid:1;))").keyword, "content");
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:""; sid:1;))").keyword, "content");
-  EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"abc"; depth:2; sid:1;))").keyword, "depth");
-  EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"a"; offset:1; distance:2; sid:1;))").keyword, "distance");
-  EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"a"; startswith; offset:1; sid:1;))").keyword, "offset");
-  EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"a"; dotprefix; sid:1;))").keyword, "dotprefix");
+  EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"abc"; depth:2; sid:1;))").keyword,
+            "depth");
+  EXPECT_EQ(
+      reject(R"(alert tcp any any -> any any (content:"a"; offset:1; distance:2; sid:1;))").keyword,
+      "distance");
+  EXPECT_EQ(
+      reject(R"(alert tcp any any -> any any (content:"a"; startswith; offset:1; sid:1;))").keyword,
+      "offset");
+  EXPECT_EQ(reject(R"(alert tcp any any -> any any (content:"a"; dotprefix; sid:1;))").keyword,
+            "dotprefix");
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (http.uri; sid:1;))").keyword, "http.uri");
   e = reject(R"(alert tcp any any -> any any (content:"a"; :1; sid:1;))");
   EXPECT_EQ(e.keyword, "option");

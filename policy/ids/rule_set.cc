@@ -31,13 +31,15 @@ std::vector<std::pair<std::string, size_t>> LoadReport::byKeyword() const {
 std::string LoadReport::format() const {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "rules: %zu, loaded: %zu (%.1f%%), rejected: %zu\n", total(), loaded,
-                total() ? 100.0 * double(loaded) / double(total()) : 0.0, rejections.size());
+  std::snprintf(line, sizeof line, "rules: %zu, loaded: %zu (%.1f%%), rejected: %zu\n", total(),
+                loaded, total() ? 100.0 * double(loaded) / double(total()) : 0.0,
+                rejections.size());
   out += line;
   for (auto& e : fileErrors) out += "error: " + e + "\n";
   if (!rejections.empty()) out += "rejected by keyword:\n";
   for (auto& [k, n] : byKeyword()) {
-    std::snprintf(line, sizeof line, "  %-28s %6zu  %5.2f%%\n", k.c_str(), n, 100.0 * double(n) / double(total()));
+    std::snprintf(line, sizeof line, "  %-28s %6zu  %5.2f%%\n", k.c_str(), n,
+                  100.0 * double(n) / double(total()));
     out += line;
   }
   return out;

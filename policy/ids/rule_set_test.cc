@@ -7,17 +7,18 @@ namespace {
 
 TEST(IdsRuleSet, LoadsGoodRulesAndReportsTheRest) {
   RuleSetBuilder b;
-  b.addRules("# a comment\n"
-             "\n"
-             "alert tcp any any -> any any (content:\"a\"; flowbits:set,x; sid:1;)\n"
-             "alert tcp any any -> any any (ja3_hash; sid:2;)\n"
-             "alert tcp any any -> any any (content:\"b\"; \\\n"
-             "  flowbits:isset,x; flowbits:set,y; sid:3;)\n"
-             "alert tcp any any -> any any (content:\"c\"; sid:1;)\n"
-             "alert smtp any any -> any any (sid:5;)\r\n"
-             "alert tcp any any -> any any (urilen:3; sid:6;)\n"
-             "alert tcp any any -> any any (urilen:4; sid:7;)\n",
-             "test.rules");
+  b.addRules(
+      "# a comment\n"
+      "\n"
+      "alert tcp any any -> any any (content:\"a\"; flowbits:set,x; sid:1;)\n"
+      "alert tcp any any -> any any (ja3_hash; sid:2;)\n"
+      "alert tcp any any -> any any (content:\"b\"; \\\n"
+      "  flowbits:isset,x; flowbits:set,y; sid:3;)\n"
+      "alert tcp any any -> any any (content:\"c\"; sid:1;)\n"
+      "alert smtp any any -> any any (sid:5;)\r\n"
+      "alert tcp any any -> any any (urilen:3; sid:6;)\n"
+      "alert tcp any any -> any any (urilen:4; sid:7;)\n",
+      "test.rules");
   auto set = std::move(b).build();
   const auto& report = set->report();
   EXPECT_EQ(report.loaded, 2u);

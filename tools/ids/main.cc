@@ -16,13 +16,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> files, show;
   std::string classification, homeNet;
   bool noEngine = false;
-  po::options_description opts("lbg-ids-check RULEFILES... — load report of Suricata rules\noptions");
+  po::options_description opts(
+      "lbg-ids-check RULEFILES... — load report of Suricata rules\noptions");
   opts.add_options()("help,h", "this text")(
       "classification,c", po::value(&classification),
       "classification.config (default: the one beside the first rule file, if any)")(
       "home-net", po::value(&homeNet), "$HOME_NET (default: the RFC 1918 ranges)")(
-      "no-engine", po::bool_switch(&noEngine), "only parse; do not compile the Hyperscan databases")(
-      "show", po::value(&show)->composing(), "list the rejected rules of this keyword (repeatable; 'all')")(
+      "no-engine", po::bool_switch(&noEngine),
+      "only parse; do not compile the Hyperscan databases")(
+      "show", po::value(&show)->composing(),
+      "list the rejected rules of this keyword (repeatable; 'all')")(
       "rules", po::value(&files)->composing(), "rule files");
   po::positional_options_description pos;
   pos.add("rules", -1);
@@ -66,7 +69,8 @@ int main(int argc, char** argv) {
   for (auto& r : rejections) {
     for (auto& k : show)
       if (k == "all" || k == r.keyword) {
-        std::cout << r.file << ":" << r.line << ":" << r.column << ": " << r.keyword << ": " << r.message << "\n";
+        std::cout << r.file << ":" << r.line << ":" << r.column << ": " << r.keyword << ": "
+                  << r.message << "\n";
         break;
       }
   }
