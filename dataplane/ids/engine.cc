@@ -204,10 +204,11 @@ void Engine::release(FlowIdsState& state) const {
     if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
 }
 
-void Engine::collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const {
-  if (!db.db) return;
+bool Engine::collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const {
+  if (!db.db) return true;
   s.ids_ = &db.ids;
-  hs_scan(db.db, reinterpret_cast<const char*>(data), unsigned(len), 0, s.hs_, onMatch, &s);
+  return hs_scan(db.db, reinterpret_cast<const char*>(data), unsigned(len), 0, s.hs_, onMatch,
+                 &s) == HS_SUCCESS;
 }
 
 namespace {
@@ -230,7 +231,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   BufferSet view;
   uint64_t base = 0;
   if (state.tuple.ipProto != 6) {
-    collect(block_[key(0, false, d)], bytes.data(), bytes.size(), s);
+    out.fault |= !collect(block_[key(0, false, d)], bytes.data(), bytes.size(), s);
     for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
     view.set(Buffer::Payload, bytes);
     if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
@@ -245,10 +246,11 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   if (stream_[d].db) {
     if (!state.stream[d] && hs_open_stream(stream_[d].db, 0, &state.stream[d]) != HS_SUCCESS) {
       state.stream[d] = nullptr;
-      return out.depthExceeded = true, out;  // fail like an overflow: the caller's on_fault decides
+      return out.fault = true, out;
     }
     s.ids_ = &stream_[d].ids;
-    hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(chunk), n, 0, s.hs_, onMatch, &s);
+    out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(chunk), n, 0, s.hs_,
+                                onMatch, &s) != HS_SUCCESS;
   }
   for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
   const uint16_t tail = state.tailLen[d];
@@ -290,14 +292,14 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   for (int b = 0; b < kBufferCount; ++b) {
     auto bytes = buffers.bytes[b];
     if (!bytes.data()) continue;
-    collect(block_[key(b, false, d)], bytes.data(), bytes.size(), s);
+    out.fault |= !collect(block_[key(b, false, d)], bytes.data(), bytes.size(), s);
     for (uint32_t r : always_[key(b, false, d)]) ScratchAccess::queue(s, r);
     const int dk = key(b, true, d);
     if (b != 0 && (block_[dk].db || !always_[dk].empty())) {
       size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
       s.dotted_[b][0] = '.';
       std::memcpy(s.dotted_[b].data() + 1, bytes.data(), n);
-      collect(block_[dk], s.dotted_[b].data(), n + 1, s);
+      out.fault |= !collect(block_[dk], s.dotted_[b].data(), n + 1, s);
       for (uint32_t r : always_[dk]) ScratchAccess::queue(s, r);
     }
   }

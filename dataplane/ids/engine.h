@@ -28,6 +28,7 @@ struct ScanResult {
   bool truncated = false;
   bool depthExceeded = false;  // the direction reached the stream depth: later bytes unscanned
   bool flowbitsFull = false;   // a flowbit could not be stored (FlowIdsState::kMaxFlowbits)
+  bool fault = false;  // Hyperscan failed (stream not opened, scan error): ids.on_fault decides
   std::array<uint32_t, kMaxSids> sids{};
 };
 
@@ -118,7 +119,8 @@ class Engine {
 
   Engine() = default;
   bool buildDatabases(std::string& error);
-  void collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
+  // false on a Hyperscan error
+  bool collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
   // payloadNew: where the new chunk starts in the payload view (after the previous tail).
   void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
               uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;
