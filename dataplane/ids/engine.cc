@@ -189,8 +189,9 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   s->stamp_.assign(rules_.size(), 0);
   s->candidates_.reserve(rules_.size());
-  s->window_.resize(FlowIdsState::kStreamTail + config_.maxChunk);
-  for (auto& d : s->dotted_) d.resize(config_.maxBuffer + 1);
+  s->staging_.assign(config_.maxBuffer + Scratch::kScanPad, 0);
+  s->window_.assign(FlowIdsState::kStreamTail + config_.maxChunk + Scratch::kScanPad, 0);
+  for (auto& d : s->dotted_) d.assign(config_.maxBuffer + 1 + Scratch::kScanPad, 0);
   s->tools_.matchData = pcre2_match_data_create(32, nullptr);
   s->tools_.matchContext = pcre2_match_context_create(nullptr);
   pcre2_set_match_limit(s->tools_.matchContext, 100000);
@@ -202,6 +203,15 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
 void Engine::release(FlowIdsState& state) const {
   for (auto& st : state.stream)
     if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
+}
+
+bool Engine::collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
+                         bool& truncated) const {
+  if (!db.db) return true;
+  const size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
+  truncated |= n < bytes.size();
+  std::memcpy(s.staging_.data(), bytes.data(), n);
+  return collect(db, s.staging_.data(), n, s);
 }
 
 bool Engine::collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const {
@@ -231,7 +241,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   BufferSet view;
   uint64_t base = 0;
   if (state.tuple.ipProto != 6) {
-    out.fault |= !collect(block_[key(0, false, d)], bytes.data(), bytes.size(), s);
+    out.fault |= !collectCopy(block_[key(0, false, d)], bytes, s, out.depthExceeded);
     for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
     view.set(Buffer::Payload, bytes);
     if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
@@ -243,22 +253,36 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   if (n < bytes.size()) state.depthExceeded[d] = out.depthExceeded = true;
   if (n == 0) return out;
   const uint8_t* chunk = bytes.data();
+  const uint16_t tail = state.tailLen[d];
+  const bool windowed = n <= config_.maxChunk;
+  if (windowed) {  // previous tail + chunk, padded: scanned and verified from here
+    std::memcpy(s.window_.data(), state.tail[d], tail);
+    std::memcpy(s.window_.data() + tail, chunk, n);
+  }
   if (stream_[d].db) {
     if (!state.stream[d] && hs_open_stream(stream_[d].db, 0, &state.stream[d]) != HS_SUCCESS) {
       state.stream[d] = nullptr;
       return out.fault = true, out;
     }
     s.ids_ = &stream_[d].ids;
-    out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(chunk), n, 0, s.hs_,
-                                onMatch, &s) != HS_SUCCESS;
+    auto scan = [&](const uint8_t* p, uint32_t len) {
+      out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(p), len, 0, s.hs_,
+                                  onMatch, &s) != HS_SUCCESS;
+    };
+    if (windowed) {
+      scan(s.window_.data() + tail, n);
+    } else {
+      for (uint32_t off = 0; off < n; off += config_.maxBuffer) {
+        const uint32_t piece = std::min(n - off, config_.maxBuffer);
+        std::memcpy(s.staging_.data(), chunk + off, piece);
+        scan(s.staging_.data(), piece);
+      }
+    }
   }
   for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
-  const uint16_t tail = state.tailLen[d];
   uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
-    if (n <= config_.maxChunk) {
-      std::memcpy(s.window_.data(), state.tail[d], tail);
-      std::memcpy(s.window_.data() + tail, chunk, n);
+    if (windowed) {
       view.set(Buffer::Payload, std::span<const uint8_t>(s.window_.data(), tail + n));
       base = state.streamBytes[d] - tail;
       fresh = tail;
@@ -292,7 +316,7 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   for (int b = 0; b < kBufferCount; ++b) {
     auto bytes = buffers.bytes[b];
     if (!bytes.data()) continue;
-    out.fault |= !collect(block_[key(b, false, d)], bytes.data(), bytes.size(), s);
+    out.fault |= !collectCopy(block_[key(b, false, d)], bytes, s, out.depthExceeded);
     for (uint32_t r : always_[key(b, false, d)]) ScratchAccess::queue(s, r);
     const int dk = key(b, true, d);
     if (b != 0 && (block_[dk].db || !always_[dk].empty())) {

@@ -45,8 +45,9 @@ struct BufferSet {
 struct EngineConfig {
   uint32_t streamDepth = 1u << 20;  // bytes scanned per TCP direction; beyond: depthExceeded
   uint32_t maxChunk = 65536;        // largest payload verified with the previous chunk's tail
-  uint32_t maxBuffer = 65536;       // sticky buffers longer than this are verified truncated
-  uint32_t recursionLimit = 3000;   // content backtracking steps per rule and buffer
+  uint32_t maxBuffer = 65536;      // longer sticky buffers and datagrams: prefiltered on this much,
+                                   // and the result says depthExceeded
+  uint32_t recursionLimit = 3000;  // content backtracking steps per rule and buffer
 };
 
 // Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
@@ -70,10 +71,15 @@ class Scratch {
   friend class Engine;
   friend struct ScratchAccess;
   Scratch() = default;
+  static constexpr size_t kScanPad = 64;
   hs_scratch* hs_ = nullptr;
   std::vector<uint32_t> stamp_;  // per rule: the scan generation it was last queued in
   uint32_t generation_ = 0;
-  std::vector<uint32_t> candidates_;                       // rule indices, capacity = rule count
+  std::vector<uint32_t> candidates_;  // rule indices, capacity = rule count
+  // Hyperscan 5.4's AVX512VBMI Teddy can read a byte past the end of its input (VectorCamp
+  // vectorscan#322): it only ever scans these buffers, which keep kScanPad readable bytes after
+  // the data.
+  std::vector<uint8_t> staging_;                           // block inputs, long chunks in pieces
   std::vector<uint8_t> window_;                            // tail + chunk
   std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
   MatchTools tools_;
@@ -119,8 +125,11 @@ class Engine {
 
   Engine() = default;
   bool buildDatabases(std::string& error);
-  // false on a Hyperscan error
+  // false on a Hyperscan error; `data` must have Scratch::kScanPad readable bytes after len.
   bool collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
+  // Copies the input into the staging buffer first; `truncated` when it was longer.
+  bool collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
+                   bool& truncated) const;
   // payloadNew: where the new chunk starts in the payload view (after the previous tail).
   void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
               uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;

@@ -177,6 +177,22 @@ TEST(IdsEngine, StreamDepthBound) {
   EXPECT_TRUE(f.send("needle").depthExceeded);
 }
 
+TEST(IdsEngine, LongInputsAreScannedInPiecesOrFlagged) {
+  EngineConfig c;
+  c.maxChunk = 16;
+  c.maxBuffer = 16;
+  Fixture f("alert tcp any any -> any any (content:\"needle\"; sid:130;)\n", c);
+  // 40 bytes, the pattern across the 16-byte pieces the stream is scanned in.
+  auto r = f.send("0123456789abcdneedle456789abcdef01234567");
+  EXPECT_EQ(sids(r), std::vector<uint32_t>{130});
+  EXPECT_FALSE(r.depthExceeded);
+  Fixture u("alert udp any any -> any any (content:\"needle\"; sid:131;)\n", c, 17);
+  auto big = u.send("0123456789abcdefneedle");  // beyond maxBuffer: flagged, not silently passed
+  EXPECT_TRUE(big.depthExceeded);
+  EXPECT_EQ(big.action, Verdict::None);
+  EXPECT_FALSE(u.send("needle").depthExceeded);
+}
+
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
   Fixture f(
       "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "
