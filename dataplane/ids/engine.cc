@@ -1,0 +1,445 @@
+#include "dataplane/ids/engine.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <pcre2.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace lbg::ids {
+namespace {
+
+int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
+
+uint32_t actionOrder(Action a) {
+  switch (a) {
+    case Action::Pass:
+      return 0;
+    case Action::Reject:
+      return 1;
+    case Action::Drop:
+      return 2;
+    case Action::Alert:
+      return 3;
+  }
+  return 3;
+}
+
+Verdict verdictOf(Action a) {
+  switch (a) {
+    case Action::Alert:
+      return Verdict::Alert;
+    case Action::Drop:
+      return Verdict::Drop;
+    case Action::Reject:
+      return Verdict::Reject;
+    case Action::Pass:
+      return Verdict::Pass;
+  }
+  return Verdict::None;
+}
+
+}  // namespace
+
+// The callback reaches the scratch through the context pointer: no allocation, no lock.
+struct ScratchAccess {
+  static void queue(Scratch& s, uint32_t rule) {
+    if (s.stamp_[rule] == s.generation_) return;
+    s.stamp_[rule] = s.generation_;
+    s.candidates_.push_back(rule);  // capacity reserved for every rule: never reallocates
+  }
+  static const std::vector<uint32_t>& ids(Scratch& s) { return *s.ids_; }
+};
+
+namespace {
+int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  auto& s = *static_cast<Scratch*>(ctx);
+  ScratchAccess::queue(s, ScratchAccess::ids(s)[id]);
+  return 0;
+}
+}  // namespace
+
+Scratch::~Scratch() {
+  if (hs_) hs_free_scratch(hs_);
+  if (tools_.matchData) pcre2_match_data_free(tools_.matchData);
+  if (tools_.matchContext) pcre2_match_context_free(tools_.matchContext);
+}
+
+Engine::~Engine() {
+  for (auto& d : block_)
+    if (d.db) hs_free_database(d.db);
+  for (auto& d : stream_)
+    if (d.db) hs_free_database(d.db);
+  for (auto& r : rules_)
+    for (auto& b : r.aux)
+      for (auto& a : b)
+        if (a.pcre) pcre2_code_free(a.pcre);
+}
+
+Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> set,
+                                               EngineConfig config) {
+  std::unique_ptr<Engine> e(new Engine());
+  e->set_ = std::move(set);
+  e->config_ = config;
+  for (const Rule& r : e->set_->rules()) {
+    CompiledRule cr{&r, {}, 0};
+    bool ok = true;
+    std::string why;
+    for (const BufferMatches& bm : r.buffers) {
+      cr.aux.emplace_back(bm.items.size());
+      for (size_t k = 0; k < bm.items.size() && ok; ++k) {
+        ItemAux& aux = cr.aux.back()[k];
+        if (auto* c = std::get_if<Content>(&bm.items[k]); c && c->nocase) {
+          aux.lowered = c->bytes;
+          for (auto& ch : aux.lowered) ch = char(std::tolower(uint8_t(ch)));
+        } else if (auto* p = std::get_if<Pcre>(&bm.items[k])) {
+          int code;
+          PCRE2_SIZE at;
+          aux.pcre = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p->pattern.data()),
+                                   p->pattern.size(), p->options, &code, &at, nullptr);
+          if (!aux.pcre) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(code, msg, sizeof msg);
+            why = "pcre does not compile: " + std::string(reinterpret_cast<char*>(msg));
+            ok = false;
+          } else {
+            aux.jit = pcre2_jit_compile(aux.pcre, PCRE2_JIT_COMPLETE) == 0;
+          }
+        }
+      }
+    }
+    if (!ok) {
+      for (auto& b : cr.aux)
+        for (auto& a : b)
+          if (a.pcre) pcre2_code_free(a.pcre);
+      e->report_.rejections.push_back({r.file, r.line, 1, "pcre", why});
+      continue;
+    }
+    bool setterOnly = !r.flowbits.empty();
+    for (auto& fb : r.flowbits)
+      if (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet) setterOnly = false;
+    cr.rank = ((setterOnly ? 0u : 4u) + actionOrder(r.action)) << 24 | uint32_t(e->rules_.size());
+    e->rules_.push_back(std::move(cr));
+  }
+  e->report_.rules = e->rules_.size();
+  std::string error;
+  if (!e->buildDatabases(error)) return Error{error};
+  return Result<std::unique_ptr<Engine>>(std::move(e));
+}
+
+bool Engine::buildDatabases(std::string& error) {
+  struct Patterns {
+    std::vector<const char*> exprs;
+    std::vector<size_t> lens;
+    std::vector<unsigned> flags, ids;
+  };
+  std::array<Patterns, kKeys> block;
+  std::array<Patterns, 2> stream;
+  for (uint32_t idx = 0; idx < rules_.size(); ++idx) {
+    const Rule& r = *rules_[idx].rule;
+    const uint8_t dirs = r.directions();
+    for (int d = 0; d < 2; ++d) {
+      if (!(dirs & (1 << d))) continue;
+      if (r.fpBuffer < 0) {
+        const BufferMatches* bm = r.buffers.empty() ? nullptr : &r.buffers[0];
+        always_[key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d)].push_back(idx);
+        continue;
+      }
+      const BufferMatches& bm = r.buffers[r.fpBuffer];
+      const Content& c = std::get<Content>(bm.items[r.fpItem]);
+      const char* lit = c.bytes.data() + c.fpOffset;
+      size_t len = c.fpLength ? c.fpLength : c.bytes.size();
+      auto add = [&](Patterns& p, unsigned flags) {
+        p.ids.push_back(unsigned(p.exprs.size()));
+        p.exprs.push_back(lit);
+        p.lens.push_back(len);
+        p.flags.push_back(flags | (c.nocase ? HS_FLAG_CASELESS : 0));
+        return idx;
+      };
+      const int k = key(int(bm.buffer), bm.dotPrefix, d);
+      block_[k].ids.push_back(add(block[k], HS_FLAG_SINGLEMATCH));
+      // A stream keeps reporting: the same literal may be verified again in a later chunk.
+      if (bm.buffer == Buffer::Payload) stream_[d].ids.push_back(add(stream[d], 0));
+    }
+  }
+  auto compile = [&](Patterns& p, unsigned mode, Database& db) {
+    if (p.exprs.empty()) return true;
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_lit_multi(p.exprs.data(), p.flags.data(), p.ids.data(), p.lens.data(),
+                             unsigned(p.exprs.size()), mode, nullptr, &db.db, &err) != HS_SUCCESS) {
+      error = std::string("hyperscan: ") + (err ? err->message : "compile failed");
+      if (err) hs_free_compile_error(err);
+      return false;
+    }
+    return true;
+  };
+  for (int k = 0; k < kKeys; ++k)
+    if (!compile(block[k], HS_MODE_BLOCK, block_[k])) return false;
+  for (int d = 0; d < 2; ++d)
+    if (!compile(stream[d], HS_MODE_STREAM, stream_[d])) return false;
+  return true;
+}
+
+std::unique_ptr<Scratch> Engine::makeScratch() const {
+  std::unique_ptr<Scratch> s(new Scratch());
+  for (auto& d : block_)
+    if (d.db) hs_alloc_scratch(d.db, &s->hs_);
+  for (auto& d : stream_)
+    if (d.db) hs_alloc_scratch(d.db, &s->hs_);
+  s->stamp_.assign(rules_.size(), 0);
+  s->candidates_.reserve(rules_.size());
+  s->staging_.assign(config_.maxBuffer + Scratch::kScanPad, 0);
+  s->window_.assign(FlowIdsState::kStreamTail + config_.maxChunk + Scratch::kScanPad, 0);
+  for (auto& d : s->dotted_) d.assign(config_.maxBuffer + 1 + Scratch::kScanPad, 0);
+  s->tools_.matchData = pcre2_match_data_create(32, nullptr);
+  s->tools_.matchContext = pcre2_match_context_create(nullptr);
+  pcre2_set_match_limit(s->tools_.matchContext, 100000);
+  pcre2_set_depth_limit(s->tools_.matchContext, 1000);
+  s->tools_.recursionLimit = config_.recursionLimit;
+  return s;
+}
+
+void Engine::release(FlowIdsState& state) const {
+  for (auto& st : state.stream)
+    if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
+}
+
+bool Engine::collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
+                         bool& truncated) const {
+  if (!db.db) return true;
+  const size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
+  truncated |= n < bytes.size();
+  std::memcpy(s.staging_.data(), bytes.data(), n);
+  return collect(db, s.staging_.data(), n, s);
+}
+
+bool Engine::collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const {
+  if (!db.db) return true;
+  s.ids_ = &db.ids;
+  return hs_scan(db.db, reinterpret_cast<const char*>(data), unsigned(len), 0, s.hs_, onMatch,
+                 &s) == HS_SUCCESS;
+}
+
+namespace {
+void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation,
+               std::vector<uint32_t>& candidates) {
+  if (++generation == 0) {
+    std::fill(stamp.begin(), stamp.end(), 0);
+    generation = 1;
+  }
+  candidates.clear();
+}
+}  // namespace
+
+ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
+                               std::span<const uint8_t> bytes, Scratch& s) const {
+  ScanResult out;
+  const int d = direction == kToServer ? 0 : 1;
+  if (bytes.empty()) return out;
+  beginScan(s.stamp_, s.generation_, s.candidates_);
+  BufferSet view;
+  uint64_t base = 0;
+  if (state.tuple.ipProto != 6) {
+    out.fault |= !collectCopy(block_[key(0, false, d)], bytes, s, out.depthExceeded);
+    for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
+    view.set(Buffer::Payload, bytes);
+    if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
+    return out;
+  }
+  if (state.depthExceeded[d]) return out.depthExceeded = true, out;
+  const uint32_t room = config_.streamDepth - state.streamBytes[d];
+  const uint32_t n = uint32_t(std::min<size_t>(bytes.size(), room));
+  if (n < bytes.size()) state.depthExceeded[d] = out.depthExceeded = true;
+  if (n == 0) return out;
+  const uint8_t* chunk = bytes.data();
+  const uint16_t tail = state.tailLen[d];
+  const bool windowed = n <= config_.maxChunk;
+  if (windowed) {  // previous tail + chunk, padded: scanned and verified from here
+    std::memcpy(s.window_.data(), state.tail[d], tail);
+    std::memcpy(s.window_.data() + tail, chunk, n);
+  }
+  if (stream_[d].db) {
+    if (!state.stream[d] && hs_open_stream(stream_[d].db, 0, &state.stream[d]) != HS_SUCCESS) {
+      state.stream[d] = nullptr;
+      return out.fault = true, out;
+    }
+    s.ids_ = &stream_[d].ids;
+    auto scan = [&](const uint8_t* p, uint32_t len) {
+      out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(p), len, 0, s.hs_,
+                                  onMatch, &s) != HS_SUCCESS;
+    };
+    if (windowed) {
+      scan(s.window_.data() + tail, n);
+    } else {
+      for (uint32_t off = 0; off < n; off += config_.maxBuffer) {
+        const uint32_t piece = std::min(n - off, config_.maxBuffer);
+        std::memcpy(s.staging_.data(), chunk + off, piece);
+        scan(s.staging_.data(), piece);
+      }
+    }
+  }
+  for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
+  uint32_t fresh = 0;
+  if (!s.candidates_.empty()) {
+    if (windowed) {
+      view.set(Buffer::Payload, std::span<const uint8_t>(s.window_.data(), tail + n));
+      base = state.streamBytes[d] - tail;
+      fresh = tail;
+    } else {
+      view.set(Buffer::Payload, std::span<const uint8_t>(chunk, n));
+      base = state.streamBytes[d];
+    }
+    verify(state, d, view, base, fresh, uint32_t(bytes.size()), s, out);
+  }
+  // Keep the last kStreamTail bytes of the stream for the next chunk's verification.
+  constexpr uint32_t kTail = FlowIdsState::kStreamTail;
+  if (n >= kTail) {
+    std::memcpy(state.tail[d], chunk + n - kTail, kTail);
+    state.tailLen[d] = kTail;
+  } else {
+    uint32_t keep = std::min<uint32_t>(tail, kTail - n);
+    std::memmove(state.tail[d], state.tail[d] + tail - keep, keep);
+    std::memcpy(state.tail[d] + keep, chunk, n);
+    state.tailLen[d] = uint16_t(keep + n);
+  }
+  state.streamBytes[d] += n;
+  return out;
+}
+
+ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
+                               Scratch& s) const {
+  ScanResult out;
+  const int d = direction == kToServer ? 0 : 1;
+  beginScan(s.stamp_, s.generation_, s.candidates_);
+  BufferSet view = buffers;
+  for (int b = 0; b < kBufferCount; ++b) {
+    auto bytes = buffers.bytes[b];
+    if (!bytes.data()) continue;
+    out.fault |= !collectCopy(block_[key(b, false, d)], bytes, s, out.depthExceeded);
+    for (uint32_t r : always_[key(b, false, d)]) ScratchAccess::queue(s, r);
+    const int dk = key(b, true, d);
+    if (b != 0 && (block_[dk].db || !always_[dk].empty())) {
+      size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
+      s.dotted_[b][0] = '.';
+      std::memcpy(s.dotted_[b].data() + 1, bytes.data(), n);
+      out.fault |= !collect(block_[dk], s.dotted_[b].data(), n + 1, s);
+      for (uint32_t r : always_[dk]) ScratchAccess::queue(s, r);
+    }
+  }
+  if (!s.candidates_.empty()) {
+    auto payload = buffers.bytes[0];
+    verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out);
+  }
+  return out;
+}
+
+bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {
+  switch (r.header.protocol) {
+    case Protocol::Ip:
+      break;
+    case Protocol::Tcp:
+      if (t.ipProto != 6) return false;
+      break;
+    case Protocol::Udp:
+      if (t.ipProto != 17) return false;
+      break;
+    case Protocol::Icmp:
+      if (t.ipProto != 1 && t.ipProto != 58) return false;
+      break;
+    case Protocol::Http:
+      if (t.app != AppProto::Http) return false;
+      break;
+    case Protocol::Tls:
+      if (t.app != AppProto::Tls) return false;
+      break;
+    case Protocol::Dns:
+      if (t.app != AppProto::Dns) return false;
+      break;
+  }
+  const IpAddr& src = dir == 0 ? t.client : t.server;
+  const IpAddr& dst = dir == 0 ? t.server : t.client;
+  const uint16_t sp = dir == 0 ? t.clientPort : t.serverPort;
+  const uint16_t dp = dir == 0 ? t.serverPort : t.clientPort;
+  const Header& h = r.header;
+  if (h.src.matches(src) && h.srcPorts.matches(sp) && h.dst.matches(dst) && h.dstPorts.matches(dp))
+    return true;
+  return h.bidirectional && h.src.matches(dst) && h.srcPorts.matches(dp) && h.dst.matches(src) &&
+         h.dstPorts.matches(sp);
+}
+
+bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
+                         const BufferSet& view, uint64_t payloadBase, uint32_t payloadNew,
+                         uint32_t dsize, Scratch& s) const {
+  const Rule& r = *cr.rule;
+  if (!(r.directions() & (1 << dir))) return false;
+  if (r.flow.established && !state.tuple.established) return false;
+  if (r.flow.notEstablished && state.tuple.established) return false;
+  if (r.dsize && (dsize == UINT32_MAX || !r.dsize->matches(dsize))) return false;
+  if (!headerMatches(r, state.tuple, dir)) return false;
+  for (const Flowbit& fb : r.flowbits) {
+    if (fb.op != Flowbit::Op::IsSet && fb.op != Flowbit::Op::IsNotSet) continue;
+    const bool want = fb.op == Flowbit::Op::IsSet;
+    bool all = true, any = false;
+    for (uint16_t id : fb.ids) {
+      bool ok = state.isSet(id) == want;
+      all &= ok, any |= ok;
+    }
+    if (!(fb.any ? any : all)) return false;
+  }
+  for (size_t b = 0; b < r.buffers.size(); ++b) {
+    const BufferMatches& bm = r.buffers[b];
+    auto bytes = view.bytes[int(bm.buffer)];
+    if (!bytes.data()) return false;
+    const uint8_t* data = bytes.data();
+    uint32_t len = uint32_t(bytes.size());
+    if (bm.dotPrefix) {
+      data = s.dotted_[int(bm.buffer)].data();
+      len = uint32_t(std::min<size_t>(bytes.size(), config_.maxBuffer) + 1);
+    }
+    const bool payload = bm.buffer == Buffer::Payload;
+    const int fp = int(b) == r.fpBuffer && payload ? r.fpItem : -1;
+    if (!matchBuffer(bm, cr.aux[b], data, len, payload ? payloadBase : 0, s.tools_, fp,
+                     payload ? payloadNew : 0))
+      return false;
+  }
+  return true;
+}
+
+void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
+                    uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const {
+  auto& c = s.candidates_;
+  // Flowbit setters first, then pass, reject, drop, alert; rule order within (few candidates).
+  std::sort(c.begin(), c.end(),
+            [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
+  for (uint32_t idx : c) {
+    const CompiledRule& cr = rules_[idx];
+    if (!ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s)) continue;
+    const Rule& r = *cr.rule;
+    for (const Flowbit& fb : r.flowbits)
+      for (uint16_t id : fb.ids) {
+        if (fb.op == Flowbit::Op::Set)
+          out.flowbitsFull |= !state.set(id);
+        else if (fb.op == Flowbit::Op::Unset)
+          state.unset(id);
+        else if (fb.op == Flowbit::Op::Toggle)
+          state.isSet(id) ? state.unset(id) : void(out.flowbitsFull |= !state.set(id));
+      }
+    if (r.action == Action::Pass) {
+      out.action = Verdict::Pass;
+      out.sidCount = 0;
+      out.truncated = false;
+      return;
+    }
+    // noalert keeps a drop a drop; it only silences the alert.
+    if (!r.noalert || r.action != Action::Alert)
+      out.action = std::max(out.action, verdictOf(r.action));
+    if (r.noalert) continue;
+    if (out.sidCount < ScanResult::kMaxSids)
+      out.sids[out.sidCount++] = r.sid;
+    else
+      out.truncated = true;
+  }
+}
+
+}  // namespace lbg::ids

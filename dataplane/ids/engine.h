@@ -1,0 +1,149 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/ids/flow_state.h"
+#include "dataplane/ids/matcher.h"
+#include "policy/ids/rule_set.h"
+#include "policy/result.h"
+
+struct hs_database;
+struct hs_scratch;
+
+namespace lbg::ids {
+
+enum class Verdict : uint8_t { None, Alert, Drop, Reject, Pass };
+
+// The outcome of one scan: the strongest action of the rules that matched (pass wins over all,
+// then reject, drop, alert) and their sids in match order (bounded; `truncated` when more).
+struct ScanResult {
+  static constexpr int kMaxSids = 8;
+  Verdict action = Verdict::None;
+  uint8_t sidCount = 0;
+  bool truncated = false;
+  bool depthExceeded = false;  // the direction reached the stream depth: later bytes unscanned
+  bool flowbitsFull = false;   // a flowbit could not be stored (FlowIdsState::kMaxFlowbits)
+  bool fault = false;  // Hyperscan failed (stream not opened, scan error): ids.on_fault decides
+  std::array<uint32_t, kMaxSids> sids{};
+};
+
+// The sticky buffers of one transaction or message (HTTP request head, TLS hello, DNS query):
+// an empty span is "not present". Payload may be given too, for rules mixing both.
+struct BufferSet {
+  std::array<std::span<const uint8_t>, kBufferCount> bytes{};
+  void set(Buffer b, std::span<const uint8_t> s) { bytes[int(b)] = s; }
+  void set(Buffer b, std::string_view s) {
+    bytes[int(b)] = {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+  }
+};
+
+struct EngineConfig {
+  uint32_t streamDepth = 1u << 20;  // bytes scanned per TCP direction; beyond: depthExceeded
+  uint32_t maxChunk = 65536;        // largest payload verified with the previous chunk's tail
+  uint32_t maxBuffer = 65536;      // longer sticky buffers and datagrams: prefiltered on this much,
+                                   // and the result says depthExceeded
+  uint32_t recursionLimit = 3000;  // content backtracking steps per rule and buffer
+};
+
+// Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
+struct EngineReport {
+  size_t rules = 0;
+  std::vector<Rejection> rejections;
+};
+
+class Engine;
+struct ScratchAccess;
+
+// Per-lcore scratch: Hyperscan scratch, candidate list, copies for verification. Everything a
+// scan needs is allocated here, once.
+class Scratch {
+ public:
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+ private:
+  friend class Engine;
+  friend struct ScratchAccess;
+  Scratch() = default;
+  static constexpr size_t kScanPad = 64;
+  hs_scratch* hs_ = nullptr;
+  std::vector<uint32_t> stamp_;  // per rule: the scan generation it was last queued in
+  uint32_t generation_ = 0;
+  std::vector<uint32_t> candidates_;  // rule indices, capacity = rule count
+  // Hyperscan 5.4's AVX512VBMI Teddy can read a byte past the end of its input (VectorCamp
+  // vectorscan#322): it only ever scans these buffers, which keep kScanPad readable bytes after
+  // the data.
+  std::vector<uint8_t> staging_;                           // block inputs, long chunks in pieces
+  std::vector<uint8_t> window_;                            // tail + chunk
+  std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
+  MatchTools tools_;
+  const std::vector<uint32_t>* ids_ = nullptr;  // the database being scanned: pattern id -> rule
+};
+
+// Compiled once per rule set (policy version), shared read-only by the workers.
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const RuleSet> rules,
+                                                EngineConfig config = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  std::unique_ptr<Scratch> makeScratch() const;
+  const EngineReport& report() const { return report_; }
+  size_t ruleCount() const { return rules_.size(); }
+
+  // Payload of one packet in `direction` (kToServer or kToClient). TCP (tuple.ipProto 6): the
+  // direction's stream, in order, up to streamDepth; other protocols: the datagram alone.
+  ScanResult scanPayload(FlowIdsState& state, Direction direction, std::span<const uint8_t> bytes,
+                         Scratch& scratch) const;
+  // Sticky buffers (block mode).
+  ScanResult scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
+                         Scratch& scratch) const;
+  // Closes the flow's Hyperscan streams (matches at close are not reported).
+  void release(FlowIdsState& state) const;
+
+ private:
+  struct Database {
+    hs_database* db = nullptr;
+    std::vector<uint32_t> ids;  // pattern id -> rule index
+  };
+  struct CompiledRule {
+    const Rule* rule;
+    std::vector<std::vector<ItemAux>> aux;  // [buffer][item]
+    uint32_t rank;                          // evaluation order
+  };
+  // Prefilter key: buffer × dotprefix × direction.
+  static constexpr int kKeys = kBufferCount * 2 * 2;
+  static int key(int buffer, bool dot, int dir) { return (buffer * 2 + (dot ? 1 : 0)) * 2 + dir; }
+
+  Engine() = default;
+  bool buildDatabases(std::string& error);
+  // false on a Hyperscan error; `data` must have Scratch::kScanPad readable bytes after len.
+  bool collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
+  // Copies the input into the staging buffer first; `truncated` when it was longer.
+  bool collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
+                   bool& truncated) const;
+  // payloadNew: where the new chunk starts in the payload view (after the previous tail).
+  void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
+              uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;
+  bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
+  bool ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
+                   uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const;
+
+  std::shared_ptr<const RuleSet> set_;
+  EngineConfig config_;
+  EngineReport report_;
+  std::vector<CompiledRule> rules_;
+  std::array<Database, kKeys> block_;
+  std::array<Database, 2> stream_;                   // payload, per direction
+  std::array<std::vector<uint32_t>, kKeys> always_;  // rules without a fast pattern
+};
+
+}  // namespace lbg::ids

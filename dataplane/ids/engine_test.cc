@@ -1,0 +1,267 @@
+#include "dataplane/ids/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace lbg::ids {
+namespace {
+
+std::span<const uint8_t> bytesOf(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+struct Fixture {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Scratch> scratch;
+  FlowIdsState state;
+
+  explicit Fixture(const std::string& rules, EngineConfig config = {}, uint8_t proto = 6,
+                   AppProto app = AppProto::Unknown) {
+    RuleSetBuilder b(Variables::defaults("10.0.0.0/8"));
+    b.addRules(rules, "test.rules");
+    auto set = std::move(b).build();
+    EXPECT_TRUE(set->report().rejections.empty()) << set->report().format();
+    auto e = Engine::create(set, config);
+    EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
+    engine = std::move(e.value());
+    scratch = engine->makeScratch();
+    state.tuple.client = *IpAddr::parse("10.1.1.1");
+    state.tuple.server = *IpAddr::parse("203.0.113.5");
+    state.tuple.clientPort = 40000;
+    state.tuple.serverPort = 80;
+    state.tuple.ipProto = proto;
+    state.tuple.app = app;
+    state.tuple.established = true;
+  }
+  ~Fixture() { engine->release(state); }
+
+  ScanResult send(std::string_view data, Direction d = kToServer) {
+    return engine->scanPayload(state, d, bytesOf(data), *scratch);
+  }
+};
+
+std::vector<uint32_t> sids(const ScanResult& r) {
+  return {r.sids.begin(), r.sids.begin() + r.sidCount};
+}
+
+TEST(IdsEngine, PrefilterThenVerify) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; sid:10;)\n"
+      "alert tcp any any -> any any (content:\"other\"; sid:11;)\n");
+  EXPECT_EQ(f.send("nothing here").action, Verdict::None);
+  auto r = f.send("an evil-payload arrives");
+  EXPECT_EQ(r.action, Verdict::Alert);
+  EXPECT_EQ(sids(r), std::vector<uint32_t>{10});
+  // The prefilter hits but the relative content is too close (distance:1 needs a gap).
+  Fixture g(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; "
+      "sid:10;)\n");
+  EXPECT_EQ(g.send("evilpayload").action, Verdict::None);
+}
+
+TEST(IdsEngine, NoRealertOnTheTailOfTheStream) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; within:9; "
+      "sid:12;)\n");
+  EXPECT_EQ(f.send("an evil-payload").action, Verdict::Alert);
+  // The fast pattern repeats in the new chunk, but the only full match is the one already alerted.
+  EXPECT_EQ(f.send(" payload").action, Verdict::None);
+  EXPECT_EQ(f.send(" evil payload").action, Verdict::Alert);
+}
+
+TEST(IdsEngine, PatternSplitAcrossStreamChunks) {
+  Fixture f(
+      "drop tcp any any -> any any (flow:to_server; content:\"GET \"; depth:4; "
+      "content:\"/secret-file\"; "
+      "distance:0; sid:20;)\n");
+  EXPECT_EQ(f.send("GET /sec").action, Verdict::None);
+  auto r = f.send("ret-file HTTP/1.1\r\n");
+  EXPECT_EQ(r.action, Verdict::Drop);
+  EXPECT_EQ(sids(r), std::vector<uint32_t>{20});
+  // The other direction is another stream: to_server rules do not apply there.
+  EXPECT_EQ(f.send("GET /secret-file", kToClient).action, Verdict::None);
+}
+
+TEST(IdsEngine, AbsolutePositionsCountFromStreamStart) {
+  Fixture f("alert tcp any any -> any any (content:\"MAGIC\"; offset:2; depth:5; sid:21;)\n");
+  EXPECT_EQ(f.send("xx").action, Verdict::None);
+  EXPECT_EQ(f.send("MAGIC").action, Verdict::Alert);  // stream positions 2..6
+  Fixture g("alert tcp any any -> any any (content:\"MAGIC\"; offset:2; depth:5; sid:21;)\n");
+  EXPECT_EQ(g.send("xxx").action, Verdict::None);
+  EXPECT_EQ(g.send("MAGIC").action, Verdict::None);  // positions 3..7: outside
+}
+
+TEST(IdsEngine, NegatedContent) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"login\"; content:!\"safe\"; distance:0; sid:30;)\n");
+  EXPECT_EQ(f.send("login user=safe").action, Verdict::None);
+  Fixture g(
+      "alert tcp any any -> any any (content:\"login\"; content:!\"safe\"; distance:0; sid:30;)\n");
+  EXPECT_EQ(g.send("login user=root").action, Verdict::Alert);
+}
+
+TEST(IdsEngine, FlowbitsAcrossPackets) {
+  Fixture f(
+      "alert tcp any any -> any any (flow:to_server; content:\"HELLO\"; flowbits:set,hello; "
+      "flowbits:noalert; sid:40;)\n"
+      "alert tcp any any -> any any (flow:to_client; content:\"BYE\"; flowbits:isset,hello; "
+      "sid:41;)\n"
+      "alert tcp any any -> any any (flow:to_client; content:\"BYE\"; flowbits:isnotset,hello; "
+      "sid:42;)\n");
+  auto first = f.send("BYE", kToClient);
+  EXPECT_EQ(sids(first), std::vector<uint32_t>{42});
+  auto hello = f.send("HELLO");
+  EXPECT_EQ(hello.action, Verdict::None);  // noalert
+  EXPECT_TRUE(f.state.isSet(0));
+  EXPECT_EQ(sids(f.send("BYE", kToClient)), std::vector<uint32_t>{41});
+}
+
+TEST(IdsEngine, FlowbitSetterRunsBeforeCheckerInOnePacket) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"B\"; flowbits:isset,x; sid:51;)\n"
+      "alert tcp any any -> any any (content:\"A\"; flowbits:set,x; sid:50;)\n");
+  auto r = f.send("AB");
+  EXPECT_EQ(sids(r), (std::vector<uint32_t>{50, 51}));
+}
+
+TEST(IdsEngine, PassWinsAndActionsRank) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"x\"; sid:60;)\n"
+      "drop tcp any any -> any any (content:\"x\"; sid:61;)\n"
+      "reject tcp any any -> any any (content:\"y\"; sid:62;)\n"
+      "pass tcp any any -> any any (content:\"trusted\"; sid:63;)\n");
+  auto r = f.send("x");
+  EXPECT_EQ(r.action, Verdict::Drop);
+  EXPECT_EQ(sids(r), (std::vector<uint32_t>{61, 60}));
+  EXPECT_EQ(f.send("xy").action, Verdict::Reject);
+  auto p = f.send("x y trusted");
+  EXPECT_EQ(p.action, Verdict::Pass);
+  EXPECT_EQ(p.sidCount, 0);
+}
+
+TEST(IdsEngine, HeaderAddressesPortsAndProtocol) {
+  Fixture f(
+      "alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (content:\"a\"; sid:70;)\n"
+      "alert tcp $EXTERNAL_NET 80 -> $HOME_NET any (content:\"b\"; sid:71;)\n"
+      "alert udp any any -> any any (content:\"a\"; sid:72;)\n"
+      "alert tcp any any -> any 443 (content:\"a\"; sid:73;)\n");
+  EXPECT_EQ(sids(f.send("a")), std::vector<uint32_t>{70});
+  EXPECT_EQ(sids(f.send("b", kToClient)), std::vector<uint32_t>{71});
+  EXPECT_EQ(f.send("b").action, Verdict::None);  // client to server: header does not fit
+}
+
+TEST(IdsEngine, EstablishedAndDsize) {
+  Fixture f("alert tcp any any -> any any (flow:established; content:\"q\"; dsize:<4; sid:80;)\n");
+  EXPECT_EQ(f.send("qqqq").action, Verdict::None);
+  EXPECT_EQ(f.send("q").action, Verdict::Alert);
+  f.state.tuple.established = false;
+  EXPECT_EQ(f.send("q").action, Verdict::None);
+}
+
+TEST(IdsEngine, DatagramsAreBlocks) {
+  Fixture f("alert udp any any -> any any (content:\"abc\"; depth:3; sid:90;)\n", {}, 17);
+  EXPECT_EQ(f.send("abc").action, Verdict::Alert);
+  EXPECT_EQ(f.send("abc").action, Verdict::Alert);  // each datagram from its own start
+  EXPECT_EQ(f.send("xabc").action, Verdict::None);
+}
+
+TEST(IdsEngine, StreamDepthBound) {
+  EngineConfig c;
+  c.streamDepth = 8;
+  Fixture f("alert tcp any any -> any any (content:\"needle\"; sid:100;)\n", c);
+  EXPECT_FALSE(f.send("12345").depthExceeded);
+  auto r = f.send("needle");  // only "nee" fits
+  EXPECT_TRUE(r.depthExceeded);
+  EXPECT_EQ(r.action, Verdict::None);
+  EXPECT_TRUE(f.send("needle").depthExceeded);
+}
+
+TEST(IdsEngine, LongInputsAreScannedInPiecesOrFlagged) {
+  EngineConfig c;
+  c.maxChunk = 16;
+  c.maxBuffer = 16;
+  Fixture f("alert tcp any any -> any any (content:\"needle\"; sid:130;)\n", c);
+  // 40 bytes, the pattern across the 16-byte pieces the stream is scanned in.
+  auto r = f.send("0123456789abcdneedle456789abcdef01234567");
+  EXPECT_EQ(sids(r), std::vector<uint32_t>{130});
+  EXPECT_FALSE(r.depthExceeded);
+  Fixture u("alert udp any any -> any any (content:\"needle\"; sid:131;)\n", c, 17);
+  auto big = u.send("0123456789abcdefneedle");  // beyond maxBuffer: flagged, not silently passed
+  EXPECT_TRUE(big.depthExceeded);
+  EXPECT_EQ(big.action, Verdict::None);
+  EXPECT_FALSE(u.send("needle").depthExceeded);
+}
+
+TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
+  Fixture f(
+      "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "
+      "content:\"/gate.php\"; endswith; fast_pattern; http.host; bsize:<20; sid:110;)\n"
+      "alert dns any any -> any any (dns.query; dotprefix; content:\".evil.example\"; nocase; "
+      "endswith; sid:111;)\n"
+      "alert tls any any -> any any (tls.sni; content:\"bad.example\"; startswith; bsize:11; "
+      "sid:112;)\n",
+      {}, 6, AppProto::Http);
+  BufferSet req;
+  req.set(Buffer::HttpMethod, "POST");
+  req.set(Buffer::HttpUri, "/x/gate.php");
+  req.set(Buffer::HttpHost, "c2.example");
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch)),
+            std::vector<uint32_t>{110});
+  req.set(Buffer::HttpMethod, "GET");
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch).action, Verdict::None);
+  req.set(Buffer::HttpMethod, "POST");
+  req.set(Buffer::HttpUri, "/gate.php?x=1");  // not at the end
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch).action, Verdict::None);
+
+  f.state.tuple.app = AppProto::Dns;
+  BufferSet q;
+  q.set(Buffer::DnsQuery, "WWW.Evil.Example");
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch)),
+            std::vector<uint32_t>{111});
+  q.set(Buffer::DnsQuery, "evil.example");  // dotprefix: the name itself matches too
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch)),
+            std::vector<uint32_t>{111});
+  q.set(Buffer::DnsQuery, "notevil.example");
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, q, *f.scratch).action, Verdict::None);
+
+  f.state.tuple.app = AppProto::Tls;
+  BufferSet hello;
+  hello.set(Buffer::TlsSni, "bad.example");
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, hello, *f.scratch)),
+            std::vector<uint32_t>{112});
+  hello.set(Buffer::TlsSni, "bad.example.org");
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, hello, *f.scratch).action, Verdict::None);
+}
+
+TEST(IdsEngine, RulesWithoutFastPatternAreAlwaysTried) {
+  Fixture f("alert tcp any any -> any any (pcre:\"/^ab+c/\"; sid:120;)\n");
+  EXPECT_EQ(f.send("abbbc").action, Verdict::Alert);
+}
+
+TEST(IdsEngine, PcreThatDoesNotCompileIsReported) {
+  RuleSetBuilder b;
+  b.addRules(
+      "alert tcp any any -> any any (content:\"a\"; pcre:\"/(unclosed/\"; sid:1;)\n"
+      "alert tcp any any -> any any (content:\"a\"; sid:2;)\n",
+      "p.rules");
+  auto e = Engine::create(std::move(b).build());
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e.value()->ruleCount(), 1u);
+  ASSERT_EQ(e.value()->report().rejections.size(), 1u);
+  EXPECT_EQ(e.value()->report().rejections[0].keyword, "pcre");
+  EXPECT_EQ(e.value()->report().rejections[0].line, 1);
+}
+
+TEST(IdsEngine, SidListIsBounded) {
+  std::string rules;
+  for (int i = 1; i <= 10; ++i)
+    rules += "alert tcp any any -> any any (content:\"z\"; sid:" + std::to_string(i) + ";)\n";
+  Fixture f(rules);
+  auto r = f.send("z");
+  EXPECT_EQ(r.sidCount, ScanResult::kMaxSids);
+  EXPECT_TRUE(r.truncated);
+}
+
+}  // namespace
+}  // namespace lbg::ids

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstdint>
+
+#include "policy/ip_addr.h"
+
+struct hs_stream;
+
+namespace lbg::ids {
+
+// Which application the pipeline identified on the flow; `http`/`tls`/`dns` rules need it.
+enum class AppProto : uint8_t { Unknown, Http, Tls, Dns };
+
+// What the IDS needs to know about a flow, filled once by the pipeline (client = who opened it).
+struct FlowTuple {
+  IpAddr client, server;
+  uint16_t clientPort = 0, serverPort = 0;
+  uint8_t ipProto = 0;  // 6 TCP, 17 UDP, 1/58 ICMP
+  AppProto app = AppProto::Unknown;
+  bool established = false;  // the pipeline sets it when the handshake completed
+};
+
+// Per-flow IDS state: small and bounded (no pointer to anything but Hyperscan's stream state,
+// opened on the flow's first TCP payload and closed by Engine::release()).
+struct FlowIdsState {
+  // The last bytes of each direction's stream, so a rule whose fast pattern ends in this chunk
+  // but whose other contents began in the previous one is still verified.
+  static constexpr int kStreamTail = 128;
+  // Distinct flowbits a flow can hold; a set beyond that is counted (flowbitsFull), not stored.
+  static constexpr int kMaxFlowbits = 16;
+
+  FlowTuple tuple;
+  hs_stream* stream[2] = {nullptr, nullptr};  // [0] to server, [1] to client
+  uint32_t streamBytes[2] = {0, 0};           // bytes scanned so far per direction
+  uint16_t tailLen[2] = {0, 0};
+  uint8_t flowbitCount = 0;
+  bool depthExceeded[2] = {false, false};
+  uint16_t flowbits[kMaxFlowbits];
+  uint8_t tail[2][kStreamTail];
+
+  bool isSet(uint16_t bit) const {
+    for (int i = 0; i < flowbitCount; ++i)
+      if (flowbits[i] == bit) return true;
+    return false;
+  }
+  // false when the set is full
+  bool set(uint16_t bit) {
+    if (isSet(bit)) return true;
+    if (flowbitCount == kMaxFlowbits) return false;
+    flowbits[flowbitCount++] = bit;
+    return true;
+  }
+  void unset(uint16_t bit) {
+    for (int i = 0; i < flowbitCount; ++i)
+      if (flowbits[i] == bit) {
+        flowbits[i] = flowbits[--flowbitCount];
+        return;
+      }
+  }
+};
+
+}  // namespace lbg::ids

@@ -1,0 +1,94 @@
+// libFuzzer target: random streams and buffers through the engine with a fixed rule set that
+// uses every option kind. Properties beyond "no crash" (ASan/UBSan): a result never lists more
+// sids than it holds, pass carries none, and once a direction exceeded its depth it stays so.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "dataplane/ids/engine.h"
+
+namespace {
+
+using namespace lbg::ids;
+
+constexpr const char* kRules =
+    R"(alert tcp any any -> any any (content:"GET "; depth:4; content:"/x"; distance:0; within:20; pcre:"/^[a-z]{2}/R"; sid:1;)
+drop tcp any any -> any any (content:"AB"; byte_jump:1,0,relative,post_offset -1; content:"CD"; distance:0; sid:2;)
+alert tcp any any -> any any (content:"|00 01|"; byte_test:2,>,100,0,relative,little; isdataat:!4,relative; sid:3;)
+alert tcp any any -> any any (content:"set"; flowbits:set,a; flowbits:noalert; sid:4;)
+reject tcp any any -> any any (content:"chk"; nocase; flowbits:isset,a; content:!"ok"; distance:0; sid:5;)
+pass tcp any any -> any any (content:"trusted"; sid:6;)
+alert tcp any any -> any any (content:"len="; byte_test:4,=,1234,0,relative,string,dec; sid:7;)
+alert udp any any -> any any (content:"q"; dsize:<10; endswith; sid:8;)
+alert tcp any any -> any any (pcre:"/(a+)+b/"; sid:9;)
+alert http any any -> any any (http.uri; content:"/adm"; startswith; http.host; bsize:<8; content:"h"; sid:10;)
+alert dns any any -> any any (dns.query; dotprefix; content:".ev.il"; endswith; sid:11;)
+alert tcp any any -> any any (content:"abc"; fast_pattern:1,2; content:"zz"; distance:-4; within:8; sid:12;)
+)";
+
+struct Fixed {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Scratch> scratch;
+  Fixed() {
+    RuleSetBuilder b;
+    b.addRules(kRules, "fuzz.rules");
+    auto set = std::move(b).build();
+    if (!set->report().rejections.empty()) std::abort();
+    EngineConfig c;
+    c.streamDepth = 4096;
+    c.maxChunk = 512;
+    c.maxBuffer = 256;
+    auto e = Engine::create(set, c);
+    if (!e.ok()) std::abort();
+    engine = std::move(e.value());
+    scratch = engine->makeScratch();
+  }
+};
+
+void check(const ScanResult& r) {
+  if (r.sidCount > ScanResult::kMaxSids) std::abort();
+  if (r.action == Verdict::Pass && r.sidCount != 0) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixed f;
+  if (size < 1) return 0;
+  FlowIdsState state;
+  state.tuple.client = lbg::IpAddr::fromV4(0x0a000001);
+  state.tuple.server = lbg::IpAddr::fromV4(0xc6336407);
+  state.tuple.clientPort = 40000;
+  state.tuple.serverPort = 80;
+  const uint8_t mode = data[0];
+  state.tuple.ipProto = (mode & 1) ? 17 : 6;
+  state.tuple.app = AppProto((mode >> 1) & 3);
+  state.tuple.established = mode & 8;
+  size_t i = 1;
+  bool exceeded[2] = {false, false};
+  // Records: [control][len][bytes...]; control bit 0 = direction, bit 1 = buffers instead of
+  // payload.
+  while (i + 2 <= size) {
+    const uint8_t ctl = data[i], len = data[i + 1];
+    i += 2;
+    const size_t n = std::min<size_t>(len, size - i);
+    std::span<const uint8_t> bytes(data + i, n);
+    i += n;
+    const Direction d = (ctl & 1) ? kToClient : kToServer;
+    if (ctl & 2) {
+      BufferSet b;
+      b.set(Buffer(1 + (ctl >> 2) % (kBufferCount - 1)), bytes);
+      b.set(Buffer::DnsQuery, bytes.subspan(0, n / 2));
+      check(f.engine->scanBuffers(state, d, b, *f.scratch));
+    } else {
+      ScanResult r = f.engine->scanPayload(state, d, bytes, *f.scratch);
+      check(r);
+      const int k = d == kToServer ? 0 : 1;
+      if (exceeded[k] && !r.depthExceeded && !bytes.empty() && state.tuple.ipProto == 6)
+        std::abort();
+      exceeded[k] |= r.depthExceeded;
+    }
+  }
+  f.engine->release(state);
+  return 0;
+}
