@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "policy/ip_addr.h"
+#include "policy/tenant_profile.h"
 
 namespace lbg::policy {
 
@@ -76,6 +77,9 @@ struct ServiceSpec {
   // SSH or VPN tunnel over an allowed address and port), or not identified by DPI, is denied.
   std::vector<std::string> apps;
   bool intercept = false;
+  // `tenant:`: the tenant-restriction headers lbg-proxy sets on requests to the profile's hosts.
+  // Only with `intercept: true`, and the service lists every host the profile needs.
+  std::optional<TenantSpec> tenant;
   std::string description;
   SourcePos pos;
 
