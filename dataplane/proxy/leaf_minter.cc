@@ -1,6 +1,7 @@
 #include "dataplane/proxy/leaf_minter.h"
 
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -114,6 +115,11 @@ X509Ptr LeafMinter::build(X509* upstream, std::string_view sni) {
                             std::pair{NID_subject_key_identifier, "hash"},
                             std::pair{NID_authority_key_identifier, "keyid:always"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    // A CA certificate without a subject key identifier gives no keyid: the AKI is optional.
+    if (!ext && nid == NID_authority_key_identifier) {
+      ERR_clear_error();
+      continue;
+    }
     if (!ext) return nullptr;
     X509_add_ext(leaf.get(), ext, -1);
     X509_EXTENSION_free(ext);
