@@ -350,7 +350,7 @@ void ProxyServer::pump(Conn& c) {
         auto target = parseConnectTarget(head.target);
         if (!target) {
           ++counters_.connect_refused;
-          logEvent(withMembers(eventHead(c, "tls"), {{"action", "refuse"}, {"reason", "bad-name"}}));
+          logEvent(withMembers(eventHead(c, "tls"), {{"action", "deny"}, {"reason", "bad-name"}}));
           return fail("400 Bad Request", "bad-name");
         }
         c.target = *target;
@@ -358,7 +358,7 @@ void ProxyServer::pump(Conn& c) {
         c.service = policy_->matchName(c.target.host, policy::L4::Tcp, c.target.port);
         if (c.service < 0) {
           ++counters_.connect_refused;
-          logEvent(withMembers(eventHead(c, "tls"), {{"action", "refuse"},
+          logEvent(withMembers(eventHead(c, "tls"), {{"action", "deny"},
                                                      {"reason", "no-match"},
                                                      {"tls", {{"sni", c.target.host}}}}));
           return fail("403 Forbidden", "no-match");
@@ -436,8 +436,9 @@ void ProxyServer::pump(Conn& c) {
           ERR_clear_error();
           const UpstreamRefusal why = classifyFailure(c.ussl.get());
           ++counters_.upstream_refused;
-          logEvent(withMembers(eventHead(c, "tls"), {{"action", "refuse"},
+          logEvent(withMembers(eventHead(c, "tls"), {{"action", "deny"},
                                                      {"reason", toString(why)},
+                                                     {"measure", "AP-CERT"},
                                                      {"tls", {{"sni", c.target.host}}},
                                                      {"policy", {{"service", svc->name}}}}));
           return fail("502 Bad Gateway", toString(why));
@@ -467,7 +468,7 @@ void ProxyServer::pump(Conn& c) {
           if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
           ERR_clear_error();
           ++counters_.client_handshake_failed;
-          logEvent(withMembers(eventHead(c, "tls"), {{"action", "refuse"},
+          logEvent(withMembers(eventHead(c, "tls"), {{"action", "deny"},
                                                      {"reason", "client-handshake"},
                                                      {"tls", {{"sni", c.target.host}}}}));
           return closeConn(c);
@@ -475,6 +476,7 @@ void ProxyServer::pump(Conn& c) {
         ++counters_.intercepted;
         logEvent(withMembers(eventHead(c, "tls"),
                              {{"action", "intercept"},
+                              {"measure", c.tenant ? "AP-TENANT" : "AP-CERT"},
                               {"tls", {{"sni", c.target.host}}},
                               {"policy", {{"service", svc->name}}},
                               {"tenant_profile", c.tenant ? c.tenant->profile : ""}}));
@@ -494,7 +496,7 @@ void ProxyServer::pump(Conn& c) {
             if (st == HeadStatus::Incomplete) break;
             if (st == HeadStatus::Invalid) {
               ++counters_.bad_requests;
-              logEvent(withMembers(eventHead(c, "http"), {{"action", "refuse"},
+              logEvent(withMembers(eventHead(c, "http"), {{"action", "deny"},
                                                           {"reason", "bad-request"},
                                                           {"detail", head.error},
                                                           {"http", {{"hostname", c.target.host}}}}));
@@ -515,6 +517,7 @@ void ProxyServer::pump(Conn& c) {
             std::string path(head.target.substr(0, std::min<size_t>(head.target.size(), 256)));
             logEvent(withMembers(eventHead(c, "http"),
                                  {{"action", "allow"},
+                                  {"measure", c.tenant ? "AP-TENANT" : "AP-DEST"},
                                   {"http", {{"hostname", c.target.host},
                                             {"http_method", std::string(head.method)},
                                             {"url", path}}},

@@ -236,7 +236,7 @@ services:
         with open(seg) as f:
             records += [json.loads(line) for line in f if line.strip()]
     reasons = {(r.get("tls", {}).get("sni"), r.get("reason")) for r in records
-               if r.get("event_type") == "tls" and r.get("action") == "refuse"}
+               if r.get("event_type") == "tls" and r.get("action") == "deny"}
     for host, reason in (("login.windows.net", "cert-untrusted"), ("login.microsoft.com", "cert-name"),
                          ("expired.example.com", "cert-expired")):
         check((host, reason) in reasons, f"log: tls refuse {host} {reason}")

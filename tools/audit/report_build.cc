@@ -241,6 +241,12 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     if (j.contains("stats") && j["stats"].is_object()) walk(j["stats"], "");
   }
   if (f.measure == "AP-TENANT" && f.eventType != "flow") ++d.tenantByAction[f.eventType + ": " + f.action];
+  // lbg-proxy's refusals (upstream certificate, names, policy) are denials like the gateway's.
+  if ((f.eventType == "tls" || f.eventType == "http") && f.action == "deny") {
+    ++d.deniedByReason[f.reason.empty() ? "-" : f.reason];
+    if (f.reason.rfind("cert", 0) == 0 || f.reason == "pin-mismatch" || f.measure == "AP-CERT")
+      ++d.certByReason[f.action + ": " + f.reason];
+  }
 }
 
 void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>& dest,
