@@ -109,6 +109,18 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   if (!s->upstreamCtx_) return Error{"cannot load the upstream trust store", config.trustFile};
   SSL_CTX_set_mode(s->upstreamCtx_.get(),
                    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Keep each host's newest session (TLS 1.3 tickets arrive after the handshake: a callback).
+  SSL_CTX_set_session_cache_mode(s->upstreamCtx_.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_app_data(s->upstreamCtx_.get(), s.get());
+  SSL_CTX_sess_set_new_cb(s->upstreamCtx_.get(), [](SSL* ssl, SSL_SESSION* sess) -> int {
+    auto* server = static_cast<ProxyServer*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    const char* host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!server || !host || SSL_get_verify_result(ssl) != X509_V_OK) return 0;
+    if (server->upstreamSessions_.size() > 4096) server->upstreamSessions_.clear();
+    server->upstreamSessions_[host].reset(sess);
+    return 1;  // we own the reference now
+  });
   s->clientCtx_.reset(SSL_CTX_new(TLS_server_method()));
   SSL_CTX_set_min_proto_version(s->clientCtx_.get(), TLS1_2_VERSION);
   SSL_CTX_set_mode(s->clientCtx_.get(),
@@ -421,6 +433,9 @@ void ProxyServer::pump(Conn& c) {
         } else {
           c.ussl.reset(SSL_new(upstreamCtx_.get()));
           prepareUpstream(c.ussl.get(), c.target.host);
+          if (auto it = upstreamSessions_.find(c.target.host); it != upstreamSessions_.end()) {
+            SSL_set_session(c.ussl.get(), it->second.get());
+          }
           SSL_set_fd(c.ussl.get(), c.ufd);
           SSL_set_connect_state(c.ussl.get());
           c.phase = Conn::Phase::UpHandshake;

@@ -71,6 +71,12 @@ class ProxyServer {
   volatile int stop_ = 0;
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  // The newest upstream TLS session per host (resumption skips the server's signature and the
+  // chain verification; the chain was validated when the session was made).
+  struct SessionFree {
+    void operator()(SSL_SESSION* p) const { SSL_SESSION_free(p); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> upstreamSessions_;
   ProxyCounters counters_;
 };
 
