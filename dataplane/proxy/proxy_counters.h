@@ -13,7 +13,8 @@
   X(requests, "HTTP requests relayed on intercepted connections")                          \
   X(tenant_applied, "requests whose tenant-restriction headers were replaced")              \
   X(bad_requests, "intercepted connections closed on a malformed request")                 \
-  X(client_handshake_failed, "client TLS handshakes that failed or named another host")
+  X(client_handshake_failed, "client TLS handshakes that failed or named another host")    \
+  X(timed_out, "connections closed for inactivity (slow or silent clients and upstreams)")
 
 namespace lbg::proxy {
 LBG_DECLARE_PREFIXED_COUNTERS(ProxyCounters, "proxy_", LBG_PROXY_COUNTERS);

@@ -80,6 +80,7 @@ struct Conn {
   uint64_t bodyLeft = 0;
   ChunkedBody chunked;
   bool upEof = false;
+  std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
   std::string srcIp;
   uint16_t srcPort = 0;
 };
@@ -216,8 +217,9 @@ void ProxyServer::run() {
     const int n = epoll_wait(epfd_, events, 64, 200);
     for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
     const auto now = std::chrono::steady_clock::now();
-    if (log_ && now - lastTick > std::chrono::milliseconds(500)) {
-      log_->tick(uint64_t(nowNs()));
+    if (now - lastTick > std::chrono::milliseconds(500)) {
+      if (log_) log_->tick(uint64_t(nowNs()));
+      closeIdle();
       lastTick = now;
     }
   }
@@ -251,8 +253,11 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
     return;
   }
   auto it = conns_.find(tag >> 1);
-  if (it != conns_.end()) pump(*it->second);
+  if (it == conns_.end()) return;
+  it->second->lastActive = std::chrono::steady_clock::now();
+  pump(*it->second);
 }
+
 
 void ProxyServer::closeConn(Conn& c) {
   if (c.cfd >= 0) close(c.cfd);
@@ -588,6 +593,21 @@ void ProxyServer::pump(Conn& c) {
       case Conn::Phase::Drain:
         return;
     }
+  }
+}
+
+void ProxyServer::closeIdle() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Conn*> idle;
+  for (auto& [id, c] : conns_) {
+    const bool settled = c->phase == Conn::Phase::Relay || c->phase == Conn::Phase::Splice;
+    const auto limit = std::chrono::seconds(settled ? config_.idleTimeoutSec : config_.headTimeoutSec);
+    if (now - c->lastActive > limit) idle.push_back(c.get());
+  }
+  for (Conn* c : idle) {
+    ++counters_.timed_out;
+    logEvent(withMembers(eventHead(*c, "tls"), {{"action", "deny"}, {"reason", "timeout"}}));
+    closeConn(*c);
   }
 }
 

@@ -25,6 +25,10 @@ struct ProxyConfig {
   // Tests only: "host" → "ip:port" instead of resolving host and connecting to the CONNECT port.
   std::map<std::string, std::string> connectTo;
   telemetry::LogConfig log;  // log.dir empty = no enforcement log
+  // A connection with no byte in either direction for this long is closed (slowloris clients,
+  // silent upstreams); before the CONNECT head and the handshakes are done, headTimeoutSec.
+  int headTimeoutSec = 10;
+  int idleTimeoutSec = 300;
 };
 
 struct Conn;
@@ -57,6 +61,7 @@ class ProxyServer {
   void acceptAll();
   void pump(Conn& c);
   void closeConn(Conn& c);
+  void closeIdle();
 
   friend struct Conn;
   ProxyConfig config_;

@@ -227,6 +227,18 @@ services:
             s.sendall(b"CONNECT login.microsoftonline.com,evil.example:443 HTTP/1.1\r\n"
                       b"Host: x\r\n\r\n")
             check(s.recv(100).startswith(b"HTTP/1.1 400"), "a name with a comma is refused")
+        # The client's SNI must be the CONNECT host: no leaf for a name that was not validated.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"CONNECT login.microsoftonline.com:443 HTTP/1.1\r\n"
+                      b"Host: login.microsoftonline.com:443\r\n\r\n")
+            check(s.recv(100).startswith(b"HTTP/1.1 200"), "CONNECT accepted")
+            ctx = ssl.create_default_context(cafile=f"{WORK}/appliance.pem")
+            ctx.check_hostname = False
+            try:
+                ctx.wrap_socket(s, server_hostname="evil.example").close()
+                check(False, "a ClientHello naming another host is refused")
+            except (ssl.SSLError, OSError):
+                check(True, "a ClientHello naming another host is refused")
     finally:
         proxy.terminate()
         proxy.wait(timeout=20)

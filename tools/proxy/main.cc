@@ -36,7 +36,11 @@ int main(int argc, char** argv) {
       "log-dir", po::value(&cfg.log.dir), "enforcement log directory (dataplane/telemetry/log)")(
       "log-key", po::value(&cfg.log.keyFile), "Ed25519 key sealing the log")(
       "appliance-id", po::value(&cfg.log.applianceId)->default_value("lbg"), "log appliance id")(
-      "port-file", po::value(&portFile), "write the listening port here once ready");
+      "port-file", po::value(&portFile), "write the listening port here once ready")(
+      "head-timeout", po::value(&cfg.headTimeoutSec)->default_value(cfg.headTimeoutSec),
+      "seconds a connection may stay silent before CONNECT and the handshakes are done")(
+      "idle-timeout", po::value(&cfg.idleTimeoutSec)->default_value(cfg.idleTimeoutSec),
+      "seconds a relayed connection may stay silent");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
