@@ -218,6 +218,22 @@ bool validIsmapId(std::string_view s) {
   return true;
 }
 
+// "sha256//" and the standard base64 of exactly 32 bytes (44 characters, one '=' of padding).
+bool validPin(std::string_view s) {
+  constexpr std::string_view kPrefix = "sha256//";
+  if (s.substr(0, kPrefix.size()) != kPrefix) return false;
+  s.remove_prefix(kPrefix.size());
+  if (s.size() != 44 || s[43] != '=') return false;
+  for (size_t i = 0; i < 43; ++i) {
+    const char c = s[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) return false;
+  }
+  // The last character before the padding carries 2 unused bits that must be zero.
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  return (kAlphabet.find(s[42]) & 3) == 0;
+}
+
 class DocParser {
  public:
   explicit DocParser(std::chrono::sys_days today) : today_(today) {}
@@ -364,7 +380,7 @@ class DocParser {
 
   ServiceSpec parseService(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
     Map m(n, path, pos,
-          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant", "description"});
+          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant", "pins", "description"});
     // `ports` is required too, but checked where it is read: an error in an earlier field that
     // is present is the more useful first report.
     for (const char* k : {"name", "kind"}) m.require(k);
@@ -461,6 +477,20 @@ class DocParser {
     if (m.has("tenant")) {
       v = m.get("tenant", &p);
       s.tenant = parseTenant(Map(v, path + ".tenant", p, {"profile", "headers"}), s);
+    }
+    if (m.has("pins")) {
+      v = m.get("pins", &p);
+      if (!s.intercept) fail(p, path + ".pins", "pins need intercept: true on the service");
+      std::set<std::string> seenPins;
+      forEach(v, p, path + ".pins",
+              [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+                const std::string text = scalar(item, ip, ipath);
+                if (!validPin(text))
+                  fail(ip, ipath, "'" + text + "' is not sha256//<base64 of 32 bytes>");
+                if (!seenPins.insert(text).second) fail(ip, ipath, "duplicate pin");
+                s.pins.push_back(text);
+              });
+      if (s.pins.empty()) fail(p, path + ".pins", "an empty list would pin nothing: omit the key");
     }
     if (m.has("description")) {
       v = m.get("description", &p);
@@ -734,6 +764,9 @@ std::string toYaml(const PolicyDoc& doc) {
       for (const auto& [name, value] : s.tenant->headers) {
         o << "        " << quote(name) << ": " << quote(value) << "\n";
       }
+    }
+    if (!s.pins.empty()) {
+      o << "    pins: " << flowList(s.pins, [](const std::string& x) { return x; }) << "\n";
     }
     if (!s.description.empty()) o << "    description: " << quote(s.description) << "\n";
   }

@@ -84,6 +84,26 @@ TEST(TenantPolicy, ParsesAndRoundTrips) {
   EXPECT_EQ(again.value(), r.value());
 }
 
+TEST(TenantPolicy, Pins) {
+  const std::string pin = "sha256//" + std::string(42, 'A') + "A=";
+  auto r = parse(kHead + kEntraHosts + "    intercept: true\n    pins: [\"" + pin + "\"]\n");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r.value().services[0].pins, std::vector<std::string>{pin});
+  auto again = parse(toYaml(r.value()));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), r.value());
+  auto noIntercept = parse(kHead + kEntraHosts + "    pins: [\"" + pin + "\"]\n");
+  ASSERT_FALSE(noIntercept.ok());
+  EXPECT_EQ(noIntercept.error().toString(),
+            "p.yaml:12:11: services[0].pins: pins need intercept: true on the service");
+  for (const std::string& bad : {std::string("sha256/") + std::string(43, 'A') + "=",
+                                "sha256//" + std::string(44, 'A'), "sha256//" + std::string(42, 'A') + "B=",
+                                "sha1//" + std::string(43, 'A') + "="}) {
+    auto b = parse(kHead + kEntraHosts + "    intercept: true\n    pins: [\"" + bad + "\"]\n");
+    EXPECT_FALSE(b.ok()) << bad;
+  }
+}
+
 struct TenantError {
   const char* label;
   std::string text;

@@ -94,6 +94,21 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   auto snap = policy::Snapshot::create(std::move(doc.value()), 1);
   if (!snap.ok()) return snap.error();
   s->policy_ = snap.value();
+  for (size_t i = 0; i < s->policy_->serviceCount(); ++i) {
+    std::vector<SpkiPin> pins;
+    for (const std::string& text : s->policy_->service(int(i)).pins) {
+      // The parser checked the form: "sha256//" + 44 base64 characters = 32 bytes.
+      unsigned char raw[48];
+      const std::string b64 = text.substr(8);
+      if (EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size())) < 32) {
+        return Error{"bad pin", text};
+      }
+      SpkiPin pin{};
+      std::memcpy(pin.data(), raw, pin.size());
+      pins.push_back(pin);
+    }
+    s->pins_.push_back(std::move(pins));
+  }
 
   FILE* f = std::fopen(config.caCertFile.c_str(), "r");
   if (!f) return Error{"cannot open the appliance CA certificate", config.caCertFile};
@@ -462,6 +477,15 @@ void ProxyServer::pump(Conn& c) {
                                                      {"tls", {{"sni", c.target.host}}},
                                                      {"policy", {{"service", svc->name}}}}));
           return fail("502 Bad Gateway", toString(why));
+        }
+        if (checkPins(c.ussl.get(), pins_[size_t(c.service)]) != UpstreamRefusal::None) {
+          ++counters_.upstream_refused;
+          logEvent(withMembers(eventHead(c, "tls"), {{"action", "deny"},
+                                                     {"reason", "pin-mismatch"},
+                                                     {"measure", "AP-CERT"},
+                                                     {"tls", {{"sni", c.target.host}}},
+                                                     {"policy", {{"service", svc->name}}}}));
+          return fail("502 Bad Gateway", "pin-mismatch");
         }
         X509* peer = SSL_get0_peer_certificate(c.ussl.get());
         const uint64_t before = minter_->minted();

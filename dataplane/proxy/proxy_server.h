@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "dataplane/proxy/leaf_minter.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/proxy_counters.h"
+#include "dataplane/proxy/upstream_tls.h"
 #include "dataplane/telemetry/log/log_writer.h"
 #include "policy/result.h"
 #include "policy/snapshot.h"
@@ -67,6 +69,7 @@ class ProxyServer {
   ProxyConfig config_;
   std::shared_ptr<const policy::Snapshot> policy_;
   std::unique_ptr<LeafMinter> minter_;
+  std::vector<std::vector<SpkiPin>> pins_;  // per service index, decoded from the policy
   SslCtxPtr clientCtx_;    // the side facing the client
   SslCtxPtr upstreamCtx_;  // the side facing the origin
   std::unique_ptr<telemetry::LogWriter> log_;

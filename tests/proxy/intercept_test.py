@@ -120,6 +120,8 @@ def main():
         "expired.example.com": origin("expired", *make_cert(
             "expired.example.com", root, ["expired.example.com"], not_before=NOW - 10 * DAY,
             not_after=NOW - DAY)),
+        "pinned.example.com": origin("pinned", *make_cert(
+            "pinned.example.com", root, ["pinned.example.com"])),
         "splice.example.com": origin("splice", *make_cert(
             "splice.example.com", root, ["splice.example.com"])),
     }
@@ -142,6 +144,12 @@ services:
     fqdn: [expired.example.com]
     ports: [tcp/443]
     intercept: true
+  - name: pinned
+    kind: lgwan-asp
+    fqdn: [pinned.example.com]
+    ports: [tcp/443]
+    intercept: true
+    pins: ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
   - name: spliced
     kind: lgwan-asp
     fqdn: [splice.example.com]
@@ -203,10 +211,11 @@ services:
         # 3. Refusals by upstream validation.
         for host, reason in (("login.windows.net", "cert-untrusted"),
                              ("login.microsoft.com", "cert-name"),
-                             ("expired.example.com", "cert-expired")):
+                             ("expired.example.com", "cert-expired"),
+                             ("pinned.example.com", "pin-mismatch")):
             r = subprocess.run(curl + [f"https://{host}/"], capture_output=True, text=True)
             check(r.returncode != 0, f"{host} refused ({reason})")
-        check(not [s for s in SEEN if s[0] in ("wrongroot", "wrongname", "expired")],
+        check(not [s for s in SEEN if s[0] in ("wrongroot", "wrongname", "expired", "pinned")],
               "no request reached a refused origin")
 
         # 4. Not intercepted: spliced, the client sees the origin's own certificate.
@@ -250,7 +259,7 @@ services:
     reasons = {(r.get("tls", {}).get("sni"), r.get("reason")) for r in records
                if r.get("event_type") == "tls" and r.get("action") == "deny"}
     for host, reason in (("login.windows.net", "cert-untrusted"), ("login.microsoft.com", "cert-name"),
-                         ("expired.example.com", "cert-expired")):
+                         ("expired.example.com", "cert-expired"), ("pinned.example.com", "pin-mismatch")):
         check((host, reason) in reasons, f"log: tls refuse {host} {reason}")
     check(any(r.get("event_type") == "tls" and r.get("action") == "splice" for r in records),
           "log: tls splice")
