@@ -213,5 +213,20 @@ TEST(CandidateTest, DiffShowsWhichResolversMayBind) {
   EXPECT_EQ(d.settings[0].to, "192.0.2.53/32");
 }
 
+TEST(CandidateTest, DiffShowsTenantValuesAndPins) {
+  policy::PolicyDoc next = base().doc;
+  policy::ServiceSpec& s = next.services[0];
+  s.intercept = true;
+  s.tenant = policy::TenantSpec{"entra-v1", {{"Restrict-Access-To-Tenants", "contoso.com"},
+                                             {"Restrict-Access-Context", "dir-1"}}};
+  s.pins = {"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
+  const PolicyDiff d = diffPolicies(base().doc, next);
+  ASSERT_EQ(d.services.size(), 1u);
+  const std::string t = d.toText();
+  EXPECT_NE(t.find("entra-v1 (Restrict-Access-To-Tenants: contoso.com, Restrict-Access-Context: dir-1)"),
+            std::string::npos) << t;
+  EXPECT_NE(t.find("sha256//AAAA"), std::string::npos) << t;
+}
+
 }  // namespace
 }  // namespace lbg::control

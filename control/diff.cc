@@ -53,6 +53,23 @@ std::string appsOf(const ServiceSpec& s) {
   return out;
 }
 
+// "entra-v1 (Restrict-Access-To-Tenants: a, Restrict-Access-Context: b)": which tenants users
+// may sign in to is an access decision, so the values are shown, not only the profile.
+std::string tenantOf(const ServiceSpec& s) {
+  if (!s.tenant) return "";
+  std::string out = s.tenant->profile + " (";
+  for (size_t i = 0; i < s.tenant->headers.size(); ++i) {
+    out += (i ? ", " : "") + s.tenant->headers[i].first + ": " + s.tenant->headers[i].second;
+  }
+  return out + ")";
+}
+
+std::string pinsOf(const ServiceSpec& s) {
+  std::string out;
+  for (const auto& p : s.pins) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   PolicyDiff::ServiceChange c{s.name, change, {}, {}, {}};
   auto& side = std::string(change) == "added" ? c.added : c.removed;
@@ -64,6 +81,8 @@ PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   if (s.ismap) c.fields.push_back({"ismap", "", ismapOf(s)});
   if (!s.apps.empty()) c.fields.push_back({"apps", "", appsOf(s)});
   if (s.intercept) c.fields.push_back({"intercept", "", "true"});
+  if (s.tenant) c.fields.push_back({"tenant", "", tenantOf(s)});
+  if (!s.pins.empty()) c.fields.push_back({"pins", "", pinsOf(s)});
   return c;
 }
 
@@ -113,6 +132,8 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
     setting(c.fields, "ismap", ismapOf(o), ismapOf(s));
     setting(c.fields, "apps", appsOf(o), appsOf(s));
     setting(c.fields, "intercept", o.intercept ? "true" : "false", s.intercept ? "true" : "false");
+    setting(c.fields, "tenant", tenantOf(o), tenantOf(s));
+    setting(c.fields, "pins", pinsOf(o), pinsOf(s));
     setting(c.fields, "description", o.description, s.description);
     // Only the order of list items changed: matching takes the most specific rule, so that is
     // not a change in what passes; but it is still a change of text, so show it as such.

@@ -69,7 +69,7 @@ bool Prefix::hostBitsClear() const {
 bool ServiceSpec::operator==(const ServiceSpec& o) const {
   return name == o.name && kind == o.kind && ismap == o.ismap && fqdns == o.fqdns &&
          cidrs == o.cidrs && ports == o.ports && apps == o.apps && intercept == o.intercept &&
-         description == o.description;
+         tenant == o.tenant && pins == o.pins && description == o.description;
 }
 
 const char* toString(DenyAction v) {

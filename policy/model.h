@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "policy/ip_addr.h"
+#include "policy/tenant_profile.h"
 
 namespace lbg::policy {
 
@@ -83,6 +84,13 @@ struct ServiceSpec {
   // SSH or VPN tunnel over an allowed address and port), or not identified by DPI, is denied.
   std::vector<std::string> apps;
   bool intercept = false;
+  // `tenant:`: the tenant-restriction headers lbg-proxy sets on requests to the profile's hosts.
+  // Only with `intercept: true`, and the service lists every host the profile needs.
+  std::optional<TenantSpec> tenant;
+  // `pins:` SHA-256 of an acceptable SubjectPublicKeyInfo in the upstream's verified chain, in
+  // curl's spelling "sha256//<base64>"; lbg-proxy refuses (pin-mismatch) when none matches.
+  // Only with intercept: true (a spliced connection is never verified by the proxy).
+  std::vector<std::string> pins;
   std::string description;
   SourcePos pos;
 

@@ -79,6 +79,7 @@ class Map {
 
   std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
   const SourcePos& pos() const { return pos_; }
+  const std::string& path() const { return path_; }
 
   static std::string kindName(const YAML::Node& n) {
     switch (n.Type()) {
@@ -230,6 +231,22 @@ bool validIsmapId(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// "sha256//" and the standard base64 of exactly 32 bytes (44 characters, one '=' of padding).
+bool validPin(std::string_view s) {
+  constexpr std::string_view kPrefix = "sha256//";
+  if (s.substr(0, kPrefix.size()) != kPrefix) return false;
+  s.remove_prefix(kPrefix.size());
+  if (s.size() != 44 || s[43] != '=') return false;
+  for (size_t i = 0; i < 43; ++i) {
+    const char c = s[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) return false;
+  }
+  // The last character before the padding carries 2 unused bits that must be zero.
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  return (kAlphabet.find(s[42]) & 3) == 0;
 }
 
 class DocParser {
@@ -402,7 +419,7 @@ class DocParser {
 
   ServiceSpec parseService(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
     Map m(n, path, pos,
-          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "description"});
+          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant", "pins", "description"});
     // `ports` is required too, but checked where it is read: an error in an earlier field that
     // is present is the more useful first report.
     for (const char* k : {"name", "kind"}) m.require(k);
@@ -499,6 +516,24 @@ class DocParser {
       v = m.get("intercept", &p);
       s.intercept = boolean(v, p, path + ".intercept");
     }
+    if (m.has("tenant")) {
+      v = m.get("tenant", &p);
+      s.tenant = parseTenant(Map(v, path + ".tenant", p, {"profile", "headers"}), s);
+    }
+    if (m.has("pins")) {
+      v = m.get("pins", &p);
+      if (!s.intercept) fail(p, path + ".pins", "pins need intercept: true on the service");
+      std::set<std::string> seenPins;
+      forEach(v, p, path + ".pins",
+              [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+                const std::string text = scalar(item, ip, ipath);
+                if (!validPin(text))
+                  fail(ip, ipath, "'" + text + "' is not sha256//<base64 of 32 bytes>");
+                if (!seenPins.insert(text).second) fail(ip, ipath, "duplicate pin");
+                s.pins.push_back(text);
+              });
+      if (s.pins.empty()) fail(p, path + ".pins", "an empty list would pin nothing: omit the key");
+    }
     if (m.has("description")) {
       v = m.get("description", &p);
       s.description = scalar(v, p, path + ".description");
@@ -509,6 +544,81 @@ class DocParser {
       }
     }
     return s;
+  }
+
+  // `tenant: {profile: entra-v1, headers: {Restrict-Access-To-Tenants: "...", ...}}`. Header
+  // names are matched case-insensitively and stored in the profile's spelling.
+  TenantSpec parseTenant(const Map& m, const ServiceSpec& s) {
+    m.require("profile");
+    m.require("headers");
+    TenantSpec out;
+    SourcePos profilePos;
+    YAML::Node v = m.get("profile", &profilePos);
+    out.profile = scalar(v, profilePos, m.join("profile"));
+    const TenantProfile* profile = findTenantProfile(out.profile);
+    if (!profile) {
+      std::string list;
+      for (const auto& tp : tenantProfiles()) list += std::string(list.empty() ? "" : " | ") + tp.name;
+      fail(profilePos, m.join("profile"), "expected " + list + ", got '" + out.profile + "'");
+    }
+    // Interception is what makes the header reach the vendor; without it the block would be
+    // a silent no-op that an approver would read as protection.
+    if (!s.intercept) {
+      fail(m.pos(), m.path(), "a tenant profile needs intercept: true on the service");
+    }
+    for (const char* host : profile->hosts) {
+      bool listed = false;
+      for (const auto& f : s.fqdns) listed = listed || f == host;
+      if (!listed) {
+        fail(profilePos, m.join("profile"),
+             "profile " + out.profile + " needs host '" + host +
+                 "', which this service's fqdn list does not contain");
+      }
+    }
+    SourcePos hp;
+    v = m.get("headers", &hp);
+    const std::string hpath = m.join("headers");
+    if (!v.IsMap()) fail(hp, hpath, "expected a mapping, got " + Map::kindName(v));
+    std::vector<std::string> values(profile->headers.size());
+    std::vector<bool> seen(profile->headers.size(), false);
+    for (const auto& kv : v) {
+      const SourcePos keyPos = posOf(kv.first, hp);
+      if (!kv.first.IsScalar()) fail(keyPos, hpath, "keys must be plain names");
+      const std::string key = kv.first.Scalar();
+      size_t idx = profile->headers.size();
+      for (size_t i = 0; i < profile->headers.size(); ++i) {
+        if (equalsIgnoreCase(key, profile->headers[i])) idx = i;
+      }
+      if (idx == profile->headers.size()) {
+        fail(keyPos, hpath + "." + key, "not a header of profile " + out.profile);
+      }
+      if (seen[idx]) fail(keyPos, hpath + "." + key, "duplicate header");
+      seen[idx] = true;
+      const SourcePos valuePos = kv.second.IsNull() ? keyPos : posOf(kv.second, keyPos);
+      values[idx] = scalar(kv.second, valuePos, hpath + "." + key);
+      if (!validTenantHeaderValue(values[idx])) {
+        fail(valuePos, hpath + "." + key,
+             "not a header value (1..4096 visible ASCII characters, inner spaces; no line breaks)");
+      }
+    }
+    for (size_t i = 0; i < profile->headers.size(); ++i) {
+      if (!seen[i]) {
+        fail(hp, hpath,
+             std::string("missing header '") + profile->headers[i] + "' of profile " + out.profile);
+      }
+      out.headers.emplace_back(profile->headers[i], values[i]);
+    }
+    return out;
+  }
+
+  static bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(a[i])) !=
+          std::tolower(static_cast<unsigned char>(b[i])))
+        return false;
+    }
+    return true;
   }
 
   Ismap parseIsmap(const Map& m) {
@@ -694,6 +804,15 @@ std::string toYaml(const PolicyDoc& doc) {
       o << "    apps: " << flowList(s.apps, [](const std::string& a) { return a; }) << "\n";
     }
     o << "    intercept: " << (s.intercept ? "true" : "false") << "\n";
+    if (s.tenant) {
+      o << "    tenant:\n      profile: " << quote(s.tenant->profile) << "\n      headers:\n";
+      for (const auto& [name, value] : s.tenant->headers) {
+        o << "        " << quote(name) << ": " << quote(value) << "\n";
+      }
+    }
+    if (!s.pins.empty()) {
+      o << "    pins: " << flowList(s.pins, [](const std::string& x) { return x; }) << "\n";
+    }
     if (!s.description.empty()) o << "    description: " << quote(s.description) << "\n";
   }
   return o.str();

@@ -268,6 +268,12 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     if (j.contains("stats") && j["stats"].is_object()) walk(j["stats"], "");
   }
   if (f.measure == measureIdText(MeasureId::Tenant) && !is(f.eventType, LogEventType::Flow)) ++d.tenantByAction[f.eventType + ": " + f.action];
+  // lbg-proxy's refusals (upstream certificate, names, policy) are denials like the gateway's.
+  if ((is(f.eventType, LogEventType::Tls) || is(f.eventType, LogEventType::Http)) && f.action == "deny") {
+    ++d.deniedByReason[f.reason.empty() ? "-" : f.reason];
+    if (isCertReason(f.reason) || f.reason == "pin-mismatch" || f.measure == measureIdText(MeasureId::Cert))
+      ++d.certByReason[f.action + ": " + f.reason];
+  }
 }
 
 void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>& dest,

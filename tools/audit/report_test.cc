@@ -153,6 +153,32 @@ TEST(ReportReasons, ProtocolMismatchCountsForEncryptionInTransit) {
   EXPECT_EQ(d->perMeasure.count("AP-DEST"), 0u);
 }
 
+TEST(ReportProxy, UpstreamCertificateRefusalsAreDenialsWithTheirReason) {
+  ScratchDir dir;
+  telemetry::LogConfig cfg;
+  cfg.dir = dir.path() + "/log";
+  cfg.keyFile = dir.path() + "/k";
+  cfg.applianceId = "gw";
+  fixedKey().writePem(cfg.keyFile);
+  {
+    auto w = telemetry::LogWriter::create(cfg);
+    ASSERT_TRUE(w);
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:00.000000Z","event_type":"tls","src_ip":"10.0.0.1","src_port":5,"proto":"TCP","dest_port":443,"action":"deny","reason":"cert-name","measure":"AP-CERT","tls":{"sni":"login.microsoft.com"}})");
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:01.000000Z","event_type":"tls","src_ip":"10.0.0.1","src_port":6,"proto":"TCP","dest_port":443,"action":"deny","reason":"pin-mismatch","measure":"AP-CERT","tls":{"sni":"login.microsoft.com"}})");
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:02.000000Z","event_type":"http","src_ip":"10.0.0.1","src_port":7,"proto":"TCP","dest_port":443,"action":"allow","measure":"AP-TENANT","tenant_profile":"entra-v1","http":{"hostname":"login.microsoftonline.com"}})");
+    (*w)->close();
+  }
+  ReportOptions ro;
+  ro.fromNs = at("2026-11-01T00:00:00Z");
+  ro.toNs = at("2026-11-03T00:00:00Z");
+  auto d = buildReport(cfg.dir, fixedKey().publicKey(), ro);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->deniedByReason.at("cert-name"), 1u);
+  EXPECT_EQ(d->deniedByReason.at("pin-mismatch"), 1u);
+  EXPECT_EQ(d->certByReason.at("deny: cert-name"), 1u);
+  EXPECT_EQ(d->tenantByAction.at("http: allow"), 1u);
+}
+
 TEST(ReportIntegrity, ABrokenLogIsReportedPlainly) {
   ScratchDir dir;
   telemetry::LogConfig cfg;

@@ -37,6 +37,8 @@ namespace lbg::telemetry {
 #define LBG_LOG_EVENT_TYPES(X) \
   X(Flow, "flow", Dest) \
   X(Dns, "dns", Dest) \
+  X(Tls, "tls", Cert) \
+  X(Http, "http", Tenant) \
   X(Alert, "alert", Ids) \
   X(FileInfo, "fileinfo", Sanitize) \
   X(Admin, "admin", Priv) \

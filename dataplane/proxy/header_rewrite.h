@@ -1,0 +1,20 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "dataplane/proxy/http_head.h"
+
+namespace lbg::proxy {
+
+// Writes the request head to forward upstream: the request line, every field of `head` except
+// those named (case-insensitively) in `set`, then each of `set` once with its configured value.
+// Every copy the client sent of a tenant header (any case, duplicated, folded, empty) is dropped,
+// so the vendor sees exactly the configured value and a client cannot smuggle its own. Folded
+// values of the kept fields are unfolded (CR and LF become spaces). `out` is cleared first.
+void rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
+                        std::string& out);
+
+}  // namespace lbg::proxy

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "dataplane/telemetry/counters.h"
+
+// lbg-proxy's counters, one set per worker (written by its own event loop only).
+#define LBG_PROXY_COUNTERS(X)                                                              \
+  X(accepted, "client connections accepted by the explicit listener")                      \
+  X(connect_refused, "CONNECT requests refused (malformed, not allowed by policy, bad name)") \
+  X(spliced, "CONNECT tunnels relayed untouched (host not marked for interception)")       \
+  X(intercepted, "connections intercepted (client TLS terminated with a minted leaf)")     \
+  X(upstream_refused, "intercepted connections refused by upstream certificate validation") \
+  X(leaves_minted, "leaf certificates minted from the appliance CA")                       \
+  X(requests, "HTTP requests relayed on intercepted connections")                          \
+  X(tenant_applied, "requests whose tenant-restriction headers were replaced")              \
+  X(bad_requests, "intercepted connections closed on a malformed request")                 \
+  X(client_handshake_failed, "client TLS handshakes that failed or named another host")    \
+  X(timed_out, "connections closed for inactivity (slow or silent clients and upstreams)")
+
+namespace lbg::proxy {
+LBG_DECLARE_PREFIXED_COUNTERS(ProxyCounters, "proxy_", LBG_PROXY_COUNTERS);
+}  // namespace lbg::proxy

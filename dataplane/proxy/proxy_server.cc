@@ -1,0 +1,642 @@
+#include "dataplane/proxy/proxy_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "dataplane/proxy/chunked_body.h"
+#include "dataplane/proxy/connect_target.h"
+#include "dataplane/proxy/header_rewrite.h"
+#include "dataplane/proxy/http_head.h"
+#include "dataplane/proxy/upstream_tls.h"
+#include "dataplane/telemetry/log/time_format.h"
+#include "dataplane/telemetry/log/vocabulary.h"
+#include "policy/parser.h"
+
+namespace lbg::proxy {
+
+namespace {
+
+using telemetry::LogEventType;
+using telemetry::MeasureId;
+
+constexpr size_t kBufLimit = 64 * 1024;
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Does `host` match a profile host pattern ("a.b" exactly, or "*.b" for any name under b)?
+bool hostMatches(std::string_view host, std::string_view pattern) {
+  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+    const std::string_view suffix = pattern.substr(1);
+    return host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix;
+  }
+  return host == pattern;
+}
+
+std::string peerIp(int fd, uint16_t& port) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  char buf[INET_ADDRSTRLEN] = "";
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
+    port = ntohs(a.sin_port);
+  }
+  return buf;
+}
+
+}  // namespace
+
+struct Conn {
+  enum class Phase : uint8_t { ReadConnect, Connecting, UpHandshake, ClientHandshake, Relay, Splice, Drain };
+  enum class Req : uint8_t { Head, Length, Chunked };
+
+  uint64_t id = 0;
+  int cfd = -1;
+  int ufd = -1;
+  SslPtr cssl;
+  SslPtr ussl;
+  Phase phase = Phase::ReadConnect;
+  std::string cin;       // client bytes not yet handled (plain or decrypted)
+  std::string toUp;      // bytes for upstream
+  std::string toClient;  // bytes for the client
+  ConnectTarget target;
+  int service = -1;
+  const policy::TenantSpec* tenant = nullptr;  // set when the host is one of the profile's
+  Req req = Req::Head;
+  uint64_t bodyLeft = 0;
+  ChunkedBody chunked;
+  bool upEof = false;
+  std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
+  std::string srcIp;
+  uint16_t srcPort = 0;
+};
+
+Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& config) {
+  std::unique_ptr<ProxyServer> s(new ProxyServer());
+  s->config_ = config;
+  auto doc = policy::parsePolicyFile(config.policyFile,
+                                     std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
+  if (!doc.ok()) return doc.error();
+  auto snap = policy::Snapshot::create(std::move(doc.value()), 1);
+  if (!snap.ok()) return snap.error();
+  s->policy_ = snap.value();
+  for (size_t i = 0; i < s->policy_->serviceCount(); ++i) {
+    std::vector<SpkiPin> pins;
+    for (const std::string& text : s->policy_->service(int(i)).pins) {
+      // The parser checked the form: "sha256//" + 44 base64 characters = 32 bytes.
+      unsigned char raw[48];
+      const std::string b64 = text.substr(8);
+      if (EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size())) < 32) {
+        return Error{"bad pin", text};
+      }
+      SpkiPin pin{};
+      std::memcpy(pin.data(), raw, pin.size());
+      pins.push_back(pin);
+    }
+    s->pins_.push_back(std::move(pins));
+  }
+
+  FILE* f = std::fopen(config.caCertFile.c_str(), "r");
+  if (!f) return Error{"cannot open the appliance CA certificate", config.caCertFile};
+  X509Ptr ca(PEM_read_X509(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  f = std::fopen(config.caKeyFile.c_str(), "r");
+  if (!f) return Error{"cannot open the appliance CA key", config.caKeyFile};
+  PkeyPtr key(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  s->minter_ = LeafMinter::create(std::move(ca), std::move(key));
+  if (!s->minter_) return Error{"the appliance CA certificate and key do not match", config.caKeyFile};
+
+  s->upstreamCtx_ = makeUpstreamCtx(config.trustFile);
+  if (!s->upstreamCtx_) return Error{"cannot load the upstream trust store", config.trustFile};
+  SSL_CTX_set_mode(s->upstreamCtx_.get(),
+                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Keep each host's newest session (TLS 1.3 tickets arrive after the handshake: a callback).
+  SSL_CTX_set_session_cache_mode(s->upstreamCtx_.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_app_data(s->upstreamCtx_.get(), s.get());
+  SSL_CTX_sess_set_new_cb(s->upstreamCtx_.get(), [](SSL* ssl, SSL_SESSION* sess) -> int {
+    auto* server = static_cast<ProxyServer*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    const char* host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!server || !host || SSL_get_verify_result(ssl) != X509_V_OK) return 0;
+    if (server->upstreamSessions_.size() > 4096) server->upstreamSessions_.clear();
+    server->upstreamSessions_[host].reset(sess);
+    return 1;  // we own the reference now
+  });
+  s->clientCtx_.reset(SSL_CTX_new(TLS_server_method()));
+  SSL_CTX_set_min_proto_version(s->clientCtx_.get(), TLS1_2_VERSION);
+  SSL_CTX_set_mode(s->clientCtx_.get(),
+                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Offer http/1.1 only: headers cannot be replaced in HTTP/2 frames (yet).
+  SSL_CTX_set_alpn_select_cb(
+      s->clientCtx_.get(),
+      [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+         unsigned inlen, void*) -> int {
+        static const unsigned char kH1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+        unsigned char* sel = nullptr;
+        if (SSL_select_next_proto(&sel, outlen, kH1, sizeof(kH1), in, inlen) !=
+            OPENSSL_NPN_NEGOTIATED)
+          return SSL_TLSEXT_ERR_NOACK;
+        *out = sel;
+        return SSL_TLSEXT_ERR_OK;
+      },
+      nullptr);
+  // The client must name the host it asked to CONNECT to (or none): a different SNI would get a
+  // leaf for a name it was never validated for.
+  SSL_CTX_set_client_hello_cb(
+      s->clientCtx_.get(),
+      [](SSL* ssl, int* alert, void*) -> int {
+        const Conn* c = static_cast<const Conn*>(SSL_get_app_data(ssl));
+        const unsigned char* ext = nullptr;
+        size_t len = 0;
+        if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len)) return 1;
+        // server_name_list: u16 length, u8 type (0 = host_name), u16 length, name.
+        if (len < 5 || ext[2] != 0) {
+          *alert = SSL_AD_UNRECOGNIZED_NAME;
+          return 0;
+        }
+        const size_t nlen = (size_t(ext[3]) << 8) | ext[4];
+        if (5 + nlen > len) {
+          *alert = SSL_AD_DECODE_ERROR;
+          return 0;
+        }
+        const std::string_view sni(reinterpret_cast<const char*>(ext + 5), nlen);
+        if (!validServerName(sni) || !equalsIgnoreCase(sni, c->target.host)) {
+          *alert = SSL_AD_UNRECOGNIZED_NAME;
+          return 0;
+        }
+        return 1;
+      },
+      nullptr);
+
+  if (!config.log.dir.empty()) {
+    auto w = telemetry::LogWriter::create(config.log);
+    if (!w.ok()) return w.error();
+    s->log_ = std::move(w.value());
+  }
+
+  s->listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(config.listenPort);
+  if (inet_pton(AF_INET, config.listenAddress.c_str(), &a.sin_addr) != 1) {
+    return Error{"listen address is not an IPv4 address", config.listenAddress};
+  }
+  if (bind(s->listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      listen(s->listenFd_, 1024) != 0) {
+    return Error{std::string("cannot listen: ") + std::strerror(errno), config.listenAddress};
+  }
+  socklen_t len = sizeof(a);
+  getsockname(s->listenFd_, reinterpret_cast<sockaddr*>(&a), &len);
+  s->port_ = ntohs(a.sin_port);
+  s->epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->listenFd_, &ev);
+  return s;
+}
+
+ProxyServer::~ProxyServer() {
+  while (!conns_.empty()) closeConn(*conns_.begin()->second);
+  if (log_) log_->close();
+  if (listenFd_ >= 0) close(listenFd_);
+  if (epfd_ >= 0) close(epfd_);
+}
+
+void ProxyServer::logEvent(const std::string& json) {
+  if (log_) log_->append(json);
+}
+
+void ProxyServer::run() {
+  epoll_event events[64];
+  auto lastTick = std::chrono::steady_clock::now();
+  while (!stop_) {
+    const int n = epoll_wait(epfd_, events, 64, 200);
+    for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - lastTick > std::chrono::milliseconds(500)) {
+      if (log_) log_->tick(uint64_t(nowNs()));
+      closeIdle();
+      lastTick = now;
+    }
+  }
+  if (log_) log_->tick(uint64_t(nowNs()));
+}
+
+void ProxyServer::acceptAll() {
+  while (true) {
+    const int fd = accept4(listenFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    auto c = std::make_unique<Conn>();
+    c->id = nextId_++;
+    c->cfd = fd;
+    c->srcIp = peerIp(fd, c->srcPort);
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = c->id << 1;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    ++counters_.accepted;
+    Conn& ref = *c;
+    conns_.emplace(c->id, std::move(c));
+    pump(ref);
+  }
+}
+
+void ProxyServer::onEvent(uint64_t tag, uint32_t) {
+  if (tag == 0) {
+    acceptAll();
+    return;
+  }
+  auto it = conns_.find(tag >> 1);
+  if (it == conns_.end()) return;
+  it->second->lastActive = std::chrono::steady_clock::now();
+  pump(*it->second);
+}
+
+
+void ProxyServer::closeConn(Conn& c) {
+  if (c.cfd >= 0) close(c.cfd);
+  if (c.ufd >= 0) close(c.ufd);
+  conns_.erase(c.id);
+}
+
+namespace {
+
+// Reads what is available into `buf` (up to kBufLimit). 1 = progress, 0 = nothing, -1 = EOF/error.
+int readPlain(int fd, std::string& buf) {
+  if (buf.size() >= kBufLimit) return 0;
+  char tmp[16384];
+  const ssize_t n = recv(fd, tmp, std::min(sizeof(tmp), kBufLimit - buf.size()), 0);
+  if (n > 0) {
+    buf.append(tmp, size_t(n));
+    return 1;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+  return -1;
+}
+
+int writePlain(int fd, std::string& buf) {
+  if (buf.empty()) return 0;
+  const ssize_t n = send(fd, buf.data(), buf.size(), MSG_NOSIGNAL);
+  if (n > 0) {
+    buf.erase(0, size_t(n));
+    return 1;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+  return -1;
+}
+
+int readTls(SSL* ssl, std::string& buf) {
+  if (buf.size() >= kBufLimit) return 0;
+  char tmp[16384];
+  const int n = SSL_read(ssl, tmp, int(std::min(sizeof(tmp), kBufLimit - buf.size())));
+  if (n > 0) {
+    buf.append(tmp, size_t(n));
+    return 1;
+  }
+  const int e = SSL_get_error(ssl, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
+  return -1;
+}
+
+int writeTls(SSL* ssl, std::string& buf) {
+  if (buf.empty()) return 0;
+  const int n = SSL_write(ssl, buf.data(), int(buf.size()));
+  if (n > 0) {
+    buf.erase(0, size_t(n));
+    return 1;
+  }
+  const int e = SSL_get_error(ssl, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
+  return -1;
+}
+
+std::string eventHead(const Conn& c, LogEventType type) {
+  nlohmann::json j;
+  j["timestamp"] = telemetry::logfmt::formatRfc3339(nowNs());
+  j["event_type"] = telemetry::toString(type);
+  j["src_ip"] = c.srcIp;
+  j["src_port"] = c.srcPort;
+  j["proto"] = "TCP";
+  j["dest_port"] = c.target.port;
+  return j.dump();
+}
+
+// `head` is a JSON object; `extra` members are merged into it.
+std::string withMembers(const std::string& head, const nlohmann::json& extra) {
+  nlohmann::json j = nlohmann::json::parse(head);
+  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+  return j.dump();
+}
+
+}  // namespace
+
+void ProxyServer::pump(Conn& c) {
+  auto fail = [&](const char* status, const char* reason) {
+    // Best effort: the answer is small and the socket freshly writable.
+    std::string msg = std::string("HTTP/1.1 ") + status + "\r\nContent-Length: 0\r\n";
+    if (reason) msg += std::string("X-Lbg-Reason: ") + reason + "\r\n";
+    msg += "Connection: close\r\n\r\n";
+    (void)!send(c.cfd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    closeConn(c);
+  };
+  const policy::ServiceSpec* svc = c.service >= 0 ? &policy_->service(c.service) : nullptr;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    switch (c.phase) {
+      case Conn::Phase::ReadConnect: {
+        const int r = readPlain(c.cfd, c.cin);
+        if (r < 0) return closeConn(c);
+        if (r == 0) return;
+        HttpHead head;
+        const HeadStatus st = parseRequestHead(c.cin, head);
+        if (st == HeadStatus::Incomplete) {
+          progress = true;
+          break;
+        }
+        if (st == HeadStatus::Invalid || head.method != "CONNECT" || head.body != BodyKind::None) {
+          ++counters_.connect_refused;
+          return fail("400 Bad Request", "bad-request");
+        }
+        auto target = parseConnectTarget(head.target);
+        if (!target) {
+          ++counters_.connect_refused;
+          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"}, {"reason", "bad-name"}}));
+          return fail("400 Bad Request", "bad-name");
+        }
+        c.target = *target;
+        c.cin.erase(0, head.headBytes);
+        c.service = policy_->matchName(c.target.host, policy::L4::Tcp, c.target.port);
+        if (c.service < 0) {
+          ++counters_.connect_refused;
+          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+                                                     {"reason", "no-match"},
+                                                     {"tls", {{"sni", c.target.host}}}}));
+          return fail("403 Forbidden", "no-match");
+        }
+        svc = &policy_->service(c.service);
+        if (svc->tenant) {
+          const policy::TenantProfile* p = policy::findTenantProfile(svc->tenant->profile);
+          for (const char* h : p->hosts) {
+            if (hostMatches(c.target.host, h)) c.tenant = &*svc->tenant;
+          }
+        }
+        // Connect upstream (tests may redirect a name to a local origin).
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(c.target.port);
+        if (auto it = config_.connectTo.find(c.target.host); it != config_.connectTo.end()) {
+          const size_t colon = it->second.rfind(':');
+          inet_pton(AF_INET, it->second.substr(0, colon).c_str(), &a.sin_addr);
+          a.sin_port = htons(uint16_t(std::stoi(it->second.substr(colon + 1))));
+        } else {
+          addrinfo hints{};
+          hints.ai_family = AF_INET;
+          hints.ai_socktype = SOCK_STREAM;
+          addrinfo* res = nullptr;
+          if (getaddrinfo(c.target.host.c_str(), nullptr, &hints, &res) != 0 || !res) {
+            return fail("502 Bad Gateway", "resolve");
+          }
+          a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+          freeaddrinfo(res);
+        }
+        c.ufd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        setsockopt(c.ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (connect(c.ufd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
+          return fail("502 Bad Gateway", "connect");
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.u64 = (c.id << 1) | 1;
+        epoll_ctl(epfd_, EPOLL_CTL_ADD, c.ufd, &ev);
+        c.phase = Conn::Phase::Connecting;
+        progress = true;
+        break;
+      }
+      case Conn::Phase::Connecting: {
+        pollfd p{c.ufd, POLLOUT, 0};
+        if (poll(&p, 1, 0) <= 0) return;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(c.ufd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) return fail("502 Bad Gateway", "connect");
+        if (!svc->intercept) {
+          ++counters_.spliced;
+          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "splice"},
+                                                     {"tls", {{"sni", c.target.host}}},
+                                                     {"policy", {{"service", svc->name}}}}));
+          c.toClient = "HTTP/1.1 200 Connection established\r\n\r\n";
+          c.toUp.swap(c.cin);
+          c.phase = Conn::Phase::Splice;
+        } else {
+          c.ussl.reset(SSL_new(upstreamCtx_.get()));
+          prepareUpstream(c.ussl.get(), c.target.host);
+          if (auto it = upstreamSessions_.find(c.target.host); it != upstreamSessions_.end()) {
+            SSL_set_session(c.ussl.get(), it->second.get());
+          }
+          SSL_set_fd(c.ussl.get(), c.ufd);
+          SSL_set_connect_state(c.ussl.get());
+          c.phase = Conn::Phase::UpHandshake;
+        }
+        progress = true;
+        break;
+      }
+      case Conn::Phase::UpHandshake: {
+        const int r = SSL_do_handshake(c.ussl.get());
+        if (r != 1) {
+          const int e = SSL_get_error(c.ussl.get(), r);
+          if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+          ERR_clear_error();
+          const UpstreamRefusal why = classifyFailure(c.ussl.get());
+          ++counters_.upstream_refused;
+          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+                                                     {"reason", toString(why)},
+                                                     {"measure", telemetry::toString(MeasureId::Cert)},
+                                                     {"tls", {{"sni", c.target.host}}},
+                                                     {"policy", {{"service", svc->name}}}}));
+          return fail("502 Bad Gateway", toString(why));
+        }
+        if (checkPins(c.ussl.get(), pins_[size_t(c.service)]) != UpstreamRefusal::None) {
+          ++counters_.upstream_refused;
+          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+                                                     {"reason", "pin-mismatch"},
+                                                     {"measure", telemetry::toString(MeasureId::Cert)},
+                                                     {"tls", {{"sni", c.target.host}}},
+                                                     {"policy", {{"service", svc->name}}}}));
+          return fail("502 Bad Gateway", "pin-mismatch");
+        }
+        X509* peer = SSL_get0_peer_certificate(c.ussl.get());
+        const uint64_t before = minter_->minted();
+        X509* leaf = peer ? minter_->mint(peer, c.target.host) : nullptr;
+        if (!leaf) return fail("502 Bad Gateway", "mint");
+        counters_.leaves_minted += minter_->minted() - before;
+        c.cssl.reset(SSL_new(clientCtx_.get()));
+        SSL_set_app_data(c.cssl.get(), &c);
+        SSL_use_certificate(c.cssl.get(), leaf);
+        SSL_use_PrivateKey(c.cssl.get(), minter_->leafKey());
+        SSL_add1_chain_cert(c.cssl.get(), minter_->caCert());
+        SSL_set_fd(c.cssl.get(), c.cfd);
+        SSL_set_accept_state(c.cssl.get());
+        const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+        if (send(c.cfd, ok.data(), ok.size(), MSG_NOSIGNAL) != ssize_t(ok.size())) return closeConn(c);
+        c.phase = Conn::Phase::ClientHandshake;
+        progress = true;
+        break;
+      }
+      case Conn::Phase::ClientHandshake: {
+        const int r = SSL_do_handshake(c.cssl.get());
+        if (r != 1) {
+          const int e = SSL_get_error(c.cssl.get(), r);
+          if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+          ERR_clear_error();
+          ++counters_.client_handshake_failed;
+          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+                                                     {"reason", "client-handshake"},
+                                                     {"tls", {{"sni", c.target.host}}}}));
+          return closeConn(c);
+        }
+        ++counters_.intercepted;
+        logEvent(withMembers(eventHead(c, LogEventType::Tls),
+                             {{"action", "intercept"},
+                              {"measure", telemetry::toString(c.tenant ? MeasureId::Tenant : MeasureId::Cert)},
+                              {"tls", {{"sni", c.target.host}}},
+                              {"policy", {{"service", svc->name}}},
+                              {"tenant_profile", c.tenant ? c.tenant->profile : ""}}));
+        c.phase = Conn::Phase::Relay;
+        progress = true;
+        break;
+      }
+      case Conn::Phase::Relay: {
+        const int rc = readTls(c.cssl.get(), c.cin);
+        if (rc < 0) return closeConn(c);
+        progress = progress || rc > 0;
+        // Move complete requests (rewritten heads, bodies as they are) to toUp.
+        while (!c.cin.empty() && c.toUp.size() < kBufLimit) {
+          if (c.req == Conn::Req::Head) {
+            HttpHead head;
+            const HeadStatus st = parseRequestHead(c.cin, head);
+            if (st == HeadStatus::Incomplete) break;
+            if (st == HeadStatus::Invalid) {
+              ++counters_.bad_requests;
+              logEvent(withMembers(eventHead(c, LogEventType::Http), {{"action", "deny"},
+                                                          {"reason", "bad-request"},
+                                                          {"detail", head.error},
+                                                          {"http", {{"hostname", c.target.host}}}}));
+              const std::string msg =
+                  "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+              SSL_write(c.cssl.get(), msg.data(), int(msg.size()));
+              return closeConn(c);
+            }
+            std::string out;
+            static const std::vector<std::pair<std::string, std::string>> kNone;
+            if (c.tenant) {
+              rewriteRequestHead(head, c.tenant->headers, out);
+              ++counters_.tenant_applied;
+            } else {
+              rewriteRequestHead(head, kNone, out);
+            }
+            ++counters_.requests;
+            std::string path(head.target.substr(0, std::min<size_t>(head.target.size(), 256)));
+            logEvent(withMembers(eventHead(c, LogEventType::Http),
+                                 {{"action", "allow"},
+                                  {"measure", telemetry::toString(c.tenant ? MeasureId::Tenant : MeasureId::Dest)},
+                                  {"http", {{"hostname", c.target.host},
+                                            {"http_method", std::string(head.method)},
+                                            {"url", path}}},
+                                  {"policy", {{"service", svc->name}}},
+                                  {"tenant_profile", c.tenant ? c.tenant->profile : ""}}));
+            c.toUp += out;
+            if (head.body == BodyKind::Length) {
+              c.req = Conn::Req::Length;
+              c.bodyLeft = head.contentLength;
+            } else if (head.body == BodyKind::Chunked) {
+              c.req = Conn::Req::Chunked;
+            }
+            c.cin.erase(0, head.headBytes);
+          } else if (c.req == Conn::Req::Length) {
+            const size_t n = size_t(std::min<uint64_t>(c.bodyLeft, c.cin.size()));
+            c.toUp.append(c.cin, 0, n);
+            c.cin.erase(0, n);
+            c.bodyLeft -= n;
+            if (c.bodyLeft == 0) c.req = Conn::Req::Head;
+          } else {
+            size_t used = 0;
+            const auto st = c.chunked.feed(c.cin, used);
+            if (st == ChunkedBody::Status::Invalid) {
+              ++counters_.bad_requests;
+              return closeConn(c);
+            }
+            c.toUp.append(c.cin, 0, used);
+            c.cin.erase(0, used);
+            if (st == ChunkedBody::Status::Done) c.req = Conn::Req::Head;
+          }
+        }
+        const int wu = writeTls(c.ussl.get(), c.toUp);
+        if (wu < 0) return closeConn(c);
+        const int ru = c.upEof ? 0 : readTls(c.ussl.get(), c.toClient);
+        if (ru < 0) c.upEof = true;
+        const int wc = writeTls(c.cssl.get(), c.toClient);
+        if (wc < 0) return closeConn(c);
+        if (c.upEof && c.toClient.empty()) return closeConn(c);
+        progress = progress || wu > 0 || ru != 0 || wc > 0;
+        break;
+      }
+      case Conn::Phase::Splice: {
+        const int a = readPlain(c.cfd, c.toUp);
+        const int b = writePlain(c.ufd, c.toUp);
+        const int d = c.upEof ? 0 : readPlain(c.ufd, c.toClient);
+        if (d < 0) c.upEof = true;
+        const int e = writePlain(c.cfd, c.toClient);
+        if (a < 0 || b < 0 || e < 0) return closeConn(c);
+        if (c.upEof && c.toClient.empty()) return closeConn(c);
+        progress = a > 0 || b > 0 || d != 0 || e > 0;
+        break;
+      }
+      case Conn::Phase::Drain:
+        return;
+    }
+  }
+}
+
+void ProxyServer::closeIdle() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Conn*> idle;
+  for (auto& [id, c] : conns_) {
+    const bool settled = c->phase == Conn::Phase::Relay || c->phase == Conn::Phase::Splice;
+    const auto limit = std::chrono::seconds(settled ? config_.idleTimeoutSec : config_.headTimeoutSec);
+    if (now - c->lastActive > limit) idle.push_back(c.get());
+  }
+  for (Conn* c : idle) {
+    ++counters_.timed_out;
+    logEvent(withMembers(eventHead(*c, telemetry::LogEventType::Tls), {{"action", "deny"}, {"reason", "timeout"}}));
+    closeConn(*c);
+  }
+}
+
+}  // namespace lbg::proxy

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dataplane/proxy/leaf_minter.h"
+#include "dataplane/proxy/ossl.h"
+#include "dataplane/proxy/proxy_counters.h"
+#include "dataplane/proxy/upstream_tls.h"
+#include "dataplane/telemetry/log/log_writer.h"
+#include "policy/result.h"
+#include "policy/snapshot.h"
+
+namespace lbg::proxy {
+
+struct ProxyConfig {
+  std::string listenAddress = "127.0.0.1";  // IPv4 literal
+  uint16_t listenPort = 3128;
+  std::string policyFile;
+  std::string caCertFile;  // appliance CA (PEM)
+  std::string caKeyFile;   // its private key (PEM), readable by lbg-proxy only
+  std::string trustFile;   // upstream trust store; empty = /etc/ssl/certs
+  // Tests only: "host" → "ip:port" instead of resolving host and connecting to the CONNECT port.
+  std::map<std::string, std::string> connectTo;
+  telemetry::LogConfig log;  // log.dir empty = no enforcement log
+  // A connection with no byte in either direction for this long is closed (slowloris clients,
+  // silent upstreams); before the CONNECT head and the handshakes are done, headTimeoutSec.
+  int headTimeoutSec = 10;
+  int idleTimeoutSec = 300;
+};
+
+struct Conn;
+
+// One worker: an epoll loop that owns its listener, its SSL_CTXs and its leaf minter (nothing
+// shared, no locks; more workers are more processes on SO_REUSEPORT listeners). Explicit mode:
+// `CONNECT host:port`. A host the policy allows and marks `intercept: true` is intercepted (its
+// upstream validated first, then a minted leaf shown to the client); any other allowed host is
+// spliced; anything else is refused with 403. The listener is a plain socket so that a
+// transparent (IP_TRANSPARENT) listener can feed the same Conn state machine later, with the
+// destination from getsockname() and the name from the ClientHello instead of CONNECT.
+class ProxyServer {
+ public:
+  static Result<std::unique_ptr<ProxyServer>> create(const ProxyConfig& config);
+  ~ProxyServer();
+
+  uint16_t port() const { return port_; }
+  // Runs until stop() is called from a signal handler (or another thread).
+  void run();
+  void stop() { stop_ = 1; }
+  const ProxyCounters& counters() const { return counters_; }
+
+  // Used by Conn.
+  void logEvent(const std::string& json);
+  ProxyCounters& mutableCounters() { return counters_; }
+
+ private:
+  ProxyServer() = default;
+  void onEvent(uint64_t tag, uint32_t events);
+  void acceptAll();
+  void pump(Conn& c);
+  void closeConn(Conn& c);
+  void closeIdle();
+
+  friend struct Conn;
+  ProxyConfig config_;
+  std::shared_ptr<const policy::Snapshot> policy_;
+  std::unique_ptr<LeafMinter> minter_;
+  std::vector<std::vector<SpkiPin>> pins_;  // per service index, decoded from the policy
+  SslCtxPtr clientCtx_;    // the side facing the client
+  SslCtxPtr upstreamCtx_;  // the side facing the origin
+  std::unique_ptr<telemetry::LogWriter> log_;
+  int epfd_ = -1;
+  int listenFd_ = -1;
+  uint16_t port_ = 0;
+  volatile int stop_ = 0;
+  uint64_t nextId_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  // The newest upstream TLS session per host (resumption skips the server's signature and the
+  // chain verification; the chain was validated when the session was made).
+  struct SessionFree {
+    void operator()(SSL_SESSION* p) const { SSL_SESSION_free(p); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> upstreamSessions_;
+  ProxyCounters counters_;
+};
+
+}  // namespace lbg::proxy

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "dataplane/proxy/ossl.h"
+
+namespace lbg::proxy {
+
+// Why an upstream server was refused. The `tls` event's reason is toString() of it; there is no
+// "continue anyway": any of these refuses the client's connection.
+enum class UpstreamRefusal : uint8_t {
+  None,
+  CertUntrusted,  // no chain to the trust store (or any other verification failure)
+  CertName,       // the certificate does not name the host
+  CertExpired,    // outside its validity period (expired or not yet valid)
+  PinMismatch,    // no certificate of the chain has a pinned SPKI
+  Handshake,      // the TLS handshake failed for another reason (protocol < 1.2, reset, …)
+};
+const char* toString(UpstreamRefusal r);
+
+// The SSL_CTX for upstream connections (one per worker): verification required against
+// `trustFile` (PEM bundle) or, if empty, Debian's /etc/ssl/certs; TLS 1.2 at least; ALPN http/1.1.
+// nullptr if the trust store cannot be loaded.
+SslCtxPtr makeUpstreamCtx(const std::string& trustFile);
+
+// Prepares an upstream SSL for `host`: SNI and hostname verification (no partial wildcards).
+bool prepareUpstream(SSL* ssl, const std::string& host);
+
+// The refusal for a failed handshake, from the verification result.
+UpstreamRefusal classifyFailure(const SSL* ssl);
+
+// SHA-256 of a certificate's SubjectPublicKeyInfo (the pin format of `openssl x509 -pubkey | openssl
+// pkey -pubin -outform der | sha256sum`).
+using SpkiPin = std::array<uint8_t, 32>;
+bool spkiSha256(X509* cert, SpkiPin& out);
+// After a verified handshake: None if `pins` is empty or any certificate of the verified chain
+// (leaf, intermediates, root) matches a pin, else PinMismatch.
+UpstreamRefusal checkPins(SSL* ssl, std::span<const SpkiPin> pins);
+
+}  // namespace lbg::proxy

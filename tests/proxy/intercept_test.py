@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""lbg-proxy explicit mode on loopback: real curl --proxy -> lbg-proxy -> small TLS origins.
+
+Checks: the origin sees each tenant header once with the configured value even when the client
+sent its own (mixed case, duplicated); wrong root, wrong name and expired upstream certificates
+are refused with their reason in the log; keep-alive and chunked bodies arrive intact; a host not
+marked for interception is spliced (the client sees the origin's own certificate).
+usage: intercept_test.py LBG_PROXY WORKDIR
+"""
+import datetime
+import glob
+import http.server
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+PROXY, WORK = sys.argv[1], sys.argv[2]
+NOW = datetime.datetime.now(datetime.timezone.utc)
+DAY = datetime.timedelta(days=1)
+
+
+def pem(path, obj):
+    with open(path, "wb") as f:
+        if isinstance(obj, x509.Certificate):
+            f.write(obj.public_bytes(serialization.Encoding.PEM))
+        else:
+            f.write(obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return path
+
+
+def make_cert(cn, issuer=None, sans=(), ca=False, not_before=NOW - DAY, not_after=NOW + 30 * DAY):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    b = (x509.CertificateBuilder().subject_name(name)
+         .issuer_name(issuer[0].subject if issuer else name)
+         .public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(not_before).not_valid_after(not_after)
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if sans:
+        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), False)
+    cert = b.sign(issuer[1] if issuer else key, hashes.SHA256())
+    return cert, key
+
+
+SEEN = []  # (origin, client port, method, path, [(name, value)], body)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        self.record(b"")
+
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b""):
+                        pass
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.record(body)
+
+    def record(self, body):
+        SEEN.append((self.server.label, self.client_address[1], self.command, self.path,
+                     list(self.headers.items()), body))
+        out = b"origin %s saw %d bytes\n" % (self.server.label.encode(), len(body))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+def origin(label, cert, key):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.label = label
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pem(f"{WORK}/{label}.crt", cert), pem(f"{WORK}/{label}.key", key))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address[1]
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK, mode=0o700)
+    root = make_cert("Test Root", ca=True)
+    other = make_cert("Other Root", ca=True)
+    appliance = make_cert("lbg appliance CA", ca=True)
+    pem(f"{WORK}/root.pem", root[0])
+    pem(f"{WORK}/appliance.pem", appliance[0])
+    pem(f"{WORK}/appliance.key", appliance[1])
+    ports = {
+        "login.microsoftonline.com": origin("good", *make_cert(
+            "login.microsoftonline.com", root, ["login.microsoftonline.com", "login.microsoft.com"])),
+        "login.windows.net": origin("wrongroot", *make_cert(
+            "login.windows.net", other, ["login.windows.net"])),
+        "login.microsoft.com": origin("wrongname", *make_cert(
+            "elsewhere.example", root, ["elsewhere.example"])),
+        "expired.example.com": origin("expired", *make_cert(
+            "expired.example.com", root, ["expired.example.com"], not_before=NOW - 10 * DAY,
+            not_after=NOW - DAY)),
+        "pinned.example.com": origin("pinned", *make_cert(
+            "pinned.example.com", root, ["pinned.example.com"])),
+        "splice.example.com": origin("splice", *make_cert(
+            "splice.example.com", root, ["splice.example.com"])),
+    }
+    with open(f"{WORK}/policy.yaml", "w") as f:
+        f.write("""version: 1
+segment: {inside: [127.0.0.0/8]}
+defaults: {deny: reset}
+services:
+  - name: entra
+    kind: cloud
+    ismap: {id: C21-0008-2, expires: 2099-03-31}
+    fqdn: [login.microsoftonline.com, login.microsoft.com, login.windows.net]
+    ports: [tcp/443]
+    intercept: true
+    tenant:
+      profile: entra-v1
+      headers: {Restrict-Access-To-Tenants: "contoso.onmicrosoft.com,contoso.jp", Restrict-Access-Context: "dir-0001"}
+  - name: expired
+    kind: lgwan-asp
+    fqdn: [expired.example.com]
+    ports: [tcp/443]
+    intercept: true
+  - name: pinned
+    kind: lgwan-asp
+    fqdn: [pinned.example.com]
+    ports: [tcp/443]
+    intercept: true
+    pins: ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
+  - name: spliced
+    kind: lgwan-asp
+    fqdn: [splice.example.com]
+    ports: [tcp/443]
+""")
+    args = [PROXY, "--listen", "127.0.0.1:0", "--port-file", f"{WORK}/port", "--policy",
+            f"{WORK}/policy.yaml", "--ca-cert", f"{WORK}/appliance.pem", "--ca-key",
+            f"{WORK}/appliance.key", "--trust-file", f"{WORK}/root.pem", "--log-dir", f"{WORK}/log"]
+    for host, port in ports.items():
+        args += ["--connect-to", f"{host}=127.0.0.1:{port}"]
+    os.makedirs(f"{WORK}/log", mode=0o700)
+    proxy = subprocess.Popen(args)
+    failures = []
+
+    def check(ok, what):
+        print(("ok   " if ok else "FAIL ") + what)
+        if not ok:
+            failures.append(what)
+
+    try:
+        for _ in range(500):
+            if os.path.exists(f"{WORK}/port") or proxy.poll() is not None:
+                break
+            time.sleep(0.02)
+        port = int(open(f"{WORK}/port").read())
+        curl = ["curl", "-sS", "--proxy", f"http://127.0.0.1:{port}", "--cacert",
+                f"{WORK}/appliance.pem", "--max-time", "20"]
+
+        # 1. Tenant headers replaced: the client's own copies (mixed case, duplicated) are gone.
+        r = subprocess.run(curl + ["-H", "restrict-access-to-tenants: evil.example",
+                                   "-H", "RESTRICT-ACCESS-TO-TENANTS: evil2.example",
+                                   "-H", "Restrict-Access-Context: attacker",
+                                   "https://login.microsoftonline.com/common/oauth2/authorize",
+                                   "https://login.microsoftonline.com/second"],
+                           capture_output=True, text=True)
+        check(r.returncode == 0 and r.stdout.count("origin good saw 0 bytes") == 2,
+              f"two GETs through the interception ({r.returncode} {r.stderr.strip()})")
+        good = [s for s in SEEN if s[0] == "good"]
+        for s in good:
+            t = [v for n, v in s[4] if n.lower() == "restrict-access-to-tenants"]
+            c = [v for n, v in s[4] if n.lower() == "restrict-access-context"]
+            check(t == ["contoso.onmicrosoft.com,contoso.jp"] and c == ["dir-0001"],
+                  f"origin sees exactly the configured tenant headers on {s[3]}: {t} {c}")
+        check(len(good) == 2 and good[0][1] == good[1][1], "keep-alive: both requests on one upstream connection")
+
+        # 2. Chunked body intact (and Expect: 100-continue relayed).
+        body = os.urandom(70000).hex()
+        with open(f"{WORK}/body", "w") as f:
+            f.write(body)
+        r = subprocess.run(curl + ["-H", "Transfer-Encoding: chunked", "-H", "Expect: 100-continue",
+                                   "--data-binary", f"@{WORK}/body",
+                                   "https://login.microsoftonline.com/post"],
+                           capture_output=True, text=True)
+        posted = [s for s in SEEN if s[3] == "/post"]
+        check(r.returncode == 0 and len(posted) == 1 and posted[0][5] == body.encode(),
+              f"chunked body of {len(body)} bytes intact ({r.stderr.strip()})")
+        check("origin good saw %d bytes" % len(body) in r.stdout, "response relayed")
+
+        # 3. Refusals by upstream validation.
+        for host, reason in (("login.windows.net", "cert-untrusted"),
+                             ("login.microsoft.com", "cert-name"),
+                             ("expired.example.com", "cert-expired"),
+                             ("pinned.example.com", "pin-mismatch")):
+            r = subprocess.run(curl + [f"https://{host}/"], capture_output=True, text=True)
+            check(r.returncode != 0, f"{host} refused ({reason})")
+        check(not [s for s in SEEN if s[0] in ("wrongroot", "wrongname", "expired", "pinned")],
+              "no request reached a refused origin")
+
+        # 4. Not intercepted: spliced, the client sees the origin's own certificate.
+        r = subprocess.run(["curl", "-sS", "--proxy", f"http://127.0.0.1:{port}", "--cacert",
+                            f"{WORK}/root.pem", "--max-time", "20", "-w", "%{certs}",
+                            "https://splice.example.com/x"],
+                           capture_output=True, text=True)
+        check(r.returncode == 0 and "origin splice saw 0 bytes" in r.stdout and
+              "Test Root" in r.stdout and "lbg appliance" not in r.stdout,
+              f"splice.example.com spliced with the origin's certificate ({r.stderr.strip()})")
+        r = subprocess.run(curl + ["https://splice.example.com/x"], capture_output=True, text=True)
+        check(r.returncode != 0, "the appliance CA does not vouch for a spliced host")
+        # Not in the policy at all: 403 from the proxy.
+        r = subprocess.run(curl + ["https://denied.example.org/"], capture_output=True, text=True)
+        check(r.returncode != 0, "a host outside the policy is refused")
+        # A CONNECT target with a comma is refused before anything is minted.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"CONNECT login.microsoftonline.com,evil.example:443 HTTP/1.1\r\n"
+                      b"Host: x\r\n\r\n")
+            check(s.recv(100).startswith(b"HTTP/1.1 400"), "a name with a comma is refused")
+        # The client's SNI must be the CONNECT host: no leaf for a name that was not validated.
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"CONNECT login.microsoftonline.com:443 HTTP/1.1\r\n"
+                      b"Host: login.microsoftonline.com:443\r\n\r\n")
+            check(s.recv(100).startswith(b"HTTP/1.1 200"), "CONNECT accepted")
+            ctx = ssl.create_default_context(cafile=f"{WORK}/appliance.pem")
+            ctx.check_hostname = False
+            try:
+                ctx.wrap_socket(s, server_hostname="evil.example").close()
+                check(False, "a ClientHello naming another host is refused")
+            except (ssl.SSLError, OSError):
+                check(True, "a ClientHello naming another host is refused")
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=20)
+
+    records = []
+    for seg in sorted(glob.glob(f"{WORK}/log/seg-*.jsonl*")) + sorted(glob.glob(f"{WORK}/log/seg-*.log")):
+        with open(seg) as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    reasons = {(r.get("tls", {}).get("sni"), r.get("reason")) for r in records
+               if r.get("event_type") == "tls" and r.get("action") == "deny"}
+    for host, reason in (("login.windows.net", "cert-untrusted"), ("login.microsoft.com", "cert-name"),
+                         ("expired.example.com", "cert-expired"), ("pinned.example.com", "pin-mismatch")):
+        check((host, reason) in reasons, f"log: tls refuse {host} {reason}")
+    check(any(r.get("event_type") == "tls" and r.get("action") == "splice" for r in records),
+          "log: tls splice")
+    check(sum(1 for r in records if r.get("event_type") == "http" and
+              r.get("tenant_profile") == "entra-v1") == 3, "log: three http events with entra-v1")
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        sys.exit(1)
+    print("all proxy checks passed")
+
+
+main()

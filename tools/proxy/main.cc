@@ -1,0 +1,87 @@
+// lbg-proxy: TLS interception of the tenant-restriction login hosts (explicit mode, CONNECT).
+// See dataplane/proxy/README.md.
+#include <openssl/ssl.h>
+#include <signal.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "dataplane/proxy/proxy_server.h"
+
+namespace {
+lbg::proxy::ProxyServer* gServer = nullptr;
+void onSignal(int) {
+  if (gServer) gServer->stop();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace po = boost::program_options;
+  lbg::proxy::ProxyConfig cfg;
+  std::string listen = "127.0.0.1:3128";
+  std::string portFile;
+  std::vector<std::string> connectTo;
+  po::options_description opts("lbg-proxy options");
+  opts.add_options()("help", "this text")(
+      "listen", po::value(&listen)->default_value(listen), "IPv4:port of the explicit listener (port 0: any)")(
+      "policy", po::value(&cfg.policyFile)->required(), "policy YAML")(
+      "ca-cert", po::value(&cfg.caCertFile)->required(), "appliance CA certificate (PEM)")(
+      "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM)")(
+      "trust-file", po::value(&cfg.trustFile), "upstream trust store PEM (default /etc/ssl/certs)")(
+      "connect-to", po::value(&connectTo)->composing(), "tests: host=ip:port instead of DNS")(
+      "log-dir", po::value(&cfg.log.dir), "enforcement log directory (dataplane/telemetry/log)")(
+      "log-key", po::value(&cfg.log.keyFile), "Ed25519 key sealing the log")(
+      "appliance-id", po::value(&cfg.log.applianceId)->default_value("lbg"), "log appliance id")(
+      "port-file", po::value(&portFile), "write the listening port here once ready")(
+      "head-timeout", po::value(&cfg.headTimeoutSec)->default_value(cfg.headTimeoutSec),
+      "seconds a connection may stay silent before CONNECT and the handshakes are done")(
+      "idle-timeout", po::value(&cfg.idleTimeoutSec)->default_value(cfg.idleTimeoutSec),
+      "seconds a relayed connection may stay silent");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "lbg-proxy: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  }
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "lbg-proxy: --listen needs ADDRESS:PORT\n";
+    return 2;
+  }
+  cfg.listenAddress = listen.substr(0, colon);
+  cfg.listenPort = uint16_t(std::stoi(listen.substr(colon + 1)));
+  for (const auto& m : connectTo) {
+    const size_t eq = m.find('=');
+    if (eq == std::string::npos) {
+      std::cerr << "lbg-proxy: --connect-to needs host=ip:port\n";
+      return 2;
+    }
+    cfg.connectTo[m.substr(0, eq)] = m.substr(eq + 1);
+  }
+  if (!cfg.log.dir.empty() && cfg.log.keyFile.empty()) cfg.log.keyFile = cfg.log.dir + "/log.key";
+  auto server = lbg::proxy::ProxyServer::create(cfg);
+  if (!server.ok()) {
+    std::cerr << "lbg-proxy: " << server.error().toString() << "\n";
+    return 1;
+  }
+  gServer = server.value().get();
+  signal(SIGINT, onSignal);
+  signal(SIGTERM, onSignal);
+  signal(SIGPIPE, SIG_IGN);
+  if (!portFile.empty()) {
+    std::ofstream(portFile + ".tmp") << gServer->port() << "\n";
+    std::rename((portFile + ".tmp").c_str(), portFile.c_str());
+  }
+  gServer->run();
+  return 0;
+}
