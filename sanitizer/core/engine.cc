@@ -17,6 +17,8 @@
 #include "sanitizer/ooxml/ooxml_sanitizer.h"
 #include "sanitizer/pdf/pdf_sanitizer.h"
 #include "sanitizer/render/image_pdf.h"
+#include "sanitizer/render/poppler_check.h"
+#include "sanitizer/render/render_pool.h"
 #include "sanitizer/text/text_sanitizer.h"
 
 namespace lbg::sanitizer {
@@ -56,6 +58,8 @@ struct CallContext {
 
 struct Engine::Impl {
   EngineConfig config;
+  // Pre-forked sandboxed poppler workers for the PDF's independent check and image-PDF mode.
+  std::unique_ptr<render::RenderPool> renderPool;
   std::string soffice;  // resolved LibreOffice, "" when legacy Office is not converted
 
   FormatLimits limitsFor(const CallContext& ctx) const {
@@ -97,7 +101,7 @@ struct Engine::Impl {
     if (mode == Mode::Text) return toText(std::move(result), limits);
     if (mode == Mode::ImagePdf) {
       // The renderer only ever sees the rebuilt PDF, and only inside its sandbox.
-      FormatResult image = render::pdfToImagePdf(result.output, limits);
+      FormatResult image = render::pdfToImagePdf(result.output, limits, {}, renderPool.get());
       if (!image.ok) return image;
       for (auto& item : result.removed) addRemoved(image.removed, item.kind, item.location, item.count);
       why = secondCheck(image, limits);
@@ -171,7 +175,12 @@ struct Engine::Impl {
     bool typeMatches = info.type == t || ((t == "text" || t == "csv") && (info.type == "text" || info.type == "csv" ||
                                                                           info.type == "empty"));
     if (!typeMatches) return "verify:type-mismatch";
-    if (t == "pdf") return pdf::verify(result.output, limits);
+    if (t == "pdf") {
+      // qpdf (which wrote the file) first, then poppler, a different parser, in the sandbox.
+      uint32_t pages = 0;
+      std::string why = pdf::verify(result.output, limits, &pages);
+      return why.empty() ? render::popplerCheck(result.output, pages, limits, renderPool.get()) : why;
+    }
     if (isOoxml(t)) return ooxml::verify(result.output, limits);
     if (isImage(t)) return image::verify(result.output, limits);
     if (t == "zip") return archive::verifyZip(result.output, limits);
@@ -204,6 +213,10 @@ struct Engine::Impl {
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
+double Engine::renderWorkersCpuSeconds() const {
+  return impl_->renderPool ? impl_->renderPool->liveWorkersCpuSeconds() : 0;
+}
+
 std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* error) {
   auto fail = [&](std::string message) -> std::unique_ptr<Engine> {
     if (error != nullptr) *error = std::move(message);
@@ -225,6 +238,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  if (config.renderWorkers > 0) impl->renderPool = std::make_unique<render::RenderPool>(config.renderWorkers);
   if (config.officeConverter == "auto") {
     impl->soffice = convert::findLibreOffice();
   } else if (!config.officeConverter.empty()) {

@@ -58,6 +58,9 @@ struct EngineConfig {
   // Legacy Office/RTF conversion: "auto" uses LibreOffice when installed, "" never converts (doc,
   // xls, ppt and rtf are then blocked), anything else is the path of soffice.bin.
   std::string officeConverter = "auto";
+  // Pre-forked sandboxed render workers (poppler) reused across files; 0 forks one child per file.
+  // Workers start on first use; each is replaced after a failure and retired after 256 files.
+  uint32_t renderWorkers = 2;
 };
 
 class Engine {
@@ -67,6 +70,10 @@ class Engine {
 
   // Thread-safe (const): lbg-icapd calls it from several worker threads at once.
   Outcome sanitize(std::string_view input, std::string_view fileNameHint, Mode mode) const;
+
+  // CPU seconds used so far by the live render workers (for benchmarks: their time is not in the
+  // caller's RUSAGE_CHILDREN until they are reaped).
+  double renderWorkersCpuSeconds() const;
 
   ~Engine();
 

@@ -5,6 +5,7 @@
 // submission, multimedia, 3D, attachments, XFA), and a fresh file is written from the objects
 // still reachable from the catalog, which also drops earlier revisions and trailing bytes.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,8 +16,9 @@ namespace lbg::sanitizer::pdf {
 FormatResult sanitize(std::string_view bytes, const FormatLimits& limits);
 
 // Second check: re-open the rebuilt file with qpdf and scan every object for the removed
-// constructs. "" when clean, else "verify:<kind>".
-std::string verify(std::string_view bytes, const FormatLimits& limits);
+// constructs. "" when clean, else "verify:<kind>". `pages`, when given, receives the page count of
+// the page tree (for the independent check, render/poppler_check.h, to compare with).
+std::string verify(std::string_view bytes, const FormatLimits& limits, uint32_t* pages = nullptr);
 
 // UTF-8 text of every page (poppler), pages separated by form feeds.
 bool extractText(std::string_view bytes, std::string* text, std::string* reason);

@@ -17,6 +17,7 @@
 #include <jpeglib.h>
 
 #include "sanitizer/core/engine.h"
+#include "sanitizer/render/poppler_check.h"
 #include "sanitizer/testing/independent_scan.h"
 
 namespace lbg::sanitizer {
@@ -449,6 +450,48 @@ TEST(PdfSanitizer, VerifyCatchesWhatTheRebuildWouldRemove) {
               page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, "(x) Tj 1 evilop\n"));
             }), limits),
             "verify:content-operator");
+}
+
+// The independent check (poppler, in the sandbox) on files qpdf wrote but the rebuild never saw:
+// it must see for itself what the rebuild removes, count the pages as qpdf does, and render.
+TEST(PdfSanitizer, PopplerCheckIsIndependent) {
+  FormatLimits limits;
+  EXPECT_EQ(render::popplerCheck(makePdf(nullptr), 1, limits), "");
+  EXPECT_EQ(render::popplerCheck(makePdf(nullptr), 2, limits), "verify:poppler-page-count");
+  std::string uriLink = makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+    page.replaceKey("/Annots", QPDFObjectHandle::parse(&pdf,
+                                                       "[<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] "
+                                                       "/A << /S /URI /URI (https://evil.example/) >> >>]"));
+  });
+  EXPECT_EQ(render::popplerCheck(uriLink, 1, limits), "verify:poppler-link-action");
+  std::string launch = makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+    page.replaceKey("/Annots", QPDFObjectHandle::parse(&pdf,
+                                                       "[<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] "
+                                                       "/A << /S /Launch /F (cmd.exe) >> >>]"));
+  });
+  EXPECT_EQ(render::popplerCheck(launch, 1, limits), "verify:poppler-link-action");
+  std::string script = makePdf([](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+    root.replaceKey("/Names", QPDFObjectHandle::parse(&pdf,
+                                                      "<< /JavaScript << /Names [(a) << /S /JavaScript /JS "
+                                                      "(app.alert\\(1\\)) >>] >> >>"));
+  });
+  EXPECT_EQ(render::popplerCheck(script, 1, limits), "verify:poppler-javascript");
+  EXPECT_EQ(render::popplerCheck("%PDF-1.7 not really", 1, limits), "verify:poppler-parse-error");
+  // A navigation link inside the document is kept by the rebuild and accepted by poppler.
+  std::string internal = makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+    page.replaceKey("/Annots", QPDFObjectHandle::parse(&pdf,
+                                                       "[<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] "
+                                                       "/A << /S /Named /N /NextPage >> >>]"));
+  });
+  EXPECT_EQ(render::popplerCheck(internal, 1, limits), "");
+}
+
+// End to end through the engine: every clean rebuild passes both checks (the engine runs them).
+TEST(PdfSanitizer, RebuildPassesBothChecks) {
+  for (const ActiveCase& c : activeCases()) {
+    Outcome out = engine()->sanitize(makePdf(c.add), "a.pdf", Mode::Rebuild);
+    EXPECT_EQ(out.report.verdict, Verdict::Sanitized) << c.name << ": " << out.report.reason;
+  }
 }
 
 }  // namespace

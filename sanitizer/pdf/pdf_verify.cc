@@ -12,7 +12,7 @@
 
 namespace lbg::sanitizer::pdf {
 
-std::string verify(std::string_view bytes, const FormatLimits& limits) {
+std::string verify(std::string_view bytes, const FormatLimits& limits, uint32_t* pages) {
   try {
     QPDF pdf;
     pdf.setSuppressWarnings(true);
@@ -26,6 +26,7 @@ std::string verify(std::string_view bytes, const FormatLimits& limits) {
     std::string reason;
     if (!rebuildContentStreams(pdf, limits, findings, &reason)) return "verify:content-" + reason;
     if (!findings.empty()) return "verify:" + findings.front().kind;
+    if (pages != nullptr) *pages = static_cast<uint32_t>(pdf.getAllPages().size());
     if (pdf.anyWarnings()) return "verify:qpdf-warnings";
   } catch (std::exception const&) {
     return "verify:parse-error";

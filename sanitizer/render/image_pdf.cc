@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sanitizer/image/image_sanitizer.h"
+#include "sanitizer/render/render_pool.h"
 #include "sanitizer/render/sandbox.h"
 
 namespace lbg::sanitizer::render {
@@ -45,9 +46,19 @@ bool get(std::string_view* in, T* value) {
   return true;
 }
 
-// Runs in the sandboxed child: renders and emits 'P' records, or one 'E' record with a reason.
-bool renderAll(std::string_view pdf, const FormatLimits& limits, const ImagePdfOptions& options,
-               const std::function<bool(std::string_view)>& emit) {
+// What the render job needs, sent ahead of the PDF (the worker may have been forked long before).
+struct RenderRequest {
+  double dpi;
+  uint32_t maxPages;
+  double maxImagePixels;
+};
+
+// Runs in the sandboxed child (a pool worker or a fresh one): renders and emits 'P' records, or
+// one 'E' record with a reason. The head is a RenderRequest.
+bool renderAll(std::string_view head, std::string_view pdf, const Emit& emit) {
+  RenderRequest options{};
+  if (head.size() != sizeof options) return false;
+  std::memcpy(&options, head.data(), sizeof options);
   auto error = [&](const std::string& why) {
     std::string rec = "E";
     rec += why;
@@ -75,7 +86,7 @@ bool renderAll(std::string_view pdf, const FormatLimits& limits, const ImagePdfO
     // Lower the resolution for huge pages so that one page never exceeds the pixel limit.
     double dpi = options.dpi;
     double pixels = (w / 72 * dpi) * (h / 72 * dpi);
-    if (pixels > limits.maxImagePixels) dpi *= std::sqrt(limits.maxImagePixels / pixels);
+    if (pixels > options.maxImagePixels) dpi *= std::sqrt(options.maxImagePixels / pixels);
     poppler::image img = renderer.render_page(page.get(), dpi, dpi);
     if (!img.is_valid() || img.width() <= 0 || img.height() <= 0) return error("render-failed");
     std::vector<unsigned char> rgb(static_cast<size_t>(img.width()) * img.height() * 3);
@@ -135,15 +146,17 @@ std::string number(double v) {
 
 }  // namespace
 
-FormatResult pdfToImagePdf(std::string_view pdf, const FormatLimits& limits, const ImagePdfOptions& options) {
+FormatResult pdfToImagePdf(std::string_view pdf, const FormatLimits& limits, const ImagePdfOptions& options,
+                           RenderPool* pool) {
   if (pdf.size() > static_cast<size_t>(INT32_MAX)) return FormatResult::fail("limit:input-size");
   SandboxLimits sandbox;
-  sandbox.deadline = limits.deadline == std::chrono::steady_clock::time_point::max()
-                         ? std::chrono::steady_clock::now() + std::chrono::seconds(60)
-                         : limits.deadline;
+  sandbox.deadline = finiteDeadline(limits.deadline);
+  RenderRequest head{options.dpi, options.maxPages, static_cast<double>(limits.maxImagePixels)};
+  std::string_view headBytes(reinterpret_cast<const char*>(&head), sizeof head);
   std::string raw, reason;
-  bool ran = runSandboxed([&](const std::function<bool(std::string_view)>& emit) { return renderAll(pdf, limits, options, emit); },
-                          sandbox, &raw, &reason);
+  bool ran = pool != nullptr ? pool->run(renderAll, headBytes, pdf, sandbox, &raw, &reason)
+                             : runSandboxed([&](const Emit& emit) { return renderAll(headBytes, pdf, emit); }, sandbox,
+                                            &raw, &reason);
   if (!ran) return FormatResult::fail(reason);
   std::vector<Page> pages;
   if (!parsePages(raw, &pages, &reason)) return FormatResult::fail(reason);

@@ -16,6 +16,10 @@ struct ImagePdfOptions {
   uint32_t maxPages = 1000;
 };
 
-FormatResult pdfToImagePdf(std::string_view pdf, const FormatLimits& limits, const ImagePdfOptions& options = {});
+class RenderPool;
+
+// With a pool the pages are rendered by a pre-forked worker, else by a child forked for this file.
+FormatResult pdfToImagePdf(std::string_view pdf, const FormatLimits& limits, const ImagePdfOptions& options = {},
+                           RenderPool* pool = nullptr);
 
 }  // namespace lbg::sanitizer::render

@@ -64,24 +64,21 @@ bool installSeccomp() {
   return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0;
 }
 
-bool writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 [[noreturn]] void childMain(int fd, const std::function<bool(const std::function<bool(std::string_view)>&)>& work,
                             const SandboxLimits& limits) {
-  // Only the pipe stays open.
-  if (fd != 3) {
-    ::dup2(fd, 3);
-    fd = 3;
+  if (!enterSandbox(fd, limits)) ::_exit(3);
+  bool ok = work([](std::string_view bytes) { return writeAll(kSandboxFd, bytes); });
+  ::_exit(ok ? 0 : 1);
+}
+
+}  // namespace
+
+bool enterSandbox(int fd, const SandboxLimits& limits) {
+  // Only the channel to the parent stays open.
+  if (fd != kSandboxFd) {
+    if (::dup2(fd, kSandboxFd) < 0) return false;
   }
-  ::syscall(SYS_close_range, 4u, ~0u, 0u);
+  ::syscall(SYS_close_range, static_cast<unsigned>(kSandboxFd + 1), ~0u, 0u);
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
     ::dup2(devnull, 0);
@@ -103,12 +100,18 @@ bool writeAll(int fd, std::string_view data) {
     r = {limits.maxAddressSpace, limits.maxAddressSpace};
     ::setrlimit(RLIMIT_AS, &r);
   }
-  if (!installSeccomp()) ::_exit(3);
-  bool ok = work([fd](std::string_view bytes) { return writeAll(fd, bytes); });
-  ::_exit(ok ? 0 : 1);
+  return installSeccomp();
 }
 
-}  // namespace
+bool writeAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
 
 bool runSandboxed(const std::function<bool(const std::function<bool(std::string_view)>& emit)>& work,
                   const SandboxLimits& limits, std::string* output, std::string* reason) {
