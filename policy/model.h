@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 #include "policy/tenant_profile.h"
 
 namespace lbg::policy {

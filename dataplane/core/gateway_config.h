@@ -8,7 +8,7 @@
 #include "dataplane/core/listen_address.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::dataplane {
 

@@ -9,6 +9,8 @@
 
 #include "dataplane/core/pipeline.h"
 
+#include <algorithm>
+
 namespace lbg::dataplane {
 
 namespace {
@@ -18,7 +20,9 @@ constexpr uint8_t kTcpAck = 0x10;
 }  // namespace
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& c) {
-  return std::make_unique<guard::SourceTable>(c.guardSources, guard::SourceLimits{});
+  const uint64_t sources = c.guardSources != 0 ? c.guardSources : 2ull * c.flowCapacity;
+  return std::make_unique<guard::SourceTable>(uint32_t(std::min<uint64_t>(sources, 1u << 30)),
+                                              guard::SourceLimits{});
 }
 
 bool Pipeline::guardAdmitNew(Unit& u) {

@@ -8,7 +8,7 @@
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 #include "policy/snapshot.h"
 
 namespace lbg::dataplane {

@@ -12,7 +12,7 @@
 
 #include "dataplane/inspect/tls/hello_builder.h"
 #include "dataplane/packet/test_frame.h"
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::testing {
 

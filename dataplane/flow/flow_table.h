@@ -31,7 +31,7 @@
 #include "dataplane/flow/prefetch.h"
 #include "dataplane/flow/tcp_normalizer.h"
 #include "dataplane/flow/tcp_tracker.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::flow {
 

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "dataplane/guard/token_bucket.h"
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::dataplane::guard {
 

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "dataplane/telemetry/log/vocabulary.h"
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::telemetry {
 
