@@ -27,9 +27,8 @@ inline constexpr uint32_t kMaxPins = 8;          // per service; more are ignore
 inline constexpr uint32_t kMaxChainBytes = 16384;  // a certificate list the stream buffer can hold
 
 struct VerifyRequest {
-  // The worker's: which flow asked (the entry is found again by pointer, checked by flow id).
+  // The worker's: which flow asked (found again by its key, checked by flow id).
   uint64_t flowId = 0;
-  void* entry = nullptr;
   bool inFlight = false;   // lent to the verifier
   bool flowGone = false;   // the flow ended while in flight: freed when it comes back
   // The question.
@@ -59,7 +58,6 @@ class RequestPool {
     free_.pop_back();  // no allocation: capacity reserved
     VerifyRequest& r = slots_[i];  // the header only: the chain is overwritten before use
     r.flowId = 0;
-    r.entry = nullptr;
     r.inFlight = r.flowGone = false;
     r.atUnixSec = 0;
     r.hostLen = r.pinCount = 0;

@@ -76,6 +76,7 @@ class GatewayRuntime : public ControlApi {
   EventSink& log_;
   SnapshotSlot slot_;
   std::unique_ptr<inspect::DnsBindingTable> dns_;
+  std::unique_ptr<cert::Verifier> verifier_;  // before pipelines_: they point at it
   std::unique_ptr<PacketPool> packetPool_;  // outlives the ports' queues and the pipelines
   rte_mempool* pool_ = nullptr;
   uint16_t ports_[2] = {0, 0};  // indexed by PortRole
