@@ -76,11 +76,13 @@ class GatewayRuntime : public ControlApi {
   EventSink& log_;
   SnapshotSlot slot_;
   std::unique_ptr<inspect::DnsBindingTable> dns_;
-  std::unique_ptr<cert::Verifier> verifier_;  // before pipelines_: they point at it
   std::unique_ptr<PacketPool> packetPool_;  // outlives the ports' queues and the pipelines
   rte_mempool* pool_ = nullptr;
   uint16_t ports_[2] = {0, 0};  // indexed by PortRole
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  // After pipelines_, so destroyed first: its thread stops before the request pools it may still
+  // be answering (in the pipelines) go away. The pipelines no longer use it by then.
+  std::unique_ptr<cert::Verifier> verifier_;
   // One per worker, written by its PortTxSink only (own allocation: no false sharing).
   std::vector<std::unique_ptr<PortCounters>> portCounters_;
   std::atomic<bool> stop_{false};
