@@ -9,6 +9,8 @@
 //   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
 //               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
 //               allowed flows: DNS answers, later HTTP heads           stageInspectAllowed()
+//               TLS ≤ 1.2 server flights: certificate check          checkServerFlight()
+//                 (verifier thread's answers applied after the burst)  serviceCert()
 //               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
 //   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
