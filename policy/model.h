@@ -88,8 +88,9 @@ struct ServiceSpec {
   // Only with `intercept: true`, and the service lists every host the profile needs.
   std::optional<TenantSpec> tenant;
   // `pins:` SHA-256 of an acceptable SubjectPublicKeyInfo in the upstream's verified chain, in
-  // curl's spelling "sha256//<base64>"; lbg-proxy refuses (pin-mismatch) when none matches.
-  // Only with intercept: true (a spliced connection is never verified by the proxy).
+  // curl's spelling "sha256//<base64>"; lbg-proxy (intercepted services) and the gateway's
+  // passive certificate check (TLS ≤ 1.2 flows allowed by SNI) deny (pin-mismatch) when none
+  // matches.
   std::vector<std::string> pins;
   std::string description;
   SourcePos pos;

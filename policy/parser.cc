@@ -522,7 +522,6 @@ class DocParser {
     }
     if (m.has("pins")) {
       v = m.get("pins", &p);
-      if (!s.intercept) fail(p, path + ".pins", "pins need intercept: true on the service");
       std::set<std::string> seenPins;
       forEach(v, p, path + ".pins",
               [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {

@@ -14,6 +14,11 @@ namespace lbg::dataplane {
 using Verdict = flow::Verdict;
 enum class DnsTcpReading : uint8_t { Unknown, Reading, Stopped };
 
+// FlowMeta::follow bits: what an allowed flow still needs.
+inline constexpr uint8_t kFollowHttp = 1;       // later client request heads (http_follow.cc)
+inline constexpr uint8_t kFollowCert = 2;       // the server's flight (pipeline_cert.cc)
+inline constexpr uint8_t kFollowCertAsked = 4;  // ... its certificate is with the verifier
+
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable),
 // after the hot lines: read when a flow starts, is judged, re-checked after a reload or ends.
 // Plain data: the table zero-initialises it and copies it on eviction. Widest fields first.
@@ -42,10 +47,15 @@ struct FlowState {
       inspect::HttpRequestStream http;
       uint32_t httpNextSeq;
     };
+    // The passive certificate check (pipeline_cert.cc) of a TLS flow: its request in the
+    // worker's cert::RequestPool, while FlowMeta::follow has kFollowCert.
+    int32_t certRequest;
   };
-  // Client bytes while the verdict is pending, and while a later HTTP head is held.
+  // Client bytes while the verdict is pending, and while a later HTTP head is held; the server's
+  // flight while its certificate is checked.
   flow::StreamState stream;
-  HoldPool::Queue hold;      // client packets held while the verdict is pending
+  HoldPool::Queue hold;      // client packets held while the verdict is pending; server
+                             // packets while the certificate is checked
   uint16_t appMaster, appApp;
   telemetry::Reason reason;
   telemetry::AppProto appProto;

@@ -37,7 +37,7 @@ bool Pipeline::armHttpFollow(Entry& e, const inspect::HttpRequestHead& head, uin
     return false;
   }
   e.user.httpNextSeq = e.user.stream.baseSeq + judgedEnd;
-  e.meta.follow = 1;
+  e.meta.follow |= kFollowHttp;
   return true;
 }
 

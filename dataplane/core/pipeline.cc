@@ -38,6 +38,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   if (!streams) return streams.error();
   p->streams_ = std::move(streams.value());
   if (auto r = p->createStreamGuard(config); !r) return r.error();  // pipeline_stream.cc
+  p->createCertCheck(config);                                        // pipeline_cert.cc
   packet::ReassemblerConfig fc;
   fc.maxDatagrams = config.fragmentDatagrams;
   fc.timeoutNs = config.fragmentTimeoutNs;
@@ -305,9 +306,15 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
-      if (e->meta.follow && fromInitiator) {
-        followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
-        return;
+      if (e->meta.follow) {
+        if ((e->meta.follow & kFollowHttp) && fromInitiator) {
+          followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
+          return;
+        }
+        if ((e->meta.follow & kFollowCert) && !fromInitiator) {
+          checkServerFlight(*e, u, tx);  // the certificate is checked first (pipeline_cert.cc)
+          return;
+        }
       }
       if (stageInspectAllowed(*e, u, fromInitiator)) {
         forward(u, tx);
@@ -638,6 +645,7 @@ void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
 void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
   guardRelease(e);
+  if (e.meta.follow & kFollowCert) endCertCheck(e);
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);

@@ -9,6 +9,8 @@
 //   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
 //               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
 //               allowed flows: DNS answers, later HTTP heads           stageInspectAllowed()
+//               TLS ≤ 1.2 server flights: certificate check          checkServerFlight()
+//                 (verifier thread's answers applied after the burst)  serviceCert()
 //               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
 //   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
@@ -26,6 +28,8 @@
 #include <memory>
 #include <span>
 
+#include "dataplane/cert/verdict_cache.h"
+#include "dataplane/cert/verifier.h"
 #include "dataplane/core/counter_export.h"
 #include "dataplane/core/flow_state.h"
 #include "dataplane/core/hold_queue.h"
@@ -108,6 +112,11 @@ struct PipelineConfig {
   // refuses new flows when full, fail closed) cannot fill before the flow table does: every
   // tracked source holds a flow or a recent one (a /16 inside segment is 65,536 sources).
   uint32_t guardSources = 0;
+  // Passive certificate check of TLS ≤ 1.2 flows allowed by SNI (pipeline_cert.cc): off when
+  // null. Not owned; shared by the workers (each has its rings and verifierSlots requests).
+  cert::Verifier* certVerifier = nullptr;
+  uint32_t certCacheEntries = 4096;  // per worker (~56 bytes each)
+  uint64_t certCacheTtlNs = 3600'000'000'000ull;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
@@ -129,6 +138,12 @@ class Pipeline {
 
   // Ages flows (a bounded slice per call) and fragments; logs ends. Call between bursts.
   void housekeeping(uint64_t nowNs);
+
+  // Applies the certificate verifier's answers (pipeline_cert.cc): held server flights released
+  // or their flows denied and reset. Call after each burst; `waitAll` (replay) waits until no
+  // request is in flight, so that a replay is deterministic.
+  void serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll);
+  uint32_t certInFlight() const { return certInFlight_; }
 
   // Ends every flow (shutdown / end of replay): logs ends, frees held packets.
   void drainAll(uint64_t nowNs);
@@ -244,6 +259,18 @@ class Pipeline {
   void emitEnd(const Entry& e, telemetry::EndReason why);
   void endFlow(Entry& e, telemetry::EndReason why);
 
+  // pipeline_cert.cc: the passive certificate check of TLS ≤ 1.2 server flights.
+  void createCertCheck(const PipelineConfig& config);
+  void armCertCheck(Entry& e, std::string_view sni);
+  void checkServerFlight(Entry& e, Unit& u, TxSink& tx);
+  bool holdServerBytes(Entry& e, Unit& u);  // false: denied
+  void readServerFlight(Entry& e, Unit& u, TxSink& tx);
+  void applyCertResult(Entry& e, cert::Refusal r, Unit* u, TxSink& tx);
+  void passServerFlight(Entry& e, TxSink& tx);
+  void denyServerFlight(Entry& e, Unit* u, telemetry::Reason r, std::string_view detail,
+                        TxSink& tx);
+  void endCertCheck(Entry& e);
+
   // guard stage (pipeline_guard.cc): false = the new flow is refused, the unit freed and counted.
   bool guardAdmitNew(Unit& u);
   void guardRelease(const Entry& e);
@@ -269,6 +296,16 @@ class Pipeline {
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
   HoldPool hold_;
+  // Passive certificate check (pipeline_cert.cc): null verifier_ = off.
+  cert::Verifier* verifier_ = nullptr;
+  std::unique_ptr<cert::RequestPool> certRequests_;
+  struct CertOwner {  // which flow a request belongs to (entries move in the table)
+    flow::FlowKey key;
+    uint32_t hash;
+  };
+  std::unique_ptr<CertOwner[]> certOwners_;
+  std::unique_ptr<cert::VerdictCache> certCache_;
+  uint32_t certInFlight_ = 0;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;
   std::array<uint64_t, kDecodeReasons> decodeDrops_{};

@@ -62,7 +62,23 @@
   X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
-  X(appid_unidentified, "flows left without application identification (nDPI slots full)")
+  X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
+  X(cert_checks, "TLS flows allowed by SNI whose server flight is checked")                \
+  X(cert_server_held, "server packets held until the certificate verdict")                 \
+  X(cert_tls13_passed, "TLS 1.3 server flights passed unchecked (certificate encrypted)")   \
+  X(cert_no_certificate, "TLS server flights without a Certificate (resumption, PSK), passed") \
+  X(cert_server_alert, "TLS server flights that began with an alert, passed (no handshake)") \
+  X(cert_flight_invalid, "flows denied: malformed TLS server flight")                      \
+  X(cert_flight_limit, "flows denied: server flight beyond the hold or chain bounds")      \
+  X(cert_slots_exhausted, "flows denied: no certificate request free (fail closed)")       \
+  X(cert_verify_requests, "certificate lists sent to the verifier thread")                 \
+  X(cert_verify_answers, "verifier answers applied to their flow")                         \
+  X(cert_late_answers, "verifier answers for flows that had ended")                        \
+  X(cert_cache_hits, "certificate verdicts found in the worker's cache")                   \
+  X(cert_cache_misses, "certificate verdicts not in the worker's cache")                   \
+  X(cert_cache_displaced, "cached certificate verdicts displaced by newer ones (cache full)") \
+  X(cert_verified, "server certificates accepted")                                         \
+  X(cert_refused, "server certificates refused: flow denied and reset")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

@@ -237,9 +237,15 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   if (e.meta.verdict == Verdict::Pending) return;
   enforceApp(e);  // identification may have finished before the name was complete
-  if (e.meta.verdict == Verdict::Allow && e.meta.follow) {
+  if (e.meta.verdict == Verdict::Allow && (e.meta.follow & kFollowHttp)) {
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
     return;
+  }
+  // Allowed by SNI: the server's certificate is checked before its flight reaches the client
+  // (pipeline_cert.cc). Before adoptJudged(): the SNI lies in the stream buffer.
+  if (e.meta.verdict == Verdict::Allow && identity_.sni && verifier_ != nullptr &&
+      e.user.appProto == telemetry::AppProto::Tls && e.user.reason == Reason::Sni) {
+    armCertCheck(e, identity_.name);
   }
   adoptJudged(e);  // pipeline_stream.cc: the guard keeps what was released
   applyVerdict(e, u, fromInitiator, tx);

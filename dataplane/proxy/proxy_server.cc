@@ -102,13 +102,8 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
     std::vector<SpkiPin> pins;
     for (const std::string& text : s->policy_->service(int(i)).pins) {
       // The parser checked the form: "sha256//" + 44 base64 characters = 32 bytes.
-      unsigned char raw[48];
-      const std::string b64 = text.substr(8);
-      if (EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size())) < 32) {
-        return Error{"bad pin", text};
-      }
       SpkiPin pin{};
-      std::memcpy(pin.data(), raw, pin.size());
+      if (!cert::decodePin(text, pin)) return Error{"bad pin", text};
       pins.push_back(pin);
     }
     s->pins_.push_back(std::move(pins));

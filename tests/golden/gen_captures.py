@@ -56,6 +56,94 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
     return out
 
 
+def handshake_msg(kind, body):
+    return bytes([kind]) + struct.pack("!I", len(body))[1:] + body
+
+
+def tls_records(msgs, ctype=22):
+    out = b""
+    for off in range(0, len(msgs), 16384):
+        chunk = msgs[off:off + 16384]
+        out += bytes([ctype]) + b"\x03\x03" + u16(len(chunk)) + chunk
+    return out
+
+
+def server_hello(tls13=False):
+    """A ServerHello record: TLS 1.2, or TLS 1.3 (supported_versions 0x0304, certificate encrypted)."""
+    body = u16(0x0303) + bytes(range(100, 132)) + b"\x00" + u16(0x1301 if tls13 else 0xc02f) + b"\x00"
+    if tls13:
+        ext = u16(43) + u16(2) + u16(0x0304)
+        body += u16(len(ext)) + ext
+    return handshake_msg(2, body)
+
+
+def tls12_flight(chain_der):
+    """ServerHello, Certificate (leaf first) and ServerHelloDone in handshake records."""
+    lst = b"".join(struct.pack("!I", len(c))[1:] + c for c in chain_der)
+    cert = handshake_msg(11, struct.pack("!I", len(lst))[1:] + lst)
+    return tls_records(server_hello() + cert + handshake_msg(14, b""))
+
+
+# The server's first flight on TLS flows whose certificate is not under test: TLS 1.3 passes the
+# passive certificate check untouched.
+SH13 = tls_records(server_hello(tls13=True))
+
+
+def cert_material(out):
+    """A test root (written to OUTDIR/cert-root.pem for `replay --trust-store`) and the leaves of
+    the cert_check case, as DER, valid around the capture's time T0."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    t0 = datetime.datetime.fromtimestamp(T0, datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def build(subject, issuer, key, signer, sans, nb, na, ca=False):
+        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(nb).not_valid_after(na)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                                critical=True)
+        else:
+            b = b.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                                critical=False)
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]),
+                                critical=False)
+        return b.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = build("lbg golden test root", "lbg golden test root", root_key, root_key, [],
+                 t0 - 10 * day, t0 + 3650 * day, ca=True)
+    with open(os.path.join(out, "cert-root.pem"), "wb") as f:
+        f.write(x509.load_der_x509_certificate(root).public_bytes(serialization.Encoding.PEM))
+    inter_key = ec.generate_private_key(ec.SECP256R1())
+    inter = build("lbg golden intermediate", "lbg golden test root", inter_key, root_key, [],
+                  t0 - 10 * day, t0 + 365 * day, ca=True)
+
+    def leaf(cn, sans, nb=-1, na=90, signer=None, issuer="lbg golden intermediate"):
+        k = ec.generate_private_key(ec.SECP256R1())
+        return build(cn, issuer if signer is not None else cn, k, signer or k, sans,
+                     t0 + nb * day, t0 + na * day)
+
+    return {
+        "valid": [leaf("valid-leaf-cn", ["outlook.office365.com"], signer=inter_key), inter],
+        "selfsigned": [leaf("selfsigned-leaf-cn", ["outlook.office365.com"])],
+        "wrongname": [leaf("wrongname-leaf-cn", ["www.example.org"], signer=inter_key), inter],
+        "expired": [leaf("expired-leaf-cn", ["outlook.office365.com"], nb=-100, na=-10,
+                         signer=inter_key), inter],
+        "pinned": [leaf("pinned-leaf-cn", ["pinned.example.net"], signer=inter_key), inter],
+    }
+
+
 def dns_name(n):
     return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\x00"
 
@@ -148,7 +236,7 @@ def main():
     cases = {}
 
     p = []
-    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(b"\x16\x03\x03" + b"s" * 200).close()
+    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(SH13 + b"\x17\x03\x03\x00\xc8" + b"s" * 200).close()
     Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(["contoso.sharepoint.com"])).close()
     cases["allowed_sni"] = p
 
@@ -159,7 +247,7 @@ def main():
     cases["forbidden_sni"] = p
 
     p = []
-    Conv(p, M365, 443).handshake().client_data(client_hello(), seg=1).server_data(b"\x16\x03\x03ok")
+    Conv(p, M365, 443).handshake().client_data(client_hello(), seg=1).server_data(SH13)
     Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(), seg=37, order="reverse")
     Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello(record_size=9), seg=100)
     cases["split_hello"] = p
@@ -348,7 +436,7 @@ def main():
     # Allowed: the same bytes twice (a real retransmission) pass, and so does what follows.
     c = Conv(p, M365, 443, sport=41002).handshake().client_data(client_hello())
     raw(c, "PA", 1001, c.sseq, client_hello())
-    c.server_data(b"\x16\x03\x03\x00\x04\x02\x00\x00\x00")
+    c.server_data(SH13)
     c.client_data(b"\x17\x03\x03\x00\x18allowed-after-retransmit").close()
     cases["stream_conflict"] = p
 
@@ -438,6 +526,25 @@ def main():
     c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
     c.handshake().client_data(client_hello()).close()
     cases["guard_syn_flood"] = p
+
+    # Passive certificate check (issue 11): TLS 1.2 flights whose certificate chains to the test
+    # root or not; the bytes the server sends after its flight carry a marker per flow.
+    chains = cert_material(out)
+    p = []
+    for i, (kind, sni) in enumerate([("valid", "outlook.office365.com"),
+                                     ("valid", "outlook.office365.com"),  # from the cache
+                                     ("selfsigned", "outlook.office365.com"),
+                                     ("wrongname", "outlook.office365.com"),
+                                     ("expired", "outlook.office365.com"),
+                                     ("pinned", "pinned.example.net")]):
+        c = Conv(p, M365, 443, sport=42000 + i).handshake().client_data(client_hello([sni]))
+        flight = tls12_flight(chains[kind])
+        c.server_data(flight[:700]).server_data(flight[700:])  # the list straddles segments
+        c.client_data(b"\x16\x03\x03\x00\x05client-key-exchange")
+        c.server_data(b"\x17\x03\x03\x00\x20" + f"after-cert-{kind}-{i}".encode()).close()
+    c = Conv(p, M365, 443, sport=42010).handshake().client_data(client_hello())
+    c.server_data(SH13 + b"\x17\x03\x03\x00\x20after-cert-tls13").close()
+    cases["cert_check"] = p
 
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)

@@ -75,7 +75,12 @@ namespace lbg::telemetry {
   X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed") \
   X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
-  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port")
+  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
+  X(CertUntrusted, "cert-untrusted", Cert, "信頼できない接続先証明書", "server certificate not trusted") \
+  X(CertName, "cert-name", Cert, "接続先証明書の名前が SNI と不一致", "server certificate does not name the SNI") \
+  X(CertExpired, "cert-expired", Cert, "接続先証明書の有効期間外", "server certificate outside its validity") \
+  X(PinMismatch, "pin-mismatch", Cert, "接続先証明書の公開鍵ピン不一致", "no pinned key in the server's chain") \
+  X(CertWeakKey, "cert-weak-key", Cert, "接続先証明書の鍵長不足", "server certificate key too weak")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
