@@ -33,6 +33,7 @@
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/guard/deny_summary.h"
 #include "dataplane/guard/source_table.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
@@ -67,6 +68,10 @@ class TxSink {
 
 struct PipelineConfig {
   uint32_t flowCapacity = 1u << 20;
+  // Table-exhaustion protection (flow_table.h): at most this many flows may be embryonic (TCP
+  // without a completed handshake, UDP unanswered) at once; more evict the oldest of them. 0: a
+  // quarter of flowCapacity. Established flows are never evicted for new ones.
+  uint32_t embryonicFlows = 0;
   uint32_t streamBuffers = 8192;
   uint32_t streamBufferBytes = 16384;
   // Rings of client bytes forwarded after the verdict and not yet acknowledged by the server
@@ -106,9 +111,15 @@ struct PipelineConfig {
   // Guard (dataplane/guard): inside sources tracked per worker (~48 bytes each). The limits come
   // from the policy's defaults.guard.
   uint32_t guardSources = 16384;
+  // Denied packets the guard refuses or drops are logged aggregated (dataplane/guard
+  // deny_summary.h): one `ddos` record per source and reason per interval, at most this many
+  // rows per worker and interval (~80 bytes each); packets beyond are only counted.
+  uint32_t denySummaryRows = 1024;
+  uint64_t denySummaryIntervalNs = 10'000'000'000ull;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
+std::unique_ptr<guard::DenySummary> makeDenySummary(const PipelineConfig& config);
 
 class Pipeline {
  public:
@@ -245,6 +256,10 @@ class Pipeline {
   // guard stage (pipeline_guard.cc): false = the new flow is refused, the unit freed and counted.
   bool guardAdmitNew(Unit& u);
   void guardRelease(const Entry& e);
+  // A packet the guard denied: counted into this interval's summary row of its source and reason.
+  void guardNoteDenied(const Unit& u, telemetry::Reason why);
+  // Emits the summary's rows as `ddos` records once its interval is over (or now, `force`).
+  void guardFlushDenied(bool force);
 
   PipelineConfig config_;
   uint32_t worker_;
@@ -266,6 +281,7 @@ class Pipeline {
   std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
+  std::unique_ptr<guard::DenySummary> denied_;  // this interval's denied packets, aggregated
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

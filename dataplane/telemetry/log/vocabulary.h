@@ -45,7 +45,8 @@ namespace lbg::telemetry {
   X(Policy, "policy", Procedure) \
   X(Alarm, "alarm", Log) \
   X(Retention, "retention", Log) \
-  X(Stats, "stats", Log)
+  X(Stats, "stats", Log) \
+  X(Ddos, "ddos", Ddos)
 
 // Why a flow got its verdict: X(enumerator, `reason` as logged, measure, 日本語, English).
 // A reason may be followed by ":detail" in the log (e.g. "ambiguous:two-names").
@@ -75,7 +76,10 @@ namespace lbg::telemetry {
   X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed") \
   X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
-  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port")
+  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
+  X(RateLimit, "rate-limit", Ddos, "送信元の新規フロー数の上限超過", "source over its new-flow rate") \
+  X(FlowLimit, "flow-limit", Ddos, "送信元の同時フロー数の上限超過", "source over its concurrent flows") \
+  X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
