@@ -52,6 +52,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   p->dnsQueries_ = std::move(queries.value());
   p->guard_ = makeGuard(config);
   p->denied_ = makeDenySummary(config);
+  p->floods_ = makeFloodGuard(config);
   if (config.appIdSlots > 0) {
     inspect::AppIdConfig ac;
     ac.flowSlots = config.appIdSlots;
@@ -167,6 +168,7 @@ void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
     return;
   }
   if (status == packet::DecodeStatus::Fragment) {
+    if (!guardFloodAdmit(u, guard::FloodKind::Fragment)) return;  // 3. guard, per destination
     const auto r = frags_->add(u.view, reinterpret_cast<uint64_t>(m), now_);
     switch (r.status) {
       case packet::ReassemblyStatus::Held:
@@ -197,9 +199,10 @@ void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
 void Pipeline::processUnit(Unit& u, TxSink& tx) {
   const uint8_t proto = u.view.ipProto;
   if (proto == kIcmp || proto == kIcmp6) {
-    handleIcmp(u, tx);
+    if (guardFloodAdmit(u, guard::FloodKind::Icmp)) handleIcmp(u, tx);
     return;
   }
+  if (proto == kUdp && !guardFloodAdmit(u, guard::FloodKind::Udp)) return;
   stageFlow(u, tx);  // 3. guard runs inside it, only for a packet that would create a flow
 }
 

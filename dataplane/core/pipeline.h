@@ -5,6 +5,7 @@
 //   1. rx       a burst of mbufs from one port queue                 (worker loop / replay source)
 //   2. decode   Ethernet, VLAN, IPv4/IPv6, fragments, TCP/UDP/ICMP  stageDecode()
 //   3. guard    new-flow rate and concurrent flows per inside source guardAdmitNew()
+//               UDP/ICMP/fragment flood limits per destination       guardFloodAdmit()
 //   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
 //   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
 //               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
@@ -34,6 +35,7 @@
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_buffer.h"
 #include "dataplane/guard/deny_summary.h"
+#include "dataplane/guard/dest_table.h"
 #include "dataplane/guard/source_table.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
@@ -115,11 +117,15 @@ struct PipelineConfig {
   // deny_summary.h): one `ddos` record per source and reason per interval, at most this many
   // rows per worker and interval (~80 bytes each); packets beyond are only counted.
   uint32_t denySummaryRows = 1024;
+  // Destinations tracked for the per-destination UDP/ICMP/fragment flood limits (~72 bytes each);
+  // the limits come from the policy's defaults.guard.
+  uint32_t guardDestinations = 16384;
   uint64_t denySummaryIntervalNs = 10'000'000'000ull;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
 std::unique_ptr<guard::DenySummary> makeDenySummary(const PipelineConfig& config);
+std::unique_ptr<guard::DestTable> makeFloodGuard(const PipelineConfig& config);
 
 class Pipeline {
  public:
@@ -260,6 +266,8 @@ class Pipeline {
   void guardNoteDenied(const Unit& u, telemetry::Reason why);
   // Emits the summary's rows as `ddos` records once its interval is over (or now, `force`).
   void guardFlushDenied(bool force);
+  // Per-destination flood limit of UDP, ICMP and fragments: false = dropped, freed and counted.
+  bool guardFloodAdmit(Unit& u, guard::FloodKind kind);
 
   PipelineConfig config_;
   uint32_t worker_;
@@ -282,6 +290,8 @@ class Pipeline {
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
   std::unique_ptr<guard::DenySummary> denied_;  // this interval's denied packets, aggregated
+  std::unique_ptr<guard::DestTable> floods_;    // per-destination UDP/ICMP/fragment buckets
+  uint64_t floodVersion_ = ~0ull;               // the snapshot version floods_' limits come from
   HoldPool hold_;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

@@ -30,6 +30,40 @@ std::unique_ptr<guard::DenySummary> makeDenySummary(const PipelineConfig& c) {
   return std::make_unique<guard::DenySummary>(c.denySummaryRows, c.denySummaryIntervalNs);
 }
 
+std::unique_ptr<guard::DestTable> makeFloodGuard(const PipelineConfig& c) {
+  return std::make_unique<guard::DestTable>(c.guardDestinations, guard::DestLimits{});
+}
+
+bool Pipeline::guardFloodAdmit(Unit& u, guard::FloodKind kind) {
+  if (snap_->version() != floodVersion_) {  // a new policy: its limits, the buckets kept
+    const policy::GuardSpec& g = snap_->guard();
+    guard::DestLimits l;
+    l.perKind[int(guard::FloodKind::Udp)] =
+        guard::BucketParams::make(g.udpPerDestPps, g.udpPerDestBurst);
+    l.perKind[int(guard::FloodKind::Icmp)] =
+        guard::BucketParams::make(g.icmpPerDestPps, g.icmpPerDestBurst);
+    l.perKind[int(guard::FloodKind::Fragment)] =
+        guard::BucketParams::make(g.fragmentsPerDestPps, g.fragmentsPerDestBurst);
+    floods_->setLimits(l);
+    floodVersion_ = snap_->version();
+  }
+  switch (floods_->take(u.view.dst, kind, now_)) {
+    case guard::FloodAdmit::Yes:
+      return true;
+    case guard::FloodAdmit::Limited:
+      if (kind == guard::FloodKind::Udp) ++counters_.guard_udp_flood_dropped;
+      if (kind == guard::FloodKind::Icmp) ++counters_.guard_icmp_flood_dropped;
+      if (kind == guard::FloodKind::Fragment) ++counters_.guard_fragment_flood_dropped;
+      break;
+    case guard::FloodAdmit::TableFull:
+      ++counters_.guard_dests_full;
+      break;
+  }
+  guardNoteDenied(u, telemetry::Reason::Flood);
+  freeUnit(u);
+  return false;
+}
+
 void Pipeline::guardNoteDenied(const Unit& u, telemetry::Reason why) {
   uint32_t bytes = 0;
   for (uint16_t i = 0; i < u.count; ++i) bytes += rte_pktmbuf_pkt_len(u.mbufs[i]);

@@ -1375,6 +1375,35 @@ TEST_F(GuardTest, DeniedPacketsAreSummarisedPerSourceAndReasonPerInterval) {
   EXPECT_TRUE(verdicts().size() <= 3u);  // the admitted flows' own verdicts at most
 }
 
+// Per-destination flood limit: a UDP flood towards one host is held to its rate and summarised
+// (reason flood); datagrams to another host are not touched.
+TEST_F(GuardTest, UdpFloodTowardsOneDestinationIsLimitedThere) {
+  rebuild("{udp_per_dest_pps: 10, udp_per_dest_burst: 5}");
+  L4Spec u;
+  u.src = *IpAddr::parse("10.0.0.5");
+  u.dst = *IpAddr::parse("192.0.2.99");
+  u.proto = 17;
+  u.sport = 5000;
+  u.dport = 9999;
+  for (int i = 0; i < 200; ++i) inject(testing::frame(u, Bytes(64, 'u')), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().guard_udp_flood_dropped, 195u);
+  u.dst = *IpAddr::parse("192.0.2.100");
+  for (int i = 0; i < 3; ++i) inject(testing::frame(u, Bytes(64, 'u')), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().guard_udp_flood_dropped, 195u);
+  now_ += 10'000'000'000ull;
+  pipeline_->housekeeping(now_);
+  drain();
+  int summaries = 0;
+  for (auto& e : events_.events) {
+    if (e["event_type"] != "ddos") continue;
+    ++summaries;
+    EXPECT_EQ(e["reason"], "flood");
+    EXPECT_EQ(e["dest_ip"], "192.0.2.99");
+    EXPECT_EQ(e["ddos"]["packets"], 195);
+  }
+  EXPECT_EQ(summaries, 1);
+}
+
 // Table exhaustion: a SYN flood from many inside addresses fills only the embryonic part of the
 // table (a quarter) and evicts its own oldest entries; an established flow stays.
 TEST_F(GuardTest, EmbryonicFloodDoesNotEvictAnEstablishedFlow) {

@@ -79,7 +79,8 @@ namespace lbg::telemetry {
   X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
   X(RateLimit, "rate-limit", Ddos, "送信元の新規フロー数の上限超過", "source over its new-flow rate") \
   X(FlowLimit, "flow-limit", Ddos, "送信元の同時フロー数の上限超過", "source over its concurrent flows") \
-  X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full")
+  X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full") \
+  X(Flood, "flood", Ddos, "宛先ごとの流量上限の超過", "over the destination's flood limit")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
