@@ -105,10 +105,22 @@ struct ServiceSpec {
 // a second, so 100/s with a burst of 400 never limits a person, while a scanning or flooding PC
 // (thousands per second) is held to 100/s. 2000 concurrent flows is several times a heavy
 // browser's; 0 turns a limit off.
+//
+// Flood limits per destination address (packets per second and burst, per worker), whichever
+// side the packets come from and whether or not their flow is allowed: UDP 100000/s (a relay of
+// Teams media for a thousand calls is ~50000/s), ICMP 1000/s (errors and neighbour discovery),
+// IP fragments 10000/s (fragmented UDP of a busy host). A flood towards one host is held there
+// while traffic to the others is untouched.
 struct GuardSpec {
   uint32_t newFlowsPerSec = 100;
   uint32_t newFlowBurst = 400;
   uint32_t maxFlowsPerSource = 2000;
+  uint32_t udpPerDestPps = 100000;
+  uint32_t udpPerDestBurst = 200000;
+  uint32_t icmpPerDestPps = 1000;
+  uint32_t icmpPerDestBurst = 2000;
+  uint32_t fragmentsPerDestPps = 10000;
+  uint32_t fragmentsPerDestBurst = 20000;
   bool operator==(const GuardSpec&) const = default;
 };
 

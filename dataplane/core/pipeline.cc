@@ -2,6 +2,7 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/core/tcp_reset.h"
@@ -31,7 +32,9 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
                                                    inspect::DnsBindingTable& dns,
                                                    rte_mempool* pool) {
   std::unique_ptr<Pipeline> p(new Pipeline(config, workerIndex, policy, dns, pool));
-  auto flows = Table::create(config.flowCapacity, config.timeouts);
+  auto flows = Table::create(config.flowCapacity, config.timeouts,
+                             config.embryonicFlows != 0 ? config.embryonicFlows
+                                                        : std::max(16u, config.flowCapacity / 4));
   if (!flows) return flows.error();
   p->flows_ = std::move(flows.value());
   auto streams = flow::StreamBufferPool::create(config.streamBuffers, config.streamBufferBytes);
@@ -49,6 +52,8 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   if (!queries) return queries.error();
   p->dnsQueries_ = std::move(queries.value());
   p->guard_ = makeGuard(config);
+  p->denied_ = makeDenySummary(config);
+  p->floods_ = makeFloodGuard(config);
   if (config.appIdSlots > 0) {
     inspect::AppIdConfig ac;
     ac.flowSlots = config.appIdSlots;
@@ -164,6 +169,7 @@ void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
     return;
   }
   if (status == packet::DecodeStatus::Fragment) {
+    if (!guardFloodAdmit(u, guard::FloodKind::Fragment)) return;  // 3. guard, per destination
     const auto r = frags_->add(u.view, reinterpret_cast<uint64_t>(m), now_);
     switch (r.status) {
       case packet::ReassemblyStatus::Held:
@@ -194,9 +200,10 @@ void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
 void Pipeline::processUnit(Unit& u, TxSink& tx) {
   const uint8_t proto = u.view.ipProto;
   if (proto == kIcmp || proto == kIcmp6) {
-    handleIcmp(u, tx);
+    if (guardFloodAdmit(u, guard::FloodKind::Icmp)) handleIcmp(u, tx);
     return;
   }
+  if (proto == kUdp && !guardFloodAdmit(u, guard::FloodKind::Udp)) return;
   stageFlow(u, tx);  // 3. guard runs inside it, only for a packet that would create a flow
 }
 
@@ -295,6 +302,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
     const auto ev = flow::trackTcp(e->meta, v, fromInitiator);
     if (ev != flow::TcpEvent::Ok && ev != flow::TcpEvent::Midstream) ++counters_.tcp_invalid;
   }
+  if (e->meta.embryonic) flows_->noteProgress(*e);  // handshake done / answered: out of reach
 
   if (created) decideFirstPacket(*e, u, fromInitiator);
   // A verdict given under an older policy is checked against the current one (one compare on the
@@ -657,6 +665,7 @@ void Pipeline::housekeeping(uint64_t nowNs) {
   now_ = nowNs;
   snap_ = policySlot_.enter(worker_);
   snapEpoch_ = static_cast<uint32_t>(snap_->version());
+  guardFlushDenied(false);
   flows_->expire(nowNs, config_.expireBudget, [this](Entry& e) {
     endFlow(e, e.meta.tcpState == flow::TcpState::Closed ? telemetry::EndReason::Closed
                                                          : telemetry::EndReason::Timeout);
@@ -676,6 +685,7 @@ void Pipeline::drainAll(uint64_t nowNs) {
     endFlow(*e, telemetry::EndReason::Shutdown);
     flows_->erase(e);
   }
+  guardFlushDenied(true);
   frags_->expire(UINT64_MAX, [this](uint64_t handle) {
     ++counters_.fragments_dropped;
     rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(handle));

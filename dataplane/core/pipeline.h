@@ -5,6 +5,7 @@
 //   1. rx       a burst of mbufs from one port queue                 (worker loop / replay source)
 //   2. decode   Ethernet, VLAN, IPv4/IPv6, fragments, TCP/UDP/ICMP  stageDecode()
 //   3. guard    new-flow rate and concurrent flows per inside source guardAdmitNew()
+//               UDP/ICMP/fragment flood limits per destination       guardFloodAdmit()
 //   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
 //   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
 //               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
@@ -37,6 +38,8 @@
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/guard/deny_summary.h"
+#include "dataplane/guard/dest_table.h"
 #include "dataplane/guard/source_table.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
@@ -71,6 +74,10 @@ class TxSink {
 
 struct PipelineConfig {
   uint32_t flowCapacity = 1u << 20;
+  // Table-exhaustion protection (flow_table.h): at most this many flows may be embryonic (TCP
+  // without a completed handshake, UDP unanswered) at once; more evict the oldest of them. 0: a
+  // quarter of flowCapacity. Established flows are never evicted for new ones.
+  uint32_t embryonicFlows = 0;
   uint32_t streamBuffers = 8192;
   uint32_t streamBufferBytes = 16384;
   // Rings of client bytes forwarded after the verdict and not yet acknowledged by the server
@@ -117,9 +124,19 @@ struct PipelineConfig {
   cert::Verifier* certVerifier = nullptr;
   uint32_t certCacheEntries = 4096;  // per worker (~56 bytes each)
   uint64_t certCacheTtlNs = 3600'000'000'000ull;
+  // Denied packets the guard refuses or drops are logged aggregated (dataplane/guard
+  // deny_summary.h): one `ddos` record per source and reason per interval, at most this many
+  // rows per worker and interval (~80 bytes each); packets beyond are only counted.
+  uint32_t denySummaryRows = 1024;
+  // Destinations tracked for the per-destination UDP/ICMP/fragment flood limits (~72 bytes each);
+  // the limits come from the policy's defaults.guard.
+  uint32_t guardDestinations = 16384;
+  uint64_t denySummaryIntervalNs = 10'000'000'000ull;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
+std::unique_ptr<guard::DenySummary> makeDenySummary(const PipelineConfig& config);
+std::unique_ptr<guard::DestTable> makeFloodGuard(const PipelineConfig& config);
 
 class Pipeline {
  public:
@@ -274,6 +291,12 @@ class Pipeline {
   // guard stage (pipeline_guard.cc): false = the new flow is refused, the unit freed and counted.
   bool guardAdmitNew(Unit& u);
   void guardRelease(const Entry& e);
+  // A packet the guard denied: counted into this interval's summary row of its source and reason.
+  void guardNoteDenied(const Unit& u, telemetry::Reason why);
+  // Emits the summary's rows as `ddos` records once its interval is over (or now, `force`).
+  void guardFlushDenied(bool force);
+  // Per-destination flood limit of UDP, ICMP and fragments: false = dropped, freed and counted.
+  bool guardFloodAdmit(Unit& u, guard::FloodKind kind);
 
   PipelineConfig config_;
   uint32_t worker_;
@@ -295,6 +318,9 @@ class Pipeline {
   std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
+  std::unique_ptr<guard::DenySummary> denied_;  // this interval's denied packets, aggregated
+  std::unique_ptr<guard::DestTable> floods_;    // per-destination UDP/ICMP/fragment buckets
+  uint64_t floodVersion_ = ~0ull;               // the snapshot version floods_' limits come from
   HoldPool hold_;
   // Passive certificate check (pipeline_cert.cc): null verifier_ = off.
   cert::Verifier* verifier_ = nullptr;

@@ -20,7 +20,7 @@
   X(flows_denied, "flows given a deny verdict")                                           \
   X(flows_ended, "flows ended (closed, timed out, evicted, shutdown)")                    \
   X(flow_table_full, "packets dropped because no flow entry could be made")               \
-  X(flows_evicted, "flows evicted from a full bucket")                                    \
+  X(flows_evicted, "flows evicted (full buckets, or the oldest embryonic one)")           \
   X(packets_denied, "packets dropped because their flow is denied")                       \
   X(packets_held, "client packets held until their flow had a verdict")                   \
   X(hold_exhausted, "flows denied because the hold pool was exhausted")                   \
@@ -61,6 +61,12 @@
   X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")   \
   X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
+  X(guard_udp_flood_dropped, "UDP packets over their destination's flood limit, dropped")  \
+  X(guard_icmp_flood_dropped, "ICMP packets over their destination's flood limit, dropped") \
+  X(guard_fragment_flood_dropped, "IP fragments over their destination's limit, dropped")   \
+  X(guard_dests_full, "UDP/ICMP/fragments dropped: no destination slot free (fail closed)") \
+  X(guard_deny_summaries, "ddos records: denied packets of one source and reason per interval") \
+  X(guard_deny_unsummarised, "denied packets not aggregated: the summary table was full")   \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
   X(cert_checks, "TLS flows allowed by SNI whose server flight is checked")                \

@@ -1332,5 +1332,98 @@ TEST_F(GuardTest, ConcurrentFlowsPerSourceAreReleasedWhenFlowsEnd) {
   EXPECT_EQ(pipeline_->counters().guard_concurrent_limited, 1u);
 }
 
+
+// Denied packets are summarised: a flood from outside (no flow) and a source over its rate are
+// one `ddos` record per source and reason per interval, with the packet count, not one per packet.
+TEST_F(GuardTest, DeniedPacketsAreSummarisedPerSourceAndReasonPerInterval) {
+  rebuild();
+  auto ddos = [&] {
+    drain();
+    std::vector<nlohmann::json> v;
+    for (auto& e : events_.events) {
+      if (e["event_type"] == "ddos") v.push_back(e);
+    }
+    return v;
+  };
+  L4Spec flood;
+  flood.src = *IpAddr::parse("198.18.0.1");
+  flood.dst = *IpAddr::parse("10.0.0.5");
+  flood.proto = 17;
+  flood.dport = 53;
+  for (uint16_t i = 0; i < 1000; ++i) {
+    flood.sport = uint16_t(1024 + i);
+    inject(testing::frame(flood, Bytes(20, 'x')), Ingress::OutsidePort);
+  }
+  for (uint16_t i = 0; i < 5; ++i) syn("10.0.0.5", 40000 + i);  // 2 over the burst of 3
+  EXPECT_EQ(pipeline_->counters().guard_outside_dropped, 1000u);
+  pipeline_->housekeeping(now_);
+  EXPECT_TRUE(ddos().empty());  // the interval is not over: nothing logged yet
+  now_ += 10'000'000'000ull;
+  pipeline_->housekeeping(now_);
+  auto v = ddos();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(pipeline_->counters().guard_deny_summaries, 2u);
+  const auto& in = v[0]["reason"] == "inbound" ? v[0] : v[1];
+  const auto& rl = v[0]["reason"] == "inbound" ? v[1] : v[0];
+  EXPECT_EQ(in["src_ip"], "198.18.0.1");
+  EXPECT_EQ(in["proto"], "UDP");
+  EXPECT_EQ(in["ddos"]["packets"], 1000);
+  EXPECT_EQ(in["measure"], "AP-DDOS");
+  EXPECT_EQ(rl["reason"], "rate-limit");
+  EXPECT_EQ(rl["src_ip"], "10.0.0.5");
+  EXPECT_EQ(rl["ddos"]["packets"], 2);
+  EXPECT_TRUE(verdicts().size() <= 3u);  // the admitted flows' own verdicts at most
+}
+
+// Per-destination flood limit: a UDP flood towards one host is held to its rate and summarised
+// (reason flood); datagrams to another host are not touched.
+TEST_F(GuardTest, UdpFloodTowardsOneDestinationIsLimitedThere) {
+  rebuild("{udp_per_dest_pps: 10, udp_per_dest_burst: 5}");
+  L4Spec u;
+  u.src = *IpAddr::parse("10.0.0.5");
+  u.dst = *IpAddr::parse("192.0.2.99");
+  u.proto = 17;
+  u.sport = 5000;
+  u.dport = 9999;
+  for (int i = 0; i < 200; ++i) inject(testing::frame(u, Bytes(64, 'u')), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().guard_udp_flood_dropped, 195u);
+  u.dst = *IpAddr::parse("192.0.2.100");
+  for (int i = 0; i < 3; ++i) inject(testing::frame(u, Bytes(64, 'u')), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().guard_udp_flood_dropped, 195u);
+  now_ += 10'000'000'000ull;
+  pipeline_->housekeeping(now_);
+  drain();
+  int summaries = 0;
+  for (auto& e : events_.events) {
+    if (e["event_type"] != "ddos") continue;
+    ++summaries;
+    EXPECT_EQ(e["reason"], "flood");
+    EXPECT_EQ(e["dest_ip"], "192.0.2.99");
+    EXPECT_EQ(e["ddos"]["packets"], 195);
+  }
+  EXPECT_EQ(summaries, 1);
+}
+
+// Table exhaustion: a SYN flood from many inside addresses fills only the embryonic part of the
+// table (a quarter) and evicts its own oldest entries; an established flow stays.
+TEST_F(GuardTest, EmbryonicFloodDoesNotEvictAnEstablishedFlow) {
+  config_.flowCapacity = 64;  // embryonic part: 16
+  rebuild("{new_flows_per_sec: 0, max_flows_per_source: 0}");
+  handshake(m365_, 443, 39999);
+  ASSERT_EQ(pipeline_->flowTable().size(), 1u);
+  for (uint32_t i = 0; i < 500; ++i) {
+    syn(("10.7." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)).c_str(), 40000);
+  }
+  const auto& t = pipeline_->flowTable();
+  EXPECT_LE(t.embryonic(), 16u);
+  EXPECT_GE(t.counters.embryonic_evicted, 400u);
+  bool r;
+  flow::FlowKey k = flow::makeKey(client(m365_, 443, 39999).src, 39999, m365_, 443, 6, r);
+  const auto* e = const_cast<Pipeline::Table&>(t).find(k, flow::hashKey(k));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->meta.tcpState, flow::TcpState::Established);
+  EXPECT_FALSE(e->meta.embryonic);
+}
+
 }  // namespace
 }  // namespace lbg::dataplane

@@ -53,7 +53,6 @@ class SourceTable {
     uint32_t concurrent = 0;
     bool used = false;
   };
-  static uint32_t hashAddr(const IpAddr& a);
   bool idle(const Slot& s, uint64_t nowNs) const {
     return s.concurrent == 0 && bucketFull(s.tat, nowNs);
   }

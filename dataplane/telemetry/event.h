@@ -13,7 +13,10 @@ namespace lbg::telemetry {
 // vocabulary (log/vocabulary.h, LBG_VERDICT_REASONS).
 std::string_view toString(Reason r);
 
-enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding };
+// DenySummary: denied packets of one source and reason over an interval (dataplane/guard
+// deny_summary.h): src, dst (the first destination), dstPort, proto, reason, pkts[0], bytes[0],
+// startNs, endNs.
+enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding, DenySummary };
 enum class Action : uint8_t { Allow, Deny };
 enum class AppProto : uint8_t { Unknown, Tls, Http, Dns, Quic, Icmp };
 enum class EndReason : uint8_t { Timeout, Closed, Evicted, Shutdown };

@@ -546,6 +546,35 @@ def main():
     c.server_data(SH13 + b"\x17\x03\x03\x00\x20after-cert-tls13").close()
     cases["cert_check"] = p
 
+    p = []
+    # A UDP flood from outside (one spoofed source, 300 datagrams to an inside host's port 53)
+    # while an inside client connects: the flood makes no flow and is summarised in the log as one
+    # `ddos` record with its count, not one record per packet.
+    for i in range(300):
+        q = Ether(src=MAC_S, dst=MAC_C) / IP(src="198.18.7.1", dst=CLIENT) / UDP(sport=1024 + i, dport=53) / Raw(b"\x00" * 32)
+        q.time = T0 + i * 0.0001
+        p.append(q)
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake().client_data(client_hello()).close()
+    cases["guard_udp_flood"] = p
+
+    p = []
+    # Table exhaustion from inside: a client completes its handshake, then 300 SYNs from as many
+    # inside addresses (each within its own new-flow limit) arrive in a 64-flow table whose
+    # embryonic part holds 16. They evict each other, oldest first; the established flow stays
+    # and is judged when its ClientHello comes.
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake()
+    for i in range(300):
+        q = Ether(src=MAC_C, dst=MAC_S) / IP(src=f"10.3.{i // 250}.{i % 250 + 1}", dst=M365) / TCP(sport=40000, dport=443, flags="S", seq=9)
+        q.time = T0 + 0.01 + i * 0.0001
+        p.append(q)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.1 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.client_data(client_hello()).close()
+    cases["guard_embryonic_flood"] = p
+
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
     print(f"wrote {len(cases)} captures to {out}")
