@@ -16,6 +16,7 @@
 #include "sanitizer/image/image_sanitizer.h"
 #include "sanitizer/ooxml/ooxml_sanitizer.h"
 #include "sanitizer/pdf/pdf_sanitizer.h"
+#include "sanitizer/render/font_check.h"
 #include "sanitizer/render/image_pdf.h"
 #include "sanitizer/render/poppler_check.h"
 #include "sanitizer/render/render_pool.h"
@@ -113,7 +114,13 @@ struct Engine::Impl {
 
   FormatResult rebuild(std::string_view input, const std::string& type, uint32_t depth, CallContext& ctx) const {
     FormatLimits limits = limitsFor(ctx);
-    if (type == "pdf") return pdf::sanitize(input, limits);
+    if (type == "pdf") {
+      // Font programs are parsed by FreeType in the render sandbox, never in this process.
+      return pdf::sanitize(input, limits, [this, limits](const std::vector<std::string>& programs,
+                                                         std::vector<bool>* keep, std::string* reason) {
+        return render::checkFontPrograms(programs, limits, renderPool.get(), keep, reason);
+      });
+    }
     if (isOoxml(type)) {
       return ooxml::sanitize(input, limits, [limits](std::string_view bytes, std::string* out, std::string* ct) {
         FormatResult image = image::sanitize(bytes, limits);
