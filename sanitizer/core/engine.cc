@@ -97,7 +97,9 @@ struct Engine::Impl {
     FormatResult result = rebuild(input, info.type, depth, ctx);
     if (!result.ok) return result;
     if (limits.expired()) return FormatResult::fail("limit:timeout");
-    std::string why = secondCheck(result, limits);
+    // In image-PDF mode the rebuilt PDF is an intermediate that only the sandboxed renderer sees:
+    // qpdf's check runs on it, poppler's runs on the image PDF that leaves.
+    std::string why = secondCheck(result, limits, /*intermediate=*/mode == Mode::ImagePdf);
     if (!why.empty()) return FormatResult::fail(why);
     if (mode == Mode::Text) return toText(std::move(result), limits);
     if (mode == Mode::ImagePdf) {
@@ -175,7 +177,7 @@ struct Engine::Impl {
 
   // The output is untrusted again: its type must be what the rebuilder claims, not a polyglot,
   // and the format's own verifier must find nothing.
-  std::string secondCheck(const FormatResult& result, const FormatLimits& limits) const {
+  std::string secondCheck(const FormatResult& result, const FormatLimits& limits, bool intermediate = false) const {
     TypeInfo info = detectType(result.output, "", limits);
     if (!info.polyglot.empty()) return "verify:" + info.polyglot;
     const std::string& t = result.outputType;
@@ -186,7 +188,8 @@ struct Engine::Impl {
       // qpdf (which wrote the file) first, then poppler, a different parser, in the sandbox.
       uint32_t pages = 0;
       std::string why = pdf::verify(result.output, limits, &pages);
-      return why.empty() ? render::popplerCheck(result.output, pages, limits, renderPool.get()) : why;
+      if (!why.empty() || intermediate) return why;
+      return render::popplerCheck(result.output, pages, limits, renderPool.get());
     }
     if (isOoxml(t)) return ooxml::verify(result.output, limits);
     if (isImage(t)) return image::verify(result.output, limits);

@@ -67,8 +67,9 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
   return true;
 }
 
-bool encodeJpeg(const JpegPixels& image, std::string* out) {
-  if (image.components != 1 && image.components != 3) return false;
+bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height, int components, size_t stride,
+                    int quality, std::string* out) {
+  if (components != 1 && components != 3) return false;
   jpeg_compress_struct cinfo;
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -83,16 +84,15 @@ bool encodeJpeg(const JpegPixels& image, std::string* out) {
   }
   jpeg_create_compress(&cinfo);
   jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = image.width;
-  cinfo.image_height = image.height;
-  cinfo.input_components = image.components;
-  cinfo.in_color_space = image.components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = components;
+  cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, 90, TRUE);
+  jpeg_set_quality(&cinfo, quality, TRUE);
   jpeg_start_compress(&cinfo, TRUE);
-  const size_t stride = static_cast<size_t>(image.width) * image.components;
   while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = reinterpret_cast<JSAMPROW>(const_cast<char*>(image.pixels.data()) + stride * cinfo.next_scanline);
+    JSAMPROW row = const_cast<JSAMPROW>(pixels + stride * cinfo.next_scanline);
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);
@@ -100,6 +100,12 @@ bool encodeJpeg(const JpegPixels& image, std::string* out) {
   out->assign(reinterpret_cast<const char*>(buffer), size);
   std::free(buffer);
   return true;
+}
+
+bool encodeJpeg(const JpegPixels& image, std::string* out) {
+  if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.components) return false;
+  return encodeJpegRows(reinterpret_cast<const unsigned char*>(image.pixels.data()), image.width, image.height,
+                        image.components, static_cast<size_t>(image.width) * image.components, 90, out);
 }
 
 bool deflateZlib(std::string_view data, std::string* out) {

@@ -4,6 +4,7 @@
 // written again by libjpeg-turbo, decoded pixels are deflated by libdeflate. Nothing of the input
 // stream (markers, comments, profiles, trailing bytes) survives, only pixels.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out);
 
 // Baseline JPEG of 1 or 3 components (quality 90). False on an encoder error.
 bool encodeJpeg(const JpegPixels& image, std::string* out);
+
+// Baseline JPEG straight from rows `stride` bytes apart (a renderer's bitmap, no repacking).
+bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height, int components, size_t stride,
+                    int quality, std::string* out);
 
 // zlib-wrapped deflate (what /FlateDecode reads), level 1: speed over size, as the ZIP writer.
 bool deflateZlib(std::string_view data, std::string* out);
