@@ -181,7 +181,8 @@ void RenderPool::retire(Worker& w) {
     {
       std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
       if (!inDestructor_) lock.lock();
-      std::erase(livePids_, w.pid);
+      // Erase-remove, not std::erase: the fuzz build compiles this as C++17.
+      livePids_.erase(std::remove(livePids_.begin(), livePids_.end(), w.pid), livePids_.end());
     }
     ::kill(w.pid, SIGKILL);
     while (::waitpid(w.pid, nullptr, 0) < 0 && errno == EINTR) {
