@@ -115,7 +115,7 @@ struct PipelineConfig {
   uint32_t appIdSlots = 4096;
   uint16_t appIdPackets = 16;
   // Guard (dataplane/guard): inside sources tracked per worker (32 bytes each). The limits come
-  // from the policy's defaults.guard. 0: twice the flow capacity, so that the source table (which
+  // from the policy's defaults.guard. 0: twice the flow capacity (at least 16,384), so that the source table (which
   // refuses new flows when full, fail closed) cannot fill before the flow table does: every
   // tracked source holds a flow or a recent one (a /16 inside segment is 65,536 sources).
   uint32_t guardSources = 0;

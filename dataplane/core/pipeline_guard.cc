@@ -25,7 +25,10 @@ constexpr uint8_t kTcpAck = 0x10;
 }  // namespace
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& c) {
-  const uint64_t sources = c.guardSources != 0 ? c.guardSources : 2ull * c.flowCapacity;
+  // A source stays tracked while its bucket refills, after its flows have ended: hence the floor
+  // for small tables.
+  const uint64_t sources =
+      c.guardSources != 0 ? c.guardSources : std::max<uint64_t>(2ull * c.flowCapacity, 16384);
   return std::make_unique<guard::SourceTable>(uint32_t(std::min<uint64_t>(sources, 1u << 30)),
                                               guard::SourceLimits{});
 }

@@ -537,25 +537,25 @@ void ProxyServer::pump(Conn& c) {
             HttpHead head;
             const HeadStatus st = parseRequestHead(c.cin, head);
             if (st == HeadStatus::Incomplete) break;
-            if (st == HeadStatus::Invalid) {
+            // A refused head is answered, logged and ends the connection.
+            const auto refuse = [&](const char* detail, std::string_view status) {
               ++counters_.bad_requests;
               logEvent(withMembers(eventHead(c, LogEventType::Http), {{"action", "deny"},
                                                           {"reason", "bad-request"},
-                                                          {"detail", head.error},
+                                                          {"detail", detail},
                                                           {"http", {{"hostname", c.target.host}}}}));
-              const std::string msg =
-                  "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+              const std::string msg = "HTTP/1.1 " + std::string(status) +
+                                      "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
               SSL_write(c.cssl.get(), msg.data(), int(msg.size()));
               return closeConn(c);
-            }
+            };
+            if (st == HeadStatus::Invalid) return refuse(head.error, "400 Bad Request");
             std::string out;
             static const std::vector<std::pair<std::string, std::string>> kNone;
-            if (c.tenant) {
-              rewriteRequestHead(head, c.tenant->headers, out);
-              ++counters_.tenant_applied;
-            } else {
-              rewriteRequestHead(head, kNone, out);
+            if (!rewriteRequestHead(head, c.tenant ? c.tenant->headers : kNone, out)) {
+              return refuse("head too large after rewrite", "431 Request Header Fields Too Large");
             }
+            if (c.tenant) ++counters_.tenant_applied;
             ++counters_.requests;
             std::string path(head.target.substr(0, std::min<size_t>(head.target.size(), 256)));
             logEvent(withMembers(eventHead(c, LogEventType::Http),
