@@ -6,6 +6,7 @@
 #include "dataplane/flow/flow_meta.h"
 #include "dataplane/flow/stream_buffer.h"
 #include "dataplane/inspect/http/request_stream.h"
+#include "dataplane/inspect/tls/record_follow.h"
 #include "dataplane/telemetry/event.h"
 
 namespace lbg::dataplane {
@@ -13,6 +14,10 @@ namespace lbg::dataplane {
 // The verdict is stored in the entry's FlowMeta, on its hot cache lines.
 using Verdict = flow::Verdict;
 enum class DnsTcpReading : uint8_t { Unknown, Reading, Stopped };
+// FlowMeta::follow: which follower reads an allowed flow's later client bytes (0: none, the
+// established fast path).
+inline constexpr uint8_t kFollowHttp = 1;
+inline constexpr uint8_t kFollowTls = 2;
 
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable),
 // after the hot lines: read when a flow starts, is judged, re-checked after a reload or ends.
@@ -27,8 +32,9 @@ struct FlowState {
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // A flow is a resolver's (DNS over TCP) or a followed HTTP connection, never both: their
-  // reading positions share these bytes (the entry must stay within four cache lines).
+  // A flow is a resolver's (DNS over TCP), a followed HTTP connection or a followed TLS one,
+  // never two: their reading positions share these bytes (the entry must stay within four cache
+  // lines).
   union {
     struct {
       // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver),
@@ -41,6 +47,14 @@ struct FlowState {
       // says it is in use) and the first client byte not judged yet.
       inspect::HttpRequestStream http;
       uint32_t httpNextSeq;
+    };
+    struct {
+      // TLS follow (tls_follow.cc): the record walker's state at tlsNextSeq, the first client
+      // byte not judged yet, and a keyed hash of the judged server name (a later ClientHello
+      // must name the same one).
+      inspect::TlsFollow tls;
+      uint32_t tlsNextSeq;
+      uint32_t tlsName;
     };
   };
   // Client bytes while the verdict is pending, and while a later HTTP head is held.

@@ -3,6 +3,7 @@
 #include <rte_mbuf.h>
 
 #include <cstring>
+#include <random>
 
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/quic/initial.h"
@@ -71,6 +72,8 @@ Pipeline::Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotS
   decodeOptions_.verifyIpv4Checksum = config.verifyChecksums;
   // Flow ids are unique per appliance run: the worker index in the top byte.
   nextFlowId_ = (uint64_t(workerIndex) << 56) | 1;
+  std::random_device rd;
+  tlsNameSeed_ = uint64_t(rd()) << 32 | rd();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +309,13 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   switch (e->meta.verdict) {
     case Verdict::Allow:
       if (e->meta.follow && fromInitiator) {
-        followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
+        // Every later request head (http_follow.cc) or cleartext handshake record (tls_follow.cc)
+        // is judged before it leaves.
+        if (e->meta.follow == kFollowHttp) {
+          followHttp(*e, u, tx);
+        } else {
+          followTls(*e, u, tx);
+        }
         return;
       }
       if (stageInspectAllowed(*e, u, fromInitiator)) {

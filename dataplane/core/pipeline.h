@@ -191,8 +191,9 @@ class Pipeline {
   bool admitPacket(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
   bool normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
   Result<Ok> createStreamGuard(const PipelineConfig& config);
-  // The first verdict released the stream buffer's bytes: the guard keeps those it needs.
-  void adoptJudged(Entry& e);
+  // The first verdict released the stream buffer's bytes: the guard keeps those it needs. The
+  // buffer is given back unless a follower keeps holding (`detach` false).
+  void adoptJudged(Entry& e, bool detach = true);
   // False: the packet must be dropped (a DNS answer that answers no outstanding query).
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
@@ -213,6 +214,14 @@ class Pipeline {
   void resumeHttpCarry(Entry& e, Unit& u, TxSink& tx);
   bool holdForFollow(Entry& e, Unit& u);
   void followHttp(Entry& e, Unit& u, TxSink& tx);
+
+  // The cleartext TLS handshake of connections allowed after a ClientHello (tls_follow.cc).
+  enum class TlsJudged : uint8_t { Judged, PartialHello, Ended, Denied };
+  void armTlsFollow(Entry& e, const inspect::Finding& f);
+  TlsJudged judgeTlsBytes(Entry& e, std::span<const uint8_t> data, size_t& pos);
+  void resumeTlsCarry(Entry& e, Unit& u, TxSink& tx);
+  void followTls(Entry& e, Unit& u, TxSink& tx);
+  uint32_t tlsNameHash(std::string_view name) const;
 
   // policy stage
   void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);
@@ -255,6 +264,7 @@ class Pipeline {
   uint32_t snapEpoch_ = 0;                  // its version's low 32 bits (FlowMeta::epoch)
   uint64_t now_ = 0;
   uint64_t nextFlowId_ = 1;
+  uint64_t tlsNameSeed_ = 0;  // keys tlsNameHash(): random per process
 
   std::unique_ptr<Table> flows_;
   std::unique_ptr<flow::StreamBufferPool> streams_;

@@ -45,6 +45,9 @@
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
+  X(tls_hellos_followed, "later ClientHellos judged on allowed TLS connections")          \
+  X(tls_follow_ended, "allowed TLS connections followed to their encrypted phase")        \
+  X(tls_follow_gap, "client segments of a followed TLS connection dropped: ahead of a gap") \
   X(wrong_port_dropped, "packets of a known flow entering from the other side's port, dropped") \
   X(tcp_midstream_denied, "TCP flows denied because their first packet was not a SYN")     \
   X(tcp_syn_on_live_dropped, "client SYNs on a live connection dropped (no verdict inherited)") \

@@ -16,6 +16,7 @@
 namespace lbg::dataplane {
 
 using telemetry::Action;
+using telemetry::AppProto;
 using telemetry::Reason;
 
 namespace {
@@ -118,6 +119,10 @@ void Pipeline::judgeFinding(Entry& e, const inspect::Finding& f, policy::L4 l4, 
     }
   } else if (f.head == nullptr || armHttpFollow(e, *f.head, f.judgedEnd)) {
     decideByName(e, f, l4, port, server);
+  }
+  // An allowed TLS connection stays judged until its encrypted phase (tls_follow.cc).
+  if (f.proto == AppProto::Tls && l4 == policy::L4::Tcp && e.meta.verdict == Verdict::Allow) {
+    armTlsFollow(e, f);
   }
 }
 
@@ -237,8 +242,20 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   if (e.meta.verdict == Verdict::Pending) return;
   enforceApp(e);  // identification may have finished before the name was complete
-  if (e.meta.verdict == Verdict::Allow && e.meta.follow) {
+  if (e.meta.verdict == Verdict::Allow && e.meta.follow == kFollowHttp) {
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
+    return;
+  }
+  if (e.meta.verdict == Verdict::Allow && e.meta.follow == kFollowTls) {
+    // Records after the judged hello are walked before release; the guard keeps the judged
+    // bytes while the buffer may still hold a hello that is not complete.
+    adoptJudged(e, false);
+    if (e.meta.verdict != Verdict::Allow) {
+      streams_->detach(e.user.stream);
+      applyVerdict(e, u, fromInitiator, tx);
+      return;
+    }
+    resumeTlsCarry(e, u, tx);
     return;
   }
   adoptJudged(e);  // pipeline_stream.cc: the guard keeps what was released
