@@ -30,7 +30,7 @@ def u16(v):
 
 
 def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=False,
-                 two_sni=False, record_size=16384, legacy=0x0303):
+                 two_sni=False, record_size=16384, legacy=0x0303, early=False):
     body = u16(legacy) + bytes(range(32)) + b"\x20" + bytes(32) + u16(4) + u16(0x1301) + \
         u16(0x1302) + b"\x01\x00"
     ext = b""
@@ -47,6 +47,8 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
         ext += u16(16) + u16(len(lst) + 2) + u16(len(lst)) + lst
     if ech:
         ext += u16(0xfe0d) + u16(40) + b"\xab" * 40
+    if early:
+        ext += u16(42) + u16(0)
     body += u16(len(ext)) + ext
     msg = b"\x01" + struct.pack("!I", len(body))[1:] + body
     out = b""
@@ -313,6 +315,33 @@ def main():
     Conv(p, M365, 443).handshake().client_data(client_hello() + client_hello(["second-evil.example"]))
     Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello() + b"\x14\x03\x03\x00\x01\x01").close()
     cases["tls_second_hello"] = p
+
+    p = []
+    # After the verdict the client's cleartext handshake is followed (issue 9, class 1). The
+    # attacker's ways of getting a second ClientHello to the server: after a HelloRetryRequest
+    # (the server asks for it), split over records and segments so that no one segment shows it.
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    hrr = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"  # stands for the HelloRetryRequest
+    def app(text):
+        return b"\x17\x03\x03" + u16(len(text)) + text
+    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(hrr).client_data(
+        ccs + client_hello(["hrr-evil.example"], record_size=90), seg=50)
+    # Behind 0-RTT early data, which a server that retries the handshake skips.
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(early=True)).client_data(
+        ccs + app(b"zero-rtt") + app(b"more")).server_data(hrr).client_data(
+        client_hello(["early-evil.example"]), seg=64)
+    # Plaintext after the hello, on a connection allowed by its SNI.
+    Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello()).client_data(
+        b"GET / HTTP/1.1\r\nHost: plaintext-evil.example\r\n\r\n")
+    # Allowed: a hello split over two records and segments, the retried one the same, then
+    # encrypted records; and a TLS 1.3-like flow (hello, CCS, application data).
+    Conv(p, M365, 443, sport=40003).handshake().client_data(client_hello(record_size=100), seg=33).server_data(
+        hrr).client_data(ccs + client_hello(record_size=80), seg=29).client_data(
+        app(b"allowed-after-retry") + app(b"x" * 300), seg=120).close()
+    Conv(p, M365, 443, sport=40004).handshake().client_data(client_hello(["contoso.sharepoint.com"])).client_data(
+        ccs + app(b"allowed-tls13-finished")).server_data(b"\x17\x03\x03\x00\x05sssss").client_data(
+        app(b"allowed-tls13-data" * 20), seg=100).close()
+    cases["tls_follow"] = p
 
     p = []
     # Protocol on port: the cloud service's tcp/443 is TLS >= 1.2. An attacker with an allowed
