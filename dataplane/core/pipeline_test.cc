@@ -1037,6 +1037,32 @@ TEST_F(TlsFollowTest, SecondHellosThatHideOrDropTheNameOrDoNotParseAreDenied) {
   EXPECT_EQ(forwarded().size(), 4 * helloOk_.size());
 }
 
+TEST_F(TlsFollowTest, BytesHeldBeyondAGapAtTheVerdictAreJudgedBeforeRelease) {
+  // The second hello arrives first, beyond a gap; the judged hello then completes the verdict
+  // while it is still held; the CCS filling the gap lets it be read.
+  for (const char* second : {"gap-evil.example", "outlook.office365.com"}) {
+    const uint16_t port = second[0] == 'g' ? 42000 : 42001;
+    uint32_t seq = handshake(m365_, 443, port);
+    const Bytes hello2 = testing::clientHello({.names = {second}});
+    uint32_t at = seq + uint32_t(helloOk_.size() + ccs_.size());
+    sendTls(at, hello2, hello2.size(), port);
+    uint32_t first = seq;
+    sendTls(first, helloOk_, helloOk_.size(), port);
+    sendTls(first, ccs_, ccs_.size(), port);
+  }
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[1]["reason"], "sni-changed:gap-evil.example");
+  EXPECT_EQ(v[2]["reason"], "sni");
+  const std::string out = forwarded();
+  EXPECT_EQ(out.find("gap-evil"), std::string::npos);
+  // Only the allowed flow's bytes, all of them (held frames leave in arrival order; the
+  // server's TCP puts them back in sequence).
+  const Bytes all = join({helloOk_, ccs_, testing::clientHello({.names = {"outlook.office365.com"}})});
+  EXPECT_EQ(out.size(), all.size());
+}
+
 TEST_F(TlsFollowTest, AHeldHelloBeyondTheStreamBufferIsAnInspectLimit) {
   uint32_t seq = handshake(m365_, 443);
   sendTls(seq, helloOk_, helloOk_.size());
