@@ -304,10 +304,13 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
   // The packet count is on the entry's hot line: established flows past the first packets never
   // read the appid fields.
-  if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
+  const bool identifying = e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets;
+  if (identifying) stageAppId(*e, u, created);
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
+      // A service that demands applications: payload waits for nDPI's answer (app_hold.cc).
+      if (identifying && holdUntilIdentified(*e, u, fromInitiator, tx)) return;
       if (e->meta.follow && fromInitiator) {
         // Every later request head (http_follow.cc) or cleartext handshake record (tls_follow.cc)
         // is judged before it leaves.

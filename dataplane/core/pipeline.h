@@ -204,6 +204,8 @@ class Pipeline {
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);
   void enforceApp(Entry& e);
+  // app_hold.cc: true when the packet was consumed (held, dropped, or its flow denied).
+  bool holdUntilIdentified(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void handleIcmp(Unit& u, TxSink& tx);
 
   // Later requests of HTTP connections allowed by Host (http_follow.cc).

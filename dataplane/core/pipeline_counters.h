@@ -65,7 +65,9 @@
   X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
-  X(appid_unidentified, "flows left without application identification (nDPI slots full)")
+  X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
+  X(app_held, "payload packets held until nDPI named the application a service demands")  \
+  X(app_server_dropped, "server payload dropped before the application was named (resent)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

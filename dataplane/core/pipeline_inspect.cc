@@ -259,6 +259,10 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
     return;
   }
   adoptJudged(e);  // pipeline_stream.cc: the guard keeps what was released
+  if (e.meta.verdict == Verdict::Allow && e.user.appSlotPlus1 != 0 &&
+      snap_->serviceDemandsApps(e.user.service)) {
+    return;  // held until nDPI names the application (app_hold.cc)
+  }
   applyVerdict(e, u, fromInitiator, tx);
 }
 

@@ -1220,6 +1220,44 @@ TEST_F(PipelineTest, ServiceDemandingTlsEndsAnSshTunnelOnItsPort) {
   }
 }
 
+TEST_F(PipelineTest, NoPayloadCrossesBeforeTheDemandedApplicationIsNamed) {
+  const IpAddr portal = *IpAddr::parse("203.0.113.10");
+  // An unidentifiable tunnel over the portal's address and port: allowed by CIDR at the SYN, but
+  // its bytes wait for nDPI, which gives up after the identification window: denied, none sent.
+  uint32_t seq = handshake(portal, 443, 40300);
+  const Bytes opaque(600, 0xc3);
+  for (int i = 0; i < 20; ++i) {
+    L4Spec c = client(portal, 443, 40300);
+    c.seq = seq;
+    seq += uint32_t(opaque.size());
+    inject(testing::frame(c, opaque), Ingress::InsidePort);
+  }
+  // A server that speaks first (an SSH banner): its bytes do not reach the client either.
+  handshake(portal, 443, 40301);
+  L4Spec s = serverSide(portal, 443, 40301);
+  s.seq = 5001;
+  s.ack = 1001;
+  const std::string banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+  inject(testing::frame(s, Bytes(banner.begin(), banner.end())), Ingress::OutsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  auto v = verdicts();
+  size_t mismatches = 0;
+  for (const auto& e : v) {
+    mismatches += e["reason"].get<std::string>().rfind("app-mismatch:", 0) == 0;
+  }
+  EXPECT_EQ(mismatches, 2u);
+  EXPECT_GT(pipeline_->counters().app_held, 0u);
+  // TLS to the same portal is named at its ClientHello and passes whole.
+  const size_t before = payloadBytesOut(PortRole::Outside);
+  seq = handshake(portal, 443, 40302);
+  const Bytes hello = testing::clientHello({.names = {"portal.partner.example"}});
+  L4Spec c = client(portal, 443, 40302);
+  c.seq = seq;
+  inject(testing::frame(c, hello), Ingress::InsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), before + hello.size());
+}
+
 TEST_F(PipelineTest, FlowEndCarriesCounters) {
   const uint32_t seq = handshake(m365_, 443);
   sendSegments(m365_, 443, seq, testing::clientHello({.names = {"outlook.office365.com"}}), 4000);
