@@ -344,6 +344,20 @@ def main():
     cases["tls_follow"] = p
 
     p = []
+    # Apps before payload (issue 9, class 6): a service that demands TLS, allowed by address. A
+    # tunnel nDPI cannot name, and a server that speaks first (SSH), used to get up to 16 packets
+    # across before app-mismatch; now nothing crosses. TLS to the same service passes whole.
+    portal = "203.0.113.200"
+    Conv(p, portal, 8443).handshake().client_data(
+        b"tunnel-payload-marker" + bytes(range(256)) * 8, seg=150)
+    Conv(p, portal, 8443, sport=40001).handshake().server_data(
+        b"SSH-2.0-server-banner-marker\r\n").client_data(b"SSH-2.0-client-banner-marker\r\n")
+    Conv(p, portal, 8443, sport=40002).handshake().client_data(
+        client_hello(["portal.partner.example"])).client_data(
+        b"\x17\x03\x03\x00\x13allowed-portal-data").close()
+    cases["apps_before_payload"] = p
+
+    p = []
     # Protocol on port: the cloud service's tcp/443 is TLS >= 1.2. An attacker with an allowed
     # name tries plain HTTP there, an old TLS, and a server that speaks first (a tunnel whose
     # server end greets, judged before as "other protocol" by its address alone).
