@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/quic/initial.h"
@@ -77,6 +78,8 @@ Pipeline::Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotS
   decodeOptions_.verifyIpv4Checksum = config.verifyChecksums;
   // Flow ids are unique per appliance run: the worker index in the top byte.
   nextFlowId_ = (uint64_t(workerIndex) << 56) | 1;
+  std::random_device rd;
+  tlsNameSeed_ = uint64_t(rd()) << 32 | rd();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,13 +313,22 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
   // The packet count is on the entry's hot line: established flows past the first packets never
   // read the appid fields.
-  if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
+  const bool identifying = e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets;
+  if (identifying) stageAppId(*e, u, created);
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
+      // A service that demands applications: payload waits for nDPI's answer (app_hold.cc).
+      if (identifying && holdUntilIdentified(*e, u, fromInitiator, tx)) return;
       if (e->meta.follow) {
+        // Every later request head (http_follow.cc) or cleartext handshake record (tls_follow.cc)
+        // is judged before it leaves.
         if ((e->meta.follow & kFollowHttp) && fromInitiator) {
-          followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
+          followHttp(*e, u, tx);
+          return;
+        }
+        if ((e->meta.follow & kFollowTls) && fromInitiator) {
+          followTls(*e, u, tx);
           return;
         }
         if ((e->meta.follow & kFollowCert) && !fromInitiator) {
@@ -545,6 +557,7 @@ void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     const bool serverToo = !fromInitiator || e.user.serverSawHandshake || u.view.payloadLen > 0;
     sendResets(u.view, sourceSide, serverToo, tx);
   }
+  if (e.meta.follow & kFollowCert) endCertCheck(e);  // its request slot is free at once
   freeHeld(e);
   if (u.count > 0) ++counters_.packets_denied;
   freeUnit(u);

@@ -29,6 +29,7 @@
 #include <memory>
 #include <span>
 
+#include "dataplane/cert/request_index.h"
 #include "dataplane/cert/verdict_cache.h"
 #include "dataplane/cert/verifier.h"
 #include "dataplane/core/counter_export.h"
@@ -225,8 +226,9 @@ class Pipeline {
   bool admitPacket(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
   bool normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
   Result<Ok> createStreamGuard(const PipelineConfig& config);
-  // The first verdict released the stream buffer's bytes: the guard keeps those it needs.
-  void adoptJudged(Entry& e);
+  // The first verdict released the stream buffer's bytes: the guard keeps those it needs. The
+  // buffer is given back unless a follower keeps holding (`detach` false).
+  void adoptJudged(Entry& e, bool detach = true);
   // False: the packet must be dropped (a DNS answer that answers no outstanding query).
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
@@ -237,6 +239,8 @@ class Pipeline {
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);
   void enforceApp(Entry& e);
+  // app_hold.cc: true when the packet was consumed (held, dropped, or its flow denied).
+  bool holdUntilIdentified(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void handleIcmp(Unit& u, TxSink& tx);
 
   // Later requests of HTTP connections allowed by Host (http_follow.cc).
@@ -247,6 +251,14 @@ class Pipeline {
   void resumeHttpCarry(Entry& e, Unit& u, TxSink& tx);
   bool holdForFollow(Entry& e, Unit& u);
   void followHttp(Entry& e, Unit& u, TxSink& tx);
+
+  // The cleartext TLS handshake of connections allowed after a ClientHello (tls_follow.cc).
+  enum class TlsJudged : uint8_t { Judged, PartialHello, Ended, Denied };
+  void armTlsFollow(Entry& e, const inspect::Finding& f);
+  TlsJudged judgeTlsBytes(Entry& e, std::span<const uint8_t> data, size_t& pos);
+  void resumeTlsCarry(Entry& e, Unit& u, TxSink& tx);
+  void followTls(Entry& e, Unit& u, TxSink& tx);
+  uint32_t tlsNameHash(std::string_view name) const;
 
   // policy stage
   void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);
@@ -307,6 +319,7 @@ class Pipeline {
   uint32_t snapEpoch_ = 0;                  // its version's low 32 bits (FlowMeta::epoch)
   uint64_t now_ = 0;
   uint64_t nextFlowId_ = 1;
+  uint64_t tlsNameSeed_ = 0;  // keys tlsNameHash(): random per process
 
   std::unique_ptr<Table> flows_;
   std::unique_ptr<flow::StreamBufferPool> streams_;
@@ -330,6 +343,7 @@ class Pipeline {
     uint32_t hash;
   };
   std::unique_ptr<CertOwner[]> certOwners_;
+  std::unique_ptr<cert::RequestIndex> certIndex_;  // flow id -> its request
   std::unique_ptr<cert::VerdictCache> certCache_;
   uint32_t certInFlight_ = 0;
   telemetry::SpscRing<telemetry::Event> events_;

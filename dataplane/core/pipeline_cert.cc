@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "dataplane/cert/cache_key.h"
+#include "dataplane/cert/request_index.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/inspect/tls/server_flight.h"
 
@@ -55,6 +56,7 @@ void Pipeline::createCertCheck(const PipelineConfig& config) {
   const uint32_t slots = verifier_->slotsPerWorker();
   certRequests_ = std::make_unique<cert::RequestPool>(slots);
   certOwners_.reset(new CertOwner[slots]);
+  certIndex_ = std::make_unique<cert::RequestIndex>(slots);
   certCache_ = std::make_unique<cert::VerdictCache>(config.certCacheEntries);
 }
 
@@ -75,7 +77,7 @@ void Pipeline::armCertCheck(Entry& e, std::string_view sni) {
     if (cert::decodePin(text, rq.pins[rq.pinCount])) ++rq.pinCount;
   }
   certOwners_[size_t(slot)] = CertOwner{e.key, flow::hashKey(e.key)};
-  e.user.certRequest = slot;
+  certIndex_->insert(e.user.flowId, slot);
   e.meta.follow |= kFollowCert;
   ++counters_.cert_checks;
 }
@@ -88,6 +90,13 @@ void Pipeline::checkServerFlight(Entry& e, Unit& u, TxSink& tx) {
   }
   if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
     ++counters_.bad_checksum;  // the client would drop it: never part of the judged flight
+    freeUnit(u);
+    return;
+  }
+  if (e.user.stream.active() && !(e.meta.follow & kFollowServerHeld)) {
+    // The client's later ClientHello is held in the flow's only stream buffer (tls_follow.cc):
+    // the server sends this again once it is judged.
+    ++counters_.hold_other_side_dropped;
     freeUnit(u);
     return;
   }
@@ -108,6 +117,7 @@ bool Pipeline::holdServerBytes(Entry& e, Unit& u) {
       setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "stream-buffers");
       return false;
     }
+    e.meta.follow |= kFollowServerHeld;
   }
   const uint32_t dataSeq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
   const auto added =
@@ -138,7 +148,7 @@ bool Pipeline::holdServerBytes(Entry& e, Unit& u) {
 void Pipeline::readServerFlight(Entry& e, Unit& u, TxSink& tx) {
   const auto whole = flow::streamContiguous(*streams_, e.user.stream);
   if (whole.empty()) return;  // the first bytes are still missing
-  cert::VerifyRequest& rq = certRequests_->at(e.user.certRequest);
+  cert::VerifyRequest& rq = certRequests_->at(certIndex_->find(e.user.flowId));
   inspect::TlsServerHello sh;
   const auto st = inspect::parseServerFlight(whole, sh, {}, {rq.chain, cert::kMaxChainBytes});
   const bool full = whole.size() >= streams_->bytesEach();
@@ -248,7 +258,7 @@ void Pipeline::denyServerFlight(Entry& e, Unit* u, Reason r, std::string_view de
   if (e.meta.verdict != Verdict::Deny) {
     // Logged with the SNI and the service whose destination failed to prove itself (AP-CERT
     // evidence per service).
-    const cert::VerifyRequest& rq = certRequests_->at(e.user.certRequest);
+    const cert::VerifyRequest& rq = certRequests_->at(certIndex_->find(e.user.flowId));
     identity_ = Identity{};
     identity_.name = std::string_view(rq.host, rq.hostLen);
     identity_.sni = true;
@@ -271,15 +281,17 @@ void Pipeline::denyServerFlight(Entry& e, Unit* u, Reason r, std::string_view de
 
 void Pipeline::endCertCheck(Entry& e) {
   if (!(e.meta.follow & kFollowCert)) return;
-  const int32_t slot = e.user.certRequest;
+  const int32_t slot = certIndex_->find(e.user.flowId);
+  certIndex_->erase(e.user.flowId);
   cert::VerifyRequest& rq = certRequests_->at(slot);
   if (rq.inFlight) {
     rq.flowGone = true;  // released when the verifier hands it back
   } else {
     certRequests_->release(slot);
   }
-  e.meta.follow &= uint8_t(~(kFollowCert | kFollowCertAsked));
-  if (e.user.stream.active()) streams_->detach(e.user.stream);
+  // The stream buffer is the client's when it holds a later ClientHello (tls_follow.cc).
+  if ((e.meta.follow & kFollowServerHeld) && e.user.stream.active()) streams_->detach(e.user.stream);
+  e.meta.follow &= uint8_t(~(kFollowCert | kFollowCertAsked | kFollowServerHeld));
 }
 
 }  // namespace lbg::dataplane

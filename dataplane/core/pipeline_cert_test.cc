@@ -287,5 +287,66 @@ TEST_F(PipelineCertTest, AFlowEndingWhileAskedFreesItsRequestWhenTheAnswerComes)
   EXPECT_EQ(pipeline_->counters().cert_slots_exhausted, 0u);
 }
 
+// The flow has one stream buffer and hold queue: while the server's flight is held for its
+// certificate, client payload is dropped (counted) and, resent after the answer, passes.
+TEST_F(PipelineCertTest, ClientBytesWhileTheFlightIsHeldAreDroppedThenPassWhenResent) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  const uint32_t serverNext = open(40000, "svc.example.com", f);
+  const size_t sentBefore = tx_.frames.size();
+  L4Spec c = side(true, 40000);
+  c.flags = 0x18;
+  c.seq = 1001 + uint32_t(testing::clientHello({.names = {"svc.example.com"}}).size());
+  c.ack = serverNext;
+  const Bytes cke = tls::records(tls::handshake(Bytes(33, 4), 16), 16384, 0x0303);
+  inject(testing::frame(c, cke), Ingress::InsidePort);
+  EXPECT_EQ(tx_.frames.size(), sentBefore);
+  EXPECT_EQ(pipeline_->counters().hold_other_side_dropped, 1u);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  inject(testing::frame(c, cke), Ingress::InsidePort);  // the client's retransmission
+  ASSERT_EQ(tx_.frames.size(), sentBefore + 2);
+  EXPECT_EQ(tx_.frames.back().port, PortRole::Outside);
+}
+
+// A later ClientHello of the client held across segments owns the buffer: the server's flight
+// meanwhile is dropped (counted), and checked when the server sends it again.
+TEST_F(PipelineCertTest, ServerBytesWhileALaterHelloIsHeldAreDroppedThenChecked) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  const Bytes hello = testing::clientHello({.names = {"svc.example.com"}});
+  L4Spec c = side(true, 40000), s = side(false, 40000);
+  c.flags = kSyn;
+  c.seq = 1000;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  s.flags = kSyn | kAck;
+  s.seq = 5000;
+  s.ack = 1001;
+  inject(testing::frame(s, {}), Ingress::OutsidePort);
+  c.flags = kAck;
+  c.seq = 1001;
+  c.ack = 5001;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  // The hello, then the start of a second one (same server, as after a HelloRetryRequest).
+  c.flags = 0x18;
+  inject(testing::frame(c, hello), Ingress::InsidePort);
+  c.seq = 1001 + uint32_t(hello.size());
+  inject(testing::frame(c, Bytes(hello.begin(), hello.begin() + 20)), Ingress::InsidePort);
+  s.flags = 0x18;
+  s.seq = 5001;
+  s.ack = c.seq + 20;
+  inject(testing::frame(s, f), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().hold_other_side_dropped, 1u);
+  EXPECT_EQ(toClient(40000), 0u);
+  c.seq += 20;
+  inject(testing::frame(c, Bytes(hello.begin() + 20, hello.end())), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().tls_hellos_followed, 1u);
+  inject(testing::frame(s, f), Ingress::OutsidePort);  // the server's retransmission
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  EXPECT_EQ(pipeline_->counters().cert_verified, 1u);
+  for (const auto& v : verdicts()) EXPECT_EQ(v["action"], "allow") << v.dump();
+}
+
 }  // namespace
 }  // namespace lbg::dataplane

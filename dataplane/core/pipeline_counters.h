@@ -45,6 +45,9 @@
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
+  X(tls_hellos_followed, "later ClientHellos judged on allowed TLS connections")          \
+  X(tls_follow_ended, "allowed TLS connections followed to their encrypted phase")        \
+  X(tls_follow_gap, "client segments of a followed TLS connection dropped: ahead of a gap") \
   X(wrong_port_dropped, "packets of a known flow entering from the other side's port, dropped") \
   X(tcp_midstream_denied, "TCP flows denied because their first packet was not a SYN")     \
   X(tcp_syn_on_live_dropped, "client SYNs on a live connection dropped (no verdict inherited)") \
@@ -84,7 +87,10 @@
   X(cert_cache_misses, "certificate verdicts not in the worker's cache")                   \
   X(cert_cache_displaced, "cached certificate verdicts displaced by newer ones (cache full)") \
   X(cert_verified, "server certificates accepted")                                         \
-  X(cert_refused, "server certificates refused: flow denied and reset")
+  X(cert_refused, "server certificates refused: flow denied and reset")                   \
+  X(hold_other_side_dropped, "TLS payload dropped while the other side's bytes were held (resent)") \
+  X(app_held, "payload packets held until nDPI named the application a service demands")  \
+  X(app_server_dropped, "server payload dropped before the application was named (resent)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

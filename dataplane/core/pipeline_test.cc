@@ -173,6 +173,13 @@ class PipelineTest : public ::testing::Test {
       inject(testing::frame(c, data), Ingress::InsidePort);
     }
   }
+  // One TLS application_data record of `total` bytes (header included): what an allowed TLS
+  // client sends once encrypted (the TLS follower checks the records before that).
+  static Bytes tlsAppData(size_t total) {
+    Bytes r = {0x17, 0x03, 0x03, uint8_t((total - 5) >> 8), uint8_t(total - 5)};
+    r.resize(total, 0x17);
+    return r;
+  }
   std::vector<nlohmann::json> verdicts() {
     drain();
     std::vector<nlohmann::json> v;
@@ -375,7 +382,7 @@ TEST_F(PipelineTest, DataBeyondAGapAfterTheVerdictWaits) {
   const uint32_t seq = handshake(m365_, 443);
   const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
   sendSegments(m365_, 443, seq, hello, hello.size());
-  const Bytes more(100, 0x17);
+  const Bytes more = tlsAppData(100);
   sendSegments(m365_, 443, seq + uint32_t(hello.size()) + 50, more, more.size());
   EXPECT_EQ(pipeline_->counters().stream_ahead_dropped, 1u);
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), hello.size());
@@ -929,6 +936,146 @@ TEST_F(HttpFollowTest, SecondClientHelloInTheSameSegmentMustNameTheSameServer) {
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
 }
 
+// TLS connections allowed after their ClientHello: the client's cleartext records are followed
+// until the encrypted phase, and a later ClientHello must name the judged server before it leaves.
+class TlsFollowTest : public HttpFollowTest {
+ protected:
+  void sendTls(uint32_t& seq, const Bytes& data, size_t segment, uint16_t clientPort = 40000) {
+    for (size_t off = 0; off < data.size(); off += segment) {
+      const size_t n = std::min(segment, data.size() - off);
+      L4Spec c = client(m365_, 443, clientPort);
+      c.seq = seq + uint32_t(off);
+      inject(testing::frame(c, Bytes(data.begin() + long(off), data.begin() + long(off + n))),
+             Ingress::InsidePort);
+    }
+    seq += uint32_t(data.size());
+  }
+  static Bytes join(std::initializer_list<Bytes> parts) {
+    Bytes out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  }
+  const Bytes ccs_ = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+  const Bytes helloOk_ = testing::clientHello({.names = {"outlook.office365.com"}});
+};
+
+TEST_F(TlsFollowTest, SecondHelloAfterHelloRetryNamingAForbiddenHostNeverLeaves) {
+  uint32_t seq = handshake(m365_, 443);
+  sendTls(seq, helloOk_, helloOk_.size());
+  L4Spec s = serverSide(m365_, 443);
+  s.seq = 5001;
+  s.ack = seq;
+  inject(testing::frame(s, {0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00}),
+         Ingress::OutsidePort);  // stands for the HelloRetryRequest
+  const Bytes evil = testing::clientHello({.names = {"hrr-evil.example"}}, 60);
+  sendTls(seq, join({ccs_, evil}), 37);  // the hello over two records and several segments
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "sni-changed:hrr-evil.example");
+  EXPECT_EQ(forwarded().find("hrr-evil"), std::string::npos);
+  EXPECT_FALSE(resets(PortRole::Outside).empty());
+  EXPECT_EQ(pipeline_->counters().tls_hellos_followed, 1u);
+}
+
+TEST_F(TlsFollowTest, Tls13LikeFlowWithARetriedHelloPassesCompletelyThenFollowingEnds) {
+  uint32_t seq = handshake(m365_, 443);
+  const Bytes again = testing::clientHello({.names = {"OUTLOOK.office365.com"}}, 100);
+  const Bytes all = join({helloOk_, ccs_, again, tlsAppData(300), tlsAppData(40)});
+  sendTls(seq, all, 7);
+  EXPECT_EQ(forwarded(), std::string(all.begin(), all.end()));
+  // Encrypted from the first application_data record: later bytes are not read any more.
+  const Bytes opaque(50, 0x99);
+  sendTls(seq, opaque, opaque.size());
+  EXPECT_EQ(forwarded().size(), all.size() + opaque.size());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(pipeline_->counters().tls_hellos_followed, 1u);
+  EXPECT_EQ(pipeline_->counters().tls_follow_ended, 1u);
+}
+
+TEST_F(TlsFollowTest, ATls12FlightEndsFollowingAtTheClientsCcs) {
+  uint32_t seq = handshake(m365_, 443);
+  const Bytes cke = {0x16, 0x03, 0x03, 0x00, 0x08, 0x10, 0x00, 0x00, 0x04, 1, 2, 3, 4};
+  const Bytes finished = {0x16, 0x03, 0x03, 0x00, 0x04, 0x01, 0xff, 0xff, 0xff};  // ciphertext
+  const Bytes all = join({helloOk_, cke, ccs_, finished, tlsAppData(30)});
+  sendTls(seq, all, 11);
+  EXPECT_EQ(forwarded(), std::string(all.begin(), all.end()));
+  EXPECT_EQ(verdicts().size(), 1u);
+  EXPECT_EQ(pipeline_->counters().tls_follow_ended, 1u);
+}
+
+TEST_F(TlsFollowTest, SecondHellosThatHideOrDropTheNameOrDoNotParseAreDenied) {
+  testing::HelloSpec ech{.names = {"outlook.office365.com"}}, none{.names = {}};
+  ech.ech = true;
+  Bytes broken = testing::clientHello({.names = {"outlook.office365.com"}});
+  broken[9] = 0x02;  // ClientHello.legacy_version 0x0203
+  const struct {
+    Bytes second;
+    const char* reason;
+  } cases[] = {
+      {testing::clientHello(ech), "ech"},
+      {testing::clientHello(none), "sni-changed:no-sni"},
+      {broken, "ambiguous:tls-bad-hello-version"},
+      {Bytes{'G', 'E', 'T', ' '},
+       "malformed:tls-follow-record-type"},
+  };
+  uint16_t port = 41000;
+  for (const auto& c : cases) {
+    uint32_t seq = handshake(m365_, 443, port);
+    sendTls(seq, helloOk_, helloOk_.size(), port);
+    sendTls(seq, join({ccs_, c.second}), 50, port);
+    auto v = verdicts();
+    ASSERT_FALSE(v.empty());
+    EXPECT_EQ(v.back()["reason"], c.reason);
+    events_.events.clear();
+    ++port;
+  }
+  // Each CCS shares its segment with the refused bytes: held with them, never forwarded.
+  EXPECT_EQ(forwarded().size(), 4 * helloOk_.size());
+}
+
+TEST_F(TlsFollowTest, BytesHeldBeyondAGapAtTheVerdictAreJudgedBeforeRelease) {
+  // The second hello arrives first, beyond a gap; the judged hello then completes the verdict
+  // while it is still held; the CCS filling the gap lets it be read.
+  for (const char* second : {"gap-evil.example", "outlook.office365.com"}) {
+    const uint16_t port = second[0] == 'g' ? 42000 : 42001;
+    uint32_t seq = handshake(m365_, 443, port);
+    const Bytes hello2 = testing::clientHello({.names = {second}});
+    uint32_t at = seq + uint32_t(helloOk_.size() + ccs_.size());
+    sendTls(at, hello2, hello2.size(), port);
+    uint32_t first = seq;
+    sendTls(first, helloOk_, helloOk_.size(), port);
+    sendTls(first, ccs_, ccs_.size(), port);
+  }
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[1]["reason"], "sni-changed:gap-evil.example");
+  EXPECT_EQ(v[2]["reason"], "sni");
+  const std::string out = forwarded();
+  EXPECT_EQ(out.find("gap-evil"), std::string::npos);
+  // Only the allowed flow's bytes, all of them (held frames leave in arrival order; the
+  // server's TCP puts them back in sequence).
+  const Bytes all = join({helloOk_, ccs_, testing::clientHello({.names = {"outlook.office365.com"}})});
+  EXPECT_EQ(out.size(), all.size());
+}
+
+TEST_F(TlsFollowTest, AHeldHelloBeyondTheStreamBufferIsAnInspectLimit) {
+  uint32_t seq = handshake(m365_, 443);
+  sendTls(seq, helloOk_, helloOk_.size());
+  testing::HelloSpec big{.names = {"outlook.office365.com"}};
+  big.padding = 16000;
+  const Bytes second = testing::clientHello(big, 200);  // > 16 KiB with its record headers
+  sendTls(seq, second, 1000);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["reason"], "inspect-limit:stream-window");
+  EXPECT_EQ(forwarded().size(), helloOk_.size());
+}
+
 TEST_F(PipelineTest, PortNotAllowedAndLayer2) {
   L4Spec c = client(m365_, 8080);
   c.flags = kSyn;
@@ -986,7 +1133,7 @@ TEST_F(PipelineTest, ReloadEndsFlowsWhoseServiceIsGoneAndKeepsTheOthers) {
   const size_t before = tx_.frames.size();
   L4Spec c = client(m365_, 443);
   c.seq = seq + uint32_t(hello.size());
-  inject(testing::frame(c, Bytes(100, 0x17)), Ingress::InsidePort);
+  inject(testing::frame(c, tlsAppData(100)), Ingress::InsidePort);
   EXPECT_EQ(tx_.frames.size(), before + 1) << "the service remains: the flow carries on";
   d.flags = kAck;
   d.seq = 1;
@@ -1029,7 +1176,7 @@ TEST_F(PipelineTest, ReloadKeepLetsAllowedFlowsRunToTheirEnd) {
   const size_t before = tx_.frames.size();
   L4Spec c = client(m365_, 443);
   c.seq = seq + uint32_t(hello.size());
-  inject(testing::frame(c, Bytes(100, 0x17)), Ingress::InsidePort);
+  inject(testing::frame(c, tlsAppData(100)), Ingress::InsidePort);
   EXPECT_EQ(tx_.frames.size(), before + 1);
   EXPECT_EQ(verdicts().size(), 1u);
 }
@@ -1071,6 +1218,44 @@ TEST_F(PipelineTest, ServiceDemandingTlsEndsAnSshTunnelOnItsPort) {
       EXPECT_EQ(e["action"], "allow") << e.dump();
     }
   }
+}
+
+TEST_F(PipelineTest, NoPayloadCrossesBeforeTheDemandedApplicationIsNamed) {
+  const IpAddr portal = *IpAddr::parse("203.0.113.10");
+  // An unidentifiable tunnel over the portal's address and port: allowed by CIDR at the SYN, but
+  // its bytes wait for nDPI, which gives up after the identification window: denied, none sent.
+  uint32_t seq = handshake(portal, 443, 40300);
+  const Bytes opaque(600, 0xc3);
+  for (int i = 0; i < 20; ++i) {
+    L4Spec c = client(portal, 443, 40300);
+    c.seq = seq;
+    seq += uint32_t(opaque.size());
+    inject(testing::frame(c, opaque), Ingress::InsidePort);
+  }
+  // A server that speaks first (an SSH banner): its bytes do not reach the client either.
+  handshake(portal, 443, 40301);
+  L4Spec s = serverSide(portal, 443, 40301);
+  s.seq = 5001;
+  s.ack = 1001;
+  const std::string banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+  inject(testing::frame(s, Bytes(banner.begin(), banner.end())), Ingress::OutsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  auto v = verdicts();
+  size_t mismatches = 0;
+  for (const auto& e : v) {
+    mismatches += e["reason"].get<std::string>().rfind("app-mismatch:", 0) == 0;
+  }
+  EXPECT_EQ(mismatches, 2u);
+  EXPECT_GT(pipeline_->counters().app_held, 0u);
+  // TLS to the same portal is named at its ClientHello and passes whole.
+  const size_t before = payloadBytesOut(PortRole::Outside);
+  seq = handshake(portal, 443, 40302);
+  const Bytes hello = testing::clientHello({.names = {"portal.partner.example"}});
+  L4Spec c = client(portal, 443, 40302);
+  c.seq = seq;
+  inject(testing::frame(c, hello), Ingress::InsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), before + hello.size());
 }
 
 TEST_F(PipelineTest, FlowEndCarriesCounters) {

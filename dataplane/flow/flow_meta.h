@@ -37,7 +37,7 @@ struct FlowMeta {
   uint8_t finAcked;  // bit d: direction d's FIN was acknowledged
   Verdict verdict;
   // The owner's: nonzero while an allowed flow's later client bytes still need an inspector
-  // (the pipeline's HTTP follow). On the hot line so that other flows pay one compare.
+  // (the pipeline's HTTP or TLS follow). On the hot line so that other flows pay one compare.
   uint8_t follow;
   uint32_t seqNext[2];  // highest sequence number + length seen per direction
   uint32_t finSeq[2];   // sequence number of each direction's FIN

@@ -30,7 +30,7 @@ def u16(v):
 
 
 def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=False,
-                 two_sni=False, record_size=16384, legacy=0x0303):
+                 two_sni=False, record_size=16384, legacy=0x0303, early=False):
     body = u16(legacy) + bytes(range(32)) + b"\x20" + bytes(32) + u16(4) + u16(0x1301) + \
         u16(0x1302) + b"\x01\x00"
     ext = b""
@@ -47,6 +47,8 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
         ext += u16(16) + u16(len(lst) + 2) + u16(len(lst)) + lst
     if ech:
         ext += u16(0xfe0d) + u16(40) + b"\xab" * 40
+    if early:
+        ext += u16(42) + u16(0)
     body += u16(len(ext)) + ext
     msg = b"\x01" + struct.pack("!I", len(body))[1:] + body
     out = b""
@@ -68,9 +70,16 @@ def tls_records(msgs, ctype=22):
     return out
 
 
-def server_hello(tls13=False):
-    """A ServerHello record: TLS 1.2, or TLS 1.3 (supported_versions 0x0304, certificate encrypted)."""
-    body = u16(0x0303) + bytes(range(100, 132)) + b"\x00" + u16(0x1301 if tls13 else 0xc02f) + b"\x00"
+# RFC 8446 4.1.3: the random of a ServerHello that is a HelloRetryRequest.
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def server_hello(tls13=False, retry=False):
+    """A ServerHello record: TLS 1.2, or TLS 1.3 (supported_versions 0x0304, certificate
+    encrypted), or a HelloRetryRequest."""
+    random = HRR_RANDOM if retry else bytes(range(100, 132))
+    tls13 = tls13 or retry
+    body = u16(0x0303) + random + b"\x00" + u16(0x1301 if tls13 else 0xc02f) + b"\x00"
     if tls13:
         ext = u16(43) + u16(2) + u16(0x0304)
         body += u16(len(ext)) + ext
@@ -403,6 +412,47 @@ def main():
     cases["tls_second_hello"] = p
 
     p = []
+    # After the verdict the client's cleartext handshake is followed (issue 9, class 1). The
+    # attacker's ways of getting a second ClientHello to the server: after a HelloRetryRequest
+    # (the server asks for it), split over records and segments so that no one segment shows it.
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    hrr = tls_records(server_hello(retry=True))
+    def app(text):
+        return b"\x17\x03\x03" + u16(len(text)) + text
+    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(hrr).client_data(
+        ccs + client_hello(["hrr-evil.example"], record_size=90), seg=50)
+    # Behind 0-RTT early data, which a server that retries the handshake skips.
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(early=True)).client_data(
+        ccs + app(b"zero-rtt") + app(b"more")).server_data(hrr).client_data(
+        client_hello(["early-evil.example"]), seg=64)
+    # Plaintext after the hello, on a connection allowed by its SNI.
+    Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello()).client_data(
+        b"GET / HTTP/1.1\r\nHost: plaintext-evil.example\r\n\r\n")
+    # Allowed: a hello split over two records and segments, the retried one the same, then
+    # encrypted records; and a TLS 1.3-like flow (hello, CCS, application data).
+    Conv(p, M365, 443, sport=40003).handshake().client_data(client_hello(record_size=100), seg=33).server_data(
+        hrr).client_data(ccs + client_hello(record_size=80), seg=29).client_data(
+        app(b"allowed-after-retry") + app(b"x" * 300), seg=120).close()
+    Conv(p, M365, 443, sport=40004).handshake().client_data(client_hello(["contoso.sharepoint.com"])).client_data(
+        ccs + app(b"allowed-tls13-finished")).server_data(SH13 + b"\x17\x03\x03\x00\x05sssss").client_data(
+        app(b"allowed-tls13-data" * 20), seg=100).close()
+    cases["tls_follow"] = p
+
+    p = []
+    # Apps before payload (issue 9, class 6): a service that demands TLS, allowed by address. A
+    # tunnel nDPI cannot name, and a server that speaks first (SSH), used to get up to 16 packets
+    # across before app-mismatch; now nothing crosses. TLS to the same service passes whole.
+    portal = "203.0.113.200"
+    Conv(p, portal, 8443).handshake().client_data(
+        b"tunnel-payload-marker" + bytes(range(256)) * 8, seg=150)
+    Conv(p, portal, 8443, sport=40001).handshake().server_data(
+        b"SSH-2.0-server-banner-marker\r\n").client_data(b"SSH-2.0-client-banner-marker\r\n")
+    Conv(p, portal, 8443, sport=40002).handshake().client_data(
+        client_hello(["portal.partner.example"])).client_data(
+        b"\x17\x03\x03\x00\x13allowed-portal-data").close()
+    cases["apps_before_payload"] = p
+
+    p = []
     # Protocol on port: the cloud service's tcp/443 is TLS >= 1.2. An attacker with an allowed
     # name tries plain HTTP there, an old TLS, and a server that speaks first (a tunnel whose
     # server end greets, judged before as "other protocol" by its address alone).
@@ -540,7 +590,8 @@ def main():
         c = Conv(p, M365, 443, sport=42000 + i).handshake().client_data(client_hello([sni]))
         flight = tls12_flight(chains[kind])
         c.server_data(flight[:700]).server_data(flight[700:])  # the list straddles segments
-        c.client_data(b"\x16\x03\x03\x00\x05client-key-exchange")
+        # ClientKeyExchange and ChangeCipherSpec: the client's cleartext handshake ends there.
+        c.client_data(tls_records(handshake_msg(16, b"\x04ckex")) + b"\x14\x03\x03\x00\x01\x01")
         c.server_data(b"\x17\x03\x03\x00\x20" + f"after-cert-{kind}-{i}".encode()).close()
     c = Conv(p, M365, 443, sport=42010).handshake().client_data(client_hello())
     c.server_data(SH13 + b"\x17\x03\x03\x00\x20after-cert-tls13").close()

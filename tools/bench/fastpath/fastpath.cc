@@ -151,13 +151,21 @@ Traffic generate(uint32_t flows, std::mt19937& rng) {
     // while client bytes are unacknowledged).
     for (int k = 0; k < 4; ++k) {
       const bool down = k != 0;
-      const int payload = size(rng);
+      int payload = size(rng);
+      if (!down && payload < 5) payload = 5;  // a record header at least (below)
       L4Spec& d = down ? s : c;
       d.flags = 0x18;
       d.seq = down ? sseq : cseq;
       d.ack = down ? cseq : sseq;
       (down ? sseq : cseq) += uint32_t(payload);
-      t.established.push_back({testing::frame(d, Bytes(size_t(payload), 0x5a)), !down});
+      Bytes data(size_t(payload), 0x5a);
+      if (!down) {
+        // An application_data record: the TLS follower (dataplane/core/tls_follow.cc) ends at
+        // it, so that the measured packets take the established path like real TLS traffic.
+        const Bytes header = {0x17, 0x03, 0x03, uint8_t((payload - 5) >> 8), uint8_t(payload - 5)};
+        std::copy(header.begin(), header.end(), data.begin());
+      }
+      t.established.push_back({testing::frame(d, data), !down});
     }
   }
   std::shuffle(t.established.begin(), t.established.end(), rng);
