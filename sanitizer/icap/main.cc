@@ -107,9 +107,9 @@ int main(int argc, char** argv) {
   engineConfig.policyVersion = vm["policy-version"].as<std::string>();
   engineConfig.maxInputBytes = maxBody;
   if (vm.count("quarantine")) engineConfig.quarantineDir = vm["quarantine"].as<std::string>();
-  std::string error;
-  std::shared_ptr<const sanitizer::Engine> engine = sanitizer::Engine::create(engineConfig, &error);
-  if (!engine) return fail("engine: " + error);
+  auto createdEngine = sanitizer::Engine::create(engineConfig);
+  if (!createdEngine) return fail("engine: " + createdEngine.error().toString());
+  std::shared_ptr<const sanitizer::Engine> engine = std::move(createdEngine).value();
 
   auto filter = std::make_shared<icap::EngineFilter>(
       engine, mode, std::string(LBG_VERSION) + "|" + engineConfig.policyVersion);
