@@ -44,8 +44,8 @@ std::string makeRawZip(const std::vector<std::pair<std::string, std::string>>& m
 }
 
 std::unique_ptr<Engine> engine(EngineConfig config = {}) {
-  std::string error;
-  return Engine::create(config, &error);
+  auto created = Engine::create(config);
+  return created.ok() ? std::move(created).value() : nullptr;
 }
 
 TEST(ZipArchive, MembersAreSanitizedAndBlockedOnesLeftOut) {

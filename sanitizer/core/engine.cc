@@ -227,24 +227,19 @@ double Engine::renderWorkersCpuSeconds() const {
   return impl_->renderPool ? impl_->renderPool->liveWorkersCpuSeconds() : 0;
 }
 
-std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* error) {
-  auto fail = [&](std::string message) -> std::unique_ptr<Engine> {
-    if (error != nullptr) *error = std::move(message);
-    return nullptr;
-  };
-  if (config.maxInputBytes == 0) return fail("maxInputBytes must be > 0");
-  if (config.maxArchiveMembers == 0) return fail("maxArchiveMembers must be > 0");
-  if (!(config.maxCompressionRatio >= 1.0)) return fail("maxCompressionRatio must be >= 1");
-  if (config.maxExpandedBytes == 0) return fail("maxExpandedBytes must be > 0");
-  if (config.timeoutMs == 0) return fail("timeoutMs must be > 0");
-  if (config.maxImagePixels == 0) return fail("maxImagePixels must be > 0");
-  if (config.policyVersion.empty()) return fail("policyVersion must not be empty");
+Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
+  if (config.maxInputBytes == 0) return Error{"maxInputBytes must be > 0"};
+  if (config.maxArchiveMembers == 0) return Error{"maxArchiveMembers must be > 0"};
+  if (!(config.maxCompressionRatio >= 1.0)) return Error{"maxCompressionRatio must be >= 1"};
+  if (config.maxExpandedBytes == 0) return Error{"maxExpandedBytes must be > 0"};
+  if (config.timeoutMs == 0) return Error{"timeoutMs must be > 0"};
+  if (config.maxImagePixels == 0) return Error{"maxImagePixels must be > 0"};
+  if (config.policyVersion.empty()) return Error{"policyVersion must not be empty"};
   for (const auto& [type, allowed] : config.allowTypes) {
-    if (!knownTypeName(type)) return fail("allowTypes: unknown type '" + type + "'");
+    if (!knownTypeName(type)) return Error{"allowTypes: unknown type '" + type + "'"};
   }
   if (!config.quarantineDir.empty()) {
-    std::string why;
-    if (!prepareQuarantine(config.quarantineDir, &why)) return fail(why);
+    if (auto prepared = prepareQuarantine(config.quarantineDir); !prepared) return prepared.error();
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -252,7 +247,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   if (config.officeConverter == "auto") {
     impl->soffice = convert::findLibreOffice();
   } else if (!config.officeConverter.empty()) {
-    if (::access(config.officeConverter.c_str(), X_OK) != 0) return fail("officeConverter: not executable");
+    if (::access(config.officeConverter.c_str(), X_OK) != 0) return Error{"officeConverter: not executable"};
     impl->soffice = config.officeConverter;
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

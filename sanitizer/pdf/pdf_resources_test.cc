@@ -167,9 +167,9 @@ TEST(PdfFonts, UnknownFontFile3SubtypeIsRemovedUnparsed) {
 }
 
 TEST(PdfFonts, EngineChecksFontsInTheSandboxAndPopplerAgrees) {
-  std::string error;
-  auto engine = Engine::create(EngineConfig{}, &error);
-  ASSERT_NE(engine, nullptr) << error;
+  auto created = Engine::create(EngineConfig{});
+  ASSERT_TRUE(created.ok()) << created.error().toString();
+  auto engine = std::move(created).value();
   Outcome good = engine->sanitize(makePdf(embedFont(readFile(kDejaVu))), "f.pdf", Mode::Rebuild);
   EXPECT_EQ(good.report.verdict, Verdict::Sanitized) << good.report.reason;
   Outcome bad = engine->sanitize(makePdf(embedFont("garbage font")), "f.pdf", Mode::Rebuild);
