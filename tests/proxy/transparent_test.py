@@ -7,7 +7,8 @@ through the interception; the origin sees exactly the configured tenant headers 
 client sent its own, and sees the client's own address and port (the upstream leg is bound to
 them); a host allowed but not marked for interception is spliced (the client sees the origin's
 own certificate, the origin the client's address); a name outside the policy and a ClientHello
-without SNI are refused with their reason in the log.
+without SNI are refused with their reason in the log; with the proxy stopped the redirected port
+is refused with a reset (fail closed) although the router forwards everything else.
 Needs root (namespaces, IP_TRANSPARENT) and nft; exits 77 (skipped) otherwise.
 usage: transparent_test.py LBG_PROXY TPROXY_RULES WORKDIR
 """
@@ -219,6 +220,19 @@ services:
         check(r.returncode != 0, "a ClientHello without SNI is refused")
         check(len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")]) == 2,
               "no refused connection reached the origin")
+
+        # 4. Proxy stopped: the redirected port fails closed (reset), although the router forwards.
+        proxy.terminate()
+        proxy.wait(timeout=20)
+        r = curl("login.microsoftonline.com", f"{WORK}/root.pem")
+        check(r.returncode == 7, f"with the proxy stopped the connection is refused ({r.returncode} {r.stderr.strip()})")
+        r = curl("splice.example.com", f"{WORK}/root.pem")
+        check(r.returncode == 7, "and so is an allowed host on the redirected port")
+        check(len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")]) == 2,
+              "nothing reached the origin unintercepted")
+        r = sh("nft", "list", "table", "ip", "lbg_tproxy", ns=NS_R, check=False)
+        m = re.search(r"counter packets (\d+)", r.stdout)
+        check(m is not None and int(m.group(1)) >= 2, "the refusals are counted by the reject rule")
     finally:
         for p in reversed(procs):
             p.terminate()

@@ -3,7 +3,10 @@
 # TCP to the intercepted ports arriving on IFACE is handed to lbg-proxy's IP_TRANSPARENT listener
 # (nftables `tproxy`), and packets of sockets the proxy opened transparently (its upstream legs,
 # bound to the clients' addresses) are delivered locally rather than forwarded (`socket
-# transparent`). Both are marked MARK and routed by table TABLE's `local` route.
+# transparent`). Both are marked MARK and routed by table TABLE's `local` route. With no proxy
+# listening (stopped, crashed), `tproxy` finds no socket and the next rule answers the client's
+# SYN with a reset and counts it (`nft list table ip lbg_tproxy`): intercepted ports fail closed,
+# they are never forwarded unintercepted.
 #
 # usage: tproxy-rules.sh up --iface IF --port PORT [--dports 443] [--mark 1] [--table 100]
 #                          [--segment CIDR --return-mac MAC]
@@ -43,9 +46,11 @@ table ip lbg_tproxy {
     type filter hook prerouting priority mangle; policy accept;
     socket transparent 1 meta mark set $mark accept
     iifname "$iface" tcp dport { $dports } tproxy to :$port meta mark set $mark accept
+    iifname "$iface" tcp dport { $dports } counter reject with tcp reset
   }
 }
 NFT
+    ip link set lo up  # the local route below delivers through it
     ip rule add fwmark "$mark" lookup "$table" priority 1000
     ip route replace local 0.0.0.0/0 dev lo table "$table"
     sysctl -qw "net.ipv4.conf.$iface.rp_filter=0" net.ipv4.conf.all.rp_filter=0
