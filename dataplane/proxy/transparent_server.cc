@@ -2,6 +2,7 @@
 // IP_TRANSPARENT listener (the gateway's exception path, tools/proxy/tproxy-rules.sh). They join
 // the explicit mode's Conn state machine (proxy_server.cc) once the ClientHello has named them.
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,6 +23,25 @@ std::string ipText(const sockaddr_in& a) {
   char buf[INET_ADDRSTRLEN] = "";
   inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
   return buf;
+}
+// Is `dest` one of the addresses `name` resolves to (tests: its --connect-to address)?
+bool resolvesTo(const std::string& name, const in_addr& dest, const std::map<std::string, std::string>& connectTo) {
+  if (auto it = connectTo.find(name); it != connectTo.end()) {
+    in_addr a{};
+    return inet_pton(AF_INET, it->second.substr(0, it->second.rfind(':')).c_str(), &a) == 1 &&
+           a.s_addr == dest.s_addr;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(name.c_str(), nullptr, &hints, &res) != 0) return false;
+  bool found = false;
+  for (addrinfo* r = res; r && !found; r = r->ai_next) {
+    found = reinterpret_cast<sockaddr_in*>(r->ai_addr)->sin_addr.s_addr == dest.s_addr;
+  }
+  freeaddrinfo(res);
+  return found;
 }
 }  // namespace
 
@@ -113,6 +133,12 @@ bool ProxyServer::pumpHello(Conn& c) {
   c.service = policy_->matchName(name, policy::L4::Tcp, c.target.port);
   if (c.service < 0) return refuse("no-match", name);
   const policy::ServiceSpec& svc = policy_->service(c.service);
+  // A splice relays whatever the destination says, so the name must be the destination's: else
+  // an allowed SNI would carry a connection to any address. (An intercepted upstream proves the
+  // name with its certificate.) Resolved in the loop, like the explicit mode's names.
+  if (!svc.intercept && !resolvesTo(name, c.origDst.sin_addr, config_.connectTo)) {
+    return refuse("sni-dns-mismatch", name);
+  }
   if (svc.tenant) {
     const policy::TenantProfile* p = policy::findTenantProfile(svc.tenant->profile);
     for (const char* h : p->hosts) {

@@ -6,8 +6,9 @@ Checks: curl (no proxy setting, trusting the appliance CA) reaches login.microso
 through the interception; the origin sees exactly the configured tenant headers although the
 client sent its own, and sees the client's own address and port (the upstream leg is bound to
 them); a host allowed but not marked for interception is spliced (the client sees the origin's
-own certificate, the origin the client's address); a name outside the policy and a ClientHello
-without SNI are refused with their reason in the log; with the proxy stopped the redirected port
+own certificate, the origin the client's address); a name outside the policy, a ClientHello
+without SNI and an allowed name toward an address it does not resolve to are refused with their
+reason in the log; with the proxy stopped the redirected port
 is refused with a reset (fail closed) although the router forwards everything else.
 Needs root (namespaces, IP_TRANSPARENT) and nft; exits 77 (skipped) otherwise.
 usage: transparent_test.py LBG_PROXY TPROXY_RULES WORKDIR
@@ -173,13 +174,15 @@ services:
                                   "--transparent", "0.0.0.0:8443", "--port-file", f"{WORK}/port",
                                   "--policy", f"{WORK}/policy.yaml", "--ca-cert", f"{WORK}/appliance.pem",
                                   "--ca-key", f"{WORK}/appliance.key", "--trust-file", f"{WORK}/root.pem",
-                                  "--log-dir", f"{WORK}/log"])
+                                  "--log-dir", f"{WORK}/log",
+                                  # the test's resolver for the splice check: the name's address
+                                  "--connect-to", f"splice.example.com={ORIGIN}:443"])
         procs.append(proxy)
         check(wait_for(f"{WORK}/origin.ready", origin) and wait_for(f"{WORK}/port", proxy),
               "origin and proxy started")
 
-        def curl(host, cafile, *extra):
-            return sh("curl", "-sS", "--resolve", f"{host}:443:{ORIGIN}", "--cacert", cafile,
+        def curl(host, cafile, *extra, addr=ORIGIN):
+            return sh("curl", "-sS", "--resolve", f"{host}:443:{addr}", "--cacert", cafile,
                       "--max-time", "20", "-w", "\nLPORT=%{local_port}\n%{certs}", *extra,
                       f"https://{host}/x", ns=NS_C, check=False)
 
@@ -218,6 +221,9 @@ services:
         check(r.returncode != 0, "a name outside the policy is refused")
         r = sh("curl", "-sS", "-k", "--max-time", "20", f"https://{ORIGIN}/x", ns=NS_C, check=False)
         check(r.returncode != 0, "a ClientHello without SNI is refused")
+        # An allowed name toward an address it does not resolve to is not spliced there.
+        r = curl("splice.example.com", f"{WORK}/root.pem", addr="10.77.2.3")
+        check(r.returncode != 0, "a spliced name toward another address is refused")
         check(len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")]) == 2,
               "no refused connection reached the origin")
 
@@ -254,6 +260,7 @@ services:
     reasons = {(r.get("tls", {}).get("sni"), r.get("reason")) for r in tls if r.get("action") == "deny"}
     check(("denied.example.org", "no-match") in reasons, f"log: deny no-match {reasons}")
     check((None, "no-sni") in reasons, "log: deny no-sni")
+    check(("splice.example.com", "sni-dns-mismatch") in reasons, "log: deny sni-dns-mismatch")
     check(sum(1 for r in records if r.get("event_type") == "http" and r.get("tenant_profile") == "entra-v1") == 1,
           "log: one http event with entra-v1")
     if failures:
