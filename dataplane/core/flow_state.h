@@ -27,8 +27,9 @@ struct FlowState {
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // A flow is a resolver's (DNS over TCP) or a followed HTTP connection, never both: their
-  // reading positions share these bytes (the entry must stay within four cache lines).
+  // A flow is a resolver's (DNS over TCP), a followed HTTP connection or an intercepted one
+  // (FlowMeta::punted), never two: their state shares these bytes (the entry must stay within
+  // four cache lines).
   union {
     struct {
       // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver),
@@ -42,6 +43,13 @@ struct FlowState {
       inspect::HttpRequestStream http;
       uint32_t httpNextSeq;
     };
+    // Intercepted (pipeline_intercept.cc): the MAC addresses of the client's first frame, put
+    // back on the frames lbg-proxy's kernel sends out through the exception port.
+    struct {
+      uint8_t clientMac[6];
+      uint8_t serverMac[6];
+      bool proxyAnswered;  // the proxy's kernel answered the client's SYN (it is listening)
+    } punt;
   };
   // Client bytes while the verdict is pending, and while a later HTTP head is held.
   flow::StreamState stream;

@@ -62,7 +62,13 @@
   X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
-  X(appid_unidentified, "flows left without application identification (nDPI slots full)")
+  X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
+  X(intercept_flows, "flows handed to lbg-proxy through the exception port")              \
+  X(intercept_to_proxy, "frames of intercepted flows sent to the exception port")         \
+  X(intercept_from_proxy, "frames from the exception port sent on to the inside or outside") \
+  X(intercept_unmatched, "frames from the exception port of no intercepted flow, dropped")   \
+  X(intercept_refused, "intercepted flows refused: the proxy was not listening (fail closed)") \
+  X(intercept_unavailable, "flows to intercept denied: VLAN-tagged (not handed to the kernel)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

@@ -78,7 +78,8 @@ class GatewayRuntime : public ControlApi {
   std::unique_ptr<inspect::DnsBindingTable> dns_;
   std::unique_ptr<PacketPool> packetPool_;  // outlives the ports' queues and the pipelines
   rte_mempool* pool_ = nullptr;
-  uint16_t ports_[2] = {0, 0};  // indexed by PortRole
+  uint16_t ports_[3] = {0, 0, 0};  // indexed by PortRole
+  int portCount_ = 2;               // 3 with the exception port
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
   // One per worker, written by its PortTxSink only (own allocation: no false sharing).
   std::vector<std::unique_ptr<PortCounters>> portCounters_;
