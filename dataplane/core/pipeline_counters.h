@@ -68,7 +68,7 @@
   X(intercept_from_proxy, "frames from the exception port sent on to the inside or outside") \
   X(intercept_unmatched, "frames from the exception port of no intercepted flow, dropped")   \
   X(intercept_refused, "intercepted flows refused: the proxy was not listening (fail closed)") \
-  X(intercept_unavailable, "flows to intercept denied: VLAN-tagged (not handed to the kernel)")
+  X(intercept_unavailable, "flows to intercept denied: VLAN-tagged or IPv6 (not handed to the kernel)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

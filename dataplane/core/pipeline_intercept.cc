@@ -42,10 +42,12 @@ bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, ui
   }
   if (svc < 0) return false;
   const packet::PacketView& v = u.view;
-  if (v.vlanCount > 0 || u.count != 1) {
-    // The kernel side has no VLAN interfaces: never let the flow pass uninspected instead.
+  if (v.vlanCount > 0 || u.count != 1 || !server.isV4()) {
+    // The kernel side has no VLAN interfaces and lbg-proxy's transparent listener and rules are
+    // IPv4: never let the flow pass uninspected instead.
     ++counters_.intercept_unavailable;
-    setVerdict(e, Action::Deny, Reason::InterceptUnavailable, svc, v.vlanCount > 0 ? "vlan" : "fragment");
+    setVerdict(e, Action::Deny, Reason::InterceptUnavailable, svc,
+               v.vlanCount > 0 ? "vlan" : !server.isV4() ? "ipv6" : "fragment");
     return true;
   }
   std::memcpy(e.user.punt.serverMac, v.frame, 6);

@@ -22,7 +22,7 @@ using testing::L4Spec;
 
 constexpr const char* kPolicy = R"(version: 1
 segment:
-  inside: [10.0.0.0/8]
+  inside: [10.0.0.0/8, "fd00::/8"]
 defaults:
   deny: reset
   sni_dns: off
@@ -237,6 +237,24 @@ TEST_F(InterceptTest, VlanTaggedFlowsAreDeniedNotPassed) {
   auto v = verdicts();
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0]["reason"], "intercept-unavailable:vlan");
+}
+
+TEST_F(InterceptTest, Ipv6FlowsAreDeniedNotPassed) {
+  make(true);
+  const IpAddr server = *IpAddr::parse("2001:db8::77");
+  dns_->bind(server, "login.microsoftonline.com", now_ + 60'000'000'000ull, now_);
+  L4Spec s;
+  s.src = *IpAddr::parse("fd00::5");
+  s.dst = server;
+  s.sport = 40000;
+  s.dport = 443;
+  s.flags = kSyn;
+  inject(testing::frame(s, {}), Ingress::InsidePort);
+  for (const Sent& f : tx_.frames) EXPECT_NE(f.port, PortRole::Outside);
+  EXPECT_EQ(p_->counters().intercept_unavailable, 1u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "intercept-unavailable:ipv6");
 }
 
 TEST_F(InterceptTest, WithoutExceptionPortNothingChanges) {

@@ -77,7 +77,7 @@ namespace lbg::telemetry {
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
   X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
   X(Intercept, "intercept", Tenant, "TLS 中継（lbg-proxy）へ引き渡し", "handed to lbg-proxy for interception") \
-  X(InterceptUnavailable, "intercept-unavailable", Tenant, "TLS 中継を利用できない", "interception unavailable (proxy down, VLAN-tagged)")
+  X(InterceptUnavailable, "intercept-unavailable", Tenant, "TLS 中継を利用できない", "interception unavailable (proxy down, VLAN-tagged, IPv6)")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
