@@ -57,13 +57,14 @@ struct rte_mempool;
 
 namespace lbg::dataplane {
 
-enum class PortRole : uint8_t { Inside = 0, Outside = 1 };
+// Exception: the net_tap port toward the kernel and lbg-proxy (pipeline_intercept.cc).
+enum class PortRole : uint8_t { Inside = 0, Outside = 1, Exception = 2 };
 inline PortRole otherPort(PortRole p) {
   return p == PortRole::Inside ? PortRole::Outside : PortRole::Inside;
 }
 
 // Where a burst came from: a port (live), or a capture whose direction comes from segment.inside.
-enum class Ingress : uint8_t { InsidePort, OutsidePort, ByAddress };
+enum class Ingress : uint8_t { InsidePort, OutsidePort, ByAddress, ExceptionPort };
 
 // Frames leave through this sink; the worker loop flushes it to the ports after each burst, the
 // replay flushes it to the output capture.
@@ -133,6 +134,12 @@ struct PipelineConfig {
   // the limits come from the policy's defaults.guard.
   uint32_t guardDestinations = 16384;
   uint64_t denySummaryIntervalNs = 10'000'000'000ull;
+  // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,
+  // TCP flows to a service with `intercept: true` (by its CIDR, or by the DNS binding of the
+  // destination) are handed to it from their SYN, their frames' destination MAC set to
+  // exceptionMac (the tap's: the kernel takes only frames addressed to it).
+  bool exceptionPort = false;
+  std::array<uint8_t, 6> exceptionMac{};
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
@@ -242,6 +249,13 @@ class Pipeline {
   // app_hold.cc: true when the packet was consumed (held, dropped, or its flow denied).
   bool holdUntilIdentified(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void handleIcmp(Unit& u, TxSink& tx);
+
+  // Exception path (pipeline_intercept.cc). decideIntercept: true when the new flow was judged
+  // (handed to the proxy, or denied because it cannot be); punt: a packet of a handed flow from
+  // the inside or outside port; fromException: a frame the kernel sent out the exception port.
+  bool decideIntercept(Entry& e, const Unit& u, const IpAddr& server, uint16_t port);
+  void punt(Entry& e, Unit& u, TxSink& tx);
+  void fromException(Unit& u, TxSink& tx);
 
   // Later requests of HTTP connections allowed by Host (http_follow.cc).
   enum class HttpJudged : uint8_t { Judged, PartialHead, Denied };

@@ -85,7 +85,9 @@ namespace lbg::telemetry {
   X(RateLimit, "rate-limit", Ddos, "送信元の新規フロー数の上限超過", "source over its new-flow rate") \
   X(FlowLimit, "flow-limit", Ddos, "送信元の同時フロー数の上限超過", "source over its concurrent flows") \
   X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full") \
-  X(Flood, "flood", Ddos, "宛先ごとの流量上限の超過", "over the destination's flood limit")
+  X(Flood, "flood", Ddos, "宛先ごとの流量上限の超過", "over the destination's flood limit") \
+  X(Intercept, "intercept", Tenant, "TLS 中継（lbg-proxy）へ引き渡し", "handed to lbg-proxy for interception") \
+  X(InterceptUnavailable, "intercept-unavailable", Tenant, "TLS 中継を利用できない", "interception unavailable (proxy down, VLAN-tagged, IPv6)")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
