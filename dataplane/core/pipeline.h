@@ -265,6 +265,14 @@ class Pipeline {
   void resumeHttpCarry(Entry& e, Unit& u, TxSink& tx);
   bool holdForFollow(Entry& e, Unit& u);
   void followHttp(Entry& e, Unit& u, TxSink& tx);
+  // Shared by both followers. followSeq: the segment's first data sequence number, or false when
+  // the segment was dealt with already (no payload or only judged bytes: forwarded; bad
+  // checksum: dropped). joinHeld: a segment joins the bytes held (a head or hello not complete);
+  // Dropped: freed (past a gap, counted in `gaps`, or a duplicate); Held: the caller resumes its
+  // carry; Denied: verdict set and buffer given back, the caller applies it.
+  enum class HeldJoin : uint8_t { Dropped, Held, Denied };
+  bool followSeq(Unit& u, uint32_t next, TxSink& tx, uint32_t& seq);
+  HeldJoin joinHeld(Entry& e, Unit& u, uint32_t seq, uint64_t& gaps);
 
   // The cleartext TLS handshake of connections allowed after a ClientHello (tls_follow.cc).
   enum class TlsJudged : uint8_t { Judged, PartialHello, Ended, Denied };
