@@ -12,13 +12,17 @@
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/test_frames.h"
+#include "dataplane/core/test_sinks.h"
 #include "policy/parser.h"
 
 namespace lbg::dataplane {
 namespace {
 
 using testing::Bytes;
+using testing::CaptureSink;
+using testing::CollectSink;
 using testing::L4Spec;
+using testing::Sent;
 
 constexpr const char* kPolicy = R"(version: 1
 segment:
@@ -51,27 +55,6 @@ rte_mempool* pool() {
       rte_pktmbuf_pool_create("intercept_pool", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   return p;
 }
-
-struct Sent {
-  PortRole port;
-  Bytes bytes;
-};
-
-class Capture : public TxSink {
- public:
-  void send(PortRole out, rte_mbuf* m) override {
-    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-    frames.push_back({out, Bytes(d, d + rte_pktmbuf_data_len(m))});
-    rte_pktmbuf_free(m);
-  }
-  std::vector<Sent> frames;
-};
-
-class Collect : public EventSink {
- public:
-  void write(std::string_view json) override { events.push_back(nlohmann::json::parse(json)); }
-  std::vector<nlohmann::json> events;
-};
 
 class InterceptTest : public ::testing::Test {
  protected:
@@ -140,8 +123,8 @@ class InterceptTest : public ::testing::Test {
   std::unique_ptr<SnapshotSlot> slot_;
   std::unique_ptr<inspect::DnsBindingTable> dns_;
   std::unique_ptr<Pipeline> p_;
-  Capture tx_;
-  Collect events_;
+  CaptureSink tx_;
+  CollectSink events_;
   std::string scratch_;
   uint64_t now_ = 1'800'000'000'000'000'000ull;
 };
