@@ -489,6 +489,8 @@ void Pipeline::recheckVerdict(Entry& e) {
     why = "port-removed";
   } else if (e.user.reason == Reason::Cidr && snap_->matchAddress(server, l4, port) != service) {
     why = "address-removed";
+  } else if (e.meta.punted && !snap_->service(service).intercept) {
+    why = "intercept-removed";  // the proxy holds the connection: it cannot go back to the fast path
   }
   if (why.empty()) {
     // Still allowed by the same service: its index and the version now refer to this snapshot.

@@ -60,6 +60,8 @@ bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, ui
 }
 
 void Pipeline::punt(Entry& e, Unit& u, TxSink& tx) {
+  // After a reload the flow is checked like any other (its service, port and interception).
+  if (e.meta.epoch != snapEpoch_ && e.meta.verdict != Verdict::Pending) recheckVerdict(e);
   if (e.meta.verdict != Verdict::Allow) {  // refused since: nothing crosses
     if (u.count > 0) ++counters_.packets_denied;
     freeUnit(u);
@@ -86,6 +88,7 @@ void Pipeline::fromException(Unit& u, TxSink& tx) {
   e->meta.lastSeenNs = now_;
   ++e->meta.pkts[fromClient ? 0 : 1];
   e->meta.bytes[fromClient ? 0 : 1] += v.payloadLen;
+  if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
   if (e->meta.verdict != Verdict::Allow) {
     ++counters_.packets_denied;
     freeUnit(u);

@@ -163,6 +163,29 @@ TEST_F(InterceptTest, BothLegsThroughTheExceptionPort) {
   EXPECT_EQ(p_->counters().intercept_from_proxy, 2u);
 }
 
+// A reload that ends a service's interception ends its intercepted flows (policy-changed): the
+// proxy holds the connection, it cannot fall back to the fast path unjudged.
+TEST_F(InterceptTest, AReloadEndingInterceptionEndsTheFlow) {
+  make(true);
+  inject(tcp(true, "198.51.100.10", kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
+  ASSERT_EQ(tx_.frames.size(), 1u);
+  std::string v2 = kPolicy;
+  v2.replace(v2.find("    intercept: true\n"), 20, "");
+  auto doc = policy::parsePolicyText(v2, "test.yaml",
+                                     std::chrono::sys_days{std::chrono::year{2026} / 11 / 23});
+  ASSERT_TRUE(doc.ok()) << doc.error().toString();
+  slot_->publish(policy::Snapshot::create(std::move(doc.value()), 2).value(),
+                 std::chrono::milliseconds(0));
+  inject(tcp(true, "198.51.100.10", kAck, 1001, kRouterMac, kClientMac), Ingress::InsidePort);
+  inject(tcp(false, "198.51.100.10", kSyn | kAck, 5000, kClientMac, kKernelMac),
+         Ingress::ExceptionPort);
+  EXPECT_EQ(tx_.frames.size(), 1u);  // nothing more crosses, either way
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "policy-changed:intercept-removed");
+}
+
 TEST_F(InterceptTest, OtherFlowsStayOnTheFastPath) {
   make(true);
   inject(tcp(true, "203.0.113.5", kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
