@@ -228,17 +228,21 @@ void ProxyServer::acceptAll() {
     c->id = nextId_++;
     c->cfd = fd;
     c->srcIp = peerIp(fd, c->srcPort);
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = c->id << 1;
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
     ++counters_.accepted;
-    Conn& ref = *c;
-    conns_.emplace(c->id, std::move(c));
-    pump(ref);
+    addConn(std::move(c));
   }
+}
+
+void ProxyServer::addConn(std::unique_ptr<Conn> c) {
+  const int one = 1;
+  setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = c->id << 1;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, c->cfd, &ev);
+  Conn& ref = *c;
+  conns_.emplace(c->id, std::move(c));
+  pump(ref);
 }
 
 void ProxyServer::onEvent(uint64_t tag, uint32_t) {

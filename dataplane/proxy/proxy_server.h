@@ -74,6 +74,8 @@ class ProxyServer {
   bool pumpHello(Conn& c);  // true once the connection left PeekHello
   void refuseTransparent(Conn& c);
   void pump(Conn& c);
+  // A client connection accepted (explicit or transparent): registered with epoll and pumped.
+  void addConn(std::unique_ptr<Conn> c);
   void closeConn(Conn& c);
   void closeIdle();
 

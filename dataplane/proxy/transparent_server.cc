@@ -85,16 +85,8 @@ void ProxyServer::acceptTransparent() {
     c->srcPort = ntohs(peer.sin_port);
     c->destIp = ipText(c->origDst);
     c->target.port = ntohs(c->origDst.sin_port);
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = c->id << 1;
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
     ++counters_.transparent_accepted;
-    Conn& ref = *c;
-    conns_.emplace(c->id, std::move(c));
-    pump(ref);
+    addConn(std::move(c));
   }
 }
 
