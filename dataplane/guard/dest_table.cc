@@ -14,21 +14,9 @@ DestTable::DestTable(uint32_t capacity, const DestLimits& limits) : limits_(limi
 FloodAdmit DestTable::take(const IpAddr& dst, FloodKind kind, uint64_t nowNs) {
   const BucketParams& p = limits_.perKind[static_cast<int>(kind)];
   if (p.unlimited()) return FloodAdmit::Yes;  // no state for a kind without a limit
-  const uint32_t h = hashAddr(dst);
   Slot* free = nullptr;
-  Slot* found = nullptr;
-  for (uint32_t i = 0; i < kProbe; ++i) {
-    Slot& s = slots_[(h + i) & mask_];
-    if (!s.used) {
-      if (free == nullptr) free = &s;
-      break;  // a destination is never stored past an empty slot
-    }
-    if (s.addr.bytes == dst.bytes) {
-      found = &s;
-      break;
-    }
-    if (free == nullptr && idle(s, nowNs)) free = &s;
-  }
+  Slot* found = probeAddr(slots_.get(), mask_, kProbe, dst,
+                          [&](const Slot& s) { return idle(s, nowNs); }, free);
   if (found == nullptr) {
     if (free == nullptr) return FloodAdmit::TableFull;
     *free = Slot{dst, {0, 0, 0}, true};

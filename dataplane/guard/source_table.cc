@@ -24,21 +24,9 @@ const SourceTable::Slot* SourceTable::findSlot(const IpAddr& a) const {
 }
 
 Admit SourceTable::admit(const IpAddr& src, uint64_t nowNs) {
-  const uint32_t h = hashAddr(src);
   Slot* free = nullptr;
-  Slot* found = nullptr;
-  for (uint32_t i = 0; i < kProbe; ++i) {
-    Slot& s = slots_[(h + i) & mask_];
-    if (!s.used) {
-      if (free == nullptr) free = &s;
-      break;  // a source is never stored past an empty slot
-    }
-    if (s.addr.bytes == src.bytes) {
-      found = &s;
-      break;
-    }
-    if (free == nullptr && idle(s, nowNs)) free = &s;
-  }
+  Slot* found = probeAddr(slots_.get(), mask_, kProbe, src,
+                          [&](const Slot& s) { return idle(s, nowNs); }, free);
   if (found == nullptr) {
     if (free == nullptr) {
       ++counters_.tableFull;
