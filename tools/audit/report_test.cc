@@ -83,6 +83,11 @@ TEST_F(Report, ContentMatchesTheLog) {
   EXPECT_GT(d.adminTotal, 0u);
   EXPECT_GT(d.idsBySignature.size(), 0u);
   EXPECT_GT(d.ddosByReason.at("table-full"), 0u);
+  // The sample's deny summaries (every 1499th event): reasons, sources, a flood source on top.
+  EXPECT_GT(d.ddosTotal.records, 0u);
+  EXPECT_GT(d.ddosSummaryByReason.at("flood").packets, d.ddosSummaryByReason.at("rate-limit").packets);
+  ASSERT_FALSE(d.topDdosSources.empty());
+  EXPECT_TRUE(d.topDdosSources[0].first.starts_with("203.0.113.")) << d.topDdosSources[0].first;
   EXPECT_GT(d.certByReason.size(), 0u);
   EXPECT_FALSE(d.lostCounters.empty());
 }
