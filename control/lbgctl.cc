@@ -21,6 +21,7 @@
 #include "control/client.h"
 #include "control/lbgctl_format.h"
 #include "control/lbgctl_parse.h"
+#include "control/lbgctl_stats.h"
 #include "control/sha256.h"
 
 namespace po = boost::program_options;
@@ -132,10 +133,7 @@ int printHuman(const std::string& cmd, const json& r) {
     if (!rows.empty()) std::cout << table({"FLOW", "NAME", "RUNNING", "CANDIDATE"}, rows);
     return rows.empty() ? kOk : kDifferences;
   } else if (cmd == "stats") {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& c : r["counters"])
-      rows.push_back({text(c["name"]), text(c["value"]), text(c["help"])});
-    std::cout << table({"COUNTER", "VALUE", "HELP"}, rows);
+    std::cout << renderStats(r);
   } else if (cmd == "flows") {
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : r["flows"]) {

@@ -57,11 +57,22 @@ Outcome status(CommandContext& ctx, const Call& call) {
               {"problems", problems}};
 }
 
+// Every counter in declaration order; those the dataplane groups carry their section's id, and
+// `sections` lists each section once (first-seen order) with its ja/en heading.
 Outcome stats(CommandContext& ctx, const Call& /*call*/) {
   json list = json::array();
-  for (const auto& c : ctx.api_.counters())
-    list.push_back({{"name", c.name}, {"help", c.help}, {"value", c.value}});
-  return json{{"counters", list}};
+  json sections = json::array();
+  for (const auto& c : ctx.api_.counters()) {
+    json row = {{"name", c.name}, {"help", c.help}, {"value", c.value}};
+    if (!c.section.empty()) {
+      row["section"] = c.section;
+      const bool seen = std::any_of(sections.begin(), sections.end(),
+                                    [&](const json& s) { return s["id"] == c.section; });
+      if (!seen) sections.push_back({{"id", c.section}, {"title", c.sectionTitle}});
+    }
+    list.push_back(std::move(row));
+  }
+  return json{{"counters", list}, {"sections", sections}};
 }
 
 Outcome flows(CommandContext& ctx, const Call& call) {

@@ -25,11 +25,15 @@ class ControlApi {
 
   // Counters summed over lcores: (name, help, value), in declaration order, then the service
   // thread's own (the enforcement log's). `gauge`: a current state (e.g. an alarm), not a total.
+  // `section`: the `lbgctl stats` section grouping it ("ddos"), "" for none; `sectionTitle` its
+  // ja / en heading (the control plane shows what the dataplane declares, it keeps no list).
   struct Counter {
     std::string name;
     std::string help;
     uint64_t value;
     bool gauge = false;
+    std::string section;
+    std::string sectionTitle;
   };
   virtual std::vector<Counter> counters() const = 0;
 

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "dataplane/core/counter_sections.h"
 #include "dataplane/packet/packet_view.h"
 
 namespace lbg::dataplane {
@@ -35,6 +36,12 @@ std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
   appendCounters(sum.reassembly, out);
   appendCounters(sum.appid, out);
   appendCounters(dns, out);
+  for (auto& c : out) {
+    if (const CounterSection* s = counterSection(c.name)) {
+      c.section = s->id;
+      c.sectionTitle = s->title;
+    }
+  }
   return out;
 }
 

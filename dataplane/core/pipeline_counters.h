@@ -2,6 +2,21 @@
 
 #include "dataplane/telemetry/counters.h"
 
+// The DDoS guard's counters (dataplane/guard, pipeline_guard.cc): a sub-list spliced into the
+// pipeline's below, so they stay fields of PipelineCounters, and the `ddos` section of
+// `lbgctl stats` is derived from it (counter_sections.h) rather than from a second list of names.
+#define LBG_GUARD_COUNTERS(X)                                                               \
+  X(guard_rate_limited, "new flows refused: the inside source exceeded its new-flow rate")  \
+  X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")    \
+  X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
+  X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)")\
+  X(guard_udp_flood_dropped, "UDP packets over their destination's flood limit, dropped")   \
+  X(guard_icmp_flood_dropped, "ICMP packets over their destination's flood limit, dropped") \
+  X(guard_fragment_flood_dropped, "IP fragments over their destination's limit, dropped")   \
+  X(guard_dests_full, "UDP/ICMP/fragments dropped: no destination slot free (fail closed)") \
+  X(guard_deny_summaries, "ddos records: denied packets of one source and reason per interval")\
+  X(guard_deny_unsummarised, "denied packets not aggregated: the summary table was full")
+
 // Pipeline counters of one worker lcore, declared once (ARCHITECTURE: counters are declared once).
 #define LBG_PIPELINE_COUNTERS(X)                                                           \
   X(rx_packets, "frames received on both ports")                                          \
@@ -60,16 +75,7 @@
   X(stream_ahead_dropped, "client data of allowed flows beyond a gap, dropped (resent later)") \
   X(stream_guard_full, "client data of allowed flows dropped: ring allowance or pool full")  \
   X(stream_guard_exhausted, "flows denied at their verdict: no ring to keep judged bytes")  \
-  X(guard_rate_limited, "new flows refused: the inside source exceeded its new-flow rate")   \
-  X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")   \
-  X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
-  X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
-  X(guard_udp_flood_dropped, "UDP packets over their destination's flood limit, dropped")  \
-  X(guard_icmp_flood_dropped, "ICMP packets over their destination's flood limit, dropped") \
-  X(guard_fragment_flood_dropped, "IP fragments over their destination's limit, dropped")   \
-  X(guard_dests_full, "UDP/ICMP/fragments dropped: no destination slot free (fail closed)") \
-  X(guard_deny_summaries, "ddos records: denied packets of one source and reason per interval") \
-  X(guard_deny_unsummarised, "denied packets not aggregated: the summary table was full")   \
+  LBG_GUARD_COUNTERS(X)                                                                     \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
   X(cert_checks, "TLS flows allowed by SNI whose server flight is checked")                \

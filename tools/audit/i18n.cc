@@ -85,6 +85,21 @@ constexpr Text kTexts[] = {
     {"ok", "正常", "OK"},
     {"broken", "異常", "BROKEN"},
     {"where_gateway", "本装置で実施", "enforced by this appliance"},
+    {"ddos_summaries", "DDoS 防御による拒否の集約記録（ddos）",
+     "Denials summarised by the DDoS guard (ddos records)"},
+    {"ddos_none", "この期間に ddos 記録はありません（DDoS 防御による拒否の集約なし）",
+     "No ddos records in this period (no denials summarised by the DDoS guard)"},
+    {"ddos_note", "送信元・理由ごとに一定間隔で1件に集約（パケットごとには記録しない）",
+     "One record per source and reason per interval (never one per packet)"},
+    {"ddos_by_reason", "理由別", "By reason"},
+    {"ddos_top_sources", "集約された拒否の多い送信元", "Top sources of summarised denials"},
+    {"ddos_evidence", "AP-DDOS に数えた記録（理由別、フロー判定・警報を含む）",
+     "Records counted for AP-DDOS (by reason, flow verdicts and alarms included)"},
+    {"records", "記録数", "Records"},
+    {"packets", "拒否パケット数", "Denied packets"},
+    {"first", "最初の間隔の開始", "First interval from"},
+    {"last", "最後の間隔の終了", "Last interval until"},
+    {"sources", "送信元数", "Sources"},
 };
 
 }  // namespace

@@ -30,6 +30,16 @@ struct Counts {
   uint64_t allowed = 0, denied = 0;
 };
 
+// The guard's deny summaries (`ddos` records) of one reason or one source: how many records, the
+// packets and bytes they count, and the span of their intervals (ddos.start .. ddos.end, UTC ns).
+struct DdosSummary {
+  uint64_t records = 0, packets = 0, bytes = 0;
+  int64_t firstNs = 0, lastNs = 0;  // 0: no interval given
+
+  void add(uint64_t pkts, uint64_t byts, int64_t startNs, int64_t endNs);
+  void merge(const DdosSummary& o);
+};
+
 struct ReportData {
   ReportOptions opt;
   std::string appliance, keyId;
@@ -61,7 +71,11 @@ struct ReportData {
   std::map<std::string, uint64_t> fileByResult;     // AP-SANITIZE
   std::map<std::string, uint64_t> idsBySignature;   // AP-IDS
   std::map<std::string, uint64_t> idsByAction;
-  std::map<std::string, uint64_t> ddosByReason;     // AP-DDOS
+  std::map<std::string, uint64_t> ddosByReason;     // AP-DDOS: every record of a ddos reason
+  DdosSummary ddosTotal;                            // AP-DDOS: the `ddos` records alone
+  std::map<std::string, DdosSummary> ddosSummaryByReason;
+  std::vector<std::pair<std::string, DdosSummary>> topDdosSources;  // by packets, topN
+  uint64_t ddosSources = 0;                         // distinct sources summarised
   std::map<std::string, uint64_t> adminByResult;    // AP-PRIV
   std::vector<nlohmann::json> adminActions;         // listed, up to maxListed
   uint64_t adminTotal = 0;

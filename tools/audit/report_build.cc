@@ -108,6 +108,22 @@ json policySummary(const json& rec) {
 
 }  // namespace
 
+void DdosSummary::add(uint64_t pkts, uint64_t byts, int64_t startNs, int64_t endNs) {
+  ++records;
+  packets += pkts;
+  bytes += byts;
+  if (startNs > 0 && (firstNs == 0 || startNs < firstNs)) firstNs = startNs;
+  if (endNs > 0 && endNs > lastNs) lastNs = endNs;
+}
+
+void DdosSummary::merge(const DdosSummary& o) {
+  records += o.records;
+  packets += o.packets;
+  bytes += o.bytes;
+  if (o.firstNs > 0 && (firstNs == 0 || o.firstNs < firstNs)) firstNs = o.firstNs;
+  if (o.lastNs > lastNs) lastNs = o.lastNs;
+}
+
 namespace {
 
 template <class M>
@@ -129,6 +145,7 @@ void addCounts(std::map<std::string, Counts>& into, const std::map<std::string, 
 struct Partial {
   ReportData d;  // counters only; integrity and periods are filled by buildReport
   std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
+  std::unordered_map<std::string, DdosSummary> ddosSrc;
   std::map<int64_t, Counts> daily;  // local day index → counts
   std::optional<json> lastPolicyBefore;  // the last policy commit before the period
   std::string key;                       // scratch, keeps its capacity
@@ -136,8 +153,9 @@ struct Partial {
   void add(const ReportOptions& opt, std::string_view line, const RecordFields& f);
   void addSegment(const ReportOptions& opt, std::string_view data);
   void mergeInto(ReportData& out, std::unordered_map<std::string, uint64_t>& dest,
-                 std::unordered_map<std::string, uint64_t>& src, std::map<int64_t, Counts>& days,
-                 std::optional<json>& policyBefore) const;
+                 std::unordered_map<std::string, uint64_t>& src,
+                 std::unordered_map<std::string, DdosSummary>& ddosSources,
+                 std::map<int64_t, Counts>& days, std::optional<json>& policyBefore) const;
 };
 
 constexpr int64_t kDayNs = 86400LL * 1000000000LL;
@@ -254,7 +272,22 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
   } else if (is(f.eventType, LogEventType::Ddos)) {
     // The guard's deny summaries: one record per source and reason per interval (its packet
     // count inside), every one of them evidence of AP-DDOS whatever its reason.
-    ++d.ddosByReason[f.reason.empty() ? "-" : f.reason];
+    const std::string& reason = f.reason.empty() ? std::string("-") : f.reason;
+    ++d.ddosByReason[reason];
+    const json& s = j.contains("ddos") && j["ddos"].is_object() ? j["ddos"] : json::object();
+    auto u64 = [&](const char* k) {
+      auto it = s.find(k);
+      return it != s.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t(0);
+    };
+    auto when = [&](const char* k) {
+      auto t = telemetry::logfmt::parseRfc3339(str(s, k));
+      return t ? *t : int64_t(0);
+    };
+    const uint64_t pkts = u64("packets"), byts = u64("bytes");
+    const int64_t start = when("start"), end = when("end");
+    d.ddosTotal.add(pkts, byts, start, end);
+    d.ddosSummaryByReason[reason].add(pkts, byts, start, end);
+    ddosSrc[f.srcIp.empty() ? "-" : f.srcIp].add(pkts, byts, start, end);
   } else if (is(f.eventType, LogEventType::Retention)) {
     ++d.retentionEvents;
   } else if (is(f.eventType, LogEventType::Stats)) {
@@ -281,8 +314,9 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
 }
 
 void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>& dest,
-                        std::unordered_map<std::string, uint64_t>& src, std::map<int64_t, Counts>& days,
-                        std::optional<json>& policyBefore) const {
+                        std::unordered_map<std::string, uint64_t>& src,
+                        std::unordered_map<std::string, DdosSummary>& ddosSources,
+                        std::map<int64_t, Counts>& days, std::optional<json>& policyBefore) const {
   o.records += d.records;
   addAll(o.eventTypes, d.eventTypes);
   addAll(o.perMeasure, d.perMeasure);
@@ -301,6 +335,9 @@ void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>
   addAll(o.idsBySignature, d.idsBySignature);
   addAll(o.idsByAction, d.idsByAction);
   addAll(o.ddosByReason, d.ddosByReason);
+  o.ddosTotal.merge(d.ddosTotal);
+  for (const auto& [k, s] : d.ddosSummaryByReason) o.ddosSummaryByReason[k].merge(s);
+  for (const auto& [k, s] : ddosSrc) ddosSources[k].merge(s);
   addAll(o.adminByResult, d.adminByResult);
   o.adminTotal += d.adminTotal;
   for (const auto& a : d.adminActions)
@@ -366,14 +403,25 @@ Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::
   }
 
   std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
+  std::unordered_map<std::string, DdosSummary> ddosSources;
   std::map<int64_t, Counts> daily;
   std::optional<json> policyBefore;
-  for (const auto& [n, p] : parts) p->mergeInto(d, deniedDest, deniedSrc, daily, policyBefore);
+  for (const auto& [n, p] : parts)
+    p->mergeInto(d, deniedDest, deniedSrc, ddosSources, daily, policyBefore);
   if (policyBefore) d.policyInForceAtStart = *policyBefore;
   for (const auto& [day, c] : daily)
     d.daily[telemetry::logfmt::formatRfc3339(day * kDayNs, 0, false).substr(0, 10)] = c;
   d.topDeniedDest = top(deniedDest, opt.topN);
   d.topDeniedSrc = top(deniedSrc, opt.topN);
+  // Sources summarised most: packets descending, then records, then address (deterministic).
+  d.ddosSources = ddosSources.size();
+  d.topDdosSources.assign(ddosSources.begin(), ddosSources.end());
+  std::sort(d.topDdosSources.begin(), d.topDdosSources.end(), [](const auto& a, const auto& b) {
+    if (a.second.packets != b.second.packets) return a.second.packets > b.second.packets;
+    if (a.second.records != b.second.records) return a.second.records > b.second.records;
+    return a.first < b.first;
+  });
+  if (d.topDdosSources.size() > opt.topN) d.topDdosSources.resize(opt.topN);
   return d;
 }
 
@@ -388,6 +436,21 @@ json ReportData::toJson() const {
     for (const auto& [k, n] : v) a.push_back({{"name", k}, {"count", n}});
     return a;
   };
+  auto when = [&](int64_t ns) {
+    return ns == 0 ? json(nullptr) : json(telemetry::logfmt::formatRfc3339(ns, opt.tzMinutes, false));
+  };
+  auto summary = [&](const DdosSummary& s) {
+    return json{{"records", s.records}, {"packets", s.packets}, {"bytes", s.bytes},
+                {"first", when(s.firstNs)}, {"last", when(s.lastNs)}};
+  };
+  json ddosReasons = json::object();
+  for (const auto& [k, s] : ddosSummaryByReason) ddosReasons[k] = summary(s);
+  json ddosTop = json::array();
+  for (const auto& [k, s] : topDdosSources) {
+    json row = summary(s);
+    row["source"] = k;
+    ddosTop.push_back(std::move(row));
+  }
   json retainedJson = json::array();
   for (const auto& r : retained)
     retainedJson.push_back({{"segment", r.segment},
@@ -432,6 +495,11 @@ json ReportData::toJson() const {
       {"sanitization", fileByResult},
       {"ids", {{"by_signature", idsBySignature}, {"by_action", idsByAction}}},
       {"ddos", ddosByReason},
+      {"ddos_summaries",
+       {{"total", summary(ddosTotal)},
+        {"sources", ddosSources},
+        {"by_reason", ddosReasons},
+        {"top_sources", ddosTop}}},
       {"admin", {{"total", adminTotal}, {"by_action_result", adminByResult}, {"actions", adminActions}}},
       {"policy", {{"in_force_at_start", policyInForceAtStart}, {"commits", policyVersions}}},
       {"log",

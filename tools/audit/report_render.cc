@@ -293,6 +293,24 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
   for (const auto& [k, n] : d.fileByResult) row("sanitization", measureIdText(MeasureId::Sanitize), k, "", "", std::to_string(n), "");
   for (const auto& [k, n] : d.idsBySignature) row("ids", measureIdText(MeasureId::Ids), k, "", "", std::to_string(n), "");
   for (const auto& [k, n] : d.ddosByReason) row("ddos", measureIdText(MeasureId::Ddos), k, "", "", std::to_string(n), "");
+  // The guard's deny summaries: "none" stated, so an empty period is not a missing row.
+  auto span = [&](const DdosSummary& s) {
+    return (s.firstNs ? telemetry::logfmt::formatRfc3339(s.firstNs, d.opt.tzMinutes, false) : "") + ".." +
+           (s.lastNs ? telemetry::logfmt::formatRfc3339(s.lastNs, d.opt.tzMinutes, false) : "");
+  };
+  auto ddosNote = [&](const DdosSummary& s) {
+    return std::to_string(s.packets) + " " + tr(L, "packets") + ", " + span(s);
+  };
+  if (d.ddosTotal.records == 0) {
+    row("ddos_summary", measureIdText(MeasureId::Ddos), tr(L, "none"), "", "", "0", tr(L, "ddos_none"));
+  } else {
+    row("ddos_summary", measureIdText(MeasureId::Ddos), "total", "", "", std::to_string(d.ddosTotal.records),
+        ddosNote(d.ddosTotal));
+    for (const auto& [k, s] : d.ddosSummaryByReason)
+      row("ddos_summary_reason", measureIdText(MeasureId::Ddos), k, "", "", std::to_string(s.records), ddosNote(s));
+    for (const auto& [k, s] : d.topDdosSources)
+      row("ddos_top_source", measureIdText(MeasureId::Ddos), k, "", "", std::to_string(s.records), ddosNote(s));
+  }
   for (const auto& a : d.adminActions)
     row("admin", measureIdText(MeasureId::Priv), localTime(jstr(a, "timestamp"), d.opt.tzMinutes), "", "", "",
         jstr(a, "user") + " (" + jstr(a, "role") + ") " + jstr(a, "action") + " " + jstr(a, "args") + " → " +
@@ -304,6 +322,46 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
     row("retention", measureIdText(MeasureId::Log), "segment " + std::to_string(r.segment), "", "", std::to_string(r.records),
         "seq " + std::to_string(r.firstSeq) + ".." + std::to_string(r.lastSeq) + " " + r.reason);
   return o.str();
+}
+
+// AP-DDOS: the guard's deny summaries (per reason, top sources, their intervals), then every record
+// counted for the measure by reason. No summaries is said in words: an auditor sees "none".
+static void ddosSection(Html& h, const ReportData& d, const MeasureCatalogue& cat) {
+  const std::string& L = d.opt.lang;
+  const int tz = d.opt.tzMinutes;
+  const std::string& id = measureIdText(MeasureId::Ddos);
+  h.h2(id, measureName(cat, id, L) + " (" + id + ")");
+  h.h3(tr(L, "ddos_summaries"));
+  auto when = [&](int64_t ns) { return ns == 0 ? std::string() : telemetry::logfmt::formatRfc3339(ns, tz, false); };
+  if (d.ddosTotal.records == 0) {
+    h.p(tr(L, "ddos_none"), "nodata");
+  } else {
+    h.p(tr(L, "ddos_note"));
+    h.table({tr(L, "records"), tr(L, "packets"), tr(L, "sources"), tr(L, "first"), tr(L, "last")},
+            {{num(d.ddosTotal.records), num(d.ddosTotal.packets), num(d.ddosSources), when(d.ddosTotal.firstNs),
+              when(d.ddosTotal.lastNs)}},
+            {true, true, true, false, false});
+    h.h3(tr(L, "ddos_by_reason"));
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [k, s] : d.ddosSummaryByReason) {
+      const telemetry::ReasonInfo* info = telemetry::findReason(k);
+      std::string label = k;
+      if (info != nullptr) label += " (" + std::string(L == "en" ? info->en : info->ja) + ")";
+      rows.push_back({label, num(s.records), num(s.packets), when(s.firstNs), when(s.lastNs)});
+    }
+    h.table({tr(L, "reason"), tr(L, "records"), tr(L, "packets"), tr(L, "first"), tr(L, "last")}, rows,
+            {false, true, true, false, false});
+    h.h3(tr(L, "ddos_top_sources"));
+    rows.clear();
+    for (const auto& [k, s] : d.topDdosSources)
+      rows.push_back({k, num(s.records), num(s.packets), when(s.firstNs), when(s.lastNs)});
+    h.table({tr(L, "source"), tr(L, "records"), tr(L, "packets"), tr(L, "first"), tr(L, "last")}, rows,
+            {false, true, true, false, false});
+  }
+  h.h3(tr(L, "ddos_evidence"));
+  if (d.ddosByReason.empty()) h.p(tr(L, "none"));
+  else h.countTable("reason", d.ddosByReason);
+  h.endSection();
 }
 
 std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
@@ -445,7 +503,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
     h.countTable("signature", d.idsBySignature, d.opt.topN);
   }
   h.endSection();
-  simple(measureIdText(MeasureId::Ddos), d.ddosByReason, "reason");
+  ddosSection(h, d, cat);
 
   sectionHead(measureIdText(MeasureId::Priv));
   if (d.adminTotal == 0) {

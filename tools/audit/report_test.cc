@@ -83,6 +83,11 @@ TEST_F(Report, ContentMatchesTheLog) {
   EXPECT_GT(d.adminTotal, 0u);
   EXPECT_GT(d.idsBySignature.size(), 0u);
   EXPECT_GT(d.ddosByReason.at("table-full"), 0u);
+  // The sample's deny summaries (every 1499th event): reasons, sources, a flood source on top.
+  EXPECT_GT(d.ddosTotal.records, 0u);
+  EXPECT_GT(d.ddosSummaryByReason.at("flood").packets, d.ddosSummaryByReason.at("rate-limit").packets);
+  ASSERT_FALSE(d.topDdosSources.empty());
+  EXPECT_TRUE(d.topDdosSources[0].first.starts_with("203.0.113.")) << d.topDdosSources[0].first;
   EXPECT_GT(d.certByReason.size(), 0u);
   EXPECT_FALSE(d.lostCounters.empty());
 }
@@ -119,7 +124,9 @@ TEST(ReportNoData, MeasuresWithoutEventsSayNoData) {
     size_t s = html.find(std::string("<section id=\"") + id + "\"");
     ASSERT_NE(s, std::string::npos) << id;
     size_t e = html.find("</section>", s);
-    EXPECT_NE(html.substr(s, e - s).find("No data in this period"), std::string::npos) << id;
+    // The guard logs ddos records: its section says that none came, not that none can come.
+    const char* none = std::string_view(id) == "AP-DDOS" ? "No ddos records in this period" : "No data in this period";
+    EXPECT_NE(html.substr(s, e - s).find(none), std::string::npos) << id;
   }
   std::string ja = renderHtml(*d, *cat);
   ro.lang = "ja";
@@ -178,6 +185,132 @@ TEST(ReportReasons, DenySummariesCountForDdos) {
   EXPECT_EQ(d->perMeasure.at("AP-DDOS"), 2u);
   EXPECT_EQ(d->perMeasure.count("AP-DEST"), 0u);
   EXPECT_EQ(d->flows.denied, 0u);  // summaries are not flows
+  // The summaries themselves: records, packets and intervals per reason and per source.
+  EXPECT_EQ(d->ddosTotal.records, 2u);
+  EXPECT_EQ(d->ddosTotal.packets, 50020u);
+  EXPECT_EQ(d->ddosTotal.firstNs, at("2026-11-02T00:59:50Z"));
+  EXPECT_EQ(d->ddosTotal.lastNs, at("2026-11-02T01:00:01Z"));
+  EXPECT_EQ(d->ddosSummaryByReason.at("inbound").packets, 50000u);
+  EXPECT_EQ(d->ddosSummaryByReason.at("rate-limit").bytes, 1200u);
+  ASSERT_EQ(d->topDdosSources.size(), 2u);
+  EXPECT_EQ(d->topDdosSources[0].first, "198.18.0.1");
+  EXPECT_EQ(d->ddosSources, 2u);
+}
+
+// Writes `ddos` records (one source and reason per interval) and builds the report over them.
+Result<ReportData> ddosReport(ScratchDir& dir, const std::vector<std::string>& records, size_t topN = 10,
+                              const std::string& lang = "ja") {
+  telemetry::LogConfig cfg;
+  cfg.dir = dir.path() + "/log";
+  cfg.keyFile = dir.path() + "/k";
+  cfg.applianceId = "gw";
+  fixedKey().writePem(cfg.keyFile);
+  {
+    auto w = telemetry::LogWriter::create(cfg);
+    if (!w) return w.error();
+    for (const auto& r : records) (*w)->append(r);
+    (*w)->close();
+  }
+  ReportOptions ro;
+  ro.fromNs = at("2026-11-01T00:00:00Z");
+  ro.toNs = at("2026-11-03T00:00:00Z");
+  ro.tzMinutes = 0;
+  ro.topN = topN;
+  ro.lang = lang;
+  return buildReport(cfg.dir, fixedKey().publicKey(), ro);
+}
+
+std::string ddosRecord(const std::string& t, const std::string& src, const std::string& reason, uint64_t packets,
+                       const std::string& start, const std::string& end) {
+  return R"({"timestamp":")" + t + R"(","event_type":"ddos","src_ip":")" + src +
+         R"(","src_port":0,"dest_ip":"10.1.0.10","dest_port":0,"proto":"UDP","action":"deny","reason":")" + reason +
+         R"(","ddos":{"packets":)" + std::to_string(packets) + R"(,"bytes":)" + std::to_string(packets * 60) +
+         R"(,"start":")" + start + R"(","end":")" + end + R"("},"measure":"AP-DDOS"})";
+}
+
+// Several intervals of several sources: per reason and per source the records, packets and the
+// span of the intervals; the top sources by packets, cut at topN; the sections in JSON/CSV/HTML.
+TEST(ReportDdos, SummariesPerReasonAndTopSources) {
+  ScratchDir dir;
+  const std::vector<std::string> recs = {
+      ddosRecord("2026-11-02T01:00:10.000000Z", "10.1.0.66", "rate-limit", 300, "2026-11-02T01:00:00.000000Z",
+                 "2026-11-02T01:00:09.000000Z"),
+      ddosRecord("2026-11-02T01:00:20.000000Z", "10.1.0.66", "rate-limit", 200, "2026-11-02T01:00:10.000000Z",
+                 "2026-11-02T01:00:19.000000Z"),
+      ddosRecord("2026-11-02T01:00:20.000000Z", "10.1.0.66", "flow-limit", 5, "2026-11-02T01:00:12.000000Z",
+                 "2026-11-02T01:00:13.000000Z"),
+      ddosRecord("2026-11-02T02:00:10.000000Z", "198.18.0.9", "flood", 90000, "2026-11-02T02:00:00.000000Z",
+                 "2026-11-02T02:00:09.000000Z"),
+      ddosRecord("2026-11-02T03:00:10.000000Z", "10.1.0.7", "table-full", 1, "2026-11-02T03:00:01.000000Z",
+                 "2026-11-02T03:00:01.000000Z"),
+      // Outside the period: not counted.
+      ddosRecord("2026-11-04T00:00:10.000000Z", "10.1.0.99", "flood", 7, "2026-11-04T00:00:00.000000Z",
+                 "2026-11-04T00:00:09.000000Z"),
+  };
+  auto d = ddosReport(dir, recs, 2);
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_EQ(d->ddosTotal.records, 5u);
+  EXPECT_EQ(d->ddosTotal.packets, 90506u);
+  const DdosSummary& rate = d->ddosSummaryByReason.at("rate-limit");
+  EXPECT_EQ(rate.records, 2u);
+  EXPECT_EQ(rate.packets, 500u);
+  EXPECT_EQ(rate.firstNs, at("2026-11-02T01:00:00Z"));
+  EXPECT_EQ(rate.lastNs, at("2026-11-02T01:00:19Z"));
+  EXPECT_EQ(d->ddosSummaryByReason.at("flow-limit").packets, 5u);
+  EXPECT_EQ(d->ddosSummaryByReason.at("flood").packets, 90000u);
+  EXPECT_EQ(d->ddosSummaryByReason.at("table-full").records, 1u);
+  EXPECT_EQ(d->ddosSummaryByReason.size(), 4u);
+  EXPECT_EQ(d->ddosSources, 3u);
+  ASSERT_EQ(d->topDdosSources.size(), 2u);  // topN
+  EXPECT_EQ(d->topDdosSources[0].first, "198.18.0.9");
+  EXPECT_EQ(d->topDdosSources[1].first, "10.1.0.66");
+  EXPECT_EQ(d->topDdosSources[1].second.records, 3u);
+  EXPECT_EQ(d->topDdosSources[1].second.packets, 505u);
+  EXPECT_EQ(d->topDdosSources[1].second.firstNs, at("2026-11-02T01:00:00Z"));
+  EXPECT_EQ(d->topDdosSources[1].second.lastNs, at("2026-11-02T01:00:19Z"));
+
+  auto cat = loadMeasures(LBG_MEASURES_YAML);
+  ASSERT_TRUE(cat) << cat.error().toString();
+  const auto j = nlohmann::json::parse(renderJson(*d, *cat));
+  EXPECT_EQ(j["ddos_summaries"]["total"]["packets"], 90506u);
+  EXPECT_EQ(j["ddos_summaries"]["by_reason"]["rate-limit"]["records"], 2u);
+  EXPECT_EQ(j["ddos_summaries"]["by_reason"]["rate-limit"]["first"], "2026-11-02T01:00:00Z");
+  EXPECT_EQ(j["ddos_summaries"]["top_sources"][0]["source"], "198.18.0.9");
+  const std::string csv = renderCsv(*d, *cat);
+  EXPECT_NE(csv.find("\"ddos_summary_reason\",\"AP-DDOS\",\"rate-limit\",,,2,\"500 "), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\"ddos_top_source\",\"AP-DDOS\",\"198.18.0.9\",,,1,\"90000 "), std::string::npos);
+  const std::string html = renderHtml(*d, *cat);
+  EXPECT_NE(html.find("DDoS 防御による拒否の集約記録"), std::string::npos);
+  EXPECT_NE(html.find("90,000"), std::string::npos);
+  EXPECT_NE(html.find("送信元の新規フロー数の上限超過"), std::string::npos);  // the reason's label
+  EXPECT_EQ(html.find("この期間に ddos 記録はありません"), std::string::npos);
+  auto en = ddosReport(dir, {}, 2, "en");  // the same log again (nothing appended)
+  ASSERT_TRUE(en) << en.error().toString();
+  const std::string enHtml = renderHtml(*en, *cat);
+  EXPECT_NE(enHtml.find("Top sources of summarised denials"), std::string::npos);
+  EXPECT_NE(enHtml.find("source over its new-flow rate"), std::string::npos);
+}
+
+// No ddos record in the period: the section says so in words (JSON zeros, CSV row, HTML text).
+TEST(ReportDdos, NoSummariesIsStatedNotOmitted) {
+  ScratchDir dir;
+  auto d = ddosReport(dir, {R"({"timestamp":"2026-11-02T01:00:00.000000Z","event_type":"admin","admin":{"user":"a","action":"x","result":"ok"},"measure":"AP-PRIV"})"});
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_EQ(d->ddosTotal.records, 0u);
+  EXPECT_TRUE(d->topDdosSources.empty());
+  auto cat = loadMeasures(LBG_MEASURES_YAML);
+  ASSERT_TRUE(cat) << cat.error().toString();
+  const auto j = nlohmann::json::parse(renderJson(*d, *cat));
+  EXPECT_EQ(j["ddos_summaries"]["total"]["records"], 0u);
+  EXPECT_TRUE(j["ddos_summaries"]["top_sources"].empty());
+  EXPECT_NE(renderCsv(*d, *cat).find("\"ddos_summary\",\"AP-DDOS\",\"なし\",,,0,"), std::string::npos);
+  const std::string html = renderHtml(*d, *cat);
+  const size_t section = html.find("(AP-DDOS)");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_NE(html.find("この期間に ddos 記録はありません", section), std::string::npos);
+  ReportData enData = *d;
+  enData.opt.lang = "en";
+  EXPECT_NE(renderHtml(enData, *cat).find("No ddos records in this period"), std::string::npos);
 }
 
 TEST(ReportProxy, UpstreamCertificateRefusalsAreDenialsWithTheirReason) {

@@ -135,6 +135,34 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
                   t.c_str(), (unsigned long long)i, src3, src4, sport, opt.rareDest.c_str(), measureIdText(MeasureId::Dest).c_str());
     return buf;
   }
+  if (i % 1499 == 0) {
+    // The guard's deny summaries: an infected inside host over its limits, floods from outside.
+    struct Summary {
+      const char* reason;
+      const char* src;
+      const char* dest;
+      const char* proto;
+      uint64_t maxPackets;
+    };
+    constexpr Summary kSummaries[] = {
+        {"rate-limit", "10.20.7.66", "52.96.88.1", "TCP", 400},
+        {"flood", "203.0.113.9", "10.20.0.53", "UDP", 90000},
+        {"inbound", "198.18.200.4", "10.20.1.10", "TCP", 20000},
+        {"flow-limit", "10.20.7.66", "13.107.136.9", "TCP", 50},
+        {"flood", "203.0.113.77", "10.20.0.53", "UDP", 60000},
+    };
+    const Summary& s = kSummaries[(i / 1499) % 5];
+    const uint64_t pkts = r % s.maxPackets + 1;
+    std::snprintf(buf, sizeof(buf),
+                  "{\"timestamp\":\"%s\",\"event_type\":\"ddos\",\"src_ip\":\"%s\",\"src_port\":0,"
+                  "\"dest_ip\":\"%s\",\"dest_port\":0,\"proto\":\"%s\",\"action\":\"deny\",\"reason\":\"%s\","
+                  "\"ddos\":{\"packets\":%llu,\"bytes\":%llu,\"start\":\"%s\",\"end\":\"%s\"},"
+                  "\"measure\":\"%s\"}",
+                  t.c_str(), s.src, s.dest, s.proto, s.reason, (unsigned long long)pkts,
+                  (unsigned long long)(pkts * 64), ts(timeNs - 10000000000LL).c_str(),
+                  ts(timeNs - 1000000000LL).c_str(), measureIdText(MeasureId::Ddos).c_str());
+    return buf;
+  }
   int version = i < opt.events * 2 / 5 ? 1 : 2;
   if (kind < 68) {
     size_t idx = (r >> 40) % 5;

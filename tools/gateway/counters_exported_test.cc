@@ -16,6 +16,7 @@
 #include "control/dispatcher.h"
 #include "control/fake_control_api.h"
 #include "dataplane/core/counter_export.h"
+#include "dataplane/core/counter_sections.h"
 #include "dataplane/telemetry/log/log_counters.h"
 
 namespace lbg {
@@ -102,6 +103,32 @@ TEST(CountersExported, EveryDeclaredCounterIsInTheExportOnceWithItsHelp) {
   EXPECT_EQ(value("log_alarm"), 1u);
 }
 
+// The `ddos` section is the guard's sub-list of the pipeline counters, exactly: every guard_
+// counter is in it (with its heading), and no other counter is.
+TEST(CountersExported, GuardCountersFormTheDdosSection) {
+  const auto exported = gatewayCounters();
+  std::set<std::string> inSection;
+  for (const auto& c : exported) {
+    if (c.section.empty()) {
+      EXPECT_TRUE(c.sectionTitle.empty()) << c.name;
+      continue;
+    }
+    EXPECT_EQ(c.section, "ddos") << c.name;
+    EXPECT_NE(c.sectionTitle.find("DDoS"), std::string::npos) << c.name;
+    inSection.insert(c.name);
+  }
+  std::set<std::string> guard;
+  for (const auto& info : dataplane::PipelineCounters::kInfo)
+    if (info.name.starts_with("guard_")) guard.insert(std::string(info.name));
+  EXPECT_EQ(inSection, guard);
+  EXPECT_EQ(guard.size(), std::size(dataplane::kGuardCounterInfo));
+  for (const char* n : {"guard_rate_limited", "guard_concurrent_limited", "guard_outside_dropped",
+                        "guard_udp_flood_dropped", "guard_icmp_flood_dropped",
+                        "guard_fragment_flood_dropped", "guard_sources_full", "guard_dests_full",
+                        "guard_deny_summaries", "guard_deny_unsummarised"})
+    EXPECT_TRUE(inSection.count(n)) << n;
+}
+
 TEST(CountersExported, WorkerSumsAddEverySet) {
   dataplane::WorkerCounters a, b;
   a.flowTable.inserted = 2;
@@ -150,6 +177,26 @@ TEST_F(CountersReachOperator, EveryDeclaredCounterIsInStatsJson) {
     EXPECT_FALSE(c["help"].get<std::string>().empty());
   }
   for (const auto& d : declaredCounters()) EXPECT_TRUE(names.count(d.name)) << d.name;
+}
+
+// `lbgctl stats --json`: the guard's counters carry `section: ddos`, named once in `sections`.
+TEST_F(CountersReachOperator, StatsJsonHasTheDdosSection) {
+  const std::string line = dispatcher_->handle(
+      0, 0, control::encodeRequest(control::Request{1, "stats", nlohmann::json::object()}), -1);
+  const auto j = nlohmann::json::parse(line);
+  ASSERT_TRUE(j["ok"].get<bool>()) << line;
+  const auto& sections = j["result"]["sections"];
+  ASSERT_EQ(sections.size(), 1u) << sections.dump();
+  EXPECT_EQ(sections[0]["id"], "ddos");
+  EXPECT_NE(sections[0]["title"].get<std::string>().find("DDoS"), std::string::npos);
+  size_t inDdos = 0;
+  for (const auto& c : j["result"]["counters"]) {
+    const std::string name = c["name"].get<std::string>();
+    const bool guard = name.starts_with("guard_");
+    EXPECT_EQ(c.value("section", std::string()), guard ? "ddos" : "") << name;
+    inDdos += guard;
+  }
+  EXPECT_EQ(inDdos, std::size(dataplane::kGuardCounterInfo));
 }
 
 TEST_F(CountersReachOperator, EveryDeclaredCounterIsInPrometheusText) {
