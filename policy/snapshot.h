@@ -12,7 +12,19 @@
 #include "policy/prefix_index.h"
 #include "policy/result.h"
 
+namespace lbg::ids {
+class Engine;  // dataplane/ids: the rule set compiled into Hyperscan databases
+}
+
 namespace lbg::policy {
+
+// Compiles a policy's `ids:` block (its rule files, with HOME_NET from segment.inside) into the
+// engine whose databases hang off the snapshot. policy/ does not link the engine (Hyperscan):
+// the program that runs the dataplane registers it once at start-up, before any snapshot is made
+// (dataplane/ids/policy_ids.h). Without one, a snapshot of a policy with `ids:` has no engine
+// (lbg-proxy, lbgctl), and the gateway refuses to start (it always registers one).
+using IdsCompiler = Result<std::shared_ptr<const ids::Engine>> (*)(const PolicyDoc& doc);
+void setIdsCompiler(IdsCompiler compiler);
 
 // The compiled, immutable form of a PolicyDoc that dataplane workers query. Built once on the
 // control thread by create(); shared read-only between lcores (shared_ptr<const Snapshot>), so
@@ -34,6 +46,11 @@ class Snapshot {
   const GuardSpec& guard() const { return doc_.guard; }
   SniDnsMode sniDns() const { return doc_.sniDns; }
   ReloadMode reload() const { return doc_.reload; }
+  // The IDS: null when the policy has no `ids:` block (or no compiler was registered).
+  const ids::Engine* idsEngine() const { return ids_.get(); }
+  const std::shared_ptr<const ids::Engine>& idsEngineShared() const { return ids_; }
+  bool idsInline() const { return doc_.ids && doc_.ids->mode == IdsMode::Ips; }
+  bool idsFailOpen() const { return doc_.ids && doc_.ids->onFault == IdsFault::Pass; }
 
   // A service's identity across policy versions: a 64-bit hash of its name (names are unique in
   // a policy). serviceById() finds it again in this snapshot, -1 if the service is gone.
@@ -105,6 +122,7 @@ class Snapshot {
   PortBitmap portDeclared_{};
   std::vector<uint64_t> idOfService_;                 // serviceId() by index
   std::vector<std::pair<uint64_t, int>> serviceIds_;  // sorted by id
+  std::shared_ptr<const ids::Engine> ids_;            // compiled once per version
 };
 
 }  // namespace lbg::policy

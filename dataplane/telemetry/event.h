@@ -13,7 +13,7 @@ namespace lbg::telemetry {
 // vocabulary (log/vocabulary.h, LBG_VERDICT_REASONS).
 std::string_view toString(Reason r);
 
-enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding };
+enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding, Alert };
 enum class Action : uint8_t { Allow, Deny };
 enum class AppProto : uint8_t { Unknown, Tls, Http, Dns, Quic, Icmp };
 enum class EndReason : uint8_t { Timeout, Closed, Evicted, Shutdown };
@@ -56,6 +56,11 @@ struct Event {
   uint64_t appRisk;  // ndpi_risk bitmask
   char appMaster[24];
   char appName[32];
+  // IDS alert (EventKind::Alert): the rule's ids and severity (its priority); its msg goes in
+  // `name`, its classtype's description in `detail`; `blocked` when it dropped the packet.
+  uint32_t sigId, sigRev, sigGid;
+  uint8_t severity;
+  bool blocked;
 
   static void copyText(char* dst, uint8_t& dstLen, size_t cap, std::string_view s) {
     const size_t n = s.size() < cap ? s.size() : cap;

@@ -75,7 +75,8 @@ namespace lbg::telemetry {
   X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed") \
   X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
-  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port")
+  X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
+  X(IdsDrop, "ids-drop", Ids, "IDS/IPS ルールによる遮断", "blocked by an IDS/IPS rule")
 
 // The log writer's alarm kinds (`alarm.kind`).
 #define LBG_LOG_ALARM_KINDS(X) \
