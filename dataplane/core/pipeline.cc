@@ -305,6 +305,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
+      if (!stageIds(*e, u, fromInitiator, tx)) return;  // 7. ids (pipeline_ids.cc)
       if (e->meta.follow && fromInitiator) {
         followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
         return;
@@ -638,6 +639,7 @@ void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
 void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
   guardRelease(e);
+  idsRelease(e);
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);

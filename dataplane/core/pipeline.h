@@ -11,7 +11,7 @@
 //               allowed flows: DNS answers, later HTTP heads           stageInspectAllowed()
 //               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
-//   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
+//   7. ids      Hyperscan streaming scan of allowed flows' payload    stageIds(), idsJudged()
 //   8. verdict  forward, drop, reset; held packets released or freed applyVerdict()
 //   9. log      fixed-size events into the worker's SPSC ring        emit*()
 //
@@ -46,6 +46,10 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+
+namespace lbg::ids {
+struct ScanResult;
+}
 
 namespace lbg::dataplane {
 
@@ -106,6 +110,15 @@ struct PipelineConfig {
   // Guard (dataplane/guard): inside sources tracked per worker (~48 bytes each). The limits come
   // from the policy's defaults.guard.
   uint32_t guardSources = 16384;
+  // IDS (pipeline_ids.cc): allowed flows with scan state at once per worker (~400 bytes each plus
+  // Hyperscan's stream state), reserved when a policy with `ids:` is first used. A flow beyond
+  // it is counted (ids_state_full) and follows ids.on_fault (fail closed by default).
+  uint32_t idsFlows = 16384;
+};
+
+struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
+struct IdsWorkerDelete {
+  void operator()(IdsWorker* w) const;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
@@ -205,6 +218,18 @@ class Pipeline {
   void enforceApp(Entry& e);
   void handleIcmp(Unit& u, TxSink& tx);
 
+  // 7. ids (pipeline_ids.cc). stageIds: an allowed flow's packet, before it is forwarded; false
+  // when it was consumed (dropped, or its flow denied). idsJudged: the bytes a verdict is about
+  // to release (held stream, or the judged datagram), with the names the inspector found; it may
+  // turn the Allow into a Deny. idsRelease: the flow ends.
+  bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  void idsJudged(Entry& e, const Unit& u);
+  void idsRelease(Entry& e);
+  // Logs the scan's alerts and applies its action; `fault` names a failure (ids.on_fault). With
+  // `u` (stageIds) a denied flow's packet is dropped through applyVerdict. False: denied.
+  bool idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Unit* u, bool fromInitiator,
+              TxSink* tx);
+
   // Later requests of HTTP connections allowed by Host (http_follow.cc).
   enum class HttpJudged : uint8_t { Judged, PartialHead, Denied };
   bool armHttpFollow(Entry& e, const inspect::HttpRequestHead& head, uint32_t judgedEnd);
@@ -264,6 +289,7 @@ class Pipeline {
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries
   std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
+  std::unique_ptr<IdsWorker, IdsWorkerDelete> ids_;  // made at the first snapshot with an engine
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
   HoldPool hold_;

@@ -62,7 +62,15 @@
   X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
   X(events_lost, "log events lost because the event ring was full")                     \
-  X(appid_unidentified, "flows left without application identification (nDPI slots full)")
+  X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
+  X(ids_scanned_bytes, "payload bytes of allowed flows scanned by the IDS")                 \
+  X(ids_alerts, "IDS alerts logged (one per matching rule)")                               \
+  X(ids_dropped, "flows denied by an IDS drop/reject rule (ips mode)")                      \
+  X(ids_passed, "flows exempted from further scanning by an IDS pass rule")                \
+  X(ids_state_full, "allowed flows without IDS state: the worker's IDS flow pool was full") \
+  X(ids_faults, "IDS scans that failed (Hyperscan error); ids.on_fault decides")          \
+  X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: scanning stops") \
+  X(ids_stream_gap, "server segments beyond the scanned edge (ips: dropped, resent later)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

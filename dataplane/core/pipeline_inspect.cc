@@ -237,6 +237,7 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   if (e.meta.verdict == Verdict::Pending) return;
   enforceApp(e);  // identification may have finished before the name was complete
+  idsJudged(e, u);  // 7. ids: the bytes about to be released (pipeline_ids.cc)
   if (e.meta.verdict == Verdict::Allow && e.meta.follow) {
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
     return;
