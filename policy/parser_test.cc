@@ -426,7 +426,7 @@ TEST(Parser, IdsBlock) {
             pf + "13:11: ids.rules[0]: '" + (dir / "rules" / "missing.rules").string() +
                 "' is not a readable rule file");
   EXPECT_EQ(errorOfIds("ids:\n  rules: [rules/a.rules, ./rules/a.rules]\n"),
-            pf + "13:28: ids.rules[1]: duplicate rule file './rules/a.rules'");
+            pf + "13:26: ids.rules[1]: duplicate rule file './rules/a.rules'");
   EXPECT_EQ(errorOfIds("ids:\n  rules: []\n"),
             pf + "13:10: ids.rules: at least one rule file is required");
   EXPECT_EQ(errorOfIds("ids:\n  mode: ips\n"), pf + "13:3: ids: missing required key 'rules'");
