@@ -145,7 +145,8 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
   if (snap->doc_.ids && gIdsCompiler != nullptr) {
     auto engine = gIdsCompiler(snap->doc_);
     if (!engine) return engine.error();
-    snap->ids_ = std::move(engine.value());
+    snap->ids_ = std::move(engine->engine);
+    snap->idsReport_ = std::move(engine->report);
   }
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }

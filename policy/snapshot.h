@@ -13,7 +13,8 @@
 #include "policy/result.h"
 
 namespace lbg::ids {
-class Engine;  // dataplane/ids: the rule set compiled into Hyperscan databases
+class Engine;       // dataplane/ids: the rule set compiled into Hyperscan databases
+struct LoadReport;  // policy/ids/rule_set.h: rules loaded, and the rejected ones by keyword
 }
 
 namespace lbg::policy {
@@ -23,7 +24,11 @@ namespace lbg::policy {
 // the program that runs the dataplane registers it once at start-up, before any snapshot is made
 // (dataplane/ids/policy_ids.h). Without one, a snapshot of a policy with `ids:` has no engine
 // (lbg-proxy, lbgctl), and the gateway refuses to start (it always registers one).
-using IdsCompiler = Result<std::shared_ptr<const ids::Engine>> (*)(const PolicyDoc& doc);
+struct IdsCompiled {
+  std::shared_ptr<const ids::Engine> engine;
+  std::shared_ptr<const ids::LoadReport> report;  // the loader's and the engine's rejections
+};
+using IdsCompiler = Result<IdsCompiled> (*)(const PolicyDoc& doc);
 void setIdsCompiler(IdsCompiler compiler);
 
 // The compiled, immutable form of a PolicyDoc that dataplane workers query. Built once on the
@@ -49,6 +54,8 @@ class Snapshot {
   // The IDS: null when the policy has no `ids:` block (or no compiler was registered).
   const ids::Engine* idsEngine() const { return ids_.get(); }
   const std::shared_ptr<const ids::Engine>& idsEngineShared() const { return ids_; }
+  // What loading the rules did (`lbgctl ids`); null without an engine.
+  const ids::LoadReport* idsReport() const { return idsReport_.get(); }
   bool idsInline() const { return doc_.ids && doc_.ids->mode == IdsMode::Ips; }
   bool idsFailOpen() const { return doc_.ids && doc_.ids->onFault == IdsFault::Pass; }
 
@@ -123,6 +130,7 @@ class Snapshot {
   std::vector<uint64_t> idOfService_;                 // serviceId() by index
   std::vector<std::pair<uint64_t, int>> serviceIds_;  // sorted by id
   std::shared_ptr<const ids::Engine> ids_;            // compiled once per version
+  std::shared_ptr<const ids::LoadReport> idsReport_;
 };
 
 }  // namespace lbg::policy

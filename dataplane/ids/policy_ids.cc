@@ -13,7 +13,7 @@ std::string homeNetOf(const policy::PolicyDoc& doc) {
   return out + "]";
 }
 
-Result<std::shared_ptr<const Engine>> compilePolicyIds(const policy::PolicyDoc& doc) {
+Result<policy::IdsCompiled> compilePolicyIds(const policy::PolicyDoc& doc) {
   if (!doc.ids) return Error{"ids: no rules"};
   RuleSetBuilder builder(Variables::defaults(homeNetOf(doc)));
   for (const auto& file : doc.ids->rules) builder.addRuleFile(file);
@@ -23,7 +23,14 @@ Result<std::shared_ptr<const Engine>> compilePolicyIds(const policy::PolicyDoc& 
   }
   auto engine = Engine::create(set);
   if (!engine) return Error{"ids.rules: " + engine.error().message};
-  return std::shared_ptr<const Engine>(std::move(engine.value()));
+  // One report: a rule the engine refused (a pcre PCRE2 cannot compile) counts as rejected.
+  auto report = std::make_shared<LoadReport>(set->report());
+  for (const auto& r : engine.value()->report().rejections) {
+    report->rejections.push_back(r);
+    if (report->loaded > 0) --report->loaded;
+  }
+  return policy::IdsCompiled{std::shared_ptr<const Engine>(std::move(engine.value())),
+                             std::move(report)};
 }
 
 void registerPolicyIds() { policy::setIdsCompiler(&compilePolicyIds); }

@@ -5,6 +5,7 @@
 #include "dataplane/ids/engine.h"
 #include "policy/model.h"
 #include "policy/result.h"
+#include "policy/snapshot.h"
 
 namespace lbg::ids {
 
@@ -12,7 +13,7 @@ namespace lbg::ids {
 // into an Engine, once per policy version. A rule that does not load is left out and reported in
 // the engine's rule set (file, line, keyword: RuleSet::report()); an unreadable file, or rules the
 // engine cannot compile as a whole, fail the policy: a rule set is never half-applied.
-Result<std::shared_ptr<const Engine>> compilePolicyIds(const policy::PolicyDoc& doc);
+Result<policy::IdsCompiled> compilePolicyIds(const policy::PolicyDoc& doc);
 
 // Registers compilePolicyIds() with policy::Snapshot::create() (policy/snapshot.h). Called once
 // at start-up by the programs that run the dataplane.
