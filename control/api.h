@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "control/service_draft.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

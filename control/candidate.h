@@ -7,7 +7,7 @@
 
 #include "control/service_draft.h"
 #include "policy/model.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

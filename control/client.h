@@ -3,7 +3,7 @@
 #include <string>
 
 #include "control/api.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

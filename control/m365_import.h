@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "control/service_draft.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "control/api.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

@@ -9,7 +9,7 @@
 #include "control/api.h"
 #include "control/dispatcher.h"
 #include "dataplane/core/control_api.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

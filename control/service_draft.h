@@ -6,7 +6,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

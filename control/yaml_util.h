@@ -5,7 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 #include "policy/tenant_profile.h"
 
 namespace lbg::policy {
@@ -88,8 +88,9 @@ struct ServiceSpec {
   // Only with `intercept: true`, and the service lists every host the profile needs.
   std::optional<TenantSpec> tenant;
   // `pins:` SHA-256 of an acceptable SubjectPublicKeyInfo in the upstream's verified chain, in
-  // curl's spelling "sha256//<base64>"; lbg-proxy refuses (pin-mismatch) when none matches.
-  // Only with intercept: true (a spliced connection is never verified by the proxy).
+  // curl's spelling "sha256//<base64>"; lbg-proxy (intercepted services) and the gateway's
+  // passive certificate check (TLS ≤ 1.2 flows allowed by SNI) deny (pin-mismatch) when none
+  // matches.
   std::vector<std::string> pins;
   std::string description;
   SourcePos pos;
@@ -104,10 +105,22 @@ struct ServiceSpec {
 // a second, so 100/s with a burst of 400 never limits a person, while a scanning or flooding PC
 // (thousands per second) is held to 100/s. 2000 concurrent flows is several times a heavy
 // browser's; 0 turns a limit off.
+//
+// Flood limits per destination address (packets per second and burst, per worker), whichever
+// side the packets come from and whether or not their flow is allowed: UDP 100000/s (a relay of
+// Teams media for a thousand calls is ~50000/s), ICMP 1000/s (errors and neighbour discovery),
+// IP fragments 10000/s (fragmented UDP of a busy host). A flood towards one host is held there
+// while traffic to the others is untouched.
 struct GuardSpec {
   uint32_t newFlowsPerSec = 100;
   uint32_t newFlowBurst = 400;
   uint32_t maxFlowsPerSource = 2000;
+  uint32_t udpPerDestPps = 100000;
+  uint32_t udpPerDestBurst = 200000;
+  uint32_t icmpPerDestPps = 1000;
+  uint32_t icmpPerDestBurst = 2000;
+  uint32_t fragmentsPerDestPps = 10000;
+  uint32_t fragmentsPerDestBurst = 20000;
   bool operator==(const GuardSpec&) const = default;
 };
 

@@ -410,7 +410,9 @@ class DocParser {
     if (m.has("guard")) {
       v = m.get("guard", &p);
       Map g(v, "defaults.guard", p,
-            {"new_flows_per_sec", "new_flow_burst", "max_flows_per_source"});
+            {"new_flows_per_sec", "new_flow_burst", "max_flows_per_source", "udp_per_dest_pps",
+             "udp_per_dest_burst", "icmp_per_dest_pps", "icmp_per_dest_burst",
+             "fragments_per_dest_pps", "fragments_per_dest_burst"});
       const auto count = [&](const char* key, uint32_t& out) {
         if (!g.has(key)) return;
         SourcePos kp;
@@ -429,6 +431,25 @@ class DocParser {
         fail(p, "defaults.guard.new_flow_burst",
              "must be at least 1 while new_flows_per_sec is set (0 would refuse every flow)");
       }
+      // Per-destination flood limits: a burst of 0 with a rate would drop every packet.
+      const auto flood = [&](const char* rateKey, uint32_t& rate, const char* burstKey,
+                             uint32_t& burst) {
+        count(rateKey, rate);
+        count(burstKey, burst);
+        if (rate != 0 && burst == 0) {
+          SourcePos bp = p;
+          if (g.has(burstKey)) g.get(burstKey, &bp);
+          fail(bp, std::string("defaults.guard.") + burstKey,
+               std::string("must be at least 1 while ") + rateKey +
+                   " is set (0 would drop every packet)");
+        }
+      };
+      flood("udp_per_dest_pps", doc.guard.udpPerDestPps, "udp_per_dest_burst",
+            doc.guard.udpPerDestBurst);
+      flood("icmp_per_dest_pps", doc.guard.icmpPerDestPps, "icmp_per_dest_burst",
+            doc.guard.icmpPerDestBurst);
+      flood("fragments_per_dest_pps", doc.guard.fragmentsPerDestPps, "fragments_per_dest_burst",
+            doc.guard.fragmentsPerDestBurst);
     }
   }
 
@@ -567,7 +588,6 @@ class DocParser {
     }
     if (m.has("pins")) {
       v = m.get("pins", &p);
-      if (!s.intercept) fail(p, path + ".pins", "pins need intercept: true on the service");
       std::set<std::string> seenPins;
       forEach(v, p, path + ".pins",
               [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
@@ -822,7 +842,13 @@ std::string toYaml(const PolicyDoc& doc) {
   o << "  reload: " << toString(doc.reload) << "\n";
   o << "  guard: {new_flows_per_sec: " << doc.guard.newFlowsPerSec
     << ", new_flow_burst: " << doc.guard.newFlowBurst
-    << ", max_flows_per_source: " << doc.guard.maxFlowsPerSource << "}\n";
+    << ", max_flows_per_source: " << doc.guard.maxFlowsPerSource
+    << ",\n          udp_per_dest_pps: " << doc.guard.udpPerDestPps
+    << ", udp_per_dest_burst: " << doc.guard.udpPerDestBurst
+    << ", icmp_per_dest_pps: " << doc.guard.icmpPerDestPps
+    << ", icmp_per_dest_burst: " << doc.guard.icmpPerDestBurst
+    << ",\n          fragments_per_dest_pps: " << doc.guard.fragmentsPerDestPps
+    << ", fragments_per_dest_burst: " << doc.guard.fragmentsPerDestBurst << "}\n";
   if (doc.dnsResolvers) {
     o << "dns:\n  resolvers: "
       << flowList(*doc.dnsResolvers, [](const Prefix& p) { return p.toString(); }) << "\n";

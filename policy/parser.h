@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "policy/model.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::policy {
 

@@ -387,6 +387,27 @@ TEST(Parser, DefaultsGuard) {
   EXPECT_NE(errorOf(withGuard("{new_flow_burst: 0}")).find("must be at least 1"),
             std::string::npos);
   EXPECT_EQ(errorOf(withGuard("{new_flows_per_sec: 0, new_flow_burst: 0}")), "OK");
+  // Per-destination flood limits.
+  EXPECT_EQ(d->guard.udpPerDestPps, 100000u);
+  EXPECT_EQ(d->guard.icmpPerDestBurst, 2000u);
+  EXPECT_EQ(d->guard.fragmentsPerDestPps, 10000u);
+  auto f = parsePolicyText(withGuard("{udp_per_dest_pps: 500, udp_per_dest_burst: 50, "
+                                     "icmp_per_dest_pps: 0, fragments_per_dest_burst: 7}"),
+                           "policy.yaml", kToday);
+  ASSERT_TRUE(f.ok()) << f.error().toString();
+  EXPECT_EQ(f->guard.udpPerDestPps, 500u);
+  EXPECT_EQ(f->guard.udpPerDestBurst, 50u);
+  EXPECT_EQ(f->guard.icmpPerDestPps, 0u);
+  EXPECT_EQ(f->guard.fragmentsPerDestBurst, 7u);
+  EXPECT_EQ(errorOf(withGuard("{udp_per_dest_burst: 0}")),
+            "policy.yaml:6:31: defaults.guard.udp_per_dest_burst: must be at least 1 while "
+            "udp_per_dest_pps is set (0 would drop every packet)");
+  EXPECT_EQ(errorOf(withGuard("{icmp_per_dest_pps: x}")),
+            "policy.yaml:6:30: defaults.guard.icmp_per_dest_pps: expected a whole number "
+            "0..999999999, got 'x'");
+  auto fb = parsePolicyText(toYaml(*f), "policy.yaml", kToday);
+  ASSERT_TRUE(fb.ok()) << fb.error().toString();
+  EXPECT_EQ(fb->guard, f->guard);
   // The canonical form carries the limits.
   auto back = parsePolicyText(toYaml(*r), "policy.yaml", kToday);
   ASSERT_TRUE(back.ok()) << back.error().toString();

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 #include "policy/model.h"
 
 namespace lbg::policy {

@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 #include "policy/model.h"
 #include "policy/name_index.h"
 #include "policy/prefix_index.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::ids {
 class Engine;       // dataplane/ids: the rule set compiled into Hyperscan databases

@@ -15,7 +15,7 @@
 #include "control/store.h"
 #include "control/validation_cache.h"
 #include "dataplane/core/control_api.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::control {
 

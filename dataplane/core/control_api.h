@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 #include "policy/snapshot.h"
 
 namespace lbg::dataplane {

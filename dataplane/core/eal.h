@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::dataplane {
 

@@ -6,6 +6,7 @@
 #include "dataplane/flow/flow_meta.h"
 #include "dataplane/flow/stream_buffer.h"
 #include "dataplane/inspect/http/request_stream.h"
+#include "dataplane/inspect/tls/record_follow.h"
 #include "dataplane/telemetry/event.h"
 
 namespace lbg::dataplane {
@@ -13,6 +14,14 @@ namespace lbg::dataplane {
 // The verdict is stored in the entry's FlowMeta, on its hot cache lines.
 using Verdict = flow::Verdict;
 enum class DnsTcpReading : uint8_t { Unknown, Reading, Stopped };
+// FlowMeta::follow bits: what an allowed flow still needs (0: nothing, the established fast path).
+inline constexpr uint8_t kFollowHttp = 1;       // later client request heads (http_follow.cc)
+inline constexpr uint8_t kFollowCert = 2;       // the server's flight (pipeline_cert.cc)
+inline constexpr uint8_t kFollowCertAsked = 4;  // ... its certificate is with the verifier
+inline constexpr uint8_t kFollowTls = 8;        // later client TLS records (tls_follow.cc)
+// The stream buffer and hold queue hold the server's flight (kFollowCert), not client bytes
+// (kFollowTls): one side at a time; the other side's payload is dropped meanwhile and resent.
+inline constexpr uint8_t kFollowServerHeld = 16;
 
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable),
 // after the hot lines: read when a flow starts, is judged, re-checked after a reload or ends.
@@ -27,8 +36,9 @@ struct FlowState {
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // A flow is a resolver's (DNS over TCP) or a followed HTTP connection, never both: their
-  // reading positions share these bytes (the entry must stay within four cache lines).
+  // A flow is a resolver's (DNS over TCP), a followed HTTP connection or a followed TLS one,
+  // never two: their reading positions share these bytes (the entry must stay within four cache
+  // lines; hence the certificate check's request is found by flow id, pipeline_cert.cc).
   union {
     struct {
       // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver),
@@ -42,10 +52,20 @@ struct FlowState {
       inspect::HttpRequestStream http;
       uint32_t httpNextSeq;
     };
+    struct {
+      // TLS follow (tls_follow.cc): the record walker's state at tlsNextSeq, the first client
+      // byte not judged yet, and a keyed hash of the judged server name (a later ClientHello
+      // must name the same one).
+      inspect::TlsFollow tls;
+      uint32_t tlsNextSeq;
+      uint32_t tlsName;
+    };
   };
-  // Client bytes while the verdict is pending, and while a later HTTP head is held.
+  // Client bytes while the verdict is pending, and while a later HTTP head is held; the server's
+  // flight while its certificate is checked.
   flow::StreamState stream;
-  HoldPool::Queue hold;      // client packets held while the verdict is pending
+  HoldPool::Queue hold;      // client packets held while the verdict is pending; server
+                             // packets while the certificate is checked
   uint16_t appMaster, appApp;
   telemetry::Reason reason;
   telemetry::AppProto appProto;

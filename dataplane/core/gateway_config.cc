@@ -38,7 +38,8 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   GatewayConfig c;
   static const std::set<std::string> kKeys = {
       "eal",     "ports", "workers",      "rx_burst", "policy",         "log",
-      "control", "flows", "appliance_id", "metrics",  "stream_buffers", "hold_slots"};
+      "control", "flows", "appliance_id", "metrics",  "stream_buffers", "hold_slots",
+      "trust_store", "cert_requests"};
   try {
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
@@ -65,6 +66,14 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       }
     }
     if (root["rx_burst"]) c.rxBurst = root["rx_burst"].as<uint16_t>();
+    if (root["trust_store"]) c.trustStore = root["trust_store"].as<std::string>();
+    if (c.trustStore.empty()) return errorAt(path, root["trust_store"], "trust_store must name a PEM file");
+    if (root["cert_requests"]) {
+      c.certRequests = root["cert_requests"].as<uint32_t>();
+      if (c.certRequests < 1 || c.certRequests > 65536) {
+        return errorAt(path, root["cert_requests"], "cert_requests must be 1..65536");
+      }
+    }
     if (c.rxBurst < 1 || c.rxBurst > 256) return Error{"rx_burst must be 1..256", path};
     if (!root["policy"]) return Error{"policy: PATH is required", path, 1, 1};
     c.policyPath = root["policy"].as<std::string>();

@@ -8,7 +8,7 @@
 #include "dataplane/core/listen_address.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::dataplane {
 
@@ -47,6 +47,10 @@ struct GatewayConfig {
   // metrics: "127.0.0.1:9100" or "9100"; the exporter listens on loopback only (control/server.cc),
   // so any other host is refused when the file is loaded rather than silently ignored.
   std::optional<ListenAddress> metricsListen;  // none: off
+  // The trust store of the passive certificate check (dataplane/cert): a PEM bundle, loaded once
+  // at start (an error if unreadable or empty); requests each worker may have with the verifier.
+  std::string trustStore = "/etc/ssl/certs/ca-certificates.crt";
+  uint32_t certRequests = 256;
   PipelineConfig pipeline;
 
   static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }

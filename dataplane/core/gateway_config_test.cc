@@ -45,6 +45,23 @@ TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {
   EXPECT_EQ(bare.value().metricsListen->port, 9100);
 }
 
+TEST_F(GatewayConfigTest, TrustStoreAndCertRequests) {
+  auto d = load("");
+  ASSERT_TRUE(d.ok()) << d.error().toString();
+  EXPECT_EQ(d.value().trustStore, "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_EQ(d.value().certRequests, 256u);
+  auto c = load("trust_store: /etc/lbg/roots.pem\ncert_requests: 32\n");
+  ASSERT_TRUE(c.ok()) << c.error().toString();
+  EXPECT_EQ(c.value().trustStore, "/etc/lbg/roots.pem");
+  EXPECT_EQ(c.value().certRequests, 32u);
+  auto empty = load("trust_store: \"\"\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().line, 3);
+  auto zero = load("cert_requests: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("cert_requests"), std::string::npos);
+}
+
 TEST_F(GatewayConfigTest, BadMetricsAddressIsAPositionedError) {
   auto c = load("metrics: \"127.0.0.1:http\"\n");
   ASSERT_FALSE(c.ok());

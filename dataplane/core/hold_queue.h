@@ -60,6 +60,9 @@ class HoldPool {
     q = Queue{};
   }
 
+  // The most recently held packet, or nullptr.
+  rte_mbuf* last(const Queue& q) const { return q.tail == kNone ? nullptr : slots_[q.tail].mbuf; }
+
   uint32_t used() const { return used_; }
   uint32_t capacity() const { return capacity_; }
 

@@ -37,7 +37,7 @@ bool Pipeline::armHttpFollow(Entry& e, const inspect::HttpRequestHead& head, uin
     return false;
   }
   e.user.httpNextSeq = e.user.stream.baseSeq + judgedEnd;
-  e.meta.follow = 1;
+  e.meta.follow |= kFollowHttp;
   return true;
 }
 
@@ -153,7 +153,7 @@ void Pipeline::followHttp(Entry& e, Unit& u, TxSink& tx) {
   const uint8_t* p = v.frame + v.payloadOffset;
   const uint32_t next = e.user.httpNextSeq;
   if (int32_t(seq + v.payloadLen - next) <= 0) {
-    forward(u, tx);  // bytes already judged
+    forwardAllowed(e, u, true, tx);  // bytes already judged (and scanned: pipeline_ids.cc)
     return;
   }
   if (e.user.stream.active()) {
@@ -198,7 +198,7 @@ void Pipeline::followHttp(Entry& e, Unit& u, TxSink& tx) {
   }
   if (r == HttpJudged::Judged) {
     e.user.httpNextSeq = seq + v.payloadLen;
-    forward(u, tx);
+    forwardAllowed(e, u, true, tx);
     return;
   }
   // A head starts in this segment and does not end in it: hold the segment, keep the head's bytes.

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::dataplane {
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 struct rte_mempool;
 

@@ -2,7 +2,9 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/quic/initial.h"
@@ -31,13 +33,16 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
                                                    inspect::DnsBindingTable& dns,
                                                    rte_mempool* pool) {
   std::unique_ptr<Pipeline> p(new Pipeline(config, workerIndex, policy, dns, pool));
-  auto flows = Table::create(config.flowCapacity, config.timeouts);
+  auto flows = Table::create(config.flowCapacity, config.timeouts,
+                             config.embryonicFlows != 0 ? config.embryonicFlows
+                                                        : std::max(16u, config.flowCapacity / 4));
   if (!flows) return flows.error();
   p->flows_ = std::move(flows.value());
   auto streams = flow::StreamBufferPool::create(config.streamBuffers, config.streamBufferBytes);
   if (!streams) return streams.error();
   p->streams_ = std::move(streams.value());
   if (auto r = p->createStreamGuard(config); !r) return r.error();  // pipeline_stream.cc
+  p->createCertCheck(config);                                        // pipeline_cert.cc
   packet::ReassemblerConfig fc;
   fc.maxDatagrams = config.fragmentDatagrams;
   fc.timeoutNs = config.fragmentTimeoutNs;
@@ -48,6 +53,8 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config,
   if (!queries) return queries.error();
   p->dnsQueries_ = std::move(queries.value());
   p->guard_ = makeGuard(config);
+  p->denied_ = makeDenySummary(config);
+  p->floods_ = makeFloodGuard(config);
   if (config.appIdSlots > 0) {
     inspect::AppIdConfig ac;
     ac.flowSlots = config.appIdSlots;
@@ -71,6 +78,8 @@ Pipeline::Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotS
   decodeOptions_.verifyIpv4Checksum = config.verifyChecksums;
   // Flow ids are unique per appliance run: the worker index in the top byte.
   nextFlowId_ = (uint64_t(workerIndex) << 56) | 1;
+  std::random_device rd;
+  tlsNameSeed_ = uint64_t(rd()) << 32 | rd();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +172,7 @@ void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
     return;
   }
   if (status == packet::DecodeStatus::Fragment) {
+    if (!guardFloodAdmit(u, guard::FloodKind::Fragment)) return;  // 3. guard, per destination
     const auto r = frags_->add(u.view, reinterpret_cast<uint64_t>(m), now_);
     switch (r.status) {
       case packet::ReassemblyStatus::Held:
@@ -193,9 +203,10 @@ void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
 void Pipeline::processUnit(Unit& u, TxSink& tx) {
   const uint8_t proto = u.view.ipProto;
   if (proto == kIcmp || proto == kIcmp6) {
-    handleIcmp(u, tx);
+    if (guardFloodAdmit(u, guard::FloodKind::Icmp)) handleIcmp(u, tx);
     return;
   }
+  if (proto == kUdp && !guardFloodAdmit(u, guard::FloodKind::Udp)) return;
   stageFlow(u, tx);  // 3. guard runs inside it, only for a packet that would create a flow
 }
 
@@ -294,6 +305,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
     const auto ev = flow::trackTcp(e->meta, v, fromInitiator);
     if (ev != flow::TcpEvent::Ok && ev != flow::TcpEvent::Midstream) ++counters_.tcp_invalid;
   }
+  if (e->meta.embryonic) flows_->noteProgress(*e);  // handshake done / answered: out of reach
 
   if (created) decideFirstPacket(*e, u, fromInitiator);
   // A verdict given under an older policy is checked against the current one (one compare on the
@@ -301,17 +313,31 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
   // The packet count is on the entry's hot line: established flows past the first packets never
   // read the appid fields.
-  if (e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets) stageAppId(*e, u, created);
+  const bool identifying = e->meta.pkts[0] + e->meta.pkts[1] <= config_.appIdPackets;
+  if (identifying) stageAppId(*e, u, created);
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
-      if (!stageIds(*e, u, fromInitiator, tx)) return;  // 7. ids (pipeline_ids.cc)
-      if (e->meta.follow && fromInitiator) {
-        followHttp(*e, u, tx);  // every later request head is judged (http_follow.cc)
-        return;
+      // A service that demands applications: payload waits for nDPI's answer (app_hold.cc).
+      if (identifying && holdUntilIdentified(*e, u, fromInitiator, tx)) return;
+      if (e->meta.follow) {
+        // Every later request head (http_follow.cc) or cleartext handshake record (tls_follow.cc)
+        // is judged before it leaves.
+        if ((e->meta.follow & kFollowHttp) && fromInitiator) {
+          followHttp(*e, u, tx);
+          return;
+        }
+        if ((e->meta.follow & kFollowTls) && fromInitiator) {
+          followTls(*e, u, tx);
+          return;
+        }
+        if ((e->meta.follow & kFollowCert) && !fromInitiator) {
+          checkServerFlight(*e, u, tx);  // the certificate is checked first (pipeline_cert.cc)
+          return;
+        }
       }
       if (stageInspectAllowed(*e, u, fromInitiator)) {
-        forward(u, tx);
+        forwardAllowed(*e, u, fromInitiator, tx);  // 7. ids first (pipeline_ids.cc)
       } else {
         freeUnit(u);
       }
@@ -516,7 +542,7 @@ void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   const PortRole towardServer = e.user.fromInside ? PortRole::Outside : PortRole::Inside;
   if (e.meta.verdict == Verdict::Allow) {
     releaseHeld(e, tx, towardServer);
-    forward(u, tx);
+    forwardAllowed(e, u, fromInitiator, tx);  // denied by the IDS in between: the deny path
     return;
   }
   // Deny: nothing of the flow crosses. The first denied packet of an inside-initiated TCP flow
@@ -531,6 +557,7 @@ void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     const bool serverToo = !fromInitiator || e.user.serverSawHandshake || u.view.payloadLen > 0;
     sendResets(u.view, sourceSide, serverToo, tx);
   }
+  if (e.meta.follow & kFollowCert) endCertCheck(e);  // its request slot is free at once
   freeHeld(e);
   if (u.count > 0) ++counters_.packets_denied;
   freeUnit(u);
@@ -551,6 +578,7 @@ void Pipeline::freeUnit(Unit& u) {
 }
 
 void Pipeline::releaseHeld(Entry& e, TxSink& tx, PortRole out) {
+  if (idsScans(e)) return idsReleaseHeld(e, tx, out);  // in stream order (pipeline_ids.cc)
   hold_.drain(e.user.hold, [&](rte_mbuf* m) {
     tx.send(out, m);
     ++counters_.tx_packets;
@@ -640,6 +668,7 @@ void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
   guardRelease(e);
   idsRelease(e);
+  if (e.meta.follow & kFollowCert) endCertCheck(e);
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);
   if (e.user.stream.active()) streams_->detach(e.user.stream);
@@ -651,6 +680,7 @@ void Pipeline::housekeeping(uint64_t nowNs) {
   now_ = nowNs;
   snap_ = policySlot_.enter(worker_);
   snapEpoch_ = static_cast<uint32_t>(snap_->version());
+  guardFlushDenied(false);
   flows_->expire(nowNs, config_.expireBudget, [this](Entry& e) {
     endFlow(e, e.meta.tcpState == flow::TcpState::Closed ? telemetry::EndReason::Closed
                                                          : telemetry::EndReason::Timeout);
@@ -670,6 +700,7 @@ void Pipeline::drainAll(uint64_t nowNs) {
     endFlow(*e, telemetry::EndReason::Shutdown);
     flows_->erase(e);
   }
+  guardFlushDenied(true);
   frags_->expire(UINT64_MAX, [this](uint64_t handle) {
     ++counters_.fragments_dropped;
     rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(handle));

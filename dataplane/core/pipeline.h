@@ -5,13 +5,17 @@
 //   1. rx       a burst of mbufs from one port queue                 (worker loop / replay source)
 //   2. decode   Ethernet, VLAN, IPv4/IPv6, fragments, TCP/UDP/ICMP  stageDecode()
 //   3. guard    new-flow rate and concurrent flows per inside source guardAdmitNew()
+//               UDP/ICMP/fragment flood limits per destination       guardFloodAdmit()
 //   4. flow     symmetric lookup/insert, TCP state                   stageFlow()
 //   5. inspect  pending flows: the inspector tables (inspect/inspector.h) handlePending()
 //               TLS ClientHello, HTTP Host; QUIC Initial ClientHello
 //               allowed flows: DNS answers, later HTTP heads           stageInspectAllowed()
+//               TLS ≤ 1.2 server flights: certificate check          checkServerFlight()
+//                 (verifier thread's answers applied after the burst)  serviceCert()
 //               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
-//   7. ids      Hyperscan streaming scan of allowed flows' payload    stageIds(), idsJudged()
+//   7. ids      Hyperscan scan of the bytes allowed flows forward     stageIds(), idsJudged()
+//               (held packets scanned as released, in stream order)  idsReleaseHeld()
 //   8. verdict  forward, drop, reset; held packets released or freed applyVerdict()
 //   9. log      fixed-size events into the worker's SPSC ring        emit*()
 //
@@ -26,6 +30,9 @@
 #include <memory>
 #include <span>
 
+#include "dataplane/cert/request_index.h"
+#include "dataplane/cert/verdict_cache.h"
+#include "dataplane/cert/verifier.h"
 #include "dataplane/core/counter_export.h"
 #include "dataplane/core/flow_state.h"
 #include "dataplane/core/hold_queue.h"
@@ -33,6 +40,8 @@
 #include "dataplane/core/snapshot_slot.h"
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/guard/deny_summary.h"
+#include "dataplane/guard/dest_table.h"
 #include "dataplane/guard/source_table.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
@@ -71,6 +80,10 @@ class TxSink {
 
 struct PipelineConfig {
   uint32_t flowCapacity = 1u << 20;
+  // Table-exhaustion protection (flow_table.h): at most this many flows may be embryonic (TCP
+  // without a completed handshake, UDP unanswered) at once; more evict the oldest of them. 0: a
+  // quarter of flowCapacity. Established flows are never evicted for new ones.
+  uint32_t embryonicFlows = 0;
   uint32_t streamBuffers = 8192;
   uint32_t streamBufferBytes = 16384;
   // Rings of client bytes forwarded after the verdict and not yet acknowledged by the server
@@ -107,9 +120,24 @@ struct PipelineConfig {
   // turns it off.
   uint32_t appIdSlots = 4096;
   uint16_t appIdPackets = 16;
-  // Guard (dataplane/guard): inside sources tracked per worker (~48 bytes each). The limits come
-  // from the policy's defaults.guard.
-  uint32_t guardSources = 16384;
+  // Guard (dataplane/guard): inside sources tracked per worker (32 bytes each). The limits come
+  // from the policy's defaults.guard. 0: twice the flow capacity (at least 16,384), so that the source table (which
+  // refuses new flows when full, fail closed) cannot fill before the flow table does: every
+  // tracked source holds a flow or a recent one (a /16 inside segment is 65,536 sources).
+  uint32_t guardSources = 0;
+  // Passive certificate check of TLS ≤ 1.2 flows allowed by SNI (pipeline_cert.cc): off when
+  // null. Not owned; shared by the workers (each has its rings and verifierSlots requests).
+  cert::Verifier* certVerifier = nullptr;
+  uint32_t certCacheEntries = 4096;  // per worker (~56 bytes each)
+  uint64_t certCacheTtlNs = 3600'000'000'000ull;
+  // Denied packets the guard refuses or drops are logged aggregated (dataplane/guard
+  // deny_summary.h): one `ddos` record per source and reason per interval, at most this many
+  // rows per worker and interval (~80 bytes each); packets beyond are only counted.
+  uint32_t denySummaryRows = 1024;
+  // Destinations tracked for the per-destination UDP/ICMP/fragment flood limits (~72 bytes each);
+  // the limits come from the policy's defaults.guard.
+  uint32_t guardDestinations = 16384;
+  uint64_t denySummaryIntervalNs = 10'000'000'000ull;
   // IDS (pipeline_ids.cc): allowed flows with scan state at once per worker (~400 bytes each plus
   // Hyperscan's stream state), reserved when a policy with `ids:` is first used. A flow beyond
   // it is counted (ids_state_full) and follows ids.on_fault (fail closed by default).
@@ -122,6 +150,8 @@ struct IdsWorkerDelete {
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
+std::unique_ptr<guard::DenySummary> makeDenySummary(const PipelineConfig& config);
+std::unique_ptr<guard::DestTable> makeFloodGuard(const PipelineConfig& config);
 
 class Pipeline {
  public:
@@ -140,6 +170,12 @@ class Pipeline {
 
   // Ages flows (a bounded slice per call) and fragments; logs ends. Call between bursts.
   void housekeeping(uint64_t nowNs);
+
+  // Applies the certificate verifier's answers (pipeline_cert.cc): held server flights released
+  // or their flows denied and reset. Call after each burst; `waitAll` (replay) waits until no
+  // request is in flight, so that a replay is deterministic.
+  void serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll);
+  uint32_t certInFlight() const { return certInFlight_; }
 
   // Ends every flow (shutdown / end of replay): logs ends, frees held packets.
   void drainAll(uint64_t nowNs);
@@ -204,8 +240,9 @@ class Pipeline {
   bool admitPacket(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
   bool normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx);
   Result<Ok> createStreamGuard(const PipelineConfig& config);
-  // The first verdict released the stream buffer's bytes: the guard keeps those it needs.
-  void adoptJudged(Entry& e);
+  // The first verdict released the stream buffer's bytes: the guard keeps those it needs. The
+  // buffer is given back unless a follower keeps holding (`detach` false).
+  void adoptJudged(Entry& e, bool detach = true);
   // False: the packet must be dropped (a DNS answer that answers no outstanding query).
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
@@ -216,14 +253,22 @@ class Pipeline {
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);
   void enforceApp(Entry& e);
+  // app_hold.cc: true when the packet was consumed (held, dropped, or its flow denied).
+  bool holdUntilIdentified(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void handleIcmp(Unit& u, TxSink& tx);
 
-  // 7. ids (pipeline_ids.cc). stageIds: an allowed flow's packet, before it is forwarded; false
-  // when it was consumed (dropped, or its flow denied). idsJudged: the bytes a verdict is about
-  // to release (held stream, or the judged datagram), with the names the inspector found; it may
-  // turn the Allow into a Deny. idsRelease: the flow ends.
+  // 7. ids (pipeline_ids.cc): the IDS scans exactly the bytes an allowed flow forwards, when
+  // they are forwarded. stageIds: a packet about to leave; false when it was consumed (dropped,
+  // or its flow denied: a flow denied meanwhile takes the deny path here). forwardAllowed:
+  // stageIds, then forward. idsReleaseHeld: releaseHeld() of a scanned flow, held packets in
+  // stream order. idsJudged: at the verdict, the names the inspector found (sticky buffers) and
+  // where the held client stream starts; it may turn the Allow into a Deny. idsRelease: the
+  // flow ends.
+  bool idsScans(const Entry& e) const;
   bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
-  void idsJudged(Entry& e, const Unit& u);
+  void forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  void idsReleaseHeld(Entry& e, TxSink& tx, PortRole out);
+  void idsJudged(Entry& e);
   void idsRelease(Entry& e);
   // Logs the scan's alerts and applies its action; `fault` names a failure (ids.on_fault). With
   // `u` (stageIds) a denied flow's packet is dropped through applyVerdict. False: denied.
@@ -238,6 +283,14 @@ class Pipeline {
   void resumeHttpCarry(Entry& e, Unit& u, TxSink& tx);
   bool holdForFollow(Entry& e, Unit& u);
   void followHttp(Entry& e, Unit& u, TxSink& tx);
+
+  // The cleartext TLS handshake of connections allowed after a ClientHello (tls_follow.cc).
+  enum class TlsJudged : uint8_t { Judged, PartialHello, Ended, Denied };
+  void armTlsFollow(Entry& e, const inspect::Finding& f);
+  TlsJudged judgeTlsBytes(Entry& e, std::span<const uint8_t> data, size_t& pos);
+  void resumeTlsCarry(Entry& e, Unit& u, TxSink& tx);
+  void followTls(Entry& e, Unit& u, TxSink& tx);
+  uint32_t tlsNameHash(std::string_view name) const;
 
   // policy stage
   void decideFirstPacket(Entry& e, Unit& u, bool fromInitiator);
@@ -267,9 +320,27 @@ class Pipeline {
   void emitEnd(const Entry& e, telemetry::EndReason why);
   void endFlow(Entry& e, telemetry::EndReason why);
 
+  // pipeline_cert.cc: the passive certificate check of TLS ≤ 1.2 server flights.
+  void createCertCheck(const PipelineConfig& config);
+  void armCertCheck(Entry& e, std::string_view sni);
+  void checkServerFlight(Entry& e, Unit& u, TxSink& tx);
+  bool holdServerBytes(Entry& e, Unit& u);  // false: denied
+  void readServerFlight(Entry& e, Unit& u, TxSink& tx);
+  void applyCertResult(Entry& e, cert::Refusal r, Unit* u, TxSink& tx);
+  void passServerFlight(Entry& e, TxSink& tx);
+  void denyServerFlight(Entry& e, Unit* u, telemetry::Reason r, std::string_view detail,
+                        TxSink& tx);
+  void endCertCheck(Entry& e);
+
   // guard stage (pipeline_guard.cc): false = the new flow is refused, the unit freed and counted.
   bool guardAdmitNew(Unit& u);
   void guardRelease(const Entry& e);
+  // A packet the guard denied: counted into this interval's summary row of its source and reason.
+  void guardNoteDenied(const Unit& u, telemetry::Reason why);
+  // Emits the summary's rows as `ddos` records once its interval is over (or now, `force`).
+  void guardFlushDenied(bool force);
+  // Per-destination flood limit of UDP, ICMP and fragments: false = dropped, freed and counted.
+  bool guardFloodAdmit(Unit& u, guard::FloodKind kind);
 
   PipelineConfig config_;
   uint32_t worker_;
@@ -280,6 +351,7 @@ class Pipeline {
   uint32_t snapEpoch_ = 0;                  // its version's low 32 bits (FlowMeta::epoch)
   uint64_t now_ = 0;
   uint64_t nextFlowId_ = 1;
+  uint64_t tlsNameSeed_ = 0;  // keys tlsNameHash(): random per process
 
   std::unique_ptr<Table> flows_;
   std::unique_ptr<flow::StreamBufferPool> streams_;
@@ -292,7 +364,21 @@ class Pipeline {
   std::unique_ptr<IdsWorker, IdsWorkerDelete> ids_;  // made at the first snapshot with an engine
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
+  std::unique_ptr<guard::DenySummary> denied_;  // this interval's denied packets, aggregated
+  std::unique_ptr<guard::DestTable> floods_;    // per-destination UDP/ICMP/fragment buckets
+  uint64_t floodVersion_ = ~0ull;               // the snapshot version floods_' limits come from
   HoldPool hold_;
+  // Passive certificate check (pipeline_cert.cc): null verifier_ = off.
+  cert::Verifier* verifier_ = nullptr;
+  std::unique_ptr<cert::RequestPool> certRequests_;
+  struct CertOwner {  // which flow a request belongs to (entries move in the table)
+    flow::FlowKey key;
+    uint32_t hash;
+  };
+  std::unique_ptr<CertOwner[]> certOwners_;
+  std::unique_ptr<cert::RequestIndex> certIndex_;  // flow id -> its request
+  std::unique_ptr<cert::VerdictCache> certCache_;
+  uint32_t certInFlight_ = 0;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;
   std::array<uint64_t, kDecodeReasons> decodeDrops_{};

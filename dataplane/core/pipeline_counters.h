@@ -20,7 +20,7 @@
   X(flows_denied, "flows given a deny verdict")                                           \
   X(flows_ended, "flows ended (closed, timed out, evicted, shutdown)")                    \
   X(flow_table_full, "packets dropped because no flow entry could be made")               \
-  X(flows_evicted, "flows evicted from a full bucket")                                    \
+  X(flows_evicted, "flows evicted (full buckets, or the oldest embryonic one)")           \
   X(packets_denied, "packets dropped because their flow is denied")                       \
   X(packets_held, "client packets held until their flow had a verdict")                   \
   X(hold_exhausted, "flows denied because the hold pool was exhausted")                   \
@@ -45,6 +45,9 @@
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
   X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
+  X(tls_hellos_followed, "later ClientHellos judged on allowed TLS connections")          \
+  X(tls_follow_ended, "allowed TLS connections followed to their encrypted phase")        \
+  X(tls_follow_gap, "client segments of a followed TLS connection dropped: ahead of a gap") \
   X(wrong_port_dropped, "packets of a known flow entering from the other side's port, dropped") \
   X(tcp_midstream_denied, "TCP flows denied because their first packet was not a SYN")     \
   X(tcp_syn_on_live_dropped, "client SYNs on a live connection dropped (no verdict inherited)") \
@@ -61,8 +64,33 @@
   X(guard_concurrent_limited, "new flows refused: the inside source has too many flows")   \
   X(guard_outside_dropped, "packets from outside matching no flow, dropped without state")  \
   X(guard_sources_full, "new flows refused: the guard's source table was full (fail closed)") \
+  X(guard_udp_flood_dropped, "UDP packets over their destination's flood limit, dropped")  \
+  X(guard_icmp_flood_dropped, "ICMP packets over their destination's flood limit, dropped") \
+  X(guard_fragment_flood_dropped, "IP fragments over their destination's limit, dropped")   \
+  X(guard_dests_full, "UDP/ICMP/fragments dropped: no destination slot free (fail closed)") \
+  X(guard_deny_summaries, "ddos records: denied packets of one source and reason per interval") \
+  X(guard_deny_unsummarised, "denied packets not aggregated: the summary table was full")   \
   X(events_lost, "log events lost because the event ring was full")                     \
   X(appid_unidentified, "flows left without application identification (nDPI slots full)") \
+  X(cert_checks, "TLS flows allowed by SNI whose server flight is checked")                \
+  X(cert_server_held, "server packets held until the certificate verdict")                 \
+  X(cert_tls13_passed, "TLS 1.3 server flights passed unchecked (certificate encrypted)")   \
+  X(cert_no_certificate, "TLS server flights without a Certificate (resumption, PSK), passed") \
+  X(cert_server_alert, "TLS server flights that began with an alert, passed (no handshake)") \
+  X(cert_flight_invalid, "flows denied: malformed TLS server flight")                      \
+  X(cert_flight_limit, "flows denied: server flight beyond the hold or chain bounds")      \
+  X(cert_slots_exhausted, "flows denied: no certificate request free (fail closed)")       \
+  X(cert_verify_requests, "certificate lists sent to the verifier thread")                 \
+  X(cert_verify_answers, "verifier answers applied to their flow")                         \
+  X(cert_late_answers, "verifier answers for flows that had ended")                        \
+  X(cert_cache_hits, "certificate verdicts found in the worker's cache")                   \
+  X(cert_cache_misses, "certificate verdicts not in the worker's cache")                   \
+  X(cert_cache_displaced, "cached certificate verdicts displaced by newer ones (cache full)") \
+  X(cert_verified, "server certificates accepted")                                         \
+  X(cert_refused, "server certificates refused: flow denied and reset")                   \
+  X(hold_other_side_dropped, "TLS payload dropped while the other side's bytes were held (resent)") \
+  X(app_held, "payload packets held until nDPI named the application a service demands")  \
+  X(app_server_dropped, "server payload dropped before the application was named (resent)") \
   X(ids_scanned_bytes, "payload bytes of allowed flows scanned by the IDS")                 \
   X(ids_alerts, "IDS alerts logged (one per matching rule)")                               \
   X(ids_dropped, "flows denied by an IDS drop/reject rule (ips mode)")                      \
@@ -70,7 +98,7 @@
   X(ids_state_full, "allowed flows without IDS state: the worker's IDS flow pool was full") \
   X(ids_faults, "IDS scans that failed (Hyperscan error); ids.on_fault decides")          \
   X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: scanning stops") \
-  X(ids_stream_gap, "server segments beyond the scanned edge (ips: dropped, resent later)")
+  X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

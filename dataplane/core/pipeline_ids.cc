@@ -1,18 +1,26 @@
 // 7. ids: the IDS/IPS over exactly the bytes the gateway forwards (dataplane/ids/ engine, rules
 // from the policy's `ids:` block compiled once per snapshot).
 //
-//   at the verdict   the held client stream (or the judged datagram) and the names the
-//                    inspector found (tls.sni, http.host, http.method, http.uri)   idsJudged()
-//   allowed packets  each packet's bytes past the direction's scanned edge, before it
-//                    is forwarded; Hyperscan streaming mode, one stream per direction stageIds()
+//   at the verdict   the names the inspector found (tls.sni, http.host, http.method,
+//                    http.uri) as sticky buffers; where the held client stream starts idsJudged()
+//   leaving packets  each packet's bytes past the direction's scanned edge, when it is
+//                    forwarded; Hyperscan streaming mode, one stream per direction   stageIds()
+//   released packets what a hold releases (the verdict's held client bytes, an HTTP
+//                    head or later ClientHello held by a follower, the server flight
+//                    held for its certificate check, payload held until nDPI named the
+//                    application), in stream order, one by one as they leave   idsReleaseHeld()
 //   act              alert → EVE alert event; drop/reject (mode ips) → the packet is dropped
 //                    and the flow denied `ids-drop` (reset per defaults.deny)          idsAct()
 //
+// Exactly the forwarded bytes: the scan happens where a packet leaves (forwardAllowed(), or
+// releaseHeld() of a scanned flow), never where it arrives, so that a packet a follower or a hold
+// drops (and the peer resends, perhaps with other bytes) is scanned only when it really leaves.
 // Stream order: the client's bytes after the verdict are in order by the normaliser's guarantee
 // (a segment beyond the forwarded edge is dropped before it gets here; a retransmission repeats
-// forwarded bytes, which are not scanned twice). The server's are not normalised: a segment
-// beyond the scanned edge is dropped in ips mode (the server resends it; counted
-// ids_stream_gap) and scanned as if contiguous in ids mode.
+// forwarded bytes, which are not scanned twice); held packets are released in sequence order
+// from the scanned edge. The server's are not normalised: a segment beyond the scanned edge is
+// dropped in ips mode (the server resends it; counted ids_stream_gap) and scanned as if
+// contiguous in ids mode.
 //
 // Per flow: a slot of the worker's IDS pool (FlowIdsState + the edges), found by flow id in an
 // open-addressing index, both reserved when a policy with `ids:` is first used. Per worker: the
@@ -26,6 +34,7 @@
 
 #include "dataplane/core/pipeline.h"
 #include "dataplane/ids/engine.h"
+#include "dataplane/packet/packet_view.h"
 #include "policy/snapshot.h"
 
 namespace lbg::dataplane {
@@ -78,7 +87,16 @@ struct IdsWorker {
   std::vector<std::pair<uint64_t, uint32_t>> index;
   uint64_t mask = 0;
 
-  explicit IdsWorker(uint32_t capacity) : flows(capacity) {
+  // A hold's packets while they are released in stream order (at most maxHeldPerFlow).
+  struct Held {
+    rte_mbuf* m;
+    uint32_t seq;  // first data byte
+    bool tcp;      // decoded as a whole TCP segment
+    bool done;
+  };
+  std::vector<Held> held;
+
+  IdsWorker(uint32_t capacity, uint32_t maxHeld) : flows(capacity), held(maxHeld) {
     for (uint32_t i = capacity; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
     uint64_t n = 2;
     while (n < uint64_t(capacity) * 2) n <<= 1;
@@ -148,25 +166,37 @@ void IdsWorkerDelete::operator()(IdsWorker* w) const {
 
 namespace {
 
-// The flow's IDS slot for this snapshot's engine (made on first use), or null when the pool is
-// full. `ids` is created and switched here, at most once per policy version.
-IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, uint32_t capacity,
-                   const policy::Snapshot& snap, FlowState& user, bool& created) {
-  created = false;
-  if (!ids) ids.reset(new IdsWorker(capacity));
+// The flow's IDS slot for this snapshot's engine (made on first use, with the flow's tuple), or
+// null when the pool is full. `ids` is created and switched here, at most once per policy version.
+IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const PipelineConfig& config,
+                   const policy::Snapshot& snap, Pipeline::Entry& e) {
+  if (!ids) ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow));
   if (ids->engine.get() != snap.idsEngine()) ids->switchTo(snap.idsEngineShared());
-  if (user.idsHeld) {
-    if (IdsFlow* f = ids->find(user.flowId)) return f;
+  if (e.user.idsHeld) {
+    if (IdsFlow* f = ids->find(e.user.flowId)) return f;
   }
-  IdsFlow* f = ids->acquire(user.flowId);
-  if (f != nullptr) {
-    user.idsHeld = true;
-    created = true;
-  }
+  IdsFlow* f = ids->acquire(e.user.flowId);
+  if (f == nullptr) return nullptr;
+  e.user.idsHeld = true;
+  ids::FlowIdsState& st = f->st;
+  const bool loIsClient = e.meta.initiatorIsLo;
+  st.tuple.client = loIsClient ? e.key.lo : e.key.hi;
+  st.tuple.server = loIsClient ? e.key.hi : e.key.lo;
+  st.tuple.clientPort = loIsClient ? e.key.loPort : e.key.hiPort;
+  st.tuple.serverPort = loIsClient ? e.key.hiPort : e.key.loPort;
+  st.tuple.ipProto = e.key.proto;
   return f;
 }
 
+uint32_t dataSeqOf(const packet::PacketView& v) {
+  return (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
+}
+
 }  // namespace
+
+bool Pipeline::idsScans(const Entry& e) const {
+  return snap_->idsEngine() != nullptr && e.meta.verdict == Verdict::Allow && !e.user.idsDone;
+}
 
 void Pipeline::idsRelease(Entry& e) {
   if (!e.user.idsHeld) return;
@@ -244,12 +274,15 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
 }
 
 bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
+  if (e.meta.verdict != Verdict::Allow) {  // denied by the IDS meanwhile (a release before it)
+    applyVerdict(e, u, fromInitiator, tx);
+    return false;
+  }
   const ids::Engine* engine = snap_->idsEngine();
   const packet::PacketView& v = u.view;
-  if (engine == nullptr || v.payloadLen == 0 || e.user.idsDone) return true;
+  if (engine == nullptr || u.count == 0 || v.payloadLen == 0 || e.user.idsDone) return true;
   const int d = fromInitiator ? 0 : 1;
-  bool created;
-  IdsFlow* f = idsFlowOf(ids_, config_.idsFlows, *snap_, e.user, created);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   std::span<const uint8_t> bytes{v.frame + v.payloadOffset, v.payloadLen};
   const char* fault = nullptr;
   ids::ScanResult r;
@@ -258,22 +291,18 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     fault = "state-full";
   } else {
     ids::FlowIdsState& st = f->st;
-    if (created) {
-      const bool loIsClient = e.meta.initiatorIsLo;
-      st.tuple.client = loIsClient ? e.key.lo : e.key.hi;
-      st.tuple.server = loIsClient ? e.key.hi : e.key.lo;
-      st.tuple.clientPort = loIsClient ? e.key.loPort : e.key.hiPort;
-      st.tuple.serverPort = loIsClient ? e.key.hiPort : e.key.loPort;
-      st.tuple.ipProto = e.key.proto;
-    }
     st.tuple.app = idsApp(e.user.appProto);
     st.tuple.established = e.key.proto == kTcp
                                ? e.meta.tcpState >= flow::TcpState::Established
                                : e.meta.pkts[0] > 0 && e.meta.pkts[1] > 0;
     if (e.key.proto == kTcp) {
-      const uint32_t seq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
+      const uint32_t seq = dataSeqOf(v);
       if (!(f->edgeKnown & (1 << d))) {
-        f->edge[d] = seq;
+        // The direction's first payload starts one past its SYN; a flow picked up mid-stream,
+        // or whose IDS state began after a reload, from this packet.
+        const bool first = e.meta.bytes[d] == v.payloadLen && e.meta.sawSyn &&
+                           (e.meta.seqKnown & (1 << d));
+        f->edge[d] = first ? e.meta.isn[d] + 1 : seq;
         f->edgeKnown |= uint8_t(1 << d);
       }
       const int32_t rel = int32_t(seq - f->edge[d]);
@@ -297,33 +326,108 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   return idsAct(e, r, fault, &u, fromInitiator, &tx);
 }
 
-void Pipeline::idsJudged(Entry& e, const Unit& u) {
+void Pipeline::forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
+  if (stageIds(e, u, fromInitiator, tx)) forward(u, tx);
+}
+
+void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
+  // The hold's packets are one side's: the client's unless the server's flight was held.
+  const bool fromInitiator = out == (e.user.fromInside ? PortRole::Outside : PortRole::Inside);
+  const int d = fromInitiator ? 0 : 1;
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  auto& held = ids_->held;
+  uint32_t n = 0;
+  bool haveMin = false;
+  uint32_t minSeq = 0;
+  hold_.drain(e.user.hold, [&](rte_mbuf* m) {
+    if (n == held.size()) {  // more than maxHeldPerFlow: cannot happen (every hold checks it)
+      ++counters_.ids_stream_gap;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    packet::PacketView v;
+    const bool tcp = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
+                                    v, decodeOptions_) == packet::DecodeStatus::Ok &&
+                     v.ipProto == kTcp;
+    const uint32_t seq = tcp ? dataSeqOf(v) : 0;
+    if (tcp && v.payloadLen > 0 && (!haveMin || int32_t(seq - minSeq) < 0)) {
+      minSeq = seq;
+      haveMin = true;
+    }
+    held[n++] = IdsWorker::Held{m, seq, tcp, false};
+  });
+  // Where the held stream starts: the scanned edge, else (a hold that began the direction, or
+  // IDS state made after a reload) its lowest sequence number; held packets were checked
+  // against their stream buffer, so the flight or head they carry starts there.
+  if (f != nullptr && haveMin && !(f->edgeKnown & (1 << d))) {
+    f->edge[d] = minSeq;
+    f->edgeKnown |= uint8_t(1 << d);
+  }
+  Unit unit{};
+  rte_mbuf* one[1];
+  unit.mbufs = one;
+  unit.fromInside = fromInitiator == e.user.fromInside;
+  auto send = [&](IdsWorker::Held& h) {
+    h.done = true;
+    one[0] = h.m;
+    unit.count = 1;
+    unit.status = packet::decode(rte_pktmbuf_mtod(h.m, const uint8_t*),
+                                 rte_pktmbuf_data_len(h.m), unit.view, decodeOptions_);
+    if (unit.status != packet::DecodeStatus::Ok) {
+      // An IP fragment of a held segment: its bytes cannot be scanned alone (ids.on_fault).
+      if (snap_->idsInline() && !snap_->idsFailOpen()) {
+        ++counters_.ids_faults;
+        freeUnit(unit);
+        return;
+      }
+      forward(unit, tx);
+      return;
+    }
+    forwardAllowed(e, unit, fromInitiator, tx);
+  };
+  // In stream order: the next packet is one that starts at or before the scanned edge; when none
+  // does (a gap), the lowest one (stageIds drops it in ips mode, scans it as contiguous in ids).
+  for (uint32_t sent = 0; sent < n && e.meta.verdict == Verdict::Allow;) {
+    IdsWorker::Held* next = nullptr;
+    for (uint32_t i = 0; i < n; ++i) {
+      IdsWorker::Held& h = held[i];
+      if (h.done) continue;
+      const bool inOrder = !h.tcp || f == nullptr || e.user.idsDone ||
+                           !(f->edgeKnown & (1 << d)) || int32_t(h.seq - f->edge[d]) <= 0;
+      if (inOrder) {
+        next = &h;
+        break;
+      }
+      if (next == nullptr || int32_t(h.seq - next->seq) < 0) next = &h;
+    }
+    send(*next);
+    ++sent;
+    f = e.user.idsHeld ? ids_->find(e.user.flowId) : nullptr;  // a pass rule or depth ends it
+  }
+  for (uint32_t i = 0; i < n; ++i)
+    if (!held[i].done) rte_pktmbuf_free(held[i].m);  // the flow was denied on the way
+}
+
+void Pipeline::idsJudged(Entry& e) {
   const ids::Engine* engine = snap_->idsEngine();
   if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return;
-  bool created;
-  IdsFlow* f = idsFlowOf(ids_, config_.idsFlows, *snap_, e.user, created);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   if (f == nullptr) {
     ++counters_.ids_state_full;
     idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);
     return;
   }
   ids::FlowIdsState& st = f->st;
-  const bool loIsClient = e.meta.initiatorIsLo;
-  st.tuple.client = loIsClient ? e.key.lo : e.key.hi;
-  st.tuple.server = loIsClient ? e.key.hi : e.key.lo;
-  st.tuple.clientPort = loIsClient ? e.key.loPort : e.key.hiPort;
-  st.tuple.serverPort = loIsClient ? e.key.hiPort : e.key.loPort;
-  st.tuple.ipProto = e.key.proto;
   st.tuple.app = idsApp(e.user.appProto);
   st.tuple.established = e.key.proto == kTcp ? e.meta.tcpState >= flow::TcpState::Established
                                               : false;
+  // The held client bytes are scanned as they are released (idsReleaseHeld), from where the
+  // judged stream starts; the judged datagram as it is forwarded.
   std::span<const uint8_t> payload;
-  if (e.key.proto == kTcp) {
-    if (e.user.stream.active()) payload = flow::streamContiguous(*streams_, e.user.stream);
-    f->edge[0] = (e.user.stream.active() ? e.user.stream.baseSeq : 0) + uint32_t(payload.size());
-    f->edgeKnown |= e.user.stream.active() ? 1 : 0;
-  } else {
-    payload = {u.view.frame + u.view.payloadOffset, u.view.payloadLen};
+  if (e.key.proto == kTcp && e.user.stream.active()) {
+    payload = flow::streamContiguous(*streams_, e.user.stream);
+    f->edge[0] = e.user.stream.baseSeq;
+    f->edgeKnown |= 1;
   }
   // The names the inspector found, as sticky buffers of this first message (block mode).
   ids::BufferSet names;
@@ -345,16 +449,9 @@ void Pipeline::idsJudged(Entry& e, const Unit& u) {
       names.set(ids::Buffer::HttpUri, line.substr(sp1 + 1, sp2 - sp1 - 1));
     }
   }
-  ids::ScanResult r;
-  if (haveNames) {
-    r = engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch);
-    if (!idsAct(e, r, nullptr, nullptr, true, nullptr)) return;
-    if (e.user.idsDone) return;
-  }
-  if (payload.empty()) return;
-  counters_.ids_scanned_bytes += payload.size();
-  r = engine->scanPayload(st, ids::kToServer, payload, *ids_->scratch);
-  idsAct(e, r, nullptr, nullptr, true, nullptr);
+  if (!haveNames) return;
+  idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,
+         true, nullptr);
 }
 
 }  // namespace lbg::dataplane

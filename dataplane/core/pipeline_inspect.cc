@@ -16,6 +16,7 @@
 namespace lbg::dataplane {
 
 using telemetry::Action;
+using telemetry::AppProto;
 using telemetry::Reason;
 
 namespace {
@@ -118,6 +119,10 @@ void Pipeline::judgeFinding(Entry& e, const inspect::Finding& f, policy::L4 l4, 
     }
   } else if (f.head == nullptr || armHttpFollow(e, *f.head, f.judgedEnd)) {
     decideByName(e, f, l4, port, server);
+  }
+  // An allowed TLS connection stays judged until its encrypted phase (tls_follow.cc).
+  if (f.proto == AppProto::Tls && l4 == policy::L4::Tcp && e.meta.verdict == Verdict::Allow) {
+    armTlsFollow(e, f);
   }
 }
 
@@ -237,12 +242,34 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   if (e.meta.verdict == Verdict::Pending) return;
   enforceApp(e);  // identification may have finished before the name was complete
-  idsJudged(e, u);  // 7. ids: the bytes about to be released (pipeline_ids.cc)
-  if (e.meta.verdict == Verdict::Allow && e.meta.follow) {
+  idsJudged(e);  // 7. ids: the names the inspector found (pipeline_ids.cc)
+  if (e.meta.verdict == Verdict::Allow && (e.meta.follow & kFollowHttp)) {
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
     return;
   }
+  // Allowed by SNI: the server's certificate is checked before its flight reaches the client
+  // (pipeline_cert.cc). Before adoptJudged(): the SNI lies in the stream buffer.
+  if (e.meta.verdict == Verdict::Allow && identity_.sni && verifier_ != nullptr &&
+      e.user.appProto == telemetry::AppProto::Tls && e.user.reason == Reason::Sni) {
+    armCertCheck(e, identity_.name);
+  }
+  if (e.meta.verdict == Verdict::Allow && (e.meta.follow & kFollowTls)) {
+    // Records after the judged hello are walked before release; the guard keeps the judged
+    // bytes while the buffer may still hold a hello that is not complete.
+    adoptJudged(e, false);
+    if (e.meta.verdict != Verdict::Allow) {
+      streams_->detach(e.user.stream);
+      applyVerdict(e, u, fromInitiator, tx);
+      return;
+    }
+    resumeTlsCarry(e, u, tx);
+    return;
+  }
   adoptJudged(e);  // pipeline_stream.cc: the guard keeps what was released
+  if (e.meta.verdict == Verdict::Allow && e.user.appSlotPlus1 != 0 &&
+      snap_->serviceDemandsApps(e.user.service)) {
+    return;  // held until nDPI names the application (app_hold.cc)
+  }
   applyVerdict(e, u, fromInitiator, tx);
 }
 

@@ -126,7 +126,7 @@ Result<Ok> Pipeline::createStreamGuard(const PipelineConfig& config) {
   return Ok{};
 }
 
-void Pipeline::adoptJudged(Entry& e) {
+void Pipeline::adoptJudged(Entry& e, bool detach) {
   if (e.meta.verdict == Verdict::Allow && e.key.proto == 6 && e.meta.sawSyn &&
       e.user.stream.active()) {
     const auto judged = flow::streamContiguous(*streams_, e.user.stream);
@@ -140,7 +140,7 @@ void Pipeline::adoptJudged(Entry& e) {
       setVerdict(e, Action::Deny, Reason::ResourceExhausted, -1, "stream-guard");
     }
   }
-  if (e.user.stream.active()) streams_->detach(e.user.stream);
+  if (detach && e.user.stream.active()) streams_->detach(e.user.stream);
 }
 
 }  // namespace lbg::dataplane

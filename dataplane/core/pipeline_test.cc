@@ -176,6 +176,13 @@ class PipelineTest : public ::testing::Test {
       inject(testing::frame(c, data), Ingress::InsidePort);
     }
   }
+  // One TLS application_data record of `total` bytes (header included): what an allowed TLS
+  // client sends once encrypted (the TLS follower checks the records before that).
+  static Bytes tlsAppData(size_t total) {
+    Bytes r = {0x17, 0x03, 0x03, uint8_t((total - 5) >> 8), uint8_t(total - 5)};
+    r.resize(total, 0x17);
+    return r;
+  }
   std::vector<nlohmann::json> verdicts() {
     drain();
     std::vector<nlohmann::json> v;
@@ -378,7 +385,7 @@ TEST_F(PipelineTest, DataBeyondAGapAfterTheVerdictWaits) {
   const uint32_t seq = handshake(m365_, 443);
   const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
   sendSegments(m365_, 443, seq, hello, hello.size());
-  const Bytes more(100, 0x17);
+  const Bytes more = tlsAppData(100);
   sendSegments(m365_, 443, seq + uint32_t(hello.size()) + 50, more, more.size());
   EXPECT_EQ(pipeline_->counters().stream_ahead_dropped, 1u);
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), hello.size());
@@ -932,6 +939,146 @@ TEST_F(HttpFollowTest, SecondClientHelloInTheSameSegmentMustNameTheSameServer) {
   EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
 }
 
+// TLS connections allowed after their ClientHello: the client's cleartext records are followed
+// until the encrypted phase, and a later ClientHello must name the judged server before it leaves.
+class TlsFollowTest : public HttpFollowTest {
+ protected:
+  void sendTls(uint32_t& seq, const Bytes& data, size_t segment, uint16_t clientPort = 40000) {
+    for (size_t off = 0; off < data.size(); off += segment) {
+      const size_t n = std::min(segment, data.size() - off);
+      L4Spec c = client(m365_, 443, clientPort);
+      c.seq = seq + uint32_t(off);
+      inject(testing::frame(c, Bytes(data.begin() + long(off), data.begin() + long(off + n))),
+             Ingress::InsidePort);
+    }
+    seq += uint32_t(data.size());
+  }
+  static Bytes join(std::initializer_list<Bytes> parts) {
+    Bytes out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  }
+  const Bytes ccs_ = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+  const Bytes helloOk_ = testing::clientHello({.names = {"outlook.office365.com"}});
+};
+
+TEST_F(TlsFollowTest, SecondHelloAfterHelloRetryNamingAForbiddenHostNeverLeaves) {
+  uint32_t seq = handshake(m365_, 443);
+  sendTls(seq, helloOk_, helloOk_.size());
+  L4Spec s = serverSide(m365_, 443);
+  s.seq = 5001;
+  s.ack = seq;
+  inject(testing::frame(s, {0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00}),
+         Ingress::OutsidePort);  // stands for the HelloRetryRequest
+  const Bytes evil = testing::clientHello({.names = {"hrr-evil.example"}}, 60);
+  sendTls(seq, join({ccs_, evil}), 37);  // the hello over two records and several segments
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "sni-changed:hrr-evil.example");
+  EXPECT_EQ(forwarded().find("hrr-evil"), std::string::npos);
+  EXPECT_FALSE(resets(PortRole::Outside).empty());
+  EXPECT_EQ(pipeline_->counters().tls_hellos_followed, 1u);
+}
+
+TEST_F(TlsFollowTest, Tls13LikeFlowWithARetriedHelloPassesCompletelyThenFollowingEnds) {
+  uint32_t seq = handshake(m365_, 443);
+  const Bytes again = testing::clientHello({.names = {"OUTLOOK.office365.com"}}, 100);
+  const Bytes all = join({helloOk_, ccs_, again, tlsAppData(300), tlsAppData(40)});
+  sendTls(seq, all, 7);
+  EXPECT_EQ(forwarded(), std::string(all.begin(), all.end()));
+  // Encrypted from the first application_data record: later bytes are not read any more.
+  const Bytes opaque(50, 0x99);
+  sendTls(seq, opaque, opaque.size());
+  EXPECT_EQ(forwarded().size(), all.size() + opaque.size());
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(pipeline_->counters().tls_hellos_followed, 1u);
+  EXPECT_EQ(pipeline_->counters().tls_follow_ended, 1u);
+}
+
+TEST_F(TlsFollowTest, ATls12FlightEndsFollowingAtTheClientsCcs) {
+  uint32_t seq = handshake(m365_, 443);
+  const Bytes cke = {0x16, 0x03, 0x03, 0x00, 0x08, 0x10, 0x00, 0x00, 0x04, 1, 2, 3, 4};
+  const Bytes finished = {0x16, 0x03, 0x03, 0x00, 0x04, 0x01, 0xff, 0xff, 0xff};  // ciphertext
+  const Bytes all = join({helloOk_, cke, ccs_, finished, tlsAppData(30)});
+  sendTls(seq, all, 11);
+  EXPECT_EQ(forwarded(), std::string(all.begin(), all.end()));
+  EXPECT_EQ(verdicts().size(), 1u);
+  EXPECT_EQ(pipeline_->counters().tls_follow_ended, 1u);
+}
+
+TEST_F(TlsFollowTest, SecondHellosThatHideOrDropTheNameOrDoNotParseAreDenied) {
+  testing::HelloSpec ech{.names = {"outlook.office365.com"}}, none{.names = {}};
+  ech.ech = true;
+  Bytes broken = testing::clientHello({.names = {"outlook.office365.com"}});
+  broken[9] = 0x02;  // ClientHello.legacy_version 0x0203
+  const struct {
+    Bytes second;
+    const char* reason;
+  } cases[] = {
+      {testing::clientHello(ech), "ech"},
+      {testing::clientHello(none), "sni-changed:no-sni"},
+      {broken, "ambiguous:tls-bad-hello-version"},
+      {Bytes{'G', 'E', 'T', ' '},
+       "malformed:tls-follow-record-type"},
+  };
+  uint16_t port = 41000;
+  for (const auto& c : cases) {
+    uint32_t seq = handshake(m365_, 443, port);
+    sendTls(seq, helloOk_, helloOk_.size(), port);
+    sendTls(seq, join({ccs_, c.second}), 50, port);
+    auto v = verdicts();
+    ASSERT_FALSE(v.empty());
+    EXPECT_EQ(v.back()["reason"], c.reason);
+    events_.events.clear();
+    ++port;
+  }
+  // Each CCS shares its segment with the refused bytes: held with them, never forwarded.
+  EXPECT_EQ(forwarded().size(), 4 * helloOk_.size());
+}
+
+TEST_F(TlsFollowTest, BytesHeldBeyondAGapAtTheVerdictAreJudgedBeforeRelease) {
+  // The second hello arrives first, beyond a gap; the judged hello then completes the verdict
+  // while it is still held; the CCS filling the gap lets it be read.
+  for (const char* second : {"gap-evil.example", "outlook.office365.com"}) {
+    const uint16_t port = second[0] == 'g' ? 42000 : 42001;
+    uint32_t seq = handshake(m365_, 443, port);
+    const Bytes hello2 = testing::clientHello({.names = {second}});
+    uint32_t at = seq + uint32_t(helloOk_.size() + ccs_.size());
+    sendTls(at, hello2, hello2.size(), port);
+    uint32_t first = seq;
+    sendTls(first, helloOk_, helloOk_.size(), port);
+    sendTls(first, ccs_, ccs_.size(), port);
+  }
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0]["reason"], "sni");
+  EXPECT_EQ(v[1]["reason"], "sni-changed:gap-evil.example");
+  EXPECT_EQ(v[2]["reason"], "sni");
+  const std::string out = forwarded();
+  EXPECT_EQ(out.find("gap-evil"), std::string::npos);
+  // Only the allowed flow's bytes, all of them (held frames leave in arrival order; the
+  // server's TCP puts them back in sequence).
+  const Bytes all = join({helloOk_, ccs_, testing::clientHello({.names = {"outlook.office365.com"}})});
+  EXPECT_EQ(out.size(), all.size());
+}
+
+TEST_F(TlsFollowTest, AHeldHelloBeyondTheStreamBufferIsAnInspectLimit) {
+  uint32_t seq = handshake(m365_, 443);
+  sendTls(seq, helloOk_, helloOk_.size());
+  testing::HelloSpec big{.names = {"outlook.office365.com"}};
+  big.padding = 16000;
+  const Bytes second = testing::clientHello(big, 200);  // > 16 KiB with its record headers
+  sendTls(seq, second, 1000);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["reason"], "inspect-limit:stream-window");
+  EXPECT_EQ(forwarded().size(), helloOk_.size());
+}
+
 TEST_F(PipelineTest, PortNotAllowedAndLayer2) {
   L4Spec c = client(m365_, 8080);
   c.flags = kSyn;
@@ -989,7 +1136,7 @@ TEST_F(PipelineTest, ReloadEndsFlowsWhoseServiceIsGoneAndKeepsTheOthers) {
   const size_t before = tx_.frames.size();
   L4Spec c = client(m365_, 443);
   c.seq = seq + uint32_t(hello.size());
-  inject(testing::frame(c, Bytes(100, 0x17)), Ingress::InsidePort);
+  inject(testing::frame(c, tlsAppData(100)), Ingress::InsidePort);
   EXPECT_EQ(tx_.frames.size(), before + 1) << "the service remains: the flow carries on";
   d.flags = kAck;
   d.seq = 1;
@@ -1032,7 +1179,7 @@ TEST_F(PipelineTest, ReloadKeepLetsAllowedFlowsRunToTheirEnd) {
   const size_t before = tx_.frames.size();
   L4Spec c = client(m365_, 443);
   c.seq = seq + uint32_t(hello.size());
-  inject(testing::frame(c, Bytes(100, 0x17)), Ingress::InsidePort);
+  inject(testing::frame(c, tlsAppData(100)), Ingress::InsidePort);
   EXPECT_EQ(tx_.frames.size(), before + 1);
   EXPECT_EQ(verdicts().size(), 1u);
 }
@@ -1074,6 +1221,44 @@ TEST_F(PipelineTest, ServiceDemandingTlsEndsAnSshTunnelOnItsPort) {
       EXPECT_EQ(e["action"], "allow") << e.dump();
     }
   }
+}
+
+TEST_F(PipelineTest, NoPayloadCrossesBeforeTheDemandedApplicationIsNamed) {
+  const IpAddr portal = *IpAddr::parse("203.0.113.10");
+  // An unidentifiable tunnel over the portal's address and port: allowed by CIDR at the SYN, but
+  // its bytes wait for nDPI, which gives up after the identification window: denied, none sent.
+  uint32_t seq = handshake(portal, 443, 40300);
+  const Bytes opaque(600, 0xc3);
+  for (int i = 0; i < 20; ++i) {
+    L4Spec c = client(portal, 443, 40300);
+    c.seq = seq;
+    seq += uint32_t(opaque.size());
+    inject(testing::frame(c, opaque), Ingress::InsidePort);
+  }
+  // A server that speaks first (an SSH banner): its bytes do not reach the client either.
+  handshake(portal, 443, 40301);
+  L4Spec s = serverSide(portal, 443, 40301);
+  s.seq = 5001;
+  s.ack = 1001;
+  const std::string banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+  inject(testing::frame(s, Bytes(banner.begin(), banner.end())), Ingress::OutsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), 0u);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  auto v = verdicts();
+  size_t mismatches = 0;
+  for (const auto& e : v) {
+    mismatches += e["reason"].get<std::string>().rfind("app-mismatch:", 0) == 0;
+  }
+  EXPECT_EQ(mismatches, 2u);
+  EXPECT_GT(pipeline_->counters().app_held, 0u);
+  // TLS to the same portal is named at its ClientHello and passes whole.
+  const size_t before = payloadBytesOut(PortRole::Outside);
+  seq = handshake(portal, 443, 40302);
+  const Bytes hello = testing::clientHello({.names = {"portal.partner.example"}});
+  L4Spec c = client(portal, 443, 40302);
+  c.seq = seq;
+  inject(testing::frame(c, hello), Ingress::InsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Outside), before + hello.size());
 }
 
 TEST_F(PipelineTest, FlowEndCarriesCounters) {
@@ -1336,6 +1521,98 @@ TEST_F(GuardTest, ConcurrentFlowsPerSourceAreReleasedWhenFlowsEnd) {
 }
 
 
+// Denied packets are summarised: a flood from outside (no flow) and a source over its rate are
+// one `ddos` record per source and reason per interval, with the packet count, not one per packet.
+TEST_F(GuardTest, DeniedPacketsAreSummarisedPerSourceAndReasonPerInterval) {
+  rebuild();
+  auto ddos = [&] {
+    drain();
+    std::vector<nlohmann::json> v;
+    for (auto& e : events_.events) {
+      if (e["event_type"] == "ddos") v.push_back(e);
+    }
+    return v;
+  };
+  L4Spec flood;
+  flood.src = *IpAddr::parse("198.18.0.1");
+  flood.dst = *IpAddr::parse("10.0.0.5");
+  flood.proto = 17;
+  flood.dport = 53;
+  for (uint16_t i = 0; i < 1000; ++i) {
+    flood.sport = uint16_t(1024 + i);
+    inject(testing::frame(flood, Bytes(20, 'x')), Ingress::OutsidePort);
+  }
+  for (uint16_t i = 0; i < 5; ++i) syn("10.0.0.5", 40000 + i);  // 2 over the burst of 3
+  EXPECT_EQ(pipeline_->counters().guard_outside_dropped, 1000u);
+  pipeline_->housekeeping(now_);
+  EXPECT_TRUE(ddos().empty());  // the interval is not over: nothing logged yet
+  now_ += 10'000'000'000ull;
+  pipeline_->housekeeping(now_);
+  auto v = ddos();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(pipeline_->counters().guard_deny_summaries, 2u);
+  const auto& in = v[0]["reason"] == "inbound" ? v[0] : v[1];
+  const auto& rl = v[0]["reason"] == "inbound" ? v[1] : v[0];
+  EXPECT_EQ(in["src_ip"], "198.18.0.1");
+  EXPECT_EQ(in["proto"], "UDP");
+  EXPECT_EQ(in["ddos"]["packets"], 1000);
+  EXPECT_EQ(in["measure"], "AP-DDOS");
+  EXPECT_EQ(rl["reason"], "rate-limit");
+  EXPECT_EQ(rl["src_ip"], "10.0.0.5");
+  EXPECT_EQ(rl["ddos"]["packets"], 2);
+  EXPECT_TRUE(verdicts().size() <= 3u);  // the admitted flows' own verdicts at most
+}
+
+// Per-destination flood limit: a UDP flood towards one host is held to its rate and summarised
+// (reason flood); datagrams to another host are not touched.
+TEST_F(GuardTest, UdpFloodTowardsOneDestinationIsLimitedThere) {
+  rebuild("{udp_per_dest_pps: 10, udp_per_dest_burst: 5}");
+  L4Spec u;
+  u.src = *IpAddr::parse("10.0.0.5");
+  u.dst = *IpAddr::parse("192.0.2.99");
+  u.proto = 17;
+  u.sport = 5000;
+  u.dport = 9999;
+  for (int i = 0; i < 200; ++i) inject(testing::frame(u, Bytes(64, 'u')), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().guard_udp_flood_dropped, 195u);
+  u.dst = *IpAddr::parse("192.0.2.100");
+  for (int i = 0; i < 3; ++i) inject(testing::frame(u, Bytes(64, 'u')), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().guard_udp_flood_dropped, 195u);
+  now_ += 10'000'000'000ull;
+  pipeline_->housekeeping(now_);
+  drain();
+  int summaries = 0;
+  for (auto& e : events_.events) {
+    if (e["event_type"] != "ddos") continue;
+    ++summaries;
+    EXPECT_EQ(e["reason"], "flood");
+    EXPECT_EQ(e["dest_ip"], "192.0.2.99");
+    EXPECT_EQ(e["ddos"]["packets"], 195);
+  }
+  EXPECT_EQ(summaries, 1);
+}
+
+// Table exhaustion: a SYN flood from many inside addresses fills only the embryonic part of the
+// table (a quarter) and evicts its own oldest entries; an established flow stays.
+TEST_F(GuardTest, EmbryonicFloodDoesNotEvictAnEstablishedFlow) {
+  config_.flowCapacity = 64;  // embryonic part: 16
+  rebuild("{new_flows_per_sec: 0, max_flows_per_source: 0}");
+  handshake(m365_, 443, 39999);
+  ASSERT_EQ(pipeline_->flowTable().size(), 1u);
+  for (uint32_t i = 0; i < 500; ++i) {
+    syn(("10.7." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)).c_str(), 40000);
+  }
+  const auto& t = pipeline_->flowTable();
+  EXPECT_LE(t.embryonic(), 16u);
+  EXPECT_GE(t.counters.embryonic_evicted, 400u);
+  bool r;
+  flow::FlowKey k = flow::makeKey(client(m365_, 443, 39999).src, 39999, m365_, 443, 6, r);
+  const auto* e = const_cast<Pipeline::Table&>(t).find(k, flow::hashKey(k));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->meta.tcpState, flow::TcpState::Established);
+  EXPECT_FALSE(e->meta.embryonic);
+}
+
 // 7. ids: the policy's rules over the bytes the gateway forwards (pipeline_ids.cc).
 class PipelineIdsTest : public PipelineTest {
  protected:
@@ -1412,6 +1689,41 @@ TEST_F(PipelineIdsTest, DropRuleInTheHeldRequestFreesItAtTheVerdict) {
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[0]["reason"], "host");
   EXPECT_EQ(v[1]["reason"], "ids-drop:sid-1001");
+}
+
+// Held packets leave in stream order and are scanned as they leave: the request's tail arrives
+// first (held before the verdict), its head second; scanned in arrival order the pattern would
+// be "PATTERN" then "...EVIL" and never match.
+TEST_F(PipelineIdsTest, HeldSegmentsAreScannedInStreamOrderAsTheyAreReleased) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string head =
+      "POST /up HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 11\r\n\r\n";
+  const std::string req = head + "EVILPATTERN";
+  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), head.size() + 4, true);
+  EXPECT_TRUE(forwardedContains("POST /up"));  // the first segment leaves, scanned
+  EXPECT_FALSE(forwardedContains("PATTERN"));  // the second completes the match: dropped
+  const auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "host");
+  EXPECT_EQ(v[1]["reason"], "ids-drop:sid-1001");
+}
+
+// A later request head held by the HTTP follower is scanned when it is released.
+TEST_F(PipelineIdsTest, LaterHeadHeldByTheFollowerIsScannedAsReleased) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string first = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(first.begin(), first.end()), 1000);
+  ASSERT_EQ(verdicts().size(), 1u);
+  const std::string a = "GET /b HTTP/1.1\r\nHost: outlook.office365.com\r\nX: EVIL";
+  const std::string b = "PATTERN\r\n\r\n";
+  sendSegments(m365_, 80, seq + uint32_t(first.size()), Bytes(a.begin(), a.end()), 1000);
+  EXPECT_FALSE(forwardedContains("GET /b"));  // held: the head is not complete
+  sendSegments(m365_, 80, seq + uint32_t(first.size() + a.size()), Bytes(b.begin(), b.end()),
+               1000);
+  EXPECT_TRUE(forwardedContains("GET /b"));  // released and scanned: no match yet
+  EXPECT_FALSE(forwardedContains("PATTERN"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
+  EXPECT_EQ(pipeline_->counters().ids_dropped, 1u);
 }
 
 TEST_F(PipelineIdsTest, AlertOnStickyUriForwardsAndLogs) {

@@ -124,7 +124,19 @@ Result<ReplaySummary> runReplay(std::shared_ptr<const policy::Snapshot> snapshot
   }
   SnapshotSlot slot(snapshot);
   slot.setWorkerCount(1);
-  auto pipeline = Pipeline::create(options.pipeline, 0, slot, *dns.value(), pool);
+  // Declared before the pipeline, which keeps a pointer to it: destroyed after it.
+  std::unique_ptr<cert::Verifier> verifier;
+  PipelineConfig config = options.pipeline;
+  if (!options.trustStore.empty()) {
+    auto v = cert::Verifier::create(options.trustStore, 1, options.certRequests);
+    if (!v) {
+      closeAll();
+      return v.error();
+    }
+    verifier = std::move(v.value());
+    config.certVerifier = verifier.get();
+  }
+  auto pipeline = Pipeline::create(config, 0, slot, *dns.value(), pool);
   if (!pipeline) {
     closeAll();
     return pipeline.error();
@@ -168,6 +180,7 @@ Result<ReplaySummary> runReplay(std::shared_ptr<const policy::Snapshot> snapshot
       }
     }
     p.processBurst(&m, 1, ingress, nowNs, tx);
+    p.serviceCert(nowNs, tx, true);  // the verifier answers before the next frame: deterministic
     p.housekeeping(nowNs);
     drainEvents(p, events, scratch);
   }

@@ -8,7 +8,7 @@
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 #include "policy/snapshot.h"
 
 namespace lbg::dataplane {
@@ -24,6 +24,10 @@ struct ReplayOptions {
   // is the outside port, any other the inside port, as live; a host of the segment that forges
   // an outside address is then seen as the gateway would see it. Empty: from segment.inside.
   std::vector<std::array<uint8_t, 6>> outsideMacs;
+  // PEM bundle the certificate verifier trusts (tests: a generated test root); empty: the
+  // passive certificate check is off. Certificates are judged at the capture's time.
+  std::string trustStore;
+  uint32_t certRequests = 64;
 };
 
 struct ReplaySummary {

@@ -129,8 +129,14 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   if (!dns) return dns.error();
   rt->dns_ = std::move(dns.value());
   rt->slot_.setWorkerCount(config.workers);
+  // The trust store is loaded once, here: an unreadable one stops the start (fail closed).
+  auto verifier = cert::Verifier::create(config.trustStore, config.workers, config.certRequests);
+  if (!verifier) return verifier.error();
+  rt->verifier_ = std::move(verifier.value());
+  PipelineConfig pipelineConfig = config.pipeline;
+  pipelineConfig.certVerifier = rt->verifier_.get();
   for (uint32_t i = 0; i < config.workers; ++i) {
-    auto p = Pipeline::create(config.pipeline, i, rt->slot_, *rt->dns_, rt->pool_);
+    auto p = Pipeline::create(pipelineConfig, i, rt->slot_, *rt->dns_, rt->pool_);
     if (!p) return p.error();
     rt->pipelines_.push_back(std::move(p.value()));
     rt->dumps_.push_back(std::make_unique<FlowDump>());
@@ -195,6 +201,7 @@ void GatewayRuntime::workerLoop(uint32_t index) {
       const uint16_t got = rte_eth_rx_burst(ports_[r], static_cast<uint16_t>(index), burst, n);
       if (got > 0) p.processBurst(burst, got, ingress[r], now, tx);
     }
+    p.serviceCert(now, tx, false);  // the certificate verifier's answers
     tx.flushAll();
     p.housekeeping(now);
     dumps_[index]->step(p.flowTable(), kFlowDumpSlotsPerIteration);

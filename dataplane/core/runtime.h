@@ -80,6 +80,9 @@ class GatewayRuntime : public ControlApi {
   rte_mempool* pool_ = nullptr;
   uint16_t ports_[2] = {0, 0};  // indexed by PortRole
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  // After pipelines_, so destroyed first: its thread stops before the request pools it may still
+  // be answering (in the pipelines) go away. The pipelines no longer use it by then.
+  std::unique_ptr<cert::Verifier> verifier_;
   // One per worker, written by its PortTxSink only (own allocation: no false sharing).
   std::vector<std::unique_ptr<PortCounters>> portCounters_;
   std::atomic<bool> stop_{false};

@@ -1,43 +1,29 @@
 #pragma once
 
-// Test-only builders of wire frames: Ethernet + IPv4/IPv6 + TCP/UDP with correct checksums, TLS
-// ClientHellos, DNS responses, IPv4 fragments. Used by the pipeline tests and the benchmark's
-// traffic generator; never linked into the appliance.
+// Test-only frames for the pipeline tests and the benchmark's traffic generator: a whole Ethernet
+// frame from an L4Spec (addresses as IpAddr), IPv4 fragments, ICMP errors, ClientHellos and DNS
+// messages. Built from the one set of header builders, dataplane/packet/test_frame.h, and the
+// ClientHello builder of dataplane/inspect/tls/hello_builder.h; never linked into the appliance.
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "policy/ip_addr.h"
+#include "dataplane/inspect/tls/hello_builder.h"
+#include "dataplane/packet/test_frame.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::testing {
 
 using Bytes = std::vector<uint8_t>;
+using packet::testing::put16;
+using packet::testing::put32;
 
-inline void put16(Bytes& b, uint16_t v) {
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-inline void put24(Bytes& b, uint32_t v) {
-  b.push_back(uint8_t(v >> 16));
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-inline void put32(Bytes& b, uint32_t v) {
-  put16(b, uint16_t(v >> 16));
-  put16(b, uint16_t(v));
-}
-inline void set16(uint8_t* p, uint16_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
+inline void set16(uint8_t* p, uint16_t v) { packet::store16(p, v); }
 
 inline uint16_t checksum(const uint8_t* d, size_t n, uint32_t acc = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) acc += uint32_t(d[i]) << 8 | d[i + 1];
-  if (n & 1) acc += uint32_t(d[n - 1]) << 8;
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return uint16_t(~acc);
+  return packet::foldChecksum(packet::sumWords(d, uint32_t(n), acc));
 }
 
 struct L4Spec {
@@ -46,67 +32,40 @@ struct L4Spec {
   uint8_t proto = 6;
   uint32_t seq = 0, ack = 0;
   uint8_t flags = 0x18;  // PSH|ACK
-  std::vector<uint16_t> vlans;
+  std::vector<uint16_t> vlans;  // 802.1Q tags, outer first
   uint16_t ipId = 1;
 };
 
-// A complete Ethernet frame with the given L4 payload.
+// A complete Ethernet frame with the given L4 payload and correct checksums (IPv4 with DF).
 inline Bytes frame(const L4Spec& s, const Bytes& payload) {
-  const bool v6 = !s.src.isV4();
-  Bytes f = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
-  for (uint16_t tci : s.vlans) {
-    put16(f, 0x8100);
-    put16(f, tci);
-  }
-  put16(f, v6 ? 0x86dd : 0x0800);
-  const size_t ipOff = f.size();
+  namespace pt = packet::testing;
   Bytes l4;
   if (s.proto == 6) {
-    put16(l4, s.sport);
-    put16(l4, s.dport);
-    put32(l4, s.seq);
-    put32(l4, s.ack);
-    l4.push_back(5 << 4);
-    l4.push_back(s.flags);
-    put16(l4, 65535);
-    put16(l4, 0);
-    put16(l4, 0);
+    pt::Tcp t;
+    t.sport = s.sport;
+    t.dport = s.dport;
+    t.seq = s.seq;
+    t.ack = s.ack;
+    t.flags = s.flags;
+    l4 = pt::tcp(t, payload);
   } else {
-    put16(l4, s.sport);
-    put16(l4, s.dport);
-    put16(l4, uint16_t(8 + payload.size()));
-    put16(l4, 0);
+    l4 = pt::udp(s.sport, s.dport, payload);
   }
-  l4.insert(l4.end(), payload.begin(), payload.end());
-  uint32_t pseudo = 0;
+  const bool v6 = !s.src.isV4();
+  Bytes f = pt::eth(v6 ? 0x86dd : 0x0800, s.vlans, std::vector<uint16_t>(s.vlans.size(), 0x8100));
+  const size_t l3 = f.size();
   if (v6) {
-    put32(f, 0x60000000);
-    put16(f, uint16_t(l4.size()));
-    f.push_back(s.proto);
-    f.push_back(64);
-    f.insert(f.end(), s.src.bytes.begin(), s.src.bytes.end());
-    f.insert(f.end(), s.dst.bytes.begin(), s.dst.bytes.end());
-    for (int i = 0; i < 32; i += 2) pseudo += uint32_t(f[ipOff + 8 + i]) << 8 | f[ipOff + 9 + i];
+    f = pt::cat(f, pt::ipv6(s.proto, l4, s.src.bytes.data(), s.dst.bytes.data()));
   } else {
-    f.push_back(0x45);
-    f.push_back(0);
-    put16(f, uint16_t(20 + l4.size()));
-    put16(f, s.ipId);
-    put16(f, 0x4000);
-    f.push_back(64);
-    f.push_back(s.proto);
-    put16(f, 0);
-    f.insert(f.end(), s.src.bytes.begin() + 12, s.src.bytes.end());
-    f.insert(f.end(), s.dst.bytes.begin() + 12, s.dst.bytes.end());
-    set16(&f[ipOff + 10], checksum(&f[ipOff], 20));
-    for (int i = 0; i < 8; i += 2) pseudo += uint32_t(f[ipOff + 12 + i]) << 8 | f[ipOff + 13 + i];
+    pt::V4 h;
+    h.src = packet::load32(s.src.bytes.data() + 12);
+    h.dst = packet::load32(s.dst.bytes.data() + 12);
+    h.proto = s.proto;
+    h.id = s.ipId;
+    h.fragField = 0x4000;
+    f = pt::cat(f, pt::ipv4(h, l4));
   }
-  pseudo += s.proto;
-  pseudo += uint32_t(l4.size());
-  const size_t l4Off = f.size();
-  f.insert(f.end(), l4.begin(), l4.end());
-  const uint16_t ck = checksum(&f[l4Off], l4.size(), pseudo);
-  set16(&f[l4Off + (s.proto == 6 ? 16 : 6)], ck);
+  pt::fixL4Checksum(f, l3);
   return f;
 }
 
@@ -184,69 +143,25 @@ struct HelloSpec {
 
 // A TLS 1.3-style ClientHello handshake message (without the record header).
 inline Bytes clientHelloMessage(const HelloSpec& h) {
-  Bytes body;
-  put16(body, 0x0303);
-  for (int i = 0; i < 32; ++i) body.push_back(uint8_t(i * 7));
-  body.push_back(32);
-  for (int i = 0; i < 32; ++i) body.push_back(uint8_t(i));
-  put16(body, 4);
-  put16(body, 0x1301);
-  put16(body, 0x1302);
-  body.push_back(1);
-  body.push_back(0);
-  Bytes ext;
-  auto addExt = [&](uint16_t type, const Bytes& data) {
-    put16(ext, type);
-    put16(ext, uint16_t(data.size()));
-    ext.insert(ext.end(), data.begin(), data.end());
-  };
+  namespace it = inspect::testing;
+  it::HelloBuilder b;
+  b.ciphers = {0x13, 0x01, 0x13, 0x02};
   if (!h.names.empty()) {
-    Bytes list;
-    for (const auto& n : h.names) {
-      list.push_back(0);
-      put16(list, uint16_t(n.size()));
-      list.insert(list.end(), n.begin(), n.end());
-    }
-    Bytes sni;
-    put16(sni, uint16_t(list.size()));
-    sni.insert(sni.end(), list.begin(), list.end());
-    addExt(0, sni);
-    if (h.twoSniExtensions) addExt(0, sni);
+    std::vector<std::pair<uint8_t, std::string>> entries;
+    for (const auto& n : h.names) entries.emplace_back(0, n);
+    b.ext(0, it::serverNameBody(entries));
+    if (h.twoSniExtensions) b.ext(0, it::serverNameBody(entries));
   }
-  Bytes sv = {4, 0x03, 0x04, 0x03, 0x03};
-  addExt(43, sv);
-  if (!h.alpn.empty()) {
-    Bytes list;
-    for (const auto& a : h.alpn) {
-      list.push_back(uint8_t(a.size()));
-      list.insert(list.end(), a.begin(), a.end());
-    }
-    Bytes alpn;
-    put16(alpn, uint16_t(list.size()));
-    alpn.insert(alpn.end(), list.begin(), list.end());
-    addExt(16, alpn);
-  }
-  if (h.ech) addExt(0xfe0d, Bytes(40, 0xab));
-  if (h.padding) addExt(21, Bytes(h.padding, 0));
-  put16(body, uint16_t(ext.size()));
-  body.insert(body.end(), ext.begin(), ext.end());
-  Bytes msg = {0x01};
-  put24(msg, uint32_t(body.size()));
-  msg.insert(msg.end(), body.begin(), body.end());
-  return msg;
+  b.versions({0x0304, 0x0303});
+  if (!h.alpn.empty()) b.alpn(h.alpn);
+  if (h.ech) b.ext(0xfe0d, Bytes(40, 0xab));
+  if (h.padding) b.ext(21, Bytes(h.padding, 0));
+  return it::handshake(b.body());
 }
 
 // Wraps a handshake message in TLS records of at most `recordSize` bytes each.
 inline Bytes tlsRecords(const Bytes& msg, size_t recordSize = 16384) {
-  Bytes out;
-  for (size_t off = 0; off < msg.size(); off += recordSize) {
-    const size_t n = std::min(recordSize, msg.size() - off);
-    out.push_back(0x16);
-    put16(out, 0x0301);
-    put16(out, uint16_t(n));
-    out.insert(out.end(), msg.begin() + off, msg.begin() + off + n);
-  }
-  return out;
+  return inspect::testing::records(msg, recordSize);
 }
 
 inline Bytes clientHello(const HelloSpec& h, size_t recordSize = 16384) {

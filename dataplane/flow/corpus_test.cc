@@ -164,6 +164,7 @@ TEST(Corpus, TlsClientStreamsAssemble) {
         if ((v.tcpFlags & 0x12) != 0x02 || v.dstPort != 443) return;  // SYN to 443 only
         e = table->insert(k, hashKey(k), ts,
                           [&](auto& victim) { pool->detach(victim.user.stream); });
+        if (e == nullptr) return;  // refused: the table holds only established flows
         e->meta.initiatorIsLo = !reversed;
         e->meta.sawSyn = true;
         ++flows;

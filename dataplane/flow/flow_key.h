@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::flow {
 

@@ -30,13 +30,14 @@ struct FlowMeta {
   bool initiatorIsLo;          // the canonical side that sent the first packet we saw
   bool sawSyn : 1;             // that packet was a SYN (not a mid-stream pick-up)
   bool initiatorInside : 1;    // the owner's: the initiator's packets enter on the inside port
+  bool embryonic : 1;          // the table's: in the embryonic partition (see FlowTable::settle)
   TcpState tcpState;
   uint8_t seqKnown;  // bit d: seqNext[d] is valid
   uint8_t finSeen;   // bit d: direction d sent FIN
   uint8_t finAcked;  // bit d: direction d's FIN was acknowledged
   Verdict verdict;
   // The owner's: nonzero while an allowed flow's later client bytes still need an inspector
-  // (the pipeline's HTTP follow). On the hot line so that other flows pay one compare.
+  // (the pipeline's HTTP or TLS follow). On the hot line so that other flows pay one compare.
   uint8_t follow;
   uint32_t seqNext[2];  // highest sequence number + length seen per direction
   uint32_t finSeq[2];   // sequence number of each direction's FIN

@@ -4,14 +4,18 @@
 // ("two-choice" hashing), 8 slots per bucket. A bucket's 8 signatures (the key hashes) sit in one
 // 32-byte array, so a lookup compares at most 16 integers and touches at most two full keys.
 //
-// Bounded by construction: all memory is reserved at create(); insert() never allocates. When
-// both candidate buckets are full, one entry moves to its other bucket if it can (one cuckoo
-// step); otherwise one of the 16 candidates is evicted, chosen in this order:
-// an entry already past its idle timeout, then the least recently seen "weak" entry (TCP not
-// Established, anything never answered — what a flood creates), then the least recently seen.
-// Denied flows get no preference: an evicted denial would let its connection be judged afresh
-// mid-stream, where a DNS binding might vouch for it.
-// The caller learns of it through onEvict() before the slot is reused, and it is counted.
+// Bounded by construction: all memory is reserved at create(); insert() never allocates.
+//
+// Embryonic partition (table-exhaustion protection): every new entry starts embryonic (TCP
+// without a completed handshake, UDP never answered: what a flood creates) and is kept on a list
+// in insertion order until settle() says it grew up. At most `embryonicMax` entries are embryonic:
+// inserting one more first evicts the oldest embryonic entry. When both candidate buckets are
+// full, one entry moves to its other bucket if it can (one cuckoo step); otherwise the victim is
+// an entry past its idle timeout, else the least recently seen embryonic one of the 16
+// candidates. A grown-up (established, answered) entry is never evicted for a new one: when all
+// 16 candidates are grown up and live, insert() refuses (nullptr, counted `refused`).
+// Denied flows get no preference: an evicted denial would let its connection be judged afresh.
+// The caller learns of an eviction through onEvict() before the slot is reused; it is counted.
 //
 // Not thread-safe: one table per worker lcore.
 
@@ -31,7 +35,7 @@
 #include "dataplane/flow/prefetch.h"
 #include "dataplane/flow/tcp_normalizer.h"
 #include "dataplane/flow/tcp_tracker.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::flow {
 
@@ -58,16 +62,20 @@ class FlowTable {
   // Declared once in flow_table_counters.h; per table (per lcore), plain words.
   FlowTableCounters counters;
 
-  // `capacity` is rounded up to a power of two (at least 16).
+  // `capacity` is rounded up to a power of two (at least 16). `embryonicMax`: how many entries
+  // may be embryonic at once (0: the whole table).
   static Result<std::unique_ptr<FlowTable>> create(uint32_t capacity,
-                                                   const Timeouts& timeouts = {}) {
+                                                   const Timeouts& timeouts = {},
+                                                   uint32_t embryonicMax = 0) {
     if (capacity == 0 || capacity > kMaxCapacity) {
       return Error{"flow table: capacity must be 1.." + std::to_string(kMaxCapacity)};
     }
     uint32_t slots = 2 * kWays;
     while (slots < capacity) slots <<= 1;
     try {
-      return std::unique_ptr<FlowTable>(new FlowTable(slots, timeouts));
+      return std::unique_ptr<FlowTable>(
+          new FlowTable(slots, timeouts, embryonicMax == 0 || embryonicMax > slots ? slots
+                                                                                   : embryonicMax));
     } catch (const std::bad_alloc&) {
       return Error{"flow table: cannot reserve memory for " + std::to_string(slots) + " flows"};
     }
@@ -110,13 +118,20 @@ class FlowTable {
     return nullptr;
   }
 
-  // Inserts a zero-initialised entry for `key` (which the caller checked is absent) with
-  // lastSeenNs set to nowNs. `onEvict(Entry&)` runs first when a slot had to be
-  // taken from another flow. May move one other entry to its alternative bucket: pointers to
-  // entries other than the returned one are invalid after insert().
-  // Never returns nullptr (kept nullable so that callers handle a future "refuse" policy).
+  // Inserts a zero-initialised, embryonic entry for `key` (which the caller checked is absent)
+  // with lastSeenNs set to nowNs. `onEvict(Entry&)` runs first when a slot had to be taken from
+  // another flow (the oldest embryonic one when the partition is full, or a candidate). May move
+  // one other entry to its alternative bucket: pointers to entries other than the returned one
+  // are invalid after insert(). Returns nullptr when the only candidates are grown-up live flows.
   template <class F>
   Entry* insert(const FlowKey& key, uint32_t hash, uint64_t nowNs, F&& onEvict) {
+    if (embryonic_ >= embryonicMax_) {
+      // The partition is full: the oldest embryonic entry goes, whatever bucket it is in.
+      const uint32_t oldest = embHead_;
+      onEvict(entries_[oldest]);
+      ++counters.embryonic_evicted;
+      release(oldest);
+    }
     const uint32_t b[2] = {primary(hash), secondary(hash)};
     // The emptier bucket of the two keeps both from filling early.
     uint32_t freeSlot = UINT32_MAX;
@@ -134,29 +149,50 @@ class FlowTable {
       freeSlot = freeCount[1] > freeCount[0] ? firstFree[1] : firstFree[0];
     } else if ((freeSlot = relocateOne(b)) != UINT32_MAX) {
       ++counters.relocated;
-    } else {
-      freeSlot = chooseVictim(b, nowNs);
+    } else if ((freeSlot = chooseVictim(b, nowNs)) != UINT32_MAX) {
       onEvict(entries_[freeSlot]);
       ++counters.evicted;
-      --size_;
+      release(freeSlot);
+    } else {
+      ++counters.refused;
+      return nullptr;
     }
     Entry& e = entries_[freeSlot];
     std::memset(static_cast<void*>(&e), 0, sizeof(Entry));
     e.key = key;
     e.hash = hash;
     e.meta.lastSeenNs = nowNs;
+    e.meta.embryonic = true;
+    linkTail(freeSlot);
     sigs_[freeSlot / kWays].s[freeSlot % kWays] = signature(hash);
     ++size_;
     ++counters.inserted;
     return &e;
   }
 
+  // The flow grew up (handshake completed and answered, or a UDP answer): it leaves the embryonic
+  // partition and is no longer evicted for new flows. One bit test for an entry that already left.
+  void settle(Entry& e) {
+    if (!e.meta.embryonic) return;
+    e.meta.embryonic = false;
+    unlink(uint32_t(&e - entries_.data()));
+  }
+  // settle() once the entry's state says it grew up: TCP Established (or closing after it) and
+  // answered, UDP answered.
+  void noteProgress(Entry& e) {
+    if (e.meta.embryonic && grownUp(e)) settle(e);
+  }
+  static bool grownUp(const Entry& e) {
+    if (e.meta.pkts[1] == 0) return false;
+    if (e.key.proto != 6) return true;
+    return e.meta.tcpState == TcpState::Established || e.meta.tcpState == TcpState::FinWait ||
+           e.meta.tcpState == TcpState::Closing;
+  }
+
   void erase(Entry* e) {
     const uint32_t idx = uint32_t(e - entries_.data());
-    uint32_t& s = sigs_[idx / kWays].s[idx % kWays];
-    if (s == 0) return;  // already free: erasing twice must not corrupt size()
-    s = 0;
-    --size_;
+    if (sigs_[idx / kWays].s[idx % kWays] == 0) return;  // erasing twice must not corrupt size()
+    release(idx);
     ++counters.erased;
   }
 
@@ -172,8 +208,7 @@ class FlowTable {
       Entry& e = entries_[idx];
       if (!idle(e, nowNs)) continue;
       onExpire(e);
-      s = 0;
-      --size_;
+      release(idx);
       ++counters.expired;
     }
   }
@@ -202,6 +237,8 @@ class FlowTable {
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
+  uint32_t embryonic() const { return embryonic_; }
+  uint32_t embryonicMax() const { return embryonicMax_; }
   const Timeouts& timeouts() const { return timeouts_; }
 
  private:
@@ -209,12 +246,70 @@ class FlowTable {
     uint32_t s[kWays];  // 0 = free slot
   };
 
-  FlowTable(uint32_t slots, const Timeouts& timeouts)
+  // The embryonic list's links, beside the entries (not in them: the entry's four lines are
+  // full), indexed by slot. Only the links of embryonic entries are meaningful.
+  struct Link {
+    uint32_t prev, next;
+  };
+  static constexpr uint32_t kNil = UINT32_MAX;
+
+  FlowTable(uint32_t slots, const Timeouts& timeouts, uint32_t embryonicMax)
       : capacity_(slots),
         bucketMask_(slots / kWays - 1),
+        embryonicMax_(embryonicMax),
         timeouts_(timeouts),
         sigs_(slots / kWays),
-        entries_(slots) {}
+        entries_(slots),
+        links_(slots) {}
+
+  // Frees a live slot: its signature, its place on the embryonic list, the size.
+  void release(uint32_t idx) {
+    if (entries_[idx].meta.embryonic) {
+      entries_[idx].meta.embryonic = false;
+      unlink(idx);
+    }
+    sigs_[idx / kWays].s[idx % kWays] = 0;
+    --size_;
+  }
+  void linkTail(uint32_t idx) {
+    links_[idx] = Link{embTail_, kNil};
+    if (embTail_ != kNil) {
+      links_[embTail_].next = idx;
+    } else {
+      embHead_ = idx;
+    }
+    embTail_ = idx;
+    ++embryonic_;
+  }
+  void unlink(uint32_t idx) {
+    const Link l = links_[idx];
+    if (l.prev != kNil) {
+      links_[l.prev].next = l.next;
+    } else {
+      embHead_ = l.next;
+    }
+    if (l.next != kNil) {
+      links_[l.next].prev = l.prev;
+    } else {
+      embTail_ = l.prev;
+    }
+    --embryonic_;
+  }
+  // An embryonic entry moved from slot `from` to `to`: its neighbours point at the new slot.
+  void moveLink(uint32_t from, uint32_t to) {
+    const Link l = links_[from];
+    links_[to] = l;
+    if (l.prev != kNil) {
+      links_[l.prev].next = to;
+    } else {
+      embHead_ = to;
+    }
+    if (l.next != kNil) {
+      links_[l.next].prev = to;
+    } else {
+      embTail_ = to;
+    }
+  }
 
   static uint32_t signature(uint32_t hash) { return hash | 1; }  // never 0
   uint32_t primary(uint32_t hash) const { return hash & bucketMask_; }
@@ -243,6 +338,7 @@ class FlowTable {
         const uint32_t to = freeIn(other);
         if (to == UINT32_MAX) continue;
         std::memcpy(static_cast<void*>(&entries_[to]), &entries_[from], sizeof(Entry));
+        if (entries_[to].meta.embryonic) moveLink(from, to);
         sigs_[other].s[to % kWays] = sigs_[b[k]].s[i];
         sigs_[b[k]].s[i] = 0;
         return from;
@@ -256,21 +352,18 @@ class FlowTable {
            nowNs - e.meta.lastSeenNs >= timeoutFor(e.meta, e.key.proto, timeouts_);
   }
 
-  static bool weak(const Entry& e) {
-    if (e.key.proto == 6) return e.meta.tcpState != TcpState::Established || e.meta.pkts[1] == 0;
-    if (e.key.proto == 17) return e.meta.pkts[1] == 0;
-    return true;
-  }
-
+  // Idle first, then the least recently seen embryonic entry; UINT32_MAX when every candidate
+  // is a live grown-up flow (never evicted for a new one).
   uint32_t chooseVictim(const uint32_t b[2], uint64_t nowNs) const {
     uint32_t best = UINT32_MAX;
-    int bestClass = 3;
+    int bestClass = 2;
     uint64_t bestSeen = UINT64_MAX;
     for (int k = 0; k < 2; ++k) {
       for (uint32_t i = 0; i < kWays; ++i) {
         const uint32_t idx = b[k] * kWays + i;
         const Entry& e = entries_[idx];
-        const int cls = idle(e, nowNs) ? 0 : (weak(e) ? 1 : 2);
+        const int cls = idle(e, nowNs) ? 0 : (e.meta.embryonic ? 1 : 2);
+        if (cls == 2) continue;
         if (cls < bestClass || (cls == bestClass && e.meta.lastSeenNs < bestSeen)) {
           best = idx;
           bestClass = cls;
@@ -283,11 +376,15 @@ class FlowTable {
 
   uint32_t capacity_;
   uint32_t bucketMask_;
+  uint32_t embryonicMax_;
   uint32_t size_ = 0;
   uint32_t cursor_ = 0;
+  uint32_t embryonic_ = 0;
+  uint32_t embHead_ = kNil, embTail_ = kNil;  // oldest and newest embryonic entry
   Timeouts timeouts_;
   HugeArray<Signatures> sigs_;
   HugeArray<Entry> entries_;
+  HugeArray<Link> links_;
 };
 
 }  // namespace lbg::flow

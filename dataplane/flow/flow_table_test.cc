@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -78,36 +79,127 @@ TEST(FlowTable, InsertFindErase) {
   EXPECT_EQ(t->counters.inserted, 500u);
 }
 
-TEST(FlowTable, FullBucketsEvictIdleThenWeakThenOldest) {
+TEST(FlowTable, FullBucketsEvictIdleThenEmbryonicNeverEstablished) {
   Timeouts to;
   to.establishedNs = 1000;
   to.synNs = 1000;
   auto t = make(16, to);  // two buckets: every key's candidates are the whole table
-  for (uint32_t i = 0; i < 16; ++i) {
-    Table::Entry* e = t->insert(key(i), hashKey(key(i)), 10 + i, [](Table::Entry&) { FAIL(); });
+  auto grow = [&](Table::Entry* e) {
     e->meta.tcpState = TcpState::Established;
     e->meta.pkts[0] = e->meta.pkts[1] = 1;
+    t->noteProgress(*e);
+  };
+  for (uint32_t i = 0; i < 16; ++i) {
+    Table::Entry* e = t->insert(key(i), hashKey(key(i)), 10 + i, [](Table::Entry&) { FAIL(); });
     e->user.id = i;
+    if (i != 5) grow(e);  // key(5) stays embryonic (handshake never completed)
   }
   EXPECT_EQ(t->size(), 16u);
-  t->find(key(5), hashKey(key(5)))->meta.tcpState = TcpState::SynSent;  // weak
-  t->find(key(9), hashKey(key(9)))->meta.lastSeenNs = 0;                // idle at 1005
-  // key(0), inserted at 10, is the least recently seen of the rest.
+  EXPECT_EQ(t->embryonic(), 1u);
+  t->find(key(9), hashKey(key(9)))->meta.lastSeenNs = 0;  // idle at 1005
 
   std::vector<uint64_t> evicted;
   auto onEvict = [&](Table::Entry& e) { evicted.push_back(e.user.id); };
-  auto established = [](Table::Entry* e) {
-    e->meta.tcpState = TcpState::Established;
-    e->meta.pkts[1] = 1;
-  };
-  established(t->insert(key(100), hashKey(key(100)), 1005, onEvict));  // idle one first
-  established(t->insert(key(101), hashKey(key(101)), 1006, onEvict));  // then the weak one
-  established(t->insert(key(102), hashKey(key(102)), 1007, onEvict));  // then the oldest
-  EXPECT_EQ(evicted, (std::vector<uint64_t>{9, 5, 0}));
-  EXPECT_EQ(t->counters.evicted, 3u);
+  grow(t->insert(key(100), hashKey(key(100)), 1005, onEvict));  // idle one first
+  grow(t->insert(key(101), hashKey(key(101)), 1006, onEvict));  // then the embryonic one
+  // Only established, live flows are left: a new flow is refused, none of them evicted.
+  EXPECT_EQ(t->insert(key(102), hashKey(key(102)), 1007, onEvict), nullptr);
+  EXPECT_EQ(evicted, (std::vector<uint64_t>{9, 5}));
+  EXPECT_EQ(t->counters.evicted, 2u);
+  EXPECT_EQ(t->counters.refused, 1u);
   EXPECT_EQ(t->size(), 16u);
+  EXPECT_EQ(t->embryonic(), 0u);
   EXPECT_NE(t->find(key(100), hashKey(key(100))), nullptr);
   EXPECT_EQ(t->find(key(9), hashKey(key(9))), nullptr);
+  EXPECT_NE(t->find(key(0), hashKey(key(0))), nullptr);
+}
+
+TEST(FlowTable, EmbryonicPartitionEvictsOldestFirst) {
+  auto r = Table::create(1024, {}, 8);
+  ASSERT_TRUE(r.ok());
+  auto t = std::move(r.value());
+  EXPECT_EQ(t->embryonicMax(), 8u);
+  // Five established flows, then a flood of embryonic ones (a SYN each, never answered).
+  for (uint32_t i = 0; i < 5; ++i) {
+    Table::Entry* e = t->insert(key(i), hashKey(key(i)), i, [](Table::Entry&) { FAIL(); });
+    e->user.id = i;
+    e->meta.tcpState = TcpState::SynSent;
+    e->meta.pkts[0] = 1;
+    t->noteProgress(*e);  // not yet: no answer, no handshake
+    EXPECT_TRUE(e->meta.embryonic);
+    e->meta.tcpState = TcpState::Established;
+    e->meta.pkts[1] = 1;
+    t->noteProgress(*e);
+    EXPECT_FALSE(e->meta.embryonic);
+  }
+  std::vector<uint64_t> evicted;
+  for (uint32_t i = 100; i < 120; ++i) {
+    Table::Entry* e = t->insert(key(i), hashKey(key(i)), i,
+                                [&](Table::Entry& v) { evicted.push_back(v.user.id); });
+    ASSERT_NE(e, nullptr);
+    e->user.id = i;
+  }
+  // 20 embryonic into 8 places: the 12 oldest went, in the order they came.
+  std::vector<uint64_t> want;
+  for (uint64_t i = 100; i < 112; ++i) want.push_back(i);
+  EXPECT_EQ(evicted, want);
+  EXPECT_EQ(t->counters.embryonic_evicted, 12u);
+  EXPECT_EQ(t->embryonic(), 8u);
+  EXPECT_EQ(t->size(), 13u);
+  for (uint32_t i = 0; i < 5; ++i) EXPECT_NE(t->find(key(i), hashKey(key(i))), nullptr);
+  // Erasing and expiring embryonic entries take them off the list: the next eviction is the
+  // oldest still there.
+  t->erase(t->find(key(112), hashKey(key(112))));
+  EXPECT_EQ(t->embryonic(), 7u);
+  Table::Entry* e = t->insert(key(200), hashKey(key(200)), 200, [](Table::Entry&) { FAIL(); });
+  e->user.id = 200;
+  evicted.clear();
+  t->insert(key(201), hashKey(key(201)), 201,
+            [&](Table::Entry& v) { evicted.push_back(v.user.id); });
+  EXPECT_EQ(evicted, (std::vector<uint64_t>{113}));
+}
+
+TEST(FlowTable, EmbryonicOrderSurvivesRelocation) {
+  // A nearly full table moves entries between their buckets (cuckoo step); the embryonic list
+  // must follow them, and no established flow is ever evicted for an embryonic one.
+  auto r = Table::create(4096, {}, 64);
+  ASSERT_TRUE(r.ok());
+  auto t = std::move(r.value());
+  uint32_t established = 0;
+  for (uint32_t i = 0; i < 3900; ++i) {
+    Table::Entry* e = t->insert(key(i), hashKey(key(i)), 1, [](Table::Entry&) { FAIL(); });
+    if (e == nullptr) continue;
+    e->user.id = i;
+    e->meta.tcpState = TcpState::Established;
+    e->meta.pkts[1] = 1;
+    t->noteProgress(*e);
+    ++established;
+  }
+  const uint64_t relocatedBefore = t->counters.relocated;
+  std::vector<uint64_t> evicted;
+  std::vector<uint64_t> kept;
+  for (uint32_t i = 10000; i < 10400; ++i) {
+    Table::Entry* e = t->insert(key(i), hashKey(key(i)), 2, [&](Table::Entry& v) {
+      EXPECT_TRUE(v.meta.embryonic) << v.user.id;
+      evicted.push_back(v.user.id);
+    });
+    if (e == nullptr) continue;  // refused: its candidates were all established
+    e->user.id = i;
+    kept.push_back(i);
+  }
+  EXPECT_GT(t->counters.relocated, relocatedBefore);
+  EXPECT_LE(t->embryonic(), 64u);
+  // The list still counts exactly the embryonic entries, and every established one is there.
+  uint32_t grown = 0, embryonic = 0;
+  t->forEach([&](const Table::Entry& e) { (e.meta.embryonic ? embryonic : grown) += 1; });
+  EXPECT_EQ(grown, established);
+  EXPECT_EQ(embryonic, t->embryonic());
+  EXPECT_EQ(evicted.size() + embryonic, kept.size());
+  // The survivors are the newest: each was inserted after every flow the list's head evicted.
+  EXPECT_GE(t->counters.embryonic_evicted, 1u);
+  t->forEach([&](const Table::Entry& e) {
+    if (e.meta.embryonic) EXPECT_GT(e.user.id, *std::min_element(evicted.begin(), evicted.end()));
+  });
 }
 
 TEST(FlowTable, BigTableFillsBeforeEvicting) {

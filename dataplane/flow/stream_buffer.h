@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "dataplane/telemetry/counters.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::flow {
 

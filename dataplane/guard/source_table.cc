@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "dataplane/guard/addr_hash.h"
+
 namespace lbg::dataplane::guard {
 
 SourceTable::SourceTable(uint32_t capacity, const SourceLimits& limits) : limits_(limits) {
@@ -9,17 +11,6 @@ SourceTable::SourceTable(uint32_t capacity, const SourceLimits& limits) : limits
   while (c < capacity && c < (1u << 30)) c <<= 1;
   slots_ = std::make_unique<Slot[]>(c);
   mask_ = c - 1;
-}
-
-uint32_t SourceTable::hashAddr(const IpAddr& a) {
-  // splitmix64 over the two halves: sources of one subnet differ only in the last bytes.
-  uint64_t lo, hi;
-  std::memcpy(&hi, a.bytes.data(), 8);
-  std::memcpy(&lo, a.bytes.data() + 8, 8);
-  uint64_t z = lo ^ (hi * 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return static_cast<uint32_t>(z ^ (z >> 31));
 }
 
 const SourceTable::Slot* SourceTable::findSlot(const IpAddr& a) const {

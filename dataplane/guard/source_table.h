@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "dataplane/guard/token_bucket.h"
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::dataplane::guard {
 
@@ -53,7 +53,6 @@ class SourceTable {
     uint32_t concurrent = 0;
     bool used = false;
   };
-  static uint32_t hashAddr(const IpAddr& a);
   bool idle(const Slot& s, uint64_t nowNs) const {
     return s.concurrent == 0 && bucketFull(s.tat, nowNs);
   }

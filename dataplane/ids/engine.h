@@ -10,7 +10,7 @@
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
 #include "policy/ids/rule_set.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 struct hs_database;
 struct hs_scratch;

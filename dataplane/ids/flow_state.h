@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 struct hs_stream;
 

@@ -4,7 +4,7 @@
 
 #include "dataplane/ids/engine.h"
 #include "policy/model.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 #include "policy/snapshot.h"
 
 namespace lbg::ids {

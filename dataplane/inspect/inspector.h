@@ -58,7 +58,9 @@ struct Finding {
   // TLS: the handshake versions the client offers (protocol-on-port checks them).
   uint16_t tlsLegacyVersion = 0;
   bool tlsOffers13 = false;
-  // HTTP: the judged head and the stream offset just past it (the pipeline follows later heads).
+  bool tlsEarlyData = false;  // 0-RTT offered: application data may precede a second hello
+  // HTTP: the judged head; HTTP and TLS: the stream offset just past the judged message (the
+  // pipeline follows what comes after it: core/http_follow.cc, core/tls_follow.cc).
   const HttpRequestHead* head = nullptr;
   uint32_t judgedEnd = 0;
 };

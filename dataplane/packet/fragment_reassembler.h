@@ -23,7 +23,7 @@
 
 #include "dataplane/packet/packet_view.h"
 #include "dataplane/telemetry/counters.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::packet {
 

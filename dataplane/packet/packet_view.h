@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::packet {
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// Test-only frame builders for the packet and flow tests: hand-built headers with correct lengths
+// Test-only frame builders, the one set for every test and the benchmark (dataplane/core/test_frames.h
+// builds whole frames from these): hand-built headers with correct lengths
 // and checksums unless a test breaks them on purpose. Not linked into any product binary.
 
 #include <cstdint>
@@ -70,16 +71,23 @@ inline Bytes v6addr(uint8_t last) {
   return a;
 }
 
-// IPv6 header; `rest` is everything after it (extension headers and upper layer).
-inline Bytes ipv6(uint8_t next, const Bytes& rest, uint8_t srcLast = 1, uint8_t dstLast = 2,
+// IPv6 header between two 16-byte addresses; `rest` is everything after it (extension headers
+// and upper layer).
+inline Bytes ipv6(uint8_t next, const Bytes& rest, const uint8_t* src, const uint8_t* dst,
                   uint8_t hopLimit = 64) {
   Bytes b = {0x60, 0, 0, 0};
   put16(b, uint16_t(rest.size()));
   b.push_back(next);
   b.push_back(hopLimit);
-  b = cat(b, v6addr(srcLast));
-  b = cat(b, v6addr(dstLast));
+  b.insert(b.end(), src, src + 16);
+  b.insert(b.end(), dst, dst + 16);
   return cat(b, rest);
+}
+
+// The same between 2001:db8::<srcLast> and 2001:db8::<dstLast>.
+inline Bytes ipv6(uint8_t next, const Bytes& rest, uint8_t srcLast = 1, uint8_t dstLast = 2,
+                  uint8_t hopLimit = 64) {
+  return ipv6(next, rest, v6addr(srcLast).data(), v6addr(dstLast).data(), hopLimit);
 }
 
 // Generic extension header (hop-by-hop, destination options, routing): 8 bytes × (len+1).

@@ -2,9 +2,10 @@
 
 namespace lbg::proxy {
 
-void rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
+bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
                         std::string& out) {
   out.clear();
+  size_t fields = set.size();
   out.reserve(head.headBytes + 256);
   out.append(head.method).append(" ").append(head.target);
   out.append(head.minorVersion == 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
@@ -13,12 +14,14 @@ void rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::str
     bool replaced = false;
     for (const auto& [name, value] : set) replaced = replaced || equalsIgnoreCase(f.name, name);
     if (replaced) continue;
+    ++fields;
     out.append(f.name).append(": ");
     for (char c : f.value) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
     out.append("\r\n");
   }
   for (const auto& [name, value] : set) out.append(name).append(": ").append(value).append("\r\n");
   out.append("\r\n");
+  return fields <= HttpHead::kMaxFields && out.size() <= HttpHead::kMaxBytes;
 }
 
 }  // namespace lbg::proxy

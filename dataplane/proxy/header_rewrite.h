@@ -14,7 +14,9 @@ namespace lbg::proxy {
 // Every copy the client sent of a tenant header (any case, duplicated, folded, empty) is dropped,
 // so the vendor sees exactly the configured value and a client cannot smuggle its own. Folded
 // values of the kept fields are unfolded (CR and LF become spaces). `out` is cleared first.
-void rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
+// Returns false when the rewritten head would exceed HttpHead's bounds (kMaxFields, kMaxBytes):
+// the proxy then refuses the request, so that it never forwards a head it would refuse itself.
+[[nodiscard]] bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
                         std::string& out);
 
 }  // namespace lbg::proxy

@@ -15,7 +15,7 @@ std::string rewrite(const std::string& in) {
   HttpHead head;
   EXPECT_EQ(parseRequestHead(in, head), HeadStatus::Complete) << (head.error ? head.error : "");
   std::string out;
-  rewriteRequestHead(head, kEntra, out);
+  EXPECT_TRUE(rewriteRequestHead(head, kEntra, out));
   return out;
 }
 
@@ -29,6 +29,17 @@ TEST(HeaderRewrite, SetsTheConfiguredValuesOnce) {
   EXPECT_EQ(rewrite("GET /a HTTP/1.1\r\nHost: login.microsoftonline.com\r\nAccept: */*\r\n\r\n"),
             "GET /a HTTP/1.1\r\nHost: login.microsoftonline.com\r\nAccept: */*\r\n"
             "Restrict-Access-To-Tenants: contoso.com\r\nRestrict-Access-Context: dir-1\r\n\r\n");
+}
+
+// A head at the field limit cannot take the tenant fields: refused, never forwarded past the bound.
+TEST(HeaderRewrite, RefusesAHeadThatWouldExceedTheFieldLimit) {
+  std::string in = "GET / HTTP/1.1\r\nHost: h.example\r\n";
+  for (size_t i = 1; i < HttpHead::kMaxFields; ++i) in += "X-" + std::to_string(i) + ": v\r\n";
+  in += "\r\n";
+  HttpHead head;
+  ASSERT_EQ(parseRequestHead(in, head), HeadStatus::Complete);
+  std::string out;
+  EXPECT_FALSE(rewriteRequestHead(head, kEntra, out));
 }
 
 TEST(HeaderRewrite, RemovesEveryClientCopyInAnyCase) {

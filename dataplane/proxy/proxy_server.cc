@@ -102,13 +102,8 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
     std::vector<SpkiPin> pins;
     for (const std::string& text : s->policy_->service(int(i)).pins) {
       // The parser checked the form: "sha256//" + 44 base64 characters = 32 bytes.
-      unsigned char raw[48];
-      const std::string b64 = text.substr(8);
-      if (EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(b64.data()), int(b64.size())) < 32) {
-        return Error{"bad pin", text};
-      }
       SpkiPin pin{};
-      std::memcpy(pin.data(), raw, pin.size());
+      if (!cert::decodePin(text, pin)) return Error{"bad pin", text};
       pins.push_back(pin);
     }
     s->pins_.push_back(std::move(pins));
@@ -542,25 +537,25 @@ void ProxyServer::pump(Conn& c) {
             HttpHead head;
             const HeadStatus st = parseRequestHead(c.cin, head);
             if (st == HeadStatus::Incomplete) break;
-            if (st == HeadStatus::Invalid) {
+            // A refused head is answered, logged and ends the connection.
+            const auto refuse = [&](const char* detail, std::string_view status) {
               ++counters_.bad_requests;
               logEvent(withMembers(eventHead(c, LogEventType::Http), {{"action", "deny"},
                                                           {"reason", "bad-request"},
-                                                          {"detail", head.error},
+                                                          {"detail", detail},
                                                           {"http", {{"hostname", c.target.host}}}}));
-              const std::string msg =
-                  "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+              const std::string msg = "HTTP/1.1 " + std::string(status) +
+                                      "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
               SSL_write(c.cssl.get(), msg.data(), int(msg.size()));
               return closeConn(c);
-            }
+            };
+            if (st == HeadStatus::Invalid) return refuse(head.error, "400 Bad Request");
             std::string out;
             static const std::vector<std::pair<std::string, std::string>> kNone;
-            if (c.tenant) {
-              rewriteRequestHead(head, c.tenant->headers, out);
-              ++counters_.tenant_applied;
-            } else {
-              rewriteRequestHead(head, kNone, out);
+            if (!rewriteRequestHead(head, c.tenant ? c.tenant->headers : kNone, out)) {
+              return refuse("head too large after rewrite", "431 Request Header Fields Too Large");
             }
+            if (c.tenant) ++counters_.tenant_applied;
             ++counters_.requests;
             std::string path(head.target.substr(0, std::min<size_t>(head.target.size(), 256)));
             logEvent(withMembers(eventHead(c, LogEventType::Http),

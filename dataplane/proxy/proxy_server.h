@@ -12,7 +12,7 @@
 #include "dataplane/proxy/proxy_counters.h"
 #include "dataplane/proxy/upstream_tls.h"
 #include "dataplane/telemetry/log/log_writer.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 #include "policy/snapshot.h"
 
 namespace lbg::proxy {

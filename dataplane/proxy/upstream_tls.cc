@@ -39,44 +39,31 @@ SslCtxPtr makeUpstreamCtx(const std::string& trustFile) {
 }
 
 bool prepareUpstream(SSL* ssl, const std::string& host) {
-  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  SSL_set_hostflags(ssl, cert::hostCheckFlags());
   return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1;
 }
 
 UpstreamRefusal classifyFailure(const SSL* ssl) {
-  switch (SSL_get_verify_result(ssl)) {
-    case X509_V_OK:
+  switch (cert::classifyVerifyError(SSL_get_verify_result(ssl))) {
+    case cert::Refusal::None:
       return UpstreamRefusal::Handshake;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case cert::Refusal::Name:
       return UpstreamRefusal::CertName;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case cert::Refusal::Expired:
       return UpstreamRefusal::CertExpired;
-    default:
+    case cert::Refusal::PinMismatch:
+      return UpstreamRefusal::PinMismatch;
+    case cert::Refusal::Untrusted:
+    case cert::Refusal::WeakKey:
       return UpstreamRefusal::CertUntrusted;
   }
-}
-
-bool spkiSha256(X509* cert, SpkiPin& out) {
-  unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
-  if (len <= 0) return false;
-  unsigned n = 0;
-  const bool ok = EVP_Digest(der, size_t(len), out.data(), &n, EVP_sha256(), nullptr) == 1;
-  OPENSSL_free(der);
-  return ok && n == out.size();
+  return UpstreamRefusal::CertUntrusted;
 }
 
 UpstreamRefusal checkPins(SSL* ssl, std::span<const SpkiPin> pins) {
-  if (pins.empty()) return UpstreamRefusal::None;
-  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
-  if (!chain) return UpstreamRefusal::PinMismatch;
-  for (int i = 0; i < sk_X509_num(chain); ++i) {
-    SpkiPin h{};
-    if (!spkiSha256(sk_X509_value(chain, i), h)) continue;
-    if (std::find(pins.begin(), pins.end(), h) != pins.end()) return UpstreamRefusal::None;
-  }
-  return UpstreamRefusal::PinMismatch;
+  return cert::checkPins(SSL_get0_verified_chain(ssl), pins) == cert::Refusal::None
+             ? UpstreamRefusal::None
+             : UpstreamRefusal::PinMismatch;
 }
 
 }  // namespace lbg::proxy

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 
+#include "dataplane/cert/chain_check.h"
 #include "dataplane/proxy/ossl.h"
 
 namespace lbg::proxy {
@@ -26,16 +27,16 @@ const char* toString(UpstreamRefusal r);
 // nullptr if the trust store cannot be loaded.
 SslCtxPtr makeUpstreamCtx(const std::string& trustFile);
 
-// Prepares an upstream SSL for `host`: SNI and hostname verification (no partial wildcards).
+// Prepares an upstream SSL for `host`: SNI and hostname verification (cert::hostCheckFlags():
+// DNS SANs only, no partial wildcards).
 bool prepareUpstream(SSL* ssl, const std::string& host);
 
 // The refusal for a failed handshake, from the verification result.
 UpstreamRefusal classifyFailure(const SSL* ssl);
 
-// SHA-256 of a certificate's SubjectPublicKeyInfo (the pin format of `openssl x509 -pubkey | openssl
-// pkey -pubin -outform der | sha256sum`).
-using SpkiPin = std::array<uint8_t, 32>;
-bool spkiSha256(X509* cert, SpkiPin& out);
+// Pins and their digest are the shared validator's (dataplane/cert/chain_check.h).
+using cert::SpkiPin;
+using cert::spkiSha256;
 // After a verified handshake: None if `pins` is empty or any certificate of the verified chain
 // (leaf, intermediates, root) matches a pin, else PinMismatch.
 UpstreamRefusal checkPins(SSL* ssl, std::span<const SpkiPin> pins);

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "dataplane/telemetry/log/vocabulary.h"
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::telemetry {
 
@@ -13,7 +13,11 @@ namespace lbg::telemetry {
 // vocabulary (log/vocabulary.h, LBG_VERDICT_REASONS).
 std::string_view toString(Reason r);
 
-enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding, Alert };
+// DenySummary: denied packets of one source and reason over an interval (dataplane/guard
+// deny_summary.h): src, dst (the first destination), dstPort, proto, reason, pkts[0], bytes[0],
+// startNs, endNs. Alert: an IDS rule matched (sigId, sigRev, sigGid, severity, blocked; the
+// rule's msg in name, its category in detail).
+enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding, DenySummary, Alert };
 enum class Action : uint8_t { Allow, Deny };
 enum class AppProto : uint8_t { Unknown, Tls, Http, Dns, Quic, Icmp };
 enum class EndReason : uint8_t { Timeout, Closed, Evicted, Shutdown };

@@ -169,6 +169,28 @@ void appendEventJson(const Event& e, std::string& out) {
     appendMeasure(defaultMeasure(LogEventType::Dns), out);
     return;
   }
+  if (e.kind == EventKind::DenySummary) {
+    appendKey("event_type", out);
+    appendJsonString(toString(LogEventType::Ddos), out);
+    out += ',';
+    appendFiveTuple(e, out);
+    out += ',';
+    appendKey("action", out);
+    out += "\"deny\",";
+    appendKey("reason", out);
+    appendJsonString(toString(e.reason), out);
+    out += ",\"ddos\":{\"packets\":";
+    appendUint(e.pkts[0], out);
+    out += ",\"bytes\":";
+    appendUint(e.bytes[0], out);
+    out += ",\"start\":\"";
+    appendTimestamp(e.startNs, out);
+    out += "\",\"end\":\"";
+    appendTimestamp(e.endNs, out);
+    out += "\"}";
+    appendMeasure(defaultMeasure(LogEventType::Ddos), out);
+    return;
+  }
   if (e.kind == EventKind::Alert) {
     // Suricata EVE's alert record: the rule that matched and what was done with the packet.
     appendKey("flow_id", out);

@@ -7,7 +7,7 @@
 #include <variant>
 #include <vector>
 
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 // The compiled form of one Suricata rule (the subset lbg reads: policy/ids/README.md).
 // Built once by the parser, never changed afterwards; the engine (dataplane/ids/) reads it.

@@ -18,8 +18,8 @@ using testing::LzhMember;
 using testing::makeLzh;
 
 std::unique_ptr<Engine> engine(EngineConfig config = {}) {
-  std::string error;
-  return Engine::create(config, &error);
+  auto created = Engine::create(config);
+  return created.ok() ? std::move(created).value() : nullptr;
 }
 
 bool reported(const Report& r, const std::string& kind, const std::string& location = "") {

@@ -14,11 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "policy/base/result.h"
 #include "sanitizer/cli/summary_table.h"
 #include "sanitizer/core/engine.h"
 
 namespace po = boost::program_options;
 using namespace lbg::sanitizer;
+using lbg::Error;
+using lbg::Result;
 using lbg::sanitizer::cli::renderTable;
 
 namespace {
@@ -30,30 +33,19 @@ constexpr const char* kUsage =
     "Renders files from outside harmless: active content is removed and the file is rebuilt.\n"
     "終了コード / exit status: 0 全て無害化 all sanitized, 1 遮断あり some blocked, 2 使い方の誤り usage error\n";
 
-bool readFile(const std::string& path, uint64_t maxBytes, std::string* out, std::string* error) {
+// The error message is the report's reason for blocking the file.
+Result<std::string> readFile(const std::string& path, uint64_t maxBytes) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "read-error";
-    return false;
-  }
+  if (!in) return Error{"read-error"};
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
-  if (size < 0) {
-    *error = "read-error";
-    return false;
-  }
-  if (static_cast<uint64_t>(size) > maxBytes) {
-    *error = "limit:input-size";
-    return false;
-  }
-  out->resize(static_cast<size_t>(size));
-  in.read(out->data(), size);
-  if (!in) {
-    *error = "read-error";
-    return false;
-  }
-  return true;
+  if (size < 0) return Error{"read-error"};
+  if (static_cast<uint64_t>(size) > maxBytes) return Error{"limit:input-size"};
+  std::string out(static_cast<size_t>(size), '\0');
+  in.read(out.data(), size);
+  if (!in) return Error{"read-error"};
+  return out;
 }
 
 bool writeFile(const std::string& path, const std::string& bytes) {
@@ -167,12 +159,12 @@ int main(int argc, char** argv) {
   }
   EngineConfig config;
   config.quarantineDir = quarantineDir;
-  std::string error;
-  auto engine = Engine::create(config, &error);
-  if (!engine) {
-    std::cerr << "エラー / error: " << error << "\n";
+  auto created = Engine::create(config);
+  if (!created) {
+    std::cerr << "エラー / error: " << created.error().toString() << "\n";
     return 2;
   }
+  std::unique_ptr<Engine> engine = std::move(created).value();
 
   bool tty = ::isatty(STDERR_FILENO) && inputs.size() > 1;
   std::vector<std::vector<std::string>> rows = {
@@ -183,17 +175,17 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string& path = inputs[i];
     if (tty) progress(i, inputs.size(), baseName(path));
-    std::string bytes, readError;
     Report report;
     std::string outName;
-    if (!readFile(path, config.maxInputBytes, &bytes, &readError)) {
+    auto bytes = readFile(path, config.maxInputBytes);
+    if (!bytes) {
       report.fileName = baseName(path);
       report.mode = mode;
       report.verdict = Verdict::Blocked;
-      report.reason = readError;
+      report.reason = bytes.error().message;
       report.policyVersion = config.policyVersion;
     } else {
-      Outcome outcome = engine->sanitize(bytes, baseName(path), mode);
+      Outcome outcome = engine->sanitize(bytes.value(), baseName(path), mode);
       report = std::move(outcome.report);
       if (report.verdict == Verdict::Sanitized) {
         outName = outputName(path, extensionFor(report.outputType), taken);

@@ -13,6 +13,8 @@
 
 #include "sanitizer/common/format_result.h"
 
+struct libdeflate_decompressor;
+
 struct zip;
 struct zip_source;
 
@@ -25,6 +27,8 @@ struct ZipEntry {
   uint64_t compSize = 0;   // declared compressed size
   bool encrypted = false;
   bool directory = false;
+  bool deflated = false;   // method 8 with a declared CRC: inflated by libdeflate
+  uint32_t crc = 0;
 };
 
 class ZipReader {
@@ -51,6 +55,8 @@ class ZipReader {
   std::vector<ZipEntry> entries_;
   FormatLimits limits_;
   uint64_t expanded_ = 0;
+  libdeflate_decompressor* inflater_ = nullptr;  // made on the first deflated member
+  bool readDeflated(const ZipEntry& entry, std::string* out, std::string* reason);
 };
 
 class ZipWriter {

@@ -16,6 +16,7 @@
 #include "sanitizer/image/image_sanitizer.h"
 #include "sanitizer/ooxml/ooxml_sanitizer.h"
 #include "sanitizer/pdf/pdf_sanitizer.h"
+#include "sanitizer/render/font_check.h"
 #include "sanitizer/render/image_pdf.h"
 #include "sanitizer/render/poppler_check.h"
 #include "sanitizer/render/render_pool.h"
@@ -96,7 +97,9 @@ struct Engine::Impl {
     FormatResult result = rebuild(input, info.type, depth, ctx);
     if (!result.ok) return result;
     if (limits.expired()) return FormatResult::fail("limit:timeout");
-    std::string why = secondCheck(result, limits);
+    // In image-PDF mode the rebuilt PDF is an intermediate that only the sandboxed renderer sees:
+    // qpdf's check runs on it, poppler's runs on the image PDF that leaves.
+    std::string why = secondCheck(result, limits, /*intermediate=*/mode == Mode::ImagePdf);
     if (!why.empty()) return FormatResult::fail(why);
     if (mode == Mode::Text) return toText(std::move(result), limits);
     if (mode == Mode::ImagePdf) {
@@ -113,7 +116,13 @@ struct Engine::Impl {
 
   FormatResult rebuild(std::string_view input, const std::string& type, uint32_t depth, CallContext& ctx) const {
     FormatLimits limits = limitsFor(ctx);
-    if (type == "pdf") return pdf::sanitize(input, limits);
+    if (type == "pdf") {
+      // Font programs are parsed by FreeType in the render sandbox, never in this process.
+      return pdf::sanitize(input, limits, [this, limits](const std::vector<std::string>& programs,
+                                                         std::vector<bool>* keep, std::string* reason) {
+        return render::checkFontPrograms(programs, limits, renderPool.get(), keep, reason);
+      });
+    }
     if (isOoxml(type)) {
       return ooxml::sanitize(input, limits, [limits](std::string_view bytes, std::string* out, std::string* ct) {
         FormatResult image = image::sanitize(bytes, limits);
@@ -168,7 +177,7 @@ struct Engine::Impl {
 
   // The output is untrusted again: its type must be what the rebuilder claims, not a polyglot,
   // and the format's own verifier must find nothing.
-  std::string secondCheck(const FormatResult& result, const FormatLimits& limits) const {
+  std::string secondCheck(const FormatResult& result, const FormatLimits& limits, bool intermediate = false) const {
     TypeInfo info = detectType(result.output, "", limits);
     if (!info.polyglot.empty()) return "verify:" + info.polyglot;
     const std::string& t = result.outputType;
@@ -179,7 +188,8 @@ struct Engine::Impl {
       // qpdf (which wrote the file) first, then poppler, a different parser, in the sandbox.
       uint32_t pages = 0;
       std::string why = pdf::verify(result.output, limits, &pages);
-      return why.empty() ? render::popplerCheck(result.output, pages, limits, renderPool.get()) : why;
+      if (!why.empty() || intermediate) return why;
+      return render::popplerCheck(result.output, pages, limits, renderPool.get());
     }
     if (isOoxml(t)) return ooxml::verify(result.output, limits);
     if (isImage(t)) return image::verify(result.output, limits);
@@ -217,24 +227,19 @@ double Engine::renderWorkersCpuSeconds() const {
   return impl_->renderPool ? impl_->renderPool->liveWorkersCpuSeconds() : 0;
 }
 
-std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* error) {
-  auto fail = [&](std::string message) -> std::unique_ptr<Engine> {
-    if (error != nullptr) *error = std::move(message);
-    return nullptr;
-  };
-  if (config.maxInputBytes == 0) return fail("maxInputBytes must be > 0");
-  if (config.maxArchiveMembers == 0) return fail("maxArchiveMembers must be > 0");
-  if (!(config.maxCompressionRatio >= 1.0)) return fail("maxCompressionRatio must be >= 1");
-  if (config.maxExpandedBytes == 0) return fail("maxExpandedBytes must be > 0");
-  if (config.timeoutMs == 0) return fail("timeoutMs must be > 0");
-  if (config.maxImagePixels == 0) return fail("maxImagePixels must be > 0");
-  if (config.policyVersion.empty()) return fail("policyVersion must not be empty");
+Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
+  if (config.maxInputBytes == 0) return Error{"maxInputBytes must be > 0"};
+  if (config.maxArchiveMembers == 0) return Error{"maxArchiveMembers must be > 0"};
+  if (!(config.maxCompressionRatio >= 1.0)) return Error{"maxCompressionRatio must be >= 1"};
+  if (config.maxExpandedBytes == 0) return Error{"maxExpandedBytes must be > 0"};
+  if (config.timeoutMs == 0) return Error{"timeoutMs must be > 0"};
+  if (config.maxImagePixels == 0) return Error{"maxImagePixels must be > 0"};
+  if (config.policyVersion.empty()) return Error{"policyVersion must not be empty"};
   for (const auto& [type, allowed] : config.allowTypes) {
-    if (!knownTypeName(type)) return fail("allowTypes: unknown type '" + type + "'");
+    if (!knownTypeName(type)) return Error{"allowTypes: unknown type '" + type + "'"};
   }
   if (!config.quarantineDir.empty()) {
-    std::string why;
-    if (!prepareQuarantine(config.quarantineDir, &why)) return fail(why);
+    if (auto prepared = prepareQuarantine(config.quarantineDir); !prepared) return prepared.error();
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -242,7 +247,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   if (config.officeConverter == "auto") {
     impl->soffice = convert::findLibreOffice();
   } else if (!config.officeConverter.empty()) {
-    if (::access(config.officeConverter.c_str(), X_OK) != 0) return fail("officeConverter: not executable");
+    if (::access(config.officeConverter.c_str(), X_OK) != 0) return Error{"officeConverter: not executable"};
     impl->soffice = config.officeConverter;
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/base/result.h"
 #include "sanitizer/common/removed.h"  // RemovedItem
 
 namespace lbg::sanitizer {
@@ -65,8 +66,8 @@ struct EngineConfig {
 
 class Engine {
  public:
-  // nullptr + error on bad config.
-  static std::unique_ptr<Engine> create(const EngineConfig&, std::string* error);
+  // An error on bad config.
+  static Result<std::unique_ptr<Engine>> create(const EngineConfig&);
 
   // Thread-safe (const): lbg-icapd calls it from several worker threads at once.
   Outcome sanitize(std::string_view input, std::string_view fileNameHint, Mode mode) const;

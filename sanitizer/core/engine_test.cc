@@ -23,10 +23,9 @@ using testing::scanOoxml;
 std::string corpus() { return std::string(LBG_CORPUS_DIR) + "/office/"; }
 
 std::unique_ptr<Engine> makeEngine(EngineConfig config = {}) {
-  std::string error;
-  auto engine = Engine::create(config, &error);
-  EXPECT_NE(engine, nullptr) << error;
-  return engine;
+  auto engine = Engine::create(config);
+  EXPECT_TRUE(engine.ok()) << engine.error().toString();
+  return engine.ok() ? std::move(engine).value() : nullptr;
 }
 
 struct Expected {
@@ -328,8 +327,7 @@ TEST(EngineLegacyOffice, WithoutConverterBlocked) {
   Outcome rtf = engine->sanitize(readFile(corpus() + "msodde/RTF-Spec-1.7.rtf"), "r.rtf", Mode::Rebuild);
   EXPECT_EQ(rtf.report.reason, "type-blocked:rtf");
   config.officeConverter = "/nonexistent/soffice.bin";
-  std::string error;
-  EXPECT_EQ(Engine::create(config, &error), nullptr);
+  EXPECT_FALSE(Engine::create(config).ok());
 }
 
 TEST(EngineCorpus, CsvFormulaCellsNeutralised) {
@@ -341,17 +339,17 @@ TEST(EngineCorpus, CsvFormulaCellsNeutralised) {
 }
 
 TEST(EngineConfigTest, RejectsBadConfig) {
-  std::string error;
   EngineConfig c;
   c.maxCompressionRatio = 0;
-  EXPECT_EQ(Engine::create(c, &error), nullptr);
-  EXPECT_NE(error.find("maxCompressionRatio"), std::string::npos);
+  auto bad = Engine::create(c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("maxCompressionRatio"), std::string::npos);
   EngineConfig d;
   d.allowTypes["no-such-type"] = true;
-  EXPECT_EQ(Engine::create(d, &error), nullptr);
+  EXPECT_FALSE(Engine::create(d).ok());
   EngineConfig e;
   e.timeoutMs = 0;
-  EXPECT_EQ(Engine::create(e, &error), nullptr);
+  EXPECT_FALSE(Engine::create(e).ok());
 }
 
 TEST(EngineTypes, ExecutablesScriptsAndShortcutsBlocked) {

@@ -40,21 +40,18 @@ bool writeAtomically(const std::string& path, std::string_view bytes) {
 
 }  // namespace
 
-bool prepareQuarantine(const std::string& dir, std::string* error) {
+Result<Ok> prepareQuarantine(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    *error = "cannot create quarantine directory " + dir + ": " + std::strerror(errno);
-    return false;
+    return Error{"cannot create quarantine directory " + dir + ": " + std::strerror(errno)};
   }
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    *error = "quarantine path is not a directory: " + dir;
-    return false;
+    return Error{"quarantine path is not a directory: " + dir};
   }
   if ((st.st_mode & 0077) != 0 && ::chmod(dir.c_str(), 0700) != 0) {
-    *error = "cannot restrict quarantine directory to 0700: " + dir;
-    return false;
+    return Error{"cannot restrict quarantine directory to 0700: " + dir};
   }
-  return true;
+  return Ok{};
 }
 
 bool quarantineStore(const std::string& dir, const std::string& sha256, std::string_view bytes,

@@ -7,10 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "policy/base/result.h"
+
 namespace lbg::sanitizer {
 
-// Creates `dir` (0700) if missing. false + error when it cannot be used.
-bool prepareQuarantine(const std::string& dir, std::string* error);
+// Creates `dir` (0700) if missing. An error when it cannot be used.
+Result<Ok> prepareQuarantine(const std::string& dir);
 
 // Stores `bytes` as <dir>/<sha256>.bin (and <sha256>.json with the report). Existing files are
 // kept (same hash, same bytes). false on I/O failure.

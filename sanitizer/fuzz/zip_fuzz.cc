@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // No LibreOffice start per generated .doc member: the converter is a separate program whose
     // input is confined by the exec sandbox, not code this fuzzer can instrument.
     config.officeConverter = "";
-    std::string error;
-    return Engine::create(config, &error);
+    auto created = Engine::create(config);
+    return created.ok() ? std::move(created).value() : nullptr;
   }();
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   Outcome out = engine->sanitize(bytes, "fuzz.zip", Mode::Rebuild);

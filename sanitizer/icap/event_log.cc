@@ -10,33 +10,30 @@
 
 namespace lbg::icap {
 
-std::FILE* EventLog::open(const std::string& path, std::string* error) {
+Result<std::FILE*> EventLog::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    if (error) *error = "cannot open log " + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
+  if (fd < 0) return Error{"cannot open log " + path + ": " + std::strerror(errno)};
   std::FILE* f = ::fdopen(fd, "a");
   if (f == nullptr) {
     ::close(fd);
-    if (error) *error = "cannot open log " + path + ": " + std::strerror(errno);
+    return Error{"cannot open log " + path + ": " + std::strerror(errno)};
   }
   return f;
 }
 
-std::unique_ptr<EventLog> EventLog::create(const std::string& path, std::string* error) {
-  std::FILE* f = open(path, error);
-  if (f == nullptr) return nullptr;
-  return std::unique_ptr<EventLog>(new EventLog(path, f));
+Result<std::unique_ptr<EventLog>> EventLog::create(const std::string& path) {
+  auto f = open(path);
+  if (!f) return f.error();
+  return std::unique_ptr<EventLog>(new EventLog(path, f.value()));
 }
 
-bool EventLog::reopen(std::string* error) {
-  std::FILE* f = open(path_, error);
-  if (f == nullptr) return false;
+Result<Ok> EventLog::reopen() {
+  auto f = open(path_);
+  if (!f) return f.error();
   std::lock_guard<std::mutex> lock(mutex_);
   std::fclose(file_);
-  file_ = f;
-  return true;
+  file_ = f.value();
+  return Ok{};
 }
 
 EventLog::~EventLog() {

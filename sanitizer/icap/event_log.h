@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "policy/base/result.h"
+
 namespace lbg::icap {
 
 // Appends one JSON object per line to a file. Workers write concurrently; a mutex keeps lines
@@ -13,8 +15,8 @@ namespace lbg::icap {
 // calls it on SIGHUP) starts a new file under the configured path.
 class EventLog {
  public:
-  // nullptr and *error set when the file cannot be opened.
-  static std::unique_ptr<EventLog> create(const std::string& path, std::string* error);
+  // An error when the file cannot be opened.
+  static Result<std::unique_ptr<EventLog>> create(const std::string& path);
   ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
@@ -23,15 +25,15 @@ class EventLog {
   // error is counted; the ICAP answer does not depend on it).
   bool write(std::string_view line);
   uint64_t writeErrors() const;
-  // Opens the path again; on failure keeps writing to the old file and returns false.
-  bool reopen(std::string* error);
+  // Opens the path again; on failure keeps writing to the old file and returns the error.
+  Result<Ok> reopen();
 
   // Current time as the EVE timestamp format: 2026-01-02T03:04:05.123456+0000
   static std::string timestamp();
 
  private:
   EventLog(std::string path, std::FILE* f) : path_(std::move(path)), file_(f) {}
-  static std::FILE* open(const std::string& path, std::string* error);
+  static Result<std::FILE*> open(const std::string& path);
   const std::string path_;
   mutable std::mutex mutex_;
   std::FILE* file_;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "policy/base/result.h"
 #include "sanitizer/icap/chunked.h"
 #include "sanitizer/icap/content_filter.h"
 #include "sanitizer/icap/header_list.h"
@@ -31,29 +32,26 @@ struct ParsedResponse {
 };
 
 // Parses one response from the front of `buf`. Returns the bytes it used, 0 when incomplete, and
-// sets *error (and returns 0) when the response is malformed.
-inline size_t parseResponse(std::string_view buf, ParsedResponse& out, std::string* error) {
+// an error when the response is malformed.
+inline Result<size_t> parseResponse(std::string_view buf, ParsedResponse& out) {
   const auto end = buf.find("\r\n\r\n");
   if (end == std::string_view::npos) return 0;
   const auto line = buf.substr(0, buf.find("\r\n"));
   if (line.substr(0, 9) != "ICAP/1.0 " || line.size() < 12) {
-    *error = "bad status line";
-    return 0;
+    return Error{"bad status line"};
   }
   out = ParsedResponse{};
   std::from_chars(line.data() + 9, line.data() + 12, out.status);
   if (auto e = parseHeaderLines(buf.substr(line.size() + 2, end + 4 - line.size() - 2), 100,
                                 out.headers);
       !e.empty()) {
-    *error = e;
-    return 0;
+    return Error{e};
   }
   size_t pos = end + 4;
   if (out.status == 100) return pos;
   const auto* enc = out.headers.get("Encapsulated");
   if (enc == nullptr) {
-    *error = "no Encapsulated";
-    return 0;
+    return Error{"no Encapsulated"};
   }
   // name=offset entries; the last one is the body entry.
   std::vector<std::pair<std::string, size_t>> entries;
@@ -74,12 +72,11 @@ inline size_t parseResponse(std::string_view buf, ParsedResponse& out, std::stri
     const auto sec = buf.substr(pos + entries[i].second, entries[i + 1].second - entries[i].second);
     if (entries[i].first == "req-hdr") {
       out.request.emplace();
-      if (auto e = parseHttpRequestHead(sec, 100, *out.request); !e.empty()) *error = e;
+      if (auto e = parseHttpRequestHead(sec, 100, *out.request); !e.empty()) return Error{e};
     } else {
       out.response.emplace();
-      if (auto e = parseHttpResponseHead(sec, 100, *out.response); !e.empty()) *error = e;
+      if (auto e = parseHttpResponseHead(sec, 100, *out.response); !e.empty()) return Error{e};
     }
-    if (!error->empty()) return 0;
   }
   pos += headBytes;
   if (entries.back().first == "null-body") return pos;
@@ -87,8 +84,7 @@ inline size_t parseResponse(std::string_view buf, ParsedResponse& out, std::stri
   std::string body;
   const auto step = decoder.feed(buf.substr(pos), body);
   if (step.status == ChunkedDecoder::Status::Error) {
-    *error = decoder.error();
-    return 0;
+    return Error{decoder.error()};
   }
   if (step.status != ChunkedDecoder::Status::Done) return 0;
   out.body = std::move(body);
@@ -128,10 +124,13 @@ class Client {
     while (true) {
       ParsedResponse r;
       error_.clear();
-      const auto used = parseResponse(buffer_, r, &error_);
-      if (!error_.empty()) return std::nullopt;
-      if (used > 0) {
-        buffer_.erase(0, used);
+      const auto used = parseResponse(buffer_, r);
+      if (!used) {
+        error_ = used.error().message;
+        return std::nullopt;
+      }
+      if (used.value() > 0) {
+        buffer_.erase(0, used.value());
         return r;
       }
       char tmp[65536];

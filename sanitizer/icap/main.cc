@@ -107,17 +107,18 @@ int main(int argc, char** argv) {
   engineConfig.policyVersion = vm["policy-version"].as<std::string>();
   engineConfig.maxInputBytes = maxBody;
   if (vm.count("quarantine")) engineConfig.quarantineDir = vm["quarantine"].as<std::string>();
-  std::string error;
-  std::shared_ptr<const sanitizer::Engine> engine = sanitizer::Engine::create(engineConfig, &error);
-  if (!engine) return fail("engine: " + error);
+  auto createdEngine = sanitizer::Engine::create(engineConfig);
+  if (!createdEngine) return fail("engine: " + createdEngine.error().toString());
+  std::shared_ptr<const sanitizer::Engine> engine = std::move(createdEngine).value();
 
   auto filter = std::make_shared<icap::EngineFilter>(
       engine, mode, std::string(LBG_VERSION) + "|" + engineConfig.policyVersion);
 
   std::shared_ptr<icap::EventLog> log;
   if (vm.count("log")) {
-    log = icap::EventLog::create(vm["log"].as<std::string>(), &error);
-    if (!log) return fail(error);
+    auto created = icap::EventLog::create(vm["log"].as<std::string>());
+    if (!created) return fail(created.error().toString());
+    log = std::move(created).value();
   }
 
   icap::ServiceConfig serviceConfig;
@@ -132,9 +133,9 @@ int main(int argc, char** argv) {
       if (t != "none") serviceConfig.responsePassTypes.push_back(t);
     }
   }
-  std::shared_ptr<const icap::SanitizeService> service =
-      icap::SanitizeService::create(serviceConfig, filter, log, &error);
-  if (!service) return fail(error);
+  auto createdService = icap::SanitizeService::create(serviceConfig, filter, log);
+  if (!createdService) return fail(createdService.error().toString());
+  std::shared_ptr<const icap::SanitizeService> service = std::move(createdService).value();
 
   icap::ServerConfig serverConfig;
   serverConfig.listen = vm["listen"].as<std::string>();
@@ -153,8 +154,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = icap::Server::create(serverConfig, service, &error);
-  if (!server) return fail(error);
+  auto createdServer = icap::Server::create(serverConfig, service);
+  if (!createdServer) return fail(createdServer.error().toString());
+  std::unique_ptr<icap::Server> server = std::move(createdServer).value();
   server->start();
   std::cerr << "lbg-icapd " LBG_VERSION " listening on "
             << serverConfig.listen.substr(0, serverConfig.listen.rfind(':')) << ":"
@@ -176,7 +178,9 @@ int main(int argc, char** argv) {
     if (sig == SIGINT || sig == SIGTERM) break;
     if (sig == SIGHUP && log) {
       // After logrotate has renamed the file.
-      if (!log->reopen(&error)) std::cerr << "lbg-icapd: " << error << "\n";
+      if (auto reopened = log->reopen(); !reopened) {
+        std::cerr << "lbg-icapd: " << reopened.error().toString() << "\n";
+      }
     }
   }
   std::cerr << "lbg-icapd: stopping\n";

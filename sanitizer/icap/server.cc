@@ -40,22 +40,17 @@ bool splitHostPort(const std::string& text, std::string& host, uint16_t& port) {
   return true;
 }
 
-std::unique_ptr<Server> Server::create(const ServerConfig& config,
-                                       std::shared_ptr<const SanitizeService> service,
-                                       std::string* error) {
-  auto fail = [&](std::string m) -> std::unique_ptr<Server> {
-    if (error) *error = std::move(m);
-    return nullptr;
-  };
-  if (!service) return fail("no service");
-  if (config.workers == 0 || config.workers > 1024) return fail("workers must be 1..1024");
+Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config,
+                                               std::shared_ptr<const SanitizeService> service) {
+  if (!service) return Error{"no service"};
+  if (config.workers == 0 || config.workers > 1024) return Error{"workers must be 1..1024"};
   if (config.maxConnections < config.workers) {
-    return fail("max connections must be at least the number of workers");
+    return Error{"max connections must be at least the number of workers"};
   }
   std::string host;
   uint16_t port = 0;
   if (!splitHostPort(config.listen, host, port)) {
-    return fail("--listen must be HOST:PORT, e.g. 127.0.0.1:1344");
+    return Error{"--listen must be HOST:PORT, e.g. 127.0.0.1:1344"};
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -64,12 +59,12 @@ std::unique_ptr<Server> Server::create(const ServerConfig& config,
   addrinfo* res = nullptr;
   const std::string portStr = std::to_string(port);
   if (const int rc = ::getaddrinfo(host.c_str(), portStr.c_str(), &hints, &res); rc != 0) {
-    return fail("listen address " + host + ": " + ::gai_strerror(rc));
+    return Error{"listen address " + host + ": " + ::gai_strerror(rc)};
   }
   const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     ::freeaddrinfo(res);
-    return fail(std::string("socket: ") + std::strerror(errno));
+    return Error{std::string("socket: ") + std::strerror(errno)};
   }
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -77,13 +72,13 @@ std::unique_ptr<Server> Server::create(const ServerConfig& config,
     const int e = errno;
     ::freeaddrinfo(res);
     ::close(fd);
-    return fail("bind " + config.listen + ": " + std::strerror(e));
+    return Error{"bind " + config.listen + ": " + std::strerror(e)};
   }
   ::freeaddrinfo(res);
   if (::listen(fd, 128) != 0) {
     const int e = errno;
     ::close(fd);
-    return fail(std::string("listen: ") + std::strerror(e));
+    return Error{std::string("listen: ") + std::strerror(e)};
   }
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
@@ -94,7 +89,7 @@ std::unique_ptr<Server> Server::create(const ServerConfig& config,
   const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake < 0) {
     ::close(fd);
-    return fail(std::string("eventfd: ") + std::strerror(errno));
+    return Error{std::string("eventfd: ") + std::strerror(errno)};
   }
   return std::unique_ptr<Server>(new Server(config, std::move(service), fd, wake, actual));
 }

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "policy/base/result.h"
 #include "sanitizer/icap/connection.h"
 #include "sanitizer/icap/service.h"
 
@@ -33,10 +34,9 @@ struct ServerConfig {
 // maxConnections a new connection gets "503 Service Overloaded" and is closed.
 class Server {
  public:
-  // Binds and listens; nullptr and *error on failure.
-  static std::unique_ptr<Server> create(const ServerConfig& config,
-                                        std::shared_ptr<const SanitizeService> service,
-                                        std::string* error);
+  // Binds and listens; an error on failure.
+  static Result<std::unique_ptr<Server>> create(const ServerConfig& config,
+                                                std::shared_ptr<const SanitizeService> service);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -43,16 +43,17 @@ class ServerTest : public ::testing::Test {
     sc.limits.maxBodyBytes = maxBody;
     sc.maxConnections = maxConnections;
     sc.previewBytes = static_cast<uint32_t>(std::min<uint64_t>(4096, maxBody));
-    std::string error;
-    service_ = SanitizeService::create(sc, filter_, nullptr, &error);
-    ASSERT_TRUE(service_) << error;
+    auto service = SanitizeService::create(sc, filter_, nullptr);
+    ASSERT_TRUE(service) << service.error().toString();
+    service_ = std::move(service).value();
     ServerConfig cfg;
     cfg.listen = "127.0.0.1:0";
     cfg.workers = workers;
     cfg.maxConnections = maxConnections;
     cfg.connection.idleTimeoutMs = idleMs;
-    server_ = Server::create(cfg, service_, &error);
-    ASSERT_TRUE(server_) << error;
+    auto server = Server::create(cfg, service_);
+    ASSERT_TRUE(server) << server.error().toString();
+    server_ = std::move(server).value();
     server_->start();
   }
   void TearDown() override {
@@ -322,16 +323,15 @@ TEST_F(ServerTest, PreviewLongerThanAnnouncedIs400) {
 }
 
 TEST(ServerCreate, RejectsBadListen) {
-  auto service =
-      SanitizeService::create(ServiceConfig{}, std::make_shared<TestFilter>(), nullptr, nullptr);
+  auto service = SanitizeService::create(ServiceConfig{}, std::make_shared<TestFilter>(), nullptr);
   ASSERT_TRUE(service);
-  std::shared_ptr<const SanitizeService> shared = std::move(service);
+  std::shared_ptr<const SanitizeService> shared = std::move(service).value();
   for (const char* l : {"127.0.0.1", "127.0.0.1:99999", "nohost:1344", ":1344", "[::1:1344"}) {
     ServerConfig cfg;
     cfg.listen = l;
-    std::string error;
-    EXPECT_FALSE(Server::create(cfg, shared, &error)) << l;
-    EXPECT_FALSE(error.empty());
+    auto server = Server::create(cfg, shared);
+    ASSERT_FALSE(server) << l;
+    EXPECT_FALSE(server.error().message.empty());
   }
   std::string host;
   uint16_t port = 0;

@@ -79,27 +79,23 @@ struct SanitizeService::Early {
   std::string reason;
 };
 
-std::unique_ptr<SanitizeService> SanitizeService::create(
+Result<std::unique_ptr<SanitizeService>> SanitizeService::create(
     ServiceConfig config, std::shared_ptr<const ContentFilter> filter,
-    std::shared_ptr<EventLog> log, std::string* error) {
-  auto fail = [&](std::string m) -> std::unique_ptr<SanitizeService> {
-    if (error) *error = std::move(m);
-    return nullptr;
-  };
-  if (!filter) return fail("no content filter");
+    std::shared_ptr<EventLog> log) {
+  if (!filter) return Error{"no content filter"};
   if (config.serviceName.empty() || !isToken(config.serviceName)) {
-    return fail("service name must be a non-empty token");
+    return Error{"service name must be a non-empty token"};
   }
   if (config.previewBytes > config.limits.maxBodyBytes) {
-    return fail("preview size exceeds the body limit");
+    return Error{"preview size exceeds the body limit"};
   }
-  if (config.maxConnections == 0) return fail("max connections must be positive");
-  if (!isToken(headerSafe(config.serverName))) return fail("invalid server name");
+  if (config.maxConnections == 0) return Error{"max connections must be positive"};
+  if (!isToken(headerSafe(config.serverName))) return Error{"invalid server name"};
   for (auto* list : {&config.responsePassTypes, &config.requestPassTypes}) {
     for (auto& t : *list) {
       t = mediaType(t);
       if (t.find('/') == std::string::npos)
-        return fail("pass type '" + t + "' is not a media type");
+        return Error{"pass type '" + t + "' is not a media type"};
     }
   }
   char tag[40];

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/base/result.h"
 #include "sanitizer/icap/content_filter.h"
 #include "sanitizer/icap/event_log.h"
 #include "sanitizer/icap/icap_limits.h"
@@ -50,9 +51,9 @@ struct ServiceStats {
 // create() and safe to call from all workers at once.
 class SanitizeService {
  public:
-  static std::unique_ptr<SanitizeService> create(ServiceConfig config,
-                                                 std::shared_ptr<const ContentFilter> filter,
-                                                 std::shared_ptr<EventLog> log, std::string* error);
+  static Result<std::unique_ptr<SanitizeService>> create(ServiceConfig config,
+                                                         std::shared_ptr<const ContentFilter> filter,
+                                                         std::shared_ptr<EventLog> log);
 
   const Limits& limits() const { return config_.limits; }
   const std::string& istag() const { return istag_; }

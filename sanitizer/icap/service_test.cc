@@ -54,10 +54,9 @@ IcapRequest makeRequest(Method method, const std::string& icapHeaders, const std
 
 ParsedResponse parse(const std::string& wire) {
   ParsedResponse p;
-  std::string err;
-  const auto used = testing::parseResponse(wire, p, &err);
-  EXPECT_EQ(err, "");
-  EXPECT_EQ(used, wire.size()) << wire;
+  const auto used = testing::parseResponse(wire, p);
+  EXPECT_TRUE(used.ok()) << used.error().toString();
+  EXPECT_EQ(used.ok() ? used.value() : 0, wire.size()) << wire;
   return p;
 }
 
@@ -69,14 +68,14 @@ class ServiceTest : public ::testing::Test {
     ASSERT_GE(fd, 0);
     ::close(fd);
     logPath_ = tmpl;
-    std::string error;
-    std::shared_ptr<EventLog> log = EventLog::create(logPath_, &error);
-    ASSERT_TRUE(log) << error;
+    auto log = EventLog::create(logPath_);
+    ASSERT_TRUE(log) << log.error().toString();
     ServiceConfig cfg;
     cfg.contact = "情報政策課 内線 1234";
     cfg.limits.maxBodyBytes = 1 << 20;
-    service_ = SanitizeService::create(cfg, filter_, log, &error);
-    ASSERT_TRUE(service_) << error;
+    auto service = SanitizeService::create(cfg, filter_, std::move(log).value());
+    ASSERT_TRUE(service) << service.error().toString();
+    service_ = std::move(service).value();
   }
   void TearDown() override { ::unlink(logPath_.c_str()); }
 
@@ -344,13 +343,14 @@ TEST(EventLogTest, ReopenFollowsRotation) {
   char tmpl[] = "/tmp/lbg-icap-rot-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl, path = dir + "/icap.jsonl", rotated = dir + "/icap.jsonl.1";
-  std::string error;
-  auto log = EventLog::create(path, &error);
-  ASSERT_TRUE(log) << error;
+  auto created = EventLog::create(path);
+  ASSERT_TRUE(created) << created.error().toString();
+  auto log = std::move(created).value();
   EXPECT_TRUE(log->write("{\"n\":1}"));
   ASSERT_EQ(::rename(path.c_str(), rotated.c_str()), 0);
   EXPECT_TRUE(log->write("{\"n\":2}"));  // still the renamed file
-  ASSERT_TRUE(log->reopen(&error)) << error;
+  auto reopened = log->reopen();
+  ASSERT_TRUE(reopened) << reopened.error().toString();
   EXPECT_TRUE(log->write("{\"n\":3}"));
   auto slurp = [](const std::string& p) {
     std::ifstream f(p);
@@ -363,20 +363,23 @@ TEST(EventLogTest, ReopenFollowsRotation) {
   ::unlink(path.c_str());
   ::unlink(rotated.c_str());
   ::rmdir(dir.c_str());
-  EXPECT_FALSE(EventLog::create("/nonexistent-dir/x.jsonl", &error));
+  auto missing = EventLog::create("/nonexistent-dir/x.jsonl");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message.rfind("cannot open log /nonexistent-dir/x.jsonl: ", 0), 0u);
 }
 
 TEST(ServiceCreate, ValidatesConfig) {
   auto filter = std::make_shared<TestFilter>();
-  std::string error;
   ServiceConfig bad;
   bad.serviceName = "a b";
-  EXPECT_FALSE(SanitizeService::create(bad, filter, nullptr, &error));
+  EXPECT_FALSE(SanitizeService::create(bad, filter, nullptr));
   ServiceConfig badType;
   badType.responsePassTypes = {"css"};
-  EXPECT_FALSE(SanitizeService::create(badType, filter, nullptr, &error));
-  EXPECT_FALSE(SanitizeService::create(ServiceConfig{}, nullptr, nullptr, &error));
-  EXPECT_TRUE(SanitizeService::create(ServiceConfig{}, filter, nullptr, &error));
+  auto badTypeService = SanitizeService::create(badType, filter, nullptr);
+  ASSERT_FALSE(badTypeService);
+  EXPECT_EQ(badTypeService.error().message, "pass type 'css' is not a media type");
+  EXPECT_FALSE(SanitizeService::create(ServiceConfig{}, nullptr, nullptr));
+  EXPECT_TRUE(SanitizeService::create(ServiceConfig{}, filter, nullptr));
 }
 
 }  // namespace

@@ -72,8 +72,8 @@ std::string makeJpegWithComment(const std::string& comment) {
 }
 
 std::unique_ptr<Engine> engine(EngineConfig c = {}) {
-  std::string error;
-  return Engine::create(c, &error);
+  auto created = Engine::create(c);
+  return created.ok() ? std::move(created).value() : nullptr;
 }
 
 TEST(ImageSanitizer, PngMetadataDroppedPixelsKept) {

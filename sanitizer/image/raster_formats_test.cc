@@ -20,8 +20,8 @@ namespace lbg::sanitizer {
 namespace {
 
 std::unique_ptr<Engine> engine(EngineConfig c = {}) {
-  std::string error;
-  return Engine::create(c, &error);
+  auto created = Engine::create(c);
+  return created.ok() ? std::move(created).value() : nullptr;
 }
 
 // Decoded RGBA of a PNG the engine produced.

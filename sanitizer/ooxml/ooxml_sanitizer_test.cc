@@ -66,8 +66,7 @@ struct Result {
 };
 
 Result run(const std::string& package, Mode mode = Mode::Rebuild) {
-  std::string error;
-  auto engine = Engine::create(EngineConfig{}, &error);
+  auto engine = Engine::create(EngineConfig{}).value();
   Result r{engine->sanitize(package, "t.docx", mode), ""};
   if (r.outcome.report.verdict == Verdict::Sanitized && mode == Mode::Rebuild) {
     r.document = testing::zipRead(r.outcome.output, "word/document.xml");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "policy/base/result.h"
+
 namespace lbg::sanitizer::pdf {
 namespace {
 
@@ -14,13 +16,21 @@ struct Tok {
   bool operator==(const Tok& o) const { return type == o.type && text == o.text; }
 };
 
-std::vector<Tok> tokens(std::string_view data, std::string* error = nullptr) {
+// The tokens, or the tokenizer's error when it stopped on malformed input.
+Result<std::vector<Tok>> tokenize(std::string_view data) {
   ContentTokenizer t(data);
   std::vector<Tok> out;
   Token token;
   while (t.next(&token)) out.push_back({token.type, std::string(token.text)});
-  if (error != nullptr) *error = t.error();
+  if (!t.error().empty()) return Error{t.error()};
   return out;
+}
+
+// Well-formed input: every token, and no error.
+std::vector<Tok> tokens(std::string_view data) {
+  auto r = tokenize(data);
+  EXPECT_TRUE(r.ok()) << r.error().toString();
+  return r.ok() ? std::move(r).value() : std::vector<Tok>{};
 }
 
 ContentResources allowAll() {
@@ -79,13 +89,11 @@ TEST(ContentTokenizer, InlineImageDataIsOneTokenEvenWithEiInside) {
 TEST(ContentTokenizer, MalformedInputStops) {
   for (const char* bad : {"(unterminated", "(a(b) Tj", "<4G>", "<48", ")", "> x", "{ 1 }", "BI /W 1 ID",
                           "BI /W 1 ID xxxx", "BI ID"}) {
-    std::string error;
-    tokens(bad, &error);
-    EXPECT_FALSE(error.empty()) << bad;
+    auto r = tokenize(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_FALSE(r.error().message.empty()) << bad;
   }
-  std::string error;
-  tokens("", &error);
-  EXPECT_TRUE(error.empty());
+  EXPECT_TRUE(tokenize("").ok());
 }
 
 TEST(ContentFilter, AllowedOperatorsAreReEmitted) {

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "sanitizer/pdf/pdf_content.h"
+#include "sanitizer/pdf/pdf_resources.h"
 #include "sanitizer/pdf/pdf_rules.h"
 
 namespace lbg::sanitizer::pdf {
@@ -48,7 +49,7 @@ bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
 
 }  // namespace
 
-FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
+FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const FontChecker& checkFonts) {
   FormatResult result;
   try {
     QPDF pdf;
@@ -58,11 +59,14 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits) {
     if (!disarm(pdf, limits, result.removed)) return FormatResult::fail("limit:timeout");
     // Page and form content is re-emitted from its tokens with allowed operators only.
     if (!rebuildContentStreams(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
+    // Font programs checked by FreeType and images decoded and re-encoded, or replaced.
+    if (!rebuildFontsAndImages(pdf, limits, checkFonts, result.removed, &reason)) return FormatResult::fail(reason);
     QPDFWriter writer(pdf);
     writer.setOutputMemory();
     writer.setPreserveEncryption(false);
     writer.setLinearization(false);
-    // Content streams were rebuilt above; other streams (images, fonts) are copied as they are.
+    // Content streams, font programs and images were rebuilt above (fonts and images compressed by
+    // us); the remaining streams are copied as they are.
     writer.setCompressStreams(false);
     writer.setDecodeLevel(qpdf_dl_none);
     writer.setDeterministicID(true);

@@ -10,10 +10,13 @@
 #include <string_view>
 
 #include "sanitizer/common/format_result.h"
+#include "sanitizer/pdf/font_program.h"
 
 namespace lbg::sanitizer::pdf {
 
-FormatResult sanitize(std::string_view bytes, const FormatLimits& limits);
+// Embedded font programs go to `checkFonts` (the engine passes the sandboxed FreeType check;
+// empty: FreeType in this process).
+FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const FontChecker& checkFonts = {});
 
 // Second check: re-open the rebuilt file with qpdf and scan every object for the removed
 // constructs. "" when clean, else "verify:<kind>". `pages`, when given, receives the page count of

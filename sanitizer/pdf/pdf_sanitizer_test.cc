@@ -52,8 +52,8 @@ QPDFObjectHandle obj(QPDF& pdf, const std::string& text) {
 }
 
 std::unique_ptr<Engine> engine() {
-  std::string error;
-  return Engine::create(EngineConfig{}, &error);
+  auto created = Engine::create(EngineConfig{});
+  return created.ok() ? std::move(created).value() : nullptr;
 }
 
 struct ActiveCase {

@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "sanitizer/image/image_sanitizer.h"
+#include "sanitizer/pdf/image_codec.h"
 #include "sanitizer/render/render_pool.h"
 #include "sanitizer/render/sandbox.h"
 
@@ -89,13 +89,12 @@ bool renderAll(std::string_view head, std::string_view pdf, const Emit& emit) {
     if (pixels > options.maxImagePixels) dpi *= std::sqrt(options.maxImagePixels / pixels);
     poppler::image img = renderer.render_page(page.get(), dpi, dpi);
     if (!img.is_valid() || img.width() <= 0 || img.height() <= 0) return error("render-failed");
-    std::vector<unsigned char> rgb(static_cast<size_t>(img.width()) * img.height() * 3);
-    for (int y = 0; y < img.height(); ++y) {
-      std::memcpy(rgb.data() + static_cast<size_t>(y) * img.width() * 3,
-                  img.const_data() + static_cast<size_t>(y) * img.bytes_per_row(), static_cast<size_t>(img.width()) * 3);
-    }
+    // Encoded straight from the renderer's rows (packed RGB, padded stride): no 6 MB repacking copy
+    // per page, and the JPEG goes out as its own record rather than appended to the header.
     std::string jpeg;
-    if (!image::encodeJpeg(rgb.data(), static_cast<unsigned>(img.width()), static_cast<unsigned>(img.height()), 85, &jpeg)) {
+    if (!pdf::encodeJpegRows(reinterpret_cast<const unsigned char*>(img.const_data()), static_cast<uint32_t>(img.width()),
+                             static_cast<uint32_t>(img.height()), 3, static_cast<size_t>(img.bytes_per_row()), 85,
+                             &jpeg)) {
       return error("render-failed");
     }
     std::string rec = "P";
@@ -104,8 +103,7 @@ bool renderAll(std::string_view head, std::string_view pdf, const Emit& emit) {
     put(&rec, static_cast<uint32_t>(img.width()));
     put(&rec, static_cast<uint32_t>(img.height()));
     put(&rec, static_cast<uint64_t>(jpeg.size()));
-    rec += jpeg;
-    if (!emit(rec)) return false;
+    if (!emit(rec) || !emit(jpeg)) return false;
   }
   return true;
 }

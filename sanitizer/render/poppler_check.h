@@ -4,7 +4,8 @@
 // parser from qpdf, which wrote it) inside the render sandbox, and must (a) open without a
 // password, (b) have the page count qpdf wrote, (c) show poppler no active content (document
 // JavaScript, embedded files, link or form actions other than in-document navigation, media,
-// sound, 3D or file-attachment annotations), and (d) render every page. A document that qpdf and
+// sound, 3D or file-attachment annotations) on any page, and (d) render its first two pages (at
+// 18 dpi, through cairo on the same parse). A document that qpdf and
 // poppler read differently is exactly the parser-differential a CDR must not pass.
 
 #include <cstdint>

@@ -30,7 +30,7 @@ def u16(v):
 
 
 def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=False,
-                 two_sni=False, record_size=16384, legacy=0x0303):
+                 two_sni=False, record_size=16384, legacy=0x0303, early=False):
     body = u16(legacy) + bytes(range(32)) + b"\x20" + bytes(32) + u16(4) + u16(0x1301) + \
         u16(0x1302) + b"\x01\x00"
     ext = b""
@@ -47,6 +47,8 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
         ext += u16(16) + u16(len(lst) + 2) + u16(len(lst)) + lst
     if ech:
         ext += u16(0xfe0d) + u16(40) + b"\xab" * 40
+    if early:
+        ext += u16(42) + u16(0)
     body += u16(len(ext)) + ext
     msg = b"\x01" + struct.pack("!I", len(body))[1:] + body
     out = b""
@@ -54,6 +56,101 @@ def client_hello(names=("outlook.office365.com",), alpn=("h2", "http/1.1"), ech=
         chunk = msg[off:off + record_size]
         out += b"\x16\x03\x01" + u16(len(chunk)) + chunk
     return out
+
+
+def handshake_msg(kind, body):
+    return bytes([kind]) + struct.pack("!I", len(body))[1:] + body
+
+
+def tls_records(msgs, ctype=22):
+    out = b""
+    for off in range(0, len(msgs), 16384):
+        chunk = msgs[off:off + 16384]
+        out += bytes([ctype]) + b"\x03\x03" + u16(len(chunk)) + chunk
+    return out
+
+
+# RFC 8446 4.1.3: the random of a ServerHello that is a HelloRetryRequest.
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def server_hello(tls13=False, retry=False):
+    """A ServerHello record: TLS 1.2, or TLS 1.3 (supported_versions 0x0304, certificate
+    encrypted), or a HelloRetryRequest."""
+    random = HRR_RANDOM if retry else bytes(range(100, 132))
+    tls13 = tls13 or retry
+    body = u16(0x0303) + random + b"\x00" + u16(0x1301 if tls13 else 0xc02f) + b"\x00"
+    if tls13:
+        ext = u16(43) + u16(2) + u16(0x0304)
+        body += u16(len(ext)) + ext
+    return handshake_msg(2, body)
+
+
+def tls12_flight(chain_der):
+    """ServerHello, Certificate (leaf first) and ServerHelloDone in handshake records."""
+    lst = b"".join(struct.pack("!I", len(c))[1:] + c for c in chain_der)
+    cert = handshake_msg(11, struct.pack("!I", len(lst))[1:] + lst)
+    return tls_records(server_hello() + cert + handshake_msg(14, b""))
+
+
+# The server's first flight on TLS flows whose certificate is not under test: TLS 1.3 passes the
+# passive certificate check untouched.
+SH13 = tls_records(server_hello(tls13=True))
+
+
+def cert_material(out):
+    """A test root (written to OUTDIR/cert-root.pem for `replay --trust-store`) and the leaves of
+    the cert_check case, as DER, valid around the capture's time T0."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    t0 = datetime.datetime.fromtimestamp(T0, datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def build(subject, issuer, key, signer, sans, nb, na, ca=False):
+        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(nb).not_valid_after(na)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                                critical=True)
+        else:
+            b = b.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                                critical=False)
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]),
+                                critical=False)
+        return b.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = build("lbg golden test root", "lbg golden test root", root_key, root_key, [],
+                 t0 - 10 * day, t0 + 3650 * day, ca=True)
+    with open(os.path.join(out, "cert-root.pem"), "wb") as f:
+        f.write(x509.load_der_x509_certificate(root).public_bytes(serialization.Encoding.PEM))
+    inter_key = ec.generate_private_key(ec.SECP256R1())
+    inter = build("lbg golden intermediate", "lbg golden test root", inter_key, root_key, [],
+                  t0 - 10 * day, t0 + 365 * day, ca=True)
+
+    def leaf(cn, sans, nb=-1, na=90, signer=None, issuer="lbg golden intermediate"):
+        k = ec.generate_private_key(ec.SECP256R1())
+        return build(cn, issuer if signer is not None else cn, k, signer or k, sans,
+                     t0 + nb * day, t0 + na * day)
+
+    return {
+        "valid": [leaf("valid-leaf-cn", ["outlook.office365.com"], signer=inter_key), inter],
+        "selfsigned": [leaf("selfsigned-leaf-cn", ["outlook.office365.com"])],
+        "wrongname": [leaf("wrongname-leaf-cn", ["www.example.org"], signer=inter_key), inter],
+        "expired": [leaf("expired-leaf-cn", ["outlook.office365.com"], nb=-100, na=-10,
+                         signer=inter_key), inter],
+        "pinned": [leaf("pinned-leaf-cn", ["pinned.example.net"], signer=inter_key), inter],
+    }
 
 
 def dns_name(n):
@@ -148,7 +245,7 @@ def main():
     cases = {}
 
     p = []
-    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(b"\x16\x03\x03" + b"s" * 200).close()
+    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(SH13 + b"\x17\x03\x03\x00\xc8" + b"s" * 200).close()
     Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(["contoso.sharepoint.com"])).close()
     cases["allowed_sni"] = p
 
@@ -159,7 +256,7 @@ def main():
     cases["forbidden_sni"] = p
 
     p = []
-    Conv(p, M365, 443).handshake().client_data(client_hello(), seg=1).server_data(b"\x16\x03\x03ok")
+    Conv(p, M365, 443).handshake().client_data(client_hello(), seg=1).server_data(SH13)
     Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(), seg=37, order="reverse")
     Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello(record_size=9), seg=100)
     cases["split_hello"] = p
@@ -315,6 +412,47 @@ def main():
     cases["tls_second_hello"] = p
 
     p = []
+    # After the verdict the client's cleartext handshake is followed (issue 9, class 1). The
+    # attacker's ways of getting a second ClientHello to the server: after a HelloRetryRequest
+    # (the server asks for it), split over records and segments so that no one segment shows it.
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    hrr = tls_records(server_hello(retry=True))
+    def app(text):
+        return b"\x17\x03\x03" + u16(len(text)) + text
+    Conv(p, M365, 443).handshake().client_data(client_hello()).server_data(hrr).client_data(
+        ccs + client_hello(["hrr-evil.example"], record_size=90), seg=50)
+    # Behind 0-RTT early data, which a server that retries the handshake skips.
+    Conv(p, M365, 443, sport=40001).handshake().client_data(client_hello(early=True)).client_data(
+        ccs + app(b"zero-rtt") + app(b"more")).server_data(hrr).client_data(
+        client_hello(["early-evil.example"]), seg=64)
+    # Plaintext after the hello, on a connection allowed by its SNI.
+    Conv(p, M365, 443, sport=40002).handshake().client_data(client_hello()).client_data(
+        b"GET / HTTP/1.1\r\nHost: plaintext-evil.example\r\n\r\n")
+    # Allowed: a hello split over two records and segments, the retried one the same, then
+    # encrypted records; and a TLS 1.3-like flow (hello, CCS, application data).
+    Conv(p, M365, 443, sport=40003).handshake().client_data(client_hello(record_size=100), seg=33).server_data(
+        hrr).client_data(ccs + client_hello(record_size=80), seg=29).client_data(
+        app(b"allowed-after-retry") + app(b"x" * 300), seg=120).close()
+    Conv(p, M365, 443, sport=40004).handshake().client_data(client_hello(["contoso.sharepoint.com"])).client_data(
+        ccs + app(b"allowed-tls13-finished")).server_data(SH13 + b"\x17\x03\x03\x00\x05sssss").client_data(
+        app(b"allowed-tls13-data" * 20), seg=100).close()
+    cases["tls_follow"] = p
+
+    p = []
+    # Apps before payload (issue 9, class 6): a service that demands TLS, allowed by address. A
+    # tunnel nDPI cannot name, and a server that speaks first (SSH), used to get up to 16 packets
+    # across before app-mismatch; now nothing crosses. TLS to the same service passes whole.
+    portal = "203.0.113.200"
+    Conv(p, portal, 8443).handshake().client_data(
+        b"tunnel-payload-marker" + bytes(range(256)) * 8, seg=150)
+    Conv(p, portal, 8443, sport=40001).handshake().server_data(
+        b"SSH-2.0-server-banner-marker\r\n").client_data(b"SSH-2.0-client-banner-marker\r\n")
+    Conv(p, portal, 8443, sport=40002).handshake().client_data(
+        client_hello(["portal.partner.example"])).client_data(
+        b"\x17\x03\x03\x00\x13allowed-portal-data").close()
+    cases["apps_before_payload"] = p
+
+    p = []
     # Protocol on port: the cloud service's tcp/443 is TLS >= 1.2. An attacker with an allowed
     # name tries plain HTTP there, an old TLS, and a server that speaks first (a tunnel whose
     # server end greets, judged before as "other protocol" by its address alone).
@@ -348,7 +486,7 @@ def main():
     # Allowed: the same bytes twice (a real retransmission) pass, and so does what follows.
     c = Conv(p, M365, 443, sport=41002).handshake().client_data(client_hello())
     raw(c, "PA", 1001, c.sseq, client_hello())
-    c.server_data(b"\x16\x03\x03\x00\x04\x02\x00\x00\x00")
+    c.server_data(SH13)
     c.client_data(b"\x17\x03\x03\x00\x18allowed-after-retransmit").close()
     cases["stream_conflict"] = p
 
@@ -438,6 +576,55 @@ def main():
     c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
     c.handshake().client_data(client_hello()).close()
     cases["guard_syn_flood"] = p
+
+    # Passive certificate check (issue 11): TLS 1.2 flights whose certificate chains to the test
+    # root or not; the bytes the server sends after its flight carry a marker per flow.
+    chains = cert_material(out)
+    p = []
+    for i, (kind, sni) in enumerate([("valid", "outlook.office365.com"),
+                                     ("valid", "outlook.office365.com"),  # from the cache
+                                     ("selfsigned", "outlook.office365.com"),
+                                     ("wrongname", "outlook.office365.com"),
+                                     ("expired", "outlook.office365.com"),
+                                     ("pinned", "pinned.example.net")]):
+        c = Conv(p, M365, 443, sport=42000 + i).handshake().client_data(client_hello([sni]))
+        flight = tls12_flight(chains[kind])
+        c.server_data(flight[:700]).server_data(flight[700:])  # the list straddles segments
+        # ClientKeyExchange and ChangeCipherSpec: the client's cleartext handshake ends there.
+        c.client_data(tls_records(handshake_msg(16, b"\x04ckex")) + b"\x14\x03\x03\x00\x01\x01")
+        c.server_data(b"\x17\x03\x03\x00\x20" + f"after-cert-{kind}-{i}".encode()).close()
+    c = Conv(p, M365, 443, sport=42010).handshake().client_data(client_hello())
+    c.server_data(SH13 + b"\x17\x03\x03\x00\x20after-cert-tls13").close()
+    cases["cert_check"] = p
+
+    p = []
+    # A UDP flood from outside (one spoofed source, 300 datagrams to an inside host's port 53)
+    # while an inside client connects: the flood makes no flow and is summarised in the log as one
+    # `ddos` record with its count, not one record per packet.
+    for i in range(300):
+        q = Ether(src=MAC_S, dst=MAC_C) / IP(src="198.18.7.1", dst=CLIENT) / UDP(sport=1024 + i, dport=53) / Raw(b"\x00" * 32)
+        q.time = T0 + i * 0.0001
+        p.append(q)
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.05 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake().client_data(client_hello()).close()
+    cases["guard_udp_flood"] = p
+
+    p = []
+    # Table exhaustion from inside: a client completes its handshake, then 300 SYNs from as many
+    # inside addresses (each within its own new-flow limit) arrive in a 64-flow table whose
+    # embryonic part holds 16. They evict each other, oldest first; the established flow stays
+    # and is judged when its ClientHello comes.
+    c = Conv(p, M365, 443)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.handshake()
+    for i in range(300):
+        q = Ether(src=MAC_C, dst=MAC_S) / IP(src=f"10.3.{i // 250}.{i % 250 + 1}", dst=M365) / TCP(sport=40000, dport=443, flags="S", seq=9)
+        q.time = T0 + 0.01 + i * 0.0001
+        p.append(q)
+    c.add = lambda q, c=c: (setattr(q, "time", T0 + 0.1 + len(c.pkts) * 0.001), c.pkts.append(q))
+    c.client_data(client_hello()).close()
+    cases["guard_embryonic_flood"] = p
 
     p = []
     # IDS/IPS (rules in cases/ids_inline/ids.rules): a drop rule whose pattern is split across two

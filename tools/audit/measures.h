@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // The α′ measure catalogue (alpha-prime-measures.yaml), read with yaml-cpp. A copy is embedded at
 // build time; --measures FILE reads another (a newer guideline revision) at run time.

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::audit {
 

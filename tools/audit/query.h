@@ -9,7 +9,7 @@
 
 #include "dataplane/telemetry/log/ed25519_key.h"
 #include "dataplane/telemetry/log/record_fields.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // Selective reads of the log: segments whose signed seal puts them outside the time range, or
 // whose signed index says a wanted value is absent, are never opened. An index that does not

@@ -10,7 +10,7 @@
 #include "dataplane/telemetry/log/ed25519_key.h"
 #include "dataplane/telemetry/log/verifier.h"
 #include "dataplane/telemetry/log/vocabulary.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 #include "tools/audit/measures.h"
 
 // The J-LIS-oriented audit report: evidence per α′ measure for a period, built from the log in

@@ -251,6 +251,10 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     if (isDdosReason(kind)) ++d.ddosByReason[kind];
     if (d.alarms.size() < opt.maxListed)
       d.alarms.push_back({{"timestamp", f.timestamp}, {"kind", kind}, {"detail", str(a, "detail")}});
+  } else if (is(f.eventType, LogEventType::Ddos)) {
+    // The guard's deny summaries: one record per source and reason per interval (its packet
+    // count inside), every one of them evidence of AP-DDOS whatever its reason.
+    ++d.ddosByReason[f.reason.empty() ? "-" : f.reason];
   } else if (is(f.eventType, LogEventType::Retention)) {
     ++d.retentionEvents;
   } else if (is(f.eventType, LogEventType::Stats)) {

@@ -153,6 +153,33 @@ TEST(ReportReasons, ProtocolMismatchCountsForEncryptionInTransit) {
   EXPECT_EQ(d->perMeasure.count("AP-DEST"), 0u);
 }
 
+// The guard's deny summaries (event_type ddos) count for AP-DDOS by reason, one per record.
+TEST(ReportReasons, DenySummariesCountForDdos) {
+  ScratchDir dir;
+  telemetry::LogConfig cfg;
+  cfg.dir = dir.path() + "/log";
+  cfg.keyFile = dir.path() + "/k";
+  cfg.applianceId = "gw";
+  fixedKey().writePem(cfg.keyFile);
+  {
+    auto w = telemetry::LogWriter::create(cfg);
+    ASSERT_TRUE(w);
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:00.000000Z","event_type":"ddos","src_ip":"198.18.0.1","src_port":0,"dest_ip":"10.1.0.10","dest_port":53,"proto":"UDP","action":"deny","reason":"inbound","ddos":{"packets":50000,"bytes":3000000,"start":"2026-11-02T00:59:50.000000Z","end":"2026-11-02T00:59:59.000000Z"},"measure":"AP-DDOS"})");
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:10.000000Z","event_type":"ddos","src_ip":"10.1.0.66","src_port":0,"dest_ip":"52.96.10.10","dest_port":443,"proto":"TCP","action":"deny","reason":"rate-limit","ddos":{"packets":20,"bytes":1200,"start":"2026-11-02T01:00:00.000000Z","end":"2026-11-02T01:00:01.000000Z"},"measure":"AP-DDOS"})");
+    (*w)->close();
+  }
+  ReportOptions ro;
+  ro.fromNs = at("2026-11-01T00:00:00Z");
+  ro.toNs = at("2026-11-03T00:00:00Z");
+  auto d = buildReport(cfg.dir, fixedKey().publicKey(), ro);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->ddosByReason.at("inbound"), 1u);
+  EXPECT_EQ(d->ddosByReason.at("rate-limit"), 1u);
+  EXPECT_EQ(d->perMeasure.at("AP-DDOS"), 2u);
+  EXPECT_EQ(d->perMeasure.count("AP-DEST"), 0u);
+  EXPECT_EQ(d->flows.denied, 0u);  // summaries are not flows
+}
+
 TEST(ReportProxy, UpstreamCertificateRefusalsAreDenialsWithTheirReason) {
   ScratchDir dir;
   telemetry::LogConfig cfg;

@@ -6,7 +6,7 @@
 
 #include "dataplane/telemetry/log/syslog_sender.h"
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // A deterministic, realistic enforcement log for tests, the benchmark and demos: flows allowed and
 // denied for the reasons the gateway gives, DNS bindings, policy commits with approvals and ISMAP

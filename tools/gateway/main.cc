@@ -110,6 +110,11 @@ int cmdReplay(const std::vector<std::string>& args) {
       "midstream", po::bool_switch(),
       "inspect TCP flows whose capture starts after their SYN instead of denying them "
       "(captures cut from longer traces; never on a live gateway)")(
+      "trust-store", po::value<std::string>()->default_value("/etc/ssl/certs/ca-certificates.crt"),
+      "PEM bundle the passive certificate check trusts (tests: a generated test root); "
+      "certificates are judged at the capture's time")(
+      "no-cert-check", po::bool_switch(),
+      "skip the passive certificate check of TLS <= 1.2 server flights")(
       "outside-mac", po::value<std::vector<std::string>>(),
       "frames from this source MAC entered on the outside port, all others on the inside port "
       "(repeatable; default: direction from segment.inside)");
@@ -144,6 +149,7 @@ int cmdReplay(const std::vector<std::string>& args) {
   o.pipeline.flowCapacity = vm["flows"].as<uint32_t>();
   o.pipeline.verifyChecksums = !vm["ignore-checksums"].as<bool>();
   o.pipeline.allowMidstream = vm["midstream"].as<bool>();
+  if (!vm["no-cert-check"].as<bool>()) o.trustStore = vm["trust-store"].as<std::string>();
   if (vm.count("outside-mac")) {
     for (const auto& text : vm["outside-mac"].as<std::vector<std::string>>()) {
       std::array<uint8_t, 6> mac{};

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "dataplane/telemetry/counters.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 struct ndpi_detection_module_struct;
 struct ndpi_flow_struct;

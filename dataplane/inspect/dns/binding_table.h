@@ -26,8 +26,8 @@
 #include <string_view>
 
 #include "dataplane/telemetry/counters.h"
-#include "policy/ip_addr.h"
-#include "policy/result.h"
+#include "policy/base/ip_addr.h"
+#include "policy/base/result.h"
 
 namespace lbg::inspect {
 

@@ -18,7 +18,7 @@
 #include <type_traits>
 
 #include "dataplane/inspect/status.h"
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::inspect {
 

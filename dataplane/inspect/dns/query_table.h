@@ -21,8 +21,8 @@
 #include <span>
 
 #include "dataplane/inspect/dns/message.h"
-#include "policy/ip_addr.h"
-#include "policy/result.h"
+#include "policy/base/ip_addr.h"
+#include "policy/base/result.h"
 
 namespace lbg::inspect {
 

@@ -5,7 +5,8 @@
 //   - a datagram is never answered NeedMore (nothing is held for UDP);
 //   - Deny and NoName carry a reason, Name a non-empty valid host name;
 //   - a NeedMore at or past the capacity does not happen (it becomes an inspect-limit deny);
-//   - the HTTP head to follow ends inside the bytes given;
+//   - the HTTP head to follow ends inside the bytes given, and so does a judged TLS hello
+//     (where the pipeline starts following its records);
 //   - the same bytes give the same finding twice (no hidden state).
 
 #include <cstddef>
@@ -36,6 +37,11 @@ void check(const InspectInput& in, const Finding& f) {
     }
   }
   if (f.head != nullptr && f.judgedEnd > in.leadOffset + in.bytes.size()) std::abort();
+  if (!in.datagram && f.proto == lbg::telemetry::AppProto::Tls &&
+      (f.outcome == Outcome::Name || f.outcome == Outcome::NoName) &&
+      (f.judgedEnd <= in.leadOffset || f.judgedEnd > in.leadOffset + in.bytes.size())) {
+    std::abort();
+  }
 }
 
 bool same(const Finding& a, const Finding& b) {

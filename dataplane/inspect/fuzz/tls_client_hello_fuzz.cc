@@ -29,8 +29,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   static uint8_t scratch[8192];
+  static uint8_t chain[16384];
   lbg::inspect::TlsServerHello sh;
-  if (lbg::inspect::parseServerFlight({data, size}, sh, scratch) == Status::Done) {
+  if (lbg::inspect::parseServerFlight({data, size}, sh, scratch, chain) == Status::Done) {
+    if (sh.chainCopied && (!sh.chainComplete || sh.chainLength > sizeof(chain))) std::abort();
+    if (sh.chainComplete && (!sh.hasCertificate || sh.chainLength > size)) std::abort();
+    // The list starts with the first certificate's length.
+    if (sh.chainCopied && (sh.chainLength < 3 + sh.certLength ||
+                           (uint32_t(chain[0]) << 16 | uint32_t(chain[1]) << 8 | chain[2]) !=
+                               sh.certLength)) {
+      std::abort();
+    }
     if (sh.certContiguous && uint64_t(sh.certOffset) + sh.certLength > size) std::abort();
     if (sh.certInScratch && sh.certLength > sizeof(scratch)) std::abort();
     if ((sh.certContiguous || sh.certInScratch) && !sh.hasCertificate) std::abort();

@@ -18,6 +18,7 @@ constexpr size_t kMaxExtensions = 128;
 
 constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtAlpn = 16;
+constexpr uint16_t kExtEarlyData = 42;
 constexpr uint16_t kExtSupportedVersions = 43;
 constexpr uint16_t kExtEch = 0xfe0d;
 constexpr uint16_t kExtEsni = 0xffce;  // draft ESNI: the name is just as hidden
@@ -130,6 +131,9 @@ Status parseBody(const uint8_t* body, size_t size, TlsClientHello& out) {
         break;
       case kExtSupportedVersions:
         st = parseSupportedVersions(ext, out);
+        break;
+      case kExtEarlyData:
+        out.earlyData = true;
         break;
       case kExtEch:
       case kExtEsni:

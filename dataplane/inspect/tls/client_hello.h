@@ -73,6 +73,7 @@ struct TlsClientHello {
   uint8_t alpnLen[4];
   uint16_t legacyVersion;  // ClientHello.legacy_version
   bool offersTls13;        // supported_versions contains 0x0304
+  bool earlyData;          // early_data (42): 0-RTT application data follows the hello
   uint16_t helloLength;    // handshake body length
   TlsReason reason;        // why Invalid; None otherwise
 };

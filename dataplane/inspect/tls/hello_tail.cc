@@ -20,19 +20,25 @@ bool sameName(const TlsClientHello& a, const TlsClientHello& b) {
 
 }  // namespace
 
-HelloTail checkHelloTail(std::span<const uint8_t> s, const TlsClientHello& first,
-                         TlsClientHello& second) {
+size_t helloRecordsEnd(std::span<const uint8_t> s, const TlsClientHello& first) {
   // The hello's records end where its 4 + helloLength handshake bytes do: the parser refuses
   // other records inside the hello and bytes after it in its last record.
   const size_t helloBytes = 4 + size_t(first.helloLength);
   size_t i = 0, seen = 0;
   while (seen < helloBytes) {
-    if (s.size() - i < 5) return HelloTail::Extra;  // cannot happen after Done
+    if (s.size() - i < 5) return SIZE_MAX;  // cannot happen after Done
     const size_t len = recordLength(s.data() + i);
     i += 5 + len;
     seen += len;
-    if (i > s.size()) return HelloTail::Extra;
+    if (i > s.size()) return SIZE_MAX;
   }
+  return i;
+}
+
+HelloTail checkHelloTail(std::span<const uint8_t> s, const TlsClientHello& first,
+                         TlsClientHello& second) {
+  size_t i = helloRecordsEnd(s, first);
+  if (i == SIZE_MAX) return HelloTail::Extra;
   while (s.size() - i >= 1) {
     if (s[i] == 0x16) break;
     if (s.size() - i < 5) return HelloTail::Clean;

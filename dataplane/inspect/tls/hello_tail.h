@@ -22,6 +22,11 @@ namespace lbg::inspect {
 
 enum class HelloTail : uint8_t { Clean, OtherName, Extra };
 
+// `stream` starts with the ClientHello `first` was parsed from (parseClientHello() gave Done):
+// the offset just past the records that carry it (the parser refuses bytes after the hello in
+// its last record).
+size_t helloRecordsEnd(std::span<const uint8_t> stream, const TlsClientHello& first);
+
 // `stream` starts with the ClientHello `first` was parsed from (parseClientHello() gave Done).
 HelloTail checkHelloTail(std::span<const uint8_t> stream, const TlsClientHello& first,
                          TlsClientHello& second);

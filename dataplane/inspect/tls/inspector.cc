@@ -33,6 +33,8 @@ Finding inspectTls(const InspectInput& in, InspectScratch& s) {
   f.encryptedName = hello.ech;
   f.tlsLegacyVersion = hello.legacyVersion;
   f.tlsOffers13 = hello.offersTls13;
+  f.tlsEarlyData = hello.earlyData;
+  f.judgedEnd = in.leadOffset + uint32_t(helloRecordsEnd(in.bytes, hello));
   const HelloTail tail = checkHelloTail(in.bytes, hello, s.second);
   if (tail == HelloTail::OtherName) {
     f.outcome = Outcome::Deny;

@@ -69,7 +69,7 @@ class HandshakeBytes {
 }  // namespace
 
 Status parseServerFlight(std::span<const uint8_t> stream, TlsServerHello& out,
-                         std::span<uint8_t> scratch) {
+                         std::span<uint8_t> scratch, std::span<uint8_t> chain) {
   const TlsServerHello clean{};
   out = clean;
   const uint8_t* s = stream.data();
@@ -171,6 +171,14 @@ Status parseServerFlight(std::span<const uint8_t> stream, TlsServerHello& out,
   }
   out.hasCertificate = true;
   out.certLength = certLen;
+  if (hs.has(next + 4 + 3, listLen)) {
+    out.chainComplete = true;
+    out.chainLength = listLen;
+    if (chain.size() >= listLen) {
+      hs.copy(next + 4 + 3, listLen, chain.data());
+      out.chainCopied = true;
+    }
+  }
   const int64_t at = hs.contiguous(certAt, certLen);
   if (at >= 0) {
     out.certContiguous = true;

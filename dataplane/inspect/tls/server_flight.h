@@ -29,6 +29,11 @@ struct TlsServerHello {
   bool certInScratch;   // it straddled records and was copied to scratch[0, certLength)
   uint32_t certOffset;
   uint32_t certLength;
+  // The whole certificate_list (leaf and intermediates, each with its 3-byte length) is in the
+  // stream; copied to `chain` when one was given and it fits.
+  bool chainComplete;
+  bool chainCopied;
+  uint32_t chainLength;
   TlsReason reason;  // why Invalid; None otherwise
 };
 
@@ -36,8 +41,9 @@ struct TlsServerHello {
 // Certificate (resumption, anonymous and PSK suites), or once the first certificate is complete.
 // A certificate that straddles records is copied to `scratch` if it fits; otherwise Done with
 // hasCertificate set and neither certContiguous nor certInScratch (the caller cannot check it and
-// must treat it as unverified).
+// must treat it as unverified). The passive certificate check needs the whole list: it waits
+// (re-parsing as the stream grows) until chainComplete.
 Status parseServerFlight(std::span<const uint8_t> stream, TlsServerHello& out,
-                         std::span<uint8_t> scratch = {});
+                         std::span<uint8_t> scratch = {}, std::span<uint8_t> chain = {});
 
 }  // namespace lbg::inspect

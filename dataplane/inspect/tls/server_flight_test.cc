@@ -94,6 +94,42 @@ TEST(TlsServerFlight, Tls12CertificateInOneRecord) {
   EXPECT_EQ(Bytes(s.begin() + h.certOffset, s.begin() + h.certOffset + h.certLength), cert);
 }
 
+TEST(TlsServerFlight, WholeCertificateListForTheChainCheck) {
+  const Bytes leaf(900, 0x11), inter(800, 0x22);
+  Bytes list;
+  testing::put24(list, leaf.size());
+  testing::append(list, leaf);
+  testing::put24(list, inter.size());
+  testing::append(list, inter);
+  Bytes body;
+  testing::put24(body, list.size());
+  testing::append(body, list);
+  Bytes flight = serverHello(0x0303, {});
+  testing::append(flight, testing::handshake(body, 11));
+  const Bytes s = testing::records(flight, 700);  // the list straddles records
+  Bytes chain(4096);
+  TlsServerHello h;
+  // Done once the leaf is complete, but the list is complete only at the end.
+  bool sawLeafOnly = false;
+  for (size_t n = 0; n < s.size(); ++n) {
+    if (parseServerFlight({s.data(), n}, h, {}, chain) == Status::Done) {
+      EXPECT_FALSE(h.chainComplete) << n;
+      sawLeafOnly = true;
+    }
+  }
+  EXPECT_TRUE(sawLeafOnly);
+  ASSERT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, chain), Status::Done);
+  ASSERT_TRUE(h.chainComplete);
+  ASSERT_TRUE(h.chainCopied);
+  EXPECT_EQ(h.chainLength, list.size());
+  EXPECT_EQ(Bytes(chain.begin(), chain.begin() + h.chainLength), list);
+  // Too small a buffer: complete but not copied (the caller cannot check it).
+  Bytes small(100);
+  ASSERT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, small), Status::Done);
+  EXPECT_TRUE(h.chainComplete);
+  EXPECT_FALSE(h.chainCopied);
+}
+
 TEST(TlsServerFlight, CertificateAcrossRecordsGoesToScratch) {
   Bytes cert(3000);
   for (size_t i = 0; i < cert.size(); ++i) cert[i] = uint8_t(i * 7);

@@ -6,7 +6,7 @@
 
 #include "dataplane/telemetry/log/chain.h"
 #include "dataplane/telemetry/log/ed25519_key.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // The signed checkpoint of the log's head (FORMAT.md "Checkpoint"): where the newest durable
 // record is (segment, seq, hash, byte offset), rewritten by the writer about every second and at

@@ -13,7 +13,7 @@
 #include "dataplane/telemetry/log/seal.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
 #include "dataplane/telemetry/log/vocabulary.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::telemetry {
 

@@ -6,7 +6,7 @@
 
 #include "dataplane/telemetry/log/chain.h"
 #include "dataplane/telemetry/log/ed25519_key.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // The seal of a closed segment (FORMAT.md "Seal"): `key=value` lines in a fixed order, the last
 // one `signature=<hex>`, an Ed25519 signature over every byte before that line.

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // Names and discovery of the files in a log directory (FORMAT.md "Files").
 namespace lbg::telemetry::logfmt {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dataplane/telemetry/log/record_fields.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 // The sidecar index of a sealed segment (FORMAT.md "Index"): time range, counts per event type
 // and a Bloom filter over the values queries select on, so that a selective query over a month

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dataplane/telemetry/log/ed25519_key.h"
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 namespace lbg::telemetry::logfmt {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/result.h"
+#include "policy/base/result.h"
 
 struct ssl_ctx_st;
 struct ssl_st;

@@ -45,7 +45,8 @@ namespace lbg::telemetry {
   X(Policy, "policy", Procedure) \
   X(Alarm, "alarm", Log) \
   X(Retention, "retention", Log) \
-  X(Stats, "stats", Log)
+  X(Stats, "stats", Log) \
+  X(Ddos, "ddos", Ddos)
 
 // Why a flow got its verdict: X(enumerator, `reason` as logged, measure, 日本語, English).
 // A reason may be followed by ":detail" in the log (e.g. "ambiguous:two-names").
@@ -76,6 +77,15 @@ namespace lbg::telemetry {
   X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
   X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
+  X(CertUntrusted, "cert-untrusted", Cert, "信頼できない接続先証明書", "server certificate not trusted") \
+  X(CertName, "cert-name", Cert, "接続先証明書の名前が SNI と不一致", "server certificate does not name the SNI") \
+  X(CertExpired, "cert-expired", Cert, "接続先証明書の有効期間外", "server certificate outside its validity") \
+  X(PinMismatch, "pin-mismatch", Cert, "接続先証明書の公開鍵ピン不一致", "no pinned key in the server's chain") \
+  X(CertWeakKey, "cert-weak-key", Cert, "接続先証明書の鍵長不足", "server certificate key too weak") \
+  X(RateLimit, "rate-limit", Ddos, "送信元の新規フロー数の上限超過", "source over its new-flow rate") \
+  X(FlowLimit, "flow-limit", Ddos, "送信元の同時フロー数の上限超過", "source over its concurrent flows") \
+  X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full") \
+  X(Flood, "flood", Ddos, "宛先ごとの流量上限の超過", "over the destination's flood limit") \
   X(IdsDrop, "ids-drop", Ids, "IDS/IPS ルールによる遮断", "blocked by an IDS/IPS rule")
 
 // The log writer's alarm kinds (`alarm.kind`).

@@ -179,12 +179,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   // Created first, as lbg-icapd does at start: its render workers fork from a small process.
-  std::string error;
-  auto engine = Engine::create(EngineConfig{}, &error);
-  if (!engine) {
-    std::cerr << error << "\n";
+  auto created = Engine::create(EngineConfig{});
+  if (!created) {
+    std::cerr << created.error().toString() << "\n";
     return 1;
   }
+  std::unique_ptr<Engine> engine = std::move(created).value();
   std::mt19937_64 rng(seed);
   std::vector<Sample> samples, large;
   // Sizes spread log-uniformly between 50 KB and 10 MB.

@@ -1,4 +1,4 @@
-#include "policy/ip_addr.h"
+#include "policy/base/ip_addr.h"
 
 #include <arpa/inet.h>
 

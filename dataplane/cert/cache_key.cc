@@ -1,0 +1,25 @@
+// The one-shot EVP digests allocate a context per call; the worker uses the plain SHA-256
+// functions, deprecated in OpenSSL 3 but allocation-free.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include "dataplane/cert/cache_key.h"
+
+#include <openssl/sha.h>
+
+namespace lbg::cert {
+
+CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
+                  std::span<const SpkiPin> pins) {
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  SHA256_Update(&c, certList.data(), certList.size());
+  const uint8_t zero = 0;
+  SHA256_Update(&c, &zero, 1);
+  SHA256_Update(&c, sni.data(), sni.size());
+  SHA256_Update(&c, &zero, 1);
+  for (const SpkiPin& p : pins) SHA256_Update(&c, p.data(), p.size());
+  CacheKey out;
+  SHA256_Final(out.data(), &c);
+  return out;
+}
+
+}  // namespace lbg::cert

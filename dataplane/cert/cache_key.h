@@ -1,0 +1,17 @@
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "dataplane/cert/chain_check.h"
+#include "dataplane/cert/verdict_cache.h"
+
+namespace lbg::cert {
+
+// SHA-256 of (certificate list, 0, SNI, 0, pins): the verdict depends on all three, and a
+// cryptographic hash keeps a forged chain from sharing a good chain's entry. Runs on the worker
+// once per new TLS ≤ 1.2 flow: no allocation.
+CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
+                  std::span<const SpkiPin> pins);
+
+}  // namespace lbg::cert

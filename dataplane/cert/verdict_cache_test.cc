@@ -1,0 +1,55 @@
+#include "dataplane/cert/verdict_cache.h"
+
+#include <gtest/gtest.h>
+
+namespace lbg::cert {
+namespace {
+
+CacheKey key(uint32_t set, uint8_t tag) {
+  CacheKey k{};
+  std::memcpy(k.data(), &set, sizeof(set));
+  k[31] = tag;
+  return k;
+}
+
+TEST(VerdictCache, HitsMissesAndExpiry) {
+  VerdictCache c(16);
+  Refusal r;
+  EXPECT_FALSE(c.find(key(0, 1), 0, r));
+  EXPECT_FALSE(c.insert(key(0, 1), Refusal::Name, 100, 0));
+  ASSERT_TRUE(c.find(key(0, 1), 50, r));
+  EXPECT_EQ(r, Refusal::Name);
+  EXPECT_EQ(c.size(), 1u);
+  EXPECT_FALSE(c.find(key(0, 1), 100, r));  // expired at its deadline
+  EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(VerdictCache, BoundedPerSetAndInTotal) {
+  VerdictCache c(10);  // rounded up to 16: 4 sets of 4
+  EXPECT_EQ(c.capacity(), 16u);
+  // Five keys in one set: the one closest to expiry is displaced, the others stay.
+  for (uint8_t t = 0; t < 4; ++t) EXPECT_FALSE(c.insert(key(0, t), Refusal::None, 1000 + t, 0));
+  EXPECT_TRUE(c.insert(key(0, 9), Refusal::Untrusted, 2000, 0));
+  Refusal r;
+  EXPECT_FALSE(c.find(key(0, 0), 1, r));
+  for (uint8_t t : {1, 2, 3, 9}) EXPECT_TRUE(c.find(key(0, t), 1, r)) << int(t);
+  // Many keys never grow it past its capacity.
+  for (uint32_t i = 0; i < 1000; ++i) c.insert(key(i, uint8_t(i)), Refusal::None, 5000 + i, 1);
+  EXPECT_LE(c.size(), c.capacity());
+  EXPECT_EQ(c.size(), 16u);
+  // Refreshing a key does not displace anything.
+  EXPECT_FALSE(c.insert(key(999, uint8_t(999)), Refusal::Name, 9000, 1));
+  ASSERT_TRUE(c.find(key(999, uint8_t(999)), 2, r));
+  EXPECT_EQ(r, Refusal::Name);
+}
+
+TEST(VerdictCache, ExpiredEntriesAreReusedBeforeLiveOnes) {
+  VerdictCache c(4);
+  for (uint8_t t = 0; t < 4; ++t) c.insert(key(0, t), Refusal::None, t == 2 ? 10 : 1000, 0);
+  EXPECT_FALSE(c.insert(key(0, 7), Refusal::None, 1000, 20));  // took the expired slot
+  Refusal r;
+  for (uint8_t t : {0, 1, 3, 7}) EXPECT_TRUE(c.find(key(0, t), 30, r)) << int(t);
+}
+
+}  // namespace
+}  // namespace lbg::cert

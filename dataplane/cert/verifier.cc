@@ -1,0 +1,80 @@
+#include "dataplane/cert/verifier.h"
+
+#include <rte_errno.h>
+#include <rte_ring.h>
+
+#include <chrono>
+
+namespace lbg::cert {
+
+Result<std::unique_ptr<Verifier>> Verifier::create(const std::string& trustFile, uint32_t workers,
+                                                   uint32_t slotsPerWorker) {
+  std::unique_ptr<Verifier> v(new Verifier());
+  v->store_ = loadTrustStore(trustFile);
+  if (!v->store_) return Error{"cannot load the trust store (PEM certificates)", trustFile};
+  v->slotsPerWorker_ = slotsPerWorker;
+  static std::atomic<uint32_t> instance{0};
+  const uint32_t id = instance.fetch_add(1);
+  // Ring capacity is size - 1 (a power of two): room for every request of the worker's pool.
+  uint32_t size = 2;
+  while (size - 1 < slotsPerWorker) size <<= 1;
+  for (uint32_t w = 0; w < workers; ++w) {
+    Rings r;
+    for (int k = 0; k < 2; ++k) {
+      const std::string name =
+          "lbgcert" + std::to_string(id) + (k == 0 ? "q" : "a") + std::to_string(w);
+      rte_ring* ring = rte_ring_create(name.c_str(), size, SOCKET_ID_ANY,
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (ring == nullptr) {
+        return Error{std::string("cannot create the verifier ring: ") + rte_strerror(rte_errno)};
+      }
+      (k == 0 ? r.requests : r.answers) = ring;
+    }
+    v->rings_.push_back(r);
+  }
+  v->thread_ = std::thread([p = v.get()] { p->run(); });
+  return v;
+}
+
+Verifier::~Verifier() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  for (Rings& r : rings_) {
+    rte_ring_free(r.requests);
+    rte_ring_free(r.answers);
+  }
+}
+
+bool Verifier::post(uint32_t w, VerifyRequest* r) {
+  return rte_ring_sp_enqueue(rings_[w].requests, r) == 0;
+}
+
+uint32_t Verifier::collect(uint32_t w, std::span<VerifyRequest*> out) {
+  return rte_ring_sc_dequeue_burst(rings_[w].answers, reinterpret_cast<void**>(out.data()),
+                                   uint32_t(out.size()), nullptr);
+}
+
+void Verifier::run() {
+  void* batch[32];
+  while (!stop_.load(std::memory_order_relaxed)) {
+    bool idle = true;
+    for (Rings& r : rings_) {
+      const uint32_t n = rte_ring_sc_dequeue_burst(r.requests, batch, 32, nullptr);
+      for (uint32_t i = 0; i < n; ++i) {
+        auto* q = static_cast<VerifyRequest*>(batch[i]);
+        CheckParams p;
+        p.host = std::string_view(q->host, q->hostLen);
+        p.pins = std::span<const SpkiPin>(q->pins, q->pinCount);
+        p.atUnixSec = q->atUnixSec;
+        q->result = checkCertificateList(store_.get(), {q->chain, q->chainLen}, p);
+        verified_.fetch_add(1, std::memory_order_relaxed);
+        // Never full: the answer ring holds every request of the worker's pool.
+        while (rte_ring_sp_enqueue(r.answers, q) != 0) std::this_thread::yield();
+      }
+      idle &= n == 0;
+    }
+    if (idle) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+}  // namespace lbg::cert

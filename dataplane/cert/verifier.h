@@ -1,0 +1,116 @@
+#pragma once
+
+// The certificate verifier thread: workers never verify. A worker lends a request (the flow's
+// server certificate list, SNI, pins) to the verifier through its own request ring (rte_ring,
+// single producer / single consumer, lock-free) and keeps holding the server's bytes; the
+// verifier runs checkCertificateList() against the trust store and hands the request back through
+// the worker's answer ring. Each worker owns a fixed pool of requests (RequestPool), so the rings
+// can never overflow and a worker never allocates.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataplane/cert/chain_check.h"
+#include "dataplane/cert/verdict_cache.h"
+#include "policy/base/result.h"
+
+struct rte_ring;
+
+namespace lbg::cert {
+
+inline constexpr uint32_t kMaxPins = 8;          // per service; more are ignored (counted by the caller)
+inline constexpr uint32_t kMaxChainBytes = 16384;  // a certificate list the stream buffer can hold
+
+struct VerifyRequest {
+  // The worker's: which flow asked (found again by its key, checked by flow id).
+  uint64_t flowId = 0;
+  bool inFlight = false;   // lent to the verifier
+  bool flowGone = false;   // the flow ended while in flight: freed when it comes back
+  // The question.
+  int64_t atUnixSec = 0;
+  uint8_t hostLen = 0;
+  uint8_t pinCount = 0;
+  char host[255];
+  SpkiPin pins[kMaxPins];
+  CacheKey key{};
+  uint32_t chainLen = 0;
+  uint8_t chain[kMaxChainBytes];
+  // The answer.
+  Refusal result = Refusal::None;
+};
+
+// A worker's requests: a fixed array and a free stack, used by that worker only.
+class RequestPool {
+ public:
+  explicit RequestPool(uint32_t count) : slots_(new VerifyRequest[count]), count_(count) {
+    free_.reserve(count);
+    for (uint32_t i = count; i > 0; --i) free_.push_back(i - 1);
+  }
+  // Index of a free request, or -1 when all are taken.
+  int32_t acquire() {
+    if (free_.empty()) return -1;
+    const uint32_t i = free_.back();
+    free_.pop_back();  // no allocation: capacity reserved
+    VerifyRequest& r = slots_[i];  // the header only: the chain is overwritten before use
+    r.flowId = 0;
+    r.inFlight = r.flowGone = false;
+    r.atUnixSec = 0;
+    r.hostLen = r.pinCount = 0;
+    r.chainLen = 0;
+    r.result = Refusal::None;
+    return int32_t(i);
+  }
+  void release(int32_t i) { free_.push_back(uint32_t(i)); }
+  VerifyRequest& at(int32_t i) { return slots_[size_t(i)]; }
+  int32_t indexOf(const VerifyRequest* r) const { return int32_t(r - slots_.get()); }
+  uint32_t count() const { return count_; }
+  uint32_t available() const { return uint32_t(free_.size()); }
+
+ private:
+  std::unique_ptr<VerifyRequest[]> slots_;
+  uint32_t count_;
+  std::vector<uint32_t> free_;
+};
+
+class Verifier {
+ public:
+  // Loads the trust store once (an error if unreadable or empty) and starts the thread. Needs an
+  // initialised EAL (the rings). `slotsPerWorker` bounds the requests a worker can have in flight.
+  static Result<std::unique_ptr<Verifier>> create(const std::string& trustFile, uint32_t workers,
+                                                  uint32_t slotsPerWorker);
+  ~Verifier();
+  Verifier(const Verifier&) = delete;
+  Verifier& operator=(const Verifier&) = delete;
+
+  // Worker side (worker `w` only): false when the ring refused it (cannot happen while the
+  // worker's requests come from a pool no larger than slotsPerWorker).
+  bool post(uint32_t w, VerifyRequest* r);
+  // Answered requests, at most out.size().
+  uint32_t collect(uint32_t w, std::span<VerifyRequest*> out);
+
+  uint32_t workers() const { return uint32_t(rings_.size()); }
+  uint32_t slotsPerWorker() const { return slotsPerWorker_; }
+  uint64_t verified() const { return verified_.load(std::memory_order_relaxed); }
+
+ private:
+  Verifier() = default;
+  void run();
+
+  struct Rings {
+    rte_ring* requests = nullptr;
+    rte_ring* answers = nullptr;
+  };
+  X509StorePtr store_;
+  std::vector<Rings> rings_;
+  uint32_t slotsPerWorker_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> verified_{0};
+  std::thread thread_;
+};
+
+}  // namespace lbg::cert

@@ -1,0 +1,352 @@
+// The passive certificate check (pipeline_cert.cc) end to end on real mbufs, with the verifier
+// thread answering asynchronously: nothing of the server's flight reaches the client before the
+// answer is applied (serviceCert), refusals reset both sides, a second flow with the same chain
+// is judged from the worker's cache, and a flow that ends while its request is out is cleaned up
+// when the answer comes back.
+
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "dataplane/core/event_sink.h"
+#include "dataplane/core/pipeline.h"
+#include "dataplane/core/test_frames.h"
+#include "dataplane/inspect/tls/hello_builder.h"
+#include "dataplane/proxy/test_certs.h"
+#include "policy/parser.h"
+
+namespace lbg::dataplane {
+namespace {
+
+using testing::Bytes;
+using testing::L4Spec;
+namespace tls = inspect::testing;
+
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kRst = 0x04;
+
+rte_mempool* certPool() {
+  static rte_mempool* pool = rte_pktmbuf_pool_create("cert_test_pool", 8191, 256, 0,
+                                                     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  return pool;
+}
+
+class Sink : public TxSink {
+ public:
+  void send(PortRole out, rte_mbuf* m) override {
+    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    frames.push_back({out, Bytes(d, d + rte_pktmbuf_data_len(m))});
+    rte_pktmbuf_free(m);
+  }
+  struct Frame {
+    PortRole port;
+    Bytes bytes;
+  };
+  std::vector<Frame> frames;
+};
+
+class Events : public EventSink {
+ public:
+  void write(std::string_view json) override { events.push_back(nlohmann::json::parse(json)); }
+  std::vector<nlohmann::json> events;
+};
+
+// A TLS 1.2 flight: ServerHello, Certificate (the given DER certificates), ServerHelloDone.
+Bytes flight(std::initializer_list<X509*> certs, bool tls13 = false) {
+  Bytes sh;
+  tls::put16(sh, 0x0303);
+  tls::append(sh, Bytes(32, 0x42));
+  sh.push_back(0);
+  tls::put16(sh, tls13 ? 0x1301 : 0xc02f);
+  sh.push_back(0);
+  if (tls13) {
+    tls::put16(sh, 6);
+    tls::put16(sh, 43);
+    tls::put16(sh, 2);
+    tls::put16(sh, 0x0304);
+  }
+  Bytes msgs = tls::handshake(sh, 2);
+  if (!tls13) {
+    Bytes list;
+    for (X509* c : certs) {
+      unsigned char* der = nullptr;
+      const int n = i2d_X509(c, &der);
+      tls::put24(list, size_t(n));
+      tls::append(list, Bytes(der, der + n));
+      OPENSSL_free(der);
+    }
+    Bytes body;
+    tls::put24(body, list.size());
+    tls::append(body, list);
+    tls::append(msgs, tls::handshake(body, 11));
+    tls::append(msgs, tls::handshake({}, 14));
+  }
+  return tls::records(msgs, 16384, 0x0303);
+}
+
+class PipelineCertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(certPool(), nullptr);
+    auto doc = policy::parsePolicyText(R"(version: 1
+segment:
+  inside: [10.0.0.0/8]
+defaults: {deny: reset, sni_dns: "off"}
+services:
+  - name: svc
+    kind: lgwan-asp
+    fqdn: [svc.example.com, pinned.example.com]
+    ports: [tcp/443]
+)",
+                                       "t.yaml", std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
+    ASSERT_TRUE(doc.ok()) << doc.error().toString();
+    slot_ = std::make_unique<SnapshotSlot>(
+        policy::Snapshot::create(std::move(doc.value()), 1).value());
+    slot_->setWorkerCount(1);
+    dns_ = std::move(inspect::DnsBindingTable::create(1024).value());
+    auto v = cert::Verifier::create(proxy::test::writePem(root_.cert.get(), "pipeline-cert-root"),
+                                    1, 4);
+    ASSERT_TRUE(v.ok()) << v.error().toString();
+    verifier_ = std::move(v.value());
+    PipelineConfig c;
+    c.flowCapacity = 1024;
+    c.streamBuffers = 16;
+    c.guardRings = 16;
+    c.holdSlots = 1024;
+    c.eventRingSize = 1024;
+    c.appIdSlots = 0;
+    c.certVerifier = verifier_.get();
+    auto p = Pipeline::create(c, 0, *slot_, *dns_, certPool());
+    ASSERT_TRUE(p.ok()) << p.error().toString();
+    pipeline_ = std::move(p.value());
+  }
+  void TearDown() override {
+    pipeline_->serviceCert(now_, tx_, true);
+    pipeline_->drainAll(now_);
+    pipeline_.reset();
+    EXPECT_EQ(rte_mempool_in_use_count(certPool()), 0u) << "mbuf leak";
+  }
+
+  void inject(const Bytes& f, Ingress in) {
+    rte_mbuf* m = rte_pktmbuf_alloc(certPool());
+    ASSERT_NE(m, nullptr);
+    std::memcpy(rte_pktmbuf_append(m, uint16_t(f.size())), f.data(), f.size());
+    now_ += 1000;
+    pipeline_->processBurst(&m, 1, in, now_, tx_);
+  }
+  L4Spec side(bool client, uint16_t port) {
+    L4Spec s;
+    s.src = client ? client_ : server_;
+    s.dst = client ? server_ : client_;
+    s.sport = client ? port : 443;
+    s.dport = client ? 443 : port;
+    return s;
+  }
+  // Handshake and an allowed ClientHello for `sni`; then the server's flight. Returns the
+  // server's next sequence number.
+  uint32_t open(uint16_t port, const std::string& sni, const Bytes& serverFlight) {
+    L4Spec c = side(true, port), s = side(false, port);
+    c.flags = kSyn;
+    c.seq = 1000;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    s.flags = kSyn | kAck;
+    s.seq = 5000;
+    s.ack = 1001;
+    inject(testing::frame(s, {}), Ingress::OutsidePort);
+    c.flags = kAck;
+    c.seq = 1001;
+    c.ack = 5001;
+    inject(testing::frame(c, {}), Ingress::InsidePort);
+    const Bytes hello = testing::clientHello({.names = {sni}});
+    c.flags = 0x18;
+    inject(testing::frame(c, hello), Ingress::InsidePort);
+    s.flags = 0x18;
+    s.seq = 5001;
+    s.ack = 1001 + uint32_t(hello.size());
+    inject(testing::frame(s, serverFlight), Ingress::OutsidePort);
+    return 5001 + uint32_t(serverFlight.size());
+  }
+  size_t toClient(uint16_t port, bool resetsOnly = false) const {
+    size_t n = 0;
+    for (const auto& f : tx_.frames) {
+      packet::PacketView v{};
+      if (f.port != PortRole::Inside ||
+          packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) != packet::DecodeStatus::Ok ||
+          v.dstPort != port) {
+        continue;
+      }
+      n += resetsOnly ? ((v.tcpFlags & kRst) ? 1 : 0) : v.payloadLen;
+    }
+    return n;
+  }
+  size_t resetsToServer(uint16_t port) const {
+    size_t n = 0;
+    for (const auto& f : tx_.frames) {
+      packet::PacketView v{};
+      if (f.port == PortRole::Outside &&
+          packet::decode(f.bytes.data(), uint32_t(f.bytes.size()), v) == packet::DecodeStatus::Ok &&
+          v.srcPort == port && (v.tcpFlags & kRst)) {
+        ++n;
+      }
+    }
+    return n;
+  }
+  std::vector<nlohmann::json> verdicts() {
+    Events sink;
+    std::string scratch;
+    drainEvents(*pipeline_, sink, scratch);
+    std::vector<nlohmann::json> out;
+    for (auto& e : sink.events) {
+      if (e["event_type"] == "flow" && e["phase"] == "verdict") out.push_back(e);
+    }
+    return out;
+  }
+
+  proxy::test::KeyCert root_ = proxy::test::makeCa("pipeline cert root");
+  const IpAddr client_ = *IpAddr::parse("10.0.0.5");
+  const IpAddr server_ = *IpAddr::parse("198.51.100.7");
+  std::unique_ptr<cert::Verifier> verifier_;  // outlives the pipeline (declared first)
+  std::unique_ptr<SnapshotSlot> slot_;
+  std::unique_ptr<inspect::DnsBindingTable> dns_;
+  std::unique_ptr<Pipeline> pipeline_;
+  Sink tx_;
+  // Certificates are judged at the pipeline's time: the wall clock, as live.
+  uint64_t now_ = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+};
+
+TEST_F(PipelineCertTest, ValidChainIsHeldUntilTheAnswerThenCached) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  open(40000, "svc.example.com", f);
+  EXPECT_EQ(toClient(40000), 0u);  // held: the answer is applied by serviceCert only
+  EXPECT_EQ(pipeline_->certInFlight(), 1u);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  // The same chain for the same name: from the cache, at once.
+  open(40001, "svc.example.com", f);
+  EXPECT_EQ(toClient(40001), f.size());
+  EXPECT_EQ(pipeline_->certInFlight(), 0u);
+  const auto& c = pipeline_->counters();
+  EXPECT_EQ(c.cert_verify_requests, 1u);
+  EXPECT_EQ(c.cert_cache_hits, 1u);
+  EXPECT_EQ(c.cert_verified, 2u);
+  for (const auto& v : verdicts()) EXPECT_EQ(v["action"], "allow");
+}
+
+TEST_F(PipelineCertTest, RefusalsResetBothSidesAndNothingReachesTheClient) {
+  const auto stranger = proxy::test::makeCa("svc.example.com");
+  const auto wrongName = proxy::test::makeLeaf(root_, "svc", {"other.example.com"});
+  open(40000, "svc.example.com", flight({stranger.cert.get()}));
+  open(40001, "svc.example.com", flight({wrongName.cert.get()}));
+  pipeline_->serviceCert(now_, tx_, true);
+  for (uint16_t port : {40000, 40001}) {
+    EXPECT_EQ(toClient(port), 0u) << port;
+    EXPECT_EQ(toClient(port, true), 1u) << port;
+    EXPECT_EQ(resetsToServer(port), 1u) << port;
+  }
+  // Later server bytes stay dropped.
+  L4Spec s = side(false, 40000);
+  s.seq = 6000;
+  inject(testing::frame(s, Bytes(40, 'x')), Ingress::OutsidePort);
+  EXPECT_EQ(toClient(40000), 0u);
+  std::vector<std::string> reasons;
+  for (const auto& v : verdicts()) {
+    if (v["action"] == "deny") {
+      reasons.push_back(v["reason"]);
+      EXPECT_EQ(v["tls"]["sni"], "svc.example.com");
+      EXPECT_EQ(v["policy"]["service"], "svc");
+    }
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"cert-untrusted", "cert-name"}));
+  EXPECT_EQ(pipeline_->counters().cert_refused, 2u);
+}
+
+TEST_F(PipelineCertTest, Tls13PassesUntouchedAndIsCounted) {
+  const Bytes f = flight({}, true);
+  open(40000, "svc.example.com", f);
+  EXPECT_EQ(toClient(40000), f.size());
+  EXPECT_EQ(pipeline_->counters().cert_tls13_passed, 1u);
+  EXPECT_EQ(pipeline_->counters().cert_verify_requests, 0u);
+}
+
+TEST_F(PipelineCertTest, AFlowEndingWhileAskedFreesItsRequestWhenTheAnswerComes) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  open(40000, "svc.example.com", flight({leaf.cert.get()}));
+  EXPECT_EQ(pipeline_->certInFlight(), 1u);
+  pipeline_->drainAll(now_);  // the flow ends (its held flight freed) while the verifier works
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(pipeline_->certInFlight(), 0u);
+  EXPECT_EQ(pipeline_->counters().cert_late_answers, 1u);
+  EXPECT_EQ(toClient(40000), 0u);
+  // Its request is free again: four more flows (the pool's size) can be checked.
+  for (uint16_t p = 40001; p <= 40004; ++p) open(p, "svc.example.com", flight({leaf.cert.get()}));
+  EXPECT_EQ(pipeline_->counters().cert_slots_exhausted, 0u);
+}
+
+// The flow has one stream buffer and hold queue: while the server's flight is held for its
+// certificate, client payload is dropped (counted) and, resent after the answer, passes.
+TEST_F(PipelineCertTest, ClientBytesWhileTheFlightIsHeldAreDroppedThenPassWhenResent) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  const uint32_t serverNext = open(40000, "svc.example.com", f);
+  const size_t sentBefore = tx_.frames.size();
+  L4Spec c = side(true, 40000);
+  c.flags = 0x18;
+  c.seq = 1001 + uint32_t(testing::clientHello({.names = {"svc.example.com"}}).size());
+  c.ack = serverNext;
+  const Bytes cke = tls::records(tls::handshake(Bytes(33, 4), 16), 16384, 0x0303);
+  inject(testing::frame(c, cke), Ingress::InsidePort);
+  EXPECT_EQ(tx_.frames.size(), sentBefore);
+  EXPECT_EQ(pipeline_->counters().hold_other_side_dropped, 1u);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  inject(testing::frame(c, cke), Ingress::InsidePort);  // the client's retransmission
+  ASSERT_EQ(tx_.frames.size(), sentBefore + 2);
+  EXPECT_EQ(tx_.frames.back().port, PortRole::Outside);
+}
+
+// A later ClientHello of the client held across segments owns the buffer: the server's flight
+// meanwhile is dropped (counted), and checked when the server sends it again.
+TEST_F(PipelineCertTest, ServerBytesWhileALaterHelloIsHeldAreDroppedThenChecked) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  const Bytes hello = testing::clientHello({.names = {"svc.example.com"}});
+  L4Spec c = side(true, 40000), s = side(false, 40000);
+  c.flags = kSyn;
+  c.seq = 1000;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  s.flags = kSyn | kAck;
+  s.seq = 5000;
+  s.ack = 1001;
+  inject(testing::frame(s, {}), Ingress::OutsidePort);
+  c.flags = kAck;
+  c.seq = 1001;
+  c.ack = 5001;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  // The hello, then the start of a second one (same server, as after a HelloRetryRequest).
+  c.flags = 0x18;
+  inject(testing::frame(c, hello), Ingress::InsidePort);
+  c.seq = 1001 + uint32_t(hello.size());
+  inject(testing::frame(c, Bytes(hello.begin(), hello.begin() + 20)), Ingress::InsidePort);
+  s.flags = 0x18;
+  s.seq = 5001;
+  s.ack = c.seq + 20;
+  inject(testing::frame(s, f), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->counters().hold_other_side_dropped, 1u);
+  EXPECT_EQ(toClient(40000), 0u);
+  c.seq += 20;
+  inject(testing::frame(c, Bytes(hello.begin() + 20, hello.end())), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().tls_hellos_followed, 1u);
+  inject(testing::frame(s, f), Ingress::OutsidePort);  // the server's retransmission
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  EXPECT_EQ(pipeline_->counters().cert_verified, 1u);
+  for (const auto& v : verdicts()) EXPECT_EQ(v["action"], "allow") << v.dump();
+}
+
+}  // namespace
+}  // namespace lbg::dataplane

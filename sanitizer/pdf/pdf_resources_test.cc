@@ -1,0 +1,276 @@
+// Fonts and images of the PDF rebuild (pdf_resources.h): crafted PDFs written by qpdf in the test,
+// read back with qpdf (structure) and poppler (text).
+
+#include "sanitizer/pdf/pdf_resources.h"
+
+#include <gtest/gtest.h>
+#include <qpdf/Buffer.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+#include <qpdf/QPDFWriter.hh>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "sanitizer/core/engine.h"
+#include "sanitizer/pdf/font_program.h"
+#include "sanitizer/pdf/image_codec.h"
+#include "sanitizer/pdf/pdf_sanitizer.h"
+#include "sanitizer/render/font_check.h"
+
+namespace lbg::sanitizer {
+namespace {
+
+// fonts-dejavu-core (pkg/deps/sanitizer.txt): a real TrueType program to embed.
+constexpr const char* kDejaVu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+std::string readFile(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+using Mutator = std::function<void(QPDF&, QPDFObjectHandle page)>;
+
+// One page saying "Hello LGWAN" in font /F1, with what `mutate` adds (fonts, images).
+std::string makePdf(const Mutator& mutate) {
+  QPDF pdf;
+  pdf.emptyPDF();
+  QPDFObjectHandle page = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+      "<< /Type /Page /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 "
+      "/BaseFont /Helvetica >> >> /XObject << >> >> >>"));
+  page.replaceKey("/Contents",
+                  QPDFObjectHandle::newStream(&pdf, "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\nq 100 0 0 100 72 400 cm /Im1 Do Q\n"));
+  pdf.addPage(page, false);
+  mutate(pdf, pdf.getAllPages().at(0));
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setCompressStreams(false);
+  writer.write();
+  auto buffer = writer.getBufferSharedPointer();
+  return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+}
+
+// /F1 becomes a TrueType font with `program` embedded under `key` (FontFile2 by default).
+Mutator embedFont(std::string program, const char* key = "/FontFile2", const char* subtype = nullptr) {
+  return [program, key, subtype](QPDF& pdf, QPDFObjectHandle page) {
+    QPDFObjectHandle file = QPDFObjectHandle::newStream(&pdf, program);
+    file.getDict().replaceKey("/Length1", QPDFObjectHandle::newInteger(static_cast<long long>(program.size())));
+    file.getDict().replaceKey("/Comment", QPDFObjectHandle::newString("carried key"));
+    if (subtype != nullptr) file.getDict().replaceKey("/Subtype", QPDFObjectHandle::newName(subtype));
+    QPDFObjectHandle descriptor = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+        "<< /Type /FontDescriptor /FontName /DejaVuSans /Flags 32 /FontBBox [-1021 -463 1793 1232] /ItalicAngle 0 "
+        "/Ascent 928 /Descent -236 /CapHeight 700 /StemV 80 >>"));
+    descriptor.replaceKey(key, file);
+    QPDFObjectHandle font = pdf.makeIndirectObject(QPDFObjectHandle::parse(
+        "<< /Type /Font /Subtype /TrueType /BaseFont /DejaVuSans /Encoding /WinAnsiEncoding >>"));
+    font.replaceKey("/FontDescriptor", descriptor);
+    page.getKey("/Resources").getKey("/Font").replaceKey("/F1", font);
+  };
+}
+
+// /Im1 is an image stream with `dict` (a PDF dictionary) and `data`.
+Mutator addImage(const std::string& dict, std::string data) {
+  return [dict, data](QPDF& pdf, QPDFObjectHandle page) {
+    QPDFObjectHandle image = QPDFObjectHandle::newStream(&pdf, data);
+    image.replaceDict(QPDFObjectHandle::parse(dict));
+    image.getDict().replaceKey("/Length", QPDFObjectHandle::newInteger(static_cast<long long>(data.size())));
+    page.getKey("/Resources").getKey("/XObject").replaceKey("/Im1", image);
+  };
+}
+
+struct Read {
+  std::shared_ptr<QPDF> pdf;
+  QPDFObjectHandle page;
+};
+
+Read readBack(const std::string& bytes) {
+  Read r{std::make_shared<QPDF>(), {}};
+  r.pdf->processMemoryFile("out.pdf", bytes.data(), bytes.size());
+  r.page = r.pdf->getAllPages().at(0);
+  return r;
+}
+
+std::string dataOf(QPDFObjectHandle stream, qpdf_stream_decode_level_e level = qpdf_dl_specialized) {
+  auto buffer = level == qpdf_dl_none ? stream.getRawStreamData() : stream.getStreamData(level);
+  return std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+}
+
+const RemovedItem* findRemoved(const FormatResult& r, const std::string& kind) {
+  for (const auto& item : r.removed) {
+    if (item.kind == kind) return &item;
+  }
+  return nullptr;
+}
+
+TEST(FontProgram, FreeTypeAcceptsARealFontAndRejectsDamage) {
+  const std::string font = readFile(kDejaVu);
+  ASSERT_GT(font.size(), 100000u) << kDejaVu;
+  FormatLimits limits;
+  EXPECT_TRUE(pdf::fontProgramLoads(font, limits));
+  EXPECT_FALSE(pdf::fontProgramLoads(font.substr(0, font.size() / 3), limits));
+  EXPECT_FALSE(pdf::fontProgramLoads(std::string(4096, 'A'), limits));
+  EXPECT_FALSE(pdf::fontProgramLoads("", limits));
+}
+
+TEST(FontProgram, SandboxedCheckAnswersPerProgram) {
+  const std::string font = readFile(kDejaVu);
+  std::vector<bool> keep;
+  std::string reason;
+  FormatLimits limits;
+  limits.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  ASSERT_TRUE(render::checkFontPrograms({font, "not a font", font}, limits, nullptr, &keep, &reason)) << reason;
+  EXPECT_EQ(keep, (std::vector<bool>{true, false, true}));
+}
+
+TEST(PdfFonts, CheckedProgramIsKeptAsAFreshStream) {
+  const std::string font = readFile(kDejaVu);
+  FormatResult r = pdf::sanitize(makePdf(embedFont(font)), FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(findRemoved(r, "font-program"), nullptr);
+  Read out = readBack(r.output);
+  QPDFObjectHandle f1 = out.page.getKey("/Resources").getKey("/Font").getKey("/F1");
+  EXPECT_EQ(f1.getKey("/BaseFont").getName(), "/DejaVuSans");
+  QPDFObjectHandle file = f1.getKey("/FontDescriptor").getKey("/FontFile2");
+  ASSERT_TRUE(file.isStream());
+  // Written by us: compressed (the input was not), our keys only, the same program inside.
+  EXPECT_EQ(file.getDict().getKey("/Filter").getName(), "/FlateDecode");
+  EXPECT_FALSE(file.getDict().hasKey("/Comment"));
+  EXPECT_EQ(dataOf(file), font);
+  std::string text, reason;
+  ASSERT_TRUE(pdf::extractText(r.output, &text, &reason)) << reason;
+  EXPECT_NE(text.find("Hello LGWAN"), std::string::npos) << text;
+}
+
+TEST(PdfFonts, RejectedProgramFallsBackToHelveticaAndIsReported) {
+  FormatResult r = pdf::sanitize(makePdf(embedFont(std::string(5000, '\x17'))), FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  const RemovedItem* item = findRemoved(r, "font-program");
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ(item->count, 1u);
+  EXPECT_NE(item->location.find("FontFile2"), std::string::npos) << item->location;
+  Read out = readBack(r.output);
+  QPDFObjectHandle f1 = out.page.getKey("/Resources").getKey("/Font").getKey("/F1");
+  EXPECT_EQ(f1.getKey("/BaseFont").getName(), "/Helvetica");
+  EXPECT_EQ(f1.getKey("/Subtype").getName(), "/Type1");
+  EXPECT_FALSE(f1.hasKey("/FontDescriptor"));
+  std::string text, reason;
+  ASSERT_TRUE(pdf::extractText(r.output, &text, &reason)) << reason;
+  EXPECT_NE(text.find("Hello LGWAN"), std::string::npos) << text;
+}
+
+TEST(PdfFonts, UnknownFontFile3SubtypeIsRemovedUnparsed) {
+  FormatResult r = pdf::sanitize(makePdf(embedFont(readFile(kDejaVu), "/FontFile3", "/PostScriptMagic")), FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  ASSERT_NE(findRemoved(r, "font-program"), nullptr);
+}
+
+TEST(PdfFonts, EngineChecksFontsInTheSandboxAndPopplerAgrees) {
+  auto created = Engine::create(EngineConfig{});
+  ASSERT_TRUE(created.ok()) << created.error().toString();
+  auto engine = std::move(created).value();
+  Outcome good = engine->sanitize(makePdf(embedFont(readFile(kDejaVu))), "f.pdf", Mode::Rebuild);
+  EXPECT_EQ(good.report.verdict, Verdict::Sanitized) << good.report.reason;
+  Outcome bad = engine->sanitize(makePdf(embedFont("garbage font")), "f.pdf", Mode::Rebuild);
+  ASSERT_EQ(bad.report.verdict, Verdict::Sanitized) << bad.report.reason;
+  bool reported = false;
+  for (const auto& item : bad.report.removed) reported |= item.kind == "font-program";
+  EXPECT_TRUE(reported);
+}
+
+TEST(PdfImages, FlateImageIsDecodedAndReencodedUnderAFreshDictionary) {
+  std::string pixels;
+  for (int i = 0; i < 4 * 4 * 3; ++i) pixels += static_cast<char>(i * 5);
+  // Extra bytes after the pixel data and unknown keys must not survive.
+  FormatResult r = pdf::sanitize(
+      makePdf(addImage("<< /Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceRGB "
+                       "/BitsPerComponent 8 /Foo (bar) /Decode [0 1 0 1 0 1] >>",
+                       pixels + "TRAILING-PAYLOAD")),
+      FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(findRemoved(r, "image"), nullptr);
+  Read out = readBack(r.output);
+  QPDFObjectHandle image = out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1");
+  ASSERT_TRUE(image.isStream());
+  EXPECT_EQ(image.getDict().getKey("/Filter").getName(), "/FlateDecode");
+  EXPECT_FALSE(image.getDict().hasKey("/Foo"));
+  EXPECT_TRUE(image.getDict().getKey("/Decode").isArray());
+  EXPECT_EQ(dataOf(image), pixels);
+}
+
+TEST(PdfImages, JpegIsReencodedWithoutItsTrailingBytes) {
+  pdf::JpegPixels source;
+  source.width = 16;
+  source.height = 8;
+  source.components = 3;
+  for (int i = 0; i < 16 * 8 * 3; ++i) source.pixels += static_cast<char>((i * 7) & 0xff);
+  std::string jpeg;
+  ASSERT_TRUE(pdf::encodeJpeg(source, &jpeg));
+  FormatResult r = pdf::sanitize(
+      makePdf(addImage("<< /Type /XObject /Subtype /Image /Width 16 /Height 8 /ColorSpace /DeviceRGB "
+                       "/BitsPerComponent 8 /Filter /DCTDecode >>",
+                       jpeg + "APPENDED-ZIP")),
+      FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(findRemoved(r, "image"), nullptr);
+  Read out = readBack(r.output);
+  QPDFObjectHandle image = out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1");
+  EXPECT_EQ(image.getDict().getKey("/Filter").getName(), "/DCTDecode");
+  const std::string written = dataOf(image, qpdf_dl_none);
+  EXPECT_EQ(written.find("APPENDED-ZIP"), std::string::npos);
+  pdf::JpegPixels back;
+  ASSERT_TRUE(pdf::decodeJpeg(written, 1000, &back));
+  EXPECT_EQ(back.width, 16u);
+  EXPECT_EQ(back.components, 3);
+}
+
+struct DroppedImage {
+  const char* dict;
+  std::string data;
+  const char* why;
+};
+
+TEST(PdfImages, UnsupportedImagesAreBlankedAndReported) {
+  const std::vector<DroppedImage> cases = {
+      {"<< /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /JPXDecode >>",
+       "jpx", "filter JPXDecode"},
+      {"<< /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode >>",
+       "jb2", "filter JBIG2Decode"},
+      {"<< /Subtype /Image /Width 2 /Height 2 /ColorSpace [/Separation /Spot /DeviceCMYK << /FunctionType 2 /Domain [0 1] /N 1 >>] "
+       "/BitsPerComponent 8 >>",
+       "abcd", "colour-space"},
+      {"<< /Subtype /Image /Width 100 /Height 100 /ColorSpace /DeviceRGB /BitsPerComponent 8 >>", "short",
+       "short-data"},
+      {"<< /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode >>",
+       "not a jpeg at all", "jpeg-decode"},
+  };
+  for (const auto& c : cases) {
+    FormatResult r = pdf::sanitize(makePdf(addImage(c.dict, c.data)), FormatLimits{});
+    ASSERT_TRUE(r.ok) << c.why << ": " << r.reason;
+    const RemovedItem* item = findRemoved(r, "image");
+    ASSERT_NE(item, nullptr) << c.why;
+    EXPECT_NE(item->location.find(c.why), std::string::npos) << item->location;
+    Read out = readBack(r.output);
+    QPDFObjectHandle image = out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1");
+    EXPECT_EQ(image.getDict().getKey("/Width").getIntValue(), 1) << c.why;
+    EXPECT_EQ(dataOf(image), std::string("\xff", 1)) << c.why;
+  }
+}
+
+TEST(PdfImages, IndexedImageKeepsItsTableAsAString) {
+  FormatResult r = pdf::sanitize(
+      makePdf(addImage("<< /Subtype /Image /Width 2 /Height 1 /ColorSpace [/Indexed /DeviceRGB 1 <FF000000FF00>] "
+                       "/BitsPerComponent 8 >>",
+                       std::string("\x00\x01", 2))),
+      FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(findRemoved(r, "image"), nullptr);
+  Read out = readBack(r.output);
+  QPDFObjectHandle cs = out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1").getDict().getKey("/ColorSpace");
+  ASSERT_TRUE(cs.isArray());
+  EXPECT_EQ(cs.getArrayItem(3).getStringValue(), std::string("\xff\x00\x00\x00\xff\x00", 6));
+}
+
+}  // namespace
+}  // namespace lbg::sanitizer
