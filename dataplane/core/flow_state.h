@@ -36,9 +36,10 @@ struct FlowState {
   // Application identification (nDPI) over the flow's first packets: the slot while it runs,
   // then the result, kept for the end event.
   uint32_t appSlotPlus1;  // 0 = no slot held
-  // A flow is a resolver's (DNS over TCP), a followed HTTP connection or a followed TLS one,
-  // never two: their reading positions share these bytes (the entry must stay within four cache
-  // lines; hence the certificate check's request is found by flow id, pipeline_cert.cc).
+  // A flow is a resolver's (DNS over TCP), a followed HTTP connection, a followed TLS one or an
+  // intercepted one (FlowMeta::punted), never two: their state shares these bytes (the entry must
+  // stay within four cache lines; hence the certificate check's request is found by flow id,
+  // pipeline_cert.cc).
   union {
     struct {
       // DNS over TCP: where the next message starts, per direction (0 client, 1 resolver),
@@ -60,6 +61,13 @@ struct FlowState {
       uint32_t tlsNextSeq;
       uint32_t tlsName;
     };
+    // Intercepted (pipeline_intercept.cc): the MAC addresses of the client's first frame, put
+    // back on the frames lbg-proxy's kernel sends out through the exception port.
+    struct {
+      uint8_t clientMac[6];
+      uint8_t serverMac[6];
+      bool proxyAnswered;  // the proxy's kernel answered the client's SYN (it is listening)
+    } punt;
   };
   // Client bytes while the verdict is pending, and while a later HTTP head is held; the server's
   // flight while its certificate is checked.

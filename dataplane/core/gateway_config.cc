@@ -59,6 +59,14 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
     if (GatewayConfig::deviceName(c.insidePort) == GatewayConfig::deviceName(c.outsidePort)) {
       return errorAt(path, ports, "inside and outside must be different ports");
     }
+    if (ports["exception"]) {
+      c.exceptionPort = ports["exception"].as<std::string>();
+      const std::string name = GatewayConfig::deviceName(c.exceptionPort);
+      if (name == GatewayConfig::deviceName(c.insidePort) ||
+          name == GatewayConfig::deviceName(c.outsidePort)) {
+        return errorAt(path, ports["exception"], "the exception port must be a port of its own");
+      }
+    }
     if (root["workers"]) {
       c.workers = root["workers"].as<uint32_t>();
       if (c.workers < 1 || c.workers > 32) {

@@ -18,6 +18,9 @@ struct GatewayConfig {
   std::vector<std::string> eal;  // extra EAL arguments, e.g. [--no-huge, -m, "512"]
   std::string insidePort;  // PCI address (0000:03:00.0) or vdev string (net_af_packet0,iface=x)
   std::string outsidePort;
+  // Optional: the exception port toward the host's kernel and lbg-proxy (a net_tap vdev,
+  // "net_tap0,iface=lbgx0"); empty = no interception (dataplane/core/pipeline_intercept.cc).
+  std::string exceptionPort;
   uint32_t workers = 1;
   uint16_t rxBurst = 32;
   uint16_t rxDescriptors = 1024;

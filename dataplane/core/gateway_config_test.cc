@@ -31,6 +31,24 @@ class GatewayConfigTest : public ::testing::Test {
   std::string path_;
 };
 
+TEST_F(GatewayConfigTest, ExceptionPortIsOptionalAndAPortOfItsOwn) {
+  auto none = load("");
+  ASSERT_TRUE(none.ok()) << none.error().toString();
+  EXPECT_TRUE(none.value().exceptionPort.empty());
+  std::ofstream(path_, std::ios::trunc)
+      << "ports: {inside: net_null0, outside: net_null1, exception: \"net_tap0,iface=lbgx0\"}\n"
+         "policy: /etc/lbg/policy.yaml\n";
+  auto tap = loadGatewayConfig(path_);
+  ASSERT_TRUE(tap.ok()) << tap.error().toString();
+  EXPECT_EQ(tap.value().exceptionPort, "net_tap0,iface=lbgx0");
+  std::ofstream(path_, std::ios::trunc)
+      << "ports: {inside: net_null0, outside: net_null1, exception: net_null1}\n"
+         "policy: /etc/lbg/policy.yaml\n";
+  auto same = loadGatewayConfig(path_);
+  ASSERT_FALSE(same.ok());
+  EXPECT_NE(same.error().toString().find("exception port"), std::string::npos);
+}
+
 TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {
   auto off = load("");
   ASSERT_TRUE(off.ok()) << off.error().toString();

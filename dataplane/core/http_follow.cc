@@ -138,51 +138,71 @@ bool Pipeline::holdForFollow(Entry& e, Unit& u) {
   return true;
 }
 
-void Pipeline::followHttp(Entry& e, Unit& u, TxSink& tx) {
+bool Pipeline::followSeq(Entry& e, Unit& u, uint32_t next, TxSink& tx, uint32_t& seq) {
   const packet::PacketView& v = u.view;
   if (v.payloadLen == 0) {
     forward(u, tx);
-    return;
+    return false;
   }
   if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
     ++counters_.bad_checksum;  // the server drops it too; its bytes are never judged
     freeUnit(u);
-    return;
+    return false;
   }
-  const uint32_t seq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
-  const uint8_t* p = v.frame + v.payloadOffset;
-  const uint32_t next = e.user.httpNextSeq;
+  seq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
   if (int32_t(seq + v.payloadLen - next) <= 0) {
     forwardAllowed(e, u, true, tx);  // bytes already judged (and scanned: pipeline_ids.cc)
-    return;
+    return false;
   }
+  return true;
+}
+
+Pipeline::HeldJoin Pipeline::joinHeld(Entry& e, Unit& u, uint32_t seq, uint64_t& gaps) {
+  const packet::PacketView& v = u.view;
+  const flow::StreamState& s = e.user.stream;
+  if (int32_t(seq - (s.baseSeq + s.contiguous)) > 0) {
+    ++gaps;  // ahead of bytes not seen yet: the client sends it again
+    freeUnit(u);
+    return HeldJoin::Dropped;
+  }
+  if (int64_t(int32_t(seq - s.baseSeq)) + v.payloadLen > int64_t(streams_->bytesEach())) {
+    setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
+  } else {
+    const auto added =
+        flow::streamAdd(*streams_, e.user.stream, seq, v.frame + v.payloadOffset, v.payloadLen);
+    if (added == flow::StreamStatus::Conflict) {
+      setVerdict(e, Action::Deny, Reason::StreamConflict, -1);
+    } else if (added == flow::StreamStatus::OutOfWindow) {
+      setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
+    } else if (added == flow::StreamStatus::Duplicate) {
+      freeUnit(u);  // its bytes are held already and go with the held copy
+      return HeldJoin::Dropped;
+    } else if (holdForFollow(e, u)) {
+      return HeldJoin::Held;
+    }
+  }
+  streams_->detach(e.user.stream);
+  return HeldJoin::Denied;
+}
+
+void Pipeline::followHttp(Entry& e, Unit& u, TxSink& tx) {
+  const packet::PacketView& v = u.view;
+  const uint32_t next = e.user.httpNextSeq;
+  uint32_t seq;
+  if (!followSeq(e, u, next, tx, seq)) return;
+  const uint8_t* p = v.frame + v.payloadOffset;
   if (e.user.stream.active()) {
     // A head is being held: the segment joins it.
-    const flow::StreamState& s = e.user.stream;
-    if (int32_t(seq - (s.baseSeq + s.contiguous)) > 0) {
-      ++counters_.http_follow_gap;
-      freeUnit(u);
-      return;
-    }
-    if (int64_t(int32_t(seq - s.baseSeq)) + v.payloadLen > int64_t(streams_->bytesEach())) {
-      setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
-    } else {
-      const auto added = flow::streamAdd(*streams_, e.user.stream, seq, p, v.payloadLen);
-      if (added == flow::StreamStatus::Conflict) {
-        setVerdict(e, Action::Deny, Reason::StreamConflict, -1);
-      } else if (added == flow::StreamStatus::OutOfWindow) {
-        setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
-      } else if (added == flow::StreamStatus::Duplicate) {
-        freeUnit(u);  // its bytes are held already and go with the held copy
+    switch (joinHeld(e, u, seq, counters_.http_follow_gap)) {
+      case HeldJoin::Dropped:
         return;
-      } else if (holdForFollow(e, u)) {
+      case HeldJoin::Held:
         resumeHttpCarry(e, u, tx);
         return;
-      }
+      case HeldJoin::Denied:
+        applyVerdict(e, u, true, tx);
+        return;
     }
-    streams_->detach(e.user.stream);
-    applyVerdict(e, u, true, tx);
-    return;
   }
   if (int32_t(seq - next) > 0) {
     ++counters_.http_follow_gap;  // ahead of bytes not seen yet: the client sends it again

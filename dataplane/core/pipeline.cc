@@ -145,6 +145,7 @@ void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64
 }
 
 void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
+  if (ingress == Ingress::ExceptionPort) return fromException(u, tx);  // pipeline_intercept.cc
   rte_mbuf* m = u.mbufs[0];
   const auto status = u.status;
   if (ingress == Ingress::ByAddress) {
@@ -300,6 +301,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   e->meta.lastSeenNs = now_;
   ++e->meta.pkts[dir];
   e->meta.bytes[dir] += v.payloadLen;
+  if (e->meta.punted) return punt(*e, u, tx);  // handed to lbg-proxy (pipeline_intercept.cc)
   if (!admitPacket(*e, u, created, fromInitiator, tx)) return;  // pipeline_stream.cc
   if (v.ipProto == kTcp) {
     const auto ev = flow::trackTcp(e->meta, v, fromInitiator);
@@ -308,6 +310,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   if (e->meta.embryonic) flows_->noteProgress(*e);  // handshake done / answered: out of reach
 
   if (created) decideFirstPacket(*e, u, fromInitiator);
+  if (e->meta.punted) return punt(*e, u, tx);
   // A verdict given under an older policy is checked against the current one (one compare on the
   // hot line; the check itself runs once per flow and reload).
   if (e->meta.epoch != snapEpoch_ && e->meta.verdict != Verdict::Pending) recheckVerdict(*e);
@@ -383,6 +386,7 @@ void Pipeline::decideFirstPacket(Entry& e, Unit& u, bool fromInitiator) {
     setVerdict(e, Action::Deny, Reason::PortNotAllowed, -1);
     return;
   }
+  if (config_.exceptionPort && l4 == policy::L4::Tcp && decideIntercept(e, u, server, port)) return;
   const int byAddress = snap_->matchAddress(server, l4, port);
   if (byAddress >= 0) {
     if (port == 53) e.user.appProto = AppProto::Dns;  // answers become bindings, UDP or TCP

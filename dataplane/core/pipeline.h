@@ -62,13 +62,14 @@ struct ScanResult;
 
 namespace lbg::dataplane {
 
-enum class PortRole : uint8_t { Inside = 0, Outside = 1 };
+// Exception: the net_tap port toward the kernel and lbg-proxy (pipeline_intercept.cc).
+enum class PortRole : uint8_t { Inside = 0, Outside = 1, Exception = 2 };
 inline PortRole otherPort(PortRole p) {
   return p == PortRole::Inside ? PortRole::Outside : PortRole::Inside;
 }
 
 // Where a burst came from: a port (live), or a capture whose direction comes from segment.inside.
-enum class Ingress : uint8_t { InsidePort, OutsidePort, ByAddress };
+enum class Ingress : uint8_t { InsidePort, OutsidePort, ByAddress, ExceptionPort };
 
 // Frames leave through this sink; the worker loop flushes it to the ports after each burst, the
 // replay flushes it to the output capture.
@@ -142,6 +143,12 @@ struct PipelineConfig {
   // Hyperscan's stream state), reserved when a policy with `ids:` is first used. A flow beyond
   // it is counted (ids_state_full) and follows ids.on_fault (fail closed by default).
   uint32_t idsFlows = 16384;
+  // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,
+  // TCP flows to a service with `intercept: true` (by its CIDR, or by the DNS binding of the
+  // destination) are handed to it from their SYN, their frames' destination MAC set to
+  // exceptionMac (the tap's: the kernel takes only frames addressed to it).
+  bool exceptionPort = false;
+  std::array<uint8_t, 6> exceptionMac{};
 };
 
 struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
@@ -275,6 +282,13 @@ class Pipeline {
   bool idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Unit* u, bool fromInitiator,
               TxSink* tx);
 
+  // Exception path (pipeline_intercept.cc). decideIntercept: true when the new flow was judged
+  // (handed to the proxy, or denied because it cannot be); punt: a packet of a handed flow from
+  // the inside or outside port; fromException: a frame the kernel sent out the exception port.
+  bool decideIntercept(Entry& e, const Unit& u, const IpAddr& server, uint16_t port);
+  void punt(Entry& e, Unit& u, TxSink& tx);
+  void fromException(Unit& u, TxSink& tx);
+
   // Later requests of HTTP connections allowed by Host (http_follow.cc).
   enum class HttpJudged : uint8_t { Judged, PartialHead, Denied };
   bool armHttpFollow(Entry& e, const inspect::HttpRequestHead& head, uint32_t judgedEnd);
@@ -283,6 +297,14 @@ class Pipeline {
   void resumeHttpCarry(Entry& e, Unit& u, TxSink& tx);
   bool holdForFollow(Entry& e, Unit& u);
   void followHttp(Entry& e, Unit& u, TxSink& tx);
+  // Shared by both followers. followSeq: the segment's first data sequence number, or false when
+  // the segment was dealt with already (no payload or only judged bytes: forwarded; bad
+  // checksum: dropped). joinHeld: a segment joins the bytes held (a head or hello not complete);
+  // Dropped: freed (past a gap, counted in `gaps`, or a duplicate); Held: the caller resumes its
+  // carry; Denied: verdict set and buffer given back, the caller applies it.
+  enum class HeldJoin : uint8_t { Dropped, Held, Denied };
+  bool followSeq(Entry& e, Unit& u, uint32_t next, TxSink& tx, uint32_t& seq);
+  HeldJoin joinHeld(Entry& e, Unit& u, uint32_t seq, uint64_t& gaps);
 
   // The cleartext TLS handshake of connections allowed after a ClientHello (tls_follow.cc).
   enum class TlsJudged : uint8_t { Judged, PartialHello, Ended, Denied };

@@ -16,6 +16,7 @@
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/test_frames.h"
+#include "dataplane/core/test_sinks.h"
 #include "dataplane/ids/policy_ids.h"
 #include "dataplane/inspect/tls/hello_builder.h"
 #include "dataplane/proxy/test_certs.h"
@@ -35,26 +36,6 @@ rte_mempool* certPool() {
                                                      RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   return pool;
 }
-
-class Sink : public TxSink {
- public:
-  void send(PortRole out, rte_mbuf* m) override {
-    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-    frames.push_back({out, Bytes(d, d + rte_pktmbuf_data_len(m))});
-    rte_pktmbuf_free(m);
-  }
-  struct Frame {
-    PortRole port;
-    Bytes bytes;
-  };
-  std::vector<Frame> frames;
-};
-
-class Events : public EventSink {
- public:
-  void write(std::string_view json) override { events.push_back(nlohmann::json::parse(json)); }
-  std::vector<nlohmann::json> events;
-};
 
 // A TLS 1.2 flight: ServerHello, Certificate (the given DER certificates), ServerHelloDone.
 Bytes flight(std::initializer_list<X509*> certs, bool tls13 = false) {
@@ -198,7 +179,7 @@ services:
     return n;
   }
   std::vector<nlohmann::json> verdicts() {
-    Events sink;
+    testing::CollectSink sink;
     std::string scratch;
     drainEvents(*pipeline_, sink, scratch);
     std::vector<nlohmann::json> out;
@@ -215,7 +196,7 @@ services:
   std::unique_ptr<SnapshotSlot> slot_;
   std::unique_ptr<inspect::DnsBindingTable> dns_;
   std::unique_ptr<Pipeline> pipeline_;
-  Sink tx_;
+  testing::CaptureSink tx_;
   // Certificates are judged at the pipeline's time: the wall clock, as live.
   uint64_t now_ = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                std::chrono::system_clock::now().time_since_epoch())

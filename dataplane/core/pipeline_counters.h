@@ -90,7 +90,13 @@
   X(cert_refused, "server certificates refused: flow denied and reset")                   \
   X(hold_other_side_dropped, "TLS payload dropped while the other side's bytes were held (resent)") \
   X(app_held, "payload packets held until nDPI named the application a service demands")  \
-  X(app_server_dropped, "server payload dropped before the application was named (resent)") \
+  X(app_server_dropped, "server payload dropped before the application was named (resent)")  \
+  X(intercept_flows, "flows handed to lbg-proxy through the exception port")              \
+  X(intercept_to_proxy, "frames of intercepted flows sent to the exception port")         \
+  X(intercept_from_proxy, "frames from the exception port sent on to the inside or outside") \
+  X(intercept_unmatched, "frames from the exception port of no intercepted flow, dropped")   \
+  X(intercept_refused, "intercepted flows refused: the proxy was not listening (fail closed)") \
+  X(intercept_unavailable, "flows to intercept denied: VLAN-tagged or IPv6 (not handed to the kernel)") \
   X(ids_scanned_bytes, "payload bytes of allowed flows scanned by the IDS")                 \
   X(ids_alerts, "IDS alerts logged (one per matching rule)")                               \
   X(ids_dropped, "flows denied by an IDS drop/reject rule (ips mode)")                      \

@@ -13,6 +13,7 @@
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/test_frames.h"
+#include "dataplane/core/test_sinks.h"
 #include "dataplane/ids/policy_ids.h"
 #include "dataplane/inspect/quic/client_hello.h"
 #include "dataplane/inspect/test_pcap.h"
@@ -23,7 +24,10 @@ namespace lbg::dataplane {
 namespace {
 
 using testing::Bytes;
+using testing::CaptureSink;
+using testing::CollectSink;
 using testing::L4Spec;
+using testing::Sent;
 
 constexpr const char* kPolicy = R"(version: 1
 segment:
@@ -61,27 +65,6 @@ rte_mempool* testPool() {
       rte_pktmbuf_pool_create("test_pool", 65535, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   return pool;
 }
-
-struct Sent {
-  PortRole port;
-  Bytes bytes;
-};
-
-class CaptureSink : public TxSink {
- public:
-  void send(PortRole out, rte_mbuf* m) override {
-    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-    frames.push_back({out, Bytes(d, d + rte_pktmbuf_data_len(m))});
-    rte_pktmbuf_free(m);
-  }
-  std::vector<Sent> frames;
-};
-
-class CollectSink : public EventSink {
- public:
-  void write(std::string_view json) override { events.push_back(nlohmann::json::parse(json)); }
-  std::vector<nlohmann::json> events;
-};
 
 std::shared_ptr<const policy::Snapshot> compile(const std::string& yaml, uint64_t version = 1) {
   auto doc = policy::parsePolicyText(yaml, "test.yaml",

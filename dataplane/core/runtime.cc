@@ -9,6 +9,7 @@
 #include <rte_mempool.h>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
@@ -45,6 +46,7 @@ class PortTxSink : public TxSink {
   void flushAll() {
     flush(PortRole::Inside);
     flush(PortRole::Outside);
+    flush(PortRole::Exception);  // nothing is sent there without the exception port
   }
 
  private:
@@ -62,7 +64,7 @@ class PortTxSink : public TxSink {
   struct Batch {
     rte_mbuf* mbufs[kBatch];
     uint16_t n = 0;
-  } batch_[2];
+  } batch_[3];
   const uint16_t* ports_;
   uint16_t queue_;
   PortCounters& counters_;
@@ -80,7 +82,7 @@ GatewayRuntime::GatewayRuntime(const GatewayConfig& config,
     : config_(config), log_(log), slot_(std::move(policy)) {}
 
 GatewayRuntime::~GatewayRuntime() {
-  for (int r = 0; r < 2; ++r) {
+  for (int r = 0; r < portCount_; ++r) {
     rte_eth_dev_stop(ports_[r]);
     rte_eth_dev_close(ports_[r]);
   }
@@ -105,25 +107,38 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
                  " workers but EAL has only " + std::to_string(workerLcores) +
                  " worker lcores (give -l with one more core than workers)"};
   }
-  const std::string names[2] = {GatewayConfig::deviceName(config.insidePort),
-                                GatewayConfig::deviceName(config.outsidePort)};
-  for (int r = 0; r < 2; ++r) {
+  const std::string names[3] = {GatewayConfig::deviceName(config.insidePort),
+                                GatewayConfig::deviceName(config.outsidePort),
+                                GatewayConfig::deviceName(config.exceptionPort)};
+  static const char* const kRoles[3] = {"inside", "outside", "exception"};
+  rt->portCount_ = config.exceptionPort.empty() ? 2 : 3;
+  for (int r = 0; r < rt->portCount_; ++r) {
     if (rte_eth_dev_get_port_by_name(names[r].c_str(), &rt->ports_[r]) != 0) {
-      return Error{std::string(r == 0 ? "inside" : "outside") + " port '" + names[r] +
+      return Error{std::string(kRoles[r]) + " port '" + names[r] +
                    "' not found (check the vdev string or PCI address)"};
     }
   }
   const uint32_t perWorker = config.pipeline.holdSlots + 2 * config.rxBurst + 256;
   const uint32_t mbufs = config.workers * perWorker +
-                         2 * config.workers * (config.rxDescriptors + config.txDescriptors) + 4096;
+                         uint32_t(rt->portCount_) * config.workers * (config.rxDescriptors + config.txDescriptors) +
+                         4096;
   auto pool = PacketPool::create("gw_pool", mbufs, 256, RTE_MBUF_DEFAULT_BUF_SIZE,
                                  static_cast<int>(rte_socket_id()));
   if (!pool) return pool.error();
   rt->packetPool_ = std::move(pool.value());
   rt->pool_ = rt->packetPool_->get();
-  for (int r = 0; r < 2; ++r) {
-    auto ok = rt->setupPort(rt->ports_[r], r == 0 ? "inside" : "outside");
+  for (int r = 0; r < rt->portCount_; ++r) {
+    auto ok = rt->setupPort(rt->ports_[r], kRoles[r]);
     if (!ok) return ok.error();
+  }
+  PipelineConfig pipelineConfig = config.pipeline;
+  if (rt->portCount_ == 3) {
+    // Frames handed to the kernel must be addressed to the tap (net_tap gives the kernel's
+    // interface the port's MAC), else the kernel drops them as meant for another host.
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(rt->ports_[2], &mac);
+    pipelineConfig.exceptionPort = true;
+    std::memcpy(pipelineConfig.exceptionMac.data(), mac.addr_bytes, 6);
   }
   auto dns = inspect::DnsBindingTable::create(1u << 16);
   if (!dns) return dns.error();
@@ -133,7 +148,6 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   auto verifier = cert::Verifier::create(config.trustStore, config.workers, config.certRequests);
   if (!verifier) return verifier.error();
   rt->verifier_ = std::move(verifier.value());
-  PipelineConfig pipelineConfig = config.pipeline;
   pipelineConfig.certVerifier = rt->verifier_.get();
   for (uint32_t i = 0; i < config.workers; ++i) {
     auto p = Pipeline::create(pipelineConfig, i, rt->slot_, *rt->dns_, rt->pool_);
@@ -194,10 +208,10 @@ void GatewayRuntime::workerLoop(uint32_t index) {
   PortTxSink tx(ports_, static_cast<uint16_t>(index), *portCounters_[index]);
   rte_mbuf* burst[256];
   const uint16_t n = config_.rxBurst;
-  const Ingress ingress[2] = {Ingress::InsidePort, Ingress::OutsidePort};
+  const Ingress ingress[3] = {Ingress::InsidePort, Ingress::OutsidePort, Ingress::ExceptionPort};
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = nowNs();
-    for (int r = 0; r < 2; ++r) {
+    for (int r = 0; r < portCount_; ++r) {
       const uint16_t got = rte_eth_rx_burst(ports_[r], static_cast<uint16_t>(index), burst, n);
       if (got > 0) p.processBurst(burst, got, ingress[r], now, tx);
     }

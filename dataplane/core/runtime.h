@@ -78,7 +78,8 @@ class GatewayRuntime : public ControlApi {
   std::unique_ptr<inspect::DnsBindingTable> dns_;
   std::unique_ptr<PacketPool> packetPool_;  // outlives the ports' queues and the pipelines
   rte_mempool* pool_ = nullptr;
-  uint16_t ports_[2] = {0, 0};  // indexed by PortRole
+  uint16_t ports_[3] = {0, 0, 0};  // indexed by PortRole
+  int portCount_ = 2;               // 3 with the exception port
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
   // After pipelines_, so destroyed first: its thread stops before the request pools it may still
   // be answering (in the pipelines) go away. The pipelines no longer use it by then.

@@ -28,10 +28,6 @@ namespace lbg::dataplane {
 using telemetry::Action;
 using telemetry::Reason;
 
-namespace {
-constexpr uint8_t kTcpSyn = 0x02;
-}  // namespace
-
 uint32_t Pipeline::tlsNameHash(std::string_view name) const {
   // Keyed (random per process), so that no name colliding with an allowed one can be computed
   // offline; case-insensitive like host names. 64-bit FNV-1a folded.
@@ -129,22 +125,10 @@ void Pipeline::resumeTlsCarry(Entry& e, Unit& u, TxSink& tx) {
 
 void Pipeline::followTls(Entry& e, Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
-  if (v.payloadLen == 0) {
-    forward(u, tx);
-    return;
-  }
-  if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
-    ++counters_.bad_checksum;  // the server drops it too; its bytes are never judged
-    freeUnit(u);
-    return;
-  }
-  const uint32_t seq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
-  const uint8_t* p = v.frame + v.payloadOffset;
   const uint32_t next = e.user.tlsNextSeq;
-  if (int32_t(seq + v.payloadLen - next) <= 0) {
-    forwardAllowed(e, u, true, tx);  // bytes already judged (and scanned: pipeline_ids.cc)
-    return;
-  }
+  uint32_t seq;
+  if (!followSeq(e, u, next, tx, seq)) return;
+  const uint8_t* p = v.frame + v.payloadOffset;
   if (e.meta.follow & kFollowServerHeld) {
     // The server's flight is held for its certificate check (pipeline_cert.cc) in the flow's
     // only stream buffer: the client sends these bytes again once it is released.
@@ -154,31 +138,16 @@ void Pipeline::followTls(Entry& e, Unit& u, TxSink& tx) {
   }
   if (e.user.stream.active()) {
     // A hello (or bytes past a gap) is being held: the segment joins it.
-    const flow::StreamState& s = e.user.stream;
-    if (int32_t(seq - (s.baseSeq + s.contiguous)) > 0) {
-      ++counters_.tls_follow_gap;
-      freeUnit(u);
-      return;
-    }
-    if (int64_t(int32_t(seq - s.baseSeq)) + v.payloadLen > int64_t(streams_->bytesEach())) {
-      setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
-    } else {
-      const auto added = flow::streamAdd(*streams_, e.user.stream, seq, p, v.payloadLen);
-      if (added == flow::StreamStatus::Conflict) {
-        setVerdict(e, Action::Deny, Reason::StreamConflict, -1);
-      } else if (added == flow::StreamStatus::OutOfWindow) {
-        setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "stream-window");
-      } else if (added == flow::StreamStatus::Duplicate) {
-        freeUnit(u);  // its bytes are held already and go with the held copy
+    switch (joinHeld(e, u, seq, counters_.tls_follow_gap)) {
+      case HeldJoin::Dropped:
         return;
-      } else if (holdForFollow(e, u)) {
+      case HeldJoin::Held:
         resumeTlsCarry(e, u, tx);
         return;
-      }
+      case HeldJoin::Denied:
+        applyVerdict(e, u, true, tx);
+        return;
     }
-    streams_->detach(e.user.stream);
-    applyVerdict(e, u, true, tx);
-    return;
   }
   if (int32_t(seq - next) > 0) {
     ++counters_.tls_follow_gap;  // ahead of bytes not seen yet: the client sends it again

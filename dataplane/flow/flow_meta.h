@@ -31,6 +31,7 @@ struct FlowMeta {
   bool sawSyn : 1;             // that packet was a SYN (not a mid-stream pick-up)
   bool initiatorInside : 1;    // the owner's: the initiator's packets enter on the inside port
   bool embryonic : 1;          // the table's: in the embryonic partition (see FlowTable::settle)
+  bool punted : 1;             // the owner's: the flow goes through the exception port (proxy)
   TcpState tcpState;
   uint8_t seqKnown;  // bit d: seqNext[d] is valid
   uint8_t finSeen;   // bit d: direction d sent FIN

@@ -14,6 +14,8 @@
   X(tenant_applied, "requests whose tenant-restriction headers were replaced")              \
   X(bad_requests, "intercepted connections closed on a malformed request")                 \
   X(client_handshake_failed, "client TLS handshakes that failed or named another host")    \
+  X(transparent_accepted, "connections accepted by the transparent (TPROXY) listener")      \
+  X(transparent_refused, "transparent connections refused (not TLS, no or bad SNI, not allowed, connect)") \
   X(timed_out, "connections closed for inactivity (slow or silent clients and upstreams)")
 
 namespace lbg::proxy {

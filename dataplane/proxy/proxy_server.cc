@@ -20,6 +20,7 @@
 
 #include "dataplane/proxy/chunked_body.h"
 #include "dataplane/proxy/connect_target.h"
+#include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/header_rewrite.h"
 #include "dataplane/proxy/http_head.h"
 #include "dataplane/proxy/upstream_tls.h"
@@ -42,15 +43,6 @@ int64_t nowNs() {
       .count();
 }
 
-// Does `host` match a profile host pattern ("a.b" exactly, or "*.b" for any name under b)?
-bool hostMatches(std::string_view host, std::string_view pattern) {
-  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
-    const std::string_view suffix = pattern.substr(1);
-    return host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix;
-  }
-  return host == pattern;
-}
-
 std::string peerIp(int fd, uint16_t& port) {
   sockaddr_in a{};
   socklen_t len = sizeof(a);
@@ -64,30 +56,14 @@ std::string peerIp(int fd, uint16_t& port) {
 
 }  // namespace
 
-struct Conn {
-  enum class Phase : uint8_t { ReadConnect, Connecting, UpHandshake, ClientHandshake, Relay, Splice, Drain };
-  enum class Req : uint8_t { Head, Length, Chunked };
-
-  uint64_t id = 0;
-  int cfd = -1;
-  int ufd = -1;
-  SslPtr cssl;
-  SslPtr ussl;
-  Phase phase = Phase::ReadConnect;
-  std::string cin;       // client bytes not yet handled (plain or decrypted)
-  std::string toUp;      // bytes for upstream
-  std::string toClient;  // bytes for the client
-  ConnectTarget target;
-  int service = -1;
-  const policy::TenantSpec* tenant = nullptr;  // set when the host is one of the profile's
-  Req req = Req::Head;
-  uint64_t bodyLeft = 0;
-  ChunkedBody chunked;
-  bool upEof = false;
-  std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
-  std::string srcIp;
-  uint16_t srcPort = 0;
-};
+// Does `host` match a profile host pattern ("a.b" exactly, or "*.b" for any name under b)?
+bool hostMatches(std::string_view host, std::string_view pattern) {
+  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+    const std::string_view suffix = pattern.substr(1);
+    return host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix;
+  }
+  return host == pattern;
+}
 
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& config) {
   std::unique_ptr<ProxyServer> s(new ProxyServer());
@@ -210,6 +186,9 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   ev.events = EPOLLIN;
   ev.data.u64 = 0;
   epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->listenFd_, &ev);
+  if (!config.transparentAddress.empty()) {
+    if (auto st = s->openTransparent(); !st.ok()) return st.error();
+  }
   return s;
 }
 
@@ -217,6 +196,7 @@ ProxyServer::~ProxyServer() {
   while (!conns_.empty()) closeConn(*conns_.begin()->second);
   if (log_) log_->close();
   if (listenFd_ >= 0) close(listenFd_);
+  if (transparentFd_ >= 0) close(transparentFd_);
   if (epfd_ >= 0) close(epfd_);
 }
 
@@ -264,6 +244,10 @@ void ProxyServer::acceptAll() {
 void ProxyServer::onEvent(uint64_t tag, uint32_t) {
   if (tag == 0) {
     acceptAll();
+    return;
+  }
+  if (tag == kTransparentTag) {
+    acceptTransparent();
     return;
   }
   auto it = conns_.find(tag >> 1);
@@ -338,6 +322,7 @@ std::string eventHead(const Conn& c, LogEventType type) {
   j["src_port"] = c.srcPort;
   j["proto"] = "TCP";
   j["dest_port"] = c.target.port;
+  if (!c.destIp.empty()) j["dest_ip"] = c.destIp;
   return j.dump();
 }
 
@@ -350,8 +335,13 @@ std::string withMembers(const std::string& head, const nlohmann::json& extra) {
 
 }  // namespace
 
+std::string connEvent(const Conn& c, telemetry::LogEventType type, const nlohmann::json& extra) {
+  return withMembers(eventHead(c, type), extra);
+}
+
 void ProxyServer::pump(Conn& c) {
   auto fail = [&](const char* status, const char* reason) {
+    if (c.transparent) return refuseTransparent(c);
     // Best effort: the answer is small and the socket freshly writable.
     std::string msg = std::string("HTTP/1.1 ") + status + "\r\nContent-Length: 0\r\n";
     if (reason) msg += std::string("X-Lbg-Reason: ") + reason + "\r\n";
@@ -364,6 +354,11 @@ void ProxyServer::pump(Conn& c) {
   while (progress) {
     progress = false;
     switch (c.phase) {
+      case Conn::Phase::PeekHello:  // transparent mode: transparent_server.cc
+        if (!pumpHello(c)) return;
+        svc = c.service >= 0 ? &policy_->service(c.service) : nullptr;
+        progress = true;
+        break;
       case Conn::Phase::ReadConnect: {
         const int r = readPlain(c.cfd, c.cin);
         if (r < 0) return closeConn(c);
@@ -446,7 +441,7 @@ void ProxyServer::pump(Conn& c) {
           logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "splice"},
                                                      {"tls", {{"sni", c.target.host}}},
                                                      {"policy", {{"service", svc->name}}}}));
-          c.toClient = "HTTP/1.1 200 Connection established\r\n\r\n";
+          if (!c.transparent) c.toClient = "HTTP/1.1 200 Connection established\r\n\r\n";
           c.toUp.swap(c.cin);
           c.phase = Conn::Phase::Splice;
         } else {
@@ -499,7 +494,9 @@ void ProxyServer::pump(Conn& c) {
         SSL_set_fd(c.cssl.get(), c.cfd);
         SSL_set_accept_state(c.cssl.get());
         const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-        if (send(c.cfd, ok.data(), ok.size(), MSG_NOSIGNAL) != ssize_t(ok.size())) return closeConn(c);
+        if (!c.transparent && send(c.cfd, ok.data(), ok.size(), MSG_NOSIGNAL) != ssize_t(ok.size())) {
+          return closeConn(c);
+        }
         c.phase = Conn::Phase::ClientHandshake;
         progress = true;
         break;

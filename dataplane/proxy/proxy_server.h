@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/proxy/client_hello_sniff.h"
 #include "dataplane/proxy/leaf_minter.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/proxy_counters.h"
@@ -31,6 +32,10 @@ struct ProxyConfig {
   // silent upstreams); before the CONNECT head and the handshakes are done, headTimeoutSec.
   int headTimeoutSec = 10;
   int idleTimeoutSec = 300;
+  // Transparent listener (IP_TRANSPARENT, fed by the kernel's TPROXY rule; empty = none): the
+  // destination is the one the client asked for, the name the ClientHello's SNI.
+  std::string transparentAddress;
+  uint16_t transparentPort = 0;
 };
 
 struct Conn;
@@ -39,15 +44,16 @@ struct Conn;
 // shared, no locks; more workers are more processes on SO_REUSEPORT listeners). Explicit mode:
 // `CONNECT host:port`. A host the policy allows and marks `intercept: true` is intercepted (its
 // upstream validated first, then a minted leaf shown to the client); any other allowed host is
-// spliced; anything else is refused with 403. The listener is a plain socket so that a
-// transparent (IP_TRANSPARENT) listener can feed the same Conn state machine later, with the
-// destination from getsockname() and the name from the ClientHello instead of CONNECT.
+// spliced; anything else is refused with 403. Transparent mode (optional second listener,
+// IP_TRANSPARENT): the same Conn state machine, the destination from getsockname() and the name
+// from the ClientHello (peeked, so a splice loses no byte) instead of CONNECT.
 class ProxyServer {
  public:
   static Result<std::unique_ptr<ProxyServer>> create(const ProxyConfig& config);
   ~ProxyServer();
 
   uint16_t port() const { return port_; }
+  uint16_t transparentPort() const { return transparentPort_; }
   // Runs until stop() is called from a signal handler (or another thread).
   void run();
   void stop() { stop_ = 1; }
@@ -61,6 +67,12 @@ class ProxyServer {
   ProxyServer() = default;
   void onEvent(uint64_t tag, uint32_t events);
   void acceptAll();
+  // Transparent mode (transparent_server.cc).
+  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use id << 1 | leg, id >= 1
+  Result<Ok> openTransparent();
+  void acceptTransparent();
+  bool pumpHello(Conn& c);  // true once the connection left PeekHello
+  void refuseTransparent(Conn& c);
   void pump(Conn& c);
   void closeConn(Conn& c);
   void closeIdle();
@@ -76,6 +88,9 @@ class ProxyServer {
   int epfd_ = -1;
   int listenFd_ = -1;
   uint16_t port_ = 0;
+  int transparentFd_ = -1;
+  uint16_t transparentPort_ = 0;
+  std::unique_ptr<ClientHelloSniffer> sniffer_;
   volatile int stop_ = 0;
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;

@@ -206,7 +206,8 @@ int cmdRun(const std::vector<std::string>& args) {
     eal.push_back("-l");
     eal.push_back("0-" + std::to_string(c.workers));
   }
-  for (const auto& port : {c.insidePort, c.outsidePort}) {
+  for (const auto& port : {c.insidePort, c.outsidePort, c.exceptionPort}) {
+    if (port.empty()) continue;
     eal.push_back(dataplane::GatewayConfig::isVdev(port) ? "--vdev=" + port : "-a" + port);
   }
   auto ok = dataplane::initEal(eal);

@@ -1,4 +1,5 @@
-// lbg-proxy: TLS interception of the tenant-restriction login hosts (explicit mode, CONNECT).
+// lbg-proxy: TLS interception of the tenant-restriction login hosts (explicit mode, CONNECT;
+// transparent mode behind the gateway's exception path).
 // See dataplane/proxy/README.md.
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -24,10 +25,13 @@ int main(int argc, char** argv) {
   lbg::proxy::ProxyConfig cfg;
   std::string listen = "127.0.0.1:3128";
   std::string portFile;
+  std::string transparent;
   std::vector<std::string> connectTo;
   po::options_description opts("lbg-proxy options");
   opts.add_options()("help", "this text")(
       "listen", po::value(&listen)->default_value(listen), "IPv4:port of the explicit listener (port 0: any)")(
+      "transparent", po::value(&transparent),
+      "IPv4:port of the transparent (TPROXY, IP_TRANSPARENT) listener; see tools/proxy/tproxy-rules.sh")(
       "policy", po::value(&cfg.policyFile)->required(), "policy YAML")(
       "ca-cert", po::value(&cfg.caCertFile)->required(), "appliance CA certificate (PEM)")(
       "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM)")(
@@ -60,6 +64,15 @@ int main(int argc, char** argv) {
   }
   cfg.listenAddress = listen.substr(0, colon);
   cfg.listenPort = uint16_t(std::stoi(listen.substr(colon + 1)));
+  if (!transparent.empty()) {
+    const size_t tc = transparent.rfind(':');
+    if (tc == std::string::npos) {
+      std::cerr << "lbg-proxy: --transparent needs ADDRESS:PORT\n";
+      return 2;
+    }
+    cfg.transparentAddress = transparent.substr(0, tc);
+    cfg.transparentPort = uint16_t(std::stoi(transparent.substr(tc + 1)));
+  }
   for (const auto& m : connectTo) {
     const size_t eq = m.find('=');
     if (eq == std::string::npos) {

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# End to end through the exception path: client namespace → lbg-gateway (af_packet inside and
+# outside, a net_tap exception port) in a gateway namespace → the kernel's TPROXY
+# (tools/proxy/tproxy-rules.sh) → lbg-proxy --transparent in the same namespace → back out through
+# the tap and the outside port → an origin named login.microsoftonline.com (test root) in a server
+# namespace. Real curl trusting the appliance CA:
+#   - the origin sees exactly one of each configured tenant header although the client sent its
+#     own, and sees the client's own address;
+#   - a non-intercepted allowed host works on the fast path with the origin's own certificate;
+#   - lbg-proxy stopped: the intercepted flow is refused (reset, counted, logged
+#     intercept-unavailable), never passed unintercepted; the other host still works.
+# Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
+# Usage: intercept_e2e.sh LBG_GATEWAY LBG_PROXY TPROXY_RULES WORKDIR
+set -euo pipefail
+source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
+GW=$(realpath "$1") PROXY=$(realpath "$2") RULES=$(realpath "$3")
+WORK=$(realpath -m "$4")
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+command -v curl >/dev/null && command -v nft >/dev/null || { echo "SKIP: needs curl and nft"; exit 77; }
+
+tag=$$
+NC=lbgxc$tag NG=lbgxg$tag NS=lbgxs$tag
+TAP=lbgx$((tag % 100000))
+NET=10.78.$((tag % 200))
+CLIENT_IP=$NET.10 SERVER_IP=$NET.200 SERVER2_IP=$NET.201
+rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
+pass=0 fail=0
+cleanup() {
+  [ -n "${PXPID:-}" ] && kill "$PXPID" 2>/dev/null || true
+  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
+  [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
+  for n in "$NC" "$NG" "$NS"; do ip netns del "$n" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# --- namespaces: client c0 — gi | gateway | go — s0 server (two addresses) --------------------
+for n in "$NC" "$NG" "$NS"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip -n "$NG" link add gi type veth peer name c0 netns "$NC"
+ip -n "$NG" link add go type veth peer name s0 netns "$NS"
+ip -n "$NC" addr add "$CLIENT_IP/24" dev c0
+ip -n "$NS" addr add "$SERVER_IP/24" dev s0
+ip -n "$NS" addr add "$SERVER2_IP/24" dev s0
+for p in "$NC c0" "$NS s0" "$NG gi" "$NG go"; do
+  set -- $p
+  ip -n "$1" link set "$2" up
+  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+done
+ip netns exec "$NG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+
+# --- PKI: a test root for the origin, the appliance CA for lbg-proxy --------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \
+  -days 2 -subj "/CN=lbg test root" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout appliance.key \
+  -out appliance.pem -days 2 -subj "/CN=lbg appliance CA" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr \
+  -subj "/CN=login.microsoftonline.com" 2>/dev/null
+printf 'subjectAltName=DNS:login.microsoftonline.com,DNS:allowed.example.jp\n' > san.ext
+openssl x509 -req -in srv.csr -CA root.pem -CAkey root.key -CAcreateserial -out srv.pem -days 2 \
+  -extfile san.ext 2>/dev/null
+
+cat > policy.yaml <<EOF
+version: 1
+segment:
+  inside: [$CLIENT_IP/32]
+defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
+services:
+  - name: entra
+    kind: cloud
+    ismap: {id: C21-0008-2, expires: 2099-03-31}
+    fqdn: [login.microsoftonline.com, login.microsoft.com, login.windows.net]
+    cidr: [$SERVER_IP/32]
+    ports: [tcp/443]
+    intercept: true
+    tenant:
+      profile: entra-v1
+      headers: {Restrict-Access-To-Tenants: "contoso.onmicrosoft.com", Restrict-Access-Context: "dir-0001"}
+  - name: e2e-allowed
+    kind: lgwan-asp
+    fqdn: [allowed.example.jp]
+    ports: [tcp/443]
+EOF
+cat > gateway.yaml <<EOF
+eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
+ports:
+  inside: "net_af_packet0,iface=gi"
+  outside: "net_af_packet1,iface=go"
+  exception: "net_tap0,iface=$TAP"
+workers: 1
+flows: 65536
+policy: $WORK/policy.yaml
+log: {dir: $WORK/log, key: $WORK/log.key}
+EOF
+
+cat > origin.py <<'EOF'
+import http.server, json, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        with open("seen.jsonl", "a") as f:
+            f.write(json.dumps({"host": self.headers.get("Host"), "peer": self.client_address[0],
+                                "headers": list(self.headers.items())}) + "\n")
+        body = b"hello from the origin\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+srv = http.server.ThreadingHTTPServer(("0.0.0.0", 443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("srv.pem", "srv.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOF
+ip netns exec "$NS" /usr/bin/python3 origin.py & SRVPID=$!
+
+ip netns exec "$NG" "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
+wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
+wait_for 100 ip -n "$NG" link show "$TAP" || echo "no tap interface"
+ip netns exec "$NG" sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1" || true
+TAPMAC=$(ip -n "$NG" -o link show "$TAP" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+check "tproxy rules installed in the gateway namespace" \
+  ip netns exec "$NG" "$RULES" up --iface "$TAP" --port 8443 --segment "$CLIENT_IP/32" --return-mac "$TAPMAC"
+mkdir -p -m 700 proxylog
+ip netns exec "$NG" "$PROXY" --listen 127.0.0.1:0 --transparent 0.0.0.0:8443 --port-file proxy.port \
+  --policy policy.yaml --ca-cert appliance.pem --ca-key appliance.key --trust-file root.pem \
+  --log-dir proxylog --connect-to "allowed.example.jp=$SERVER2_IP:443" 2>proxy.err & PXPID=$!
+wait_for 300 test -s proxy.port || { echo "proxy did not start:"; cat proxy.err; }
+wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/443" || echo "origin not listening"
+
+curl_to() {  # NAME ADDR CAFILE [curl args] → prints "rc http_code"
+  local name=$1 addr=$2 ca=$3; shift 3
+  set +e
+  local code
+  code=$(ip netns exec "$NC" curl -sS --max-time 15 --cacert "$ca" --resolve "$name:443:$addr" \
+    -o "body-$name" -w '%{http_code}' "$@" "https://$name/" 2>"curl-$name.err")
+  local rc=$?
+  set -e
+  echo "$rc $code"
+}
+seen() { [ -f seen.jsonl ] && wc -l < seen.jsonl || echo 0; }
+
+# --- 1. intercepted through the exception path ----------------------------------------------
+read -r rc code < <(curl_to login.microsoftonline.com "$SERVER_IP" appliance.pem \
+  -H "restrict-access-to-tenants: evil.example" -H "RESTRICT-ACCESS-TO-TENANTS: x" \
+  -H "Restrict-Access-Context: attacker")
+check "intercepted GET trusted through the appliance CA (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "the origin saw the request once" test "$(seen)" = 1
+check "the origin sees exactly the configured tenant headers" python3 -c '
+import json, sys
+s = json.loads(open("seen.jsonl").readline())
+t = [v for n, v in s["headers"] if n.lower() == "restrict-access-to-tenants"]
+c = [v for n, v in s["headers"] if n.lower() == "restrict-access-context"]
+sys.exit(0 if t == ["contoso.onmicrosoft.com"] and c == ["dir-0001"] else 1)'
+check "the origin sees the client's own address" grep -q "\"peer\": \"$CLIENT_IP\"" seen.jsonl
+
+# --- 2. not intercepted: the fast path, the origin's own certificate ------------------------
+read -r rc code < <(curl_to allowed.example.jp "$SERVER2_IP" root.pem)
+check "allowed host on the fast path (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "the origin saw it without tenant headers" bash -c "[ \"\$(wc -l < seen.jsonl)\" = 2 ] && ! tail -1 seen.jsonl | grep -qi restrict-access"
+
+# --- 3. proxy down: refused, never passed unintercepted -------------------------------------
+kill "$PXPID"; wait "$PXPID" 2>/dev/null || true; PXPID=
+read -r rc code < <(curl_to login.microsoftonline.com "$SERVER_IP" root.pem)
+check "with lbg-proxy stopped the intercepted flow is refused (curl rc=$rc)" test "$rc" = 7
+check "nothing reached the origin unintercepted" test "$(seen)" = 2
+read -r rc code < <(curl_to allowed.example.jp "$SERVER2_IP" root.pem)
+check "the fast-path host still works (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+
+kill -TERM "$GWPID"
+set +e; wait "$GWPID"; gwrc=$?; set -e
+GWPID=
+check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
+check "counters: one refused intercepted flow" grep -Eq "intercept_refused[^0-9]+1\b" gateway.err
+cat log/*.jsonl > events.json
+check "log: verdict allow/intercept for the entra flow" grep -q '"action":"allow","reason":"intercept"' events.json
+check "log: deny intercept-unavailable:proxy" grep -q '"action":"deny","reason":"intercept-unavailable:proxy"' events.json
+check "log: verdict allow/sni for allowed.example.jp" grep -q '"action":"allow","reason":"sni".*"sni":"allowed.example.jp"' events.json
+cat proxylog/seg-*.jsonl > proxy-events.json 2>/dev/null || true
+check "proxy log: tls intercept from the client's address" grep -q "\"src_ip\":\"$CLIENT_IP\".*\"action\":\"intercept\"\\|\"action\":\"intercept\".*\"src_ip\":\"$CLIENT_IP\"" proxy-events.json
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
