@@ -98,6 +98,14 @@ const char* toString(ReloadMode v) {
   return v == ReloadMode::Keep ? "keep" : "recheck";
 }
 
+const char* toString(IdsMode v) {
+  return v == IdsMode::Ids ? "ids" : "ips";
+}
+
+const char* toString(IdsFault v) {
+  return v == IdsFault::Pass ? "pass" : "drop";
+}
+
 const char* toString(ServiceKind v) {
   switch (v) {
     case ServiceKind::Cloud:

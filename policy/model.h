@@ -124,6 +124,18 @@ struct GuardSpec {
   bool operator==(const GuardSpec&) const = default;
 };
 
+// `ids:` — the IDS/IPS (policy/README.md "ids"). Rule files are stored as absolute paths: a
+// relative path in the YAML is resolved against the policy file's directory when it is parsed,
+// so a stored version names the same files whatever the daemon's working directory.
+enum class IdsMode : uint8_t { Ips, Ids };        // ips: drop/reject act inline; ids: alert only
+enum class IdsFault : uint8_t { Drop, Pass };     // engine fault, state or depth overflow
+struct IdsSpec {
+  std::vector<std::string> rules;  // Suricata rule files, absolute
+  IdsMode mode = IdsMode::Ips;
+  IdsFault onFault = IdsFault::Drop;
+  bool operator==(const IdsSpec&) const = default;
+};
+
 struct PolicyDoc {
   int schemaVersion = 1;
   bool approvalRequired = false;
@@ -143,6 +155,7 @@ struct PolicyDoc {
   // `dns.resolvers`: the only addresses whose DNS answers may bind names to addresses. Unset:
   // the cidr prefixes of every `kind: infrastructure` service that lists udp/53 or tcp/53.
   std::optional<std::vector<Prefix>> dnsResolvers;
+  std::optional<IdsSpec> ids;  // absent: no IDS stage
 
   bool operator==(const PolicyDoc&) const = default;
 };
@@ -153,6 +166,8 @@ const char* toString(QuicMode v);
 const char* toString(EchMode v);
 const char* toString(SniDnsMode v);
 const char* toString(ReloadMode v);
+const char* toString(IdsMode v);
+const char* toString(IdsFault v);
 const char* toString(ServiceKind v);
 const char* toString(L4 v);
 // "tcp/443" or "tcp/8000-8080".

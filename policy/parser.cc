@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -251,12 +252,13 @@ bool validPin(std::string_view s) {
 
 class DocParser {
  public:
-  explicit DocParser(std::chrono::sys_days today) : today_(today) {}
+  DocParser(std::chrono::sys_days today, std::string_view fileName)
+      : today_(today), fileName_(fileName) {}
 
   PolicyDoc parse(const YAML::Node& root) {
     const SourcePos rootPos = posOf(root, {1, 1});
     if (!root.IsDefined() || root.IsNull()) fail(rootPos, "policy", "the document is empty");
-    Map top(root, "", rootPos, {"version", "approval", "segment", "defaults", "dns", "services"});
+    Map top(root, "", rootPos, {"version", "approval", "segment", "defaults", "dns", "services", "ids"});
     for (const char* k : {"version", "segment", "defaults", "services"}) top.require(k);
 
     PolicyDoc doc;
@@ -313,10 +315,53 @@ class DocParser {
         }
       });
     }
+    if (top.has("ids")) {
+      v = top.get("ids", &p);
+      doc.ids = parseIds(Map(v, "ids", p, {"rules", "mode", "on_fault"}));
+    }
     return doc;
   }
 
  private:
+  // Rule files: relative paths are resolved against the policy file's directory (the label
+  // given to parsePolicyText), so the stored document names absolute files. Each must be a
+  // readable regular file now; the rules themselves are read when the snapshot is compiled.
+  IdsSpec parseIds(const Map& m) {
+    IdsSpec ids;
+    m.require("rules");
+    SourcePos p;
+    YAML::Node v = m.get("rules", &p);
+    const std::filesystem::path base = std::filesystem::path(fileName_).parent_path();
+    std::set<std::string> seen;
+    forEach(v, p, "ids.rules", [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+      const std::string text = scalar(item, ip, ipath);
+      if (text.empty()) fail(ip, ipath, "empty path");
+      std::filesystem::path path(text);
+      if (path.is_relative()) path = base / path;
+      std::error_code ec;
+      path = std::filesystem::absolute(path, ec).lexically_normal();
+      if (ec || !std::filesystem::is_regular_file(path, ec)) {
+        fail(ip, ipath, "'" + path.string() + "' is not a readable rule file");
+      }
+      if (!seen.insert(path.string()).second) fail(ip, ipath, "duplicate rule file '" + text + "'");
+      ids.rules.push_back(path.string());
+    });
+    if (ids.rules.empty()) fail(p, "ids.rules", "at least one rule file is required");
+    if (m.has("mode")) {
+      v = m.get("mode", &p);
+      static constexpr std::pair<const char*, IdsMode> kMode[] = {{"ips", IdsMode::Ips},
+                                                                  {"ids", IdsMode::Ids}};
+      ids.mode = enumValue(v, p, "ids.mode", kMode);
+    }
+    if (m.has("on_fault")) {
+      v = m.get("on_fault", &p);
+      static constexpr std::pair<const char*, IdsFault> kFault[] = {{"drop", IdsFault::Drop},
+                                                                    {"pass", IdsFault::Pass}};
+      ids.onFault = enumValue(v, p, "ids.on_fault", kFault);
+    }
+    return ids;
+  }
+
   static bool resolverReachable(const PolicyDoc& doc, const Prefix& r) {
     for (const auto& s : doc.services) {
       bool port53 = false;
@@ -663,6 +708,7 @@ class DocParser {
   }
 
   std::chrono::sys_days today_;
+  std::string fileName_;
 };
 
 // Counts document starts and nothing else.
@@ -755,7 +801,7 @@ Result<PolicyDoc> parsePolicyText(std::string_view yamlText, std::string_view fi
       return Error{"a policy file holds exactly one YAML document (or has a stray token)", file,
                    second->line, second->column};
     }
-    return DocParser(today).parse(YAML::Load(text));
+    return DocParser(today, fileName).parse(YAML::Load(text));
   } catch (const SchemaError& e) {
     return Error{e.message, file, e.line, e.column};
   } catch (const YAML::Exception& e) {
@@ -806,6 +852,11 @@ std::string toYaml(const PolicyDoc& doc) {
   if (doc.dnsResolvers) {
     o << "dns:\n  resolvers: "
       << flowList(*doc.dnsResolvers, [](const Prefix& p) { return p.toString(); }) << "\n";
+  }
+  if (doc.ids) {
+    o << "ids:\n  rules: " << flowList(doc.ids->rules, [](const std::string& r) { return r; })
+      << "\n  mode: " << toString(doc.ids->mode) << "\n  on_fault: " << toString(doc.ids->onFault)
+      << "\n";
   }
   if (doc.services.empty()) {
     o << "services: []\n";

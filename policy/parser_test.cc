@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -411,6 +412,50 @@ TEST(Parser, DefaultsGuard) {
   auto back = parsePolicyText(toYaml(*r), "policy.yaml", kToday);
   ASSERT_TRUE(back.ok()) << back.error().toString();
   EXPECT_EQ(back->guard, r->guard);
+}
+
+TEST(Parser, IdsBlock) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("lbg-parser-ids-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "rules");
+  std::ofstream(dir / "rules" / "a.rules") << "alert tcp any any -> any any (sid:1;)\n";
+  const std::string policyFile = (dir / "policy.yaml").string();
+  const auto parse = [&](const std::string& ids) {
+    return parsePolicyText(kHead + kM365 + ids, policyFile, kToday);  // ids: from line 12
+  };
+  const auto errorOfIds = [&](const std::string& ids) {
+    auto r = parse(ids);
+    return r.ok() ? std::string("OK") : r.error().toString();
+  };
+  // A relative path is resolved against the policy file's directory and stored absolute.
+  auto r = parse("ids:\n  rules: [rules/a.rules]\n");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  ASSERT_TRUE(r->ids.has_value());
+  EXPECT_EQ(r->ids->rules, std::vector<std::string>{(dir / "rules" / "a.rules").string()});
+  EXPECT_EQ(r->ids->mode, IdsMode::Ips);
+  EXPECT_EQ(r->ids->onFault, IdsFault::Drop);
+  auto back = parsePolicyText(toYaml(*r), "elsewhere/p.yaml", kToday);
+  ASSERT_TRUE(back.ok()) << back.error().toString();
+  EXPECT_EQ(back->ids, r->ids);
+  auto m = parse("ids: {rules: [" + (dir / "rules" / "a.rules").string() +
+                 "], mode: ids, on_fault: pass}\n");
+  ASSERT_TRUE(m.ok()) << m.error().toString();
+  EXPECT_EQ(m->ids->mode, IdsMode::Ids);
+  EXPECT_EQ(m->ids->onFault, IdsFault::Pass);
+  const std::string pf = policyFile + ":";
+  EXPECT_EQ(errorOfIds("ids:\n  rules: [rules/missing.rules]\n"),
+            pf + "13:11: ids.rules[0]: '" + (dir / "rules" / "missing.rules").string() +
+                "' is not a readable rule file");
+  EXPECT_EQ(errorOfIds("ids:\n  rules: [rules/a.rules, ./rules/a.rules]\n"),
+            pf + "13:26: ids.rules[1]: duplicate rule file './rules/a.rules'");
+  EXPECT_EQ(errorOfIds("ids:\n  rules: []\n"),
+            pf + "13:10: ids.rules: at least one rule file is required");
+  EXPECT_EQ(errorOfIds("ids:\n  mode: ips\n"), pf + "13:3: ids: missing required key 'rules'");
+  EXPECT_NE(errorOfIds("ids:\n  rules: [rules/a.rules]\n  mode: block\n").find("14:9: ids.mode"),
+            std::string::npos);
+  EXPECT_NE(errorOfIds("ids:\n  rules: [rules/a.rules]\n  depth: 5\n").find("14:3: ids.depth: unknown key"),
+            std::string::npos);
+  fs::remove_all(dir);
 }
 
 TEST(Parser, ExpiryIsRelativeToToday) {

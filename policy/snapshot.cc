@@ -27,7 +27,11 @@ void markPorts(std::array<uint64_t, 65536 / 64>& bits, const std::vector<int32_t
   }
 }
 
+IdsCompiler gIdsCompiler = nullptr;
+
 }  // namespace
+
+void setIdsCompiler(IdsCompiler compiler) { gIdsCompiler = compiler; }
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t version) {
   // Service indexes travel as int through the dataplane.
@@ -138,6 +142,12 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::create(PolicyDoc doc, uint64_t
     snap->serviceIds_.emplace_back(h, int(i));
   }
   std::sort(snap->serviceIds_.begin(), snap->serviceIds_.end());
+  if (snap->doc_.ids && gIdsCompiler != nullptr) {
+    auto engine = gIdsCompiler(snap->doc_);
+    if (!engine) return engine.error();
+    snap->ids_ = std::move(engine->engine);
+    snap->idsReport_ = std::move(engine->report);
+  }
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -12,7 +12,24 @@
 #include "policy/prefix_index.h"
 #include "policy/base/result.h"
 
+namespace lbg::ids {
+class Engine;       // dataplane/ids: the rule set compiled into Hyperscan databases
+struct LoadReport;  // policy/ids/rule_set.h: rules loaded, and the rejected ones by keyword
+}
+
 namespace lbg::policy {
+
+// Compiles a policy's `ids:` block (its rule files, with HOME_NET from segment.inside) into the
+// engine whose databases hang off the snapshot. policy/ does not link the engine (Hyperscan):
+// the program that runs the dataplane registers it once at start-up, before any snapshot is made
+// (dataplane/ids/policy_ids.h). Without one, a snapshot of a policy with `ids:` has no engine
+// (lbg-proxy, lbgctl), and the gateway refuses to start (it always registers one).
+struct IdsCompiled {
+  std::shared_ptr<const ids::Engine> engine;
+  std::shared_ptr<const ids::LoadReport> report;  // the loader's and the engine's rejections
+};
+using IdsCompiler = Result<IdsCompiled> (*)(const PolicyDoc& doc);
+void setIdsCompiler(IdsCompiler compiler);
 
 // The compiled, immutable form of a PolicyDoc that dataplane workers query. Built once on the
 // control thread by create(); shared read-only between lcores (shared_ptr<const Snapshot>), so
@@ -34,6 +51,13 @@ class Snapshot {
   const GuardSpec& guard() const { return doc_.guard; }
   SniDnsMode sniDns() const { return doc_.sniDns; }
   ReloadMode reload() const { return doc_.reload; }
+  // The IDS: null when the policy has no `ids:` block (or no compiler was registered).
+  const ids::Engine* idsEngine() const { return ids_.get(); }
+  const std::shared_ptr<const ids::Engine>& idsEngineShared() const { return ids_; }
+  // What loading the rules did (`lbgctl ids`); null without an engine.
+  const ids::LoadReport* idsReport() const { return idsReport_.get(); }
+  bool idsInline() const { return doc_.ids && doc_.ids->mode == IdsMode::Ips; }
+  bool idsFailOpen() const { return doc_.ids && doc_.ids->onFault == IdsFault::Pass; }
 
   // A service's identity across policy versions: a 64-bit hash of its name (names are unique in
   // a policy). serviceById() finds it again in this snapshot, -1 if the service is gone.
@@ -105,6 +129,8 @@ class Snapshot {
   PortBitmap portDeclared_{};
   std::vector<uint64_t> idOfService_;                 // serviceId() by index
   std::vector<std::pair<uint64_t, int>> serviceIds_;  // sorted by id
+  std::shared_ptr<const ids::Engine> ids_;            // compiled once per version
+  std::shared_ptr<const ids::LoadReport> idsReport_;
 };
 
 }  // namespace lbg::policy

@@ -38,6 +38,9 @@ Outcome stats(CommandContext& ctx, const Call& call);
 Outcome flows(CommandContext& ctx, const Call& call);
 Outcome reload(CommandContext& ctx, const Call& call);
 
+// ids.cc
+Outcome ids(CommandContext& ctx, const Call& call);
+
 // backup.cc
 Outcome backup(CommandContext& ctx, const Call& call);
 Outcome restore(CommandContext& ctx, const Call& call);

@@ -84,6 +84,8 @@ struct FlowState {
   bool appGuessed : 1;
   bool appDone : 1;  // identification finished (appMaster/appApp final)
   bool guardCounted : 1;  // counted against its inside source in the guard; released at its end
+  bool idsHeld : 1;       // has IDS state in the worker's pool (pipeline_ids.cc)
+  bool idsDone : 1;       // the IDS no longer scans it (pass rule, depth, fail-open fault)
 };
 
 }  // namespace lbg::dataplane

@@ -138,7 +138,7 @@ bool Pipeline::holdForFollow(Entry& e, Unit& u) {
   return true;
 }
 
-bool Pipeline::followSeq(Unit& u, uint32_t next, TxSink& tx, uint32_t& seq) {
+bool Pipeline::followSeq(Entry& e, Unit& u, uint32_t next, TxSink& tx, uint32_t& seq) {
   const packet::PacketView& v = u.view;
   if (v.payloadLen == 0) {
     forward(u, tx);
@@ -151,7 +151,7 @@ bool Pipeline::followSeq(Unit& u, uint32_t next, TxSink& tx, uint32_t& seq) {
   }
   seq = (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
   if (int32_t(seq + v.payloadLen - next) <= 0) {
-    forward(u, tx);  // bytes already judged
+    forwardAllowed(e, u, true, tx);  // bytes already judged (and scanned: pipeline_ids.cc)
     return false;
   }
   return true;
@@ -189,7 +189,7 @@ void Pipeline::followHttp(Entry& e, Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
   const uint32_t next = e.user.httpNextSeq;
   uint32_t seq;
-  if (!followSeq(u, next, tx, seq)) return;
+  if (!followSeq(e, u, next, tx, seq)) return;
   const uint8_t* p = v.frame + v.payloadOffset;
   if (e.user.stream.active()) {
     // A head is being held: the segment joins it.
@@ -218,7 +218,7 @@ void Pipeline::followHttp(Entry& e, Unit& u, TxSink& tx) {
   }
   if (r == HttpJudged::Judged) {
     e.user.httpNextSeq = seq + v.payloadLen;
-    forward(u, tx);
+    forwardAllowed(e, u, true, tx);
     return;
   }
   // A head starts in this segment and does not end in it: hold the segment, keep the head's bytes.

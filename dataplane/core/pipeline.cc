@@ -340,7 +340,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
         }
       }
       if (stageInspectAllowed(*e, u, fromInitiator)) {
-        forward(u, tx);
+        forwardAllowed(*e, u, fromInitiator, tx);  // 7. ids first (pipeline_ids.cc)
       } else {
         freeUnit(u);
       }
@@ -548,7 +548,7 @@ void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   const PortRole towardServer = e.user.fromInside ? PortRole::Outside : PortRole::Inside;
   if (e.meta.verdict == Verdict::Allow) {
     releaseHeld(e, tx, towardServer);
-    forward(u, tx);
+    forwardAllowed(e, u, fromInitiator, tx);  // denied by the IDS in between: the deny path
     return;
   }
   // Deny: nothing of the flow crosses. The first denied packet of an inside-initiated TCP flow
@@ -584,6 +584,7 @@ void Pipeline::freeUnit(Unit& u) {
 }
 
 void Pipeline::releaseHeld(Entry& e, TxSink& tx, PortRole out) {
+  if (idsScans(e)) return idsReleaseHeld(e, tx, out);  // in stream order (pipeline_ids.cc)
   hold_.drain(e.user.hold, [&](rte_mbuf* m) {
     tx.send(out, m);
     ++counters_.tx_packets;
@@ -672,6 +673,7 @@ void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
 void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
   guardRelease(e);
+  idsRelease(e);
   if (e.meta.follow & kFollowCert) endCertCheck(e);
   finishAppId(e);  // a flow shorter than the identification window keeps what nDPI saw
   freeHeld(e);

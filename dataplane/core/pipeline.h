@@ -14,7 +14,8 @@
 //                 (verifier thread's answers applied after the burst)  serviceCert()
 //               appid (nDPI) on each flow's first packets               stageAppId()
 //   6. policy   lookup in the current immutable snapshot             decide*()
-//   7. ids      Hyperscan streaming scan                             (not yet: dataplane/ids)
+//   7. ids      Hyperscan scan of the bytes allowed flows forward     stageIds(), idsJudged()
+//               (held packets scanned as released, in stream order)  idsReleaseHeld()
 //   8. verdict  forward, drop, reset; held packets released or freed applyVerdict()
 //   9. log      fixed-size events into the worker's SPSC ring        emit*()
 //
@@ -54,6 +55,10 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+
+namespace lbg::ids {
+struct ScanResult;
+}
 
 namespace lbg::dataplane {
 
@@ -134,12 +139,21 @@ struct PipelineConfig {
   // the limits come from the policy's defaults.guard.
   uint32_t guardDestinations = 16384;
   uint64_t denySummaryIntervalNs = 10'000'000'000ull;
+  // IDS (pipeline_ids.cc): allowed flows with scan state at once per worker (~400 bytes each plus
+  // Hyperscan's stream state), reserved when a policy with `ids:` is first used. A flow beyond
+  // it is counted (ids_state_full) and follows ids.on_fault (fail closed by default).
+  uint32_t idsFlows = 16384;
   // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,
   // TCP flows to a service with `intercept: true` (by its CIDR, or by the DNS binding of the
   // destination) are handed to it from their SYN, their frames' destination MAC set to
   // exceptionMac (the tap's: the kernel takes only frames addressed to it).
   bool exceptionPort = false;
   std::array<uint8_t, 6> exceptionMac{};
+};
+
+struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
+struct IdsWorkerDelete {
+  void operator()(IdsWorker* w) const;
 };
 
 std::unique_ptr<guard::SourceTable> makeGuard(const PipelineConfig& config);
@@ -250,6 +264,24 @@ class Pipeline {
   bool holdUntilIdentified(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void handleIcmp(Unit& u, TxSink& tx);
 
+  // 7. ids (pipeline_ids.cc): the IDS scans exactly the bytes an allowed flow forwards, when
+  // they are forwarded. stageIds: a packet about to leave; false when it was consumed (dropped,
+  // or its flow denied: a flow denied meanwhile takes the deny path here). forwardAllowed:
+  // stageIds, then forward. idsReleaseHeld: releaseHeld() of a scanned flow, held packets in
+  // stream order. idsJudged: at the verdict, the names the inspector found (sticky buffers) and
+  // where the held client stream starts; it may turn the Allow into a Deny. idsRelease: the
+  // flow ends.
+  bool idsScans(const Entry& e) const;
+  bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  void forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  void idsReleaseHeld(Entry& e, TxSink& tx, PortRole out);
+  void idsJudged(Entry& e);
+  void idsRelease(Entry& e);
+  // Logs the scan's alerts and applies its action; `fault` names a failure (ids.on_fault). With
+  // `u` (stageIds) a denied flow's packet is dropped through applyVerdict. False: denied.
+  bool idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Unit* u, bool fromInitiator,
+              TxSink* tx);
+
   // Exception path (pipeline_intercept.cc). decideIntercept: true when the new flow was judged
   // (handed to the proxy, or denied because it cannot be); punt: a packet of a handed flow from
   // the inside or outside port; fromException: a frame the kernel sent out the exception port.
@@ -271,7 +303,7 @@ class Pipeline {
   // Dropped: freed (past a gap, counted in `gaps`, or a duplicate); Held: the caller resumes its
   // carry; Denied: verdict set and buffer given back, the caller applies it.
   enum class HeldJoin : uint8_t { Dropped, Held, Denied };
-  bool followSeq(Unit& u, uint32_t next, TxSink& tx, uint32_t& seq);
+  bool followSeq(Entry& e, Unit& u, uint32_t next, TxSink& tx, uint32_t& seq);
   HeldJoin joinHeld(Entry& e, Unit& u, uint32_t seq, uint64_t& gaps);
 
   // The cleartext TLS handshake of connections allowed after a ClientHello (tls_follow.cc).
@@ -351,6 +383,7 @@ class Pipeline {
   std::unique_ptr<inspect::AppId> appid_;  // null when appIdSlots is 0
   std::unique_ptr<inspect::DnsQueryTable> dnsQueries_;  // this worker's outstanding DNS queries
   std::unique_ptr<guard::SourceTable> guard_;  // inside sources' new-flow buckets and flow counts
+  std::unique_ptr<IdsWorker, IdsWorkerDelete> ids_;  // made at the first snapshot with an engine
   bool guardCounted_ = false;                  // the unit just admitted was counted in guard_
   uint64_t guardVersion_ = ~0ull;              // the snapshot version guard_'s limits come from
   std::unique_ptr<guard::DenySummary> denied_;  // this interval's denied packets, aggregated

@@ -9,12 +9,15 @@
 #include <rte_mempool.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/test_frames.h"
 #include "dataplane/core/test_sinks.h"
+#include "dataplane/ids/policy_ids.h"
 #include "dataplane/inspect/tls/hello_builder.h"
 #include "dataplane/proxy/test_certs.h"
 #include "policy/parser.h"
@@ -71,7 +74,7 @@ class PipelineCertTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_NE(certPool(), nullptr);
-    auto doc = policy::parsePolicyText(R"(version: 1
+    auto doc = policy::parsePolicyText(std::string(R"(version: 1
 segment:
   inside: [10.0.0.0/8]
 defaults: {deny: reset, sni_dns: "off"}
@@ -80,7 +83,7 @@ services:
     kind: lgwan-asp
     fqdn: [svc.example.com, pinned.example.com]
     ports: [tcp/443]
-)",
+)") + extraPolicy(),
                                        "t.yaml", std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
     ASSERT_TRUE(doc.ok()) << doc.error().toString();
     slot_ = std::make_unique<SnapshotSlot>(
@@ -103,6 +106,7 @@ services:
     ASSERT_TRUE(p.ok()) << p.error().toString();
     pipeline_ = std::move(p.value());
   }
+  virtual std::string extraPolicy() { return {}; }
   void TearDown() override {
     pipeline_->serviceCert(now_, tx_, true);
     pipeline_->drainAll(now_);
@@ -330,4 +334,73 @@ TEST_F(PipelineCertTest, ServerBytesWhileALaterHelloIsHeldAreDroppedThenChecked)
 }
 
 }  // namespace
+// The IDS scans the server flight held for the certificate check when it is released: a drop
+// rule on the flight's bytes (the leaf's subject) stops the flow after the certificate
+// was accepted, and no byte of the flight reaches the client.
+class PipelineCertIdsTest : public PipelineCertTest {
+ protected:
+  std::string extraPolicy() override {
+    ids::registerPolicyIds();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lbg-cert-ids-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "cert.rules")
+        << "drop tcp any any -> any any (msg:\"flight\"; flow:to_client; "
+           "content:\"DROPFLIGHT\"; sid:2001;)\n"
+           "drop tcp any any -> any any (msg:\"client\"; flow:to_server; "
+           "content:\"EVILCLIENT\"; sid:2002;)\n";
+    return "ids:\n  rules: [" + (dir_ / "cert.rules").string() + "]\n  mode: ips\n";
+  }
+  void TearDown() override {
+    PipelineCertTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(PipelineCertIdsTest, HeldFlightIsScannedWhenReleased) {
+  const auto leaf = proxy::test::makeLeaf(root_, "DROPFLIGHT", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  open(40000, "svc.example.com", f);
+  EXPECT_EQ(toClient(40000), 0u);
+  EXPECT_EQ(pipeline_->counters().ids_alerts, 0u);  // held, not scanned yet
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(pipeline_->counters().cert_verified, 1u);
+  EXPECT_EQ(toClient(40000), 0u);
+  EXPECT_EQ(pipeline_->counters().ids_dropped, 1u);
+  const auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["reason"], "ids-drop:sid-2001");
+  EXPECT_GE(toClient(40000, true), 1u);  // reset
+}
+
+// Client bytes dropped while the flight is held are not forwarded, so not scanned then (no
+// alert); when the client resends them after the release they are scanned as they leave. (Other
+// bytes at the same sequence numbers are the normaliser's: `stream-conflict`.)
+TEST_F(PipelineCertIdsTest, BytesDroppedWhileTheFlightIsHeldAreScannedWhenResent) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({leaf.cert.get()});
+  const uint32_t serverNext = open(40000, "svc.example.com", f);
+  L4Spec c = side(true, 40000);
+  c.flags = 0x18;
+  c.seq = 1001 + uint32_t(testing::clientHello({.names = {"svc.example.com"}}).size());
+  c.ack = serverNext;
+  Bytes evil(33, 4);
+  const std::string marker = "EVILCLIENT";
+  std::copy(marker.begin(), marker.end(), evil.begin());
+  const Bytes cke = tls::records(tls::handshake(evil, 16), 16384, 0x0303);
+  inject(testing::frame(c, cke), Ingress::InsidePort);
+  EXPECT_EQ(pipeline_->counters().hold_other_side_dropped, 1u);
+  EXPECT_EQ(pipeline_->counters().ids_alerts, 0u);  // dropped, never forwarded: not scanned
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());  // the flight passed the IDS
+  inject(testing::frame(c, cke), Ingress::InsidePort);  // the client's retransmission
+  for (const auto& fr : tx_.frames) {
+    const std::string b(fr.bytes.begin(), fr.bytes.end());
+    EXPECT_EQ(b.find(marker), std::string::npos);
+  }
+  EXPECT_EQ(pipeline_->counters().ids_alerts, 1u);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-2002");
+}
+
 }  // namespace lbg::dataplane

@@ -102,7 +102,15 @@
   X(intercept_from_proxy, "frames from the exception port sent on to the inside or outside") \
   X(intercept_unmatched, "frames from the exception port of no intercepted flow, dropped")   \
   X(intercept_refused, "intercepted flows refused: the proxy was not listening (fail closed)") \
-  X(intercept_unavailable, "flows to intercept denied: VLAN-tagged or IPv6 (not handed to the kernel)")
+  X(intercept_unavailable, "flows to intercept denied: VLAN-tagged or IPv6 (not handed to the kernel)") \
+  X(ids_scanned_bytes, "payload bytes of allowed flows scanned by the IDS")                 \
+  X(ids_alerts, "IDS alerts logged (one per matching rule)")                               \
+  X(ids_dropped, "flows denied by an IDS drop/reject rule (ips mode)")                      \
+  X(ids_passed, "flows exempted from further scanning by an IDS pass rule")                \
+  X(ids_state_full, "allowed flows without IDS state: the worker's IDS flow pool was full") \
+  X(ids_faults, "IDS scans that failed (Hyperscan error); ids.on_fault decides")          \
+  X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: scanning stops") \
+  X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)")
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

@@ -242,6 +242,7 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   }
   if (e.meta.verdict == Verdict::Pending) return;
   enforceApp(e);  // identification may have finished before the name was complete
+  idsJudged(e);  // 7. ids: the names the inspector found (pipeline_ids.cc)
   if (e.meta.verdict == Verdict::Allow && (e.meta.follow & kFollowHttp)) {
     resumeHttpCarry(e, u, tx);  // bytes after the first head are judged before release
     return;

@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/test_frames.h"
 #include "dataplane/core/test_sinks.h"
+#include "dataplane/ids/policy_ids.h"
 #include "dataplane/inspect/quic/client_hello.h"
 #include "dataplane/inspect/test_pcap.h"
 #include "dataplane/inspect/tls/hello_builder.h"
@@ -75,9 +77,10 @@ std::shared_ptr<const policy::Snapshot> compile(const std::string& yaml, uint64_
 
 class PipelineTest : public ::testing::Test {
  protected:
+  virtual std::string policyText() { return kPolicy; }
   void SetUp() override {
     ASSERT_NE(testPool(), nullptr);
-    slot_ = std::make_unique<SnapshotSlot>(compile(kPolicy));
+    slot_ = std::make_unique<SnapshotSlot>(compile(policyText()));
     slot_->setWorkerCount(1);
     dns_ = std::move(inspect::DnsBindingTable::create(4096).value());
     PipelineConfig c;
@@ -1591,6 +1594,144 @@ TEST_F(GuardTest, EmbryonicFloodDoesNotEvictAnEstablishedFlow) {
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->meta.tcpState, flow::TcpState::Established);
   EXPECT_FALSE(e->meta.embryonic);
+}
+
+// 7. ids: the policy's rules over the bytes the gateway forwards (pipeline_ids.cc).
+class PipelineIdsTest : public PipelineTest {
+ protected:
+  std::string policyText() override {
+    ids::registerPolicyIds();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lbg-ids-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "local.rules")
+        << "drop tcp any any -> any any (msg:\"evil upload\"; content:\"EVILPATTERN\"; "
+           "classtype:trojan-activity; sid:1001; rev:2;)\n"
+           "alert http any any -> any any (msg:\"secret uri\"; http.uri; content:\"/secret\"; "
+           "sid:1002;)\n"
+           "alert tcp any any -> any any (msg:\"bad\"; content:\"x\"; nosuchkeyword; sid:1003;)\n";
+    std::string yaml = kPolicy;
+    yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
+    return yaml;
+  }
+  void TearDown() override {
+    PipelineTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  std::vector<nlohmann::json> alerts() {
+    drain();
+    std::vector<nlohmann::json> v;
+    for (auto& e : events_.events)
+      if (e["event_type"] == "alert") v.push_back(e);
+    return v;
+  }
+  bool forwardedContains(const std::string& needle) const {
+    for (const auto& f : tx_.frames) {
+      std::string s(f.bytes.begin(), f.bytes.end());
+      if (f.port == PortRole::Outside && s.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(PipelineIdsTest, DropRuleSplitAcrossSegmentsStopsTheFlowBeforeTheBytesLeave) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string head =
+      "POST /up HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 22\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(head.begin(), head.end()), 1000);
+  ASSERT_EQ(verdicts().size(), 1u);
+  EXPECT_EQ(verdicts()[0]["action"], "allow");
+  const std::string a = "aaaaaEVIL", b = "PATTERNbbbbbb";
+  sendSegments(m365_, 80, seq + uint32_t(head.size()), Bytes(a.begin(), a.end()), 1000);
+  EXPECT_TRUE(forwardedContains("aaaaaEVIL"));  // nothing matched yet
+  sendSegments(m365_, 80, seq + uint32_t(head.size() + a.size()), Bytes(b.begin(), b.end()), 1000);
+  EXPECT_FALSE(forwardedContains("PATTERN"));  // the segment completing the match is dropped
+  const auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "ids-drop:sid-1001");
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1001);
+  EXPECT_EQ(al[0]["alert"]["rev"], 2);
+  EXPECT_EQ(al[0]["alert"]["signature"], "evil upload");
+  EXPECT_EQ(al[0]["alert"]["action"], "blocked");
+  EXPECT_EQ(al[0]["measure"], "AP-IDS");
+  EXPECT_FALSE(resets(PortRole::Inside).empty());  // defaults.deny: reset
+  EXPECT_EQ(pipeline_->counters().ids_dropped, 1u);
+}
+
+TEST_F(PipelineIdsTest, DropRuleInTheHeldRequestFreesItAtTheVerdict) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string req =
+      "POST /up HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 11\r\n\r\nEVILPATTERN";
+  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000);
+  EXPECT_FALSE(forwardedContains("POST"));  // held, judged allowed, scanned, freed
+  const auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "host");
+  EXPECT_EQ(v[1]["reason"], "ids-drop:sid-1001");
+}
+
+// Held packets leave in stream order and are scanned as they leave: the request's tail arrives
+// first (held before the verdict), its head second; scanned in arrival order the pattern would
+// be "PATTERN" then "...EVIL" and never match.
+TEST_F(PipelineIdsTest, HeldSegmentsAreScannedInStreamOrderAsTheyAreReleased) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string head =
+      "POST /up HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 11\r\n\r\n";
+  const std::string req = head + "EVILPATTERN";
+  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), head.size() + 4, true);
+  EXPECT_TRUE(forwardedContains("POST /up"));  // the first segment leaves, scanned
+  EXPECT_FALSE(forwardedContains("PATTERN"));  // the second completes the match: dropped
+  const auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["reason"], "host");
+  EXPECT_EQ(v[1]["reason"], "ids-drop:sid-1001");
+}
+
+// A later request head held by the HTTP follower is scanned when it is released.
+TEST_F(PipelineIdsTest, LaterHeadHeldByTheFollowerIsScannedAsReleased) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string first = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(first.begin(), first.end()), 1000);
+  ASSERT_EQ(verdicts().size(), 1u);
+  const std::string a = "GET /b HTTP/1.1\r\nHost: outlook.office365.com\r\nX: EVIL";
+  const std::string b = "PATTERN\r\n\r\n";
+  sendSegments(m365_, 80, seq + uint32_t(first.size()), Bytes(a.begin(), a.end()), 1000);
+  EXPECT_FALSE(forwardedContains("GET /b"));  // held: the head is not complete
+  sendSegments(m365_, 80, seq + uint32_t(first.size() + a.size()), Bytes(b.begin(), b.end()),
+               1000);
+  EXPECT_TRUE(forwardedContains("GET /b"));  // released and scanned: no match yet
+  EXPECT_FALSE(forwardedContains("PATTERN"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
+  EXPECT_EQ(pipeline_->counters().ids_dropped, 1u);
+}
+
+TEST_F(PipelineIdsTest, AlertOnStickyUriForwardsAndLogs) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string req = "GET /secret/x HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000);
+  EXPECT_TRUE(forwardedContains("GET /secret/x"));
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1002);
+  EXPECT_EQ(al[0]["alert"]["action"], "allowed");
+  EXPECT_EQ(pipeline_->counters().ids_alerts, 1u);
+}
+
+TEST_F(PipelineIdsTest, ServerBytesAreScannedToo) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string req = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000);
+  L4Spec s = serverSide(m365_, 80);
+  s.seq = 5001;
+  s.ack = seq + uint32_t(req.size());
+  const std::string resp = "HTTP/1.1 200 OK\r\n\r\nEVILPATTERN";
+  inject(testing::frame(s, Bytes(resp.begin(), resp.end())), Ingress::OutsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
 }
 
 }  // namespace

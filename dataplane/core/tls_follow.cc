@@ -127,7 +127,7 @@ void Pipeline::followTls(Entry& e, Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
   const uint32_t next = e.user.tlsNextSeq;
   uint32_t seq;
-  if (!followSeq(u, next, tx, seq)) return;
+  if (!followSeq(e, u, next, tx, seq)) return;
   const uint8_t* p = v.frame + v.payloadOffset;
   if (e.meta.follow & kFollowServerHeld) {
     // The server's flight is held for its certificate check (pipeline_cert.cc) in the flow's
@@ -163,7 +163,7 @@ void Pipeline::followTls(Entry& e, Unit& u, TxSink& tx) {
   }
   if (r != TlsJudged::PartialHello) {
     e.user.tlsNextSeq = seq + v.payloadLen;
-    forward(u, tx);
+    forwardAllowed(e, u, true, tx);
     return;
   }
   // A hello starts in this segment and does not end in it: hold the segment, keep the hello's

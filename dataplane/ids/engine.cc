@@ -435,9 +435,10 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
     if (!r.noalert || r.action != Action::Alert)
       out.action = std::max(out.action, verdictOf(r.action));
     if (r.noalert) continue;
-    if (out.sidCount < ScanResult::kMaxSids)
+    if (out.sidCount < ScanResult::kMaxSids) {
+      out.rules[out.sidCount] = idx;
       out.sids[out.sidCount++] = r.sid;
-    else
+    } else
       out.truncated = true;
   }
 }

@@ -30,6 +30,7 @@ struct ScanResult {
   bool flowbitsFull = false;   // a flowbit could not be stored (FlowIdsState::kMaxFlowbits)
   bool fault = false;  // Hyperscan failed (stream not opened, scan error): ids.on_fault decides
   std::array<uint32_t, kMaxSids> sids{};
+  std::array<uint32_t, kMaxSids> rules{};  // the matching rules' indexes (Engine::rule())
 };
 
 // The sticky buffers of one transaction or message (HTTP request head, TLS hello, DNS query):
@@ -98,6 +99,10 @@ class Engine {
   std::unique_ptr<Scratch> makeScratch() const;
   const EngineReport& report() const { return report_; }
   size_t ruleCount() const { return rules_.size(); }
+  // A compiled rule by the index a ScanResult gives (for the alert's msg, rev, classtype).
+  const Rule& rule(uint32_t index) const { return *rules_[index].rule; }
+  const RuleSet& ruleSet() const { return *set_; }
+  const EngineConfig& config() const { return config_; }
 
   // Payload of one packet in `direction` (kToServer or kToClient). TCP (tuple.ipProto 6): the
   // direction's stream, in order, up to streamDepth; other protocols: the datagram alone.

@@ -15,8 +15,9 @@ std::string_view toString(Reason r);
 
 // DenySummary: denied packets of one source and reason over an interval (dataplane/guard
 // deny_summary.h): src, dst (the first destination), dstPort, proto, reason, pkts[0], bytes[0],
-// startNs, endNs.
-enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding, DenySummary };
+// startNs, endNs. Alert: an IDS rule matched (sigId, sigRev, sigGid, severity, blocked; the
+// rule's msg in name, its category in detail).
+enum class EventKind : uint8_t { FlowVerdict, FlowEnd, DnsBinding, DenySummary, Alert };
 enum class Action : uint8_t { Allow, Deny };
 enum class AppProto : uint8_t { Unknown, Tls, Http, Dns, Quic, Icmp };
 enum class EndReason : uint8_t { Timeout, Closed, Evicted, Shutdown };
@@ -59,6 +60,11 @@ struct Event {
   uint64_t appRisk;  // ndpi_risk bitmask
   char appMaster[24];
   char appName[32];
+  // IDS alert (EventKind::Alert): the rule's ids and severity (its priority); its msg goes in
+  // `name`, its classtype's description in `detail`; `blocked` when it dropped the packet.
+  uint32_t sigId, sigRev, sigGid;
+  uint8_t severity;
+  bool blocked;
 
   static void copyText(char* dst, uint8_t& dstLen, size_t cap, std::string_view s) {
     const size_t n = s.size() < cap ? s.size() : cap;

@@ -191,6 +191,37 @@ void appendEventJson(const Event& e, std::string& out) {
     appendMeasure(defaultMeasure(LogEventType::Ddos), out);
     return;
   }
+  if (e.kind == EventKind::Alert) {
+    // Suricata EVE's alert record: the rule that matched and what was done with the packet.
+    appendKey("flow_id", out);
+    appendUint(e.flowId, out);
+    out += ',';
+    appendKey("event_type", out);
+    appendJsonString(toString(LogEventType::Alert), out);
+    out += ',';
+    appendFiveTuple(e, out);
+    out += ',';
+    appendKey("app_proto", out);
+    appendJsonString(toString(e.appProto), out);
+    out += ",\"alert\":{\"action\":";
+    out += e.blocked ? "\"blocked\"" : "\"allowed\"";
+    out += ",\"gid\":";
+    appendUint(e.sigGid, out);
+    out += ",\"signature_id\":";
+    appendUint(e.sigId, out);
+    out += ",\"rev\":";
+    appendUint(e.sigRev, out);
+    out += ",\"signature\":";
+    appendJsonString({e.name, e.nameLen}, out);
+    out += ",\"category\":";
+    appendJsonString({e.detail, e.detailLen}, out);
+    out += ",\"severity\":";
+    appendUint(e.severity, out);
+    out += "},";
+    appendPolicy(e, out);
+    appendMeasure(defaultMeasure(LogEventType::Alert), out);
+    return;
+  }
   appendKey("flow_id", out);
   appendUint(e.flowId, out);
   out += ',';

@@ -28,6 +28,36 @@ Event verdictEvent() {
   return e;
 }
 
+TEST(EventJson, AlertHasSuricataEveAlertShape) {
+  Event e = verdictEvent();
+  e.kind = EventKind::Alert;
+  e.appProto = AppProto::Http;
+  e.sigId = 2100498;
+  e.sigRev = 7;
+  e.sigGid = 1;
+  e.severity = 2;
+  e.blocked = true;
+  Event::copyText(e.name, e.nameLen, sizeof(e.name), "GPL ATTACK_RESPONSE id check returned root");
+  Event::copyText(e.detail, e.detailLen, sizeof(e.detail), "Potentially Bad Traffic");
+  std::string out;
+  appendEventJson(e, out);
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["event_type"], "alert");
+  EXPECT_EQ(j["flow_id"], 42);
+  EXPECT_EQ(j["src_ip"], "10.1.2.3");
+  EXPECT_EQ(j["app_proto"], "http");
+  EXPECT_EQ(j["alert"]["action"], "blocked");
+  EXPECT_EQ(j["alert"]["gid"], 1);
+  EXPECT_EQ(j["alert"]["signature_id"], 2100498);
+  EXPECT_EQ(j["alert"]["rev"], 7);
+  EXPECT_EQ(j["alert"]["signature"], "GPL ATTACK_RESPONSE id check returned root");
+  EXPECT_EQ(j["alert"]["category"], "Potentially Bad Traffic");
+  EXPECT_EQ(j["alert"]["severity"], 2);
+  EXPECT_EQ(j["policy"]["version"], 7);
+  EXPECT_EQ(j["measure"], "AP-IDS");
+  EXPECT_FALSE(j.contains("phase"));
+}
+
 TEST(EventJson, VerdictIsValidJsonWithEveFieldNames) {
   std::string out;
   appendEventJson(verdictEvent(), out);

@@ -238,6 +238,12 @@ try:
     # resolver service. The expected changes follow from tests/golden/cases/*/expected.txt.
     golden = open(GOLDEN_POLICY).read()
     golden = golden.replace("version: 1\n", "version: 1\napproval: none\n", 1)
+    # Its ids: block names a rule file relative to the policy file: it goes beside the copy.
+    rules = os.path.join("cases", "ids_inline", "ids.rules")
+    os.makedirs(os.path.join(IN, os.path.dirname(rules)), mode=0o755, exist_ok=True)
+    for d in (os.path.join(IN, "cases"), os.path.join(IN, "cases", "ids_inline")):
+        os.chmod(d, 0o755)
+    infile(rules, open(os.path.join(os.path.dirname(GOLDEN_POLICY), rules)).read())
     p = infile("golden.yaml", golden)
     rc, _, err = gw.ctl("policy", "load", p, uid=ADMIN)
     check(rc == 0, "golden policy loaded: %s" % err)

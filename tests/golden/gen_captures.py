@@ -626,6 +626,23 @@ def main():
     c.client_data(client_hello()).close()
     cases["guard_embryonic_flood"] = p
 
+    p = []
+    # IDS/IPS (rules in cases/ids_inline/ids.rules): a drop rule whose pattern is split across two
+    # body segments sent after the verdict; the same pattern inside the held request; an alert
+    # rule on http.uri; and a download whose server bytes match a drop rule.
+    up = b"POST /upload HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 32\r\n\r\n"
+    Conv(p, M365, 80, sport=42000).handshake().client_data(up).client_data(
+        b"0123456IDS-EVIL-").client_data(b"PAYLOAD012345678")
+    Conv(p, M365, 80, sport=42001).handshake().client_data(
+        b"GET /ids-alert-test HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n").server_data(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").close()
+    Conv(p, M365, 80, sport=42002).handshake().client_data(
+        b"GET /?q=IDS-EVIL-PAYLOAD HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n")
+    Conv(p, M365, 80, sport=42003).handshake().client_data(
+        b"GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n").server_data(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 22\r\n\r\nIDS-EVIL-DOWNLOAD-here")
+    cases["ids_inline"] = p
+
     for name, pkts in cases.items():
         wrpcap(os.path.join(out, name + ".pcap"), pkts)
     print(f"wrote {len(cases)} captures to {out}")

@@ -5,7 +5,9 @@ in '*' matches by prefix), listed counters must have the stated values, and the 
 must carry no client payload of a flow denied at its first verdict. A flow allowed first and denied
 later (a later request on the connection) is checked by its bytes: `forbid TEXT` lines name bytes
 that must appear nowhere in the forwarded capture (in one frame or across a flow's frames), `pass
-TEXT` lines bytes that must reach the server (allowed traffic in the same capture).
+TEXT` lines bytes that must reach the server (allowed traffic in the same capture). `alert SID
+COUNT` lines give the IDS alerts (EVE `alert` events) by signature id: the alerts must be exactly
+those (a case without any must raise none).
 
 Usage: run_golden.py GATEWAY CAPTURES_DIR WORK_DIR
 """
@@ -96,7 +98,7 @@ def read_expected(name):
     `never-forwarded HEX` (bytes that no forwarded frame may contain), `forbid TEXT` (text that
     no forwarded frame or client stream may contain) and `pass TEXT` (text that must reach the
     server)."""
-    lines, counters, args, never, forbid, must_pass = [], {}, [], [], [], []
+    lines, counters, args, never, forbid, must_pass, alerts = [], {}, [], [], [], [], {}
     for line in open(os.path.join(HERE, "cases", name, "expected.txt"), encoding="utf-8"):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -104,6 +106,9 @@ def read_expected(name):
         if line.startswith("counter "):
             _, k, v = line.split()
             counters[k] = int(v)
+        elif line.startswith("alert "):
+            _, sid, n = line.split()
+            alerts[int(sid)] = int(n)
         elif line.startswith("replay-arg "):
             args.append(line.split(None, 1)[1])
         elif line.startswith("forbid ") or line.startswith("pass "):
@@ -113,14 +118,15 @@ def read_expected(name):
             never.append(bytes.fromhex(line.split(None, 1)[1]))
         else:
             lines.append(line)
-    return lines, counters, args, never, forbid, must_pass
+    return lines, counters, args, never, forbid, must_pass, alerts
 
 
 def run_case(gateway, caps, work, name):
     cap = os.path.join(caps, name + ".pcap")
     out = os.path.join(work, name + ".out.pcap")
     log = os.path.join(work, name + ".events.json")
-    expected_lines, expected_counters, extra_args, never, forbid, must_pass = read_expected(name)
+    expected_lines, expected_counters, extra_args, never, forbid, must_pass, expected_alerts = \
+        read_expected(name)
     extra_args = [a.replace("{captures}", caps) for a in extra_args]  # files gen_captures wrote
     r = subprocess.run([gateway, "replay", "--policy", os.path.join(HERE, "policy.yaml"),
                         "--in", cap, "--out", out, "--log", log] + extra_args,
@@ -144,6 +150,15 @@ def run_case(gateway, caps, work, name):
         else:
             unmatched.remove(hit)
     errors += [f"unexpected verdict: {a}" for a in unmatched]
+    alerts = {}
+    for e in events:
+        if e.get("event_type") == "alert":
+            sid = e["alert"]["signature_id"]
+            alerts[sid] = alerts.get(sid, 0) + 1
+            if e.get("measure") != "AP-IDS" or not e["alert"].get("signature"):
+                errors.append(f"alert {sid} lacks its measure or signature: {e}")
+    if alerts != expected_alerts:
+        errors.append(f"alerts by sid: expected {expected_alerts}, got {alerts}")
     for k, v in expected_counters.items():
         if counters.get(k, 0) != v:
             errors.append(f"counter {k}: expected {v}, got {counters.get(k, 0)}")

@@ -21,6 +21,7 @@
 #include "control/server.h"
 #include "dataplane/core/counter_export.h"
 #include "dataplane/core/runtime.h"
+#include "dataplane/ids/policy_ids.h"
 #include "dataplane/telemetry/log/log_writer.h"
 #include "policy/parser.h"
 #include "policy/snapshot.h"
@@ -322,6 +323,8 @@ int cmdRun(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every snapshot this process makes compiles its policy's `ids:` rules (policy/snapshot.h).
+  lbg::ids::registerPolicyIds();
   if (argc < 2 || std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help") {
     std::fprintf(stderr,
                  "usage: lbg-gateway run --config FILE\n"

@@ -1,0 +1,457 @@
+// 7. ids: the IDS/IPS over exactly the bytes the gateway forwards (dataplane/ids/ engine, rules
+// from the policy's `ids:` block compiled once per snapshot).
+//
+//   at the verdict   the names the inspector found (tls.sni, http.host, http.method,
+//                    http.uri) as sticky buffers; where the held client stream starts idsJudged()
+//   leaving packets  each packet's bytes past the direction's scanned edge, when it is
+//                    forwarded; Hyperscan streaming mode, one stream per direction   stageIds()
+//   released packets what a hold releases (the verdict's held client bytes, an HTTP
+//                    head or later ClientHello held by a follower, the server flight
+//                    held for its certificate check, payload held until nDPI named the
+//                    application), in stream order, one by one as they leave   idsReleaseHeld()
+//   act              alert → EVE alert event; drop/reject (mode ips) → the packet is dropped
+//                    and the flow denied `ids-drop` (reset per defaults.deny)          idsAct()
+//
+// Exactly the forwarded bytes: the scan happens where a packet leaves (forwardAllowed(), or
+// releaseHeld() of a scanned flow), never where it arrives, so that a packet a follower or a hold
+// drops (and the peer resends, perhaps with other bytes) is scanned only when it really leaves.
+// Stream order: the client's bytes after the verdict are in order by the normaliser's guarantee
+// (a segment beyond the forwarded edge is dropped before it gets here; a retransmission repeats
+// forwarded bytes, which are not scanned twice); held packets are released in sequence order
+// from the scanned edge. The server's are not normalised: a segment beyond the scanned edge is
+// dropped in ips mode (the server resends it; counted ids_stream_gap) and scanned as if
+// contiguous in ids mode.
+//
+// Per flow: a slot of the worker's IDS pool (FlowIdsState + the edges), found by flow id in an
+// open-addressing index, both reserved when a policy with `ids:` is first used. Per worker: the
+// engine's scratch. Nothing is allocated per packet (Hyperscan allocates a flow's stream state
+// when it opens it, once per flow and direction: dataplane/ids/README.md).
+
+#include <rte_mbuf.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "dataplane/core/pipeline.h"
+#include "dataplane/ids/engine.h"
+#include "dataplane/packet/packet_view.h"
+#include "policy/snapshot.h"
+
+namespace lbg::dataplane {
+
+using telemetry::Action;
+using telemetry::Reason;
+
+namespace {
+constexpr uint8_t kTcp = 6;
+constexpr uint8_t kTcpSyn = 0x02;
+constexpr uint32_t kNone = UINT32_MAX;
+
+struct IdsFlow {
+  uint64_t flowId = 0;       // 0: free
+  uint32_t edge[2] = {0, 0};  // next sequence number to scan per direction (TCP)
+  uint8_t edgeKnown = 0;      // bit d: edge[d] is set
+  uint32_t nextFree = kNone;
+  ids::FlowIdsState st{};
+};
+
+uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return x;
+}
+
+ids::AppProto idsApp(telemetry::AppProto p) {
+  switch (p) {
+    case telemetry::AppProto::Http:
+      return ids::AppProto::Http;
+    case telemetry::AppProto::Tls:
+    case telemetry::AppProto::Quic:
+      return ids::AppProto::Tls;
+    case telemetry::AppProto::Dns:
+      return ids::AppProto::Dns;
+    default:
+      return ids::AppProto::Unknown;
+  }
+}
+
+}  // namespace
+
+struct IdsWorker {
+  std::shared_ptr<const ids::Engine> engine;  // keeps the flows' streams' engine alive
+  std::unique_ptr<ids::Scratch> scratch;
+  std::vector<IdsFlow> flows;
+  uint32_t freeHead = kNone;
+  // flow id -> slot + 1 (0 empty), linear probing with backward-shift deletion; twice the slots.
+  std::vector<std::pair<uint64_t, uint32_t>> index;
+  uint64_t mask = 0;
+
+  // A hold's packets while they are released in stream order (at most maxHeldPerFlow).
+  struct Held {
+    rte_mbuf* m;
+    uint32_t seq;  // first data byte
+    bool tcp;      // decoded as a whole TCP segment
+    bool done;
+  };
+  std::vector<Held> held;
+
+  IdsWorker(uint32_t capacity, uint32_t maxHeld) : flows(capacity), held(maxHeld) {
+    for (uint32_t i = capacity; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
+    uint64_t n = 2;
+    while (n < uint64_t(capacity) * 2) n <<= 1;
+    index.assign(n, {0, 0});
+    mask = n - 1;
+  }
+  IdsFlow* find(uint64_t id) {
+    for (uint64_t i = mix(id) & mask;; i = (i + 1) & mask) {
+      if (index[i].second == 0) return nullptr;
+      if (index[i].first == id) return &flows[index[i].second - 1];
+    }
+  }
+  IdsFlow* acquire(uint64_t id) {
+    if (freeHead == kNone) return nullptr;
+    const uint32_t slot = freeHead;
+    IdsFlow& f = flows[slot];
+    freeHead = f.nextFree;
+    f = IdsFlow{};
+    f.flowId = id;
+    uint64_t i = mix(id) & mask;
+    while (index[i].second != 0) i = (i + 1) & mask;
+    index[i] = {id, slot + 1};
+    return &f;
+  }
+  void release(uint64_t id) {
+    uint64_t i = mix(id) & mask;
+    while (index[i].second != 0 && index[i].first != id) i = (i + 1) & mask;
+    if (index[i].second == 0) return;
+    IdsFlow& f = flows[index[i].second - 1];
+    engine->release(f.st);
+    f.flowId = 0;
+    f.nextFree = freeHead;
+    freeHead = uint32_t(&f - flows.data());
+    // Backward-shift deletion: later entries of the probe run move up into the hole.
+    for (uint64_t j = (i + 1) & mask; index[j].second != 0; j = (j + 1) & mask) {
+      const uint64_t home = mix(index[j].first) & mask;
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        index[i] = index[j];
+        i = j;
+      }
+    }
+    index[i] = {0, 0};
+  }
+  // A new policy version brings a new engine: every flow's streams belong to the old one, so they
+  // are closed and the flows start afresh from their next bytes (a pattern straddling the reload
+  // is missed). Runs once per reload on the worker, not per packet.
+  void switchTo(const std::shared_ptr<const ids::Engine>& next) {
+    for (auto& f : flows)
+      if (f.flowId != 0) {
+        engine->release(f.st);
+        f.flowId = 0;
+      }
+    freeHead = kNone;
+    for (uint32_t i = uint32_t(flows.size()); i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
+    std::fill(index.begin(), index.end(), std::pair<uint64_t, uint32_t>{0, 0});
+    engine = next;
+    scratch = engine->makeScratch();
+  }
+};
+
+void IdsWorkerDelete::operator()(IdsWorker* w) const {
+  if (w == nullptr) return;
+  for (auto& f : w->flows)
+    if (f.flowId != 0) w->engine->release(f.st);  // Hyperscan's stream state
+  delete w;
+}
+
+namespace {
+
+// The flow's IDS slot for this snapshot's engine (made on first use, with the flow's tuple), or
+// null when the pool is full. `ids` is created and switched here, at most once per policy version.
+IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const PipelineConfig& config,
+                   const policy::Snapshot& snap, Pipeline::Entry& e) {
+  if (!ids) ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow));
+  if (ids->engine.get() != snap.idsEngine()) ids->switchTo(snap.idsEngineShared());
+  if (e.user.idsHeld) {
+    if (IdsFlow* f = ids->find(e.user.flowId)) return f;
+  }
+  IdsFlow* f = ids->acquire(e.user.flowId);
+  if (f == nullptr) return nullptr;
+  e.user.idsHeld = true;
+  ids::FlowIdsState& st = f->st;
+  const bool loIsClient = e.meta.initiatorIsLo;
+  st.tuple.client = loIsClient ? e.key.lo : e.key.hi;
+  st.tuple.server = loIsClient ? e.key.hi : e.key.lo;
+  st.tuple.clientPort = loIsClient ? e.key.loPort : e.key.hiPort;
+  st.tuple.serverPort = loIsClient ? e.key.hiPort : e.key.loPort;
+  st.tuple.ipProto = e.key.proto;
+  return f;
+}
+
+uint32_t dataSeqOf(const packet::PacketView& v) {
+  return (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
+}
+
+}  // namespace
+
+bool Pipeline::idsScans(const Entry& e) const {
+  return snap_->idsEngine() != nullptr && e.meta.verdict == Verdict::Allow && !e.user.idsDone;
+}
+
+void Pipeline::idsRelease(Entry& e) {
+  if (!e.user.idsHeld) return;
+  e.user.idsHeld = false;
+  if (ids_) ids_->release(e.user.flowId);
+}
+
+bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Unit* u,
+                      bool fromInitiator, TxSink* tx) {
+  const ids::Engine& engine = *snap_->idsEngine();
+  const bool blocking =
+      snap_->idsInline() && (r.action == ids::Verdict::Drop || r.action == ids::Verdict::Reject);
+  uint32_t blockSid = 0;
+  for (uint8_t i = 0; i < r.sidCount; ++i) {
+    const ids::Rule& rule = engine.rule(r.rules[i]);
+    const bool blocked =
+        snap_->idsInline() && (rule.action == ids::Action::Drop || rule.action == ids::Action::Reject);
+    if (blocked && blockSid == 0) blockSid = rule.sid;
+    ++counters_.ids_alerts;
+    telemetry::Event* ev = events_.reserve();
+    if (ev == nullptr) {
+      ++counters_.events_lost;
+      continue;
+    }
+    describeFlow(e, snap_, *ev);
+    ev->kind = telemetry::EventKind::Alert;
+    ev->timestampNs = now_;
+    ev->sigId = rule.sid;
+    ev->sigRev = rule.rev;
+    ev->sigGid = rule.gid;
+    ev->blocked = blocked;
+    int severity = rule.priority;
+    std::string_view category = rule.classtype;
+    const auto& classes = engine.ruleSet().classifications();
+    if (auto it = classes.find(rule.classtype); it != classes.end()) {
+      category = it->second.description;
+      if (severity == 0) severity = it->second.priority;
+    }
+    ev->severity = uint8_t(severity == 0 ? 3 : severity);
+    telemetry::Event::copyText(ev->name, ev->nameLen, sizeof(ev->name), rule.msg);
+    telemetry::Event::copyText(ev->detail, ev->detailLen, sizeof(ev->detail), category);
+    events_.commit();
+  }
+  if (r.fault) {
+    ++counters_.ids_faults;
+    fault = "fault";
+  }
+  if (r.action == ids::Verdict::Pass) {
+    ++counters_.ids_passed;
+    e.user.idsDone = true;  // a pass rule exempts the rest of the flow (Suricata's pass)
+    idsRelease(e);
+    return true;
+  }
+  char detail[24];
+  if (blocking) {
+    ++counters_.ids_dropped;
+    std::snprintf(detail, sizeof detail, "sid-%u", blockSid);
+  } else if (fault != nullptr && snap_->idsInline() && !snap_->idsFailOpen()) {
+    std::snprintf(detail, sizeof detail, "%s", fault);
+  } else {
+    if (fault != nullptr || r.depthExceeded) {
+      // ids mode or on_fault: pass: the flow goes on unscanned. The stream depth ends scanning
+      // (as Suricata's stream depth does) whatever on_fault says.
+      if (r.depthExceeded) ++counters_.ids_depth_reached;
+      e.user.idsDone = true;
+      idsRelease(e);
+    }
+    return true;
+  }
+  identity_ = Identity{};
+  setVerdict(e, Action::Deny, Reason::IdsDrop, -1, detail);
+  idsRelease(e);
+  if (u != nullptr) applyVerdict(e, *u, fromInitiator, *tx);
+  return false;
+}
+
+bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
+  if (e.meta.verdict != Verdict::Allow) {  // denied by the IDS meanwhile (a release before it)
+    applyVerdict(e, u, fromInitiator, tx);
+    return false;
+  }
+  const ids::Engine* engine = snap_->idsEngine();
+  const packet::PacketView& v = u.view;
+  if (engine == nullptr || u.count == 0 || v.payloadLen == 0 || e.user.idsDone) return true;
+  const int d = fromInitiator ? 0 : 1;
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  std::span<const uint8_t> bytes{v.frame + v.payloadOffset, v.payloadLen};
+  const char* fault = nullptr;
+  ids::ScanResult r;
+  if (f == nullptr) {
+    ++counters_.ids_state_full;
+    fault = "state-full";
+  } else {
+    ids::FlowIdsState& st = f->st;
+    st.tuple.app = idsApp(e.user.appProto);
+    st.tuple.established = e.key.proto == kTcp
+                               ? e.meta.tcpState >= flow::TcpState::Established
+                               : e.meta.pkts[0] > 0 && e.meta.pkts[1] > 0;
+    if (e.key.proto == kTcp) {
+      const uint32_t seq = dataSeqOf(v);
+      if (!(f->edgeKnown & (1 << d))) {
+        // The direction's first payload starts one past its SYN; a flow picked up mid-stream,
+        // or whose IDS state began after a reload, from this packet.
+        const bool first = e.meta.bytes[d] == v.payloadLen && e.meta.sawSyn &&
+                           (e.meta.seqKnown & (1 << d));
+        f->edge[d] = first ? e.meta.isn[d] + 1 : seq;
+        f->edgeKnown |= uint8_t(1 << d);
+      }
+      const int32_t rel = int32_t(seq - f->edge[d]);
+      if (rel > 0) {
+        ++counters_.ids_stream_gap;
+        if (snap_->idsInline()) {  // never forward what was not scanned in order
+          freeUnit(u);
+          return false;
+        }
+      } else if (int64_t(rel) + int64_t(bytes.size()) <= 0) {
+        return true;  // a retransmission of scanned bytes (the normaliser compared the client's)
+      } else {
+        bytes = bytes.subspan(size_t(-rel));
+      }
+      f->edge[d] = seq + v.payloadLen;
+    }
+    counters_.ids_scanned_bytes += bytes.size();
+    r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
+                            *ids_->scratch);
+  }
+  return idsAct(e, r, fault, &u, fromInitiator, &tx);
+}
+
+void Pipeline::forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
+  if (stageIds(e, u, fromInitiator, tx)) forward(u, tx);
+}
+
+void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
+  // The hold's packets are one side's: the client's unless the server's flight was held.
+  const bool fromInitiator = out == (e.user.fromInside ? PortRole::Outside : PortRole::Inside);
+  const int d = fromInitiator ? 0 : 1;
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  auto& held = ids_->held;
+  uint32_t n = 0;
+  bool haveMin = false;
+  uint32_t minSeq = 0;
+  hold_.drain(e.user.hold, [&](rte_mbuf* m) {
+    if (n == held.size()) {  // more than maxHeldPerFlow: cannot happen (every hold checks it)
+      ++counters_.ids_stream_gap;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    packet::PacketView v;
+    const bool tcp = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
+                                    v, decodeOptions_) == packet::DecodeStatus::Ok &&
+                     v.ipProto == kTcp;
+    const uint32_t seq = tcp ? dataSeqOf(v) : 0;
+    if (tcp && v.payloadLen > 0 && (!haveMin || int32_t(seq - minSeq) < 0)) {
+      minSeq = seq;
+      haveMin = true;
+    }
+    held[n++] = IdsWorker::Held{m, seq, tcp, false};
+  });
+  // Where the held stream starts: the scanned edge, else (a hold that began the direction, or
+  // IDS state made after a reload) its lowest sequence number; held packets were checked
+  // against their stream buffer, so the flight or head they carry starts there.
+  if (f != nullptr && haveMin && !(f->edgeKnown & (1 << d))) {
+    f->edge[d] = minSeq;
+    f->edgeKnown |= uint8_t(1 << d);
+  }
+  Unit unit{};
+  rte_mbuf* one[1];
+  unit.mbufs = one;
+  unit.fromInside = fromInitiator == e.user.fromInside;
+  auto send = [&](IdsWorker::Held& h) {
+    h.done = true;
+    one[0] = h.m;
+    unit.count = 1;
+    unit.status = packet::decode(rte_pktmbuf_mtod(h.m, const uint8_t*),
+                                 rte_pktmbuf_data_len(h.m), unit.view, decodeOptions_);
+    if (unit.status != packet::DecodeStatus::Ok) {
+      // An IP fragment of a held segment: its bytes cannot be scanned alone (ids.on_fault).
+      if (snap_->idsInline() && !snap_->idsFailOpen()) {
+        ++counters_.ids_faults;
+        freeUnit(unit);
+        return;
+      }
+      forward(unit, tx);
+      return;
+    }
+    forwardAllowed(e, unit, fromInitiator, tx);
+  };
+  // In stream order: the next packet is one that starts at or before the scanned edge; when none
+  // does (a gap), the lowest one (stageIds drops it in ips mode, scans it as contiguous in ids).
+  for (uint32_t sent = 0; sent < n && e.meta.verdict == Verdict::Allow;) {
+    IdsWorker::Held* next = nullptr;
+    for (uint32_t i = 0; i < n; ++i) {
+      IdsWorker::Held& h = held[i];
+      if (h.done) continue;
+      const bool inOrder = !h.tcp || f == nullptr || e.user.idsDone ||
+                           !(f->edgeKnown & (1 << d)) || int32_t(h.seq - f->edge[d]) <= 0;
+      if (inOrder) {
+        next = &h;
+        break;
+      }
+      if (next == nullptr || int32_t(h.seq - next->seq) < 0) next = &h;
+    }
+    send(*next);
+    ++sent;
+    f = e.user.idsHeld ? ids_->find(e.user.flowId) : nullptr;  // a pass rule or depth ends it
+  }
+  for (uint32_t i = 0; i < n; ++i)
+    if (!held[i].done) rte_pktmbuf_free(held[i].m);  // the flow was denied on the way
+}
+
+void Pipeline::idsJudged(Entry& e) {
+  const ids::Engine* engine = snap_->idsEngine();
+  if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return;
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  if (f == nullptr) {
+    ++counters_.ids_state_full;
+    idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);
+    return;
+  }
+  ids::FlowIdsState& st = f->st;
+  st.tuple.app = idsApp(e.user.appProto);
+  st.tuple.established = e.key.proto == kTcp ? e.meta.tcpState >= flow::TcpState::Established
+                                              : false;
+  // The held client bytes are scanned as they are released (idsReleaseHeld), from where the
+  // judged stream starts; the judged datagram as it is forwarded.
+  std::span<const uint8_t> payload;
+  if (e.key.proto == kTcp && e.user.stream.active()) {
+    payload = flow::streamContiguous(*streams_, e.user.stream);
+    f->edge[0] = e.user.stream.baseSeq;
+    f->edgeKnown |= 1;
+  }
+  // The names the inspector found, as sticky buffers of this first message (block mode).
+  ids::BufferSet names;
+  bool haveNames = false;
+  if (!identity_.name.empty()) {
+    names.set(identity_.sni ? ids::Buffer::TlsSni : ids::Buffer::HttpHost, identity_.name);
+    haveNames = identity_.sni || identity_.host;
+  }
+  if (identity_.host && !payload.empty()) {
+    // Request line: METHOD SP request-target SP version (the inspector judged it well formed).
+    std::string_view line(reinterpret_cast<const char*>(payload.data()), payload.size());
+    const size_t lead = line.find_first_not_of("\r\n");
+    if (lead != std::string_view::npos) line.remove_prefix(lead);
+    line = line.substr(0, line.find("\r\n"));
+    const size_t sp1 = line.find(' ');
+    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 != std::string_view::npos) {
+      names.set(ids::Buffer::HttpMethod, line.substr(0, sp1));
+      names.set(ids::Buffer::HttpUri, line.substr(sp1 + 1, sp2 - sp1 - 1));
+    }
+  }
+  if (!haveNames) return;
+  idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,
+         true, nullptr);
+}
+
+}  // namespace lbg::dataplane
