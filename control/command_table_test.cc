@@ -106,6 +106,9 @@ class CommandTableTest : public ::testing::Test {
         {"reload", {"reload"}},
         {"backup", {"backup", dir_ + "/backup.json", "--force"}},
         {"restore", {"restore", in}},
+        {"ca.init", {"ca", "init", "--organization", "Example City", "--days", "30"}},
+        {"ca.show", {"ca", "show", "--pem"}},
+        {"ca.rotate", {"ca", "rotate", "--days", "30"}},
     };
     auto it = examples.find(name);
     return it == examples.end() ? std::vector<std::string>{} : it->second;
@@ -197,6 +200,9 @@ TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
       {"reload", {A, O}},
       {"backup", {A, U}},
       {"restore", {A}},
+      {"ca.init", {A}},
+      {"ca.show", {A, P, O, U}},
+      {"ca.rotate", {A}},
   };
   EXPECT_EQ(expected.size(), commandTable().size());
   for (const auto& c : commandTable()) {
