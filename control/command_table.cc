@@ -144,7 +144,7 @@ constexpr std::array kCommands = {
                 1, "files:", cli::restore, h::restore},
     // The CA's certificate is public (it goes to every PC); its key never leaves the appliance.
     CommandInfo{"ca.init", kAdmin, true,
-                "create the appliance CA for interception / 中間証明書用CAの作成", "",
+                "create the appliance CA for interception / TLS中継用アプライアンスCAの作成", "",
                 kCaNewOptions, 0, "", cli::caNew, h::caInit},
     CommandInfo{"ca.show", kAll, false,
                 "appliance CA: subject, fingerprint, validity; --pem/--der export / CA表示・出力",
