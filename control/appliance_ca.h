@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "policy/base/result.h"
 
@@ -54,9 +53,8 @@ std::string caKeyPath(const std::string& dir);
 std::string caPrevCertPath(const std::string& dir);
 
 // A new key and self-signed certificate (basicConstraints CA:TRUE pathlen 0 critical, keyUsage
-// keyCertSign cRLSign critical, subject key identifier). `exists` set (and an error) if
-// a CA is already there.
-
+// keyCertSign cRLSign critical, subject and authority key identifiers). Refused, with `exists`
+// set, when a certificate or a key is there already.
 Result<CaInfo> caInit(const CaOptions& o, bool* exists = nullptr);
 // A new CA replacing the current one, which is kept as ca.prev.pem (an older ca.prev.pem is
 // dropped: PCs trust at most the current and the previous). `missing` set if there is no CA.
