@@ -182,5 +182,20 @@ void restore(CliInvocation& inv) {
   inv.request.args["content"] = readInput(nameArg(inv.positional, 0, "backup file"));
 }
 
+void caNew(CliInvocation& inv) {
+  if (inv.has("organization")) inv.request.args["organization"] = inv.text("organization");
+  if (inv.has("days")) inv.request.args["days"] = inv.number("days", 0);
+}
+
+void caShow(CliInvocation& inv) {
+  // The certificate travels as PEM; lbgctl writes the DER file with the caller's rights.
+  if (inv.has("der")) {
+    inv.writeFile = inv.text("der");
+    if (inv.writeFile.empty()) throw UsageError{"--der needs FILE"};
+    if (inv.has("pem")) throw UsageError{"--pem and --der exclude each other"};
+  }
+  inv.force = inv.has("force");
+}
+
 }  // namespace cli
 }  // namespace lbg::control

@@ -26,7 +26,7 @@ struct CliInvocation {
 
   Request request;
   std::string passFile;   // opened here and passed as a descriptor (policy test --pcap)
-  std::string writeFile;  // backup target
+  std::string writeFile;  // backup target, or `ca show --der` target
   bool force = false;
 
   bool has(const std::string& name) const { return options.count(name) > 0; }
@@ -55,6 +55,8 @@ void policyRollback(CliInvocation& inv);
 void flows(CliInvocation& inv);
 void backup(CliInvocation& inv);
 void restore(CliInvocation& inv);
+void caNew(CliInvocation& inv);  // ca init, ca rotate
+void caShow(CliInvocation& inv);
 }  // namespace cli
 
 }  // namespace lbg::control

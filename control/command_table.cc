@@ -64,6 +64,13 @@ constexpr std::array kFlowsOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", "
                                       OptionSpec{"filter", 0, T::TextList, "", "FIELD=VALUE", ""}};
 constexpr std::array kBackupOptions = {OptionSpec{"force", 0, T::Flag, "", "", ""}};
 
+constexpr std::array kCaNewOptions = {
+    OptionSpec{"organization", 0, T::Text, "", "NAME", ""},
+    OptionSpec{"days", 0, T::Uint, "", "N", ""}};
+constexpr std::array kCaShowOptions = {OptionSpec{"pem", 0, T::Flag, "", "", ""},
+                                       OptionSpec{"der", 0, T::Text, "", "FILE", "files:"},
+                                       OptionSpec{"force", 0, T::Flag, "", "", ""}};
+
 constexpr std::span<const OptionSpec> kNoOptions{};
 
 namespace h = handlers;
@@ -138,6 +145,16 @@ constexpr std::array kCommands = {
                 "files:", cli::backup, h::backup},
     CommandInfo{"restore", kAdmin, true, "restore a verified backup / リストア", "FILE", kNoOptions,
                 1, "files:", cli::restore, h::restore},
+    // The CA's certificate is public (it goes to every PC); its key never leaves the appliance.
+    CommandInfo{"ca.init", kAdmin, true,
+                "create the appliance CA for interception / TLS中継用アプライアンスCAの作成", "",
+                kCaNewOptions, 0, "", cli::caNew, h::caInit},
+    CommandInfo{"ca.show", kAll, false,
+                "appliance CA: subject, fingerprint, validity; --pem/--der export / CA表示・出力",
+                "", kCaShowOptions, 0, "", cli::caShow, h::caShow},
+    CommandInfo{"ca.rotate", kAdmin, true,
+                "new appliance CA, the old one kept as ca.prev.pem / CA更新", "", kCaNewOptions, 0,
+                "", cli::caNew, h::caRotate},
 };
 
 }  // namespace

@@ -107,6 +107,9 @@ class CommandTableTest : public ::testing::Test {
         {"reload", {"reload"}},
         {"backup", {"backup", dir_ + "/backup.json", "--force"}},
         {"restore", {"restore", in}},
+        {"ca.init", {"ca", "init", "--organization", "Example City", "--days", "30"}},
+        {"ca.show", {"ca", "show", "--pem"}},
+        {"ca.rotate", {"ca", "rotate", "--days", "30"}},
     };
     auto it = examples.find(name);
     return it == examples.end() ? std::vector<std::string>{} : it->second;
@@ -199,6 +202,9 @@ TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
       {"reload", {A, O}},
       {"backup", {A, U}},
       {"restore", {A}},
+      {"ca.init", {A}},
+      {"ca.show", {A, P, O, U}},
+      {"ca.rotate", {A}},
   };
   EXPECT_EQ(expected.size(), commandTable().size());
   for (const auto& c : commandTable()) {
@@ -238,6 +244,59 @@ TEST_F(CommandTableTest, UsageAndCompletionComeFromTheTable) {
   EXPECT_TRUE(has(cli::completions({"service", "add", "--kind"}), "lgwan-asp"));
   EXPECT_TRUE(has(cli::completions({"policy", "test", "--pcap"}), "files:@(pcap|pcapng|cap)"));
   EXPECT_TRUE(has(cli::completions({"service", "import-asp"}), "files:csv"));
+}
+
+}  // namespace
+}  // namespace lbg::control
+
+namespace lbg::control {
+namespace {
+
+// The appliance CA through the dispatcher: files next to the store, roles enforced, every call an
+// admin event (the CA's own checks: control/appliance_ca_test.cc).
+TEST_F(CommandTableTest, CaCommandsWriteNextToTheStoreAndAreLogged) {
+  const uint32_t admin = 60101, operatorUid = 60103, auditor = 60104;
+  auto call = [&](uint32_t uid, const std::vector<std::string>& words) {
+    CliInvocation inv = cli::parseCommand(words);
+    std::string line = encodeRequest(inv.request);
+    line.pop_back();
+    auto r = parseResponse(dispatcher_->handle(uid, uid, line, -1));
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  auto refused = call(operatorUid, {"ca", "init"});
+  ASSERT_FALSE(refused.ok);
+  EXPECT_EQ(refused.error.code, ErrorCode::Forbidden);
+  EXPECT_FALSE(fs::exists(dir_ + "/ca"));
+
+  auto made = call(admin, {"ca", "init", "--organization", "Example City", "--days", "90"});
+  ASSERT_TRUE(made.ok) << made.error.error.toString();
+  EXPECT_EQ(made.result["certificate"]["path"], dir_ + "/ca/ca.pem");
+  EXPECT_EQ(made.result["certificate"]["subject"], "CN=Example City lbg appliance CA,O=Example City");
+  EXPECT_TRUE(fs::exists(dir_ + "/ca/ca.key"));
+  const std::string fingerprint = made.result["certificate"]["sha256"];
+
+  auto again = call(admin, {"ca", "init"});
+  ASSERT_FALSE(again.ok);
+  EXPECT_EQ(again.error.code, ErrorCode::Conflict);
+
+  auto shown = call(auditor, {"ca", "show"});
+  ASSERT_TRUE(shown.ok) << shown.error.error.toString();
+  EXPECT_EQ(shown.result["certificate"]["sha256"], fingerprint);
+  EXPECT_TRUE(shown.result["key"]["matches_certificate"].get<bool>());
+  EXPECT_TRUE(shown.result["previous"].is_null());
+
+  EXPECT_EQ(call(auditor, {"ca", "rotate"}).error.code, ErrorCode::Forbidden);
+  auto rotated = call(admin, {"ca", "rotate"});
+  ASSERT_TRUE(rotated.ok) << rotated.error.error.toString();
+  EXPECT_NE(rotated.result["certificate"]["sha256"], fingerprint);
+  EXPECT_EQ(rotated.result["previous"]["sha256"], fingerprint);
+  EXPECT_TRUE(fs::exists(dir_ + "/ca/ca.prev.pem"));
+  ASSERT_FALSE(api_.events.empty());
+  const auto ev = nlohmann::json::parse(api_.events.back());
+  EXPECT_EQ(ev["event_type"], "admin");
+  EXPECT_EQ(ev["admin"]["action"], "ca.rotate");
+  EXPECT_EQ(ev["admin"]["result"], "ok");
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/api.h"
+#include "control/appliance_ca.h"
 #include "control/atomic_file.h"
 #include "control/client.h"
 #include "control/lbgctl_format.h"
@@ -79,8 +80,23 @@ std::string text(const json& j) {
   return j.dump();
 }
 
+void printCaCert(const char* title, const json& c) {
+  std::cout << title << "\n  subject:    " << text(c["subject"]) << "\n  sha256:     "
+            << text(c["sha256"]) << "\n  valid:      " << text(c["not_before"]) << " .. "
+            << text(c["not_after"]) << "\n  path:       " << text(c["path"]) << "\n";
+}
+
 // Human output; returns the exit code for "differences" style commands.
 int printHuman(const std::string& cmd, const json& r) {
+  if (cmd.rfind("ca.", 0) == 0) {
+    printCaCert("certificate / 証明書:", r["certificate"]);
+    const json& k = r["key"];
+    std::cout << "key / 秘密鍵:\n  path:       " << text(k["path"]) << " (mode " << text(k["mode"])
+              << ", group " << text(k["group"]) << ")\n";
+    if (!r["previous"].is_null()) printCaCert("previous / 旧証明書 (still to be trusted):", r["previous"]);
+    for (const auto& w : r.value("warnings", json::array())) std::cerr << "warning: " << text(w) << "\n";
+    return kOk;
+  }
   if (cmd == "service.list") {
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : r["services"]) {
@@ -236,6 +252,26 @@ int run(int argc, char** argv) {
     return exitFor(resp->error.code);
   }
   const json& r = resp->result;
+  if (inv.request.cmd == "ca.show" && !inv.writeFile.empty()) {
+    // The public certificate, DER for Windows' certutil / GPO import, written with the caller's
+    // rights.
+    auto der = certPemToDer(r["certificate"].value("pem", ""));
+    if (!der) {
+      std::cerr << "lbgctl: " << der.error().toString() << "\n";
+      return kFailed;
+    }
+    if (auto w = writeFileAtomic(inv.writeFile, *der, 0644); !w) {
+      std::cerr << "lbgctl: " << w.error().toString() << "\n";
+      return kFailed;
+    }
+    std::cout << "wrote " << inv.writeFile << " (DER, sha256 "
+              << text(r["certificate"]["sha256"]) << ")\n";
+    return kOk;
+  }
+  if (inv.request.cmd == "ca.show" && inv.has("pem") && !asJson) {
+    std::cout << text(r["certificate"]["pem"]);
+    return kOk;
+  }
   if (!inv.writeFile.empty()) {
     // The backup is written by the caller with the caller's rights, and checked against the
     // digest the server computed.

@@ -29,6 +29,11 @@ struct DispatcherConfig {
   Clock clock;  // defaults to system_clock::now
   size_t maxFlowRows = 10000;
   int ismapWarnDays = 30;
+  // The appliance CA lbg-proxy signs its leaves with (control/appliance_ca.h); empty: `ca` next
+  // to the store directory (/var/lib/lbg/policy -> /var/lib/lbg/ca).
+  std::string caDir;
+  // The group that may read the CA key (lbg-proxy's); if it does not exist the key is 0600.
+  std::string caKeyGroup = "lbg-proxy";
 };
 
 // Who is asking, as the kernel and the roles file say.

@@ -45,4 +45,9 @@ Outcome ids(CommandContext& ctx, const Call& call);
 Outcome backup(CommandContext& ctx, const Call& call);
 Outcome restore(CommandContext& ctx, const Call& call);
 
+// ca.cc
+Outcome caInit(CommandContext& ctx, const Call& call);
+Outcome caShow(CommandContext& ctx, const Call& call);
+Outcome caRotate(CommandContext& ctx, const Call& call);
+
 }  // namespace lbg::control::handlers

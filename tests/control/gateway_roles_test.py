@@ -104,6 +104,10 @@ MATRIX = [
     (["policy", "history"], {A, P, U}),
     (["policy", "show", "1"], {A, P, U}),
     (["backup", "{home}/backup.json"], {A, U}),
+    # The appliance CA's certificate is public; only the admin makes or replaces it.
+    (["ca", "show"], {A, P, O, U}),
+    (["ca", "init", "--days", "30"], {A}),
+    (["ca", "rotate", "--days", "30"], {A}),
     # Order matters for the admin: restore before the edits, discard before load, commit last.
     (["restore", SHARED_BACKUP], {A}),
     (["service", "add", "extra", "--kind", "lgwan-asp", "--cidr", "192.0.2.0/24", "--port", "tcp/8443"], {A}),
@@ -136,7 +140,7 @@ try:
         for words, allowed in MATRIX:
             args = [w.replace("{home}", os.path.join(WORK, "home-%d" % uid)) for w in words]
             rc, out, err = gw.ctl(*args, uid=uid)
-            action = words[0] if words[0] not in ("service", "policy") else words[0] + "." + words[1]
+            action = words[0] if words[0] not in ("service", "policy", "ca") else words[0] + "." + words[1]
             if role in allowed:
                 check(rc != 4 and rc in (0, 6, 7, 10),
                       "%s may run %s (rc %d %s)" % (role, " ".join(words[:2]), rc, err.strip()))

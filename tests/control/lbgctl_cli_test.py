@@ -4,6 +4,7 @@
 usage: lbgctl_cli_test.py LBGCTL FAKE_GATEWAY COMPLETION_FILE
 Runs as root (CI does); the approver is a second uid reached with setresuid in the child.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -128,6 +129,31 @@ try:
     check(rc == 0, "restore: %s" % err)
     rc, out, _ = ctl("--json", "status")
     check(rc == 0 and json.loads(out)["running_version"] == 2, "restored running version: %s" % out)
+
+    # The appliance CA: made next to the store, exported as PEM and DER, refused twice, rotated.
+    rc, out, err = ctl("ca", "show")
+    check(rc == 6, "ca show before init → 6: %s" % err)
+    rc, out, err = ctl("ca", "init", "--organization", "Example City", "--days", "30")
+    check(rc == 0 and "Example City lbg appliance CA" in out, "ca init: %s %s" % (out, err))
+    rc, out, err = ctl("ca", "init")
+    check(rc == 7, "second ca init → 7: %s" % err)
+    rc, out, _ = ctl("--json", "ca", "show")
+    first = json.loads(out)["certificate"]["sha256"] if rc == 0 else ""
+    rc, pem, _ = ctl("ca", "show", "--pem")
+    check(rc == 0 and pem.startswith("-----BEGIN CERTIFICATE-----"), "ca show --pem: %s" % pem)
+    der = os.path.join(WORK, "lbg-ca.cer")
+    rc, out, err = ctl("ca", "show", "--der", der)
+    with open(der, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest().upper()
+    check(rc == 0 and ":".join(digest[i:i + 2] for i in range(0, 64, 2)) == first,
+          "ca show --der writes the DER whose SHA-256 is the fingerprint: %s %s" % (out, err))
+    rc, _, err = ctl("ca", "show", "--der", der)
+    check(rc == 2 and "exists" in err, "ca show --der refuses to overwrite")
+    rc, out, err = ctl("--json", "ca", "rotate")
+    check(rc == 0 and json.loads(out)["previous"]["sha256"] == first, "ca rotate: %s %s" % (out, err))
+    check(os.path.exists(os.path.join(WORK, "ca", "ca.prev.pem")), "ca.prev.pem kept")
+    rc, _, err = ctl("ca", "rotate", uid=APPROVER)
+    check(rc == 4, "approver may not rotate → 4: %s" % err)
 
     rc, _, _ = ctl("status", sock=os.path.join(WORK, "nope.sock"))
     check(rc == 3, "no server → 3")

@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
       "transparent", po::value(&transparent),
       "IPv4:port of the transparent (TPROXY, IP_TRANSPARENT) listener; see tools/proxy/tproxy-rules.sh")(
       "policy", po::value(&cfg.policyFile)->required(), "policy YAML")(
-      "ca-cert", po::value(&cfg.caCertFile)->required(), "appliance CA certificate (PEM)")(
-      "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM)")(
+      "ca-cert", po::value(&cfg.caCertFile)->required(), "appliance CA certificate (PEM; lbgctl ca init makes /var/lib/lbg/ca/ca.pem)")(
+      "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM; /var/lib/lbg/ca/ca.key, group lbg-proxy)")(
       "trust-file", po::value(&cfg.trustFile), "upstream trust store PEM (default /etc/ssl/certs)")(
       "connect-to", po::value(&connectTo)->composing(), "tests: host=ip:port instead of DNS")(
       "log-dir", po::value(&cfg.log.dir), "enforcement log directory (dataplane/telemetry/log)")(
