@@ -22,7 +22,7 @@ echo "package built in $(( $(date +%s) - start )) s (pkg/build-deb.sh --ci)"
 deb=$(ls "$work"/out/lbg_*_amd64.deb)
 
 if command -v lintian >/dev/null; then
-  lintian --no-tag-display-limit --info "$deb" >"$work/lintian.txt" 2>&1
+  lintian --display-info "$deb" >"$work/lintian.txt" 2>&1
   echo "lintian:"; sed 's/^/  /' "$work/lintian.txt"
   check "lintian reports no error" bash -c "! grep -q '^E: ' '$work/lintian.txt'"
 else
@@ -42,8 +42,13 @@ for f in usr/bin/lbg-gateway usr/bin/lbgctl usr/bin/lbg-proxy usr/bin/lbg-audit 
          usr/lib/lbg/tproxy-rules.sh; do
   check "executable /$f" test -x "$root/$f"
 done
+# Unpacked but not configured: dpkg leaves each conffile as FILE.dpkg-new until configure.
+installed() { if [ -e "$root/$1" ]; then echo "$root/$1"; else echo "$root/$1.dpkg-new"; fi; }
 for f in etc/lbg/gateway.yaml etc/lbg/roles.yaml etc/default/lbg-proxy etc/default/lbg-icapd \
-         etc/logrotate.d/lbg lib/systemd/system/lbg-gateway.service lib/systemd/system/lbg-proxy.service \
+         etc/logrotate.d/lbg; do
+  check "conffile unpacked /$f" test -s "$(installed "$f")"
+done
+for f in lib/systemd/system/lbg-gateway.service lib/systemd/system/lbg-proxy.service \
          lib/systemd/system/lbg-icapd.service usr/share/man/man1/lbg-gateway.1.gz \
          usr/share/man/man1/lbgctl.1.gz usr/share/man/man8/lbg-icapd.8.gz \
          usr/share/bash-completion/completions/lbgctl usr/share/doc/lbg/examples/municipality.yaml; do
@@ -62,7 +67,7 @@ check "postinst parses" sh -n <<<"$postinst"
 check "postinst creates the lbg-proxy and lbg-icapd system users" \
   bash -c "grep -q 'adduser --system' <<<\"\$1\" && grep -q 'lbg-proxy lbg-icapd' <<<\"\$1\"" _ "$postinst"
 check "man page generated from --help" bash -c "zcat '$root/usr/share/man/man1/lbgctl.1.gz' | grep -q 'lbgctl'"
-check "logrotate never lists the sealed log" bash -c "! grep -v '^#' '$root/etc/logrotate.d/lbg' | grep -q sealed"
+check "logrotate never lists the sealed log" bash -c "! grep -v '^#' '$(installed etc/logrotate.d/lbg)' | grep -q sealed"
 for u in lbg-gateway lbg-proxy lbg-icapd; do
   unit=$root/lib/systemd/system/$u.service
   check "$u: ProtectSystem=strict" grep -qx 'ProtectSystem=strict' "$unit"
@@ -72,8 +77,19 @@ done
 check "lbg-proxy and lbg-icapd run as their own users" \
   bash -c "grep -qx 'User=lbg-proxy' '$root/lib/systemd/system/lbg-proxy.service' && grep -qx 'User=lbg-icapd' '$root/lib/systemd/system/lbg-icapd.service'"
 
+# An upgrade (the package unpacked again over itself) keeps the policy store and the logs.
+mkdir -p "$root/var/log/lbg/sealed"
+echo v1 >"$root/var/lib/lbg/policy/keep"; echo seg >"$root/var/log/lbg/sealed/keep"
+check "dpkg --root --unpack again (upgrade)" dpkg --root="$root" --force-depends \
+  --force-script-chrootless --log=/dev/null --unpack "$deb"
+check "upgrade keeps /var/lib/lbg and /var/log/lbg" \
+  bash -c "grep -qx v1 '$root/var/lib/lbg/policy/keep' && grep -qx seg '$root/var/log/lbg/sealed/keep'"
+
 # --- systemd-analyze verify on the installed units (offline, inside the root) -----------------
 if command -v systemd-analyze >/dev/null; then
+  # The units the package's units refer to (sysinit.target, network-pre.target...) come from the
+  # host's systemd, copied into the root; the package's own files are never overwritten.
+  cp -an /lib/systemd/system/. "$root/lib/systemd/system/"
   for u in lbg-gateway lbg-proxy lbg-icapd; do
     check "systemd-analyze verify $u.service" bash -c \
       "systemd-analyze verify --root='$root' --man=no /lib/systemd/system/$u.service >'$work/verify-$u.txt' 2>&1 || { cat '$work/verify-$u.txt'; false; }"
@@ -104,7 +120,7 @@ sed -e "s|^eal: .*|eal: [\"--no-huge\", \"--no-pci\", \"-m\", \"256\", \"--file-
     -e 's|^workers: .*|workers: 1|' -e 's|^flows: .*|flows: 4096|' \
     -e "s|/var/lib/lbg|$run|g" -e "s|/var/log/lbg|$run/log|g" -e "s|/run/lbg|$run|g" \
     -e "s|/etc/lbg/roles.yaml|$run/roles.yaml|" \
-    "$root/etc/lbg/gateway.yaml" >"$run/gateway.yaml"
+    "$(installed etc/lbg/gateway.yaml)" >"$run/gateway.yaml"
 exec_start=$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/lbg-gateway.service")
 check "the unit starts lbg-gateway with /etc/lbg/gateway.yaml" \
   test "$exec_start" = "/usr/bin/lbg-gateway run --config /etc/lbg/gateway.yaml"
