@@ -129,9 +129,8 @@ services:
     s.dport = client ? 443 : port;
     return s;
   }
-  // Handshake and an allowed ClientHello for `sni`; then the server's flight. Returns the
-  // server's next sequence number.
-  uint32_t open(uint16_t port, const std::string& sni, const Bytes& serverFlight) {
+  // The TCP handshake of client port `port` (client ISN 1000, server 5000), completed.
+  void handshake(uint16_t port) {
     L4Spec c = side(true, port), s = side(false, port);
     c.flags = kSyn;
     c.seq = 1000;
@@ -144,6 +143,14 @@ services:
     c.seq = 1001;
     c.ack = 5001;
     inject(testing::frame(c, {}), Ingress::InsidePort);
+  }
+  // Handshake and an allowed ClientHello for `sni`; then the server's flight. Returns the
+  // server's next sequence number.
+  uint32_t open(uint16_t port, const std::string& sni, const Bytes& serverFlight) {
+    handshake(port);
+    L4Spec c = side(true, port), s = side(false, port);
+    c.seq = 1001;
+    c.ack = 5001;
     const Bytes hello = testing::clientHello({.names = {sni}});
     c.flags = 0x18;
     inject(testing::frame(c, hello), Ingress::InsidePort);
@@ -300,18 +307,10 @@ TEST_F(PipelineCertTest, ServerBytesWhileALaterHelloIsHeldAreDroppedThenChecked)
   const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
   const Bytes f = flight({leaf.cert.get()});
   const Bytes hello = testing::clientHello({.names = {"svc.example.com"}});
+  handshake(40000);
   L4Spec c = side(true, 40000), s = side(false, 40000);
-  c.flags = kSyn;
-  c.seq = 1000;
-  inject(testing::frame(c, {}), Ingress::InsidePort);
-  s.flags = kSyn | kAck;
-  s.seq = 5000;
-  s.ack = 1001;
-  inject(testing::frame(s, {}), Ingress::OutsidePort);
-  c.flags = kAck;
   c.seq = 1001;
   c.ack = 5001;
-  inject(testing::frame(c, {}), Ingress::InsidePort);
   // The hello, then the start of a second one (same server, as after a HelloRetryRequest).
   c.flags = 0x18;
   inject(testing::frame(c, hello), Ingress::InsidePort);
