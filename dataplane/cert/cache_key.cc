@@ -5,6 +5,8 @@
 
 #include <openssl/sha.h>
 
+#include <cstring>
+
 namespace lbg::cert {
 
 CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
@@ -20,6 +22,15 @@ CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
   CacheKey out;
   SHA256_Final(out.data(), &c);
   return out;
+}
+
+CacheKey probeKey(const IpAddr& server, uint16_t port, std::string_view sni,
+                  std::span<const SpkiPin> pins) {
+  uint8_t where[5 + 16 + 2] = {'p', 'r', 'o', 'b', 'e'};
+  std::memcpy(where + 5, server.bytes.data(), 16);
+  where[21] = uint8_t(port >> 8);
+  where[22] = uint8_t(port);
+  return cacheKey(where, sni, pins);
 }
 
 }  // namespace lbg::cert

@@ -5,6 +5,7 @@
 
 #include "dataplane/cert/chain_check.h"
 #include "dataplane/cert/verdict_cache.h"
+#include "policy/base/ip_addr.h"
 
 namespace lbg::cert {
 
@@ -12,6 +13,11 @@ namespace lbg::cert {
 // cryptographic hash keeps a forged chain from sharing a good chain's entry. Runs on the worker
 // once per new TLS ≤ 1.2 flow: no allocation.
 CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
+                  std::span<const SpkiPin> pins);
+
+// The probe's (prober.h): SHA-256 of ("probe", server address, port, SNI, pins). The verdict is
+// the server's at that address: another address naming the same SNI is probed on its own.
+CacheKey probeKey(const IpAddr& server, uint16_t port, std::string_view sni,
                   std::span<const SpkiPin> pins);
 
 }  // namespace lbg::cert

@@ -32,6 +32,10 @@ const char* toString(Refusal r) {
       return "pin-mismatch";
     case Refusal::WeakKey:
       return "cert-weak-key";
+    case Refusal::ProbeTimeout:
+      return "cert-probe-timeout";
+    case Refusal::ProbeFailed:
+      return "cert-probe-failed";
   }
   return "cert-untrusted";
 }

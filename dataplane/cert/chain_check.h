@@ -31,6 +31,9 @@ enum class Refusal : uint8_t {
   Expired,      // outside its validity period (expired or not yet valid)
   PinMismatch,  // no certificate of the verified chain has a pinned SPKI
   WeakKey,      // a key of the chain is below kMinSecurityBits
+  // The probe (prober.h) of a TLS 1.3 destination, whose certificate the client's flow encrypts:
+  ProbeTimeout,  // no verified answer within the deadline (silent server, rate limit, no route)
+  ProbeFailed,   // connection refused or reset, or the handshake failed before a certificate
 };
 const char* toString(Refusal r);
 

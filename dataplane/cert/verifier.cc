@@ -8,10 +8,15 @@
 namespace lbg::cert {
 
 Result<std::unique_ptr<Verifier>> Verifier::create(const std::string& trustFile, uint32_t workers,
-                                                   uint32_t slotsPerWorker) {
+                                                   uint32_t slotsPerWorker,
+                                                   const ProbeConfig& probe) {
   std::unique_ptr<Verifier> v(new Verifier());
   v->store_ = loadTrustStore(trustFile);
   if (!v->store_) return Error{"cannot load the trust store (PEM certificates)", trustFile};
+  if (probe.enabled) {
+    v->prober_ = Prober::create(v->store_.get(), probe);
+    if (!v->prober_) return Error{"cannot set up the certificate prober (epoll, TLS context)"};
+  }
   v->slotsPerWorker_ = slotsPerWorker;
   static std::atomic<uint32_t> instance{0};
   const uint32_t id = instance.fetch_add(1);
@@ -54,25 +59,41 @@ uint32_t Verifier::collect(uint32_t w, std::span<VerifyRequest*> out) {
                                    uint32_t(out.size()), nullptr);
 }
 
+void Verifier::answer(VerifyRequest* q, uint32_t worker) {
+  // Never full: the answer ring holds every request of the worker's pool.
+  while (rte_ring_sp_enqueue(rings_[worker].answers, q) != 0) std::this_thread::yield();
+}
+
 void Verifier::run() {
   void* batch[32];
+  const Prober::Done done = [this](VerifyRequest* q, uint32_t w) { answer(q, w); };
   while (!stop_.load(std::memory_order_relaxed)) {
     bool idle = true;
-    for (Rings& r : rings_) {
+    for (uint32_t w = 0; w < rings_.size(); ++w) {
+      Rings& r = rings_[w];
       const uint32_t n = rte_ring_sc_dequeue_burst(r.requests, batch, 32, nullptr);
       for (uint32_t i = 0; i < n; ++i) {
         auto* q = static_cast<VerifyRequest*>(batch[i]);
+        if (q->probe) {
+          if (prober_) {
+            prober_->submit(q, w, done);
+          } else {  // a worker asks only when probing is on; fail closed all the same
+            q->result = Refusal::ProbeFailed;
+            answer(q, w);
+          }
+          continue;
+        }
         CheckParams p;
         p.host = std::string_view(q->host, q->hostLen);
         p.pins = std::span<const SpkiPin>(q->pins, q->pinCount);
         p.atUnixSec = q->atUnixSec;
         q->result = checkCertificateList(store_.get(), {q->chain, q->chainLen}, p);
         verified_.fetch_add(1, std::memory_order_relaxed);
-        // Never full: the answer ring holds every request of the worker's pool.
-        while (rte_ring_sp_enqueue(r.answers, q) != 0) std::this_thread::yield();
+        answer(q, w);
       }
       idle &= n == 0;
     }
+    if (prober_) prober_->poll(done);
     if (idle) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dataplane/cert/chain_check.h"
+#include "dataplane/cert/prober.h"
 #include "dataplane/cert/verdict_cache.h"
 #include "policy/base/result.h"
 
@@ -38,6 +39,13 @@ struct VerifyRequest {
   char host[255];
   SpkiPin pins[kMaxPins];
   CacheKey key{};
+  // A probe (prober.h) instead of a certificate list: the destination, and the client whose
+  // address the probe's connection borrows. `key` is then the probe's (probeKey()).
+  bool probe = false;
+  bool probeRan = false;  // answered by a connection of its own (not a cached or shared one)
+  uint16_t probePort = 0;
+  uint8_t probeMacs[12];  // the client's frame's source, then destination MAC
+  IpAddr probeClient, probeServer;
   uint32_t chainLen = 0;
   uint8_t chain[kMaxChainBytes];
   // The answer.
@@ -62,6 +70,7 @@ class RequestPool {
     r.atUnixSec = 0;
     r.hostLen = r.pinCount = 0;
     r.chainLen = 0;
+    r.probe = r.probeRan = false;
     r.result = Refusal::None;
     return int32_t(i);
   }
@@ -81,8 +90,10 @@ class Verifier {
  public:
   // Loads the trust store once (an error if unreadable or empty) and starts the thread. Needs an
   // initialised EAL (the rings). `slotsPerWorker` bounds the requests a worker can have in flight.
+  // With `probe.enabled`, the thread also runs the prober (prober.h) for probe requests.
   static Result<std::unique_ptr<Verifier>> create(const std::string& trustFile, uint32_t workers,
-                                                  uint32_t slotsPerWorker);
+                                                  uint32_t slotsPerWorker,
+                                                  const ProbeConfig& probe = {});
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -96,6 +107,7 @@ class Verifier {
   uint32_t workers() const { return uint32_t(rings_.size()); }
   uint32_t slotsPerWorker() const { return slotsPerWorker_; }
   uint64_t verified() const { return verified_.load(std::memory_order_relaxed); }
+  bool probing() const { return prober_ != nullptr; }
 
  private:
   Verifier() = default;
@@ -105,7 +117,10 @@ class Verifier {
     rte_ring* requests = nullptr;
     rte_ring* answers = nullptr;
   };
+  void answer(VerifyRequest* q, uint32_t worker);
+
   X509StorePtr store_;
+  std::unique_ptr<Prober> prober_;  // used by the thread only
   std::vector<Rings> rings_;
   uint32_t slotsPerWorker_ = 0;
   std::atomic<bool> stop_{false};

@@ -22,6 +22,9 @@ inline constexpr uint8_t kFollowTls = 8;        // later client TLS records (tls
 // The stream buffer and hold queue hold the server's flight (kFollowCert), not client bytes
 // (kFollowTls): one side at a time; the other side's payload is dropped meanwhile and resent.
 inline constexpr uint8_t kFollowServerHeld = 16;
+// The client's ClientHello is held while the prober proves the TLS 1.3 destination
+// (pipeline_probe.cc): nothing else crosses meanwhile.
+inline constexpr uint8_t kFollowProbe = 32;
 
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable),
 // after the hot lines: read when a flow starts, is judged, re-checked after a reload or ends.

@@ -39,7 +39,7 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   static const std::set<std::string> kKeys = {
       "eal",     "ports", "workers",      "rx_burst", "policy",         "log",
       "control", "flows", "appliance_id", "metrics",  "stream_buffers", "hold_slots",
-      "trust_store", "cert_requests"};
+      "trust_store", "cert_requests", "cert_probe"};
   try {
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
@@ -80,6 +80,37 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       c.certRequests = root["cert_requests"].as<uint32_t>();
       if (c.certRequests < 1 || c.certRequests > 65536) {
         return errorAt(path, root["cert_requests"], "cert_requests must be 1..65536");
+      }
+    }
+    if (const auto p = root["cert_probe"]) {
+      static const std::set<std::string> kProbeKeys = {
+          "enabled", "timeout_ms", "per_second", "per_address_per_second", "positive_ttl_s",
+          "negative_ttl_s"};
+      if (!p.IsMap()) return errorAt(path, p, "cert_probe must be a mapping");
+      for (const auto& kv : p) {
+        const std::string key = kv.first.as<std::string>();
+        if (!kProbeKeys.count(key)) {
+          return errorAt(path, kv.first, "unknown key 'cert_probe." + key + "'");
+        }
+      }
+      cert::ProbeConfig& pc = c.certProbe;
+      if (p["enabled"]) c.certProbeEnabled = p["enabled"].as<bool>();
+      const struct {
+        const char* key;
+        uint32_t* value;
+        uint32_t lo, hi;
+      } kBounds[] = {{"timeout_ms", &pc.timeoutMs, 100, 60000},
+                     {"per_second", &pc.perSecond, 1, 100000},
+                     {"per_address_per_second", &pc.perAddressPerSecond, 1, 10000},
+                     {"positive_ttl_s", &pc.positiveTtlSec, 1, 7 * 86400},
+                     {"negative_ttl_s", &pc.negativeTtlSec, 1, 86400}};
+      for (const auto& b : kBounds) {
+        if (!p[b.key]) continue;
+        *b.value = p[b.key].as<uint32_t>();
+        if (*b.value < b.lo || *b.value > b.hi) {
+          return errorAt(path, p[b.key], std::string("cert_probe.") + b.key + " must be " +
+                                             std::to_string(b.lo) + ".." + std::to_string(b.hi));
+        }
       }
     }
     if (c.rxBurst < 1 || c.rxBurst > 256) return Error{"rx_burst must be 1..256", path};

@@ -54,6 +54,11 @@ struct GatewayConfig {
   // at start (an error if unreadable or empty); requests each worker may have with the verifier.
   std::string trustStore = "/etc/ssl/certs/ca-certificates.crt";
   uint32_t certRequests = 256;
+  // cert_probe: {enabled, timeout_ms, per_second, per_address_per_second, positive_ttl_s,
+  // negative_ttl_s}: the probe of TLS 1.3 destinations (dataplane/cert/prober.h). It needs the
+  // exception port (its connections leave through it): on by default when that port exists.
+  bool certProbeEnabled = true;
+  cert::ProbeConfig certProbe;
   PipelineConfig pipeline;
 
   static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }

@@ -324,6 +324,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
       // A service that demands applications: payload waits for nDPI's answer (app_hold.cc).
       if (identifying && holdUntilIdentified(*e, u, fromInitiator, tx)) return;
       if (e->meta.follow) {
+        if (e->meta.follow & kFollowProbe) return waitProbe(u, tx);  // pipeline_probe.cc
         // Every later request head (http_follow.cc) or cleartext handshake record (tls_follow.cc)
         // is judged before it leaves.
         if ((e->meta.follow & kFollowHttp) && fromInitiator) {
@@ -489,7 +490,8 @@ void Pipeline::recheckVerdict(Entry& e) {
     why = "port-removed";
   } else if (e.user.reason == Reason::Cidr && snap_->matchAddress(server, l4, port) != service) {
     why = "address-removed";
-  } else if (e.meta.punted && !snap_->service(service).intercept) {
+  } else if (e.meta.punted && e.user.reason != Reason::CertProbe &&
+             !snap_->service(service).intercept) {
     why = "intercept-removed";  // the proxy holds the connection: it cannot go back to the fast path
   }
   if (why.empty()) {

@@ -131,6 +131,11 @@ struct PipelineConfig {
   cert::Verifier* certVerifier = nullptr;
   uint32_t certCacheEntries = 4096;  // per worker (~56 bytes each)
   uint64_t certCacheTtlNs = 3600'000'000'000ull;
+  // The probe of TLS 1.3 destinations (pipeline_probe.cc, dataplane/cert/prober.h): on when the
+  // verifier runs a prober (the exception port exists). The worker caches the answers.
+  uint32_t probeCacheEntries = 4096;  // per worker
+  uint64_t probePositiveTtlNs = 3600'000'000'000ull;
+  uint64_t probeNegativeTtlNs = 60'000'000'000ull;
   // Denied packets the guard refuses or drops are logged aggregated (dataplane/guard
   // deny_summary.h): one `ddos` record per source and reason per interval, at most this many
   // rows per worker and interval (~80 bytes each); packets beyond are only counted.
@@ -353,6 +358,16 @@ class Pipeline {
   void denyServerFlight(Entry& e, Unit* u, telemetry::Reason r, std::string_view detail,
                         TxSink& tx);
   void endCertCheck(Entry& e);
+  // The last held packet, decoded: what resets are built from when no packet is at hand (its
+  // mbuf stays in the hold queue: count 0).
+  Unit lastHeldUnit(Entry& e);
+
+  // pipeline_probe.cc: TLS 1.3 destinations proven by the prober before the ClientHello leaves.
+  bool awaitProbe(Entry& e, Unit& u, TxSink& tx);  // true: held or denied
+  void waitProbe(Unit& u, TxSink& tx);
+  void serviceProbeAnswer(cert::VerifyRequest& rq, int32_t slot, TxSink& tx);
+  void applyProbeResult(Entry& e, const cert::VerifyRequest& rq, TxSink& tx);
+  Entry* admitProbe(const Unit& u);  // a probe's SYN from the exception port: its flow, or null
 
   // guard stage (pipeline_guard.cc): false = the new flow is refused, the unit freed and counted.
   bool guardAdmitNew(Unit& u);
@@ -400,6 +415,7 @@ class Pipeline {
   std::unique_ptr<CertOwner[]> certOwners_;
   std::unique_ptr<cert::RequestIndex> certIndex_;  // flow id -> its request
   std::unique_ptr<cert::VerdictCache> certCache_;
+  std::unique_ptr<cert::VerdictCache> probeCache_;  // null: no prober
   uint32_t certInFlight_ = 0;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;

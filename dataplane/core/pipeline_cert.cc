@@ -18,6 +18,7 @@
 
 #include "dataplane/cert/cache_key.h"
 #include "dataplane/cert/request_index.h"
+#include "dataplane/core/cert_reason.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/inspect/tls/server_flight.h"
 
@@ -27,27 +28,7 @@ using telemetry::Action;
 using telemetry::Reason;
 
 namespace {
-
 constexpr uint8_t kTcpSyn = 0x02;
-
-Reason reasonOf(cert::Refusal r) {
-  switch (r) {
-    case cert::Refusal::None:
-      return Reason::None;
-    case cert::Refusal::Untrusted:
-      return Reason::CertUntrusted;
-    case cert::Refusal::Name:
-      return Reason::CertName;
-    case cert::Refusal::Expired:
-      return Reason::CertExpired;
-    case cert::Refusal::PinMismatch:
-      return Reason::PinMismatch;
-    case cert::Refusal::WeakKey:
-      return Reason::CertWeakKey;
-  }
-  return Reason::CertUntrusted;
-}
-
 }  // namespace
 
 void Pipeline::createCertCheck(const PipelineConfig& config) {
@@ -58,6 +39,9 @@ void Pipeline::createCertCheck(const PipelineConfig& config) {
   certOwners_.reset(new CertOwner[slots]);
   certIndex_ = std::make_unique<cert::RequestIndex>(slots);
   certCache_ = std::make_unique<cert::VerdictCache>(config.certCacheEntries);
+  if (verifier_->probing()) {
+    probeCache_ = std::make_unique<cert::VerdictCache>(config.probeCacheEntries);
+  }
 }
 
 void Pipeline::armCertCheck(Entry& e, std::string_view sni) {
@@ -220,6 +204,10 @@ void Pipeline::serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll) {
       const int32_t slot = certRequests_->indexOf(&rq);
       rq.inFlight = false;
       --certInFlight_;
+      if (rq.probe) {
+        serviceProbeAnswer(rq, slot, tx);  // pipeline_probe.cc
+        continue;
+      }
       if (certCache_->insert(rq.key, rq.result, now_ + config_.certCacheTtlNs, now_)) {
         ++counters_.cert_cache_displaced;
       }
@@ -266,17 +254,20 @@ void Pipeline::denyServerFlight(Entry& e, Unit* u, Reason r, std::string_view de
     identity_ = Identity{};
   }
   // Resets to both sides, built from the server packet at hand or the last one held.
-  Unit held{};
-  if (u == nullptr) {
-    rte_mbuf* last = hold_.last(e.user.hold);
-    if (last != nullptr) {
-      held.status = packet::decode(rte_pktmbuf_mtod(last, const uint8_t*),
-                                   rte_pktmbuf_data_len(last), held.view, decodeOptions_);
-    }
-    u = &held;
-  }
+  Unit held = u == nullptr ? lastHeldUnit(e) : Unit{};
+  if (u == nullptr) u = &held;
   endCertCheck(e);
   applyVerdict(e, *u, false, tx);  // resets both ways, frees what was held
+}
+
+Pipeline::Unit Pipeline::lastHeldUnit(Entry& e) {
+  Unit held{};
+  rte_mbuf* last = hold_.last(e.user.hold);
+  if (last != nullptr) {
+    held.status = packet::decode(rte_pktmbuf_mtod(last, const uint8_t*),
+                                 rte_pktmbuf_data_len(last), held.view, decodeOptions_);
+  }
+  return held;
 }
 
 void Pipeline::endCertCheck(Entry& e) {
@@ -291,7 +282,7 @@ void Pipeline::endCertCheck(Entry& e) {
   }
   // The stream buffer is the client's when it holds a later ClientHello (tls_follow.cc).
   if ((e.meta.follow & kFollowServerHeld) && e.user.stream.active()) streams_->detach(e.user.stream);
-  e.meta.follow &= uint8_t(~(kFollowCert | kFollowCertAsked | kFollowServerHeld));
+  e.meta.follow &= uint8_t(~(kFollowCert | kFollowCertAsked | kFollowServerHeld | kFollowProbe));
 }
 
 }  // namespace lbg::dataplane

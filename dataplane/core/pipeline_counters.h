@@ -94,6 +94,14 @@
   X(cert_cache_displaced, "cached certificate verdicts displaced by newer ones (cache full)") \
   X(cert_verified, "server certificates accepted")                                         \
   X(cert_refused, "server certificates refused: flow denied and reset")                   \
+  X(cert_probe_requests, "TLS 1.3 destinations sent to the prober (ClientHello held)")     \
+  X(cert_probe_cache_hits, "probe verdicts found in the worker's cache")                  \
+  X(cert_probe_cache_misses, "probe verdicts not in the worker's cache")                  \
+  X(cert_probe_passed, "held ClientHellos released: the destination proved its name")     \
+  X(cert_probe_refused, "flows denied by a probe verdict (cert-*, cert-probe-*) and reset") \
+  X(cert_probe_held_dropped, "client and server payload dropped while a probe was pending (resent)") \
+  X(cert_probe_flows, "the gateway's own probe connections admitted from the exception port") \
+  X(cert_probe_unavailable, "TLS 1.3 offers not probed: no exception port (replay), passed")  \
   X(hold_other_side_dropped, "TLS payload dropped while the other side's bytes were held (resent)") \
   X(app_held, "payload packets held until nDPI named the application a service demands")  \
   X(app_server_dropped, "server payload dropped before the application was named (resent)")  \

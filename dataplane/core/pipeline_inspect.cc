@@ -262,6 +262,7 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
       applyVerdict(e, u, fromInitiator, tx);
       return;
     }
+    if (awaitProbe(e, u, tx)) return;  // a TLS 1.3 destination proves itself first
     resumeTlsCarry(e, u, tx);
     return;
   }

@@ -79,6 +79,7 @@ void Pipeline::punt(Entry& e, Unit& u, TxSink& tx) {
 void Pipeline::fromException(Unit& u, TxSink& tx) {
   const packet::PacketView& v = u.view;
   Entry* e = u.keyed && v.ipProto == kTcp ? flows_->find(u.key, u.hash) : nullptr;
+  if (e == nullptr && u.keyed) e = admitProbe(u);  // the gateway's own probe (pipeline_probe.cc)
   if (e == nullptr || !e->meta.punted || u.count != 1) {
     ++counters_.intercept_unmatched;  // ARP, IPv6 ND, the kernel's own traffic: not ours
     freeUnit(u);

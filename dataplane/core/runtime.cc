@@ -145,7 +145,13 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   rt->dns_ = std::move(dns.value());
   rt->slot_.setWorkerCount(config.workers);
   // The trust store is loaded once, here: an unreadable one stops the start (fail closed).
-  auto verifier = cert::Verifier::create(config.trustStore, config.workers, config.certRequests);
+  // The probe of TLS 1.3 destinations leaves through the exception port: without it, off.
+  cert::ProbeConfig probe = config.certProbe;
+  probe.enabled = config.certProbeEnabled && rt->portCount_ == 3;
+  pipelineConfig.probePositiveTtlNs = uint64_t(probe.positiveTtlSec) * 1000000000ull;
+  pipelineConfig.probeNegativeTtlNs = uint64_t(probe.negativeTtlSec) * 1000000000ull;
+  auto verifier =
+      cert::Verifier::create(config.trustStore, config.workers, config.certRequests, probe);
   if (!verifier) return verifier.error();
   rt->verifier_ = std::move(verifier.value());
   pipelineConfig.certVerifier = rt->verifier_.get();

@@ -56,6 +56,9 @@ UpstreamRefusal classifyFailure(const SSL* ssl) {
     case cert::Refusal::Untrusted:
     case cert::Refusal::WeakKey:
       return UpstreamRefusal::CertUntrusted;
+    case cert::Refusal::ProbeTimeout:  // never from a verify error code
+    case cert::Refusal::ProbeFailed:
+      return UpstreamRefusal::Handshake;
   }
   return UpstreamRefusal::CertUntrusted;
 }

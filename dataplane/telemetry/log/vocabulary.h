@@ -82,6 +82,9 @@ namespace lbg::telemetry {
   X(CertExpired, "cert-expired", Cert, "接続先証明書の有効期間外", "server certificate outside its validity") \
   X(PinMismatch, "pin-mismatch", Cert, "接続先証明書の公開鍵ピン不一致", "no pinned key in the server's chain") \
   X(CertWeakKey, "cert-weak-key", Cert, "接続先証明書の鍵長不足", "server certificate key too weak") \
+  X(CertProbeTimeout, "cert-probe-timeout", Cert, "接続先証明書の確認（プローブ）が期限内に完了せず", "certificate probe unanswered within its deadline") \
+  X(CertProbeFailed, "cert-probe-failed", Cert, "接続先証明書の確認（プローブ）の接続失敗", "certificate probe could not connect or handshake") \
+  X(CertProbe, "cert-probe", Cert, "装置による接続先証明書の確認接続", "the appliance's own certificate probe connection") \
   X(RateLimit, "rate-limit", Ddos, "送信元の新規フロー数の上限超過", "source over its new-flow rate") \
   X(FlowLimit, "flow-limit", Ddos, "送信元の同時フロー数の上限超過", "source over its concurrent flows") \
   X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full") \

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# End to end: the certificate probe of TLS 1.3 destinations (dataplane/cert/prober.h,
+# dataplane/core/pipeline_probe.cc). client namespace → lbg-gateway (af_packet inside and outside,
+# a net_tap exception port, tproxy-rules.sh --segment for the probe's return path) → origins in a
+# server namespace, all presenting themselves as allowed.example.jp to a real curl offering TLS 1.3:
+#   - a valid certificate (test root): the first connection waits for the probe, the second is a
+#     cache hit; the probe leaves from the client's address and carries no client byte;
+#   - a self-signed certificate and one naming another host, at other addresses, while the
+#     client sends the allowed SNI and does not check (as malware would): refused, and the origin
+#     never receives the client's request;
+#   - a server that accepts and never answers: refused after the probe's deadline.
+# Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
+# Usage: probe_e2e.sh LBG_GATEWAY TPROXY_RULES WORKDIR
+set -euo pipefail
+source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
+GW=$(realpath "$1") RULES=$(realpath "$2")
+WORK=$(realpath -m "$3")
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+command -v curl >/dev/null && command -v nft >/dev/null || { echo "SKIP: needs curl and nft"; exit 77; }
+
+tag=$$
+NC=lbgpc$tag NG=lbgpg$tag NS=lbgps$tag
+TAP=lbgp$((tag % 100000))
+NET=10.79.$((tag % 200))
+CLIENT_IP=$NET.10 OK_IP=$NET.200 SELF_IP=$NET.201 SILENT_IP=$NET.202 WRONG_IP=$NET.203
+rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
+pass=0 fail=0
+PIDS=()
+cleanup() {
+  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for n in "$NC" "$NG" "$NS"; do ip netns del "$n" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+for n in "$NC" "$NG" "$NS"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip -n "$NG" link add gi type veth peer name c0 netns "$NC"
+ip -n "$NG" link add go type veth peer name s0 netns "$NS"
+ip -n "$NC" addr add "$CLIENT_IP/24" dev c0
+for a in "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"; do ip -n "$NS" addr add "$a/24" dev s0; done
+for p in "$NC c0" "$NS s0" "$NG gi" "$NG go"; do
+  set -- $p
+  ip -n "$1" link set "$2" up
+  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+done
+ip netns exec "$NG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+
+# --- PKI: a test root the gateway trusts; a good, a wrong-name and a self-signed certificate --
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \
+  -days 2 -subj "/CN=lbg test root" 2>/dev/null
+leaf() {  # NAME SAN
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" \
+    -subj "/CN=$2" 2>/dev/null
+  printf 'subjectAltName=DNS:%s\n' "$2" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA root.pem -CAkey root.key -CAcreateserial -out "$1.pem" \
+    -days 2 -extfile "$1.ext" 2>/dev/null
+}
+leaf good allowed.example.jp
+leaf wrong other.example.jp
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key -out self.pem \
+  -days 2 -subj "/CN=allowed.example.jp" -addext "subjectAltName=DNS:allowed.example.jp" 2>/dev/null
+
+cat > policy.yaml <<EOF
+version: 1
+segment:
+  inside: [$CLIENT_IP/32]
+defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
+services:
+  - name: e2e-allowed
+    kind: lgwan-asp
+    fqdn: [allowed.example.jp]
+    ports: [tcp/443]
+EOF
+cat > gateway.yaml <<EOF
+eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
+ports:
+  inside: "net_af_packet0,iface=gi"
+  outside: "net_af_packet1,iface=go"
+  exception: "net_tap0,iface=$TAP"
+workers: 1
+flows: 65536
+trust_store: $WORK/root.pem
+policy: $WORK/policy.yaml
+log: {dir: $WORK/log, key: $WORK/log.key}
+EOF
+
+# One origin per address: TLS (any version the client offers) that records each request and
+# each connection's peer, or a listener that accepts and never speaks.
+cat > origin.py <<'EOF'
+import http.server, json, socket, ssl, sys, time
+ip, mode = sys.argv[1], sys.argv[2]
+if mode == "silent":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((ip, 443)); s.listen(64); held = []
+    while True:
+        held.append(s.accept()[0])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        with open(f"seen-{ip}.jsonl", "a") as f:
+            f.write(json.dumps({"peer": self.client_address[0]}) + "\n")
+        body = b"hello\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+class S(http.server.ThreadingHTTPServer):
+    def get_request(self):
+        c, a = super().get_request()
+        with open(f"conns-{ip}.txt", "a") as f:
+            f.write(a[0] + "\n")
+        return c, a
+srv = S((ip, 443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(f"{mode}.pem", f"{mode}.key")
+# The handshake in each connection's thread: the probe and the client's held connection overlap.
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+srv.serve_forever()
+EOF
+for o in "$OK_IP good" "$SELF_IP self" "$SILENT_IP silent" "$WRONG_IP wrong"; do
+  set -- $o
+  ip netns exec "$NS" /usr/bin/python3 origin.py "$1" "$2" & PIDS+=($!)
+done
+
+ip netns exec "$NG" "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
+wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
+wait_for 100 ip -n "$NG" link show "$TAP" || echo "no tap interface"
+ip netns exec "$NG" sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1" || true
+TAPMAC=$(ip -n "$NG" -o link show "$TAP" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+check "return path for the probe installed in the gateway namespace" \
+  ip netns exec "$NG" "$RULES" up --iface "$TAP" --port 8443 --segment "$CLIENT_IP/32" --return-mac "$TAPMAC"
+for a in "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"; do
+  wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$a/443" || echo "origin $a not listening"
+done
+rm -f conns-*.txt  # the readiness checks above were plain TCP connections
+
+curl_to() {  # ADDR [curl args] → prints "rc http_code seconds"
+  local addr=$1; shift
+  set +e
+  local out
+  out=$(ip netns exec "$NC" curl -sS --max-time 15 --tlsv1.3 --resolve "allowed.example.jp:443:$addr" \
+    -o /dev/null -w '%{http_code} %{time_total}' "$@" https://allowed.example.jp/ 2>>curl.err)
+  local rc=$?
+  set -e
+  echo "$rc $out"
+}
+count() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+
+[ -n "${PROBE_DEBUG:-}" ] && { ip netns exec "$NG" tcpdump -U -n -i "$TAP" -w tap.pcap 2>/dev/null & PIDS+=($!); ip netns exec "$NS" tcpdump -U -n -i s0 -w s0.pcap 2>/dev/null & PIDS+=($!); sleep 1; }
+# --- 1. a destination that proves itself: the probe first, then the cache --------------------
+read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem)
+check "TLS 1.3 to a destination with a valid certificate (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "the origin got two connections (the probe and the client), both from the client's address" \
+  bash -c "[ \"\$(sort -u conns-$OK_IP.txt)\" = '$CLIENT_IP' ] && [ \$(wc -l < conns-$OK_IP.txt) = 2 ]"
+check "the probe sent no request: the origin saw the client's only" test "$(count "seen-$OK_IP.jsonl")" = 1
+read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem)
+check "a second connection is judged from the cache (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "no second probe: one more connection only" test "$(count "conns-$OK_IP.txt")" = 3
+
+# --- 2. the allowed SNI sent to servers that cannot prove it ---------------------------------
+read -r rc code secs < <(curl_to "$SELF_IP" -k)
+check "self-signed destination refused (curl rc=$rc)" test "$rc" != 0
+check "the self-signed origin never got the client's request" test "$(count "seen-$SELF_IP.jsonl")" = 0
+read -r rc code secs < <(curl_to "$WRONG_IP" -k)
+check "destination whose certificate names another host refused (curl rc=$rc)" test "$rc" != 0
+check "the wrong-name origin never got the client's request" test "$(count "seen-$WRONG_IP.jsonl")" = 0
+read -r rc code secs < <(curl_to "$SILENT_IP" -k)
+check "a server that never answers the probe is refused (curl rc=$rc after ${secs}s)" test "$rc" != 0
+check "... after the probe's deadline (3 s)" python3 -c "import sys; sys.exit(0 if float('$secs') >= 2.9 else 1)"
+
+# --- 3. a client offering TLS 1.2 only: the passive check, no probe --------------------------
+read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem --tls-max 1.2 --tlsv1.2)
+check "TLS 1.2 only to the valid destination (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+read -r rc code secs < <(curl_to "$SELF_IP" -k --tls-max 1.2 --tlsv1.2)
+check "TLS 1.2 only to the self-signed one refused by the passive check (curl rc=$rc)" test "$rc" != 0
+
+kill -TERM "$GWPID"
+set +e; wait "$GWPID"; gwrc=$?; set -e
+GWPID=
+check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
+check "counters: four probes asked (good, self-signed, wrong name, silent)" grep -Eq "cert_probe_requests[^0-9]+4\b" gateway.err
+check "counters: one probe cache hit" grep -Eq "cert_probe_cache_hits[^0-9]+1\b" gateway.err
+check "counters: three flows refused by probe" grep -Eq "cert_probe_refused[^0-9]+3\b" gateway.err
+check "counters: four probe connections carried" grep -Eq "cert_probe_flows[^0-9]+4\b" gateway.err
+cat log/*.jsonl > events.json
+check "log: the probe connections' own records (allow cert-probe)" grep -q '"action":"allow","reason":"cert-probe"' events.json
+check "log: deny cert-untrusted:probe" grep -q '"action":"deny","reason":"cert-untrusted:probe"' events.json
+check "log: deny cert-name:probe" grep -q '"action":"deny","reason":"cert-name:probe"' events.json
+check "log: deny cert-probe-timeout:probe" grep -q '"action":"deny","reason":"cert-probe-timeout:probe"' events.json
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
