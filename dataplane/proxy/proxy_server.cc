@@ -20,6 +20,7 @@
 
 #include "dataplane/proxy/chunked_body.h"
 #include "dataplane/proxy/connect_target.h"
+#include "dataplane/proxy/counters_file.h"
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/header_rewrite.h"
 #include "dataplane/proxy/http_head.h"
@@ -204,9 +205,16 @@ void ProxyServer::logEvent(const std::string& json) {
   if (log_) log_->append(json);
 }
 
+void ProxyServer::writeStats(bool force) {
+  if (config_.statsFile.empty()) return;
+  if (!force && std::memcmp(&written_, &counters_, sizeof counters_) == 0) return;
+  if (writeCountersFile(config_.statsFile, counters_)) written_ = counters_;
+}
+
 void ProxyServer::run() {
   epoll_event events[64];
   auto lastTick = std::chrono::steady_clock::now();
+  writeStats(true);
   while (!stop_) {
     const int n = epoll_wait(epfd_, events, 64, 200);
     for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
@@ -214,10 +222,12 @@ void ProxyServer::run() {
     if (now - lastTick > std::chrono::milliseconds(500)) {
       if (log_) log_->tick(uint64_t(nowNs()));
       closeIdle();
+      writeStats(false);
       lastTick = now;
     }
   }
   if (log_) log_->tick(uint64_t(nowNs()));
+  writeStats(true);
 }
 
 void ProxyServer::acceptAll() {

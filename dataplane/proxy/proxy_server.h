@@ -36,6 +36,9 @@ struct ProxyConfig {
   // destination is the one the client asked for, the name the ClientHello's SNI.
   std::string transparentAddress;
   uint16_t transparentPort = 0;
+  // Counters for the control server (counters_file.h), rewritten when they changed, at most every
+  // half second, and at exit; empty = not written.
+  std::string statsFile;
 };
 
 struct Conn;
@@ -78,6 +81,8 @@ class ProxyServer {
   void addConn(std::unique_ptr<Conn> c);
   void closeConn(Conn& c);
   void closeIdle();
+  // Writes the counters file if they changed since the last write (or `force`).
+  void writeStats(bool force);
 
   friend struct Conn;
   ProxyConfig config_;
@@ -103,6 +108,7 @@ class ProxyServer {
   };
   std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> upstreamSessions_;
   ProxyCounters counters_;
+  ProxyCounters written_;  // what the counters file holds
 };
 
 }  // namespace lbg::proxy

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
       "log-key", po::value(&cfg.log.keyFile), "Ed25519 key sealing the log")(
       "appliance-id", po::value(&cfg.log.applianceId)->default_value("lbg"), "log appliance id")(
       "port-file", po::value(&portFile), "write the listening port here once ready")(
+      "stats-file", po::value(&cfg.statsFile),
+      "counters for lbg-gateway's lbgctl stats and Prometheus (its control.proxy_stats), "
+      "replaced atomically while they change; e.g. /run/lbg-proxy/counters.json")(
       "head-timeout", po::value(&cfg.headTimeoutSec)->default_value(cfg.headTimeoutSec),
       "seconds a connection may stay silent before CONNECT and the handshakes are done")(
       "idle-timeout", po::value(&cfg.idleTimeoutSec)->default_value(cfg.idleTimeoutSec),
