@@ -42,7 +42,7 @@ struct ProxyConfig {
   // The appliance CA is read again on SIGHUP (requestCaReload) and, when this is above 0, as soon
   // as its files change (checked every this many seconds); see reloadCa. Off by default: after
   // `lbgctl ca rotate` the PCs must first be given the new certificate, and the operator says
-  // when with `systemctl reload lbg-proxy` (control/README.md, "Appliance CA").
+  // when with SIGHUP (control/README.md, "Appliance CA").
   int caCheckIntervalSec = 0;
 };
 

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
       "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM; /var/lib/lbg/ca/ca.key, group lbg-proxy)")(
       "ca-check-interval", po::value(&cfg.caCheckIntervalSec)->default_value(cfg.caCheckIntervalSec),
       "seconds between checks whether the CA files changed, then reloaded (0: only on SIGHUP, "
-      "i.e. systemctl reload lbg-proxy, once the PCs trust a rotated CA)")(
+      "sent once the PCs trust a rotated CA)")(
       "trust-file", po::value(&cfg.trustFile), "upstream trust store PEM (default /etc/ssl/certs)")(
       "connect-to", po::value(&connectTo)->composing(), "tests: host=ip:port instead of DNS")(
       "log-dir", po::value(&cfg.log.dir), "enforcement log directory (dataplane/telemetry/log)")(
