@@ -1,13 +1,16 @@
 #include "control/proxy_stats.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "control/atomic_file.h"
 
 namespace lbg::control {
 
@@ -32,6 +35,22 @@ bool validHelp(const std::string& h) {
     if (c < 0x20 || c == 0x7f) return false;
   }
   return true;
+}
+
+// The file as lbg-proxy left it: a regular file, not a link (O_NOFOLLOW) and never waited on
+// (O_NONBLOCK: a FIFO put there by the proxy's user cannot stall the control server's thread).
+std::optional<std::string> readRegular(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::optional<std::string> out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= off_t(kMaxFile)) {
+    std::string text(size_t(st.st_size), '\0');
+    const ssize_t n = ::read(fd, text.data(), text.size());
+    if (n == ssize_t(text.size())) out = std::move(text);
+  }
+  ::close(fd);
+  return out;
 }
 
 dataplane::ControlApi::Counter inSection(std::string name, std::string help, uint64_t v, bool gauge) {
@@ -84,7 +103,7 @@ Result<ProxyCountersFile> parseProxyCounters(std::string_view text) {
 std::vector<dataplane::ControlApi::Counter> readProxyCounters(const std::string& path) {
   std::vector<dataplane::ControlApi::Counter> out;
   bool running = false;
-  if (auto text = readFileLimited(path, kMaxFile)) {
+  if (auto text = readRegular(path)) {
     if (auto file = parseProxyCounters(*text)) {
       out = std::move(file->counters);
       // EPERM: the process exists but is another user's (lbg-proxy), which is the normal case.

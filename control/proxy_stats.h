@@ -14,8 +14,9 @@ namespace lbg::control {
 // counters change (dataplane/proxy/counters_file.h; `--stats-file`), and the control server reads
 // it when asked (`control.proxy_stats` in gateway.yaml). The file names and explains its own
 // counters (from lbg-proxy's X-macro), so control/ repeats no name; it is input from a less
-// privileged process, so it is bounded and checked: names `proxy_` + [a-z0-9_], help without
-// control characters, at most 256 counters, 64 KiB, a positive pid; anything else rejects the file.
+// privileged process, so it is bounded and checked: a regular file (no link followed, no FIFO
+// waited on), names `proxy_` + [a-z0-9_], help without control characters, at most 256 counters,
+// 64 KiB, a positive pid; anything else rejects the file.
 inline constexpr std::string_view kProxySection = "proxy";
 inline constexpr std::string_view kProxySectionTitle =
     "TLS中継 / lbg-proxy (TLS interception, tenant restriction)";

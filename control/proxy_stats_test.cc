@@ -1,5 +1,6 @@
 #include "control/proxy_stats.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,6 +111,16 @@ TEST_F(ProxyStatsFileTest, RunningFollowsTheWritersPid) {
   auto dead = readProxyCounters(path);
   EXPECT_EQ(dead.size(), 3u);
   EXPECT_EQ(running(dead), 0u);
+  // What the proxy's user could put there instead of a file: a link (to a file root may read)
+  // is not followed, a FIFO is not waited on.
+  std::filesystem::remove(path);
+  std::ofstream(dir_ + "/elsewhere.json") << file(int(::getpid()), kTwo);
+  std::filesystem::create_symlink(dir_ + "/elsewhere.json", path);
+  EXPECT_EQ(readProxyCounters(path).size(), 1u);
+  std::filesystem::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+  EXPECT_EQ(readProxyCounters(path).size(), 1u);
+  std::filesystem::remove(path);
   // A broken file: no counters rather than invented ones.
   std::ofstream(path) << "{\"format\":";
   auto broken = readProxyCounters(path);
