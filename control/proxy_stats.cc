@@ -64,7 +64,10 @@ Result<ProxyCountersFile> parseProxyCounters(std::string_view text) {
   if (text.size() > kMaxFile) return Error{"lbg-proxy counters file over 64 KiB"};
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Error{"lbg-proxy counters file is not a JSON object"};
-  if (j.value("format", std::string()) != "lbg-counters-1") {
+  // find() and type checks only: json::value() throws on a member of another type, which would
+  // take the gateway down on a file the proxy's user wrote.
+  const auto format = j.find("format");
+  if (format == j.end() || !format->is_string() || *format != "lbg-counters-1") {
     return Error{"lbg-proxy counters file: unknown format"};
   }
   ProxyCountersFile out;

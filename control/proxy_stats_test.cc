@@ -42,6 +42,7 @@ TEST(ProxyStatsTest, RejectsHostileOrBrokenFiles) {
       "",
       "[]",
       "{\"format\":\"other\",\"pid\":1,\"counters\":[]}",
+      R"({"format":1,"counters":[]})",  // found by proxy_stats_fuzz: json::value() threw
       R"({"format":"lbg-counters-1","counters":[]})",
       R"({"format":"lbg-counters-1","pid":0,"counters":[]})",
       R"({"format":"lbg-counters-1","pid":-1,"counters":[]})",
