@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -183,7 +184,73 @@ Result<Ok> writeOwned(const std::string& path, const std::string& content, int m
   return syncDirectory(std::filesystem::path(path).parent_path().string());
 }
 
-Result<CaInfo> store(const CaOptions& o, NewCa ca) {
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+bool isSymlink(const std::string& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+void step(const CaOptions& o, const char* what) {
+  if (o.afterStep) o.afterStep(what);
+}
+
+// `link` → `target` replaced in one rename(2) (a symlink made under a temporary name first).
+Result<Ok> switchLink(const std::string& link, const std::string& target) {
+  const std::string tmp = link + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());
+  if (::symlink(target.c_str(), tmp.c_str()) != 0) {
+    return Error{std::string("cannot create a link: ") + std::strerror(errno), tmp};
+  }
+  if (::rename(tmp.c_str(), link.c_str()) != 0) {
+    Error e{std::string("cannot rename the link into place: ") + std::strerror(errno), link};
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return syncDirectory(std::filesystem::path(link).parent_path().string());
+}
+
+// The generation `current` names, or "" (no CA, or the layout before generations).
+std::string currentGeneration(const std::string& dir) {
+  char buf[256];
+  const ssize_t n = ::readlink((dir + "/current").c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  const std::string g(buf, size_t(n));
+  // Only a name of ours, never a path that leads elsewhere.
+  if (g.rfind("g-", 0) != 0 || g.find('/') != std::string::npos) return "";
+  return g;
+}
+
+// The top-level names (what lbg-proxy and the PCs' distribution read) as links into `current`,
+// made once. Each is replaced by one rename; before and after, both names resolve to one pair.
+Result<Ok> linkTopLevel(const std::string& dir, bool withPrev) {
+  for (const char* name : {"ca.key", "ca.pem", "ca.prev.pem"}) {
+    if (std::string(name) == "ca.prev.pem" && !withPrev) continue;
+    const std::string path = dir + "/" + name;
+    if (isSymlink(path)) continue;
+    if (auto r = switchLink(path, std::string("current/") + name); !r) return r;
+  }
+  return Ok{};
+}
+
+// Removes every generation but `keep` (and a crashed write's leftovers): the old key is gone once
+// the switch is durable, as before generations. A reader that resolved an old generation just
+// before fails to open it and reads again (dataplane/proxy/ca_files.h).
+void prune(const std::string& dir, const std::string& keep) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("g-", 0) == 0 && name != keep) std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
+// Writes a complete generation (key, certificate, previous certificate) into a directory of its
+// own, then switches `current` to it: the one rename that replaces the pair. A crash before it
+// leaves the old pair in use (and a stray generation, pruned next time); after it, the new one.
+Result<CaInfo> store(const CaOptions& o, NewCa ca, const std::string& prevPem) {
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
   if (ec) return Error{"cannot create the CA directory: " + ec.message(), o.dir};
@@ -203,24 +270,40 @@ Result<CaInfo> store(const CaOptions& o, NewCa ca) {
   }
   std::string keyPem = bioText(kb.get());
   const std::string certPem = toPem(ca.cert.get());
-  // Key first: a crash between the two leaves a key that does not match the certificate, which
-  // `ca show` reports (key_matches) and lbg-proxy refuses at start, never a new certificate whose
-  // key is lost.
-  auto k = writeOwned(caKeyPath(o.dir), keyPem, keyMode, gid);
+  const CaCertInfo described = describe(ca.cert.get(), caCertPath(o.dir), certPem);
+  // Named by the certificate's fingerprint: unique per CA, and readable in `ls`.
+  std::string gen = "g-";
+  for (char c : described.sha256.substr(0, 23)) {
+    if (c != ':') gen += char(std::tolower(static_cast<unsigned char>(c)));
+  }
+  const std::string genDir = o.dir + "/" + gen;
+  std::filesystem::remove_all(genDir, ec);
+  // 0755: the certificates are public; the key inside keeps its own mode and group.
+  if (::mkdir(genDir.c_str(), 0755) != 0 || ::chmod(genDir.c_str(), 0755) != 0) {
+    return Error{std::string("cannot create the generation: ") + std::strerror(errno), genDir};
+  }
+  auto k = writeOwned(genDir + "/ca.key", keyPem, keyMode, gid);
   OPENSSL_cleanse(keyPem.data(), keyPem.size());
   if (!k) return k.error();
-  if (auto c = writeOwned(caCertPath(o.dir), certPem, 0644, -1); !c) return c.error();
+  step(o, "key written");
+  if (auto c = writeOwned(genDir + "/ca.pem", certPem, 0644, -1); !c) return c.error();
+  step(o, "certificate written");
+  if (!prevPem.empty()) {
+    if (auto p = writeOwned(genDir + "/ca.prev.pem", prevPem, 0644, -1); !p) return p.error();
+    step(o, "previous written");
+  }
+  if (auto sd = syncDirectory(o.dir); !sd) return sd.error();
+  if (auto sw = switchLink(o.dir + "/current", gen); !sw) return sw.error();
+  step(o, "switched");
+  if (auto l = linkTopLevel(o.dir, !prevPem.empty()); !l) return l.error();
+  step(o, "linked");
+  prune(o.dir, gen);
   CaInfo info;
-  info.cert = describe(ca.cert.get(), caCertPath(o.dir), certPem);
+  info.cert = described;
   info.keyPath = caKeyPath(o.dir);
   info.keyMode = keyMode;
   info.keyGroup = groupName;
   return info;
-}
-
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::lstat(p.c_str(), &st) == 0;
 }
 
 Result<X509Ptr> readCert(const std::string& path) {
@@ -229,6 +312,39 @@ Result<X509Ptr> readCert(const std::string& path) {
   X509Ptr c = fromPem(*text);
   if (!c) return Error{"not a PEM certificate", path};
   return c;
+}
+
+// A CA directory from before generations (plain ca.pem, ca.key, ca.prev.pem): its pair becomes
+// generation one, then each top-level name becomes a link, one rename at a time; every name
+// resolves to the same pair at every step, so even this conversion is never half done.
+Result<Ok> adoptLegacy(const CaOptions& o) {
+  if (!currentGeneration(o.dir).empty() || isSymlink(caCertPath(o.dir))) return Ok{};
+  auto cert = readFileLimited(caCertPath(o.dir), kMaxPem);
+  if (!cert) return cert.error();
+  auto key = readFileLimited(caKeyPath(o.dir), kMaxPem);
+  if (!key) return key.error();
+  auto prev = readFileLimited(caPrevCertPath(o.dir), kMaxPem);
+  X509Ptr c = fromPem(*cert);
+  if (!c) return Error{"not a PEM certificate", caCertPath(o.dir)};
+  struct stat st {};
+  if (::stat(caKeyPath(o.dir).c_str(), &st) != 0) return Error{"cannot stat the key", caKeyPath(o.dir)};
+  const std::string gen = "g-legacy";
+  const std::string genDir = o.dir + "/" + gen;
+  std::error_code ec;
+  std::filesystem::remove_all(genDir, ec);
+  if (::mkdir(genDir.c_str(), 0755) != 0 || ::chmod(genDir.c_str(), 0755) != 0) {
+    return Error{std::string("cannot create the generation: ") + std::strerror(errno), genDir};
+  }
+  auto k = writeOwned(genDir + "/ca.key", *key, int(st.st_mode & 0777), int(st.st_gid));
+  OPENSSL_cleanse(key->data(), key->size());
+  if (!k) return k.error();
+  if (auto w = writeOwned(genDir + "/ca.pem", *cert, 0644, -1); !w) return w.error();
+  if (prev) {
+    if (auto w = writeOwned(genDir + "/ca.prev.pem", *prev, 0644, -1); !w) return w.error();
+  }
+  if (auto sd = syncDirectory(o.dir); !sd) return sd.error();
+  if (auto sw = switchLink(o.dir + "/current", gen); !sw) return sw.error();
+  return linkTopLevel(o.dir, prev.ok());
 }
 
 }  // namespace
@@ -244,49 +360,57 @@ std::string caPrevCertPath(const std::string& dir) {
 }
 
 Result<CaInfo> caInit(const CaOptions& o, bool* existsOut) {
-  if (exists(caCertPath(o.dir)) || exists(caKeyPath(o.dir))) {
+  if (exists(caCertPath(o.dir)) || exists(caKeyPath(o.dir)) ||
+      !currentGeneration(o.dir).empty()) {
     if (existsOut) *existsOut = true;
     return Error{"an appliance CA exists already; `lbgctl ca rotate` replaces it", o.dir};
   }
   auto ca = generate(o);
   if (!ca) return ca.error();
-  return store(o, std::move(*ca));
+  return store(o, std::move(*ca), "");
 }
 
 Result<CaInfo> caRotate(const CaOptions& o, bool* missing) {
-  auto old = readCert(caCertPath(o.dir));
-  if (!old) {
-    if (missing && !exists(caCertPath(o.dir))) *missing = true;
-    return old.error();
+  // A CA is there if `current` names one (its top-level links may be missing after a crash in
+  // the first init: this rotation makes them) or, before generations, ca.pem is.
+  if (currentGeneration(o.dir).empty() && !exists(caCertPath(o.dir))) {
+    if (missing) *missing = true;
+    return Error{"no appliance CA yet; `lbgctl ca init` creates it", o.dir};
   }
+  if (auto a = adoptLegacy(o); !a) return a.error();
+  const std::string gen = currentGeneration(o.dir);
+  auto old = readCert(gen.empty() ? caCertPath(o.dir) : o.dir + "/" + gen + "/ca.pem");
+  if (!old) return old.error();
   auto ca = generate(o);
   if (!ca) return ca.error();
-  if (auto p = writeOwned(caPrevCertPath(o.dir), toPem(old->get()), 0644, -1); !p) {
-    return p.error();
-  }
-  auto info = store(o, std::move(*ca));
+  const std::string oldPem = toPem(old->get());
+  auto info = store(o, std::move(*ca), oldPem);
   if (!info) return info;
-  info->previous = describe(old->get(), caPrevCertPath(o.dir), toPem(old->get()));
+  info->previous = describe(old->get(), caPrevCertPath(o.dir), oldPem);
   return info;
 }
 
 Result<CaInfo> caShow(const std::string& dir, bool* missing) {
-  if (!exists(caCertPath(dir))) {
+  // All three files from the one generation `current` names (read once), so a rotation running
+  // meanwhile cannot mix them; the paths shown are the stable top-level names.
+  const std::string gen = currentGeneration(dir);
+  const std::string base = gen.empty() ? dir : dir + "/" + gen;
+  if (!exists(base + "/ca.pem")) {
     if (missing) *missing = true;
     return Error{"no appliance CA yet; `lbgctl ca init` creates it", dir};
   }
-  auto cert = readCert(caCertPath(dir));
+  auto cert = readCert(base + "/ca.pem");
   if (!cert) return cert.error();
   CaInfo info;
   info.cert = describe(cert->get(), caCertPath(dir), toPem(cert->get()));
   info.keyPath = caKeyPath(dir);
   struct stat st {};
-  if (::stat(info.keyPath.c_str(), &st) == 0) {
+  if (::stat((base + "/ca.key").c_str(), &st) == 0) {
     info.keyMode = int(st.st_mode & 07777);
     if (const group* g = ::getgrgid(st.st_gid)) info.keyGroup = g->gr_name;
   }
   {
-    auto keyPem = readFileLimited(info.keyPath, kMaxPem);
+    auto keyPem = readFileLimited(base + "/ca.key", kMaxPem);
     PkeyPtr key;
     if (keyPem) {
       BioPtr b(BIO_new_mem_buf(keyPem->data(), int(keyPem->size())));
@@ -295,8 +419,8 @@ Result<CaInfo> caShow(const std::string& dir, bool* missing) {
     }
     info.keyMatches = key && X509_check_private_key(cert->get(), key.get()) == 1;
   }
-  if (exists(caPrevCertPath(dir))) {
-    auto prev = readCert(caPrevCertPath(dir));
+  if (exists(base + "/ca.prev.pem")) {
+    auto prev = readCert(base + "/ca.prev.pem");
     if (!prev) return prev.error();
     info.previous = describe(prev->get(), caPrevCertPath(dir), toPem(prev->get()));
   }

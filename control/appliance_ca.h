@@ -4,12 +4,20 @@
 // created, shown and rotated by `lbgctl ca init|show|rotate` (control/handlers/ca.cc).
 //
 // Layout of the CA directory (DispatcherConfig::caDir, default the store directory's sibling
-// `ca/`): `ca.key` (ECDSA P-256, PKCS#8 PEM; 0640 group lbg-proxy, else 0600), `ca.pem` (0644)
-// and, after a rotation, `ca.prev.pem` (0644), the certificate it replaced, which the PCs keep
-// trusting during the transition. Every file is written to a temporary name, synced and renamed.
+// `ca/`): each CA is a generation directory `g-<fingerprint prefix>/` (0755) holding `ca.key`
+// (ECDSA P-256, PKCS#8 PEM; 0640 group lbg-proxy, else 0600), `ca.pem` (0644) and, after a
+// rotation, `ca.prev.pem` (0644), the certificate it replaced, which the PCs keep trusting during
+// the transition. `current` is a symlink to the generation in use, and `ca.key`, `ca.pem`,
+// `ca.prev.pem` are symlinks `current/...`, the names readers use. A rotation writes and syncs the
+// whole new generation, then switches `current` with one rename(2): the key and its certificate
+// are replaced together, and a crash at any point leaves the old pair or the new one, never a key
+// from one and a certificate from the other. The other generations (the old key) are then removed.
+// A directory from before generations (plain files) is converted by the next rotation, one
+// rename at a time, each step keeping one pair.
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,6 +35,9 @@ struct CaOptions {
   // 0600 and owned by the gateway's user only (CaInfo::keyGroup empty).
   std::string keyGroup = "lbg-proxy";
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+  // Tests: called after each durable step of a write ("key written", "certificate written",
+  // "previous written", "switched", "linked"), where a crash test stops the process.
+  std::function<void(const char* step)> afterStep;
 };
 
 struct CaCertInfo {

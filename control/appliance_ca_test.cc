@@ -4,15 +4,18 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "dataplane/proxy/ca_files.h"
 #include "dataplane/proxy/leaf_minter.h"
 #include "dataplane/proxy/test_certs.h"
 
@@ -94,13 +97,19 @@ TEST_F(ApplianceCaTest, InitWritesACaCertificateAndAPrivateKey) {
   EXPECT_EQ(r->cert.subject, "CN=千代田区 lbg appliance CA,O=千代田区");
   EXPECT_EQ(r->cert.sha256.size(), 32u * 3 - 1);
   EXPECT_FALSE(r->previous);
-  // No temporary files left behind.
-  size_t files = 0;
+  // One generation, `current` naming it, the two names readers use as links into it; no
+  // temporary files left behind.
+  std::set<std::string> names;
+  std::string gen;
   for (const auto& e : fs::directory_iterator(opt_.dir)) {
-    (void)e;
-    ++files;
+    names.insert(e.path().filename().string());
+    if (e.path().filename().string().rfind("g-", 0) == 0) gen = e.path().filename().string();
   }
-  EXPECT_EQ(files, 2u);
+  EXPECT_EQ(names, (std::set<std::string>{"ca.key", "ca.pem", "current", gen})) << gen;
+  EXPECT_EQ(fs::read_symlink(opt_.dir + "/current").string(), gen);
+  EXPECT_EQ(fs::read_symlink(opt_.dir + "/ca.key").string(), "current/ca.key");
+  EXPECT_EQ(fs::read_symlink(opt_.dir + "/ca.pem").string(), "current/ca.pem");
+  EXPECT_EQ(modeOf(opt_.dir + "/" + gen), 0755);
 
   auto cert = loadCert(r->cert.path);
   auto key = loadKey(r->keyPath);
@@ -221,10 +230,101 @@ TEST_F(ApplianceCaTest, ShowReportsAKeyThatDoesNotMatch) {
   CaOptions other = opt_;
   other.dir = dir_ + "/other";
   ASSERT_TRUE(caInit(other).ok());
-  fs::copy_file(other.dir + "/ca.key", opt_.dir + "/ca.key", fs::copy_options::overwrite_existing);
+  std::ofstream(opt_.dir + "/ca.key", std::ios::trunc) << slurp(other.dir + "/ca.key");
   auto shown = caShow(opt_.dir);
   ASSERT_TRUE(shown.ok());
   EXPECT_FALSE(shown->keyMatches);
+  // lbg-proxy's reader refuses such a pair (at start and on reload, where it keeps the CA in use).
+  auto pair = proxy::loadCaPair(opt_.dir + "/ca.pem", opt_.dir + "/ca.key");
+  ASSERT_FALSE(pair.ok());
+  EXPECT_NE(pair.error().message.find("do not match"), std::string::npos) << pair.error().message;
+  ASSERT_TRUE(proxy::loadCaPair(other.dir + "/ca.pem", other.dir + "/ca.key").ok());
+  EXPECT_FALSE(proxy::loadCaPair(opt_.dir + "/ca.pem", opt_.dir + "/nothing").ok());
+}
+
+// The pair is replaced atomically: a rotation stopped dead (a forked child that _exit()s) after
+// any of its durable steps leaves, under the names lbg-proxy reads, a key that is the
+// certificate's: the old pair before `current` is switched, the new one from then on.
+TEST_F(ApplianceCaTest, RotationCrashedAfterAnyStepLeavesAMatchingPair) {
+  ASSERT_TRUE(caInit(opt_).ok());
+  const char* kSteps[] = {"key written", "certificate written", "previous written", "switched",
+                          "linked"};
+  for (int crashAt = 0;; ++crashAt) {
+    auto before = caShow(opt_.dir);
+    ASSERT_TRUE(before.ok());
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      CaOptions o = opt_;
+      int n = 0;
+      o.afterStep = [&](const char* step) {
+        if (std::string(step) != kSteps[n]) _exit(4);  // the steps this test knows, in order
+        if (n++ == crashAt) _exit(3);
+      };
+      _exit(caRotate(o).ok() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    const int code = WEXITSTATUS(status);
+    ASSERT_TRUE(code == 3 || code == 0) << "crash at " << crashAt << ": exit " << code;
+    // Raw reads through the names, no retry: what any reader gets.
+    auto cert = loadCert(opt_.dir + "/ca.pem");
+    auto key = loadKey(opt_.dir + "/ca.key");
+    ASSERT_TRUE(cert && key) << "crash at " << crashAt;
+    EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1) << "crash at " << crashAt;
+    ASSERT_TRUE(proxy::loadCaPair(opt_.dir + "/ca.pem", opt_.dir + "/ca.key").ok());
+    auto after = caShow(opt_.dir);
+    ASSERT_TRUE(after.ok());
+    EXPECT_TRUE(after->keyMatches);
+    const bool switched = code == 0 || crashAt >= 3;
+    EXPECT_EQ(after->cert.sha256 != before->cert.sha256, switched) << "crash at " << crashAt;
+    if (switched) {
+      ASSERT_TRUE(after->previous) << "crash at " << crashAt;
+      EXPECT_EQ(after->previous->sha256, before->cert.sha256);
+    }
+    if (code == 0) {
+      EXPECT_EQ(crashAt, 5);
+      break;
+    }
+  }
+  // The crashed rotations' generations and the replaced keys are gone: one generation remains.
+  size_t gens = 0;
+  for (const auto& e : fs::directory_iterator(opt_.dir)) {
+    gens += e.path().filename().string().rfind("g-", 0) == 0;
+  }
+  EXPECT_EQ(gens, 1u);
+}
+
+// A CA directory written before generations (plain files) is converted by the next rotation.
+TEST_F(ApplianceCaTest, RotateConvertsTheLayoutWithoutGenerations) {
+  CaOptions old = opt_;
+  old.dir = dir_ + "/old";
+  auto first = caInit(old);
+  ASSERT_TRUE(first.ok());
+  fs::create_directories(opt_.dir);
+  std::ofstream(opt_.dir + "/ca.pem") << slurp(old.dir + "/ca.pem");
+  std::ofstream(opt_.dir + "/ca.key") << slurp(old.dir + "/ca.key");
+  ::chmod((opt_.dir + "/ca.key").c_str(), 0600);
+  auto shown = caShow(opt_.dir);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->cert.sha256, first->cert.sha256);
+  bool exists = false;
+  EXPECT_FALSE(caInit(opt_, &exists).ok());
+  EXPECT_TRUE(exists);
+  auto rotated = caRotate(opt_);
+  ASSERT_TRUE(rotated.ok()) << rotated.error().toString();
+  ASSERT_TRUE(rotated->previous);
+  EXPECT_EQ(rotated->previous->sha256, first->cert.sha256);
+  EXPECT_TRUE(fs::is_symlink(opt_.dir + "/ca.pem"));
+  EXPECT_TRUE(fs::is_symlink(opt_.dir + "/ca.key"));
+  EXPECT_TRUE(fs::is_symlink(opt_.dir + "/ca.prev.pem"));
+  EXPECT_EQ(slurp(opt_.dir + "/ca.prev.pem"), first->cert.pem);
+  auto now = caShow(opt_.dir);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->cert.sha256, rotated->cert.sha256);
+  EXPECT_TRUE(now->keyMatches);
+  EXPECT_EQ(modeOf(opt_.dir + "/ca.key"), 0600);
 }
 
 TEST_F(ApplianceCaTest, RefusesBadOptions) {

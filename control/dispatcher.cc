@@ -195,7 +195,7 @@ void Dispatcher::tick() {
 }
 
 std::string Dispatcher::metricsText() const {
-  std::string out = renderPrometheus(ctx_.api_.counters());
+  std::string out = renderPrometheus(ctx_.counters());
   const auto run = ctx_.store_->running();
   size_t pending = 0;
   for (const auto& h : ctx_.store_->history()) pending += h.state == VersionState::Pending;

@@ -52,10 +52,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(ServerConfig config
   std::unique_ptr<ControlServer> s(new ControlServer(std::move(config)));
   // The store lock is taken first: a second gateway fails here, before it could unlink the
   // first one's socket.
-  auto d = Dispatcher::create(
-      Dispatcher::Config{s->config_.storeDir, s->config_.rolesFile, s->config_.bootstrapPolicyFile,
-                         s->config_.clock, 10000, s->config_.ismapWarnDays},
-      api);
+  Dispatcher::Config dc{s->config_.storeDir, s->config_.rolesFile, s->config_.bootstrapPolicyFile,
+                        s->config_.clock, 10000, s->config_.ismapWarnDays};
+  dc.proxyStatsFile = s->config_.proxyStatsFile;
+  auto d = Dispatcher::create(std::move(dc), api);
   if (!d) return d.error();
   s->dispatcher_ = std::move(*d);
   if (auto r = s->listenUnix(); !r) return r.error();

@@ -28,6 +28,7 @@ struct ServerConfig {
   std::string metricsFile;  // also (or instead) written for node_exporter's textfile collector
   int metricsFileIntervalMs = 15000;
   int ismapWarnDays = 30;
+  std::string proxyStatsFile;  // lbg-proxy's counters (control/proxy_stats.h); empty = none
   Dispatcher::Clock clock;
 };
 

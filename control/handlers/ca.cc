@@ -94,8 +94,9 @@ Outcome caShow(CommandContext& ctx, const Call& /*call*/) {
   json j = infoJson(*r);
   j.erase("warnings");  // the key's actual group and mode are shown as they are
   if (!r->keyMatches) {
-    j["warnings"] = json::array({"the CA key does not match the certificate (interrupted "
-                                 "rotation?): lbg-proxy will not start; run lbgctl ca rotate"});
+    j["warnings"] = json::array({"the CA key does not match the certificate (replaced by hand?): "
+                                 "lbg-proxy refuses it (it does not start; a running one keeps "
+                                 "its CA); run lbgctl ca rotate"});
   }
   return j;
 }

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "control/ismap.h"
+#include "control/proxy_stats.h"
 #include "policy/snapshot.h"
 
 namespace lbg::control {
@@ -19,6 +20,14 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   const size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
   snprintf(buf + n, sizeof(buf) - n, ".%06lldZ", static_cast<long long>(micros));
   return buf;
+}
+
+std::vector<dataplane::ControlApi::Counter> CommandContext::counters() const {
+  auto out = api_.counters();
+  if (!config_.proxyStatsFile.empty()) {
+    for (auto& c : readProxyCounters(config_.proxyStatsFile)) out.push_back(std::move(c));
+  }
+  return out;
 }
 
 std::chrono::sys_days CommandContext::today() const {

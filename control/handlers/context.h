@@ -34,6 +34,9 @@ struct DispatcherConfig {
   std::string caDir;
   // The group that may read the CA key (lbg-proxy's); if it does not exist the key is 0600.
   std::string caKeyGroup = "lbg-proxy";
+  // lbg-proxy's counters file (control/proxy_stats.h), shown as the `proxy` section of stats and
+  // Prometheus; empty: no lbg-proxy on this appliance, no section.
+  std::string proxyStatsFile;
 };
 
 // Who is asking, as the kernel and the roles file say.
@@ -70,6 +73,8 @@ class CommandContext {
       : config_(std::move(config)), api_(api) {}
 
   std::chrono::sys_days today() const;
+  // What `stats` and Prometheus show: the dataplane's counters, then lbg-proxy's when configured.
+  std::vector<dataplane::ControlApi::Counter> counters() const;
   std::string candidateText() const;
   // Validation through validations_: a text validated once (by an edit, a load, a commit) is
   // not parsed again while it stays among the last few.

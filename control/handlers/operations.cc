@@ -62,7 +62,7 @@ Outcome status(CommandContext& ctx, const Call& call) {
 Outcome stats(CommandContext& ctx, const Call& /*call*/) {
   json list = json::array();
   json sections = json::array();
-  for (const auto& c : ctx.api_.counters()) {
+  for (const auto& c : ctx.counters()) {
     json row = {{"name", c.name}, {"help", c.help}, {"value", c.value}};
     if (!c.section.empty()) {
       row["section"] = c.section;

@@ -169,6 +169,7 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (ctl["socket"]) c.controlSocket = ctl["socket"].as<std::string>();
       if (ctl["roles"]) c.rolesFile = ctl["roles"].as<std::string>();
       if (ctl["store"]) c.storeDir = ctl["store"].as<std::string>();
+      if (ctl["proxy_stats"]) c.proxyStatsFile = ctl["proxy_stats"].as<std::string>();
       if (const auto g = ctl["group"]) {
         const std::string name = g.as<std::string>();
         const group* gr = ::getgrnam(name.c_str());

@@ -47,6 +47,9 @@ struct GatewayConfig {
   int controlGroup = -1;
   std::string rolesFile;
   std::string storeDir;
+  // control.proxy_stats: lbg-proxy's counters file (its --stats-file), shown by `lbgctl stats` and
+  // Prometheus in the section `proxy` (control/proxy_stats.h); empty: none.
+  std::string proxyStatsFile;
   // metrics: "127.0.0.1:9100" or "9100"; the exporter listens on loopback only (control/server.cc),
   // so any other host is refused when the file is loaded rather than silently ignored.
   std::optional<ListenAddress> metricsListen;  // none: off

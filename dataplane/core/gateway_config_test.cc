@@ -63,6 +63,16 @@ TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {
   EXPECT_EQ(bare.value().metricsListen->port, 9100);
 }
 
+// control.proxy_stats: lbg-proxy's counters file, shown by lbgctl stats and Prometheus.
+TEST_F(GatewayConfigTest, ProxyStatsFileIsOptional) {
+  auto none = load("control: {socket: /run/lbg/control.sock}\n");
+  ASSERT_TRUE(none.ok()) << none.error().toString();
+  EXPECT_TRUE(none.value().proxyStatsFile.empty());
+  auto set = load("control: {socket: /run/lbg/control.sock, proxy_stats: /run/lbg-proxy/counters.json}\n");
+  ASSERT_TRUE(set.ok()) << set.error().toString();
+  EXPECT_EQ(set.value().proxyStatsFile, "/run/lbg-proxy/counters.json");
+}
+
 TEST_F(GatewayConfigTest, TrustStoreAndCertRequests) {
   auto d = load("");
   ASSERT_TRUE(d.ok()) << d.error().toString();

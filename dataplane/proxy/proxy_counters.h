@@ -16,7 +16,9 @@
   X(client_handshake_failed, "client TLS handshakes that failed or named another host")    \
   X(transparent_accepted, "connections accepted by the transparent (TPROXY) listener")      \
   X(transparent_refused, "transparent connections refused (not TLS, no or bad SNI, not allowed, connect)") \
-  X(timed_out, "connections closed for inactivity (slow or silent clients and upstreams)")
+  X(timed_out, "connections closed for inactivity (slow or silent clients and upstreams)") \
+  X(ca_reloads, "appliance CA reloaded (SIGHUP or changed files): new leaves signed by the new CA") \
+  X(ca_reload_failed, "appliance CA reloads refused (unreadable, key not matching): the CA in use kept")
 
 namespace lbg::proxy {
 LBG_DECLARE_PREFIXED_COUNTERS(ProxyCounters, "proxy_", LBG_PROXY_COUNTERS);

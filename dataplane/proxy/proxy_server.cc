@@ -18,8 +18,10 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/proxy/ca_files.h"
 #include "dataplane/proxy/chunked_body.h"
 #include "dataplane/proxy/connect_target.h"
+#include "dataplane/proxy/counters_file.h"
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/header_rewrite.h"
 #include "dataplane/proxy/http_head.h"
@@ -85,16 +87,11 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
     s->pins_.push_back(std::move(pins));
   }
 
-  FILE* f = std::fopen(config.caCertFile.c_str(), "r");
-  if (!f) return Error{"cannot open the appliance CA certificate", config.caCertFile};
-  X509Ptr ca(PEM_read_X509(f, nullptr, nullptr, nullptr));
-  std::fclose(f);
-  f = std::fopen(config.caKeyFile.c_str(), "r");
-  if (!f) return Error{"cannot open the appliance CA key", config.caKeyFile};
-  PkeyPtr key(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
-  std::fclose(f);
-  s->minter_ = LeafMinter::create(std::move(ca), std::move(key));
-  if (!s->minter_) return Error{"the appliance CA certificate and key do not match", config.caKeyFile};
+  s->caIdentity_ = caFilesIdentity(config.caCertFile, config.caKeyFile);
+  auto ca = loadCaPair(config.caCertFile, config.caKeyFile);
+  if (!ca) return ca.error();
+  s->minter_ = LeafMinter::create(std::move(ca->cert), std::move(ca->key));
+  if (!s->minter_) return Error{"the appliance CA key cannot sign", config.caKeyFile};
 
   s->upstreamCtx_ = makeUpstreamCtx(config.trustFile);
   if (!s->upstreamCtx_) return Error{"cannot load the upstream trust store", config.trustFile};
@@ -204,9 +201,51 @@ void ProxyServer::logEvent(const std::string& json) {
   if (log_) log_->append(json);
 }
 
+void ProxyServer::writeStats(bool force) {
+  if (config_.statsFile.empty()) return;
+  if (!force && std::memcmp(&written_, &counters_, sizeof counters_) == 0) return;
+  if (writeCountersFile(config_.statsFile, counters_)) written_ = counters_;
+}
+
+void ProxyServer::reloadCa(const char* why, bool force) {
+  const std::string identity = caFilesIdentity(config_.caCertFile, config_.caKeyFile);
+  if (!force && identity == caIdentity_) return;
+  // Tried once per change: a broken pair is not read again every few seconds, only once the
+  // files change again (or on SIGHUP).
+  caIdentity_ = identity;
+  const auto inUse = [&] {
+    char name[256] = "";
+    X509_NAME_oneline(X509_get_subject_name(minter_->caCert()), name, sizeof name);
+    return std::string(name);
+  };
+  auto pair = loadCaPair(config_.caCertFile, config_.caKeyFile);
+  if (!pair) {
+    ++counters_.ca_reload_failed;
+    std::fprintf(stderr, "lbg-proxy: appliance CA not reloaded (%s): %s; still minting with %s\n",
+                 why, pair.error().toString().c_str(), inUse().c_str());
+    return;
+  }
+  if (X509_cmp(pair->cert.get(), minter_->caCert()) == 0) return;  // the same CA
+  auto minter = LeafMinter::create(std::move(pair->cert), std::move(pair->key));
+  if (!minter) {
+    ++counters_.ca_reload_failed;
+    std::fprintf(stderr, "lbg-proxy: appliance CA not reloaded (%s): its key cannot sign; still "
+                 "minting with %s\n", why, inUse().c_str());
+    return;
+  }
+  // Connections already handed a leaf keep their own references (SSL_use_certificate); every
+  // leaf minted from now on, and the chain sent with it, is the new CA's (the cache goes too).
+  minter_ = std::move(minter);
+  ++counters_.ca_reloads;
+  std::fprintf(stderr, "lbg-proxy: appliance CA reloaded (%s): now minting with %s\n", why,
+               inUse().c_str());
+}
+
 void ProxyServer::run() {
   epoll_event events[64];
   auto lastTick = std::chrono::steady_clock::now();
+  writeStats(true);
+  auto nextCaCheck = lastTick + std::chrono::seconds(config_.caCheckIntervalSec);
   while (!stop_) {
     const int n = epoll_wait(epfd_, events, 64, 200);
     for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
@@ -214,10 +253,19 @@ void ProxyServer::run() {
     if (now - lastTick > std::chrono::milliseconds(500)) {
       if (log_) log_->tick(uint64_t(nowNs()));
       closeIdle();
+      if (reloadRequested_) {
+        reloadRequested_ = 0;
+        reloadCa("SIGHUP", true);
+      } else if (config_.caCheckIntervalSec > 0 && now >= nextCaCheck) {
+        nextCaCheck = now + std::chrono::seconds(config_.caCheckIntervalSec);
+        reloadCa("its files changed", false);
+      }
+      writeStats(false);
       lastTick = now;
     }
   }
   if (log_) log_->tick(uint64_t(nowNs()));
+  writeStats(true);
 }
 
 void ProxyServer::acceptAll() {

@@ -36,6 +36,14 @@ struct ProxyConfig {
   // destination is the one the client asked for, the name the ClientHello's SNI.
   std::string transparentAddress;
   uint16_t transparentPort = 0;
+  // Counters for the control server (counters_file.h), rewritten when they changed, at most every
+  // half second, and at exit; empty = not written.
+  std::string statsFile;
+  // The appliance CA is read again on SIGHUP (requestCaReload) and, when this is above 0, as soon
+  // as its files change (checked every this many seconds); see reloadCa. Off by default: after
+  // `lbgctl ca rotate` the PCs must first be given the new certificate, and the operator says
+  // when with SIGHUP (control/README.md, "Appliance CA").
+  int caCheckIntervalSec = 0;
 };
 
 struct Conn;
@@ -57,6 +65,8 @@ class ProxyServer {
   // Runs until stop() is called from a signal handler (or another thread).
   void run();
   void stop() { stop_ = 1; }
+  // From a signal handler (SIGHUP): the loop reloads the appliance CA at its next tick.
+  void requestCaReload() { reloadRequested_ = 1; }
   const ProxyCounters& counters() const { return counters_; }
 
   // Used by Conn.
@@ -78,6 +88,12 @@ class ProxyServer {
   void addConn(std::unique_ptr<Conn> c);
   void closeConn(Conn& c);
   void closeIdle();
+  // Writes the counters file if they changed since the last write (or `force`).
+  void writeStats(bool force);
+  // Reads the CA files again (always when `force`, else only if they changed since the last
+  // attempt). A pair that loads and matches replaces the minter, so new connections get leaves
+  // of the new CA; anything else keeps the CA in use, counted and written to stderr with why.
+  void reloadCa(const char* why, bool force);
 
   friend struct Conn;
   ProxyConfig config_;
@@ -94,6 +110,8 @@ class ProxyServer {
   uint16_t transparentPort_ = 0;
   std::unique_ptr<ClientHelloSniffer> sniffer_;
   volatile int stop_ = 0;
+  volatile int reloadRequested_ = 0;
+  std::string caIdentity_;  // caFilesIdentity() at the last load or attempt
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   // The newest upstream TLS session per host (resumption skips the server's signature and the
@@ -103,6 +121,7 @@ class ProxyServer {
   };
   std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> upstreamSessions_;
   ProxyCounters counters_;
+  ProxyCounters written_;  // what the counters file holds
 };
 
 }  // namespace lbg::proxy

@@ -2,6 +2,9 @@
 // binary end to end without DPDK. Not installed; used by lbgctl_cli_test.py only.
 //
 //   fake_gateway DIR    (DIR holds roles.yaml and bootstrap.yaml; the socket is DIR/control.sock)
+//   fake_gateway DIR --proxy-stats FILE   (also lbg-proxy's counters file, control.proxy_stats, and
+//                        the Prometheus endpoint on a free loopback port, printed as "metrics PORT"
+//                        before "ready"; used by tests/proxy/ops_test.py)
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -17,8 +20,9 @@ void onSignal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: fake_gateway DIR\n");
+  const bool proxyStats = argc == 4 && std::string(argv[2]) == "--proxy-stats";
+  if (argc != 2 && !proxyStats) {
+    std::fprintf(stderr, "usage: fake_gateway DIR [--proxy-stats FILE]\n");
     return 2;
   }
   const std::string dir = argv[1];
@@ -37,11 +41,16 @@ int main(int argc, char** argv) {
   cfg.bootstrapPolicyFile = dir + "/bootstrap.yaml";
   cfg.socketMode = 0666;
   cfg.metricsFile = dir + "/metrics.prom";
+  if (proxyStats) {
+    cfg.proxyStatsFile = argv[3];
+    cfg.metricsPort = 0;
+  }
   auto server = lbg::control::ControlServer::create(cfg, api);
   if (!server.ok()) {
     std::fprintf(stderr, "fake_gateway: %s\n", server.error().toString().c_str());
     return 1;
   }
+  if (proxyStats) std::printf("metrics %u\n", unsigned((*server)->metricsPort()));
   std::printf("ready\n");
   std::fflush(stdout);
   while (!gStop) (*server)->poll(50);

@@ -17,6 +17,7 @@
 #include "control/fake_control_api.h"
 #include "dataplane/core/counter_export.h"
 #include "dataplane/core/counter_sections.h"
+#include "dataplane/proxy/counters_file.h"
 #include "dataplane/telemetry/log/log_counters.h"
 
 namespace lbg {
@@ -208,6 +209,63 @@ TEST_F(CountersReachOperator, EveryDeclaredCounterIsInPrometheusText) {
               std::string::npos)
         << metric;
   }
+}
+
+// lbg-proxy is another process: its counters reach the operator through the file it writes
+// (dataplane/proxy/counters_file.h) and the control server reads (control.proxy_stats). Every
+// counter of its X-macro is in `lbgctl stats` (section `proxy`) and Prometheus with its value.
+TEST(ProxyCountersReachOperator, EveryProxyCounterIsInStatsAndPrometheus) {
+  char tmpl[] = "/tmp/lbg-proxy-counters-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/roles.yaml") << "users:\n  \"0\": admin\n";
+  proxy::ProxyCounters pc;
+  // Distinct values, set through the declaration so a counter added later is covered too.
+  uint64_t* fields = reinterpret_cast<uint64_t*>(&pc);
+  static_assert(sizeof(pc) == proxy::ProxyCounters::kCount * sizeof(uint64_t));
+  for (size_t i = 0; i < proxy::ProxyCounters::kCount; ++i) fields[i] = 100 + i;
+  ASSERT_TRUE(proxy::writeCountersFile(dir + "/proxy.json", pc));
+  control::testing::FakeControlApi api;
+  api.counters_ = gatewayCounters();
+  control::Dispatcher::Config config;
+  config.storeDir = dir + "/store";
+  config.rolesFile = dir + "/roles.yaml";
+  config.proxyStatsFile = dir + "/proxy.json";
+  {
+    auto d = control::Dispatcher::create(config, api);
+    ASSERT_TRUE(d.ok()) << d.error().toString();
+    const auto j = nlohmann::json::parse((*d)->handle(
+        0, 0, control::encodeRequest(control::Request{1, "stats", nlohmann::json::object()}), -1));
+    ASSERT_TRUE(j["ok"].get<bool>()) << j.dump();
+    const std::string prom = (*d)->metricsText();
+    size_t seen = 0;
+    pc.forEach([&](const telemetry::CounterInfo& info, uint64_t value) {
+      const std::string name = "proxy_" + std::string(info.name);
+      bool found = false;
+      for (const auto& c : j["result"]["counters"]) {
+        if (c["name"] != name) continue;
+        found = true;
+        EXPECT_EQ(c["value"].get<uint64_t>(), value) << name;
+        EXPECT_EQ(c["help"].get<std::string>(), info.help) << name;
+        EXPECT_EQ(c.value("section", std::string()), "proxy") << name;
+      }
+      EXPECT_TRUE(found) << name << " is declared but not in stats";
+      EXPECT_NE(prom.find("# HELP lbg_" + name + "_total " + std::string(info.help) + "\n"),
+                std::string::npos)
+          << name;
+      EXPECT_NE(prom.find("\nlbg_" + name + "_total " + std::to_string(value) + "\n"),
+                std::string::npos)
+          << name;
+      ++seen;
+    });
+    EXPECT_EQ(seen, proxy::ProxyCounters::kCount);
+    // This process wrote the file and runs: proxy_running is 1.
+    EXPECT_NE(prom.find("\nlbg_proxy_running 1\n"), std::string::npos);
+    bool section = false;
+    for (const auto& s : j["result"]["sections"]) section |= s["id"] == "proxy";
+    EXPECT_TRUE(section) << j["result"]["sections"].dump();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -269,6 +269,7 @@ int cmdRun(const std::vector<std::string>& args) {
     sc.socketGroup = c.controlGroup;
     sc.rolesFile = c.rolesFile;
     sc.storeDir = c.storeDir;
+    sc.proxyStatsFile = c.proxyStatsFile;
     sc.bootstrapPolicyFile = c.policyPath;
     if (c.metricsListen) sc.metricsPort = c.metricsListen->port;
     auto srv = control::ControlServer::create(sc, *rt.value());

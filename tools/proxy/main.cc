@@ -18,6 +18,9 @@ lbg::proxy::ProxyServer* gServer = nullptr;
 void onSignal(int) {
   if (gServer) gServer->stop();
 }
+void onHangup(int) {
+  if (gServer) gServer->requestCaReload();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,12 +38,18 @@ int main(int argc, char** argv) {
       "policy", po::value(&cfg.policyFile)->required(), "policy YAML")(
       "ca-cert", po::value(&cfg.caCertFile)->required(), "appliance CA certificate (PEM; lbgctl ca init makes /var/lib/lbg/ca/ca.pem)")(
       "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM; /var/lib/lbg/ca/ca.key, group lbg-proxy)")(
+      "ca-check-interval", po::value(&cfg.caCheckIntervalSec)->default_value(cfg.caCheckIntervalSec),
+      "seconds between checks whether the CA files changed, then reloaded (0: only on SIGHUP, "
+      "sent once the PCs trust a rotated CA)")(
       "trust-file", po::value(&cfg.trustFile), "upstream trust store PEM (default /etc/ssl/certs)")(
       "connect-to", po::value(&connectTo)->composing(), "tests: host=ip:port instead of DNS")(
       "log-dir", po::value(&cfg.log.dir), "enforcement log directory (dataplane/telemetry/log)")(
       "log-key", po::value(&cfg.log.keyFile), "Ed25519 key sealing the log")(
       "appliance-id", po::value(&cfg.log.applianceId)->default_value("lbg"), "log appliance id")(
       "port-file", po::value(&portFile), "write the listening port here once ready")(
+      "stats-file", po::value(&cfg.statsFile),
+      "counters for lbg-gateway's lbgctl stats and Prometheus (its control.proxy_stats), "
+      "replaced atomically while they change; e.g. /run/lbg-proxy/counters.json")(
       "head-timeout", po::value(&cfg.headTimeoutSec)->default_value(cfg.headTimeoutSec),
       "seconds a connection may stay silent before CONNECT and the handshakes are done")(
       "idle-timeout", po::value(&cfg.idleTimeoutSec)->default_value(cfg.idleTimeoutSec),
@@ -90,6 +99,7 @@ int main(int argc, char** argv) {
   gServer = server.value().get();
   signal(SIGINT, onSignal);
   signal(SIGTERM, onSignal);
+  signal(SIGHUP, onHangup);
   signal(SIGPIPE, SIG_IGN);
   if (!portFile.empty()) {
     std::ofstream(portFile + ".tmp") << gServer->port() << "\n";
