@@ -69,7 +69,20 @@ bool Prefix::hostBitsClear() const {
 bool ServiceSpec::operator==(const ServiceSpec& o) const {
   return name == o.name && kind == o.kind && ismap == o.ismap && fqdns == o.fqdns &&
          cidrs == o.cidrs && ports == o.ports && apps == o.apps && intercept == o.intercept &&
-         tenant == o.tenant && pins == o.pins && description == o.description;
+         tenant == o.tenant && pins == o.pins && certCheck == o.certCheck &&
+         description == o.description;
+}
+
+const char* toString(CertCheck v) {
+  switch (v) {
+    case CertCheck::Enforce:
+      return "enforce";
+    case CertCheck::Log:
+      return "log";
+    case CertCheck::Off:
+      return "off";
+  }
+  return "enforce";
 }
 
 const char* toString(DenyAction v) {

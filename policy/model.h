@@ -72,6 +72,12 @@ struct Ismap {
   bool operator==(const Ismap&) const = default;
 };
 
+// `certificate: {check: …}`: what a destination certificate that fails the check does (AP-CERT):
+// deny the flow (enforce, the default), only log it (log: the flow goes on, the refusal is
+// recorded), or no check at all (off: neither passive check nor probe).
+enum class CertCheck : uint8_t { Enforce, Log, Off };
+const char* toString(CertCheck v);
+
 struct ServiceSpec {
   std::string name;
   ServiceKind kind = ServiceKind::Cloud;
@@ -92,6 +98,7 @@ struct ServiceSpec {
   // passive certificate check (TLS ≤ 1.2 flows allowed by SNI) deny (pin-mismatch) when none
   // matches.
   std::vector<std::string> pins;
+  CertCheck certCheck = CertCheck::Enforce;
   std::string description;
   SourcePos pos;
 

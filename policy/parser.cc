@@ -485,7 +485,8 @@ class DocParser {
 
   ServiceSpec parseService(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
     Map m(n, path, pos,
-          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant", "pins", "description"});
+          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant", "pins",
+           "certificate", "description"});
     // `ports` is required too, but checked where it is read: an error in an earlier field that
     // is present is the more useful first report.
     for (const char* k : {"name", "kind"}) m.require(k);
@@ -586,18 +587,53 @@ class DocParser {
       v = m.get("tenant", &p);
       s.tenant = parseTenant(Map(v, path + ".tenant", p, {"profile", "headers"}), s);
     }
+    auto parsePins = [&](const YAML::Node& pv, SourcePos pp, const std::string& ppath) {
+      std::set<std::string> seenPins;
+      forEach(pv, pp, ppath, [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
+        const std::string text = scalar(item, ip, ipath);
+        if (!validPin(text)) fail(ip, ipath, "'" + text + "' is not sha256//<base64 of 32 bytes>");
+        if (!seenPins.insert(text).second) fail(ip, ipath, "duplicate pin");
+        s.pins.push_back(text);
+      });
+      if (s.pins.empty()) fail(pp, ppath, "an empty list would pin nothing: omit the key");
+    };
     if (m.has("pins")) {
       v = m.get("pins", &p);
-      std::set<std::string> seenPins;
-      forEach(v, p, path + ".pins",
-              [&](const YAML::Node& item, SourcePos ip, const std::string& ipath) {
-                const std::string text = scalar(item, ip, ipath);
-                if (!validPin(text))
-                  fail(ip, ipath, "'" + text + "' is not sha256//<base64 of 32 bytes>");
-                if (!seenPins.insert(text).second) fail(ip, ipath, "duplicate pin");
-                s.pins.push_back(text);
-              });
-      if (s.pins.empty()) fail(p, path + ".pins", "an empty list would pin nothing: omit the key");
+      parsePins(v, p, path + ".pins");
+    }
+    if (m.has("certificate")) {
+      v = m.get("certificate", &p);
+      const std::string cpath = path + ".certificate";
+      Map c(v, cpath, p, {"check", "pins", "ocsp"});
+      SourcePos cp;
+      if (c.has("check")) {
+        const YAML::Node cv = c.get("check", &cp);
+        const std::string mode = scalar(cv, cp, cpath + ".check");
+        if (mode == "enforce") {
+          s.certCheck = CertCheck::Enforce;
+        } else if (mode == "log") {
+          s.certCheck = CertCheck::Log;
+        } else if (mode == "off") {
+          s.certCheck = CertCheck::Off;
+        } else {
+          fail(cp, cpath + ".check", "'" + mode + "' is not enforce, log or off");
+        }
+      }
+      if (c.has("pins")) {
+        const YAML::Node cv = c.get("pins", &cp);
+        if (!s.pins.empty()) fail(cp, cpath + ".pins", "pins are given twice (also `pins:`)");
+        parsePins(cv, cp, cpath + ".pins");
+      }
+      if (c.has("ocsp")) {
+        // Accepted only where it states what the box does: revocation is not checked yet.
+        const YAML::Node cv = c.get("ocsp", &cp);
+        if (scalar(cv, cp, cpath + ".ocsp") != "off") {
+          fail(cp, cpath + ".ocsp", "OCSP checking is not available yet: only 'off' is accepted");
+        }
+      }
+      if (s.certCheck == CertCheck::Off && !s.pins.empty()) {
+        fail(p, cpath, "pins need the check: 'check: off' would ignore them");
+      }
     }
     if (m.has("description")) {
       v = m.get("description", &p);
@@ -889,6 +925,9 @@ std::string toYaml(const PolicyDoc& doc) {
     }
     if (!s.pins.empty()) {
       o << "    pins: " << flowList(s.pins, [](const std::string& x) { return x; }) << "\n";
+    }
+    if (s.certCheck != CertCheck::Enforce) {
+      o << "    certificate: {check: " << toString(s.certCheck) << "}\n";
     }
     if (!s.description.empty()) o << "    description: " << quote(s.description) << "\n";
   }

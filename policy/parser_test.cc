@@ -328,6 +328,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "([a-z0-9._-], 1..64)"},
         ErrorCase{"duplicate name", kHead + kM365 + kM365,
                   "policy.yaml:12:11: services[1].name: duplicate service name 'microsoft365'"},
+        ErrorCase{"certificate check mode", kHead + kM365 + "    certificate: {check: strict}\n",
+                  "policy.yaml:12:26: services[0].certificate.check: 'strict' is not enforce, log or off"},
+        ErrorCase{"certificate ocsp not built", kHead + kM365 + "    certificate: {ocsp: require}\n",
+                  "policy.yaml:12:25: services[0].certificate.ocsp: OCSP checking is not available yet: only "
+                  "'off' is accepted"},
+        ErrorCase{"pins twice", kHead + kM365 + "    pins: [\"sha256//" + std::string(43, 'A') +
+                  "=\"]\n    certificate: {pins: [\"sha256//" + std::string(43, 'B') + "=\"]}\n",
+                  "policy.yaml:13:25: services[0].certificate.pins: pins are given twice (also `pins:`)"},
         ErrorCase{"quoted bool", kHead + kM365 + "    intercept: \"false\"\n",
                   "policy.yaml:12:16: services[0].intercept: expected true or false (unquoted)"},
         ErrorCase{"yes is not a bool", kHead + kM365 + "    intercept: yes\n",
@@ -412,6 +420,19 @@ TEST(Parser, DefaultsGuard) {
   auto back = parsePolicyText(toYaml(*r), "policy.yaml", kToday);
   ASSERT_TRUE(back.ok()) << back.error().toString();
   EXPECT_EQ(back->guard, r->guard);
+}
+
+TEST(Parser, CertificateBlock) {
+  auto r = parsePolicyText(kHead + kM365 + "    certificate: {check: log, ocsp: \"off\"}\n",
+                           "policy.yaml", kToday);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r.value().services[0].certCheck, CertCheck::Log);
+  // Canonical form round-trips.
+  auto again = parsePolicyText(toYaml(r.value()), "policy.yaml", kToday);
+  ASSERT_TRUE(again.ok()) << again.error().toString();
+  EXPECT_EQ(again.value().services[0].certCheck, CertCheck::Log);
+  auto plain = parsePolicyText(kHead + kM365, "policy.yaml", kToday);
+  EXPECT_EQ(plain.value().services[0].certCheck, CertCheck::Enforce);
 }
 
 TEST(Parser, IdsBlock) {

@@ -1,7 +1,8 @@
 #pragma once
 
-// The certificate probe (証明書による認証 for TLS 1.3, AP-CERT): a TLS 1.3 server sends its
-// certificate encrypted, so the gateway cannot read it from the client's flow. Instead, the first
+// The certificate probe (証明書による認証, AP-CERT): a TLS 1.3 server sends its certificate
+// encrypted, so the gateway cannot read it from the client's flow, and even a TLS 1.2 client's
+// ClientHello reaches the server before its certificate is seen. Instead, the first
 // time a (server address, port, SNI, pins) is seen, the appliance opens its own TLS connection to
 // that server with that SNI and checks the certificate it gets with the passive check's rules
 // (checkCertificateList(): one validator, chain_check.h). The client's ClientHello waits at the

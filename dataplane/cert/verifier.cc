@@ -3,7 +3,10 @@
 #include <rte_errno.h>
 #include <rte_ring.h>
 
+#include <pthread.h>
+
 #include <chrono>
+#include <csignal>
 
 namespace lbg::cert {
 
@@ -65,6 +68,12 @@ void Verifier::answer(VerifyRequest* q, uint32_t worker) {
 }
 
 void Verifier::run() {
+  // The prober writes to servers that may reset the connection first: EPIPE, not a SIGPIPE that
+  // would stop the whole gateway (blocked for this thread whatever the process does).
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   void* batch[32];
   const Prober::Done done = [this](VerifyRequest* q, uint32_t w) { answer(q, w); };
   while (!stop_.load(std::memory_order_relaxed)) {

@@ -58,7 +58,7 @@ struct GatewayConfig {
   std::string trustStore = "/etc/ssl/certs/ca-certificates.crt";
   uint32_t certRequests = 256;
   // cert_probe: {enabled, timeout_ms, per_second, per_address_per_second, positive_ttl_s,
-  // negative_ttl_s}: the probe of TLS 1.3 destinations (dataplane/cert/prober.h). It needs the
+  // negative_ttl_s}: the certificate probe of destinations (dataplane/cert/prober.h). It needs the
   // exception port (its connections leave through it): on by default when that port exists.
   bool certProbeEnabled = true;
   cert::ProbeConfig certProbe;

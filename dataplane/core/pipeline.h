@@ -131,7 +131,7 @@ struct PipelineConfig {
   cert::Verifier* certVerifier = nullptr;
   uint32_t certCacheEntries = 4096;  // per worker (~56 bytes each)
   uint64_t certCacheTtlNs = 3600'000'000'000ull;
-  // The probe of TLS 1.3 destinations (pipeline_probe.cc, dataplane/cert/prober.h): on when the
+  // The certificate probe (pipeline_probe.cc, dataplane/cert/prober.h): on when the
   // verifier runs a prober (the exception port exists). The worker caches the answers.
   uint32_t probeCacheEntries = 4096;  // per worker
   uint64_t probePositiveTtlNs = 3600'000'000'000ull;
@@ -358,11 +358,14 @@ class Pipeline {
   void denyServerFlight(Entry& e, Unit* u, telemetry::Reason r, std::string_view detail,
                         TxSink& tx);
   void endCertCheck(Entry& e);
+  // True when the flow's service only logs certificate refusals (`certificate: {check: log}`):
+  // the refusal is recorded and the flow goes on.
+  bool certRefusalLogged(Entry& e, cert::Refusal r);
   // The last held packet, decoded: what resets are built from when no packet is at hand (its
   // mbuf stays in the hold queue: count 0).
   Unit lastHeldUnit(Entry& e);
 
-  // pipeline_probe.cc: TLS 1.3 destinations proven by the prober before the ClientHello leaves.
+  // pipeline_probe.cc: destinations proven by the prober before the ClientHello leaves.
   bool awaitProbe(Entry& e, Unit& u, TxSink& tx);  // true: held or denied
   void waitProbe(Unit& u, TxSink& tx);
   void serviceProbeAnswer(cert::VerifyRequest& rq, int32_t slot, TxSink& tx);

@@ -226,8 +226,24 @@ void Pipeline::serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll) {
   } while (waitAll && certInFlight_ > 0);
 }
 
+bool Pipeline::certRefusalLogged(Entry& e, cert::Refusal r) {
+  if (e.user.service < 0 || snap_->service(e.user.service).certCheck != policy::CertCheck::Log) {
+    return false;
+  }
+  // `certificate: {check: log}`: the refusal is recorded as a verdict record of its own (allow,
+  // the refusal's reason, detail log-only) and the flow goes on.
+  ++counters_.cert_log_only;
+  const cert::VerifyRequest& rq = certRequests_->at(certIndex_->find(e.user.flowId));
+  identity_ = Identity{};
+  identity_.name = std::string_view(rq.host, rq.hostLen);
+  identity_.sni = true;
+  setVerdict(e, Action::Allow, reasonOf(r), e.user.service, "log-only");
+  identity_ = Identity{};
+  return true;
+}
+
 void Pipeline::applyCertResult(Entry& e, cert::Refusal r, Unit* u, TxSink& tx) {
-  if (r == cert::Refusal::None) {
+  if (r == cert::Refusal::None || certRefusalLogged(e, r)) {
     ++counters_.cert_verified;
     passServerFlight(e, tx);
     return;

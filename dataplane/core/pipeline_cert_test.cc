@@ -403,3 +403,47 @@ TEST_F(PipelineCertIdsTest, BytesDroppedWhileTheFlightIsHeldAreScannedWhenResent
 }
 
 }  // namespace lbg::dataplane
+
+namespace lbg::dataplane {
+namespace {
+
+// Per-service `certificate: {check: …}`: `log` records the refusal and lets the flight through;
+// `off` arms no check at all.
+class PipelineCertModeTest : public PipelineCertTest {
+ protected:
+  std::string extraPolicy() override {
+    return "  - name: logonly\n    kind: lgwan-asp\n    fqdn: [log.example.com]\n"
+           "    ports: [tcp/443]\n    certificate: {check: log}\n"
+           "  - name: nocheck\n    kind: lgwan-asp\n    fqdn: [off.example.com]\n"
+           "    ports: [tcp/443]\n    certificate: {check: \"off\"}\n";
+  }
+};
+
+TEST_F(PipelineCertModeTest, LogOnlyRecordsTheRefusalAndPasses) {
+  const auto stranger = proxy::test::makeCa("log.example.com");
+  const Bytes f = flight({stranger.cert.get()});
+  open(40000, "log.example.com", f);
+  EXPECT_EQ(toClient(40000), 0u);  // still held until the answer
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  EXPECT_EQ(toClient(40000, true), 0u);
+  EXPECT_EQ(pipeline_->counters().cert_log_only, 1u);
+  EXPECT_EQ(pipeline_->counters().cert_refused, 0u);
+  bool logged = false;
+  for (const auto& v : verdicts()) {
+    EXPECT_EQ(v["action"], "allow") << v.dump();
+    logged = logged || v["reason"] == "cert-untrusted:log-only";
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(PipelineCertModeTest, OffArmsNoCheck) {
+  const auto stranger = proxy::test::makeCa("off.example.com");
+  const Bytes f = flight({stranger.cert.get()});
+  open(40000, "off.example.com", f);
+  EXPECT_EQ(toClient(40000), f.size());  // not held
+  EXPECT_EQ(pipeline_->counters().cert_checks, 0u);
+}
+
+}  // namespace
+}  // namespace lbg::dataplane

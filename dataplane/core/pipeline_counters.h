@@ -94,7 +94,8 @@
   X(cert_cache_displaced, "cached certificate verdicts displaced by newer ones (cache full)") \
   X(cert_verified, "server certificates accepted")                                         \
   X(cert_refused, "server certificates refused: flow denied and reset")                   \
-  X(cert_probe_requests, "TLS 1.3 destinations sent to the prober (ClientHello held)")     \
+  X(cert_log_only, "certificate refusals only logged (service `certificate: {check: log}`)") \
+  X(cert_probe_requests, "TLS destinations sent to the prober (ClientHello held)")         \
   X(cert_probe_cache_hits, "probe verdicts found in the worker's cache")                  \
   X(cert_probe_cache_misses, "probe verdicts not in the worker's cache")                  \
   X(cert_probe_passed, "held ClientHellos released: the destination proved its name")     \

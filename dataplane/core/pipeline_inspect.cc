@@ -250,7 +250,8 @@ void Pipeline::handlePending(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) 
   // Allowed by SNI: the server's certificate is checked before its flight reaches the client
   // (pipeline_cert.cc). Before adoptJudged(): the SNI lies in the stream buffer.
   if (e.meta.verdict == Verdict::Allow && identity_.sni && verifier_ != nullptr &&
-      e.user.appProto == telemetry::AppProto::Tls && e.user.reason == Reason::Sni) {
+      e.user.appProto == telemetry::AppProto::Tls && e.user.reason == Reason::Sni &&
+      snap_->service(e.user.service).certCheck != policy::CertCheck::Off) {
     armCertCheck(e, identity_.name);
   }
   if (e.meta.verdict == Verdict::Allow && (e.meta.follow & kFollowTls)) {

@@ -1,8 +1,10 @@
-// The probe of TLS 1.3 destinations (証明書による認証, AP-CERT): a server that answers in TLS 1.3
-// encrypts its certificate, so the passive check (pipeline_cert.cc) cannot read it. A client
-// that offers TLS 1.3 could thus name an allowed service in SNI and talk to any server. So, for
-// a flow allowed by SNI whose ClientHello offers TLS 1.3, the destination proves itself before
-// a byte of the hello leaves:
+// The certificate probe (証明書による認証, AP-CERT): a server that answers in TLS 1.3 encrypts its
+// certificate, so the passive check (pipeline_cert.cc) cannot read it, and a client could name an
+// allowed service in SNI and talk to any server. Even in TLS 1.2 the passive check comes after the
+// ClientHello reached the server, and a ClientHello carries kilobytes of whatever its sender puts
+// in its extensions. So, whenever the prober runs, a flow allowed by SNI has its destination
+// prove itself before a byte of the hello leaves (TLS 1.2 flights are still checked passively
+// after it):
 //
 //   gate    the worker's probe cache by (server address, port, SNI, pins)       awaitProbe()
 //   hold    on a miss the ClientHello stays held (stream buffer, hold queue) and the flow's
@@ -14,8 +16,9 @@
 //           cert-probe-timeout, cert-probe-failed) and both sides reset           applyProbeResult()
 //
 // The request is the flow's certificate request (armCertCheck): the passive check of a TLS 1.2
-// answer reuses it afterwards. Without a prober (no exception port: replays) TLS 1.3 offers pass
-// as before, counted (cert_probe_unavailable).
+// answer reuses it afterwards. Without a prober (no exception port: replays) hellos pass to the
+// passive check, and TLS 1.3 answers are unchecked, counted (cert_probe_unavailable,
+// cert_tls13_passed).
 
 #include <rte_mbuf.h>
 
@@ -36,9 +39,9 @@ constexpr uint8_t kTcpSyn = 0x02, kTcpAck = 0x10;
 }  // namespace
 
 bool Pipeline::awaitProbe(Entry& e, Unit& u, TxSink& tx) {
-  if (!e.user.tls.offers13 || !(e.meta.follow & kFollowCert)) return false;
+  if (!(e.meta.follow & kFollowCert)) return false;
   if (probeCache_ == nullptr) {
-    ++counters_.cert_probe_unavailable;
+    if (e.user.tls.offers13) ++counters_.cert_probe_unavailable;
     return false;
   }
   const packet::PacketView& v = u.view;
@@ -111,7 +114,8 @@ void Pipeline::serviceProbeAnswer(cert::VerifyRequest& rq, int32_t slot, TxSink&
 void Pipeline::applyProbeResult(Entry& e, const cert::VerifyRequest& rq, TxSink& tx) {
   e.meta.follow &= uint8_t(~kFollowProbe);
   Unit held = lastHeldUnit(e);
-  if (rq.result == cert::Refusal::None && e.meta.verdict == Verdict::Allow) {
+  if (e.meta.verdict == Verdict::Allow &&
+      (rq.result == cert::Refusal::None || certRefusalLogged(e, rq.result))) {
     ++counters_.cert_probe_passed;
     resumeTlsCarry(e, held, tx);  // the held hello leaves, judged as before
     return;

@@ -87,6 +87,7 @@ ports:
   exception: "net_tap0,iface=$TAP"
 workers: 1
 flows: 65536
+trust_store: $WORK/root.pem  # the origins' test root: the certificate probe checks against it
 policy: $WORK/policy.yaml
 log: {dir: $WORK/log, key: $WORK/log.key}
 EOF
@@ -108,7 +109,9 @@ class H(http.server.BaseHTTPRequestHandler):
 srv = http.server.ThreadingHTTPServer(("0.0.0.0", 443), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain("srv.pem", "srv.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+# The handshake in the connection's thread, as real servers do: the gateway may hold one
+# connection's ClientHello while its certificate probe connects to this server.
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
 srv.serve_forever()
 EOF
 ip netns exec "$NS" /usr/bin/python3 origin.py & SRVPID=$!

@@ -2,13 +2,15 @@
 # End to end: the certificate probe of TLS 1.3 destinations (dataplane/cert/prober.h,
 # dataplane/core/pipeline_probe.cc). client namespace → lbg-gateway (af_packet inside and outside,
 # a net_tap exception port, tproxy-rules.sh --segment for the probe's return path) → origins in a
-# server namespace, all presenting themselves as allowed.example.jp to a real curl offering TLS 1.3:
+# server namespace, all presenting themselves as allowed.example.jp to a real curl (TLS 1.3 unless
+# said otherwise):
 #   - a valid certificate (test root): the first connection waits for the probe, the second is a
 #     cache hit; the probe leaves from the client's address and carries no client byte;
 #   - a self-signed certificate and one naming another host, at other addresses, while the
 #     client sends the allowed SNI and does not check (as malware would): refused, and the origin
 #     never receives the client's request;
-#   - a server that accepts and never answers: refused after the probe's deadline.
+#   - a server that accepts and never answers: refused after the probe's deadline;
+#   - TLS 1.2-only clients: judged from the probe's cache too, the valid flight passively checked.
 # Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
 # Usage: probe_e2e.sh LBG_GATEWAY TPROXY_RULES WORKDIR
 set -euo pipefail
@@ -169,25 +171,27 @@ read -r rc code secs < <(curl_to "$SILENT_IP" -k)
 check "a server that never answers the probe is refused (curl rc=$rc after ${secs}s)" test "$rc" != 0
 check "... after the probe's deadline (3 s)" python3 -c "import sys; sys.exit(0 if float('$secs') >= 2.9 else 1)"
 
-# --- 3. a client offering TLS 1.2 only: the passive check, no probe --------------------------
+# --- 3. a client offering TLS 1.2 only: the probe's cached verdicts, then the passive check ---
 read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem --tls-max 1.2 --tlsv1.2)
 check "TLS 1.2 only to the valid destination (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
 read -r rc code secs < <(curl_to "$SELF_IP" -k --tls-max 1.2 --tlsv1.2)
-check "TLS 1.2 only to the self-signed one refused by the passive check (curl rc=$rc)" test "$rc" != 0
+check "TLS 1.2 only to the self-signed one refused from the probe's cache (curl rc=$rc)" test "$rc" != 0
 
 kill -TERM "$GWPID"
 set +e; wait "$GWPID"; gwrc=$?; set -e
 GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
 check "counters: four probes asked (good, self-signed, wrong name, silent)" grep -Eq "cert_probe_requests[^0-9]+4\b" gateway.err
-check "counters: one probe cache hit" grep -Eq "cert_probe_cache_hits[^0-9]+1\b" gateway.err
-check "counters: three flows refused by probe" grep -Eq "cert_probe_refused[^0-9]+3\b" gateway.err
+check "counters: three probe cache hits (TLS 1.3 again, TLS 1.2 twice)" grep -Eq "cert_probe_cache_hits[^0-9]+3\b" gateway.err
+check "counters: four flows refused by probe" grep -Eq "cert_probe_refused[^0-9]+4\b" gateway.err
+check "counters: the passive check verified the TLS 1.2 flight" grep -Eq "cert_verified[^0-9]+1\b" gateway.err
 check "counters: four probe connections carried" grep -Eq "cert_probe_flows[^0-9]+4\b" gateway.err
 cat log/*.jsonl > events.json
 check "log: the probe connections' own records (allow cert-probe)" grep -q '"action":"allow","reason":"cert-probe"' events.json
 check "log: deny cert-untrusted:probe" grep -q '"action":"deny","reason":"cert-untrusted:probe"' events.json
 check "log: deny cert-name:probe" grep -q '"action":"deny","reason":"cert-name:probe"' events.json
 check "log: deny cert-probe-timeout:probe" grep -q '"action":"deny","reason":"cert-probe-timeout:probe"' events.json
+check "log: deny cert-untrusted:probe-cache" grep -q '"action":"deny","reason":"cert-untrusted:probe-cache"' events.json
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -20,5 +20,7 @@ class H(http.server.BaseHTTPRequestHandler):
 srv = http.server.HTTPServer(("0.0.0.0", 443), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain("srv.pem", "srv.key")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+# The handshake in the connection's thread, as real servers do: the gateway may hold one
+# connection's ClientHello while its certificate probe connects to this server.
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
 srv.serve_forever()

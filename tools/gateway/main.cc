@@ -293,6 +293,9 @@ int cmdRun(const std::vector<std::string>& args) {
   gRuntime.store(rt.value().get());
   std::signal(SIGTERM, onSignal);
   std::signal(SIGINT, onSignal);
+  // A peer that resets a socket of ours (the certificate prober's servers, log receivers, control
+  // clients) gets EPIPE, never a signal that stops the gateway.
+  std::signal(SIGPIPE, SIG_IGN);
   std::fprintf(stderr, "lbg-gateway: running, policy version %llu (%zu services), %u worker(s)\n",
                static_cast<unsigned long long>(rt.value()->current()->version()),
                rt.value()->current()->serviceCount(), c.workers);
