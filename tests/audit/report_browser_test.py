@@ -51,11 +51,16 @@ dom = p.stdout
 for sid in ['summary', 'AP-DEST', 'AP-PROCEDURE', 'AP-CERT', 'AP-TENANT', 'AP-SANITIZE', 'AP-IDS',
             'AP-DDOS', 'AP-PRIV', 'AP-LOG']:
     check('<section id="%s">' % sid in dom, 'rendered DOM has section ' + sid)
+cert = dom[dom.find('<section id="AP-CERT">'):]
+cert = cert[:cert.find('</section>')]
+check('証明書を確認した接続先' in cert and 'プローブの統計' in cert and 'cert-probe-timeout' in cert,
+      'AP-CERT section shows verified destinations, failures and probe statistics')
 check(dom.count('<svg') >= 2, 'rendered DOM has the SVG charts')
 check('<script' not in open(html, encoding='utf-8').read(), 'report has no script')
 
-for lang, needles in [('ja', ['監査報告書', '接続先制限', '検証成功', 'AP-LOG', '権限管理', 'C21-0008-2']),
-                      ('en', ['audit report', 'destination restriction', 'Verified', 'AP-LOG'])]:
+for lang, needles in [('ja', ['監査報告書', '接続先制限', '検証成功', 'AP-LOG', '権限管理', 'C21-0008-2',
+                             'プローブの統計']),
+                      ('en', ['audit report', 'destination restriction', 'Verified', 'AP-LOG', 'Probe statistics'])]:
     pdf = os.path.join(work, 'report.%s.pdf' % lang)
     p = run(*base, 'report', '--from', '2026-11-01', '--to', '2026-11-03', '--format', 'pdf', '--lang', lang,
             '--out', pdf)

@@ -100,6 +100,36 @@ constexpr Text kTexts[] = {
     {"first", "最初の間隔の開始", "First interval from"},
     {"last", "最後の間隔の終了", "Last interval until"},
     {"sources", "送信元数", "Sources"},
+    {"cert_verified", "証明書を確認した接続先（サービス別）", "Destinations verified by certificate (per service)"},
+    {"cert_verified_note",
+     "SNI で許可したフローの証明書は、TLS 1.2 以下ではサーバの Certificate メッセージ（受動検査）、"
+     "TLS 1.3 では装置自身の確認接続（プローブ、キャッシュあり）で確かめ、失敗したフローは拒否して下表に計上します。"
+     "ログには許可フローごとの確認方法は記録されません（サービスの certificate 設定による）",
+     "The certificate of a flow allowed by SNI is checked from the server's Certificate message (passive "
+     "check, TLS 1.2 and below) or by the appliance's own connection (probe, cached, TLS 1.3); a flow that "
+     "fails is denied and counted below. The log does not record per allowed flow how it was checked (it "
+     "depends on the service's certificate setting)"},
+    {"sni_allowed", "SNI で許可したフロー", "Flows allowed by SNI"},
+    {"probes", "プローブ数", "Probes"},
+    {"probed_destinations", "プローブした宛先数", "Destinations probed"},
+    {"cert_top_probed", "プローブの多い宛先（サービス・宛先別）", "Most probed destinations (per service and destination)"},
+    {"cert_failures", "証明書の検証失敗による拒否（理由別）", "Denials for a failed certificate check (by reason)"},
+    {"passive", "受動検査", "Passive check"},
+    {"probe", "プローブ", "Probe"},
+    {"probe_cache", "プローブ結果のキャッシュ", "Cached probe verdict"},
+    {"proxy", "TLS 中継（lbg-proxy）", "TLS interception (lbg-proxy)"},
+    {"total", "合計", "Total"},
+    {"cert_fail_service_sni", "証明書の検証失敗（サービス・SNI 別）", "Certificate check failures (per service and SNI)"},
+    {"service_sni", "サービス / SNI", "Service / SNI"},
+    {"cert_fail_dest", "証明書の検証失敗の多い宛先", "Top destinations failing the certificate check"},
+    {"cert_probe_stats", "プローブの統計", "Probe statistics"},
+    {"refused_by_probe", "プローブによる拒否", "Refused by a probe"},
+    {"refused_by_probe_cache", "キャッシュしたプローブ結果による拒否", "Refused by a cached probe verdict"},
+    {"refused_passive", "受動検査による拒否", "Refused by the passive check"},
+    {"refused_by_proxy", "TLS 中継（lbg-proxy）による拒否", "Refused by lbg-proxy's upstream check"},
+    {"probe_timeouts", "プローブの期限切れ（cert-probe-timeout）", "Probe timeouts (cert-probe-timeout)"},
+    {"probe_failed", "プローブの接続失敗（cert-probe-failed）", "Probes that could not connect (cert-probe-failed)"},
+    {"cert_evidence", "AP-CERT に数えた記録（操作・理由別）", "Records counted for AP-CERT (by action and reason)"},
 };
 
 }  // namespace

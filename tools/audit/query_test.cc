@@ -101,6 +101,28 @@ TEST_F(Query, EventTypeSniAndServiceFilters) {
   }
 }
 
+// Certificate checks (AP-CERT) are found by their logged reason, detail included, through the
+// index as by reading everything; the sample has each of them.
+TEST_F(Query, CertificateChecksFoundByReason) {
+  for (const char* reason : {"cert-probe", "cert-untrusted:probe", "cert-untrusted:probe-cache",
+                             "cert-probe-timeout:probe", "cert-expired"}) {
+    QueryFilter f;
+    f.reason = reason;
+    uint64_t n;
+    run(f, n);
+    EXPECT_EQ(n, bruteForce(f)) << reason;
+    EXPECT_GT(n, 0u) << reason;
+  }
+  QueryFilter probes;
+  probes.reason = "cert-probe";
+  probes.service = "m365-sharepoint";
+  probes.destIp = "198.51.100.66";
+  uint64_t n;
+  run(probes, n);
+  EXPECT_EQ(n, bruteForce(probes));
+  EXPECT_GT(n, 0u);
+}
+
 TEST_F(Query, AlteredIndexIsNotTrusted) {
   ScratchDir copy;
   std::filesystem::copy(dir_->path() + "/log", copy.path() + "/log");

@@ -40,6 +40,29 @@ struct DdosSummary {
   void merge(const DdosSummary& o);
 };
 
+// AP-CERT refusals of one reason (or in total), by how the certificate was seen: the gateway's
+// passive check of a TLS <= 1.2 server flight (detail empty or `server-flight`), its own probe
+// (`probe`), a cached probe verdict (`probe-cache`), or lbg-proxy's upstream check (`tls` records).
+struct CertFailures {
+  uint64_t passive = 0, probe = 0, probeCache = 0, proxy = 0;
+
+  uint64_t total() const { return passive + probe + probeCache + proxy; }
+  void merge(const CertFailures& o);
+};
+
+// One destination the gateway probed for a service: "ip (sni)" and how many probes.
+struct CertProbeRow {
+  std::string service, destination;
+  uint64_t probes = 0;
+};
+
+// Probe statistics: probes made and refusals by how they were found out. Timeouts and failed
+// probes are the refusals of those two reasons (whatever their detail).
+struct CertProbeStats {
+  uint64_t probes = 0, refusedByProbe = 0, refusedByProbeCache = 0, refusedPassive = 0, refusedByProxy = 0;
+  uint64_t timeouts = 0, failed = 0;
+};
+
 struct ReportData {
   ReportOptions opt;
   std::string appliance, keyId;
@@ -66,7 +89,21 @@ struct ReportData {
   uint64_t dnsBindings = 0;
 
   // Other measures.
-  std::map<std::string, uint64_t> certByReason;     // AP-CERT
+  std::map<std::string, uint64_t> certByReason;     // AP-CERT: every record, "action: reason"
+  // AP-CERT evidence as the log tells it. Verified destinations: flows allowed by SNI per service
+  // (reason sni; the certificate of each is checked by the passive check or a probe) and the
+  // appliance's probe connections (reason cert-probe, one per probe) per service and destination.
+  std::map<std::string, uint64_t> certSniAllowed;         // service → flows allowed by SNI
+  std::map<std::string, uint64_t> certProbesByService;    // service → probes
+  std::map<std::string, uint64_t> certProbeDestsByService;  // service → distinct "ip (sni)" probed
+  std::vector<CertProbeRow> topCertProbes;                // by probes, topN
+  uint64_t certProbes = 0;
+  // Refusals (deny records of an AP-CERT reason, cert-probe excluded) by reason (without its
+  // detail) and how they were found out; per service and SNI, and destinations, topN.
+  std::map<std::string, CertFailures> certFailByReason;
+  CertFailures certFailTotal;
+  std::vector<std::pair<std::string, uint64_t>> topCertFailServiceSni;  // "service / sni"
+  std::vector<std::pair<std::string, uint64_t>> topCertFailDest;        // "ip (sni)"
   std::map<std::string, uint64_t> tenantByAction;   // AP-TENANT
   std::map<std::string, uint64_t> fileByResult;     // AP-SANITIZE
   std::map<std::string, uint64_t> idsBySignature;   // AP-IDS
@@ -87,6 +124,7 @@ struct ReportData {
   std::map<std::string, uint64_t> lostCounters;     // latest stats counters named *lost*/*drop*
   uint64_t retentionEvents = 0;
 
+  CertProbeStats certProbeStats() const;
   nlohmann::json toJson() const;
 };
 

@@ -18,6 +18,7 @@ using nlohmann::json;
 
 using telemetry::LogEventType;
 using telemetry::MeasureId;
+using telemetry::Reason;
 
 const std::string& measureIdText(MeasureId m) {
   static const std::vector<std::string> names = [] {
@@ -124,6 +125,13 @@ void DdosSummary::merge(const DdosSummary& o) {
   if (o.lastNs > lastNs) lastNs = o.lastNs;
 }
 
+void CertFailures::merge(const CertFailures& o) {
+  passive += o.passive;
+  probe += o.probe;
+  probeCache += o.probeCache;
+  proxy += o.proxy;
+}
+
 namespace {
 
 template <class M>
@@ -139,6 +147,19 @@ void addCounts(std::map<std::string, Counts>& into, const std::map<std::string, 
   }
 }
 
+// AP-CERT lists cut to topN only once the whole log is read.
+struct CertTops {
+  std::unordered_map<std::string, uint64_t> probeDest;       // "service\tip (sni)" → probes
+  std::unordered_map<std::string, uint64_t> failServiceSni;  // "service / sni" → refusals
+  std::unordered_map<std::string, uint64_t> failDest;        // "ip (sni)" → refusals
+
+  void merge(const CertTops& o) {
+    addAll(probeDest, o.probeDest);
+    addAll(failServiceSni, o.failServiceSni);
+    addAll(failDest, o.failDest);
+  }
+};
+
 // The evidence of one segment. Segments are read in parallel (by the verifier's threads) and
 // their partials merged in segment order, so lists keep log order and the report stays the same
 // whatever the thread timing.
@@ -146,15 +167,17 @@ struct Partial {
   ReportData d;  // counters only; integrity and periods are filled by buildReport
   std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
   std::unordered_map<std::string, DdosSummary> ddosSrc;
+  CertTops cert;
   std::map<int64_t, Counts> daily;  // local day index → counts
   std::optional<json> lastPolicyBefore;  // the last policy commit before the period
   std::string key;                       // scratch, keeps its capacity
 
   void add(const ReportOptions& opt, std::string_view line, const RecordFields& f);
+  void addCert(const RecordFields& f, bool fromProxy);
   void addSegment(const ReportOptions& opt, std::string_view data);
   void mergeInto(ReportData& out, std::unordered_map<std::string, uint64_t>& dest,
                  std::unordered_map<std::string, uint64_t>& src,
-                 std::unordered_map<std::string, DdosSummary>& ddosSources,
+                 std::unordered_map<std::string, DdosSummary>& ddosSources, CertTops& certTops,
                  std::map<int64_t, Counts>& days, std::optional<json>& policyBefore) const;
 };
 
@@ -223,6 +246,7 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     if (!f.appProto.empty()) ++d.appProto[f.appProto];
     if (isCertReason(f.reason) || f.measure == measureIdText(MeasureId::Cert))
       ++d.certByReason[f.action + ": " + f.reason];
+    addCert(f, false);
     if (f.measure == measureIdText(MeasureId::Tenant) || reasonOfMeasure(f.reason, MeasureId::Tenant))
       ++d.tenantByAction[f.action + ": " + f.reason];
     if (isDdosReason(f.reason)) {
@@ -310,12 +334,51 @@ void Partial::add(const ReportOptions& opt, std::string_view line, const RecordF
     ++d.deniedByReason[f.reason.empty() ? "-" : f.reason];
     if (isCertReason(f.reason) || f.reason == "pin-mismatch" || f.measure == measureIdText(MeasureId::Cert))
       ++d.certByReason[f.action + ": " + f.reason];
+    if (is(f.eventType, LogEventType::Tls)) addCert(f, true);
   }
+}
+
+// AP-CERT from one verdict (gateway flow or lbg-proxy tls record): an allowance by SNI, a probe
+// connection, or a refusal of a certificate reason. Names come from the vocabulary; the details
+// after ':' are the ones the gateway writes (pipeline_probe.cc, pipeline_cert.cc).
+void Partial::addCert(const RecordFields& f, bool fromProxy) {
+  const telemetry::ReasonInfo* info = telemetry::findReason(f.reason);
+  if (info == nullptr) return;
+  auto destination = [&]() {
+    std::string k = f.destIp.empty() ? std::string("-") : f.destIp;
+    if (!f.sni.empty()) k.append(" (").append(f.sni).append(")");
+    return k;
+  };
+  if (!fromProxy && info->reason == Reason::Sni) {
+    if (f.action == "allow") ++d.certSniAllowed[f.service];
+    return;
+  }
+  if (info->measure != MeasureId::Cert) return;
+  if (!fromProxy && info->reason == Reason::CertProbe) {
+    ++d.certProbes;
+    ++d.certProbesByService[f.service];
+    ++cert.probeDest[f.service + "\t" + destination()];
+    return;
+  }
+  if (f.action != "deny") return;
+  const size_t colon = f.reason.find(':');
+  const std::string_view detail =
+      colon == std::string::npos ? std::string_view() : std::string_view(f.reason).substr(colon + 1);
+  CertFailures one;
+  if (fromProxy) one.proxy = 1;
+  else if (detail == "probe") one.probe = 1;
+  else if (detail == "probe-cache") one.probeCache = 1;
+  else one.passive = 1;  // "" or "server-flight": the server's own Certificate message
+  d.certFailByReason[std::string(info->name)].merge(one);
+  d.certFailTotal.merge(one);
+  ++cert.failServiceSni[(f.service.empty() ? std::string("-") : f.service) + " / " +
+                        (f.sni.empty() ? std::string("-") : f.sni)];
+  ++cert.failDest[destination()];
 }
 
 void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>& dest,
                         std::unordered_map<std::string, uint64_t>& src,
-                        std::unordered_map<std::string, DdosSummary>& ddosSources,
+                        std::unordered_map<std::string, DdosSummary>& ddosSources, CertTops& certTops,
                         std::map<int64_t, Counts>& days, std::optional<json>& policyBefore) const {
   o.records += d.records;
   addAll(o.eventTypes, d.eventTypes);
@@ -330,6 +393,12 @@ void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>
   o.bytesToClient += d.bytesToClient;
   o.dnsBindings += d.dnsBindings;
   addAll(o.certByReason, d.certByReason);
+  addAll(o.certSniAllowed, d.certSniAllowed);
+  addAll(o.certProbesByService, d.certProbesByService);
+  o.certProbes += d.certProbes;
+  for (const auto& [k, c] : d.certFailByReason) o.certFailByReason[k].merge(c);
+  o.certFailTotal.merge(d.certFailTotal);
+  certTops.merge(cert);
   addAll(o.tenantByAction, d.tenantByAction);
   addAll(o.fileByResult, d.fileByResult);
   addAll(o.idsBySignature, d.idsBySignature);
@@ -404,10 +473,11 @@ Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::
 
   std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
   std::unordered_map<std::string, DdosSummary> ddosSources;
+  CertTops certTops;
   std::map<int64_t, Counts> daily;
   std::optional<json> policyBefore;
   for (const auto& [n, p] : parts)
-    p->mergeInto(d, deniedDest, deniedSrc, ddosSources, daily, policyBefore);
+    p->mergeInto(d, deniedDest, deniedSrc, ddosSources, certTops, daily, policyBefore);
   if (policyBefore) d.policyInForceAtStart = *policyBefore;
   for (const auto& [day, c] : daily)
     d.daily[telemetry::logfmt::formatRfc3339(day * kDayNs, 0, false).substr(0, 10)] = c;
@@ -422,7 +492,31 @@ Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::
     return a.first < b.first;
   });
   if (d.topDdosSources.size() > opt.topN) d.topDdosSources.resize(opt.topN);
+  // AP-CERT: distinct destinations probed per service, then the most probed, cut at topN.
+  for (const auto& [k, n] : certTops.probeDest) ++d.certProbeDestsByService[k.substr(0, k.find('\t'))];
+  for (const auto& [k, n] : top(certTops.probeDest, opt.topN)) {
+    const size_t tab = k.find('\t');
+    d.topCertProbes.push_back({k.substr(0, tab), k.substr(tab + 1), n});
+  }
+  d.topCertFailServiceSni = top(certTops.failServiceSni, opt.topN);
+  d.topCertFailDest = top(certTops.failDest, opt.topN);
   return d;
+}
+
+CertProbeStats ReportData::certProbeStats() const {
+  CertProbeStats s;
+  s.probes = certProbes;
+  s.refusedByProbe = certFailTotal.probe;
+  s.refusedByProbeCache = certFailTotal.probeCache;
+  s.refusedPassive = certFailTotal.passive;
+  s.refusedByProxy = certFailTotal.proxy;
+  auto total = [&](Reason r) {
+    auto it = certFailByReason.find(std::string(telemetry::reasonInfo(r).name));
+    return it == certFailByReason.end() ? uint64_t(0) : it->second.total();
+  };
+  s.timeouts = total(Reason::CertProbeTimeout);
+  s.failed = total(Reason::CertProbeFailed);
+  return s;
 }
 
 json ReportData::toJson() const {
@@ -451,6 +545,30 @@ json ReportData::toJson() const {
     row["source"] = k;
     ddosTop.push_back(std::move(row));
   }
+  auto failures = [](const CertFailures& c) {
+    return json{{"passive", c.passive}, {"probe", c.probe}, {"probe_cache", c.probeCache},
+                {"proxy", c.proxy}, {"total", c.total()}};
+  };
+  auto perService = [](const std::map<std::string, uint64_t>& m) {
+    json o = json::object();
+    for (const auto& [k, n] : m) o[k.empty() ? "-" : k] = n;
+    return o;
+  };
+  json certFailReasons = json::object();
+  for (const auto& [k, c] : certFailByReason) certFailReasons[k] = failures(c);
+  json certProbed = json::array();
+  for (const auto& r : topCertProbes)
+    certProbed.push_back({{"service", r.service.empty() ? "-" : r.service},
+                          {"destination", r.destination},
+                          {"probes", r.probes}});
+  const CertProbeStats ps = certProbeStats();
+  const json probeStats = {{"probes", ps.probes},
+                           {"refused_by_probe", ps.refusedByProbe},
+                           {"refused_by_probe_cache", ps.refusedByProbeCache},
+                           {"refused_passive", ps.refusedPassive},
+                           {"refused_by_proxy", ps.refusedByProxy},
+                           {"timeouts", ps.timeouts},
+                           {"failed", ps.failed}};
   json retainedJson = json::array();
   for (const auto& r : retained)
     retainedJson.push_back({{"segment", r.segment},
@@ -491,6 +609,17 @@ json ReportData::toJson() const {
         {"bytes_toclient", bytesToClient},
         {"dns_bindings", dnsBindings}}},
       {"certificate", certByReason},
+      {"certificate_checks",
+       {{"sni_allowed_by_service", perService(certSniAllowed)},
+        {"probes_by_service", perService(certProbesByService)},
+        {"probed_destinations_by_service", perService(certProbeDestsByService)},
+        {"top_probed", certProbed},
+        {"failures",
+         {{"total", failures(certFailTotal)},
+          {"by_reason", certFailReasons},
+          {"top_service_sni", pairs(topCertFailServiceSni)},
+          {"top_destinations", pairs(topCertFailDest)}}},
+        {"probe_stats", probeStats}}},
       {"tenant", tenantByAction},
       {"sanitization", fileByResult},
       {"ids", {{"by_signature", idsBySignature}, {"by_action", idsByAction}}},

@@ -234,6 +234,9 @@ std::string renderJson(const ReportData& d, const MeasureCatalogue& cat) {
   return j.dump(2) + "\n";
 }
 
+template <class Row>
+static void certCsvRows(const ReportData& d, Row& row);
+
 std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
   const std::string& L = d.opt.lang;
   std::ostringstream o;
@@ -289,6 +292,7 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
   if (d.policyInForceAtStart.is_object()) policyRows(d.policyInForceAtStart);
   for (const auto& p : d.policyVersions) policyRows(p);
   for (const auto& [k, n] : d.certByReason) row("certificate", measureIdText(MeasureId::Cert), k, "", "", std::to_string(n), "");
+  certCsvRows(d, row);
   for (const auto& [k, n] : d.tenantByAction) row("tenant", measureIdText(MeasureId::Tenant), k, "", "", std::to_string(n), "");
   for (const auto& [k, n] : d.fileByResult) row("sanitization", measureIdText(MeasureId::Sanitize), k, "", "", std::to_string(n), "");
   for (const auto& [k, n] : d.idsBySignature) row("ids", measureIdText(MeasureId::Ids), k, "", "", std::to_string(n), "");
@@ -322,6 +326,135 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
     row("retention", measureIdText(MeasureId::Log), "segment " + std::to_string(r.segment), "", "", std::to_string(r.records),
         "seq " + std::to_string(r.firstSeq) + ".." + std::to_string(r.lastSeq) + " " + r.reason);
   return o.str();
+}
+
+namespace {
+
+std::string serviceName(const std::string& svc, const std::string& lang) {
+  return svc.empty() ? tr(lang, "no_service") : svc;
+}
+
+std::string reasonLabel(const std::string& name, const std::string& lang) {
+  const telemetry::ReasonInfo* info = telemetry::findReason(name);
+  return info == nullptr ? name : name + " (" + std::string(lang == "en" ? info->en : info->ja) + ")";
+}
+
+// Every service seen allowed by SNI or probed, in name order.
+std::vector<std::string> certServices(const ReportData& d) {
+  std::map<std::string, bool> names;
+  for (const auto& [k, n] : d.certSniAllowed) names[k] = true;
+  for (const auto& [k, n] : d.certProbesByService) names[k] = true;
+  std::vector<std::string> v;
+  for (const auto& [k, b] : names) v.push_back(k);
+  return v;
+}
+
+uint64_t valueOr0(const std::map<std::string, uint64_t>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+// AP-CERT rows of the CSV: verified destinations, refusals by reason and origin, probe figures.
+template <class Row>
+static void certCsvRows(const ReportData& d, Row& row) {
+  const std::string& L = d.opt.lang;
+  const std::string& id = measureIdText(MeasureId::Cert);
+  for (const auto& svc : certServices(d))
+    row("cert_verified_service", id, serviceName(svc, L), std::to_string(valueOr0(d.certSniAllowed, svc)), "",
+        std::to_string(valueOr0(d.certProbesByService, svc)),
+        std::to_string(valueOr0(d.certProbeDestsByService, svc)) + " " + tr(L, "probed_destinations"));
+  for (const auto& r : d.topCertProbes)
+    row("cert_probe_destination", id, serviceName(r.service, L) + " " + r.destination, "", "",
+        std::to_string(r.probes), "");
+  auto origins = [&](const CertFailures& c) {
+    return std::string(tr(L, "passive")) + " " + std::to_string(c.passive) + ", " + tr(L, "probe") + " " +
+           std::to_string(c.probe) + ", " + tr(L, "probe_cache") + " " + std::to_string(c.probeCache) + ", " +
+           tr(L, "proxy") + " " + std::to_string(c.proxy);
+  };
+  for (const auto& [k, c] : d.certFailByReason)
+    row("cert_failure_reason", id, k, "", std::to_string(c.total()), "", origins(c));
+  for (const auto& [k, n] : d.topCertFailServiceSni)
+    row("cert_failure_service_sni", id, k, "", std::to_string(n), "", "");
+  for (const auto& [k, n] : d.topCertFailDest) row("cert_failure_destination", id, k, "", std::to_string(n), "", "");
+  const CertProbeStats ps = d.certProbeStats();
+  for (const auto& [key, n] : std::vector<std::pair<const char*, uint64_t>>{
+           {"probes", ps.probes},
+           {"refused_by_probe", ps.refusedByProbe},
+           {"refused_by_probe_cache", ps.refusedByProbeCache},
+           {"refused_passive", ps.refusedPassive},
+           {"refused_by_proxy", ps.refusedByProxy},
+           {"probe_timeouts", ps.timeouts},
+           {"probe_failed", ps.failed}})
+    row("cert_probe_stats", id, tr(L, key), "", "", std::to_string(n), "");
+}
+
+// AP-CERT: destinations verified per service (flows allowed by SNI, the appliance's probes),
+// refusals by reason and by how the certificate was seen, per service/SNI and destination, and
+// the probe figures. A period without any AP-CERT record or SNI allowance says "no data".
+static void certSection(Html& h, const ReportData& d, const MeasureCatalogue& cat) {
+  const std::string& L = d.opt.lang;
+  const std::string& id = measureIdText(MeasureId::Cert);
+  h.h2(id, measureName(cat, id, L) + " (" + id + ")");
+  if (d.certByReason.empty() && d.certSniAllowed.empty() && d.certProbes == 0 && d.certFailTotal.total() == 0) {
+    h.noData();
+    h.endSection();
+    return;
+  }
+  h.h3(tr(L, "cert_verified"));
+  h.p(tr(L, "cert_verified_note"));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& svc : certServices(d))
+    rows.push_back({serviceName(svc, L), num(valueOr0(d.certSniAllowed, svc)), num(valueOr0(d.certProbesByService, svc)),
+                    num(valueOr0(d.certProbeDestsByService, svc))});
+  if (rows.empty()) h.p(tr(L, "none"));
+  else h.table({tr(L, "service"), tr(L, "sni_allowed"), tr(L, "probes"), tr(L, "probed_destinations")}, rows,
+               {false, true, true, true});
+  h.h3(tr(L, "cert_top_probed"));
+  rows.clear();
+  for (const auto& r : d.topCertProbes) rows.push_back({serviceName(r.service, L), r.destination, num(r.probes)});
+  if (rows.empty()) h.p(tr(L, "none"));
+  else h.table({tr(L, "service"), tr(L, "destination"), tr(L, "probes")}, rows, {false, false, true});
+
+  h.h3(tr(L, "cert_failures"));
+  if (d.certFailTotal.total() == 0) {
+    h.p(tr(L, "none"));
+  } else {
+    rows.clear();
+    auto cells = [&](std::string label, const CertFailures& c) {
+      return std::vector<std::string>{std::move(label), num(c.passive), num(c.probe), num(c.probeCache), num(c.proxy),
+                                      num(c.total())};
+    };
+    for (const auto& [k, c] : d.certFailByReason) rows.push_back(cells(reasonLabel(k, L), c));
+    rows.push_back(cells(tr(L, "total"), d.certFailTotal));
+    h.table({tr(L, "reason"), tr(L, "passive"), tr(L, "probe"), tr(L, "probe_cache"), tr(L, "proxy"), tr(L, "total")},
+            rows, {false, true, true, true, true, true});
+    h.h3(tr(L, "cert_fail_service_sni"));
+    rows.clear();
+    for (const auto& [k, n] : d.topCertFailServiceSni) rows.push_back({k, num(n)});
+    h.table({tr(L, "service_sni"), tr(L, "count")}, rows, {false, true});
+    h.h3(tr(L, "cert_fail_dest"));
+    rows.clear();
+    for (const auto& [k, n] : d.topCertFailDest) rows.push_back({k, num(n)});
+    h.table({tr(L, "destination"), tr(L, "count")}, rows, {false, true});
+  }
+
+  h.h3(tr(L, "cert_probe_stats"));
+  const CertProbeStats ps = d.certProbeStats();
+  h.table({tr(L, "item"), tr(L, "count")},
+          {{tr(L, "probes"), num(ps.probes)},
+           {tr(L, "refused_by_probe"), num(ps.refusedByProbe)},
+           {tr(L, "refused_by_probe_cache"), num(ps.refusedByProbeCache)},
+           {tr(L, "refused_passive"), num(ps.refusedPassive)},
+           {tr(L, "refused_by_proxy"), num(ps.refusedByProxy)},
+           {tr(L, "probe_timeouts"), num(ps.timeouts)},
+           {tr(L, "probe_failed"), num(ps.failed)}},
+          {false, true});
+  h.h3(tr(L, "cert_evidence"));
+  if (d.certByReason.empty()) h.p(tr(L, "none"));
+  else h.countTable("reason", d.certByReason);
+  h.endSection();
 }
 
 // AP-DDOS: the guard's deny summaries (per reason, top sources, their intervals), then every record
@@ -491,7 +624,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
     else h.countTable(keyHead, m);
     h.endSection();
   };
-  simple(measureIdText(MeasureId::Cert), d.certByReason, "reason");
+  certSection(h, d, cat);
   simple(measureIdText(MeasureId::Tenant), d.tenantByAction, "action");
   simple(measureIdText(MeasureId::Sanitize), d.fileByResult, "result");
 

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
+#include <set>
 
 #include "dataplane/telemetry/log/log_writer.h"
 #include "tools/audit/audit_test_support.h"
@@ -15,17 +17,57 @@ namespace {
 
 using namespace testing;
 
+// The AP-CERT figures of a period, counted from the sample's records themselves (the reference the
+// report's one pass is checked against).
+struct CertExpected {
+  std::map<std::string, uint64_t> sniAllowed, probes;
+  std::map<std::string, CertFailures> failures;
+  uint64_t probeTotal = 0;
+};
+
+CertExpected certExpected(const SampleLogOptions& o, int64_t fromNs, int64_t toNs) {
+  CertExpected e;
+  const std::set<std::string> certReasons = {"cert-untrusted", "cert-name", "cert-expired", "pin-mismatch",
+                                             "cert-weak-key", "cert-probe-timeout", "cert-probe-failed"};
+  const int64_t step = o.spanNs / int64_t(o.events);
+  for (uint64_t i = 0; i < o.events; ++i) {
+    const int64_t t = o.startNs + int64_t(i) * step;
+    if (t < fromNs || t >= toNs) continue;
+    const auto j = nlohmann::json::parse(sampleEvent(o, i, t));
+    if (j.value("event_type", "") != "flow" || j.value("phase", "") != "verdict") continue;
+    const std::string reason = j.value("reason", ""), action = j.value("action", "");
+    const std::string base = reason.substr(0, reason.find(':'));
+    const std::string detail = base.size() < reason.size() ? reason.substr(base.size() + 1) : "";
+    const std::string service = j["policy"]["service"].is_string() ? j["policy"]["service"].get<std::string>() : "";
+    if (base == "sni" && action == "allow") ++e.sniAllowed[service];
+    if (base == "cert-probe") {
+      ++e.probes[service];
+      ++e.probeTotal;
+    }
+    if (action == "deny" && certReasons.count(base)) {
+      CertFailures& f = e.failures[base];
+      if (detail == "probe") ++f.probe;
+      else if (detail == "probe-cache") ++f.probeCache;
+      else ++f.passive;
+    }
+  }
+  return e;
+}
+
 class Report : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new ScratchDir();
-    SampleLogOptions o = sampleLogIn(*dir_);
+  static SampleLogOptions sampleOptions(const ScratchDir& dir) {
+    SampleLogOptions o = sampleLogIn(dir);
     o.events = 12000;
     o.startNs = at("2026-10-31T12:00:00Z");
     o.spanNs = 4 * 86400LL * 1000000000LL;
     o.segmentMaxBytes = 512 << 10;
     o.rareEvery = 5003;
-    ASSERT_TRUE(writeSampleLog(o));
+    return o;
+  }
+  static void SetUpTestSuite() {
+    dir_ = new ScratchDir();
+    ASSERT_TRUE(writeSampleLog(sampleOptions(*dir_)));
     auto cat = loadMeasures(LBG_MEASURES_YAML);
     ASSERT_TRUE(cat) << cat.error().toString();
     catalogue_ = new MeasureCatalogue(*cat);
@@ -34,10 +76,12 @@ class Report : public ::testing::Test {
     delete dir_;
     delete catalogue_;
   }
+  static int64_t fromNs() { return at("2026-11-01T00:00:00+09:00"); }
+  static int64_t toNs() { return at("2026-11-04T00:00:00+09:00"); }
   static ReportData build(const std::string& lang) {
     ReportOptions ro;
-    ro.fromNs = at("2026-11-01T00:00:00+09:00");
-    ro.toNs = at("2026-11-04T00:00:00+09:00");
+    ro.fromNs = fromNs();
+    ro.toNs = toNs();
     ro.lang = lang;
     ro.generatedNs = at("2026-11-05T10:00:00+09:00");
     auto d = buildReport(dir_->path() + "/log", fixedKey().publicKey(), ro);
@@ -90,6 +134,69 @@ TEST_F(Report, ContentMatchesTheLog) {
   EXPECT_TRUE(d.topDdosSources[0].first.starts_with("203.0.113.")) << d.topDdosSources[0].first;
   EXPECT_GT(d.certByReason.size(), 0u);
   EXPECT_FALSE(d.lostCounters.empty());
+}
+
+// AP-CERT in the sample: SNI allowances and probes per service, refusals by reason and by how they
+// were found out, probe statistics; the same figures in JSON, CSV and both HTML languages.
+TEST_F(Report, CertificateSectionCountsTheSamplesChecks) {
+  ReportData d = build("ja");
+  const CertExpected e = certExpected(sampleOptions(*dir_), fromNs(), toNs());
+  // The sample has them all: not a comparison of two empty tables.
+  ASSERT_GT(e.probeTotal, 10u);
+  ASSERT_GT(e.failures.at("cert-untrusted").probe, 0u);
+  ASSERT_GT(e.failures.at("cert-untrusted").probeCache, 0u);
+  ASSERT_GT(e.failures.at("cert-untrusted").passive, 0u);
+  ASSERT_GT(e.failures.at("cert-probe-timeout").probe, 0u);
+  EXPECT_EQ(d.certSniAllowed, e.sniAllowed);
+  EXPECT_EQ(d.certProbesByService, e.probes);
+  EXPECT_EQ(d.certProbes, e.probeTotal);
+  ASSERT_EQ(d.certFailByReason.size(), e.failures.size());
+  CertFailures total;
+  for (const auto& [reason, f] : e.failures) {
+    const CertFailures& got = d.certFailByReason.at(reason);
+    EXPECT_EQ(got.passive, f.passive) << reason;
+    EXPECT_EQ(got.probe, f.probe) << reason;
+    EXPECT_EQ(got.probeCache, f.probeCache) << reason;
+    EXPECT_EQ(got.proxy, 0u) << reason;
+    total.merge(f);
+  }
+  EXPECT_EQ(d.certFailTotal.total(), total.total());
+  // The sample probes two Exchange addresses, one SharePoint impostor and one Windows Update server.
+  EXPECT_EQ(d.certProbeDestsByService.at("m365-exchange"), 2u);
+  EXPECT_EQ(d.certProbeDestsByService.at("m365-sharepoint"), 1u);
+  const CertProbeStats ps = d.certProbeStats();
+  EXPECT_EQ(ps.probes, e.probeTotal);
+  EXPECT_EQ(ps.timeouts, e.failures.at("cert-probe-timeout").total());
+  EXPECT_EQ(ps.refusedByProbe, total.probe);
+  EXPECT_EQ(ps.refusedByProbeCache, total.probeCache);
+  EXPECT_EQ(ps.refusedPassive, total.passive);
+  ASSERT_FALSE(d.topCertFailDest.empty());
+  EXPECT_EQ(d.topCertFailDest[0].first, "198.51.100.66 (city-my.sharepoint.com)");  // probe and cache
+  EXPECT_EQ(d.topCertFailDest[0].second,
+            e.failures.at("cert-untrusted").probe + e.failures.at("cert-untrusted").probeCache);
+
+  const auto j = nlohmann::json::parse(renderJson(d, *catalogue_));
+  EXPECT_EQ(j["certificate_checks"]["probe_stats"]["probes"], e.probeTotal);
+  EXPECT_EQ(j["certificate_checks"]["failures"]["by_reason"]["cert-untrusted"]["probe_cache"],
+            e.failures.at("cert-untrusted").probeCache);
+  EXPECT_EQ(j["certificate_checks"]["sni_allowed_by_service"]["m365-exchange"], e.sniAllowed.at("m365-exchange"));
+  const std::string csv = renderCsv(d, *catalogue_);
+  EXPECT_NE(csv.find("\"cert_probe_stats\",\"AP-CERT\",\"プローブ数\",,," + std::to_string(e.probeTotal) + ","),
+            std::string::npos);
+  EXPECT_NE(csv.find("\"cert_failure_reason\",\"AP-CERT\",\"cert-probe-timeout\",,"), std::string::npos);
+  const std::string ja = renderHtml(d, *catalogue_);
+  const size_t s = ja.find("<section id=\"AP-CERT\"");
+  ASSERT_NE(s, std::string::npos);
+  const std::string section = ja.substr(s, ja.find("</section>", s) - s);
+  EXPECT_NE(section.find("証明書を確認した接続先（サービス別）"), std::string::npos);
+  EXPECT_NE(section.find("<td>プローブ数</td><td class=\"n\">" + std::to_string(e.probeTotal) + "</td>"),
+            std::string::npos);
+  EXPECT_NE(section.find("信頼できない接続先証明書"), std::string::npos);  // the reason's label
+  EXPECT_EQ(section.find("この期間のデータはありません"), std::string::npos);
+  const std::string en = renderHtml(build("en"), *catalogue_);
+  EXPECT_NE(en.find("Destinations verified by certificate (per service)"), std::string::npos);
+  EXPECT_NE(en.find("<td>Probes</td><td class=\"n\">" + std::to_string(e.probeTotal) + "</td>"), std::string::npos);
+  EXPECT_NE(en.find("certificate probe unanswered within its deadline"), std::string::npos);
 }
 
 TEST_F(Report, CsvOpensInSpreadsheets) {
@@ -195,6 +302,102 @@ TEST(ReportReasons, DenySummariesCountForDdos) {
   ASSERT_EQ(d->topDdosSources.size(), 2u);
   EXPECT_EQ(d->topDdosSources[0].first, "198.18.0.1");
   EXPECT_EQ(d->ddosSources, 2u);
+}
+
+std::string certFlow(const std::string& t, const std::string& action, const std::string& reason,
+                     const std::string& service, const std::string& dest, const std::string& sni) {
+  return R"({"timestamp":")" + t + R"(","event_type":"flow","phase":"verdict","src_ip":"10.1.0.5","src_port":40000,"dest_ip":")" +
+         dest + R"(","dest_port":443,"proto":"TCP","app_proto":"tls","action":")" + action + R"(","reason":")" + reason +
+         R"(","policy":{"version":3,"service":)" + (service.empty() ? std::string("null") : "\"" + service + "\"") +
+         R"(},"tls":{"sni":")" + sni + R"("},"measure":")" + (reason == "sni" || reason == "no-match" ? "AP-DEST" : "AP-CERT") +
+         R"("})";
+}
+
+// AP-CERT by hand: SNI allowances and probes per service and destination, refusals by reason and
+// origin (passive, probe, probe cache, lbg-proxy), top service/SNI and destinations, probe figures.
+TEST(ReportCert, VerifiedDestinationsFailuresAndProbes) {
+  ScratchDir dir;
+  telemetry::LogConfig cfg;
+  cfg.dir = dir.path() + "/log";
+  cfg.keyFile = dir.path() + "/k";
+  cfg.applianceId = "gw";
+  fixedKey().writePem(cfg.keyFile);
+  const std::string t = "2026-11-02T01:00:00.000000Z";
+  const std::string ex = "outlook.office365.com", sp = "city-my.sharepoint.com", wu = "download.windowsupdate.com";
+  {
+    auto w = telemetry::LogWriter::create(cfg);
+    ASSERT_TRUE(w);
+    for (int i = 0; i < 3; ++i) (*w)->append(certFlow(t, "allow", "sni", "m365-exchange", "52.96.88.1", ex));
+    (*w)->append(certFlow(t, "allow", "sni", "windows-update", "23.32.4.10", wu));
+    (*w)->append(certFlow(t, "allow", "cert-probe", "m365-exchange", "52.96.88.1", ex));
+    (*w)->append(certFlow(t, "allow", "cert-probe", "m365-exchange", "52.96.88.1", ex));
+    (*w)->append(certFlow(t, "allow", "cert-probe", "m365-exchange", "52.96.88.2", ex));
+    (*w)->append(certFlow(t, "allow", "cert-probe", "windows-update", "203.0.113.50", wu));
+    (*w)->append(certFlow(t, "deny", "cert-name", "m365-exchange", "198.18.0.7", ex));
+    (*w)->append(certFlow(t, "deny", "cert-untrusted:server-flight", "m365-exchange", "198.18.0.7", ex));
+    (*w)->append(certFlow(t, "deny", "cert-untrusted:probe", "m365-sharepoint", "198.51.100.66", sp));
+    (*w)->append(certFlow(t, "deny", "cert-untrusted:probe-cache", "m365-sharepoint", "198.51.100.66", sp));
+    (*w)->append(certFlow(t, "deny", "cert-probe-timeout:probe", "windows-update", "203.0.113.50", wu));
+    (*w)->append(certFlow(t, "deny", "cert-probe-failed:probe", "windows-update", "203.0.113.51", wu));
+    (*w)->append(certFlow(t, "deny", "no-match", "", "198.18.0.9", "www.dropbox.com"));  // not AP-CERT
+    (*w)->append(R"({"timestamp":"2026-11-02T01:00:01.000000Z","event_type":"tls","src_ip":"10.0.0.1","src_port":5,"proto":"TCP","dest_port":443,"action":"deny","reason":"cert-name","measure":"AP-CERT","tls":{"sni":"login.microsoft.com"}})");
+    (*w)->close();
+  }
+  ReportOptions ro;
+  ro.fromNs = at("2026-11-01T00:00:00Z");
+  ro.toNs = at("2026-11-03T00:00:00Z");
+  ro.lang = "en";
+  auto d = buildReport(cfg.dir, fixedKey().publicKey(), ro);
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_EQ(d->certSniAllowed, (std::map<std::string, uint64_t>{{"m365-exchange", 3}, {"windows-update", 1}}));
+  EXPECT_EQ(d->certProbes, 4u);
+  EXPECT_EQ(d->certProbesByService, (std::map<std::string, uint64_t>{{"m365-exchange", 3}, {"windows-update", 1}}));
+  EXPECT_EQ(d->certProbeDestsByService.at("m365-exchange"), 2u);
+  ASSERT_EQ(d->topCertProbes.size(), 3u);
+  EXPECT_EQ(d->topCertProbes[0].service, "m365-exchange");
+  EXPECT_EQ(d->topCertProbes[0].destination, "52.96.88.1 (outlook.office365.com)");
+  EXPECT_EQ(d->topCertProbes[0].probes, 2u);
+  const CertFailures& untrusted = d->certFailByReason.at("cert-untrusted");
+  EXPECT_EQ(untrusted.passive, 1u);
+  EXPECT_EQ(untrusted.probe, 1u);
+  EXPECT_EQ(untrusted.probeCache, 1u);
+  EXPECT_EQ(d->certFailByReason.at("cert-name").passive, 1u);
+  EXPECT_EQ(d->certFailByReason.at("cert-name").proxy, 1u);
+  EXPECT_EQ(d->certFailByReason.size(), 4u);  // untrusted, name, probe-timeout, probe-failed
+  EXPECT_EQ(d->certFailTotal.total(), 7u);
+  const CertProbeStats ps = d->certProbeStats();
+  EXPECT_EQ(ps.probes, 4u);
+  EXPECT_EQ(ps.refusedByProbe, 3u);
+  EXPECT_EQ(ps.refusedByProbeCache, 1u);
+  EXPECT_EQ(ps.refusedPassive, 2u);
+  EXPECT_EQ(ps.refusedByProxy, 1u);
+  EXPECT_EQ(ps.timeouts, 1u);
+  EXPECT_EQ(ps.failed, 1u);
+  ASSERT_EQ(d->topCertFailServiceSni.size(), 4u);
+  EXPECT_EQ(d->topCertFailServiceSni[0], (std::pair<std::string, uint64_t>{"m365-exchange / outlook.office365.com", 2}));
+  EXPECT_EQ(d->topCertFailServiceSni[3].first, "- / login.microsoft.com");  // lbg-proxy's, no service
+  ASSERT_FALSE(d->topCertFailDest.empty());
+  EXPECT_EQ(d->topCertFailDest[0], (std::pair<std::string, uint64_t>{"198.18.0.7 (outlook.office365.com)", 2}));
+
+  auto cat = loadMeasures(LBG_MEASURES_YAML);
+  ASSERT_TRUE(cat) << cat.error().toString();
+  const auto j = nlohmann::json::parse(renderJson(*d, *cat));
+  EXPECT_EQ(j["certificate_checks"]["probe_stats"]["refused_by_probe"], 3u);
+  EXPECT_EQ(j["certificate_checks"]["failures"]["by_reason"]["cert-untrusted"]["total"], 3u);
+  EXPECT_EQ(j["certificate_checks"]["top_probed"][0]["probes"], 2u);
+  const std::string csv = renderCsv(*d, *cat);
+  EXPECT_NE(csv.find("\"cert_verified_service\",\"AP-CERT\",\"m365-exchange\",3,,3,\"2 "), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\"cert_failure_reason\",\"AP-CERT\",\"cert-untrusted\",,3,,\"Passive check 1, Probe 1, "),
+            std::string::npos) << csv;
+  const std::string html = renderHtml(*d, *cat);
+  EXPECT_NE(html.find("<td>Refused by a probe</td><td class=\"n\">3</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>Probe timeouts (cert-probe-timeout)</td><td class=\"n\">1</td>"), std::string::npos);
+  EXPECT_NE(html.find("server certificate not trusted"), std::string::npos);
+  ReportData ja = *d;
+  ja.opt.lang = "ja";
+  const std::string jaHtml = renderHtml(ja, *cat);
+  EXPECT_NE(jaHtml.find("証明書の検証失敗による拒否（理由別）"), std::string::npos);
+  EXPECT_NE(jaHtml.find("<td>プローブによる拒否</td><td class=\"n\">3</td>"), std::string::npos);
 }
 
 // Writes `ddos` records (one source and reason per interval) and builds the report over them.

@@ -164,6 +164,39 @@ std::string sampleEvent(const SampleLogOptions& opt, uint64_t i, int64_t timeNs)
     return buf;
   }
   int version = i < opt.events * 2 / 5 ? 1 : 2;
+  if (i % 211 == 3) {
+    // Certificate checks (AP-CERT): the appliance's probes (their own flows, `cert-probe`), a
+    // server at another address claiming SharePoint refused by its probe and then by the cached
+    // verdict, refusals of the passive check of TLS 1.2 flights, a probe left unanswered.
+    struct Cert {
+      const char* action;
+      const char* reason;
+      const char* service;
+      const char* ip;
+      const char* sni;
+    };
+    constexpr Cert kCerts[] = {
+        {"allow", "cert-probe", "m365-exchange", "52.96.88.1", "outlook.office365.com"},
+        {"allow", "cert-probe", "m365-exchange", "52.96.88.2", "outlook.office365.com"},
+        {"allow", "cert-probe", "m365-sharepoint", "198.51.100.66", "city-my.sharepoint.com"},
+        {"deny", "cert-untrusted:probe", "m365-sharepoint", "198.51.100.66", "city-my.sharepoint.com"},
+        {"deny", "cert-untrusted:probe-cache", "m365-sharepoint", "198.51.100.66", "city-my.sharepoint.com"},
+        {"deny", "cert-name", "m365-exchange", "198.18.50.7", "outlook.office365.com"},
+        {"allow", "cert-probe", "windows-update", "203.0.113.50", "download.windowsupdate.com"},
+        {"deny", "cert-probe-timeout:probe", "windows-update", "203.0.113.50", "download.windowsupdate.com"},
+        {"deny", "cert-expired", "lgwan-asp-mail", "198.51.100.20", "asp.lgwan.example.jp"},
+        {"deny", "cert-untrusted:server-flight", "m365-exchange", "198.18.50.8", "outlook.office365.com"},
+    };
+    const Cert& c = kCerts[(i / 211) % (sizeof(kCerts) / sizeof(kCerts[0]))];
+    std::snprintf(buf, sizeof(buf),
+                  "{\"timestamp\":\"%s\",\"flow_id\":%llu,\"event_type\":\"flow\",\"phase\":\"verdict\","
+                  "\"src_ip\":\"10.20.%llu.%llu\",\"src_port\":%llu,\"dest_ip\":\"%s\",\"dest_port\":443,"
+                  "\"proto\":\"TCP\",\"app_proto\":\"tls\",\"action\":\"%s\",\"reason\":\"%s\","
+                  "\"policy\":{\"version\":%d,\"service\":\"%s\"},\"tls\":{\"sni\":\"%s\"},\"measure\":\"%s\"}",
+                  t.c_str(), (unsigned long long)i, src3, src4, sport, c.ip, c.action, c.reason, version, c.service,
+                  c.sni, measureIdText(MeasureId::Cert).c_str());
+    return buf;
+  }
   if (kind < 68) {
     size_t idx = (r >> 40) % 5;
     if (version == 1 && idx == 2) idx = 0;  // Teams is allowed from policy version 2 on

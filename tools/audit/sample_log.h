@@ -10,8 +10,9 @@
 
 // A deterministic, realistic enforcement log for tests, the benchmark and demos: flows allowed and
 // denied for the reasons the gateway gives, DNS bindings, policy commits with approvals and ISMAP
-// ids, administrator actions, IDS alerts, sanitizer results and counters, spread evenly over a
-// period. The same options always give byte-identical records.
+// ids, administrator actions, IDS alerts, sanitizer results, certificate checks (probes and
+// refusals), the guard's ddos summaries and counters, spread evenly over a period. The same
+// options always give byte-identical records.
 namespace lbg::audit {
 
 struct SampleLogOptions {
