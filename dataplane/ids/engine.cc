@@ -143,7 +143,28 @@ bool Engine::buildDatabases(std::string& error) {
       if (!(dirs & (1 << d))) continue;
       if (r.fpBuffer < 0) {
         const BufferMatches* bm = r.buffers.empty() ? nullptr : &r.buffers[0];
-        always_[key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d)].push_back(idx);
+        const int k = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
+        // The side whose list is the most specific (longest shortest prefix: a list of hosts
+        // rather than $HOME_NET, which every flow of the segment is in), if either has one.
+        const AddressSet* side = nullptr;
+        int best = -1;
+        for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
+          if (a->include.empty()) continue;
+          int shortest = 128;
+          for (const Cidr& c : a->include) shortest = std::min(shortest, int(c.prefix));
+          if (shortest > best) side = a, best = shortest;
+        }
+        if (side == nullptr) {
+          always_[k].push_back(idx);
+          continue;
+        }
+        AddressIndex& ix = addressIndex_[k];
+        for (const Cidr& c : side->include) {
+          auto& list = ix.rules[prefixKey(c.addr, c.prefix)];
+          if (list.empty() || list.back() != idx) list.push_back(idx);
+          if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
+            ix.lengths.push_back(c.prefix);
+        }
         continue;
       }
       const BufferMatches& bm = r.buffers[r.fpBuffer];
@@ -242,7 +263,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   uint64_t base = 0;
   if (state.tuple.ipProto != 6) {
     out.fault |= !collectCopy(block_[key(0, false, d)], bytes, s, out.depthExceeded);
-    for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
+    queueAlways(key(0, false, d), state.tuple, s);
     view.set(Buffer::Payload, bytes);
     if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
     return out;
@@ -279,7 +300,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       }
     }
   }
-  for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
+  queueAlways(key(0, false, d), state.tuple, s);
   uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
     if (windowed) {
@@ -317,14 +338,14 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
     auto bytes = buffers.bytes[b];
     if (!bytes.data()) continue;
     out.fault |= !collectCopy(block_[key(b, false, d)], bytes, s, out.depthExceeded);
-    for (uint32_t r : always_[key(b, false, d)]) ScratchAccess::queue(s, r);
+    queueAlways(key(b, false, d), state.tuple, s);
     const int dk = key(b, true, d);
-    if (b != 0 && (block_[dk].db || !always_[dk].empty())) {
+    if (b != 0 && (block_[dk].db || !always_[dk].empty() || !addressIndex_[dk].rules.empty())) {
       size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
       s.dotted_[b][0] = '.';
       std::memcpy(s.dotted_[b].data() + 1, bytes.data(), n);
       out.fault |= !collect(block_[dk], s.dotted_[b].data(), n + 1, s);
-      for (uint32_t r : always_[dk]) ScratchAccess::queue(s, r);
+      queueAlways(dk, state.tuple, s);
     }
   }
   if (!s.candidates_.empty()) {
@@ -332,6 +353,29 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
     verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out);
   }
   return out;
+}
+
+Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
+  PrefixKey k;
+  k.length = length;
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::clamp(int(length) - i * 8, 0, 8);
+    const uint8_t b = uint8_t(a.bytes[size_t(i)] & uint8_t(0xff00 >> bits));
+    (i < 8 ? k.hi : k.lo) = (i < 8 ? k.hi : k.lo) << 8 | b;
+  }
+  return k;
+}
+
+void Engine::queueAlways(int k, const FlowTuple& t, Scratch& s) const {
+  for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
+  const AddressIndex& ix = addressIndex_[k];
+  if (ix.rules.empty()) return;
+  for (const IpAddr* a : {&t.client, &t.server})
+    for (uint8_t length : ix.lengths) {
+      auto it = ix.rules.find(prefixKey(*a, length));
+      if (it == ix.rules.end()) continue;
+      for (uint32_t r : it->second) ScratchAccess::queue(s, r);
+    }
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {

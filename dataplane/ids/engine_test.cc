@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace lbg::ids {
@@ -237,6 +238,31 @@ TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
 TEST(IdsEngine, RulesWithoutFastPatternAreAlwaysTried) {
   Fixture f("alert tcp any any -> any any (pcre:\"/^ab+c/\"; sid:120;)\n");
   EXPECT_EQ(f.send("abbbc").action, Verdict::Alert);
+}
+
+// Rules without a content that list addresses (IP reputation) are found through the address
+// index: by either address of the flow, a host or a shorter prefix, in both directions, and a
+// bidirectional rule too; one whose lists are only negations stays tried on every scan.
+TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
+  Fixture f(
+      "alert ip $HOME_NET any -> [198.51.100.7,203.0.113.5] any (msg:\"host\"; sid:130;)\n"
+      "alert ip [203.0.0.0/8] any -> $HOME_NET any (msg:\"prefix\"; sid:131;)\n"
+      "alert ip [192.0.2.0/24,203.0.113.0/25] any <> any any (msg:\"bidir\"; sid:132;)\n"
+      "alert ip [198.51.100.0/24] any -> any any (msg:\"other net\"; sid:133;)\n"
+      "alert ip any any -> ![203.0.113.0/24] any (msg:\"negated\"; sid:134;)\n"
+      "alert tcp $HOME_NET any -> [203.0.113.5] 443 (msg:\"port\"; sid:135;)\n"
+      "alert ip $HOME_NET any -> [10.1.1.1,10.9.9.9] any (msg:\"inside\"; sid:136;)\n");
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  // Client 10.1.1.1 -> server 203.0.113.5:80. Sid 136 is filed under its hosts, not $HOME_NET,
+  // and never matches: both its sides need an inside address.
+  EXPECT_EQ(sorted(sids(f.send("x"))), (std::vector<uint32_t>{130, 132}));
+  EXPECT_EQ(sorted(sids(f.send("y", kToClient))), (std::vector<uint32_t>{131, 132, 134}));
+  f.state.tuple.server = *IpAddr::parse("198.51.100.9");
+  EXPECT_EQ(sorted(sids(f.send("z"))), (std::vector<uint32_t>{134}));
+  EXPECT_EQ(sorted(sids(f.send("w", kToClient))), (std::vector<uint32_t>{133, 134}));
 }
 
 TEST(IdsEngine, PcreThatDoesNotCompileIsReported) {
