@@ -5,7 +5,11 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 namespace lbg::ids {
 namespace {
@@ -123,6 +127,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
     e->rules_.push_back(std::move(cr));
   }
   e->report_.rules = e->rules_.size();
+  e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
   std::string error;
   if (!e->buildDatabases(error)) return Error{error};
   return Result<std::unique_ptr<Engine>>(std::move(e));
@@ -355,6 +360,48 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   return out;
 }
 
+uint64_t Engine::ticks() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#else
+  return uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+RuleStats Engine::ruleStats(uint32_t index) const {
+  const RuleCounters& k = counters_[index];
+  return {k.checks.load(std::memory_order_relaxed), k.matches.load(std::memory_order_relaxed),
+          k.cycles.load(std::memory_order_relaxed)};
+}
+
+RuleCostReport Engine::ruleCosts(size_t limit) const {
+  RuleCostReport out;
+  out.enabled = true;
+  out.rules = rules_.size();
+  std::vector<std::pair<RuleStats, uint32_t>> checked;
+  for (uint32_t i = 0; i < rules_.size(); ++i) {
+    const RuleStats st = ruleStats(i);
+    out.total.checks += st.checks;
+    out.total.matches += st.matches;
+    out.total.cycles += st.cycles;
+    out.rulesMatched += st.matches > 0;
+    if (st.checks > 0) checked.push_back({st, i});
+  }
+  out.rulesChecked = checked.size();
+  auto costlier = [](const auto& a, const auto& b) {
+    if (a.first.cycles != b.first.cycles) return a.first.cycles > b.first.cycles;
+    if (a.first.checks != b.first.checks) return a.first.checks > b.first.checks;
+    return a.second < b.second;
+  };
+  const size_t n = std::min(limit, checked.size());
+  std::partial_sort(checked.begin(), checked.begin() + long(n), checked.end(), costlier);
+  for (size_t i = 0; i < n; ++i) {
+    const Rule& r = *rules_[checked[i].second].rule;
+    out.top.push_back({r.gid, r.sid, r.rev, r.msg, checked[i].first});
+  }
+  return out;
+}
+
 Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
   PrefixKey k;
   k.length = length;
@@ -458,7 +505,13 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
             [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
-    if (!ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s)) continue;
+    RuleCounters& k = counters_[idx];
+    const uint64_t start = ticks();
+    const bool hit = ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s);
+    k.cycles.fetch_add(ticks() - start, std::memory_order_relaxed);
+    k.checks.fetch_add(1, std::memory_order_relaxed);
+    if (!hit) continue;
+    k.matches.fetch_add(1, std::memory_order_relaxed);
     const Rule& r = *cr.rule;
     for (const Flowbit& fb : r.flowbits)
       for (uint16_t id : fb.ids) {

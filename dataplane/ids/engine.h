@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -11,6 +12,7 @@
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
 #include "policy/ids/rule_set.h"
+#include "policy/ids/rule_stats.h"
 #include "policy/base/result.h"
 
 struct hs_database;
@@ -115,6 +117,12 @@ class Engine {
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
 
+  // What rule `index` cost so far in this engine (one policy version), over every worker that
+  // scans with it (`lbgctl ids stats`). Read from any thread.
+  RuleStats ruleStats(uint32_t index) const;
+  // Totals and the `limit` costliest rules (policyVersion left 0 for the caller).
+  RuleCostReport ruleCosts(size_t limit) const;
+
  private:
   struct Database {
     hs_database* db = nullptr;
@@ -177,6 +185,15 @@ class Engine {
     std::unordered_map<PrefixKey, std::vector<uint32_t>, PrefixKeyHash> rules;
   };
   std::array<AddressIndex, kKeys> addressIndex_;
+  // Per-rule counters, added to by every worker scanning with this engine (relaxed atomics: a
+  // locked add per verified candidate, only after a prefilter hit or for an always-tried rule)
+  // and read by the control thread.
+  struct RuleCounters {
+    std::atomic<uint64_t> checks{0}, matches{0}, cycles{0};
+  };
+  std::unique_ptr<RuleCounters[]> counters_;
+  // The CPU's time-stamp counter (cycles), else a steady clock in nanoseconds.
+  static uint64_t ticks();
 };
 
 }  // namespace lbg::ids

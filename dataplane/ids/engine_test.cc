@@ -265,6 +265,35 @@ TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
   EXPECT_EQ(sorted(sids(f.send("w", kToClient))), (std::vector<uint32_t>{133, 134}));
 }
 
+// Per-rule counters: a rule verified after a prefilter hit counts a check (and its time), a
+// match also a match; a rule whose fast pattern never appears counts nothing.
+TEST(IdsEngine, PerRuleCountersCountChecksAndMatches) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:0; "
+      "sid:140;)\n"
+      "alert tcp any any -> any any (content:\"never-seen\"; sid:141;)\n");
+  f.send("a harmless payload");  // the fast pattern (the longest content) alone
+  f.send("evil payload");
+  uint32_t i140 = f.engine->rule(0).sid == 140 ? 0 : 1;
+  const RuleStats a = f.engine->ruleStats(i140), b = f.engine->ruleStats(1 - i140);
+  EXPECT_EQ(a.checks, 2u);
+  EXPECT_EQ(a.matches, 1u);
+  EXPECT_GT(a.cycles, 0u);
+  EXPECT_EQ(b.checks, 0u);
+  EXPECT_EQ(b.matches, 0u);
+  // The report: totals, and only the rules verified at least once.
+  const RuleCostReport report = f.engine->ruleCosts(10);
+  EXPECT_TRUE(report.enabled);
+  EXPECT_EQ(report.rules, 2u);
+  EXPECT_EQ(report.rulesChecked, 1u);
+  EXPECT_EQ(report.rulesMatched, 1u);
+  EXPECT_EQ(report.total.checks, 2u);
+  ASSERT_EQ(report.top.size(), 1u);
+  EXPECT_EQ(report.top[0].sid, 140u);
+  EXPECT_EQ(report.top[0].stats.matches, 1u);
+  EXPECT_TRUE(f.engine->ruleCosts(0).top.empty());
+}
+
 TEST(IdsEngine, PcreThatDoesNotCompileIsReported) {
   RuleSetBuilder b;
   b.addRules(
