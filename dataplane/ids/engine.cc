@@ -128,6 +128,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   }
   e->report_.rules = e->rules_.size();
   e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
+  static std::atomic<uint64_t> nextId{1};
+  e->id_ = nextId.fetch_add(1, std::memory_order_relaxed);
   std::string error;
   if (!e->buildDatabases(error)) return Error{error};
   return Result<std::unique_ptr<Engine>>(std::move(e));
@@ -268,7 +270,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   uint64_t base = 0;
   if (state.tuple.ipProto != 6) {
     out.fault |= !collectCopy(block_[key(0, false, d)], bytes, s, out.depthExceeded);
-    queueAlways(key(0, false, d), state.tuple, s);
+    queueAlways(key(0, false, d), state, s);
     view.set(Buffer::Payload, bytes);
     if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
     return out;
@@ -305,7 +307,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       }
     }
   }
-  queueAlways(key(0, false, d), state.tuple, s);
+  queueAlways(key(0, false, d), state, s);
   uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
     if (windowed) {
@@ -343,14 +345,14 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
     auto bytes = buffers.bytes[b];
     if (!bytes.data()) continue;
     out.fault |= !collectCopy(block_[key(b, false, d)], bytes, s, out.depthExceeded);
-    queueAlways(key(b, false, d), state.tuple, s);
+    queueAlways(key(b, false, d), state, s);
     const int dk = key(b, true, d);
     if (b != 0 && (block_[dk].db || !always_[dk].empty() || !addressIndex_[dk].rules.empty())) {
       size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
       s.dotted_[b][0] = '.';
       std::memcpy(s.dotted_[b].data() + 1, bytes.data(), n);
       out.fault |= !collect(block_[dk], s.dotted_[b].data(), n + 1, s);
-      queueAlways(dk, state.tuple, s);
+      queueAlways(dk, state, s);
     }
   }
   if (!s.candidates_.empty()) {
@@ -413,16 +415,28 @@ Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
   return k;
 }
 
-void Engine::queueAlways(int k, const FlowTuple& t, Scratch& s) const {
+void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
   for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
   const AddressIndex& ix = addressIndex_[k];
   if (ix.rules.empty()) return;
-  for (const IpAddr* a : {&t.client, &t.server})
+  // The payload keys are looked up on every packet: remember per flow that nothing is filed.
+  const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
+  if (payloadDir >= 0) {
+    if (state.addressIndexEngine != id_) {
+      state.addressIndexEngine = id_;
+      state.addressIndexEmpty = 0;
+    }
+    if (state.addressIndexEmpty & (1 << payloadDir)) return;
+  }
+  bool found = false;
+  for (const IpAddr* a : {&state.tuple.client, &state.tuple.server})
     for (uint8_t length : ix.lengths) {
       auto it = ix.rules.find(prefixKey(*a, length));
       if (it == ix.rules.end()) continue;
+      found = true;
       for (uint32_t r : it->second) ScratchAccess::queue(s, r);
     }
+  if (payloadDir >= 0 && !found) state.addressIndexEmpty |= uint8_t(1 << payloadDir);
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {

@@ -149,8 +149,9 @@ class Engine {
               uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;
   bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
   // Queues the rules without a fast pattern of prefilter key `k` that can concern this flow:
-  // those of always_, and those of addressIndex_ listed under one of the flow's two addresses.
-  void queueAlways(int k, const FlowTuple& t, Scratch& s) const;
+  // those of always_, and those of addressIndex_ listed under one of the flow's two addresses
+  // (for the payload keys, looked up once per flow while none is found: FlowIdsState).
+  void queueAlways(int k, FlowIdsState& state, Scratch& s) const;
   bool ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
                    uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const;
 
@@ -192,6 +193,7 @@ class Engine {
     std::atomic<uint64_t> checks{0}, matches{0}, cycles{0};
   };
   std::unique_ptr<RuleCounters[]> counters_;
+  uint64_t id_ = 0;  // unique per engine made in this process (FlowIdsState's lookup cache)
   // The CPU's time-stamp counter (cycles), else a steady clock in nanoseconds.
   static uint64_t ticks();
 };

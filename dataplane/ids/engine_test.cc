@@ -265,6 +265,24 @@ TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
   EXPECT_EQ(sorted(sids(f.send("w", kToClient))), (std::vector<uint32_t>{133, 134}));
 }
 
+// A flow whose addresses no address-list rule names is looked up once per direction; the miss
+// is remembered for the engine that found it, and another engine (a new policy version) looks
+// again.
+TEST(IdsEngine, AddressIndexMissIsRememberedPerFlowAndEngine) {
+  const std::string rules =
+      "alert ip [198.51.100.7] any -> $HOME_NET any (msg:\"listed\"; sid:150;)\n";
+  Fixture f(rules);
+  EXPECT_EQ(f.send("x", kToClient).action, Verdict::None);  // 203.0.113.5 is not listed
+  EXPECT_EQ(f.state.addressIndexEmpty, 2);                   // bit 1: towards the client
+  EXPECT_EQ(f.send("y", kToClient).action, Verdict::None);
+  Fixture g(rules);
+  g.state.tuple.server = *IpAddr::parse("198.51.100.7");
+  g.state.addressIndexEngine = f.state.addressIndexEngine;  // another engine's miss
+  g.state.addressIndexEmpty = 2;
+  EXPECT_EQ(sids(g.send("z", kToClient)), std::vector<uint32_t>{150});
+  EXPECT_EQ(g.state.addressIndexEmpty, 0);
+}
+
 // Per-rule counters: a rule verified after a prefilter hit counts a check (and its time), a
 // match also a match; a rule whose fast pattern never appears counts nothing.
 TEST(IdsEngine, PerRuleCountersCountChecksAndMatches) {

@@ -479,6 +479,17 @@ int main(int argc, char** argv) {
                  (unsigned long long)k.ids_dropped, (unsigned long long)k.ids_state_full,
                  (unsigned long long)k.ids_faults);
   }
+  // Where the IDS's verification time went (the engine's per-rule counters, lbgctl ids stats).
+  const ids::RuleCostReport costs = runs[1].slot->current()->idsEngine()->ruleCosts(5);
+  std::fprintf(stderr,
+               "ids-bench: %zu rules verified at least once, %llu checks, %llu matches, %.3f s "
+               "verifying\n",
+               costs.rulesChecked, (unsigned long long)costs.total.checks,
+               (unsigned long long)costs.total.matches, double(costs.total.cycles) / hz);
+  for (const auto& c : costs.top)
+    std::fprintf(stderr, "ids-bench:   sid %u: %llu checks, %llu matches, %.3f s  %s\n", c.sid,
+                 (unsigned long long)c.stats.checks, (unsigned long long)c.stats.matches,
+                 double(c.stats.cycles) / hz, c.msg.c_str());
   std::fprintf(stderr, "ids-bench: baseline (no rules) %.0f kpps, %.2f Gbit/s; ids/baseline %.2f\n",
                kpps[0], gbps[0], kpps[1] / kpps[0]);
   std::printf("ids: %.0f kpps, %.2f Gbit/s, %zu rules loaded, %llu alerts\n", kpps[1], gbps[1],
