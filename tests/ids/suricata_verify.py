@@ -26,8 +26,8 @@ inspectors run and feed the sticky buffers; by address for flows without a name)
 rules in `ids` mode (`ips` with Suricata's --simulate-ips), and its EVE alerts are counted.
 
 A case that disagrees fails the test unless it is in allow_list.txt with its reason. The test
-also fails if fewer than MIN_CASES cases were compared (MIN_AGREE agreeing), or if an allow-listed case agrees (stale
-entry) or is not selected any more.
+also fails if fewer than MIN_CASES cases were compared or MIN_AGREE agree, or if an allow-listed
+case agrees (stale entry) or is not selected any more.
 
 Usage: suricata_verify.py GATEWAY IDS_CHECK CORPUS_DIR WORK_DIR [CASE...]
 """
