@@ -173,6 +173,8 @@ void flows(CliInvocation& inv) {
   }
 }
 
+void idsStats(CliInvocation& inv) { inv.request.args["limit"] = inv.number("limit", 20); }
+
 void backup(CliInvocation& inv) {
   inv.writeFile = nameArg(inv.positional, 0, "backup file");
   inv.force = inv.has("force");

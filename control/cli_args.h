@@ -53,6 +53,7 @@ void version(CliInvocation& inv);  // policy approve, policy show
 void policyReject(CliInvocation& inv);
 void policyRollback(CliInvocation& inv);
 void flows(CliInvocation& inv);
+void idsStats(CliInvocation& inv);
 void backup(CliInvocation& inv);
 void restore(CliInvocation& inv);
 void caNew(CliInvocation& inv);  // ca init, ca rotate

@@ -62,6 +62,7 @@ constexpr std::array kMessageOptions = {kMessage};
 constexpr std::array kRejectOptions = {OptionSpec{"reason", 0, T::Text, "", "TEXT", ""}};
 constexpr std::array kFlowsOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", ""},
                                       OptionSpec{"filter", 0, T::TextList, "", "FIELD=VALUE", ""}};
+constexpr std::array kLimitOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", ""}};
 constexpr std::array kBackupOptions = {OptionSpec{"force", 0, T::Flag, "", "", ""}};
 
 constexpr std::array kCaNewOptions = {
@@ -135,6 +136,9 @@ constexpr std::array kCommands = {
     CommandInfo{"ids", kAdmin | kOperator | kAuditor, false,
                 "IDS rules loaded and rejected by keyword / IDSルールの読込状況", "", kNoOptions, 0,
                 "", cli::noArgs, h::ids},
+    CommandInfo{"ids.stats", kAdmin | kOperator | kAuditor, false,
+                "IDS rules by cost: checks, matches, time / IDSルール別の検査回数・一致・時間", "",
+                kLimitOptions, 0, "", cli::idsStats, h::idsStats},
     CommandInfo{"flows", kAdmin | kOperator, false, "live flow table / フロー一覧", "",
                 kFlowsOptions, 0, "", cli::flows, h::flows},
     CommandInfo{"reload", kAdmin | kOperator, true,

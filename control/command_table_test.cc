@@ -103,6 +103,7 @@ class CommandTableTest : public ::testing::Test {
         {"status", {"status"}},
         {"stats", {"stats"}},
         {"ids", {"ids"}},
+        {"ids.stats", {"ids", "stats", "--limit", "5"}},
         {"flows", {"flows", "--limit", "5", "--filter", "policy.service=microsoft365"}},
         {"reload", {"reload"}},
         {"backup", {"backup", dir_ + "/backup.json", "--force"}},
@@ -198,6 +199,7 @@ TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
       {"status", {A, P, O, U}},
       {"stats", {A, O, U}},
       {"ids", {A, O, U}},
+      {"ids.stats", {A, O, U}},
       {"flows", {A, O}},
       {"reload", {A, O}},
       {"backup", {A, U}},
@@ -251,6 +253,45 @@ TEST_F(CommandTableTest, UsageAndCompletionComeFromTheTable) {
 
 namespace lbg::control {
 namespace {
+
+// `lbgctl ids stats`: the engine's per-rule counters as the dataplane reports them, costliest
+// first, bounded by --limit; without IDS, only `enabled: false`.
+TEST_F(CommandTableTest, IdsStatsListsTheCostliestRules) {
+  const uint32_t auditor = 60104;
+  auto call = [&](const std::vector<std::string>& words) {
+    CliInvocation inv = cli::parseCommand(words);
+    std::string line = encodeRequest(inv.request);
+    line.pop_back();
+    auto r = parseResponse(dispatcher_->handle(auditor, auditor, line, -1));
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  auto off = call({"ids", "stats"});
+  ASSERT_TRUE(off.ok) << off.error.error.toString();
+  EXPECT_FALSE(off.result["enabled"].get<bool>());
+
+  api_.ruleCosts.enabled = true;
+  api_.ruleCosts.policyVersion = 3;
+  api_.ruleCosts.rules = 100;
+  api_.ruleCosts.rulesChecked = 2;
+  api_.ruleCosts.rulesMatched = 1;
+  api_.ruleCosts.total = {14, 2, 5400};
+  api_.ruleCosts.top = {{1, 2001, 3, "ET TEST costly", {10, 2, 5000}},
+                        {1, 2002, 1, "ET TEST cheap", {4, 0, 400}}};
+  auto r = call({"ids", "stats", "--limit", "1"});
+  ASSERT_TRUE(r.ok) << r.error.error.toString();
+  EXPECT_EQ(r.result["policy_version"], 3);
+  EXPECT_EQ(r.result["rules_checked"], 2);
+  EXPECT_EQ(r.result["cycles"], 5400);
+  ASSERT_EQ(r.result["rules_by_cost"].size(), 1u);
+  EXPECT_EQ(r.result["rules_by_cost"][0]["sid"], 2001);
+  EXPECT_EQ(r.result["rules_by_cost"][0]["matches"], 2);
+  EXPECT_EQ(r.result["rules_by_cost"][0]["cycles_per_check"], 500);
+  EXPECT_EQ(call({"ids", "stats"}).result["rules_by_cost"].size(), 2u);
+  auto bad = call({"ids", "stats", "--limit", "0"});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.error.code, ErrorCode::Invalid);
+}
 
 // The appliance CA through the dispatcher: files next to the store, roles enforced, every call an
 // admin event (the CA's own checks: control/appliance_ca_test.cc).

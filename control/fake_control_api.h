@@ -18,6 +18,11 @@ class FakeControlApi : public dataplane::ControlApi {
   std::shared_ptr<const policy::Snapshot> current() const override { return current_; }
   std::vector<Counter> counters() const override { return counters_; }
   std::vector<std::string> flows(size_t limit) const override;
+  ids::RuleCostReport idsRuleCosts(size_t limit) const override {
+    ids::RuleCostReport r = ruleCosts;
+    if (r.top.size() > limit) r.top.resize(limit);
+    return r;
+  }
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;
   void logEvent(const std::string& jsonObject) override { events.push_back(jsonObject); }
@@ -27,6 +32,7 @@ class FakeControlApi : public dataplane::ControlApi {
   std::vector<std::string> events;
   std::vector<Counter> counters_;
   std::vector<std::string> flowRows;
+  ids::RuleCostReport ruleCosts;
   bool failPublish = false;
 };
 

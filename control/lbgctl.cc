@@ -150,6 +150,16 @@ int printHuman(const std::string& cmd, const json& r) {
     return rows.empty() ? kOk : kDifferences;
   } else if (cmd == "stats") {
     std::cout << renderStats(r);
+  } else if (cmd == "ids.stats" && r.value("enabled", false)) {
+    std::cout << r["rules"] << " rules, " << r["rules_checked"] << " verified, "
+              << r["rules_matched"] << " matched; " << r["checks"] << " checks, " << r["matches"]
+              << " matches, " << r["cycles"] << " cycles (policy version " << r["policy_version"]
+              << ")\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : r["rules_by_cost"])
+      rows.push_back({text(c["sid"]), text(c["checks"]), text(c["matches"]), text(c["cycles"]),
+                      text(c["cycles_per_check"]), text(c["msg"])});
+    std::cout << table({"SID", "CHECKS", "MATCHES", "CYCLES", "CYCLES/CHECK", "MSG"}, rows);
   } else if (cmd == "flows") {
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : r["flows"]) {

@@ -40,6 +40,7 @@ Outcome reload(CommandContext& ctx, const Call& call);
 
 // ids.cc
 Outcome ids(CommandContext& ctx, const Call& call);
+Outcome idsStats(CommandContext& ctx, const Call& call);
 
 // backup.cc
 Outcome backup(CommandContext& ctx, const Call& call);

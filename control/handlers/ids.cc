@@ -37,4 +37,38 @@ Outcome ids(CommandContext& ctx, const Call& /*call*/) {
   return out;
 }
 
+// `lbgctl ids stats [--limit N]`: what each rule of the running IDS cost since its policy version
+// was committed (the engine's counters, summed over the workers): totals, then the costliest
+// rules with their checks (verifications after a prefilter hit), matches and time.
+Outcome idsStats(CommandContext& ctx, const Call& call) {
+  constexpr uint64_t kMaxLimit = 1000;
+  uint64_t limit = 20;
+  if (call.args.contains("limit")) {
+    auto l = argUint(call.args, "limit");
+    if (!l || *l == 0 || *l > kMaxLimit)
+      return err(ErrorCode::Invalid, "\"limit\" must be 1.." + std::to_string(kMaxLimit));
+    limit = *l;
+  }
+  const lbg::ids::RuleCostReport r = ctx.api_.idsRuleCosts(size_t(limit));
+  if (!r.enabled) return json{{"enabled", false}};
+  auto perCheck = [](const lbg::ids::RuleStats& s) {
+    return s.checks ? s.cycles / s.checks : 0;
+  };
+  json top = json::array();
+  for (const auto& c : r.top) {
+    top.push_back({{"gid", c.gid}, {"sid", c.sid}, {"rev", c.rev}, {"msg", c.msg},
+                   {"checks", c.stats.checks}, {"matches", c.stats.matches},
+                   {"cycles", c.stats.cycles}, {"cycles_per_check", perCheck(c.stats)}});
+  }
+  return json{{"enabled", true},
+              {"policy_version", r.policyVersion},
+              {"rules", r.rules},
+              {"rules_checked", r.rulesChecked},
+              {"rules_matched", r.rulesMatched},
+              {"checks", r.total.checks},
+              {"matches", r.total.matches},
+              {"cycles", r.total.cycles},
+              {"rules_by_cost", top}};
+}
+
 }  // namespace lbg::control::handlers

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "policy/base/result.h"
+#include "policy/ids/rule_stats.h"
 #include "policy/snapshot.h"
 
 namespace lbg::dataplane {
@@ -36,6 +37,10 @@ class ControlApi {
     std::string sectionTitle;
   };
   virtual std::vector<Counter> counters() const = 0;
+
+  // The running policy's IDS rules by cost (`lbgctl ids stats`): totals and the `limit` costliest
+  // rules, counted by the engine every worker scans with (not enabled without `ids:`).
+  virtual ids::RuleCostReport idsRuleCosts(size_t limit) const = 0;
 
   // One row per live flow (best-effort snapshot of the tables), as JSON objects in the log's
   // field names, at most `limit` rows.

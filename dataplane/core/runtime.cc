@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "dataplane/core/replay.h"
+#include "dataplane/ids/engine.h"
 #include "dataplane/telemetry/event_json.h"
 
 namespace lbg::dataplane {
@@ -284,6 +285,15 @@ std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
 void GatewayRuntime::printCounters(std::FILE* out) const {
   for (const auto& c : counters()) std::fprintf(out, "%-44s %14llu\n", c.name.c_str(),
                                                 static_cast<unsigned long long>(c.value));
+}
+
+ids::RuleCostReport GatewayRuntime::idsRuleCosts(size_t limit) const {
+  // The engine's counters are relaxed atomics the workers add to: readable from here.
+  const auto snap = slot_.current();
+  if (!snap || snap->idsEngine() == nullptr) return {};
+  ids::RuleCostReport r = snap->idsEngine()->ruleCosts(limit);
+  r.policyVersion = snap->version();
+  return r;
 }
 
 std::vector<std::string> GatewayRuntime::flows(size_t limit) const {

@@ -51,6 +51,7 @@ class GatewayRuntime : public ControlApi {
   std::shared_ptr<const policy::Snapshot> current() const override { return slot_.current(); }
   std::vector<Counter> counters() const override;
   std::vector<std::string> flows(size_t limit) const override;
+  ids::RuleCostReport idsRuleCosts(size_t limit) const override;
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;
   void logEvent(const std::string& jsonObject) override { log_.write(jsonObject); }

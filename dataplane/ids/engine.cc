@@ -5,7 +5,11 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 namespace lbg::ids {
 namespace {
@@ -123,6 +127,9 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
     e->rules_.push_back(std::move(cr));
   }
   e->report_.rules = e->rules_.size();
+  e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
+  static std::atomic<uint64_t> nextId{1};
+  e->id_ = nextId.fetch_add(1, std::memory_order_relaxed);
   std::string error;
   if (!e->buildDatabases(error)) return Error{error};
   return Result<std::unique_ptr<Engine>>(std::move(e));
@@ -143,7 +150,28 @@ bool Engine::buildDatabases(std::string& error) {
       if (!(dirs & (1 << d))) continue;
       if (r.fpBuffer < 0) {
         const BufferMatches* bm = r.buffers.empty() ? nullptr : &r.buffers[0];
-        always_[key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d)].push_back(idx);
+        const int k = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
+        // The side whose list is the most specific (longest shortest prefix: a list of hosts
+        // rather than $HOME_NET, which every flow of the segment is in), if either has one.
+        const AddressSet* side = nullptr;
+        int best = -1;
+        for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
+          if (a->include.empty()) continue;
+          int shortest = 128;
+          for (const Cidr& c : a->include) shortest = std::min(shortest, int(c.prefix));
+          if (shortest > best) side = a, best = shortest;
+        }
+        if (side == nullptr) {
+          always_[k].push_back(idx);
+          continue;
+        }
+        AddressIndex& ix = addressIndex_[k];
+        for (const Cidr& c : side->include) {
+          auto& list = ix.rules[prefixKey(c.addr, c.prefix)];
+          if (list.empty() || list.back() != idx) list.push_back(idx);
+          if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
+            ix.lengths.push_back(c.prefix);
+        }
         continue;
       }
       const BufferMatches& bm = r.buffers[r.fpBuffer];
@@ -242,7 +270,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   uint64_t base = 0;
   if (state.tuple.ipProto != 6) {
     out.fault |= !collectCopy(block_[key(0, false, d)], bytes, s, out.depthExceeded);
-    for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
+    queueAlways(key(0, false, d), state, s);
     view.set(Buffer::Payload, bytes);
     if (!s.candidates_.empty()) verify(state, d, view, 0, 0, uint32_t(bytes.size()), s, out);
     return out;
@@ -279,7 +307,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       }
     }
   }
-  for (uint32_t r : always_[key(0, false, d)]) ScratchAccess::queue(s, r);
+  queueAlways(key(0, false, d), state, s);
   uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
     if (windowed) {
@@ -317,14 +345,14 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
     auto bytes = buffers.bytes[b];
     if (!bytes.data()) continue;
     out.fault |= !collectCopy(block_[key(b, false, d)], bytes, s, out.depthExceeded);
-    for (uint32_t r : always_[key(b, false, d)]) ScratchAccess::queue(s, r);
+    queueAlways(key(b, false, d), state, s);
     const int dk = key(b, true, d);
-    if (b != 0 && (block_[dk].db || !always_[dk].empty())) {
+    if (b != 0 && (block_[dk].db || !always_[dk].empty() || !addressIndex_[dk].rules.empty())) {
       size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
       s.dotted_[b][0] = '.';
       std::memcpy(s.dotted_[b].data() + 1, bytes.data(), n);
       out.fault |= !collect(block_[dk], s.dotted_[b].data(), n + 1, s);
-      for (uint32_t r : always_[dk]) ScratchAccess::queue(s, r);
+      queueAlways(dk, state, s);
     }
   }
   if (!s.candidates_.empty()) {
@@ -332,6 +360,83 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
     verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out);
   }
   return out;
+}
+
+uint64_t Engine::ticks() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#else
+  return uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+RuleStats Engine::ruleStats(uint32_t index) const {
+  const RuleCounters& k = counters_[index];
+  return {k.checks.load(std::memory_order_relaxed), k.matches.load(std::memory_order_relaxed),
+          k.cycles.load(std::memory_order_relaxed)};
+}
+
+RuleCostReport Engine::ruleCosts(size_t limit) const {
+  RuleCostReport out;
+  out.enabled = true;
+  out.rules = rules_.size();
+  std::vector<std::pair<RuleStats, uint32_t>> checked;
+  for (uint32_t i = 0; i < rules_.size(); ++i) {
+    const RuleStats st = ruleStats(i);
+    out.total.checks += st.checks;
+    out.total.matches += st.matches;
+    out.total.cycles += st.cycles;
+    out.rulesMatched += st.matches > 0;
+    if (st.checks > 0) checked.push_back({st, i});
+  }
+  out.rulesChecked = checked.size();
+  auto costlier = [](const auto& a, const auto& b) {
+    if (a.first.cycles != b.first.cycles) return a.first.cycles > b.first.cycles;
+    if (a.first.checks != b.first.checks) return a.first.checks > b.first.checks;
+    return a.second < b.second;
+  };
+  const size_t n = std::min(limit, checked.size());
+  std::partial_sort(checked.begin(), checked.begin() + long(n), checked.end(), costlier);
+  for (size_t i = 0; i < n; ++i) {
+    const Rule& r = *rules_[checked[i].second].rule;
+    out.top.push_back({r.gid, r.sid, r.rev, r.msg, checked[i].first});
+  }
+  return out;
+}
+
+Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
+  PrefixKey k;
+  k.length = length;
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::clamp(int(length) - i * 8, 0, 8);
+    const uint8_t b = uint8_t(a.bytes[size_t(i)] & uint8_t(0xff00 >> bits));
+    (i < 8 ? k.hi : k.lo) = (i < 8 ? k.hi : k.lo) << 8 | b;
+  }
+  return k;
+}
+
+void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
+  for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
+  const AddressIndex& ix = addressIndex_[k];
+  if (ix.rules.empty()) return;
+  // The payload keys are looked up on every packet: remember per flow that nothing is filed.
+  const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
+  if (payloadDir >= 0) {
+    if (state.addressIndexEngine != id_) {
+      state.addressIndexEngine = id_;
+      state.addressIndexEmpty = 0;
+    }
+    if (state.addressIndexEmpty & (1 << payloadDir)) return;
+  }
+  bool found = false;
+  for (const IpAddr* a : {&state.tuple.client, &state.tuple.server})
+    for (uint8_t length : ix.lengths) {
+      auto it = ix.rules.find(prefixKey(*a, length));
+      if (it == ix.rules.end()) continue;
+      found = true;
+      for (uint32_t r : it->second) ScratchAccess::queue(s, r);
+    }
+  if (payloadDir >= 0 && !found) state.addressIndexEmpty |= uint8_t(1 << payloadDir);
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {
@@ -414,7 +519,13 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
             [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
-    if (!ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s)) continue;
+    RuleCounters& k = counters_[idx];
+    const uint64_t start = ticks();
+    const bool hit = ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s);
+    k.cycles.fetch_add(ticks() - start, std::memory_order_relaxed);
+    k.checks.fetch_add(1, std::memory_order_relaxed);
+    if (!hit) continue;
+    k.matches.fetch_add(1, std::memory_order_relaxed);
     const Rule& r = *cr.rule;
     for (const Flowbit& fb : r.flowbits)
       for (uint16_t id : fb.ids) {

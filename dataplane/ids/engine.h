@@ -1,15 +1,18 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
 #include "policy/ids/rule_set.h"
+#include "policy/ids/rule_stats.h"
 #include "policy/base/result.h"
 
 struct hs_database;
@@ -114,6 +117,12 @@ class Engine {
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
 
+  // What rule `index` cost so far in this engine (one policy version), over every worker that
+  // scans with it (`lbgctl ids stats`). Read from any thread.
+  RuleStats ruleStats(uint32_t index) const;
+  // Totals and the `limit` costliest rules (policyVersion left 0 for the caller).
+  RuleCostReport ruleCosts(size_t limit) const;
+
  private:
   struct Database {
     hs_database* db = nullptr;
@@ -139,6 +148,10 @@ class Engine {
   void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
               uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;
   bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
+  // Queues the rules without a fast pattern of prefilter key `k` that can concern this flow:
+  // those of always_, and those of addressIndex_ listed under one of the flow's two addresses
+  // (for the payload keys, looked up once per flow while none is found: FlowIdsState).
+  void queueAlways(int k, FlowIdsState& state, Scratch& s) const;
   bool ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir, const BufferSet& view,
                    uint64_t payloadBase, uint32_t payloadNew, uint32_t dsize, Scratch& s) const;
 
@@ -149,6 +162,40 @@ class Engine {
   std::array<Database, kKeys> block_;
   std::array<Database, 2> stream_;                   // payload, per direction
   std::array<std::vector<uint32_t>, kKeys> always_;  // rules without a fast pattern
+  // Rules without a fast pattern whose header lists addresses on one side (`alert ip [a,b,...]
+  // any -> $HOME_NET any`: IP reputation lists, a thousand rules in ET Open) can only match a
+  // flow one of whose two addresses is in that list: they are filed under each listed prefix
+  // (masked address + length) and found by one hash lookup per address and distinct length,
+  // instead of having their lists walked on every scan. Verification still checks the header.
+  struct PrefixKey {
+    uint64_t hi = 0, lo = 0;
+    uint8_t length = 0;
+    bool operator==(const PrefixKey&) const = default;
+  };
+  struct PrefixKeyHash {
+    size_t operator()(const PrefixKey& k) const {
+      uint64_t x = k.hi * 0x9e3779b97f4a7c15ull ^ k.lo ^ (uint64_t(k.length) << 56);
+      x ^= x >> 31;
+      x *= 0xbf58476d1ce4e5b9ull;
+      return size_t(x ^ (x >> 29));
+    }
+  };
+  static PrefixKey prefixKey(const IpAddr& a, uint8_t length);
+  struct AddressIndex {
+    std::vector<uint8_t> lengths;  // distinct prefix lengths filed
+    std::unordered_map<PrefixKey, std::vector<uint32_t>, PrefixKeyHash> rules;
+  };
+  std::array<AddressIndex, kKeys> addressIndex_;
+  // Per-rule counters, added to by every worker scanning with this engine (relaxed atomics: a
+  // locked add per verified candidate, only after a prefilter hit or for an always-tried rule)
+  // and read by the control thread.
+  struct RuleCounters {
+    std::atomic<uint64_t> checks{0}, matches{0}, cycles{0};
+  };
+  std::unique_ptr<RuleCounters[]> counters_;
+  uint64_t id_ = 0;  // unique per engine made in this process (FlowIdsState's lookup cache)
+  // The CPU's time-stamp counter (cycles), else a steady clock in nanoseconds.
+  static uint64_t ticks();
 };
 
 }  // namespace lbg::ids

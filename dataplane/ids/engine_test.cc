@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace lbg::ids {
@@ -237,6 +238,78 @@ TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
 TEST(IdsEngine, RulesWithoutFastPatternAreAlwaysTried) {
   Fixture f("alert tcp any any -> any any (pcre:\"/^ab+c/\"; sid:120;)\n");
   EXPECT_EQ(f.send("abbbc").action, Verdict::Alert);
+}
+
+// Rules without a content that list addresses (IP reputation) are found through the address
+// index: by either address of the flow, a host or a shorter prefix, in both directions, and a
+// bidirectional rule too; one whose lists are only negations stays tried on every scan.
+TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
+  Fixture f(
+      "alert ip $HOME_NET any -> [198.51.100.7,203.0.113.5] any (msg:\"host\"; sid:130;)\n"
+      "alert ip [203.0.0.0/8] any -> $HOME_NET any (msg:\"prefix\"; sid:131;)\n"
+      "alert ip [192.0.2.0/24,203.0.113.0/25] any <> any any (msg:\"bidir\"; sid:132;)\n"
+      "alert ip [198.51.100.0/24] any -> any any (msg:\"other net\"; sid:133;)\n"
+      "alert ip any any -> ![203.0.113.0/24] any (msg:\"negated\"; sid:134;)\n"
+      "alert tcp $HOME_NET any -> [203.0.113.5] 443 (msg:\"port\"; sid:135;)\n"
+      "alert ip $HOME_NET any -> [10.1.1.1,10.9.9.9] any (msg:\"inside\"; sid:136;)\n");
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  // Client 10.1.1.1 -> server 203.0.113.5:80. Sid 136 is filed under its hosts, not $HOME_NET,
+  // and never matches: both its sides need an inside address.
+  EXPECT_EQ(sorted(sids(f.send("x"))), (std::vector<uint32_t>{130, 132}));
+  EXPECT_EQ(sorted(sids(f.send("y", kToClient))), (std::vector<uint32_t>{131, 132, 134}));
+  f.state.tuple.server = *IpAddr::parse("198.51.100.9");
+  EXPECT_EQ(sorted(sids(f.send("z"))), (std::vector<uint32_t>{134}));
+  EXPECT_EQ(sorted(sids(f.send("w", kToClient))), (std::vector<uint32_t>{133, 134}));
+}
+
+// A flow whose addresses no address-list rule names is looked up once per direction; the miss
+// is remembered for the engine that found it, and another engine (a new policy version) looks
+// again.
+TEST(IdsEngine, AddressIndexMissIsRememberedPerFlowAndEngine) {
+  const std::string rules =
+      "alert ip [198.51.100.7] any -> $HOME_NET any (msg:\"listed\"; sid:150;)\n";
+  Fixture f(rules);
+  EXPECT_EQ(f.send("x", kToClient).action, Verdict::None);  // 203.0.113.5 is not listed
+  EXPECT_EQ(f.state.addressIndexEmpty, 2);                   // bit 1: towards the client
+  EXPECT_EQ(f.send("y", kToClient).action, Verdict::None);
+  Fixture g(rules);
+  g.state.tuple.server = *IpAddr::parse("198.51.100.7");
+  g.state.addressIndexEngine = f.state.addressIndexEngine;  // another engine's miss
+  g.state.addressIndexEmpty = 2;
+  EXPECT_EQ(sids(g.send("z", kToClient)), std::vector<uint32_t>{150});
+  EXPECT_EQ(g.state.addressIndexEmpty, 0);
+}
+
+// Per-rule counters: a rule verified after a prefilter hit counts a check (and its time), a
+// match also a match; a rule whose fast pattern never appears counts nothing.
+TEST(IdsEngine, PerRuleCountersCountChecksAndMatches) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:0; "
+      "sid:140;)\n"
+      "alert tcp any any -> any any (content:\"never-seen\"; sid:141;)\n");
+  f.send("a harmless payload");  // the fast pattern (the longest content) alone
+  f.send("evil payload");
+  uint32_t i140 = f.engine->rule(0).sid == 140 ? 0 : 1;
+  const RuleStats a = f.engine->ruleStats(i140), b = f.engine->ruleStats(1 - i140);
+  EXPECT_EQ(a.checks, 2u);
+  EXPECT_EQ(a.matches, 1u);
+  EXPECT_GT(a.cycles, 0u);
+  EXPECT_EQ(b.checks, 0u);
+  EXPECT_EQ(b.matches, 0u);
+  // The report: totals, and only the rules verified at least once.
+  const RuleCostReport report = f.engine->ruleCosts(10);
+  EXPECT_TRUE(report.enabled);
+  EXPECT_EQ(report.rules, 2u);
+  EXPECT_EQ(report.rulesChecked, 1u);
+  EXPECT_EQ(report.rulesMatched, 1u);
+  EXPECT_EQ(report.total.checks, 2u);
+  ASSERT_EQ(report.top.size(), 1u);
+  EXPECT_EQ(report.top[0].sid, 140u);
+  EXPECT_EQ(report.top[0].stats.matches, 1u);
+  EXPECT_TRUE(f.engine->ruleCosts(0).top.empty());
 }
 
 TEST(IdsEngine, PcreThatDoesNotCompileIsReported) {

@@ -34,6 +34,11 @@ struct FlowIdsState {
   uint32_t streamBytes[2] = {0, 0};           // bytes scanned so far per direction
   uint16_t tailLen[2] = {0, 0};
   uint8_t flowbitCount = 0;
+  // Bit d: the engine whose id is addressIndexEngine found no address-indexed rule for this
+  // flow's two addresses in direction d's payload (Engine::queueAlways): later packets skip the
+  // lookups. Another engine (a new policy version) looks again.
+  uint8_t addressIndexEmpty = 0;
+  uint64_t addressIndexEngine = 0;
   bool depthExceeded[2] = {false, false};
   uint16_t flowbits[kMaxFlowbits];
   uint8_t tail[2][kStreamTail];

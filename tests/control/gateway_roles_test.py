@@ -92,6 +92,7 @@ MATRIX = [
     (["whoami"], {A, P, O, U}),
     (["status"], {A, P, O, U}),
     (["stats"], {A, O, U}),
+    (["ids", "stats"], {A, O, U}),
     (["flows"], {A, O}),
     (["reload"], {A, O}),
     (["service", "list"], {A, P, U}),
@@ -140,7 +141,7 @@ try:
         for words, allowed in MATRIX:
             args = [w.replace("{home}", os.path.join(WORK, "home-%d" % uid)) for w in words]
             rc, out, err = gw.ctl(*args, uid=uid)
-            action = words[0] if words[0] not in ("service", "policy", "ca") else words[0] + "." + words[1]
+            action = words[0] if words[0] not in ("service", "policy", "ca", "ids") else words[0] + "." + words[1]
             if role in allowed:
                 check(rc != 4 and rc in (0, 6, 7, 10),
                       "%s may run %s (rc %d %s)" % (role, " ".join(words[:2]), rc, err.strip()))
@@ -254,6 +255,14 @@ try:
     rc, out, err = gw.ctl("--json", "policy", "commit", "-m", "golden", uid=ADMIN)
     v_golden = json.loads(out)["version"] if rc == 0 else None
     check(rc == 0 and gw.ctl("policy", "approve", v_golden, uid=APPROVER)[0] == 0, "golden policy runs")
+    # `lbgctl ids stats` reads the running engine's per-rule counters through the live gateway.
+    ids = gw.ctl_json("ids", "stats", "--limit", "5", uid=AUDITOR)
+    check(ids.get("enabled") is True and ids.get("rules", 0) >= 3
+          and ids.get("policy_version") == v_golden and len(ids.get("rules_by_cost", [])) <= 5,
+          "ids stats of the running engine: %s" % ids)
+    rc, out, _ = gw.ctl("ids", "stats", uid=OPERATOR)
+    check(rc == 0 and "CHECKS" in out and "policy version %s" % v_golden in out,
+          "ids stats table: %s" % out)
     cand = golden.replace(', "*.sharepoint.com"]', "]")
     cand = cand[:cand.index("  - name: resolver")]
     check(cand != golden and "sharepoint" not in cand, "candidate differs")
