@@ -25,10 +25,11 @@ constexpr std::optional<HaRole> parseHaRole(std::string_view s) {
 }
 
 // The role as the workers see it. The service thread writes it; each worker reads it once per
-// loop iteration (one relaxed load, never per packet) and acknowledges what it read together with
-// a heartbeat (two relaxed stores to its own cache line). set() returns once every running worker
-// has acknowledged the new role: after it, no worker forwards under the old one, which is what
-// keepalived's notify script must be able to rely on before the peer starts forwarding.
+// loop iteration (one acquire load, a plain load on x86; never per packet) and acknowledges what
+// it read together with a heartbeat (two stores to its own cache line; no lock, no syscall).
+// set() returns once every running worker has acknowledged the new role: after it, no worker
+// forwards under the old one, which is what keepalived's notify script must be able to rely on
+// before the peer starts forwarding.
 class HaRoleSwitch {
  public:
   HaRoleSwitch(HaRole initial, uint32_t workers);
