@@ -355,8 +355,10 @@ Result<Ok> GatewayRuntime::setHaRole(HaRole role) {
 }
 
 std::vector<std::string> GatewayRuntime::healthProblems() const {
-  // A worker polls without pause, so a heartbeat older than this is a stuck or dead loop.
-  constexpr uint64_t kStaleNs = 500'000'000ull;
+  // A worker polls without pause, so a heartbeat older than this is a stuck or dead loop. Not
+  // shorter: keepalived polls once a second anyway, and a core preempted for a few hundred ms (a
+  // shared VM) must not cost the pair a takeover.
+  constexpr uint64_t kStaleNs = 1'000'000'000ull;
   std::vector<std::string> out;
   const uint64_t now = nowNs();
   for (uint32_t i = 0; i < ha_.workers(); ++i) {
