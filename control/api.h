@@ -98,6 +98,9 @@ struct CommandInfo {
   std::string_view positionalComplete;  // shell completion of the positional ("files:GLOB")
   void (*build)(CliInvocation&);        // lbgctl: command line → request (cli_args.cc)
   Outcome (*handler)(CommandContext&, const Call&);  // daemon (handlers/*.cc)
+  // A probe polled by a monitor (keepalived's `ha health`, every second): its answers are not
+  // admin records, or they would bury the others; refusals still are.
+  bool probe = false;
 };
 std::span<const CommandInfo> commandTable();
 const CommandInfo* findCommand(std::string_view name);

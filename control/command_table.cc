@@ -149,6 +149,19 @@ constexpr std::array kCommands = {
                 "files:", cli::backup, h::backup},
     CommandInfo{"restore", kAdmin, true, "restore a verified backup / リストア", "FILE", kNoOptions,
                 1, "files:", cli::restore, h::restore},
+    // The HA role (control/handlers/ha.cc): keepalived's notify scripts switch it, its track
+    // script polls `ha health` (tools/ha/).
+    CommandInfo{"ha.status", kAll, false, "HA role and health / 冗長化の役割と健全性", "",
+                kNoOptions, 0, "", cli::noArgs, h::haStatus},
+    CommandInfo{"ha.active", kAdmin | kOperator, true,
+                "become the active box: forward / 稼働系になる（転送開始）", "", kNoOptions, 0, "",
+                cli::noArgs, h::haActive},
+    CommandInfo{"ha.standby", kAdmin | kOperator, true,
+                "become the standby box: forward nothing / 待機系になる（転送停止）", "",
+                kNoOptions, 0, "", cli::noArgs, h::haStandby},
+    CommandInfo{"ha.health", kAll, false,
+                "exit 0 only if this gateway can enforce (keepalived) / 健全性確認", "",
+                kNoOptions, 0, "", cli::noArgs, h::haHealth, true},
     // The CA's certificate is public (it goes to every PC); its key never leaves the appliance.
     CommandInfo{"ca.init", kAdmin, true,
                 "create the appliance CA for interception / TLS中継用アプライアンスCAの作成", "",

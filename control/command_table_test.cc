@@ -111,6 +111,10 @@ class CommandTableTest : public ::testing::Test {
         {"ca.init", {"ca", "init", "--organization", "Example City", "--days", "30"}},
         {"ca.show", {"ca", "show", "--pem"}},
         {"ca.rotate", {"ca", "rotate", "--days", "30"}},
+        {"ha.status", {"ha", "status"}},
+        {"ha.active", {"ha", "active"}},
+        {"ha.standby", {"ha", "standby"}},
+        {"ha.health", {"ha", "health"}},
     };
     auto it = examples.find(name);
     return it == examples.end() ? std::vector<std::string>{} : it->second;
@@ -207,6 +211,10 @@ TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
       {"ca.init", {A}},
       {"ca.show", {A, P, O, U}},
       {"ca.rotate", {A}},
+      {"ha.status", {A, P, O, U}},
+      {"ha.active", {A, O}},
+      {"ha.standby", {A, O}},
+      {"ha.health", {A, P, O, U}},
   };
   EXPECT_EQ(expected.size(), commandTable().size());
   for (const auto& c : commandTable()) {
@@ -338,6 +346,91 @@ TEST_F(CommandTableTest, CaCommandsWriteNextToTheStoreAndAreLogged) {
   EXPECT_EQ(ev["event_type"], "admin");
   EXPECT_EQ(ev["admin"]["action"], "ca.rotate");
   EXPECT_EQ(ev["admin"]["result"], "ok");
+}
+
+}  // namespace
+}  // namespace lbg::control
+
+namespace lbg::control {
+namespace {
+
+// The HA role through the dispatcher (control/handlers/ha.cc): switched by admin and operator,
+// each change one `ha.role` record; the health probe answers without an admin record per poll,
+// and a change of health is recorded once.
+TEST_F(CommandTableTest, HaRoleChangesAreRecordedAndHealthIsAProbe) {
+  const uint32_t admin = 60101, operatorUid = 60103, auditor = 60104;
+  auto call = [&](uint32_t uid, const std::vector<std::string>& words) {
+    CliInvocation inv = cli::parseCommand(words);
+    std::string line = encodeRequest(inv.request);
+    line.pop_back();
+    auto r = parseResponse(dispatcher_->handle(uid, uid, line, -1));
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  const auto records = [&](std::string_view action) {
+    std::vector<json> out;
+    for (const auto& e : api_.events) {
+      json j = json::parse(e);
+      if (j.contains("admin") && j["admin"]["action"] == action) out.push_back(j);
+    }
+    return out;
+  };
+  api_.role = dataplane::HaRole::Standby;
+  api_.haPair = true;
+  auto st = call(auditor, {"ha", "status"});
+  ASSERT_TRUE(st.ok);
+  EXPECT_EQ(st.result["role"], "standby");
+  EXPECT_EQ(st.result["pair"], true);
+  EXPECT_EQ(st.result["healthy"], true);
+  auto refused = call(auditor, {"ha", "active"});
+  ASSERT_FALSE(refused.ok);
+  EXPECT_EQ(refused.error.code, ErrorCode::Forbidden);
+  EXPECT_EQ(api_.role, dataplane::HaRole::Standby);
+  EXPECT_TRUE(records("ha.role").empty());
+
+  auto act = call(operatorUid, {"ha", "active"});
+  ASSERT_TRUE(act.ok);
+  EXPECT_EQ(api_.role, dataplane::HaRole::Active);
+  EXPECT_EQ(act.result["previous"], "standby");
+  auto roleRecords = records("ha.role");
+  ASSERT_EQ(roleRecords.size(), 1u);
+  EXPECT_EQ(roleRecords[0]["ha"]["role"], "active");
+  EXPECT_EQ(roleRecords[0]["ha"]["previous"], "standby");
+  EXPECT_EQ(roleRecords[0]["admin"]["result"], "ok");
+  call(admin, {"ha", "active"});  // no change, no second record
+  EXPECT_EQ(records("ha.role").size(), 1u);
+
+  // A worker that does not acknowledge: an error, the role set all the same, recorded as failed.
+  api_.failRoleAck = true;
+  auto stuck = call(admin, {"ha", "standby"});
+  ASSERT_FALSE(stuck.ok);
+  EXPECT_EQ(stuck.error.code, ErrorCode::Unavailable);
+  EXPECT_EQ(api_.role, dataplane::HaRole::Standby);
+  ASSERT_EQ(records("ha.role").size(), 2u);
+  EXPECT_EQ(records("ha.role")[1]["admin"]["result"], "failed");
+  api_.failRoleAck = false;
+
+  const size_t before = api_.events.size();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(admin, {"ha", "health"}).result["healthy"], true);
+  EXPECT_EQ(api_.events.size(), before) << "healthy polls leave no record";
+  api_.problems = {"inside port link is down"};
+  for (int i = 0; i < 3; ++i) {
+    auto h = call(admin, {"ha", "health"});
+    ASSERT_TRUE(h.ok);
+    EXPECT_EQ(h.result["healthy"], false);
+    EXPECT_EQ(h.result["problems"][0], "inside port link is down");
+  }
+  api_.problems.clear();
+  EXPECT_EQ(call(admin, {"ha", "health"}).result["healthy"], true);
+  const auto health = records("ha.health");
+  ASSERT_EQ(health.size(), 2u) << "one record per change of health, not per poll";
+  EXPECT_EQ(health[0]["admin"]["result"], "failed");
+  EXPECT_EQ(health[1]["admin"]["result"], "ok");
+  // A refused probe is still an admin record.
+  auto noRole = parseResponse(dispatcher_->handle(60999, 60999, R"({"v":1,"cmd":"ha.health","args":{}})", -1));
+  ASSERT_TRUE(noRole.ok());
+  EXPECT_FALSE(noRole->ok);
+  EXPECT_EQ(records("ha.health").size(), 3u);
 }
 
 }  // namespace

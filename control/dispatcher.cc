@@ -166,7 +166,7 @@ std::string Dispatcher::handle(uint32_t uid, uint32_t gid, std::string_view line
     out = run(*info, c, req, passedFd);
   }
   if (std::holds_alternative<ApiError>(out)) ++refused_;
-  logAdmin(c, req.cmd, req.args, out);
+  if (!info->probe || std::holds_alternative<ApiError>(out)) logAdmin(c, req.cmd, req.args, out);
   if (const auto* e = std::get_if<ApiError>(&out)) return encodeError(*e);
   return encodeOk(std::get<json>(out));
 }

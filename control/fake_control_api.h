@@ -26,6 +26,14 @@ class FakeControlApi : public dataplane::ControlApi {
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;
   void logEvent(const std::string& jsonObject) override { events.push_back(jsonObject); }
+  dataplane::HaRole haRole() const override { return role; }
+  bool haConfigured() const override { return haPair; }
+  Result<Ok> setHaRole(dataplane::HaRole r) override {
+    role = r;  // set even when "not acknowledged", as the runtime does
+    if (failRoleAck) return Error{"a worker did not acknowledge it"};
+    return Ok{};
+  }
+  std::vector<std::string> healthProblems() const override { return problems; }
 
   std::shared_ptr<const policy::Snapshot> current_;
   std::vector<uint64_t> published;  // versions, in order
@@ -34,6 +42,10 @@ class FakeControlApi : public dataplane::ControlApi {
   std::vector<std::string> flowRows;
   ids::RuleCostReport ruleCosts;
   bool failPublish = false;
+  dataplane::HaRole role = dataplane::HaRole::Active;
+  bool haPair = false;
+  bool failRoleAck = false;
+  std::vector<std::string> problems;  // healthProblems()
 };
 
 }  // namespace lbg::control::testing

@@ -300,6 +300,17 @@ int run(int argc, char** argv) {
       return kOk;
     }
   }
+  if (inv.request.cmd == "ha.health") {
+    // keepalived's track script: the exit code is the answer (0: can enforce).
+    if (asJson) {
+      std::cout << r.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    } else {
+      std::cout << (r.value("healthy", false) ? "healthy / 正常" : "unhealthy / 異常") << " ("
+                << text(r["role"]) << ")\n";
+      for (const auto& p : r.value("problems", json::array())) std::cout << "  " << text(p) << "\n";
+    }
+    return r.value("healthy", false) ? kOk : kFailed;
+  }
   if (asJson) {
     json out = r;
     if (!inv.writeFile.empty()) out.erase("content");

@@ -102,6 +102,8 @@ class CommandContext {
   } prepared_;
   // When the request being handled was read (reported with enforced_at: the server's share).
   std::chrono::system_clock::time_point received_{};
+  // The last answer of `ha health` (none yet): a change is recorded, not every poll.
+  std::optional<bool> haHealthy_;
 };
 
 }  // namespace lbg::control

@@ -46,6 +46,16 @@ Outcome idsStats(CommandContext& ctx, const Call& call);
 Outcome backup(CommandContext& ctx, const Call& call);
 Outcome restore(CommandContext& ctx, const Call& call);
 
+// ha.cc
+Outcome haStatus(CommandContext& ctx, const Call& call);
+Outcome haActive(CommandContext& ctx, const Call& call);
+Outcome haStandby(CommandContext& ctx, const Call& call);
+Outcome haHealth(CommandContext& ctx, const Call& call);
+// One HA record of the enforcement log (a role change, a change of health), as the gateway also
+// writes at start for its role_at_start.
+std::string haRecord(std::chrono::system_clock::time_point at, const std::string& user,
+                     std::string_view action, std::string_view result, const nlohmann::json& ha);
+
 // ca.cc
 Outcome caInit(CommandContext& ctx, const Call& call);
 Outcome caShow(CommandContext& ctx, const Call& call);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/ha_role.h"
 #include "policy/base/result.h"
 #include "policy/ids/rule_stats.h"
 #include "policy/snapshot.h"
@@ -53,6 +54,16 @@ class ControlApi {
 
   // Appends one event (a JSON object without chain fields) to the enforcement log.
   virtual void logEvent(const std::string& jsonObject) = 0;
+
+  // The HA role (ha_role.h). setHaRole() returns once every worker runs under the new role (an
+  // error if one did not acknowledge in time: the role is set, but that worker is stuck).
+  // haConfigured(): the gateway's YAML has `ha:` (one box of a pair), else a single gateway.
+  virtual HaRole haRole() const = 0;
+  virtual bool haConfigured() const = 0;
+  virtual Result<Ok> setHaRole(HaRole role) = 0;
+  // Why this gateway cannot enforce now (stalled worker, port down, no policy, log writer in
+  // alarm); empty when it can. keepalived's track script gives up mastership on any.
+  virtual std::vector<std::string> healthProblems() const = 0;
 };
 
 }  // namespace lbg::dataplane

@@ -18,7 +18,8 @@ void WorkerCounters::add(const WorkerCounters& other) {
 }
 
 std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
-                                                const inspect::DnsBindingCounters::Plain& dns) {
+                                                const inspect::DnsBindingCounters::Plain& dns,
+                                                const HaGauges& ha) {
   std::vector<ControlApi::Counter> out;
   appendCounters(sum.pipeline, out);
   appendCounters(sum.port, out);
@@ -36,6 +37,7 @@ std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
   appendCounters(sum.reassembly, out);
   appendCounters(sum.appid, out);
   appendCounters(dns, out);
+  appendCounters(ha, out);
   for (auto& c : out) {
     if (const CounterSection* s = counterSection(c.name)) {
       c.section = s->id;

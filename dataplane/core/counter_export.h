@@ -41,8 +41,9 @@ void appendCounters(const Set& set, std::vector<ControlApi::Counter>& out) {
 }
 
 // The gateway's counters as ControlApi::counters() returns them (lbgctl stats, Prometheus, the
-// exit report): the workers' sum, then the shared DNS binding table's.
+// exit report): the workers' sum, then the shared DNS binding table's, then the HA role's gauge.
 std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
-                                                const inspect::DnsBindingCounters::Plain& dns);
+                                                const inspect::DnsBindingCounters::Plain& dns,
+                                                const HaGauges& ha = {});
 
 }  // namespace lbg::dataplane

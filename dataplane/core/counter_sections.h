@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "dataplane/core/pipeline_counters.h"
+#include "dataplane/core/port_counters.h"
 #include "dataplane/telemetry/counters.h"
 
 namespace lbg::dataplane {
@@ -19,13 +20,16 @@ struct CounterSection {
 
 inline constexpr telemetry::CounterInfo kGuardCounterInfo[] = {
     LBG_GUARD_COUNTERS(LBG_COUNTER_INFO_)};
+inline constexpr telemetry::CounterInfo kHaCounterInfo[] = {
+    LBG_HA_GAUGES(LBG_COUNTER_INFO_) LBG_HA_COUNTERS(LBG_COUNTER_INFO_)};
 
 inline constexpr CounterSection kCounterSections[] = {
     {"ddos", "DDoS対策 / DDoS protection (AP-DDOS)", kGuardCounterInfo},
+    {"ha", "冗長化 / redundancy (HA role)", kHaCounterInfo},
 };
 
 // The section an exported counter (its full name, prefix included) belongs to, or nullptr.
-// The sections' members are pipeline counters, which have no prefix.
+// The sections' members are worker and HA counters, which have no prefix.
 inline const CounterSection* counterSection(std::string_view exportedName) {
   for (const auto& s : kCounterSections)
     for (const auto& m : s.members)

@@ -39,7 +39,7 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   static const std::set<std::string> kKeys = {
       "eal",     "ports", "workers",      "rx_burst", "policy",         "log",
       "control", "flows", "appliance_id", "metrics",  "stream_buffers", "hold_slots",
-      "trust_store", "cert_requests", "cert_probe"};
+      "trust_store", "cert_requests", "cert_probe", "ha"};
   try {
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
@@ -111,6 +111,21 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
           return errorAt(path, p[b.key], std::string("cert_probe.") + b.key + " must be " +
                                              std::to_string(b.lo) + ".." + std::to_string(b.hi));
         }
+      }
+    }
+    if (const auto ha = root["ha"]) {
+      if (!ha.IsMap()) return errorAt(path, ha, "ha must be a mapping");
+      for (const auto& kv : ha) {
+        const std::string key = kv.first.as<std::string>();
+        if (key != "role_at_start") return errorAt(path, kv.first, "unknown key 'ha." + key + "'");
+      }
+      c.haConfigured = true;
+      if (const auto r = ha["role_at_start"]) {
+        const std::string role = r.as<std::string>();
+        if (role != "active" && role != "standby") {
+          return errorAt(path, r, "ha.role_at_start must be active or standby");
+        }
+        c.haStartStandby = role == "standby";
       }
     }
     if (c.rxBurst < 1 || c.rxBurst > 256) return Error{"rx_burst must be 1..256", path};

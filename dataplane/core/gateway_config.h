@@ -62,6 +62,11 @@ struct GatewayConfig {
   // exception port (its connections leave through it): on by default when that port exists.
   bool certProbeEnabled = true;
   cert::ProbeConfig certProbe;
+  // ha: {role_at_start: active|standby}: the role of one box of an active/standby pair when it
+  // starts (dataplane/core/ha_role.h); keepalived switches it with `lbgctl ha`. Without `ha:`, a
+  // single gateway, active as always.
+  bool haConfigured = false;
+  bool haStartStandby = false;
   PipelineConfig pipeline;
 
   static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }

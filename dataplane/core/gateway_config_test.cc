@@ -49,6 +49,28 @@ TEST_F(GatewayConfigTest, ExceptionPortIsOptionalAndAPortOfItsOwn) {
   EXPECT_NE(same.error().toString().find("exception port"), std::string::npos);
 }
 
+// ha: one box of an active/standby pair; without it, a single gateway (active, as always).
+TEST_F(GatewayConfigTest, HaRoleAtStart) {
+  auto single = load("");
+  ASSERT_TRUE(single.ok()) << single.error().toString();
+  EXPECT_FALSE(single.value().haConfigured);
+  EXPECT_FALSE(single.value().haStartStandby);
+  auto standby = load("ha: {role_at_start: standby}\n");
+  ASSERT_TRUE(standby.ok()) << standby.error().toString();
+  EXPECT_TRUE(standby.value().haConfigured);
+  EXPECT_TRUE(standby.value().haStartStandby);
+  auto active = load("ha: {role_at_start: active}\n");
+  ASSERT_TRUE(active.ok()) << active.error().toString();
+  EXPECT_FALSE(active.value().haStartStandby);
+  auto bad = load("ha: {role_at_start: master}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().line, 3);
+  EXPECT_NE(bad.error().message.find("active or standby"), std::string::npos);
+  auto unknown = load("ha: {peer: 10.0.0.2}\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("ha.peer"), std::string::npos);
+}
+
 TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {
   auto off = load("");
   ASSERT_TRUE(off.ok()) << off.error().toString();

@@ -44,6 +44,9 @@ class PortTxSink : public TxSink {
     b.mbufs[b.n++] = m;
     if (b.n == kBatch) flush(out);
   }
+  // While standby, whatever the pipeline would send (released holds, resets, housekeeping) is
+  // dropped and counted instead: the standby forwards nothing.
+  void setStandby(bool standby) { standby_ = standby; }
   void flushAll() {
     flush(PortRole::Inside);
     flush(PortRole::Outside);
@@ -55,6 +58,12 @@ class PortTxSink : public TxSink {
   void flush(PortRole out) {
     auto& b = batch_[static_cast<int>(out)];
     if (b.n == 0) return;
+    if (standby_) {
+      counters_.ha_standby_dropped += b.n;
+      rte_pktmbuf_free_bulk(b.mbufs, b.n);
+      b.n = 0;
+      return;
+    }
     const uint16_t sent = rte_eth_tx_burst(ports_[static_cast<int>(out)], queue_, b.mbufs, b.n);
     if (sent < b.n) {
       counters_.tx_dropped += b.n - sent;
@@ -69,6 +78,7 @@ class PortTxSink : public TxSink {
   const uint16_t* ports_;
   uint16_t queue_;
   PortCounters& counters_;
+  bool standby_ = false;
 };
 
 struct WorkerArg {
@@ -80,7 +90,10 @@ struct WorkerArg {
 
 GatewayRuntime::GatewayRuntime(const GatewayConfig& config,
                                std::shared_ptr<const policy::Snapshot> policy, EventSink& log)
-    : config_(config), log_(log), slot_(std::move(policy)) {}
+    : config_(config),
+      log_(log),
+      slot_(std::move(policy)),
+      ha_(config.haStartStandby ? HaRole::Standby : HaRole::Active, config.workers) {}
 
 GatewayRuntime::~GatewayRuntime() {
   for (int r = 0; r < portCount_; ++r) {
@@ -216,11 +229,21 @@ void GatewayRuntime::workerLoop(uint32_t index) {
   rte_mbuf* burst[256];
   const uint16_t n = config_.rxBurst;
   const Ingress ingress[3] = {Ingress::InsidePort, Ingress::OutsidePort, Ingress::ExceptionPort};
+  PortCounters& counters = *portCounters_[index];
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = nowNs();
+    // The HA role, once per iteration (ha_role.h): a standby drains its queues and drops.
+    const bool standby = ha_.workerRole(index, now) == HaRole::Standby;
+    tx.setStandby(standby);
     for (int r = 0; r < portCount_; ++r) {
       const uint16_t got = rte_eth_rx_burst(ports_[r], static_cast<uint16_t>(index), burst, n);
-      if (got > 0) p.processBurst(burst, got, ingress[r], now, tx);
+      if (got == 0) continue;
+      if (standby) {
+        counters.ha_standby_dropped += got;
+        rte_pktmbuf_free_bulk(burst, got);
+      } else {
+        p.processBurst(burst, got, ingress[r], now, tx);
+      }
     }
     p.serviceCert(now, tx, false);  // the certificate verifier's answers
     tx.flushAll();
@@ -228,6 +251,7 @@ void GatewayRuntime::workerLoop(uint32_t index) {
     dumps_[index]->step(p.flowTable(), kFlowDumpSlotsPerIteration);
   }
   slot_.goIdle(index);
+  ha_.workerStopped(index);
   workersRunning_.fetch_sub(1);
 }
 
@@ -277,7 +301,9 @@ std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
     c.port = *portCounters_[w];
     sum.add(c);
   }
-  std::vector<Counter> out = exportCounters(sum, dns_->counters().snapshot());
+  HaGauges ha;
+  ha.ha_standby = ha_.role() == HaRole::Standby ? 1 : 0;
+  std::vector<Counter> out = exportCounters(sum, dns_->counters().snapshot(), ha);
   if (serviceCounters_) serviceCounters_(out);
   return out;
 }
@@ -327,6 +353,42 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
     }
     d.reset();
   }
+  return out;
+}
+
+Result<Ok> GatewayRuntime::setHaRole(HaRole role) {
+  if (!ha_.set(role, std::chrono::milliseconds(2000))) {
+    return Error{"the role is " + std::string(toString(role)) +
+                 " but a worker did not acknowledge it within 2 s"};
+  }
+  return Ok{};
+}
+
+std::vector<std::string> GatewayRuntime::healthProblems() const {
+  // A worker polls without pause, so a heartbeat older than this is a stuck or dead loop. Not
+  // shorter: keepalived polls once a second anyway, and a core preempted for a few hundred ms (a
+  // shared VM) must not cost the pair a takeover.
+  constexpr uint64_t kStaleNs = 1'000'000'000ull;
+  std::vector<std::string> out;
+  const uint64_t now = nowNs();
+  for (uint32_t i = 0; i < ha_.workers(); ++i) {
+    const uint64_t beat = ha_.lastBeatNs(i);
+    if (ha_.stopped(i) || beat == 0) {
+      out.push_back("worker " + std::to_string(i) + " is not running");
+    } else if (now > beat && now - beat > kStaleNs) {
+      out.push_back("worker " + std::to_string(i) + " made no progress for " +
+                    std::to_string((now - beat) / 1000000) + " ms");
+    }
+  }
+  static const char* const kRoles[3] = {"inside", "outside", "exception"};
+  for (int r = 0; r < 2; ++r) {  // the exception port is the proxy's, not the enforcement path
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(ports_[r], &link) != 0 || link.link_status != RTE_ETH_LINK_UP) {
+      out.push_back(std::string(kRoles[r]) + " port link is down");
+    }
+  }
+  if (!slot_.current()) out.push_back("no policy loaded");
+  if (logHealthy_ && !logHealthy_()) out.push_back("the enforcement log writer is in alarm");
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "dataplane/core/control_api.h"
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/gateway_config.h"
+#include "dataplane/core/ha_role.h"
 #include "dataplane/core/mbuf_pool.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/port_counters.h"
@@ -55,6 +56,14 @@ class GatewayRuntime : public ControlApi {
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;
   void logEvent(const std::string& jsonObject) override { log_.write(jsonObject); }
+  HaRole haRole() const override { return ha_.role(); }
+  bool haConfigured() const override { return config_.haConfigured; }
+  Result<Ok> setHaRole(HaRole role) override;
+  std::vector<std::string> healthProblems() const override;
+
+  // Whether the enforcement log can take records (its writer not in alarm); set by main when the
+  // log is the sealed one. Called on the service thread by healthProblems().
+  void setLogHealthy(std::function<bool()> healthy) { logHealthy_ = std::move(healthy); }
 
   uint64_t nowNs() const;
 
@@ -87,6 +96,8 @@ class GatewayRuntime : public ControlApi {
   std::unique_ptr<cert::Verifier> verifier_;
   // One per worker, written by its PortTxSink only (own allocation: no false sharing).
   std::vector<std::unique_ptr<PortCounters>> portCounters_;
+  HaRoleSwitch ha_;
+  std::function<bool()> logHealthy_;
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> workersRunning_{0};
   uint64_t tscHz_ = 0;

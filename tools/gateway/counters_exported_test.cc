@@ -44,6 +44,7 @@ std::vector<Declared> declaredCounters() {
   std::vector<Declared> d;
   declare<dataplane::PipelineCounters>(d);
   declare<dataplane::PortCounters>(d);
+  declare<dataplane::HaGauges>(d);
   declare<flow::FlowTableCounters>(d);
   declare<flow::StreamBufferCounters>(d);
   declare<packet::ReassemblerCounters>(d);
@@ -66,7 +67,10 @@ std::vector<ControlApi::Counter> gatewayCounters() {
   w.appid.gave_up = 16;
   inspect::DnsBindingCounters dns;
   dns.read_retries.store(17);
-  auto out = dataplane::exportCounters(w, dns.snapshot());
+  w.port.ha_standby_dropped = 19;
+  dataplane::HaGauges ha;
+  ha.ha_standby = 1;
+  auto out = dataplane::exportCounters(w, dns.snapshot(), ha);
   telemetry::LogCounters log;
   log.records_lost = 18;
   telemetry::LogGauges gauges;
@@ -102,22 +106,31 @@ TEST(CountersExported, EveryDeclaredCounterIsInTheExportOnceWithItsHelp) {
   EXPECT_EQ(value("dns_binding_read_retries"), 17u);
   EXPECT_EQ(value("log_records_lost"), 18u);
   EXPECT_EQ(value("log_alarm"), 1u);
+  EXPECT_EQ(value("ha_standby_dropped"), 19u);
+  EXPECT_EQ(value("ha_standby"), 1u);
 }
 
 // The `ddos` section is the guard's sub-list of the pipeline counters, exactly: every guard_
-// counter is in it (with its heading), and no other counter is.
+// counter is in it (with its heading), and no other counter is; likewise `ha` and the ha_ ones.
 TEST(CountersExported, GuardCountersFormTheDdosSection) {
   const auto exported = gatewayCounters();
-  std::set<std::string> inSection;
+  std::set<std::string> inSection, inHa;
   for (const auto& c : exported) {
     if (c.section.empty()) {
       EXPECT_TRUE(c.sectionTitle.empty()) << c.name;
+      continue;
+    }
+    if (c.section == "ha") {
+      EXPECT_TRUE(c.name.starts_with("ha_")) << c.name;
+      EXPECT_NE(c.sectionTitle.find("HA"), std::string::npos) << c.name;
+      inHa.insert(c.name);
       continue;
     }
     EXPECT_EQ(c.section, "ddos") << c.name;
     EXPECT_NE(c.sectionTitle.find("DDoS"), std::string::npos) << c.name;
     inSection.insert(c.name);
   }
+  EXPECT_EQ(inHa, (std::set<std::string>{"ha_standby", "ha_standby_dropped"}));
   std::set<std::string> guard;
   for (const auto& info : dataplane::PipelineCounters::kInfo)
     if (info.name.starts_with("guard_")) guard.insert(std::string(info.name));
@@ -180,24 +193,29 @@ TEST_F(CountersReachOperator, EveryDeclaredCounterIsInStatsJson) {
   for (const auto& d : declaredCounters()) EXPECT_TRUE(names.count(d.name)) << d.name;
 }
 
-// `lbgctl stats --json`: the guard's counters carry `section: ddos`, named once in `sections`.
+// `lbgctl stats --json`: the guard's counters carry `section: ddos`, the HA role's `section: ha`,
+// each section named once in `sections`.
 TEST_F(CountersReachOperator, StatsJsonHasTheDdosSection) {
   const std::string line = dispatcher_->handle(
       0, 0, control::encodeRequest(control::Request{1, "stats", nlohmann::json::object()}), -1);
   const auto j = nlohmann::json::parse(line);
   ASSERT_TRUE(j["ok"].get<bool>()) << line;
   const auto& sections = j["result"]["sections"];
-  ASSERT_EQ(sections.size(), 1u) << sections.dump();
+  ASSERT_EQ(sections.size(), 2u) << sections.dump();
   EXPECT_EQ(sections[0]["id"], "ddos");
   EXPECT_NE(sections[0]["title"].get<std::string>().find("DDoS"), std::string::npos);
-  size_t inDdos = 0;
+  EXPECT_EQ(sections[1]["id"], "ha");
+  size_t inDdos = 0, inHa = 0;
   for (const auto& c : j["result"]["counters"]) {
     const std::string name = c["name"].get<std::string>();
     const bool guard = name.starts_with("guard_");
-    EXPECT_EQ(c.value("section", std::string()), guard ? "ddos" : "") << name;
+    const bool ha = name.starts_with("ha_");
+    EXPECT_EQ(c.value("section", std::string()), guard ? "ddos" : ha ? "ha" : "") << name;
     inDdos += guard;
+    inHa += ha;
   }
   EXPECT_EQ(inDdos, std::size(dataplane::kGuardCounterInfo));
+  EXPECT_EQ(inHa, std::size(dataplane::kHaCounterInfo));
 }
 
 TEST_F(CountersReachOperator, EveryDeclaredCounterIsInPrometheusText) {

@@ -18,6 +18,7 @@
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/gateway_config.h"
 #include "dataplane/core/replay.h"
+#include "control/handlers/handlers.h"
 #include "control/server.h"
 #include "dataplane/core/counter_export.h"
 #include "dataplane/core/runtime.h"
@@ -289,6 +290,14 @@ int cmdRun(const std::vector<std::string>& args) {
       dataplane::appendCounters(w->counters(), out);
       dataplane::appendCounters(w->gauges(), out);
     });
+    // keepalived's health check: a box whose log loses records cannot enforce (no evidence).
+    rt.value()->setLogHealthy([w = chained.get()] { return w->gauges().alarm == 0; });
+  }
+  if (c.haConfigured) {
+    // One box of a pair: the role it starts in is the first HA record of its log.
+    rt.value()->logEvent(control::handlers::haRecord(
+        std::chrono::system_clock::now(), "lbg-gateway", "ha.start", "ok",
+        {{"role", dataplane::toString(rt.value()->haRole())}}));
   }
   gRuntime.store(rt.value().get());
   std::signal(SIGTERM, onSignal);

@@ -1,0 +1,94 @@
+#include "control/handlers/handlers.h"
+
+#include "dataplane/telemetry/log/vocabulary.h"
+#include "policy/snapshot.h"
+
+namespace lbg::control::handlers {
+
+using dataplane::HaRole;
+using nlohmann::json;
+using telemetry::LogEventType;
+using telemetry::MeasureId;
+
+// `lbgctl ha ...`: the gateway's role in an active/standby pair (dataplane/core/ha_role.h).
+// keepalived decides mastership; its notify scripts call `ha active` / `ha standby`, its track
+// script calls `ha health` (tools/ha/).
+
+std::string haRecord(std::chrono::system_clock::time_point at, const std::string& user,
+                     std::string_view action, std::string_view result, const json& ha) {
+  return json({{"timestamp", rfc3339(at)},
+               {"event_type", toString(LogEventType::Admin)},
+               {"admin", {{"user", user}, {"action", action}, {"result", result}}},
+               {"ha", ha},
+               {"measure", toString(MeasureId::Priv)}})
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+Outcome switchTo(CommandContext& ctx, const Call& call, HaRole to) {
+  const HaRole from = ctx.api_.haRole();
+  auto r = ctx.api_.setHaRole(to);
+  // Every change of role is its own record (beside the command's admin record): what the box
+  // did, from which role, and whether its workers all took it.
+  if (from != to || !r) {
+    json ha = {{"role", toString(to)}, {"previous", toString(from)}};
+    if (!r) ha["error"] = r.error().toString();
+    ctx.api_.logEvent(haRecord(ctx.config_.clock(), call.caller.label, "ha.role",
+                               r ? "ok" : "failed", ha));
+  }
+  if (!r) return err(ErrorCode::Unavailable, r.error());
+  return json{{"role", toString(to)}, {"previous", toString(from)}, {"changed", from != to}};
+}
+
+json problemsOf(CommandContext& ctx) {
+  json problems = json::array();
+  for (const auto& p : ctx.api_.healthProblems()) problems.push_back(p);
+  // The dataplane must enforce the committed policy, not an older one it kept running.
+  const auto cur = ctx.api_.current();
+  if (const auto run = ctx.store_->running(); run && cur && cur->version() != run->meta.version) {
+    problems.push_back("the dataplane enforces version " + std::to_string(cur->version()) +
+                       ", the committed one is " + std::to_string(run->meta.version));
+  }
+  return problems;
+}
+
+}  // namespace
+
+Outcome haStatus(CommandContext& ctx, const Call& /*call*/) {
+  const auto cur = ctx.api_.current();
+  const json problems = problemsOf(ctx);
+  return json{{"role", toString(ctx.api_.haRole())},
+              {"pair", ctx.api_.haConfigured()},
+              {"healthy", problems.empty()},
+              {"problems", problems},
+              {"policy_version", cur ? json(cur->version()) : json(nullptr)}};
+}
+
+Outcome haActive(CommandContext& ctx, const Call& call) {
+  return switchTo(ctx, call, HaRole::Active);
+}
+
+Outcome haStandby(CommandContext& ctx, const Call& call) {
+  return switchTo(ctx, call, HaRole::Standby);
+}
+
+// Polled by keepalived's track script every second: answered without an admin record
+// (command_table.cc marks it a probe); a change of health is recorded once instead.
+Outcome haHealth(CommandContext& ctx, const Call& call) {
+  const json problems = problemsOf(ctx);
+  const bool healthy = problems.empty();
+  if (!ctx.haHealthy_ || *ctx.haHealthy_ != healthy) {
+    if (ctx.haHealthy_ || !healthy) {
+      ctx.api_.logEvent(haRecord(ctx.config_.clock(), call.caller.label, "ha.health",
+                                 healthy ? "ok" : "failed",
+                                 {{"role", toString(ctx.api_.haRole())},
+                                  {"healthy", healthy},
+                                  {"problems", problems}}));
+    }
+    ctx.haHealthy_ = healthy;
+  }
+  return json{{"healthy", healthy}, {"problems", problems}, {"role", toString(ctx.api_.haRole())}};
+}
+
+}  // namespace lbg::control::handlers

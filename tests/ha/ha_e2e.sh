@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# An active/standby pair of lbg-gateway in network namespaces, mastership by keepalived (VRRPv3,
+# 100 ms adverts) over a dedicated HA veth, configured from tools/ha/ (keepalived.conf.in,
+# lbg-ha-notify) with `lbgctl ha health` as its track script (topology: tests/lib/ha_pair.sh):
+#   - both gateways start standby: nothing passes (fail closed, no loop);
+#   - keepalived makes a active: an allowed connection is served once, by a; b forwards nothing
+#     (its tx_packets stays 0, its ha_standby_dropped grows); a forbidden one is refused;
+#   - SIGKILL of a's gateway: a's track script fails, b becomes active, new allowed connections
+#     work, a forbidden one is still refused; the measured takeover gap is printed (not judged:
+#     no timings in tests). Established flows are not kept yet (no flow sync): not checked.
+#   - each box's sealed log records its role at start and each change.
+# Only namespaces this script creates are touched. Needs root and keepalived; skips (77) otherwise.
+# Usage: ha_e2e.sh LBG_GATEWAY LBGCTL TOOLS_HA_DIR WORKDIR
+set -euo pipefail
+source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
+source "$LBG_TEST_LIB/ha_pair.sh"
+GW=$(realpath "$1") LBGCTL=$(realpath "$2") HA=$(realpath "$3")
+WORK=$(realpath -m "$4")
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+KEEPALIVED=$(command -v keepalived || ls /usr/sbin/keepalived 2>/dev/null || true)
+[ -n "$KEEPALIVED" ] || { echo "SKIP: needs keepalived (pkg/deps/base.txt)"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
+
+rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
+pass=0 fail=0
+cleanup() {
+  [ -n "${HA_PROBEPID:-}" ] && kill "$HA_PROBEPID" 2>/dev/null || true
+  ha_pair_down
+}
+trap cleanup EXIT
+ha_pair_up $$
+ha_gateway_start a
+ha_gateway_start b
+wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" || echo "server not listening"
+seen() { [ -f hosts_seen ] && wc -l < hosts_seen || echo 0; }
+
+check "both gateways start standby" test "$(ha_role a) $(ha_role b)" = "standby standby"
+check "a standby is healthy (it could enforce)" ha_ctl a ha health
+read -r rc code < <(ha_get allowed.example.jp 2)
+check "with both boxes standby nothing passes (curl rc=$rc)" test "$rc" != 0
+check "nothing reached the server" test "$(seen)" = 0
+
+# --- keepalived: a first (higher priority), then b --------------------------------------------
+ha_keepalived_start a
+wait_for 150 test "$(ha_role a)" = active || true
+check "keepalived made a active" test "$(ha_role a)" = active
+ha_keepalived_start b
+wait_for 150 grep -q "Entering BACKUP STATE" b/keepalived.log || true
+check "b stays standby while a is master" test "$(ha_role a) $(ha_role b)" = "active standby"
+
+b_dropped_before=$(ha_counter b ha_standby_dropped)
+read -r rc code < <(ha_get allowed.example.jp)
+check "allowed connection through the pair (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "the server saw it exactly once" test "$(seen)" = 1
+check "a judged and allowed it" test "$(ha_counter a flows_allowed)" -ge 1
+check "b forwarded nothing (tx_packets 0)" test "$(ha_counter b tx_packets)" = 0
+check "b dropped what it saw (ha_standby_dropped grew)" test "$(ha_counter b ha_standby_dropped)" -gt "$b_dropped_before"
+check "b made no flow" test "$(ha_counter b flows_new)" = 0
+check "b's stats show it standby (gauge ha_standby)" test "$(ha_counter b ha_standby) $(ha_counter a ha_standby)" = "1 0"
+read -r rc code < <(ha_get denied.example.jp)
+check "a forbidden connection is refused (curl rc=$rc)" test "$rc" != 0 -a "$code" != 200
+check "nothing forbidden reached the server" test "$(seen)" = 1
+
+# --- takeover: SIGKILL of a's gateway ---------------------------------------------------------
+ha_probe_start probe.ok probe.stop
+wait_for 100 test -s probe.ok || echo "the probe got no answer before the kill"
+kill_at=$(date +%s.%N)
+kill -KILL "${GWPID[a]}"; wait "${GWPID[a]}" 2>/dev/null || true; GWPID[a]=
+wait_for 150 test "$(ha_role b)" = active || true
+check "b became active after a's gateway was killed" test "$(ha_role b)" = active
+wait_for 150 python3 -c 'import sys; sys.exit(0 if any(float(l) > float(sys.argv[1]) for l in open("probe.ok")) else 1)' "$kill_at" || true
+touch probe.stop; wait "$HA_PROBEPID" 2>/dev/null || true; HA_PROBEPID=
+gap=$(ha_gap "$kill_at" probe.ok)
+echo "takeover gap: $gap ms (last answered new connection before the kill to the first after it)"
+check "new connections are answered after the takeover" test "$gap" != n/a
+grep -E "Entering (MASTER|FAULT)" a/keepalived.log b/keepalived.log | sed 's/^/  /' || true
+check "a's keepalived saw its track script fail" grep -q "Entering FAULT STATE" a/keepalived.log
+
+n=$(seen)
+read -r rc code < <(ha_get allowed.example.jp)
+check "allowed connection through b (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "b judged and allowed it" test "$(ha_counter b flows_allowed)" -ge 1
+read -r rc code < <(ha_get denied.example.jp)
+check "a forbidden connection is still refused (curl rc=$rc)" test "$rc" != 0 -a "$code" != 200
+check "nothing forbidden reached the server" test "$(seen)" = $((n + 1))
+check "b is healthy" ha_ctl b ha health
+set +e; ha_ctl a ha health >/dev/null 2>&1; arc=$?; set -e
+check "a's health check fails (gateway gone, exit $arc)" test "$arc" != 0
+
+# --- the sealed logs record each role change ---------------------------------------------------
+ha_stop a
+ha_stop b
+has_role() {  # BOX ACTION ROLE (python reads the files itself: no SIGPIPE under pipefail)
+  python3 -c 'import glob, json, sys
+for path in sorted(glob.glob(sys.argv[1] + "/log/*.jsonl")):
+    for l in open(path):
+        e = json.loads(l)
+        if e.get("admin", {}).get("action") == sys.argv[2] and e.get("ha", {}).get("role") == sys.argv[3]:
+            sys.exit(0)
+sys.exit(1)' "$1" "$2" "$3"
+}
+check "a's log: started standby" has_role a ha.start standby
+check "a's log: became active" has_role a ha.role active
+check "b's log: became active" has_role b ha.role active
+check "the health probe is not an admin record per poll" \
+  bash -c "! cat a/log/*.jsonl b/log/*.jsonl | grep -q '\"action\":\"ha.health\",\"args\"'"
+if [ "$fail" -ne 0 ]; then
+  echo "ha records of b:"; grep -h '"ha"' b/log/*.jsonl | cut -c1-200 || true
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
