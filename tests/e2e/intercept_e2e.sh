@@ -34,18 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- namespaces: client c0 — gi | gateway | go — s0 server (two addresses) --------------------
-for n in "$NC" "$NG" "$NS"; do ip netns add "$n"; ip -n "$n" link set lo up; done
-ip -n "$NG" link add gi type veth peer name c0 netns "$NC"
-ip -n "$NG" link add go type veth peer name s0 netns "$NS"
-ip -n "$NC" addr add "$CLIENT_IP/24" dev c0
-ip -n "$NS" addr add "$SERVER_IP/24" dev s0
-ip -n "$NS" addr add "$SERVER2_IP/24" dev s0
-for p in "$NC c0" "$NS s0" "$NG gi" "$NG go"; do
-  set -- $p
-  ip -n "$1" link set "$2" up
-  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
-done
-ip netns exec "$NG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+lbg_exception_namespaces "$NC" "$NG" "$NS" "$CLIENT_IP" "$SERVER_IP" "$SERVER2_IP"
 
 # --- PKI: a test root for the origin, the appliance CA for lbg-proxy --------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \
@@ -116,13 +105,7 @@ srv.serve_forever()
 EOF
 ip netns exec "$NS" /usr/bin/python3 origin.py & SRVPID=$!
 
-ip netns exec "$NG" "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
-wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
-wait_for 100 ip -n "$NG" link show "$TAP" || echo "no tap interface"
-ip netns exec "$NG" sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1" || true
-TAPMAC=$(ip -n "$NG" -o link show "$TAP" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-check "tproxy rules installed in the gateway namespace" \
-  ip netns exec "$NG" "$RULES" up --iface "$TAP" --port 8443 --segment "$CLIENT_IP/32" --return-mac "$TAPMAC"
+lbg_exception_gateway "$GW" "$NG" "$TAP" "$RULES" "$CLIENT_IP"
 mkdir -p -m 700 proxylog
 ip netns exec "$NG" "$PROXY" --listen 127.0.0.1:0 --transparent 0.0.0.0:8443 --port-file proxy.port \
   --policy policy.yaml --ca-cert appliance.pem --ca-key appliance.key --trust-file root.pem \

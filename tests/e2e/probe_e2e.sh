@@ -35,17 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for n in "$NC" "$NG" "$NS"; do ip netns add "$n"; ip -n "$n" link set lo up; done
-ip -n "$NG" link add gi type veth peer name c0 netns "$NC"
-ip -n "$NG" link add go type veth peer name s0 netns "$NS"
-ip -n "$NC" addr add "$CLIENT_IP/24" dev c0
-for a in "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"; do ip -n "$NS" addr add "$a/24" dev s0; done
-for p in "$NC c0" "$NS s0" "$NG gi" "$NG go"; do
-  set -- $p
-  ip -n "$1" link set "$2" up
-  ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
-done
-ip netns exec "$NG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+lbg_exception_namespaces "$NC" "$NG" "$NS" "$CLIENT_IP" "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"
 
 # --- PKI: a test root the gateway trusts; a good, a wrong-name and a self-signed certificate --
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \
@@ -125,13 +115,7 @@ for o in "$OK_IP good" "$SELF_IP self" "$SILENT_IP silent" "$WRONG_IP wrong"; do
   ip netns exec "$NS" /usr/bin/python3 origin.py "$1" "$2" & PIDS+=($!)
 done
 
-ip netns exec "$NG" "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
-wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
-wait_for 100 ip -n "$NG" link show "$TAP" || echo "no tap interface"
-ip netns exec "$NG" sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1" || true
-TAPMAC=$(ip -n "$NG" -o link show "$TAP" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-check "return path for the probe installed in the gateway namespace" \
-  ip netns exec "$NG" "$RULES" up --iface "$TAP" --port 8443 --segment "$CLIENT_IP/32" --return-mac "$TAPMAC"
+lbg_exception_gateway "$GW" "$NG" "$TAP" "$RULES" "$CLIENT_IP"
 for a in "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"; do
   wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$a/443" || echo "origin $a not listening"
 done
@@ -152,12 +136,12 @@ count() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
 [ -n "${PROBE_DEBUG:-}" ] && { ip netns exec "$NG" tcpdump -U -n -i "$TAP" -w tap.pcap 2>/dev/null & PIDS+=($!); ip netns exec "$NS" tcpdump -U -n -i s0 -w s0.pcap 2>/dev/null & PIDS+=($!); sleep 1; }
 # --- 1. a destination that proves itself: the probe first, then the cache --------------------
 read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem)
-check "TLS 1.3 to a destination with a valid certificate (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "TLS 1.3 to a destination with a valid certificate (curl rc=$rc http=$code, ${secs}s with the probe)" test "$rc" = 0 -a "$code" = 200
 check "the origin got two connections (the probe and the client), both from the client's address" \
   bash -c "[ \"\$(sort -u conns-$OK_IP.txt)\" = '$CLIENT_IP' ] && [ \$(wc -l < conns-$OK_IP.txt) = 2 ]"
 check "the probe sent no request: the origin saw the client's only" test "$(count "seen-$OK_IP.jsonl")" = 1
 read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem)
-check "a second connection is judged from the cache (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "a second connection is judged from the cache (curl rc=$rc http=$code, ${secs}s)" test "$rc" = 0 -a "$code" = 200
 check "no second probe: one more connection only" test "$(count "conns-$OK_IP.txt")" = 3
 
 # --- 2. the allowed SNI sent to servers that cannot prove it ---------------------------------

@@ -67,3 +67,39 @@ flows: 65536
 policy: $3/policy.yaml
 EOF
 }
+
+# lbg_exception_namespaces CLIENT_NS GATEWAY_NS SERVER_NS CLIENT_IP SERVER_IP...: the topology of
+# the tests that run lbg-gateway with an exception port: the gateway in a namespace of its own
+# (its net_tap appears there), its af_packet ports gi and go joined to c0 in the client namespace
+# (CLIENT_IP/24) and s0 in the server namespace (every SERVER_IP/24). TX checksum offload off on
+# every veth; no IPv6 chatter in the gateway namespace.
+lbg_exception_namespaces() {
+  local nc=$1 ng=$2 ns=$3 client=$4 n a p
+  shift 4
+  for n in "$nc" "$ng" "$ns"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+  ip -n "$ng" link add gi type veth peer name c0 netns "$nc"
+  ip -n "$ng" link add go type veth peer name s0 netns "$ns"
+  ip -n "$nc" addr add "$client/24" dev c0
+  for a in "$@"; do ip -n "$ns" addr add "$a/24" dev s0; done
+  for p in "$nc c0" "$ns s0" "$ng gi" "$ng go"; do
+    set -- $p
+    ip -n "$1" link set "$2" up
+    ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+  done
+  ip netns exec "$ng" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# lbg_exception_gateway LBG_GATEWAY GATEWAY_NS TAP RULES CLIENT_IP: starts lbg-gateway on
+# ./gateway.yaml in the gateway namespace (GWPID, gateway.out, gateway.err), waits for its tap and
+# installs tools/proxy/tproxy-rules.sh there with the return path for CLIENT_IP/32 (what
+# lbg-proxy's upstream legs and the certificate probe leave by), as one `check`.
+lbg_exception_gateway() {
+  local gw=$1 ng=$2 tap=$3 rules=$4 client=$5 mac
+  ip netns exec "$ng" "$gw" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
+  wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
+  wait_for 100 ip -n "$ng" link show "$tap" || echo "no tap interface"
+  ip netns exec "$ng" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1" || true
+  mac=$(ip -n "$ng" -o link show "$tap" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+  check "tproxy rules and the return path installed in the gateway namespace" \
+    ip netns exec "$ng" "$rules" up --iface "$tap" --port 8443 --segment "$client/32" --return-mac "$mac"
+}

@@ -28,10 +28,12 @@
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/test_frames.h"
 #include "policy/parser.h"
+#include "tools/bench/common/null_port.h"
 
 using namespace lbg;
 using lbg::testing::Bytes;
 using lbg::testing::L4Spec;
+using lbg::bench::nowNs;
 
 namespace {
 
@@ -85,12 +87,6 @@ struct RefFrames {
     return b;
   }
 };
-
-uint64_t nowNs() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-}
 
 }  // namespace
 

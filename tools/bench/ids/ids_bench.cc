@@ -44,10 +44,14 @@
 #include "dataplane/ids/engine.h"
 #include "dataplane/ids/policy_ids.h"
 #include "policy/parser.h"
+#include "tools/bench/common/null_port.h"
 
 using namespace lbg;
 using lbg::testing::Bytes;
 using lbg::testing::L4Spec;
+using lbg::bench::NullPortSink;
+using lbg::bench::nowNs;
+using lbg::bench::startPort;
 
 namespace {
 
@@ -277,40 +281,6 @@ std::vector<Frame> generate(uint32_t base, uint32_t flows, uint32_t open, std::m
     }
   }
   return out;
-}
-
-class NullPortSink : public dataplane::TxSink {
- public:
-  explicit NullPortSink(uint16_t port) : port_(port) {}
-  void send(dataplane::PortRole, rte_mbuf* m) override {
-    buf_[n_++] = m;
-    if (n_ == kMax) flush();
-  }
-  void flush() {
-    uint16_t done = 0;
-    while (done < n_) done += rte_eth_tx_burst(port_, 0, buf_ + done, n_ - done);
-    n_ = 0;
-  }
-
- private:
-  static constexpr uint16_t kMax = 64;
-  uint16_t port_;
-  rte_mbuf* buf_[kMax];
-  uint16_t n_ = 0;
-};
-
-bool startPort(uint16_t port, rte_mempool* pool) {
-  rte_eth_conf conf{};
-  return rte_eth_dev_configure(port, 1, 1, &conf) == 0 &&
-         rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, nullptr, pool) == 0 &&
-         rte_eth_tx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, nullptr) == 0 &&
-         rte_eth_dev_start(port) == 0;
-}
-
-uint64_t nowNs() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
 }
 
 // One pipeline under test and what it did.
