@@ -211,6 +211,24 @@ void Pipeline::processUnit(Unit& u, TxSink& tx) {
   stageFlow(u, tx);  // 3. guard runs inside it, only for a packet that would create a flow
 }
 
+Pipeline::Entry* Pipeline::insertFlow(const Unit& u) {
+  Entry* e = flows_->insert(u.key, u.hash, now_, [this](Entry& victim) {
+    ++counters_.flows_evicted;
+    endFlow(victim, telemetry::EndReason::Evicted);
+  });
+  if (e == nullptr) {
+    ++counters_.flow_table_full;
+    return nullptr;
+  }
+  ++counters_.flows_new;
+  e->user.firstSeenNs = now_;
+  e->user.flowId = nextFlowId_++;
+  e->user.service = -1;
+  e->meta.verdict = Verdict::Pending;
+  e->user.hold = HoldPool::Queue{};
+  return e;
+}
+
 void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
   const uint8_t t = u.view.icmpType;
   // IPv6 neighbour discovery (RS, RA, NS, NA, redirect) is link-level plumbing, like ARP.
@@ -270,30 +288,20 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
   bool created = false;
   if (e == nullptr) {
     if (!guardAdmitNew(u)) return;  // 3. guard (pipeline_guard.cc)
-    e = flows_->insert(key, hash, now_, [this](Entry& victim) {
-      ++counters_.flows_evicted;
-      endFlow(victim, telemetry::EndReason::Evicted);
-    });
+    e = insertFlow(u);
     if (e == nullptr) {
       if (guardCounted_) guard_->release(u.view.src);
-      ++counters_.flow_table_full;
       freeUnit(u);
       return;
     }
     created = true;
-    ++counters_.flows_new;
-    e->user.firstSeenNs = now_;
     // A capture that starts with the server's SYN-ACK still names the client: its receiver.
     // Live, a SYN-ACK for a flow we never saw start is an inbound packet and stays one.
     const bool synAckFirst = u.byAddress && v.ipProto == kTcp &&
                              (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
     e->meta.initiatorIsLo = synAckFirst ? reversed : !reversed;
     e->meta.sawSyn = v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-    e->user.flowId = nextFlowId_++;
-    e->user.service = -1;
-    e->meta.verdict = Verdict::Pending;
     e->user.fromInside = synAckFirst ? snap_->isInside(v.dst) : u.fromInside;
-    e->user.hold = HoldPool::Queue{};
     e->user.guardCounted = guardCounted_;
   }
   const bool fromInitiator = (!reversed) == e->meta.initiatorIsLo;

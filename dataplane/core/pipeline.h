@@ -237,6 +237,9 @@ class Pipeline {
   Unit batch_[kMaxBurst];
 
   void processDecoded(Unit& u, Ingress ingress, TxSink& tx);
+  // A new entry for the keyed unit: counted, a fresh flow id, pending, nothing held. Null (and
+  // counted) when the table is full. The caller sets direction and origin.
+  Entry* insertFlow(const Unit& u);
 
   void processUnit(Unit& u, TxSink& tx);
   void stageFlow(Unit& u, TxSink& tx);
@@ -361,6 +364,9 @@ class Pipeline {
   // True when the flow's service only logs certificate refusals (`certificate: {check: log}`):
   // the refusal is recorded and the flow goes on.
   bool certRefusalLogged(Entry& e, cert::Refusal r);
+  // setVerdict() with the request's SNI as the record's name (AP-CERT evidence per service).
+  void setCertVerdict(Entry& e, telemetry::Action a, telemetry::Reason r, int32_t service,
+                      const cert::VerifyRequest& rq, std::string_view detail = {});
   // The last held packet, decoded: what resets are built from when no packet is at hand (its
   // mbuf stays in the hold queue: count 0).
   Unit lastHeldUnit(Entry& e);

@@ -233,12 +233,8 @@ bool Pipeline::certRefusalLogged(Entry& e, cert::Refusal r) {
   // `certificate: {check: log}`: the refusal is recorded as a verdict record of its own (allow,
   // the refusal's reason, detail log-only) and the flow goes on.
   ++counters_.cert_log_only;
-  const cert::VerifyRequest& rq = certRequests_->at(certIndex_->find(e.user.flowId));
-  identity_ = Identity{};
-  identity_.name = std::string_view(rq.host, rq.hostLen);
-  identity_.sni = true;
-  setVerdict(e, Action::Allow, reasonOf(r), e.user.service, "log-only");
-  identity_ = Identity{};
+  setCertVerdict(e, Action::Allow, reasonOf(r), e.user.service,
+                 certRequests_->at(certIndex_->find(e.user.flowId)), "log-only");
   return true;
 }
 
@@ -262,18 +258,23 @@ void Pipeline::denyServerFlight(Entry& e, Unit* u, Reason r, std::string_view de
   if (e.meta.verdict != Verdict::Deny) {
     // Logged with the SNI and the service whose destination failed to prove itself (AP-CERT
     // evidence per service).
-    const cert::VerifyRequest& rq = certRequests_->at(certIndex_->find(e.user.flowId));
-    identity_ = Identity{};
-    identity_.name = std::string_view(rq.host, rq.hostLen);
-    identity_.sni = true;
-    setVerdict(e, Action::Deny, r, e.user.service, detail);
-    identity_ = Identity{};
+    setCertVerdict(e, Action::Deny, r, e.user.service,
+                   certRequests_->at(certIndex_->find(e.user.flowId)), detail);
   }
   // Resets to both sides, built from the server packet at hand or the last one held.
   Unit held = u == nullptr ? lastHeldUnit(e) : Unit{};
   if (u == nullptr) u = &held;
   endCertCheck(e);
   applyVerdict(e, *u, false, tx);  // resets both ways, frees what was held
+}
+
+void Pipeline::setCertVerdict(Entry& e, Action a, Reason r, int32_t service,
+                              const cert::VerifyRequest& rq, std::string_view detail) {
+  identity_ = Identity{};
+  identity_.name = std::string_view(rq.host, rq.hostLen);
+  identity_.sni = true;
+  setVerdict(e, a, r, service, detail);
+  identity_ = Identity{};
 }
 
 Pipeline::Unit Pipeline::lastHeldUnit(Entry& e) {

@@ -123,12 +123,8 @@ void Pipeline::applyProbeResult(Entry& e, const cert::VerifyRequest& rq, TxSink&
   if (e.meta.verdict == Verdict::Allow) {
     ++counters_.cert_probe_refused;
     // Logged with the SNI whose destination failed to prove itself, and how it was found out.
-    identity_ = Identity{};
-    identity_.name = std::string_view(rq.host, rq.hostLen);
-    identity_.sni = true;
-    setVerdict(e, Action::Deny, reasonOf(rq.result), e.user.service,
-               rq.probeRan ? "probe" : "probe-cache");
-    identity_ = Identity{};
+    setCertVerdict(e, Action::Deny, reasonOf(rq.result), e.user.service, rq,
+                   rq.probeRan ? "probe" : "probe-cache");
   }
   streams_->detach(e.user.stream);
   endCertCheck(e);
@@ -159,31 +155,17 @@ Pipeline::Entry* Pipeline::admitProbe(const Unit& u) {
     break;
   }
   if (rq == nullptr) return nullptr;
-  Entry* e = flows_->insert(u.key, u.hash, now_, [this](Entry& victim) {
-    ++counters_.flows_evicted;
-    endFlow(victim, telemetry::EndReason::Evicted);
-  });
-  if (e == nullptr) {
-    ++counters_.flow_table_full;  // the probe times out: its flow is denied (fail closed)
-    return nullptr;
-  }
-  ++counters_.flows_new;
+  Entry* e = insertFlow(u);
+  if (e == nullptr) return nullptr;  // table full: the probe times out, its flow is denied
   ++counters_.cert_probe_flows;
-  e->user.firstSeenNs = now_;
   e->meta.initiatorIsLo = !u.reversed;
   e->meta.sawSyn = true;
-  e->user.flowId = nextFlowId_++;
   e->user.fromInside = true;  // it stands for the inside client
-  e->user.hold = HoldPool::Queue{};
   std::memcpy(e->user.punt.clientMac, rq->probeMacs, 6);
   std::memcpy(e->user.punt.serverMac, rq->probeMacs + 6, 6);
   e->user.punt.proxyAnswered = true;  // no proxy behind it: the kernel's socket is the probe's
   e->meta.punted = true;
-  identity_ = Identity{};
-  identity_.name = std::string_view(rq->host, rq->hostLen);
-  identity_.sni = true;
-  setVerdict(*e, Action::Allow, Reason::CertProbe, service);  // its own record in the log
-  identity_ = Identity{};
+  setCertVerdict(*e, Action::Allow, Reason::CertProbe, service, *rq);  // its own log record
   return e;
 }
 
