@@ -49,6 +49,8 @@ bool Pipeline::laterHostAllowed(const Entry& e, std::string_view name) {
   // sni_dns: enforce resolved to this address for the same service.
   const int service = snap_->matchName(name, policy::L4::Tcp, port);
   if (service < 0) return false;
+  // A later request may not name a service reached only through lbg-proxy (pipeline_intercept.cc).
+  if (bypassesProxy(e, Reason::Host, service)) return false;
   if (snap_->sniDns() != policy::SniDnsMode::Enforce) return true;
   return dns_.anyName(server, now_, [&](std::string_view bound) {
     return snap_->matchName(bound, policy::L4::Tcp, port) == service;

@@ -501,6 +501,8 @@ void Pipeline::recheckVerdict(Entry& e) {
   } else if (e.meta.punted && e.user.reason != Reason::CertProbe &&
              !snap_->service(service).intercept) {
     why = "intercept-removed";  // the proxy holds the connection: it cannot go back to the fast path
+  } else if (!e.meta.punted && snap_->service(service).intercept) {
+    why = "intercept-added";  // it cannot move to the proxy: it would go on without tenant headers
   }
   if (why.empty()) {
     // Still allowed by the same service: its index and the version now refer to this snapshot.
@@ -514,6 +516,7 @@ void Pipeline::recheckVerdict(Entry& e) {
 }
 
 void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::string_view detail) {
+  if (a == Action::Allow && bypassesProxy(e, r, service)) return refuseBypass(e, service);
   e.meta.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
   e.meta.epoch = snapEpoch_;
   e.user.reason = r;

@@ -294,6 +294,9 @@ class Pipeline {
   // (handed to the proxy, or denied because it cannot be); punt: a packet of a handed flow from
   // the inside or outside port; fromException: a frame the kernel sent out the exception port.
   bool decideIntercept(Entry& e, const Unit& u, const IpAddr& server, uint16_t port);
+  // An allow of an intercept service for a flow not handed over (setVerdict's gate): refused.
+  bool bypassesProxy(const Entry& e, telemetry::Reason r, int32_t service) const;
+  void refuseBypass(Entry& e, int32_t service);
   void punt(Entry& e, Unit& u, TxSink& tx);
   void fromException(Unit& u, TxSink& tx);
 

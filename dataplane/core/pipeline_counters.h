@@ -113,6 +113,7 @@
   X(intercept_unmatched, "frames from the exception port of no intercepted flow, dropped")   \
   X(intercept_refused, "intercepted flows refused: the proxy was not listening (fail closed)") \
   X(intercept_unavailable, "flows to intercept denied: VLAN-tagged or IPv6 (not handed to the kernel)") \
+  X(intercept_bypass_refused, "flows naming an intercept service without being handed to lbg-proxy, refused") \
   X(ids_scanned_bytes, "payload bytes of allowed flows scanned by the IDS")                 \
   X(ids_alerts, "IDS alerts logged (one per matching rule)")                               \
   X(ids_dropped, "flows denied by an IDS drop/reject rule (ips mode)")                      \

@@ -32,15 +32,20 @@ constexpr uint8_t kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, uint16_t port) {
   int svc = snap_->matchAddress(server, policy::L4::Tcp, port);
   if (svc >= 0 && !snap_->service(svc).intercept) return false;
+  std::string_view boundName;
   if (svc < 0) {
     dns_.anyName(server, now_, [&](std::string_view name) {
       const int s = snap_->matchName(name, policy::L4::Tcp, port);
       if (s < 0 || !snap_->service(s).intercept) return false;
       svc = s;
+      boundName = name;
       return true;
     });
   }
   if (svc < 0) return false;
+  // Why it is handed over: the name DNS bound the address to (logged like decideByBinding's; valid
+  // for this call only, copied by the verdict event at once); none when by the service's CIDR.
+  identity_.name = boundName;
   const packet::PacketView& v = u.view;
   if (v.vlanCount > 0 || u.count != 1 || !server.isV4()) {
     // The kernel side has no VLAN interfaces and lbg-proxy's transparent listener and rules are
@@ -56,7 +61,25 @@ bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, ui
   e.meta.punted = true;
   ++counters_.intercept_flows;
   setVerdict(e, Action::Allow, Reason::Intercept, svc);
+  identity_ = Identity{};
   return true;
+}
+
+bool Pipeline::bypassesProxy(const Entry& e, Reason r, int32_t service) const {
+  return service >= 0 && !e.meta.punted && r != Reason::Intercept &&
+         snap_->service(service).intercept;
+}
+
+void Pipeline::refuseBypass(Entry& e, int32_t service) {
+  // A service with `intercept: true` is reached through lbg-proxy (tenant restriction) or not at
+  // all. The hand-over is decided at the SYN, by the destination's CIDR or DNS binding; a flow
+  // that was not handed over — its client resolved the name elsewhere (DoH, a hosts file, a
+  // remembered address), UDP, or a gateway without an exception port — and then names the
+  // service is refused, never allowed on the fast path without the tenant headers. The client's
+  // next attempt, after a lookup the gateway sees, is handed over.
+  ++counters_.intercept_bypass_refused;
+  setVerdict(e, Action::Deny, Reason::InterceptUnavailable, service,
+             config_.exceptionPort ? "not-handed-over" : "no-exception-port");
 }
 
 void Pipeline::punt(Entry& e, Unit& u, TxSink& tx) {

@@ -186,6 +186,33 @@ TEST_F(InterceptTest, AReloadEndingInterceptionEndsTheFlow) {
   EXPECT_EQ(v[1]["reason"], "policy-changed:intercept-removed");
 }
 
+// The reverse: a reload that makes a service an intercept one ends its flows on the fast path
+// (they cannot move to the proxy, and would go on without tenant headers).
+TEST_F(InterceptTest, AReloadAddingInterceptionEndsFastPathFlows) {
+  make(true);
+  inject(tcp(true, "203.0.113.5", kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
+  ASSERT_EQ(tx_.frames.size(), 1u);
+  EXPECT_EQ(tx_.frames[0].port, PortRole::Outside);
+  std::string v2 = kPolicy;
+  v2 += "    intercept: true\n";  // the last service, partner-portal
+  auto doc = policy::parsePolicyText(v2, "test.yaml",
+                                     std::chrono::sys_days{std::chrono::year{2026} / 11 / 23});
+  ASSERT_TRUE(doc.ok()) << doc.error().toString();
+  slot_->publish(policy::Snapshot::create(std::move(doc.value()), 2).value(),
+                 std::chrono::milliseconds(0));
+  inject(tcp(true, "203.0.113.5", kAck, 1001, kRouterMac, kClientMac), Ingress::InsidePort);
+  for (size_t i = 1; i < tx_.frames.size(); ++i) {
+    packet::PacketView pv{};
+    ASSERT_EQ(packet::decode(tx_.frames[i].bytes.data(), uint32_t(tx_.frames[i].bytes.size()), pv),
+              packet::DecodeStatus::Ok);
+    EXPECT_NE(pv.tcpFlags & kRst, 0) << "only resets after the reload";
+  }
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["action"], "deny");
+  EXPECT_EQ(v[1]["reason"], "policy-changed:intercept-added");
+}
+
 TEST_F(InterceptTest, OtherFlowsStayOnTheFastPath) {
   make(true);
   inject(tcp(true, "203.0.113.5", kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
@@ -208,6 +235,9 @@ TEST_F(InterceptTest, ByDnsBindingOfTheDestination) {
   ASSERT_EQ(tx_.frames.size(), 1u);
   EXPECT_EQ(tx_.frames[0].port, PortRole::Exception);
   EXPECT_EQ(p_->counters().intercept_flows, 1u);
+  auto v = verdicts();  // the record says why: the name the address was bound to
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].dump().find("login.microsoftonline.com"), std::string::npos) << v[0].dump();
 }
 
 TEST_F(InterceptTest, ProxyNotListeningRefusesTheFlow) {
@@ -263,12 +293,67 @@ TEST_F(InterceptTest, Ipv6FlowsAreDeniedNotPassed) {
   EXPECT_EQ(v[0]["reason"], "intercept-unavailable:ipv6");
 }
 
-TEST_F(InterceptTest, WithoutExceptionPortNothingChanges) {
+// Without an exception port nothing can be intercepted: an intercept service is refused, never
+// reached without its tenant headers; other services are unchanged.
+TEST_F(InterceptTest, WithoutExceptionPortInterceptServicesAreRefused) {
   make(false);
   inject(tcp(true, "198.51.100.10", kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
-  ASSERT_EQ(tx_.frames.size(), 1u);
-  EXPECT_EQ(tx_.frames[0].port, PortRole::Outside);
+  for (const Sent& f : tx_.frames) EXPECT_NE(f.port, PortRole::Outside);
+  inject(tcp(true, "203.0.113.9", kSyn, 1000, kRouterMac, kClientMac, 40001), Ingress::InsidePort);
+  ASSERT_FALSE(tx_.frames.empty());
+  EXPECT_EQ(tx_.frames.back().port, PortRole::Outside);
   EXPECT_EQ(p_->counters().intercept_flows, 0u);
+  EXPECT_EQ(p_->counters().intercept_bypass_refused, 1u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0]["action"], "deny");
+  EXPECT_EQ(v[0]["reason"], "intercept-unavailable:no-exception-port");
+  EXPECT_EQ(v[0]["policy"]["service"], "entra");
+  EXPECT_EQ(v[1]["action"], "allow");
+}
+
+// The tenant-restriction bypass: the client reaches a login host's address without a DNS answer
+// the gateway saw (DoH, a hosts file), so the SYN is not handed over, then names the intercept
+// service in its ClientHello. Refused: the hello never reaches the server.
+TEST_F(InterceptTest, AFlowNotHandedOverCannotNameTheService) {
+  make(true);
+  L4Spec c, s;
+  c.src = *IpAddr::parse("10.0.0.5");
+  c.dst = *IpAddr::parse("192.0.2.99");
+  c.sport = 40000;
+  c.dport = 443;
+  s.src = c.dst;
+  s.dst = c.src;
+  s.sport = 443;
+  s.dport = 40000;
+  c.flags = kSyn;
+  c.seq = 1000;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  s.flags = kSyn | kAck;
+  s.seq = 5000;
+  s.ack = 1001;
+  inject(testing::frame(s, {}), Ingress::OutsidePort);
+  c.flags = kAck;
+  c.seq = 1001;
+  c.ack = 5001;
+  inject(testing::frame(c, {}), Ingress::InsidePort);
+  ASSERT_EQ(tx_.frames.size(), 3u);  // the handshake passes: the name is not known yet
+  EXPECT_EQ(p_->counters().intercept_flows, 0u);
+  c.flags = 0x18;
+  inject(testing::frame(c, testing::clientHello({.names = {"login.microsoftonline.com"}})),
+         Ingress::InsidePort);
+  for (size_t i = 3; i < tx_.frames.size(); ++i) {
+    packet::PacketView v{};
+    ASSERT_EQ(packet::decode(tx_.frames[i].bytes.data(), uint32_t(tx_.frames[i].bytes.size()), v),
+              packet::DecodeStatus::Ok);
+    EXPECT_EQ(v.payloadLen, 0u) << "the hello crossed";
+    EXPECT_NE(v.tcpFlags & kRst, 0) << "only resets follow";
+  }
+  EXPECT_EQ(p_->counters().intercept_bypass_refused, 1u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["reason"], "intercept-unavailable:not-handed-over");
+  EXPECT_EQ(v[0]["tls"]["sni"], "login.microsoftonline.com");
 }
 
 }  // namespace

@@ -263,6 +263,13 @@ void appendEventJson(const Event& e, std::string& out) {
     appendJsonString({e.name, e.nameLen}, out);
     out += '}';
   }
+  if (!e.hasSni && !e.hasHost && e.nameLen) {
+    // The name a DNS answer bound the address to: why a flow without a name of its own was
+    // allowed (dns-binding) or handed to lbg-proxy (intercept).
+    out += ",\"dns\":{\"rrname\":";
+    appendJsonString({e.name, e.nameLen}, out);
+    out += '}';
+  }
   if (e.appMasterLen) {
     out += ",\"app\":{\"protocol\":";
     appendJsonString({e.appMaster, e.appMasterLen}, out);

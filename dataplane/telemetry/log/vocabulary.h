@@ -90,7 +90,7 @@ namespace lbg::telemetry {
   X(TableFull, "table-full", Ddos, "送信元表の満杯", "guard's source table full") \
   X(Flood, "flood", Ddos, "宛先ごとの流量上限の超過", "over the destination's flood limit") \
   X(Intercept, "intercept", Tenant, "TLS 中継（lbg-proxy）へ引き渡し", "handed to lbg-proxy for interception") \
-  X(InterceptUnavailable, "intercept-unavailable", Tenant, "TLS 中継を利用できない", "interception unavailable (proxy down, VLAN-tagged, IPv6)") \
+  X(InterceptUnavailable, "intercept-unavailable", Tenant, "TLS 中継を利用できない（中継を経ない接続を含む）", "interception unavailable (proxy down, VLAN-tagged, IPv6, or the flow was not handed over)") \
   X(IdsDrop, "ids-drop", Ids, "IDS/IPS ルールによる遮断", "blocked by an IDS/IPS rule")
 
 // The log writer's alarm kinds (`alarm.kind`).
