@@ -167,7 +167,10 @@ bool Engine::buildDatabases(std::string& error) {
         }
         AddressIndex& ix = addressIndex_[k];
         for (const Cidr& c : side->include) {
-          auto& list = ix.rules[prefixKey(c.addr, c.prefix)];
+          auto [it, fresh] = ix.rules.try_emplace(prefixKey(c.addr, c.prefix),
+                                                  uint32_t(ix.lists.size()));
+          if (fresh) ix.lists.emplace_back();
+          auto& list = ix.lists[it->second];
           if (list.empty() || list.back() != idx) list.push_back(idx);
           if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
             ix.lengths.push_back(c.prefix);
@@ -202,6 +205,16 @@ bool Engine::buildDatabases(std::string& error) {
     }
     return true;
   };
+  for (AddressIndex& ix : addressIndex_) {
+    if (ix.rules.empty()) continue;
+    size_t words = 1;  // a power of two, at least 16 bits per prefix
+    while (words * 64 < ix.rules.size() * 16) words <<= 1;
+    ix.filter.assign(words, 0);
+    for (const auto& [pk, list] : ix.rules) {
+      const size_t h = PrefixKeyHash{}(pk);
+      ix.filter[(h >> 6) & (words - 1)] |= uint64_t(1) << (h & 63);
+    }
+  }
   for (int k = 0; k < kKeys; ++k)
     if (!compile(block[k], HS_MODE_BLOCK, block_[k])) return false;
   for (int d = 0; d < 2; ++d)
@@ -276,6 +289,16 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
     return out;
   }
   if (state.depthExceeded[d]) return out.depthExceeded = true, out;
+  const uint32_t dsize = uint32_t(bytes.size());  // the packet's payload, for dsize
+  if (state.tuple.app == AppProto::Tls && !config_.inspectEncryptedTls) {
+    if (state.encrypted) return out.encrypted = true, out;
+    const size_t stop = state.tls.next(d, state.streamBytes[d], bytes);
+    if (stop != TlsFlowWalk::kNone) {  // the bytes before the first encrypted record still count
+      state.encrypted = out.encrypted = true;
+      bytes = bytes.first(stop);
+      if (bytes.empty()) return out;
+    }
+  }
   const uint32_t room = config_.streamDepth - state.streamBytes[d];
   const uint32_t n = uint32_t(std::min<size_t>(bytes.size(), room));
   if (n < bytes.size()) state.depthExceeded[d] = out.depthExceeded = true;
@@ -318,7 +341,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       view.set(Buffer::Payload, std::span<const uint8_t>(chunk, n));
       base = state.streamBytes[d];
     }
-    verify(state, d, view, base, fresh, uint32_t(bytes.size()), s, out);
+    verify(state, d, view, base, fresh, dsize, s, out);
   }
   // Keep the last kStreamTail bytes of the stream for the next chunk's verification.
   constexpr uint32_t kTail = FlowIdsState::kStreamTail;
@@ -405,13 +428,13 @@ RuleCostReport Engine::ruleCosts(size_t limit) const {
 }
 
 Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
+  uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; ++i) hi = hi << 8 | a.bytes[size_t(i)];
+  for (int i = 8; i < 16; ++i) lo = lo << 8 | a.bytes[size_t(i)];
   PrefixKey k;
   k.length = length;
-  for (int i = 0; i < 16; ++i) {
-    const int bits = std::clamp(int(length) - i * 8, 0, 8);
-    const uint8_t b = uint8_t(a.bytes[size_t(i)] & uint8_t(0xff00 >> bits));
-    (i < 8 ? k.hi : k.lo) = (i < 8 ? k.hi : k.lo) << 8 | b;
-  }
+  k.hi = length >= 64 ? hi : length == 0 ? 0 : hi & ~(~uint64_t(0) >> length);
+  k.lo = length >= 128 ? lo : length <= 64 ? 0 : lo & ~(~uint64_t(0) >> (length - 64));
   return k;
 }
 
@@ -419,24 +442,39 @@ void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
   for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
   const AddressIndex& ix = addressIndex_[k];
   if (ix.rules.empty()) return;
-  // The payload keys are looked up on every packet: remember per flow that nothing is filed.
+  auto queueList = [&](uint32_t list) {
+    for (uint32_t r : ix.lists[list]) ScratchAccess::queue(s, r);
+  };
+  // The payload keys are looked up on every packet: the flow remembers what its addresses found
+  // (its addresses never change), so only its first scan per direction hashes.
   const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
+  uint8_t* count = nullptr;
   if (payloadDir >= 0) {
     if (state.addressIndexEngine != id_) {
       state.addressIndexEngine = id_;
-      state.addressIndexEmpty = 0;
+      state.addressHitCount[0] = state.addressHitCount[1] = FlowIdsState::kAddressHitsUnknown;
     }
-    if (state.addressIndexEmpty & (1 << payloadDir)) return;
+    count = &state.addressHitCount[payloadDir];
+    if (*count <= FlowIdsState::kMaxAddressHits) {
+      for (uint8_t i = 0; i < *count; ++i) queueList(state.addressHits[payloadDir][i]);
+      return;
+    }
+    if (*count == FlowIdsState::kAddressHitsUnknown) *count = 0;
   }
-  bool found = false;
   for (const IpAddr* a : {&state.tuple.client, &state.tuple.server})
     for (uint8_t length : ix.lengths) {
-      auto it = ix.rules.find(prefixKey(*a, length));
+      const PrefixKey pk = prefixKey(*a, length);
+      const size_t h = PrefixKeyHash{}(pk);
+      if (!(ix.filter[(h >> 6) & (ix.filter.size() - 1)] >> (h & 63) & 1)) continue;
+      auto it = ix.rules.find(pk);
       if (it == ix.rules.end()) continue;
-      found = true;
-      for (uint32_t r : it->second) ScratchAccess::queue(s, r);
+      queueList(it->second);
+      if (count == nullptr || *count == FlowIdsState::kAddressHitsMany) continue;
+      if (*count == FlowIdsState::kMaxAddressHits)
+        *count = FlowIdsState::kAddressHitsMany;
+      else
+        state.addressHits[payloadDir][(*count)++] = it->second;
     }
-  if (payloadDir >= 0 && !found) state.addressIndexEmpty |= uint8_t(1 << payloadDir);
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {

@@ -32,6 +32,7 @@ struct ScanResult {
   bool depthExceeded = false;  // the direction reached the stream depth: later bytes unscanned
   bool flowbitsFull = false;   // a flowbit could not be stored (FlowIdsState::kMaxFlowbits)
   bool fault = false;  // Hyperscan failed (stream not opened, scan error): ids.on_fault decides
+  bool encrypted = false;  // a TLS flow's encrypted records began: its payload is scanned no more
   std::array<uint32_t, kMaxSids> sids{};
   std::array<uint32_t, kMaxSids> rules{};  // the matching rules' indexes (Engine::rule())
 };
@@ -52,6 +53,10 @@ struct EngineConfig {
   uint32_t maxBuffer = 65536;      // longer sticky buffers and datagrams: prefiltered on this much,
                                    // and the result says depthExceeded
   uint32_t recursionLimit = 3000;  // content backtracking steps per rule and buffer
+  // TLS flows (FlowTuple::app Tls): false stops scanning a flow's payload where its encrypted
+  // application_data records begin, as Suricata 7 does by default (`encryption-handling:
+  // default`; tls_records.h); true scans every byte (Suricata's `full`).
+  bool inspectEncryptedTls = false;
 };
 
 // Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
@@ -183,7 +188,11 @@ class Engine {
   static PrefixKey prefixKey(const IpAddr& a, uint8_t length);
   struct AddressIndex {
     std::vector<uint8_t> lengths;  // distinct prefix lengths filed
-    std::unordered_map<PrefixKey, std::vector<uint32_t>, PrefixKeyHash> rules;
+    std::unordered_map<PrefixKey, uint32_t, PrefixKeyHash> rules;  // prefix -> index in lists
+    std::vector<std::vector<uint32_t>> lists;                       // rule indexes per prefix
+    // One bit per hash of a filed prefix (a few KB, cached): most lookups of a flow's addresses
+    // find nothing, and end here rather than in the map's scattered nodes.
+    std::vector<uint64_t> filter;
   };
   std::array<AddressIndex, kKeys> addressIndex_;
   // Per-rule counters, added to by every worker scanning with this engine (relaxed atomics: a

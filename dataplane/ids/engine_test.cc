@@ -260,27 +260,51 @@ TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
   // and never matches: both its sides need an inside address.
   EXPECT_EQ(sorted(sids(f.send("x"))), (std::vector<uint32_t>{130, 132}));
   EXPECT_EQ(sorted(sids(f.send("y", kToClient))), (std::vector<uint32_t>{131, 132, 134}));
-  f.state.tuple.server = *IpAddr::parse("198.51.100.9");
+  // Later packets use what the flow remembered of the lookups: the same rules.
+  EXPECT_EQ(sorted(sids(f.send("x2"))), (std::vector<uint32_t>{130, 132}));
+  EXPECT_EQ(sorted(sids(f.send("y2", kToClient))), (std::vector<uint32_t>{131, 132, 134}));
+  f.engine->release(f.state);
+  f.state = FlowIdsState{};  // another flow: to 198.51.100.9
+  f.state.tuple = {*IpAddr::parse("10.1.1.1"), *IpAddr::parse("198.51.100.9"), 40000, 80, 6,
+                   AppProto::Unknown, true};
   EXPECT_EQ(sorted(sids(f.send("z"))), (std::vector<uint32_t>{134}));
   EXPECT_EQ(sorted(sids(f.send("w", kToClient))), (std::vector<uint32_t>{133, 134}));
 }
 
-// A flow whose addresses no address-list rule names is looked up once per direction; the miss
-// is remembered for the engine that found it, and another engine (a new policy version) looks
-// again.
-TEST(IdsEngine, AddressIndexMissIsRememberedPerFlowAndEngine) {
+// A flow's address-index lookups happen on its first scan per direction; later scans queue
+// what it remembered (no hashing), for the engine that found it: another engine (a new policy
+// version) looks again. More lists than the flow can remember: looked up on every scan.
+TEST(IdsEngine, AddressIndexHitsAreRememberedPerFlowAndEngine) {
   const std::string rules =
       "alert ip [198.51.100.7] any -> $HOME_NET any (msg:\"listed\"; sid:150;)\n";
   Fixture f(rules);
   EXPECT_EQ(f.send("x", kToClient).action, Verdict::None);  // 203.0.113.5 is not listed
-  EXPECT_EQ(f.state.addressIndexEmpty, 2);                   // bit 1: towards the client
+  EXPECT_EQ(f.state.addressHitCount[1], 0);                  // [1]: towards the client
+  EXPECT_EQ(f.state.addressHitCount[0], FlowIdsState::kAddressHitsUnknown);
   EXPECT_EQ(f.send("y", kToClient).action, Verdict::None);
   Fixture g(rules);
   g.state.tuple.server = *IpAddr::parse("198.51.100.7");
-  g.state.addressIndexEngine = f.state.addressIndexEngine;  // another engine's miss
-  g.state.addressIndexEmpty = 2;
   EXPECT_EQ(sids(g.send("z", kToClient)), std::vector<uint32_t>{150});
-  EXPECT_EQ(g.state.addressIndexEmpty, 0);
+  EXPECT_EQ(g.state.addressHitCount[1], 1);
+  EXPECT_EQ(sids(g.send("z", kToClient)), std::vector<uint32_t>{150});
+  Fixture h(rules);
+  h.state.tuple.server = *IpAddr::parse("198.51.100.7");
+  h.state.addressIndexEngine = f.state.addressIndexEngine;  // another engine's miss
+  h.state.addressHitCount[1] = 0;
+  EXPECT_EQ(sids(h.send("z", kToClient)), std::vector<uint32_t>{150});
+  EXPECT_EQ(h.state.addressHitCount[1], 1);
+
+  std::string many;
+  for (int i = 0; i < 6; ++i)  // six prefix lengths that all contain 198.51.100.7
+    many += "alert ip [198.51.100.7/" + std::to_string(32 - i) +
+            "] any -> $HOME_NET any (msg:\"n\"; sid:" + std::to_string(160 + i) + ";)\n";
+  Fixture m(many);
+  m.state.tuple.server = *IpAddr::parse("198.51.100.7");
+  for (int round = 0; round < 2; ++round) {
+    auto got = sids(m.send("q", kToClient));
+    EXPECT_EQ(got.size(), 6u);
+    EXPECT_EQ(m.state.addressHitCount[1], FlowIdsState::kAddressHitsMany);
+  }
 }
 
 // Per-rule counters: a rule verified after a prefilter hit counts a check (and its time), a
@@ -334,6 +358,57 @@ TEST(IdsEngine, SidListIsBounded) {
   auto r = f.send("z");
   EXPECT_EQ(r.sidCount, ScanResult::kMaxSids);
   EXPECT_TRUE(r.truncated);
+}
+
+// TLS flows: payload is scanned up to the first encrypted application_data record (the server's,
+// or the client's once the server's handshake began: earlier ones are 0-RTT data, still scanned),
+// in both directions from then on; a record header split across chunks is followed; a stream that
+// is not TLS records stays scanned; EngineConfig::inspectEncryptedTls scans everything.
+std::string record(uint8_t type, std::string_view body) {
+  std::string r = {char(type), 3, 3, char(body.size() >> 8), char(body.size() & 0xff)};
+  return r + std::string(body);
+}
+
+TEST(IdsEngine, TlsPayloadIsScannedUntilEncryptedRecordsBegin) {
+  const std::string rules = "alert tcp any any -> any any (content:\"secret\"; sid:170;)\n";
+  {
+    Fixture f(rules, {}, 6, AppProto::Tls);
+    EXPECT_EQ(sids(f.send(record(22, "hello secret"))), std::vector<uint32_t>{170});
+    EXPECT_EQ(sids(f.send(record(23, "early secret"))), std::vector<uint32_t>{170});  // 0-RTT
+    auto flight = record(22, "server hello");
+    auto r = f.send(flight + record(23, "secret"), kToClient);
+    EXPECT_TRUE(r.encrypted);
+    EXPECT_EQ(r.action, Verdict::None);
+    EXPECT_TRUE(f.send("secret").encrypted);  // the client's side ends too
+    EXPECT_EQ(f.send("secret", kToClient).action, Verdict::None);
+  }
+  {
+    // The bytes before the encrypted record, in the same chunk, are still scanned; a header
+    // split across chunks is followed.
+    Fixture f(rules, {}, 6, AppProto::Tls);
+    auto flight = record(22, "secret") + record(20, "x") + record(23, "enc");
+    EXPECT_FALSE(f.send(flight.substr(0, 9), kToClient).encrypted);
+    auto r = f.send(flight.substr(9, 10), kToClient);  // ends inside the type-23 header
+    EXPECT_EQ(sids(r), std::vector<uint32_t>{170});
+    EXPECT_FALSE(r.encrypted);
+    EXPECT_TRUE(f.send(flight.substr(19) + "secret", kToClient).encrypted);
+  }
+  {
+    Fixture f(rules, {}, 6, AppProto::Tls);  // not TLS records: followed no more, scanned
+    EXPECT_EQ(sids(f.send("GET /secret HTTP/1.1\r\n\r\n", kToClient)), std::vector<uint32_t>{170});
+    EXPECT_EQ(sids(f.send(record(23, "secret"), kToClient)), std::vector<uint32_t>{170});
+  }
+  {
+    Fixture f(rules);  // application unknown: every byte
+    EXPECT_EQ(sids(f.send(record(23, "secret"), kToClient)), std::vector<uint32_t>{170});
+  }
+  {
+    EngineConfig full;
+    full.inspectEncryptedTls = true;
+    Fixture f(rules, full, 6, AppProto::Tls);
+    EXPECT_EQ(sids(f.send(record(23, "secret"), kToClient)), std::vector<uint32_t>{170});
+    EXPECT_FALSE(f.state.encrypted);
+  }
 }
 
 }  // namespace

@@ -21,8 +21,10 @@
 // with P and G the IDS pipeline's rate (G over the frames' bytes, Ethernet header included, no
 // preamble or gap), followed on stderr by the baseline and the ratio.
 //
-// Usage: ids [--rules DIR] [--flows N] [--rounds R]
+// Usage: ids [--rules DIR] [--flows N] [--rounds R] [--perf-ctl FIFO]
 //   DIR: the ET Open rules folder (default ../shared/corpus/et-open/rules); every *.rules file.
+//   FIFO: perf's control FIFO (`perf record -D -1 --control fifo:FIFO`): the bench writes
+//   `enable`/`disable` around the IDS pipeline's timed calls, so the profile shows only them.
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -295,12 +297,17 @@ struct Run {
 int main(int argc, char** argv) {
   std::string rulesDir = LBG_ET_OPEN_DIR;
   uint32_t flowsPerRound = 2000, rounds = 10;
+  std::FILE* perfCtl = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--rules") rulesDir = argv[i + 1];
     if (a == "--flows") flowsPerRound = uint32_t(std::stoul(argv[i + 1]));
     if (a == "--rounds") rounds = uint32_t(std::stoul(argv[i + 1]));
+    if (a == "--perf-ctl") perfCtl = std::fopen(argv[i + 1], "w");
   }
+  auto perf = [&](const char* cmd) {
+    if (perfCtl) std::fputs(cmd, perfCtl), std::fflush(perfCtl);
+  };
   ids::registerPolicyIds();
   std::vector<std::string> files;
   for (auto& e : std::filesystem::directory_iterator(rulesDir))
@@ -412,6 +419,7 @@ int main(int argc, char** argv) {
       Run& run = runs[i];
       const std::vector<Frame>& frames = traffic;
       size_t pos = 0;
+      if (i == 1) perf("enable\n");
       while (pos < frames.size()) {
         // A burst: consecutive frames from the same port, at most 32.
         const bool in = frames[pos].fromInside;
@@ -429,6 +437,7 @@ int main(int argc, char** argv) {
         pos += n;
         drain(run);
       }
+      if (i == 1) perf("disable\n");
       run.packets += frames.size();
       run.bytes += bytes;
     }
