@@ -16,18 +16,29 @@ namespace {
 
 int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
 
-uint32_t actionOrder(Action a) {
+// Suricata's default action-order: pass, drop, reject, alert.
+uint64_t actionOrder(Action a) {
   switch (a) {
     case Action::Pass:
       return 0;
-    case Action::Reject:
-      return 1;
     case Action::Drop:
+      return 1;
+    case Action::Reject:
       return 2;
     case Action::Alert:
       return 3;
   }
   return 3;
+}
+
+// Suricata's flowbits ordering (detect-engine-sigorder.c): rules that only write flowbits
+// (set/unset/toggle) first, then those that read and write, then those that only read
+// (isset/isnotset), then the rest.
+uint64_t flowbitsOrder(const Rule& r) {
+  bool read = false, write = false;
+  for (const Flowbit& fb : r.flowbits)
+    (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet ? read : write) = true;
+  return write && !read ? 0 : write ? 1 : read ? 2 : 3;
 }
 
 Verdict verdictOf(Action a) {
@@ -120,10 +131,17 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
       e->report_.rejections.push_back({r.file, r.line, 1, "pcre", why});
       continue;
     }
-    bool setterOnly = !r.flowbits.empty();
-    for (auto& fb : r.flowbits)
-      if (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet) setterOnly = false;
-    cr.rank = ((setterOnly ? 0u : 4u) + actionOrder(r.action)) << 24 | uint32_t(e->rules_.size());
+    // The order Suricata inspects a packet's rules in, so that flowbits written by one rule are
+    // seen by the later ones as Suricata sees them: action, flowbits use, priority (the rule's,
+    // else its classtype's, else 3; lower first), sid.
+    int priority = r.priority;
+    if (priority == 0) {
+      const auto& classes = e->set_->classifications();
+      auto it = classes.find(r.classtype);
+      priority = it != classes.end() && it->second.priority > 0 ? it->second.priority : 3;
+    }
+    cr.rank = actionOrder(r.action) << 62 | flowbitsOrder(r) << 60 |
+              uint64_t(std::clamp(priority, 0, 255)) << 52 | uint64_t(r.sid) << 20;
     e->rules_.push_back(std::move(cr));
   }
   e->report_.rules = e->rules_.size();
@@ -552,9 +570,10 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
 void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
                     uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const {
   auto& c = s.candidates_;
-  // Flowbit setters first, then pass, reject, drop, alert; rule order within (few candidates).
-  std::sort(c.begin(), c.end(),
-            [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
+  // Suricata's order (CompiledRule::rank), then file order (few candidates).
+  std::sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) {
+    return rules_[a].rank != rules_[b].rank ? rules_[a].rank < rules_[b].rank : a < b;
+  });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
     RuleCounters& k = counters_[idx];

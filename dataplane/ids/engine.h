@@ -136,7 +136,7 @@ class Engine {
   struct CompiledRule {
     const Rule* rule;
     std::vector<std::vector<ItemAux>> aux;  // [buffer][item]
-    uint32_t rank;                          // evaluation order
+    uint64_t rank;  // evaluation order on a packet: Suricata's (action, flowbits, priority, sid)
   };
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;

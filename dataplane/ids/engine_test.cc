@@ -126,6 +126,39 @@ TEST(IdsEngine, FlowbitSetterRunsBeforeCheckerInOnePacket) {
   EXPECT_EQ(sids(r), (std::vector<uint32_t>{50, 51}));
 }
 
+// Suricata's order on one packet (detect-engine-sigorder.c; suricata-verify detect-flowbits):
+// rules that only write flowbits, then those that read and write, then readers, then the rest;
+// by sid within. Sid 8 (isnotset + set) runs after sid 7's unset and before the readers.
+TEST(IdsEngine, FlowbitsFollowSuricatasRuleOrder) {
+  Fixture f(
+      "alert tcp any any -> any any (flowbits:set,fb1; sid:1;)\n"
+      "alert tcp any any -> any any (flowbits:set,fb2; sid:2;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb3|fb4; sid:3;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb1|fb5; sid:5;)\n"
+      "alert tcp any any -> any any (flowbits:isnotset,fb1|fb2; sid:6;)\n"
+      "alert tcp any any -> any any (flowbits:unset,fb1; sid:7;)\n"
+      "alert tcp any any -> any any (flowbits:noalert; flowbits:isnotset,fb1; flowbits:set,fb1; "
+      "content:\"GET \"; sid:8;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb1; sid:9;)\n"
+      "alert tcp any any -> any any (flowbits:noalert; content:\"GET \"; sid:10;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fbt; content:\"GET \"; sid:11;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb1; flowbits:isset,fb2; sid:12;)\n");
+  EXPECT_EQ(sids(f.send("GET / HTTP/1.1\r\n\r\n")), (std::vector<uint32_t>{1, 2, 7, 5, 9, 12}));
+}
+
+// Action first (pass, drop, reject, alert), then priority (lower first), then sid.
+TEST(IdsEngine, RulesRunByActionPriorityAndSid) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"x\"; sid:90; priority:2;)\n"
+      "alert tcp any any -> any any (content:\"x\"; sid:80;)\n"
+      "alert tcp any any -> any any (content:\"x\"; sid:85; priority:1;)\n"
+      "reject tcp any any -> any any (content:\"x\"; sid:70;)\n"
+      "drop tcp any any -> any any (content:\"x\"; sid:95;)\n");
+  auto r = f.send("x");
+  EXPECT_EQ(sids(r), (std::vector<uint32_t>{95, 70, 85, 90, 80}));
+  EXPECT_EQ(r.action, Verdict::Reject);
+}
+
 TEST(IdsEngine, PassWinsAndActionsRank) {
   Fixture f(
       "alert tcp any any -> any any (content:\"x\"; sid:60;)\n"
