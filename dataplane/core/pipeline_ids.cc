@@ -260,6 +260,7 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
     telemetry::Event::copyText(ev->detail, ev->detailLen, sizeof(ev->detail), category);
     events_.commit();
   }
+  if (r.thresholdFull) ++counters_.ids_threshold_full;
   if (r.fault) {
     ++counters_.ids_faults;
     fault = "fault";
@@ -347,6 +348,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
       f->edge[d] = seq + v.payloadLen;
     }
     counters_.ids_scanned_bytes += bytes.size();
+    ids::Engine::setTime(*ids_->scratch, now_);
     r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
                             *ids_->scratch);
   }
@@ -477,6 +479,7 @@ void Pipeline::idsJudged(Entry& e) {
     }
   }
   if (!haveNames) return;
+  ids::Engine::setTime(*ids_->scratch, now_);
   idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,
          true, nullptr);
 }

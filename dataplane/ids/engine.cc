@@ -145,6 +145,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
     e->rules_.push_back(std::move(cr));
   }
   e->report_.rules = e->rules_.size();
+  for (const CompiledRule& cr : e->rules_)
+    e->thresholds_ |= cr.rule->threshold.has_value() || cr.rule->detectionFilter.has_value();
   e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
   static std::atomic<uint64_t> nextId{1};
   e->id_ = nextId.fetch_add(1, std::memory_order_relaxed);
@@ -256,6 +258,7 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
   pcre2_set_match_limit(s->tools_.matchContext, 100000);
   pcre2_set_depth_limit(s->tools_.matchContext, 1000);
   s->tools_.recursionLimit = config_.recursionLimit;
+  if (thresholds_) s->thresholds_ = ThresholdTable(config_.thresholdEntries);
   return s;
 }
 
@@ -598,6 +601,21 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
       out.sidCount = 0;
       out.truncated = false;
       return;
+    }
+    // The rule matched (its flowbits are written); its detection_filter, then its threshold,
+    // decide whether this match alerts and acts (Suricata: at alert time, per tracked address).
+    if (thresholds_ && (r.detectionFilter || r.threshold)) {
+      const IpAddr& src = dir == 0 ? state.tuple.client : state.tuple.server;
+      const IpAddr& dst = dir == 0 ? state.tuple.server : state.tuple.client;
+      bool suppressed = false;
+      for (uint32_t kind = 0; kind < 2 && !suppressed; ++kind) {
+        const std::optional<Threshold>& t = kind == 0 ? r.detectionFilter : r.threshold;
+        if (!t) continue;
+        const auto o = s.thresholds_.check(idx * 2 + kind, *t, src, dst, s.nowNs_);
+        out.thresholdFull |= o == ThresholdTable::Outcome::Full;
+        suppressed = o == ThresholdTable::Outcome::Suppress;
+      }
+      if (suppressed) continue;
     }
     // noalert keeps a drop a drop; it only silences the alert.
     if (!r.noalert || r.action != Action::Alert)

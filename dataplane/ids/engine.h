@@ -11,6 +11,7 @@
 
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
+#include "dataplane/ids/threshold_table.h"
 #include "policy/ids/rule_set.h"
 #include "policy/ids/rule_stats.h"
 #include "policy/base/result.h"
@@ -33,6 +34,7 @@ struct ScanResult {
   bool flowbitsFull = false;   // a flowbit could not be stored (FlowIdsState::kMaxFlowbits)
   bool fault = false;  // Hyperscan failed (stream not opened, scan error): ids.on_fault decides
   bool encrypted = false;  // a TLS flow's encrypted records began: its payload is scanned no more
+  bool thresholdFull = false;  // a threshold/detection_filter could not be tracked: alerted
   std::array<uint32_t, kMaxSids> sids{};
   std::array<uint32_t, kMaxSids> rules{};  // the matching rules' indexes (Engine::rule())
 };
@@ -57,6 +59,9 @@ struct EngineConfig {
   // application_data records begin, as Suricata 7 does by default (`encryption-handling:
   // default`; tls_records.h); true scans every byte (Suricata's `full`).
   bool inspectEncryptedTls = false;
+  // Entries of each worker's threshold/detection_filter table (ThresholdTable), made only when a
+  // rule has one; a match that finds no room alerts (ScanResult::thresholdFull).
+  uint32_t thresholdEntries = 8192;
 };
 
 // Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
@@ -93,6 +98,8 @@ class Scratch {
   std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
   MatchTools tools_;
   const std::vector<uint32_t>* ids_ = nullptr;  // the database being scanned: pattern id -> rule
+  ThresholdTable thresholds_;  // this worker's threshold/detection_filter windows
+  uint64_t nowNs_ = 0;         // the packet's time (Engine::setTime), for the windows
 };
 
 // Compiled once per rule set (policy version), shared read-only by the workers.
@@ -121,6 +128,8 @@ class Engine {
                          Scratch& scratch) const;
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
+  // The time of the packets the next scans are for (threshold/detection_filter windows).
+  static void setTime(Scratch& scratch, uint64_t nowNs) { scratch.nowNs_ = nowNs; }
 
   // What rule `index` cost so far in this engine (one policy version), over every worker that
   // scans with it (`lbgctl ids stats`). Read from any thread.
@@ -202,6 +211,7 @@ class Engine {
     std::atomic<uint64_t> checks{0}, matches{0}, cycles{0};
   };
   std::unique_ptr<RuleCounters[]> counters_;
+  bool thresholds_ = false;  // some rule has a threshold or detection_filter
   uint64_t id_ = 0;  // unique per engine made in this process (FlowIdsState's lookup cache)
   // The CPU's time-stamp counter (cycles), else a steady clock in nanoseconds.
   static uint64_t ticks();

@@ -444,5 +444,31 @@ TEST(IdsEngine, TlsPayloadIsScannedUntilEncryptedRecordsBegin) {
   }
 }
 
+// threshold/detection_filter in the engine: a suppressed match neither alerts nor acts, but its
+// flowbits are written; windows follow Engine::setTime and the packet's addresses.
+TEST(IdsEngine, ThresholdAndDetectionFilterAreApplied) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"lim\"; threshold:type limit, track by_src, "
+      "count 1, seconds 60; sid:180;)\n"
+      "drop tcp any any -> any any (content:\"df\"; detection_filter:track by_dst, count 2, "
+      "seconds 60; sid:181;)\n"
+      "alert tcp any any -> any any (content:\"bit\"; flowbits:set,b; threshold:type threshold, "
+      "track by_rule, count 2, seconds 60; sid:182;)\n"
+      "alert tcp any any -> any any (content:\"chk\"; flowbits:isset,b; sid:183;)\n");
+  Engine::setTime(*f.scratch, 1'000'000'000ull);
+  EXPECT_EQ(sids(f.send("lim")), std::vector<uint32_t>{180});
+  EXPECT_EQ(f.send("lim").action, Verdict::None);
+  EXPECT_EQ(f.send("df").action, Verdict::None);
+  EXPECT_EQ(f.send("df").action, Verdict::None);
+  auto third = f.send("df");
+  EXPECT_EQ(third.action, Verdict::Drop);
+  EXPECT_EQ(sids(third), std::vector<uint32_t>{181});
+  EXPECT_EQ(sids(f.send("bit chk")), std::vector<uint32_t>{183});  // 182 suppressed, bit set
+  EXPECT_EQ(sids(f.send("bit")), std::vector<uint32_t>{182});
+  Engine::setTime(*f.scratch, 62'000'000'000ull);  // a new window
+  EXPECT_EQ(sids(f.send("lim")), std::vector<uint32_t>{180});
+  EXPECT_FALSE(f.send("lim").thresholdFull);
+}
+
 }  // namespace
 }  // namespace lbg::ids
