@@ -98,7 +98,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   e->set_ = std::move(set);
   e->config_ = config;
   for (const Rule& r : e->set_->rules()) {
-    CompiledRule cr{&r, {}, 0};
+    CompiledRule cr{&r, {}, 0, r.directions()};
     bool ok = true;
     std::string why;
     for (const BufferMatches& bm : r.buffers) {
@@ -536,7 +536,7 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
                          const BufferSet& view, uint64_t payloadBase, uint32_t payloadNew,
                          uint32_t dsize, Scratch& s) const {
   const Rule& r = *cr.rule;
-  if (!(r.directions() & (1 << dir))) return false;
+  if (!(cr.directions & (1 << dir))) return false;
   if (r.flow.established && !state.tuple.established) return false;
   if (r.flow.notEstablished && state.tuple.established) return false;
   if (r.dsize && (dsize == UINT32_MAX || !r.dsize->matches(dsize))) return false;

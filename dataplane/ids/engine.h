@@ -146,6 +146,7 @@ class Engine {
     const Rule* rule;
     std::vector<std::vector<ItemAux>> aux;  // [buffer][item]
     uint64_t rank;  // evaluation order on a packet: Suricata's (action, flowbits, priority, sid)
+    uint8_t directions;  // Rule::directions(), computed once
   };
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;
