@@ -30,6 +30,9 @@
 #include <rte_mbuf.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include "dataplane/core/pipeline.h"
@@ -81,10 +84,17 @@ ids::AppProto idsApp(telemetry::AppProto p) {
 struct IdsWorker {
   std::shared_ptr<const ids::Engine> engine;  // keeps the flows' streams' engine alive
   std::unique_ptr<ids::Scratch> scratch;
-  std::vector<IdsFlow> flows;
-  uint32_t freeHead = kNone;
+  // The slots (capacity) and the index are reserved, not written, when the worker is made (tens
+  // of MB: zeroing them stalled the worker's first IDS packet); slots up to `used` were handed
+  // out once, the rest are untouched, so their pages are faulted in as flows first use them.
+  struct FreeDelete {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<IdsFlow[], FreeDelete> flows;
+  uint32_t capacity = 0, used = 0;
+  uint32_t freeHead = kNone;  // released slots below `used`
   // flow id -> slot + 1 (0 empty), linear probing with backward-shift deletion; twice the slots.
-  std::vector<std::pair<uint64_t, uint32_t>> index;
+  std::unique_ptr<std::pair<uint64_t, uint32_t>[], FreeDelete> index;
   uint64_t mask = 0;
 
   // A hold's packets while they are released in stream order (at most maxHeldPerFlow).
@@ -96,11 +106,15 @@ struct IdsWorker {
   };
   std::vector<Held> held;
 
-  IdsWorker(uint32_t capacity, uint32_t maxHeld) : flows(capacity), held(maxHeld) {
-    for (uint32_t i = capacity; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
+  IdsWorker(uint32_t slots, uint32_t maxHeld) : capacity(slots), held(maxHeld) {
+    static_assert(std::is_trivially_copyable_v<IdsFlow>);
     uint64_t n = 2;
     while (n < uint64_t(capacity) * 2) n <<= 1;
-    index.assign(n, {0, 0});
+    // calloc: zeroed pages the kernel maps on first touch, none written here.
+    flows.reset(static_cast<IdsFlow*>(std::calloc(capacity, sizeof(IdsFlow))));
+    index.reset(static_cast<std::pair<uint64_t, uint32_t>*>(
+        std::calloc(n, sizeof(std::pair<uint64_t, uint32_t>))));
+    if (!flows || !index) throw std::bad_alloc();
     mask = n - 1;
   }
   IdsFlow* find(uint64_t id) {
@@ -110,10 +124,16 @@ struct IdsWorker {
     }
   }
   IdsFlow* acquire(uint64_t id) {
-    if (freeHead == kNone) return nullptr;
-    const uint32_t slot = freeHead;
+    uint32_t slot;
+    if (freeHead != kNone) {
+      slot = freeHead;
+      freeHead = flows[slot].nextFree;
+    } else if (used < capacity) {
+      slot = used++;
+    } else {
+      return nullptr;
+    }
     IdsFlow& f = flows[slot];
-    freeHead = f.nextFree;
     f = IdsFlow{};
     f.flowId = id;
     uint64_t i = mix(id) & mask;
@@ -129,7 +149,7 @@ struct IdsWorker {
     engine->release(f.st);
     f.flowId = 0;
     f.nextFree = freeHead;
-    freeHead = uint32_t(&f - flows.data());
+    freeHead = uint32_t(&f - flows.get());
     // Backward-shift deletion: later entries of the probe run move up into the hole.
     for (uint64_t j = (i + 1) & mask; index[j].second != 0; j = (j + 1) & mask) {
       const uint64_t home = mix(index[j].first) & mask;
@@ -144,14 +164,14 @@ struct IdsWorker {
   // are closed and the flows start afresh from their next bytes (a pattern straddling the reload
   // is missed). Runs once per reload on the worker, not per packet.
   void switchTo(const std::shared_ptr<const ids::Engine>& next) {
-    for (auto& f : flows)
-      if (f.flowId != 0) {
-        engine->release(f.st);
-        f.flowId = 0;
+    for (uint32_t i = 0; i < used; ++i)
+      if (flows[i].flowId != 0) {
+        engine->release(flows[i].st);
+        flows[i].flowId = 0;
       }
     freeHead = kNone;
-    for (uint32_t i = uint32_t(flows.size()); i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
-    std::fill(index.begin(), index.end(), std::pair<uint64_t, uint32_t>{0, 0});
+    for (uint32_t i = used; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
+    if (used > 0) std::fill(index.get(), index.get() + mask + 1, std::pair<uint64_t, uint32_t>{});
     engine = next;
     scratch = engine->makeScratch();
   }
@@ -159,8 +179,8 @@ struct IdsWorker {
 
 void IdsWorkerDelete::operator()(IdsWorker* w) const {
   if (w == nullptr) return;
-  for (auto& f : w->flows)
-    if (f.flowId != 0) w->engine->release(f.st);  // Hyperscan's stream state
+  for (uint32_t i = 0; i < w->used; ++i)
+    if (w->flows[i].flowId != 0) w->engine->release(w->flows[i].st);  // Hyperscan's stream state
   delete w;
 }
 
@@ -240,6 +260,7 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
     telemetry::Event::copyText(ev->detail, ev->detailLen, sizeof(ev->detail), category);
     events_.commit();
   }
+  if (r.thresholdFull) ++counters_.ids_threshold_full;
   if (r.fault) {
     ++counters_.ids_faults;
     fault = "fault";
@@ -257,6 +278,13 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
   } else if (fault != nullptr && snap_->idsInline() && !snap_->idsFailOpen()) {
     std::snprintf(detail, sizeof detail, "%s", fault);
   } else {
+    if (r.encrypted && fault == nullptr) {
+      // A TLS flow's encrypted records began: nothing more to scan (Suricata's default).
+      ++counters_.ids_tls_encrypted;
+      e.user.idsDone = true;
+      idsRelease(e);
+      return true;
+    }
     if (fault != nullptr || r.depthExceeded) {
       // ids mode or on_fault: pass: the flow goes on unscanned. The stream depth ends scanning
       // (as Suricata's stream depth does) whatever on_fault says.
@@ -320,6 +348,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
       f->edge[d] = seq + v.payloadLen;
     }
     counters_.ids_scanned_bytes += bytes.size();
+    ids::Engine::setTime(*ids_->scratch, now_);
     r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
                             *ids_->scratch);
   }
@@ -450,6 +479,7 @@ void Pipeline::idsJudged(Entry& e) {
     }
   }
   if (!haveNames) return;
+  ids::Engine::setTime(*ids_->scratch, now_);
   idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,
          true, nullptr);
 }

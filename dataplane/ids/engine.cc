@@ -16,18 +16,29 @@ namespace {
 
 int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
 
-uint32_t actionOrder(Action a) {
+// Suricata's default action-order: pass, drop, reject, alert.
+uint64_t actionOrder(Action a) {
   switch (a) {
     case Action::Pass:
       return 0;
-    case Action::Reject:
-      return 1;
     case Action::Drop:
+      return 1;
+    case Action::Reject:
       return 2;
     case Action::Alert:
       return 3;
   }
   return 3;
+}
+
+// Suricata's flowbits ordering (detect-engine-sigorder.c): rules that only write flowbits
+// (set/unset/toggle) first, then those that read and write, then those that only read
+// (isset/isnotset), then the rest.
+uint64_t flowbitsOrder(const Rule& r) {
+  bool read = false, write = false;
+  for (const Flowbit& fb : r.flowbits)
+    (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet ? read : write) = true;
+  return write && !read ? 0 : write ? 1 : read ? 2 : 3;
 }
 
 Verdict verdictOf(Action a) {
@@ -87,7 +98,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   e->set_ = std::move(set);
   e->config_ = config;
   for (const Rule& r : e->set_->rules()) {
-    CompiledRule cr{&r, {}, 0};
+    CompiledRule cr{&r, {}, 0, r.directions()};
     bool ok = true;
     std::string why;
     for (const BufferMatches& bm : r.buffers) {
@@ -120,13 +131,22 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
       e->report_.rejections.push_back({r.file, r.line, 1, "pcre", why});
       continue;
     }
-    bool setterOnly = !r.flowbits.empty();
-    for (auto& fb : r.flowbits)
-      if (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet) setterOnly = false;
-    cr.rank = ((setterOnly ? 0u : 4u) + actionOrder(r.action)) << 24 | uint32_t(e->rules_.size());
+    // The order Suricata inspects a packet's rules in, so that flowbits written by one rule are
+    // seen by the later ones as Suricata sees them: action, flowbits use, priority (the rule's,
+    // else its classtype's, else 3; lower first), sid.
+    int priority = r.priority;
+    if (priority == 0) {
+      const auto& classes = e->set_->classifications();
+      auto it = classes.find(r.classtype);
+      priority = it != classes.end() && it->second.priority > 0 ? it->second.priority : 3;
+    }
+    cr.rank = actionOrder(r.action) << 62 | flowbitsOrder(r) << 60 |
+              uint64_t(std::clamp(priority, 0, 255)) << 52 | uint64_t(r.sid) << 20;
     e->rules_.push_back(std::move(cr));
   }
   e->report_.rules = e->rules_.size();
+  for (const CompiledRule& cr : e->rules_)
+    e->thresholds_ |= cr.rule->threshold.has_value() || cr.rule->detectionFilter.has_value();
   e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
   static std::atomic<uint64_t> nextId{1};
   e->id_ = nextId.fetch_add(1, std::memory_order_relaxed);
@@ -167,7 +187,10 @@ bool Engine::buildDatabases(std::string& error) {
         }
         AddressIndex& ix = addressIndex_[k];
         for (const Cidr& c : side->include) {
-          auto& list = ix.rules[prefixKey(c.addr, c.prefix)];
+          auto [it, fresh] = ix.rules.try_emplace(prefixKey(c.addr, c.prefix),
+                                                  uint32_t(ix.lists.size()));
+          if (fresh) ix.lists.emplace_back();
+          auto& list = ix.lists[it->second];
           if (list.empty() || list.back() != idx) list.push_back(idx);
           if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
             ix.lengths.push_back(c.prefix);
@@ -202,6 +225,16 @@ bool Engine::buildDatabases(std::string& error) {
     }
     return true;
   };
+  for (AddressIndex& ix : addressIndex_) {
+    if (ix.rules.empty()) continue;
+    size_t words = 1;  // a power of two, at least 16 bits per prefix
+    while (words * 64 < ix.rules.size() * 16) words <<= 1;
+    ix.filter.assign(words, 0);
+    for (const auto& [pk, list] : ix.rules) {
+      const size_t h = PrefixKeyHash{}(pk);
+      ix.filter[(h >> 6) & (words - 1)] |= uint64_t(1) << (h & 63);
+    }
+  }
   for (int k = 0; k < kKeys; ++k)
     if (!compile(block[k], HS_MODE_BLOCK, block_[k])) return false;
   for (int d = 0; d < 2; ++d)
@@ -225,6 +258,7 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
   pcre2_set_match_limit(s->tools_.matchContext, 100000);
   pcre2_set_depth_limit(s->tools_.matchContext, 1000);
   s->tools_.recursionLimit = config_.recursionLimit;
+  if (thresholds_) s->thresholds_ = ThresholdTable(config_.thresholdEntries);
   return s;
 }
 
@@ -276,6 +310,16 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
     return out;
   }
   if (state.depthExceeded[d]) return out.depthExceeded = true, out;
+  const uint32_t dsize = uint32_t(bytes.size());  // the packet's payload, for dsize
+  if (state.tuple.app == AppProto::Tls && !config_.inspectEncryptedTls) {
+    if (state.encrypted) return out.encrypted = true, out;
+    const size_t stop = state.tls.next(d, state.streamBytes[d], bytes);
+    if (stop != TlsFlowWalk::kNone) {  // the bytes before the first encrypted record still count
+      state.encrypted = out.encrypted = true;
+      bytes = bytes.first(stop);
+      if (bytes.empty()) return out;
+    }
+  }
   const uint32_t room = config_.streamDepth - state.streamBytes[d];
   const uint32_t n = uint32_t(std::min<size_t>(bytes.size(), room));
   if (n < bytes.size()) state.depthExceeded[d] = out.depthExceeded = true;
@@ -318,7 +362,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       view.set(Buffer::Payload, std::span<const uint8_t>(chunk, n));
       base = state.streamBytes[d];
     }
-    verify(state, d, view, base, fresh, uint32_t(bytes.size()), s, out);
+    verify(state, d, view, base, fresh, dsize, s, out);
   }
   // Keep the last kStreamTail bytes of the stream for the next chunk's verification.
   constexpr uint32_t kTail = FlowIdsState::kStreamTail;
@@ -405,13 +449,13 @@ RuleCostReport Engine::ruleCosts(size_t limit) const {
 }
 
 Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
+  uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; ++i) hi = hi << 8 | a.bytes[size_t(i)];
+  for (int i = 8; i < 16; ++i) lo = lo << 8 | a.bytes[size_t(i)];
   PrefixKey k;
   k.length = length;
-  for (int i = 0; i < 16; ++i) {
-    const int bits = std::clamp(int(length) - i * 8, 0, 8);
-    const uint8_t b = uint8_t(a.bytes[size_t(i)] & uint8_t(0xff00 >> bits));
-    (i < 8 ? k.hi : k.lo) = (i < 8 ? k.hi : k.lo) << 8 | b;
-  }
+  k.hi = length >= 64 ? hi : length == 0 ? 0 : hi & ~(~uint64_t(0) >> length);
+  k.lo = length >= 128 ? lo : length <= 64 ? 0 : lo & ~(~uint64_t(0) >> (length - 64));
   return k;
 }
 
@@ -419,24 +463,39 @@ void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
   for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
   const AddressIndex& ix = addressIndex_[k];
   if (ix.rules.empty()) return;
-  // The payload keys are looked up on every packet: remember per flow that nothing is filed.
+  auto queueList = [&](uint32_t list) {
+    for (uint32_t r : ix.lists[list]) ScratchAccess::queue(s, r);
+  };
+  // The payload keys are looked up on every packet: the flow remembers what its addresses found
+  // (its addresses never change), so only its first scan per direction hashes.
   const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
+  uint8_t* count = nullptr;
   if (payloadDir >= 0) {
     if (state.addressIndexEngine != id_) {
       state.addressIndexEngine = id_;
-      state.addressIndexEmpty = 0;
+      state.addressHitCount[0] = state.addressHitCount[1] = FlowIdsState::kAddressHitsUnknown;
     }
-    if (state.addressIndexEmpty & (1 << payloadDir)) return;
+    count = &state.addressHitCount[payloadDir];
+    if (*count <= FlowIdsState::kMaxAddressHits) {
+      for (uint8_t i = 0; i < *count; ++i) queueList(state.addressHits[payloadDir][i]);
+      return;
+    }
+    if (*count == FlowIdsState::kAddressHitsUnknown) *count = 0;
   }
-  bool found = false;
   for (const IpAddr* a : {&state.tuple.client, &state.tuple.server})
     for (uint8_t length : ix.lengths) {
-      auto it = ix.rules.find(prefixKey(*a, length));
+      const PrefixKey pk = prefixKey(*a, length);
+      const size_t h = PrefixKeyHash{}(pk);
+      if (!(ix.filter[(h >> 6) & (ix.filter.size() - 1)] >> (h & 63) & 1)) continue;
+      auto it = ix.rules.find(pk);
       if (it == ix.rules.end()) continue;
-      found = true;
-      for (uint32_t r : it->second) ScratchAccess::queue(s, r);
+      queueList(it->second);
+      if (count == nullptr || *count == FlowIdsState::kAddressHitsMany) continue;
+      if (*count == FlowIdsState::kMaxAddressHits)
+        *count = FlowIdsState::kAddressHitsMany;
+      else
+        state.addressHits[payloadDir][(*count)++] = it->second;
     }
-  if (payloadDir >= 0 && !found) state.addressIndexEmpty |= uint8_t(1 << payloadDir);
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {
@@ -477,7 +536,7 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
                          const BufferSet& view, uint64_t payloadBase, uint32_t payloadNew,
                          uint32_t dsize, Scratch& s) const {
   const Rule& r = *cr.rule;
-  if (!(r.directions() & (1 << dir))) return false;
+  if (!(cr.directions & (1 << dir))) return false;
   if (r.flow.established && !state.tuple.established) return false;
   if (r.flow.notEstablished && state.tuple.established) return false;
   if (r.dsize && (dsize == UINT32_MAX || !r.dsize->matches(dsize))) return false;
@@ -514,9 +573,10 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
 void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
                     uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const {
   auto& c = s.candidates_;
-  // Flowbit setters first, then pass, reject, drop, alert; rule order within (few candidates).
-  std::sort(c.begin(), c.end(),
-            [&](uint32_t a, uint32_t b) { return rules_[a].rank < rules_[b].rank; });
+  // Suricata's order (CompiledRule::rank), then file order (few candidates).
+  std::sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) {
+    return rules_[a].rank != rules_[b].rank ? rules_[a].rank < rules_[b].rank : a < b;
+  });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
     RuleCounters& k = counters_[idx];
@@ -541,6 +601,21 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
       out.sidCount = 0;
       out.truncated = false;
       return;
+    }
+    // The rule matched (its flowbits are written); its detection_filter, then its threshold,
+    // decide whether this match alerts and acts (Suricata: at alert time, per tracked address).
+    if (thresholds_ && (r.detectionFilter || r.threshold)) {
+      const IpAddr& src = dir == 0 ? state.tuple.client : state.tuple.server;
+      const IpAddr& dst = dir == 0 ? state.tuple.server : state.tuple.client;
+      bool suppressed = false;
+      for (uint32_t kind = 0; kind < 2 && !suppressed; ++kind) {
+        const std::optional<Threshold>& t = kind == 0 ? r.detectionFilter : r.threshold;
+        if (!t) continue;
+        const auto o = s.thresholds_.check(idx * 2 + kind, *t, src, dst, s.nowNs_);
+        out.thresholdFull |= o == ThresholdTable::Outcome::Full;
+        suppressed = o == ThresholdTable::Outcome::Suppress;
+      }
+      if (suppressed) continue;
     }
     // noalert keeps a drop a drop; it only silences the alert.
     if (!r.noalert || r.action != Action::Alert)

@@ -11,6 +11,7 @@
 
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
+#include "dataplane/ids/threshold_table.h"
 #include "policy/ids/rule_set.h"
 #include "policy/ids/rule_stats.h"
 #include "policy/base/result.h"
@@ -32,6 +33,8 @@ struct ScanResult {
   bool depthExceeded = false;  // the direction reached the stream depth: later bytes unscanned
   bool flowbitsFull = false;   // a flowbit could not be stored (FlowIdsState::kMaxFlowbits)
   bool fault = false;  // Hyperscan failed (stream not opened, scan error): ids.on_fault decides
+  bool encrypted = false;  // a TLS flow's encrypted records began: its payload is scanned no more
+  bool thresholdFull = false;  // a threshold/detection_filter could not be tracked: alerted
   std::array<uint32_t, kMaxSids> sids{};
   std::array<uint32_t, kMaxSids> rules{};  // the matching rules' indexes (Engine::rule())
 };
@@ -52,6 +55,13 @@ struct EngineConfig {
   uint32_t maxBuffer = 65536;      // longer sticky buffers and datagrams: prefiltered on this much,
                                    // and the result says depthExceeded
   uint32_t recursionLimit = 3000;  // content backtracking steps per rule and buffer
+  // TLS flows (FlowTuple::app Tls): false stops scanning a flow's payload where its encrypted
+  // application_data records begin, as Suricata 7 does by default (`encryption-handling:
+  // default`; tls_records.h); true scans every byte (Suricata's `full`).
+  bool inspectEncryptedTls = false;
+  // Entries of each worker's threshold/detection_filter table (ThresholdTable), made only when a
+  // rule has one; a match that finds no room alerts (ScanResult::thresholdFull).
+  uint32_t thresholdEntries = 8192;
 };
 
 // Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
@@ -88,6 +98,8 @@ class Scratch {
   std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
   MatchTools tools_;
   const std::vector<uint32_t>* ids_ = nullptr;  // the database being scanned: pattern id -> rule
+  ThresholdTable thresholds_;  // this worker's threshold/detection_filter windows
+  uint64_t nowNs_ = 0;         // the packet's time (Engine::setTime), for the windows
 };
 
 // Compiled once per rule set (policy version), shared read-only by the workers.
@@ -116,6 +128,8 @@ class Engine {
                          Scratch& scratch) const;
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
+  // The time of the packets the next scans are for (threshold/detection_filter windows).
+  static void setTime(Scratch& scratch, uint64_t nowNs) { scratch.nowNs_ = nowNs; }
 
   // What rule `index` cost so far in this engine (one policy version), over every worker that
   // scans with it (`lbgctl ids stats`). Read from any thread.
@@ -131,7 +145,8 @@ class Engine {
   struct CompiledRule {
     const Rule* rule;
     std::vector<std::vector<ItemAux>> aux;  // [buffer][item]
-    uint32_t rank;                          // evaluation order
+    uint64_t rank;  // evaluation order on a packet: Suricata's (action, flowbits, priority, sid)
+    uint8_t directions;  // Rule::directions(), computed once
   };
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;
@@ -183,7 +198,11 @@ class Engine {
   static PrefixKey prefixKey(const IpAddr& a, uint8_t length);
   struct AddressIndex {
     std::vector<uint8_t> lengths;  // distinct prefix lengths filed
-    std::unordered_map<PrefixKey, std::vector<uint32_t>, PrefixKeyHash> rules;
+    std::unordered_map<PrefixKey, uint32_t, PrefixKeyHash> rules;  // prefix -> index in lists
+    std::vector<std::vector<uint32_t>> lists;                       // rule indexes per prefix
+    // One bit per hash of a filed prefix (a few KB, cached): most lookups of a flow's addresses
+    // find nothing, and end here rather than in the map's scattered nodes.
+    std::vector<uint64_t> filter;
   };
   std::array<AddressIndex, kKeys> addressIndex_;
   // Per-rule counters, added to by every worker scanning with this engine (relaxed atomics: a
@@ -193,6 +212,7 @@ class Engine {
     std::atomic<uint64_t> checks{0}, matches{0}, cycles{0};
   };
   std::unique_ptr<RuleCounters[]> counters_;
+  bool thresholds_ = false;  // some rule has a threshold or detection_filter
   uint64_t id_ = 0;  // unique per engine made in this process (FlowIdsState's lookup cache)
   // The CPU's time-stamp counter (cycles), else a steady clock in nanoseconds.
   static uint64_t ticks();

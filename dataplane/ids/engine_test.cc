@@ -126,6 +126,39 @@ TEST(IdsEngine, FlowbitSetterRunsBeforeCheckerInOnePacket) {
   EXPECT_EQ(sids(r), (std::vector<uint32_t>{50, 51}));
 }
 
+// Suricata's order on one packet (detect-engine-sigorder.c; suricata-verify detect-flowbits):
+// rules that only write flowbits, then those that read and write, then readers, then the rest;
+// by sid within. Sid 8 (isnotset + set) runs after sid 7's unset and before the readers.
+TEST(IdsEngine, FlowbitsFollowSuricatasRuleOrder) {
+  Fixture f(
+      "alert tcp any any -> any any (flowbits:set,fb1; sid:1;)\n"
+      "alert tcp any any -> any any (flowbits:set,fb2; sid:2;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb3|fb4; sid:3;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb1|fb5; sid:5;)\n"
+      "alert tcp any any -> any any (flowbits:isnotset,fb1|fb2; sid:6;)\n"
+      "alert tcp any any -> any any (flowbits:unset,fb1; sid:7;)\n"
+      "alert tcp any any -> any any (flowbits:noalert; flowbits:isnotset,fb1; flowbits:set,fb1; "
+      "content:\"GET \"; sid:8;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb1; sid:9;)\n"
+      "alert tcp any any -> any any (flowbits:noalert; content:\"GET \"; sid:10;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fbt; content:\"GET \"; sid:11;)\n"
+      "alert tcp any any -> any any (flowbits:isset,fb1; flowbits:isset,fb2; sid:12;)\n");
+  EXPECT_EQ(sids(f.send("GET / HTTP/1.1\r\n\r\n")), (std::vector<uint32_t>{1, 2, 7, 5, 9, 12}));
+}
+
+// Action first (pass, drop, reject, alert), then priority (lower first), then sid.
+TEST(IdsEngine, RulesRunByActionPriorityAndSid) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"x\"; sid:90; priority:2;)\n"
+      "alert tcp any any -> any any (content:\"x\"; sid:80;)\n"
+      "alert tcp any any -> any any (content:\"x\"; sid:85; priority:1;)\n"
+      "reject tcp any any -> any any (content:\"x\"; sid:70;)\n"
+      "drop tcp any any -> any any (content:\"x\"; sid:95;)\n");
+  auto r = f.send("x");
+  EXPECT_EQ(sids(r), (std::vector<uint32_t>{95, 70, 85, 90, 80}));
+  EXPECT_EQ(r.action, Verdict::Reject);
+}
+
 TEST(IdsEngine, PassWinsAndActionsRank) {
   Fixture f(
       "alert tcp any any -> any any (content:\"x\"; sid:60;)\n"
@@ -260,27 +293,51 @@ TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
   // and never matches: both its sides need an inside address.
   EXPECT_EQ(sorted(sids(f.send("x"))), (std::vector<uint32_t>{130, 132}));
   EXPECT_EQ(sorted(sids(f.send("y", kToClient))), (std::vector<uint32_t>{131, 132, 134}));
-  f.state.tuple.server = *IpAddr::parse("198.51.100.9");
+  // Later packets use what the flow remembered of the lookups: the same rules.
+  EXPECT_EQ(sorted(sids(f.send("x2"))), (std::vector<uint32_t>{130, 132}));
+  EXPECT_EQ(sorted(sids(f.send("y2", kToClient))), (std::vector<uint32_t>{131, 132, 134}));
+  f.engine->release(f.state);
+  f.state = FlowIdsState{};  // another flow: to 198.51.100.9
+  f.state.tuple = {*IpAddr::parse("10.1.1.1"), *IpAddr::parse("198.51.100.9"), 40000, 80, 6,
+                   AppProto::Unknown, true};
   EXPECT_EQ(sorted(sids(f.send("z"))), (std::vector<uint32_t>{134}));
   EXPECT_EQ(sorted(sids(f.send("w", kToClient))), (std::vector<uint32_t>{133, 134}));
 }
 
-// A flow whose addresses no address-list rule names is looked up once per direction; the miss
-// is remembered for the engine that found it, and another engine (a new policy version) looks
-// again.
-TEST(IdsEngine, AddressIndexMissIsRememberedPerFlowAndEngine) {
+// A flow's address-index lookups happen on its first scan per direction; later scans queue
+// what it remembered (no hashing), for the engine that found it: another engine (a new policy
+// version) looks again. More lists than the flow can remember: looked up on every scan.
+TEST(IdsEngine, AddressIndexHitsAreRememberedPerFlowAndEngine) {
   const std::string rules =
       "alert ip [198.51.100.7] any -> $HOME_NET any (msg:\"listed\"; sid:150;)\n";
   Fixture f(rules);
   EXPECT_EQ(f.send("x", kToClient).action, Verdict::None);  // 203.0.113.5 is not listed
-  EXPECT_EQ(f.state.addressIndexEmpty, 2);                   // bit 1: towards the client
+  EXPECT_EQ(f.state.addressHitCount[1], 0);                  // [1]: towards the client
+  EXPECT_EQ(f.state.addressHitCount[0], FlowIdsState::kAddressHitsUnknown);
   EXPECT_EQ(f.send("y", kToClient).action, Verdict::None);
   Fixture g(rules);
   g.state.tuple.server = *IpAddr::parse("198.51.100.7");
-  g.state.addressIndexEngine = f.state.addressIndexEngine;  // another engine's miss
-  g.state.addressIndexEmpty = 2;
   EXPECT_EQ(sids(g.send("z", kToClient)), std::vector<uint32_t>{150});
-  EXPECT_EQ(g.state.addressIndexEmpty, 0);
+  EXPECT_EQ(g.state.addressHitCount[1], 1);
+  EXPECT_EQ(sids(g.send("z", kToClient)), std::vector<uint32_t>{150});
+  Fixture h(rules);
+  h.state.tuple.server = *IpAddr::parse("198.51.100.7");
+  h.state.addressIndexEngine = f.state.addressIndexEngine;  // another engine's miss
+  h.state.addressHitCount[1] = 0;
+  EXPECT_EQ(sids(h.send("z", kToClient)), std::vector<uint32_t>{150});
+  EXPECT_EQ(h.state.addressHitCount[1], 1);
+
+  std::string many;
+  for (int i = 0; i < 6; ++i)  // six prefix lengths that all contain 198.51.100.7
+    many += "alert ip [198.51.100.7/" + std::to_string(32 - i) +
+            "] any -> $HOME_NET any (msg:\"n\"; sid:" + std::to_string(160 + i) + ";)\n";
+  Fixture m(many);
+  m.state.tuple.server = *IpAddr::parse("198.51.100.7");
+  for (int round = 0; round < 2; ++round) {
+    auto got = sids(m.send("q", kToClient));
+    EXPECT_EQ(got.size(), 6u);
+    EXPECT_EQ(m.state.addressHitCount[1], FlowIdsState::kAddressHitsMany);
+  }
 }
 
 // Per-rule counters: a rule verified after a prefilter hit counts a check (and its time), a
@@ -334,6 +391,83 @@ TEST(IdsEngine, SidListIsBounded) {
   auto r = f.send("z");
   EXPECT_EQ(r.sidCount, ScanResult::kMaxSids);
   EXPECT_TRUE(r.truncated);
+}
+
+// TLS flows: payload is scanned up to the first encrypted application_data record (the server's,
+// or the client's once the server's handshake began: earlier ones are 0-RTT data, still scanned),
+// in both directions from then on; a record header split across chunks is followed; a stream that
+// is not TLS records stays scanned; EngineConfig::inspectEncryptedTls scans everything.
+std::string record(uint8_t type, std::string_view body) {
+  std::string r = {char(type), 3, 3, char(body.size() >> 8), char(body.size() & 0xff)};
+  return r + std::string(body);
+}
+
+TEST(IdsEngine, TlsPayloadIsScannedUntilEncryptedRecordsBegin) {
+  const std::string rules = "alert tcp any any -> any any (content:\"secret\"; sid:170;)\n";
+  {
+    Fixture f(rules, {}, 6, AppProto::Tls);
+    EXPECT_EQ(sids(f.send(record(22, "hello secret"))), std::vector<uint32_t>{170});
+    EXPECT_EQ(sids(f.send(record(23, "early secret"))), std::vector<uint32_t>{170});  // 0-RTT
+    auto flight = record(22, "server hello");
+    auto r = f.send(flight + record(23, "secret"), kToClient);
+    EXPECT_TRUE(r.encrypted);
+    EXPECT_EQ(r.action, Verdict::None);
+    EXPECT_TRUE(f.send("secret").encrypted);  // the client's side ends too
+    EXPECT_EQ(f.send("secret", kToClient).action, Verdict::None);
+  }
+  {
+    // The bytes before the encrypted record, in the same chunk, are still scanned; a header
+    // split across chunks is followed.
+    Fixture f(rules, {}, 6, AppProto::Tls);
+    auto flight = record(22, "secret") + record(20, "x") + record(23, "enc");
+    EXPECT_FALSE(f.send(flight.substr(0, 9), kToClient).encrypted);
+    auto r = f.send(flight.substr(9, 10), kToClient);  // ends inside the type-23 header
+    EXPECT_EQ(sids(r), std::vector<uint32_t>{170});
+    EXPECT_FALSE(r.encrypted);
+    EXPECT_TRUE(f.send(flight.substr(19) + "secret", kToClient).encrypted);
+  }
+  {
+    Fixture f(rules, {}, 6, AppProto::Tls);  // not TLS records: followed no more, scanned
+    EXPECT_EQ(sids(f.send("GET /secret HTTP/1.1\r\n\r\n", kToClient)), std::vector<uint32_t>{170});
+    EXPECT_EQ(sids(f.send(record(23, "secret"), kToClient)), std::vector<uint32_t>{170});
+  }
+  {
+    Fixture f(rules);  // application unknown: every byte
+    EXPECT_EQ(sids(f.send(record(23, "secret"), kToClient)), std::vector<uint32_t>{170});
+  }
+  {
+    EngineConfig full;
+    full.inspectEncryptedTls = true;
+    Fixture f(rules, full, 6, AppProto::Tls);
+    EXPECT_EQ(sids(f.send(record(23, "secret"), kToClient)), std::vector<uint32_t>{170});
+    EXPECT_FALSE(f.state.encrypted);
+  }
+}
+
+// threshold/detection_filter in the engine: a suppressed match neither alerts nor acts, but its
+// flowbits are written; windows follow Engine::setTime and the packet's addresses.
+TEST(IdsEngine, ThresholdAndDetectionFilterAreApplied) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"lim\"; threshold:type limit, track by_src, "
+      "count 1, seconds 60; sid:180;)\n"
+      "drop tcp any any -> any any (content:\"df\"; detection_filter:track by_dst, count 2, "
+      "seconds 60; sid:181;)\n"
+      "alert tcp any any -> any any (content:\"bit\"; flowbits:set,b; threshold:type threshold, "
+      "track by_rule, count 2, seconds 60; sid:182;)\n"
+      "alert tcp any any -> any any (content:\"chk\"; flowbits:isset,b; sid:183;)\n");
+  Engine::setTime(*f.scratch, 1'000'000'000ull);
+  EXPECT_EQ(sids(f.send("lim")), std::vector<uint32_t>{180});
+  EXPECT_EQ(f.send("lim").action, Verdict::None);
+  EXPECT_EQ(f.send("df").action, Verdict::None);
+  EXPECT_EQ(f.send("df").action, Verdict::None);
+  auto third = f.send("df");
+  EXPECT_EQ(third.action, Verdict::Drop);
+  EXPECT_EQ(sids(third), std::vector<uint32_t>{181});
+  EXPECT_EQ(sids(f.send("bit chk")), std::vector<uint32_t>{183});  // 182 suppressed, bit set
+  EXPECT_EQ(sids(f.send("bit")), std::vector<uint32_t>{182});
+  Engine::setTime(*f.scratch, 62'000'000'000ull);  // a new window
+  EXPECT_EQ(sids(f.send("lim")), std::vector<uint32_t>{180});
+  EXPECT_FALSE(f.send("lim").thresholdFull);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "dataplane/ids/tls_records.h"
 #include "policy/base/ip_addr.h"
 
 struct hs_stream;
@@ -34,12 +35,23 @@ struct FlowIdsState {
   uint32_t streamBytes[2] = {0, 0};           // bytes scanned so far per direction
   uint16_t tailLen[2] = {0, 0};
   uint8_t flowbitCount = 0;
-  // Bit d: the engine whose id is addressIndexEngine found no address-indexed rule for this
-  // flow's two addresses in direction d's payload (Engine::queueAlways): later packets skip the
-  // lookups. Another engine (a new policy version) looks again.
-  uint8_t addressIndexEmpty = 0;
+  // What the address index (Engine::queueAlways) holds for this flow's two addresses in
+  // direction d's payload, looked up on the direction's first scan by the engine whose id is
+  // addressIndexEngine: addressHitCount[d] lists (indexes into that engine's index) in
+  // addressHits[d], kAddressHitsUnknown before the lookup (or for another engine: a new policy
+  // version looks again), kAddressHitsMany when more than kMaxAddressHits (looked up per scan).
+  // The addresses of a flow do not change, so later packets queue the lists without hashing.
+  static constexpr int kMaxAddressHits = 4;
+  static constexpr uint8_t kAddressHitsUnknown = 0xff;
+  static constexpr uint8_t kAddressHitsMany = 0xfe;
+  uint8_t addressHitCount[2] = {kAddressHitsUnknown, kAddressHitsUnknown};
+  uint32_t addressHits[2][kMaxAddressHits];
   uint64_t addressIndexEngine = 0;
   bool depthExceeded[2] = {false, false};
+  // A TLS flow's records (tuple.app Tls): once its encrypted application data began, its payload
+  // is no longer scanned (EngineConfig::inspectEncryptedTls, Suricata's default).
+  TlsFlowWalk tls;
+  bool encrypted = false;
   uint16_t flowbits[kMaxFlowbits];
   uint8_t tail[2][kStreamTail];
 

@@ -24,6 +24,8 @@ alert tcp any any -> any any (pcre:"/(a+)+b/"; sid:9;)
 alert http any any -> any any (http.uri; content:"/adm"; startswith; http.host; bsize:<8; content:"h"; sid:10;)
 alert dns any any -> any any (dns.query; dotprefix; content:".ev.il"; endswith; sid:11;)
 alert tcp any any -> any any (content:"abc"; fast_pattern:1,2; content:"zz"; distance:-4; within:8; sid:12;)
+alert tcp any any -> any any (content:"thr"; threshold:type both, track by_src, count 2, seconds 1; sid:13;)
+drop tcp any any -> any any (content:"det"; detection_filter:track by_dst, count 1, seconds 5; sid:14;)
 )";
 
 struct Fixed {
