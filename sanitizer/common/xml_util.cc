@@ -17,8 +17,10 @@ bool parse(std::string_view bytes, pugi::xml_document* doc) {
   return true;
 }
 
-bool parseInPlace(std::string& bytes, pugi::xml_document* doc) {
-  pugi::xml_parse_result result = doc->load_buffer_inplace(bytes.data(), bytes.size(), kParseFlags, pugi::encoding_auto);
+bool parseInPlace(std::string& bytes, pugi::xml_document* doc) { return parseInPlace(bytes.data(), bytes.size(), doc); }
+
+bool parseInPlace(char* bytes, size_t size, pugi::xml_document* doc) {
+  pugi::xml_parse_result result = doc->load_buffer_inplace(bytes, size, kParseFlags, pugi::encoding_auto);
   if (!result) return false;
   if (!doc->document_element()) return false;
   return true;
@@ -31,10 +33,14 @@ struct StringWriter : pugi::xml_writer {
   std::string out;
   void write(const void* data, size_t size) override { out.append(static_cast<const char*>(data), size); }
 };
-}  // namespace
+struct ScratchWriter : pugi::xml_writer {
+  ScratchBuffer* out;
+  explicit ScratchWriter(ScratchBuffer* o) : out(o) {}
+  void write(const void* data, size_t size) override { out->append(static_cast<const char*>(data), size); }
+};
 
-std::string serialize(pugi::xml_document& doc, size_t sizeHint) {
-  // The input may have declared UTF-16; pugixml converted it and writes UTF-8.
+// The input may have declared UTF-16; pugixml converted it and writes UTF-8.
+void declareUtf8(pugi::xml_document& doc) {
   for (pugi::xml_node node = doc.first_child(); node; node = node.next_sibling()) {
     if (node.type() == pugi::node_declaration) {
       node.remove_attribute("encoding");
@@ -46,10 +52,21 @@ std::string serialize(pugi::xml_document& doc, size_t sizeHint) {
       break;
     }
   }
+}
+}  // namespace
+
+std::string serialize(pugi::xml_document& doc, size_t sizeHint) {
+  declareUtf8(doc);
   StringWriter writer;
   writer.out.reserve(sizeHint + sizeHint / 8 + 256);
   doc.save(writer, "", pugi::format_raw | pugi::format_no_declaration, pugi::encoding_utf8);
   return std::move(writer.out);
+}
+
+void serialize(pugi::xml_document& doc, ScratchBuffer* out) {
+  declareUtf8(doc);
+  ScratchWriter writer(out);
+  doc.save(writer, "", pugi::format_raw | pugi::format_no_declaration, pugi::encoding_utf8);
 }
 
 std::string_view localName(std::string_view qualified) {

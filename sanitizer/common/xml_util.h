@@ -12,6 +12,8 @@
 
 #include <pugixml.hpp>
 
+#include "sanitizer/common/scratch_buffer.h"
+
 namespace lbg::sanitizer::xml {
 
 // Parses into `doc`; false on malformed XML. DOCTYPE nodes are dropped.
@@ -19,10 +21,13 @@ bool parse(std::string_view bytes, pugi::xml_document* doc);
 // The same, parsing inside `bytes` (no copy of a multi-megabyte part); `bytes` is modified and must
 // outlive `doc`.
 bool parseInPlace(std::string& bytes, pugi::xml_document* doc);
+bool parseInPlace(char* bytes, size_t size, pugi::xml_document* doc);
 
 // Serialises as UTF-8 without reformatting; the declaration (if any) says UTF-8.
 // `sizeHint`: the expected output size (the input part's size), reserved up front.
 std::string serialize(pugi::xml_document& doc, size_t sizeHint = 0);
+// The same, appended to `out` (a pooled buffer: no fresh pages for a multi-megabyte part).
+void serialize(pugi::xml_document& doc, ScratchBuffer* out);
 
 // "w:instrText" -> "instrText".
 std::string_view localName(std::string_view qualified);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "sanitizer/common/archive_rules.h"
+#include "sanitizer/common/scratch_buffer.h"
 
 namespace lbg::sanitizer {
 namespace {
@@ -149,6 +150,28 @@ const ZipEntry* ZipReader::find(std::string_view name) const {
 
 bool ZipReader::read(const ZipEntry& entry, std::string* out, std::string* reason) {
   out->clear();
+  // Small members (relationships, content types, images): a std::string, zero-filled once.
+  if (!admit(entry, reason)) return false;
+  out->resize(entry.size + 1);
+  size_t got = 0;
+  bool ok = readInto(entry, out->data(), out->size(), &got, reason);
+  out->resize(ok ? got : 0);
+  return ok;
+}
+
+bool ZipReader::read(const ZipEntry& entry, ScratchBuffer* out, std::string* reason) {
+  out->clear();
+  if (!admit(entry, reason)) return false;
+  // Not initialised: the member is written over it (and on failure size() stays 0).
+  if (out->capacity() < entry.size + 1) *out = ScratchBuffer::take(entry.size + 1);
+  out->resize(entry.size + 1);
+  size_t got = 0;
+  bool ok = readInto(entry, out->data(), out->size(), &got, reason);
+  out->resize(ok ? got : 0);
+  return ok;
+}
+
+bool ZipReader::admit(const ZipEntry& entry, std::string* reason) const {
   if (entry.encrypted) {
     *reason = "encrypted";
     return false;
@@ -161,7 +184,15 @@ bool ZipReader::read(const ZipEntry& entry, std::string* out, std::string* reaso
     *reason = "limit:zip-ratio";
     return false;
   }
-  if (entry.deflated && !entry.encrypted) return readDeflated(entry, out, reason);
+  return true;
+}
+
+// `dst` holds entry.size + 1 bytes: the declared size is untrusted, and a member that produces
+// more than it declares must be noticed, never written past the buffer. It is within the
+// expansion budget (admit()), so the buffer is sized once and the member is written straight
+// into it: no growth, no copy through a bounce buffer.
+bool ZipReader::readInto(const ZipEntry& entry, char* dst, size_t capacity, size_t* got, std::string* reason) {
+  if (entry.deflated) return readDeflated(entry, dst, capacity, got, reason);
   zip_file_t* file = zip_fopen_index(archive_, entry.index, 0);
   if (file == nullptr) {
     int code = zip_error_code_zip(zip_get_error(archive_));
@@ -170,62 +201,58 @@ bool ZipReader::read(const ZipEntry& entry, std::string* out, std::string* reaso
                   : "parse-error";
     return false;
   }
-  // The declared size is untrusted: never read more than it says (plus one byte to notice a lie).
-  // It is within the expansion budget (checked above), so the buffer is sized once and libzip
-  // inflates straight into it: no growth, no copy through a bounce buffer.
   bool ok = true;
-  out->resize(entry.size + 1);
-  uint64_t got = 0;
+  uint64_t n64 = 0;
   for (;;) {
-    zip_int64_t n = zip_fread(file, out->data() + got, out->size() - got);
+    zip_int64_t n = zip_fread(file, dst + n64, capacity - n64);
     if (n < 0) {
       *reason = "parse-error";
       ok = false;
       break;
     }
     if (n == 0) break;
-    got += static_cast<uint64_t>(n);
-    if (got > entry.size) {
+    n64 += static_cast<uint64_t>(n);
+    if (n64 > entry.size) {
       *reason = "parse-error";
       ok = false;
       break;
     }
   }
-  expanded_ += got;
+  expanded_ += n64;
   if (ok && expanded_ > limits_.maxExpandedBytes) {
     *reason = "limit:expanded-size";
     ok = false;
   }
-  out->resize(std::min<uint64_t>(got, entry.size));
   zip_fclose(file);
-  if (ok && got != entry.size) {
+  if (ok && n64 != entry.size) {
     *reason = "parse-error";
     ok = false;
   }
-  if (!ok) out->clear();
+  *got = ok ? static_cast<size_t>(n64) : 0;
   return ok;
 }
 
 // Deflated members: the raw stream is read from libzip and inflated by libdeflate (about twice
 // zlib's speed; inflate was the largest cost of the OOXML rebuild and of its second check). The
-// output buffer is the declared size: a stream that would produce more fails with
-// INSUFFICIENT_SPACE, one that produces less or another CRC is a parse error.
-bool ZipReader::readDeflated(const ZipEntry& entry, std::string* out, std::string* reason) {
+// output buffer is the declared size plus one: a stream that would produce more fails with
+// INSUFFICIENT_SPACE or a size mismatch, one that produces less or another CRC is a parse error.
+bool ZipReader::readDeflated(const ZipEntry& entry, char* dst, size_t capacity, size_t* got, std::string* reason) {
   zip_file_t* file = zip_fopen_index(archive_, entry.index, ZIP_FL_COMPRESSED);
   if (file == nullptr) {
     *reason = "parse-error";
     return false;
   }
-  std::unique_ptr<char[]> packed(new char[entry.compSize == 0 ? 1 : entry.compSize]);
-  uint64_t got = 0;
+  ScratchBuffer packed = ScratchBuffer::take(entry.compSize);
+  packed.resize(entry.compSize);
+  uint64_t read = 0;
   bool ok = true;
-  while (got < entry.compSize) {
-    zip_int64_t n = zip_fread(file, packed.get() + got, entry.compSize - got);
+  while (read < entry.compSize) {
+    zip_int64_t n = zip_fread(file, packed.data() + read, entry.compSize - read);
     if (n <= 0) {
       ok = false;
       break;
     }
-    got += static_cast<uint64_t>(n);
+    read += static_cast<uint64_t>(n);
   }
   zip_fclose(file);
   if (!ok) {
@@ -237,27 +264,26 @@ bool ZipReader::readDeflated(const ZipEntry& entry, std::string* out, std::strin
     *reason = "internal:inflate";
     return false;
   }
-  out->resize(entry.size);
   size_t produced = 0;
-  libdeflate_result r = libdeflate_deflate_decompress(inflater_, packed.get(), entry.compSize, out->data(), out->size(),
-                                                      &produced);
+  libdeflate_result r =
+      libdeflate_deflate_decompress(inflater_, packed.data(), entry.compSize, dst, capacity, &produced);
   expanded_ += produced;
-  if (r != LIBDEFLATE_SUCCESS || produced != entry.size ||
-      libdeflate_crc32(0, out->data(), out->size()) != entry.crc) {
-    out->clear();
+  if (r != LIBDEFLATE_SUCCESS || produced != entry.size || libdeflate_crc32(0, dst, produced) != entry.crc) {
     *reason = "parse-error";
     return false;
   }
   if (expanded_ > limits_.maxExpandedBytes) {
-    out->clear();
     *reason = "limit:expanded-size";
     return false;
   }
+  *got = produced;
   return true;
 }
 
-void ZipWriter::add(std::string name, std::string data) {
-  members_.emplace_back(std::move(name), std::move(data));
+ZipWriter::ZipWriter() = default;
+
+ZipWriter::~ZipWriter() {
+  if (compressor_ != nullptr) libdeflate_free_compressor(compressor_);
 }
 
 // The archive is written here rather than through libzip: libdeflate compresses a whole buffer
@@ -266,6 +292,42 @@ void ZipWriter::add(std::string name, std::string data) {
 // plain: no ZIP64 (outputs are bounded far below 4 GB), no extra fields, UTF-8 names, a fixed
 // timestamp, each member stored instead of deflated when deflate does not make it smaller.
 // Reading (of untrusted input, and of our own output in the second check) stays with libzip.
+//
+// Each member is compressed as it is added, into a pooled scratch buffer and from there onto
+// the archive, so the caller can reuse its buffer at once and no member is held twice.
+void ZipWriter::add(std::string_view name, std::string_view data) {
+  if (failed_) return;
+  if (central_.size() >= 0xFFFF || name.size() > 0xFFFF || data.size() >= 0xFFFFFFFFu ||
+      archive_.size() >= 0xFFFFFFFFu) {
+    failed_ = true;
+    return;
+  }
+  if (compressor_ == nullptr) compressor_ = libdeflate_alloc_compressor(1);
+  if (compressor_ == nullptr) {
+    failed_ = true;
+    return;
+  }
+  Central c{};
+  c.name.assign(name);
+  c.crc = libdeflate_crc32(0, data.data(), data.size());
+  c.size = static_cast<uint32_t>(data.size());
+  c.offset = static_cast<uint32_t>(archive_.size());
+  size_t bound = libdeflate_deflate_compress_bound(compressor_, data.size());
+  ScratchBuffer packed = ScratchBuffer::take(bound);
+  size_t n = data.empty() ? 0 : libdeflate_deflate_compress(compressor_, data.data(), data.size(), packed.data(), bound);
+  packed.resize(n);  // what was written: tells the pool how much of it is mapped
+  bool deflated = n > 0 && n < data.size();
+  c.method = deflated ? 8 : 0;
+  c.compSize = static_cast<uint32_t>(deflated ? n : data.size());
+  putLocalHeader(&archive_, c.name, c.crc, c.compSize, c.size, c.method);
+  if (deflated) {
+    archive_.append(packed.data(), n);
+  } else {
+    archive_.append(data);
+  }
+  central_.push_back(std::move(c));
+}
+
 bool ZipWriter::finish(std::string* out, std::string* reason) {
   out->clear();
   auto fail = [&]() {
@@ -273,63 +335,22 @@ bool ZipWriter::finish(std::string* out, std::string* reason) {
     *reason = "internal:zip-write";
     return false;
   };
-  if (members_.size() > 0xFFFF) return fail();
-  libdeflate_compressor* compressor = libdeflate_alloc_compressor(1);
-  if (compressor == nullptr) return fail();
-  struct Central {
-    uint32_t crc, compSize, size, offset;
-    uint16_t method;
-  };
-  std::vector<Central> central;
-  central.reserve(members_.size());
-  // One uninitialised buffer for the largest member's bound (std::string::resize would zero it for
-  // every member), and the archive reserved once: no regrowth copies of a 10 MB output.
-  size_t maxBound = 0, total = 22;
-  for (const auto& [name, data] : members_) {
-    maxBound = std::max(maxBound, libdeflate_deflate_compress_bound(compressor, data.size()));
-    total += 30 + 46 + 2 * name.size() + data.size();
-  }
-  std::unique_ptr<char[]> packed(new char[maxBound == 0 ? 1 : maxBound]);
-  out->reserve(total);
-  bool ok = true;
-  for (const auto& [name, data] : members_) {
-    if (name.size() > 0xFFFF || data.size() >= 0xFFFFFFFFu || out->size() >= 0xFFFFFFFFu) {
-      ok = false;
-      break;
-    }
-    Central c{};
-    c.crc = libdeflate_crc32(0, data.data(), data.size());
-    c.size = static_cast<uint32_t>(data.size());
-    c.offset = static_cast<uint32_t>(out->size());
-    size_t n = data.empty() ? 0 : libdeflate_deflate_compress(compressor, data.data(), data.size(), packed.get(), maxBound);
-    bool deflated = n > 0 && n < data.size();
-    c.method = deflated ? 8 : 0;
-    c.compSize = static_cast<uint32_t>(deflated ? n : data.size());
-    putLocalHeader(out, name, c.crc, c.compSize, c.size, c.method);
-    if (deflated) {
-      out->append(packed.get(), n);
-    } else {
-      out->append(data);
-    }
-    central.push_back(c);
-  }
-  libdeflate_free_compressor(compressor);
-  if (!ok || out->size() >= 0xFFFFFFFFu) return fail();
-  uint32_t centralStart = static_cast<uint32_t>(out->size());
-  for (size_t i = 0; i < members_.size(); ++i) {
-    const Central& c = central[i];
-    putCentralHeader(out, members_[i].first, c.crc, c.compSize, c.size, c.method, c.offset);
-  }
-  if (out->size() >= 0xFFFFFFFFu) return fail();
-  uint32_t centralSize = static_cast<uint32_t>(out->size()) - centralStart;
-  put32(out, 0x06054b50);
-  put16(out, 0);  // this disk
-  put16(out, 0);  // disk with the central directory
-  put16(out, static_cast<uint16_t>(members_.size()));
-  put16(out, static_cast<uint16_t>(members_.size()));
-  put32(out, centralSize);
-  put32(out, centralStart);
-  put16(out, 0);  // comment length
+  if (failed_ || archive_.size() >= 0xFFFFFFFFu) return fail();
+  uint32_t centralStart = static_cast<uint32_t>(archive_.size());
+  for (const Central& c : central_) putCentralHeader(&archive_, c.name, c.crc, c.compSize, c.size, c.method, c.offset);
+  if (archive_.size() >= 0xFFFFFFFFu) return fail();
+  uint32_t centralSize = static_cast<uint32_t>(archive_.size()) - centralStart;
+  put32(&archive_, 0x06054b50);
+  put16(&archive_, 0);  // this disk
+  put16(&archive_, 0);  // disk with the central directory
+  put16(&archive_, static_cast<uint16_t>(central_.size()));
+  put16(&archive_, static_cast<uint16_t>(central_.size()));
+  put32(&archive_, centralSize);
+  put32(&archive_, centralStart);
+  put16(&archive_, 0);  // comment length
+  *out = std::move(archive_);
+  archive_.clear();
+  central_.clear();
   return true;
 }
 

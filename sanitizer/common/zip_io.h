@@ -14,11 +14,14 @@
 #include "sanitizer/common/format_result.h"
 
 struct libdeflate_decompressor;
+struct libdeflate_compressor;
 
 struct zip;
 struct zip_source;
 
 namespace lbg::sanitizer {
+
+class ScratchBuffer;
 
 struct ZipEntry {
   uint64_t index = 0;
@@ -47,6 +50,8 @@ class ZipReader {
   // Reads one member fully. Fails with "encrypted", "limit:zip-ratio", "limit:expanded-size",
   // "parse-error" (CRC, truncated). Bytes read count against the reader's expansion budget.
   bool read(const ZipEntry& entry, std::string* out, std::string* reason);
+  // The same into a reusable buffer whose bytes are not initialised first (large XML parts).
+  bool read(const ZipEntry& entry, ScratchBuffer* out, std::string* reason);
 
  private:
   ZipReader() = default;
@@ -56,20 +61,33 @@ class ZipReader {
   FormatLimits limits_;
   uint64_t expanded_ = 0;
   libdeflate_decompressor* inflater_ = nullptr;  // made on the first deflated member
-  bool readDeflated(const ZipEntry& entry, std::string* out, std::string* reason);
+  bool admit(const ZipEntry& entry, std::string* reason) const;
+  bool readInto(const ZipEntry& entry, char* dst, size_t capacity, size_t* got, std::string* reason);
+  bool readDeflated(const ZipEntry& entry, char* dst, size_t capacity, size_t* got, std::string* reason);
 };
 
 class ZipWriter {
  public:
-  ZipWriter() = default;
+  ZipWriter();
+  ~ZipWriter();
+  ZipWriter(const ZipWriter&) = delete;
+  ZipWriter& operator=(const ZipWriter&) = delete;
   // Members are deflated (libdeflate, level 1), or stored when deflate does not make them smaller,
-  // in the order added. The data is copied.
-  void add(std::string name, std::string data);
-  // The archive bytes, or false + reason.
+  // in the order added. Compressed during the call: `data` is not referenced afterwards.
+  void add(std::string_view name, std::string_view data);
+  // The archive bytes, or false + reason. The writer is empty afterwards.
   bool finish(std::string* out, std::string* reason);
 
  private:
-  std::vector<std::pair<std::string, std::string>> members_;
+  struct Central {
+    std::string name;
+    uint32_t crc = 0, compSize = 0, size = 0, offset = 0;
+    uint16_t method = 0;
+  };
+  libdeflate_compressor* compressor_ = nullptr;  // made on the first member
+  std::string archive_;
+  std::vector<Central> central_;
+  bool failed_ = false;
 };
 
 }  // namespace lbg::sanitizer

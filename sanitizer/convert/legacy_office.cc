@@ -66,10 +66,13 @@ std::string findLibreOffice() {
   return "";
 }
 
-FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, const std::string& soffice,
-                           const FormatLimits& limits) {
-  Target target;
-  if (soffice.empty() || !targetFor(type, &target)) return FormatResult::fail("internal:convert");
+namespace {
+
+// One LibreOffice run in the exec sandbox: `bytes` as input.<inExt>, converted with `filter`, the
+// file input.<outExt> read back.
+FormatResult runSoffice(std::string_view bytes, const std::string& inExt, const char* filter, const std::string& outExt,
+                        const std::string& soffice, const FormatLimits& limits) {
+  if (soffice.empty()) return FormatResult::fail("internal:convert");
   const char* tmpRoot = ::getenv("TMPDIR");
   std::string pattern = std::string(tmpRoot != nullptr && *tmpRoot != '\0' ? tmpRoot : "/tmp") + "/lbg-office-XXXXXX";
   TempDir dir;
@@ -79,7 +82,7 @@ FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, cons
   std::error_code ec;
   for (const char* sub : {"in", "out", "home", "tmp", "profile/user"}) fs::create_directories(root / sub, ec);
   if (ec) return FormatResult::fail("internal:convert");
-  fs::path input = root / "in" / ("input." + type);
+  fs::path input = root / "in" / ("input." + inExt);
   if (!writeFile(root / "profile" / "user" / "registrymodifications.xcu", kRegistry) || !writeFile(input, bytes)) {
     return FormatResult::fail("internal:convert");
   }
@@ -95,7 +98,7 @@ FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, cons
                "--nofirststartwizard",
                "-env:UserInstallation=file://" + (root / "profile").string(),
                "--convert-to",
-               target.filter,
+               filter,
                "--outdir",
                (root / "out").string(),
                input.string()};
@@ -111,7 +114,7 @@ FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, cons
     if (!render::runSandboxedExec(spec, &exitCode, &reason)) return FormatResult::fail(reason);
     if (exitCode != 81) break;
   }
-  fs::path output = root / "out" / (std::string("input.") + target.extension);
+  fs::path output = root / "out" / ("input." + outExt);
   if (exitCode != 0 || !fs::is_regular_file(output, ec)) return FormatResult::fail("conversion-failed");
   uint64_t size = fs::file_size(output, ec);
   if (ec || size == 0) return FormatResult::fail("conversion-failed");
@@ -122,9 +125,28 @@ FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, cons
   in.read(result.output.data(), static_cast<std::streamsize>(size));
   if (!in) return FormatResult::fail("internal:convert");
   result.ok = true;
-  result.outputType = target.extension;
-  addRemoved(result.removed, "converted", type + " -> " + target.extension + " (LibreOffice, sandboxed)");
+  result.outputType = outExt;
+  addRemoved(result.removed, "converted", inExt + " -> " + outExt + " (LibreOffice, sandboxed)");
   return result;
+}
+
+}  // namespace
+
+FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, const std::string& soffice,
+                           const FormatLimits& limits) {
+  Target target;
+  if (soffice.empty() || !targetFor(type, &target)) return FormatResult::fail("internal:convert");
+  return runSoffice(bytes, type, target.filter, target.extension, soffice, limits);
+}
+
+FormatResult officeToPdf(std::string_view bytes, const std::string& type, const std::string& soffice,
+                         const FormatLimits& limits) {
+  static const char* kTypes[] = {"docx", "dotx", "xlsx", "xltx", "pptx", "potx", "ppsx"};
+  bool known = false;
+  for (const char* t : kTypes) known = known || type == t;
+  if (!known) return FormatResult::fail("internal:convert");
+  // "pdf" lets LibreOffice pick the export filter of the document's application.
+  return runSoffice(bytes, type, "pdf", "pdf", soffice, limits);
 }
 
 }  // namespace lbg::sanitizer::convert

@@ -22,4 +22,10 @@ std::string findLibreOffice();
 FormatResult legacyToOoxml(std::string_view bytes, const std::string& type, const std::string& soffice,
                            const FormatLimits& limits);
 
+// Image-PDF of an Office document: the rebuilt (macro-free) package of `type` (docx, xlsx, pptx and
+// their templates/shows) printed to PDF by LibreOffice in the same sandbox. The PDF is untrusted
+// input to the PDF rebuild and the renderer like any other. Fails as legacyToOoxml does.
+FormatResult officeToPdf(std::string_view bytes, const std::string& type, const std::string& soffice,
+                         const FormatLimits& limits);
+
 }  // namespace lbg::sanitizer::convert

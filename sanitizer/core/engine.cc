@@ -90,9 +90,11 @@ struct Engine::Impl {
       pass.outputType = info.type;
       return pass;
     }
-    // Image-PDF renders PDFs only: Office documents would need a converter (LibreOffice) that this
-    // build does not have.
-    if (mode == Mode::ImagePdf && info.type != "pdf") return FormatResult::fail("mode-unsupported:image-pdf:" + info.type);
+    // Image-PDF renders PDFs, and Office documents once LibreOffice has printed them to PDF.
+    bool office = isOoxml(info.type) || isLegacyOffice(info.type);
+    if (mode == Mode::ImagePdf && info.type != "pdf" && !(office && !soffice.empty())) {
+      return FormatResult::fail("mode-unsupported:image-pdf:" + info.type);
+    }
 
     FormatResult result = rebuild(input, info.type, depth, ctx);
     if (!result.ok) return result;
@@ -102,6 +104,22 @@ struct Engine::Impl {
     std::string why = secondCheck(result, limits, /*intermediate=*/mode == Mode::ImagePdf);
     if (!why.empty()) return FormatResult::fail(why);
     if (mode == Mode::Text) return toText(std::move(result), limits);
+    if (mode == Mode::ImagePdf && result.outputType != "pdf") {
+      // Office: the rebuilt, second-checked package (macros, OLE, DDE, links already gone) is
+      // printed to PDF by LibreOffice in the exec sandbox; that PDF is untrusted input to the PDF
+      // rebuild and its check, and then takes the same way to pixels as a PDF input.
+      FormatResult printed = convert::officeToPdf(result.output, result.outputType, soffice, limits);
+      if (!printed.ok) return printed;
+      if (limits.expired()) return FormatResult::fail("limit:timeout");
+      FormatResult pdf = rebuild(printed.output, "pdf", depth, ctx);
+      if (!pdf.ok) return pdf;
+      why = secondCheck(pdf, limits, /*intermediate=*/true);
+      if (!why.empty()) return FormatResult::fail(why);
+      for (auto& item : printed.removed) addRemoved(result.removed, item.kind, item.location, item.count);
+      for (auto& item : pdf.removed) addRemoved(result.removed, item.kind, item.location, item.count);
+      result.output = std::move(pdf.output);
+      result.outputType = "pdf";
+    }
     if (mode == Mode::ImagePdf) {
       // The renderer only ever sees the rebuilt PDF, and only inside its sandbox.
       FormatResult image = render::pdfToImagePdf(result.output, limits, {}, renderPool.get());

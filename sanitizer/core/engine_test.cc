@@ -10,7 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFObjectHandle.hh>
+
 #include "sanitizer/common/zip_io.h"
+#include "sanitizer/convert/legacy_office.h"
 #include "sanitizer/testing/independent_scan.h"
 
 namespace lbg::sanitizer {
@@ -469,11 +473,100 @@ TEST(EngineThreads, ConcurrentCallsAgree) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-TEST(EngineModes, ImagePdfOfOfficeFilesNeedsAConverterAndBlocks) {
-  auto engine = makeEngine();
+// A Word document with a macro project and a DDE field, made here so its text is known.
+std::string makeMacroDocm(const std::string& text) {
+  const std::string w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+  ZipWriter zip;
+  zip.add("[Content_Types].xml",
+          "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
+          "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
+          "<Default Extension=\"bin\" ContentType=\"application/vnd.ms-office.vbaProject\"/>"
+          "<Override PartName=\"/word/document.xml\" "
+          "ContentType=\"application/vnd.ms-word.document.macroEnabled.main+xml\"/></Types>");
+  zip.add("_rels/.rels",
+          "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+          "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+          "officeDocument\" Target=\"word/document.xml\"/></Relationships>");
+  zip.add("word/document.xml",
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"" + w + "\"><w:body><w:p><w:r><w:t>" + text +
+              "</w:t></w:r></w:p><w:p><w:fldSimple w:instr=\"DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe calc\">"
+              "<w:r><w:t>x</w:t></w:r></w:fldSimple></w:p></w:body></w:document>");
+  zip.add("word/_rels/document.xml.rels",
+          "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+          "<Relationship Id=\"rId9\" Type=\"http://schemas.microsoft.com/office/2006/relationships/vbaProject\" "
+          "Target=\"vbaProject.bin\"/></Relationships>");
+  zip.add("word/vbaProject.bin", std::string(4096, '\x5a'));
+  std::string out, reason;
+  EXPECT_TRUE(zip.finish(&out, &reason)) << reason;
+  return out;
+}
+
+// poppler's pdftotext (no code shared with the engine) on a temporary file.
+std::string pdftotext(const std::string& pdf) {
+  char path[] = "/tmp/lbg-pdftotext-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return "<mkstemp failed>";
+  bool written = ::write(fd, pdf.data(), pdf.size()) == static_cast<ssize_t>(pdf.size());
+  ::close(fd);
+  std::string text = written ? "" : "<write failed>";
+  if (FILE* p = ::popen(("pdftotext -q " + std::string(path) + " - 2>/dev/null").c_str(), "r")) {
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) text.append(buffer, n);
+    if (::pclose(p) != 0) text += "<pdftotext failed>";
+  }
+  ::unlink(path);
+  return text;
+}
+
+TEST(EngineModes, ImagePdfOfOfficeFilesNeedsAConverter) {
+  EngineConfig config;
+  config.officeConverter = "";
+  auto engine = makeEngine(config);
   Outcome out = engine->sanitize(readFile(corpus() + "msodde/harmless-clean.docx"), "h.docx", Mode::ImagePdf);
   EXPECT_EQ(out.report.verdict, Verdict::Blocked);
   EXPECT_EQ(out.report.reason, "mode-unsupported:image-pdf:docx");
+}
+
+// Office -> image-PDF: the macro document is rebuilt (VBA and DDE gone), printed by LibreOffice
+// in the sandbox, the PDF rebuilt and rendered to pictures. What leaves holds pages of JPEG
+// pixels and nothing else: no fonts, so no text for a reader to extract, and no active content.
+TEST(EngineModes, ImagePdfOfAMacroDocumentIsPicturesOnly) {
+  if (convert::findLibreOffice().empty()) GTEST_SKIP() << "LibreOffice not installed";
+  auto engine = makeEngine();
+  const std::string text = "Hello LGWAN image test";
+  std::string input = makeMacroDocm(text);
+  Outcome rebuilt = engine->sanitize(input, "m.docm", Mode::Rebuild);
+  ASSERT_EQ(rebuilt.report.verdict, Verdict::Sanitized) << rebuilt.report.reason;
+  Outcome out = engine->sanitize(input, "m.docm", Mode::ImagePdf);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  EXPECT_EQ(out.report.detectedType, "docm");
+  EXPECT_EQ(out.report.outputType, "pdf");
+  EXPECT_TRUE(hasKind(out.report, "vbaProject"));
+  EXPECT_TRUE(hasKind(out.report, "dde-field"));
+  EXPECT_TRUE(hasKind(out.report, "converted"));
+  EXPECT_TRUE(testing::scanPdf(out.output).empty());
+  EXPECT_EQ(out.output.find("LGWAN"), std::string::npos);
+  std::string extracted = pdftotext(out.output);
+  EXPECT_EQ(extracted.find("<pdftotext failed>"), std::string::npos);
+  EXPECT_EQ(extracted.find("LGWAN"), std::string::npos) << extracted;
+  // Every page: one JPEG image XObject, no font, no annotation.
+  QPDF pdf;
+  pdf.processMemoryFile("out.pdf", out.output.data(), out.output.size());
+  ASSERT_GE(pdf.getAllPages().size(), 1u);
+  for (QPDFObjectHandle page : pdf.getAllPages()) {
+    EXPECT_FALSE(page.hasKey("/Annots"));
+    QPDFObjectHandle resources = page.getKey("/Resources");
+    EXPECT_FALSE(resources.hasKey("/Font"));
+    QPDFObjectHandle xobjects = resources.getKey("/XObject");
+    ASSERT_TRUE(xobjects.isDictionary());
+    for (const auto& key : xobjects.getKeys()) {
+      QPDFObjectHandle image = xobjects.getKey(key);
+      ASSERT_TRUE(image.isStream());
+      EXPECT_EQ(image.getDict().getKey("/Subtype").getName(), "/Image");
+      EXPECT_EQ(image.getDict().getKey("/Filter").getName(), "/DCTDecode");
+    }
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "sanitizer/common/scratch_buffer.h"
 #include "sanitizer/common/xml_util.h"
 
 namespace lbg::sanitizer::ooxml {
@@ -80,6 +81,15 @@ std::unique_ptr<Package> Package::open(std::string_view bytes, const FormatLimit
 bool Package::has(const std::string& partName) const { return byLowerName_.count(toLower(partName)) != 0; }
 
 bool Package::read(const std::string& partName, std::string* out, std::string* reason) {
+  auto it = byLowerName_.find(toLower(partName));
+  if (it == byLowerName_.end()) {
+    *reason = "parse-error";
+    return false;
+  }
+  return zip_->read(*it->second, out, reason);
+}
+
+bool Package::read(const std::string& partName, ScratchBuffer* out, std::string* reason) {
   auto it = byLowerName_.find(toLower(partName));
   if (it == byLowerName_.end()) {
     *reason = "parse-error";

@@ -27,6 +27,8 @@ class Package {
 
   bool has(const std::string& partName) const;
   bool read(const std::string& partName, std::string* out, std::string* reason);
+  // Into a pooled buffer, not initialised first: for parts that may be large (XML).
+  bool read(const std::string& partName, ScratchBuffer* out, std::string* reason);
   // Override by part name, else Default by extension; "" if none.
   std::string contentType(const std::string& partName) const;
   // Relationships of a part ("/" for the package root). Missing .rels file: empty list, true.

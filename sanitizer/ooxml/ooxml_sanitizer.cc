@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "sanitizer/common/scratch_buffer.h"
 #include "sanitizer/common/xml_util.h"
 #include "sanitizer/ooxml/ooxml_content.h"
 #include "sanitizer/ooxml/ooxml_package.h"
@@ -206,42 +207,46 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     }
   }
 
-  // XML parts: parse, neutralise, serialise.
-  for (auto& [name, part] : kept) {
-    if (isImageContentType(part.contentType)) continue;
-    if (limits.expired()) return FormatResult::fail("limit:timeout");
-    std::string raw;
-    if (!pkg->read(name, &raw, &reason)) return FormatResult::fail(reason);
-    pugi::xml_document doc;
-    size_t rawSize = raw.size();
-    if (!xml::parseInPlace(raw, &doc)) return FormatResult::fail("parse-error");
-    std::set<std::string> keptIds;
-    for (const auto& rel : relsOf[name]) keptIds.insert(rel.id);
-    const std::string& ct = part.contentType;
-    std::string loc = location(name);
-    if (isWordPart(ct)) {
-      neutralizeWordFields(doc, loc, result.removed);
-      if (ct.find("settings") != std::string::npos) neutralizeWordSettings(doc, loc, result.removed);
-    }
-    if (isWorkbookPart(ct)) neutralizeWorkbook(doc, keptIds, loc, result.removed);
-    if (isSheetPart(ct)) neutralizeSheetFormulas(doc, loc, result.removed);
-    if (isDrawingPart(ct) || isWordPart(ct) || isSheetPart(ct)) neutralizeActions(doc, loc, result.removed);
-    if (ct.find("vmlDrawing") != std::string::npos) neutralizeVml(doc, loc, result.removed);
-    removeDanglingReferences(doc, keptIds, loc, result.removed);
-    if (isWorkbookPart(ct)) {
-      // A workbook whose every sheet was a macro sheet has nothing left to show.
-      bool anySheet = false;
-      xml::forEachElement(doc, [&](pugi::xml_node n) { anySheet = anySheet || xml::localName(n.name()) == "sheet"; });
-      if (!anySheet) return FormatResult::fail("no-content-left");
-    }
-    contents[name] = xml::serialize(doc, rawSize);
-  }
-
+  // XML parts: parse, neutralise, serialise, and straight into the new package (compressed as
+  // added), so each part's buffers go back to the pool before the next part: a 40 MB
+  // document.xml costs no fresh pages and no second copy.
   ZipWriter writer;
   writer.add("[Content_Types].xml", writeContentTypes(kept));
   writer.add("_rels/.rels", writeRels(relsOf["/"]));
   for (auto& [name, part] : kept) {
-    writer.add(name.substr(1), std::move(contents[name]));
+    if (isImageContentType(part.contentType)) {
+      writer.add(name.substr(1), contents[name]);
+      contents.erase(name);
+    } else {
+      if (limits.expired()) return FormatResult::fail("limit:timeout");
+      ScratchBuffer raw;
+      if (!pkg->read(name, &raw, &reason)) return FormatResult::fail(reason);
+      pugi::xml_document doc;
+      size_t rawSize = raw.size();
+      if (!xml::parseInPlace(raw.data(), raw.size(), &doc)) return FormatResult::fail("parse-error");
+      std::set<std::string> keptIds;
+      for (const auto& rel : relsOf[name]) keptIds.insert(rel.id);
+      const std::string& ct = part.contentType;
+      std::string loc = location(name);
+      if (isWordPart(ct)) {
+        neutralizeWordFields(doc, loc, result.removed);
+        if (ct.find("settings") != std::string::npos) neutralizeWordSettings(doc, loc, result.removed);
+      }
+      if (isWorkbookPart(ct)) neutralizeWorkbook(doc, keptIds, loc, result.removed);
+      if (isSheetPart(ct)) neutralizeSheetFormulas(doc, loc, result.removed);
+      if (isDrawingPart(ct) || isWordPart(ct) || isSheetPart(ct)) neutralizeActions(doc, loc, result.removed);
+      if (ct.find("vmlDrawing") != std::string::npos) neutralizeVml(doc, loc, result.removed);
+      removeDanglingReferences(doc, keptIds, loc, result.removed);
+      if (isWorkbookPart(ct)) {
+        // A workbook whose every sheet was a macro sheet has nothing left to show.
+        bool anySheet = false;
+        xml::forEachElement(doc, [&](pugi::xml_node n) { anySheet = anySheet || xml::localName(n.name()) == "sheet"; });
+        if (!anySheet) return FormatResult::fail("no-content-left");
+      }
+      ScratchBuffer xmlOut = ScratchBuffer::take(rawSize + rawSize / 8 + 256);
+      xml::serialize(doc, &xmlOut);
+      writer.add(name.substr(1), xmlOut.view());
+    }
     const auto& rels = relsOf[name];
     if (!rels.empty()) writer.add(relsPartFor(name).substr(1), writeRels(rels));
   }

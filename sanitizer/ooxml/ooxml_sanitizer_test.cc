@@ -286,5 +286,63 @@ TEST(OoxmlVerify, RejectsPackagesWithActiveContent) {
   EXPECT_EQ(ooxml::verify(clean.output, limits), "");
 }
 
+// The second check's own scan, construct by construct: each one is in a package that the
+// rebuild would change, and verify must name it; the rebuilt package passes.
+TEST(OoxmlVerify, FindsEachConstructOnItsOwn) {
+  FormatLimits limits;
+  const std::string field = "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>";
+  const std::string fieldEnd = "</w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"separate\"/></w:r>"
+                               "<w:r><w:t>shown</w:t></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>";
+  struct Case {
+    std::string body, want;
+    bool rebuildCleans = true;  // false: a construct the rebuild leaves in a Word part, so the file blocks
+  };
+  std::vector<Case> cases = {
+      {"<w:p><w:fldSimple w:instr=\" DDEAUTO cmd /c calc\"><w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>",
+       "verify:field-code"},
+      {"<w:p><w:fldSimple w:instr=\" INCLUDETEXT c:\\\\x\"><w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>",
+       "verify:field-code"},
+      {field + " LINK Excel.Sheet x " + fieldEnd, "verify:field-code"},
+      {"<w:p><w:r><w:instrText>PAGE</w:instrText></w:r></w:p>", "verify:field-code"},
+      {"<w:p><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>", "verify:field-marker"},
+      {"<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>PAGE</w:instrText></w:r></w:p>",
+       "verify:field-code"},
+      {"<w:p><w:r><w:fldChar w:fldCharType=\"begin\"><w:fldData>AAAA</w:fldData></w:fldChar></w:r></w:p>",
+       "verify:fldData"},
+      {"<w:p><w:r><w:t>x</w:t></w:r><w:ddeLink/></w:p>", "verify:ddeLink", false},
+      {"<w:p><a:hlinkClick r:id=\"\" action=\"ppaction://macro?name=Run\"/></w:p>", "verify:action-setting"},
+      {"<w:p><w:f>[1]!A1</w:f></w:p>", "verify:external-formula", false},
+      {"<w:p><w:hyperlink r:id=\"rId5\"><w:r><w:t>x</w:t></w:r></w:hyperlink></w:p>",
+       "verify:relationship-reference"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ooxml::verify(makeDocx(c.body), limits), c.want) << c.body;
+    FormatResult rebuilt = ooxml::sanitize(makeDocx(c.body), limits, nullptr);
+    ASSERT_TRUE(rebuilt.ok) << c.body << ": " << rebuilt.reason;
+    EXPECT_EQ(ooxml::verify(rebuilt.output, limits), c.rebuildCleans ? "" : c.want) << c.body;
+  }
+  // What a rebuild keeps passes: allowed fields (with and without a separator, nested in another
+  // field's code), in-presentation jumps, internal formulas, references to kept relationships.
+  std::string clean = field + " PAGE " + fieldEnd +
+                      "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>NUMPAGES</w:instrText>"
+                      "</w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>" + field + " IF " +
+                      "</w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>PAGE"
+                      "</w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r><w:r><w:instrText> = 1 "
+                      "\"a\" \"b\"" + fieldEnd +
+                      "<w:p><a:hlinkClick r:id=\"\" action=\"ppaction://hlinkshowjump?jump=nextslide\"/></w:p>"
+                      "<w:p><w:f>SUM(A1:A2)</w:f></w:p>";
+  EXPECT_EQ(ooxml::verify(makeDocx(clean), limits), "verify:relationship-reference");  // r:id=""
+  std::string cleanNoLinks = clean;
+  for (size_t at; (at = cleanNoLinks.find(" r:id=\"\"")) != std::string::npos;) cleanNoLinks.erase(at, 8);
+  EXPECT_EQ(ooxml::verify(makeDocx(cleanNoLinks), limits), "");
+  std::string settingsCt = "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml";
+  std::string settings = "<?xml version=\"1.0\"?><w:settings xmlns:w=\"" + kW +
+                         "\"><w:docVars><w:docVar w:name=\"a\" w:val=\"b\"/></w:docVars></w:settings>";
+  EXPECT_EQ(ooxml::verify(makeDocx("<w:p/>", {rel("rId2", "settings", "settings.xml")},
+                                   {{"word/settings.xml", {settingsCt, settings}}}),
+                          limits),
+            "verify:settings-docVars");
+}
+
 }  // namespace
 }  // namespace lbg::sanitizer

@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "sanitizer/pdf/pdf_allowlist.h"
 #include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_resources.h"
 #include "sanitizer/pdf/pdf_rules.h"
@@ -57,6 +58,8 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     if (!openStrict(pdf, bytes, &reason)) return FormatResult::fail(reason);
     if (pdf.isEncrypted()) addRemoved(result.removed, "encryption", "trailer");  // owner password only
     if (!disarm(pdf, limits, result.removed)) return FormatResult::fail("limit:timeout");
+    // Catalog, page tree and pages: only the entries on the allow-lists stay.
+    pruneToAllowList(pdf, result.removed);
     // Page and form content is re-emitted from its tokens with allowed operators only.
     if (!rebuildContentStreams(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
     // Font programs checked by FreeType and images decoded and re-encoded, or replaced.

@@ -231,6 +231,40 @@ TEST(PdfSanitizer, EachRemovalKindIsReported) {
   }
 }
 
+// Catalog, page tree and page entries outside the allow-lists go, whatever they hold: nothing of
+// them reaches the output as it came in; geometry, rotation and text stay.
+TEST(PdfSanitizer, EntriesOutsideTheAllowListsAreDroppedAndReported) {
+  std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle page) {
+    root.replaceKey("/Metadata", QPDFObjectHandle::newStream(&pdf, "<x:xmpmeta>SECRETXMP</x:xmpmeta>"));
+    root.replaceKey("/SpiderInfo", obj(pdf, "<< /V 1.0 /C [(SECRETSPIDER)] >>"));
+    root.replaceKey("/PieceInfo", obj(pdf, "<< /App << /Private (SECRETCATALOG) >> >>"));
+    page.replaceKey("/PieceInfo", QPDFObjectHandle::newStream(&pdf, "PRIVATEDATA of some producer"));
+    page.replaceKey("/Thumb", QPDFObjectHandle::newStream(&pdf, "THUMBPIXELS"));
+    page.replaceKey("/Rotate", QPDFObjectHandle::newInteger(90));
+    root.getKey("/Pages").replaceKey("/PieceInfo", obj(pdf, "<< /App << /Private (SECRETTREE) >> >>"));
+  });
+  Outcome out = engine()->sanitize(input, "entries.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  std::string json = out.report.toJson();
+  for (const char* where : {"catalog /Metadata", "catalog /SpiderInfo", "catalog /PieceInfo", "page 1 /PieceInfo",
+                            "page 1 /Thumb"}) {
+    EXPECT_NE(json.find(where), std::string::npos) << where << " not in " << json;
+  }
+  EXPECT_TRUE(reported(out.report, "catalog-entry"));
+  EXPECT_TRUE(reported(out.report, "page-entry"));
+  for (const char* gone : {"SECRETXMP", "SECRETSPIDER", "SECRETCATALOG", "PRIVATEDATA", "THUMBPIXELS", "SECRETTREE",
+                           "/PieceInfo", "/Thumb", "/Metadata", "/SpiderInfo"}) {
+    EXPECT_EQ(out.output.find(gone), std::string::npos) << gone;
+  }
+  QPDF result;
+  result.processMemoryFile("out.pdf", out.output.data(), out.output.size());
+  ASSERT_EQ(result.getAllPages().size(), 1u);
+  QPDFObjectHandle page = result.getAllPages()[0];
+  EXPECT_EQ(page.getKey("/Rotate").getIntValue(), 90);
+  EXPECT_TRUE(page.getKey("/MediaBox").isArray());
+  EXPECT_NE(out.output.find("(Hello LGWAN) Tj"), std::string::npos);
+}
+
 // A content stream that does not tokenise blocks the file rather than being guessed at.
 TEST(PdfSanitizer, MalformedContentStreamBlocks) {
   std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {

@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   namespace po = boost::program_options;
 
   int files = 40, imagePdfFiles = 3, largeFiles = 6, repeat = 3;
+  bool verbose = false;
   uint64_t seed = 1;
   po::options_description options("sanitize-bench");
   options.add_options()("help", "help")("files", po::value(&files)->default_value(40),
@@ -165,7 +166,8 @@ int main(int argc, char** argv) {
       "repeat", po::value(&repeat)->default_value(3), "runs per file: throughput takes each file's median run, the p99 every run")(
       "seed", po::value(&seed)->default_value(1), "generator seed")(
       "image-pdf-files", po::value(&imagePdfFiles)->default_value(3),
-      "PDFs also run in image-PDF mode");
+      "PDFs also run in image-PDF mode")("verbose", po::bool_switch(&verbose),
+                                         "print every run of the 10 MB files (wall and CPU ms)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -248,6 +250,7 @@ int main(int argc, char** argv) {
   std::vector<double> largeWall, largeCpu;
   for (const auto& s : large) {
     for (const Timing& t : runs(s)) {
+      if (verbose) std::printf("%s %zu bytes: wall %.1f ms, cpu %.1f ms\n", s.name.c_str(), s.bytes.size(), t.wallMs, t.cpuMs);
       largeWall.push_back(t.wallMs);
       largeCpu.push_back(t.cpuMs);
     }
