@@ -1,5 +1,6 @@
 #pragma once
 
+#include "dataplane/ha/sync_counters.h"
 #include "dataplane/telemetry/counters.h"
 
 // The DDoS guard's counters (dataplane/guard, pipeline_guard.cc): a sub-list spliced into the
@@ -119,7 +120,8 @@
   X(ids_state_full, "allowed flows without IDS state: the worker's IDS flow pool was full") \
   X(ids_faults, "IDS scans that failed (Hyperscan error); ids.on_fault decides")          \
   X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: scanning stops") \
-  X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)")
+  X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)") \
+  LBG_HA_SYNC_WORKER_COUNTERS(X)
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);
