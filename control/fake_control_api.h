@@ -34,6 +34,8 @@ class FakeControlApi : public dataplane::ControlApi {
     return Ok{};
   }
   std::vector<std::string> healthProblems() const override { return problems; }
+  HaSyncInfo haSync() const override { return sync; }
+  HaSyncInfo sync;
 
   std::shared_ptr<const policy::Snapshot> current_;
   std::vector<uint64_t> published;  // versions, in order
