@@ -81,10 +81,15 @@ Result<std::unique_ptr<FlowSync>> FlowSync::create(const SyncEndpoint& local,
   if (::bind(s->fd_, reinterpret_cast<const sockaddr*>(&local.addr), local.len) != 0) {
     return Error{"ha.sync: cannot bind " + local.text + ": " + std::strerror(errno)};
   }
-  // Bursts of new flows come in bursts of datagrams: room for them in the kernel.
-  const int bufBytes = 4 << 20;
-  ::setsockopt(s->fd_, SOL_SOCKET, SO_RCVBUF, &bufBytes, sizeof(bufBytes));
-  ::setsockopt(s->fd_, SOL_SOCKET, SO_SNDBUF, &bufBytes, sizeof(bufBytes));
+  // Bursts of new flows come in bursts of datagrams: room for them in the kernel. The FORCE
+  // variants pass net.core.[rw]mem_max (the gateway runs with CAP_NET_ADMIN); else the capped one.
+  const int bufBytes = 8 << 20;
+  if (::setsockopt(s->fd_, SOL_SOCKET, SO_RCVBUFFORCE, &bufBytes, sizeof(bufBytes)) != 0) {
+    ::setsockopt(s->fd_, SOL_SOCKET, SO_RCVBUF, &bufBytes, sizeof(bufBytes));
+  }
+  if (::setsockopt(s->fd_, SOL_SOCKET, SO_SNDBUFFORCE, &bufBytes, sizeof(bufBytes)) != 0) {
+    ::setsockopt(s->fd_, SOL_SOCKET, SO_SNDBUF, &bufBytes, sizeof(bufBytes));
+  }
   return s;
 }
 
