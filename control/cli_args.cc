@@ -175,6 +175,14 @@ void flows(CliInvocation& inv) {
 
 void idsStats(CliInvocation& inv) { inv.request.args["limit"] = inv.number("limit", 20); }
 
+void certs(CliInvocation& inv) {
+  if (inv.has("limit")) inv.request.args["limit"] = inv.number("limit", 100);
+  if (!inv.positional.empty()) inv.request.args["ids"] = inv.positional;
+  if (inv.has("name")) inv.request.args["name"] = inv.text("name");
+  if (inv.has("address")) inv.request.args["address"] = inv.text("address");
+  if (inv.has("all")) inv.request.args["all"] = true;
+}
+
 void backup(CliInvocation& inv) {
   inv.writeFile = nameArg(inv.positional, 0, "backup file");
   inv.force = inv.has("force");

@@ -63,6 +63,12 @@ constexpr std::array kRejectOptions = {OptionSpec{"reason", 0, T::Text, "", "TEX
 constexpr std::array kFlowsOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", ""},
                                       OptionSpec{"filter", 0, T::TextList, "", "FIELD=VALUE", ""}};
 constexpr std::array kLimitOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", ""}};
+constexpr OptionSpec kCertName{"name", 0, T::Text, "", "HOST", ""};
+constexpr OptionSpec kCertAddress{"address", 0, T::Text, "", "IP", ""};
+constexpr std::array kCertsOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", ""}, kCertName,
+                                      kCertAddress};
+constexpr std::array kCertsFlushOptions = {kCertName, kCertAddress,
+                                           OptionSpec{"all", 0, T::Flag, "", "", ""}};
 constexpr std::array kBackupOptions = {OptionSpec{"force", 0, T::Flag, "", "", ""}};
 
 constexpr std::array kCaNewOptions = {
@@ -139,6 +145,15 @@ constexpr std::array kCommands = {
     CommandInfo{"ids.stats", kAdmin | kOperator | kAuditor, false,
                 "IDS rules by cost: checks, matches, time / IDSルール別の検査回数・一致・時間", "",
                 kLimitOptions, 0, "", cli::idsStats, h::idsStats},
+    // The destinations' certificate verdicts (control/handlers/certs.cc).
+    CommandInfo{"certs", kAdmin | kOperator | kAuditor, false,
+                "certificate verdicts of destinations: name, issuer, expiry, verdict, age / "
+                "接続先証明書の検証結果",
+                "[ID...]", kCertsOptions, 16, "", cli::certs, h::certs},
+    CommandInfo{"certs.flush", kAdmin | kOperator, true,
+                "forget certificate verdicts: the next connection is checked again / "
+                "証明書検証結果の破棄（再検証）",
+                "[ID...]", kCertsFlushOptions, 16, "", cli::certs, h::certsFlush},
     CommandInfo{"flows", kAdmin | kOperator, false, "live flow table / フロー一覧", "",
                 kFlowsOptions, 0, "", cli::flows, h::flows},
     CommandInfo{"reload", kAdmin | kOperator, true,

@@ -104,6 +104,8 @@ class CommandTableTest : public ::testing::Test {
         {"stats", {"stats"}},
         {"ids", {"ids"}},
         {"ids.stats", {"ids", "stats", "--limit", "5"}},
+        {"certs", {"certs", "--name", "login.example.jp", "--limit", "5"}},
+        {"certs.flush", {"certs", "flush", "0a1b2c3d"}},
         {"flows", {"flows", "--limit", "5", "--filter", "policy.service=microsoft365"}},
         {"reload", {"reload"}},
         {"backup", {"backup", dir_ + "/backup.json", "--force"}},
@@ -204,6 +206,8 @@ TEST_F(CommandTableTest, RolesAreTheSeparationOfDuties) {
       {"stats", {A, O, U}},
       {"ids", {A, O, U}},
       {"ids.stats", {A, O, U}},
+      {"certs", {A, O, U}},
+      {"certs.flush", {A, O}},
       {"flows", {A, O}},
       {"reload", {A, O}},
       {"backup", {A, U}},
@@ -299,6 +303,57 @@ TEST_F(CommandTableTest, IdsStatsListsTheCostliestRules) {
   auto bad = call({"ids", "stats", "--limit", "0"});
   EXPECT_FALSE(bad.ok);
   EXPECT_EQ(bad.error.code, ErrorCode::Invalid);
+}
+
+// `lbgctl certs`: the selector reaches the dataplane as given, rows come back with readable
+// times; `certs flush` needs a selector, is refused to auditors, and is an admin record.
+TEST_F(CommandTableTest, CertsListAndFlushTheVerdictLedger) {
+  const uint32_t operatorUid = 60103, auditor = 60104;
+  auto call = [&](uint32_t uid, const std::vector<std::string>& words) {
+    CliInvocation inv = cli::parseCommand(words);
+    std::string line = encodeRequest(inv.request);
+    line.pop_back();
+    auto r = parseResponse(dispatcher_->handle(uid, uid, line, -1));
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  dataplane::ControlApi::CertRow row;
+  row.id = "0a1b2c3d4e5f6a7b";
+  row.probe = true;
+  row.server = "192.0.2.10";
+  row.port = 443;
+  row.host = "login.example.jp";
+  row.issuer = "CN=Test Root";
+  row.notAfter = 1893456000;  // 2030-01-01
+  row.checkedAt = 1700000000;
+  row.expiresAt = 1700003600;
+  row.verdict = "verified";
+  api_.certRows = {row};
+  auto r = call(auditor, {"certs", "--name", "login.example.jp", "--address", "192.0.2.10"});
+  ASSERT_TRUE(r.ok) << r.error.error.toString();
+  ASSERT_EQ(r.result["certs"].size(), 1u);
+  const auto& c = r.result["certs"][0];
+  EXPECT_EQ(c["check"], "probe");
+  EXPECT_EQ(c["verdict"], "verified");
+  EXPECT_EQ(c["not_after"].get<std::string>().substr(0, 10), "2030-01-01");
+  EXPECT_TRUE(c["expired"].get<bool>());  // the test clock is long after 2023
+  ASSERT_EQ(api_.certSelectors.size(), 1u);
+  EXPECT_EQ(api_.certSelectors[0].host, "login.example.jp");
+  EXPECT_EQ(api_.certSelectors[0].server, IpAddr::parse("192.0.2.10"));
+
+  EXPECT_EQ(call(auditor, {"certs", "--address", "not-an-ip"}).error.code, ErrorCode::Invalid);
+  EXPECT_EQ(call(auditor, {"certs", "XYZ"}).error.code, ErrorCode::Invalid);
+  EXPECT_EQ(call(auditor, {"certs", "flush", "--all"}).error.code, ErrorCode::Forbidden);
+  EXPECT_EQ(call(operatorUid, {"certs", "flush"}).error.code, ErrorCode::Invalid);
+
+  const size_t before = api_.events.size();
+  auto f = call(operatorUid, {"certs", "flush", "0a1b2c3d"});
+  ASSERT_TRUE(f.ok) << f.error.error.toString();
+  EXPECT_EQ(f.result["flushed"], 1);
+  EXPECT_EQ(api_.certSelectors.back().ids, std::vector<std::string>{"0a1b2c3d"});
+  EXPECT_GT(api_.events.size(), before);  // the admin record of a mutating command
+  api_.failFlush = true;
+  EXPECT_EQ(call(operatorUid, {"certs", "flush", "--all"}).error.code, ErrorCode::Unavailable);
 }
 
 // The appliance CA through the dispatcher: files next to the store, roles enforced, every call an

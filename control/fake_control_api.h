@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,19 @@ class FakeControlApi : public dataplane::ControlApi {
     return Ok{};
   }
   std::vector<std::string> healthProblems() const override { return problems; }
+  // The ledger's filtering is the dataplane's (dataplane/cert/ledger_test.cc): the fake returns
+  // its rows as they are and records the selectors it was given.
+  std::vector<CertRow> certs(const CertSelector& selector, size_t limit) const override {
+    certSelectors.push_back(selector);
+    std::vector<CertRow> out(certRows.begin(),
+                             certRows.begin() + std::min(limit, certRows.size()));
+    return out;
+  }
+  Result<size_t> flushCerts(const CertSelector& selector) override {
+    certSelectors.push_back(selector);
+    if (failFlush) return Error{"a worker or the verifier did not acknowledge the flush in time"};
+    return certRows.size();
+  }
   HaSyncInfo haSync() const override { return sync; }
   HaSyncInfo sync;
 
@@ -48,6 +62,9 @@ class FakeControlApi : public dataplane::ControlApi {
   bool haPair = false;
   bool failRoleAck = false;
   std::vector<std::string> problems;  // healthProblems()
+  std::vector<CertRow> certRows;
+  mutable std::vector<CertSelector> certSelectors;
+  bool failFlush = false;
 };
 
 }  // namespace lbg::control::testing

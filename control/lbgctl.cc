@@ -160,6 +160,17 @@ int printHuman(const std::string& cmd, const json& r) {
       rows.push_back({text(c["sid"]), text(c["checks"]), text(c["matches"]), text(c["cycles"]),
                       text(c["cycles_per_check"]), text(c["msg"])});
     std::cout << table({"SID", "CHECKS", "MATCHES", "CYCLES", "CYCLES/CHECK", "MSG"}, rows);
+  } else if (cmd == "certs") {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : r["certs"]) {
+      rows.push_back({text(c["id"]), text(c["server"]) + ":" + text(c["port"]), text(c["name"]),
+                      text(c["verdict"]), text(c["check"]), text(c["issuer"]),
+                      text(c["not_after"]).substr(0, 10), text(c["age_s"]) + "s",
+                      c.value("expired", false) ? "expired" : text(c["expires_at"]).substr(0, 19)});
+    }
+    std::cout << table({"ID", "SERVER", "NAME", "VERDICT", "CHECK", "ISSUER", "NOT-AFTER", "AGE",
+                        "REUSED-UNTIL"},
+                       rows);
   } else if (cmd == "flows") {
     std::vector<std::vector<std::string>> rows;
     for (const auto& f : r["flows"]) {

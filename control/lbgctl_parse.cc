@@ -61,10 +61,13 @@ CliInvocation parseCommand(const std::vector<std::string>& words) {
   if (words.empty()) throw UsageError{"missing command"};
   std::string cmd = words[0];
   std::vector<std::string> rest(words.begin() + 1, words.end());
-  // A noun with verbs ("service", "policy") takes the next word as its verb.
+  // A noun with verbs ("service", "policy") takes the next word as its verb, unless the noun is a
+  // command of its own ("certs", "ids") and the next word is not one of its verbs: then it is an
+  // option or argument of the noun's command (`certs --name H`, `certs ID`).
   bool noun = false;
   for (const auto& c : commandTable()) noun |= c.name.starts_with(cmd + ".");
-  if (noun && !rest.empty()) {
+  if (noun && !rest.empty() &&
+      (findCommand(cmd) == nullptr || findCommand(cmd + "." + rest[0]) != nullptr)) {
     cmd += "." + rest[0];
     rest.erase(rest.begin());
   }

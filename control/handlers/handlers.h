@@ -31,6 +31,10 @@ Outcome policyHistory(CommandContext& ctx, const Call& call);
 Outcome policyShow(CommandContext& ctx, const Call& call);
 Outcome policyRollback(CommandContext& ctx, const Call& call);
 
+// certs.cc
+Outcome certs(CommandContext& ctx, const Call& call);
+Outcome certsFlush(CommandContext& ctx, const Call& call);
+
 // operations.cc
 Outcome whoami(CommandContext& ctx, const Call& call);
 Outcome status(CommandContext& ctx, const Call& call);

@@ -58,9 +58,11 @@ socklen_t toSockaddr(const IpAddr& a, uint16_t port, sockaddr_storage& out) {
 
 }  // namespace
 
-std::unique_ptr<Prober> Prober::create(X509_STORE* store, const ProbeConfig& config) {
+std::unique_ptr<Prober> Prober::create(X509_STORE* store, const ProbeConfig& config,
+                                       CertLedger* ledger) {
   std::unique_ptr<Prober> p(new Prober());
   p->store_ = store;
+  p->ledger_ = ledger;
   p->config_ = config;
   p->epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (p->epoll_ < 0) return nullptr;
@@ -108,8 +110,8 @@ void Prober::submit(VerifyRequest* q, uint32_t worker, const Done& done) {
   auto p = std::make_unique<Probe>();
   p->key = q->key;
   p->client = q->probeClient;
-  p->server = q->probeServer;
-  p->port = q->probePort;
+  p->server = q->server;
+  p->port = q->serverPort;
   p->host.assign(q->host, q->hostLen);
   p->pins.assign(q->pins, q->pins + q->pinCount);
   p->deadline = Clock::now() + std::chrono::milliseconds(config_.timeoutMs);
@@ -244,6 +246,21 @@ void Prober::finish(Probe& p, Refusal r, const Done& done) {
   }
   const uint64_t now = nowNs();
   cache_->insert(p.key, r, now + ttlNs(r), now);
+  if (ledger_ != nullptr) {
+    LedgerRow row;
+    row.key = p.key;
+    row.probe = true;
+    row.server = p.server;
+    row.port = p.port;
+    row.host = p.host;
+    if (p.ssl != nullptr) row.cert = summarize(SSL_get0_peer_certificate(p.ssl));
+    row.verdict = r;
+    row.checkedAt = int64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+    row.expiresAt = row.checkedAt + int64_t(ttlNs(r) / 1000000000ull);
+    ledger_->record(std::move(row));
+  }
   for (const Waiter& w : p.waiters) {
     w.q->result = r;
     done(w.q, w.worker);
@@ -258,6 +275,14 @@ void Prober::finish(Probe& p, Refusal r, const Done& done) {
     p.fd = -1;
     --active_;
   }
+}
+
+void Prober::forget(std::span<const CacheKey> keys, bool all) {
+  if (all) {
+    cache_->clear();
+    return;
+  }
+  for (const CacheKey& k : keys) cache_->erase(k);
 }
 
 void Prober::poll(const Done& done) {

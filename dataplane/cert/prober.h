@@ -27,9 +27,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "dataplane/cert/chain_check.h"
+#include "dataplane/cert/ledger.h"
 #include "dataplane/cert/verdict_cache.h"
 #include "policy/base/ip_addr.h"
 
@@ -56,8 +58,10 @@ struct ProberCounters {
 class Prober {
  public:
   using Done = std::function<void(VerifyRequest*, uint32_t worker)>;
-  // `store` is the verifier's trust store (outlives the prober). Null on error (epoll, SSL_CTX).
-  static std::unique_ptr<Prober> create(X509_STORE* store, const ProbeConfig& config);
+  // `store` is the verifier's trust store, `ledger` where each probe's verdict is recorded (null:
+  // none); both outlive the prober. Null on error (epoll, SSL_CTX).
+  static std::unique_ptr<Prober> create(X509_STORE* store, const ProbeConfig& config,
+                                        CertLedger* ledger = nullptr);
   ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
@@ -67,6 +71,8 @@ class Prober {
   // Starts what the rate allows, advances connections, answers finished and late requests.
   void poll(const Done& done);
   bool idle() const { return probes_.empty(); }
+  // `lbgctl certs flush`: the shared cache forgets `keys` (or everything).
+  void forget(std::span<const CacheKey> keys, bool all);
   const ProberCounters& counters() const { return counters_; }
   const ProbeConfig& config() const { return config_; }
   // The TTL of a cached answer.
@@ -87,6 +93,7 @@ class Prober {
   Refusal verifyPeer(Probe& p);
 
   X509_STORE* store_ = nullptr;
+  CertLedger* ledger_ = nullptr;
   ProbeConfig config_;
   int epoll_ = -1;
   SSL_CTX* ctx_ = nullptr;

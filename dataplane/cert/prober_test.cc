@@ -101,11 +101,11 @@ class ProberTest : public ::testing::Test {
     q = VerifyRequest{};
     q.probe = true;
     q.probeClient = *IpAddr::parse("127.0.0.1");
-    q.probeServer = *IpAddr::parse("127.0.0.1");
-    q.probePort = port;
+    q.server = *IpAddr::parse("127.0.0.1");
+    q.serverPort = port;
     q.hostLen = uint8_t(host.size());
     std::memcpy(q.host, host.data(), host.size());
-    q.key = probeKey(q.probeServer, port, host, {});
+    q.key = probeKey(q.server, port, host, {});
     q.result = Refusal::Untrusted;  // overwritten by the answer
   }
   // Polls until `n` answers came back (or 5 s).

@@ -75,6 +75,23 @@ class VerdictCache {
     return displaced;
   }
 
+  // Forgets `key` (`lbgctl certs flush`): its next flow is checked again. True if it was there.
+  bool erase(const CacheKey& key) {
+    Slot* set = setOf(key);
+    for (uint32_t i = 0; i < kWays; ++i) {
+      if (set[i].expiresNs != 0 && set[i].key == key) {
+        set[i].expiresNs = 0;
+        --size_;
+        return true;
+      }
+    }
+    return false;
+  }
+  void clear() {
+    for (uint32_t i = 0; i < capacity_; ++i) slots_[i].expiresNs = 0;
+    size_ = 0;
+  }
+
   uint32_t capacity() const { return capacity_; }
   uint32_t size() const { return size_; }
 

@@ -51,5 +51,25 @@ TEST(VerdictCache, ExpiredEntriesAreReusedBeforeLiveOnes) {
   for (uint8_t t : {0, 1, 3, 7}) EXPECT_TRUE(c.find(key(0, t), 30, r)) << int(t);
 }
 
+// `lbgctl certs flush`: one key forgotten, the others of its set kept; then everything.
+TEST(VerdictCache, EraseAndClear) {
+  VerdictCache c(16);
+  Refusal r;
+  c.insert(key(0, 1), Refusal::None, 100, 0);
+  c.insert(key(0, 2), Refusal::Name, 100, 0);
+  c.insert(key(1, 3), Refusal::None, 100, 0);
+  EXPECT_TRUE(c.erase(key(0, 1)));
+  EXPECT_FALSE(c.erase(key(0, 1)));
+  EXPECT_FALSE(c.find(key(0, 1), 10, r));
+  EXPECT_TRUE(c.find(key(0, 2), 10, r));
+  EXPECT_EQ(c.size(), 2u);
+  c.clear();
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_FALSE(c.find(key(0, 2), 10, r));
+  EXPECT_FALSE(c.find(key(1, 3), 10, r));
+  EXPECT_FALSE(c.insert(key(1, 3), Refusal::None, 100, 0));  // the slot is free again
+  EXPECT_EQ(c.size(), 1u);
+}
+
 }  // namespace
 }  // namespace lbg::cert

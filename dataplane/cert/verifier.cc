@@ -12,12 +12,15 @@ namespace lbg::cert {
 
 Result<std::unique_ptr<Verifier>> Verifier::create(const std::string& trustFile, uint32_t workers,
                                                    uint32_t slotsPerWorker,
-                                                   const ProbeConfig& probe) {
+                                                   const ProbeConfig& probe,
+                                                   uint32_t passiveTtlSec) {
   std::unique_ptr<Verifier> v(new Verifier());
   v->store_ = loadTrustStore(trustFile);
   if (!v->store_) return Error{"cannot load the trust store (PEM certificates)", trustFile};
+  v->passiveTtlSec_ = passiveTtlSec;
+  v->flush_ = std::make_unique<CacheFlush>(workers + 1);
   if (probe.enabled) {
-    v->prober_ = Prober::create(v->store_.get(), probe);
+    v->prober_ = Prober::create(v->store_.get(), probe, &v->ledger_);
     if (!v->prober_) return Error{"cannot set up the certificate prober (epoll, TLS context)"};
   }
   v->slotsPerWorker_ = slotsPerWorker;
@@ -67,6 +70,23 @@ void Verifier::answer(VerifyRequest* q, uint32_t worker) {
   while (rte_ring_sp_enqueue(rings_[worker].answers, q) != 0) std::this_thread::yield();
 }
 
+void Verifier::record(const VerifyRequest& q) {
+  LedgerRow row;
+  row.key = q.key;
+  row.server = q.server;
+  row.port = q.serverPort;
+  row.host.assign(q.host, q.hostLen);
+  row.cert = summarizeList({q.chain, q.chainLen});
+  row.verdict = q.result;
+  // A replay judges at the capture's time: its ledger says so too.
+  row.checkedAt = q.atUnixSec != 0 ? q.atUnixSec
+                                   : int64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+  row.expiresAt = row.checkedAt + passiveTtlSec_;
+  ledger_.record(std::move(row));
+}
+
 void Verifier::run() {
   // The prober writes to servers that may reset the connection first: EPIPE, not a SIGPIPE that
   // would stop the whole gateway (blocked for this thread whatever the process does).
@@ -98,10 +118,14 @@ void Verifier::run() {
         p.atUnixSec = q->atUnixSec;
         q->result = checkCertificateList(store_.get(), {q->chain, q->chainLen}, p);
         verified_.fetch_add(1, std::memory_order_relaxed);
+        record(*q);
         answer(q, w);
       }
       idle &= n == 0;
     }
+    flush_->poll(uint32_t(rings_.size()), [this](std::span<const CacheKey> keys, bool all) {
+      if (prober_) prober_->forget(keys, all);
+    });
     if (prober_) prober_->poll(done);
     if (idle) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }

@@ -15,7 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "dataplane/cert/cache_flush.h"
 #include "dataplane/cert/chain_check.h"
+#include "dataplane/cert/ledger.h"
 #include "dataplane/cert/prober.h"
 #include "dataplane/cert/verdict_cache.h"
 #include "policy/base/result.h"
@@ -39,13 +41,15 @@ struct VerifyRequest {
   char host[255];
   SpkiPin pins[kMaxPins];
   CacheKey key{};
-  // A probe (prober.h) instead of a certificate list: the destination, and the client whose
-  // address the probe's connection borrows. `key` is then the probe's (probeKey()).
+  // The destination (the certificate ledger's row, and the probe's target).
+  IpAddr server;
+  uint16_t serverPort = 0;
+  // A probe (prober.h) instead of a certificate list: the client whose address the probe's
+  // connection borrows. `key` is then the probe's (probeKey()).
   bool probe = false;
   bool probeRan = false;  // answered by a connection of its own (not a cached or shared one)
-  uint16_t probePort = 0;
   uint8_t probeMacs[12];  // the client's frame's source, then destination MAC
-  IpAddr probeClient, probeServer;
+  IpAddr probeClient;
   uint32_t chainLen = 0;
   uint8_t chain[kMaxChainBytes];
   // The answer.
@@ -91,9 +95,11 @@ class Verifier {
   // Loads the trust store once (an error if unreadable or empty) and starts the thread. Needs an
   // initialised EAL (the rings). `slotsPerWorker` bounds the requests a worker can have in flight.
   // With `probe.enabled`, the thread also runs the prober (prober.h) for probe requests.
+  // `passiveTtlSec`: how long the workers reuse a passive verdict (the ledger's expiry).
   static Result<std::unique_ptr<Verifier>> create(const std::string& trustFile, uint32_t workers,
                                                   uint32_t slotsPerWorker,
-                                                  const ProbeConfig& probe = {});
+                                                  const ProbeConfig& probe = {},
+                                                  uint32_t passiveTtlSec = 3600);
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -109,6 +115,16 @@ class Verifier {
   uint64_t verified() const { return verified_.load(std::memory_order_relaxed); }
   bool probing() const { return prober_ != nullptr; }
 
+  // `lbgctl certs`: every verdict this thread produced (ledger.h), and the flush of the caches
+  // (cache_flush.h) whose participants are the workers 0..workers()-1 and this thread.
+  CertLedger& ledger() { return ledger_; }
+  CacheFlush& cacheFlush() { return *flush_; }
+  // Service thread: forgets `keys` (or everything) in every cache; false if a participant did
+  // not acknowledge within `wait`.
+  bool flush(std::span<const CacheKey> keys, bool all, std::chrono::milliseconds wait) {
+    return flush_->request(keys, all, wait);
+  }
+
  private:
   Verifier() = default;
   void run();
@@ -119,8 +135,14 @@ class Verifier {
   };
   void answer(VerifyRequest* q, uint32_t worker);
 
+  void record(const VerifyRequest& q);
+
   X509StorePtr store_;
   std::unique_ptr<Prober> prober_;  // used by the thread only
+  static constexpr size_t kLedgerRows = 16384;
+  CertLedger ledger_{kLedgerRows};
+  std::unique_ptr<CacheFlush> flush_;
+  uint32_t passiveTtlSec_ = 3600;
   std::vector<Rings> rings_;
   uint32_t slotsPerWorker_ = 0;
   std::atomic<bool> stop_{false};

@@ -3,10 +3,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dataplane/core/ha_role.h"
+#include "policy/base/ip_addr.h"
 #include "policy/base/result.h"
 #include "policy/ids/rule_stats.h"
 #include "policy/snapshot.h"
@@ -51,6 +53,30 @@ class ControlApi {
   // verdict events (JSON lines). Used by `lbgctl policy test --pcap`.
   virtual Result<std::vector<std::string>> replayVerdicts(
       std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath) = 0;
+
+  // `lbgctl certs` (dataplane/cert/ledger.h): the certificate verdicts the verifier thread
+  // produced (passive checks and probes), newest first, and the flush of the caches that reuse
+  // them. A selector picks rows by id prefix (≥ 4 hex digits), SNI or server address; `all`
+  // flushes every cache whole (rows the bounded ledger already dropped included).
+  struct CertSelector {
+    std::vector<std::string> ids;
+    std::string host;
+    std::optional<IpAddr> server;
+    bool all = false;
+  };
+  struct CertRow {
+    std::string id;
+    bool probe = false;
+    std::string server;
+    uint16_t port = 0;
+    std::string host, subject, issuer;
+    int64_t notAfter = 0, checkedAt = 0, expiresAt = 0;  // Unix seconds (0: no certificate)
+    std::string verdict;  // "verified" or the log's refusal reason ("cert-name", ...)
+  };
+  virtual std::vector<CertRow> certs(const CertSelector& selector, size_t limit) const = 0;
+  // Forgets the selected verdicts in every cache (every worker acknowledged before it returns);
+  // the number of ledger rows removed. An error if a worker did not acknowledge in time.
+  virtual Result<size_t> flushCerts(const CertSelector& selector) = 0;
 
   // Appends one event (a JSON object without chain fields) to the enforcement log.
   virtual void logEvent(const std::string& jsonObject) = 0;

@@ -391,6 +391,8 @@ class Pipeline {
   // True when the flow's service only logs certificate refusals (`certificate: {check: log}`):
   // the refusal is recorded and the flow goes on.
   bool certRefusalLogged(Entry& e, cert::Refusal r);
+  // `lbgctl certs flush`: this worker's passive and probe caches forget `keys` (or everything).
+  void forgetCertVerdicts(std::span<const cert::CacheKey> keys, bool all);
   // setVerdict() with the request's SNI as the record's name (AP-CERT evidence per service).
   void setCertVerdict(Entry& e, telemetry::Action a, telemetry::Reason r, int32_t service,
                       const cert::VerifyRequest& rq, std::string_view detail = {});

@@ -178,6 +178,8 @@ void Pipeline::readServerFlight(Entry& e, Unit& u, TxSink& tx) {
     return;
   }
   ++counters_.cert_cache_misses;
+  rq.server = u.view.src;  // the server's segment: for the ledger (`lbgctl certs`)
+  rq.serverPort = u.view.srcPort;
   rq.atUnixSec = int64_t(now_ / 1000000000ull);
   rq.inFlight = true;
   if (!verifier_->post(worker_, &rq)) {  // cannot happen: the ring holds the whole pool
@@ -192,7 +194,12 @@ void Pipeline::readServerFlight(Entry& e, Unit& u, TxSink& tx) {
 }
 
 void Pipeline::serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll) {
-  if (verifier_ == nullptr || certInFlight_ == 0) return;
+  if (verifier_ == nullptr) return;
+  // `lbgctl certs flush` (cache_flush.h): one acquire load per loop unless a flush is pending.
+  verifier_->cacheFlush().poll(worker_, [this](std::span<const cert::CacheKey> keys, bool all) {
+    forgetCertVerdicts(keys, all);
+  });
+  if (certInFlight_ == 0) return;
   now_ = nowNs;
   snap_ = policySlot_.enter(worker_);
   snapEpoch_ = static_cast<uint32_t>(snap_->version());
@@ -224,6 +231,19 @@ void Pipeline::serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll) {
     }
     if (waitAll && certInFlight_ > 0 && n == 0) std::this_thread::yield();
   } while (waitAll && certInFlight_ > 0);
+}
+
+void Pipeline::forgetCertVerdicts(std::span<const cert::CacheKey> keys, bool all) {
+  ++counters_.cert_cache_flushes;
+  if (all) {
+    certCache_->clear();
+    if (probeCache_) probeCache_->clear();
+    return;
+  }
+  for (const cert::CacheKey& k : keys) {
+    certCache_->erase(k);
+    if (probeCache_) probeCache_->erase(k);
+  }
 }
 
 bool Pipeline::certRefusalLogged(Entry& e, cert::Refusal r) {

@@ -93,6 +93,7 @@
   X(cert_cache_hits, "certificate verdicts found in the worker's cache")                   \
   X(cert_cache_misses, "certificate verdicts not in the worker's cache")                   \
   X(cert_cache_displaced, "cached certificate verdicts displaced by newer ones (cache full)") \
+  X(cert_cache_flushes, "certificate-verdict cache flushes applied by this worker (lbgctl certs flush)") \
   X(cert_verified, "server certificates accepted")                                         \
   X(cert_refused, "server certificates refused: flow denied and reset")                   \
   X(cert_log_only, "certificate refusals only logged (service `certificate: {check: log}`)") \

@@ -63,8 +63,8 @@ bool Pipeline::awaitProbe(Entry& e, Unit& u, TxSink& tx) {
   rq.probeRan = false;
   rq.key = key;
   rq.probeClient = v.src;
-  rq.probeServer = v.dst;
-  rq.probePort = v.dstPort;
+  rq.server = v.dst;
+  rq.serverPort = v.dstPort;
   // The probe's frames leave with the client's frame's addresses (the routers see the same hop).
   std::memcpy(rq.probeMacs, v.frame + 6, 6);
   std::memcpy(rq.probeMacs + 6, v.frame, 6);
@@ -143,8 +143,8 @@ Pipeline::Entry* Pipeline::admitProbe(const Unit& u) {
   int32_t service = -1;
   for (uint32_t i = 0; i < certRequests_->count(); ++i) {
     const cert::VerifyRequest& r = certRequests_->at(int32_t(i));
-    if (!r.inFlight || !r.probe || r.flowGone || r.probePort != v.dstPort ||
-        r.probeClient != v.src || r.probeServer != v.dst) {
+    if (!r.inFlight || !r.probe || r.flowGone || r.serverPort != v.dstPort ||
+        r.probeClient != v.src || r.server != v.dst) {
       continue;
     }
     const CertOwner& owner = certOwners_[i];

@@ -52,6 +52,8 @@ class GatewayRuntime : public ControlApi {
   std::shared_ptr<const policy::Snapshot> current() const override { return slot_.current(); }
   std::vector<Counter> counters() const override;
   std::vector<std::string> flows(size_t limit) const override;
+  std::vector<CertRow> certs(const CertSelector& selector, size_t limit) const override;
+  Result<size_t> flushCerts(const CertSelector& selector) override;
   ids::RuleCostReport idsRuleCosts(size_t limit) const override;
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;

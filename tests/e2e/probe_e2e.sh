@@ -10,12 +10,14 @@
 #     client sends the allowed SNI and does not check (as malware would): refused, and the origin
 #     never receives the client's request;
 #   - a server that accepts and never answers: refused after the probe's deadline;
-#   - TLS 1.2-only clients: judged from the probe's cache too, the valid flight passively checked.
+#   - TLS 1.2-only clients: judged from the probe's cache too, the valid flight passively checked;
+#   - `lbgctl certs` lists each verdict (server, name, issuer, verdict, probe or passive), and
+#     `lbgctl certs flush` makes the next connection be probed again.
 # Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
-# Usage: probe_e2e.sh LBG_GATEWAY TPROXY_RULES WORKDIR
+# Usage: probe_e2e.sh LBG_GATEWAY TPROXY_RULES WORKDIR LBGCTL
 set -euo pipefail
 source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
-GW=$(realpath "$1") RULES=$(realpath "$2")
+GW=$(realpath "$1") RULES=$(realpath "$2") LBGCTL=$(realpath "$4")
 WORK=$(realpath -m "$3")
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null && command -v nft >/dev/null || { echo "SKIP: needs curl and nft"; exit 77; }
@@ -74,7 +76,9 @@ flows: 65536
 trust_store: $WORK/root.pem
 policy: $WORK/policy.yaml
 log: {dir: $WORK/log, key: $WORK/log.key}
+control: {socket: $WORK/control.sock, roles: $WORK/roles.yaml, store: $WORK/store}
 EOF
+printf 'users:\n  "0": admin\n' > roles.yaml
 
 # One origin per address: TLS (any version the client offers) that records each request and
 # each connection's peer, or a listener that accepts and never speaks.
@@ -161,15 +165,43 @@ check "TLS 1.2 only to the valid destination (curl rc=$rc http=$code)" test "$rc
 read -r rc code secs < <(curl_to "$SELF_IP" -k --tls-max 1.2 --tlsv1.2)
 check "TLS 1.2 only to the self-signed one refused from the probe's cache (curl rc=$rc)" test "$rc" != 0
 
+# --- 4. the ledger: `lbgctl certs`, and a flush that makes the next connection probe again ----
+ctl() { "$LBGCTL" --socket control.sock --json "$@"; }
+ctl certs --name allowed.example.jp > certs.json 2>>ctl.err || true
+row() {  # ADDR CHECK → the JSON row of that server and kind, or nothing
+  python3 -c "import json,sys; rows=json.load(open('certs.json'))['certs']
+print(next((json.dumps(r) for r in rows if r['server']=='$1' and r['check']=='$2'), ''))"
+}
+has() {  # ADDR CHECK FIELD VALUE
+  python3 -c "import json,sys; r=json.loads(sys.argv[1] or 'null'); sys.exit(0 if r and str(r['$3']).startswith('$4') else 1)" "$(row "$1" "$2")"
+}
+check "lbgctl certs: the valid destination verified by probe" has "$OK_IP" probe verdict verified
+check "lbgctl certs: ... with its issuer (the test root)" has "$OK_IP" probe issuer "CN=lbg test root"
+check "lbgctl certs: ... and the leaf's expiry" has "$OK_IP" probe not_after "$(date -u -d '+2 days' +%Y-%m-%d)"
+check "lbgctl certs: the TLS 1.2 flight verified passively" has "$OK_IP" passive verdict verified
+check "lbgctl certs: the self-signed destination cert-untrusted" has "$SELF_IP" probe verdict cert-untrusted
+check "lbgctl certs: the wrong-name destination cert-name" has "$WRONG_IP" probe verdict cert-name
+check "lbgctl certs: the silent server cert-probe-timeout" has "$SILENT_IP" probe verdict cert-probe-timeout
+before=$(count "conns-$OK_IP.txt")
+ctl certs flush --address "$OK_IP" > flush.json 2>>ctl.err || true
+check "lbgctl certs flush --address: the valid destination's two verdicts forgotten ($(tr -d ' \n' < flush.json))" \
+  python3 -c "import json; assert json.load(open('flush.json'))['flushed'] == 2"
+read -r rc code secs < <(curl_to "$OK_IP" --cacert root.pem)
+check "after the flush, the destination is reached again (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "... through a new probe: two more connections" test "$(count "conns-$OK_IP.txt")" = $((before + 2))
+ctl certs --address "$OK_IP" > certs.json 2>>ctl.err || true
+check "lbgctl certs: the new probe's verdict listed again" has "$OK_IP" probe verdict verified
+
 kill -TERM "$GWPID"
 set +e; wait "$GWPID"; gwrc=$?; set -e
 GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
-check "counters: four probes asked (good, self-signed, wrong name, silent)" grep -Eq "cert_probe_requests[^0-9]+4\b" gateway.err
+check "counters: five probes asked (good, self-signed, wrong name, silent, good after the flush)" grep -Eq "cert_probe_requests[^0-9]+5\b" gateway.err
 check "counters: three probe cache hits (TLS 1.3 again, TLS 1.2 twice)" grep -Eq "cert_probe_cache_hits[^0-9]+3\b" gateway.err
 check "counters: four flows refused by probe" grep -Eq "cert_probe_refused[^0-9]+4\b" gateway.err
 check "counters: the passive check verified the TLS 1.2 flight" grep -Eq "cert_verified[^0-9]+1\b" gateway.err
-check "counters: four probe connections carried" grep -Eq "cert_probe_flows[^0-9]+4\b" gateway.err
+check "counters: five probe connections carried" grep -Eq "cert_probe_flows[^0-9]+5\b" gateway.err
+check "counters: the worker applied the flush" grep -Eq "cert_cache_flushes[^0-9]+1\b" gateway.err
 cat log/*.jsonl > events.json
 check "log: the probe connections' own records (allow cert-probe)" grep -q '"action":"allow","reason":"cert-probe"' events.json
 check "log: deny cert-untrusted:probe" grep -q '"action":"deny","reason":"cert-untrusted:probe"' events.json
