@@ -79,16 +79,19 @@ sync_peer() { ha_ctl "$1" --json ha status | python3 -c 'import json,sys; print(
 check "lbgctl ha status names the sync peer" test "$(sync_peer b)" = "${HAIP[a]}:7400"
 
 # --- takeover: SIGKILL of a's gateway during a download ---------------------------------------
-DL_MIB=16
+# The download (32 MiB, at most 3.2 MiB/s from the server: 10 s or more) starts last, and the
+# kill follows its first MB, so that it is still running then however slow the machine is.
+DL_MIB=32
 want=$(python3 -c 'import hashlib, sys
 piece = bytes(i % 251 for i in range(65536))
 print(hashlib.sha256(piece * (16 * int(sys.argv[1]))).hexdigest())' "$DL_MIB")
-ip netns exec "$NC" curl -sS --max-time 90 -H "Host: allowed.example.jp" -o download.bin \
-  "http://$SERVER_IP/slow/$DL_MIB" 2>download.err &
-DLPID=$!
 ha_probe_start probe.ok probe.stop 3
 wait_for 100 test -s probe.ok || echo "the probe got no answer before the kill"
-wait_for 100 test "$(stat -c %s download.bin 2>/dev/null || echo 0)" -gt 1000000 || echo "the download did not start"
+ip netns exec "$NC" curl -sS --max-time 120 -H "Host: allowed.example.jp" -o download.bin \
+  "http://$SERVER_IP/slow/$DL_MIB" 2>download.err &
+DLPID=$!
+downloaded() { [ "$(stat -c %s download.bin 2>/dev/null || echo 0)" -gt "$1" ]; }  # read per try
+wait_for 100 downloaded 1000000 || echo "the download did not start"
 at_kill=$(stat -c %s download.bin 2>/dev/null || echo 0)
 kill_at=$(date +%s.%N)
 kill -KILL "${GWPID[a]}"; wait "${GWPID[a]}" 2>/dev/null || true; GWPID[a]=
