@@ -437,6 +437,13 @@ TEST_F(CommandTableTest, HaRoleChangesAreRecordedAndHealthIsAProbe) {
   EXPECT_EQ(st.result["role"], "standby");
   EXPECT_EQ(st.result["pair"], true);
   EXPECT_EQ(st.result["healthy"], true);
+  EXPECT_TRUE(st.result["sync"].is_null());  // no ha.sync: nothing kept on takeover
+  api_.sync = {"192.168.9.1:7400", "192.168.9.2:7400"};
+  st = call(auditor, {"ha", "status"});
+  ASSERT_TRUE(st.ok);
+  EXPECT_EQ(st.result["sync"]["peer"], "192.168.9.2:7400");
+  EXPECT_EQ(st.result["sync"]["local"], "192.168.9.1:7400");
+  EXPECT_TRUE(st.result["sync"]["counters"].is_object());
   auto refused = call(auditor, {"ha", "active"});
   ASSERT_FALSE(refused.ok);
   EXPECT_EQ(refused.error.code, ErrorCode::Forbidden);

@@ -48,6 +48,8 @@ class FakeControlApi : public dataplane::ControlApi {
     if (failFlush) return Error{"a worker or the verifier did not acknowledge the flush in time"};
     return certRows.size();
   }
+  HaSyncInfo haSync() const override { return sync; }
+  HaSyncInfo sync;
 
   std::shared_ptr<const policy::Snapshot> current_;
   std::vector<uint64_t> published;  // versions, in order

@@ -58,11 +58,23 @@ json problemsOf(CommandContext& ctx) {
 Outcome haStatus(CommandContext& ctx, const Call& /*call*/) {
   const auto cur = ctx.api_.current();
   const json problems = problemsOf(ctx);
-  return json{{"role", toString(ctx.api_.haRole())},
-              {"pair", ctx.api_.haConfigured()},
-              {"healthy", problems.empty()},
-              {"problems", problems},
-              {"policy_version", cur ? json(cur->version()) : json(nullptr)}};
+  json out{{"role", toString(ctx.api_.haRole())},
+           {"pair", ctx.api_.haConfigured()},
+           {"healthy", problems.empty()},
+           {"problems", problems},
+           {"policy_version", cur ? json(cur->version()) : json(nullptr)}};
+  // Flow-state sync: the peer and the counts of the `ha` section (declared in the dataplane).
+  const auto sync = ctx.api_.haSync();
+  if (sync.peer.empty()) {
+    out["sync"] = nullptr;
+  } else {
+    json counts = json::object();
+    for (const auto& c : ctx.api_.counters()) {
+      if (c.section == "ha") counts[c.name] = c.value;
+    }
+    out["sync"] = {{"local", sync.local}, {"peer", sync.peer}, {"counters", counts}};
+  }
+  return out;
 }
 
 Outcome haActive(CommandContext& ctx, const Call& call) {

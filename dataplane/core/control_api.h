@@ -90,6 +90,12 @@ class ControlApi {
   // Why this gateway cannot enforce now (stalled worker, port down, no policy, log writer in
   // alarm); empty when it can. keepalived's track script gives up mastership on any.
   virtual std::vector<std::string> healthProblems() const = 0;
+  // Flow-state sync with the HA peer (`ha.sync`): the peer's and this box's addresses on the HA
+  // link, empty without sync. Its counters are in counters(), section `ha`.
+  struct HaSyncInfo {
+    std::string local, peer;
+  };
+  virtual HaSyncInfo haSync() const { return {}; }
 };
 
 }  // namespace lbg::dataplane

@@ -19,7 +19,8 @@ void WorkerCounters::add(const WorkerCounters& other) {
 
 std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
                                                 const inspect::DnsBindingCounters::Plain& dns,
-                                                const HaGauges& ha) {
+                                                const HaGauges& ha,
+                                                const ha::SyncLinkCounters::Plain& sync) {
   std::vector<ControlApi::Counter> out;
   appendCounters(sum.pipeline, out);
   appendCounters(sum.port, out);
@@ -38,6 +39,7 @@ std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
   appendCounters(sum.appid, out);
   appendCounters(dns, out);
   appendCounters(ha, out);
+  appendCounters(sync, out);
   for (auto& c : out) {
     if (const CounterSection* s = counterSection(c.name)) {
       c.section = s->id;

@@ -9,6 +9,7 @@
 #include "dataplane/core/port_counters.h"
 #include "dataplane/flow/flow_table_counters.h"
 #include "dataplane/flow/stream_buffer.h"
+#include "dataplane/ha/sync_counters.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/packet/fragment_reassembler.h"
@@ -41,9 +42,11 @@ void appendCounters(const Set& set, std::vector<ControlApi::Counter>& out) {
 }
 
 // The gateway's counters as ControlApi::counters() returns them (lbgctl stats, Prometheus, the
-// exit report): the workers' sum, then the shared DNS binding table's, then the HA role's gauge.
+// exit report): the workers' sum, then the shared DNS binding table's, then the HA role's gauge
+// and the flow-sync link's counters (zero without `ha.sync`).
 std::vector<ControlApi::Counter> exportCounters(const WorkerCounters& sum,
                                                 const inspect::DnsBindingCounters::Plain& dns,
-                                                const HaGauges& ha = {});
+                                                const HaGauges& ha = {},
+                                                const ha::SyncLinkCounters::Plain& sync = {});
 
 }  // namespace lbg::dataplane

@@ -21,11 +21,12 @@ struct CounterSection {
 inline constexpr telemetry::CounterInfo kGuardCounterInfo[] = {
     LBG_GUARD_COUNTERS(LBG_COUNTER_INFO_)};
 inline constexpr telemetry::CounterInfo kHaCounterInfo[] = {
-    LBG_HA_GAUGES(LBG_COUNTER_INFO_) LBG_HA_COUNTERS(LBG_COUNTER_INFO_)};
+    LBG_HA_GAUGES(LBG_COUNTER_INFO_) LBG_HA_COUNTERS(LBG_COUNTER_INFO_)
+        LBG_HA_SYNC_WORKER_COUNTERS(LBG_COUNTER_INFO_) LBG_HA_SYNC_LINK_COUNTERS(LBG_COUNTER_INFO_)};
 
 inline constexpr CounterSection kCounterSections[] = {
     {"ddos", "DDoS対策 / DDoS protection (AP-DDOS)", kGuardCounterInfo},
-    {"ha", "冗長化 / redundancy (HA role)", kHaCounterInfo},
+    {"ha", "冗長化 / redundancy (HA role, flow sync)", kHaCounterInfo},
 };
 
 // The section an exported counter (its full name, prefix included) belongs to, or nullptr.

@@ -125,7 +125,36 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (!ha.IsMap()) return errorAt(path, ha, "ha must be a mapping");
       for (const auto& kv : ha) {
         const std::string key = kv.first.as<std::string>();
-        if (key != "role_at_start") return errorAt(path, kv.first, "unknown key 'ha." + key + "'");
+        if (key != "role_at_start" && key != "sync") {
+          return errorAt(path, kv.first, "unknown key 'ha." + key + "'");
+        }
+      }
+      if (const auto sync = ha["sync"]) {
+        if (!sync.IsMap()) return errorAt(path, sync, "ha.sync must be a mapping {local, peer, key_file}");
+        for (const auto& kv : sync) {
+          const std::string key = kv.first.as<std::string>();
+          if (key != "local" && key != "peer" && key != "key_file") {
+            return errorAt(path, kv.first, "unknown key 'ha.sync." + key + "'");
+          }
+        }
+        GatewayConfig::HaSync hs;
+        for (const char* field : {"local", "peer"}) {
+          const auto n = sync[field];
+          if (!n) return errorAt(path, sync, std::string("ha.sync.") + field + " is required (ADDR:PORT)");
+          auto e = ha::SyncEndpoint::parse(n.as<std::string>());
+          if (!e) return errorAt(path, n, std::string("ha.sync.") + field + ": " + e.error().message);
+          (std::string_view(field) == "local" ? hs.local : hs.peer) = e.value();
+        }
+        if (hs.local.addr.ss_family != hs.peer.addr.ss_family) {
+          return errorAt(path, sync, "ha.sync.local and ha.sync.peer must be both IPv4 or both IPv6");
+        }
+        const auto kf = sync["key_file"];
+        if (!kf) return errorAt(path, sync, "ha.sync.key_file is required (the pair's shared key)");
+        hs.keyFile = kf.as<std::string>();
+        auto key = ha::loadSyncKey(hs.keyFile);
+        if (!key) return errorAt(path, kf, "ha.sync.key_file: " + key.error().toString());
+        hs.key = std::move(key.value());
+        c.haSync = std::move(hs);
       }
       c.haConfigured = true;
       if (const auto r = ha["role_at_start"]) {

@@ -7,6 +7,7 @@
 
 #include "dataplane/core/listen_address.h"
 #include "dataplane/core/pipeline.h"
+#include "dataplane/ha/flow_sync.h"
 #include "dataplane/telemetry/log/syslog_sender.h"
 #include "policy/base/result.h"
 
@@ -67,6 +68,15 @@ struct GatewayConfig {
   // single gateway, active as always.
   bool haConfigured = false;
   bool haStartStandby = false;
+  // ha.sync: {local: ADDR:PORT, peer: ADDR:PORT, key_file: PATH}: flow-state sync with the
+  // peer over the HA link (dataplane/ha), a kernel UDP socket bound to `local`. The key is read
+  // here, once (mode 0600, at least 32 bytes). Without it, the boxes keep no flows on takeover.
+  struct HaSync {
+    ha::SyncEndpoint local, peer;
+    std::string keyFile;
+    ha::SyncKey key;
+  };
+  std::optional<HaSync> haSync;
   PipelineConfig pipeline;
 
   static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }

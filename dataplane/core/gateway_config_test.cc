@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -76,6 +77,52 @@ TEST_F(GatewayConfigTest, HaRoleAtStart) {
   auto unknown = load("ha: {peer: 10.0.0.2}\n");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("ha.peer"), std::string::npos);
+}
+
+// ha.sync: flow-state sync with the peer; every field checked at load, the key read once.
+TEST_F(GatewayConfigTest, HaSyncIsValidatedOnce) {
+  const std::string key = path_ + ".key";
+  std::ofstream(key) << "0123456789abcdef0123456789abcdef\n";
+  ::chmod(key.c_str(), 0600);
+  auto ok = load("ha: {role_at_start: standby, sync: {local: \"192.168.7.1:7400\", peer: "
+                 "\"192.168.7.2:7400\", key_file: " + key + "}}\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  ASSERT_TRUE(ok.value().haSync.has_value());
+  EXPECT_EQ(ok.value().haSync->peer.text, "192.168.7.2:7400");
+  EXPECT_EQ(ok.value().haSync->key.bytes.size(), 32u);
+  EXPECT_FALSE(load("").value().haSync.has_value());
+  const struct {
+    std::string yaml;
+    std::string says;
+  } bad[] = {
+      {"ha: {sync: {peer: \"192.168.7.2:7400\", key_file: " + key + "}}", "ha.sync.local"},
+      {"ha: {sync: {local: \"192.168.7.1\", peer: \"192.168.7.2:7400\", key_file: " + key + "}}",
+       "ha.sync.local"},
+      {"ha: {sync: {local: \"192.168.7.1:7400\", peer: \"peer.example:7400\", key_file: " + key +
+           "}}",
+       "ha.sync.peer"},
+      {"ha: {sync: {local: \"192.168.7.1:7400\", peer: \"[fd00::2]:7400\", key_file: " + key +
+           "}}",
+       "both IPv4 or both IPv6"},
+      {"ha: {sync: {local: \"192.168.7.1:7400\", peer: \"192.168.7.2:7400\"}}", "ha.sync.key_file"},
+      {"ha: {sync: {local: \"192.168.7.1:7400\", peer: \"192.168.7.2:7400\", key_file: /nonexistent}}",
+       "ha.sync.key_file"},
+      {"ha: {sync: {local: \"192.168.7.1:7400\", peer: \"192.168.7.2:7400\", key_file: " + key +
+           ", mtu: 9000}}",
+       "ha.sync.mtu"},
+      {"ha: {sync: \"192.168.7.2:7400\"}", "ha.sync must be a mapping"},
+  };
+  for (const auto& b : bad) {
+    auto r = load(b.yaml + "\n");
+    ASSERT_FALSE(r.ok()) << b.yaml;
+    EXPECT_NE(r.error().toString().find(b.says), std::string::npos) << r.error().toString();
+  }
+  ::chmod(key.c_str(), 0644);  // readable by others: refused
+  auto open = load("ha: {sync: {local: \"192.168.7.1:7400\", peer: \"192.168.7.2:7400\", key_file: " +
+                   key + "}}\n");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.error().toString().find("chmod 600"), std::string::npos);
+  ::unlink(key.c_str());
 }
 
 TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {

@@ -329,6 +329,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
+      if (!e->meta.synced && syncOut_ != nullptr) syncFirst(*e);  // HA peer (pipeline_sync.cc)
       // A service that demands applications: payload waits for nDPI's answer (app_hold.cc).
       if (identifying && holdUntilIdentified(*e, u, fromInitiator, tx)) return;
       if (e->meta.follow) {
@@ -517,6 +518,7 @@ void Pipeline::recheckVerdict(Entry& e) {
 
 void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::string_view detail) {
   if (a == Action::Allow && bypassesProxy(e, r, service)) return refuseBypass(e, service);
+  if (e.meta.synced && a != Action::Allow) syncGone(e);  // the HA peer forgets it
   e.meta.verdict = a == Action::Allow ? Verdict::Allow : Verdict::Deny;
   e.meta.epoch = snapEpoch_;
   e.user.reason = r;
@@ -685,6 +687,7 @@ void Pipeline::emitEnd(const Entry& e, telemetry::EndReason why) {
 
 void Pipeline::endFlow(Entry& e, telemetry::EndReason why) {
   ++counters_.flows_ended;
+  if (e.meta.synced) syncGone(e);
   guardRelease(e);
   idsRelease(e);
   if (e.meta.follow & kFollowCert) endCertCheck(e);

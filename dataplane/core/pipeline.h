@@ -43,6 +43,7 @@
 #include "dataplane/guard/deny_summary.h"
 #include "dataplane/guard/dest_table.h"
 #include "dataplane/guard/source_table.h"
+#include "dataplane/ha/flow_sync.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/inspect/dns/query_table.h"
@@ -154,6 +155,12 @@ struct PipelineConfig {
   // exceptionMac (the tap's: the kernel takes only frames addressed to it).
   bool exceptionPort = false;
   std::array<uint8_t, 6> exceptionMac{};
+  // HA flow-state sync (pipeline_sync.cc, dataplane/ha): a synced flow's state is sent again when
+  // it was seen since the previous sweep of the table; a sweep starts at most every
+  // syncIntervalNs and looks at syncSweepBudget slots per loop iteration.
+  uint64_t syncIntervalNs = 200'000'000ull;
+  uint32_t syncSweepBudget = 1024;
+  uint32_t syncInstallBudget = 512;  // records installed per loop iteration (standby)
 };
 
 struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
@@ -191,6 +198,16 @@ class Pipeline {
 
   // Ends every flow (shutdown / end of replay): logs ends, frees held packets.
   void drainAll(uint64_t nowNs);
+
+  // HA flow-state sync (pipeline_sync.cc). `out`: this worker's ring to the sync thread (allowed
+  // flows' state, their ends); `in`: records from the peer to install. Either may be null.
+  void attachSync(ha::SyncRing* out, ha::SyncRing* in) {
+    syncOut_ = out;
+    syncIn_ = in;
+  }
+  // Once per loop iteration, after housekeeping(): installs what the peer sent (bounded), and
+  // while active re-sends a slice of the flows seen since the previous sweep.
+  void serviceSync(uint64_t nowNs, bool standby);
 
   const PipelineCounters& counters() const { return counters_; }
   // Fills a zeroed event with a flow's tuple (client first), verdict, counters and service name
@@ -348,6 +365,16 @@ class Pipeline {
   void releaseHeld(Entry& e, TxSink& tx, PortRole out);
   void freeHeld(Entry& e);
 
+  // HA flow-state sync (pipeline_sync.cc). syncFirst: an allowed flow's first sync, from the
+  // Allow case of stageFlow (once its followers other than HTTP are done); syncGone: its end or
+  // denial is sent (it was synced). installSynced: one record from the peer.
+  static bool syncable(const Entry& e);
+  bool syncExport(const Entry& e, ha::SyncOp op);
+  void syncFirst(Entry& e);
+  void syncGone(Entry& e);
+  void syncSweep(uint64_t nowNs);
+  void installSynced(const ha::SyncRecord& r);
+
   // log stage
   void emitVerdict(const Entry& e);
   void emitEnd(const Entry& e, telemetry::EndReason why);
@@ -431,6 +458,11 @@ class Pipeline {
   std::unique_ptr<cert::VerdictCache> certCache_;
   std::unique_ptr<cert::VerdictCache> probeCache_;  // null: no prober
   uint32_t certInFlight_ = 0;
+  ha::SyncRing* syncOut_ = nullptr;  // HA flow sync (pipeline_sync.cc); null: not a pair
+  ha::SyncRing* syncIn_ = nullptr;
+  bool syncStandby_ = false;
+  uint32_t syncCursor_ = UINT32_MAX;  // the sweep's next slot; UINT32_MAX: no sweep running
+  uint64_t syncSweepStart_ = 0, syncPrevSweepStart_ = 0;
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;
   std::array<uint64_t, kDecodeReasons> decodeDrops_{};

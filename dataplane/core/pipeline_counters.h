@@ -1,5 +1,6 @@
 #pragma once
 
+#include "dataplane/ha/sync_counters.h"
 #include "dataplane/telemetry/counters.h"
 
 // The DDoS guard's counters (dataplane/guard, pipeline_guard.cc): a sub-list spliced into the
@@ -123,7 +124,8 @@
   X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: scanning stops") \
   X(ids_tls_encrypted, "TLS flows whose scanning ended where their encrypted records began") \
   X(ids_threshold_full, "IDS matches alerted untracked: the worker's threshold table was full") \
-  X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)")
+  X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)") \
+  LBG_HA_SYNC_WORKER_COUNTERS(X)
 
 namespace lbg::dataplane {
 LBG_DECLARE_COUNTERS(PipelineCounters, LBG_PIPELINE_COUNTERS);

@@ -169,9 +169,16 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   if (!verifier) return verifier.error();
   rt->verifier_ = std::move(verifier.value());
   pipelineConfig.certVerifier = rt->verifier_.get();
+  if (config.haSync) {
+    auto sync = ha::FlowSync::create(config.haSync->local, config.haSync->peer, config.haSync->key,
+                                     config.workers);
+    if (!sync) return sync.error();
+    rt->sync_ = std::move(sync.value());
+  }
   for (uint32_t i = 0; i < config.workers; ++i) {
     auto p = Pipeline::create(pipelineConfig, i, rt->slot_, *rt->dns_, rt->pool_);
     if (!p) return p.error();
+    if (rt->sync_) p.value()->attachSync(&rt->sync_->outbound(i), &rt->sync_->inbound(i));
     rt->pipelines_.push_back(std::move(p.value()));
     rt->dumps_.push_back(std::make_unique<FlowDump>());
     rt->portCounters_.push_back(std::make_unique<PortCounters>());
@@ -248,6 +255,7 @@ void GatewayRuntime::workerLoop(uint32_t index) {
     p.serviceCert(now, tx, false);  // the certificate verifier's answers
     tx.flushAll();
     p.housekeeping(now);
+    p.serviceSync(now, standby);  // HA flow sync: install the peer's records, re-send ours
     dumps_[index]->step(p.flowTable(), kFlowDumpSlotsPerIteration);
   }
   slot_.goIdle(index);
@@ -274,12 +282,21 @@ Result<Ok> GatewayRuntime::run(const std::function<void(uint64_t)>& serviceTick)
     }
     ++i;
   }
+  if (sync_) {
+    sync_->start([this] { return ha_.role() == HaRole::Standby; }, [] { return realtimeNs(); });
+  }
   while (!stop_.load(std::memory_order_relaxed)) {
     drainAllEvents();
     if (serviceTick) serviceTick(nowNs());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   rte_eal_mp_wait_lcore();
+  if (sync_) {
+    // A box that stops (maintenance, upgrade) must not tell its peer to forget the flows it is
+    // about to take over: the flows ended below are not sent.
+    sync_->stop();
+    for (auto& p : pipelines_) p->attachSync(nullptr, nullptr);
+  }
   // Workers are stopped: their tables may now be touched from here.
   for (auto& p : pipelines_) p->drainAll(nowNs());
   drainAllEvents();
@@ -303,7 +320,8 @@ std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
   }
   HaGauges ha;
   ha.ha_standby = ha_.role() == HaRole::Standby ? 1 : 0;
-  std::vector<Counter> out = exportCounters(sum, dns_->counters().snapshot(), ha);
+  std::vector<Counter> out = exportCounters(sum, dns_->counters().snapshot(), ha,
+                                            sync_ ? sync_->counters() : ha::SyncLinkCounters::Plain{});
   if (serviceCounters_) serviceCounters_(out);
   return out;
 }
@@ -354,6 +372,11 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
     d.reset();
   }
   return out;
+}
+
+ControlApi::HaSyncInfo GatewayRuntime::haSync() const {
+  if (!sync_) return {};
+  return {sync_->localText(), sync_->peerText()};
 }
 
 Result<Ok> GatewayRuntime::setHaRole(HaRole role) {

@@ -62,6 +62,7 @@ class GatewayRuntime : public ControlApi {
   bool haConfigured() const override { return config_.haConfigured; }
   Result<Ok> setHaRole(HaRole role) override;
   std::vector<std::string> healthProblems() const override;
+  HaSyncInfo haSync() const override;
 
   // Whether the enforcement log can take records (its writer not in alarm); set by main when the
   // log is the sealed one. Called on the service thread by healthProblems().
@@ -99,6 +100,7 @@ class GatewayRuntime : public ControlApi {
   // One per worker, written by its PortTxSink only (own allocation: no false sharing).
   std::vector<std::unique_ptr<PortCounters>> portCounters_;
   HaRoleSwitch ha_;
+  std::unique_ptr<ha::FlowSync> sync_;  // null without ha.sync
   std::function<bool()> logHealthy_;
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> workersRunning_{0};

@@ -32,6 +32,13 @@ struct FlowMeta {
   bool initiatorInside : 1;    // the owner's: the initiator's packets enter on the inside port
   bool embryonic : 1;          // the table's: in the embryonic partition (see FlowTable::settle)
   bool punted : 1;             // the owner's: the flow goes through the exception port (proxy)
+  // The owner's: the flow's state was sent to the HA peer (dataplane/ha): its end is sent too.
+  bool synced : 1;
+  // Installed from the HA peer's last sync (tcp_normalizer.h, "Adopted flows"): the client's
+  // stream edge (adoptedClient) and the server's (adoptedServer) may lag what the old active
+  // forwarded since, until the first packets after the takeover re-anchor them.
+  bool adoptedClient : 1;
+  bool adoptedServer : 1;
   TcpState tcpState;
   uint8_t seqKnown;  // bit d: seqNext[d] is valid
   uint8_t finSeen;   // bit d: direction d sent FIN

@@ -73,6 +73,27 @@ void ringStore(uint8_t* r, uint32_t size, uint32_t from, const uint8_t* data, ui
   std::memcpy(r, data + first, n - first);
 }
 
+// Adopted flows (tcp_normalizer.h): re-anchors the client's edge at a server ACK beyond it.
+void adoptServerAck(FlowMeta& m, const packet::PacketView& p, uint32_t& edge) {
+  if (!(p.tcpFlags & kAck) || (p.tcpFlags & kRst) || (m.finSeen & 1)) return;
+  const uint32_t a = p.ack - m.isn[0];
+  if (diff(a, edge) <= 0 || a - edge > kAdoptMaxJump) return;
+  m.seqNext[0] = m.isn[0] + a;
+  m.seqKnown |= 1;
+  m.clientAcked = a;
+  edge = a;
+  m.adoptedClient = false;
+}
+
+// ... and the server's edge at the first client ACK beyond it.
+void adoptClientAck(FlowMeta& m, const packet::PacketView& p) {
+  if (!(p.tcpFlags & kAck)) return;
+  m.adoptedServer = false;
+  if ((m.seqKnown & 2) && diff(p.ack, m.seqNext[1]) > 0 && p.ack - m.seqNext[1] <= kAdoptMaxJump) {
+    m.seqNext[1] = p.ack;
+  }
+}
+
 }  // namespace
 
 const char* toString(NormAction a) {
@@ -165,10 +186,11 @@ NormAction normalizeTcp(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
     return fromInitiator && p.payloadLen > 0 ? NormAction::DropAfterFin : NormAction::Pass;
   }
   const uint32_t size = rings.bytesEach();
-  const uint32_t edge = dataEdge(m);
+  uint32_t edge = dataEdge(m);
   if (m.clientAcked == 0) m.clientAcked = 1;  // offset 0 is the SYN
 
   if (!fromInitiator) {
+    if (m.adoptedClient) adoptServerAck(m, p, edge);
     // The server's ACK releases what it acknowledges (a FIN's sequence number included).
     if ((f & kAck) && !(f & kRst)) {
       uint32_t a = p.ack - m.isn[0];
@@ -185,11 +207,22 @@ NormAction normalizeTcp(StreamBufferPool& rings, StreamGuard& g, FlowMeta& m,
   // RFC 9293 3.10.7.4: in a synchronised state a segment without ACK is dropped, and one that
   // acknowledges something not yet sent is answered with an ACK and dropped, data and all.
   if (!(f & kAck)) return NormAction::DropBadAck;
+  if (m.adoptedServer) adoptClientAck(m, p);
   if ((m.seqKnown & 2) && diff(p.ack, m.seqNext[1]) > 0) return NormAction::DropBadAck;
   if (p.payloadLen == 0) return NormAction::Pass;
 
   const uint32_t begin = p.seq - m.isn[0];
   const uint32_t end = begin + p.payloadLen;
+  if (m.adoptedClient && !(m.finSeen & 1)) {
+    // The first client data after a takeover: it continues the stream here (tcp_normalizer.h).
+    m.adoptedClient = false;
+    if (diff(begin, edge) > 0 && begin - edge <= kAdoptMaxJump) {
+      m.seqNext[0] = m.isn[0] + begin;
+      m.clientAcked = begin;
+      edge = begin;
+      guardRelease(rings, g);
+    }
+  }
   if ((m.finSeen & 1) && diff(end, edge) > 0) return NormAction::DropAfterFin;
   if (diff(end, m.clientAcked) <= 0) return NormAction::Pass;  // all acknowledged: the server drops it
   if (diff(begin, edge) > 0) return NormAction::DropAhead;

@@ -48,6 +48,23 @@ struct NormalizerConfig {
   uint8_t minTtl = 64;
 };
 
+// Adopted flows: a flow the standby installed from the HA peer's last sync carries the sequence
+// state of that moment; the old active may have forwarded up to one sync interval (~200 ms) more
+// since. Its first packets after the takeover re-anchor what lags, by at most kAdoptMaxJump:
+//  - a server ACK beyond the client's edge: the server holds those client bytes (the old active
+//    forwarded them), so the edge and clientAcked move there (a retransmission of them is
+//    dropped by the server, whatever it carries);
+//  - the first client data segment beyond the edge: the edge moves to where it starts. The bytes
+//    skipped are the client's last sync interval of upload, never seen here: the one insertion
+//    hole adoption opens, at most kAdoptMaxJump bytes, once per flow and takeover;
+//  - the first client ACK beyond the server's edge (seqNext[1]): it moves there, so that the
+//    client's ACKs of the server's last interval are not dropped as acknowledging unsent data.
+// Bytes unacknowledged at the sync (clientAcked..edge) were never in this box's ring: the flow
+// starts blind (StreamGuard::blind) until the server acknowledged up to the edge.
+// 4 MiB: what one flow sends in a 200 ms interval at 160 Mbit/s. A flow that moved more since
+// its last sync is not continued (its segments are dropped as ahead; the client reconnects).
+inline constexpr uint32_t kAdoptMaxJump = 4u << 20;
+
 // Judges one TCP packet of a known, established-or-later flow whose verdict is Allow (the pending
 // stage has its own stream buffer). `meta` is the state before this packet is tracked. Client data
 // that passes is copied into the ring; a server ACK releases what it acknowledges.

@@ -190,3 +190,56 @@ TEST(NormalizerTtl, RaiseFixesTheIpv4Checksum) {
 
 }  // namespace
 }  // namespace lbg::flow
+
+namespace lbg::flow {
+namespace {
+
+// A flow installed from the HA peer's last sync (tcp_normalizer.h, "Adopted flows").
+class Adopted : public Normalizer {
+ protected:
+  void SetUp() override {
+    Normalizer::SetUp();
+    m_.adoptedClient = m_.adoptedServer = true;
+  }
+};
+
+TEST_F(Adopted, TheFirstClientDataBeyondTheEdgeReAnchorsItOnce) {
+  // The old active forwarded 1001..1501 after the last sync: this box never saw it.
+  EXPECT_EQ(send(seg(P | A, 1501, 5001, "next"), true), NormAction::Pass);
+  EXPECT_FALSE(m_.adoptedClient);
+  EXPECT_EQ(m_.seqNext[0], 1505u);
+  // From now on the usual rules: a gap is dropped, a retransmission must repeat.
+  EXPECT_EQ(send(seg(P | A, 1600, 5001, "gap"), true), NormAction::DropAhead);
+  EXPECT_EQ(send(seg(P | A, 1501, 5001, "nExt"), true), NormAction::Conflict);
+}
+
+TEST_F(Adopted, AJumpBeyondTheBoundIsNotTaken) {
+  EXPECT_EQ(send(seg(P | A, 1001 + kAdoptMaxJump + 1, 5001, "far"), true), NormAction::DropAhead);
+  EXPECT_FALSE(m_.adoptedClient);  // once: a later segment cannot try again
+  EXPECT_EQ(send(seg(P | A, 1001 + 1000, 5001, "near"), true), NormAction::DropAhead);
+}
+
+TEST_F(Adopted, AServerAckBeyondTheEdgeMovesIt) {
+  EXPECT_EQ(send(seg(A, 5001, 1801), false), NormAction::Pass);
+  EXPECT_EQ(m_.clientAcked, 801u);
+  EXPECT_FALSE(m_.adoptedClient);
+  EXPECT_EQ(send(seg(P | A, 1801, 5001, "more"), true), NormAction::Pass);
+}
+
+TEST_F(Adopted, TheClientsFirstAckOfUnseenServerBytesPassesOnce) {
+  EXPECT_EQ(send(seg(A, 1001, 5001 + 3000), true), NormAction::Pass);
+  EXPECT_FALSE(m_.adoptedServer);
+  EXPECT_EQ(send(seg(A, 1001, 5001 + 6000), true), NormAction::DropBadAck);
+  // Beyond the bound even the first time: dropped.
+  m_.adoptedServer = true;
+  EXPECT_EQ(send(seg(A, 1001, 5001 + 3000 + kAdoptMaxJump + 1), true), NormAction::DropBadAck);
+}
+
+TEST_F(Adopted, AFlowThatIsNotAdoptedKeepsTheStrictRules) {
+  m_.adoptedClient = m_.adoptedServer = false;
+  EXPECT_EQ(send(seg(P | A, 1501, 5001, "next"), true), NormAction::DropAhead);
+  EXPECT_EQ(send(seg(A, 1001, 5001 + 3000), true), NormAction::DropBadAck);
+}
+
+}  // namespace
+}  // namespace lbg::flow

@@ -5,9 +5,13 @@
 #   - both gateways start standby: nothing passes (fail closed, no loop);
 #   - keepalived makes a active: an allowed connection is served once, by a; b forwards nothing
 #     (its tx_packets stays 0, its ha_standby_dropped grows); a forbidden one is refused;
-#   - SIGKILL of a's gateway: a's track script fails, b becomes active, new allowed connections
-#     work, a forbidden one is still refused; the measured takeover gap is printed (not judged:
-#     no timings in tests). Established flows are not kept yet (no flow sync): not checked.
+#   - flow-state sync (ha.sync over the HA veth): a's allowed flows reach b's tables; datagrams
+#     not signed with the pair's key are refused and counted (ha_sync_auth_failed);
+#   - SIGKILL of a's gateway during a long allowed download: a's track script fails, b becomes
+#     active, the download completes intact (curl's exit status and the body's SHA-256), idle
+#     keep-alive connections answer another request, new allowed connections work, a forbidden
+#     one is still refused; the measured takeover gap is printed (not judged: no timings in
+#     tests).
 #   - each box's sealed log records its role at start and each change.
 # Only namespaces this script creates are touched. Needs root and keepalived; skips (77) otherwise.
 # Usage: ha_e2e.sh LBG_GATEWAY LBGCTL TOOLS_HA_DIR WORKDIR
@@ -61,9 +65,34 @@ read -r rc code < <(ha_get denied.example.jp)
 check "a forbidden connection is refused (curl rc=$rc)" test "$rc" != 0 -a "$code" != 200
 check "nothing forbidden reached the server" test "$(seen)" = 1
 
-# --- takeover: SIGKILL of a's gateway ---------------------------------------------------------
-ha_probe_start probe.ok probe.stop
+# --- flow-state sync: a's flows reach b; unsigned datagrams install nothing ---------------------
+ip netns exec "${NG[a]}" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in (10, 64, 1400):
+    s.sendto(b"LBGS\x01" + bytes(n), (sys.argv[1], 7400))' "${HAIP[b]}"
+wait_for 50 test "$(ha_counter b ha_sync_auth_failed)" -ge 3 || true
+check "b refused 3 unsigned sync datagrams (ha_sync_auth_failed)" test "$(ha_counter b ha_sync_auth_failed)" -ge 3
+check "a sent its allowed flows (ha_sync_queued)" test "$(ha_counter a ha_sync_queued)" -ge 1
+check "b installed them (ha_sync_installed)" test "$(ha_counter b ha_sync_installed)" -ge 1
+check "b still made no flow of its own" test "$(ha_counter b flows_new)" = 0
+sync_peer() { ha_ctl "$1" --json ha status | python3 -c 'import json,sys; print(json.load(sys.stdin)["sync"]["peer"])'; }
+check "lbgctl ha status names the sync peer" test "$(sync_peer b)" = "${HAIP[a]}:7400"
+
+# --- takeover: SIGKILL of a's gateway during a download ---------------------------------------
+# The download (32 MiB, at most 3.2 MiB/s from the server: 10 s or more) starts last, and the
+# kill follows its first MB, so that it is still running then however slow the machine is.
+DL_MIB=32
+want=$(python3 -c 'import hashlib, sys
+piece = bytes(i % 251 for i in range(65536))
+print(hashlib.sha256(piece * (16 * int(sys.argv[1]))).hexdigest())' "$DL_MIB")
+ha_probe_start probe.ok probe.stop 3
 wait_for 100 test -s probe.ok || echo "the probe got no answer before the kill"
+ip netns exec "$NC" curl -sS --max-time 120 -H "Host: allowed.example.jp" -o download.bin \
+  "http://$SERVER_IP/slow/$DL_MIB" 2>download.err &
+DLPID=$!
+downloaded() { [ "$(stat -c %s download.bin 2>/dev/null || echo 0)" -gt "$1" ]; }  # read per try
+wait_for 100 downloaded 1000000 || echo "the download did not start"
+at_kill=$(stat -c %s download.bin 2>/dev/null || echo 0)
 kill_at=$(date +%s.%N)
 kill -KILL "${GWPID[a]}"; wait "${GWPID[a]}" 2>/dev/null || true; GWPID[a]=
 wait_for 150 test "$(ha_role b)" = active || true
@@ -76,6 +105,16 @@ check "new connections are answered after the takeover" test "$gap" != n/a
 grep -E "Entering (MASTER|FAULT)" a/keepalived.log b/keepalived.log | sed 's/^/  /' || true
 check "a's keepalived saw its track script fail" grep -q "Entering FAULT STATE" a/keepalived.log
 
+set +e; wait "$DLPID"; dlrc=$?; set -e
+got=$(sha256sum download.bin | cut -d' ' -f1)
+echo "download: $at_kill bytes before the kill, $(stat -c %s download.bin) in all"
+check "the download started before the kill ($at_kill bytes) and was not over" \
+  test "$at_kill" -gt 0 -a "$at_kill" -lt $((DL_MIB << 20))
+check "the download went on through b and completed (curl rc=$dlrc)" test "$dlrc" = 0
+check "the downloaded body is intact (SHA-256)" test "$got" = "$want"
+read -r _ kept _ held < probe.ok.kept || { kept=0; held=3; }
+check "idle keep-alive connections answer after the takeover ($kept of $held)" test "$kept" = "$held"
+check "b continued a's flows (ha_sync_installed)" test "$(ha_counter b ha_sync_installed)" -ge 1
 n=$(seen)
 read -r rc code < <(ha_get allowed.example.jp)
 check "allowed connection through b (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200

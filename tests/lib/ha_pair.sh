@@ -54,6 +54,8 @@ services:
     ports: [tcp/80]
 EOF
   printf 'users:\n  "0": admin\n' > roles.yaml
+  # The pair's flow-sync key (ha.sync.key_file), the same on both boxes, owner-only.
+  ( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > ha.key )
   ( exec ip netns exec "$NS" /usr/bin/python3 "$LBG_TEST_LIB/http_host_server.py" 2>server.err ) &
   HA_SRVPID=$!
 }
@@ -67,7 +69,8 @@ _ha_veth() {  # NS IF BRIDGE_PORT BRIDGE
 }
 
 # ha_gateway_start BOX: lbg-gateway of box a or b in its namespace, standby at start (the YAML's
-# `ha:`), sealed log and control socket in BOX/; returns once it answers on the socket.
+# `ha:`), flow-state sync with the other box over the HA veth (`ha.sync`, port 7400), sealed log
+# and control socket in BOX/; returns once it answers on the socket.
 ha_gateway_start() {
   local x=$1
   mkdir -p -m 700 "$x"
@@ -82,7 +85,9 @@ policy: $PWD/policy.yaml
 appliance_id: lbg-$x
 log: {dir: $PWD/$x/log, key: $PWD/$x/log.key}
 control: {socket: $PWD/$x/control.sock, roles: $PWD/roles.yaml, store: $PWD/$x/store}
-ha: {role_at_start: standby}
+ha:
+  role_at_start: standby
+  sync: {local: "${HAIP[$x]}:7400", peer: "${PEER[$x]}:7400", key_file: $PWD/ha.key}
 EOF
   ip netns exec "${NG[$x]}" "$GW" run --config "$x/gateway.yaml" >>"$x/gateway.out" 2>>"$x/gateway.err" &
   GWPID[$x]=$!

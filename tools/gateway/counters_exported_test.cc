@@ -45,6 +45,7 @@ std::vector<Declared> declaredCounters() {
   declare<dataplane::PipelineCounters>(d);
   declare<dataplane::PortCounters>(d);
   declare<dataplane::HaGauges>(d);
+  declare<ha::SyncLinkCounters::Plain>(d);
   declare<flow::FlowTableCounters>(d);
   declare<flow::StreamBufferCounters>(d);
   declare<packet::ReassemblerCounters>(d);
@@ -70,7 +71,10 @@ std::vector<ControlApi::Counter> gatewayCounters() {
   w.port.ha_standby_dropped = 19;
   dataplane::HaGauges ha;
   ha.ha_standby = 1;
-  auto out = dataplane::exportCounters(w, dns.snapshot(), ha);
+  ha::SyncLinkCounters sync;
+  sync.ha_sync_auth_failed.store(20);
+  w.pipeline.ha_sync_installed = 21;
+  auto out = dataplane::exportCounters(w, dns.snapshot(), ha, sync.snapshot());
   telemetry::LogCounters log;
   log.records_lost = 18;
   telemetry::LogGauges gauges;
@@ -108,6 +112,8 @@ TEST(CountersExported, EveryDeclaredCounterIsInTheExportOnceWithItsHelp) {
   EXPECT_EQ(value("log_alarm"), 1u);
   EXPECT_EQ(value("ha_standby_dropped"), 19u);
   EXPECT_EQ(value("ha_standby"), 1u);
+  EXPECT_EQ(value("ha_sync_auth_failed"), 20u);
+  EXPECT_EQ(value("ha_sync_installed"), 21u);
 }
 
 // The `ddos` section is the guard's sub-list of the pipeline counters, exactly: every guard_
@@ -130,7 +136,13 @@ TEST(CountersExported, GuardCountersFormTheDdosSection) {
     EXPECT_NE(c.sectionTitle.find("DDoS"), std::string::npos) << c.name;
     inSection.insert(c.name);
   }
-  EXPECT_EQ(inHa, (std::set<std::string>{"ha_standby", "ha_standby_dropped"}));
+  std::set<std::string> ha;
+  for (const auto& info : dataplane::kHaCounterInfo) ha.insert(std::string(info.name));
+  EXPECT_EQ(inHa, ha);
+  for (const char* n : {"ha_standby", "ha_standby_dropped", "ha_sync_queued", "ha_sync_installed",
+                        "ha_sync_auth_failed", "ha_sync_version_mismatch", "ha_sync_deleted"}) {
+    EXPECT_TRUE(inHa.count(n)) << n;
+  }
   std::set<std::string> guard;
   for (const auto& info : dataplane::PipelineCounters::kInfo)
     if (info.name.starts_with("guard_")) guard.insert(std::string(info.name));
