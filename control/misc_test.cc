@@ -36,6 +36,22 @@ TEST(VerdictDiffTest, PairsByTupleAndOccurrence) {
   EXPECT_TRUE(compareVerdicts(running, running).changes.empty());
 }
 
+// `policy test` on a gateway with an exception port: a flow that a candidate hands to lbg-proxy
+// at its SYN shows as intercept, with the DNS-bound name that made it so.
+TEST(VerdictDiffTest, InterceptShowsTheBoundName) {
+  const std::string base =
+      R"({"event_type":"flow","phase":"verdict","proto":"TCP","src_ip":"10.0.0.1","src_port":5,)"
+      R"("dest_ip":"1.2.3.4","dest_port":443,)";
+  const std::vector<std::string> running = {
+      base + R"("action":"deny","reason":"intercept-unavailable:no-exception-port","policy":{"service":"entra"}})"};
+  const std::vector<std::string> candidate = {
+      base + R"("action":"allow","reason":"intercept","policy":{"service":"entra"},"dns":{"rrname":"login.microsoftonline.com"}})"};
+  const auto cmp = compareVerdicts(running, candidate);
+  ASSERT_EQ(cmp.changes.size(), 1u);
+  EXPECT_EQ(cmp.changes[0].toReason, "intercept");
+  EXPECT_EQ(cmp.changes[0].name, "login.microsoftonline.com");
+}
+
 TEST(IsmapTest, ExpiringSortedAndInclusive) {
   using namespace std::chrono;
   policy::PolicyDoc doc;

@@ -37,6 +37,9 @@ std::map<std::string, std::vector<Verdict>> collect(const std::vector<std::strin
     if (j.contains("tls") && j["tls"].is_object()) v.name = str(j["tls"], "sni");
     if (v.name.empty() && j.contains("http") && j["http"].is_object())
       v.name = str(j["http"], "hostname");
+    // A flow judged by its destination's DNS binding (dns-binding, or intercept at the SYN): the
+    // bound name is why, shown like the others.
+    if (v.name.empty() && j.contains("dns") && j["dns"].is_object()) v.name = str(j["dns"], "rrname");
     out[key].push_back(std::move(v));
   }
   return out;

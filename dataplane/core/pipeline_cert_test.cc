@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/cert/test_flight.h"
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/test_frames.h"
@@ -37,37 +38,9 @@ rte_mempool* certPool() {
   return pool;
 }
 
-// A TLS 1.2 flight: ServerHello, Certificate (the given DER certificates), ServerHelloDone.
+// A TLS 1.2 flight: ServerHello, Certificate (the given certificates), ServerHelloDone.
 Bytes flight(std::initializer_list<X509*> certs, bool tls13 = false) {
-  Bytes sh;
-  tls::put16(sh, 0x0303);
-  tls::append(sh, Bytes(32, 0x42));
-  sh.push_back(0);
-  tls::put16(sh, tls13 ? 0x1301 : 0xc02f);
-  sh.push_back(0);
-  if (tls13) {
-    tls::put16(sh, 6);
-    tls::put16(sh, 43);
-    tls::put16(sh, 2);
-    tls::put16(sh, 0x0304);
-  }
-  Bytes msgs = tls::handshake(sh, 2);
-  if (!tls13) {
-    Bytes list;
-    for (X509* c : certs) {
-      unsigned char* der = nullptr;
-      const int n = i2d_X509(c, &der);
-      tls::put24(list, size_t(n));
-      tls::append(list, Bytes(der, der + n));
-      OPENSSL_free(der);
-    }
-    Bytes body;
-    tls::put24(body, list.size());
-    tls::append(body, list);
-    tls::append(msgs, tls::handshake(body, 11));
-    tls::append(msgs, tls::handshake({}, 14));
-  }
-  return tls::records(msgs, 16384, 0x0303);
+  return cert::testing::serverFlight(certs, tls13);
 }
 
 class PipelineCertTest : public ::testing::Test {

@@ -26,11 +26,11 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/cert/test_flight.h"
 #include "dataplane/core/eal.h"
 #include "dataplane/core/mbuf_pool.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/core/test_frames.h"
-#include "dataplane/inspect/tls/hello_builder.h"
 #include "dataplane/proxy/test_certs.h"
 #include "policy/parser.h"
 #include "tools/bench/common/null_port.h"
@@ -38,7 +38,6 @@
 using namespace lbg;
 using lbg::testing::Bytes;
 using lbg::testing::L4Spec;
-namespace tls = lbg::inspect::testing;
 
 namespace {
 
@@ -52,31 +51,6 @@ services:
     ports: [tcp/443]
 )";
 constexpr int kStages = 9;
-
-// ServerHello, Certificate (`certs`, leaf first), ServerHelloDone, as TLS 1.2 records.
-Bytes flight(const std::vector<X509*>& certs) {
-  Bytes sh;
-  tls::put16(sh, 0x0303);
-  tls::append(sh, Bytes(32, 0x42));
-  sh.push_back(0);
-  tls::put16(sh, 0xc02f);
-  sh.push_back(0);
-  Bytes msgs = tls::handshake(sh, 2);
-  Bytes list;
-  for (X509* c : certs) {
-    unsigned char* der = nullptr;
-    const int n = i2d_X509(c, &der);
-    tls::put24(list, size_t(n));
-    tls::append(list, Bytes(der, der + n));
-    OPENSSL_free(der);
-  }
-  Bytes body;
-  tls::put24(body, list.size());
-  tls::append(body, list);
-  tls::append(msgs, tls::handshake(body, 11));
-  tls::append(msgs, tls::handshake({}, 14));
-  return tls::records(msgs, 16384, 0x0303);
-}
 
 struct Frame {
   Bytes bytes;
@@ -164,7 +138,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const Bytes hello = testing::clientHello({.names = {"login.example.jp"}});
-  const Bytes serverFlight = flight({leaf.cert.get(), root.cert.get()});
+  const Bytes serverFlight = cert::testing::serverFlight({leaf.cert.get(), root.cert.get()});
 
   // Two pipelines over the same policy: [0] with the certificate check, [1] without.
   Bench b[2];
