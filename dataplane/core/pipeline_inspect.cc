@@ -10,6 +10,9 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "dataplane/core/pipeline.h"
 #include "dataplane/inspect/stream_lead.h"
 
@@ -48,19 +51,21 @@ bool Pipeline::protocolFits(Entry& e, int service, policy::L4 l4, uint16_t port,
 bool Pipeline::decideByBinding(Entry& e, const IpAddr& server, policy::L4 proto, uint16_t port,
                                const inspect::Finding* f) {
   int service = -1;
-  std::string_view boundName;
+  // The bound name is logged: it is why the address was trusted. The table's view of it lives
+  // only inside the callback, so it is copied; the verdict event copies it again at once.
+  char bound[256];
+  size_t boundLen = 0;
   dns_.anyName(server, now_, [&](std::string_view name) {
     const int s = snap_->matchName(name, proto, port);
     if (s < 0) return false;
     service = s;
-    boundName = name;
+    boundLen = std::min(name.size(), sizeof(bound));
+    std::memcpy(bound, name.data(), boundLen);
     return true;
   });
   if (service < 0) return false;
   if (!protocolFits(e, service, proto, port, f)) return true;
-  // The bound name is logged: it is why the address was trusted. It stays valid for this call
-  // only (the binding table may change), so the verdict event copies it at once.
-  identity_.name = boundName;
+  identity_.name = std::string_view(bound, boundLen);
   setVerdict(e, Action::Allow, Reason::DnsBinding, service);
   identity_ = Identity{};
   return true;

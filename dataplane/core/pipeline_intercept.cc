@@ -15,6 +15,7 @@
 // normaliser and tracker see none of it; the flow ends by its idle timeout.
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/core/pipeline.h"
@@ -32,20 +33,23 @@ constexpr uint8_t kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, uint16_t port) {
   int svc = snap_->matchAddress(server, policy::L4::Tcp, port);
   if (svc >= 0 && !snap_->service(svc).intercept) return false;
-  std::string_view boundName;
+  // Why it is handed over: the name DNS bound the address to (logged like decideByBinding's),
+  // none when by the service's CIDR. The table's view of it lives only inside the callback: copied.
+  char bound[256];
+  size_t boundLen = 0;
   if (svc < 0) {
     dns_.anyName(server, now_, [&](std::string_view name) {
       const int s = snap_->matchName(name, policy::L4::Tcp, port);
       if (s < 0 || !snap_->service(s).intercept) return false;
       svc = s;
-      boundName = name;
+      boundLen = std::min(name.size(), sizeof(bound));
+      std::memcpy(bound, name.data(), boundLen);
       return true;
     });
   }
   if (svc < 0) return false;
-  // Why it is handed over: the name DNS bound the address to (logged like decideByBinding's; valid
-  // for this call only, copied by the verdict event at once); none when by the service's CIDR.
-  identity_.name = boundName;
+  identity_ = Identity{};
+  identity_.name = std::string_view(bound, boundLen);
   const packet::PacketView& v = u.view;
   if (v.vlanCount > 0 || u.count != 1 || !server.isV4()) {
     // The kernel side has no VLAN interfaces and lbg-proxy's transparent listener and rules are
@@ -53,6 +57,7 @@ bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, ui
     ++counters_.intercept_unavailable;
     setVerdict(e, Action::Deny, Reason::InterceptUnavailable, svc,
                v.vlanCount > 0 ? "vlan" : !server.isV4() ? "ipv6" : "fragment");
+    identity_ = Identity{};  // `bound` ends with this call
     return true;
   }
   std::memcpy(e.user.punt.serverMac, v.frame, 6);
