@@ -44,25 +44,43 @@ void prune(QPDFObjectHandle dict, const std::set<std::string>& allowed, const ch
   }
 }
 
+// Intermediate nodes are reached from the catalog down through /Kids, the way qpdf built the page
+// list, never up through /Parent: a page's /Parent is the file's claim, and may name the catalog or
+// another page. Each node's /Parent is rewritten to the node that really lists it, so every reader
+// inherits the same attributes from the same nodes.
+void pruneTree(QPDFObjectHandle node, QPDFObjectHandle parent, int depth, std::set<QPDFObjGen>& seen,
+               std::vector<RemovedItem>& removed) {
+  if (!node.isDictionary() || depth > 256) return;
+  if (node.isIndirect() && !seen.insert(node.getObjGen()).second) return;
+  QPDFObjectHandle kids = node.getKey("/Kids");
+  if (!kids.isArray()) return;  // a page: pruned with the page allow-list
+  prune(node, pageTreeKeys(), "page-entry", "page tree", removed);
+  if (parent.isNull()) {
+    node.removeKey("/Parent");
+  } else {
+    node.replaceKey("/Parent", parent);
+  }
+  for (QPDFObjectHandle kid : kids.getArrayAsVector()) {
+    if (!kid.isDictionary()) continue;
+    if (kid.getKey("/Kids").isArray()) {
+      pruneTree(kid, node, depth + 1, seen, removed);
+    } else {
+      kid.replaceKey("/Parent", node);
+    }
+  }
+}
+
 }  // namespace
 
 void pruneToAllowList(QPDF& pdf, std::vector<RemovedItem>& removed) {
   prune(pdf.getRoot(), catalogKeys(), "catalog-entry", "catalog", removed);
-  std::set<QPDFObjGen> nodes;  // page tree nodes already pruned
   size_t number = 0;
   for (QPDFObjectHandle page : pdf.getAllPages()) {
     ++number;
-    std::string where = "page " + std::to_string(number);
-    prune(page, pageKeys(), "page-entry", where, removed);
-    // Up the tree; the walk is bounded by the depth qpdf accepted when it built the page list,
-    // and each node is pruned once.
-    QPDFObjectHandle node = page.getKey("/Parent");
-    for (int depth = 0; node.isDictionary() && depth < 256; ++depth) {
-      if (node.isIndirect() && !nodes.insert(node.getObjGen()).second) break;
-      prune(node, pageTreeKeys(), "page-entry", where, removed);
-      node = node.getKey("/Parent");
-    }
+    prune(page, pageKeys(), "page-entry", "page " + std::to_string(number), removed);
   }
+  std::set<QPDFObjGen> seen;
+  pruneTree(pdf.getRoot().getKey("/Pages"), QPDFObjectHandle::newNull(), 0, seen, removed);
 }
 
 }  // namespace lbg::sanitizer::pdf

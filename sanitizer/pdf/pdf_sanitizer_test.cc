@@ -429,6 +429,24 @@ TEST(PdfSanitizer, CatalogWithoutPagesBlocks) {
   EXPECT_EQ(wrongType.report.reason, "no-pages");
 }
 
+// A page whose /Parent names the catalog (found by the fuzzer): the tree is pruned from the catalog
+// down through /Kids, so the catalog keeps /Pages, and the page's /Parent is rewritten to the node
+// that lists it.
+TEST(PdfSanitizer, PageParentIsRewrittenToTheListingNode) {
+  std::string input = rawPdf({"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                              "<< /Type /Page /Parent 1 0 R /MediaBox [0 0 612 792] >>"},
+                             "");
+  Outcome out = engine()->sanitize(input, "parent.pdf", Mode::Rebuild);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  QPDF result;
+  result.processMemoryFile("out.pdf", out.output.data(), out.output.size());
+  ASSERT_EQ(result.getAllPages().size(), 1u);
+  QPDFObjectHandle tree = result.getRoot().getKey("/Pages");
+  QPDFObjectHandle page = result.getAllPages()[0];
+  EXPECT_EQ(page.getKey("/Parent").getObjGen(), tree.getObjGen());
+  EXPECT_FALSE(tree.hasKey("/Parent"));
+}
+
 // An object whose body does not parse (qpdf reads it as null and warns): blocked, never rebuilt
 // around the hole (found by the fuzzer).
 TEST(PdfSanitizer, DamagedObjectBlocks) {
