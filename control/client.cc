@@ -31,6 +31,13 @@ Result<Client> Client::connect(const std::string& socketPath) {
   return Client(fd);
 }
 
+int Client::serverPid() const {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) return -1;
+  return cred.pid > 0 ? cred.pid : -1;
+}
+
 Client::~Client() {
   if (fd_ >= 0) ::close(fd_);
 }

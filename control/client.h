@@ -19,6 +19,10 @@ class Client {
   // Transport failures are errors; a refusal by the server is a Response with ok == false.
   Result<Response> call(const Request& request, int passFd = -1);
 
+  // The process id of the server at the other end (SO_PEERCRED: fixed when it listened), or -1.
+  // lbg-ha-watch waits on it to see the gateway die the moment it does.
+  int serverPid() const;
+
  private:
   explicit Client(int fd) : fd_(fd) {}
   int fd_ = -1;

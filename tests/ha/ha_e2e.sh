@@ -103,7 +103,9 @@ gap=$(ha_gap "$kill_at" probe.ok)
 echo "takeover gap: $gap ms (last answered new connection before the kill to the first after it)"
 check "new connections are answered after the takeover" test "$gap" != n/a
 grep -E "Entering (MASTER|FAULT)" a/keepalived.log b/keepalived.log | sed 's/^/  /' || true
-check "a's keepalived saw its track script fail" grep -q "Entering FAULT STATE" a/keepalived.log
+check "a's keepalived gave up mastership (FAULT)" grep -q "Entering FAULT STATE" a/keepalived.log
+check "a's watcher saw the gateway exit (alive file 1)" test "$(cat a/alive 2>/dev/null)" = 1
+check "b's watcher sees b's gateway alive (alive file 0)" test "$(cat b/alive 2>/dev/null)" = 0
 
 set +e; wait "$DLPID"; dlrc=$?; set -e
 got=$(sha256sum download.bin | cut -d' ' -f1)

@@ -100,8 +100,8 @@ ha_keepalived_start() {
   sed -e "s|@ROUTER_ID@|lbg-$x|" -e "s|@LBGCTL@|$LBGCTL|" -e "s|@SOCKET@|$PWD/$x/control.sock|g" \
       -e "s|@HEALTH_INTERVAL@|1|" -e "s|@HA_IF@|ha0|g" -e "s|@VRID@|$VRID|" \
       -e "s|@PRIORITY@|${PRIO[$x]}|" -e "s|@SELF@|${HAIP[$x]}|" -e "s|@PEER@|${PEER[$x]}|" \
-      -e "s|@VIP@|$HANET.254/24|" -e "s|@FIFO@|$PWD/$x/notify.fifo|" \
-      -e "s|@NOTIFY@|$HA/lbg-ha-notify --lbgctl $LBGCTL|g" "$HA/keepalived.conf.in" > "$x/keepalived.conf"
+      -e "s|@VIP@|$HANET.254/24|" -e "s|@FIFO@|$PWD/$x/notify.fifo|" -e "s|@ALIVE_FILE@|$PWD/$x/alive|g" \
+      -e "s|@NOTIFY@|$HA/lbg-ha-notify --lbgctl $LBGCTL --watch ${HA_WATCH:-$(dirname "$GW")/lbg-ha-watch}|g" "$HA/keepalived.conf.in" > "$x/keepalived.conf"
   ip netns exec "${NG[$x]}" "$KEEPALIVED" --dont-fork --log-console --vrrp -f "$PWD/$x/keepalived.conf" \
     -p "$PWD/$x/keepalived.pid" -r "$PWD/$x/vrrp.pid" -c "$PWD/$x/checkers.pid" \
     >>"$x/keepalived.log" 2>&1 &

@@ -39,10 +39,11 @@ check "dpkg in the fresh root records the package" \
   bash -c "dpkg --root='$root' -s lbg | grep -q '^Status: install ok unpacked'"
 for f in usr/bin/lbg-gateway usr/bin/lbgctl usr/bin/lbg-proxy usr/bin/lbg-audit usr/bin/lbg-sanitize \
          usr/bin/lbg-ids-check usr/sbin/lbg-icapd usr/lib/lbg/hugepages.sh usr/lib/lbg/bind-nics.sh \
-         usr/lib/lbg/tproxy-rules.sh usr/lib/lbg/lbg-ha-notify; do
+         usr/lib/lbg/tproxy-rules.sh usr/lib/lbg/lbg-ha-notify usr/lib/lbg/lbg-ha-watch; do
   check "executable /$f" test -x "$root/$f"
 done
 check "keepalived template of a pair" grep -q "track_script" "$root/usr/share/lbg/ha/keepalived.conf.in"
+check "keepalived template tracks the watcher's file" grep -q "track_file" "$root/usr/share/lbg/ha/keepalived.conf.in"
 # Unpacked but not configured: dpkg leaves each conffile as FILE.dpkg-new until configure.
 installed() { if [ -e "$root/$1" ]; then echo "$root/$1"; else echo "$root/$1.dpkg-new"; fi; }
 for f in etc/lbg/gateway.yaml etc/lbg/roles.yaml etc/default/lbg-proxy etc/default/lbg-icapd \
