@@ -251,8 +251,20 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
     }
     if (root["appliance_id"]) c.applianceId = root["appliance_id"].as<std::string>();
     if (root["flows"]) c.pipeline.flowCapacity = root["flows"].as<uint32_t>();
-    if (root["stream_buffers"]) c.pipeline.streamBuffers = root["stream_buffers"].as<uint32_t>();
-    if (root["hold_slots"]) c.pipeline.holdSlots = root["hold_slots"].as<uint32_t>();
+    // Pools of each worker (pipeline.h): zero would deny every followed flow, and sizes beyond
+    // these are typos that would ask for more memory than the box has.
+    if (root["stream_buffers"]) {
+      c.pipeline.streamBuffers = root["stream_buffers"].as<uint32_t>();
+      if (c.pipeline.streamBuffers < 16 || c.pipeline.streamBuffers > 1u << 20) {
+        return errorAt(path, root["stream_buffers"], "stream_buffers must be 16..1048576");
+      }
+    }
+    if (root["hold_slots"]) {
+      c.pipeline.holdSlots = root["hold_slots"].as<uint32_t>();
+      if (c.pipeline.holdSlots < 64 || c.pipeline.holdSlots > 1u << 22) {
+        return errorAt(path, root["hold_slots"], "hold_slots must be 64..4194304");
+      }
+    }
   } catch (const YAML::Exception& e) {
     return Error{e.msg, path, e.mark.line + 1, e.mark.column + 1};
   }

@@ -153,7 +153,7 @@ TEST_F(GatewayConfigTest, TrustStoreAndCertRequests) {
   auto d = load("");
   ASSERT_TRUE(d.ok()) << d.error().toString();
   EXPECT_EQ(d.value().trustStore, "/etc/ssl/certs/ca-certificates.crt");
-  EXPECT_EQ(d.value().certRequests, 256u);
+  EXPECT_EQ(d.value().certRequests, 4096u);
   auto c = load("trust_store: /etc/lbg/roots.pem\ncert_requests: 32\n");
   ASSERT_TRUE(c.ok()) << c.error().toString();
   EXPECT_EQ(c.value().trustStore, "/etc/lbg/roots.pem");
@@ -164,6 +164,23 @@ TEST_F(GatewayConfigTest, TrustStoreAndCertRequests) {
   auto zero = load("cert_requests: 0\n");
   ASSERT_FALSE(zero.ok());
   EXPECT_NE(zero.error().message.find("cert_requests"), std::string::npos);
+}
+
+// Pool sizes are validated once with their position: zero stream buffers would deny every
+// followed flow, and a typo's billions would ask for more memory than the box has.
+TEST_F(GatewayConfigTest, PoolSizesAreBounded) {
+  auto ok = load("stream_buffers: 1024\nhold_slots: 4096\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  EXPECT_EQ(ok.value().pipeline.streamBuffers, 1024u);
+  EXPECT_EQ(ok.value().pipeline.holdSlots, 4096u);
+  for (const char* bad : {"stream_buffers: 0\n", "stream_buffers: 4000000000\n", "hold_slots: 1\n",
+                          "hold_slots: 100000000\n"}) {
+    auto c = load(bad);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.error().line, 3) << bad;
+    EXPECT_NE(c.error().message.find(std::string(bad).substr(0, std::string(bad).find(':'))), std::string::npos)
+        << c.error().message;
+  }
 }
 
 TEST_F(GatewayConfigTest, BadMetricsAddressIsAPositionedError) {
