@@ -329,7 +329,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 
   switch (e->meta.verdict) {
     case Verdict::Allow:
-      if (!e->meta.synced && syncOut_ != nullptr) syncFirst(*e);  // HA peer (pipeline_sync.cc)
+      if (!e->meta.synced && syncOut_ != nullptr) syncFirst(*e, u);  // HA (pipeline_sync.cc)
       // A service that demands applications: payload waits for nDPI's answer (app_hold.cc).
       if (identifying && holdUntilIdentified(*e, u, fromInitiator, tx)) return;
       if (e->meta.follow) {

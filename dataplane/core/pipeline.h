@@ -26,6 +26,7 @@
 // is bounded and its overflow is counted; every failure denies (fail closed).
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -44,6 +45,7 @@
 #include "dataplane/guard/dest_table.h"
 #include "dataplane/guard/source_table.h"
 #include "dataplane/ha/flow_sync.h"
+#include "dataplane/ha/learn_table.h"
 #include "dataplane/inspect/appid/appid.h"
 #include "dataplane/inspect/dns/binding_table.h"
 #include "dataplane/inspect/dns/query_table.h"
@@ -161,6 +163,14 @@ struct PipelineConfig {
   uint64_t syncIntervalNs = 200'000'000ull;
   uint32_t syncSweepBudget = 1024;
   uint32_t syncInstallBudget = 512;  // records installed per loop iteration (standby)
+  // The takeover's learning frames (pipeline_learn.cc, dataplane/ha/learn_frame.h): hosts kept
+  // per worker, rounds sent after becoming active and their spacing (as keepalived repeats its
+  // gratuitous ARPs), frames per loop iteration (one TX batch: the mbufs stay within the pool's
+  // per-worker slack).
+  uint32_t learnHosts = 4096;
+  uint32_t learnRounds = 3;
+  uint64_t learnIntervalNs = 100'000'000ull;
+  uint32_t learnBudget = 64;
 };
 
 struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
@@ -204,10 +214,28 @@ class Pipeline {
   void attachSync(ha::SyncRing* out, ha::SyncRing* in) {
     syncOut_ = out;
     syncIn_ = in;
+    // A box of a pair keeps the hosts it announces when it takes over (pipeline_learn.cc).
+    if (out != nullptr && !learn_) learn_ = std::make_unique<ha::LearnTable>(config_.learnHosts);
   }
   // Once per loop iteration, after housekeeping(): installs what the peer sent (bounded), and
   // while active re-sends a slice of the flows seen since the previous sweep.
   void serviceSync(uint64_t nowNs, bool standby);
+  // The takeover's learning frames (pipeline_learn.cc), once per loop iteration with the role of
+  // the iteration: when it changes from standby to active, every host of the worker's table is
+  // announced out of the port opposite its side, in learnRounds rounds learnIntervalNs apart,
+  // learnBudget frames per call. Frames come from the packet pool and go through `tx`.
+  void serviceLearn(uint64_t nowNs, bool standby, TxSink& tx);
+  // What the service thread logs (one `ha.learn` record per takeover, once every worker is done):
+  // announcements finished, and the last one's hosts and frames. Relaxed atomics.
+  struct LearnReport {
+    uint32_t done = 0;
+    uint64_t hosts = 0, frames = 0;
+  };
+  LearnReport learnReport() const {
+    return {learnDone_.load(std::memory_order_acquire),
+            learnDoneHosts_.load(std::memory_order_relaxed),
+            learnDoneFrames_.load(std::memory_order_relaxed)};
+  }
 
   const PipelineCounters& counters() const { return counters_; }
   // Fills a zeroed event with a flow's tuple (client first), verdict, counters and service name
@@ -369,11 +397,17 @@ class Pipeline {
   // Allow case of stageFlow (once its followers other than HTTP are done); syncGone: its end or
   // denial is sent (it was synced). installSynced: one record from the peer.
   static bool syncable(const Entry& e);
-  bool syncExport(const Entry& e, ha::SyncOp op);
-  void syncFirst(Entry& e);
+  // `u`: the packet of the flow's first sync, whose MACs name its hosts (learnHosts()).
+  bool syncExport(const Entry& e, ha::SyncOp op, const Unit* u = nullptr);
+  void syncFirst(Entry& e, const Unit& u);
   void syncGone(Entry& e);
   void syncSweep(uint64_t nowNs);
   void installSynced(const ha::SyncRecord& r);
+  // pipeline_learn.cc: the hosts of a flow's packet (source on its ingress side, destination on
+  // the other) into the worker's table and the record; a synced record's hosts into the table.
+  void learnHosts(const Unit& u, ha::SyncRecord& r);
+  void learnSynced(const ha::SyncRecord& r);
+  void noteHost(ha::LearnSide side, const ha::LearnHost& h);
 
   // log stage
   void emitVerdict(const Entry& e);
@@ -463,6 +497,14 @@ class Pipeline {
   bool syncStandby_ = false;
   uint32_t syncCursor_ = UINT32_MAX;  // the sweep's next slot; UINT32_MAX: no sweep running
   uint64_t syncSweepStart_ = 0, syncPrevSweepStart_ = 0;
+  std::unique_ptr<ha::LearnTable> learn_;  // null: not a pair (pipeline_learn.cc)
+  int8_t learnWasStandby_ = -1;             // the previous iteration's role; -1: none yet
+  uint32_t learnRoundsLeft_ = 0;            // of the running announcement; 0: none running
+  uint32_t learnCursor_ = 0;                // the next slot of learn_ in this round
+  uint64_t learnRoundNs_ = 0;               // when the current round starts
+  uint64_t learnFrames_ = 0;                // frames of the running announcement
+  std::atomic<uint32_t> learnDone_{0};
+  std::atomic<uint64_t> learnDoneHosts_{0}, learnDoneFrames_{0};
   telemetry::SpscRing<telemetry::Event> events_;
   PipelineCounters counters_;
   std::array<uint64_t, kDecodeReasons> decodeDrops_{};

@@ -28,7 +28,7 @@ bool Pipeline::syncable(const Entry& e) {
   return e.key.proto != kTcp || e.meta.sawSyn;
 }
 
-bool Pipeline::syncExport(const Entry& e, ha::SyncOp op) {
+bool Pipeline::syncExport(const Entry& e, ha::SyncOp op, const Unit* u) {
   ha::SyncRecord* r = syncOut_->reserve();
   if (r == nullptr) {
     ++counters_.ha_sync_ring_overflow;
@@ -72,15 +72,17 @@ bool Pipeline::syncExport(const Entry& e, ha::SyncOp op) {
       r->httpNextSeq = e.user.httpNextSeq;
     }
     r->flags = f;
+    // The flow's hosts travel once, with its first record (pipeline_learn.cc).
+    if (u != nullptr) learnHosts(*u, *r);
   }
   syncOut_->commit();
   ++counters_.ha_sync_queued;
   return true;
 }
 
-void Pipeline::syncFirst(Entry& e) {
+void Pipeline::syncFirst(Entry& e, const Unit& u) {
   if (syncStandby_ || !syncable(e) || e.meta.tcpState == flow::TcpState::Closed) return;
-  if (syncExport(e, ha::SyncOp::Upsert)) e.meta.synced = true;
+  if (syncExport(e, ha::SyncOp::Upsert, &u)) e.meta.synced = true;
 }
 
 void Pipeline::syncGone(Entry& e) {
@@ -214,6 +216,7 @@ void Pipeline::installSynced(const ha::SyncRecord& r) {
   u.fromInside = r.flags & ha::kSyncFromInside;
   u.guardCounted = false;  // not counted against its source here: it was admitted there
   flows_->noteProgress(*e);
+  learnSynced(r);  // its hosts, announced if this box takes over (pipeline_learn.cc)
 }
 
 }  // namespace lbg::dataplane

@@ -178,6 +178,48 @@ TEST_F(PipelineSync, AnAllowedFlowContinuesOnTheStandbyAfterATakeover) {
   EXPECT_EQ(b_->p->counters().flows_denied, 1u);
 }
 
+TEST_F(PipelineSync, TheNewActiveTeachesTheSwitchesWhereTheSyncedFlowsHostsAre) {
+  // The test frames go from 02:..:01 to 02:..:02 whatever their direction: the client's SYN
+  // (inside) names the client 01 and, as its destination, the router 02 (outside).
+  const uint8_t clientMac[6] = {0x02, 0, 0, 0, 0, 1}, routerMac[6] = {0x02, 0, 0, 0, 0, 2};
+  handshake(*a_);
+  ASSERT_GE(sync(*a_, *b_), 1u);
+  EXPECT_EQ(a_->p->counters().ha_learn_hosts, 2u);  // A's own, from the flow's first sync
+  EXPECT_EQ(b_->p->counters().ha_learn_hosts, 2u);  // B's, from the record
+  // A started active: nothing to announce.
+  a_->p->serviceLearn(now_, false, a_->tx);
+  EXPECT_EQ(a_->p->learnReport().done, 0u);
+
+  CaptureSink& tx = b_->tx;
+  tx.frames.clear();
+  b_->p->serviceLearn(now_, true, tx);  // standby: nothing
+  EXPECT_TRUE(tx.frames.empty());
+  b_->p->serviceLearn(now_, false, tx);  // the takeover: the first round
+  ASSERT_EQ(tx.frames.size(), 2u);
+  for (const auto& f : tx.frames) {
+    ASSERT_EQ(f.bytes.size(), 60u);
+    EXPECT_EQ(f.bytes[12], 0x80);
+    EXPECT_EQ(f.bytes[13], 0x35);
+    // The client is announced on the outside segment, the router on the inside one.
+    const uint8_t* expect = f.port == PortRole::Outside ? clientMac : routerMac;
+    EXPECT_NE(f.port, PortRole::Exception);
+    EXPECT_EQ(std::memcmp(f.bytes.data() + 6, expect, 6), 0);
+  }
+  EXPECT_NE(tx.frames[0].port, tx.frames[1].port);
+  b_->p->serviceLearn(now_ + 50'000'000, false, tx);  // the next round is not due yet
+  EXPECT_EQ(tx.frames.size(), 2u);
+  b_->p->serviceLearn(now_ + 100'000'000, false, tx);
+  b_->p->serviceLearn(now_ + 200'000'000, false, tx);
+  EXPECT_EQ(tx.frames.size(), 6u);  // three rounds
+  b_->p->serviceLearn(now_ + 900'000'000, false, tx);
+  EXPECT_EQ(tx.frames.size(), 6u);
+  EXPECT_EQ(b_->p->counters().ha_learn_frames_sent, 6u);
+  const auto report = b_->p->learnReport();
+  EXPECT_EQ(report.done, 1u);
+  EXPECT_EQ(report.hosts, 2u);
+  EXPECT_EQ(report.frames, 6u);
+}
+
 TEST_F(PipelineSync, TheClientsUploadResumesAfterItsLastSyncedEdge) {
   handshake(*a_);
   client(*a_, 1001, 5001, Bytes(100, 'a'));

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -253,6 +254,7 @@ void GatewayRuntime::workerLoop(uint32_t index) {
       }
     }
     p.serviceCert(now, tx, false);  // the certificate verifier's answers
+    p.serviceLearn(now, standby, tx);  // after a takeover: the switches learn (pipeline_learn.cc)
     tx.flushAll();
     p.housekeeping(now);
     p.serviceSync(now, standby);  // HA flow sync: install the peer's records, re-send ours
@@ -377,6 +379,22 @@ std::vector<std::string> GatewayRuntime::flows(size_t limit) const {
 ControlApi::HaSyncInfo GatewayRuntime::haSync() const {
   if (!sync_) return {};
   return {sync_->localText(), sync_->peerText()};
+}
+
+std::optional<GatewayRuntime::LearnReport> GatewayRuntime::takeLearnReport() {
+  // One report per takeover, once every worker finished its rounds (each worker sees every role
+  // change, so each finishes one announcement per takeover).
+  LearnReport r;
+  uint32_t done = UINT32_MAX;
+  for (const auto& p : pipelines_) {
+    const auto w = p->learnReport();
+    done = std::min(done, w.done);
+    r.hosts += w.hosts;
+    r.frames += w.frames;
+  }
+  if (pipelines_.empty() || done == learnReported_ || done == 0) return std::nullopt;
+  learnReported_ = done;
+  return r;
 }
 
 Result<Ok> GatewayRuntime::setHaRole(HaRole role) {

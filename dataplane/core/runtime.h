@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,14 @@ class GatewayRuntime : public ControlApi {
 
   uint64_t nowNs() const;
 
+  // After a takeover, once every worker sent its learning frames (Pipeline::serviceLearn): the
+  // hosts announced and the frames sent, summed over the workers; once per takeover (the service
+  // thread logs it as one `ha.learn` record). Service thread only.
+  struct LearnReport {
+    uint64_t hosts = 0, frames = 0;
+  };
+  std::optional<LearnReport> takeLearnReport();
+
  private:
   GatewayRuntime(const GatewayConfig& config, std::shared_ptr<const policy::Snapshot> policy,
                  EventSink& log);
@@ -101,6 +110,7 @@ class GatewayRuntime : public ControlApi {
   std::vector<std::unique_ptr<PortCounters>> portCounters_;
   HaRoleSwitch ha_;
   std::unique_ptr<ha::FlowSync> sync_;  // null without ha.sync
+  uint32_t learnReported_ = 0;  // takeovers reported by takeLearnReport()
   std::function<bool()> logHealthy_;
   std::atomic<bool> stop_{false};
   std::atomic<uint32_t> workersRunning_{0};

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "dataplane/flow/flow_meta.h"
+#include "dataplane/ha/learn_frame.h"
 #include "dataplane/inspect/http/request_stream.h"
 #include "dataplane/telemetry/event.h"
 #include "dataplane/telemetry/log/vocabulary.h"
@@ -65,7 +66,15 @@ bool validRecord(const SyncRecord& r) {
     std::memcpy(&s, &r.httpStream, sizeof(s));
     if (s.phase > uint8_t(inspect::HttpStreamPhase::TrailerLf)) return false;
   }
-  return r.pad[0] == 0 && r.pad[1] == 0 && r.pad[2] == 0;
+  // Host MACs: a unicast one or none (a group MAC would have the switches "learn" a broadcast).
+  for (const uint8_t* m : {r.insideMac, r.outsideMac}) {
+    if ((m[0] & 1) != 0) return false;
+  }
+  if (r.vlanTpid > kLearnTpidMax) return false;
+  for (uint8_t b : r.pad) {
+    if (b != 0) return false;
+  }
+  return true;
 }
 
 Result<SyncKey> loadSyncKey(const std::string& path) {

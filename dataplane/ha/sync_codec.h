@@ -28,11 +28,12 @@ namespace lbg::ha {
 inline constexpr size_t kSyncHeaderBytes = 32;
 inline constexpr size_t kSyncMacBytes = 32;
 // Records per datagram: a datagram fits a 1500-byte MTU without IP fragments.
-inline constexpr size_t kSyncMaxRecords = 9;
+inline constexpr size_t kSyncMaxRecords = 8;
 inline constexpr size_t kSyncMaxDatagram =
     kSyncHeaderBytes + kSyncMaxRecords * sizeof(SyncRecord) + kSyncMacBytes;
 static_assert(kSyncMaxDatagram <= 1472);
-inline constexpr uint8_t kSyncFormat = 1;
+// 2: the record carries the hosts' MACs (168 bytes).
+inline constexpr uint8_t kSyncFormat = 2;
 // The two boxes' clocks must agree within this (NTP); beyond, datagrams are refused as stale.
 inline constexpr uint64_t kMaxClockSkewNs = 30'000'000'000ull;
 

@@ -145,7 +145,28 @@ TEST(SyncCodec, AuthenticatedButInvalidRecordMakesTheDatagramMalformed) {
             }),
                       kNow, out),
             SyncDecode::Malformed);
+  // A host MAC must be unicast (or absent): a broadcast one would be "learned" by the switches.
+  EXPECT_EQ(rx.decode(bad([](SyncRecord& r) { r.insideMac[0] = 0x01; }), kNow, out),
+            SyncDecode::Malformed);
+  EXPECT_EQ(rx.decode(bad([](SyncRecord& r) { std::memset(r.outsideMac, 0xff, 6); }), kNow, out),
+            SyncDecode::Malformed);
+  EXPECT_EQ(rx.decode(bad([](SyncRecord& r) { r.vlanTpid = 3; }), kNow, out),
+            SyncDecode::Malformed);
+  EXPECT_EQ(rx.decode(bad([](SyncRecord& r) { r.pad[5] = 1; }), kNow, out),
+            SyncDecode::Malformed);
   EXPECT_TRUE(out.empty());
+  // ... and the same record with unicast MACs is accepted.
+  const uint8_t client[6] = {0x02, 0, 0, 0, 0, 0x0a}, router[6] = {0x02, 0, 0, 0, 0, 0x0b};
+  EXPECT_EQ(rx.decode(bad([&](SyncRecord& r) {
+              std::memcpy(r.insideMac, client, 6);
+              std::memcpy(r.outsideMac, router, 6);
+              r.vlanTpid = 1;
+            }),
+                      kNow, out),
+            SyncDecode::Ok);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::memcmp(out[1].insideMac, client, 6), 0);
+  EXPECT_EQ(std::memcmp(out[1].outsideMac, router, 6), 0);
 }
 
 TEST(SyncCodec, AuthenticatedHeaderOfAnotherFormatIsMalformed) {
@@ -160,7 +181,9 @@ TEST(SyncCodec, AuthenticatedHeaderOfAnotherFormatIsMalformed) {
   const auto good = datagram(key('k'), kNow, {record(1)});
   std::vector<SyncRecord> out;
   auto d = good;
-  d[4] = 2;  // another format version
+  d[4] = kSyncFormat + 1;  // another format version
+  EXPECT_EQ(rx.decode(resign(d), kNow, out), SyncDecode::Malformed);
+  d[4] = 1;  // the format before records carried the hosts' MACs
   EXPECT_EQ(rx.decode(resign(d), kNow, out), SyncDecode::Malformed);
   d = good;
   d[6] = 2;  // a count the length does not match

@@ -2,8 +2,9 @@
 
 #include "dataplane/telemetry/counters.h"
 
-// Flow-state sync between the boxes of an HA pair (dataplane/ha/README.md). Two lists, because two
-// kinds of thread write them: the workers' (records queued and installed; plain fields of each
+// Flow-state sync between the boxes of an HA pair and the takeover's learning frames
+// (dataplane/ha/README.md). Two lists, because two kinds of thread write them: the workers'
+// (records queued and installed, hosts kept, learning frames sent; plain fields of each
 // worker's PipelineCounters, spliced into LBG_PIPELINE_COUNTERS) and the sync thread's (the HA
 // link; relaxed atomics read by the service thread). Both are in the `ha` section of
 // `lbgctl stats` (dataplane/core/counter_sections.h).
@@ -15,7 +16,11 @@
   X(ha_sync_version_mismatch,                                                                   \
     "synced records dropped: judged under another policy version than the one loaded here")     \
   X(ha_sync_deleted, "synced flows removed (ended, closed or denied on the active)")             \
-  X(ha_sync_install_refused, "synced records dropped: no flow entry could be made (table full)")
+  X(ha_sync_install_refused, "synced records dropped: no flow entry could be made (table full)") \
+  X(ha_learn_hosts, "hosts (MAC, VLANs, side) kept for the learning frames of a takeover")      \
+  X(ha_learn_table_full, "hosts not kept: their bucket of the worker's table full of recent ones") \
+  X(ha_learn_frames_sent, "learning frames (RARP) sent after becoming active, all rounds")      \
+  X(ha_learn_no_mbuf, "learning frames not sent: the packet pool was empty")
 
 #define LBG_HA_SYNC_LINK_COUNTERS(X)                                                            \
   X(ha_sync_datagrams_sent, "flow-sync datagrams sent to the HA peer")                          \

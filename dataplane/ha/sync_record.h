@@ -48,9 +48,15 @@ struct SyncRecord {
   uint8_t flags;
   uint8_t reason;    // telemetry::Reason of the allow (logged at the flow's end)
   uint8_t appProto;  // telemetry::AppProto (DNS flows keep binding answers)
-  uint8_t pad[3];
+  // The hosts at the flow's two ends as the frames name them, for the learning frames the
+  // standby sends when it takes over (learn_frame.h): only in a flow's first record (zero in the
+  // re-syncs: the flow entry has no room to keep them), unicast or zero. vlanTpid: LearnTpid of
+  // the outer tag when the flow is double-tagged.
+  uint8_t vlanTpid;
+  uint8_t insideMac[6], outsideMac[6];
+  uint8_t pad[6];
 };
-static_assert(sizeof(SyncRecord) == 152);
+static_assert(sizeof(SyncRecord) == 168);
 static_assert(std::has_unique_object_representations_v<SyncRecord>,
               "no hidden padding: records are copied and authenticated as bytes");
 static_assert(std::is_trivially_copyable_v<SyncRecord>);

@@ -8,11 +8,15 @@
 #   - flow-state sync (ha.sync over the HA veth): a's allowed flows reach b's tables; datagrams
 #     not signed with the pair's key are refused and counted (ha_sync_auth_failed);
 #   - SIGKILL of a's gateway during a long allowed download: a's track script fails, b becomes
-#     active, the download completes intact (curl's exit status and the body's SHA-256), idle
+#     active; the bridges learn (tests/lib/ha_pair.sh) and the client and the server have static
+#     neighbour entries (no ARP broadcast crosses b): before the kill the bridges know them on
+#     a's ports, after the takeover only b's learning frames (RARP) can have moved them to b's
+#     ports (`bridge fdb`); the download completes intact (curl's exit status and the body's SHA-256), idle
 #     keep-alive connections answer another request, new allowed connections work, a forbidden
 #     one is still refused; the measured takeover gap is printed (not judged: no timings in
 #     tests).
-#   - each box's sealed log records its role at start and each change.
+#   - each box's sealed log records its role at start and each change, and b's the hosts it
+#     announced after its takeover (`ha.learn`).
 # Only namespaces this script creates are touched. Needs root and keepalived; skips (77) otherwise.
 # Usage: ha_e2e.sh LBG_GATEWAY LBGCTL TOOLS_HA_DIR WORKDIR
 set -euo pipefail
@@ -33,6 +37,12 @@ cleanup() {
 }
 trap cleanup EXIT
 ha_pair_up $$
+# The client and the server know each other's MAC for good (no ARP): after the kill no broadcast
+# of theirs crosses b, so nothing but b's learning frames can move them to b's ports in the
+# bridges before the entries age out (300 s).
+CLIENT_MAC=$(ha_mac "$NC" c0) SERVER_MAC=$(ha_mac "$NS" s0)
+ip -n "$NC" neigh replace "$SERVER_IP" lladdr "$SERVER_MAC" dev c0 nud permanent
+ip -n "$NS" neigh replace "$CLIENT_IP" lladdr "$CLIENT_MAC" dev s0 nud permanent
 ha_gateway_start a
 ha_gateway_start b
 wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" || echo "server not listening"
@@ -93,10 +103,21 @@ DLPID=$!
 downloaded() { [ "$(stat -c %s download.bin 2>/dev/null || echo 0)" -gt "$1" ]; }  # read per try
 wait_for 100 downloaded 1000000 || echo "the download did not start"
 at_kill=$(stat -c %s download.bin 2>/dev/null || echo 0)
+# The bridges learn: the client is reached through a's outside port, the server through its
+# inside one.
+check "before the kill the bridges reach the client and the server through a ($(ha_fdb_port brs "$CLIENT_MAC") $(ha_fdb_port brc "$SERVER_MAC"))" \
+  test "$(ha_fdb_port brs "$CLIENT_MAC") $(ha_fdb_port brc "$SERVER_MAC")" = "ao ai"
 kill_at=$(date +%s.%N)
 kill -KILL "${GWPID[a]}"; wait "${GWPID[a]}" 2>/dev/null || true; GWPID[a]=
 wait_for 150 test "$(ha_role b)" = active || true
 check "b became active after a's gateway was killed" test "$(ha_role b)" = active
+wait_for 50 test "$(ha_fdb_port brs "$CLIENT_MAC") $(ha_fdb_port brc "$SERVER_MAC")" = "bo bi" || true
+check "the server-side bridge now reaches the client through b ($(ha_fdb_port brs "$CLIENT_MAC"))" \
+  test "$(ha_fdb_port brs "$CLIENT_MAC")" = bo
+check "the client-side bridge now reaches the server through b ($(ha_fdb_port brc "$SERVER_MAC"))" \
+  test "$(ha_fdb_port brc "$SERVER_MAC")" = bi
+check "b sent learning frames for the synced hosts ($(ha_counter b ha_learn_frames_sent))" \
+  test "$(ha_counter b ha_learn_frames_sent)" -ge 2
 wait_for 150 python3 -c 'import sys; sys.exit(0 if any(float(l) > float(sys.argv[1]) for l in open("probe.ok")) else 1)' "$kill_at" || true
 touch probe.stop; wait "$HA_PROBEPID" 2>/dev/null || true; HA_PROBEPID=
 gap=$(ha_gap "$kill_at" probe.ok)
@@ -143,6 +164,17 @@ sys.exit(1)' "$1" "$2" "$3"
 check "a's log: started standby" has_role a ha.start standby
 check "a's log: became active" has_role a ha.role active
 check "b's log: became active" has_role b ha.role active
+has_learn() {  # BOX: an ha.learn record naming at least the client and the server, and frames
+  python3 -c 'import glob, json, sys
+for path in sorted(glob.glob(sys.argv[1] + "/log/*.jsonl")):
+    for l in open(path):
+        e = json.loads(l)
+        h = e.get("ha", {})
+        if e.get("admin", {}).get("action") == "ha.learn" and h.get("hosts", 0) >= 2 and h.get("frames", 0) >= 2:
+            sys.exit(0)
+sys.exit(1)' "$1"
+}
+check "b's log: the hosts it announced after the takeover (ha.learn)" has_learn b
 check "the health probe is not an admin record per poll" \
   bash -c "! cat a/log/*.jsonl b/log/*.jsonl | grep -q '\"action\":\"ha.health\",\"args\"'"
 if [ "$fail" -ne 0 ]; then

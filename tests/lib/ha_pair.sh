@@ -6,9 +6,10 @@
 #              brc (client side) ┤        ha0 ═ ha0     ├ brs (server side)
 #                                └─ gi [gateway b] go ─┘
 #
-# The bridges do not learn (ageing 0: they flood like a hub): nothing makes a learning switch
-# forget a dead box's ports yet (tools/ha/README.md), so both boxes see every frame and only the
-# active may forward. Set GW, LBGCTL, HA (tools/ha) and KEEPALIVED before ha_pair_up.
+# The bridges learn (default ageing, 300 s), as the switches of a site do: each learns the hosts
+# of the far side on the active box's port, and after a takeover it is the new active's learning
+# frames (tools/ha/README.md) that move them to its ports (ha_fdb_port). Set GW, LBGCTL, HA
+# (tools/ha) and KEEPALIVED before ha_pair_up.
 
 ha_pair_up() {  # TAG
   local tag=$1 n br x
@@ -26,7 +27,7 @@ ha_pair_up() {  # TAG
     ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
   done
   for br in brc brs; do
-    ip -n "$NB" link add "$br" type bridge ageing_time 0 stp_state 0
+    ip -n "$NB" link add "$br" type bridge stp_state 0
     ip -n "$NB" link set "$br" up
   done
   _ha_veth "$NC" c0 pc brc
@@ -122,6 +123,11 @@ ha_pair_down() {
 }
 
 ha_ctl() { local x=$1; shift; "$LBGCTL" --socket "$PWD/$x/control.sock" "$@"; }
+# ha_fdb_port BRIDGE MAC → the bridge port the MAC was learned on (none: nothing).
+ha_fdb_port() {
+  ip netns exec "$NB" bridge fdb show br "$1" | awk -v m="$2" '$1 == m && $2 == "dev" && !/permanent/ { print $3; exit }'
+}
+ha_mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }  # NS IF
 ha_role() { ha_ctl "$1" --json ha status 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["role"])'; }
 ha_counter() {  # BOX NAME
   ha_ctl "$1" --json stats | python3 -c 'import json,sys

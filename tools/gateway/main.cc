@@ -311,6 +311,16 @@ int cmdRun(const std::vector<std::string>& args) {
   uint64_t nextTick = 0;
   auto run = rt.value()->run([&](uint64_t nowNs) {
     if (server) server->poll(0);
+    if (c.haConfigured) {
+      // After a takeover: how many hosts the switches were told about (pipeline_learn.cc).
+      if (const auto learn = rt.value()->takeLearnReport()) {
+        rt.value()->logEvent(control::handlers::haRecord(
+            std::chrono::system_clock::now(), "lbg-gateway", "ha.learn", "ok",
+            {{"role", dataplane::toString(rt.value()->haRole())},
+             {"hosts", learn->hosts},
+             {"frames", learn->frames}}));
+      }
+    }
     if (chained && nowNs >= nextTick) {
       chained->tick(nowNs);
       nextTick = nowNs + 1'000'000'000ull;
