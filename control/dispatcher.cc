@@ -1,6 +1,7 @@
 #include "control/dispatcher.h"
 
 #include "control/atomic_file.h"
+#include "control/handlers/handlers.h"
 #include "control/ismap.h"
 #include "control/prometheus.h"
 #include "control/sha256.h"
@@ -92,6 +93,23 @@ Result<Ok> Dispatcher::startUp() {
       }
     }
   }
+  if (ctx_.config_.policySync) {
+    PolicySyncConfig psc = *ctx_.config_.policySync;
+    if (psc.stateFile.empty()) psc.stateFile = ctx_.config_.storeDir + "/ha-peer-policy.json";
+    CommandContext& ctx = ctx_;
+    PolicySync::Host host;
+    host.active = [&ctx] { return ctx.api_.haRole() == dataplane::HaRole::Active; };
+    host.running = [&ctx] { return ctx.store_->running(); };
+    host.adopt = [&ctx](const VersionMeta& m, const std::string& yaml, const std::string& box) {
+      return ctx.adoptFromPeer(m, yaml, box);
+    };
+    host.record = [&ctx](const std::string& action, const std::string& result, const json& ha) {
+      ctx.api_.logEvent(handlers::haRecord(ctx.config_.clock(), "lbg-gateway", action, result, ha));
+    };
+    auto ps = PolicySync::create(std::move(psc), std::move(host));
+    if (!ps) return ps.error();
+    ctx_.policySync_ = std::move(*ps);
+  }
   for (const auto& p : ctx_.problems_) {
     ctx_.api_.logEvent(json({{"timestamp", rfc3339(ctx_.config_.clock())},
                              {"event_type", toString(LogEventType::Admin)},
@@ -177,6 +195,7 @@ Outcome Dispatcher::run(const CommandInfo& command, const Caller& c, const Reque
 }
 
 void Dispatcher::tick() {
+  if (ctx_.policySync_) ctx_.policySync_->poll();
   const auto now = ctx_.config_.clock();
   if (now < nextIsmapCheck_) return;
   nextIsmapCheck_ = now + std::chrono::hours(24);
