@@ -92,6 +92,7 @@ Result<Ok> Dispatcher::startUp() {
       }
     }
   }
+  if (auto ps = ctx_.startPolicySync(); !ps) return ps.error();
   for (const auto& p : ctx_.problems_) {
     ctx_.api_.logEvent(json({{"timestamp", rfc3339(ctx_.config_.clock())},
                              {"event_type", toString(LogEventType::Admin)},
@@ -177,6 +178,7 @@ Outcome Dispatcher::run(const CommandInfo& command, const Caller& c, const Reque
 }
 
 void Dispatcher::tick() {
+  if (ctx_.policySync_) ctx_.policySync_->poll();
   const auto now = ctx_.config_.clock();
   if (now < nextIsmapCheck_) return;
   nextIsmapCheck_ = now + std::chrono::hours(24);

@@ -55,6 +55,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(ServerConfig config
   Dispatcher::Config dc{s->config_.storeDir, s->config_.rolesFile, s->config_.bootstrapPolicyFile,
                         s->config_.clock, 10000, s->config_.ismapWarnDays};
   dc.proxyStatsFile = s->config_.proxyStatsFile;
+  dc.policySync = s->config_.policySync;
   auto d = Dispatcher::create(std::move(dc), api);
   if (!d) return d.error();
   s->dispatcher_ = std::move(*d);

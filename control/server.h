@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct ServerConfig {
   int metricsFileIntervalMs = 15000;
   int ismapWarnDays = 30;
   std::string proxyStatsFile;  // lbg-proxy's counters (control/proxy_stats.h); empty = none
+  std::optional<PolicySyncConfig> policySync;  // ha.policy (control/policy_sync/); none = off
   Dispatcher::Clock clock;
 };
 

@@ -428,6 +428,31 @@ Result<VersionMeta> PolicyStore::add(const std::string& yaml, const std::string&
   return m;
 }
 
+Result<VersionMeta> PolicyStore::adopt(const VersionMeta& peer, const std::string& yaml,
+                                       const std::string& note) {
+  if (yaml.size() > kMaxPolicyBytes) return Error{"policy too large"};
+  if (sha256Hex(yaml) != peer.sha256) {
+    return Error{"version " + std::to_string(peer.version) + ": the text does not match its sha256"};
+  }
+  if (peer.version <= highestNumber_) {
+    return Error{"this store already used version numbers up to " + std::to_string(highestNumber_) +
+                 ", so it cannot take version " + std::to_string(peer.version) +
+                 " (restore a backup of the active box here: lbgctl backup there, lbgctl restore here)"};
+  }
+  VersionMeta m = peer;
+  m.state = VersionState::Staged;
+  m.activation = 0;
+  m.note = note;
+  m.base = 0;
+  if (const StoredVersion* run = newestActive(versions_)) m.base = run->meta.version;
+  const std::string base = versionsDir() + "/" + number6(m.version);
+  if (auto w = writeFileAtomic(base + ".yaml", yaml); !w) return w.error();
+  highestNumber_ = m.version;
+  if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
+  versions_.push_back(StoredVersion{m, yaml});
+  return m;
+}
+
 Result<VersionMeta> PolicyStore::transition(uint64_t version, VersionState from, VersionState to) {
   auto v = show(version);
   if (!v) return v.error();

@@ -72,6 +72,13 @@ class PolicyStore {
   // then calls activate() or fail()).
   Result<VersionMeta> add(const std::string& yaml, const std::string& author,
                           const std::string& message, bool needsApproval, uint64_t rollbackOf = 0);
+  // Records a version the HA peer committed (policy sync), under the peer's number and with its
+  // author, approver, times and message; Staged (the caller publishes it, then activate() or
+  // fail()). Refused unless the number is above every number used here (numbers are never
+  // reused: a store that is ahead of the peer's must be restored from the peer's backup) and the
+  // text hashes to the meta's sha256. `note` says where it came from.
+  Result<VersionMeta> adopt(const VersionMeta& peer, const std::string& yaml,
+                            const std::string& note);
   // Pending → Staged. Refused if `approver` is the author (four-eyes principle).
   Result<VersionMeta> approve(uint64_t version, const std::string& approver);
   Result<VersionMeta> reject(uint64_t version, const std::string& approver,

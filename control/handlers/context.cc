@@ -3,7 +3,9 @@
 #include <ctime>
 
 #include "control/ismap.h"
+#include "control/handlers/handlers.h"
 #include "control/proxy_stats.h"
+#include "control/sha256.h"
 #include "policy/snapshot.h"
 
 namespace lbg::control {
@@ -24,6 +26,20 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 
 std::vector<dataplane::ControlApi::Counter> CommandContext::counters() const {
   auto out = api_.counters();
+  if (policySync_) {
+    // Shown in the dataplane's `ha` section, under the heading it declares.
+    std::string title = "冗長化 / redundancy";
+    for (const auto& c : out) {
+      if (c.section == "ha") title = c.sectionTitle;
+    }
+    const auto add = [&](const telemetry::CounterInfo& info, uint64_t v, bool gauge) {
+      out.push_back({std::string(info.name), std::string(info.help), v, gauge, "ha", title});
+    };
+    policySync_->gauges().forEach(
+        [&](const telemetry::CounterInfo& info, uint64_t v) { add(info, v, true); });
+    policySync_->counters().forEach(
+        [&](const telemetry::CounterInfo& info, uint64_t v) { add(info, v, false); });
+  }
   if (!config_.proxyStatsFile.empty()) {
     for (auto& c : readProxyCounters(config_.proxyStatsFile)) out.push_back(std::move(c));
   }
@@ -107,8 +123,95 @@ Outcome CommandContext::goLive(uint64_t version, std::shared_ptr<const policy::S
               {"enforced_at", rfc3339(enforcedAt)}};
 }
 
+std::optional<ApiError> CommandContext::refuseOnStandby() const {
+  if (!policySync_ || api_.haRole() == dataplane::HaRole::Active) return std::nullopt;
+  return err(ErrorCode::Conflict,
+             "this box is the standby of an HA pair with policy sync: commit on the active box (" +
+                 policySync_->config().peerText +
+                 "); its commits are replicated here (to change the policy here anyway, make "
+                 "this box active first: lbgctl ha active)");
+}
+
+Outcome CommandContext::replicateAndGoLive(const VersionMeta& meta, const std::string& yaml,
+                                           std::shared_ptr<const policy::Snapshot> compiled) {
+  if (!policySync_) return goLive(meta.version, std::move(compiled));
+  const auto r = policySync_->push(meta, yaml);
+  using Kind = PolicySync::PushResult::Kind;
+  const std::string peer = policySync_->config().peerText;
+  json rec = {{"peer", peer}, {"version", meta.version}, {"reason", "commit"}};
+  if (r.kind == Kind::Refused) {
+    // The standby validated it differently or cannot store it: nothing changes anywhere, the
+    // previous version stays in force on both boxes.
+    const std::string why = "refused by the standby (" + peer + "): " + r.detail;
+    (void)store_->fail(meta.version, why);
+    rec["error"] = why;
+    api_.logEvent(handlers::haRecord(config_.clock(), "lbg-gateway", "ha.policy.replicated", "failed", rec));
+    return err(ErrorCode::Conflict, "version " + std::to_string(meta.version) + " " + why +
+                                        "; not enforced, the previous version stays in force on "
+                                        "both boxes");
+  }
+  if (r.kind == Kind::Unreachable) {
+    rec["error"] = r.detail;
+    api_.logEvent(handlers::haRecord(config_.clock(), "lbg-gateway", "ha.policy.replicated", "failed", rec));
+  } else {
+    rec["peer_box"] = r.detail;
+    api_.logEvent(handlers::haRecord(config_.clock(), "lbg-gateway", "ha.policy.replicated", "ok", rec));
+  }
+  auto out = goLive(meta.version, std::move(compiled));
+  if (auto* j = std::get_if<json>(&out)) {
+    if (r.kind == Kind::Acked) {
+      (*j)["replicated"] = {{"peer", r.detail}, {"address", peer}, {"version", meta.version}};
+    } else {
+      (*j)["replicated"] = false;
+      (*j)["warnings"] = json::array(
+          {"NOT REPLICATED: " + r.detail + ". Version " + std::to_string(meta.version) +
+           " is enforced on this box only; the standby is brought up to date when it answers "
+           "again, and runs its older version until then"});
+    }
+  }
+  return out;
+}
+
+Result<json> CommandContext::adoptFromPeer(const VersionMeta& meta, const std::string& yaml,
+                                           const std::string& box) {
+  const std::string what = "version " + std::to_string(meta.version) + " from " + box;
+  if (sha256Hex(yaml) != meta.sha256) return Error{what + ": the text does not match its sha256"};
+  if (auto have = store_->show(meta.version)) {
+    if (have->meta.sha256 != meta.sha256) {
+      return Error{"this box has its own version " + std::to_string(meta.version) +
+                   " with another text (sha256 " + have->meta.sha256 +
+                   "); restore a backup of the active box here (lbgctl backup there, lbgctl "
+                   "restore here)"};
+    }
+    const auto run = store_->running();
+    if (run && run->meta.version == meta.version) {
+      return json{{"version", meta.version}, {"state", "active"}, {"already", true}};
+    }
+    if (have->meta.state != VersionState::Staged) {
+      return Error{what + " is " + toString(have->meta.state) +
+                   " here and an older or other version runs; restore a backup of the active "
+                   "box here (lbgctl backup there, lbgctl restore here)"};
+    }
+  } else {
+    // The same validation as a commit here, today's date included.
+    auto c = validated(yaml, what, today());
+    if (!c) return c.error();
+    auto snap = policy::Snapshot::create((*c)->doc, meta.version);
+    if (!snap) return snap.error();
+    auto m = store_->adopt(meta, yaml, "replicated from " + box);
+    if (!m) return m.error();
+    auto out = goLive(meta.version, *snap);
+    if (auto* e = std::get_if<ApiError>(&out)) return e->error;
+    return std::get<json>(out);
+  }
+  auto out = goLive(meta.version);
+  if (auto* e = std::get_if<ApiError>(&out)) return e->error;
+  return std::get<json>(out);
+}
+
 Outcome CommandContext::commitText(const Caller& c, const std::string& yaml,
                                    const std::string& message, uint64_t rollbackOf) {
+  if (auto refused = refuseOnStandby()) return *refused;
   auto validatedCand =
       validated(yaml, rollbackOf ? "version " + std::to_string(rollbackOf) : "candidate", today());
   if (!validatedCand) return invalid(validatedCand.error());
@@ -148,7 +251,7 @@ Outcome CommandContext::commitText(const Caller& c, const std::string& yaml,
                 {"sha256", m->sha256},
                 {"message", "waiting for approval by a different user with role approver"}};
   }
-  auto out = goLive(m->version, std::move(compiled));
+  auto out = replicateAndGoLive(*m, cand->yaml, std::move(compiled));
   if (!rollbackOf) (void)store_->discardCandidate();
   return out;
 }

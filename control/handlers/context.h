@@ -11,6 +11,7 @@
 
 #include "control/api.h"
 #include "control/candidate.h"
+#include "control/policy_sync/policy_sync.h"
 #include "control/roles.h"
 #include "control/store.h"
 #include "control/validation_cache.h"
@@ -37,6 +38,8 @@ struct DispatcherConfig {
   // lbg-proxy's counters file (control/proxy_stats.h), shown as the `proxy` section of stats and
   // Prometheus; empty: no lbg-proxy on this appliance, no section.
   std::string proxyStatsFile;
+  // ha.policy: policy sync with the HA peer (control/policy_sync/); none: each box on its own.
+  std::optional<PolicySyncConfig> policySync;
 };
 
 // Who is asking, as the kernel and the roles file say.
@@ -87,6 +90,21 @@ class CommandContext {
   // Publishes a recorded version; `compiled`, when given, is its snapshot compiled already (with
   // this version number), else the version is read, validated and compiled here.
   Outcome goLive(uint64_t version, std::shared_ptr<const policy::Snapshot> compiled = nullptr);
+  // goLive() of a recorded version, replicated first to the HA peer when policy sync is on: a
+  // version the standby refuses is marked failed here and nothing changes on either box; a
+  // standby that cannot be reached does not stop the commit (the pair must stay manageable with
+  // one box down): it is enforced here, said loudly in the answer and the log, and the standby
+  // is brought up to date when it answers again.
+  Outcome replicateAndGoLive(const VersionMeta& meta, const std::string& yaml,
+                             std::shared_ptr<const policy::Snapshot> compiled = nullptr);
+  // A standby of a pair with policy sync takes its policy from the active only.
+  std::optional<ApiError> refuseOnStandby() const;
+  // Starts policy sync with the peer when `ha.policy` is configured (policy_sync_host.cc).
+  Result<Ok> startPolicySync();
+  // The standby's side of policy sync: validates a version the active sent, stores it under the
+  // active's number and enforces it.
+  Result<nlohmann::json> adoptFromPeer(const VersionMeta& meta, const std::string& yaml,
+                                       const std::string& box);
 
   DispatcherConfig config_;
   dataplane::ControlApi& api_;
@@ -104,6 +122,7 @@ class CommandContext {
   std::chrono::system_clock::time_point received_{};
   // The last answer of `ha health` (none yet): a change is recorded, not every poll.
   std::optional<bool> haHealthy_;
+  std::unique_ptr<PolicySync> policySync_;  // null without ha.policy
 };
 
 }  // namespace lbg::control

@@ -28,17 +28,29 @@ namespace {
 
 Outcome switchTo(CommandContext& ctx, const Call& call, HaRole to) {
   const HaRole from = ctx.api_.haRole();
+  // A standby whose policy differs from the active's can still be made active by hand (the
+  // track script keeps keepalived from doing it): then it says so, loudly.
+  std::optional<std::string> divergent;
+  if (to == HaRole::Active && ctx.policySync_) divergent = ctx.policySync_->divergence();
   auto r = ctx.api_.setHaRole(to);
   // Every change of role is its own record (beside the command's admin record): what the box
   // did, from which role, and whether its workers all took it.
   if (from != to || !r) {
     json ha = {{"role", toString(to)}, {"previous", toString(from)}};
     if (!r) ha["error"] = r.error().toString();
+    if (divergent) ha["warning"] = "became active with another policy than the peer's: " + *divergent;
     ctx.api_.logEvent(haRecord(ctx.config_.clock(), call.caller.label, "ha.role",
                                r ? "ok" : "failed", ha));
   }
   if (!r) return err(ErrorCode::Unavailable, r.error());
-  return json{{"role", toString(to)}, {"previous", toString(from)}, {"changed", from != to}};
+  // Active now: this box announces its policy; what the old active announced is void.
+  if (to == HaRole::Active && ctx.policySync_) ctx.policySync_->becameActive();
+  json out{{"role", toString(to)}, {"previous", toString(from)}, {"changed", from != to}};
+  if (divergent) {
+    out["warnings"] = json::array({"this box is active with another policy than the peer's: " +
+                                   *divergent});
+  }
+  return out;
 }
 
 json problemsOf(CommandContext& ctx) {
@@ -49,6 +61,10 @@ json problemsOf(CommandContext& ctx) {
   if (const auto run = ctx.store_->running(); run && cur && cur->version() != run->meta.version) {
     problems.push_back("the dataplane enforces version " + std::to_string(cur->version()) +
                        ", the committed one is " + std::to_string(run->meta.version));
+  }
+  // A standby must enforce what the active announced, or keepalived must not make it master.
+  if (ctx.policySync_) {
+    if (auto d = ctx.policySync_->divergence()) problems.push_back(*d);
   }
   return problems;
 }
@@ -74,6 +90,8 @@ Outcome haStatus(CommandContext& ctx, const Call& /*call*/) {
     }
     out["sync"] = {{"local", sync.local}, {"peer", sync.peer}, {"counters", counts}};
   }
+  // Policy sync: the peer's version, what the active announced, the replication state.
+  out["policy_sync"] = ctx.policySync_ ? ctx.policySync_->status() : json(nullptr);
   return out;
 }
 

@@ -89,6 +89,7 @@ Outcome policyApprove(CommandContext& ctx, const Call& call) {
   const json& args = call.args;
   auto n = argUint(args, "version");
   if (!n) return invalid(n.error());
+  if (auto refused = ctx.refuseOnStandby()) return *refused;
   auto v = ctx.store_->show(*n);
   if (!v) return err(ErrorCode::NotFound, v.error());
   if (v->meta.state != VersionState::Pending) {
@@ -111,7 +112,7 @@ Outcome policyApprove(CommandContext& ctx, const Call& call) {
   if (!cand) return invalid(cand.error());
   auto a = ctx.store_->approve(*n, c.label);
   if (!a) return err(ErrorCode::Conflict, a.error());
-  auto out = ctx.goLive(*n);
+  auto out = ctx.replicateAndGoLive(*a, v->yaml);
   if (auto* j = std::get_if<json>(&out)) (*j)["approver"] = c.label;
   return out;
 }

@@ -125,7 +125,7 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (!ha.IsMap()) return errorAt(path, ha, "ha must be a mapping");
       for (const auto& kv : ha) {
         const std::string key = kv.first.as<std::string>();
-        if (key != "role_at_start" && key != "sync") {
+        if (key != "role_at_start" && key != "sync" && key != "policy") {
           return errorAt(path, kv.first, "unknown key 'ha." + key + "'");
         }
       }
@@ -155,6 +155,33 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
         if (!key) return errorAt(path, kf, "ha.sync.key_file: " + key.error().toString());
         hs.key = std::move(key.value());
         c.haSync = std::move(hs);
+      }
+      if (const auto pol = ha["policy"]) {
+        if (!pol.IsMap()) return errorAt(path, pol, "ha.policy must be a mapping {local, peer}");
+        for (const auto& kv : pol) {
+          const std::string key = kv.first.as<std::string>();
+          if (key != "local" && key != "peer") {
+            return errorAt(path, kv.first, "unknown key 'ha.policy." + key + "'");
+          }
+        }
+        if (!c.haSync) {
+          return errorAt(path, pol, "ha.policy needs ha.sync: its key_file authenticates the policy sync too");
+        }
+        GatewayConfig::HaPolicy hp;
+        for (const char* field : {"local", "peer"}) {
+          const auto n = pol[field];
+          if (!n) return errorAt(path, pol, std::string("ha.policy.") + field + " is required (ADDR:PORT)");
+          auto e = ha::SyncEndpoint::parse(n.as<std::string>());
+          if (!e) return errorAt(path, n, std::string("ha.policy.") + field + ": " + e.error().message);
+          (std::string_view(field) == "local" ? hp.local : hp.peer) = e.value();
+        }
+        if (hp.local.addr.ss_family != hp.peer.addr.ss_family) {
+          return errorAt(path, pol, "ha.policy.local and ha.policy.peer must be both IPv4 or both IPv6");
+        }
+        if (hp.local.text == hp.peer.text) {
+          return errorAt(path, pol, "ha.policy.local and ha.policy.peer must differ (this box and the other)");
+        }
+        c.haPolicy = std::move(hp);
       }
       c.haConfigured = true;
       if (const auto r = ha["role_at_start"]) {

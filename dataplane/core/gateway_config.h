@@ -81,6 +81,13 @@ struct GatewayConfig {
     ha::SyncKey key;
   };
   std::optional<HaSync> haSync;
+  // ha.policy: {local: ADDR:PORT, peer: ADDR:PORT}: policy sync between the two boxes' control
+  // planes (control/policy_sync/), TCP on the HA link, authenticated with ha.sync's key (so it
+  // needs ha.sync). Without it, each box enforces the versions committed on it.
+  struct HaPolicy {
+    ha::SyncEndpoint local, peer;
+  };
+  std::optional<HaPolicy> haPolicy;
   PipelineConfig pipeline;
 
   static bool isVdev(const std::string& port) { return port.rfind("net_", 0) == 0; }

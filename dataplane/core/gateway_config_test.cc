@@ -125,6 +125,43 @@ TEST_F(GatewayConfigTest, HaSyncIsValidatedOnce) {
   ::unlink(key.c_str());
 }
 
+// ha.policy: policy sync between the control planes; needs ha.sync's key, checked at load.
+TEST_F(GatewayConfigTest, HaPolicyIsValidatedOnce) {
+  const std::string key = path_ + ".key";
+  std::ofstream(key) << "0123456789abcdef0123456789abcdef\n";
+  ::chmod(key.c_str(), 0600);
+  const std::string sync =
+      "sync: {local: \"192.168.7.1:7400\", peer: \"192.168.7.2:7400\", key_file: " + key + "}";
+  auto ok = load("ha: {" + sync +
+                 ", policy: {local: \"192.168.7.1:7401\", peer: \"192.168.7.2:7401\"}}\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  ASSERT_TRUE(ok.value().haPolicy.has_value());
+  EXPECT_EQ(ok.value().haPolicy->peer.text, "192.168.7.2:7401");
+  EXPECT_FALSE(load("ha: {" + sync + "}\n").value().haPolicy.has_value());
+  const struct {
+    std::string yaml;
+    std::string says;
+  } bad[] = {
+      {"ha: {policy: {local: \"192.168.7.1:7401\", peer: \"192.168.7.2:7401\"}}", "needs ha.sync"},
+      {"ha: {" + sync + ", policy: {peer: \"192.168.7.2:7401\"}}", "ha.policy.local"},
+      {"ha: {" + sync + ", policy: {local: \"192.168.7.1:7401\", peer: \"lbg-b:7401\"}}",
+       "ha.policy.peer"},
+      {"ha: {" + sync + ", policy: {local: \"192.168.7.1:7401\", peer: \"[fd00::2]:7401\"}}",
+       "both IPv4 or both IPv6"},
+      {"ha: {" + sync + ", policy: {local: \"192.168.7.1:7401\", peer: \"192.168.7.1:7401\"}}",
+       "must differ"},
+      {"ha: {" + sync + ", policy: {local: \"192.168.7.1:7401\", peer: \"192.168.7.2:7401\", key_file: x}}",
+       "ha.policy.key_file"},
+      {"ha: {" + sync + ", policy: 7401}", "ha.policy must be a mapping"},
+  };
+  for (const auto& b : bad) {
+    auto r = load(b.yaml + "\n");
+    ASSERT_FALSE(r.ok()) << b.yaml;
+    EXPECT_NE(r.error().toString().find(b.says), std::string::npos) << r.error().toString();
+  }
+  ::unlink(key.c_str());
+}
+
 TEST_F(GatewayConfigTest, MetricsAddressIsTyped) {
   auto off = load("");
   ASSERT_TRUE(off.ok()) << off.error().toString();

@@ -70,8 +70,9 @@ _ha_veth() {  # NS IF BRIDGE_PORT BRIDGE
 }
 
 # ha_gateway_start BOX: lbg-gateway of box a or b in its namespace, standby at start (the YAML's
-# `ha:`), flow-state sync with the other box over the HA veth (`ha.sync`, port 7400), sealed log
-# and control socket in BOX/; returns once it answers on the socket.
+# `ha:`), flow-state sync with the other box over the HA veth (`ha.sync`, UDP port 7400) and
+# policy sync (`ha.policy`, TCP port 7401), sealed log and control socket in BOX/; returns once it
+# answers on the socket.
 ha_gateway_start() {
   local x=$1
   mkdir -p -m 700 "$x"
@@ -89,6 +90,7 @@ control: {socket: $PWD/$x/control.sock, roles: $PWD/roles.yaml, store: $PWD/$x/s
 ha:
   role_at_start: standby
   sync: {local: "${HAIP[$x]}:7400", peer: "${PEER[$x]}:7400", key_file: $PWD/ha.key}
+  policy: {local: "${HAIP[$x]}:7401", peer: "${PEER[$x]}:7401"}
 EOF
   ip netns exec "${NG[$x]}" "$GW" run --config "$x/gateway.yaml" >>"$x/gateway.out" 2>>"$x/gateway.err" &
   GWPID[$x]=$!

@@ -273,6 +273,18 @@ int cmdRun(const std::vector<std::string>& args) {
     sc.proxyStatsFile = c.proxyStatsFile;
     sc.bootstrapPolicyFile = c.policyPath;
     if (c.metricsListen) sc.metricsPort = c.metricsListen->port;
+    if (c.haPolicy) {
+      control::PolicySyncConfig ps;
+      ps.self = c.applianceId;
+      ps.local = c.haPolicy->local.addr;
+      ps.localLen = c.haPolicy->local.len;
+      ps.localText = c.haPolicy->local.text;
+      ps.peer = c.haPolicy->peer.addr;
+      ps.peerLen = c.haPolicy->peer.len;
+      ps.peerText = c.haPolicy->peer.text;
+      ps.key.assign(c.haSync->key.bytes.begin(), c.haSync->key.bytes.end());
+      sc.policySync = std::move(ps);
+    }
     auto srv = control::ControlServer::create(sc, *rt.value());
     if (!srv) {
       std::fprintf(stderr, "control: %s\n", srv.error().toString().c_str());

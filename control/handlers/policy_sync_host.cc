@@ -1,0 +1,30 @@
+// CommandContext's side of policy sync (control/policy_sync/): what PolicySync asks of the box
+// (its role, its running version, adopting a version, the sealed log), wired once at start.
+#include "control/handlers/context.h"
+#include "control/handlers/handlers.h"
+#include "control/policy_sync/policy_sync.h"
+
+namespace lbg::control {
+
+using nlohmann::json;
+
+Result<Ok> CommandContext::startPolicySync() {
+  if (!config_.policySync) return Ok{};
+  PolicySyncConfig psc = *config_.policySync;
+  if (psc.stateFile.empty()) psc.stateFile = config_.storeDir + "/ha-peer-policy.json";
+  PolicySync::Host host;
+  host.active = [this] { return api_.haRole() == dataplane::HaRole::Active; };
+  host.running = [this] { return store_->running(); };
+  host.adopt = [this](const VersionMeta& m, const std::string& yaml, const std::string& box) {
+    return adoptFromPeer(m, yaml, box);
+  };
+  host.record = [this](const std::string& action, const std::string& result, const json& ha) {
+    api_.logEvent(handlers::haRecord(config_.clock(), "lbg-gateway", action, result, ha));
+  };
+  auto ps = PolicySync::create(std::move(psc), std::move(host));
+  if (!ps) return ps.error();
+  policySync_ = std::move(*ps);
+  return Ok{};
+}
+
+}  // namespace lbg::control
