@@ -22,14 +22,7 @@
 set -euo pipefail
 source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
 source "$LBG_TEST_LIB/ha_pair.sh"
-GW=$(realpath "$1") LBGCTL=$(realpath "$2") HA=$(realpath "$3")
-WORK=$(realpath -m "$4")
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-KEEPALIVED=$(command -v keepalived || ls /usr/sbin/keepalived 2>/dev/null || true)
-[ -n "$KEEPALIVED" ] || { echo "SKIP: needs keepalived (pkg/deps/base.txt)"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
-
-rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
+ha_test_begin "$@"
 pass=0 fail=0
 cleanup() {
   [ -n "${HA_PROBEPID:-}" ] && kill "$HA_PROBEPID" 2>/dev/null || true

@@ -69,6 +69,19 @@ _ha_veth() {  # NS IF BRIDGE_PORT BRIDGE
   ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
 }
 
+# ha_test_begin LBG_GATEWAY LBGCTL TOOLS_HA_DIR WORKDIR: the HA tests' start: GW, LBGCTL, HA,
+# WORK and KEEPALIVED set, a fresh WORK (0700) as the working directory; skips (77) without root,
+# keepalived or curl.
+ha_test_begin() {
+  GW=$(realpath "$1") LBGCTL=$(realpath "$2") HA=$(realpath "$3")
+  WORK=$(realpath -m "$4")
+  [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+  KEEPALIVED=$(command -v keepalived || ls /usr/sbin/keepalived 2>/dev/null || true)
+  [ -n "$KEEPALIVED" ] || { echo "SKIP: needs keepalived (pkg/deps/base.txt)"; exit 77; }
+  command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
+  rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
+}
+
 # ha_gateway_start BOX: lbg-gateway of box a or b in its namespace, standby at start (the YAML's
 # `ha:`), flow-state sync with the other box over the HA veth (`ha.sync`, UDP port 7400) and
 # policy sync (`ha.policy`, TCP port 7401), sealed log and control socket in BOX/; returns once it
