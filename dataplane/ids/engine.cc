@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
@@ -39,6 +40,11 @@ uint64_t flowbitsOrder(const Rule& r) {
   for (const Flowbit& fb : r.flowbits)
     (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet ? read : write) = true;
   return write && !read ? 0 : write ? 1 : read ? 2 : 3;
+}
+
+// Rules a TCP stream can match: `ip`, `tcp` and the application protocols over TCP.
+bool streamProtocol(Protocol p) {
+  return p != Protocol::Udp && p != Protocol::Icmp;
 }
 
 Verdict verdictOf(Action a) {
@@ -84,7 +90,7 @@ Scratch::~Scratch() {
 Engine::~Engine() {
   for (auto& d : block_)
     if (d.db) hs_free_database(d.db);
-  for (auto& d : stream_)
+  for (auto& d : streams_)
     if (d.db) hs_free_database(d.db);
   for (auto& r : rules_)
     for (auto& b : r.aux)
@@ -162,7 +168,11 @@ bool Engine::buildDatabases(std::string& error) {
     std::vector<unsigned> flags, ids;
   };
   std::array<Patterns, kKeys> block;
-  std::array<Patterns, 2> stream;
+  buildAddressClasses();
+  const uint32_t classes = uint32_t(classes_.classCount());
+  // Per direction and (client class, server class): the stream rules such a flow can match.
+  std::array<std::vector<std::vector<uint32_t>>, 2> groupRules;
+  for (auto& g : groupRules) g.assign(size_t(classes) * classes, {});
   for (uint32_t idx = 0; idx < rules_.size(); ++idx) {
     const Rule& r = *rules_[idx].rule;
     const uint8_t dirs = r.directions();
@@ -210,8 +220,17 @@ bool Engine::buildDatabases(std::string& error) {
       };
       const int k = key(int(bm.buffer), bm.dotPrefix, d);
       block_[k].ids.push_back(add(block[k], HS_FLAG_SINGLEMATCH));
-      // A stream keeps reporting: the same literal may be verified again in a later chunk.
-      if (bm.buffer == Buffer::Payload) stream_[d].ids.push_back(add(stream[d], 0));
+      if (bm.buffer == Buffer::Payload && streamProtocol(r.header.protocol)) {
+        const Header& h = r.header;
+        for (uint32_t cc = 0; cc < classes; ++cc)
+          for (uint32_t sc = 0; sc < classes; ++sc) {
+            const uint32_t src = d == 0 ? cc : sc, dst = d == 0 ? sc : cc;
+            const bool fits =
+                (classes_.mayMatch(src, h.src) && classes_.mayMatch(dst, h.dst)) ||
+                (h.bidirectional && classes_.mayMatch(dst, h.src) && classes_.mayMatch(src, h.dst));
+            if (fits) groupRules[d][cc * classes + sc].push_back(idx);
+          }
+      }
     }
   }
   auto compile = [&](Patterns& p, unsigned mode, Database& db) {
@@ -237,16 +256,79 @@ bool Engine::buildDatabases(std::string& error) {
   }
   for (int k = 0; k < kKeys; ++k)
     if (!compile(block[k], HS_MODE_BLOCK, block_[k])) return false;
-  for (int d = 0; d < 2; ++d)
-    if (!compile(stream[d], HS_MODE_STREAM, stream_[d])) return false;
+  // One database per distinct rule list (flows of several classes often share one).
+  std::map<std::vector<uint32_t>, uint16_t> made;
+  for (int d = 0; d < 2; ++d) {
+    streamGroup_[d].assign(groupRules[d].size(), kNoStream);
+    for (size_t g = 0; g < groupRules[d].size(); ++g) {
+      const std::vector<uint32_t>& list = groupRules[d][g];
+      if (list.empty()) continue;
+      auto [it, fresh] = made.try_emplace(list, uint16_t(streams_.size()));
+      streamGroup_[d][g] = it->second;
+      if (!fresh) continue;
+      Patterns p;
+      Database& db = streams_.emplace_back();
+      for (uint32_t idx : list) {
+        const Rule& r = *rules_[idx].rule;
+        const Content& c = std::get<Content>(r.buffers[r.fpBuffer].items[r.fpItem]);
+        p.ids.push_back(unsigned(p.exprs.size()));
+        p.exprs.push_back(c.bytes.data() + c.fpOffset);
+        p.lens.push_back(c.fpLength ? c.fpLength : c.bytes.size());
+        // No SINGLEMATCH: a stream keeps reporting, the same literal may be verified again in a
+        // later chunk.
+        p.flags.push_back(c.nocase ? HS_FLAG_CASELESS : 0);
+        db.ids.push_back(idx);
+      }
+      if (!compile(p, HS_MODE_STREAM, db)) return false;
+    }
+  }
   return true;
+}
+
+void Engine::buildAddressClasses() {
+  // The non-`any` address sets of the payload rules a stream is scanned for, most used first.
+  std::vector<std::pair<size_t, AddressSet>> uses;
+  for (const CompiledRule& cr : rules_) {
+    const Rule& r = *cr.rule;
+    if (r.fpBuffer < 0 || r.buffers[r.fpBuffer].buffer != Buffer::Payload ||
+        !streamProtocol(r.header.protocol))
+      continue;
+    for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
+      if (a->include.empty() && a->exclude.empty()) continue;
+      const AddressSet k = AddressClasses::canonical(*a);
+      auto it = std::find_if(uses.begin(), uses.end(),
+                             [&](const auto& u) { return AddressClasses::same(u.second, k); });
+      if (it == uses.end())
+        uses.push_back({1, k});
+      else
+        ++it->first;
+    }
+  }
+  std::stable_sort(uses.begin(), uses.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  // Sets used by a handful of rules are not worth databases of their own (their rules go into
+  // every group their other side allows). At most kMaxClasses classes: groups grow as its square.
+  constexpr size_t kMaxClasses = 6;
+  std::vector<AddressSet> sets;
+  for (const auto& [n, set] : uses)
+    if (n >= config_.groupMinRules && sets.size() < AddressClasses::kMaxSets) sets.push_back(set);
+  for (;;) {
+    classes_ = AddressClasses(sets);
+    if (classes_.classCount() <= kMaxClasses || sets.empty()) return;
+    sets.pop_back();
+  }
+}
+
+uint16_t Engine::streamGroupOf(const FlowTuple& t, int d) const {
+  const uint32_t n = uint32_t(classes_.classCount());
+  return streamGroup_[d][classes_.classOf(t.client) * n + classes_.classOf(t.server)];
 }
 
 std::unique_ptr<Scratch> Engine::makeScratch() const {
   std::unique_ptr<Scratch> s(new Scratch());
   for (auto& d : block_)
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
-  for (auto& d : stream_)
+  for (auto& d : streams_)
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   s->stamp_.assign(rules_.size(), 0);
   s->candidates_.reserve(rules_.size());
@@ -265,6 +347,7 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
 void Engine::release(FlowIdsState& state) const {
   for (auto& st : state.stream)
     if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
+  state.streamDb[0] = state.streamDb[1] = FlowIdsState::kStreamUnknown;
 }
 
 bool Engine::collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
@@ -295,7 +378,9 @@ void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation,
 }  // namespace
 
 ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
-                               std::span<const uint8_t> bytes, Scratch& s) const {
+                               std::span<const uint8_t> bytes, Scratch& s,
+                               size_t readableAfter) const {
+  static_assert(kScanPad == Scratch::kScanPad);
   ScanResult out;
   const int d = direction == kToServer ? 0 : 1;
   if (bytes.empty()) return out;
@@ -327,21 +412,29 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   const uint8_t* chunk = bytes.data();
   const uint16_t tail = state.tailLen[d];
   const bool windowed = n <= config_.maxChunk;
-  if (windowed) {  // previous tail + chunk, padded: scanned and verified from here
+  // In place when the caller's buffer is padded (n < bytes.size() only cuts, so the pad grows).
+  const bool inPlace = windowed && readableAfter >= kScanPad;
+  auto fillWindow = [&] {  // previous tail + chunk, padded: verified (and scanned) from here
     std::memcpy(s.window_.data(), state.tail[d], tail);
     std::memcpy(s.window_.data() + tail, chunk, n);
-  }
-  if (stream_[d].db) {
-    if (!state.stream[d] && hs_open_stream(stream_[d].db, 0, &state.stream[d]) != HS_SUCCESS) {
+  };
+  if (windowed && !inPlace) fillWindow();
+  if (state.streamDb[d] == FlowIdsState::kStreamUnknown)
+    state.streamDb[d] = streamGroupOf(state.tuple, d);
+  if (state.streamDb[d] != kNoStream) {
+    const Database& db = streams_[state.streamDb[d]];
+    if (!state.stream[d] && hs_open_stream(db.db, 0, &state.stream[d]) != HS_SUCCESS) {
       state.stream[d] = nullptr;
       return out.fault = true, out;
     }
-    s.ids_ = &stream_[d].ids;
+    s.ids_ = &db.ids;
     auto scan = [&](const uint8_t* p, uint32_t len) {
       out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(p), len, 0, s.hs_,
                                   onMatch, &s) != HS_SUCCESS;
     };
-    if (windowed) {
+    if (inPlace) {
+      scan(chunk, n);
+    } else if (windowed) {
       scan(s.window_.data() + tail, n);
     } else {
       for (uint32_t off = 0; off < n; off += config_.maxBuffer) {
@@ -355,6 +448,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
     if (windowed) {
+      if (inPlace) fillWindow();
       view.set(Buffer::Payload, std::span<const uint8_t>(s.window_.data(), tail + n));
       base = state.streamBytes[d] - tail;
       fresh = tail;
