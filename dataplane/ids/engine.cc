@@ -169,10 +169,12 @@ bool Engine::buildDatabases(std::string& error) {
   };
   std::array<Patterns, kKeys> block;
   buildAddressClasses();
-  const uint32_t classes = uint32_t(classes_.classCount());
-  // Per direction and (client class, server class): the stream rules such a flow can match.
+  ports_ = PortClasses(config_.groupPorts);
+  const uint32_t classes = uint32_t(classes_.classCount()), portClasses = uint32_t(ports_.classCount());
+  // Per direction and (client class, server class, server port class): the stream rules such a
+  // flow can match.
   std::array<std::vector<std::vector<uint32_t>>, 2> groupRules;
-  for (auto& g : groupRules) g.assign(size_t(classes) * classes, {});
+  for (auto& g : groupRules) g.assign(size_t(classes) * classes * portClasses, {});
   for (uint32_t idx = 0; idx < rules_.size(); ++idx) {
     const Rule& r = *rules_[idx].rule;
     const uint8_t dirs = r.directions();
@@ -221,15 +223,23 @@ bool Engine::buildDatabases(std::string& error) {
       const int k = key(int(bm.buffer), bm.dotPrefix, d);
       block_[k].ids.push_back(add(block[k], HS_FLAG_SINGLEMATCH));
       if (bm.buffer == Buffer::Payload && streamProtocol(r.header.protocol)) {
+        // As headerMatches(): the server's port is the destination's to the server, the
+        // source's to the client, and the other way round for the swapped side of `<>`.
         const Header& h = r.header;
-        for (uint32_t cc = 0; cc < classes; ++cc)
-          for (uint32_t sc = 0; sc < classes; ++sc) {
-            const uint32_t src = d == 0 ? cc : sc, dst = d == 0 ? sc : cc;
-            const bool fits =
-                (classes_.mayMatch(src, h.src) && classes_.mayMatch(dst, h.dst)) ||
-                (h.bidirectional && classes_.mayMatch(dst, h.src) && classes_.mayMatch(src, h.dst));
-            if (fits) groupRules[d][cc * classes + sc].push_back(idx);
-          }
+        const PortSet& serverPorts = d == 0 ? h.dstPorts : h.srcPorts;
+        const PortSet& swappedPorts = d == 0 ? h.srcPorts : h.dstPorts;
+        for (uint32_t pc = 0; pc < portClasses; ++pc) {
+          const bool direct = ports_.mayMatch(pc, serverPorts);
+          const bool swapped = h.bidirectional && ports_.mayMatch(pc, swappedPorts);
+          for (uint32_t cc = 0; cc < classes; ++cc)
+            for (uint32_t sc = 0; sc < classes; ++sc) {
+              const uint32_t src = d == 0 ? cc : sc, dst = d == 0 ? sc : cc;
+              const bool fits =
+                  (direct && classes_.mayMatch(src, h.src) && classes_.mayMatch(dst, h.dst)) ||
+                  (swapped && classes_.mayMatch(dst, h.src) && classes_.mayMatch(src, h.dst));
+              if (fits) groupRules[d][(cc * classes + sc) * portClasses + pc].push_back(idx);
+            }
+        }
       }
     }
   }
@@ -321,7 +331,9 @@ void Engine::buildAddressClasses() {
 
 uint16_t Engine::streamGroupOf(const FlowTuple& t, int d) const {
   const uint32_t n = uint32_t(classes_.classCount());
-  return streamGroup_[d][classes_.classOf(t.client) * n + classes_.classOf(t.server)];
+  return streamGroup_[d][(classes_.classOf(t.client) * n + classes_.classOf(t.server)) *
+                             ports_.classCount() +
+                         ports_.classOf(t.serverPort)];
 }
 
 std::unique_ptr<Scratch> Engine::makeScratch() const {

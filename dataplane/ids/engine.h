@@ -12,6 +12,7 @@
 #include "dataplane/ids/address_classes.h"
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
+#include "dataplane/ids/port_classes.h"
 #include "dataplane/ids/threshold_table.h"
 #include "policy/ids/rule_set.h"
 #include "policy/ids/rule_stats.h"
@@ -67,6 +68,9 @@ struct EngineConfig {
   // an address set used by fewer of those rules than this is not told apart (its rules go into
   // every group), so a rule set makes a handful of databases, not one per host list.
   uint32_t groupMinRules = 16;
+  // Server ports whose flows get stream databases of their own (the rules that can match that
+  // port); flows on other ports share one. Suricata's default `detect.grouping.tcp-whitelist`.
+  std::vector<uint16_t> groupPorts = {53, 80, 139, 443, 445, 1433, 3306, 3389, 6666, 6667, 8080};
 };
 
 // Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
@@ -192,12 +196,14 @@ class Engine {
   std::vector<CompiledRule> rules_;
   std::array<Database, kKeys> block_;
   // TCP payload: one streaming database per group of rules a flow can match by its addresses
-  // (the classes_ of its client and server: a flow from $HOME_NET to outside is not scanned for
-  // the rules written for traffic from $EXTERNAL_NET), chosen when the direction's stream opens.
-  // Only rules whose protocol can be TCP. streamGroup_[d][clientClass * classes + serverClass]:
+  // and server port (the classes_ of its client and server: a flow from $HOME_NET to outside is
+  // not scanned for the rules written for traffic from $EXTERNAL_NET; ports_: nor one to port 80
+  // for those of port 25565), chosen when the direction's stream opens. Only rules whose protocol
+  // can be TCP. streamGroup_[d][(clientClass * classes + serverClass) * ports + portClass]:
   // index in streams_, kNoStream when no rule of direction d can match such a flow.
   static constexpr uint16_t kNoStream = FlowIdsState::kNoStream;
   AddressClasses classes_;
+  PortClasses ports_;
   std::vector<Database> streams_;
   std::array<std::vector<uint16_t>, 2> streamGroup_;
   std::array<std::vector<uint32_t>, kKeys> always_;  // rules without a fast pattern

@@ -207,9 +207,10 @@ TEST(IdsEngine, HeaderAddressesPortsAndProtocol) {
   EXPECT_EQ(f.send("b").action, Verdict::None);  // client to server: header does not fit
 }
 
-TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddresses) {
-  // Each direction of a flow is scanned with the rules its two addresses can match (groups by
-  // $HOME_NET / $EXTERNAL_NET here): every rule a flow can match must still be found.
+TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddressesAndPort) {
+  // Each direction of a flow is scanned with the rules its two addresses and its server port can
+  // match (groups by $HOME_NET / $EXTERNAL_NET and port here): every rule a flow can match must
+  // still be found.
   EngineConfig config;
   config.groupMinRules = 1;  // tell apart every address set, however few rules use it
   Fixture f(
@@ -218,7 +219,9 @@ TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddresses) {
       "alert tcp any any <> $HOME_NET any (content:\"both\"; sid:3;)\n"
       "alert tcp [$HOME_NET,10.0.0.0/8] any -> any any (content:\"lan\"; sid:4;)\n"
       "alert tcp $HOME_NET any -> $HOME_NET any (content:\"lan\"; sid:5;)\n"
-      "alert udp any any -> any any (content:\"out\"; sid:6;)\n",
+      "alert udp any any -> any any (content:\"out\"; sid:6;)\n"
+      "alert tcp $HOME_NET any -> any 25565 (content:\"out\"; sid:7;)\n"
+      "alert tcp any any <> any 8080 (content:\"lan\"; sid:8;)\n",
       config);
   auto sorted = [](std::vector<uint32_t> v) {
     std::sort(v.begin(), v.end());
@@ -226,20 +229,25 @@ TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddresses) {
   };
   struct Case {
     const char *client, *server;
+    uint16_t clientPort, serverPort;  // 8080 has a group of its own, 25565 is among the others
     std::vector<uint32_t> toServer, toClient;
   };
   for (const Case& c : std::vector<Case>{
-           {"10.1.1.1", "203.0.113.5", {1, 3, 4}, {2, 3}},
-           {"203.0.113.5", "10.1.1.1", {2, 3}, {1, 3, 4}},
-           {"10.1.1.1", "10.2.2.2", {3, 4, 5}, {3, 4, 5}},
-           {"203.0.113.5", "198.51.100.9", {}, {}},
+           {"10.1.1.1", "203.0.113.5", 40000, 80, {1, 3, 4}, {2, 3}},
+           {"203.0.113.5", "10.1.1.1", 40000, 80, {2, 3}, {1, 3, 4}},
+           {"10.1.1.1", "10.2.2.2", 40000, 80, {3, 4, 5}, {3, 4, 5}},
+           {"203.0.113.5", "198.51.100.9", 40000, 80, {}, {}},
+           {"10.1.1.1", "203.0.113.5", 40000, 25565, {1, 3, 4, 7}, {2, 3}},
+           {"10.1.1.1", "203.0.113.5", 8080, 80, {1, 3, 4, 8}, {2, 3, 8}},  // `<>`: either side
+           {"10.1.1.1", "203.0.113.5", 40000, 8080, {1, 3, 4, 8}, {2, 3, 8}},
        }) {
     f.engine->release(f.state);
     f.state = FlowIdsState{};
-    f.state.tuple = {*IpAddr::parse(c.client), *IpAddr::parse(c.server), 40000, 80, 6,
-                     AppProto::Unknown, true};
-    EXPECT_EQ(sorted(sids(f.send("out in both lan"))), c.toServer) << c.client << " " << c.server;
-    EXPECT_EQ(sorted(sids(f.send("out in both lan", kToClient))), c.toClient) << c.client;
+    f.state.tuple = {*IpAddr::parse(c.client), *IpAddr::parse(c.server), c.clientPort,
+                     c.serverPort, 6, AppProto::Unknown, true};
+    EXPECT_EQ(sorted(sids(f.send("out in both lan"))), c.toServer) << c.client << " " << c.server << ":" << c.serverPort;
+    EXPECT_EQ(sorted(sids(f.send("out in both lan", kToClient))), c.toClient)
+        << c.client << " " << c.server << ":" << c.serverPort;
     // Split across two chunks of the flow's stream: found by its database too.
     f.send("..o");
     f.send("u", kToClient);
