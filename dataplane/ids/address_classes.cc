@@ -19,7 +19,9 @@ IpAddr fromInt(U128 v) {
   return a;
 }
 
-U128 hostBits(uint8_t prefix) { return prefix >= 128 ? 0 : ~U128(0) >> prefix; }
+U128 hostBits(uint8_t prefix) {
+  return prefix >= 128 ? 0 : ~U128(0) >> prefix;
+}
 
 Cidr masked(const Cidr& c) {
   return {fromInt(toInt(c.addr) & ~hostBits(c.prefix)), c.prefix};
@@ -28,7 +30,8 @@ Cidr masked(const Cidr& c) {
 void canonicalList(std::vector<Cidr>& list) {
   for (Cidr& c : list) c = masked(c);
   auto key = [](const Cidr& c) { return std::pair(c.addr, c.prefix); };
-  std::sort(list.begin(), list.end(), [&](const Cidr& a, const Cidr& b) { return key(a) < key(b); });
+  std::sort(list.begin(), list.end(),
+            [&](const Cidr& a, const Cidr& b) { return key(a) < key(b); });
   list.erase(std::unique(list.begin(), list.end(),
                          [&](const Cidr& a, const Cidr& b) { return key(a) == key(b); }),
              list.end());

@@ -14,7 +14,9 @@ AddressSet parse(std::string_view text) {
   return s;
 }
 
-IpAddr ip(const char* text) { return *IpAddr::parse(text); }
+IpAddr ip(const char* text) {
+  return *IpAddr::parse(text);
+}
 
 TEST(IdsAddressClasses, HomeAndExternal) {
   AddressClasses c({parse("$HOME_NET"), parse("$EXTERNAL_NET")});

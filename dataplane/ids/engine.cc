@@ -170,7 +170,8 @@ bool Engine::buildDatabases(std::string& error) {
   std::array<Patterns, kKeys> block;
   buildAddressClasses();
   ports_ = PortClasses(config_.groupPorts);
-  const uint32_t classes = uint32_t(classes_.classCount()), portClasses = uint32_t(ports_.classCount());
+  const uint32_t classes = uint32_t(classes_.classCount());
+  const uint32_t portClasses = uint32_t(ports_.classCount());
   // Per direction and (client class, server class, server port class): the stream rules such a
   // flow can match.
   std::array<std::vector<std::vector<uint32_t>>, 2> groupRules;
@@ -182,30 +183,39 @@ bool Engine::buildDatabases(std::string& error) {
       if (!(dirs & (1 << d))) continue;
       if (r.fpBuffer < 0) {
         const BufferMatches* bm = r.buffers.empty() ? nullptr : &r.buffers[0];
-        const int k = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
-        // The side whose list is the most specific (longest shortest prefix: a list of hosts
-        // rather than $HOME_NET, which every flow of the segment is in), if either has one.
-        const AddressSet* side = nullptr;
-        int best = -1;
-        for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
-          if (a->include.empty()) continue;
-          int shortest = 128;
-          for (const Cidr& c : a->include) shortest = std::min(shortest, int(c.prefix));
-          if (shortest > best) side = a, best = shortest;
-        }
-        if (side == nullptr) {
-          always_[k].push_back(idx);
-          continue;
-        }
-        AddressIndex& ix = addressIndex_[k];
-        for (const Cidr& c : side->include) {
-          auto [it, fresh] = ix.rules.try_emplace(prefixKey(c.addr, c.prefix),
-                                                  uint32_t(ix.lists.size()));
-          if (fresh) ix.lists.emplace_back();
-          auto& list = ix.lists[it->second];
-          if (list.empty() || list.back() != idx) list.push_back(idx);
-          if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
-            ix.lengths.push_back(c.prefix);
+        const int k0 = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
+        // Payload rules are filed for TCP flows and for the others apart (queueAlways()), so a
+        // TCP segment does not queue the `udp` rules (ET's DNS opcode rules: every packet).
+        const bool payload = k0 == key(0, false, d);
+        for (int k : {k0, payload ? kKeys + d : -1}) {
+          if (k < 0) continue;
+          if (payload &&
+              !(k == k0 ? r.header.protocol != Protocol::Tcp : streamProtocol(r.header.protocol)))
+            continue;
+          // The side whose list is the most specific (longest shortest prefix: a list of hosts
+          // rather than $HOME_NET, which every flow of the segment is in), if either has one.
+          const AddressSet* side = nullptr;
+          int best = -1;
+          for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
+            if (a->include.empty()) continue;
+            int shortest = 128;
+            for (const Cidr& c : a->include) shortest = std::min(shortest, int(c.prefix));
+            if (shortest > best) side = a, best = shortest;
+          }
+          if (side == nullptr) {
+            always_[k].push_back(idx);
+            continue;
+          }
+          AddressIndex& ix = addressIndex_[k];
+          for (const Cidr& c : side->include) {
+            auto [it, fresh] =
+                ix.rules.try_emplace(prefixKey(c.addr, c.prefix), uint32_t(ix.lists.size()));
+            if (fresh) ix.lists.emplace_back();
+            auto& list = ix.lists[it->second];
+            if (list.empty() || list.back() != idx) list.push_back(idx);
+            if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
+              ix.lengths.push_back(c.prefix);
+          }
         }
         continue;
       }
@@ -566,15 +576,16 @@ Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
 }
 
 void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
+  // The payload keys are looked up on every packet: the flow remembers what its addresses found
+  // (its addresses never change), so only its first scan per direction hashes.
+  const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
+  if (payloadDir >= 0 && state.tuple.ipProto == 6) k = kKeys + payloadDir;  // its TCP rules
   for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
   const AddressIndex& ix = addressIndex_[k];
   if (ix.rules.empty()) return;
   auto queueList = [&](uint32_t list) {
     for (uint32_t r : ix.lists[list]) ScratchAccess::queue(s, r);
   };
-  // The payload keys are looked up on every packet: the flow remembers what its addresses found
-  // (its addresses never change), so only its first scan per direction hashes.
-  const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
   uint8_t* count = nullptr;
   if (payloadDir >= 0) {
     if (state.addressIndexEngine != id_) {

@@ -206,7 +206,9 @@ class Engine {
   PortClasses ports_;
   std::vector<Database> streams_;
   std::array<std::vector<uint16_t>, 2> streamGroup_;
-  std::array<std::vector<uint32_t>, kKeys> always_;  // rules without a fast pattern
+  // Rules without a fast pattern, per prefilter key; the payload keys' are those of the flows
+  // that are not TCP, kKeys + direction those of TCP flows (only rules whose protocol fits).
+  std::array<std::vector<uint32_t>, kKeys + 2> always_;
   // Rules without a fast pattern whose header lists addresses on one side (`alert ip [a,b,...]
   // any -> $HOME_NET any`: IP reputation lists, a thousand rules in ET Open) can only match a
   // flow one of whose two addresses is in that list: they are filed under each listed prefix
@@ -234,7 +236,7 @@ class Engine {
     // find nothing, and end here rather than in the map's scattered nodes.
     std::vector<uint64_t> filter;
   };
-  std::array<AddressIndex, kKeys> addressIndex_;
+  std::array<AddressIndex, kKeys + 2> addressIndex_;  // keys as always_
   // Per-rule counters, added to by every worker scanning with this engine (relaxed atomics: a
   // locked add per verified candidate, only after a prefilter hit or for an always-tried rule)
   // and read by the control thread.

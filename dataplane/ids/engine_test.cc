@@ -245,14 +245,16 @@ TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddressesAndPort) {
     f.state = FlowIdsState{};
     f.state.tuple = {*IpAddr::parse(c.client), *IpAddr::parse(c.server), c.clientPort,
                      c.serverPort, 6, AppProto::Unknown, true};
-    EXPECT_EQ(sorted(sids(f.send("out in both lan"))), c.toServer) << c.client << " " << c.server << ":" << c.serverPort;
+    EXPECT_EQ(sorted(sids(f.send("out in both lan"))), c.toServer)
+        << c.client << " " << c.server << ":" << c.serverPort;
     EXPECT_EQ(sorted(sids(f.send("out in both lan", kToClient))), c.toClient)
         << c.client << " " << c.server << ":" << c.serverPort;
     // Split across two chunks of the flow's stream: found by its database too.
     f.send("..o");
     f.send("u", kToClient);
     auto r = f.send("ut.");
-    EXPECT_EQ(r.action, !c.toServer.empty() && c.toServer.front() == 1 ? Verdict::Alert : Verdict::None) << c.client;
+    const bool out = !c.toServer.empty() && c.toServer.front() == 1;
+    EXPECT_EQ(r.action, out ? Verdict::Alert : Verdict::None) << c.client;
   }
 }
 
@@ -342,6 +344,27 @@ TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
 TEST(IdsEngine, RulesWithoutFastPatternAreAlwaysTried) {
   Fixture f("alert tcp any any -> any any (pcre:\"/^ab+c/\"; sid:120;)\n");
   EXPECT_EQ(f.send("abbbc").action, Verdict::Alert);
+}
+
+TEST(IdsEngine, RulesWithoutFastPatternAreFiledByTransport) {
+  // Tried for the flows their protocol fits: TCP segments and datagrams have lists of their own.
+  const std::string rules =
+      "alert udp $HOME_NET any -> any any (dsize:>0; sid:121;)\n"
+      "alert tcp $HOME_NET any -> any any (dsize:>0; sid:122;)\n"
+      "alert ip any any -> any any (dsize:>0; sid:123;)\n"
+      "alert dns any any -> any any (dsize:>0; sid:124;)\n"
+      "alert tcp any any -> any any (dsize:>0; sid:125;)\n"
+      "alert udp any any -> any any (dsize:>0; sid:126;)\n";
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  Fixture tcp(rules, {}, 6, AppProto::Dns);
+  EXPECT_EQ(sorted(sids(tcp.send("q"))), (std::vector<uint32_t>{122, 123, 124, 125}));
+  EXPECT_EQ(sorted(sids(tcp.send("r", kToClient))), (std::vector<uint32_t>{123, 124, 125}));
+  Fixture udp(rules, {}, 17, AppProto::Dns);
+  EXPECT_EQ(sorted(sids(udp.send("q"))), (std::vector<uint32_t>{121, 123, 124, 126}));
+  EXPECT_EQ(sorted(sids(udp.send("r", kToClient))), (std::vector<uint32_t>{123, 124, 126}));
 }
 
 // Rules without a content that list addresses (IP reputation) are found through the address
