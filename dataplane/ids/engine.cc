@@ -327,8 +327,9 @@ void Engine::buildAddressClasses() {
   std::stable_sort(uses.begin(), uses.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   // Sets used by a handful of rules are not worth databases of their own (their rules go into
-  // every group their other side allows). At most kMaxClasses classes: groups grow as its square.
-  constexpr size_t kMaxClasses = 6;
+  // every group their other side allows). At most kMaxClasses classes: the groups (databases to
+  // compile) grow as its square times the port classes, 4² × 12 per direction at most.
+  constexpr size_t kMaxClasses = 4;
   std::vector<AddressSet> sets;
   for (const auto& [n, set] : uses)
     if (n >= config_.groupMinRules && sets.size() < AddressClasses::kMaxSets) sets.push_back(set);
