@@ -208,6 +208,15 @@ IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const Pipel
   return f;
 }
 
+// What may be read after `bytes` inside the mbuf's buffer (its tailroom), so the engine can
+// scan a segment in place; 0 when the bytes are not in that buffer.
+size_t readableAfter(const rte_mbuf* m, std::span<const uint8_t> bytes) {
+  const auto* begin = static_cast<const uint8_t*>(m->buf_addr);
+  const uint8_t* end = begin + m->buf_len;
+  const uint8_t* last = bytes.data() + bytes.size();
+  return bytes.data() >= begin && last <= end ? size_t(end - last) : 0;
+}
+
 uint32_t dataSeqOf(const packet::PacketView& v) {
   return (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
 }
@@ -350,7 +359,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     counters_.ids_scanned_bytes += bytes.size();
     ids::Engine::setTime(*ids_->scratch, now_);
     r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
-                            *ids_->scratch);
+                            *ids_->scratch, readableAfter(u.mbufs[0], bytes));
   }
   return idsAct(e, r, fault, &u, fromInitiator, &tx);
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
@@ -39,6 +40,11 @@ uint64_t flowbitsOrder(const Rule& r) {
   for (const Flowbit& fb : r.flowbits)
     (fb.op == Flowbit::Op::IsSet || fb.op == Flowbit::Op::IsNotSet ? read : write) = true;
   return write && !read ? 0 : write ? 1 : read ? 2 : 3;
+}
+
+// Rules a TCP stream can match: `ip`, `tcp` and the application protocols over TCP.
+bool streamProtocol(Protocol p) {
+  return p != Protocol::Udp && p != Protocol::Icmp;
 }
 
 Verdict verdictOf(Action a) {
@@ -84,7 +90,7 @@ Scratch::~Scratch() {
 Engine::~Engine() {
   for (auto& d : block_)
     if (d.db) hs_free_database(d.db);
-  for (auto& d : stream_)
+  for (auto& d : streams_)
     if (d.db) hs_free_database(d.db);
   for (auto& r : rules_)
     for (auto& b : r.aux)
@@ -162,7 +168,14 @@ bool Engine::buildDatabases(std::string& error) {
     std::vector<unsigned> flags, ids;
   };
   std::array<Patterns, kKeys> block;
-  std::array<Patterns, 2> stream;
+  buildAddressClasses();
+  ports_ = PortClasses(config_.groupPorts);
+  const uint32_t classes = uint32_t(classes_.classCount());
+  const uint32_t portClasses = uint32_t(ports_.classCount());
+  // Per direction and (client class, server class, server port class): the stream rules such a
+  // flow can match.
+  std::array<std::vector<std::vector<uint32_t>>, 2> groupRules;
+  for (auto& g : groupRules) g.assign(size_t(classes) * classes * portClasses, {});
   for (uint32_t idx = 0; idx < rules_.size(); ++idx) {
     const Rule& r = *rules_[idx].rule;
     const uint8_t dirs = r.directions();
@@ -170,30 +183,39 @@ bool Engine::buildDatabases(std::string& error) {
       if (!(dirs & (1 << d))) continue;
       if (r.fpBuffer < 0) {
         const BufferMatches* bm = r.buffers.empty() ? nullptr : &r.buffers[0];
-        const int k = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
-        // The side whose list is the most specific (longest shortest prefix: a list of hosts
-        // rather than $HOME_NET, which every flow of the segment is in), if either has one.
-        const AddressSet* side = nullptr;
-        int best = -1;
-        for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
-          if (a->include.empty()) continue;
-          int shortest = 128;
-          for (const Cidr& c : a->include) shortest = std::min(shortest, int(c.prefix));
-          if (shortest > best) side = a, best = shortest;
-        }
-        if (side == nullptr) {
-          always_[k].push_back(idx);
-          continue;
-        }
-        AddressIndex& ix = addressIndex_[k];
-        for (const Cidr& c : side->include) {
-          auto [it, fresh] = ix.rules.try_emplace(prefixKey(c.addr, c.prefix),
-                                                  uint32_t(ix.lists.size()));
-          if (fresh) ix.lists.emplace_back();
-          auto& list = ix.lists[it->second];
-          if (list.empty() || list.back() != idx) list.push_back(idx);
-          if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
-            ix.lengths.push_back(c.prefix);
+        const int k0 = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
+        // Payload rules are filed for TCP flows and for the others apart (queueAlways()), so a
+        // TCP segment does not queue the `udp` rules (ET's DNS opcode rules: every packet).
+        const bool payload = k0 == key(0, false, d);
+        for (int k : {k0, payload ? kKeys + d : -1}) {
+          if (k < 0) continue;
+          if (payload &&
+              !(k == k0 ? r.header.protocol != Protocol::Tcp : streamProtocol(r.header.protocol)))
+            continue;
+          // The side whose list is the most specific (longest shortest prefix: a list of hosts
+          // rather than $HOME_NET, which every flow of the segment is in), if either has one.
+          const AddressSet* side = nullptr;
+          int best = -1;
+          for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
+            if (a->include.empty()) continue;
+            int shortest = 128;
+            for (const Cidr& c : a->include) shortest = std::min(shortest, int(c.prefix));
+            if (shortest > best) side = a, best = shortest;
+          }
+          if (side == nullptr) {
+            always_[k].push_back(idx);
+            continue;
+          }
+          AddressIndex& ix = addressIndex_[k];
+          for (const Cidr& c : side->include) {
+            auto [it, fresh] =
+                ix.rules.try_emplace(prefixKey(c.addr, c.prefix), uint32_t(ix.lists.size()));
+            if (fresh) ix.lists.emplace_back();
+            auto& list = ix.lists[it->second];
+            if (list.empty() || list.back() != idx) list.push_back(idx);
+            if (std::find(ix.lengths.begin(), ix.lengths.end(), c.prefix) == ix.lengths.end())
+              ix.lengths.push_back(c.prefix);
+          }
         }
         continue;
       }
@@ -210,8 +232,25 @@ bool Engine::buildDatabases(std::string& error) {
       };
       const int k = key(int(bm.buffer), bm.dotPrefix, d);
       block_[k].ids.push_back(add(block[k], HS_FLAG_SINGLEMATCH));
-      // A stream keeps reporting: the same literal may be verified again in a later chunk.
-      if (bm.buffer == Buffer::Payload) stream_[d].ids.push_back(add(stream[d], 0));
+      if (bm.buffer == Buffer::Payload && streamProtocol(r.header.protocol)) {
+        // As headerMatches(): the server's port is the destination's to the server, the
+        // source's to the client, and the other way round for the swapped side of `<>`.
+        const Header& h = r.header;
+        const PortSet& serverPorts = d == 0 ? h.dstPorts : h.srcPorts;
+        const PortSet& swappedPorts = d == 0 ? h.srcPorts : h.dstPorts;
+        for (uint32_t pc = 0; pc < portClasses; ++pc) {
+          const bool direct = ports_.mayMatch(pc, serverPorts);
+          const bool swapped = h.bidirectional && ports_.mayMatch(pc, swappedPorts);
+          for (uint32_t cc = 0; cc < classes; ++cc)
+            for (uint32_t sc = 0; sc < classes; ++sc) {
+              const uint32_t src = d == 0 ? cc : sc, dst = d == 0 ? sc : cc;
+              const bool fits =
+                  (direct && classes_.mayMatch(src, h.src) && classes_.mayMatch(dst, h.dst)) ||
+                  (swapped && classes_.mayMatch(dst, h.src) && classes_.mayMatch(src, h.dst));
+              if (fits) groupRules[d][(cc * classes + sc) * portClasses + pc].push_back(idx);
+            }
+        }
+      }
     }
   }
   auto compile = [&](Patterns& p, unsigned mode, Database& db) {
@@ -237,16 +276,82 @@ bool Engine::buildDatabases(std::string& error) {
   }
   for (int k = 0; k < kKeys; ++k)
     if (!compile(block[k], HS_MODE_BLOCK, block_[k])) return false;
-  for (int d = 0; d < 2; ++d)
-    if (!compile(stream[d], HS_MODE_STREAM, stream_[d])) return false;
+  // One database per distinct rule list (flows of several classes often share one).
+  std::map<std::vector<uint32_t>, uint16_t> made;
+  for (int d = 0; d < 2; ++d) {
+    streamGroup_[d].assign(groupRules[d].size(), kNoStream);
+    for (size_t g = 0; g < groupRules[d].size(); ++g) {
+      const std::vector<uint32_t>& list = groupRules[d][g];
+      if (list.empty()) continue;
+      auto [it, fresh] = made.try_emplace(list, uint16_t(streams_.size()));
+      streamGroup_[d][g] = it->second;
+      if (!fresh) continue;
+      Patterns p;
+      Database& db = streams_.emplace_back();
+      for (uint32_t idx : list) {
+        const Rule& r = *rules_[idx].rule;
+        const Content& c = std::get<Content>(r.buffers[r.fpBuffer].items[r.fpItem]);
+        p.ids.push_back(unsigned(p.exprs.size()));
+        p.exprs.push_back(c.bytes.data() + c.fpOffset);
+        p.lens.push_back(c.fpLength ? c.fpLength : c.bytes.size());
+        // No SINGLEMATCH: a stream keeps reporting, the same literal may be verified again in a
+        // later chunk.
+        p.flags.push_back(c.nocase ? HS_FLAG_CASELESS : 0);
+        db.ids.push_back(idx);
+      }
+      if (!compile(p, HS_MODE_STREAM, db)) return false;
+    }
+  }
   return true;
+}
+
+void Engine::buildAddressClasses() {
+  // The non-`any` address sets of the payload rules a stream is scanned for, most used first.
+  std::vector<std::pair<size_t, AddressSet>> uses;
+  for (const CompiledRule& cr : rules_) {
+    const Rule& r = *cr.rule;
+    if (r.fpBuffer < 0 || r.buffers[r.fpBuffer].buffer != Buffer::Payload ||
+        !streamProtocol(r.header.protocol))
+      continue;
+    for (const AddressSet* a : {&r.header.src, &r.header.dst}) {
+      if (a->include.empty() && a->exclude.empty()) continue;
+      const AddressSet k = AddressClasses::canonical(*a);
+      auto it = std::find_if(uses.begin(), uses.end(),
+                             [&](const auto& u) { return AddressClasses::same(u.second, k); });
+      if (it == uses.end())
+        uses.push_back({1, k});
+      else
+        ++it->first;
+    }
+  }
+  std::stable_sort(uses.begin(), uses.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  // Sets used by a handful of rules are not worth databases of their own (their rules go into
+  // every group their other side allows). At most kMaxClasses classes: the groups (databases to
+  // compile) grow as its square times the port classes, 4² × 12 per direction at most.
+  constexpr size_t kMaxClasses = 4;
+  std::vector<AddressSet> sets;
+  for (const auto& [n, set] : uses)
+    if (n >= config_.groupMinRules && sets.size() < AddressClasses::kMaxSets) sets.push_back(set);
+  for (;;) {
+    classes_ = AddressClasses(sets);
+    if (classes_.classCount() <= kMaxClasses || sets.empty()) return;
+    sets.pop_back();
+  }
+}
+
+uint16_t Engine::streamGroupOf(const FlowTuple& t, int d) const {
+  const uint32_t n = uint32_t(classes_.classCount());
+  return streamGroup_[d][(classes_.classOf(t.client) * n + classes_.classOf(t.server)) *
+                             ports_.classCount() +
+                         ports_.classOf(t.serverPort)];
 }
 
 std::unique_ptr<Scratch> Engine::makeScratch() const {
   std::unique_ptr<Scratch> s(new Scratch());
   for (auto& d : block_)
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
-  for (auto& d : stream_)
+  for (auto& d : streams_)
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   s->stamp_.assign(rules_.size(), 0);
   s->candidates_.reserve(rules_.size());
@@ -265,6 +370,7 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
 void Engine::release(FlowIdsState& state) const {
   for (auto& st : state.stream)
     if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
+  state.streamDb[0] = state.streamDb[1] = FlowIdsState::kStreamUnknown;
 }
 
 bool Engine::collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
@@ -295,7 +401,9 @@ void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation,
 }  // namespace
 
 ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
-                               std::span<const uint8_t> bytes, Scratch& s) const {
+                               std::span<const uint8_t> bytes, Scratch& s,
+                               size_t readableAfter) const {
+  static_assert(kScanPad == Scratch::kScanPad);
   ScanResult out;
   const int d = direction == kToServer ? 0 : 1;
   if (bytes.empty()) return out;
@@ -327,21 +435,29 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   const uint8_t* chunk = bytes.data();
   const uint16_t tail = state.tailLen[d];
   const bool windowed = n <= config_.maxChunk;
-  if (windowed) {  // previous tail + chunk, padded: scanned and verified from here
+  // In place when the caller's buffer is padded (n < bytes.size() only cuts, so the pad grows).
+  const bool inPlace = windowed && readableAfter >= kScanPad;
+  auto fillWindow = [&] {  // previous tail + chunk, padded: verified (and scanned) from here
     std::memcpy(s.window_.data(), state.tail[d], tail);
     std::memcpy(s.window_.data() + tail, chunk, n);
-  }
-  if (stream_[d].db) {
-    if (!state.stream[d] && hs_open_stream(stream_[d].db, 0, &state.stream[d]) != HS_SUCCESS) {
+  };
+  if (windowed && !inPlace) fillWindow();
+  if (state.streamDb[d] == FlowIdsState::kStreamUnknown)
+    state.streamDb[d] = streamGroupOf(state.tuple, d);
+  if (state.streamDb[d] != kNoStream) {
+    const Database& db = streams_[state.streamDb[d]];
+    if (!state.stream[d] && hs_open_stream(db.db, 0, &state.stream[d]) != HS_SUCCESS) {
       state.stream[d] = nullptr;
       return out.fault = true, out;
     }
-    s.ids_ = &stream_[d].ids;
+    s.ids_ = &db.ids;
     auto scan = [&](const uint8_t* p, uint32_t len) {
       out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(p), len, 0, s.hs_,
                                   onMatch, &s) != HS_SUCCESS;
     };
-    if (windowed) {
+    if (inPlace) {
+      scan(chunk, n);
+    } else if (windowed) {
       scan(s.window_.data() + tail, n);
     } else {
       for (uint32_t off = 0; off < n; off += config_.maxBuffer) {
@@ -355,6 +471,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   uint32_t fresh = 0;
   if (!s.candidates_.empty()) {
     if (windowed) {
+      if (inPlace) fillWindow();
       view.set(Buffer::Payload, std::span<const uint8_t>(s.window_.data(), tail + n));
       base = state.streamBytes[d] - tail;
       fresh = tail;
@@ -460,15 +577,16 @@ Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
 }
 
 void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
+  // The payload keys are looked up on every packet: the flow remembers what its addresses found
+  // (its addresses never change), so only its first scan per direction hashes.
+  const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
+  if (payloadDir >= 0 && state.tuple.ipProto == 6) k = kKeys + payloadDir;  // its TCP rules
   for (uint32_t r : always_[k]) ScratchAccess::queue(s, r);
   const AddressIndex& ix = addressIndex_[k];
   if (ix.rules.empty()) return;
   auto queueList = [&](uint32_t list) {
     for (uint32_t r : ix.lists[list]) ScratchAccess::queue(s, r);
   };
-  // The payload keys are looked up on every packet: the flow remembers what its addresses found
-  // (its addresses never change), so only its first scan per direction hashes.
-  const int payloadDir = k == key(0, false, 0) ? 0 : k == key(0, false, 1) ? 1 : -1;
   uint8_t* count = nullptr;
   if (payloadDir >= 0) {
     if (state.addressIndexEngine != id_) {

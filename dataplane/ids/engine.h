@@ -9,8 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/ids/address_classes.h"
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/matcher.h"
+#include "dataplane/ids/port_classes.h"
 #include "dataplane/ids/threshold_table.h"
 #include "policy/ids/rule_set.h"
 #include "policy/ids/rule_stats.h"
@@ -62,6 +64,13 @@ struct EngineConfig {
   // Entries of each worker's threshold/detection_filter table (ThresholdTable), made only when a
   // rule has one; a match that finds no room alerts (ScanResult::thresholdFull).
   uint32_t thresholdEntries = 8192;
+  // TCP streams are scanned with the payload rules their addresses can match (Engine::streams_):
+  // an address set used by fewer of those rules than this is not told apart (its rules go into
+  // every group), so a rule set makes a handful of databases, not one per host list.
+  uint32_t groupMinRules = 16;
+  // Server ports whose flows get stream databases of their own (the rules that can match that
+  // port); flows on other ports share one. Suricata's default `detect.grouping.tcp-whitelist`.
+  std::vector<uint16_t> groupPorts = {53, 80, 139, 443, 445, 1433, 3306, 3389, 6666, 6667, 8080};
 };
 
 // Rules the engine itself could not take (a pcre PCRE2 rejects), in the loader's terms.
@@ -85,7 +94,7 @@ class Scratch {
   friend class Engine;
   friend struct ScratchAccess;
   Scratch() = default;
-  static constexpr size_t kScanPad = 64;
+  static constexpr size_t kScanPad = 64;  // Engine::kScanPad
   hs_scratch* hs_ = nullptr;
   std::vector<uint32_t> stamp_;  // per rule: the scan generation it was last queued in
   uint32_t generation_ = 0;
@@ -119,10 +128,17 @@ class Engine {
   const RuleSet& ruleSet() const { return *set_; }
   const EngineConfig& config() const { return config_; }
 
+  // Bytes that must be readable after an input Hyperscan scans in place (its AVX512VBMI literal
+  // matcher can read past the end: Scratch).
+  static constexpr size_t kScanPad = 64;
+
   // Payload of one packet in `direction` (kToServer or kToClient). TCP (tuple.ipProto 6): the
   // direction's stream, in order, up to streamDepth; other protocols: the datagram alone.
+  // `readableAfter`: how many bytes after `bytes` may be read (an mbuf's tailroom); with
+  // kScanPad or more, a TCP chunk is scanned in place, and copied (after the previous chunk's
+  // tail) only when a rule is to be verified on it.
   ScanResult scanPayload(FlowIdsState& state, Direction direction, std::span<const uint8_t> bytes,
-                         Scratch& scratch) const;
+                         Scratch& scratch, size_t readableAfter = 0) const;
   // Sticky buffers (block mode).
   ScanResult scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
                          Scratch& scratch) const;
@@ -154,6 +170,10 @@ class Engine {
 
   Engine() = default;
   bool buildDatabases(std::string& error);
+  // The address sets the stream groups tell apart: the most used ones of the stream rules.
+  void buildAddressClasses();
+  // The stream database of direction d for this flow (streams_ index, or kNoStream).
+  uint16_t streamGroupOf(const FlowTuple& t, int d) const;
   // false on a Hyperscan error; `data` must have Scratch::kScanPad readable bytes after len.
   bool collect(const Database& db, const uint8_t* data, size_t len, Scratch& s) const;
   // Copies the input into the staging buffer first; `truncated` when it was longer.
@@ -175,8 +195,20 @@ class Engine {
   EngineReport report_;
   std::vector<CompiledRule> rules_;
   std::array<Database, kKeys> block_;
-  std::array<Database, 2> stream_;                   // payload, per direction
-  std::array<std::vector<uint32_t>, kKeys> always_;  // rules without a fast pattern
+  // TCP payload: one streaming database per group of rules a flow can match by its addresses
+  // and server port (the classes_ of its client and server: a flow from $HOME_NET to outside is
+  // not scanned for the rules written for traffic from $EXTERNAL_NET; ports_: nor one to port 80
+  // for those of port 25565), chosen when the direction's stream opens. Only rules whose protocol
+  // can be TCP. streamGroup_[d][(clientClass * classes + serverClass) * ports + portClass]:
+  // index in streams_, kNoStream when no rule of direction d can match such a flow.
+  static constexpr uint16_t kNoStream = FlowIdsState::kNoStream;
+  AddressClasses classes_;
+  PortClasses ports_;
+  std::vector<Database> streams_;
+  std::array<std::vector<uint16_t>, 2> streamGroup_;
+  // Rules without a fast pattern, per prefilter key; the payload keys' are those of the flows
+  // that are not TCP, kKeys + direction those of TCP flows (only rules whose protocol fits).
+  std::array<std::vector<uint32_t>, kKeys + 2> always_;
   // Rules without a fast pattern whose header lists addresses on one side (`alert ip [a,b,...]
   // any -> $HOME_NET any`: IP reputation lists, a thousand rules in ET Open) can only match a
   // flow one of whose two addresses is in that list: they are filed under each listed prefix
@@ -204,7 +236,7 @@ class Engine {
     // find nothing, and end here rather than in the map's scattered nodes.
     std::vector<uint64_t> filter;
   };
-  std::array<AddressIndex, kKeys> addressIndex_;
+  std::array<AddressIndex, kKeys + 2> addressIndex_;  // keys as always_
   // Per-rule counters, added to by every worker scanning with this engine (relaxed atomics: a
   // locked add per verified candidate, only after a prefilter hit or for an always-tried rule)
   // and read by the control thread.

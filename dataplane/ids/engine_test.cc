@@ -40,6 +40,13 @@ struct Fixture {
   ScanResult send(std::string_view data, Direction d = kToServer) {
     return engine->scanPayload(state, d, bytesOf(data), *scratch);
   }
+  // As a pipeline with the packet in an mbuf: the data followed by readable bytes (here 'x's, so
+  // a match reported past the data's end would show).
+  ScanResult sendPadded(std::string_view data, Direction d = kToServer) {
+    std::string padded = std::string(data) + std::string(Engine::kScanPad, 'x');
+    return engine->scanPayload(state, d, bytesOf(padded).first(data.size()), *scratch,
+                               Engine::kScanPad);
+  }
 };
 
 std::vector<uint32_t> sids(const ScanResult& r) {
@@ -82,6 +89,21 @@ TEST(IdsEngine, PatternSplitAcrossStreamChunks) {
   EXPECT_EQ(sids(r), std::vector<uint32_t>{20});
   // The other direction is another stream: to_server rules do not apply there.
   EXPECT_EQ(f.send("GET /secret-file", kToClient).action, Verdict::None);
+}
+
+TEST(IdsEngine, SegmentsScannedInPlaceMatchAsCopies) {
+  // A caller whose bytes are followed by Engine::kScanPad readable ones has them scanned in place;
+  // the tail and the window for verification are the same as for a copy.
+  Fixture f(
+      "drop tcp any any -> any any (flow:to_server; content:\"GET \"; depth:4; "
+      "content:\"/secret-file\"; distance:0; sid:20;)\n"
+      "alert tcp any any -> any any (content:\"xx\"; sid:21;)\n");
+  EXPECT_EQ(f.sendPadded("GET /sec").action, Verdict::None);
+  auto r = f.sendPadded("ret-file HTTP/1.1\r\n");
+  EXPECT_EQ(r.action, Verdict::Drop);
+  EXPECT_EQ(sids(r), std::vector<uint32_t>{20});
+  EXPECT_EQ(f.sendPadded("x").action, Verdict::None);  // the pad's 'x's are not the stream's
+  EXPECT_EQ(sids(f.sendPadded("x")), std::vector<uint32_t>{21});
 }
 
 TEST(IdsEngine, AbsolutePositionsCountFromStreamStart) {
@@ -185,6 +207,57 @@ TEST(IdsEngine, HeaderAddressesPortsAndProtocol) {
   EXPECT_EQ(f.send("b").action, Verdict::None);  // client to server: header does not fit
 }
 
+TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddressesAndPort) {
+  // Each direction of a flow is scanned with the rules its two addresses and its server port can
+  // match (groups by $HOME_NET / $EXTERNAL_NET and port here): every rule a flow can match must
+  // still be found.
+  EngineConfig config;
+  config.groupMinRules = 1;  // tell apart every address set, however few rules use it
+  Fixture f(
+      "alert tcp $HOME_NET any -> $EXTERNAL_NET any (content:\"out\"; sid:1;)\n"
+      "alert tcp $EXTERNAL_NET any -> $HOME_NET any (content:\"in\"; sid:2;)\n"
+      "alert tcp any any <> $HOME_NET any (content:\"both\"; sid:3;)\n"
+      "alert tcp [$HOME_NET,10.0.0.0/8] any -> any any (content:\"lan\"; sid:4;)\n"
+      "alert tcp $HOME_NET any -> $HOME_NET any (content:\"lan\"; sid:5;)\n"
+      "alert udp any any -> any any (content:\"out\"; sid:6;)\n"
+      "alert tcp $HOME_NET any -> any 25565 (content:\"out\"; sid:7;)\n"
+      "alert tcp any any <> any 8080 (content:\"lan\"; sid:8;)\n",
+      config);
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  struct Case {
+    const char *client, *server;
+    uint16_t clientPort, serverPort;  // 8080 has a group of its own, 25565 is among the others
+    std::vector<uint32_t> toServer, toClient;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"10.1.1.1", "203.0.113.5", 40000, 80, {1, 3, 4}, {2, 3}},
+           {"203.0.113.5", "10.1.1.1", 40000, 80, {2, 3}, {1, 3, 4}},
+           {"10.1.1.1", "10.2.2.2", 40000, 80, {3, 4, 5}, {3, 4, 5}},
+           {"203.0.113.5", "198.51.100.9", 40000, 80, {}, {}},
+           {"10.1.1.1", "203.0.113.5", 40000, 25565, {1, 3, 4, 7}, {2, 3}},
+           {"10.1.1.1", "203.0.113.5", 8080, 80, {1, 3, 4, 8}, {2, 3, 8}},  // `<>`: either side
+           {"10.1.1.1", "203.0.113.5", 40000, 8080, {1, 3, 4, 8}, {2, 3, 8}},
+       }) {
+    f.engine->release(f.state);
+    f.state = FlowIdsState{};
+    f.state.tuple = {*IpAddr::parse(c.client), *IpAddr::parse(c.server), c.clientPort,
+                     c.serverPort, 6, AppProto::Unknown, true};
+    EXPECT_EQ(sorted(sids(f.send("out in both lan"))), c.toServer)
+        << c.client << " " << c.server << ":" << c.serverPort;
+    EXPECT_EQ(sorted(sids(f.send("out in both lan", kToClient))), c.toClient)
+        << c.client << " " << c.server << ":" << c.serverPort;
+    // Split across two chunks of the flow's stream: found by its database too.
+    f.send("..o");
+    f.send("u", kToClient);
+    auto r = f.send("ut.");
+    const bool out = !c.toServer.empty() && c.toServer.front() == 1;
+    EXPECT_EQ(r.action, out ? Verdict::Alert : Verdict::None) << c.client;
+  }
+}
+
 TEST(IdsEngine, EstablishedAndDsize) {
   Fixture f("alert tcp any any -> any any (flow:established; content:\"q\"; dsize:<4; sid:80;)\n");
   EXPECT_EQ(f.send("qqqq").action, Verdict::None);
@@ -271,6 +344,27 @@ TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
 TEST(IdsEngine, RulesWithoutFastPatternAreAlwaysTried) {
   Fixture f("alert tcp any any -> any any (pcre:\"/^ab+c/\"; sid:120;)\n");
   EXPECT_EQ(f.send("abbbc").action, Verdict::Alert);
+}
+
+TEST(IdsEngine, RulesWithoutFastPatternAreFiledByTransport) {
+  // Tried for the flows their protocol fits: TCP segments and datagrams have lists of their own.
+  const std::string rules =
+      "alert udp $HOME_NET any -> any any (dsize:>0; sid:121;)\n"
+      "alert tcp $HOME_NET any -> any any (dsize:>0; sid:122;)\n"
+      "alert ip any any -> any any (dsize:>0; sid:123;)\n"
+      "alert dns any any -> any any (dsize:>0; sid:124;)\n"
+      "alert tcp any any -> any any (dsize:>0; sid:125;)\n"
+      "alert udp any any -> any any (dsize:>0; sid:126;)\n";
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  Fixture tcp(rules, {}, 6, AppProto::Dns);
+  EXPECT_EQ(sorted(sids(tcp.send("q"))), (std::vector<uint32_t>{122, 123, 124, 125}));
+  EXPECT_EQ(sorted(sids(tcp.send("r", kToClient))), (std::vector<uint32_t>{123, 124, 125}));
+  Fixture udp(rules, {}, 17, AppProto::Dns);
+  EXPECT_EQ(sorted(sids(udp.send("q"))), (std::vector<uint32_t>{121, 123, 124, 126}));
+  EXPECT_EQ(sorted(sids(udp.send("r", kToClient))), (std::vector<uint32_t>{123, 124, 126}));
 }
 
 // Rules without a content that list addresses (IP reputation) are found through the address

@@ -32,6 +32,12 @@ struct FlowIdsState {
 
   FlowTuple tuple;
   hs_stream* stream[2] = {nullptr, nullptr};  // [0] to server, [1] to client
+  // The engine's stream database each direction uses (chosen by the flow's addresses and server
+  // port when the direction's first payload comes): kStreamUnknown before, kNoStream when no
+  // rule can match.
+  static constexpr uint16_t kStreamUnknown = 0xffff;
+  static constexpr uint16_t kNoStream = 0xfffe;
+  uint16_t streamDb[2] = {kStreamUnknown, kStreamUnknown};
   uint32_t streamBytes[2] = {0, 0};           // bytes scanned so far per direction
   uint16_t tailLen[2] = {0, 0};
   uint8_t flowbitCount = 0;

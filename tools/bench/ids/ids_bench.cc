@@ -22,11 +22,13 @@
 // preamble or gap), followed on stderr by the baseline and the ratio.
 //
 // Usage: ids [--rules DIR] [--flows N] [--rounds R] [--warmup W] [--perf-ctl FIFO]
+//            [--perf-pipeline ids|baseline]
 //   W: flows of other clients run through both pipelines before the timed rounds, untimed and
 //   not counted (default 500; 0: none), so the tables' first touch is not measured.
 //   DIR: the ET Open rules folder (default ../shared/corpus/et-open/rules); every *.rules file.
 //   FIFO: perf's control FIFO (`perf record -D -1 --control fifo:FIFO`): the bench writes
-//   `enable`/`disable` around the IDS pipeline's timed calls, so the profile shows only them.
+//   `enable`/`disable` around the IDS pipeline's timed calls, so the profile shows only them
+//   (`--perf-pipeline baseline`: around the baseline's, to tell the IDS's share by difference).
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -300,6 +302,7 @@ int main(int argc, char** argv) {
   std::string rulesDir = LBG_ET_OPEN_DIR;
   uint32_t flowsPerRound = 2000, rounds = 10, warmup = 500;
   std::FILE* perfCtl = nullptr;
+  int perfRun = 1;  // the pipeline the profile covers: 1 ids, 0 baseline
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--rules") rulesDir = argv[i + 1];
@@ -307,6 +310,7 @@ int main(int argc, char** argv) {
     if (a == "--rounds") rounds = uint32_t(std::stoul(argv[i + 1]));
     if (a == "--warmup") warmup = uint32_t(std::stoul(argv[i + 1]));
     if (a == "--perf-ctl") perfCtl = std::fopen(argv[i + 1], "w");
+    if (a == "--perf-pipeline") perfRun = std::string(argv[i + 1]) == "baseline" ? 0 : 1;
   }
   auto perf = [&](const char* cmd) {
     if (perfCtl) std::fputs(cmd, perfCtl), std::fflush(perfCtl);
@@ -442,7 +446,7 @@ int main(int argc, char** argv) {
       Run& run = runs[i];
       const std::vector<Frame>& frames = traffic;
       size_t pos = 0;
-      if (i == 1 && timed) perf("enable\n");
+      if (i == perfRun && timed) perf("enable\n");
       while (pos < frames.size()) {
         // A burst: consecutive frames from the same port, at most 32.
         const bool in = frames[pos].fromInside;
@@ -460,7 +464,7 @@ int main(int argc, char** argv) {
         pos += n;
         drain(run);
       }
-      if (i == 1 && timed) perf("disable\n");
+      if (i == perfRun && timed) perf("disable\n");
       if (!timed) continue;
       run.packets += frames.size();
       run.bytes += bytes;
