@@ -460,19 +460,22 @@ void PolicySync::startExchange(MsgType type, std::string body, std::chrono::mill
   outbound_ = std::move(x);
 }
 
+json PolicySync::readReply(Exchange& x) {
+  if (!x.ok) return json();
+  json reply = json::parse(x.reply, nullptr, false);
+  if (!reply.is_object() || !isBoxName(reply.value("box", json()))) {
+    ++counters_.ha_policy_malformed;
+    x.ok = false;
+    x.error = "the peer's reply was malformed";
+  }
+  return reply;
+}
+
 void PolicySync::finishExchange() {
   std::unique_ptr<Exchange> x = std::move(outbound_);
   if (x->authFailed) ++counters_.ha_policy_auth_failed;
   if (x->malformed) ++counters_.ha_policy_malformed;
-  json reply;
-  if (x->ok) {
-    reply = json::parse(x->reply, nullptr, false);
-    if (!reply.is_object() || !isBoxName(reply.value("box", json()))) {
-      ++counters_.ha_policy_malformed;
-      x->ok = false;
-      x->error = "the peer's reply was malformed";
-    }
-  }
+  const json reply = readReply(*x);
   if (!x->ok) {
     ++counters_.ha_policy_unreachable;
     peerUnreachable(x->error);
@@ -580,15 +583,7 @@ PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::stri
   nextAnnounce_ = Clock::now() + config_.announceInterval;
   PushResult r;
   if (done->authFailed) ++counters_.ha_policy_auth_failed;
-  json reply;
-  if (done->ok) {
-    reply = json::parse(done->reply, nullptr, false);
-    if (!reply.is_object() || !isBoxName(reply.value("box", json()))) {
-      ++counters_.ha_policy_malformed;
-      done->ok = false;
-      done->error = "the peer's reply was malformed";
-    }
-  }
+  const json reply = readReply(*done);
   if (!done->ok) {
     ++counters_.ha_policy_unreachable;
     peerUnreachable(done->error);

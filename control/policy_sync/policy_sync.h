@@ -107,6 +107,9 @@ class PolicySync {
   nlohmann::json answer(psync::MsgType type, std::string_view body, bool& malformed);
   void startExchange(psync::MsgType type, std::string body, std::chrono::milliseconds timeout);
   void finishExchange();
+  // The peer's reply of a finished exchange: a JSON object naming its box, or the exchange is
+  // marked failed as malformed (counted).
+  nlohmann::json readReply(Exchange& x);
   void onAnnounceReply(const nlohmann::json& reply);
   void onPushReply(const Exchange& x, const nlohmann::json& reply);
   void peerUnreachable(const std::string& why);
