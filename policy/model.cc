@@ -69,7 +69,7 @@ bool Prefix::hostBitsClear() const {
 bool ServiceSpec::operator==(const ServiceSpec& o) const {
   return name == o.name && kind == o.kind && ismap == o.ismap && fqdns == o.fqdns &&
          cidrs == o.cidrs && ports == o.ports && apps == o.apps && intercept == o.intercept &&
-         tenant == o.tenant && pins == o.pins && certCheck == o.certCheck &&
+         tenant == o.tenant && pins == o.pins && certCheck == o.certCheck && ocsp == o.ocsp &&
          description == o.description;
 }
 
@@ -85,6 +85,18 @@ const char* toString(CertCheck v) {
   return "enforce";
 }
 
+const char* toString(OcspCheck v) {
+  switch (v) {
+    case OcspCheck::Off:
+      return "off";
+    case OcspCheck::Prefer:
+      return "prefer";
+    case OcspCheck::Require:
+      return "require";
+  }
+  return "prefer";
+}
+
 const char* toString(DenyAction v) {
   return v == DenyAction::Reset ? "reset" : "drop";
 }
@@ -93,6 +105,10 @@ const char* toString(QuicMode v) {
 }
 const char* toString(EchMode v) {
   return v == EchMode::Allow ? "allow" : "block";
+}
+
+const char* toString(DnsQueries v) {
+  return v == DnsQueries::Any ? "any" : "services";
 }
 
 const char* toString(SniDnsMode v) {

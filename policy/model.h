@@ -15,6 +15,9 @@ enum class DenyAction : uint8_t { Drop, Reset };
 enum class QuicMode : uint8_t { Block, Allow };
 enum class EchMode : uint8_t { Block, Allow };
 enum class SniDnsMode : uint8_t { Off, Log, Enforce };
+// `dns.queries`: which DNS questions may leave for a resolver (policy/README.md). Services: only
+// names some service lists (a DNS tunnel needs names of its own); Any: every name.
+enum class DnsQueries : uint8_t { Services, Any };
 // What a new policy does to flows an older one allowed: `recheck` ends those whose service was
 // removed or no longer lists their port (or, for a CIDR verdict, their address); `keep` lets
 // them run to their end under the verdict they had.
@@ -77,6 +80,10 @@ struct Ismap {
 // recorded), or no check at all (off: neither passive check nor probe).
 enum class CertCheck : uint8_t { Enforce, Log, Off };
 const char* toString(CertCheck v);
+// `certificate.ocsp`: what a stapled OCSP answer must say (dataplane/cert/ocsp_staple.h). Prefer:
+// a staple that is present must be a valid "good"; Require: and one must be present.
+enum class OcspCheck : uint8_t { Off, Prefer, Require };
+const char* toString(OcspCheck v);
 
 struct ServiceSpec {
   std::string name;
@@ -99,6 +106,7 @@ struct ServiceSpec {
   // matches.
   std::vector<std::string> pins;
   CertCheck certCheck = CertCheck::Enforce;
+  OcspCheck ocsp = OcspCheck::Prefer;
   std::string description;
   SourcePos pos;
 
@@ -162,6 +170,7 @@ struct PolicyDoc {
   // `dns.resolvers`: the only addresses whose DNS answers may bind names to addresses. Unset:
   // the cidr prefixes of every `kind: infrastructure` service that lists udp/53 or tcp/53.
   std::optional<std::vector<Prefix>> dnsResolvers;
+  DnsQueries dnsQueries = DnsQueries::Services;
   std::optional<IdsSpec> ids;  // absent: no IDS stage
 
   bool operator==(const PolicyDoc&) const = default;
@@ -172,6 +181,7 @@ const char* toString(DenyAction v);
 const char* toString(QuicMode v);
 const char* toString(EchMode v);
 const char* toString(SniDnsMode v);
+const char* toString(DnsQueries v);
 const char* toString(ReloadMode v);
 const char* toString(IdsMode v);
 const char* toString(IdsFault v);

@@ -300,20 +300,36 @@ class DocParser {
 
     if (top.has("dns")) {
       v = top.get("dns", &p);
-      Map dns(v, "dns", p, {"resolvers"});
-      dns.require("resolvers");
-      v = dns.get("resolvers", &p);
-      doc.dnsResolvers = prefixList(v, p, "dns.resolvers");
-      if (doc.dnsResolvers->empty()) fail(p, "dns.resolvers", "at least one prefix is required");
-      // A resolver that no service lets the segment reach would never answer: surely a typo.
-      size_t i = 0;
-      forEach(v, p, "dns.resolvers", [&](const YAML::Node&, SourcePos ip, const std::string& ipath) {
-        const Prefix& r = (*doc.dnsResolvers)[i++];
-        if (!resolverReachable(doc, r)) {
-          fail(ip, ipath, "'" + r.toString() +
-                              "' is not inside the cidr of any service that lists udp/53 or tcp/53");
+      const SourcePos dnsPos = p;
+      Map dns(v, "dns", p, {"resolvers", "queries"});
+      if (!dns.has("resolvers") && !dns.has("queries")) {
+        fail(dnsPos, "dns", "give resolvers, queries or both (or omit the block)");
+      }
+      if (dns.has("resolvers")) {
+        v = dns.get("resolvers", &p);
+        doc.dnsResolvers = prefixList(v, p, "dns.resolvers");
+        if (doc.dnsResolvers->empty()) fail(p, "dns.resolvers", "at least one prefix is required");
+        // A resolver that no service lets the segment reach would never answer: surely a typo.
+        size_t i = 0;
+        forEach(v, p, "dns.resolvers", [&](const YAML::Node&, SourcePos ip, const std::string& ipath) {
+          const Prefix& r = (*doc.dnsResolvers)[i++];
+          if (!resolverReachable(doc, r)) {
+            fail(ip, ipath, "'" + r.toString() +
+                                "' is not inside the cidr of any service that lists udp/53 or tcp/53");
+          }
+        });
+      }
+      if (dns.has("queries")) {
+        v = dns.get("queries", &p);
+        const std::string q = scalar(v, p, "dns.queries");
+        if (q == "services") {
+          doc.dnsQueries = DnsQueries::Services;
+        } else if (q == "any") {
+          doc.dnsQueries = DnsQueries::Any;
+        } else {
+          fail(p, "dns.queries", "'" + q + "' is not services or any");
         }
-      });
+      }
     }
     if (top.has("ids")) {
       v = top.get("ids", &p);
@@ -625,14 +641,23 @@ class DocParser {
         parsePins(cv, cp, cpath + ".pins");
       }
       if (c.has("ocsp")) {
-        // Accepted only where it states what the box does: revocation is not checked yet.
         const YAML::Node cv = c.get("ocsp", &cp);
-        if (scalar(cv, cp, cpath + ".ocsp") != "off") {
-          fail(cp, cpath + ".ocsp", "OCSP checking is not available yet: only 'off' is accepted");
+        const std::string mode = scalar(cv, cp, cpath + ".ocsp");
+        if (mode == "off") {
+          s.ocsp = OcspCheck::Off;
+        } else if (mode == "prefer") {
+          s.ocsp = OcspCheck::Prefer;
+        } else if (mode == "require") {
+          s.ocsp = OcspCheck::Require;
+        } else {
+          fail(cp, cpath + ".ocsp", "'" + mode + "' is not off, prefer or require");
         }
       }
       if (s.certCheck == CertCheck::Off && !s.pins.empty()) {
         fail(p, cpath, "pins need the check: 'check: off' would ignore them");
+      }
+      if (s.certCheck == CertCheck::Off && s.ocsp == OcspCheck::Require) {
+        fail(p, cpath, "'ocsp: require' needs the check: 'check: off' would ignore it");
       }
     }
     if (m.has("description")) {
@@ -885,9 +910,13 @@ std::string toYaml(const PolicyDoc& doc) {
     << ", icmp_per_dest_burst: " << doc.guard.icmpPerDestBurst
     << ",\n          fragments_per_dest_pps: " << doc.guard.fragmentsPerDestPps
     << ", fragments_per_dest_burst: " << doc.guard.fragmentsPerDestBurst << "}\n";
-  if (doc.dnsResolvers) {
-    o << "dns:\n  resolvers: "
-      << flowList(*doc.dnsResolvers, [](const Prefix& p) { return p.toString(); }) << "\n";
+  if (doc.dnsResolvers || doc.dnsQueries != DnsQueries::Services) {
+    o << "dns:\n";
+    if (doc.dnsResolvers) {
+      o << "  resolvers: "
+        << flowList(*doc.dnsResolvers, [](const Prefix& p) { return p.toString(); }) << "\n";
+    }
+    if (doc.dnsQueries != DnsQueries::Services) o << "  queries: " << toString(doc.dnsQueries) << "\n";
   }
   if (doc.ids) {
     o << "ids:\n  rules: " << flowList(doc.ids->rules, [](const std::string& r) { return r; })
@@ -926,8 +955,10 @@ std::string toYaml(const PolicyDoc& doc) {
     if (!s.pins.empty()) {
       o << "    pins: " << flowList(s.pins, [](const std::string& x) { return x; }) << "\n";
     }
-    if (s.certCheck != CertCheck::Enforce) {
-      o << "    certificate: {check: " << toString(s.certCheck) << "}\n";
+    if (s.certCheck != CertCheck::Enforce || s.ocsp != OcspCheck::Prefer) {
+      // "off" quoted: YAML 1.1 readers take a bare off for a boolean.
+      o << "    certificate: {check: " << toString(s.certCheck) << ", ocsp: \""
+        << toString(s.ocsp) << "\"}\n";
     }
     if (!s.description.empty()) o << "    description: " << quote(s.description) << "\n";
   }

@@ -201,7 +201,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"dns resolvers missing",
                   "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
                   "services: []\ndns: {}\n",
-                  "policy.yaml:5:6: dns: missing required key 'resolvers'"},
+                  "policy.yaml:5:6: dns: give resolvers, queries or both (or omit the block)"},
+        ErrorCase{"dns queries mode",
+                  "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                  "services: []\ndns: {queries: all}\n",
+                  "policy.yaml:5:16: dns.queries: 'all' is not services or any"},
         ErrorCase{"dns unknown key",
                   "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
                   "services: []\ndns: {resolver: [192.0.2.53/32]}\n",
@@ -330,9 +334,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "policy.yaml:12:11: services[1].name: duplicate service name 'microsoft365'"},
         ErrorCase{"certificate check mode", kHead + kM365 + "    certificate: {check: strict}\n",
                   "policy.yaml:12:26: services[0].certificate.check: 'strict' is not enforce, log or off"},
-        ErrorCase{"certificate ocsp not built", kHead + kM365 + "    certificate: {ocsp: require}\n",
-                  "policy.yaml:12:25: services[0].certificate.ocsp: OCSP checking is not available yet: only "
-                  "'off' is accepted"},
+        ErrorCase{"certificate ocsp mode", kHead + kM365 + "    certificate: {ocsp: always}\n",
+                  "policy.yaml:12:25: services[0].certificate.ocsp: 'always' is not off, prefer or require"},
         ErrorCase{"pins twice", kHead + kM365 + "    pins: [\"sha256//" + std::string(43, 'A') +
                   "=\"]\n    certificate: {pins: [\"sha256//" + std::string(43, 'B') + "=\"]}\n",
                   "policy.yaml:13:25: services[0].certificate.pins: pins are given twice (also `pins:`)"},
@@ -422,6 +425,22 @@ TEST(Parser, DefaultsGuard) {
   EXPECT_EQ(back->guard, r->guard);
 }
 
+TEST(Parser, DnsQueries) {
+  const std::string head = "version: 1\nsegment: {inside: [10.0.0.0/8]}\ndefaults: {deny: drop}\n"
+                           "services: []\n";
+  auto plain = parsePolicyText(head, "policy.yaml", kToday);
+  ASSERT_TRUE(plain.ok()) << plain.error().toString();
+  EXPECT_EQ(plain->dnsQueries, DnsQueries::Services);  // the default: names of the services only
+  EXPECT_EQ(toYaml(*plain).find("queries"), std::string::npos);
+  auto any = parsePolicyText(head + "dns: {queries: any}\n", "policy.yaml", kToday);
+  ASSERT_TRUE(any.ok()) << any.error().toString();
+  EXPECT_EQ(any->dnsQueries, DnsQueries::Any);
+  EXPECT_FALSE(any->dnsResolvers);
+  auto back = parsePolicyText(toYaml(*any), "policy.yaml", kToday);
+  ASSERT_TRUE(back.ok()) << back.error().toString();
+  EXPECT_EQ(back->dnsQueries, DnsQueries::Any);
+}
+
 TEST(Parser, CertificateBlock) {
   auto r = parsePolicyText(kHead + kM365 + "    certificate: {check: log, ocsp: \"off\"}\n",
                            "policy.yaml", kToday);
@@ -431,8 +450,18 @@ TEST(Parser, CertificateBlock) {
   auto again = parsePolicyText(toYaml(r.value()), "policy.yaml", kToday);
   ASSERT_TRUE(again.ok()) << again.error().toString();
   EXPECT_EQ(again.value().services[0].certCheck, CertCheck::Log);
+  EXPECT_EQ(again.value().services[0].ocsp, OcspCheck::Off);
   auto plain = parsePolicyText(kHead + kM365, "policy.yaml", kToday);
   EXPECT_EQ(plain.value().services[0].certCheck, CertCheck::Enforce);
+  EXPECT_EQ(plain.value().services[0].ocsp, OcspCheck::Prefer);
+  // `require` survives the canonical form, and `prefer` (the default) is not written.
+  auto req = parsePolicyText(kHead + kM365 + "    certificate: {ocsp: require}\n", "policy.yaml", kToday);
+  ASSERT_TRUE(req.ok()) << req.error().toString();
+  EXPECT_EQ(req.value().services[0].ocsp, OcspCheck::Require);
+  auto reqBack = parsePolicyText(toYaml(req.value()), "policy.yaml", kToday);
+  ASSERT_TRUE(reqBack.ok()) << reqBack.error().toString();
+  EXPECT_EQ(reqBack.value().services[0].ocsp, OcspCheck::Require);
+  EXPECT_EQ(toYaml(plain.value()).find("ocsp"), std::string::npos);
 }
 
 TEST(Parser, IdsBlock) {

@@ -209,6 +209,13 @@ int Snapshot::matchName(std::string_view name, L4 proto, uint16_t port) const {
                           [&](uint32_t id) { return serviceAllowsPort(int(id), proto, port); }));
 }
 
+bool Snapshot::nameListed(std::string_view name) const {
+  char buf[kMaxFqdnLength];
+  const size_t n = normalizeFqdnInto(name, buf);
+  if (n == 0) return false;
+  return names_.match(std::string_view(buf, n), [](uint32_t) { return true; }) >= 0;
+}
+
 int Snapshot::matchAddress(const IpAddr& a, L4 proto, uint16_t port) const {
   if (!portUsed(proto, port)) return -1;
   return int(

@@ -75,6 +75,10 @@ class Snapshot {
   // Exact names win over wildcards; the most specific wildcard wins; among equals the first
   // service in file order.
   int matchName(std::string_view name, L4 proto, uint16_t port) const;
+  // True if some service's fqdn list matches `name` on any port (`dns.queries: services`): a DNS
+  // question for it may leave. Raw name as for matchName().
+  bool nameListed(std::string_view name) const;
+  bool dnsQueriesAny() const { return doc_.dnsQueries == DnsQueries::Any; }
 
   // Longest-prefix match over the services' cidr lists, with the same port check and tie rule.
   int matchAddress(const IpAddr& a, L4 proto, uint16_t port) const;

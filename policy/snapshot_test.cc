@@ -96,6 +96,16 @@ TEST(Snapshot, NameWithPortCheck) {
   EXPECT_EQ(s->matchName("x.b.example.com", L4::Udp, 443), -1);
 }
 
+TEST(Snapshot, NameListedOnAnyPort) {
+  auto s = compile(kServices);
+  EXPECT_TRUE(s->nameListed("x.b.example.com"));   // an exact entry, whatever its ports
+  EXPECT_TRUE(s->nameListed("Q.B.Example.COM."));  // a wildcard, raw from the wire
+  EXPECT_FALSE(s->nameListed("evil.example"));
+  EXPECT_FALSE(s->nameListed("b.example.com.evil.example"));
+  EXPECT_FALSE(s->nameListed(""));
+  EXPECT_FALSE(s->dnsQueriesAny());
+}
+
 TEST(Snapshot, NameFromTheWire) {
   auto s = compile(kServices);
   EXPECT_EQ(s->matchName("X.B.Example.COM.", L4::Tcp, 443), 2);

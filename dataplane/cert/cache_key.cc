@@ -25,11 +25,12 @@ CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
 }
 
 CacheKey probeKey(const IpAddr& server, uint16_t port, std::string_view sni,
-                  std::span<const SpkiPin> pins) {
-  uint8_t where[5 + 16 + 2] = {'p', 'r', 'o', 'b', 'e'};
+                  std::span<const SpkiPin> pins, OcspMode ocsp) {
+  uint8_t where[5 + 16 + 2 + 1] = {'p', 'r', 'o', 'b', 'e'};
   std::memcpy(where + 5, server.bytes.data(), 16);
   where[21] = uint8_t(port >> 8);
   where[22] = uint8_t(port);
+  where[23] = uint8_t(ocsp);
   return cacheKey(where, sni, pins);
 }
 

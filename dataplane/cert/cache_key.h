@@ -15,9 +15,10 @@ namespace lbg::cert {
 CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
                   std::span<const SpkiPin> pins);
 
-// The probe's (prober.h): SHA-256 of ("probe", server address, port, SNI, pins). The verdict is
-// the server's at that address: another address naming the same SNI is probed on its own.
+// The probe's (prober.h): SHA-256 of ("probe", server address, port, OCSP rule, SNI, pins). The
+// verdict is the server's at that address: another address naming the same SNI is probed on its
+// own.
 CacheKey probeKey(const IpAddr& server, uint16_t port, std::string_view sni,
-                  std::span<const SpkiPin> pins);
+                  std::span<const SpkiPin> pins, OcspMode ocsp);
 
 }  // namespace lbg::cert

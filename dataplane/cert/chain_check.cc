@@ -36,6 +36,12 @@ const char* toString(Refusal r) {
       return "cert-probe-timeout";
     case Refusal::ProbeFailed:
       return "cert-probe-failed";
+    case Refusal::Revoked:
+      return "cert-revoked";
+    case Refusal::OcspMissing:
+      return "ocsp-missing";
+    case Refusal::OcspInvalid:
+      return "ocsp-invalid";
   }
   return "cert-untrusted";
 }
@@ -145,7 +151,10 @@ Refusal checkCertificateList(X509_STORE* store, std::span<const uint8_t> certLis
     const Refusal r = classifyVerifyError(X509_STORE_CTX_get_error(ctx.get()));
     return r == Refusal::None ? Refusal::Untrusted : r;
   }
-  return checkPins(X509_STORE_CTX_get0_chain(ctx.get()), params.pins);
+  STACK_OF(X509)* verified = X509_STORE_CTX_get0_chain(ctx.get());
+  const Refusal pinned = checkPins(verified, params.pins);
+  if (pinned != Refusal::None) return pinned;
+  return checkOcspStaple(params.ocspStaple, verified, store, params.ocsp, params.atUnixSec);
 }
 
 }  // namespace lbg::cert

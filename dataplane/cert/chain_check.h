@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include "dataplane/cert/ocsp_staple.h"
+
 namespace lbg::cert {
 
 // Why a certificate was refused; toString() is the logged reason.
@@ -34,6 +36,10 @@ enum class Refusal : uint8_t {
   // The probe (prober.h) of a TLS 1.3 destination, whose certificate the client's flow encrypts:
   ProbeTimeout,  // no verified answer within the deadline (silent server, rate limit, no route)
   ProbeFailed,   // connection refused or reset, or the handshake failed before a certificate
+  // Stapled OCSP (ocsp_staple.h):
+  Revoked,      // the issuer's signed answer says the certificate is revoked
+  OcspMissing,  // `ocsp: require` and the server stapled nothing
+  OcspInvalid,  // a staple that is not a valid, signed, current "good" answer for the leaf
 };
 const char* toString(Refusal r);
 
@@ -69,6 +75,10 @@ struct CheckParams {
   std::string_view host;
   std::span<const SpkiPin> pins;
   int64_t atUnixSec = 0;  // 0: now
+  // The server's stapled OCSP response (the probe's handshake; the passive check of a TLS 1.2
+  // flight does not read CertificateStatus and passes Off) and what to make of it.
+  std::span<const uint8_t> ocspStaple;
+  OcspMode ocsp = OcspMode::Off;
 };
 // Verifies a TLS ≤ 1.2 Certificate message's certificate_list body (RFC 5246 §7.4.2: 24-bit
 // length-prefixed DER certificates, leaf first, the rest untrusted intermediates). An unparsable

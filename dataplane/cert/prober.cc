@@ -21,6 +21,7 @@ struct Prober::Probe {
   uint16_t port = 0;
   std::string host;
   std::vector<SpkiPin> pins;
+  OcspMode ocsp = OcspMode::Off;
   Clock::time_point deadline{};
   std::vector<Waiter> waiters;
   int fd = -1;
@@ -73,6 +74,7 @@ std::unique_ptr<Prober> Prober::create(X509_STORE* store, const ProbeConfig& con
   SSL_CTX_set_min_proto_version(p->ctx_, TLS1_2_VERSION);
   SSL_CTX_set_verify(p->ctx_, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_session_cache_mode(p->ctx_, SSL_SESS_CACHE_OFF);  // every probe sees a certificate
+  SSL_CTX_set_tlsext_status_type(p->ctx_, TLSEXT_STATUSTYPE_ocsp);  // and its stapled OCSP
   p->cache_ = std::make_unique<VerdictCache>(config.cacheEntries);
   p->total_.tokens = config.perSecond;
   p->total_.at = Clock::now();
@@ -114,6 +116,7 @@ void Prober::submit(VerifyRequest* q, uint32_t worker, const Done& done) {
   p->port = q->serverPort;
   p->host.assign(q->host, q->hostLen);
   p->pins.assign(q->pins, q->pins + q->pinCount);
+  p->ocsp = q->ocsp;
   p->deadline = Clock::now() + std::chrono::milliseconds(config_.timeoutMs);
   p->waiters.push_back({q, worker});
   q->probeRan = true;  // its flow's log record names the probe (pipeline_probe.cc)
@@ -191,6 +194,10 @@ Refusal Prober::verifyPeer(Probe& p) {
   CheckParams params;
   params.host = p.host;
   params.pins = p.pins;
+  const unsigned char* staple = nullptr;
+  const long stapleLen = SSL_get_tlsext_status_ocsp_resp(p.ssl, &staple);
+  if (stapleLen > 0 && staple != nullptr) params.ocspStaple = {staple, size_t(stapleLen)};
+  params.ocsp = p.ocsp;
   return checkCertificateList(store_, list, params);
 }
 

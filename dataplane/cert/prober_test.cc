@@ -17,16 +17,19 @@
 #include <thread>
 
 #include "dataplane/cert/cache_key.h"
+#include "dataplane/cert/ocsp_test_util.h"
 #include "dataplane/cert/verifier.h"
 #include "dataplane/proxy/test_certs.h"
 
 namespace lbg::cert {
 namespace {
 
-// A loopback listener on a free port: TLS with `leaf`, or silent (accepts, never speaks).
+// A loopback listener on a free port: TLS with `leaf` (stapling `staple` if given), or silent
+// (accepts, never speaks).
 class Origin {
  public:
-  explicit Origin(const proxy::test::KeyCert* leaf) : leaf_(leaf) {
+  explicit Origin(const proxy::test::KeyCert* leaf, const std::vector<uint8_t>* staple = nullptr)
+      : leaf_(leaf), staple_(staple) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -61,6 +64,7 @@ class Origin {
       SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
       SSL_CTX_use_certificate(ctx, leaf_->cert.get());
       SSL_CTX_use_PrivateKey(ctx, leaf_->key.get());
+      if (staple_ != nullptr) test::stapleOn(ctx, staple_);
       SSL* ssl = SSL_new(ctx);
       SSL_set_fd(ssl, c);
       if (SSL_accept(ssl) == 1) {
@@ -73,6 +77,7 @@ class Origin {
     }
   }
   const proxy::test::KeyCert* leaf_;
+  const std::vector<uint8_t>* staple_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
@@ -97,15 +102,17 @@ class ProberTest : public ::testing::Test {
     c.perAddressPerSecond = perAddress;
     return Prober::create(store_.get(), c);
   }
-  void ask(VerifyRequest& q, uint16_t port, const std::string& host) {
+  void ask(VerifyRequest& q, uint16_t port, const std::string& host,
+           OcspMode ocsp = OcspMode::Prefer) {
     q = VerifyRequest{};
     q.probe = true;
+    q.ocsp = ocsp;
     q.probeClient = *IpAddr::parse("127.0.0.1");
     q.server = *IpAddr::parse("127.0.0.1");
     q.serverPort = port;
     q.hostLen = uint8_t(host.size());
     std::memcpy(q.host, host.data(), host.size());
-    q.key = probeKey(q.server, port, host, {});
+    q.key = probeKey(q.server, port, host, {}, q.ocsp);
     q.result = Refusal::Untrusted;  // overwritten by the answer
   }
   // Polls until `n` answers came back (or 5 s).
@@ -186,9 +193,36 @@ TEST_F(ProberTest, PerAddressRateMakesTheSecondWaitUntilItsDeadline) {
   const Refusal answered[2] = {Refusal::None, Refusal::Name};
   const bool firstRan = q[0].result == answered[0];
   EXPECT_EQ(q[firstRan ? 1 : 0].result, Refusal::ProbeTimeout);
-  if (!firstRan) EXPECT_EQ(q[1].result, answered[1]);
+  if (!firstRan) {
+    EXPECT_EQ(q[1].result, answered[1]);
+  }
   EXPECT_EQ(p->counters().rateWaits, 1u);
   EXPECT_EQ(o.accepted(), 1);
+}
+
+TEST_F(ProberTest, StapledOcspIsCheckedOnTheProbe) {
+  const auto good = test::makeOcspResponse(root_, good_.cert.get(), root_.cert.get());
+  const auto revoked = test::makeOcspResponse(root_, good_.cert.get(), root_.cert.get(),
+                                              {.certStatus = V_OCSP_CERTSTATUS_REVOKED});
+  Origin stapled(&good_, &good);
+  Origin revokedOrigin(&good_, &revoked);
+  Origin bare(&good_);
+  auto p = make();
+  ASSERT_TRUE(p);
+  auto q = std::make_unique<VerifyRequest[]>(5);
+  ask(q[0], stapled.port(), "svc.example.com", OcspMode::Require);
+  ask(q[1], revokedOrigin.port(), "svc.example.com");
+  ask(q[2], revokedOrigin.port(), "svc.example.com", OcspMode::Off);
+  ask(q[3], bare.port(), "svc.example.com");
+  ask(q[4], bare.port(), "svc.example.com", OcspMode::Require);
+  ASSERT_EQ(run(*p, {&q[0], &q[1], &q[2], &q[3], &q[4]}, 5).size(), 5u);
+  EXPECT_EQ(q[0].result, Refusal::None);
+  EXPECT_EQ(q[1].result, Refusal::Revoked);
+  EXPECT_EQ(q[2].result, Refusal::None);  // off: the staple is not looked at
+  EXPECT_EQ(q[3].result, Refusal::None);  // prefer: no staple passes
+  EXPECT_EQ(q[4].result, Refusal::OcspMissing);
+  // The rule is part of the key: the prefer and require questions to `bare` were two probes.
+  EXPECT_EQ(bare.accepted(), 2);
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ struct VerifyRequest {
   int64_t atUnixSec = 0;
   uint8_t hostLen = 0;
   uint8_t pinCount = 0;
+  OcspMode ocsp = OcspMode::Off;  // the probe's staple rule (the passive check reads no staple)
   char host[255];
   SpkiPin pins[kMaxPins];
   CacheKey key{};
@@ -73,6 +74,7 @@ class RequestPool {
     r.inFlight = r.flowGone = false;
     r.atUnixSec = 0;
     r.hostLen = r.pinCount = 0;
+    r.ocsp = OcspMode::Off;
     r.chainLen = 0;
     r.probe = r.probeRan = false;
     r.result = Refusal::None;

@@ -25,6 +25,12 @@ inline telemetry::Reason reasonOf(cert::Refusal r) {
       return Reason::CertProbeTimeout;
     case cert::Refusal::ProbeFailed:
       return Reason::CertProbeFailed;
+    case cert::Refusal::Revoked:
+      return Reason::CertRevoked;
+    case cert::Refusal::OcspMissing:
+      return Reason::OcspMissing;
+    case cert::Refusal::OcspInvalid:
+      return Reason::OcspInvalid;
   }
   return Reason::CertUntrusted;
 }

@@ -307,8 +307,10 @@ class Pipeline {
   bool stageInspectAllowed(Entry& e, Unit& u, bool fromInitiator);
   // pipeline_dns.cc: DNS bindings with provenance.
   bool inspectDns(Entry& e, const Unit& u, bool fromInitiator);
-  bool dnsMessage(const inspect::DnsEndpoints& ep, std::span<const uint8_t> msg, bool overTcp,
-                  bool fromClient);
+  // False when a client's query names what no service lists (the flow is denied dns-query).
+  bool dnsQueryListed(Entry& e, std::span<const uint8_t> msg, bool overTcp);
+  bool dnsMessage(Entry& e, const inspect::DnsEndpoints& ep, std::span<const uint8_t> msg,
+                  bool overTcp, bool fromClient, bool resolver);
   void bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp);
   void stageAppId(Entry& e, const Unit& u, bool created);
   void finishAppId(Entry& e);

@@ -60,6 +60,7 @@ void Pipeline::armCertCheck(Entry& e, std::string_view sni) {
     if (rq.pinCount == cert::kMaxPins) break;
     if (cert::decodePin(text, rq.pins[rq.pinCount])) ++rq.pinCount;
   }
+  rq.ocsp = cert::ocspModeOf(snap_->service(e.user.service).ocsp);
   certOwners_[size_t(slot)] = CertOwner{e.key, flow::hashKey(e.key)};
   certIndex_->insert(e.user.flowId, slot);
   e.meta.follow |= kFollowCert;

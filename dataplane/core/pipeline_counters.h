@@ -59,6 +59,7 @@
   X(dns_inside_answer, "DNS answers arriving from the client's (inside) port, dropped")   \
   X(dns_outside_query, "DNS queries arriving from the resolver's (outside) port, dropped")  \
   X(dns_not_resolver, "DNS messages of port-53 flows to servers not named as resolvers")  \
+  X(dns_query_denied, "DNS queries dropped: a name no service lists, or unreadable (dns.queries)") \
   X(http_requests_followed, "later request heads judged on allowed HTTP connections")     \
   X(http_follow_gap, "client segments of a followed HTTP connection dropped: ahead of a gap") \
   X(tls_hellos_followed, "later ClientHellos judged on allowed TLS connections")          \

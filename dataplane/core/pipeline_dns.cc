@@ -7,11 +7,21 @@
 // answer that arrives on the client's port is forged by a host of the segment and dropped too.
 // A flow stays on one worker (symmetric RSS / one worker per flow key), so its query and its
 // answer meet in the same table.
+//
+// DNS questions as a channel (`dns.queries: services`, the default): a query leaves only if its
+// name is one some service lists, whatever server of port 53 it goes to; otherwise the packet is
+// dropped and the flow denied (`dns-query`, the name logged as dns.rrname). A DNS tunnel through
+// an allowed resolver needs names of its own, so it gets no byte out. What cannot be read (a
+// malformed message, another opcode or class, a TCP segment that does not start at a known
+// message boundary) is dropped too: a name not read is a name not judged.
 
 #include "dataplane/core/pipeline.h"
 #include "dataplane/inspect/dns/message.h"
 
 namespace lbg::dataplane {
+
+using telemetry::Action;
+using telemetry::Reason;
 
 namespace {
 constexpr uint8_t kUdp = 17;
@@ -32,15 +42,19 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
     return false;
   }
   const IpAddr& resolver = fromInitiator ? v.dst : v.src;
-  if (!snap_->isDnsResolver(resolver)) {
+  const bool isResolver = snap_->isDnsResolver(resolver);
+  const bool filtering = fromInitiator && !snap_->dnsQueriesAny();
+  if (!isResolver && !filtering) {
     ++counters_.dns_not_resolver;  // allowed by cidr, but its answers never bind
     return true;
   }
   if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
     // Forwarded (the other end decides), but never noted or trusted: an answer the client would
-    // drop must not bind, and a query the resolver drops gets no answer.
+    // drop must not bind, and a query the resolver drops gets no answer. A query whose name is
+    // judged is dropped instead: its name is not read.
     ++counters_.bad_checksum;
-    return true;
+    if (filtering) ++counters_.dns_query_denied;
+    return !filtering;
   }
   inspect::DnsEndpoints ep{};
   ep.client = fromInitiator ? v.src : v.dst;
@@ -48,7 +62,7 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
   ep.clientPort = fromInitiator ? v.srcPort : v.dstPort;
   ep.proto = v.ipProto;
   const uint8_t* p = v.frame + v.payloadOffset;
-  if (v.ipProto == kUdp) return dnsMessage(ep, {p, v.payloadLen}, false, fromInitiator);
+  if (v.ipProto == kUdp) return dnsMessage(e, ep, {p, v.payloadLen}, false, fromInitiator, isResolver);
 
   // DNS over TCP (RFC 7766): each message has a two-byte length. Each direction is read only in
   // segments that start at a message boundary we know of, whole messages only; a message split
@@ -66,16 +80,25 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
     e.user.dnsTcp[d] = handshakeSeen ? DnsTcpReading::Reading : DnsTcpReading::Stopped;
     e.user.dnsNextSeq[d] = e.meta.isn[d] + 1;
   }
+  if (filtering && e.user.dnsTcp[0] == DnsTcpReading::Reading &&
+      int32_t(e.user.dnsNextSeq[0] - (v.seq + v.payloadLen)) >= 0) {
+    // A retransmission of client bytes already read: the stream guard makes sure it repeats them.
+    return true;
+  }
   if (e.user.dnsTcp[d] != DnsTcpReading::Reading || v.seq != e.user.dnsNextSeq[d]) {
     e.user.dnsTcp[d] = DnsTcpReading::Stopped;
     ++counters_.dns_tcp_skipped;
+    if (filtering) {
+      ++counters_.dns_query_denied;
+      return false;  // client bytes not read carry names not judged
+    }
     return true;  // forwarded; an answer not read binds nothing
   }
   uint32_t off = 0;
   while (v.payloadLen - off >= 2) {
     const uint32_t len = 2u + (uint32_t(p[off]) << 8 | p[off + 1]);
     if (len > v.payloadLen - off) break;  // continues in a later segment: not read
-    if (!dnsMessage(ep, {p + off, len}, true, fromInitiator)) {
+    if (!dnsMessage(e, ep, {p + off, len}, true, fromInitiator, isResolver)) {
       // The segment is dropped; its retransmission is not read again (it binds nothing).
       e.user.dnsTcp[d] = DnsTcpReading::Stopped;
       return false;
@@ -84,13 +107,41 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
   }
   // The next message starts here only if this segment ended on a boundary.
   e.user.dnsNextSeq[d] = v.seq + off;
-  if (off != v.payloadLen) e.user.dnsTcp[d] = DnsTcpReading::Stopped;
+  if (off != v.payloadLen) {
+    e.user.dnsTcp[d] = DnsTcpReading::Stopped;
+    if (filtering) {
+      ++counters_.dns_query_denied;
+      return false;  // a message split across segments: its name cannot be read here
+    }
+  }
   return true;
 }
 
-bool Pipeline::dnsMessage(const inspect::DnsEndpoints& ep, std::span<const uint8_t> msg,
-                          bool overTcp, bool fromClient) {
+bool Pipeline::dnsQueryListed(Entry& e, std::span<const uint8_t> msg, bool overTcp) {
+  inspect::DnsQuestion q;
+  char name[256];
+  size_t n = 0;
+  if (inspect::parseDnsQuestion(msg, overTcp, q) == inspect::Status::Done && !q.isResponse) {
+    n = inspect::questionName(q, name);
+    if (n != 0 && snap_->nameListed({name, n})) return true;
+  }
+  ++counters_.dns_query_denied;
+  identity_ = Identity{};
+  identity_.name = std::string_view(name, n);  // neither SNI nor Host: logged as dns.rrname
+  setVerdict(e, Action::Deny, Reason::DnsQuery, -1, n == 0 ? "unreadable" : std::string_view{});
+  identity_ = Identity{};
+  return false;
+}
+
+bool Pipeline::dnsMessage(Entry& e, const inspect::DnsEndpoints& ep,
+                          std::span<const uint8_t> msg, bool overTcp, bool fromClient,
+                          bool resolver) {
   using Outcome = inspect::DnsQueryOutcome;
+  if (fromClient && !snap_->dnsQueriesAny() && !dnsQueryListed(e, msg, overTcp)) return false;
+  if (!resolver) {
+    ++counters_.dns_not_resolver;  // allowed by cidr, but its answers never bind
+    return true;
+  }
   const Outcome r = fromClient ? dnsQueries_->onQuery(ep, msg, overTcp, now_)
                                : dnsQueries_->onAnswer(ep, msg, overTcp, now_);
   counters_.dns_query_expired = dnsQueries_->expiredUnanswered();

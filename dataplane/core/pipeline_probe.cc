@@ -48,7 +48,7 @@ bool Pipeline::awaitProbe(Entry& e, Unit& u, TxSink& tx) {
   const int32_t slot = certIndex_->find(e.user.flowId);
   cert::VerifyRequest& rq = certRequests_->at(slot);
   const cert::CacheKey key =
-      cert::probeKey(v.dst, v.dstPort, {rq.host, rq.hostLen}, {rq.pins, rq.pinCount});
+      cert::probeKey(v.dst, v.dstPort, {rq.host, rq.hostLen}, {rq.pins, rq.pinCount}, rq.ocsp);
   cert::Refusal cached;
   if (probeCache_->find(key, now_, cached)) {
     ++counters_.cert_probe_cache_hits;

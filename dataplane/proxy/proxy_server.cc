@@ -85,6 +85,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
       pins.push_back(pin);
     }
     s->pins_.push_back(std::move(pins));
+    s->ocsp_.push_back(cert::ocspModeOf(s->policy_->service(int(i)).ocsp));
   }
 
   s->caIdentity_ = caFilesIdentity(config.caCertFile, config.caKeyFile);
@@ -511,11 +512,17 @@ void ProxyServer::pump(Conn& c) {
       }
       case Conn::Phase::UpHandshake: {
         const int r = SSL_do_handshake(c.ussl.get());
+        UpstreamRefusal why = UpstreamRefusal::None;
         if (r != 1) {
           const int e = SSL_get_error(c.ussl.get(), r);
           if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
           ERR_clear_error();
-          const UpstreamRefusal why = classifyFailure(c.ussl.get());
+          why = classifyFailure(c.ussl.get());
+        } else {
+          why = checkPins(c.ussl.get(), pins_[size_t(c.service)]);
+          if (why == UpstreamRefusal::None) why = checkStaple(c.ussl.get(), ocsp_[size_t(c.service)]);
+        }
+        if (why != UpstreamRefusal::None) {
           ++counters_.upstream_refused;
           logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
                                                      {"reason", toString(why)},
@@ -523,15 +530,6 @@ void ProxyServer::pump(Conn& c) {
                                                      {"tls", {{"sni", c.target.host}}},
                                                      {"policy", {{"service", svc->name}}}}));
           return fail("502 Bad Gateway", toString(why));
-        }
-        if (checkPins(c.ussl.get(), pins_[size_t(c.service)]) != UpstreamRefusal::None) {
-          ++counters_.upstream_refused;
-          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
-                                                     {"reason", "pin-mismatch"},
-                                                     {"measure", telemetry::toString(MeasureId::Cert)},
-                                                     {"tls", {{"sni", c.target.host}}},
-                                                     {"policy", {{"service", svc->name}}}}));
-          return fail("502 Bad Gateway", "pin-mismatch");
         }
         X509* peer = SSL_get0_peer_certificate(c.ussl.get());
         const uint64_t before = minter_->minted();

@@ -100,6 +100,7 @@ class ProxyServer {
   std::shared_ptr<const policy::Snapshot> policy_;
   std::unique_ptr<LeafMinter> minter_;
   std::vector<std::vector<SpkiPin>> pins_;  // per service index, decoded from the policy
+  std::vector<cert::OcspMode> ocsp_;          // per service index: `certificate.ocsp`
   SslCtxPtr clientCtx_;    // the side facing the client
   SslCtxPtr upstreamCtx_;  // the side facing the origin
   std::unique_ptr<telemetry::LogWriter> log_;

@@ -80,10 +80,12 @@ std::string writePem(X509* cert, const std::string& name) {
   return path;
 }
 
-bool handshake(SSL* client, const KeyCert& server) {
+bool handshake(SSL* client, const KeyCert& server,
+               const std::function<void(SSL_CTX*)>& configure) {
   SslCtxPtr sctx(SSL_CTX_new(TLS_server_method()));
   SSL_CTX_use_certificate(sctx.get(), server.cert.get());
   SSL_CTX_use_PrivateKey(sctx.get(), server.key.get());
+  if (configure) configure(sctx.get());
   SslPtr s(SSL_new(sctx.get()));
   BIO* cb = nullptr;
   BIO* sb = nullptr;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@ KeyCert makeLeaf(const KeyCert& ca, const std::string& cn, const std::vector<std
 // Writes `cert` as PEM to a fresh file under the test's temporary directory; returns its path.
 std::string writePem(X509* cert, const std::string& name);
 
-// Runs a handshake in memory between a client SSL and a server presenting `server`; returns
-// whether the client completed it.
-bool handshake(SSL* client, const KeyCert& server);
+// Runs a handshake in memory between a client SSL and a server presenting `server` (its context
+// further set up by `configure`, e.g. to staple OCSP); returns whether the client completed it.
+bool handshake(SSL* client, const KeyCert& server,
+               const std::function<void(SSL_CTX*)>& configure = {});
 
 }  // namespace lbg::proxy::test

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/cert/ocsp_test_util.h"
 #include "dataplane/proxy/leaf_minter.h"
 #include "dataplane/proxy/test_certs.h"
 #include "dataplane/proxy/upstream_tls.h"
@@ -93,13 +94,19 @@ class UpstreamVerify : public ::testing::Test {
  protected:
   ~UpstreamVerify() override { std::remove(trust_.c_str()); }
   UpstreamRefusal connect(const KeyCert& server, const std::string& host,
-                          std::vector<SpkiPin> pins = {}) {
+                          std::vector<SpkiPin> pins = {},
+                          cert::OcspMode ocsp = cert::OcspMode::Prefer,
+                          const std::vector<uint8_t>* staple = nullptr) {
     SslCtxPtr ctx = makeUpstreamCtx(trust_);
     EXPECT_TRUE(ctx);
     SslPtr ssl(SSL_new(ctx.get()));
     EXPECT_TRUE(prepareUpstream(ssl.get(), host));
-    if (!test::handshake(ssl.get(), server)) return classifyFailure(ssl.get());
-    return checkPins(ssl.get(), pins);
+    auto stapling = [staple](SSL_CTX* s) {
+      if (staple != nullptr) cert::test::stapleOn(s, staple);
+    };
+    if (!test::handshake(ssl.get(), server, stapling)) return classifyFailure(ssl.get());
+    const UpstreamRefusal pinned = checkPins(ssl.get(), pins);
+    return pinned != UpstreamRefusal::None ? pinned : checkStaple(ssl.get(), ocsp);
   }
 
   KeyCert root_ = test::makeCa("Test Root");
@@ -138,6 +145,22 @@ TEST_F(UpstreamVerify, Pins) {
   EXPECT_EQ(connect(good, "a.example", {wrong}), UpstreamRefusal::PinMismatch);
   EXPECT_STREQ(toString(UpstreamRefusal::PinMismatch), "pin-mismatch");
   EXPECT_STREQ(toString(UpstreamRefusal::CertExpired), "cert-expired");
+}
+
+TEST_F(UpstreamVerify, StapledOcsp) {
+  const KeyCert good = test::makeLeaf(root_, "a.example", {"a.example"});
+  const auto ok = cert::test::makeOcspResponse(root_, good.cert.get(), root_.cert.get());
+  const auto revoked = cert::test::makeOcspResponse(root_, good.cert.get(), root_.cert.get(),
+                                                    {.certStatus = V_OCSP_CERTSTATUS_REVOKED});
+  const auto stale = cert::test::makeOcspResponse(root_, good.cert.get(), root_.cert.get(),
+                                                  {.thisUpdateSec = -7200, .nextUpdateSec = -3600});
+  using cert::OcspMode;
+  EXPECT_EQ(connect(good, "a.example", {}, OcspMode::Require, &ok), UpstreamRefusal::None);
+  EXPECT_EQ(connect(good, "a.example", {}, OcspMode::Prefer, &revoked), UpstreamRefusal::Revoked);
+  EXPECT_EQ(connect(good, "a.example", {}, OcspMode::Prefer, &stale), UpstreamRefusal::OcspInvalid);
+  EXPECT_EQ(connect(good, "a.example", {}, OcspMode::Prefer), UpstreamRefusal::None);
+  EXPECT_EQ(connect(good, "a.example", {}, OcspMode::Require), UpstreamRefusal::OcspMissing);
+  EXPECT_STREQ(toString(UpstreamRefusal::Revoked), "cert-revoked");
 }
 
 }  // namespace

@@ -18,6 +18,12 @@ const char* toString(UpstreamRefusal r) {
       return "cert-expired";
     case UpstreamRefusal::PinMismatch:
       return "pin-mismatch";
+    case UpstreamRefusal::Revoked:
+      return "cert-revoked";
+    case UpstreamRefusal::OcspMissing:
+      return "ocsp-missing";
+    case UpstreamRefusal::OcspInvalid:
+      return "ocsp-invalid";
     case UpstreamRefusal::Handshake:
       return "upstream-handshake";
   }
@@ -35,6 +41,7 @@ SslCtxPtr makeUpstreamCtx(const std::string& trustFile) {
   if (ok != 1) return nullptr;
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof(kAlpn));
+  SSL_CTX_set_tlsext_status_type(ctx.get(), TLSEXT_STATUSTYPE_ocsp);
   return ctx;
 }
 
@@ -58,6 +65,9 @@ UpstreamRefusal classifyFailure(const SSL* ssl) {
       return UpstreamRefusal::CertUntrusted;
     case cert::Refusal::ProbeTimeout:  // never from a verify error code
     case cert::Refusal::ProbeFailed:
+    case cert::Refusal::Revoked:
+    case cert::Refusal::OcspMissing:
+    case cert::Refusal::OcspInvalid:
       return UpstreamRefusal::Handshake;
   }
   return UpstreamRefusal::CertUntrusted;
@@ -67,6 +77,28 @@ UpstreamRefusal checkPins(SSL* ssl, std::span<const SpkiPin> pins) {
   return cert::checkPins(SSL_get0_verified_chain(ssl), pins) == cert::Refusal::None
              ? UpstreamRefusal::None
              : UpstreamRefusal::PinMismatch;
+}
+
+}  // namespace lbg::proxy
+
+namespace lbg::proxy {
+
+UpstreamRefusal checkStaple(SSL* ssl, cert::OcspMode mode) {
+  const unsigned char* der = nullptr;
+  const long len = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+  std::span<const uint8_t> staple;
+  if (len > 0 && der != nullptr) staple = {der, size_t(len)};
+  X509_STORE* store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+  switch (cert::checkOcspStaple(staple, SSL_get0_verified_chain(ssl), store, mode)) {
+    case cert::Refusal::None:
+      return UpstreamRefusal::None;
+    case cert::Refusal::Revoked:
+      return UpstreamRefusal::Revoked;
+    case cert::Refusal::OcspMissing:
+      return UpstreamRefusal::OcspMissing;
+    default:
+      return UpstreamRefusal::OcspInvalid;
+  }
 }
 
 }  // namespace lbg::proxy

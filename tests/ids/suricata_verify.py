@@ -164,6 +164,9 @@ def write_policy(path, inside, names, unnamed, rules, mode):
     lines += ["  - name: datagrams", "    kind: infrastructure",
               "    cidr: [" + ", ".join(f'"{p}"' for p in EVERYWHERE) + "]",
               "    ports: [udp/1-65535]"]
+    # Every DNS question may leave: the cases' captures ask about names of their own, and the
+    # oracle is about the IDS, not the allow-list.
+    lines += ["dns:", "  queries: any"]
     if rules:
         lines += ["ids:", f'  rules: ["{rules}"]', f"  mode: {mode}", "  on_fault: pass"]
     with open(path, "w", encoding="utf-8") as f:

@@ -4,7 +4,9 @@
 Checks: the origin sees each tenant header once with the configured value even when the client
 sent its own (mixed case, duplicated); wrong root, wrong name and expired upstream certificates
 are refused with their reason in the log; keep-alive and chunked bodies arrive intact; a host not
-marked for interception is spliced (the client sees the origin's own certificate).
+marked for interception is spliced (the client sees the origin's own certificate); stapled OCSP
+(openssl s_server origins with responses signed by the test root): revoked refused (cert-revoked),
+good accepted under `ocsp: require`, none under `require` refused (ocsp-missing).
 usage: intercept_test.py LBG_PROXY WORKDIR
 """
 import datetime
@@ -23,6 +25,7 @@ import time
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 PROXY, WORK = sys.argv[1], sys.argv[2]
@@ -101,6 +104,37 @@ def origin(label, cert, key):
     return srv.server_address[1]
 
 
+def stapling_origin(label, cert, key, issuer, status):
+    """`openssl s_server` (python's ssl cannot staple) answering with a stapled OCSP response
+    about `cert` signed by `issuer` (the test root: the issuer signs its own answers)."""
+    b = ocsp.OCSPResponseBuilder().add_response(
+        cert=cert, issuer=issuer[0], algorithm=hashes.SHA1(), cert_status=status,
+        this_update=NOW - datetime.timedelta(minutes=1), next_update=NOW + DAY,
+        revocation_time=NOW - DAY if status == ocsp.OCSPCertStatus.REVOKED else None,
+        revocation_reason=None).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer[0])
+    with open(f"{WORK}/{label}.ocsp", "wb") as f:
+        f.write(b.sign(issuer[1], hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}",
+                             "-cert", pem(f"{WORK}/{label}.crt", cert),
+                             "-key", pem(f"{WORK}/{label}.key", key),
+                             "-status_file", f"{WORK}/{label}.ocsp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    STAPLERS.append(proc)
+    for _ in range(250):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    return port
+
+
+STAPLERS = []
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK, mode=0o700)
@@ -124,7 +158,13 @@ def main():
             "pinned.example.com", root, ["pinned.example.com"])),
         "splice.example.com": origin("splice", *make_cert(
             "splice.example.com", root, ["splice.example.com"])),
+        "nostaple.example.com": origin("nostaple", *make_cert(
+            "nostaple.example.com", root, ["nostaple.example.com"])),
     }
+    for host, status in (("revoked.example.com", ocsp.OCSPCertStatus.REVOKED),
+                         ("stapled.example.com", ocsp.OCSPCertStatus.GOOD)):
+        label = host.split(".")[0]
+        ports[host] = stapling_origin(label, *make_cert(host, root, [host]), root, status)
     with open(f"{WORK}/policy.yaml", "w") as f:
         f.write("""version: 1
 segment: {inside: [127.0.0.0/8]}
@@ -150,6 +190,17 @@ services:
     ports: [tcp/443]
     intercept: true
     pins: ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
+  - name: revoked
+    kind: lgwan-asp
+    fqdn: [revoked.example.com]
+    ports: [tcp/443]
+    intercept: true
+  - name: ocsp-required
+    kind: lgwan-asp
+    fqdn: [stapled.example.com, nostaple.example.com]
+    ports: [tcp/443]
+    intercept: true
+    certificate: {ocsp: require}
   - name: spliced
     kind: lgwan-asp
     fqdn: [splice.example.com]
@@ -212,11 +263,17 @@ services:
         for host, reason in (("login.windows.net", "cert-untrusted"),
                              ("login.microsoft.com", "cert-name"),
                              ("expired.example.com", "cert-expired"),
-                             ("pinned.example.com", "pin-mismatch")):
+                             ("pinned.example.com", "pin-mismatch"),
+                             ("revoked.example.com", "cert-revoked"),
+                             ("nostaple.example.com", "ocsp-missing")):
             r = subprocess.run(curl + [f"https://{host}/"], capture_output=True, text=True)
             check(r.returncode != 0, f"{host} refused ({reason})")
-        check(not [s for s in SEEN if s[0] in ("wrongroot", "wrongname", "expired", "pinned")],
+        check(not [s for s in SEEN if s[0] in ("wrongroot", "wrongname", "expired", "pinned",
+                                                "nostaple")],
               "no request reached a refused origin")
+        r = subprocess.run(curl + ["https://stapled.example.com/"], capture_output=True, text=True)
+        check(r.returncode == 0 and "s_server" in r.stdout,
+              f"a good stapled answer passes under ocsp: require ({r.stderr.strip()})")
 
         # 4. Not intercepted: spliced, the client sees the origin's own certificate.
         r = subprocess.run(["curl", "-sS", "--proxy", f"http://127.0.0.1:{port}", "--cacert",
@@ -251,6 +308,9 @@ services:
     finally:
         proxy.terminate()
         proxy.wait(timeout=20)
+        for p in STAPLERS:
+            p.terminate()
+            p.wait(timeout=20)
 
     records = []
     for seg in sorted(glob.glob(f"{WORK}/log/seg-*.jsonl*")) + sorted(glob.glob(f"{WORK}/log/seg-*.log")):
@@ -259,7 +319,8 @@ services:
     reasons = {(r.get("tls", {}).get("sni"), r.get("reason")) for r in records
                if r.get("event_type") == "tls" and r.get("action") == "deny"}
     for host, reason in (("login.windows.net", "cert-untrusted"), ("login.microsoft.com", "cert-name"),
-                         ("expired.example.com", "cert-expired"), ("pinned.example.com", "pin-mismatch")):
+                         ("expired.example.com", "cert-expired"), ("pinned.example.com", "pin-mismatch"),
+                         ("revoked.example.com", "cert-revoked"), ("nostaple.example.com", "ocsp-missing")):
         check((host, reason) in reasons, f"log: tls refuse {host} {reason}")
     check(any(r.get("event_type") == "tls" and r.get("action") == "splice" for r in records),
           "log: tls splice")

@@ -285,4 +285,22 @@ Status parseDnsQuestion(std::span<const uint8_t> input, bool overTcp, DnsQuestio
   return Status::Done;
 }
 
+size_t questionName(const DnsQuestion& q, char* out) {
+  size_t n = 0;
+  uint32_t pos = 0;
+  while (pos < q.nameLen) {
+    const uint8_t len = q.name[pos++];
+    if (len == 0) break;  // the root label ends the name
+    if (len > q.nameLen - pos) return 0;
+    if (n != 0) out[n++] = '.';
+    for (uint8_t i = 0; i < len; ++i) {
+      const uint8_t c = q.name[pos + i];
+      if (c == '.') return 0;
+      out[n++] = char(c);
+    }
+    pos += len;
+  }
+  return n;
+}
+
 }  // namespace lbg::inspect

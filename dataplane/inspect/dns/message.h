@@ -103,4 +103,9 @@ struct DnsQuestion {
 // TCP while the framed message is incomplete. No allocation, bounded work.
 Status parseDnsQuestion(std::span<const uint8_t> msg, bool overTcp, DnsQuestion& q);
 
+// The question's QNAME as a dotted name without the root ("a.example"), into `out` (at least 254
+// bytes); its length, or 0 for the root or a label holding a '.' byte: such a name is not the
+// dotted name it would print as, so it can never be taken for a listed one.
+size_t questionName(const DnsQuestion& q, char* out);
+
 }  // namespace lbg::inspect

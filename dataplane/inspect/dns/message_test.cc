@@ -399,3 +399,36 @@ TEST(DnsResponse, AnswersBeyondTheCapAreNotConsidered) {
 
 }  // namespace
 }  // namespace lbg::inspect
+
+namespace lbg::inspect {
+namespace {
+
+std::string questionOf(const Bytes& wireName) {
+  Msg m;
+  m.flags = 0x0100;  // a query
+  m.q(wireName);
+  DnsQuestion q;
+  const Bytes b = m.build();
+  if (parseDnsQuestion(b, false, q) != Status::Done) return "<invalid>";
+  char out[256];
+  return std::string(out, questionName(q, out));
+}
+
+TEST(DnsQuestionName, DottedLowercaseWithoutRoot) {
+  EXPECT_EQ(questionOf(name("Outlook.Office365.COM")), "outlook.office365.com");
+  EXPECT_EQ(questionOf(name("a")), "a");
+  EXPECT_EQ(questionOf(Bytes{0}), "");  // the root
+  // One label holding a dot prints as a three-label name but is not one: refused (empty).
+  Bytes dotted{13};
+  for (char c : std::string("files.partner")) dotted.push_back(uint8_t(c));
+  dotted.push_back(0);
+  EXPECT_EQ(questionOf(dotted), "");
+  // The longest name (253 characters) fits the buffer.
+  std::string longest;
+  for (int i = 0; i < 4; ++i) longest += std::string(i < 3 ? 63 : 61, 'a' + i) + (i < 3 ? "." : "");
+  EXPECT_EQ(longest.size(), 253u);
+  EXPECT_EQ(questionOf(name(longest)), longest);
+}
+
+}  // namespace
+}  // namespace lbg::inspect

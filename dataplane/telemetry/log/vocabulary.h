@@ -75,6 +75,7 @@ namespace lbg::telemetry {
   X(AppMismatch, "app-mismatch", Dest, "アプリケーション識別の不一致", "application identification mismatch") \
   X(RequestHost, "request-host", Dest, "後続リクエストの Host が不許可", "later request's Host not allowed") \
   X(HttpFraming, "http-framing", Dest, "HTTP の区切りが一意でない", "ambiguous HTTP framing") \
+  X(DnsQuery, "dns-query", Dest, "許可されていない名前の DNS 問い合わせ", "DNS query for a name no service lists") \
   X(SniChanged, "sni-changed", Dest, "別の名前を示す2回目の ClientHello", "second ClientHello naming another server") \
   X(ProtocolMismatch, "protocol-mismatch", Encrypt, "ポートに宣言されたプロトコルと不一致", "not the protocol declared for the port") \
   X(CertUntrusted, "cert-untrusted", Cert, "信頼できない接続先証明書", "server certificate not trusted") \
@@ -82,6 +83,9 @@ namespace lbg::telemetry {
   X(CertExpired, "cert-expired", Cert, "接続先証明書の有効期間外", "server certificate outside its validity") \
   X(PinMismatch, "pin-mismatch", Cert, "接続先証明書の公開鍵ピン不一致", "no pinned key in the server's chain") \
   X(CertWeakKey, "cert-weak-key", Cert, "接続先証明書の鍵長不足", "server certificate key too weak") \
+  X(CertRevoked, "cert-revoked", Cert, "接続先証明書の失効（OCSP ステープル）", "server certificate revoked (stapled OCSP)") \
+  X(OcspMissing, "ocsp-missing", Cert, "OCSP ステープル必須の接続先が未提示", "no stapled OCSP where the service requires it") \
+  X(OcspInvalid, "ocsp-invalid", Cert, "不正または期限切れの OCSP ステープル", "stapled OCSP invalid, unsigned or out of date") \
   X(CertProbeTimeout, "cert-probe-timeout", Cert, "接続先証明書の確認（プローブ）が期限内に完了せず", "certificate probe unanswered within its deadline") \
   X(CertProbeFailed, "cert-probe-failed", Cert, "接続先証明書の確認（プローブ）の接続失敗", "certificate probe could not connect or handshake") \
   X(CertProbe, "cert-probe", Cert, "装置による接続先証明書の確認接続", "the appliance's own certificate probe connection") \
