@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,6 +24,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxPolicyBytes = 8u << 20;
+constexpr size_t kMaxRulesBytes = 64u << 20;
 constexpr const char* kBackupFormat = "lbg-policy-backup";
 constexpr std::array<const char*, 5> kStateNames = {"pending", "staged", "active", "rejected",
                                                     "failed"};
@@ -196,6 +198,34 @@ const StoredVersion* newestActive(const std::vector<StoredVersion>& versions) {
   return best;
 }
 
+// A stored rule file's name: 64 hex digits of its content's SHA-256, '-', the name it was loaded
+// under (letters, digits, '.', '_', '-'). Returns the hash part, or empty when not such a name.
+std::string storedRulesHash(const std::string& name) {
+  if (name.size() < 66 || name[64] != '-') return "";
+  for (size_t i = 0; i < 64; ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(name[i])) || std::isupper(name[i])) return "";
+  }
+  return name.substr(0, 64);
+}
+
+// Checks every stored rule file against the hash in its name: a changed file would silently
+// change what the versions naming it enforce, so it is reported like a corrupt version.
+void checkStoredRules(const std::string& dir, std::vector<Error>& problems) {
+  for (const auto& name : listDir(dir)) {
+    const std::string hash = storedRulesHash(name);
+    if (hash.empty()) continue;
+    auto text = readFileLimited(dir + "/" + name, kMaxRulesBytes);
+    if (!text) {
+      problems.push_back(text.error());
+    } else if (sha256Hex(*text) != hash) {
+      problems.push_back(
+          Error{"IDS rule file does not match the hash in its name (edited?); "
+                "the versions that name it will not load",
+                dir + "/" + name});
+    }
+  }
+}
+
 }  // namespace
 
 const char* toString(VersionState s) {
@@ -365,6 +395,7 @@ Result<Ok> PolicyStore::loadGeneration() {
       maxActivationSeen = std::max(maxActivationSeen, mj["activation"].get<uint64_t>());
     }
   }
+  checkStoredRules(rulesDir(), problems_);
   const StoredVersion* run = newestActive(versions_);
   if (!problems_.empty() && maxActivationSeen > (run ? run->meta.activation : 0)) {
     problems_.push_back(Error{run ? "the newest live version is unusable; version " +
@@ -593,6 +624,22 @@ Result<Ok> PolicyStore::restore(const std::string& text) {
   if (auto r = switchCurrent(dir_, genName); !r) return r.error();
   generation_ = genName;
   return loadGeneration();
+}
+
+Result<std::string> PolicyStore::putRules(const std::string& name, const std::string& content) {
+  const std::string hash = sha256Hex(content);
+  const std::string path = rulesDir() + "/" + hash + "-" + name;
+  const bool plain =
+      !name.empty() && name.size() <= 128 && name.front() != '.' &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+  if (!plain) return Error{"not a plain rule file name: '" + name + "'"};
+  if (auto have = readFileLimited(path, kMaxRulesBytes); have && *have == content) return path;
+  if (auto r = makeDir(rulesDir()); !r) return r.error();
+  if (auto w = writeFileAtomic(path, content, 0440); !w) return w.error();
+  if (auto r = syncDirectory(rulesDir()); !r) return r.error();
+  return path;
 }
 
 }  // namespace lbg::control
