@@ -248,6 +248,23 @@ TEST_F(IdsRulesTest, AnEditedStoredCopyIsReportedAndNotEnforced) {
   EXPECT_FALSE(rb.ok) << rb.result.dump();
 }
 
+// A backup carries the stored rule files: restored where they are missing, the versions that
+// name them validate and run again.
+TEST_F(IdsRulesTest, ABackupBringsBackTheStoredRules) {
+  ASSERT_TRUE(call({"ids", "load", dir_ + "/local.rules"}).ok);
+  ASSERT_TRUE(call({"policy", "commit", "-m", "ids"}).ok);
+  const uint64_t running = api_.current()->version();
+  auto b = call({"backup", dir_ + "/backup.json", "--force"});
+  ASSERT_TRUE(b.ok) << b.error.error.toString();
+  writeFile(dir_ + "/backup.json", b.result["content"].get<std::string>());
+  const std::string stored = dir_ + "/store/rules/" + sha256Hex(kRules) + "-local.rules";
+  fs::remove(stored);
+  auto r = call({"restore", dir_ + "/backup.json"});
+  ASSERT_TRUE(r.ok) << r.error.error.toString();
+  EXPECT_EQ(r.result["version"], running);
+  EXPECT_EQ(readAll(stored), kRules);
+}
+
 TEST_F(IdsRulesTest, IdsTestCountsAlertsPerRuleAndFlow) {
   const std::string pcap = dir_ + "/capture.pcap";
   auto none = call({"ids", "test", "--pcap", pcap}, kApprover);

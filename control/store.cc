@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <map>
 
 #include "control/atomic_file.h"
 #include "control/sha256.h"
@@ -101,20 +102,28 @@ Result<Ok> switchCurrent(const std::string& dir, const std::string& generation) 
   return syncDirectory(dir);
 }
 
+// `rules`: the stored IDS rule files by name (only when there are any, so a store without them
+// backs up as before).
 json backupContent(const std::vector<StoredVersion>& versions,
-                   const std::optional<std::string>& candidate) {
+                   const std::optional<std::string>& candidate,
+                   const std::map<std::string, std::string>& rules) {
   json list = json::array();
   for (const auto& v : versions) list.push_back({{"meta", v.meta.toJson()}, {"yaml", v.yaml}});
-  return {{"format", kBackupFormat},
-          {"v", 1},
-          {"versions", list},
-          {"candidate", candidate ? json(*candidate) : json(nullptr)}};
+  json j = {{"format", kBackupFormat},
+            {"v", 1},
+            {"versions", list},
+            {"candidate", candidate ? json(*candidate) : json(nullptr)}};
+  if (!rules.empty()) j["rules"] = rules;
+  return j;
 }
 
 struct ParsedBackup {
   std::vector<StoredVersion> versions;
   std::optional<std::string> candidate;
+  std::map<std::string, std::string> rules;  // stored IDS rule files, each checked by its name
 };
+
+std::string storedRulesHash(const std::string& name);
 
 Result<ParsedBackup> parseBackup(const std::string& text, const std::string& key) {
   json j = json::parse(text, nullptr, false);
@@ -169,6 +178,17 @@ Result<ParsedBackup> parseBackup(const std::string& text, const std::string& key
   }
   if (j.contains("candidate") && j["candidate"].is_string())
     out.candidate = j["candidate"].get<std::string>();
+  if (j.contains("rules")) {
+    if (!j["rules"].is_object()) return Error{"backup rules: expected an object", "backup"};
+    for (const auto& [name, text] : j["rules"].items()) {
+      const std::string hash = storedRulesHash(name);
+      if (hash.empty() || name.find('/') != std::string::npos || !text.is_string() ||
+          sha256Hex(text.get<std::string>()) != hash) {
+        return Error{"backup rules: '" + name + "' does not match the hash in its name", "backup"};
+      }
+      out.rules[name] = text.get<std::string>();
+    }
+  }
   return out;
 }
 
@@ -582,7 +602,12 @@ Result<Ok> PolicyStore::discardCandidate() {
 }
 
 std::string PolicyStore::backup() const {
-  json j = backupContent(versions_, candidate());
+  std::map<std::string, std::string> rules;
+  for (const auto& name : listDir(rulesDir())) {
+    if (storedRulesHash(name).empty()) continue;
+    if (auto text = readFileLimited(rulesDir() + "/" + name, kMaxRulesBytes)) rules[name] = *text;
+  }
+  json j = backupContent(versions_, candidate(), rules);
   j["created_at"] = nowRfc3339();
   const std::string canonical = j.dump();  // everything but the two seals; see parseBackup()
   j["sha256"] = sha256Hex(canonical);
@@ -597,9 +622,19 @@ Result<std::optional<StoredVersion>> PolicyStore::verifyBackup(const std::string
   return std::optional<StoredVersion>();
 }
 
+Result<size_t> PolicyStore::restoreRules(const std::string& text) {
+  auto b = parseBackup(text, backupKey_);
+  if (!b) return b.error();
+  for (const auto& [name, content] : b->rules) {
+    if (auto p = putRules(name.substr(65), content); !p) return p.error();
+  }
+  return b->rules.size();
+}
+
 Result<Ok> PolicyStore::restore(const std::string& text) {
   auto b = parseBackup(text, backupKey_);
   if (!b) return b.error();
+  if (auto r = restoreRules(text); !r) return r.error();
   // A new generation beside the current one; the switch is a single rename of the link.
   uint64_t maxGen = 0;
   for (const auto& name : listDir(dir_)) {

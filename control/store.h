@@ -50,7 +50,7 @@ struct StoredVersion {
 //   DIR/gNNNNNN/candidate.yaml
 //   DIR/rules/<sha256>-<name>  IDS rule files staged by `ids load`, named by the SHA-256 of their
 //                              content, written once and never changed (outside the generations,
-//                              so a restore keeps the paths versions name)
+//                              so a restore keeps the paths versions name; backups carry them)
 //
 // Every write is crash-safe (temp file, fsync, rename, fsync dir). open() verifies every version
 // against the hash in its meta; corrupt or unreadable versions are reported in problems(), never
@@ -102,6 +102,10 @@ class PolicyStore {
   // Checks a backup completely (format, hash, HMAC, every version's hash) without changing
   // anything; returns the version that would run after restore (nullopt: none went live).
   Result<std::optional<StoredVersion>> verifyBackup(const std::string& text) const;
+  // Writes the stored IDS rule files a verified backup holds into DIR/rules (content-addressed:
+  // harmless whether the restore follows or not), so its versions validate before the restore;
+  // returns how many it holds. restore() does it too.
+  Result<size_t> restoreRules(const std::string& text);
   // Verifies, writes the backup into a new generation and swaps it in atomically. The previous
   // generation is kept on disk.
   Result<Ok> restore(const std::string& text);
