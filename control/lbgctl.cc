@@ -156,6 +156,10 @@ int printHuman(const std::string& cmd, const json& r) {
     }
     std::cout << "candidate changed; see `lbgctl policy diff` / 候補ポリシーを変更しました\n";
   } else if (cmd == "ids.test") {
+    if (!r.value("enabled", false)) {
+      std::cout << "the " << text(r["policy"]) << " policy has no ids: block / IDS未設定\n";
+      return kOk;
+    }
     std::vector<std::vector<std::string>> rows;
     for (const auto& a : r["rows"]) {
       rows.push_back({text(a["sid"]), text(a["rev"]), text(a["action"]), text(a["count"]),
@@ -359,7 +363,8 @@ int run(int argc, char** argv) {
     std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     if (inv.request.cmd == "policy.test") return r["changed"].empty() ? kOk : kDifferences;
     if (inv.request.cmd == "policy.diff") return diffEmpty(r) ? kOk : kDifferences;
-    if (inv.request.cmd == "ids.test") return r["rows"].empty() ? kOk : kDifferences;
+    if (inv.request.cmd == "ids.test")
+      return r.value("rows", json::array()).empty() ? kOk : kDifferences;
     if (inv.request.cmd == "service.expiring") return r["services"].empty() ? kOk : kDifferences;
     return kOk;
   }
