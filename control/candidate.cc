@@ -81,6 +81,21 @@ Result<Ok> validateDraftAlone(const ServiceDraft& d, std::chrono::sys_days today
 
 }  // namespace
 
+Result<Candidate> setIdsRules(const std::string& yaml, const std::vector<std::string>& rules,
+                              std::chrono::sys_days today) {
+  auto root = loadNode(yaml);
+  if (!root) return root.error();
+  YAML::Node list(YAML::NodeType::Sequence);
+  for (const auto& r : rules) list.push_back(r);
+  YAML::Node ids = (*root)["ids"];
+  if (!ids || !ids.IsMap()) {
+    (*root)["ids"] = YAML::Node(YAML::NodeType::Map);
+    ids = (*root)["ids"];
+  }
+  ids["rules"] = list;
+  return finish(*root, today);
+}
+
 std::string emptyPolicyYaml() {
   // Default deny with no services: the safest start. `inside` must name the real segment before
   // the first commit is useful; 10.0.0.0/8 is a placeholder that validates.

@@ -51,6 +51,12 @@ Result<Candidate> removeService(const std::string& yaml, const std::string& name
 Result<Candidate> mergeImported(const std::string& yaml, const ImportResult& imported,
                                 const std::string& replacePrefix, std::chrono::sys_days today);
 
+// Makes `rules` (absolute paths: the store's copies, `ids load`) the candidate's whole
+// `ids.rules` list, keeping its `ids.mode` and `ids.on_fault`; a candidate without `ids:` gets
+// one with the defaults (mode ips, on_fault drop).
+Result<Candidate> setIdsRules(const std::string& yaml, const std::vector<std::string>& rules,
+                              std::chrono::sys_days today);
+
 // A minimal valid policy, to start a store that has no version yet.
 std::string emptyPolicyYaml();
 

@@ -142,6 +142,19 @@ void policyTest(CliInvocation& inv) {
   if (inv.passFile.empty()) throw UsageError{"policy test needs --pcap CAPTURE"};
 }
 
+void idsLoad(CliInvocation& inv) {
+  if (inv.positional.empty()) throw UsageError{"ids load needs at least one rule file"};
+  json files = json::array();
+  for (const auto& f : inv.positional) files.push_back({{"name", f}, {"content", readInput(f)}});
+  inv.request.args["files"] = files;
+}
+
+void idsTest(CliInvocation& inv) {
+  inv.passFile = inv.text("pcap");
+  if (inv.passFile.empty()) throw UsageError{"ids test needs --pcap CAPTURE"};
+  if (inv.has("candidate")) inv.request.args["candidate"] = true;
+}
+
 void policyCommit(CliInvocation& inv) {
   const std::string message = inv.text("message");
   if (message.empty()) throw UsageError{"policy commit needs -m MESSAGE"};

@@ -54,6 +54,8 @@ void policyReject(CliInvocation& inv);
 void policyRollback(CliInvocation& inv);
 void flows(CliInvocation& inv);
 void idsStats(CliInvocation& inv);
+void idsLoad(CliInvocation& inv);
+void idsTest(CliInvocation& inv);
 void certs(CliInvocation& inv);  // certs, certs flush
 void backup(CliInvocation& inv);
 void restore(CliInvocation& inv);

@@ -58,6 +58,9 @@ constexpr std::array kM365Options = {
 constexpr std::array kExpiringOptions = {OptionSpec{"days", 0, T::Uint, "", "N", ""}};
 constexpr std::array kTestOptions = {
     OptionSpec{"pcap", 0, T::Text, "", "CAPTURE", "files:@(pcap|pcapng|cap)"}};
+constexpr std::array kIdsTestOptions = {
+    OptionSpec{"pcap", 0, T::Text, "", "CAPTURE", "files:@(pcap|pcapng|cap)"},
+    OptionSpec{"candidate", 0, T::Flag, "", "", ""}};
 constexpr std::array kMessageOptions = {kMessage};
 constexpr std::array kRejectOptions = {OptionSpec{"reason", 0, T::Text, "", "TEXT", ""}};
 constexpr std::array kFlowsOptions = {OptionSpec{"limit", 0, T::Uint, "", "N", ""},
@@ -145,6 +148,15 @@ constexpr std::array kCommands = {
     CommandInfo{"ids.stats", kAdmin | kOperator | kAuditor, false,
                 "IDS rules by cost: checks, matches, time / IDSルール別の検査回数・一致・時間", "",
                 kLimitOptions, 0, "", cli::idsStats, h::idsStats},
+    // Rules are staged like any candidate edit (the admin), judged by whoever judges the
+    // candidate (admin, approver: as `policy test`); handlers in control/handlers/ids.cc.
+    CommandInfo{
+        "ids.load", kAdmin, true,
+        "stage IDS rule files in the candidate (content pinned) / IDSルールを候補ポリシーに登録",
+        "FILE...", kNoOptions, 64, "files:rules", cli::idsLoad, h::idsLoad},
+    CommandInfo{"ids.test", kAdmin | kApprover, false,
+                "IDS alerts on a capture, running or --candidate / pcapでIDS検知を確認", "",
+                kIdsTestOptions, 0, "", cli::idsTest, h::idsTest},
     // The destinations' certificate verdicts (control/handlers/certs.cc).
     CommandInfo{"certs", kAdmin | kOperator | kAuditor, false,
                 "certificate verdicts of destinations: name, issuer, expiry, verdict, age / "

@@ -105,6 +105,13 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
                             : std::string("(infrastructure services on port 53)");
   };
   setting(d.settings, "dns.resolvers", resolvers(a), resolvers(b));
+  // The IDS stage's settings; its rules are compared by diffIdsRules() (control/ids_rules.h).
+  setting(d.settings, "ids", a.ids ? "on" : "off", b.ids ? "on" : "off");
+  if (a.ids && b.ids) {
+    setting(d.settings, "ids.mode", policy::toString(a.ids->mode), policy::toString(b.ids->mode));
+    setting(d.settings, "ids.on_fault", policy::toString(a.ids->onFault),
+            policy::toString(b.ids->onFault));
+  }
 
   std::map<std::string, const ServiceSpec*> before;
   for (const auto& s : a.services) before[s.name] = &s;
@@ -160,12 +167,56 @@ json PolicyDiff::toJson() const {
       sc["fields"].push_back({{"key", f.key}, {"from", f.from}, {"to", f.to}});
     j["services"].push_back(sc);
   }
+  if (!ids.empty()) {
+    const auto files = [](const std::vector<IdsRules::File>& v) {
+      json a = json::array();
+      for (const auto& f : v) {
+        json o = {{"path", f.path}, {"name", f.name}, {"sha256", f.sha256}, {"rules", f.rules}};
+        if (!f.error.empty()) o["error"] = f.error;
+        a.push_back(o);
+      }
+      return a;
+    };
+    j["ids"] = {{"files_added", files(ids.added)},
+                {"files_removed", files(ids.removed)},
+                {"rules_from", ids.rulesFrom},
+                {"rules_to", ids.rulesTo},
+                {"sids_added", ids.sidsAdded},
+                {"sids_removed", ids.sidsRemoved},
+                {"sids_revised", ids.sidsRevised},
+                {"sids_added_total", ids.sidsAddedTotal},
+                {"sids_removed_total", ids.sidsRemovedTotal},
+                {"sids_revised_total", ids.sidsRevisedTotal}};
+  }
   return j;
 }
 
 std::string PolicyDiff::toText() const {
   std::string out;
   for (const auto& s : settings) out += "~ " + s.key + ": " + s.from + " -> " + s.to + "\n";
+  if (!ids.empty()) {
+    out += "~ ids.rules: " + std::to_string(ids.rulesFrom) + " -> " + std::to_string(ids.rulesTo) +
+           " rules\n";
+    const auto file = [&](char mark, const IdsRules::File& f) {
+      out += std::string("    ") + mark + " file " + f.name +
+             (f.sha256.empty() ? ""
+                               : " (sha256 " + f.sha256.substr(0, 12) + ", " +
+                                     std::to_string(f.rules) + " rules)") +
+             (f.error.empty() ? "" : " [" + f.error + "]") + "\n";
+    };
+    for (const auto& f : ids.removed) file('-', f);
+    for (const auto& f : ids.added) file('+', f);
+    const auto sids = [&](const char* what, const std::vector<std::string>& v, size_t total) {
+      if (total == 0) return;
+      out += "    " + std::string(what) + " " + std::to_string(total) + ":";
+      for (const auto& x : v) out += " " + x;
+      if (total > v.size()) out += " ...";
+      out += "\n";
+    };
+    sids("+ sids", ids.sidsAdded, ids.sidsAddedTotal);
+    sids("- sids", ids.sidsRemoved, ids.sidsRemovedTotal);
+    sids("~ sids (new rev)", ids.sidsRevised, ids.sidsRevisedTotal);
+  }
   for (const auto& c : services) {
     const char mark = c.change == "added" ? '+' : c.change == "removed" ? '-' : '~';
     out += std::string(1, mark) + " service " + c.name + "\n";

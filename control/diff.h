@@ -23,10 +23,32 @@ struct PolicyDiff {
     std::vector<std::pair<std::string, std::vector<std::string>>> added, removed;
     std::vector<Setting> fields;  // kind, ismap, intercept, description
   };
+  // The IDS rule files (`ids.rules`) by what they hold; filled by diffIdsRules()
+  // (control/ids_rules.h, which reads the files), not by diffPolicies().
+  struct IdsRules {
+    struct File {
+      std::string path;
+      std::string name;    // file name without the store's hash prefix
+      std::string sha256;  // of the content ("" when unreadable)
+      size_t rules = 0;    // rules that load
+      std::string error;   // why it could not be read
+    };
+    std::vector<File> added, removed;
+    size_t rulesFrom = 0, rulesTo = 0;
+    // "sid" (or "gid:sid" for gid != 1), ordered; at most kMaxSids each, the totals beside.
+    std::vector<std::string> sidsAdded, sidsRemoved, sidsRevised;
+    size_t sidsAddedTotal = 0, sidsRemovedTotal = 0, sidsRevisedTotal = 0;
+    static constexpr size_t kMaxSids = 500;
+    bool empty() const {
+      return added.empty() && removed.empty() && sidsAddedTotal == 0 && sidsRemovedTotal == 0 &&
+             sidsRevisedTotal == 0;
+    }
+  };
   std::vector<Setting> settings;
   std::vector<ServiceChange> services;
+  IdsRules ids;
 
-  bool empty() const { return settings.empty() && services.empty(); }
+  bool empty() const { return settings.empty() && services.empty() && ids.empty(); }
   nlohmann::json toJson() const;
   // "+ service foo\n  + fqdn a.example.com\n~ defaults.deny: drop → reset\n" (for lbgctl).
   std::string toText() const;

@@ -80,7 +80,7 @@ Result<Ok> Dispatcher::startUp() {
       auto c = validateCandidate(run->yaml, "version " + std::to_string(run->meta.version),
                                  ctx_.today());
       Result<std::shared_ptr<const policy::Snapshot>> snap =
-          c ? policy::Snapshot::create(c->doc, run->meta.version)
+          c ? ctx_.compile(c->doc, run->meta.version)
             : Result<std::shared_ptr<const policy::Snapshot>>(c.error());
       if (!snap) {
         ctx_.problems_.push_back(

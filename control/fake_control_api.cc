@@ -58,4 +58,15 @@ Result<std::vector<std::string>> FakeControlApi::replayVerdicts(
   return out;
 }
 
+Result<std::vector<std::string>> FakeControlApi::replayAlerts(
+    std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath,
+    size_t maxEvents) {
+  if (!std::ifstream(capturePath)) return Error{"cannot open capture", capturePath};
+  alertReplays.push_back(snapshot->version());
+  if (!snapshot->doc().ids) return std::vector<std::string>{};
+  std::vector<std::string> out(alertLines.begin(),
+                               alertLines.begin() + std::min(maxEvents, alertLines.size()));
+  return out;
+}
+
 }  // namespace lbg::control::testing

@@ -26,6 +26,13 @@ class FakeControlApi : public dataplane::ControlApi {
   }
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;
+  // The IDS engine runs only in the gateway: the fake returns `alertLines` (at most maxEvents)
+  // when the snapshot has an `ids:` block, none otherwise, and records which version it replayed.
+  Result<std::vector<std::string>> replayAlerts(std::shared_ptr<const policy::Snapshot> snapshot,
+                                                const std::string& capturePath,
+                                                size_t maxEvents) override;
+  std::vector<std::string> alertLines;
+  std::vector<uint64_t> alertReplays;
   void logEvent(const std::string& jsonObject) override { events.push_back(jsonObject); }
   dataplane::HaRole haRole() const override { return role; }
   bool haConfigured() const override { return haPair; }

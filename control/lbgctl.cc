@@ -87,6 +87,12 @@ void printCaCert(const char* title, const json& c) {
 }
 
 // Human output; returns the exit code for "differences" style commands.
+// `policy diff` found nothing: no setting, service or IDS rule changes.
+bool diffEmpty(const json& r) {
+  const json& d = r["diff"];
+  return d["settings"].empty() && d["services"].empty() && !d.contains("ids");
+}
+
 int printHuman(const std::string& cmd, const json& r) {
   if (cmd.rfind("ca.", 0) == 0) {
     printCaCert("certificate / 証明書:", r["certificate"]);
@@ -137,7 +143,36 @@ int printHuman(const std::string& cmd, const json& r) {
     std::cout << text(r["yaml"]);
   } else if (cmd == "policy.diff") {
     std::cout << text(r["text"]);
-    return r["diff"]["settings"].empty() && r["diff"]["services"].empty() ? kOk : kDifferences;
+    return diffEmpty(r) ? kOk : kDifferences;
+  } else if (cmd == "ids.load") {
+    for (const auto& f : r["files"]) {
+      std::cout << text(f["file"]) << ": " << f["loaded"] << " rules loaded, " << f["rejected"]
+                << " rejected / 読込 " << f["loaded"] << "・除外 " << f["rejected"] << "\n";
+      for (const auto& x : f["rejections"]) {
+        std::cout << "  " << text(f["file"]) << ":" << x["line"] << ":" << x["column"] << ": "
+                  << text(x["keyword"]) << ": " << text(x["message"]) << "\n";
+      }
+      std::cout << "  stored as " << text(f["stored"]) << "\n";
+    }
+    std::cout << "candidate changed; see `lbgctl policy diff` / 候補ポリシーを変更しました\n";
+  } else if (cmd == "ids.test") {
+    if (!r.value("enabled", false)) {
+      std::cout << "the " << text(r["policy"]) << " policy has no ids: block / IDS未設定\n";
+      return kOk;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& a : r["rows"]) {
+      rows.push_back({text(a["sid"]), text(a["rev"]), text(a["action"]), text(a["count"]),
+                      text(a["flow"]), text(a["msg"])});
+    }
+    std::cout << r["alerts"] << " alerts with the " << text(r["policy"]) << " policy"
+              << (r["policy_version"].is_null() ? ""
+                                                : " (version " + text(r["policy_version"]) + ")")
+              << " / IDS検知数\n";
+    if (!rows.empty()) std::cout << table({"SID", "REV", "ACTION", "COUNT", "FLOW", "MSG"}, rows);
+    if (r.value("rows_truncated", false) || r.value("alerts_truncated", false))
+      std::cout << "(truncated / 一部のみ表示)\n";
+    return rows.empty() ? kOk : kDifferences;
   } else if (cmd == "policy.test") {
     std::vector<std::vector<std::string>> rows;
     for (const auto& c : r["changed"]) {
@@ -327,9 +362,9 @@ int run(int argc, char** argv) {
     if (!inv.writeFile.empty()) out.erase("content");
     std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     if (inv.request.cmd == "policy.test") return r["changed"].empty() ? kOk : kDifferences;
-    if (inv.request.cmd == "policy.diff") {
-      return r["diff"]["settings"].empty() && r["diff"]["services"].empty() ? kOk : kDifferences;
-    }
+    if (inv.request.cmd == "policy.diff") return diffEmpty(r) ? kOk : kDifferences;
+    if (inv.request.cmd == "ids.test")
+      return r.value("rows", json::array()).empty() ? kOk : kDifferences;
     if (inv.request.cmd == "service.expiring") return r["services"].empty() ? kOk : kDifferences;
     return kOk;
   }

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <map>
 
 #include "control/atomic_file.h"
 #include "control/sha256.h"
@@ -23,6 +25,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxPolicyBytes = 8u << 20;
+constexpr size_t kMaxRulesBytes = 64u << 20;
 constexpr const char* kBackupFormat = "lbg-policy-backup";
 constexpr std::array<const char*, 5> kStateNames = {"pending", "staged", "active", "rejected",
                                                     "failed"};
@@ -99,20 +102,28 @@ Result<Ok> switchCurrent(const std::string& dir, const std::string& generation) 
   return syncDirectory(dir);
 }
 
+// `rules`: the stored IDS rule files by name (only when there are any, so a store without them
+// backs up as before).
 json backupContent(const std::vector<StoredVersion>& versions,
-                   const std::optional<std::string>& candidate) {
+                   const std::optional<std::string>& candidate,
+                   const std::map<std::string, std::string>& rules) {
   json list = json::array();
   for (const auto& v : versions) list.push_back({{"meta", v.meta.toJson()}, {"yaml", v.yaml}});
-  return {{"format", kBackupFormat},
-          {"v", 1},
-          {"versions", list},
-          {"candidate", candidate ? json(*candidate) : json(nullptr)}};
+  json j = {{"format", kBackupFormat},
+            {"v", 1},
+            {"versions", list},
+            {"candidate", candidate ? json(*candidate) : json(nullptr)}};
+  if (!rules.empty()) j["rules"] = rules;
+  return j;
 }
 
 struct ParsedBackup {
   std::vector<StoredVersion> versions;
   std::optional<std::string> candidate;
+  std::map<std::string, std::string> rules;  // stored IDS rule files, each checked by its name
 };
+
+std::string storedRulesHash(const std::string& name);
 
 Result<ParsedBackup> parseBackup(const std::string& text, const std::string& key) {
   json j = json::parse(text, nullptr, false);
@@ -167,6 +178,17 @@ Result<ParsedBackup> parseBackup(const std::string& text, const std::string& key
   }
   if (j.contains("candidate") && j["candidate"].is_string())
     out.candidate = j["candidate"].get<std::string>();
+  if (j.contains("rules")) {
+    if (!j["rules"].is_object()) return Error{"backup rules: expected an object", "backup"};
+    for (const auto& [name, text] : j["rules"].items()) {
+      const std::string hash = storedRulesHash(name);
+      if (hash.empty() || name.find('/') != std::string::npos || !text.is_string() ||
+          sha256Hex(text.get<std::string>()) != hash) {
+        return Error{"backup rules: '" + name + "' does not match the hash in its name", "backup"};
+      }
+      out.rules[name] = text.get<std::string>();
+    }
+  }
   return out;
 }
 
@@ -194,6 +216,34 @@ const StoredVersion* newestActive(const std::vector<StoredVersion>& versions) {
       best = &v;
   }
   return best;
+}
+
+// A stored rule file's name: 64 hex digits of its content's SHA-256, '-', the name it was loaded
+// under (letters, digits, '.', '_', '-'). Returns the hash part, or empty when not such a name.
+std::string storedRulesHash(const std::string& name) {
+  if (name.size() < 66 || name[64] != '-') return "";
+  for (size_t i = 0; i < 64; ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(name[i])) || std::isupper(name[i])) return "";
+  }
+  return name.substr(0, 64);
+}
+
+// Checks every stored rule file against the hash in its name: a changed file would silently
+// change what the versions naming it enforce, so it is reported like a corrupt version.
+void checkStoredRules(const std::string& dir, std::vector<Error>& problems) {
+  for (const auto& name : listDir(dir)) {
+    const std::string hash = storedRulesHash(name);
+    if (hash.empty()) continue;
+    auto text = readFileLimited(dir + "/" + name, kMaxRulesBytes);
+    if (!text) {
+      problems.push_back(text.error());
+    } else if (sha256Hex(*text) != hash) {
+      problems.push_back(
+          Error{"IDS rule file does not match the hash in its name (edited?); "
+                "the versions that name it will not load",
+                dir + "/" + name});
+    }
+  }
 }
 
 }  // namespace
@@ -365,6 +415,7 @@ Result<Ok> PolicyStore::loadGeneration() {
       maxActivationSeen = std::max(maxActivationSeen, mj["activation"].get<uint64_t>());
     }
   }
+  checkStoredRules(rulesDir(), problems_);
   const StoredVersion* run = newestActive(versions_);
   if (!problems_.empty() && maxActivationSeen > (run ? run->meta.activation : 0)) {
     problems_.push_back(Error{run ? "the newest live version is unusable; version " +
@@ -551,7 +602,12 @@ Result<Ok> PolicyStore::discardCandidate() {
 }
 
 std::string PolicyStore::backup() const {
-  json j = backupContent(versions_, candidate());
+  std::map<std::string, std::string> rules;
+  for (const auto& name : listDir(rulesDir())) {
+    if (storedRulesHash(name).empty()) continue;
+    if (auto text = readFileLimited(rulesDir() + "/" + name, kMaxRulesBytes)) rules[name] = *text;
+  }
+  json j = backupContent(versions_, candidate(), rules);
   j["created_at"] = nowRfc3339();
   const std::string canonical = j.dump();  // everything but the two seals; see parseBackup()
   j["sha256"] = sha256Hex(canonical);
@@ -566,9 +622,19 @@ Result<std::optional<StoredVersion>> PolicyStore::verifyBackup(const std::string
   return std::optional<StoredVersion>();
 }
 
+Result<size_t> PolicyStore::restoreRules(const std::string& text) {
+  auto b = parseBackup(text, backupKey_);
+  if (!b) return b.error();
+  for (const auto& [name, content] : b->rules) {
+    if (auto p = putRules(name.substr(65), content); !p) return p.error();
+  }
+  return b->rules.size();
+}
+
 Result<Ok> PolicyStore::restore(const std::string& text) {
   auto b = parseBackup(text, backupKey_);
   if (!b) return b.error();
+  if (auto r = restoreRules(text); !r) return r.error();
   // A new generation beside the current one; the switch is a single rename of the link.
   uint64_t maxGen = 0;
   for (const auto& name : listDir(dir_)) {
@@ -593,6 +659,22 @@ Result<Ok> PolicyStore::restore(const std::string& text) {
   if (auto r = switchCurrent(dir_, genName); !r) return r.error();
   generation_ = genName;
   return loadGeneration();
+}
+
+Result<std::string> PolicyStore::putRules(const std::string& name, const std::string& content) {
+  const std::string hash = sha256Hex(content);
+  const std::string path = rulesDir() + "/" + hash + "-" + name;
+  const bool plain =
+      !name.empty() && name.size() <= 128 && name.front() != '.' &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+  if (!plain) return Error{"not a plain rule file name: '" + name + "'"};
+  if (auto have = readFileLimited(path, kMaxRulesBytes); have && *have == content) return path;
+  if (auto r = makeDir(rulesDir()); !r) return r.error();
+  if (auto w = writeFileAtomic(path, content, 0440); !w) return w.error();
+  if (auto r = syncDirectory(rulesDir()); !r) return r.error();
+  return path;
 }
 
 }  // namespace lbg::control

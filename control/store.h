@@ -48,6 +48,9 @@ struct StoredVersion {
 //   DIR/current -> gNNNNNN    symlink, swapped atomically by restore()
 //   DIR/gNNNNNN/versions/000001.yaml, 000001.json (meta; written last: the commit point)
 //   DIR/gNNNNNN/candidate.yaml
+//   DIR/rules/<sha256>-<name>  IDS rule files staged by `ids load`, named by the SHA-256 of their
+//                              content, written once and never changed (outside the generations,
+//                              so a restore keeps the paths versions name; backups carry them)
 //
 // Every write is crash-safe (temp file, fsync, rename, fsync dir). open() verifies every version
 // against the hash in its meta; corrupt or unreadable versions are reported in problems(), never
@@ -99,9 +102,20 @@ class PolicyStore {
   // Checks a backup completely (format, hash, HMAC, every version's hash) without changing
   // anything; returns the version that would run after restore (nullopt: none went live).
   Result<std::optional<StoredVersion>> verifyBackup(const std::string& text) const;
+  // Writes the stored IDS rule files a verified backup holds into DIR/rules (content-addressed:
+  // harmless whether the restore follows or not), so its versions validate before the restore;
+  // returns how many it holds. restore() does it too.
+  Result<size_t> restoreRules(const std::string& text);
   // Verifies, writes the backup into a new generation and swaps it in atomically. The previous
   // generation is kept on disk.
   Result<Ok> restore(const std::string& text);
+
+  // IDS rule files (`lbgctl ids load`): content-addressed, so a committed version that names one
+  // pins its content. Stores `content` as DIR/rules/<sha256>-<name> (crash-safe, read-only) unless
+  // it is there already, and returns the absolute path. `name` must be a plain file name
+  // (storedRulesName()).
+  Result<std::string> putRules(const std::string& name, const std::string& content);
+  std::string rulesDir() const { return dir_ + "/rules"; }
 
   // Re-reads and re-verifies everything from disk, keeping the lock (used by `lbgctl reload`).
   Result<Ok> reload();

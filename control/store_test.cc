@@ -279,6 +279,41 @@ TEST_F(StoreTest, BackupRestoreVerifiedByHash) {
   EXPECT_EQ(again->running()->yaml, "a: 2\n");
 }
 
+// IDS rule files (`ids load`) are stored once under their content's hash, reported when edited,
+// and carried by backups: a restore brings back the text its versions name.
+TEST_F(StoreTest, RuleFilesArePinnedAndBackedUp) {
+  const std::string text = "alert udp any any -> any any (msg:\"x\"; content:\"y\"; sid:1;)\n";
+  std::string backup, path;
+  {
+    auto s = openStore();
+    auto p = s->putRules("local.rules", text);
+    ASSERT_TRUE(p.ok()) << p.error().toString();
+    path = *p;
+    EXPECT_EQ(path, dir_ + "/rules/" + sha256Hex(text) + "-local.rules");
+    EXPECT_EQ(*s->putRules("local.rules", text), path);  // the same text: the same file
+    EXPECT_FALSE(s->putRules("../x", text).ok());
+    EXPECT_FALSE(s->putRules(".hidden", text).ok());
+    commitLive(*s, "ids: " + path + "\n", "alice");
+    backup = s->backup();
+  }
+  EXPECT_NE(backup.find("-local.rules"), std::string::npos);
+  fs::remove(path);
+  auto s = openStore();
+  auto n = s->restoreRules(backup);
+  ASSERT_TRUE(n.ok()) << n.error().toString();
+  EXPECT_EQ(*n, 1u);
+  std::ifstream in(path);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), text);
+  EXPECT_TRUE(s->problems().empty());
+  // Edited behind the store's back: reported at the next open.
+  fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+  { std::ofstream(path, std::ios::app) << "# edited\n"; }
+  s.reset();
+  auto again = openStore();
+  ASSERT_EQ(again->problems().size(), 1u);
+  EXPECT_EQ(again->problems()[0].file, path);
+}
+
 TEST_F(StoreTest, TamperedBackupIsRefusedAndNothingChanges) {
   std::string backup;
   {

@@ -32,6 +32,9 @@ Outcome restore(CommandContext& ctx, const Call& call) {
                  "policy rollback (approved like a commit)");
     }
   }
+  // The backup's IDS rule files first (content-addressed, named by no running version until the
+  // restore): its versions name them, so they must be there to validate.
+  if (auto r = ctx.store_->restoreRules(*content); !r) return err(ErrorCode::Internal, r.error());
   // Compile what would run before touching the store: a backup whose policy no longer
   // validates is refused and nothing changes.
   std::shared_ptr<const policy::Snapshot> snap;
@@ -40,7 +43,7 @@ Outcome restore(CommandContext& ctx, const Call& call) {
     auto c =
         validateCandidate(v.yaml, "backup version " + std::to_string(v.meta.version), ctx.today());
     if (!c) return invalid(c.error());
-    auto s = policy::Snapshot::create(c->doc, v.meta.version);
+    auto s = ctx.compile(c->doc, v.meta.version);
     if (!s) return invalid(s.error());
     snap = *s;
   }

@@ -2,8 +2,9 @@
 
 #include <ctime>
 
-#include "control/ismap.h"
 #include "control/handlers/handlers.h"
+#include "control/ids_rules.h"
+#include "control/ismap.h"
 #include "control/proxy_stats.h"
 #include "control/sha256.h"
 #include "policy/snapshot.h"
@@ -84,15 +85,23 @@ Outcome CommandContext::storeCandidate(Result<Candidate> c, const std::string& w
   return json{{"changed", what}, {"services", services}};
 }
 
+Result<std::shared_ptr<const policy::Snapshot>> CommandContext::compile(
+    const policy::PolicyDoc& doc, uint64_t version) const {
+  if (auto v = verifyStoredRules(doc, store_->rulesDir()); !v) return v.error();
+  return policy::Snapshot::create(doc, version);
+}
+
 Outcome CommandContext::goLive(uint64_t version, std::shared_ptr<const policy::Snapshot> compiled) {
   Result<std::shared_ptr<const policy::Snapshot>> snap = Error{""};
   if (compiled && compiled->version() == version) {
     snap = std::move(compiled);
+    // The rules a version names must be the text it was approved with (ids load).
+    if (auto v = verifyStoredRules(snap.value()->doc(), store_->rulesDir()); !v) snap = v.error();
   } else {
     auto v = store_->show(version);
     if (!v) return err(ErrorCode::NotFound, v.error());
     auto c = validated(v->yaml, "version " + std::to_string(version), today());
-    snap = c ? policy::Snapshot::create((*c)->doc, version)
+    snap = c ? compile((*c)->doc, version)
              : Result<std::shared_ptr<const policy::Snapshot>>(c.error());
   }
   if (!snap) {
@@ -223,7 +232,7 @@ Outcome CommandContext::commitText(const Caller& c, const std::string& yaml,
       prepared_.yaml == cand->yaml) {
     compiled = prepared_.snapshot;
   } else {
-    auto snap = policy::Snapshot::create(cand->doc, store_->nextVersion());
+    auto snap = compile(cand->doc, store_->nextVersion());
     if (!snap) return invalid(snap.error());
     compiled = *snap;
   }

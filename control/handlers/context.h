@@ -85,6 +85,10 @@ class CommandContext {
                                          std::chrono::sys_days day) const;
   Result<ValidationCache::Ptr> runningCandidate() const;
   Outcome storeCandidate(Result<Candidate> c, const std::string& what);
+  // The snapshot of a version to enforce: refused when a rule file of the store it names no
+  // longer holds the text it was committed with (control/ids_rules.h), else compiled.
+  Result<std::shared_ptr<const policy::Snapshot>> compile(const policy::PolicyDoc& doc,
+                                                          uint64_t version) const;
   Outcome commitText(const Caller& c, const std::string& yaml, const std::string& message,
                      uint64_t rollbackOf);
   // Publishes a recorded version; `compiled`, when given, is its snapshot compiled already (with

@@ -45,6 +45,8 @@ Outcome reload(CommandContext& ctx, const Call& call);
 // ids.cc
 Outcome ids(CommandContext& ctx, const Call& call);
 Outcome idsStats(CommandContext& ctx, const Call& call);
+Outcome idsLoad(CommandContext& ctx, const Call& call);
+Outcome idsTest(CommandContext& ctx, const Call& call);
 
 // backup.cc
 Outcome backup(CommandContext& ctx, const Call& call);

@@ -130,7 +130,7 @@ Outcome reload(CommandContext& ctx, const Call& /*call*/) {
   if (run && (!cur || cur->version() != run->meta.version)) {
     auto c = ctx.validated(run->yaml, "version " + std::to_string(run->meta.version), ctx.today());
     if (!c) return invalid(c.error());
-    auto snap = policy::Snapshot::create((*c)->doc, run->meta.version);
+    auto snap = ctx.compile((*c)->doc, run->meta.version);
     if (!snap) return invalid(snap.error());
     if (auto p = ctx.api_.publish(*snap); !p) return err(ErrorCode::Unavailable, p.error());
   }

@@ -1,6 +1,7 @@
 #include "control/handlers/handlers.h"
 
 #include "control/diff.h"
+#include "control/ids_rules.h"
 #include "control/sha256.h"
 #include "control/verdict_diff.h"
 #include "policy/snapshot.h"
@@ -36,7 +37,8 @@ Outcome policyDiff(CommandContext& ctx, const Call& /*call*/) {
     if (!doc) return invalid(doc.error());
     run = *doc;
   }
-  const PolicyDiff d = diffPolicies(run ? run->doc : none, (*cand)->doc);
+  PolicyDiff d = diffPolicies(run ? run->doc : none, (*cand)->doc);
+  diffIdsRules(run ? run->doc : none, (*cand)->doc, ctx.store_->rulesDir(), d);
   return json{{"running",
                ctx.store_->running() ? json(ctx.store_->running()->meta.version) : json(nullptr)},
               {"diff", d.toJson()},

@@ -53,6 +53,11 @@ class ControlApi {
   // verdict events (JSON lines). Used by `lbgctl policy test --pcap`.
   virtual Result<std::vector<std::string>> replayVerdicts(
       std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath) = 0;
+  // The same replay, returning the IDS `alert` events (EVE JSON lines) instead, at most
+  // `maxEvents` of them (the rest are not kept). Used by `lbgctl ids test --pcap`.
+  virtual Result<std::vector<std::string>> replayAlerts(
+      std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath,
+      size_t maxEvents) = 0;
 
   // `lbgctl certs` (dataplane/cert/ledger.h): the certificate verdicts the verifier thread
   // produced (passive checks and probes), newest first, and the flush of the caches that reuse

@@ -433,21 +433,47 @@ std::vector<std::string> GatewayRuntime::healthProblems() const {
   return out;
 }
 
-Result<std::vector<std::string>> GatewayRuntime::replayVerdicts(
-    std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath) {
+namespace {
+
+// Replays a capture offline with the gateway's pipeline configuration and keeps the events whose
+// JSON contains `marker`, at most `maxEvents`.
+Result<std::vector<std::string>> replayCollect(std::shared_ptr<const policy::Snapshot> snapshot,
+                                               const std::string& capturePath,
+                                               const PipelineConfig& pipeline,
+                                               std::string_view marker, size_t maxEvents) {
   struct Collect : EventSink {
+    std::string_view marker;
+    size_t max = 0;
     std::vector<std::string> lines;
     void write(std::string_view json) override {
-      if (json.find("\"phase\":\"verdict\"") != std::string_view::npos) lines.emplace_back(json);
+      if (lines.size() < max && json.find(marker) != std::string_view::npos)
+        lines.emplace_back(json);
     }
   } collect;
+  collect.marker = marker;
+  collect.max = maxEvents;
   ReplayOptions o;
   o.capturePath = capturePath;
-  o.pipeline = config_.pipeline;
+  o.pipeline = pipeline;
   o.pipeline.flowCapacity = 1u << 16;
   auto r = runReplay(std::move(snapshot), o, collect);
   if (!r) return r.error();
-  return collect.lines;
+  return std::move(collect.lines);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> GatewayRuntime::replayVerdicts(
+    std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath) {
+  return replayCollect(std::move(snapshot), capturePath, config_.pipeline, "\"phase\":\"verdict\"",
+                       SIZE_MAX);
+}
+
+Result<std::vector<std::string>> GatewayRuntime::replayAlerts(
+    std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath,
+    size_t maxEvents) {
+  return replayCollect(std::move(snapshot), capturePath, config_.pipeline,
+                       "\"event_type\":\"alert\"", maxEvents);
 }
 
 }  // namespace lbg::dataplane

@@ -58,6 +58,9 @@ class GatewayRuntime : public ControlApi {
   ids::RuleCostReport idsRuleCosts(size_t limit) const override;
   Result<std::vector<std::string>> replayVerdicts(std::shared_ptr<const policy::Snapshot> snapshot,
                                                   const std::string& capturePath) override;
+  Result<std::vector<std::string>> replayAlerts(std::shared_ptr<const policy::Snapshot> snapshot,
+                                                const std::string& capturePath,
+                                                size_t maxEvents) override;
   void logEvent(const std::string& jsonObject) override { log_.write(jsonObject); }
   HaRole haRole() const override { return ha_.role(); }
   bool haConfigured() const override { return config_.haConfigured; }

@@ -71,6 +71,7 @@ LOADED = infile("loaded.yaml", POLICY + """  - name: loaded
     cidr: [192.0.2.0/24]
     ports: [tcp/22]
 """)
+RULES = infile("matrix.rules", 'alert udp any any -> any any (msg:"matrix"; content:"m"; sid:9400001;)\n')
 CAPTURE = os.path.join(IN, "capture.pcap")
 subprocess.run(["/usr/bin/python3", GEN, IN], check=True, capture_output=True)
 shutil.copy(os.path.join(IN, "allowed_sni.pcap"), CAPTURE)
@@ -102,6 +103,7 @@ MATRIX = [
     (["policy", "diff"], {A, P, U}),
     (["policy", "validate"], {A, P, U}),
     (["policy", "test", "--pcap", CAPTURE], {A, P}),
+    (["ids", "test", "--pcap", CAPTURE, "--candidate"], {A, P}),
     (["policy", "history"], {A, P, U}),
     (["policy", "show", "1"], {A, P, U}),
     (["backup", "{home}/backup.json"], {A, U}),
@@ -116,6 +118,7 @@ MATRIX = [
     (["service", "remove", "extra"], {A}),
     (["service", "import-asp", ASP], {A}),
     (["service", "import-m365", M365, "--ismap-id", "C21-0008-2", "--ismap-expires", "2099-03-31"], {A}),
+    (["ids", "load", RULES], {A}),
     (["policy", "discard"], {A}),
     (["policy", "load", LOADED], {A}),
     (["policy", "approve", "999"], {P}),
