@@ -217,6 +217,9 @@ class Pipeline {
     // A box of a pair keeps the hosts it announces when it takes over (pipeline_learn.cc).
     if (out != nullptr && !learn_) learn_ = std::make_unique<ha::LearnTable>(config_.learnHosts);
   }
+  // The caches' sync (pipeline_cache_sync.cc, dataplane/ha/cache_record.h): this worker's rings
+  // of DNS bindings and certificate verdicts, to the sync thread and from it. Any may be null.
+  void attachCacheSync(const ha::CacheSyncRings& rings) { cacheSync_ = rings; }
   // Once per loop iteration, after housekeeping(): installs what the peer sent (bounded), and
   // while active re-sends a slice of the flows seen since the previous sweep.
   void serviceSync(uint64_t nowNs, bool standby);
@@ -408,6 +411,13 @@ class Pipeline {
   void learnHosts(const Unit& u, ha::SyncRecord& r);
   void learnSynced(const ha::SyncRecord& r);
   void noteHost(ha::LearnSide side, const ha::LearnHost& h);
+  // pipeline_cache_sync.cc: a binding or a verdict this (active) worker just stored goes to the
+  // peer; the peer's are stored here (standby), within syncInstallBudget per iteration.
+  void syncDnsBinding(const IpAddr& addr, std::string_view name, uint32_t ttlSec);
+  void syncCertVerdict(ha::CertSyncCache cache, const cert::VerifyRequest& rq, uint64_t ttlNs);
+  void installCacheRecords(uint64_t nowNs);
+  void installDnsBinding(const ha::DnsSyncRecord& r);
+  void installCertVerdict(const ha::CertSyncRecord& r);
 
   // log stage
   void emitVerdict(const Entry& e);
@@ -495,6 +505,7 @@ class Pipeline {
   ha::SyncRing* syncOut_ = nullptr;  // HA flow sync (pipeline_sync.cc); null: not a pair
   ha::SyncRing* syncIn_ = nullptr;
   bool syncStandby_ = false;
+  ha::CacheSyncRings cacheSync_;  // the caches' sync (pipeline_cache_sync.cc); null: not a pair
   uint32_t syncCursor_ = UINT32_MAX;  // the sweep's next slot; UINT32_MAX: no sweep running
   uint64_t syncSweepStart_ = 0, syncPrevSweepStart_ = 0;
   std::unique_ptr<ha::LearnTable> learn_;  // null: not a pair (pipeline_learn.cc)

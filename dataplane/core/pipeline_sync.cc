@@ -122,6 +122,7 @@ void Pipeline::serviceSync(uint64_t nowNs, bool standby) {
       installSynced(r);
     }
   }
+  installCacheRecords(nowNs);  // DNS bindings and certificate verdicts (pipeline_cache_sync.cc)
   if (syncOut_ != nullptr && !standby) syncSweep(nowNs);
 }
 

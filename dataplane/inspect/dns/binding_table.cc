@@ -106,11 +106,11 @@ DnsBindingTable::Read DnsBindingTable::readName(uint32_t slot, const IpAddr& add
   return Read::NoName;  // fail closed: an unreadable binding proves nothing
 }
 
-void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t expiresNs,
+bool DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t expiresNs,
                            uint64_t nowNs) {
   if (name.empty() || name.size() > kMaxNameLength || expiresNs == 0) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return false;
   }
   uint64_t want[2];
   addrWords(addr, want);
@@ -165,7 +165,7 @@ void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t e
                                                          std::memory_order_relaxed)) {
       if (++spins > kMaxLockSpins) {
         counters_.contended.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return false;
       }
       cpuRelax();
       seq = at(s.seq).load(std::memory_order_relaxed);
@@ -209,7 +209,7 @@ void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t e
             counters_.refreshed.fetch_add(1, std::memory_order_relaxed);
             counters_.binds.fetch_add(1, std::memory_order_relaxed);
             at(s.seq).store(seq + 2, std::memory_order_release);
-            return;
+            return true;
           }
         }
         if (target < 0 && e <= nowNs) target = int(k);
@@ -245,9 +245,10 @@ void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t e
     at(s.expires[target]).store(expiresNs, std::memory_order_relaxed);
     counters_.binds.fetch_add(1, std::memory_order_relaxed);
     at(s.seq).store(seq + 2, std::memory_order_release);
-    return;
+    return true;
   }
   counters_.contended.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 size_t DnsBindingTable::liveAddresses(uint64_t nowNs) const {

@@ -63,8 +63,9 @@ class DnsBindingTable {
 
   // Binds `normalisedName` (lowercase, no trailing dot: DnsBinding::name) to `addr` until
   // `expiresNs`. A name already bound keeps the later of both expiries. Pass `nowNs` so that
-  // expired entries are reused silently instead of being counted as evictions.
-  void bind(const IpAddr& addr, std::string_view normalisedName, uint64_t expiresNs,
+  // expired entries are reused silently instead of being counted as evictions. False when it was
+  // not written (rejected, or the slot stayed contended: both counted).
+  bool bind(const IpAddr& addr, std::string_view normalisedName, uint64_t expiresNs,
             uint64_t nowNs = 0);
 
   // Calls f(std::string_view name) for each name bound to `addr` and not expired at `nowNs`; stops
