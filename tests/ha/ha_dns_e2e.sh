@@ -6,7 +6,9 @@
 #     b's table through the flow-state sync (ha_sync_dns_installed);
 #   - after SIGKILL of a's gateway and b made active, the same name at the same address passes
 #     through b, which has seen no DNS answer itself (dns_answers 0); an address no answer bound
-#     (the server's second one) is still refused, and so is a forbidden name.
+#     (the server's second one) is still refused, and so is a forbidden name;
+#   - lbg-audit over both boxes' logs verifies each chain on its own (a tampered one is named
+#     with its box while the other verifies) and merges their records by time.
 # Roles are set by hand (`lbgctl ha active`), and the bridges do not keep what they learn
 # (ageing 0: they flood), so that nothing but the bindings decides: keepalived and the switches'
 # relearning are ha_e2e.sh's. Short by design (CI time).
@@ -105,6 +107,26 @@ check "the name at an address no answer bound is refused by b (curl rc=$rc)" tes
 read -r rc code < <(get denied.example.jp "$SERVER_IP")
 check "a forbidden name is refused by b (curl rc=$rc)" test "$rc" != 0
 check "only the allowed connection reached the server" test "$(seen)" = $((n + 1))
+
+# --- lbg-audit over both boxes' logs: each chain verified on its own, records merged by time ---
+ha_stop b  # b's open segment sealed; a's (killed) stays open, chained but unsigned
+AUDIT=$(dirname "$GW")/audit/lbg-audit
+pair=(--dir a/log --pubkey a/log.key.pub --dir b/log --pubkey b/log.key.pub)
+set +e; "$AUDIT" "${pair[@]}" verify > audit.txt; arc=$?; set -e
+check "lbg-audit verifies both chains (exit $arc, $(grep -c ': OK$' audit.txt) boxes OK)" \
+  test "$arc" = 0 -a "$(grep -c ': OK$' audit.txt)" = 2
+"$AUDIT" "${pair[@]}" query --type admin > admin.jsonl
+check "the query merges both boxes' records by time" python3 -c 'import json, sys
+ts = [json.loads(l)["timestamp"] for l in open("admin.jsonl")]
+roles = sum(1 for l in open("admin.jsonl") if json.loads(l)["admin"]["action"] == "ha.role")
+sys.exit(0 if ts == sorted(ts) and roles >= 2 else 1)'
+cp -r b/log b/log.orig
+seg=$(ls b/log/seg-*.jsonl | head -1)
+sed -i '0,/"allow"/s//"ALLOW"/' "$seg"
+set +e; "$AUDIT" "${pair[@]}" verify > audit-broken.txt; arc=$?; set -e
+check "a tampered b: exit 1, a's chain OK and b's BROKEN" \
+  bash -c "test $arc = 1 && grep -q '(a/log): OK' audit-broken.txt && grep -q 'lbg-b (b/log): BROKEN' audit-broken.txt"
+rm -rf b/log; mv b/log.orig b/log
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
