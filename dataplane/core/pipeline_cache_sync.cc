@@ -13,7 +13,10 @@
 //
 // Hot path: a binding or a verdict is a copy into this worker's bounded ring or a counted loss
 // (ha_sync_dns_ring_overflow, ha_sync_cert_ring_overflow); never a wait, a lock or an allocation.
-// Unlike flows, neither is sent again: a standby that starts after them does not learn them.
+// The sweep reads cacheSweepSlots slots per loop iteration (the table's seqlock reads, no writes).
+// Sent again: every cacheResyncIntervalNs (60 s) a sweep, a slice per loop iteration, re-sends
+// the live bindings (worker 0 walks the shared table) and each worker's live verdicts with their
+// remaining TTLs, so that a standby that (re)started after them has them within a minute.
 
 #include <algorithm>
 #include <cstring>
@@ -35,13 +38,13 @@ uint32_t seconds(uint64_t ns) {  // rounded up, within the record's range
 }
 }  // namespace
 
-void Pipeline::syncDnsBinding(const IpAddr& addr, std::string_view name, uint32_t ttlSec) {
-  if (cacheSync_.dnsOut == nullptr || syncStandby_) return;
-  if (name.empty() || name.size() > inspect::kMaxHostnameLength) return;  // the table refuses it too
+bool Pipeline::syncDnsBinding(const IpAddr& addr, std::string_view name, uint32_t ttlSec) {
+  if (cacheSync_.dnsOut == nullptr || syncStandby_) return true;
+  if (name.empty() || name.size() > inspect::kMaxHostnameLength) return true;  // refused there too
   ha::DnsSyncRecord* r = cacheSync_.dnsOut->reserve();
   if (r == nullptr) {
     ++counters_.ha_sync_dns_ring_overflow;
-    return;
+    return false;
   }
   std::memset(static_cast<void*>(r), 0, sizeof(*r));
   std::memcpy(r->addr, addr.bytes.data(), sizeof(r->addr));
@@ -51,27 +54,81 @@ void Pipeline::syncDnsBinding(const IpAddr& addr, std::string_view name, uint32_
   std::memcpy(r->name, name.data(), name.size());
   cacheSync_.dnsOut->commit();
   ++counters_.ha_sync_dns_queued;
+  return true;
 }
 
 void Pipeline::syncCertVerdict(ha::CertSyncCache cache, const cert::VerifyRequest& rq,
                                uint64_t ttlNs) {
-  if (cacheSync_.certOut == nullptr || syncStandby_) return;
+  exportCertVerdict(cache, rq.key, rq.result, ttlNs, &rq);
+}
+
+bool Pipeline::exportCertVerdict(ha::CertSyncCache cache, const cert::CacheKey& key,
+                                 cert::Refusal verdict, uint64_t ttlNs,
+                                 const cert::VerifyRequest* rq) {
+  if (cacheSync_.certOut == nullptr || syncStandby_) return true;
   ha::CertSyncRecord* r = cacheSync_.certOut->reserve();
   if (r == nullptr) {
     ++counters_.ha_sync_cert_ring_overflow;
-    return;
+    return false;
   }
   std::memset(static_cast<void*>(r), 0, sizeof(*r));
-  std::memcpy(r->key, rq.key.data(), sizeof(r->key));
-  std::memcpy(r->server, rq.server.bytes.data(), sizeof(r->server));
+  std::memcpy(r->key, key.data(), sizeof(r->key));
   r->ttlSec = seconds(ttlNs);
-  r->serverPort = rq.serverPort;
   r->cache = uint8_t(cache);
-  r->verdict = uint8_t(rq.result);
-  r->sniLen = rq.hostLen;
-  std::memcpy(r->sni, rq.host, rq.hostLen);
+  r->verdict = uint8_t(verdict);
+  if (rq != nullptr) {  // what it is about (a re-sent verdict has only its key: the cache's entry)
+    std::memcpy(r->server, rq->server.bytes.data(), sizeof(r->server));
+    r->serverPort = rq->serverPort;
+    r->sniLen = rq->hostLen;
+    std::memcpy(r->sni, rq->host, rq->hostLen);
+  }
   cacheSync_.certOut->commit();
   ++counters_.ha_sync_cert_queued;
+  return true;
+}
+
+void Pipeline::cacheSweep(uint64_t nowNs) {
+  if (cacheSync_.dnsOut == nullptr && cacheSync_.certOut == nullptr) return;
+  if (cacheSweepStart_ == 0) {  // the first sweep one interval after the start: nothing before
+    cacheSweepStart_ = nowNs;
+    return;
+  }
+  if (cacheSweepPhase_ == 3) {
+    if (nowNs - cacheSweepStart_ < config_.cacheResyncIntervalNs) return;
+    cacheSweepStart_ = nowNs;
+    cacheSweepPhase_ = 0;
+    cacheSweepCursor_ = 0;
+  }
+  // A full ring ends the slice; what it missed goes with the next sweep.
+  bool room = true;
+  switch (cacheSweepPhase_) {
+    case 0:  // the DNS table is shared: one worker sends it
+      if (worker_ == 0 && cacheSync_.dnsOut != nullptr) {
+        cacheSweepCursor_ = dns_.walk(
+            cacheSweepCursor_, config_.cacheSweepSlots, nowNs,
+            [&](const IpAddr& addr, std::string_view name, uint64_t expiresNs) {
+              if (room) room = syncDnsBinding(addr, name, seconds(expiresNs - nowNs));
+            });
+        if (cacheSweepCursor_ != 0) return;
+      }
+      break;
+    case 1:
+    case 2: {
+      cert::VerdictCache* cache = cacheSweepPhase_ == 1 ? certCache_.get() : probeCache_.get();
+      if (cache != nullptr && cacheSync_.certOut != nullptr) {
+        const auto kind = cacheSweepPhase_ == 1 ? ha::CertSyncCache::Chain : ha::CertSyncCache::Probe;
+        cacheSweepCursor_ = cache->walk(
+            cacheSweepCursor_, config_.cacheSweepSlots, nowNs,
+            [&](const cert::CacheKey& key, cert::Refusal verdict, uint64_t expiresNs) {
+              if (room) room = exportCertVerdict(kind, key, verdict, expiresNs - nowNs, nullptr);
+            });
+        if (cacheSweepCursor_ != 0) return;
+      }
+      break;
+    }
+  }
+  ++cacheSweepPhase_;
+  cacheSweepCursor_ = 0;
 }
 
 void Pipeline::installCacheRecords(uint64_t nowNs) {

@@ -204,6 +204,23 @@ TEST_F(PipelineCacheSync, WithoutTheRecordTheNewActiveRefuses) {
   EXPECT_EQ(b_->p->counters().flows_denied, 1u);
 }
 
+TEST_F(PipelineCacheSync, AStandbyStartedAfterTheAnswerGetsTheBindingFromTheSweep) {
+  a_->p->serviceSync(now_, false);  // A's first iteration: the sweep's clock starts
+  resolve(*a_, server_);
+  a_->p->serviceSync(now_, false);
+  ha::DnsSyncRecord lost;
+  ASSERT_TRUE(a_->dnsOut.tryPop(lost));  // sent when made, but B was not there yet
+  EXPECT_EQ(sync(*a_, *b_), 0u);         // within the interval nothing is sent again
+  now_ += 60'000'000'000ull;             // the next sweep: the binding again, 240 s left
+  size_t moved = 0;
+  for (int i = 0; i < 64; ++i) moved += sync(*a_, *b_);  // a slice per iteration (1024 slots)
+  EXPECT_EQ(moved, 1u);
+  EXPECT_EQ(b_->p->counters().ha_sync_dns_installed, 1u);
+  EXPECT_TRUE(bound(*b_, server_, now_ + 239'000'000'000ull));
+  EXPECT_FALSE(bound(*b_, server_, now_ + 241'000'000'000ull));
+  EXPECT_EQ(connect(*b_, server_, 40001), 4u);
+}
+
 TEST_F(PipelineCacheSync, TheStandbyKeepsABindingNoLongerThanItsOwnLimit) {
   b_ = std::make_unique<Box>(60);  // B keeps bindings at most 60 s
   resolve(*a_, server_);

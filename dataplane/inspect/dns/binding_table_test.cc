@@ -113,6 +113,25 @@ TEST(DnsBindingTable, RejectsEmptyAndOverlongNames) {
   EXPECT_TRUE(t->bind(v4(1), std::string(253, 'a'), 20 * kSec));  // a refresh writes too
 }
 
+TEST(DnsBindingTable, WalkVisitsEveryLiveNameInSlices) {
+  auto t = table(64);
+  t->bind(v4(1), "a.example", 10 * kSec);
+  t->bind(v4(1), "b.example", 20 * kSec);
+  t->bind(v4(2), "c.example", 30 * kSec);
+  t->bind(v4(3), "gone.example", 5 * kSec);
+  std::set<std::string> seen;
+  uint32_t cursor = 0, slices = 0;
+  do {
+    cursor = t->walk(cursor, 16, 6 * kSec, [&](const IpAddr& a, std::string_view n, uint64_t exp) {
+      seen.insert(a.toString() + " " + std::string(n) + " " + std::to_string(exp / kSec));
+    });
+    ++slices;
+  } while (cursor != 0);
+  EXPECT_EQ(slices, 4u);  // 64 slots, 16 per slice
+  EXPECT_EQ(seen, (std::set<std::string>{"0.0.0.1 a.example 10", "0.0.0.1 b.example 20",
+                                          "0.0.0.2 c.example 30"}));  // the expired one is not
+}
+
 TEST(DnsBindingTable, FullTableEvictsAndCounts) {
   auto t = table(16);  // one probe window: the 17th address must evict
   for (uint32_t i = 0; i < 16; ++i) t->bind(v4(0x0a000000 + i), "x.example", (100 + i) * kSec);
