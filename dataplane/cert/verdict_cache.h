@@ -92,6 +92,19 @@ class VerdictCache {
     size_ = 0;
   }
 
+  // Calls f(const CacheKey&, Refusal, uint64_t expiresNs) for each entry live at `nowNs` in
+  // slots [cursor, cursor + budget); returns the next cursor, 0 after the last slot (the HA sync
+  // re-sends the verdicts to a standby that started after them, a slice per loop iteration).
+  template <class F>
+  uint32_t walk(uint32_t cursor, uint32_t budget, uint64_t nowNs, F&& f) const {
+    uint32_t i = cursor;
+    for (; i < capacity_ && i - cursor < budget; ++i) {
+      const Slot& s = slots_[i];
+      if (s.expiresNs > nowNs) f(s.key, s.verdict, s.expiresNs);
+    }
+    return i >= capacity_ ? 0 : i;
+  }
+
   uint32_t capacity() const { return capacity_; }
   uint32_t size() const { return size_; }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace lbg::cert {
 namespace {
 
@@ -69,6 +71,23 @@ TEST(VerdictCache, EraseAndClear) {
   EXPECT_FALSE(c.find(key(1, 3), 10, r));
   EXPECT_FALSE(c.insert(key(1, 3), Refusal::None, 100, 0));  // the slot is free again
   EXPECT_EQ(c.size(), 1u);
+}
+
+TEST(VerdictCache, WalkVisitsLiveEntriesInSlices) {
+  VerdictCache c(16);
+  c.insert(key(0, 1), Refusal::None, 100, 0);
+  c.insert(key(1, 2), Refusal::ProbeFailed, 200, 0);  // a refusal is walked like a pass
+  c.insert(key(2, 3), Refusal::Name, 40, 0);          // expired at 50
+  std::map<uint8_t, std::pair<Refusal, uint64_t>> seen;
+  uint32_t cursor = 0, slices = 0;
+  do {
+    cursor = c.walk(cursor, 5, 50, [&](const CacheKey& k, Refusal r, uint64_t exp) { seen[k[31]] = {r, exp}; });
+    ++slices;
+  } while (cursor != 0);
+  EXPECT_EQ(slices, 4u);  // 16 slots, 5 per slice
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], std::make_pair(Refusal::None, uint64_t(100)));
+  EXPECT_EQ(seen[2], std::make_pair(Refusal::ProbeFailed, uint64_t(200)));
 }
 
 }  // namespace

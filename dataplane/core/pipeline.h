@@ -163,6 +163,11 @@ struct PipelineConfig {
   uint64_t syncIntervalNs = 200'000'000ull;
   uint32_t syncSweepBudget = 1024;
   uint32_t syncInstallBudget = 512;  // records installed per loop iteration (standby)
+  // DNS bindings and certificate verdicts are sent when made, and again by a sweep every
+  // cacheResyncIntervalNs (pipeline_cache_sync.cc), so that a standby that started after them
+  // has them too; cacheSweepSlots table slots per loop iteration.
+  uint64_t cacheResyncIntervalNs = 60'000'000'000ull;
+  uint32_t cacheSweepSlots = 64;
   // The takeover's learning frames (pipeline_learn.cc, dataplane/ha/learn_frame.h): hosts kept
   // per worker, rounds sent after becoming active and their spacing (as keepalived repeats its
   // gratuitous ARPs), frames per loop iteration (one TX batch: the mbufs stay within the pool's
@@ -217,6 +222,9 @@ class Pipeline {
     // A box of a pair keeps the hosts it announces when it takes over (pipeline_learn.cc).
     if (out != nullptr && !learn_) learn_ = std::make_unique<ha::LearnTable>(config_.learnHosts);
   }
+  // The caches' sync (pipeline_cache_sync.cc, dataplane/ha/cache_record.h): this worker's rings
+  // of DNS bindings and certificate verdicts, to the sync thread and from it. Any may be null.
+  void attachCacheSync(const ha::CacheSyncRings& rings) { cacheSync_ = rings; }
   // Once per loop iteration, after housekeeping(): installs what the peer sent (bounded), and
   // while active re-sends a slice of the flows seen since the previous sweep.
   void serviceSync(uint64_t nowNs, bool standby);
@@ -410,6 +418,16 @@ class Pipeline {
   void learnHosts(const Unit& u, ha::SyncRecord& r);
   void learnSynced(const ha::SyncRecord& r);
   void noteHost(ha::LearnSide side, const ha::LearnHost& h);
+  // pipeline_cache_sync.cc: a binding or a verdict this (active) worker just stored goes to the
+  // peer; the peer's are stored here (standby), within syncInstallBudget per iteration.
+  bool syncDnsBinding(const IpAddr& addr, std::string_view name, uint32_t ttlSec);
+  void syncCertVerdict(ha::CertSyncCache cache, const cert::VerifyRequest& rq, uint64_t ttlNs);
+  bool exportCertVerdict(ha::CertSyncCache cache, const cert::CacheKey& key, cert::Refusal verdict,
+                         uint64_t ttlNs, const cert::VerifyRequest* rq);
+  void cacheSweep(uint64_t nowNs);
+  void installCacheRecords(uint64_t nowNs);
+  void installDnsBinding(const ha::DnsSyncRecord& r);
+  void installCertVerdict(const ha::CertSyncRecord& r);
 
   // log stage
   void emitVerdict(const Entry& e);
@@ -497,6 +515,12 @@ class Pipeline {
   ha::SyncRing* syncOut_ = nullptr;  // HA flow sync (pipeline_sync.cc); null: not a pair
   ha::SyncRing* syncIn_ = nullptr;
   bool syncStandby_ = false;
+  ha::CacheSyncRings cacheSync_;  // the caches' sync (pipeline_cache_sync.cc); null: not a pair
+  // The caches' re-sync sweep: 0 the DNS table (worker 0: it is shared), 1 the chain cache, 2 the
+  // probe cache, 3 done until the next interval.
+  uint8_t cacheSweepPhase_ = 3;
+  uint32_t cacheSweepCursor_ = 0;
+  uint64_t cacheSweepStart_ = 0;
   uint32_t syncCursor_ = UINT32_MAX;  // the sweep's next slot; UINT32_MAX: no sweep running
   uint64_t syncSweepStart_ = 0, syncPrevSweepStart_ = 0;
   std::unique_ptr<ha::LearnTable> learn_;  // null: not a pair (pipeline_learn.cc)

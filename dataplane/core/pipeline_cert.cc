@@ -219,6 +219,7 @@ void Pipeline::serviceCert(uint64_t nowNs, TxSink& tx, bool waitAll) {
       if (certCache_->insert(rq.key, rq.result, now_ + config_.certCacheTtlNs, now_)) {
         ++counters_.cert_cache_displaced;
       }
+      syncCertVerdict(ha::CertSyncCache::Chain, rq, config_.certCacheTtlNs);  // to the HA peer
       const CertOwner& owner = certOwners_[size_t(slot)];
       Entry* e = rq.flowGone ? nullptr : flows_->find(owner.key, owner.hash);
       if (e == nullptr || e->user.flowId != rq.flowId || !(e->meta.follow & kFollowCertAsked)) {

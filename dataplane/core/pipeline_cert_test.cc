@@ -61,12 +61,19 @@ services:
     ASSERT_TRUE(doc.ok()) << doc.error().toString();
     slot_ = std::make_unique<SnapshotSlot>(
         policy::Snapshot::create(std::move(doc.value()), 1).value());
-    slot_->setWorkerCount(1);
+    slot_->setWorkerCount(workers());
     dns_ = std::move(inspect::DnsBindingTable::create(1024).value());
     auto v = cert::Verifier::create(proxy::test::writePem(root_.cert.get(), "pipeline-cert-root"),
-                                    1, 4);
+                                    workers(), 4);
     ASSERT_TRUE(v.ok()) << v.error().toString();
     verifier_ = std::move(v.value());
+    auto p = Pipeline::create(config(), 0, *slot_, *dns_, certPool());
+    ASSERT_TRUE(p.ok()) << p.error().toString();
+    pipeline_ = std::move(p.value());
+  }
+  virtual std::string extraPolicy() { return {}; }
+  virtual uint32_t workers() { return 1; }
+  PipelineConfig config() {
     PipelineConfig c;
     c.flowCapacity = 1024;
     c.streamBuffers = 16;
@@ -75,11 +82,8 @@ services:
     c.eventRingSize = 1024;
     c.appIdSlots = 0;
     c.certVerifier = verifier_.get();
-    auto p = Pipeline::create(c, 0, *slot_, *dns_, certPool());
-    ASSERT_TRUE(p.ok()) << p.error().toString();
-    pipeline_ = std::move(p.value());
+    return c;
   }
-  virtual std::string extraPolicy() { return {}; }
   void TearDown() override {
     pipeline_->serviceCert(now_, tx_, true);
     pipeline_->drainAll(now_);
@@ -416,6 +420,63 @@ TEST_F(PipelineCertModeTest, OffArmsNoCheck) {
   open(40000, "off.example.com", f);
   EXPECT_EQ(toClient(40000), f.size());  // not held
   EXPECT_EQ(pipeline_->counters().cert_checks, 0u);
+}
+
+// HA sync of certificate verdicts (pipeline_cache_sync.cc): box A's worker (worker 0 of the
+// verifier) judges; its verdicts go by hand (the link is dataplane/ha's) to box B, a pipeline
+// of its own (the verifier's worker 1), which takes them into its cache: after a takeover B
+// judges the same chains at once, a refused one refused, without asking the verifier.
+class PipelineCertSyncTest : public PipelineCertTest {
+ protected:
+  uint32_t workers() override { return 2; }
+};
+
+TEST_F(PipelineCertSyncTest, VerdictsOfTheActiveJudgeOnTheNewActiveWithoutTheVerifier) {
+  ha::DnsSyncRing aDnsOut(16), bDnsIn(16);
+  ha::CertSyncRing aCertOut(16), bCertIn(16);
+  pipeline_->attachCacheSync({&aDnsOut, nullptr, &aCertOut, nullptr});
+  const auto good = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const auto wrongName = proxy::test::makeLeaf(root_, "svc", {"other.example.com"});
+  const Bytes goodFlight = flight({good.cert.get()}), badFlight = flight({wrongName.cert.get()});
+  open(40000, "svc.example.com", goodFlight);
+  open(40001, "svc.example.com", badFlight);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(pipeline_->counters().cert_refused, 1u);
+  EXPECT_EQ(pipeline_->counters().ha_sync_cert_queued, 2u);
+  ha::CertSyncRecord r;
+  size_t moved = 0, negative = 0;
+  while (aCertOut.tryPop(r)) {
+    EXPECT_EQ(r.cache, uint8_t(ha::CertSyncCache::Chain));
+    EXPECT_EQ(r.ttlSec, 3600u);
+    EXPECT_EQ(std::string(r.sni, r.sniLen), "svc.example.com");
+    EXPECT_EQ(r.serverPort, 443);
+    negative += r.verdict != 0;
+    moved += bCertIn.tryPush(r);
+  }
+  ASSERT_EQ(moved, 2u);
+  EXPECT_EQ(negative, 1u);  // the refusal travels too
+
+  // Box B: a pipeline of its own, standby while it installs, then active.
+  auto b = Pipeline::create(config(), 1, *slot_, *dns_, certPool());
+  ASSERT_TRUE(b.ok()) << b.error().toString();
+  std::unique_ptr<Pipeline> a = std::move(pipeline_);
+  pipeline_ = std::move(b.value());
+  pipeline_->attachCacheSync({nullptr, &bDnsIn, nullptr, &bCertIn});
+  pipeline_->serviceSync(now_, true);
+  EXPECT_EQ(pipeline_->counters().ha_sync_cert_installed, 2u);
+  tx_.frames.clear();
+  open(40002, "svc.example.com", goodFlight);
+  open(40003, "svc.example.com", badFlight);
+  EXPECT_EQ(pipeline_->certInFlight(), 0u);  // neither asked the verifier
+  EXPECT_EQ(toClient(40002), goodFlight.size());
+  EXPECT_EQ(toClient(40003), 0u);
+  EXPECT_EQ(toClient(40003, true), 1u);  // refused and reset, as on A
+  const auto& c = pipeline_->counters();
+  EXPECT_EQ(c.cert_verify_requests, 0u);
+  EXPECT_EQ(c.cert_cache_hits, 2u);
+  EXPECT_EQ(c.cert_refused, 1u);
+  a->serviceCert(now_, tx_, true);
+  a->drainAll(now_);
 }
 
 }  // namespace

@@ -180,6 +180,7 @@ void Pipeline::bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp) {
   const auto st = inspect::parseDnsResponse(msg, overTcp, [&](const inspect::DnsBinding& b) {
     uint32_t ttl = b.ttl < minTtl ? minTtl : (b.ttl > maxTtl ? maxTtl : b.ttl);
     dns_.bind(b.addr, {b.name, b.nameLen}, now_ + uint64_t(ttl) * 1000000000ull, now_);
+    syncDnsBinding(b.addr, {b.name, b.nameLen}, ttl);  // to the HA peer (pipeline_cache_sync.cc)
     ++counters_.dns_answers;
   });
   if (st == inspect::Status::Invalid) ++counters_.dns_invalid;

@@ -101,6 +101,7 @@ void Pipeline::serviceProbeAnswer(cert::VerifyRequest& rq, int32_t slot, TxSink&
   const uint64_t ttl = rq.result == cert::Refusal::None ? config_.probePositiveTtlNs
                                                         : config_.probeNegativeTtlNs;
   if (probeCache_->insert(rq.key, rq.result, now_ + ttl, now_)) ++counters_.cert_cache_displaced;
+  syncCertVerdict(ha::CertSyncCache::Probe, rq, ttl);  // to the HA peer (pipeline_cache_sync.cc)
   const CertOwner& owner = certOwners_[size_t(slot)];
   Entry* e = rq.flowGone ? nullptr : flows_->find(owner.key, owner.hash);
   if (e == nullptr || e->user.flowId != rq.flowId || !(e->meta.follow & kFollowProbe)) {

@@ -122,7 +122,9 @@ void Pipeline::serviceSync(uint64_t nowNs, bool standby) {
       installSynced(r);
     }
   }
+  installCacheRecords(nowNs);  // DNS bindings and certificate verdicts (pipeline_cache_sync.cc)
   if (syncOut_ != nullptr && !standby) syncSweep(nowNs);
+  if (!standby) cacheSweep(nowNs);  // bindings and verdicts again (pipeline_cache_sync.cc)
 }
 
 void Pipeline::installSynced(const ha::SyncRecord& r) {

@@ -179,7 +179,10 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   for (uint32_t i = 0; i < config.workers; ++i) {
     auto p = Pipeline::create(pipelineConfig, i, rt->slot_, *rt->dns_, rt->pool_);
     if (!p) return p.error();
-    if (rt->sync_) p.value()->attachSync(&rt->sync_->outbound(i), &rt->sync_->inbound(i));
+    if (rt->sync_) {
+      p.value()->attachSync(&rt->sync_->outbound(i), &rt->sync_->inbound(i));
+      p.value()->attachCacheSync(rt->sync_->cacheRings(i));
+    }
     rt->pipelines_.push_back(std::move(p.value()));
     rt->dumps_.push_back(std::make_unique<FlowDump>());
     rt->portCounters_.push_back(std::make_unique<PortCounters>());
@@ -297,7 +300,10 @@ Result<Ok> GatewayRuntime::run(const std::function<void(uint64_t)>& serviceTick)
     // A box that stops (maintenance, upgrade) must not tell its peer to forget the flows it is
     // about to take over: the flows ended below are not sent.
     sync_->stop();
-    for (auto& p : pipelines_) p->attachSync(nullptr, nullptr);
+    for (auto& p : pipelines_) {
+      p->attachSync(nullptr, nullptr);
+      p->attachCacheSync({});
+    }
   }
   // Workers are stopped: their tables may now be touched from here.
   for (auto& p : pipelines_) p->drainAll(nowNs());

@@ -55,27 +55,35 @@ Result<SyncEndpoint> SyncEndpoint::parse(const std::string& s) {
 }
 
 FlowSync::FlowSync(const SyncEndpoint& local, const SyncEndpoint& peer, SyncKey key,
-                   uint32_t workers, uint32_t ringRecords)
+                   uint32_t workers, uint32_t ringRecords, uint32_t cacheRingRecords)
     : local_(local), peer_(peer), key_(key), receiver_(std::move(key)) {
   for (uint32_t w = 0; w < workers; ++w) {
     out_.push_back(std::make_unique<SyncRing>(ringRecords));
     in_.push_back(std::make_unique<SyncRing>(ringRecords));
+    dnsOut_.push_back(std::make_unique<DnsSyncRing>(cacheRingRecords));
+    dnsIn_.push_back(std::make_unique<DnsSyncRing>(cacheRingRecords));
+    certOut_.push_back(std::make_unique<CertSyncRing>(cacheRingRecords));
+    certIn_.push_back(std::make_unique<CertSyncRing>(cacheRingRecords));
   }
   std::random_device rd;
   sender_ = uint64_t(rd()) << 32 | rd();
-  received_.reserve(kSyncMaxRecords);
+  received_.flows.reserve(kSyncMaxRecords);
+  received_.dns.reserve(kSyncMaxDnsRecords);
+  received_.certs.reserve(kSyncMaxCertRecords);
 }
 
 Result<std::unique_ptr<FlowSync>> FlowSync::create(const SyncEndpoint& local,
                                                    const SyncEndpoint& peer, SyncKey key,
-                                                   uint32_t workers, uint32_t ringRecords) {
+                                                   uint32_t workers, uint32_t ringRecords,
+                                                   uint32_t cacheRingRecords) {
   if (local.addr.ss_family != peer.addr.ss_family) {
     return Error{"ha.sync: local and peer must be of the same address family"};
   }
-  if (ringRecords == 0 || (ringRecords & (ringRecords - 1)) != 0) {
-    return Error{"ha.sync: ring size must be a power of two"};
+  for (uint32_t n : {ringRecords, cacheRingRecords}) {
+    if (n == 0 || (n & (n - 1)) != 0) return Error{"ha.sync: ring size must be a power of two"};
   }
-  std::unique_ptr<FlowSync> s(new FlowSync(local, peer, std::move(key), workers, ringRecords));
+  std::unique_ptr<FlowSync> s(
+      new FlowSync(local, peer, std::move(key), workers, ringRecords, cacheRingRecords));
   s->fd_ = ::socket(local.addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s->fd_ < 0) return Error{std::string("ha.sync: socket: ") + std::strerror(errno)};
   if (::bind(s->fd_, reinterpret_cast<const sockaddr*>(&local.addr), local.len) != 0) {
@@ -110,11 +118,11 @@ void FlowSync::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void FlowSync::flush(uint64_t realtimeNs) {
-  if (batched_ == 0) return;
-  const size_t len = encodeSyncDatagram(key_, sender_, sequence_.next(realtimeNs),
-                                        {batch_, batched_}, buf_);
-  batched_ = 0;
+template <class R>
+void FlowSync::flush(std::span<const R> records, uint64_t realtimeNs) {
+  if (records.empty()) return;
+  const size_t len =
+      encodeSyncDatagram(key_, sender_, sequence_.next(realtimeNs), records, buf_);
   for (;;) {
     const ssize_t n = len == 0 ? -1
                                : ::sendto(fd_, buf_, len, 0,
@@ -134,17 +142,32 @@ void FlowSync::flush(uint64_t realtimeNs) {
   }
 }
 
-bool FlowSync::sendPending(uint64_t realtimeNs) {
+template <class R, size_t N>
+bool FlowSync::drain(std::vector<std::unique_ptr<telemetry::SpscRing<R>>>& rings, R (&batch)[N],
+                     uint64_t realtimeNs) {
   bool any = false;
-  for (auto& ring : out_) {
+  size_t batched = 0;
+  for (auto& ring : rings) {
     // A bounded share per ring per pass, so that one busy worker does not starve the receive.
-    for (uint32_t n = 0; n < 4096 && ring->tryPop(batch_[batched_]); ++n) {
+    for (uint32_t n = 0; n < 4096 && ring->tryPop(batch[batched]); ++n) {
       any = true;
-      if (++batched_ == kSyncMaxRecords) flush(realtimeNs);
+      if (++batched == N) {
+        flush(std::span<const R>(batch, batched), realtimeNs);
+        batched = 0;
+      }
     }
   }
-  flush(realtimeNs);
+  flush(std::span<const R>(batch, batched), realtimeNs);
   return any;
+}
+
+bool FlowSync::sendPending(uint64_t realtimeNs) {
+  // Bindings and verdicts first: a flow allowed by a binding is worth little on the standby
+  // without it (they are queued before or with the flow's first record).
+  const bool dns = drain(dnsOut_, dnsBatch_, realtimeNs);
+  const bool certs = drain(certOut_, certBatch_, realtimeNs);
+  const bool flows = drain(out_, batch_, realtimeNs);
+  return dns || certs || flows;
 }
 
 bool FlowSync::receive(bool standby, uint64_t realtimeNs) {
@@ -168,22 +191,32 @@ bool FlowSync::receive(bool standby, uint64_t realtimeNs) {
       case SyncDecode::Ok:
         break;
     }
-    if (!standby) {
-      counters_.ha_sync_ignored_active.fetch_add(received_.size(), std::memory_order_relaxed);
-      continue;
-    }
-    for (const SyncRecord& r : received_) {
-      // Both boxes spread flows over their workers the same way (same ports, same symmetric
-      // hash, same worker count): the worker that owned the flow there owns it here.
-      SyncRing& ring = *in_[r.worker % in_.size()];
-      if (ring.tryPush(r)) {
-        counters_.ha_sync_records_received.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        counters_.ha_sync_inbound_overflow.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
+    handOut(standby);
   }
   return any;
+}
+
+void FlowSync::handOut(bool standby) {
+  if (!standby) {
+    counters_.ha_sync_ignored_active.fetch_add(received_.size(), std::memory_order_relaxed);
+    return;
+  }
+  auto pushed = [this](bool ok, std::atomic<uint64_t>& received) {
+    (ok ? received : counters_.ha_sync_inbound_overflow).fetch_add(1, std::memory_order_relaxed);
+  };
+  for (const SyncRecord& r : received_.flows) {
+    // Both boxes spread flows over their workers the same way (same ports, same symmetric
+    // hash, same worker count): the worker that owned the flow there owns it here.
+    pushed(in_[r.worker % in_.size()]->tryPush(r), counters_.ha_sync_records_received);
+  }
+  for (const DnsSyncRecord& r : received_.dns) {
+    // One table for all workers: the worker that learnt it binds it (any would do).
+    pushed(dnsIn_[r.worker % dnsIn_.size()]->tryPush(r), counters_.ha_sync_dns_received);
+  }
+  for (const CertSyncRecord& r : received_.certs) {
+    // Each worker has its own caches, and the next flow to that destination may land on any.
+    for (auto& ring : certIn_) pushed(ring->tryPush(r), counters_.ha_sync_cert_received);
+  }
 }
 
 void FlowSync::pollOnce(bool standby, uint64_t realtimeNs) {

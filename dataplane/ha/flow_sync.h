@@ -34,17 +34,34 @@ struct SyncEndpoint {
 };
 
 using SyncRing = telemetry::SpscRing<SyncRecord>;
+using DnsSyncRing = telemetry::SpscRing<DnsSyncRecord>;
+using CertSyncRing = telemetry::SpscRing<CertSyncRecord>;
+
+// One worker's rings of the caches' records (cache_record.h), both directions.
+struct CacheSyncRings {
+  DnsSyncRing* dnsOut = nullptr;
+  DnsSyncRing* dnsIn = nullptr;
+  CertSyncRing* certOut = nullptr;
+  CertSyncRing* certIn = nullptr;
+};
 
 class FlowSync {
  public:
-  // `ringRecords`: per worker and direction (a power of two).
+  // `ringRecords`: flow records per worker and direction (a power of two); the caches' rings
+  // hold `cacheRingRecords` each (a power of two: bindings and verdicts are far rarer than
+  // flow updates, and bigger).
   static Result<std::unique_ptr<FlowSync>> create(const SyncEndpoint& local,
                                                   const SyncEndpoint& peer, SyncKey key,
-                                                  uint32_t workers, uint32_t ringRecords = 16384);
+                                                  uint32_t workers, uint32_t ringRecords = 16384,
+                                                  uint32_t cacheRingRecords = 2048);
   ~FlowSync();
 
   SyncRing& outbound(uint32_t worker) { return *out_[worker]; }
   SyncRing& inbound(uint32_t worker) { return *in_[worker]; }
+  CacheSyncRings cacheRings(uint32_t worker) {
+    return {dnsOut_[worker].get(), dnsIn_[worker].get(), certOut_[worker].get(),
+            certIn_[worker].get()};
+  }
 
   // Starts the thread; `standby()` says whether received records are installed (a standby) or
   // ignored (an active box has the newer state itself). `realtimeNs()` is the clock of the
@@ -62,10 +79,16 @@ class FlowSync {
 
  private:
   FlowSync(const SyncEndpoint& local, const SyncEndpoint& peer, SyncKey key, uint32_t workers,
-           uint32_t ringRecords);
+           uint32_t ringRecords, uint32_t cacheRingRecords);
   bool sendPending(uint64_t realtimeNs);  // true when it sent something
   bool receive(bool standby, uint64_t realtimeNs);
-  void flush(uint64_t realtimeNs);
+  void handOut(bool standby);  // the records of the datagram just decoded, to the workers
+  // Drains one kind's outbound rings into datagrams of that kind.
+  template <class R, size_t N>
+  bool drain(std::vector<std::unique_ptr<telemetry::SpscRing<R>>>& rings, R (&batch)[N],
+             uint64_t realtimeNs);
+  template <class R>
+  void flush(std::span<const R> records, uint64_t realtimeNs);
   void run();
 
   SyncEndpoint local_, peer_;
@@ -75,10 +98,13 @@ class FlowSync {
   uint64_t sender_ = 0;  // random per process: says which run of the peer a datagram is from
   int fd_ = -1;
   std::vector<std::unique_ptr<SyncRing>> out_, in_;
+  std::vector<std::unique_ptr<DnsSyncRing>> dnsOut_, dnsIn_;
+  std::vector<std::unique_ptr<CertSyncRing>> certOut_, certIn_;
   SyncRecord batch_[kSyncMaxRecords];
-  size_t batched_ = 0;
+  DnsSyncRecord dnsBatch_[kSyncMaxDnsRecords];
+  CertSyncRecord certBatch_[kSyncMaxCertRecords];
   uint8_t buf_[kSyncMaxDatagram];
-  std::vector<SyncRecord> received_;
+  SyncBatch received_;
   SyncLinkCounters counters_;
   std::function<bool()> standby_;
   std::function<uint64_t()> clock_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace lbg::ha {
@@ -31,7 +32,7 @@ SyncRecord record(uint16_t port, uint8_t worker) {
 std::unique_ptr<FlowSync> make(uint16_t self, uint16_t peer, char key, uint32_t workers = 2) {
   auto s = FlowSync::create(endpoint("127.0.0.1:" + std::to_string(self)),
                             endpoint("127.0.0.1:" + std::to_string(peer)),
-                            SyncKey{std::vector<uint8_t>(32, uint8_t(key))}, workers, 64);
+                            SyncKey{std::vector<uint8_t>(32, uint8_t(key))}, workers, 64, 16);
   EXPECT_TRUE(s) << s.error().toString();
   return s ? std::move(s.value()) : nullptr;
 }
@@ -113,6 +114,76 @@ TEST(FlowSync, AFullInboundRingIsCounted) {
   const auto c = b->counters();
   EXPECT_EQ(c.ha_sync_records_received, 64u);  // the ring's size
   EXPECT_EQ(c.ha_sync_records_received + c.ha_sync_inbound_overflow, pushed);
+}
+
+DnsSyncRecord binding(uint8_t worker) {
+  DnsSyncRecord r{};
+  r.addr[15] = 200;
+  r.ttlSec = 60;
+  r.worker = worker;
+  r.nameLen = 10;
+  std::memcpy(r.name, "example.jp", 10);
+  return r;
+}
+
+CertSyncRecord verdict(uint8_t refusal) {
+  CertSyncRecord r{};
+  r.key[0] = refusal;
+  r.ttlSec = 60;
+  r.cache = uint8_t(CertSyncCache::Probe);
+  r.verdict = refusal;
+  return r;
+}
+
+TEST(FlowSync, BindingsGoToTheLearningWorkerAndVerdictsToEveryWorker) {
+  auto a = make(47451, 47452, 'k', 3);
+  auto b = make(47452, 47451, 'k', 3);
+  ASSERT_TRUE(a && b);
+  // 7 bindings from worker 2 (two datagrams of at most 5), 2 verdicts from worker 0 and a flow.
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(a->cacheRings(2).dnsOut->tryPush(binding(2)));
+  ASSERT_TRUE(a->cacheRings(0).certOut->tryPush(verdict(0)));
+  ASSERT_TRUE(a->cacheRings(0).certOut->tryPush(verdict(7)));  // negative ones too
+  ASSERT_TRUE(a->outbound(1).tryPush(record(1, 1)));
+  a->pollOnce(false, kNow);
+  EXPECT_EQ(a->counters().ha_sync_datagrams_sent, 4u);  // one kind per datagram
+  pump(*b, true, 4);
+  const auto c = b->counters();
+  EXPECT_EQ(c.ha_sync_dns_received, 7u);
+  EXPECT_EQ(c.ha_sync_cert_received, 6u);  // 2 verdicts × 3 workers
+  EXPECT_EQ(c.ha_sync_records_received, 1u);
+  EXPECT_EQ(c.ha_sync_malformed + c.ha_sync_replayed + c.ha_sync_inbound_overflow, 0u);
+  DnsSyncRecord d;
+  int bindings = 0;
+  for (uint32_t w = 0; w < 3; ++w) {
+    while (b->cacheRings(w).dnsIn->tryPop(d)) {
+      EXPECT_EQ(w, 2u);
+      ++bindings;
+    }
+  }
+  EXPECT_EQ(bindings, 7);
+  for (uint32_t w = 0; w < 3; ++w) {
+    CertSyncRecord v;
+    ASSERT_TRUE(b->cacheRings(w).certIn->tryPop(v));
+    EXPECT_EQ(v.verdict, 0);
+    ASSERT_TRUE(b->cacheRings(w).certIn->tryPop(v));
+    EXPECT_EQ(v.verdict, 7);
+    EXPECT_FALSE(b->cacheRings(w).certIn->tryPop(v));
+  }
+}
+
+TEST(FlowSync, AFullCacheInboundRingIsCounted) {
+  auto a = make(47461, 47462, 'k', 1);
+  auto b = make(47462, 47461, 'k', 1);
+  ASSERT_TRUE(a && b);
+  uint64_t pushed = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 16; ++i) pushed += a->cacheRings(0).certOut->tryPush(verdict(1));
+    a->pollOnce(false, kNow);
+  }
+  pump(*b, true, a->counters().ha_sync_datagrams_sent);
+  const auto c = b->counters();
+  EXPECT_EQ(c.ha_sync_cert_received, 16u);  // the ring's size
+  EXPECT_EQ(c.ha_sync_cert_received + c.ha_sync_inbound_overflow, pushed);
 }
 
 }  // namespace

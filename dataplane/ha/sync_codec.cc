@@ -11,6 +11,7 @@
 
 #include "dataplane/flow/flow_meta.h"
 #include "dataplane/ha/learn_frame.h"
+#include "dataplane/inspect/hostname.h"
 #include "dataplane/inspect/http/request_stream.h"
 #include "dataplane/telemetry/event.h"
 #include "dataplane/telemetry/log/vocabulary.h"
@@ -77,6 +78,33 @@ bool validRecord(const SyncRecord& r) {
   return true;
 }
 
+bool validRecord(const DnsSyncRecord& r) {
+  if (r.ttlSec == 0 || r.ttlSec > kSyncMaxTtlSec) return false;
+  if (r.nameLen == 0 || r.nameLen > inspect::kMaxHostnameLength) return false;
+  // What the active's DNS parser binds: a lowercase host name (a name the policy can match).
+  const auto* name = reinterpret_cast<const uint8_t*>(r.name);
+  if (!inspect::isHostname(name, r.nameLen, false)) return false;
+  for (size_t i = 0; i < sizeof(r.name); ++i) {
+    if (i < r.nameLen ? (name[i] >= 'A' && name[i] <= 'Z') : name[i] != 0) return false;
+  }
+  for (uint8_t b : r.pad) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+bool validRecord(const CertSyncRecord& r) {
+  if (r.ttlSec == 0 || r.ttlSec > kSyncMaxTtlSec) return false;
+  if (r.cache != uint8_t(CertSyncCache::Chain) && r.cache != uint8_t(CertSyncCache::Probe)) {
+    return false;
+  }
+  if (r.verdict > kSyncCertVerdictMax) return false;
+  for (size_t i = r.sniLen; i < sizeof(r.sni); ++i) {
+    if (r.sni[i] != 0) return false;
+  }
+  return true;
+}
+
 Result<SyncKey> loadSyncKey(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return Error{"cannot read the HA sync key", path};
@@ -97,25 +125,65 @@ Result<SyncKey> loadSyncKey(const std::string& path) {
   return k;
 }
 
-size_t encodeSyncDatagram(const SyncKey& key, uint64_t sender, uint64_t seq,
-                          std::span<const SyncRecord> records, uint8_t* out) {
-  if (records.size() > kSyncMaxRecords) records = records.first(kSyncMaxRecords);
+namespace {
+
+size_t encode(const SyncKey& key, uint64_t sender, uint64_t seq, SyncKind kind,
+              const void* records, size_t count, size_t recordSize, uint8_t* out) {
   std::memset(out, 0, kSyncHeaderBytes);
   std::memcpy(out, kMagic, 4);
   out[4] = kSyncFormat;
-  put16(out + 6, uint16_t(records.size()));
-  put32(out + 8, uint32_t(sizeof(SyncRecord)));
+  out[5] = uint8_t(kind);
+  put16(out + 6, uint16_t(count));
+  put32(out + 8, uint32_t(recordSize));
   put64(out + 16, sender);
   put64(out + 24, seq);
   size_t len = kSyncHeaderBytes;
-  if (!records.empty()) std::memcpy(out + len, records.data(), records.size_bytes());
-  len += records.size_bytes();
+  if (count != 0) std::memcpy(out + len, records, count * recordSize);
+  len += count * recordSize;
   if (!mac(key, out, len, out + len)) return 0;
   return len + kSyncMacBytes;
 }
 
+// The records of one kind after the header, each valid; false (out cleared) otherwise.
+template <class R>
+bool parseRecords(const uint8_t* p, uint16_t count, size_t maxCount, std::vector<R>& out) {
+  if (count > maxCount) return false;
+  out.resize(count);
+  if (count > 0) std::memcpy(static_cast<void*>(out.data()), p, size_t(count) * sizeof(R));
+  for (const R& r : out) {
+    if (!validRecord(r)) {
+      out.clear();
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+size_t encodeSyncDatagram(const SyncKey& key, uint64_t sender, uint64_t seq,
+                          std::span<const SyncRecord> records, uint8_t* out) {
+  if (records.size() > kSyncMaxRecords) records = records.first(kSyncMaxRecords);
+  return encode(key, sender, seq, SyncKind::Flow, records.data(), records.size(),
+                sizeof(SyncRecord), out);
+}
+
+size_t encodeSyncDatagram(const SyncKey& key, uint64_t sender, uint64_t seq,
+                          std::span<const DnsSyncRecord> records, uint8_t* out) {
+  if (records.size() > kSyncMaxDnsRecords) records = records.first(kSyncMaxDnsRecords);
+  return encode(key, sender, seq, SyncKind::Dns, records.data(), records.size(),
+                sizeof(DnsSyncRecord), out);
+}
+
+size_t encodeSyncDatagram(const SyncKey& key, uint64_t sender, uint64_t seq,
+                          std::span<const CertSyncRecord> records, uint8_t* out) {
+  if (records.size() > kSyncMaxCertRecords) records = records.first(kSyncMaxCertRecords);
+  return encode(key, sender, seq, SyncKind::Cert, records.data(), records.size(),
+                sizeof(CertSyncRecord), out);
+}
+
 SyncDecode SyncReceiver::decode(std::span<const uint8_t> d, uint64_t realtimeNs,
-                                std::vector<SyncRecord>& out) {
+                                SyncBatch& out) {
   out.clear();
   // Nothing is read before the HMAC verified, not even the count.
   if (d.size() < kSyncHeaderBytes + kSyncMacBytes || d.size() > kSyncMaxDatagram) {
@@ -129,22 +197,29 @@ SyncDecode SyncReceiver::decode(std::span<const uint8_t> d, uint64_t realtimeNs,
   }
   const uint8_t* h = d.data();
   const uint16_t count = get16(h + 6);
-  if (std::memcmp(h, kMagic, 4) != 0 || h[4] != kSyncFormat ||
-      get32(h + 8) != sizeof(SyncRecord) || count > kSyncMaxRecords ||
-      body != kSyncHeaderBytes + size_t(count) * sizeof(SyncRecord)) {
+  size_t size = 0;
+  switch (h[5]) {
+    case uint8_t(SyncKind::Flow): size = sizeof(SyncRecord); break;
+    case uint8_t(SyncKind::Dns): size = sizeof(DnsSyncRecord); break;
+    case uint8_t(SyncKind::Cert): size = sizeof(CertSyncRecord); break;
+    default: return SyncDecode::Malformed;
+  }
+  if (std::memcmp(h, kMagic, 4) != 0 || h[4] != kSyncFormat || get32(h + 8) != size ||
+      body != kSyncHeaderBytes + size_t(count) * size) {
     return SyncDecode::Malformed;
   }
   const uint64_t seq = get64(h + 24);
   const uint64_t skew = seq > realtimeNs ? seq - realtimeNs : realtimeNs - seq;
   if (seq <= lastSeq_ || skew > kMaxClockSkewNs) return SyncDecode::Replayed;
-  out.resize(count);
-  if (count > 0) std::memcpy(out.data(), h + kSyncHeaderBytes, size_t(count) * sizeof(SyncRecord));
-  for (const auto& r : out) {
-    if (!validRecord(r)) {
-      out.clear();
-      return SyncDecode::Malformed;
-    }
+  const uint8_t* p = h + kSyncHeaderBytes;
+  out.kind = SyncKind(h[5]);
+  bool ok = false;
+  switch (out.kind) {
+    case SyncKind::Flow: ok = parseRecords(p, count, kSyncMaxRecords, out.flows); break;
+    case SyncKind::Dns: ok = parseRecords(p, count, kSyncMaxDnsRecords, out.dns); break;
+    case SyncKind::Cert: ok = parseRecords(p, count, kSyncMaxCertRecords, out.certs); break;
   }
+  if (!ok) return SyncDecode::Malformed;
   lastSeq_ = seq;  // only a datagram that was wholly accepted moves the window
   return SyncDecode::Ok;
 }

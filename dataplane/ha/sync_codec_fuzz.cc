@@ -2,8 +2,9 @@
 // from the HA link. Each input is decoded twice: as it is (nearly always an auth failure: the
 // HMAC must hold first), and signed with the receiver's key, so that the parser behind the HMAC
 // (header, count, sequence window, every record's ranges) sees arbitrary authenticated bytes.
-// Invariants: nothing but Ok yields records; Ok yields at most kSyncMaxRecords records, each
-// valid, and the replay window only moves forward.
+// Invariants: nothing but Ok yields records; Ok yields records of one kind only (flows, DNS
+// bindings or certificate verdicts), at most that kind's bound, each valid, and the replay window
+// only moves forward.
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -29,9 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lbg::ha;
   static const SyncKey key{std::vector<uint8_t>(32, 0x5a)};
   SyncReceiver rx(key);
-  std::vector<SyncRecord> out;
+  SyncBatch out;
   const auto raw = rx.decode({data, size}, kNow, out);
-  check(raw == SyncDecode::Ok || out.empty());
+  check(raw == SyncDecode::Ok || out.size() == 0);
 
   if (size > kSyncMaxDatagram - kSyncMacBytes) size = kSyncMaxDatagram - kSyncMacBytes;
   std::vector<uint8_t> signed_(data, data + size);
@@ -42,11 +43,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t before = rx.lastSequence();
   const auto r = rx.decode(signed_, kNow, out);
   if (r == SyncDecode::Ok) {
-    check(out.size() <= kSyncMaxRecords);
-    for (const auto& rec : out) check(validRecord(rec));
+    const size_t kinds = !out.flows.empty() + !out.dns.empty() + !out.certs.empty();
+    check(kinds <= 1);
+    check(out.flows.size() <= kSyncMaxRecords && out.dns.size() <= kSyncMaxDnsRecords &&
+          out.certs.size() <= kSyncMaxCertRecords);
+    check(out.flows.empty() || out.kind == SyncKind::Flow);
+    check(out.dns.empty() || out.kind == SyncKind::Dns);
+    check(out.certs.empty() || out.kind == SyncKind::Cert);
+    for (const auto& rec : out.flows) check(validRecord(rec));
+    for (const auto& rec : out.dns) check(validRecord(rec));
+    for (const auto& rec : out.certs) check(validRecord(rec));
     check(rx.lastSequence() > before);
   } else {
-    check(out.empty());
+    check(out.size() == 0);
     check(rx.lastSequence() == before);
   }
   return 0;

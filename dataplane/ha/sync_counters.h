@@ -17,6 +17,18 @@
     "synced records dropped: judged under another policy version than the one loaded here")     \
   X(ha_sync_deleted, "synced flows removed (ended, closed or denied on the active)")             \
   X(ha_sync_install_refused, "synced records dropped: no flow entry could be made (table full)") \
+  X(ha_sync_dns_queued, "DNS bindings a worker queued for the HA peer")                         \
+  X(ha_sync_dns_ring_overflow, "DNS bindings not sent: the worker's ring to the sync thread full") \
+  X(ha_sync_dns_installed, "synced DNS bindings written into this standby's binding table")    \
+  X(ha_sync_dns_refused,                                                                        \
+    "synced DNS bindings dropped: the binding table did not take them (contended slot)")         \
+  X(ha_sync_cert_queued, "certificate verdicts a worker queued for the HA peer")               \
+  X(ha_sync_cert_ring_overflow,                                                                 \
+    "certificate verdicts not sent: the worker's ring to the sync thread full")                 \
+  X(ha_sync_cert_installed, "synced certificate verdicts stored in this standby's caches")     \
+  X(ha_sync_cert_displaced,                                                                     \
+    "synced certificate verdicts that pushed a live entry out of a full cache set")              \
+  X(ha_sync_cert_refused, "synced probe verdicts dropped: no prober here, so no probe cache")   \
   X(ha_learn_hosts, "hosts (MAC, VLANs, side) kept for the learning frames of a takeover")      \
   X(ha_learn_table_full, "hosts not kept: their bucket of the worker's table full of recent ones") \
   X(ha_learn_frames_sent, "learning frames (RARP) sent after becoming active, all rounds")      \
@@ -30,6 +42,9 @@
   X(ha_sync_replayed, "flow-sync datagrams dropped: sequence not newer, or outside the clock window") \
   X(ha_sync_malformed, "flow-sync datagrams dropped: authenticated but malformed")             \
   X(ha_sync_records_received, "flow-sync records received and handed to the workers")           \
+  X(ha_sync_dns_received, "DNS binding records received and handed to the workers")             \
+  X(ha_sync_cert_received,                                                                      \
+    "certificate verdict records received (each handed to every worker's cache)")               \
   X(ha_sync_inbound_overflow, "flow-sync records lost: a worker's inbound ring was full")       \
   X(ha_sync_ignored_active, "flow-sync records ignored because this box is active")
 

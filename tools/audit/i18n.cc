@@ -27,6 +27,7 @@ constexpr Text kTexts[] = {
      "Verified: no alteration, deletion, reordering or gap found"},
     {"integrity_broken", "改ざんまたは欠落を検出しました。最初の異常箇所：",
      "Alteration or gap detected. First broken place: "},
+    {"integrity_boxes", "装置ごとのハッシュチェーン", "Hash chain of each appliance"},
     {"segments", "セグメント数", "Segments"},
     {"records_verified", "検証したレコード数", "Records verified"},
     {"records_period", "期間内のレコード数", "Records in the period"},

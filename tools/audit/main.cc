@@ -41,6 +41,13 @@ constexpr const char* kUsageText =
     "      J-LIS 向け監査報告書（既定は日本語）/ J-LIS-oriented audit report (Japanese by default).\n"
     "  lbg-audit keygen --out KEY   Ed25519 鍵の作成 (KEY と KEY.pub) / creates KEY and KEY.pub\n"
     "\n"
+    "冗長構成 / HA pair: --dir と --pubkey を装置ごとに繰り返す（--pubkey が1つなら全ログ共通）。\n"
+    "   各装置のハッシュチェーンを個別に検証し、装置ごとの結果を示す。query と report は全装置の\n"
+    "   レコードを時刻順に統合する。\n"
+    "   repeat --dir and --pubkey per box (one --pubkey: the same for every log); each box's hash\n"
+    "   chain is verified on its own and reported per box; query and report merge the boxes'\n"
+    "   records by time.\n"
+    "\n"
     "T: RFC 3339 (2026-11-23T09:00:00+09:00) または日付 (2026-11-23、--tz の現地日付)。\n"
     "   --to は含まない終端。日付のみの --to はその日の終わりまでを含む。\n"
     "   RFC 3339 time or a date (a local date in --tz); --to is exclusive, a date --to includes that day.\n";
@@ -62,13 +69,16 @@ int64_t nowNs() {
 }
 
 struct Common {
-  std::string dir, pubkey, from, to, tz = "+09:00";
+  std::vector<std::string> dirs, pubkeys;  // one per box (an HA pair: two); one key may serve all
+  std::string from, to, tz = "+09:00";
 };
 
 po::options_description commonOptions(Common& c) {
   po::options_description o("共通 / common");
-  o.add_options()("dir", po::value(&c.dir), "ログディレクトリ / log directory")(
-      "pubkey", po::value(&c.pubkey), "ログ公開鍵 (PEM) / the gateway's log public key (PEM)")(
+  o.add_options()("dir", po::value(&c.dirs)->composing(),
+                  "ログディレクトリ（装置ごとに繰り返し可）/ log directory (repeat per box)")(
+      "pubkey", po::value(&c.pubkeys)->composing(),
+      "ログ公開鍵 (PEM)、--dir ごとまたは共通 / the log public key (PEM), per --dir or one for all")(
       "from", po::value(&c.from), "開始 / start (RFC 3339 or date)")(
       "to", po::value(&c.to), "終了 / end (exclusive; a date includes that day)")(
       "tz", po::value(&c.tz), "表示の UTC オフセット / UTC offset for dates and display (default +09:00)");
@@ -76,15 +86,19 @@ po::options_description commonOptions(Common& c) {
 }
 
 struct Loaded {
-  VerifyKey key;
+  std::vector<audit::LogSource> logs;  // in the order of --dir
   int tz = 540;
   int64_t from = std::numeric_limits<int64_t>::min();
   int64_t to = std::numeric_limits<int64_t>::max();
 };
 
 int load(const Common& c, Loaded& out, bool needRange) {
-  if (c.dir.empty() || c.pubkey.empty()) {
+  if (c.dirs.empty() || c.pubkeys.empty()) {
     std::cerr << "lbg-audit: --dir と --pubkey が必要です / --dir and --pubkey are required\n";
+    return kUsage;
+  }
+  if (c.pubkeys.size() != 1 && c.pubkeys.size() != c.dirs.size()) {
+    std::cerr << "lbg-audit: --pubkey は1つか --dir と同数 / give one --pubkey, or one per --dir\n";
     return kUsage;
   }
   auto tz = parseUtcOffset(c.tz);
@@ -93,12 +107,15 @@ int load(const Common& c, Loaded& out, bool needRange) {
     return kUsage;
   }
   out.tz = *tz;
-  auto key = VerifyKey::loadPem(c.pubkey);
-  if (!key) {
-    std::cerr << "lbg-audit: 公開鍵を読めません / cannot load the public key: " << key.error().toString() << "\n";
-    return kFailed;
+  for (size_t i = 0; i < c.dirs.size(); ++i) {
+    const std::string& path = c.pubkeys[c.pubkeys.size() == 1 ? 0 : i];
+    auto key = VerifyKey::loadPem(path);
+    if (!key) {
+      std::cerr << "lbg-audit: 公開鍵を読めません / cannot load the public key: " << key.error().toString() << "\n";
+      return kFailed;
+    }
+    out.logs.push_back({c.dirs[i], *key});
   }
-  out.key = *key;
   if (!c.from.empty()) {
     auto t = parseTime(c.from, out.tz, false);
     if (!t) {
@@ -138,8 +155,14 @@ int cmdVerify(const std::vector<std::string>& args, Common& c) {
   VerifyOptions vo;
   vo.fromNs = l.from;
   vo.toNs = l.to;
-  VerifyResult r = verifyLog(c.dir, l.key, vo);
-  if (json) {
+  // Each box's log has its own hash chain and key: verified one by one, reported per box.
+  std::vector<VerifyResult> results;
+  bool allOk = true;
+  for (const auto& log : l.logs) {
+    results.push_back(verifyLog(log.dir, log.key, vo));
+    allOk = allOk && results.back().ok();
+  }
+  auto toJson = [](const VerifyResult& r) {
     nlohmann::json j = {{"ok", r.ok()},
                         {"appliance", r.appliance},
                         {"key_id", r.keyId},
@@ -155,8 +178,25 @@ int cmdVerify(const std::vector<std::string>& args, Common& c) {
                                {"seq", f.seq},
                                {"offset", f.offset},
                                {"reason", f.reason}});
-    std::cout << j.dump(2) << "\n";
-  } else {
+    return j;
+  };
+  if (json) {
+    if (results.size() == 1) {
+      std::cout << toJson(results[0]).dump(2) << "\n";
+    } else {
+      nlohmann::json j = {{"ok", allOk}, {"logs", nlohmann::json::array()}};
+      for (size_t i = 0; i < results.size(); ++i) {
+        nlohmann::json one = toJson(results[i]);
+        one["dir"] = l.logs[i].dir;
+        j["logs"].push_back(one);
+      }
+      std::cout << j.dump(2) << "\n";
+    }
+    return allOk ? 0 : kBroken;
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    const VerifyResult& r = results[i];
+    if (results.size() > 1) std::cout << (i ? "\n" : "") << "== " << l.logs[i].dir << "\n";
     std::cout << "appliance " << r.appliance << ", key " << r.keyId << ": " << r.segments.size()
               << " segments, " << r.recordsScanned << " records (" << r.bytesScanned << " bytes) hashed\n";
     for (const auto& n : r.notes) std::cout << "note: " << n << "\n";
@@ -167,10 +207,17 @@ int cmdVerify(const std::vector<std::string>& args, Common& c) {
       std::cout << "OK: 改ざん・欠落なし / no alteration or gap found\n";
     } else {
       std::cout << "BROKEN: 最初の異常箇所 / first broken place: " << r.findings[0].toString() << "\n";
-      for (size_t i = 1; i < r.findings.size(); ++i) std::cout << "  also: " << r.findings[i].toString() << "\n";
+      for (size_t k = 1; k < r.findings.size(); ++k) std::cout << "  also: " << r.findings[k].toString() << "\n";
     }
   }
-  return r.ok() ? 0 : kBroken;
+  if (results.size() > 1) {
+    std::cout << "\n装置ごとのチェーン / each box's chain:\n";
+    for (size_t i = 0; i < results.size(); ++i)
+      std::cout << "  " << (results[i].appliance.empty() ? "?" : results[i].appliance) << " ("
+                << l.logs[i].dir << "): "
+                << (results[i].ok() ? "OK" : "BROKEN") << "\n";
+  }
+  return allOk ? 0 : kBroken;
 }
 
 int cmdQuery(const std::vector<std::string>& args, Common& c) {
@@ -192,25 +239,57 @@ int cmdQuery(const std::vector<std::string>& args, Common& c) {
   f.toNs = l.to == std::numeric_limits<int64_t>::max() ? l.to : l.to - 1;
   for (char& ch : f.sni) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   std::string out;
-  auto r = audit::runQuery(c.dir, l.key, f, [&](std::string_view line, const RecordFields&) {
+  auto printStats = [](const audit::QueryStats& q, const std::string& dir) {
+    std::cerr << dir << ": segments " << q.segments << ", skipped by time " << q.skippedByTime
+              << ", by index " << q.skippedByIndex << ", scanned " << q.scanned << ", untrusted indexes "
+              << q.untrustedIndexes << ", records read " << q.records << ", matched " << q.matched << "\n";
+  };
+  if (l.logs.size() == 1) {
+    auto r = audit::runQuery(l.logs[0].dir, l.logs[0].key, f, [&](std::string_view line, const RecordFields&) {
+      out.append(line);
+      out.push_back('\n');
+      if (out.size() > (1 << 20)) {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+      }
+      return true;
+    });
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+    if (!r) {
+      std::cerr << "lbg-audit: " << r.error().toString() << "\n";
+      return kFailed;
+    }
+    if (stats) printStats(*r, l.logs[0].dir);
+    return 0;
+  }
+  // Several boxes: each box's matches, then all of them in time order (a stable sort: one box's
+  // equal times keep log order). The matches are held in memory: narrow with --from/--to.
+  std::vector<std::pair<int64_t, std::string>> matched;
+  for (const auto& log : l.logs) {
+    auto r = audit::runQuery(log.dir, log.key, f, [&](std::string_view line, const RecordFields& rf) {
+      matched.emplace_back(rf.timeNs, std::string(line));
+      return true;
+    });
+    if (!r) {
+      std::cerr << "lbg-audit: " << r.error().toString() << "\n";
+      return kFailed;
+    }
+    if (stats) printStats(*r, log.dir);
+  }
+  std::stable_sort(matched.begin(), matched.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (f.limit != 0 && matched.size() > f.limit) matched.resize(f.limit);
+  for (const auto& [t, line] : matched) {
     out.append(line);
     out.push_back('\n');
     if (out.size() > (1 << 20)) {
       std::fwrite(out.data(), 1, out.size(), stdout);
       out.clear();
     }
-    return true;
-  });
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  if (!r) {
-    std::cerr << "lbg-audit: " << r.error().toString() << "\n";
-    return kFailed;
-  }
-  if (stats)
-    std::cerr << "segments " << r->segments << ", skipped by time " << r->skippedByTime << ", by index "
-              << r->skippedByIndex << ", scanned " << r->scanned << ", untrusted indexes " << r->untrustedIndexes
-              << ", records read " << r->records << ", matched " << r->matched << "\n";
   return 0;
 }
 
@@ -258,7 +337,7 @@ int cmdReport(const std::vector<std::string>& args, Common& c) {
     }
     ro.generatedNs = *t;
   }
-  auto data = audit::buildReport(c.dir, l.key, ro);
+  auto data = audit::buildReport(l.logs, ro);
   if (!data) {
     std::cerr << "lbg-audit: " << data.error().toString() << "\n";
     return kFailed;

@@ -63,6 +63,20 @@ struct CertProbeStats {
   uint64_t timeouts = 0, failed = 0;
 };
 
+// One box's log (an HA pair has two, each with its own key and hash chain).
+struct LogSource {
+  std::string dir;
+  telemetry::logfmt::VerifyKey key;
+};
+
+// The integrity of one box's chain, when the report covers several (`boxes`).
+struct BoxIntegrity {
+  std::string dir, appliance, keyId;
+  bool ok = false;
+  std::string firstBreak;
+  uint64_t segments = 0, records = 0, bytes = 0;
+};
+
 struct ReportData {
   ReportOptions opt;
   std::string appliance, keyId;
@@ -72,6 +86,10 @@ struct ReportData {
   uint64_t integritySegments = 0, integrityRecords = 0, integrityScannedBytes = 0;
   std::vector<std::string> integrityNotes;
   std::vector<telemetry::logfmt::RetainedSegment> retained;
+  // Several logs (an HA pair): each chain verified on its own, in the order given; the fields
+  // above are then their sum (ok: all of them), `appliance` and `keyId` joined with ", ", and the
+  // listed events of all boxes merged by time, each naming its box (`appliance`). Empty for one log.
+  std::vector<BoxIntegrity> boxes;
 
   uint64_t records = 0;  // in the period
   std::map<std::string, uint64_t> eventTypes;
@@ -131,6 +149,9 @@ struct ReportData {
 // Builds the report: verifies the log, then reads the records of the period.
 Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::VerifyKey& key,
                                const ReportOptions& opt);
+// The same over several boxes' logs (ReportData::boxes): each chain verified separately, the
+// evidence of all summed, the listed events merged by time.
+Result<ReportData> buildReport(const std::vector<LogSource>& logs, const ReportOptions& opt);
 
 std::string renderJson(const ReportData& d, const MeasureCatalogue& cat);
 std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat);

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -409,12 +410,11 @@ void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>
   for (const auto& [k, s] : ddosSrc) ddosSources[k].merge(s);
   addAll(o.adminByResult, d.adminByResult);
   o.adminTotal += d.adminTotal;
-  for (const auto& a : d.adminActions)
-    if (o.adminActions.size() < o.opt.maxListed) o.adminActions.push_back(a);
+  // Listed in full here, cut to maxListed once every log is merged (buildReport).
+  o.adminActions.insert(o.adminActions.end(), d.adminActions.begin(), d.adminActions.end());
   o.policyVersions.insert(o.policyVersions.end(), d.policyVersions.begin(), d.policyVersions.end());
   addAll(o.alarmsByKind, d.alarmsByKind);
-  for (const auto& a : d.alarms)
-    if (o.alarms.size() < o.opt.maxListed) o.alarms.push_back(a);
+  o.alarms.insert(o.alarms.end(), d.alarms.begin(), d.alarms.end());
   o.writerLost += d.writerLost;
   for (const auto& [k, v] : d.lostCounters) o.lostCounters[k] = v;  // later segments are newer
   o.retentionEvents += d.retentionEvents;
@@ -430,54 +430,122 @@ void Partial::mergeInto(ReportData& o, std::unordered_map<std::string, uint64_t>
 
 }  // namespace
 
-Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::VerifyKey& key,
-                               const ReportOptions& opt) {
-  if (opt.toNs <= opt.fromNs) return Error{"report: --to must be after --from"};
-  ReportData d;
-  d.opt = opt;
-  d.keyId = key.keyId();
+namespace {
 
+// One box's log read once: its chain verified and its segments' evidence, in segment order.
+struct LogRead {
+  telemetry::logfmt::VerifyResult verified;
+  std::map<uint64_t, std::unique_ptr<Partial>> parts;
+};
+
+Result<LogRead> readLog(const LogSource& log, const ReportOptions& opt) {
   // One read of the log: the verifier hands every segment it reads (on its threads) to the
   // evidence pass before dropping the bytes.
+  LogRead r;
   std::mutex mu;
-  std::map<uint64_t, std::unique_ptr<Partial>> parts;
   telemetry::logfmt::VerifyOptions vo;
   vo.onSegmentData = [&](uint64_t segment, std::string_view data) {
     auto p = std::make_unique<Partial>();
     p->addSegment(opt, data);
     std::lock_guard<std::mutex> lock(mu);
-    parts[segment] = std::move(p);
+    r.parts[segment] = std::move(p);
   };
-  auto vr = telemetry::logfmt::verifyLog(dir, key, vo);
-  d.appliance = vr.appliance;
-  d.integrityOk = vr.ok();
-  if (!vr.ok()) d.integrityFirstBreak = vr.findings[0].toString();
-  d.integritySegments = vr.segments.size();
-  d.integrityRecords = vr.recordsScanned;
-  d.integrityScannedBytes = vr.bytesScanned;
-  d.integrityNotes = vr.notes;
-  d.retained = vr.retained;
+  r.verified = telemetry::logfmt::verifyLog(log.dir, log.key, vo);
 
   // Segments the verifier did not read (a seal that does not verify): their records are still
   // evidence, reported beside the integrity failure.
-  auto listed = telemetry::logfmt::listSegments(dir);
+  auto listed = telemetry::logfmt::listSegments(log.dir);
   if (!listed) return listed.error();
   std::string buf;
   for (const auto& f : *listed) {
-    if (!f.hasLog || parts.count(f.number)) continue;
+    if (!f.hasLog || r.parts.count(f.number)) continue;
     if (!telemetry::logfmt::readFileInto(f.log, buf, 64)) continue;
     auto p = std::make_unique<Partial>();
     p->addSegment(opt, std::string_view(buf.data(), buf.size() - 64));
-    parts[f.number] = std::move(p);
+    r.parts[f.number] = std::move(p);
   }
+  return r;
+}
+
+int64_t timeOf(const json& item) {
+  auto t = telemetry::logfmt::parseRfc3339(str(item, "timestamp"));
+  return t ? *t : std::numeric_limits<int64_t>::min();
+}
+
+// Several boxes: their events in time order (a stable sort: one box's equal times keep log order).
+void byTime(std::vector<json>& items) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const json& a, const json& b) { return timeOf(a) < timeOf(b); });
+}
+
+}  // namespace
+
+Result<ReportData> buildReport(const std::string& dir, const telemetry::logfmt::VerifyKey& key,
+                               const ReportOptions& opt) {
+  return buildReport(std::vector<LogSource>{{dir, key}}, opt);
+}
+
+Result<ReportData> buildReport(const std::vector<LogSource>& logs, const ReportOptions& opt) {
+  if (opt.toNs <= opt.fromNs) return Error{"report: --to must be after --from"};
+  if (logs.empty()) return Error{"report: no log given"};
+  const bool several = logs.size() > 1;
+  ReportData d;
+  d.opt = opt;
+  d.integrityOk = true;
 
   std::unordered_map<std::string, uint64_t> deniedDest, deniedSrc;
   std::unordered_map<std::string, DdosSummary> ddosSources;
   CertTops certTops;
   std::map<int64_t, Counts> daily;
   std::optional<json> policyBefore;
-  for (const auto& [n, p] : parts)
-    p->mergeInto(d, deniedDest, deniedSrc, ddosSources, certTops, daily, policyBefore);
+  std::map<std::string, uint64_t> lostCounters;  // each box's latest, summed over the boxes
+  for (const LogSource& log : logs) {
+    auto read = readLog(log, opt);
+    if (!read) return read.error();
+    const auto& vr = read->verified;
+    // A log whose segments are all open (a box killed before its first seal) names no appliance
+    // yet: its directory stands for it.
+    const std::string appliance = vr.appliance.empty() && several ? log.dir : vr.appliance;
+    const std::string breakText =
+        vr.ok() ? "" : (several ? appliance + ": " : "") + vr.findings[0].toString();
+    d.boxes.push_back({log.dir, appliance, log.key.keyId(), vr.ok(), breakText, vr.segments.size(),
+                       vr.recordsScanned, vr.bytesScanned});
+    d.appliance += (d.appliance.empty() ? "" : ", ") + appliance;
+    d.keyId += (d.keyId.empty() ? "" : ", ") + log.key.keyId();
+    if (!vr.ok() && d.integrityOk) d.integrityFirstBreak = breakText;
+    d.integrityOk = d.integrityOk && vr.ok();
+    d.integritySegments += vr.segments.size();
+    d.integrityRecords += vr.recordsScanned;
+    d.integrityScannedBytes += vr.bytesScanned;
+    for (const auto& n : vr.notes) d.integrityNotes.push_back(several ? appliance + ": " + n : n);
+    d.retained.insert(d.retained.end(), vr.retained.begin(), vr.retained.end());
+
+    const size_t admin0 = d.adminActions.size(), alarms0 = d.alarms.size(),
+                 policies0 = d.policyVersions.size();
+    std::optional<json> boxPolicyBefore;
+    d.lostCounters.clear();
+    for (const auto& [n, p] : read->parts)
+      p->mergeInto(d, deniedDest, deniedSrc, ddosSources, certTops, daily, boxPolicyBefore);
+    addAll(lostCounters, d.lostCounters);
+    if (boxPolicyBefore && (!policyBefore || timeOf(*boxPolicyBefore) > timeOf(*policyBefore))) {
+      policyBefore = boxPolicyBefore;
+    }
+    if (several) {  // which box said it
+      for (size_t i = admin0; i < d.adminActions.size(); ++i) d.adminActions[i]["appliance"] = appliance;
+      for (size_t i = alarms0; i < d.alarms.size(); ++i) d.alarms[i]["appliance"] = appliance;
+      for (size_t i = policies0; i < d.policyVersions.size(); ++i) d.policyVersions[i]["appliance"] = appliance;
+    }
+  }
+  d.lostCounters = std::move(lostCounters);
+  if (several) {
+    byTime(d.adminActions);
+    byTime(d.alarms);
+    byTime(d.policyVersions);
+  } else {
+    d.boxes.clear();  // one log: the fields above say it all
+  }
+  if (d.adminActions.size() > opt.maxListed) d.adminActions.resize(opt.maxListed);
+  if (d.alarms.size() > opt.maxListed) d.alarms.resize(opt.maxListed);
   if (policyBefore) d.policyInForceAtStart = *policyBefore;
   for (const auto& [day, c] : daily)
     d.daily[telemetry::logfmt::formatRfc3339(day * kDayNs, 0, false).substr(0, 10)] = c;
@@ -576,7 +644,7 @@ json ReportData::toJson() const {
                             {"last_seq", r.lastSeq},
                             {"records", r.records},
                             {"reason", r.reason}});
-  return {
+  json j = {
       {"format", "lbg-audit-report/1"},
       {"appliance", appliance},
       {"key_id", keyId},
@@ -638,6 +706,19 @@ json ReportData::toJson() const {
         {"lost_counters", lostCounters},
         {"retention_events", retentionEvents}}},
   };
+  if (!boxes.empty()) {  // several logs: each box's chain on its own
+    json b = json::array();
+    for (const auto& x : boxes)
+      b.push_back({{"appliance", x.appliance},
+                   {"dir", x.dir},
+                   {"key_id", x.keyId},
+                   {"ok", x.ok},
+                   {"first_break", x.firstBreak},
+                   {"segments", x.segments},
+                   {"records_verified", x.records}});
+    j["integrity"]["boxes"] = b;
+  }
+  return j;
 }
 
 }  // namespace lbg::audit

@@ -50,6 +50,12 @@ std::string localTime(const std::string& ts, int tz) {
   return t ? telemetry::logfmt::formatRfc3339(*t, tz, false) : ts;
 }
 
+// A listed event's local time; with several boxes' logs, the box that logged it after it.
+std::string eventTime(const json& a, int tz) {
+  const std::string t = localTime(jstr(a, "timestamp"), tz);
+  return a.contains("appliance") ? t + " (" + jstr(a, "appliance") + ")" : t;
+}
+
 std::string measureName(const MeasureCatalogue& cat, const std::string& id, const std::string& lang) {
   const Measure* m = cat.find(id);
   if (m == nullptr) return id;
@@ -267,6 +273,9 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
   row("meta", "", tr(L, "key"), "", "", "", d.keyId);
   row("integrity", measureIdText(MeasureId::Log), tr(L, "integrity"), "", "", std::to_string(d.integrityRecords),
       d.integrityOk ? tr(L, "ok") : std::string(tr(L, "broken")) + ": " + d.integrityFirstBreak);
+  for (const auto& b : d.boxes)  // several logs: each box's chain
+    row("integrity_box", measureIdText(MeasureId::Log), std::string(tr(L, "integrity")) + ": " + b.appliance, "",
+        "", std::to_string(b.records), b.ok ? tr(L, "ok") : std::string(tr(L, "broken")) + ": " + b.firstBreak);
   for (const auto& id : reportMeasureIds()) {
     auto it = d.perMeasure.find(id);
     uint64_t n = it == d.perMeasure.end() ? 0 : it->second;
@@ -316,7 +325,7 @@ std::string renderCsv(const ReportData& d, const MeasureCatalogue& cat) {
       row("ddos_top_source", measureIdText(MeasureId::Ddos), k, "", "", std::to_string(s.records), ddosNote(s));
   }
   for (const auto& a : d.adminActions)
-    row("admin", measureIdText(MeasureId::Priv), localTime(jstr(a, "timestamp"), d.opt.tzMinutes), "", "", "",
+    row("admin", measureIdText(MeasureId::Priv), eventTime(a, d.opt.tzMinutes), "", "", "",
         jstr(a, "user") + " (" + jstr(a, "role") + ") " + jstr(a, "action") + " " + jstr(a, "args") + " → " +
             jstr(a, "result"));
   for (const auto& [k, n] : d.alarmsByKind) row("alarm", measureIdText(MeasureId::Log), k, "", "", std::to_string(n), "");
@@ -646,7 +655,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
     h.h3(tr(L, "admin_actions"));
     std::vector<std::vector<std::string>> rows;
     for (const auto& a : d.adminActions)
-      rows.push_back({localTime(jstr(a, "timestamp"), tz), jstr(a, "user"), jstr(a, "role"), jstr(a, "action"),
+      rows.push_back({eventTime(a, tz), jstr(a, "user"), jstr(a, "role"), jstr(a, "action"),
                       jstr(a, "args"), jstr(a, "result")});
     h.table({tr(L, "time"), tr(L, "user"), tr(L, "role"), tr(L, "action"), tr(L, "detail"), tr(L, "result")}, rows);
     if (d.adminTotal > d.adminActions.size()) {
@@ -664,6 +673,14 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
            {tr(L, "segments"), num(d.integritySegments)},
            {tr(L, "records_verified"), num(d.integrityRecords)},
            {tr(L, "key"), d.keyId}});
+  if (!d.boxes.empty()) {  // several logs: each box's chain verified on its own
+    h.h3(tr(L, "integrity_boxes"));
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& b : d.boxes)
+      rows.push_back({b.appliance, b.ok ? tr(L, "integrity_ok") : std::string(tr(L, "integrity_broken")) + b.firstBreak,
+                      num(b.segments), num(b.records), b.keyId});
+    h.table({tr(L, "appliance"), tr(L, "result"), tr(L, "segments"), tr(L, "records_verified"), tr(L, "key")}, rows);
+  }
   if (!d.integrityNotes.empty()) {
     h.h3(tr(L, "notes"));
     std::vector<std::vector<std::string>> rows;
@@ -686,7 +703,7 @@ std::string renderHtml(const ReportData& d, const MeasureCatalogue& cat) {
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const auto& a : d.alarms)
-      rows.push_back({localTime(jstr(a, "timestamp"), tz), jstr(a, "kind"), jstr(a, "detail")});
+      rows.push_back({eventTime(a, tz), jstr(a, "kind"), jstr(a, "detail")});
     h.table({tr(L, "time"), tr(L, "kind"), tr(L, "detail")}, rows);
   }
   h.h3(tr(L, "lost_counters"));

@@ -568,6 +568,90 @@ TEST(ReportIntegrity, ABrokenLogIsReportedPlainly) {
   EXPECT_NE(d->integrityFirstBreak.find("record 1"), std::string::npos) << d->integrityFirstBreak;
 }
 
+// An HA pair: each box writes its own log (its own key and hash chain). The report over both
+// verifies each chain on its own, says per box which verified, sums the evidence and lists the
+// boxes' events merged by time, each naming its box.
+class ReportPair : public ::testing::Test {
+ protected:
+  // Box `id` logs a flow verdict and an admin record at each of `times` (RFC 3339, UTC).
+  static std::string writeBox(const ScratchDir& dir, const std::string& id, char seed,
+                              std::initializer_list<const char*> times) {
+    telemetry::LogConfig cfg;
+    cfg.dir = dir.path() + "/" + id;
+    cfg.keyFile = dir.path() + "/" + id + ".key";
+    cfg.applianceId = id;
+    telemetry::logfmt::SigningKey::fromSeed(std::string(32, seed))->writePem(cfg.keyFile);
+    auto w = telemetry::LogWriter::create(cfg);
+    EXPECT_TRUE(w);
+    for (const char* t : times) {
+      (*w)->append(std::string(R"({"timestamp":")") + t +
+                   R"(","event_type":"flow","phase":"verdict","action":"allow","policy":{"service":"web"}})");
+      (*w)->append(std::string(R"({"timestamp":")") + t +
+                   R"(","event_type":"admin","admin":{"user":"0","role":"admin","action":"ha.role","args":"active","result":"ok"}})");
+    }
+    (*w)->close();
+    return cfg.dir;
+  }
+  static telemetry::logfmt::VerifyKey keyOf(char seed) {
+    return telemetry::logfmt::SigningKey::fromSeed(std::string(32, seed))->publicKey();
+  }
+  void SetUp() override {
+    a_ = writeBox(dir_, "lbg-a", 'A', {"2026-11-02T01:00:00.000000Z", "2026-11-02T03:00:00.000000Z"});
+    b_ = writeBox(dir_, "lbg-b", 'B', {"2026-11-02T02:00:00.000000Z", "2026-11-02T04:00:00.000000Z",
+                                       "2026-11-02T05:00:00.000000Z"});
+    ro_.fromNs = at("2026-11-01T00:00:00Z");
+    ro_.toNs = at("2026-11-03T00:00:00Z");
+  }
+  ScratchDir dir_;
+  std::string a_, b_;
+  ReportOptions ro_;
+};
+
+TEST_F(ReportPair, EachChainIsVerifiedOnItsOwnAndTheEventsMergedByTime) {
+  auto d = buildReport({{a_, keyOf('A')}, {b_, keyOf('B')}}, ro_);
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_TRUE(d->integrityOk);
+  ASSERT_EQ(d->boxes.size(), 2u);
+  EXPECT_EQ(d->boxes[0].appliance, "lbg-a");
+  EXPECT_EQ(d->boxes[1].appliance, "lbg-b");
+  EXPECT_TRUE(d->boxes[0].ok && d->boxes[1].ok);
+  EXPECT_EQ(d->boxes[0].keyId, keyOf('A').keyId());
+  EXPECT_EQ(d->appliance, "lbg-a, lbg-b");
+  EXPECT_EQ(d->integrityRecords, d->boxes[0].records + d->boxes[1].records);
+  EXPECT_EQ(d->flows.allowed, 5u);
+  EXPECT_EQ(d->adminTotal, 5u);
+  std::vector<std::string> order;
+  for (const auto& a : d->adminActions) order.push_back(a["appliance"].get<std::string>());
+  EXPECT_EQ(order, (std::vector<std::string>{"lbg-a", "lbg-b", "lbg-a", "lbg-b", "lbg-b"}));
+  const auto j = d->toJson();
+  ASSERT_EQ(j["integrity"]["boxes"].size(), 2u);
+  EXPECT_EQ(j["integrity"]["boxes"][1]["appliance"], "lbg-b");
+  // One box alone: no per-box list (the report as before).
+  auto one = buildReport(a_, keyOf('A'), ro_);
+  ASSERT_TRUE(one);
+  EXPECT_TRUE(one->boxes.empty());
+  EXPECT_FALSE(one->toJson()["integrity"].contains("boxes"));
+  EXPECT_FALSE(one->adminActions[0].contains("appliance"));
+}
+
+TEST_F(ReportPair, ABrokenChainIsNamedWithItsBoxAndTheOtherStillVerifies) {
+  const std::string seg = b_ + "/seg-0000000001.jsonl";
+  std::string data = slurp(seg);
+  data[data.find("allow")] = 'A';
+  std::ofstream(seg, std::ios::binary | std::ios::trunc) << data;
+  auto d = buildReport({{a_, keyOf('A')}, {b_, keyOf('B')}}, ro_);
+  ASSERT_TRUE(d) << d.error().toString();
+  EXPECT_FALSE(d->integrityOk);
+  ASSERT_EQ(d->boxes.size(), 2u);
+  EXPECT_TRUE(d->boxes[0].ok);
+  EXPECT_FALSE(d->boxes[1].ok);
+  EXPECT_EQ(d->integrityFirstBreak.rfind("lbg-b: ", 0), 0u) << d->integrityFirstBreak;
+  // A box's log checked with the other's key does not verify: the keys are the boxes' own.
+  auto swapped = buildReport({{a_, keyOf('B')}, {b_, keyOf('B')}}, ro_);
+  ASSERT_TRUE(swapped);
+  EXPECT_FALSE(swapped->boxes[0].ok);
+}
+
 TEST(Measures, EmbeddedCatalogueHasTheReportedMeasures) {
   auto cat = loadMeasures("");
   ASSERT_TRUE(cat) << cat.error().toString();

@@ -106,11 +106,46 @@ DnsBindingTable::Read DnsBindingTable::readName(uint32_t slot, const IpAddr& add
   return Read::NoName;  // fail closed: an unreadable binding proves nothing
 }
 
-void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t expiresNs,
+bool DnsBindingTable::readAny(uint32_t slot, uint32_t index, uint64_t nowNs, IpAddr& addr,
+                              char* out, size_t& len, uint64_t& expires) const {
+  const Slot& s = slots_[slot];
+  for (uint32_t tries = 0; tries < kMaxReadRetries; ++tries) {
+    const uint32_t s0 = at(s.seq).load(std::memory_order_acquire);
+    if (s0 == 0) return false;
+    if (s0 & 1) {
+      cpuRelax();
+      continue;
+    }
+    const uint64_t w0 = at(s.addr[0]).load(std::memory_order_relaxed);
+    const uint64_t w1 = at(s.addr[1]).load(std::memory_order_relaxed);
+    const uint64_t exp = at(s.expires[index]).load(std::memory_order_relaxed);
+    size_t n = 0;
+    if (exp > nowNs) {
+      uint64_t word = at(s.name[index][0]).load(std::memory_order_relaxed);
+      n = word & 0xff;
+      if (n > kMaxNameLength) n = kMaxNameLength;  // torn read; the sequence check rejects it
+      for (size_t b = 1; b <= n; ++b) {
+        if (b % 8 == 0) word = at(s.name[index][b / 8]).load(std::memory_order_relaxed);
+        out[b - 1] = char(word >> (8 * (b % 8)));
+      }
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (at(s.seq).load(std::memory_order_relaxed) != s0) continue;
+    if (exp <= nowNs || n == 0) return false;
+    std::memcpy(addr.bytes.data(), &w0, 8);
+    std::memcpy(addr.bytes.data() + 8, &w1, 8);
+    len = n;
+    expires = exp;
+    return true;
+  }
+  return false;  // kept busy by writers: the next sweep reads it
+}
+
+bool DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t expiresNs,
                            uint64_t nowNs) {
   if (name.empty() || name.size() > kMaxNameLength || expiresNs == 0) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return false;
   }
   uint64_t want[2];
   addrWords(addr, want);
@@ -165,7 +200,7 @@ void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t e
                                                          std::memory_order_relaxed)) {
       if (++spins > kMaxLockSpins) {
         counters_.contended.fetch_add(1, std::memory_order_relaxed);
-        return;
+        return false;
       }
       cpuRelax();
       seq = at(s.seq).load(std::memory_order_relaxed);
@@ -209,7 +244,7 @@ void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t e
             counters_.refreshed.fetch_add(1, std::memory_order_relaxed);
             counters_.binds.fetch_add(1, std::memory_order_relaxed);
             at(s.seq).store(seq + 2, std::memory_order_release);
-            return;
+            return true;
           }
         }
         if (target < 0 && e <= nowNs) target = int(k);
@@ -245,9 +280,10 @@ void DnsBindingTable::bind(const IpAddr& addr, std::string_view name, uint64_t e
     at(s.expires[target]).store(expiresNs, std::memory_order_relaxed);
     counters_.binds.fetch_add(1, std::memory_order_relaxed);
     at(s.seq).store(seq + 2, std::memory_order_release);
-    return;
+    return true;
   }
   counters_.contended.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 size_t DnsBindingTable::liveAddresses(uint64_t nowNs) const {

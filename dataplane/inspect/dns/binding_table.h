@@ -63,8 +63,9 @@ class DnsBindingTable {
 
   // Binds `normalisedName` (lowercase, no trailing dot: DnsBinding::name) to `addr` until
   // `expiresNs`. A name already bound keeps the later of both expiries. Pass `nowNs` so that
-  // expired entries are reused silently instead of being counted as evictions.
-  void bind(const IpAddr& addr, std::string_view normalisedName, uint64_t expiresNs,
+  // expired entries are reused silently instead of being counted as evictions. False when it was
+  // not written (rejected, or the slot stayed contended: both counted).
+  bool bind(const IpAddr& addr, std::string_view normalisedName, uint64_t expiresNs,
             uint64_t nowNs = 0);
 
   // Calls f(std::string_view name) for each name bound to `addr` and not expired at `nowNs`; stops
@@ -87,6 +88,25 @@ class DnsBindingTable {
     return false;
   }
 
+  // Calls f(const IpAddr&, std::string_view name, uint64_t expiresNs) for each name live at
+  // `nowNs` in slots [cursor, cursor + budget) and returns the next cursor, 0 after the last slot
+  // (a sweep in slices: the HA sync re-sends the bindings to a standby that started after them).
+  // A slot whose writer keeps racing the read is skipped this time; never blocks a writer.
+  template <class F>
+  uint32_t walk(uint32_t cursor, uint32_t budget, uint64_t nowNs, F&& f) const {
+    char buf[kMaxNameLength];
+    uint32_t slot = cursor;
+    for (; slot <= mask_ && slot - cursor < budget; ++slot) {
+      for (uint32_t i = 0; i < kNamesPerAddress; ++i) {
+        IpAddr addr;
+        size_t len = 0;
+        uint64_t expires = 0;
+        if (readAny(slot, i, nowNs, addr, buf, len, expires)) f(addr, std::string_view(buf, len), expires);
+      }
+    }
+    return slot > mask_ ? 0 : slot;
+  }
+
   uint32_t capacity() const { return mask_ + 1; }
   const Counters& counters() const { return counters_; }
   // Addresses with at least one live name (walks the whole table: stats and tests only).
@@ -102,6 +122,9 @@ class DnsBindingTable {
   uint32_t slotOf(const IpAddr& addr) const;
   Read readName(uint32_t slot, const IpAddr& addr, uint32_t index, uint64_t nowNs, char* out,
                 size_t& len) const;
+  // Name `index` of `slot` whatever its address, if live at `nowNs`: false otherwise.
+  bool readAny(uint32_t slot, uint32_t index, uint64_t nowNs, IpAddr& addr, char* out, size_t& len,
+               uint64_t& expires) const;
 
   Slot* slots_;
   uint32_t mask_;

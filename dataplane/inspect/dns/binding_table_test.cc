@@ -104,11 +104,32 @@ TEST(DnsBindingTable, AnyNameStopsWhenAsked) {
 
 TEST(DnsBindingTable, RejectsEmptyAndOverlongNames) {
   auto t = table(64);
-  t->bind(v4(1), "", 10 * kSec);
-  t->bind(v4(1), std::string(254, 'a'), 10 * kSec);
+  // bind() says whether it wrote (the HA sync counts what a standby could not take).
+  EXPECT_FALSE(t->bind(v4(1), "", 10 * kSec));
+  EXPECT_FALSE(t->bind(v4(1), std::string(254, 'a'), 10 * kSec));
   EXPECT_EQ(t->counters().rejected.load(), 2u);
-  t->bind(v4(1), std::string(253, 'a'), 10 * kSec);
+  EXPECT_TRUE(t->bind(v4(1), std::string(253, 'a'), 10 * kSec));
   EXPECT_EQ(*namesOf(*t, v4(1), 0).begin(), std::string(253, 'a'));
+  EXPECT_TRUE(t->bind(v4(1), std::string(253, 'a'), 20 * kSec));  // a refresh writes too
+}
+
+TEST(DnsBindingTable, WalkVisitsEveryLiveNameInSlices) {
+  auto t = table(64);
+  t->bind(v4(1), "a.example", 10 * kSec);
+  t->bind(v4(1), "b.example", 20 * kSec);
+  t->bind(v4(2), "c.example", 30 * kSec);
+  t->bind(v4(3), "gone.example", 5 * kSec);
+  std::set<std::string> seen;
+  uint32_t cursor = 0, slices = 0;
+  do {
+    cursor = t->walk(cursor, 16, 6 * kSec, [&](const IpAddr& a, std::string_view n, uint64_t exp) {
+      seen.insert(a.toString() + " " + std::string(n) + " " + std::to_string(exp / kSec));
+    });
+    ++slices;
+  } while (cursor != 0);
+  EXPECT_EQ(slices, 4u);  // 64 slots, 16 per slice
+  EXPECT_EQ(seen, (std::set<std::string>{"0.0.0.1 a.example 10", "0.0.0.1 b.example 20",
+                                          "0.0.0.2 c.example 30"}));  // the expired one is not
 }
 
 TEST(DnsBindingTable, FullTableEvictsAndCounts) {
