@@ -87,7 +87,7 @@ class ProxyServer {
   void onEvent(uint64_t tag, uint32_t events);
   void acceptAll();
   // Transparent mode (transparent_server.cc).
-  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use id << 1 | leg, id >= 1
+  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use epollTag() (>= 4)
   Result<Ok> openTransparent();
   void acceptTransparent();
   bool pumpHello(Conn& c);  // true once the connection left PeekHello
