@@ -82,6 +82,7 @@ PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   if (!s.apps.empty()) c.fields.push_back({"apps", "", appsOf(s)});
   if (s.intercept) c.fields.push_back({"intercept", "", "true"});
   if (s.tenant) c.fields.push_back({"tenant", "", tenantOf(s)});
+  if (s.sanitize) c.fields.push_back({"sanitize", "", "true"});
   if (!s.pins.empty()) c.fields.push_back({"pins", "", pinsOf(s)});
   return c;
 }
@@ -140,6 +141,7 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
     setting(c.fields, "apps", appsOf(o), appsOf(s));
     setting(c.fields, "intercept", o.intercept ? "true" : "false", s.intercept ? "true" : "false");
     setting(c.fields, "tenant", tenantOf(o), tenantOf(s));
+    setting(c.fields, "sanitize", o.sanitize ? "true" : "false", s.sanitize ? "true" : "false");
     setting(c.fields, "pins", pinsOf(o), pinsOf(s));
     setting(c.fields, "description", o.description, s.description);
     // Only the order of list items changed: matching takes the most specific rule, so that is

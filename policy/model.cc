@@ -69,6 +69,7 @@ bool Prefix::hostBitsClear() const {
 bool ServiceSpec::operator==(const ServiceSpec& o) const {
   return name == o.name && kind == o.kind && ismap == o.ismap && fqdns == o.fqdns &&
          cidrs == o.cidrs && ports == o.ports && apps == o.apps && intercept == o.intercept &&
+         sanitize == o.sanitize &&
          tenant == o.tenant && pins == o.pins && certCheck == o.certCheck && ocsp == o.ocsp &&
          description == o.description;
 }

@@ -100,6 +100,10 @@ struct ServiceSpec {
   // `tenant:`: the tenant-restriction headers lbg-proxy sets on requests to the profile's hosts.
   // Only with `intercept: true`, and the service lists every host the profile needs.
   std::optional<TenantSpec> tenant;
+  // `sanitize:` response bodies of the service's hosts go through lbg-icapd (ICAP RESPMOD) before
+  // they reach the client; a blocked file becomes its block page. Only with `intercept: true`
+  // (the proxy sees the bodies only of connections it terminates).
+  bool sanitize = false;
   // `pins:` SHA-256 of an acceptable SubjectPublicKeyInfo in the upstream's verified chain, in
   // curl's spelling "sha256//<base64>"; lbg-proxy (intercepted services) and the gateway's
   // passive certificate check (TLS ≤ 1.2 flows allowed by SNI) deny (pin-mismatch) when none

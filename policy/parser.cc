@@ -501,8 +501,8 @@ class DocParser {
 
   ServiceSpec parseService(const YAML::Node& n, const SourcePos& pos, const std::string& path) {
     Map m(n, path, pos,
-          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant", "pins",
-           "certificate", "description"});
+          {"name", "kind", "ismap", "fqdn", "cidr", "ports", "apps", "intercept", "tenant",
+           "sanitize", "pins", "certificate", "description"});
     // `ports` is required too, but checked where it is read: an error in an earlier field that
     // is present is the more useful first report.
     for (const char* k : {"name", "kind"}) m.require(k);
@@ -598,6 +598,15 @@ class DocParser {
     if (m.has("intercept")) {
       v = m.get("intercept", &p);
       s.intercept = boolean(v, p, path + ".intercept");
+    }
+    if (m.has("sanitize")) {
+      v = m.get("sanitize", &p);
+      s.sanitize = boolean(v, p, path + ".sanitize");
+      // Without interception the proxy never sees a body: the flag would be a silent no-op that
+      // an approver would read as protection (like a tenant block without interception).
+      if (s.sanitize && !s.intercept) {
+        fail(p, path + ".sanitize", "sanitize: true needs intercept: true on the service");
+      }
     }
     if (m.has("tenant")) {
       v = m.get("tenant", &p);
@@ -952,6 +961,7 @@ std::string toYaml(const PolicyDoc& doc) {
         o << "        " << quote(name) << ": " << quote(value) << "\n";
       }
     }
+    if (s.sanitize) o << "    sanitize: true\n";
     if (!s.pins.empty()) {
       o << "    pins: " << flowList(s.pins, [](const std::string& x) { return x; }) << "\n";
     }

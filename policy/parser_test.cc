@@ -80,6 +80,7 @@ TEST(Parser, FullSchema) {
       "    cidr: [52.112.0.0/14, \"2603:1063::/38\"]\n"
       "    ports: [tcp/443, udp/3478-3481]\n"
       "    intercept: true\n"
+      "    sanitize: true\n"
       "    description: \"会議 media\"\n";
   auto r = parsePolicyText(text, "p.yaml", kToday);
   ASSERT_TRUE(r.ok()) << r.error().toString();
@@ -95,6 +96,7 @@ TEST(Parser, FullSchema) {
   EXPECT_EQ(s.cidrs[1].toString(), "2603:1063::/38");
   EXPECT_EQ(s.ports[1], (PortRange{L4::Udp, 3478, 3481}));
   EXPECT_TRUE(s.intercept);
+  EXPECT_TRUE(s.sanitize);
   EXPECT_EQ(s.description, "会議 media");
 }
 
@@ -341,6 +343,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "policy.yaml:13:25: services[0].certificate.pins: pins are given twice (also `pins:`)"},
         ErrorCase{"quoted bool", kHead + kM365 + "    intercept: \"false\"\n",
                   "policy.yaml:12:16: services[0].intercept: expected true or false (unquoted)"},
+        ErrorCase{"sanitize without intercept", kHead + kM365 + "    sanitize: true\n",
+                  "policy.yaml:12:15: services[0].sanitize: sanitize: true needs intercept: true on "
+                  "the service"},
         ErrorCase{"yes is not a bool", kHead + kM365 + "    intercept: yes\n",
                   "policy.yaml:12:16: services[0].intercept: expected true or false, got 'yes'"},
         ErrorCase{"service not a map", kHead + "  - microsoft365\n",
@@ -570,7 +575,7 @@ TEST(ToYaml, RoundTripsToAnEqualDocument) {
       "    fqdn: [Outlook.Office365.com., \"*.sharepoint.com\"]\n"
       "    cidr: [\"::ffff:0:0/100\", 52.96.0.0/14]\n"
       "    ports: [tcp/443, udp/3478-3481]\n    apps: [TLS, microsoft365]\n    intercept: true\n"
-      "    description: \"quote \\\" backslash \\\\ tab \\t newline \\n 日本語\"\n"
+      "    sanitize: true\n    description: \"quote \\\" backslash \\\\ tab \\t newline \\n 日本語\"\n"
       "  - name: b\n    kind: infrastructure\n    cidr: [192.0.2.53/32]\n"
       "    ports: [udp/53, tcp/53]\n"
       "dns: {resolvers: [192.0.2.53/32]}\n";
@@ -587,6 +592,9 @@ TEST(ToYaml, RoundTripsToAnEqualDocument) {
   ASSERT_TRUE(first->dnsResolvers.has_value());
   EXPECT_EQ(first->dnsResolvers->size(), 1u);
   EXPECT_EQ(first->services[0].apps, (std::vector<std::string>{"tls", "microsoft365"}));
+  EXPECT_TRUE(first->services[0].sanitize);
+  EXPECT_FALSE(first->services[1].sanitize);
+  EXPECT_NE(canonical.find("    sanitize: true\n"), std::string::npos);
 }
 
 // Declared protocols on ports survive the canonical form; an undeclared entry stays undeclared

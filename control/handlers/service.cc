@@ -18,6 +18,7 @@ json serviceJson(const policy::ServiceSpec& s) {
             {"cidr", json::array()},
             {"ports", json::array()},
             {"intercept", s.intercept},
+            {"sanitize", s.sanitize},
             {"description", s.description}};
   for (const auto& p : s.cidrs) j["cidr"].push_back(p.toString());
   for (const auto& p : s.ports) j["ports"].push_back(policy::toString(p));

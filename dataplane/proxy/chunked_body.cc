@@ -14,7 +14,7 @@ int hexValue(char c) {
 constexpr size_t kMaxLine = 4096;
 }  // namespace
 
-ChunkedBody::Status ChunkedBody::feed(std::string_view in, size_t& used) {
+ChunkedBody::Status ChunkedBody::feed(std::string_view in, size_t& used, std::string* data) {
   size_t i = 0;
   while (i < in.size()) {
     const char c = in[i];
@@ -55,6 +55,7 @@ ChunkedBody::Status ChunkedBody::feed(std::string_view in, size_t& used) {
         break;
       case State::Data: {
         const size_t n = size_t(std::min<uint64_t>(remaining_, in.size() - i));
+        if (data) data->append(in.substr(i, n));
         i += n;
         remaining_ -= n;
         if (remaining_ == 0) state_ = State::DataCr;

@@ -25,6 +25,25 @@ TEST(ChunkedBody, FindsTheEndWholeAndByteByByte) {
   EXPECT_EQ(total, body.size() - 16);
 }
 
+TEST(ChunkedBody, DecodesWholeAndByteByByte) {
+  const std::string body = "5;ieof\r\nhello\r\n3\r\n, w\r\n0\r\n\r\nnext";
+  ChunkedBody c;
+  size_t used = 0;
+  std::string data;
+  ASSERT_EQ(c.feed(body, used, &data), ChunkedBody::Status::Done);
+  EXPECT_EQ(data, "hello, w");
+  EXPECT_EQ(body.substr(used), "next");
+  ChunkedBody d;
+  std::string bytes;
+  const size_t end = used;
+  for (size_t i = 0; i < end; ++i) {
+    size_t one = 0;
+    ASSERT_EQ(d.feed(body.substr(i, 1), one, &bytes),
+              i + 1 == end ? ChunkedBody::Status::Done : ChunkedBody::Status::More) << i;
+  }
+  EXPECT_EQ(bytes, "hello, w");
+}
+
 TEST(ChunkedBody, Refusals) {
   for (const char* bad : {"x\r\n", "5\nhello\r\n", "5\r\nhelloX\r\n", "1234567890abcdef0\r\n",
                           "0\r\nTrailer\n"}) {

@@ -6,16 +6,26 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dataplane/proxy/chunked_body.h"
 #include "dataplane/proxy/connect_target.h"
 #include "dataplane/proxy/ossl.h"
+#include "dataplane/proxy/sanitize_relay.h"
 #include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/snapshot.h"
 #include <nlohmann/json.hpp>
 
 namespace lbg::proxy {
+
+// epoll tags: a connection's sockets are id << 2 | leg (ids start at 1); tags below 4 are the
+// listeners'.
+enum class Leg : uint64_t { Client = 0, Upstream = 1, Icap = 2 };
+inline uint64_t epollTag(uint64_t id, Leg leg) { return id << 2 | uint64_t(leg); }
+inline uint64_t connOfTag(uint64_t tag) { return tag >> 2; }
 
 struct Conn {
   enum class Phase : uint8_t {
@@ -42,6 +52,11 @@ struct Conn {
   ConnectTarget target;
   int service = -1;
   const policy::TenantSpec* tenant = nullptr;  // set when the host is one of the profile's
+  // The fields set on each request head (replacing the client's copies): the tenant headers when
+  // the host is one of the profile's, `Accept-Encoding: identity` for a sanitized service.
+  const std::vector<std::pair<std::string, std::string>>* setHeaders = nullptr;
+  std::unique_ptr<SanitizeState> san;  // a `sanitize: true` service with ICAP configured
+  bool closing = false;  // an error answer queued in toClient: close once it is written
   Req req = Req::Head;
   uint64_t bodyLeft = 0;
   ChunkedBody chunked;

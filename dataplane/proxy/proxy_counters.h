@@ -18,7 +18,14 @@
   X(transparent_refused, "transparent connections refused (not TLS, no or bad SNI, not allowed, connect)") \
   X(timed_out, "connections closed for inactivity (slow or silent clients and upstreams)") \
   X(ca_reloads, "appliance CA reloaded (SIGHUP or changed files): new leaves signed by the new CA") \
-  X(ca_reload_failed, "appliance CA reloads refused (unreadable, key not matching): the CA in use kept")
+  X(ca_reload_failed, "appliance CA reloads refused (unreadable, key not matching): the CA in use kept") \
+  X(sanitize_requests, "responses of sanitize: true services sent to lbg-icapd (ICAP RESPMOD)") \
+  X(sanitize_unchanged, "sanitized responses lbg-icapd passed unchanged (ICAP 204)")         \
+  X(sanitize_replaced, "sanitized responses replaced by lbg-icapd's rebuilt file")          \
+  X(sanitize_blocked, "sanitized responses replaced by lbg-icapd's block page")             \
+  X(sanitize_failed, "responses refused: lbg-icapd down, too slow or answering malformed (fail closed)") \
+  X(sanitize_too_large, "responses refused: body over --icap-max-body (fail closed)")       \
+  X(pac_served, "PAC files served by the explicit listener (/proxy.pac, /wpad.dat)")
 
 namespace lbg::proxy {
 LBG_DECLARE_PREFIXED_COUNTERS(ProxyCounters, "proxy_", LBG_PROXY_COUNTERS);

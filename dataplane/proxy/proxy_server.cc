@@ -23,6 +23,7 @@
 #include "dataplane/proxy/connect_target.h"
 #include "dataplane/proxy/counters_file.h"
 #include "dataplane/proxy/proxy_conn.h"
+#include "dataplane/proxy/relay_io.h"
 #include "dataplane/proxy/header_rewrite.h"
 #include "dataplane/proxy/http_head.h"
 #include "dataplane/proxy/upstream_tls.h"
@@ -36,8 +37,6 @@ namespace {
 
 using telemetry::LogEventType;
 using telemetry::MeasureId;
-
-constexpr size_t kBufLimit = 64 * 1024;
 
 int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -86,7 +85,28 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
     }
     s->pins_.push_back(std::move(pins));
     s->ocsp_.push_back(cert::ocspModeOf(s->policy_->service(int(i)).ocsp));
+    const policy::ServiceSpec& svc = s->policy_->service(int(i));
+    std::vector<std::pair<std::string, std::string>> plain;
+    if (svc.sanitize) plain.emplace_back("Accept-Encoding", "identity");
+    std::vector<std::pair<std::string, std::string>> tenant = svc.tenant ? svc.tenant->headers : plain;
+    if (svc.tenant && svc.sanitize) tenant.emplace_back("Accept-Encoding", "identity");
+    s->tenantHeaders_.push_back(std::move(tenant));
+    s->plainHeaders_.push_back(std::move(plain));
   }
+  if (!config.icapUri.empty()) {
+    s->icap_ = parseIcapUri(config.icapUri);
+    if (!s->icap_) return Error{"--icap must be icap://IPv4:PORT/path", config.icapUri};
+  }
+  for (size_t i = 0; i < s->policy_->serviceCount(); ++i) {
+    // Fail closed at start: without lbg-icapd the promise of `sanitize: true` cannot be kept.
+    if (s->policy_->service(int(i)).sanitize && !s->icap_) {
+      return Error{"the policy sanitizes service '" + s->policy_->service(int(i)).name +
+                       "' but no --icap service is configured",
+                   config.policyFile};
+    }
+  }
+  if (config.icapMaxBody == 0) return Error{"--icap-max-body must be positive", ""};
+  s->pac_ = std::make_unique<PacFile>(*s->policy_);
 
   s->caIdentity_ = caFilesIdentity(config.caCertFile, config.caKeyFile);
   auto ca = loadCaPair(config.caCertFile, config.caKeyFile);
@@ -287,7 +307,7 @@ void ProxyServer::addConn(std::unique_ptr<Conn> c) {
   setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.u64 = c->id << 1;
+  ev.data.u64 = epollTag(c->id, Leg::Client);
   epoll_ctl(epfd_, EPOLL_CTL_ADD, c->cfd, &ev);
   Conn& ref = *c;
   conns_.emplace(c->id, std::move(c));
@@ -303,7 +323,7 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
     acceptTransparent();
     return;
   }
-  auto it = conns_.find(tag >> 1);
+  auto it = conns_.find(connOfTag(tag));
   if (it == conns_.end()) return;
   it->second->lastActive = std::chrono::steady_clock::now();
   pump(*it->second);
@@ -313,59 +333,11 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
 void ProxyServer::closeConn(Conn& c) {
   if (c.cfd >= 0) close(c.cfd);
   if (c.ufd >= 0) close(c.ufd);
+  if (c.san) closeIcap(c);
   conns_.erase(c.id);
 }
 
 namespace {
-
-// Reads what is available into `buf` (up to kBufLimit). 1 = progress, 0 = nothing, -1 = EOF/error.
-int readPlain(int fd, std::string& buf) {
-  if (buf.size() >= kBufLimit) return 0;
-  char tmp[16384];
-  const ssize_t n = recv(fd, tmp, std::min(sizeof(tmp), kBufLimit - buf.size()), 0);
-  if (n > 0) {
-    buf.append(tmp, size_t(n));
-    return 1;
-  }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
-  return -1;
-}
-
-int writePlain(int fd, std::string& buf) {
-  if (buf.empty()) return 0;
-  const ssize_t n = send(fd, buf.data(), buf.size(), MSG_NOSIGNAL);
-  if (n > 0) {
-    buf.erase(0, size_t(n));
-    return 1;
-  }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
-  return -1;
-}
-
-int readTls(SSL* ssl, std::string& buf) {
-  if (buf.size() >= kBufLimit) return 0;
-  char tmp[16384];
-  const int n = SSL_read(ssl, tmp, int(std::min(sizeof(tmp), kBufLimit - buf.size())));
-  if (n > 0) {
-    buf.append(tmp, size_t(n));
-    return 1;
-  }
-  const int e = SSL_get_error(ssl, n);
-  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
-  return -1;
-}
-
-int writeTls(SSL* ssl, std::string& buf) {
-  if (buf.empty()) return 0;
-  const int n = SSL_write(ssl, buf.data(), int(buf.size()));
-  if (n > 0) {
-    buf.erase(0, size_t(n));
-    return 1;
-  }
-  const int e = SSL_get_error(ssl, n);
-  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
-  return -1;
-}
 
 std::string eventHead(const Conn& c, LogEventType type) {
   nlohmann::json j;
@@ -422,6 +394,10 @@ void ProxyServer::pump(Conn& c) {
           progress = true;
           break;
         }
+        if (st == HeadStatus::Complete && head.method == "GET" &&
+            (head.target == "/proxy.pac" || head.target == "/wpad.dat")) {
+          return servePac(c);
+        }
         if (st == HeadStatus::Invalid || head.method != "CONNECT" || head.body != BodyKind::None) {
           ++counters_.connect_refused;
           return fail("400 Bad Request", "bad-request");
@@ -443,12 +419,7 @@ void ProxyServer::pump(Conn& c) {
           return fail("403 Forbidden", "no-match");
         }
         svc = &policy_->service(c.service);
-        if (svc->tenant) {
-          const policy::TenantProfile* p = policy::findTenantProfile(svc->tenant->profile);
-          for (const char* h : p->hosts) {
-            if (hostMatches(c.target.host, h)) c.tenant = &*svc->tenant;
-          }
-        }
+        bindService(c);
         // Connect upstream (tests may redirect a name to a local origin).
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -476,7 +447,7 @@ void ProxyServer::pump(Conn& c) {
         }
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.u64 = (c.id << 1) | 1;
+        ev.data.u64 = epollTag(c.id, Leg::Upstream);
         epoll_ctl(epfd_, EPOLL_CTL_ADD, c.ufd, &ev);
         c.phase = Conn::Phase::Connecting;
         progress = true;
@@ -578,8 +549,10 @@ void ProxyServer::pump(Conn& c) {
         const int rc = readTls(c.cssl.get(), c.cin);
         if (rc < 0) return closeConn(c);
         progress = progress || rc > 0;
-        // Move complete requests (rewritten heads, bodies as they are) to toUp.
-        while (!c.cin.empty() && c.toUp.size() < kBufLimit) {
+        // Move complete requests (rewritten heads, bodies as they are) to toUp; none once an
+        // error answer ends the connection, nor beyond the responses a sanitized one may await.
+        while (!c.closing && !c.cin.empty() && c.toUp.size() < kBufLimit &&
+               !(c.san && c.req == Conn::Req::Head && c.san->pending.size() >= SanitizeState::kMaxPending)) {
           if (c.req == Conn::Req::Head) {
             HttpHead head;
             const HeadStatus st = parseRequestHead(c.cin, head);
@@ -598,8 +571,7 @@ void ProxyServer::pump(Conn& c) {
             };
             if (st == HeadStatus::Invalid) return refuse(head.error, "400 Bad Request");
             std::string out;
-            static const std::vector<std::pair<std::string, std::string>> kNone;
-            if (!rewriteRequestHead(head, c.tenant ? c.tenant->headers : kNone, out)) {
+            if (!rewriteRequestHead(head, *c.setHeaders, out)) {
               return refuse("head too large after rewrite", "431 Request Header Fields Too Large");
             }
             if (c.tenant) ++counters_.tenant_applied;
@@ -614,6 +586,11 @@ void ProxyServer::pump(Conn& c) {
                                   {"policy", {{"service", svc->name}}},
                                   {"tenant_profile", c.tenant ? c.tenant->profile : ""}}));
             c.toUp += out;
+            if (c.san) {
+              c.san->pending.push_back({std::string(head.method),
+                                        "https://" + c.target.host + std::string(head.target.substr(
+                                                         0, std::min<size_t>(head.target.size(), 2048)))});
+            }
             if (head.body == BodyKind::Length) {
               c.req = Conn::Req::Length;
               c.bodyLeft = head.contentLength;
@@ -641,11 +618,18 @@ void ProxyServer::pump(Conn& c) {
         }
         const int wu = writeTls(c.ussl.get(), c.toUp);
         if (wu < 0) return closeConn(c);
-        const int ru = c.upEof ? 0 : readTls(c.ussl.get(), c.toClient);
-        if (ru < 0) c.upEof = true;
+        int ru = 0;
+        if (c.san) {
+          ru = c.closing ? 0 : pumpSanitize(c);
+        } else {
+          ru = c.upEof ? 0 : readTls(c.ussl.get(), c.toClient);
+          if (ru < 0) c.upEof = true;
+        }
         const int wc = writeTls(c.cssl.get(), c.toClient);
         if (wc < 0) return closeConn(c);
-        if (c.upEof && c.toClient.empty()) return closeConn(c);
+        if (c.toClient.empty() && (c.closing || (c.upEof && (!c.san || c.san->idle())))) {
+          return closeConn(c);
+        }
         progress = progress || wu > 0 || ru != 0 || wc > 0;
         break;
       }
@@ -666,7 +650,37 @@ void ProxyServer::pump(Conn& c) {
   }
 }
 
+void ProxyServer::bindService(Conn& c) {
+  const policy::ServiceSpec& svc = policy_->service(c.service);
+  if (svc.tenant) {
+    const policy::TenantProfile* p = policy::findTenantProfile(svc.tenant->profile);
+    for (const char* h : p->hosts) {
+      if (hostMatches(c.target.host, h)) c.tenant = &*svc.tenant;
+    }
+  }
+  c.setHeaders = c.tenant ? &tenantHeaders_[size_t(c.service)] : &plainHeaders_[size_t(c.service)];
+  if (svc.sanitize && svc.intercept) c.san = std::make_unique<SanitizeState>();
+}
+
+void ProxyServer::servePac(Conn& c) {
+  // The address this client used to reach the listener is the one the PAC names.
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  char ip[INET_ADDRSTRLEN] = "";
+  getsockname(c.cfd, reinterpret_cast<sockaddr*>(&local), &len);
+  inet_ntop(AF_INET, &local.sin_addr, ip, sizeof ip);
+  const std::string body = pac_->render(std::string(ip) + ":" + std::to_string(ntohs(local.sin_port)));
+  const std::string msg = "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(kPacContentType) +
+                          "\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\nCache-Control: max-age=300\r\nConnection: close\r\n\r\n" + body;
+  ++counters_.pac_served;
+  // Best effort like the refusals: small, and the socket freshly writable.
+  (void)!send(c.cfd, msg.data(), msg.size(), MSG_NOSIGNAL);
+  closeConn(c);
+}
+
 void ProxyServer::closeIdle() {
+  checkIcapDeadlines();
   const auto now = std::chrono::steady_clock::now();
   std::vector<Conn*> idle;
   for (auto& [id, c] : conns_) {

@@ -3,12 +3,15 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "dataplane/proxy/client_hello_sniff.h"
+#include "dataplane/proxy/icap_client.h"
 #include "dataplane/proxy/leaf_minter.h"
+#include "dataplane/proxy/pac_file.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/proxy_counters.h"
 #include "dataplane/proxy/upstream_tls.h"
@@ -44,6 +47,12 @@ struct ProxyConfig {
   // `lbgctl ca rotate` the PCs must first be given the new certificate, and the operator says
   // when with SIGHUP (control/README.md, "Appliance CA").
   int caCheckIntervalSec = 0;
+  // lbg-icapd for `sanitize: true` services ("icap://IPv4:PORT/sanitize"; empty = none, and then
+  // a policy with such a service is refused at start). A response body is held whole up to
+  // icapMaxBody bytes (larger: refused) and lbg-icapd must answer within icapTimeoutSec.
+  std::string icapUri;
+  uint64_t icapMaxBody = 32ull << 20;
+  int icapTimeoutSec = 60;
 };
 
 struct Conn;
@@ -78,12 +87,26 @@ class ProxyServer {
   void onEvent(uint64_t tag, uint32_t events);
   void acceptAll();
   // Transparent mode (transparent_server.cc).
-  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use id << 1 | leg, id >= 1
+  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use epollTag() (>= 4)
   Result<Ok> openTransparent();
   void acceptTransparent();
   bool pumpHello(Conn& c);  // true once the connection left PeekHello
   void refuseTransparent(Conn& c);
   void pump(Conn& c);
+  // The matched service's per-connection settings: tenant headers when the host is one of the
+  // profile's, the fields set on requests, the sanitizing state.
+  void bindService(Conn& c);
+  // `GET /proxy.pac` or `/wpad.dat` on the explicit listener (pac_file.h).
+  void servePac(Conn& c);
+  // Sanitized services (sanitize_relay.cc): reads the upstream's responses, holds each one,
+  // adapts it through lbg-icapd and queues the result in c.toClient. Returns 1 on progress, 0 if
+  // waiting; failures queue an error answer and set c.closing (fail closed).
+  int pumpSanitize(Conn& c);
+  void refuseResponse(Conn& c, const char* status, const char* reason, const char* detail);
+  void startIcap(Conn& c);
+  int pumpIcap(Conn& c);
+  void closeIcap(Conn& c);
+  void checkIcapDeadlines();
   // A client connection accepted (explicit or transparent): registered with epoll and pumped.
   void addConn(std::unique_ptr<Conn> c);
   void closeConn(Conn& c);
@@ -101,6 +124,13 @@ class ProxyServer {
   std::unique_ptr<LeafMinter> minter_;
   std::vector<std::vector<SpkiPin>> pins_;  // per service index, decoded from the policy
   std::vector<cert::OcspMode> ocsp_;          // per service index: `certificate.ocsp`
+  // Per service index: the fields set on requests to its tenant profile's hosts, and to its
+  // other hosts (`Accept-Encoding: identity` for sanitized services: lbg-icapd blocks compressed
+  // bodies, so the origin is asked for plain ones).
+  std::vector<std::vector<std::pair<std::string, std::string>>> tenantHeaders_;
+  std::vector<std::vector<std::pair<std::string, std::string>>> plainHeaders_;
+  std::optional<IcapService> icap_;
+  std::unique_ptr<PacFile> pac_;
   SslCtxPtr clientCtx_;    // the side facing the client
   SslCtxPtr upstreamCtx_;  // the side facing the origin
   std::unique_ptr<telemetry::LogWriter> log_;

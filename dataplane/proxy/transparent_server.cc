@@ -131,18 +131,13 @@ bool ProxyServer::pumpHello(Conn& c) {
   if (!svc.intercept && !resolvesTo(name, c.origDst.sin_addr, config_.connectTo)) {
     return refuse("sni-dns-mismatch", name);
   }
-  if (svc.tenant) {
-    const policy::TenantProfile* p = policy::findTenantProfile(svc.tenant->profile);
-    for (const char* h : p->hosts) {
-      if (hostMatches(name, h)) c.tenant = &*svc.tenant;
-    }
-  }
+  bindService(c);
   std::string error;
   c.ufd = connectAsClient(c.clientAddr, c.origDst, error);
   if (c.ufd < 0) return refuse("connect", name);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.u64 = (c.id << 1) | 1;
+  ev.data.u64 = epollTag(c.id, Leg::Upstream);
   epoll_ctl(epfd_, EPOLL_CTL_ADD, c.ufd, &ev);
   c.phase = Conn::Phase::Connecting;
   return true;

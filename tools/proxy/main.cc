@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
       "stats-file", po::value(&cfg.statsFile),
       "counters for lbg-gateway's lbgctl stats and Prometheus (its control.proxy_stats), "
       "replaced atomically while they change; e.g. /run/lbg-proxy/counters.json")(
+      "icap", po::value(&cfg.icapUri),
+      "lbg-icapd's service for sanitize: true services, icap://IPv4:PORT/sanitize (required when "
+      "the policy has one)")(
+      "icap-max-body", po::value(&cfg.icapMaxBody)->default_value(cfg.icapMaxBody),
+      "largest response body of a sanitized service held for lbg-icapd, in bytes; larger ones are "
+      "refused (keep at most lbg-icapd's --max-body)")(
+      "icap-timeout", po::value(&cfg.icapTimeoutSec)->default_value(cfg.icapTimeoutSec),
+      "seconds lbg-icapd may take to answer; later: the client gets 502")(
       "head-timeout", po::value(&cfg.headTimeoutSec)->default_value(cfg.headTimeoutSec),
       "seconds a connection may stay silent before CONNECT and the handshakes are done")(
       "idle-timeout", po::value(&cfg.idleTimeoutSec)->default_value(cfg.idleTimeoutSec),
