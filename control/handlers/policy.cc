@@ -61,7 +61,10 @@ Outcome policyTest(CommandContext& ctx, const Call& call) {
     return err(ErrorCode::Invalid, "policy.test needs the capture passed as a file descriptor");
   auto cand = ctx.validated(ctx.candidateText(), "candidate", ctx.today());
   if (!cand) return invalid(cand.error());
-  auto candSnap = policy::Snapshot::create((*cand)->doc, 0);
+  // The version the candidate would get: a snapshot of version 0 shares its epoch with flow
+  // entries that were never stamped, and a replay under it skips the rechecks a real version gets
+  // (as `ids test` does).
+  auto candSnap = policy::Snapshot::create((*cand)->doc, ctx.store_->nextVersion());
   if (!candSnap) return invalid(candSnap.error());
   auto running = ctx.api_.current();
   if (!running) return err(ErrorCode::Unavailable, "the dataplane runs no policy");

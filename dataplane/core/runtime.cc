@@ -1,4 +1,5 @@
 #include "dataplane/core/runtime.h"
+#include "dataplane/telemetry/log/vocabulary.h"
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -478,8 +479,9 @@ Result<std::vector<std::string>> GatewayRuntime::replayVerdicts(
 Result<std::vector<std::string>> GatewayRuntime::replayAlerts(
     std::shared_ptr<const policy::Snapshot> snapshot, const std::string& capturePath,
     size_t maxEvents) {
-  return replayCollect(std::move(snapshot), capturePath, config_.pipeline,
-                       "\"event_type\":\"alert\"", maxEvents);
+  const std::string marker = "\"event_type\":\"" +
+                             std::string(telemetry::toString(telemetry::LogEventType::Alert)) + "\"";
+  return replayCollect(std::move(snapshot), capturePath, config_.pipeline, marker, maxEvents);
 }
 
 }  // namespace lbg::dataplane
