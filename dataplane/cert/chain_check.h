@@ -40,6 +40,8 @@ enum class Refusal : uint8_t {
   Revoked,      // the issuer's signed answer says the certificate is revoked
   OcspMissing,  // `ocsp: require` and the server stapled nothing
   OcspInvalid,  // a staple that is not a valid, signed, current "good" answer for the leaf
+  // New refusals go last, and ha::kSyncCertVerdictMax (dataplane/ha/cache_record.h) follows,
+  // or the HA sync rejects their verdicts as malformed.
 };
 const char* toString(Refusal r);
 

@@ -26,7 +26,7 @@
 
 namespace lbg::dataplane {
 
-static_assert(uint8_t(cert::Refusal::ProbeFailed) == ha::kSyncCertVerdictMax,
+static_assert(uint8_t(cert::Refusal::OcspInvalid) == ha::kSyncCertVerdictMax,
               "a new refusal must be accepted by the sync codec (cache_record.h)");
 
 namespace {

@@ -38,8 +38,8 @@ enum class CertSyncCache : uint8_t {
   Chain = 1,  // the passive check's, keyed by cacheKey() (certificate list, SNI, pins)
   Probe = 2,  // the probe's, keyed by probeKey() (server address, port, SNI, pins)
 };
-// Highest cert::Refusal (ProbeFailed); pipeline_cache_sync.cc asserts it stays so.
-inline constexpr uint8_t kSyncCertVerdictMax = 7;
+// Highest cert::Refusal (OcspInvalid); pipeline_cache_sync.cc asserts it stays so.
+inline constexpr uint8_t kSyncCertVerdictMax = 10;
 
 struct CertSyncRecord {
   // The cache key, a SHA-256 over what the verdict depends on, pins included: both boxes run the

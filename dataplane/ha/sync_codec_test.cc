@@ -305,6 +305,8 @@ TEST(SyncCodec, AuthenticatedButInvalidBindingOrVerdictIsMalformed) {
   EXPECT_EQ(out.size(), 0u);
   EXPECT_EQ(certBad([](CertSyncRecord&) {}), SyncDecode::Ok);
   EXPECT_EQ(out.certs.size(), 2u);
+  // The last refusal (a stapled OCSP fault, cert::Refusal::OcspInvalid = 10) still syncs.
+  EXPECT_EQ(certBad([](CertSyncRecord& r) { r.verdict = 10; }), SyncDecode::Ok);
 }
 
 TEST(SyncCodec, OneReplayWindowForAllKinds) {
