@@ -151,9 +151,9 @@ Result<ServiceEdit> ServiceEdit::fromJson(const nlohmann::json& args) {
       r = str(e.ismapId);
     } else if (k == "ismap_expires") {
       r = str(e.ismapExpires);
-    } else if (k == "intercept") {
-      if (!it->is_boolean()) return Error{"\"intercept\" must be true or false"};
-      e.intercept = it->get<bool>();
+    } else if (k == "intercept" || k == "sanitize") {
+      if (!it->is_boolean()) return Error{"\"" + k + "\" must be true or false"};
+      (k == "intercept" ? e.intercept : e.sanitize) = it->get<bool>();
     } else {
       return Error{"unknown edit \"" + k + "\""};
     }
@@ -205,6 +205,7 @@ Result<Candidate> editService(const std::string& yaml, const std::string& name,
   if (edit.ismapId) s["ismap"]["id"] = *edit.ismapId;
   if (edit.ismapExpires) s["ismap"]["expires"] = *edit.ismapExpires;
   if (edit.intercept) s["intercept"] = *edit.intercept;
+  if (edit.sanitize) s["sanitize"] = *edit.sanitize;
   return finish(*root, today);
 }
 

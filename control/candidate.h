@@ -31,6 +31,7 @@ struct ServiceEdit {
   std::vector<std::string> addPorts, removePorts;
   std::optional<std::string> kind, description, ismapId, ismapExpires;
   std::optional<bool> intercept;
+  std::optional<bool> sanitize;  // `sanitize:` (the policy parser insists on intercept with it)
 
   static Result<ServiceEdit> fromJson(const nlohmann::json& args);
 };

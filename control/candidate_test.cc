@@ -228,5 +228,34 @@ TEST(CandidateTest, DiffShowsTenantValuesAndPins) {
   EXPECT_NE(t.find("sha256//AAAA"), std::string::npos) << t;
 }
 
+TEST(CandidateTest, DiffShowsDnsQueriesAndTheCertificateRule) {
+  policy::PolicyDoc next = base().doc;
+  next.dnsQueries = policy::DnsQueries::Any;
+  next.services[0].ocsp = policy::OcspCheck::Require;
+  const PolicyDiff d = diffPolicies(base().doc, next);
+  ASSERT_EQ(d.settings.size(), 1u);
+  EXPECT_EQ(d.settings[0].key, "dns.queries");
+  EXPECT_EQ(d.settings[0].from, "services");
+  EXPECT_EQ(d.settings[0].to, "any");
+  const std::string t = d.toText();
+  EXPECT_NE(t.find("check: enforce, ocsp: require"), std::string::npos) << t;
+}
+
+TEST(CandidateTest, EditSetsSanitize) {
+  ServiceEdit e;
+  e.intercept = true;
+  e.sanitize = true;
+  auto c = editService(base().yaml, "microsoft365", e, kToday);
+  ASSERT_TRUE(c.ok()) << c.error().toString();
+  EXPECT_TRUE(c->doc.services[0].sanitize);
+  ServiceEdit alone;  // sanitize without interception: the parser refuses, the candidate stays
+  alone.sanitize = true;
+  EXPECT_FALSE(editService(base().yaml, "microsoft365", alone, kToday).ok());
+  auto parsed = ServiceEdit::fromJson({{"sanitize", true}});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->sanitize, std::optional<bool>(true));
+  EXPECT_FALSE(ServiceEdit::fromJson({{"sanitize", "yes"}}).ok());
+}
+
 }  // namespace
 }  // namespace lbg::control

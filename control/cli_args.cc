@@ -91,7 +91,9 @@ void serviceAdd(CliInvocation& inv) {
   if (!inv.text("ismap-id").empty()) a["ismap_id"] = inv.text("ismap-id");
   if (!inv.text("ismap-expires").empty()) a["ismap_expires"] = inv.text("ismap-expires");
   if (!inv.text("description").empty()) a["description"] = inv.text("description");
-  if (inv.has("intercept")) a["intercept"] = inv.text("intercept") == "true";
+  for (const char* flag : {"intercept", "sanitize"}) {
+    if (inv.has(flag)) a[flag] = inv.text(flag) == "true";
+  }
 }
 
 void serviceEdit(CliInvocation& inv) {
@@ -107,10 +109,13 @@ void serviceEdit(CliInvocation& inv) {
   if (inv.has("description")) a["description"] = inv.text("description");
   if (inv.has("ismap-id")) a["ismap_id"] = inv.text("ismap-id");
   if (inv.has("ismap-expires")) a["ismap_expires"] = inv.text("ismap-expires");
-  if (inv.has("intercept")) {
-    const std::string v = inv.text("intercept");
-    if (v != "true" && v != "false") throw UsageError{"--intercept takes true or false"};
-    a["intercept"] = v == "true";
+  for (const char* flag : {"intercept", "sanitize"}) {
+    if (!inv.has(flag)) continue;
+    const std::string v = inv.text(flag);
+    if (v != "true" && v != "false") {
+      throw UsageError{std::string("--") + flag + " takes true or false"};
+    }
+    a[flag] = v == "true";
   }
   if (a.size() == 1) throw UsageError{"nothing to change"};
 }

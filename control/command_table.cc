@@ -28,6 +28,8 @@ constexpr OptionSpec kKind{"kind", 0,   T::Text,
 constexpr OptionSpec kIsmapId{"ismap-id", 0, T::Text, "", "ID", ""};
 constexpr OptionSpec kIsmapExpires{"ismap-expires", 0, T::Text, "", "YYYY-MM-DD", ""};
 constexpr OptionSpec kIntercept{"intercept", 0, T::Text, "true", "true|false", "words:true false"};
+// Downloads through lbg-icapd (needs --intercept true: only decrypted bodies can be sanitized).
+constexpr OptionSpec kSanitize{"sanitize", 0, T::Text, "true", "true|false", "words:true false"};
 constexpr OptionSpec kDescription{"description", 0, T::Text, "", "TEXT", ""};
 constexpr OptionSpec kMessage{"message", 'm', T::Text, "", "MESSAGE", ""};
 
@@ -39,6 +41,7 @@ constexpr std::array kAddOptions = {kKind,
                                     kIsmapId,
                                     kIsmapExpires,
                                     kIntercept,
+                                    kSanitize,
                                     kDescription};
 constexpr std::array kEditOptions = {OptionSpec{"add-fqdn", 0, T::TextList, "", "F", ""},
                                      OptionSpec{"remove-fqdn", 0, T::TextList, "", "F", ""},
@@ -50,7 +53,8 @@ constexpr std::array kEditOptions = {OptionSpec{"add-fqdn", 0, T::TextList, "", 
                                      kDescription,
                                      kIsmapId,
                                      kIsmapExpires,
-                                     kIntercept};
+                                     kIntercept,
+                                     kSanitize};
 constexpr std::array kM365Options = {
     OptionSpec{"areas", 0, T::Text, "", "A,B", "words:Exchange SharePoint Skype Common"},
     OptionSpec{"categories", 0, T::Text, "", "C,D", "words:Optimize Allow Default"},

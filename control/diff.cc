@@ -70,6 +70,12 @@ std::string pinsOf(const ServiceSpec& s) {
   return out;
 }
 
+// "check: enforce, ocsp: prefer": the destination certificate check and its revocation rule.
+std::string certificateOf(const ServiceSpec& s) {
+  return std::string("check: ") + policy::toString(s.certCheck) +
+         ", ocsp: " + policy::toString(s.ocsp);
+}
+
 PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   PolicyDiff::ServiceChange c{s.name, change, {}, {}, {}};
   auto& side = std::string(change) == "added" ? c.added : c.removed;
@@ -84,6 +90,9 @@ PolicyDiff::ServiceChange whole(const ServiceSpec& s, const char* change) {
   if (s.tenant) c.fields.push_back({"tenant", "", tenantOf(s)});
   if (s.sanitize) c.fields.push_back({"sanitize", "", "true"});
   if (!s.pins.empty()) c.fields.push_back({"pins", "", pinsOf(s)});
+  if (s.certCheck != policy::CertCheck::Enforce || s.ocsp != policy::OcspCheck::Prefer) {
+    c.fields.push_back({"certificate", "", certificateOf(s)});
+  }
   return c;
 }
 
@@ -106,6 +115,7 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
                             : std::string("(infrastructure services on port 53)");
   };
   setting(d.settings, "dns.resolvers", resolvers(a), resolvers(b));
+  setting(d.settings, "dns.queries", policy::toString(a.dnsQueries), policy::toString(b.dnsQueries));
   // The IDS stage's settings; its rules are compared by diffIdsRules() (control/ids_rules.h).
   setting(d.settings, "ids", a.ids ? "on" : "off", b.ids ? "on" : "off");
   if (a.ids && b.ids) {
@@ -143,6 +153,7 @@ PolicyDiff diffPolicies(const policy::PolicyDoc& a, const policy::PolicyDoc& b) 
     setting(c.fields, "tenant", tenantOf(o), tenantOf(s));
     setting(c.fields, "sanitize", o.sanitize ? "true" : "false", s.sanitize ? "true" : "false");
     setting(c.fields, "pins", pinsOf(o), pinsOf(s));
+    setting(c.fields, "certificate", certificateOf(o), certificateOf(s));
     setting(c.fields, "description", o.description, s.description);
     // Only the order of list items changed: matching takes the most specific rule, so that is
     // not a change in what passes; but it is still a change of text, so show it as such.

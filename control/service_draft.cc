@@ -24,6 +24,7 @@ YAML::Node ServiceDraft::toYaml() const {
   list("cidr", cidrs);
   list("ports", ports);
   if (intercept) n["intercept"] = true;
+  if (sanitize) n["sanitize"] = true;
   if (!description.empty()) n["description"] = description;
   return n;
 }
@@ -35,6 +36,7 @@ json ServiceDraft::toJson() const {
             {"cidr", cidrs},
             {"ports", ports},
             {"intercept", intercept},
+            {"sanitize", sanitize},
             {"description", description}};
   if (!ismapId.empty() || !ismapExpires.empty())
     j["ismap"] = {{"id", ismapId}, {"expires", ismapExpires}};
@@ -77,9 +79,9 @@ Result<ServiceDraft> ServiceDraft::fromJson(const json& args) {
       r = list(d.ports);
     } else if (k == "description") {
       r = str(d.description);
-    } else if (k == "intercept") {
-      if (!v.is_boolean()) return Error{"\"intercept\" must be true or false"};
-      d.intercept = v.get<bool>();
+    } else if (k == "intercept" || k == "sanitize") {
+      if (!v.is_boolean()) return Error{"\"" + k + "\" must be true or false"};
+      (k == "intercept" ? d.intercept : d.sanitize) = v.get<bool>();
     } else {
       return Error{"unknown service field \"" + k + "\""};
     }

@@ -27,6 +27,7 @@ struct ServiceDraft {
   // Where it came from ("asp.csv", line 3), so a validation error points at the catalogue line.
   std::string originFile;
   int originLine = 0;
+  bool sanitize = false;  // last: the importers and tests build drafts by position
 
   YAML::Node toYaml() const;
   nlohmann::json toJson() const;
