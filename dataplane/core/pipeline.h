@@ -316,7 +316,8 @@ class Pipeline {
   // pipeline_dns.cc: DNS bindings with provenance.
   bool inspectDns(Entry& e, const Unit& u, bool fromInitiator);
   // False when a client's query names what no service lists (the flow is denied dns-query).
-  bool dnsQueryListed(Entry& e, std::span<const uint8_t> msg, bool overTcp);
+  // `st` and `q` are parseDnsQuestion()'s reading of the query.
+  bool dnsQueryListed(Entry& e, inspect::Status st, const inspect::DnsQuestion& q);
   bool dnsMessage(Entry& e, const inspect::DnsEndpoints& ep, std::span<const uint8_t> msg,
                   bool overTcp, bool fromClient, bool resolver);
   void bindDnsAnswers(std::span<const uint8_t> msg, bool overTcp);

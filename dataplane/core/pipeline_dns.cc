@@ -117,11 +117,10 @@ bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
   return true;
 }
 
-bool Pipeline::dnsQueryListed(Entry& e, std::span<const uint8_t> msg, bool overTcp) {
-  inspect::DnsQuestion q;
+bool Pipeline::dnsQueryListed(Entry& e, inspect::Status st, const inspect::DnsQuestion& q) {
   char name[256];
   size_t n = 0;
-  if (inspect::parseDnsQuestion(msg, overTcp, q) == inspect::Status::Done && !q.isResponse) {
+  if (st == inspect::Status::Done && !q.isResponse) {
     n = inspect::questionName(q, name);
     if (n != 0 && snap_->nameListed({name, n})) return true;
   }
@@ -137,12 +136,16 @@ bool Pipeline::dnsMessage(Entry& e, const inspect::DnsEndpoints& ep,
                           std::span<const uint8_t> msg, bool overTcp, bool fromClient,
                           bool resolver) {
   using Outcome = inspect::DnsQueryOutcome;
-  if (fromClient && !snap_->dnsQueriesAny() && !dnsQueryListed(e, msg, overTcp)) return false;
+  // A query's question is read once: for its name here, then for the query table.
+  inspect::DnsQuestion q;
+  const inspect::Status st =
+      fromClient ? inspect::parseDnsQuestion(msg, overTcp, q) : inspect::Status::Invalid;
+  if (fromClient && !snap_->dnsQueriesAny() && !dnsQueryListed(e, st, q)) return false;
   if (!resolver) {
     ++counters_.dns_not_resolver;  // allowed by cidr, but its answers never bind
     return true;
   }
-  const Outcome r = fromClient ? dnsQueries_->onQuery(ep, msg, overTcp, now_)
+  const Outcome r = fromClient ? dnsQueries_->onQuestion(ep, st, q, now_)
                                : dnsQueries_->onAnswer(ep, msg, overTcp, now_);
   counters_.dns_query_expired = dnsQueries_->expiredUnanswered();
   switch (r) {

@@ -77,6 +77,11 @@ DnsQueryOutcome DnsQueryTable::onQuery(const DnsEndpoints& ep, std::span<const u
                                        bool overTcp, uint64_t nowNs) {
   DnsQuestion q;
   const Status st = parseDnsQuestion(msg, overTcp, q);
+  return onQuestion(ep, st, q, nowNs);
+}
+
+DnsQueryOutcome DnsQueryTable::onQuestion(const DnsEndpoints& ep, Status st,
+                                          const DnsQuestion& q, uint64_t nowNs) {
   if (st == Status::NotMine) return DnsQueryOutcome::Ignored;
   if (st != Status::Done) return DnsQueryOutcome::Invalid;
   if (q.isResponse) return DnsQueryOutcome::WrongKind;

@@ -60,6 +60,10 @@ class DnsQueryTable {
   DnsQueryTable& operator=(const DnsQueryTable&) = delete;
 
   // A message from the client to the resolver.
+  // The same, for a question the caller already read (`st` is parseDnsQuestion()'s status):
+  // the pipeline judges the name first and parses each query once.
+  DnsQueryOutcome onQuestion(const DnsEndpoints& ep, Status st, const DnsQuestion& q,
+                             uint64_t nowNs);
   DnsQueryOutcome onQuery(const DnsEndpoints& ep, std::span<const uint8_t> msg, bool overTcp,
                           uint64_t nowNs);
   // A message from the resolver to the client. Only Matched may be turned into bindings.
