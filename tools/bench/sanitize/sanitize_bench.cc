@@ -1,131 +1,26 @@
 // Benchmark of the CDR engine; see README.md. Prints one summary line last.
 
-#include <qpdf/Buffer.hh>
-#include <qpdf/JSON.hh>
-#include <qpdf/QPDF.hh>
-#include <qpdf/QPDFObjectHandle.hh>
-#include <qpdf/QPDFWriter.hh>
-
 #include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
-#include <cmath>
+#include <map>
 #include <cstdio>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "sanitizer/common/zip_io.h"
 #include "sanitizer/core/engine.h"
+#include "tools/bench/sanitize/mix.h"
 
 namespace {
 
 using namespace lbg::sanitizer;
 using Clock = std::chrono::steady_clock;
-
-struct Sample {
-  std::string name;
-  std::string bytes;
-  uint32_t pages = 0;
-};
-
-std::string randomText(std::mt19937_64& rng, size_t bytes) {
-  static const char* kWords[] = {"LGWAN",     "住民", "申請",   "report", "budget",
-                                 "municipal", "data", "接続系", "α′"};
-  std::string out;
-  while (out.size() < bytes) {
-    out += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
-    out += ' ';
-  }
-  return out;
-}
-
-Sample makePdf(std::mt19937_64& rng, size_t target, int index) {
-  QPDF pdf;
-  pdf.emptyPDF();
-  uint32_t pages = static_cast<uint32_t>(1 + target / (200 * 1024));
-  size_t padding = target / pages;
-  for (uint32_t p = 0; p < pages; ++p) {
-    QPDFObjectHandle page = pdf.makeIndirectObject(
-        QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595 842] /Resources << /Font << /F1 "
-                                "<< /Type /Font /Subtype /Type1 "
-                                "/BaseFont /Helvetica >> >> >> >>"));
-    std::string content = "BT /F1 11 Tf 50 780 Td 14 TL\n";
-    for (int line = 0; line < 50; ++line)
-      content += "(" + randomText(rng, 60).substr(0, 60) + ") '\n";
-    content += "ET\n";
-    // Padding as an unused stream of random bytes so the file size is reached.
-    std::string pad(padding, '\0');
-    for (auto& c : pad) c = static_cast<char>(rng());
-    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, content));
-    page.replaceKey("/PieceInfo", QPDFObjectHandle::newStream(&pdf, pad));
-    if (index % 3 == 0) {
-      page.replaceKey(
-          "/AA", QPDFObjectHandle::parse("<< /O << /S /JavaScript /JS (app.alert\\(1\\)) >> >>"));
-    }
-    pdf.addPage(page, false);
-  }
-  if (index % 2 == 0) {
-    pdf.getRoot().replaceKey("/OpenAction",
-                             QPDFObjectHandle::parse("<< /S /Launch /F (cmd.exe) >>"));
-  }
-  QPDFWriter writer(pdf);
-  writer.setOutputMemory();
-  writer.write();
-  auto buffer = writer.getBufferSharedPointer();
-  return {"gen" + std::to_string(index) + ".pdf",
-          std::string(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize()),
-          pages};
-}
-
-Sample makeDocm(std::mt19937_64& rng, size_t target, int index) {
-  const std::string w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
-  std::string body;
-  while (body.size() < target * 4) {  // XML compresses ~4-8x
-    body += "<w:p><w:r><w:t>" + randomText(rng, 400) + "</w:t></w:r></w:p>";
-    if (rng() % 50 == 0) {
-      body +=
-          "<w:p><w:fldSimple w:instr=\"DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "
-          "calc\"><w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>";
-    }
-  }
-  std::string doc = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"" + w +
-                    "\"><w:body>" + body + "</w:body></w:document>";
-  std::string vba(std::min<size_t>(target / 10, 200000), '\0');
-  for (auto& c : vba) c = static_cast<char>(rng());
-  ZipWriter zip;
-  zip.add("[Content_Types].xml",
-          "<?xml version=\"1.0\"?><Types "
-          "xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
-          "<Default Extension=\"rels\" "
-          "ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
-          "<Default Extension=\"bin\" ContentType=\"application/vnd.ms-office.vbaProject\"/>"
-          "<Override PartName=\"/word/document.xml\" "
-          "ContentType=\"application/vnd.ms-word.document.macroEnabled.main+xml\"/>"
-          "</Types>");
-  zip.add(
-      "_rels/.rels",
-      "<?xml version=\"1.0\"?><Relationships "
-      "xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
-      "<Relationship Id=\"rId1\" "
-      "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" "
-      "Target=\"word/document.xml\"/></Relationships>");
-  zip.add("word/document.xml", doc);
-  zip.add("word/_rels/document.xml.rels",
-          "<?xml version=\"1.0\"?><Relationships "
-          "xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
-          "<Relationship Id=\"rId9\" "
-          "Type=\"http://schemas.microsoft.com/office/2006/relationships/vbaProject\" "
-          "Target=\"vbaProject.bin\"/></Relationships>");
-  zip.add("word/vbaProject.bin", vba);
-  std::string out, reason;
-  zip.finish(&out, &reason);
-  return {"gen" + std::to_string(index) + ".docm", out, 0};
-}
+using lbg::bench::Sample;
 
 // CPU seconds of this thread, and of reaped children (render sandboxes forked per file, and
 // retired pool workers).
@@ -161,7 +56,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   po::options_description options("sanitize-bench");
   options.add_options()("help", "help")("files", po::value(&files)->default_value(40),
-                                        "generated files (50 KB - 10 MB)")(
+                                        "files of the mix (50 KB - 10 MB; formats in mix.cc's proportions)")(
       "large", po::value(&largeFiles)->default_value(6), "extra 10 MB files for the p99")(
       "repeat", po::value(&repeat)->default_value(3), "runs per file: throughput takes each file's median run, the p99 every run")(
       "seed", po::value(&seed)->default_value(1), "generator seed")(
@@ -181,7 +76,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   // Created first, as lbg-icapd does at start: its render workers fork from a small process.
-  auto created = Engine::create(EngineConfig{});
+  // The per-file deadline is raised: on a loaded machine a legacy conversion (a LibreOffice start)
+  // can take longer than the default 30 s of wall time, and a file blocked by the deadline would
+  // measure the timeout, not the work.
+  EngineConfig config;
+  config.timeoutMs = 300000;
+  auto created = Engine::create(config);
   if (!created) {
     std::cerr << created.error().toString() << "\n";
     return 1;
@@ -189,15 +89,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<Engine> engine = std::move(created).value();
   std::mt19937_64 rng(seed);
   std::vector<Sample> samples, large;
-  // Sizes spread log-uniformly between 50 KB and 10 MB.
-  std::uniform_real_distribution<double> logSize(std::log(50e3), std::log(10e6));
-  for (int i = 0; i < files; ++i) {
-    size_t target = static_cast<size_t>(std::exp(logSize(rng)));
-    samples.push_back(i % 2 == 0 ? makePdf(rng, target, i) : makeDocm(rng, target, i));
-  }
-  for (int i = 0; i < largeFiles; ++i) {
-    large.push_back(i % 2 == 0 ? makePdf(rng, 10'000'000, 1000 + i)
-                               : makeDocm(rng, 10'000'000, 1001 + i));
+  std::string error;
+  if (!lbg::bench::makeMix({files, largeFiles}, rng, &samples, &large, &error)) {
+    std::cerr << "sanitize-bench: " << error << "\n";
+    return 1;
   }
   int blocked = 0;
   auto run = [&](const Sample& s, Mode mode) {
@@ -235,8 +130,18 @@ int main(int argc, char** argv) {
   double mixWall = 0, mixCpu = 0, smallWall = 0, smallCpu = 0;
   uint64_t mixBytes = 0;
   size_t smallCount = 0;
+  struct PerFormat {
+    int files = 0;
+    double cpuMs = 0;
+    uint64_t bytes = 0;
+  };
+  std::map<std::string, PerFormat> perFormat;
   for (const auto& s : samples) {
     Timing t = best(s);
+    PerFormat& f = perFormat[s.format];
+    ++f.files;
+    f.cpuMs += t.cpuMs;
+    f.bytes += s.bytes.size();
     mixWall += t.wallMs;
     mixCpu += t.cpuMs;
     mixBytes += s.bytes.size();
@@ -280,6 +185,16 @@ int main(int argc, char** argv) {
       "%.1f MB/s, p99 %.1f ms at 10 MB; image-pdf %.2f pages/s\n",
       rate(smallCount, smallWall), rate(mixBytes / 1e6, mixWall), percentile(largeWall, 0.99),
       rate(pages, imageWall));
+  // Per format over every file of the mix (any size), CPU time, each file's median run.
+  std::string breakdown = "per format (CPU):";
+  for (const auto& [format, f] : perFormat) {
+    char item[160];
+    std::snprintf(item, sizeof item, " %s %d files %.1f files/s %.1f MB/s;", format.c_str(), f.files,
+                  rate(f.files, f.cpuMs), rate(f.bytes / 1e6, f.cpuMs));
+    breakdown += item;
+  }
+  if (!perFormat.empty()) breakdown.pop_back();
+  std::printf("%s\n", breakdown.c_str());
   std::printf("sanitize: rebuild %.1f files/s, %.1f MB/s, p99 %.1f ms; image-pdf %.2f pages/s\n",
               rate(smallCount, smallCpu), rate(mixBytes / 1e6, mixCpu), percentile(largeCpu, 0.99),
               rate(pages, imageCpu));
