@@ -10,7 +10,7 @@
 namespace lbg::cert {
 
 CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
-                  std::span<const SpkiPin> pins) {
+                  std::span<const SpkiPin> pins, OcspMode ocsp, std::span<const uint8_t> staple) {
   SHA256_CTX c;
   SHA256_Init(&c);
   SHA256_Update(&c, certList.data(), certList.size());
@@ -19,6 +19,11 @@ CacheKey cacheKey(std::span<const uint8_t> certList, std::string_view sni,
   SHA256_Update(&c, sni.data(), sni.size());
   SHA256_Update(&c, &zero, 1);
   for (const SpkiPin& p : pins) SHA256_Update(&c, p.data(), p.size());
+  if (ocsp != OcspMode::Off) {  // Off keeps the key of a chain without revocation rule unchanged
+    const uint8_t tag[2] = {'o', uint8_t(ocsp)};
+    SHA256_Update(&c, tag, sizeof tag);
+    SHA256_Update(&c, staple.data(), staple.size());
+  }
   CacheKey out;
   SHA256_Final(out.data(), &c);
   return out;

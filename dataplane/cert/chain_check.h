@@ -77,8 +77,8 @@ struct CheckParams {
   std::string_view host;
   std::span<const SpkiPin> pins;
   int64_t atUnixSec = 0;  // 0: now
-  // The server's stapled OCSP response (the probe's handshake; the passive check of a TLS 1.2
-  // flight does not read CertificateStatus and passes Off) and what to make of it.
+  // The server's stapled OCSP response (the probe's handshake, or the CertificateStatus of a
+  // TLS ≤ 1.2 flight) and what to make of it.
   std::span<const uint8_t> ocspStaple;
   OcspMode ocsp = OcspMode::Off;
 };

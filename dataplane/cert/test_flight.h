@@ -2,19 +2,22 @@
 
 // Tests' and benchmarks' server flight: what a TLS server sends after the ClientHello, built from
 // real certificates — ServerHello, then for TLS 1.2 Certificate (the given DER certificates, leaf
-// first) and ServerHelloDone; for TLS 1.3 the ServerHello alone (the rest is encrypted). Never
+// first), a CertificateStatus when a stapled OCSP response is given, and ServerHelloDone; for TLS 1.3 the ServerHello alone (the rest is encrypted). Never
 // linked into the appliance.
 
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 #include "dataplane/inspect/tls/hello_builder.h"
 
 namespace lbg::cert::testing {
 
 inline inspect::testing::Bytes serverFlight(std::initializer_list<X509*> certs,
-                                            bool tls13 = false) {
+                                            bool tls13 = false,
+                                            const std::vector<uint8_t>* staple = nullptr) {
   namespace tls = inspect::testing;
   tls::Bytes sh;
   tls::put16(sh, 0x0303);
@@ -42,6 +45,12 @@ inline inspect::testing::Bytes serverFlight(std::initializer_list<X509*> certs,
     tls::put24(body, list.size());
     tls::append(body, list);
     tls::append(msgs, tls::handshake(body, 11));
+    if (staple != nullptr) {  // RFC 6066 §8: status_type ocsp, 24-bit length, OCSPResponse
+      tls::Bytes status = {1};
+      tls::put24(status, staple->size());
+      tls::append(status, tls::Bytes(staple->begin(), staple->end()));
+      tls::append(msgs, tls::handshake(status, 22));
+    }
     tls::append(msgs, tls::handshake({}, 14));
   }
   return tls::records(msgs, 16384, 0x0303);

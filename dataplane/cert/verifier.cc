@@ -116,6 +116,8 @@ void Verifier::run() {
         p.host = std::string_view(q->host, q->hostLen);
         p.pins = std::span<const SpkiPin>(q->pins, q->pinCount);
         p.atUnixSec = q->atUnixSec;
+        p.ocspStaple = std::span<const uint8_t>(q->chain + q->chainLen, q->stapleLen);
+        p.ocsp = q->ocsp;
         q->result = checkCertificateList(store_.get(), {q->chain, q->chainLen}, p);
         verified_.fetch_add(1, std::memory_order_relaxed);
         record(*q);

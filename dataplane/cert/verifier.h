@@ -38,7 +38,7 @@ struct VerifyRequest {
   int64_t atUnixSec = 0;
   uint8_t hostLen = 0;
   uint8_t pinCount = 0;
-  OcspMode ocsp = OcspMode::Off;  // the probe's staple rule (the passive check reads no staple)
+  OcspMode ocsp = OcspMode::Off;  // the service's staple rule, for the passive check and the probe
   char host[255];
   SpkiPin pins[kMaxPins];
   CacheKey key{};
@@ -52,6 +52,9 @@ struct VerifyRequest {
   uint8_t probeMacs[12];  // the client's frame's source, then destination MAC
   IpAddr probeClient;
   uint32_t chainLen = 0;
+  // The passive check's stapled OCSP response (CertificateStatus), if any, follows the list in
+  // the same buffer: chain[chainLen, chainLen + stapleLen).
+  uint32_t stapleLen = 0;
   uint8_t chain[kMaxChainBytes];
   // The answer.
   Refusal result = Refusal::None;
@@ -75,7 +78,7 @@ class RequestPool {
     r.atUnixSec = 0;
     r.hostLen = r.pinCount = 0;
     r.ocsp = OcspMode::Off;
-    r.chainLen = 0;
+    r.chainLen = r.stapleLen = 0;
     r.probe = r.probeRan = false;
     r.result = Refusal::None;
     return int32_t(i);

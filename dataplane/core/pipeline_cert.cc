@@ -147,7 +147,10 @@ void Pipeline::readServerFlight(Entry& e, Unit& u, TxSink& tx) {
     denyServerFlight(e, &u, Reason::CertUntrusted, "server-flight", tx);
     return;
   }
-  if (st == inspect::Status::NeedMore || (sh.hasCertificate && !sh.chainComplete)) {
+  // With a revocation rule the check also waits for what follows the Certificate: a stapled OCSP
+  // response, or the next message that says there is none.
+  const bool needStatus = rq.ocsp != cert::OcspMode::Off && sh.hasCertificate && !sh.statusKnown;
+  if (st == inspect::Status::NeedMore || (sh.hasCertificate && !sh.chainComplete) || needStatus) {
     if (full) {
       ++counters_.cert_flight_limit;
       denyServerFlight(e, &u, Reason::InspectLimit, "server-flight", tx);
@@ -169,9 +172,15 @@ void Pipeline::readServerFlight(Entry& e, Unit& u, TxSink& tx) {
     denyServerFlight(e, &u, Reason::InspectLimit, "certificate-list", tx);
     return;
   }
+  if (rq.ocsp != cert::OcspMode::Off && sh.hasStaple && !sh.stapleCopied) {
+    ++counters_.cert_flight_limit;  // chain and staple over 16 KiB: not judged, so not passed
+    denyServerFlight(e, &u, Reason::InspectLimit, "ocsp-staple", tx);
+    return;
+  }
   rq.chainLen = sh.chainLength;
-  rq.key = cert::cacheKey({rq.chain, rq.chainLen}, {rq.host, rq.hostLen},
-                          {rq.pins, rq.pinCount});
+  rq.stapleLen = rq.ocsp != cert::OcspMode::Off && sh.hasStaple ? sh.stapleLength : 0;
+  rq.key = cert::cacheKey({rq.chain, rq.chainLen}, {rq.host, rq.hostLen}, {rq.pins, rq.pinCount},
+                          rq.ocsp, {rq.chain + rq.chainLen, rq.stapleLen});
   cert::Refusal cached;
   if (certCache_->find(rq.key, now_, cached)) {
     ++counters_.cert_cache_hits;

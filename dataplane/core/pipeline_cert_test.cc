@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/cert/ocsp_test_util.h"
 #include "dataplane/cert/test_flight.h"
 #include "dataplane/core/event_sink.h"
 #include "dataplane/core/pipeline.h"
@@ -420,6 +421,88 @@ TEST_F(PipelineCertModeTest, OffArmsNoCheck) {
   open(40000, "off.example.com", f);
   EXPECT_EQ(toClient(40000), f.size());  // not held
   EXPECT_EQ(pipeline_->counters().cert_checks, 0u);
+}
+
+// Stapled OCSP in a TLS ≤ 1.2 flight (CertificateStatus, RFC 6066 §8): read by the passive check
+// under the service's `certificate.ocsp` (`svc`: the default prefer; `strict`: require).
+class PipelineCertOcspTest : public PipelineCertTest {
+ protected:
+  std::string extraPolicy() override {
+    return "  - name: strict\n    kind: lgwan-asp\n    fqdn: [strict.example.com]\n"
+           "    ports: [tcp/443]\n    certificate: {ocsp: require}\n";
+  }
+  std::vector<std::string> denials() {
+    std::vector<std::string> out;
+    for (const auto& v : verdicts()) {
+      if (v["action"] == "deny") out.push_back(v["reason"]);
+    }
+    return out;
+  }
+};
+
+TEST_F(PipelineCertOcspTest, AStapledRevocationRefusesAChainCachedAsGood) {
+  const auto leaf = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const auto good = cert::test::makeOcspResponse(root_, leaf.cert.get(), root_.cert.get());
+  cert::test::OcspAnswer revokedAnswer;
+  revokedAnswer.certStatus = V_OCSP_CERTSTATUS_REVOKED;
+  const auto revoked =
+      cert::test::makeOcspResponse(root_, leaf.cert.get(), root_.cert.get(), revokedAnswer);
+  const Bytes plain = flight({leaf.cert.get()});
+  const Bytes stapledGood = cert::testing::serverFlight({leaf.cert.get()}, false, &good);
+  const Bytes stapledRevoked = cert::testing::serverFlight({leaf.cert.get()}, false, &revoked);
+  open(40000, "svc.example.com", plain);  // prefer: no staple passes
+  pipeline_->serviceCert(now_, tx_, true);
+  open(40001, "svc.example.com", stapledGood);
+  pipeline_->serviceCert(now_, tx_, true);
+  // The same chain, now stapled "revoked": judged again (the staple is part of the cache key).
+  open(40002, "svc.example.com", stapledRevoked);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), plain.size());
+  EXPECT_EQ(toClient(40001), stapledGood.size());
+  EXPECT_EQ(toClient(40002), 0u);
+  EXPECT_EQ(toClient(40002, true), 1u);
+  EXPECT_EQ(resetsToServer(40002), 1u);
+  EXPECT_EQ(pipeline_->counters().cert_verify_requests, 3u);
+  EXPECT_EQ(denials(), (std::vector<std::string>{"cert-revoked"}));
+}
+
+TEST_F(PipelineCertOcspTest, RequireRefusesAFlightWithoutStapleAndAcceptsAGoodOne) {
+  const auto leaf = proxy::test::makeLeaf(root_, "strict", {"strict.example.com"});
+  const auto good = cert::test::makeOcspResponse(root_, leaf.cert.get(), root_.cert.get());
+  const Bytes stapled = cert::testing::serverFlight({leaf.cert.get()}, false, &good);
+  open(40000, "strict.example.com", flight({leaf.cert.get()}));
+  open(40001, "strict.example.com", stapled);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), 0u);
+  EXPECT_EQ(toClient(40001), stapled.size());
+  EXPECT_EQ(denials(), (std::vector<std::string>{"ocsp-missing"}));
+}
+
+TEST_F(PipelineCertOcspTest, TheCheckWaitsForWhatFollowsTheCertificate) {
+  const auto leaf = proxy::test::makeLeaf(root_, "strict", {"strict.example.com"});
+  const auto good = cert::test::makeOcspResponse(root_, leaf.cert.get(), root_.cert.get());
+  const Bytes stapled = cert::testing::serverFlight({leaf.cert.get()}, false, &good);
+  // The flight cut inside the staple: held, nothing asked yet; the rest completes it.
+  const size_t cut = stapled.size() - 40;
+  handshake(40000);
+  L4Spec c = side(true, 40000), s = side(false, 40000);
+  c.seq = 1001;
+  c.ack = 5001;
+  c.flags = 0x18;
+  const Bytes hello = testing::clientHello({.names = {"strict.example.com"}});
+  inject(testing::frame(c, hello), Ingress::InsidePort);
+  s.flags = 0x18;
+  s.seq = 5001;
+  s.ack = 1001 + uint32_t(hello.size());
+  inject(testing::frame(s, Bytes(stapled.begin(), stapled.begin() + long(cut))), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->certInFlight(), 0u);
+  EXPECT_EQ(toClient(40000), 0u);
+  s.seq = 5001 + uint32_t(cut);
+  inject(testing::frame(s, Bytes(stapled.begin() + long(cut), stapled.end())), Ingress::OutsidePort);
+  EXPECT_EQ(pipeline_->certInFlight(), 1u);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), stapled.size());
+  EXPECT_TRUE(denials().empty());
 }
 
 // HA sync of certificate verdicts (pipeline_cache_sync.cc): box A's worker (worker 0 of the

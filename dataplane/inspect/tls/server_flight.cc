@@ -12,6 +12,8 @@ constexpr uint8_t kContentAlert = 21;
 constexpr uint8_t kContentHandshake = 22;
 constexpr uint8_t kServerHello = 2;
 constexpr uint8_t kCertificate = 11;
+constexpr uint8_t kCertificateStatus = 22;
+constexpr uint8_t kStatusTypeOcsp = 1;
 constexpr size_t kMaxServerHello = 4096;
 constexpr uint32_t kMaxRecordLength = 1u << 14;
 
@@ -65,6 +67,42 @@ class HandshakeBytes {
   }
   const uint8_t* base = nullptr;
 };
+
+// The message after the Certificate (at handshake offset `at`): a CertificateStatus carries the
+// stapled OCSP response (RFC 6066 §8: status_type ocsp, then a 24-bit length and the DER
+// OCSPResponse); any other message means no staple. False when a CertificateStatus is malformed.
+bool readStatus(const HandshakeBytes& hs, uint32_t at, bool nonHandshakeAfter, TlsServerHello& out,
+                std::span<uint8_t> chain) {
+  uint8_t head[8];
+  if (!hs.has(at, 4)) {
+    out.statusKnown = nonHandshakeAfter;  // the plaintext handshake ended: nothing was stapled
+    return true;
+  }
+  hs.copy(at, 4, head);
+  if (head[0] != kCertificateStatus) {
+    out.statusKnown = true;
+    return true;
+  }
+  const uint32_t len = uint32_t(head[1]) << 16 | uint32_t(head[2]) << 8 | head[3];
+  if (!hs.has(at + 4, 4)) {
+    out.statusKnown = nonHandshakeAfter;
+    return !nonHandshakeAfter;
+  }
+  hs.copy(at + 4, 4, head + 4);
+  const uint32_t responseLen = uint32_t(head[5]) << 16 | uint32_t(head[6]) << 8 | head[7];
+  if (head[4] != kStatusTypeOcsp || responseLen == 0 || responseLen + 4 != len) return false;
+  if (!hs.has(at + 8, responseLen)) {
+    out.statusKnown = nonHandshakeAfter;
+    return !nonHandshakeAfter;
+  }
+  out.statusKnown = out.hasStaple = true;
+  out.stapleLength = responseLen;
+  if (out.chainCopied && chain.size() - out.chainLength >= responseLen) {
+    hs.copy(at + 8, responseLen, chain.data() + out.chainLength);
+    out.stapleCopied = true;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -177,6 +215,9 @@ Status parseServerFlight(std::span<const uint8_t> stream, TlsServerHello& out,
     if (chain.size() >= listLen) {
       hs.copy(next + 4 + 3, listLen, chain.data());
       out.chainCopied = true;
+    }
+    if (!readStatus(hs, next + 4 + certMsgLen, nonHandshakeAfter, out, chain)) {
+      return fail(out, TlsReason::BadCertificate);
     }
   }
   const int64_t at = hs.contiguous(certAt, certLen);

@@ -1,8 +1,9 @@
 #pragma once
 
 // TLS server flight inspector: ServerHello (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3) and, for TLS 1.2
-// and older, the first certificate of the Certificate message (RFC 5246 §7.4.2), so that the
-// destination's certificate can be checked passively. TLS 1.3 encrypts the certificate: the
+// and older, the first certificate of the Certificate message (RFC 5246 §7.4.2) and the stapled
+// OCSP response of a CertificateStatus message right after it (RFC 6066 §8), so that the
+// destination's certificate and its revocation can be checked passively. TLS 1.3 encrypts the certificate: the
 // flight is Done after the ServerHello and the check has to be made by probe.
 //
 // Input is the server→client stream from its start, re-parsed as it grows, like parseClientHello.
@@ -34,6 +35,14 @@ struct TlsServerHello {
   bool chainComplete;
   bool chainCopied;
   uint32_t chainLength;
+  // What follows the Certificate message is in the stream (or the plaintext handshake ended), so
+  // whether the server stapled an OCSP response is known. A staple (CertificateStatus of type
+  // ocsp) is the DER OCSPResponse; it is copied to chain[chainLength, chainLength + stapleLength)
+  // when the chain was copied and both fit.
+  bool statusKnown;
+  bool hasStaple;
+  bool stapleCopied;
+  uint32_t stapleLength;
   TlsReason reason;  // why Invalid; None otherwise
 };
 
@@ -42,7 +51,7 @@ struct TlsServerHello {
 // A certificate that straddles records is copied to `scratch` if it fits; otherwise Done with
 // hasCertificate set and neither certContiguous nor certInScratch (the caller cannot check it and
 // must treat it as unverified). The passive certificate check needs the whole list: it waits
-// (re-parsing as the stream grows) until chainComplete.
+// (re-parsing as the stream grows) until chainComplete, and, when it reads staples, statusKnown.
 Status parseServerFlight(std::span<const uint8_t> stream, TlsServerHello& out,
                          std::span<uint8_t> scratch = {}, std::span<uint8_t> chain = {});
 

@@ -130,6 +130,74 @@ TEST(TlsServerFlight, WholeCertificateListForTheChainCheck) {
   EXPECT_FALSE(h.chainCopied);
 }
 
+// RFC 6066 §8: CertificateStatus (22) right after the Certificate carries the stapled OCSP
+// response; what follows the Certificate decides whether there is one.
+Bytes certificateStatus(const Bytes& response, uint8_t statusType = 1) {
+  Bytes body = {statusType};
+  testing::put24(body, response.size());
+  testing::append(body, response);
+  return testing::handshake(body, 22);
+}
+
+TEST(TlsServerFlight, StapledOcspResponseFollowsTheChainInItsBuffer) {
+  const Bytes cert(600, 0x33), response(300, 0x30);
+  Bytes flight = serverHello(0x0303, {});
+  testing::append(flight, certificateMsg(cert));
+  testing::append(flight, certificateStatus(response));
+  testing::append(flight, testing::handshake({}, 14));
+  const Bytes s = testing::records(flight, 500);  // the staple straddles records
+  Bytes chain(4096);
+  TlsServerHello h;
+  bool sawChainBeforeStatus = false;
+  for (size_t n = 0; n < s.size(); ++n) {
+    if (parseServerFlight({s.data(), n}, h, {}, chain) == Status::Done && h.chainComplete) {
+      sawChainBeforeStatus |= !h.statusKnown;
+      if (h.statusKnown) EXPECT_TRUE(h.hasStaple) << n;
+    }
+  }
+  EXPECT_TRUE(sawChainBeforeStatus);
+  ASSERT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, chain), Status::Done);
+  ASSERT_TRUE(h.statusKnown && h.hasStaple && h.stapleCopied);
+  EXPECT_EQ(h.stapleLength, response.size());
+  EXPECT_EQ(Bytes(chain.begin() + h.chainLength, chain.begin() + h.chainLength + h.stapleLength),
+            response);
+  // Room for the chain but not the staple: known, not copied (the caller must not judge it).
+  Bytes tight(h.chainLength + 10);
+  ASSERT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, tight), Status::Done);
+  EXPECT_TRUE(h.chainCopied && h.hasStaple);
+  EXPECT_FALSE(h.stapleCopied);
+}
+
+TEST(TlsServerFlight, NoStapleIsKnownFromTheNextMessage) {
+  Bytes flight = serverHello(0x0303, {});
+  testing::append(flight, certificateMsg(Bytes(600, 0x33)));
+  Bytes s = testing::records(flight);
+  Bytes chain(4096);
+  TlsServerHello h;
+  ASSERT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, chain), Status::Done);
+  EXPECT_TRUE(h.chainComplete);
+  EXPECT_FALSE(h.statusKnown);  // the next message has not come yet
+  testing::append(flight, testing::handshake({}, 14));
+  s = testing::records(flight);
+  ASSERT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, chain), Status::Done);
+  EXPECT_TRUE(h.statusKnown);
+  EXPECT_FALSE(h.hasStaple);
+}
+
+TEST(TlsServerFlight, MalformedCertificateStatusIsInvalid) {
+  for (const Bytes& status : {certificateStatus(Bytes(10, 1), 2),  // not ocsp
+                              certificateStatus({}),                // empty response
+                              testing::handshake({1, 0, 0, 9, 1, 2}, 22)}) {  // lengths disagree
+    Bytes flight = serverHello(0x0303, {});
+    testing::append(flight, certificateMsg(Bytes(600, 0x33)));
+    testing::append(flight, status);
+    const Bytes s = testing::records(flight);
+    Bytes chain(4096);
+    TlsServerHello h;
+    EXPECT_EQ(parseServerFlight({s.data(), s.size()}, h, {}, chain), Status::Invalid);
+  }
+}
+
 TEST(TlsServerFlight, CertificateAcrossRecordsGoesToScratch) {
   Bytes cert(3000);
   for (size_t i = 0; i < cert.size(); ++i) cert[i] = uint8_t(i * 7);
