@@ -47,7 +47,30 @@ enum class Kind : uint8_t {
   RoleMap,
   Attribute,
   CharProcs,
+  Resources,
+  FontMap,
+  XObjectMap,
+  GStateMap,
+  ColourSpaceMap,
+  PatternMap,
+  ShadingMap,
+  PropertiesMap,
+  ExtGState,
+  SoftMask,
+  Properties,      // a marked-content property list: optional content, or plain values
+  TilingPattern,   // stream; content filtered by the content pass
+  ShadingPattern,
+  Shading,         // types 1 to 3 (dictionaries)
+  ShadingStream,   // types 4 to 7: data rewritten from its decoded bytes
+  Function,        // types 2 and 3 (dictionaries)
+  SampledFunction, // type 0: data rewritten from its decoded bytes
 };
+
+// Kinds that are streams; the last two get their data rewritten here.
+bool streamKind(Kind k) {
+  return k == Kind::FormXObject || k == Kind::TilingPattern || k == Kind::ShadingStream || k == Kind::SampledFunction;
+}
+bool freshDataKind(Kind k) { return k == Kind::ShadingStream || k == Kind::SampledFunction; }
 
 enum class V : uint8_t {
   Num,
@@ -66,7 +89,6 @@ enum class V : uint8_t {
   Ref,           // a dictionary (or stream) of `kind`, rebuilt under its own schema
   RefArr,
   RefOrRefArr,
-  Resources,     // a resource dictionary: its own passes rebuild what it names (fonts: roots here)
   StreamKeep,    // stream data rebuilt by another pass (font programs)
   StreamKey,     // /Length, /Filter, /DecodeParms of a stream whose data another pass replaces
   Fresh,         // a stream rewritten here from its decoded bytes under an empty dictionary
@@ -86,6 +108,13 @@ enum class V : uint8_t {
   Border,
   Page,
   FormOrStates,  // /AP /N /R /D: one appearance stream, or a dictionary of them by state
+  XObject,       // an image (rebuilt by the image pass) or a form XObject; nothing else
+  ColourSpace,
+  Pattern,
+  Shading,
+  Function,      // a function, or an array of functions (one per output)
+  BoolArr,
+  SoftMask,      // /None or a soft-mask dictionary
 };
 
 struct Entry {
@@ -190,7 +219,7 @@ const Schema* fontSchema(const std::string& subtype) {
     // CharProcs are content streams: the content pass filters them with the font's resources.
     m["/Type3"] = {"font", join({base, simple,
                                  {{"/FontBBox", V::Rect}, {"/FontMatrix", V::NumArr}, {"/CharProcs", V::Ref, Kind::CharProcs},
-                                  {"/Resources", V::Resources}}})};
+                                  {"/Resources", V::Ref, Kind::Resources}}})};
     // An embedded CMap stream as /Encoding is not an encoding dictionary: dropped.
     m["/Type0"] = {"font", join({base, {{"/Encoding", V::NameOrRef, Kind::Encoding},
                                         {"/DescendantFonts", V::RefArr, Kind::Font}}})};
@@ -210,7 +239,7 @@ const Schema& fixedSchema(Kind kind) {
       {Kind::Appearance, {"appearance", {{"/N", V::FormOrStates}, {"/R", V::FormOrStates}, {"/D", V::FormOrStates}}}},
       {Kind::AppearanceStates, {"appearance", {{"*", V::Ref, Kind::FormXObject}}}},
       {Kind::FormXObject, {"form-xobject", {{"/Type", V::Name}, {"/Subtype", V::Name}, {"/FormType", V::Int},
-                                            {"/BBox", V::Rect}, {"/Matrix", V::NumArr}, {"/Resources", V::Resources},
+                                            {"/BBox", V::Rect}, {"/Matrix", V::NumArr}, {"/Resources", V::Ref, Kind::Resources},
                                             {"/Group", V::Ref, Kind::Group}, {"/OC", V::Ref, Kind::OC},
                                             {"/StructParent", V::Int}, {"/StructParents", V::Int},
                                             {"/Length", V::StreamKey}, {"/Filter", V::StreamKey},
@@ -234,7 +263,7 @@ const Schema& fixedSchema(Kind kind) {
       {Kind::Encoding, {"encoding", {{"/Type", V::Name}, {"/BaseEncoding", V::Name}, {"/Differences", V::Differences}}}},
       {Kind::CIDSystemInfo, {"cid-system-info", {{"/Registry", V::Str}, {"/Ordering", V::Str}, {"/Supplement", V::Int}}}},
       {Kind::AcroForm, {"acroform", {{"/Fields", V::RefArr, Kind::Field}, {"/NeedAppearances", V::Bool},
-                                     {"/SigFlags", V::Int}, {"/CO", V::RefArr, Kind::Field}, {"/DR", V::Resources},
+                                     {"/SigFlags", V::Int}, {"/CO", V::RefArr, Kind::Field}, {"/DR", V::Ref, Kind::Resources},
                                      {"/DA", V::Str}, {"/Q", V::Int}}}},
       {Kind::Field, {"form-field", fieldKeys()}},
       {Kind::NamesDict, {"names", {{"/Dests", V::Ref, Kind::DestTree}}}},
@@ -252,8 +281,69 @@ const Schema& fixedSchema(Kind kind) {
       {Kind::Attribute, {"structure", {{"*", V::Prim}}}},
       // Glyph procedures are content streams: the content pass filters them (pdf_content.h).
       {Kind::CharProcs, {"font", {{"*", V::StreamKeep}}}},
+      // Resource dictionaries: each category is a map of names to objects of one kind. Halftones,
+      // transfer, black-generation and undercolour functions are device controls a screen reader
+      // ignores: dropped with anything else unknown.
+      {Kind::Resources, {"resources", {{"/Font", V::Ref, Kind::FontMap}, {"/XObject", V::Ref, Kind::XObjectMap},
+                                       {"/ExtGState", V::Ref, Kind::GStateMap},
+                                       {"/ColorSpace", V::Ref, Kind::ColourSpaceMap},
+                                       {"/Pattern", V::Ref, Kind::PatternMap}, {"/Shading", V::Ref, Kind::ShadingMap},
+                                       {"/Properties", V::Ref, Kind::PropertiesMap}, {"/ProcSet", V::NameOrNames}}}},
+      {Kind::FontMap, {"font", {{"*", V::Ref, Kind::Font}}}},
+      {Kind::XObjectMap, {"xobject", {{"*", V::XObject}}}},
+      {Kind::GStateMap, {"graphics-state", {{"*", V::Ref, Kind::ExtGState}}}},
+      {Kind::ColourSpaceMap, {"colour-space", {{"*", V::ColourSpace}}}},
+      {Kind::PatternMap, {"pattern", {{"*", V::Pattern}}}},
+      {Kind::ShadingMap, {"shading", {{"*", V::Shading}}}},
+      {Kind::PropertiesMap, {"properties", {{"*", V::Ref, Kind::Properties}}}},
+      {Kind::ExtGState, {"graphics-state", {{"/Type", V::Name}, {"/LW", V::Num}, {"/LC", V::Int}, {"/LJ", V::Int},
+                                            {"/ML", V::Num}, {"/D", V::Border}, {"/RI", V::Name}, {"/OP", V::Bool},
+                                            {"/op", V::Bool}, {"/OPM", V::Int}, {"/FL", V::Num}, {"/SM", V::Num},
+                                            {"/SA", V::Bool}, {"/BM", V::NameOrNames}, {"/SMask", V::SoftMask},
+                                            {"/CA", V::Num}, {"/ca", V::Num}, {"/AIS", V::Bool}, {"/TK", V::Bool}}}},
+      {Kind::SoftMask, {"graphics-state", {{"/Type", V::Name}, {"/S", V::Name}, {"/G", V::Ref, Kind::FormXObject},
+                                           {"/BC", V::NumArr}}}},
+      {Kind::TilingPattern, {"pattern", {{"/Type", V::Name}, {"/PatternType", V::Int}, {"/PaintType", V::Int},
+                                         {"/TilingType", V::Int}, {"/BBox", V::Rect}, {"/XStep", V::Num},
+                                         {"/YStep", V::Num}, {"/Resources", V::Ref, Kind::Resources},
+                                         {"/Matrix", V::NumArr}, {"/Length", V::StreamKey}, {"/Filter", V::StreamKey},
+                                         {"/DecodeParms", V::StreamKey}}}},
+      {Kind::ShadingPattern, {"pattern", {{"/Type", V::Name}, {"/PatternType", V::Int}, {"/Shading", V::Shading},
+                                          {"/Matrix", V::NumArr}, {"/ExtGState", V::Ref, Kind::ExtGState}}}},
+      {Kind::Shading, {"shading", {{"/ShadingType", V::Int}, {"/ColorSpace", V::ColourSpace}, {"/Background", V::NumArr},
+                                   {"/BBox", V::Rect}, {"/AntiAlias", V::Bool}, {"/Domain", V::NumArr},
+                                   {"/Coords", V::NumArr}, {"/Matrix", V::NumArr}, {"/Function", V::Function},
+                                   {"/Extend", V::BoolArr}}}},
+      {Kind::ShadingStream, {"shading", {{"/ShadingType", V::Int}, {"/ColorSpace", V::ColourSpace},
+                                         {"/Background", V::NumArr}, {"/BBox", V::Rect}, {"/AntiAlias", V::Bool},
+                                         {"/BitsPerCoordinate", V::Int}, {"/BitsPerComponent", V::Int},
+                                         {"/BitsPerFlag", V::Int}, {"/Decode", V::NumArr}, {"/VerticesPerRow", V::Int},
+                                         {"/Function", V::Function}, {"/Length", V::StreamKey},
+                                         {"/Filter", V::StreamKey}, {"/DecodeParms", V::StreamKey}}}},
   };
   return kSchemas.at(kind);
+}
+
+const Schema& exponentialFunction() {
+  static const Schema k = {"function", {{"/FunctionType", V::Int}, {"/Domain", V::NumArr}, {"/Range", V::NumArr},
+                                        {"/C0", V::NumArr}, {"/C1", V::NumArr}, {"/N", V::Num}}};
+  return k;
+}
+const Schema& stitchingFunction() {
+  static const Schema k = {"function", {{"/FunctionType", V::Int}, {"/Domain", V::NumArr}, {"/Range", V::NumArr},
+                                        {"/Functions", V::Function}, {"/Bounds", V::NumArr}, {"/Encode", V::NumArr}}};
+  return k;
+}
+const Schema& sampledFunction() {
+  static const Schema k = {"function", {{"/FunctionType", V::Int}, {"/Domain", V::NumArr}, {"/Range", V::NumArr},
+                                        {"/Size", V::NumArr}, {"/BitsPerSample", V::Int}, {"/Order", V::Int},
+                                        {"/Encode", V::NumArr}, {"/Decode", V::NumArr}, {"/Length", V::StreamKey},
+                                        {"/Filter", V::StreamKey}, {"/DecodeParms", V::StreamKey}}};
+  return k;
+}
+const Schema& propertyList() {
+  static const Schema k = {"properties", {{"*", V::Prim}}};
+  return k;
 }
 
 const Schema& gotoAction() {
@@ -312,7 +402,7 @@ const Schema* schemaFor(Kind kind, QPDFObjectHandle h, std::string* what) {
   const bool stream = h.isStream();
   QPDFObjectHandle dict = stream ? h.getDict() : h;
   if (!dict.isDictionary()) return *what = "not a dictionary", nullptr;
-  if (stream != (kind == Kind::FormXObject)) return *what = stream ? "stream" : "not a stream", nullptr;
+  if (stream != streamKind(kind)) return *what = stream ? "stream" : "not a stream", nullptr;
   const std::string subtype = nameOf(dict.getKey("/Subtype"));
   const std::string type = nameOf(dict.getKey("/Type"));
   *what = subtype.empty() ? type : subtype;
@@ -338,6 +428,32 @@ const Schema* schemaFor(Kind kind, QPDFObjectHandle h, std::string* what) {
     case Kind::OC:
       if (type == "/OCMD") return &ocMembership();
       return type == "/OCG" ? &ocGroup() : nullptr;
+    case Kind::Properties:
+      if (type == "/OCMD") return &ocMembership();
+      return type == "/OCG" ? &ocGroup() : &propertyList();
+    case Kind::TilingPattern:
+    case Kind::ShadingPattern: {
+      QPDFObjectHandle t = dict.getKey("/PatternType");
+      const int want = kind == Kind::TilingPattern ? 1 : 2;
+      return t.isInteger() && t.getIntValue() == want ? &fixedSchema(kind) : nullptr;
+    }
+    case Kind::Shading:
+    case Kind::ShadingStream: {
+      QPDFObjectHandle t = dict.getKey("/ShadingType");
+      const bool ok = t.isInteger() && (kind == Kind::Shading ? t.getIntValue() >= 1 && t.getIntValue() <= 3
+                                                               : t.getIntValue() >= 4 && t.getIntValue() <= 7);
+      return ok ? &fixedSchema(kind) : nullptr;
+    }
+    case Kind::Function:
+    case Kind::SampledFunction: {
+      // Type 4 (PostScript calculator) functions are programs: refused, not interpreted.
+      QPDFObjectHandle t = dict.getKey("/FunctionType");
+      *what = t.isInteger() ? "type " + std::to_string(t.getIntValue()) : "no type";
+      if (!t.isInteger()) return nullptr;
+      if (kind == Kind::SampledFunction) return t.getIntValue() == 0 ? &sampledFunction() : nullptr;
+      if (t.getIntValue() == 2) return &exponentialFunction();
+      return t.getIntValue() == 3 ? &stitchingFunction() : nullptr;
+    }
     case Kind::Struct:
       if (type == "/StructTreeRoot") return &structRoot();
       if (type == "/MCR") return &markedRef();
@@ -366,6 +482,17 @@ std::string objectReport(Kind kind) {
       return "optional-content";
     case Kind::Struct:
       return "structure";
+    case Kind::Properties:
+      return "properties";
+    case Kind::TilingPattern:
+    case Kind::ShadingPattern:
+      return "pattern";
+    case Kind::Shading:
+    case Kind::ShadingStream:
+      return "shading";
+    case Kind::Function:
+    case Kind::SampledFunction:
+      return "function";
     default:
       return fixedSchema(kind).report;
   }
@@ -376,6 +503,7 @@ std::string objectReport(Kind kind) {
 // a /Parent naming the catalog must not get the catalog rebuilt as a form field.
 int family(Kind kind) {
   if (kind == Kind::Field) return static_cast<int>(Kind::Annotation);
+  if (kind == Kind::Properties) return static_cast<int>(Kind::OC);
   return static_cast<int>(kind);
 }
 
@@ -439,6 +567,7 @@ class Rebuilder {
   QPDFObjectHandle ref(Kind kind, QPDFObjectHandle v, const std::string& at, int depth);
   QPDFObjectHandle refArray(Kind kind, QPDFObjectHandle v, const std::string& at, int depth);
   QPDFObjectHandle dest(QPDFObjectHandle v);
+  QPDFObjectHandle colourSpace(QPDFObjectHandle v, const std::string& at, int depth);
   QPDFObjectHandle fresh(QPDFObjectHandle v);
   QPDFObjectHandle toUnicode(QPDFObjectHandle v, const std::string& at);
   bool decode(QPDFObjectHandle stream, std::string* out);
@@ -502,6 +631,68 @@ QPDFObjectHandle Rebuilder::dest(QPDFObjectHandle v) {
     }
   }
   return out;
+}
+
+// Colour spaces rebuilt as fresh arrays: device and pattern names as they are; ICC-based and
+// calibrated spaces become the device space of their component count (the profile is not carried,
+// as for images); Lab keeps its numbers; Indexed keeps its table as a string; Separation and
+// DeviceN keep their names, alternate space and tint function (attributes dropped).
+QPDFObjectHandle Rebuilder::colourSpace(QPDFObjectHandle v, const std::string& at, int depth) {
+  const QPDFObjectHandle null = QPDFObjectHandle::newNull();
+  if (v.isName()) return freshPrimitive(v);
+  if (!v.isArray() || v.getArrayNItems() < 1 || v.getArrayNItems() > 5 || depth > 4) return null;
+  const std::string family = nameOf(v.getArrayItem(0));
+  const int n = v.getArrayNItems();
+  auto device = [](int components) {
+    return QPDFObjectHandle::newName(components == 1 ? "/DeviceGray" : components == 3 ? "/DeviceRGB" : "/DeviceCMYK");
+  };
+  if (family == "/ICCBased" && n == 2 && v.getArrayItem(1).isStream()) {
+    QPDFObjectHandle components = v.getArrayItem(1).getDict().getKey("/N");
+    if (!components.isInteger() || (components.getIntValue() != 1 && components.getIntValue() != 3 &&
+                                     components.getIntValue() != 4)) {
+      return null;
+    }
+    addRemoved(removed_, "icc-profile", at);
+    return device(static_cast<int>(components.getIntValue()));
+  }
+  if (family == "/CalGray" && n == 2) return device(1);
+  if (family == "/CalRGB" && n == 2) return device(3);
+  if (family == "/Lab" && n == 2 && v.getArrayItem(1).isDictionary()) {
+    QPDFObjectHandle params = QPDFObjectHandle::newDictionary();
+    for (const char* key : {"/WhitePoint", "/BlackPoint", "/Range"}) {
+      QPDFObjectHandle a = numberArray(v.getArrayItem(1).getKey(key));
+      if (!a.isNull()) params.replaceKey(key, a);
+    }
+    if (!params.hasKey("/WhitePoint")) return null;
+    return QPDFObjectHandle::newArray({QPDFObjectHandle::newName("/Lab"), params});
+  }
+  if (family == "/Pattern" && n == 2) {
+    QPDFObjectHandle base = colourSpace(v.getArrayItem(1), at, depth + 1);
+    return base.isNull() ? null : QPDFObjectHandle::newArray({QPDFObjectHandle::newName("/Pattern"), base});
+  }
+  if ((family == "/Indexed" || family == "/I") && n == 4) {
+    QPDFObjectHandle base = colourSpace(v.getArrayItem(1), at, depth + 1);
+    QPDFObjectHandle hival = v.getArrayItem(2), lookup = v.getArrayItem(3);
+    if (base.isNull() || !hival.isInteger() || hival.getIntValue() < 0 || hival.getIntValue() > 255) return null;
+    std::string table;
+    if (lookup.isString()) {
+      table = lookup.getStringValue();
+    } else if (!lookup.isStream() || !decode(lookup, &table)) {
+      return null;
+    }
+    if (table.size() > 256 * 32) table.resize(256 * 32);
+    return QPDFObjectHandle::newArray({QPDFObjectHandle::newName("/Indexed"), base,
+                                       QPDFObjectHandle::newInteger(hival.getIntValue()), QPDFObjectHandle::newString(table)});
+  }
+  if ((family == "/Separation" && n == 4 && v.getArrayItem(1).isName()) ||
+      (family == "/DeviceN" && (n == 4 || n == 5) && v.getArrayItem(1).isArray())) {
+    QPDFObjectHandle names = value(Entry{"", V::NameOrNames}, v.getArrayItem(1), at, depth);
+    QPDFObjectHandle alternate = colourSpace(v.getArrayItem(2), at, depth + 1);
+    QPDFObjectHandle tint = value(Entry{"", V::Function}, v.getArrayItem(3), at, depth);
+    if (names.isNull() || alternate.isNull() || tint.isNull()) return null;
+    return QPDFObjectHandle::newArray({QPDFObjectHandle::newName(family), names, alternate, tint});
+  }
+  return null;
 }
 
 QPDFObjectHandle Rebuilder::ref(Kind kind, QPDFObjectHandle v, const std::string& at, int depth) {
@@ -591,8 +782,6 @@ QPDFObjectHandle Rebuilder::value(const Entry& e, QPDFObjectHandle v, const std:
       return refArray(e.kind, v, at, depth);
     case V::RefOrRefArr:
       return v.isArray() ? refArray(e.kind, v, at, depth) : ref(e.kind, v, at, depth);
-    case V::Resources:
-      return v.isDictionary() ? v : null;
     case V::StreamKeep:
       return v.isStream() ? v : null;
     case V::StreamKey:
@@ -707,6 +896,43 @@ QPDFObjectHandle Rebuilder::value(const Entry& e, QPDFObjectHandle v, const std:
       }
       return out;
     }
+    case V::XObject: {
+      QPDFObjectHandle subtype = v.isStream() ? v.getDict().getKey("/Subtype") : QPDFObjectHandle::newNull();
+      if (isName(subtype, "/Image")) return v;  // rebuilt by the image pass (pdf_resources.h)
+      if (isName(subtype, "/Form")) return ref(Kind::FormXObject, v, at, depth);
+      addRemoved(removed_, "xobject", (v.isIndirect() ? where(v) : at) + (subtype.isName() ? " (" + subtype.getName() + ")" : ""));
+      return null;
+    }
+    case V::ColourSpace:
+      return colourSpace(v, at, depth);
+    case V::Pattern:
+      return ref(v.isStream() ? Kind::TilingPattern : Kind::ShadingPattern, v, at, depth);
+    case V::Shading:
+      return ref(v.isStream() ? Kind::ShadingStream : Kind::Shading, v, at, depth);
+    case V::Function:
+      if (v.isArray()) {
+        if (!arrayOk(v) || v.getArrayNItems() > 32) return null;
+        QPDFObjectHandle out = QPDFObjectHandle::newArray();
+        for (int i = 0; i < v.getArrayNItems(); ++i) {
+          QPDFObjectHandle f = ref(v.getArrayItem(i).isStream() ? Kind::SampledFunction : Kind::Function,
+                                   v.getArrayItem(i), at, depth);
+          if (f.isNull()) return null;  // one output missing would shift the others
+          out.appendItem(f);
+        }
+        return out;
+      }
+      return ref(v.isStream() ? Kind::SampledFunction : Kind::Function, v, at, depth);
+    case V::BoolArr: {
+      if (!arrayOk(v)) return null;
+      QPDFObjectHandle out = QPDFObjectHandle::newArray();
+      for (int i = 0; i < v.getArrayNItems(); ++i) {
+        if (!v.getArrayItem(i).isBool()) return null;
+        out.appendItem(freshPrimitive(v.getArrayItem(i)));
+      }
+      return out;
+    }
+    case V::SoftMask:
+      return isName(v, "/None") ? freshPrimitive(v) : ref(Kind::SoftMask, v, at, depth);
     case V::FormOrStates:
       return ref(v.isStream() ? Kind::FormXObject : Kind::AppearanceStates, v, at, depth);
     case V::Page:
@@ -720,6 +946,11 @@ void Rebuilder::rebuild(QPDFObjectHandle h, Kind kind, const std::string& at, in
   const Schema* schema = schemaFor(kind, h, &what);
   if (schema == nullptr) return;  // checked by ref() before
   QPDFObjectHandle dict = h.isStream() ? h.getDict() : h;
+  // Sampled functions and mesh shadings: the data is read before the dictionary that says how
+  // to decode it is rebuilt, then written back unfiltered.
+  std::string data;
+  const bool decoded = freshDataKind(kind) && decode(h, &data);
+  if (freshDataKind(kind) && !decoded) addRemoved(removed_, objectReport(kind), at + " (data)");
   std::vector<std::pair<std::string, QPDFObjectHandle>> kept;
   for (const std::string& key : dict.getKeys()) {
     const Entry* entry = nullptr;
@@ -738,6 +969,7 @@ void Rebuilder::rebuild(QPDFObjectHandle h, Kind kind, const std::string& at, in
   }
   for (const std::string& key : dict.getKeys()) dict.removeKey(key);
   for (auto& [key, v] : kept) dict.replaceKey(key, v);
+  if (freshDataKind(kind)) h.replaceStreamData(data, QPDFObjectHandle::newNull(), QPDFObjectHandle::newNull());
   // The passes that rebuild font programs and form content find their objects by type.
   if (kind == Kind::Font) dict.replaceKey("/Type", QPDFObjectHandle::newName("/Font"));
   if (kind == Kind::FontDescriptor) dict.replaceKey("/Type", QPDFObjectHandle::newName("/FontDescriptor"));
@@ -795,19 +1027,11 @@ bool Rebuilder::run(std::string* reason) {
         ref(Kind::FormXObject, h, where(h), 0);
       }
       if (dict.isDictionary()) {
-        // /DR: the AcroForm's default resources.
-        for (const char* resourcesKey : {"/Resources", "/DR"}) {
-          QPDFObjectHandle resources = dict.getKey(resourcesKey);
-          QPDFObjectHandle fonts = resources.isDictionary() ? resources.getKey("/Font") : QPDFObjectHandle::newNull();
-          if (!fonts.isDictionary()) continue;
-          const std::string at = (fonts.isIndirect() ? where(fonts) : where(object)) + " /Font";
-          for (const std::string& key : fonts.getKeys()) {
-            QPDFObjectHandle font = ref(Kind::Font, fonts.getKey(key), at + " " + key, 0);
-            if (font.isNull()) {
-              fonts.removeKey(key);
-              addRemoved(removed_, "font-entry", at + " " + key);
-            }
-          }
+        // Resource dictionaries wherever they are (pages and page tree nodes included: those are
+        // not rebuilt here, their resources are).
+        QPDFObjectHandle resources = dict.getKey("/Resources");
+        if (resources.isDictionary() && !ref(Kind::Resources, resources, where(object) + " /Resources", 0).isDictionary()) {
+          dict.removeKey("/Resources");
         }
         for (const auto& key : dict.getKeys()) {
           QPDFObjectHandle child = dict.getKey(key);

@@ -230,6 +230,40 @@ std::vector<Case> cases() {
        {{"content-operator", "glyph content"}, {"content-operator", "pattern content"}},
        {"glyphop", "patternop"},
        {"/CharProcs", "/PatternType 1", " d1"}},
+      {"resources",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         QPDFObjectHandle res = page.getKey("/Resources");
+         QPDFObjectHandle icc = QPDFObjectHandle::newStream(&pdf, "SECRETICCPROFILE");
+         icc.getDict().replaceKey("/N", QPDFObjectHandle::newInteger(3));
+         res.replaceKey("/ColorSpace", QPDFObjectHandle::newDictionary());
+         res.getKey("/ColorSpace").replaceKey("/CS0", QPDFObjectHandle::newArray({QPDFObjectHandle::newName("/ICCBased"), icc}));
+         QPDFObjectHandle calculator = QPDFObjectHandle::newStream(&pdf, "{ SECRETCALC dup dup }");
+         calculator.replaceDict(QPDFObjectHandle::parse("<< /FunctionType 4 /Domain [0 1] /Range [0 1 0 1 0 1] >>"));
+         QPDFObjectHandle sampled = QPDFObjectHandle::newStream(&pdf, std::string("\x00\xff", 2));
+         sampled.replaceDict(QPDFObjectHandle::parse("<< /FunctionType 0 /Domain [0 1] /Range [0 1] /Size [2] "
+                                                     "/BitsPerSample 8 /X (SECRETSAMPLED) >>"));
+         QPDFObjectHandle sh0 = obj(pdf, "<< /ShadingType 2 /ColorSpace /DeviceRGB /Coords [0 0 100 0] /Extend [true true] >>");
+         sh0.replaceKey("/Function", calculator);
+         QPDFObjectHandle sh1 = obj(pdf, "<< /ShadingType 2 /ColorSpace /DeviceGray /Coords [0 0 100 0] /Private (SECRETSHADING) >>");
+         sh1.replaceKey("/Function", sampled);
+         res.replaceKey("/Shading", QPDFObjectHandle::newDictionary());
+         res.getKey("/Shading").replaceKey("/Sh0", sh0);
+         res.getKey("/Shading").replaceKey("/Sh1", sh1);
+         res.replaceKey("/ExtGState", QPDFObjectHandle::parse("<< /GS0 << /CA 0.5 /TR /Identity /HT << /HalftoneType 1 "
+                                                              "/X (SECRETHT) >> >> >>"));
+         QPDFObjectHandle ps = QPDFObjectHandle::newStream(&pdf, "%!PS SECRETPOSTSCRIPT showpage");
+         ps.getDict().replaceKey("/Subtype", QPDFObjectHandle::newName("/PS"));
+         res.replaceKey("/XObject", QPDFObjectHandle::newDictionary());
+         res.getKey("/XObject").replaceKey("/PS0", ps);
+         res.replaceKey("/Properties", QPDFObjectHandle::parse("<< /MC0 << /MCID 3 /Nested << /X (SECRETPROP) >> >> >>"));
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
+             "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET /CS0 cs 1 0 0 sc /GS0 gs 0 0 10 10 re f /Sh1 sh /Sh0 sh\n"));
+       },
+       {{"icc-profile", "/CS0"}, {"function", "type 4"}, {"shading-entry", "/Function"}, {"shading-entry", "/Private"},
+        {"function-entry", "/X"}, {"graphics-state-entry", "/HT"}, {"graphics-state-entry", "/TR"}, {"xobject", "/PS"},
+        {"xobject-entry", "/PS0"}, {"properties-entry", "/Nested"}},
+       {"SECRETICCPROFILE", "SECRETCALC", "SECRETSHADING", "SECRETHT", "SECRETPOSTSCRIPT", "SECRETPROP", "SECRETSAMPLED"},
+       {"/CS0 /DeviceRGB", "/FunctionType 0", "/Extend", "/CA 0.5", "/MCID 3"}},
   };
 }
 
