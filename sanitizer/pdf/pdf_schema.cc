@@ -64,6 +64,10 @@ enum class Kind : uint8_t {
   ShadingStream,   // types 4 to 7: data rewritten from its decoded bytes
   Function,        // types 2 and 3 (dictionaries)
   SampledFunction, // type 0: data rewritten from its decoded bytes
+  LabelTree,
+  PageLabel,
+  ViewerPreferences,
+  MarkInfo,
 };
 
 // Kinds that are streams; the last two get their data rewritten here.
@@ -275,7 +279,20 @@ const Schema& fixedSchema(Kind kind) {
                                              {"/ON", V::RefArr, Kind::OC}, {"/OFF", V::RefArr, Kind::OC},
                                              {"/Intent", V::NameOrNames}, {"/Order", V::OCOrder}, {"/ListMode", V::Name},
                                              {"/RBGroups", V::RBGroups}, {"/Locked", V::RefArr, Kind::OC}}}},
-      {Kind::ParentTree, {"structure", {{"/Kids", V::RefArr, Kind::ParentTree}, {"/Nums", V::ParentNums},
+      {Kind::LabelTree, {"page-labels", {{"/Kids", V::RefArr, Kind::LabelTree}, {"/Nums", V::ParentNums, Kind::PageLabel},
+                                         {"/Limits", V::NumArr}}}},
+      {Kind::PageLabel, {"page-labels", {{"/Type", V::Name}, {"/S", V::Name}, {"/P", V::Str}, {"/St", V::Int}}}},
+      {Kind::ViewerPreferences, {"viewer-preferences", {{"/HideToolbar", V::Bool}, {"/HideMenubar", V::Bool},
+                                                        {"/HideWindowUI", V::Bool}, {"/FitWindow", V::Bool},
+                                                        {"/CenterWindow", V::Bool}, {"/DisplayDocTitle", V::Bool},
+                                                        {"/NonFullScreenPageMode", V::Name}, {"/Direction", V::Name},
+                                                        {"/ViewArea", V::Name}, {"/ViewClip", V::Name},
+                                                        {"/PrintArea", V::Name}, {"/PrintClip", V::Name},
+                                                        {"/PrintScaling", V::Name}, {"/Duplex", V::Name},
+                                                        {"/PickTrayByPDFSize", V::Bool}, {"/PrintPageRange", V::NumArr},
+                                                        {"/NumCopies", V::Int}, {"/Enforce", V::NameOrNames}}}},
+      {Kind::MarkInfo, {"mark-info", {{"/Marked", V::Bool}, {"/UserProperties", V::Bool}, {"/Suspects", V::Bool}}}},
+      {Kind::ParentTree, {"structure", {{"/Kids", V::RefArr, Kind::ParentTree}, {"/Nums", V::ParentNums, Kind::Struct},
                                         {"/Limits", V::NumArr}}}},
       {Kind::RoleMap, {"structure", {{"*", V::Name}}}},
       {Kind::Attribute, {"structure", {{"*", V::Prim}}}},
@@ -572,7 +589,8 @@ class Rebuilder {
   QPDFObjectHandle toUnicode(QPDFObjectHandle v, const std::string& at);
   bool decode(QPDFObjectHandle stream, std::string* out);
   // Keeps `key` of `dict` only as `e` accepts it (used for the roots in the catalog and pages).
-  void rebuildEntry(QPDFObjectHandle dict, const char* key, const Entry& e, const std::string& at);
+  void rebuildEntry(QPDFObjectHandle dict, const char* key, const Entry& e, const std::string& at,
+                    const char* report = "catalog-entry");
 
   QPDF& pdf_;
   const FormatLimits& limits_;
@@ -852,12 +870,12 @@ QPDFObjectHandle Rebuilder::value(const Entry& e, QPDFObjectHandle v, const std:
         QPDFObjectHandle key = v.getArrayItem(i), item = v.getArrayItem(i + 1);
         if (!key.isInteger()) continue;
         QPDFObjectHandle kept = null;
-        if (item.isArray() && arrayOk(item)) {
+        if (e.kind == Kind::Struct && item.isArray() && arrayOk(item)) {
           // Marked-content ids index this array: entries keep their places, a refused one is null.
           kept = QPDFObjectHandle::newArray();
           for (int j = 0; j < item.getArrayNItems(); ++j) kept.appendItem(ref(Kind::Struct, item.getArrayItem(j), at, depth));
         } else {
-          kept = ref(Kind::Struct, item, at, depth);
+          kept = ref(e.kind, item, at, depth);
         }
         if (kept.isNull()) continue;
         out.appendItem(freshNumber(key));
@@ -979,12 +997,13 @@ void Rebuilder::rebuild(QPDFObjectHandle h, Kind kind, const std::string& at, in
   }
 }
 
-void Rebuilder::rebuildEntry(QPDFObjectHandle dict, const char* key, const Entry& e, const std::string& at) {
+void Rebuilder::rebuildEntry(QPDFObjectHandle dict, const char* key, const Entry& e, const std::string& at,
+                             const char* report) {
   if (!dict.isDictionary() || !dict.hasKey(key)) return;
   QPDFObjectHandle v = value(e, dict.getKey(key), at + " " + key, 0);
   if (v.isNull()) {
     dict.removeKey(key);
-    addRemoved(removed_, "catalog-entry", at + " " + key);
+    addRemoved(removed_, report, at + " " + key);
   } else {
     dict.replaceKey(key, v);
   }
@@ -1011,8 +1030,23 @@ bool Rebuilder::run(std::string* reason) {
   rebuildEntry(root, "/StructTreeRoot", Entry{"", V::Ref, Kind::Struct}, "catalog");
   rebuildEntry(root, "/OCProperties", Entry{"", V::Ref, Kind::OCProperties}, "catalog");
   rebuildEntry(root, "/OpenAction", Entry{"", V::DestOrAction}, "catalog");
+  rebuildEntry(root, "/PageLabels", Entry{"", V::Ref, Kind::LabelTree}, "catalog");
+  rebuildEntry(root, "/ViewerPreferences", Entry{"", V::Ref, Kind::ViewerPreferences}, "catalog");
+  rebuildEntry(root, "/MarkInfo", Entry{"", V::Ref, Kind::MarkInfo}, "catalog");
+  for (const char* key : {"/Version", "/PageLayout", "/PageMode", "/Type"}) {
+    rebuildEntry(root, key, Entry{"", V::Name}, "catalog");
+  }
+  rebuildEntry(root, "/Lang", Entry{"", V::Str}, "catalog");
   for (size_t i = 0; i < pages.size(); ++i) {
-    rebuildEntry(pages[i], "/Annots", Entry{"", V::RefArr, Kind::Annotation}, "page " + std::to_string(i + 1));
+    const std::string at = "page " + std::to_string(i + 1);
+    rebuildEntry(pages[i], "/Annots", Entry{"", V::RefArr, Kind::Annotation}, at, "page-entry");
+    rebuildEntry(pages[i], "/Group", Entry{"", V::Ref, Kind::Group}, at, "page-entry");
+    for (const char* key : {"/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"}) {
+      rebuildEntry(pages[i], key, Entry{"", V::Rect}, at, "page-entry");
+    }
+    for (const char* key : {"/Rotate", "/StructParents"}) rebuildEntry(pages[i], key, Entry{"", V::Int}, at, "page-entry");
+    rebuildEntry(pages[i], "/UserUnit", Entry{"", V::Num}, at, "page-entry");
+    rebuildEntry(pages[i], "/Tabs", Entry{"", V::Name}, at, "page-entry");
   }
   // Fonts: every /Font entry of every resource dictionary; form XObjects wherever they are.
   for (QPDFObjectHandle object : pdf_.getAllObjects()) {

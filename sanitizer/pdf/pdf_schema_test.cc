@@ -264,6 +264,19 @@ std::vector<Case> cases() {
         {"xobject-entry", "/PS0"}, {"properties-entry", "/Nested"}},
        {"SECRETICCPROFILE", "SECRETCALC", "SECRETSHADING", "SECRETHT", "SECRETPOSTSCRIPT", "SECRETPROP", "SECRETSAMPLED"},
        {"/CS0 /DeviceRGB", "/FunctionType 0", "/Extend", "/CA 0.5", "/MCID 3"}},
+      {"catalog-and-page-values",
+       [](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle page) {
+         root.replaceKey("/PageLabels", QPDFObjectHandle::parse("<< /Nums [0 << /S /r /P (LABELKEPT) /X (SECRETLABEL) >>] >>"));
+         root.replaceKey("/ViewerPreferences", QPDFObjectHandle::parse("<< /DisplayDocTitle true /X << /Y (SECRETPREFS) >> >>"));
+         root.replaceKey("/MarkInfo", QPDFObjectHandle::parse("<< /Marked true /X (SECRETMARK) >>"));
+         root.replaceKey("/Lang", QPDFObjectHandle::parse("<< /X (SECRETLANG) >>"));
+         page.replaceKey("/Group", QPDFObjectHandle::parse("<< /Type /Group /S /Transparency /CS /DeviceRGB /X (SECRETGROUP) >>"));
+         page.replaceKey("/Rotate", QPDFObjectHandle::newString("SECRETROTATE"));
+       },
+       {{"page-labels-entry", "/X"}, {"viewer-preferences-entry", "/X"}, {"mark-info-entry", "/X"},
+        {"catalog-entry", "/Lang"}, {"group-entry", "/X"}, {"page-entry", "/Rotate"}},
+       {"SECRETLABEL", "SECRETPREFS", "SECRETMARK", "SECRETLANG", "SECRETGROUP", "SECRETROTATE"},
+       {"LABELKEPT", "/DisplayDocTitle true", "/Marked true", "/Transparency"}},
   };
 }
 
