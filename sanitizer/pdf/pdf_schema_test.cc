@@ -277,6 +277,16 @@ std::vector<Case> cases() {
         {"catalog-entry", "/Lang"}, {"group-entry", "/X"}, {"page-entry", "/Rotate"}},
        {"SECRETLABEL", "SECRETPREFS", "SECRETMARK", "SECRETLANG", "SECRETGROUP", "SECRETROTATE"},
        {"LABELKEPT", "/DisplayDocTitle true", "/Marked true", "/Transparency"}},
+      {"inline-images",
+       [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+         page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
+             "BT /F1 24 Tf 72 700 Td (Hello LGWAN) Tj ET\n"
+             "q 10 0 0 10 0 0 cm BI /W 2 /H 1 /BPC 8 /CS /G ID \x10\x20 EI Q\n"
+             "q 10 0 0 10 20 0 cm BI /W 1 /H 1 /BPC 8 /CS /G /F /DCT ID SECRETINLINE\nEI Q\n"));
+       },
+       {{"inline-image", "page 1 content"}},
+       {"SECRETINLINE", "/DCT"},
+       {"/F /AHx ID\n1020>"}},
   };
 }
 
