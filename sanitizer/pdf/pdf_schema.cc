@@ -68,6 +68,7 @@ enum class Kind : uint8_t {
   PageLabel,
   ViewerPreferences,
   MarkInfo,
+  Info,
 };
 
 // Kinds that are streams; the last two get their data rewritten here.
@@ -291,6 +292,11 @@ const Schema& fixedSchema(Kind kind) {
                                                         {"/PrintScaling", V::Name}, {"/Duplex", V::Name},
                                                         {"/PickTrayByPDFSize", V::Bool}, {"/PrintPageRange", V::NumArr},
                                                         {"/NumCopies", V::Int}, {"/Enforce", V::NameOrNames}}}},
+      // The document information dictionary: the standard entries only (custom keys are private data,
+      // as XMP metadata is).
+      {Kind::Info, {"info", {{"/Title", V::Str}, {"/Author", V::Str}, {"/Subject", V::Str}, {"/Keywords", V::Str},
+                             {"/Creator", V::Str}, {"/Producer", V::Str}, {"/CreationDate", V::Str},
+                             {"/ModDate", V::Str}, {"/Trapped", V::Name}}}},
       {Kind::MarkInfo, {"mark-info", {{"/Marked", V::Bool}, {"/UserProperties", V::Bool}, {"/Suspects", V::Bool}}}},
       {Kind::ParentTree, {"structure", {{"/Kids", V::RefArr, Kind::ParentTree}, {"/Nums", V::ParentNums, Kind::Struct},
                                         {"/Limits", V::NumArr}}}},
@@ -1037,6 +1043,23 @@ bool Rebuilder::run(std::string* reason) {
     rebuildEntry(root, key, Entry{"", V::Name}, "catalog");
   }
   rebuildEntry(root, "/Lang", Entry{"", V::Str}, "catalog");
+  // The trailer: what the writer regenerates, and /Info; anything else is dropped.
+  QPDFObjectHandle trailer = pdf_.getTrailer();
+  static const std::set<std::string> kTrailerKeys = {"/Root", "/Info", "/Size", "/ID", "/Prev", "/Encrypt", "/XRefStm",
+                                                     "/Type", "/Index", "/W", "/Filter", "/DecodeParms", "/Length"};
+  for (const std::string& key : trailer.getKeys()) {
+    if (kTrailerKeys.count(key)) continue;
+    trailer.removeKey(key);
+    addRemoved(removed_, "trailer-entry", "trailer " + key);
+  }
+  rebuildEntry(trailer, "/Info", Entry{"", V::Ref, Kind::Info}, "trailer", "trailer-entry");
+  // Inheritable attributes on page tree nodes (pages are done below).
+  for (const QPDFObjGen& og : structural_) {
+    if (pages_.count(og) || og == root.getObjGen()) continue;
+    QPDFObjectHandle node = pdf_.getObject(og);
+    for (const char* key : {"/MediaBox", "/CropBox"}) rebuildEntry(node, key, Entry{"", V::Rect}, "page tree", "page-entry");
+    rebuildEntry(node, "/Rotate", Entry{"", V::Int}, "page tree", "page-entry");
+  }
   for (size_t i = 0; i < pages.size(); ++i) {
     const std::string at = "page " + std::to_string(i + 1);
     rebuildEntry(pages[i], "/Annots", Entry{"", V::RefArr, Kind::Annotation}, at, "page-entry");

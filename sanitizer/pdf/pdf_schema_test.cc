@@ -272,11 +272,17 @@ std::vector<Case> cases() {
          root.replaceKey("/Lang", QPDFObjectHandle::parse("<< /X (SECRETLANG) >>"));
          page.replaceKey("/Group", QPDFObjectHandle::parse("<< /Type /Group /S /Transparency /CS /DeviceRGB /X (SECRETGROUP) >>"));
          page.replaceKey("/Rotate", QPDFObjectHandle::newString("SECRETROTATE"));
+         root.getKey("/Pages").replaceKey("/CropBox", QPDFObjectHandle::parse("<< /X (SECRETNODE) >>"));
+         QPDFObjectHandle info = obj(pdf, "<< /Title (TITLEKEPT) /Custom (SECRETINFO) /Author << /X (SECRETAUTHOR) >> >>");
+         pdf.getTrailer().replaceKey("/Info", info);
+         pdf.getTrailer().replaceKey("/Private", QPDFObjectHandle::newString("SECRETTRAILER"));
        },
        {{"page-labels-entry", "/X"}, {"viewer-preferences-entry", "/X"}, {"mark-info-entry", "/X"},
-        {"catalog-entry", "/Lang"}, {"group-entry", "/X"}, {"page-entry", "/Rotate"}},
-       {"SECRETLABEL", "SECRETPREFS", "SECRETMARK", "SECRETLANG", "SECRETGROUP", "SECRETROTATE"},
-       {"LABELKEPT", "/DisplayDocTitle true", "/Marked true", "/Transparency"}},
+        {"catalog-entry", "/Lang"}, {"group-entry", "/X"}, {"page-entry", "/Rotate"}, {"page-entry", "page tree /CropBox"},
+        {"info-entry", "/Custom"}, {"info-entry", "/Author"}, {"trailer-entry", "/Private"}},
+       {"SECRETLABEL", "SECRETPREFS", "SECRETMARK", "SECRETLANG", "SECRETGROUP", "SECRETROTATE", "SECRETNODE",
+        "SECRETINFO", "SECRETAUTHOR", "SECRETTRAILER"},
+       {"LABELKEPT", "/DisplayDocTitle true", "/Marked true", "/Transparency", "TITLEKEPT"}},
       {"inline-images",
        [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
          page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf,
