@@ -72,8 +72,9 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     writer.setOutputMemory();
     writer.setPreserveEncryption(false);
     writer.setLinearization(false);
-    // Content streams, font programs and images were rebuilt above (fonts and images compressed by
-    // us); the remaining streams are copied as they are.
+    // Every stream was rebuilt above (content, glyphs and patterns re-emitted, CMaps, sampled
+    // functions and mesh shadings rewritten from their decoded bytes, fonts and images compressed by
+    // us): nothing is re-encoded on the way out.
     writer.setCompressStreams(false);
     writer.setDecodeLevel(qpdf_dl_none);
     writer.setDeterministicID(true);

@@ -69,11 +69,12 @@ enum class Kind : uint8_t {
   ViewerPreferences,
   MarkInfo,
   Info,
+  GlyphProc,       // stream; content filtered by the content pass
 };
 
 // Kinds that are streams; the last two get their data rewritten here.
 bool streamKind(Kind k) {
-  return k == Kind::FormXObject || k == Kind::TilingPattern || k == Kind::ShadingStream || k == Kind::SampledFunction;
+  return k == Kind::FormXObject || k == Kind::GlyphProc || k == Kind::TilingPattern || k == Kind::ShadingStream || k == Kind::SampledFunction;
 }
 bool freshDataKind(Kind k) { return k == Kind::ShadingStream || k == Kind::SampledFunction; }
 
@@ -303,7 +304,8 @@ const Schema& fixedSchema(Kind kind) {
       {Kind::RoleMap, {"structure", {{"*", V::Name}}}},
       {Kind::Attribute, {"structure", {{"*", V::Prim}}}},
       // Glyph procedures are content streams: the content pass filters them (pdf_content.h).
-      {Kind::CharProcs, {"font", {{"*", V::StreamKeep}}}},
+      {Kind::CharProcs, {"font", {{"*", V::Ref, Kind::GlyphProc}}}},
+      {Kind::GlyphProc, {"font", {{"/Length", V::StreamKey}, {"/Filter", V::StreamKey}, {"/DecodeParms", V::StreamKey}}}},
       // Resource dictionaries: each category is a map of names to objects of one kind. Halftones,
       // transfer, black-generation and undercolour functions are device controls a screen reader
       // ignores: dropped with anything else unknown.
