@@ -85,6 +85,7 @@ enum class V : uint8_t {
   Name,
   Str,
   Prim,          // number, name, string or boolean
+  PrimOrNums,    // the same, or an array of numbers (layout attributes: /BBox, /Padding, ...)
   NumArr,
   Rect,
   NameOrNames,
@@ -302,7 +303,7 @@ const Schema& fixedSchema(Kind kind) {
       {Kind::ParentTree, {"structure", {{"/Kids", V::RefArr, Kind::ParentTree}, {"/Nums", V::ParentNums, Kind::Struct},
                                         {"/Limits", V::NumArr}}}},
       {Kind::RoleMap, {"structure", {{"*", V::Name}}}},
-      {Kind::Attribute, {"structure", {{"*", V::Prim}}}},
+      {Kind::Attribute, {"structure", {{"*", V::PrimOrNums}}}},
       // Glyph procedures are content streams: the content pass filters them (pdf_content.h).
       {Kind::CharProcs, {"font", {{"*", V::Ref, Kind::GlyphProc}}}},
       {Kind::GlyphProc, {"font", {{"/Length", V::StreamKey}, {"/Filter", V::StreamKey}, {"/DecodeParms", V::StreamKey}}}},
@@ -770,6 +771,8 @@ QPDFObjectHandle Rebuilder::value(const Entry& e, QPDFObjectHandle v, const std:
       return v.isString() ? freshPrimitive(v) : null;
     case V::Prim:
       return freshPrimitive(v);
+    case V::PrimOrNums:
+      return v.isArray() ? numberArray(v) : freshPrimitive(v);
     case V::NumArr:
       return numberArray(v);
     case V::Rect: {

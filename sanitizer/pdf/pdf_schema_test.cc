@@ -198,16 +198,18 @@ std::vector<Case> cases() {
          oc.replaceKey("/D", config);
          root.replaceKey("/OCProperties", oc);
          QPDFObjectHandle tree = obj(pdf, "<< /Type /StructTreeRoot /ClassMap << /C << /X (SECRETCLASS) >> >> >>");
-         QPDFObjectHandle elem = obj(pdf, "<< /Type /StructElem /S /P /Alt (ALTKEPT) /K 0 /Private (SECRETELEM) >>");
+         QPDFObjectHandle elem = obj(pdf, "<< /Type /StructElem /S /P /Alt (ALTKEPT) /K 0 /Private (SECRETELEM) "
+                                          "/A << /O /Layout /BBox [1 2 3 4] /Nested << /X (SECRETATTR) >> >> >>");
          elem.replaceKey("/P", tree);
          elem.replaceKey("/Pg", page);
          tree.replaceKey("/K", QPDFObjectHandle::newArray({elem}));
          root.replaceKey("/StructTreeRoot", tree);
        },
        {{"dests-entry", "/X"}, {"names-entry", "/Templates"}, {"optional-content-entry", "/Usage"},
-        {"optional-content-entry", "/AS"}, {"structure-entry", "/ClassMap"}, {"structure-entry", "/Private"}},
-       {"SECRETTREE", "SECRETTEMPLATE", "SECRETUSAGE", "SECRETAS", "SECRETCLASS", "SECRETELEM"},
-       {"DESTKEPT", "LAYERKEPT", "ALTKEPT", "/OCProperties", "/StructTreeRoot"}},
+        {"optional-content-entry", "/AS"}, {"structure-entry", "/ClassMap"}, {"structure-entry", "/Private"},
+        {"structure-entry", "/A /Nested"}},
+       {"SECRETTREE", "SECRETTEMPLATE", "SECRETUSAGE", "SECRETAS", "SECRETCLASS", "SECRETELEM", "SECRETATTR"},
+       {"DESTKEPT", "LAYERKEPT", "ALTKEPT", "/OCProperties", "/StructTreeRoot", "/BBox [ 1 2 3 4 ]"}},
       {"glyphs-and-patterns",
        [](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
          QPDFObjectHandle glyph = QPDFObjectHandle::newStream(&pdf, "500 0 0 0 500 500 d1 0 0 500 500 re f 7 glyphop\n");
