@@ -378,6 +378,49 @@ TEST(PdfSchema, VerifyFailsOnWhatTheRebuildDrops) {
             "verify:inline-image");
 }
 
+// The stream check of the second check stands on its own: it names streams the rebuild never
+// writes, whatever the schemas would say.
+TEST(PdfSchema, VerifyRefusesStreamsTheRebuildNeverWrites) {
+  FormatLimits limits;
+  EXPECT_EQ(pdf::verify(makePdf([](QPDF& pdf, QPDFObjectHandle root, QPDFObjectHandle) {
+              root.replaceKey("/Metadata", QPDFObjectHandle::newStream(&pdf, "<x:xmpmeta/>"));
+            }), limits),
+            "verify:stream");
+  EXPECT_EQ(pdf::verify(makePdf([](QPDF& pdf, QPDFObjectHandle, QPDFObjectHandle page) {
+              QPDFObjectHandle icc = QPDFObjectHandle::newStream(&pdf, "profile");
+              icc.getDict().replaceKey("/N", QPDFObjectHandle::newInteger(3));
+              page.getKey("/Resources").replaceKey("/ColorSpace", QPDFObjectHandle::newDictionary());
+              page.getKey("/Resources").getKey("/ColorSpace").replaceKey(
+                  "/CS0", QPDFObjectHandle::newArray({QPDFObjectHandle::newName("/ICCBased"), icc}));
+            }), limits),
+            "verify:stream");
+  // The catalog allow-list is checked too.
+  EXPECT_EQ(pdf::verify(makePdf([](QPDF&, QPDFObjectHandle root, QPDFObjectHandle) {
+              root.replaceKey("/SpiderInfo", QPDFObjectHandle::parse("<< /V 1 >>"));
+            }), limits),
+            "verify:catalog-entry");
+}
+
+// A file with object streams and a cross-reference stream (as most producers write now) keeps
+// them through the rebuild; the stream check knows them as the file's own structure.
+TEST(PdfSchema, ObjectStreamsPassTheSecondCheck) {
+  std::string plain = makePdf(cases()[0].add);
+  QPDF pdf;
+  pdf.processMemoryFile("in.pdf", plain.data(), plain.size());
+  QPDFWriter writer(pdf);
+  writer.setOutputMemory();
+  writer.setObjectStreamMode(qpdf_o_generate);
+  writer.write();
+  auto buffer = writer.getBufferSharedPointer();
+  std::string packed(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
+  ASSERT_NE(packed.find("/ObjStm"), std::string::npos);
+  Rebuilt r = rebuild(packed);
+  ASSERT_EQ(r.out.report.verdict, Verdict::Sanitized) << r.out.report.reason;
+  EXPECT_NE(r.out.output.find("/ObjStm"), std::string::npos);
+  EXPECT_EQ(pdf::verify(r.out.output, FormatLimits{}), "");
+  EXPECT_NE(r.text.find("Hello LGWAN"), std::string::npos);
+}
+
 TEST(ToUnicode, KeepsOnlyTheMappings) {
   std::string out;
   ASSERT_TRUE(pdf::rebuildToUnicode(
