@@ -6,7 +6,11 @@
 // (per subtype), font descriptors, encoding dictionaries, CID system info, ToUnicode CMaps,
 // AcroForm and field dictionaries, the /Dests name tree and catalog /Dests, optional-content
 // properties, configurations, groups and membership dictionaries, the structure tree (root,
-// elements, marked-content and object references, parent tree) and form XObject dictionaries.
+// elements, marked-content and object references, parent tree), form XObject dictionaries, page
+// labels, viewer preferences, mark info, the document information dictionary, the trailer, page
+// geometry, and resource dictionaries (fonts, XObjects, graphics states, colour spaces with ICC
+// profiles replaced by device spaces, patterns, shadings, functions; type 4 calculator functions
+// refused; sampled function and mesh shading data rewritten from its decoded bytes).
 //
 // Each kind is a table of allowed keys with the value type expected there (number, name, string,
 // boolean, arrays of those, a rectangle, a destination, or a reference to an object of another
@@ -33,8 +37,9 @@
 namespace lbg::sanitizer::pdf {
 
 // Rebuilds every dictionary reachable from the catalog's /Outlines, /Names, /Dests, /AcroForm,
-// /StructTreeRoot, /OCProperties and /OpenAction, from each page's /Annots, from every /Font
-// entry of a resource dictionary and from every form XObject. Reported kinds: "<kind>-entry"
+// /StructTreeRoot, /OCProperties, /OpenAction, /PageLabels, /ViewerPreferences and /MarkInfo, the
+// trailer's /Info, each page's /Annots and /Group, every /Resources dictionary and every form
+// XObject. Reported kinds: "<kind>-entry"
 // ("obj N /Key", or the path through direct dictionaries) for a dropped key, "<kind>" for a
 // dropped object ("annotation", "action", "font", ...; location "obj N (/Subtype)"), "tounicode"
 // for a CMap that does not parse. False with *reason ("limit:timeout", "limit:expanded-size") when
