@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "sanitizer/pdf/inline_image.h"
+
 namespace lbg::sanitizer::pdf {
 namespace {
 
@@ -414,16 +416,14 @@ class Filter {
     return true;
   }
 
+  // Rebuilt from its decoded pixels (inline_image.h), or dropped and counted.
   void emitInlineImage() {
-    std::string& out = result_.output;
-    out += "BI";
-    for (const Token& t : imageTokens_) {
-      out += ' ';
-      out.append(t.text);
+    std::string rebuilt, why;
+    if (rebuildInlineImage(imageTokens_, imageData_, &rebuilt, &why)) {
+      result_.output += rebuilt;
+    } else {
+      ++result_.dropped["inline-image"];
     }
-    out += " ID ";
-    out.append(imageData_);
-    out += "\nEI\n";
     imageTokens_.clear();
   }
 

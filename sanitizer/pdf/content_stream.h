@@ -4,7 +4,8 @@
 // that re-emits a decoded content stream with only the operators on an allow-list (text, path,
 // colour, graphics state, shading, inline images, Do of image and form XObjects, marked content
 // whose properties carry no action). Everything else is dropped and counted. The re-emitted stream
-// is written token by token from what the tokeniser validated, never copied as a byte range.
+// is written token by token from what the tokeniser validated, never copied as a byte range;
+// inline images are rebuilt from their decoded pixels (inline_image.h).
 //
 // Self-contained (no qpdf): the PDF rebuild resolves resource names through the callbacks.
 
@@ -78,7 +79,8 @@ struct ContentFilterResult {
   // What was dropped, by kind: "content-operator" (unknown or disallowed operator),
   // "content-operands" (wrong operand count or types, or operands without an operator),
   // "content-xobject" (Do of a missing or non image/form XObject), "marked-content-action"
-  // (marked-content properties with an action; the marker stays without its properties).
+  // (marked-content properties with an action; the marker stays without its properties),
+  // "inline-image" (an inline image that could not be rebuilt: inline_image.h).
   std::map<std::string, uint32_t> dropped;
 };
 

@@ -153,14 +153,46 @@ TEST(ContentFilter, MarkedContentLosesPropertiesWithActions) {
             "/Span << /ActualText (x) >> BDC\nEMC\n/Link BMC\nEMC\n/OC /OC1 BDC\nEMC\n/OC BMC\nEMC\n/T MP\n/Tag MP\n");
 }
 
-TEST(ContentFilter, InlineImagesAreKept) {
-  std::string in = std::string("q BI /W 1 /H 1 /BPC 8 /CS /G /F [/AHx] ID ") + "\xff\x00" + "\nEI Q";
+// Inline images are rebuilt from their decoded pixels (inline_image.h): a fresh dictionary, the
+// pixels cut to the size, in ASCIIHex; what cannot be decoded is dropped and counted.
+TEST(ContentFilter, InlineImagesAreRebuilt) {
+  std::string in = "q BI /W 2 /H 1 /BPC 8 /CS /G /F [/AHx] /Private (x) ID ff 0 >\nEI Q";
   ContentFilterResult r = filterContentStream(in, allowAll());
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.output, std::string("q\nBI /W 1 /H 1 /BPC 8 /CS /G /F [ /AHx ] ID ") + "\xff\x00" + "\nEI\nQ\n");
+  EXPECT_EQ(r.dropped["inline-image"], 1u);  // /Private is not an inline-image key
+  in = "q BI /W 2 /H 1 /BPC 8 /CS /G /F [/AHx] /DP null ID ff 00 1122>\nEI Q";
+  r = filterContentStream(in, allowAll());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.output, "q\nBI /W 2 /H 1 /BPC 8 /CS /DeviceGray /F /AHx ID\nFF00>\nEI\nQ\n");
   ContentFilterResult again = filterContentStream(r.output, allowAll());
   ASSERT_TRUE(again.ok);
   EXPECT_EQ(again.output, r.output);
+  EXPECT_TRUE(again.dropped.empty());
+  // Raw pixels (with bytes that spell EI for a reader counting differently) come out as hex.
+  r = filterContentStream(std::string("BI /W 4 /H 1 /BPC 8 /CS /RGB /I true /D [1 0 1 0 1 0] ID ") +
+                              "EI\x01\x02" "EI\x03\x04\x05\x06\x07\x08\x09\x0a" + "\nEI",
+                          allowAll());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.output, "BI /W 4 /H 1 /BPC 8 /CS /DeviceRGB /D [1 0 1 0 1 0] /I true /F /AHx ID\n"
+                      "454901024549030405060708>\nEI\n");
+  // Indexed, an image mask, then what is refused: DCT, a resource colour space, short data,
+  // decode parameters.
+  r = filterContentStream("BI /W 1 /H 1 /BPC 8 /CS [/I /RGB 1 <ff000000ff00>] ID \x01\nEI "
+                          "BI /W 8 /H 1 /IM true ID \xaa\nEI",
+                          allowAll());
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.dropped.empty());
+  EXPECT_NE(r.output.find("/CS [/Indexed /DeviceRGB 1 <FF000000FF00>]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("/IM true /F /AHx ID\nAA>"), std::string::npos) << r.output;
+  for (const char* refused : {"BI /W 1 /H 1 /BPC 8 /CS /G /F /DCT ID \xff\xd8\nEI",
+                              "BI /W 1 /H 1 /BPC 8 /CS /CS0 ID \x01\nEI",
+                              "BI /W 4 /H 4 /BPC 8 /CS /G ID \x01\nEI",
+                              "BI /W 1 /H 1 /BPC 8 /CS /G /F /Fl /DP << /Predictor 12 >> ID x\nEI"}) {
+    r = filterContentStream(refused, allowAll());
+    ASSERT_TRUE(r.ok) << refused << ": " << r.error;
+    EXPECT_EQ(r.dropped["inline-image"], 1u) << refused;
+    EXPECT_EQ(r.output.find("BI"), std::string::npos) << refused;
+  }
 }
 
 TEST(ContentFilter, MalformedStructureFails) {

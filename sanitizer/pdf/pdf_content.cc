@@ -4,6 +4,7 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageObjectHelper.hh>
 
+#include <set>
 #include <stdexcept>
 
 #include "sanitizer/pdf/content_stream.h"
@@ -87,6 +88,39 @@ bool filterInto(QPDFObjectHandle target, const std::string& decoded, QPDFObjectH
   return true;
 }
 
+// The glyph procedures of every Type 3 font in `object` (the object itself or a font dictionary
+// held directly in it, as in a resource dictionary), each filtered once.
+bool filterType3Glyphs(QPDFObjectHandle object, Budget& budget, std::set<QPDFObjGen>& done,
+                       std::vector<RemovedItem>& removed, std::string* reason) {
+  std::vector<QPDFObjectHandle> stack{object};
+  size_t steps = 0;
+  while (!stack.empty() && ++steps < 100000) {
+    QPDFObjectHandle h = stack.back();
+    stack.pop_back();
+    if (!h.isDictionary()) continue;
+    QPDFObjectHandle subtype = h.getKey("/Subtype");
+    QPDFObjectHandle procs = h.getKey("/CharProcs");
+    if (subtype.isName() && subtype.getName() == "/Type3" && procs.isDictionary()) {
+      for (const std::string& key : procs.getKeys()) {
+        QPDFObjectHandle glyph = procs.getKey(key);
+        if (!glyph.isStream() || !done.insert(glyph.getObjGen()).second) continue;
+        std::string decoded;
+        if (!decode(glyph, budget, &decoded, reason)) return false;
+        if (!filterInto(glyph, decoded, h.getKey("/Resources"), "obj " + std::to_string(glyph.getObjectID()) + " glyph content",
+                        removed, reason)) {
+          return false;
+        }
+      }
+      continue;
+    }
+    for (const std::string& key : h.getKeys()) {
+      QPDFObjectHandle child = h.getKey(key);
+      if (!child.isIndirect() && child.isDictionary()) stack.push_back(child);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool rebuildContentStreams(QPDF& pdf, const FormatLimits& limits, std::vector<RemovedItem>& removed,
@@ -124,24 +158,29 @@ bool rebuildContentStreams(QPDF& pdf, const FormatLimits& limits, std::vector<Re
     if (!filterInto(fresh, decoded, resources, location, removed, reason)) return false;
     page.replaceKey("/Contents", fresh);
   }
-  // Form XObjects (appearance streams, reused graphics): filtered in place with their own resources.
+  // Form XObjects (appearance streams, reused graphics) and tiling patterns: filtered in place with
+  // their own resources. Type 3 glyph procedures: with their font's resources.
   size_t n = 0;
+  std::set<QPDFObjGen> glyphsDone;
   for (QPDFObjectHandle object : pdf.getAllObjects()) {
     if ((++n & 255) == 0 && limits.expired()) {
       *reason = "limit:timeout";
       return false;
     }
+    if (!filterType3Glyphs(object, budget, glyphsDone, removed, reason)) return false;
     if (!object.isStream()) continue;
     QPDFObjectHandle dict = object.getDict();
     QPDFObjectHandle subtype = dict.getKey("/Subtype");
-    if (!subtype.isName() || subtype.getName() != "/Form") continue;
-    if (dict.hasKey("/Type") && !(dict.getKey("/Type").isName() && dict.getKey("/Type").getName() == "/XObject")) continue;
+    QPDFObjectHandle patternType = dict.getKey("/PatternType");
+    const bool tiling = patternType.isInteger() && patternType.getIntValue() == 1;
+    if (!tiling) {
+      if (!subtype.isName() || subtype.getName() != "/Form") continue;
+      if (dict.hasKey("/Type") && !(dict.getKey("/Type").isName() && dict.getKey("/Type").getName() == "/XObject")) continue;
+    }
     std::string decoded;
     if (!decode(object, budget, &decoded, reason)) return false;
-    if (!filterInto(object, decoded, dict.getKey("/Resources"), "obj " + std::to_string(object.getObjectID()) + " form content",
-                    removed, reason)) {
-      return false;
-    }
+    const std::string location = "obj " + std::to_string(object.getObjectID()) + (tiling ? " pattern content" : " form content");
+    if (!filterInto(object, decoded, dict.getKey("/Resources"), location, removed, reason)) return false;
   }
   return true;
 }

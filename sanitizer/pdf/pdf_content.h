@@ -2,8 +2,8 @@
 
 // Wires the content-stream filter (content_stream.h) into the PDF rebuild: every page's content
 // (all of its /Contents streams, decoded with qpdf under the expanded-bytes limit) and every form
-// XObject's content is tokenised and replaced by the re-emitted stream, unfiltered. What the filter
-// drops is reported per page / object.
+// XObject's, tiling pattern's and Type 3 glyph procedure's content is tokenised and replaced by
+// the re-emitted stream, unfiltered. What the filter drops is reported per page / object.
 
 #include <string>
 #include <vector>

@@ -13,6 +13,7 @@
 #include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_resources.h"
 #include "sanitizer/pdf/pdf_rules.h"
+#include "sanitizer/pdf/pdf_schema.h"
 
 namespace lbg::sanitizer::pdf {
 namespace {
@@ -60,6 +61,9 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     if (!disarm(pdf, limits, result.removed)) return FormatResult::fail("limit:timeout");
     // Catalog, page tree and pages: only the entries on the allow-lists stay.
     pruneToAllowList(pdf, result.removed);
+    // The dictionaries they lead to (annotations, outlines, fonts, forms, structure, optional
+    // content, destinations): rebuilt from per-kind schemas.
+    if (!rebuildDictionaries(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
     // Page and form content is re-emitted from its tokens with allowed operators only.
     if (!rebuildContentStreams(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
     // Font programs checked by FreeType and images decoded and re-encoded, or replaced.
@@ -68,8 +72,9 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     writer.setOutputMemory();
     writer.setPreserveEncryption(false);
     writer.setLinearization(false);
-    // Content streams, font programs and images were rebuilt above (fonts and images compressed by
-    // us); the remaining streams are copied as they are.
+    // Every stream was rebuilt above (content, glyphs and patterns re-emitted, CMaps, sampled
+    // functions and mesh shadings rewritten from their decoded bytes, fonts and images compressed by
+    // us): nothing is re-encoded on the way out.
     writer.setCompressStreams(false);
     writer.setDecodeLevel(qpdf_dl_none);
     writer.setDeterministicID(true);
