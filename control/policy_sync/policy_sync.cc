@@ -409,7 +409,18 @@ json PolicySync::answer(MsgType type, std::string_view body, bool& malformed) {
     return {};
   }
   Result<json> adopted = Error{"this box is active; it takes no policy from " + box};
-  if (!host_.active()) adopted = host_.adopt(*meta, req["yaml"].get_ref<const std::string&>(), box);
+  if (!host_.active()) {
+    // The IDS rule files first: the version's validation reads them (carried_rules.h).
+    Result<size_t> rules = size_t{0};
+    if (req.contains("rules")) rules = host_.adoptRules(req["rules"]);
+    if (!rules) {
+      ++counters_.ha_policy_rules_refused;
+      adopted = Error{"IDS rule files: " + rules.error().toString()};
+    } else {
+      counters_.ha_policy_rules_stored += *rules;
+      adopted = host_.adopt(*meta, req["yaml"].get_ref<const std::string&>(), box);
+    }
+  }
   const auto after = host_.running();
   reply["version"] = after ? json(after->meta.version) : json(nullptr);
   reply["sha256"] = after ? json(after->meta.sha256) : json(nullptr);
@@ -500,7 +511,19 @@ void PolicySync::onAnnounceReply(const json& reply) {
   // The standby missed a version (it was down, or it came back from a restore): bring it up to
   // date with the running one.
   ++counters_.ha_policy_pushed;
-  startExchange(MsgType::Push, pushBody(run->meta, run->yaml), config_.pushTimeout);
+  auto body = pushBody(run->meta, run->yaml);
+  if (!body) {
+    // Not sendable (a rule file unreadable or edited here): said once, like a refusal.
+    ++counters_.ha_policy_refused;
+    peer_.error = body.error().toString();
+    peer_.refusedVersion = run->meta.version;
+    peer_.refusedPeerSha = peer_.sha256;
+    host_.record("ha.policy.replicated", "failed",
+                 {{"peer", peer_.box}, {"version", run->meta.version}, {"reason", "catch-up"},
+                  {"error", peer_.error}});
+    return;
+  }
+  startExchange(MsgType::Push, std::move(*body), config_.pushTimeout);
   outbound_->version = run->meta.version;
 }
 
@@ -552,16 +575,34 @@ void PolicySync::notePeer(const json& reply) {
   peer_.sha256 = h.is_string() ? h.get<std::string>() : "";
 }
 
-std::string PolicySync::pushBody(const VersionMeta& meta, const std::string& yaml) const {
-  return json{{"box", config_.self}, {"meta", meta.toJson()}, {"yaml", yaml}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
+Result<std::string> PolicySync::pushBody(const VersionMeta& meta, const std::string& yaml) const {
+  json body = {{"box", config_.self}, {"meta", meta.toJson()}, {"yaml", yaml}};
+  if (host_.carryRules) {
+    auto rules = host_.carryRules(yaml);
+    if (!rules) return Error{"cannot replicate its IDS rule files: " + rules.error().toString()};
+    body["rules"] = std::move(*rules);
+  }
+  std::string out = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (out.size() > psync::kMaxBody)
+    return Error{"version " + std::to_string(meta.version) + " with its IDS rule files is " +
+                 std::to_string(out.size() >> 20) + " MiB, more than policy sync carries"};
+  return out;
 }
 
 PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::string& yaml) {
   // A commit goes first: an announcement under way is dropped (it is sent again in a second).
   outbound_.reset();
   ++counters_.ha_policy_pushed;
-  startExchange(MsgType::Push, pushBody(meta, yaml), config_.pushTimeout);
+  auto body = pushBody(meta, yaml);
+  if (!body) {
+    // The standby could not enforce the same rule set: as if it refused (the commit fails).
+    ++counters_.ha_policy_refused;
+    PushResult r;
+    r.kind = PushResult::Kind::Refused;
+    r.detail = body.error().toString();
+    return r;
+  }
+  startExchange(MsgType::Push, std::move(*body), config_.pushTimeout);
   Exchange& x = *outbound_;
   x.version = meta.version;
   while (x.state != Exchange::State::Done) {

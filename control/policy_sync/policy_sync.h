@@ -56,6 +56,11 @@ class PolicySync {
     std::function<Result<nlohmann::json>(const VersionMeta&, const std::string& yaml,
                                           const std::string& fromBox)>
         adopt;
+    // The IDS rule files `yaml` names, as carried with a push (carried_rules.h), or why that
+    // version cannot be replicated.
+    std::function<Result<nlohmann::json>(const std::string& yaml)> carryRules;
+    // Stores the rule files a push carried, once checked (before `adopt`); how many, or why not.
+    std::function<Result<size_t>(const nlohmann::json& rules)> adoptRules;
     // One record of the sealed log: action ("ha.policy", ...), result, details.
     std::function<void(const std::string&, const std::string&, const nlohmann::json&)> record;
   };
@@ -115,7 +120,7 @@ class PolicySync {
   void peerUnreachable(const std::string& why);
   void peerReached();
   void notePeer(const nlohmann::json& reply);  // the peer's box, version and hash
-  std::string pushBody(const VersionMeta& meta, const std::string& yaml) const;
+  Result<std::string> pushBody(const VersionMeta& meta, const std::string& yaml) const;
 
   PolicySyncConfig config_;
   Host host_;
