@@ -33,6 +33,11 @@ Result<Ok> CommandContext::startPolicySync() {
     if (!files) return files.error();
     return adoptCarriedRules(*files, *store_);
   };
+  host.flushCerts = [this]() -> Result<size_t> {
+    dataplane::ControlApi::CertSelector all;
+    all.all = true;
+    return api_.flushCerts(all);
+  };
   host.record = [this](const std::string& action, const std::string& result, const json& ha) {
     api_.logEvent(handlers::haRecord(config_.clock(), "lbg-gateway", action, result, ha));
   };

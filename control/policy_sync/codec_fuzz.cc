@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const FrameStatus raw = decodeFrame(key, in, peer, f);
   if (raw == FrameStatus::Ok) check(len == FrameStatus::Ok && total == in.size());
 
-  const auto type = size > 0 ? static_cast<MsgType>(1 + data[0] % 4) : MsgType::Push;
+  const auto type = size > 0 ? static_cast<MsgType>(1 + data[0] % 5) : MsgType::Push;
   const std::string frame = encodeFrame(key, type, peer, in, peer);
   check(frameLength(frame, total) == FrameStatus::Ok && total == frame.size());
   check(decodeFrame(key, frame, peer, f) == FrameStatus::Ok);

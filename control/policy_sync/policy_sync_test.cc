@@ -534,5 +534,61 @@ TEST_F(PolicySyncPair, IdsRuleFilesTravelWithTheVersionOrTheCommitFails) {
   EXPECT_FALSE(fs::exists(b_.dir + "/store/rules/" + fs::path(stored).filename().string()));
 }
 
+
+// `lbgctl certs flush` on the active reaches the standby, which forgets every verdict it holds
+// (its ledger does not list the synced ones, so the selection cannot be matched there); a
+// standby that cannot be told is a warning naming what to run there.
+TEST_F(PolicySyncPair, CertsFlushOnTheActiveReachesTheStandby) {
+  a_.start();
+  b_.start();
+  a_.api.certRows.resize(1);
+  b_.api.certRows.resize(3);
+  json r = whileServing(b_, [&] { return a_.call("certs.flush", {{"name", "x.example.jp"}}); });
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["flushed"], 1);
+  EXPECT_EQ(r["result"]["standby"]["peer"], "lbg-b");
+  EXPECT_EQ(r["result"]["standby"]["flushed"], 3);
+  EXPECT_FALSE(r["result"].contains("warnings"));
+  ASSERT_EQ(a_.api.certSelectors.size(), 1u);
+  EXPECT_EQ(a_.api.certSelectors[0].host, "x.example.jp");
+  EXPECT_FALSE(a_.api.certSelectors[0].all);
+  ASSERT_EQ(b_.api.certSelectors.size(), 1u);
+  EXPECT_TRUE(b_.api.certSelectors[0].all);
+  EXPECT_EQ(a_.counter("ha_certs_flush_sent"), 1u);
+  EXPECT_EQ(b_.counter("ha_certs_flush_received"), 1u);
+  bool recorded = false;
+  for (const auto& e : b_.api.events) {
+    const json j = json::parse(e);
+    if (j["admin"]["action"] == "ha.certs.flushed" && j["ha"]["selection"]["name"] == "x.example.jp")
+      recorded = true;
+  }
+  EXPECT_TRUE(recorded);
+
+  // A flush on the standby itself stays there (the active is not told).
+  r = b_.call("certs.flush", {{"all", true}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_FALSE(r["result"].contains("standby"));
+  EXPECT_EQ(a_.api.certSelectors.size(), 1u);
+
+  // Two actives: the peer takes no flush, and the answer says so.
+  b_.api.role = dataplane::HaRole::Active;
+  r = whileServing(b_, [&] { return a_.call("certs.flush", {{"all", true}}); });
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["standby"], false);
+  ASSERT_EQ(r["result"]["warnings"].size(), 1u);
+  EXPECT_NE(r["result"]["warnings"][0].get<std::string>().find("this box is active"),
+            std::string::npos);
+
+  // The standby is down: flushed here, and the warning names what to run there.
+  b_.d.reset();
+  r = a_.call("certs.flush", {{"all", true}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["standby"], false);
+  ASSERT_EQ(r["result"]["warnings"].size(), 1u);
+  const std::string w = r["result"]["warnings"][0];
+  EXPECT_NE(w.find("NOT FLUSHED ON THE STANDBY"), std::string::npos) << w;
+  EXPECT_NE(w.find("certs flush --all"), std::string::npos) << w;
+}
+
 }  // namespace
 }  // namespace lbg::control
