@@ -436,7 +436,10 @@ json PolicySync::answer(MsgType type, std::string_view body, bool& malformed) {
   if (!host_.active()) {
     // The IDS rule files first: the version's validation reads them (carried_rules.h).
     Result<size_t> rules = size_t{0};
-    if (req.contains("rules")) rules = host_.adoptRules(req["rules"]);
+    if (req.contains("rules")) {
+      rules = host_.adoptRules ? host_.adoptRules(req["rules"])
+                               : Result<size_t>(Error{"this box cannot store rule files"});
+    }
     if (!rules) {
       ++counters_.ha_policy_rules_refused;
       adopted = Error{"IDS rule files: " + rules.error().toString()};
