@@ -15,20 +15,6 @@ namespace {
 constexpr size_t kMaxFiles = 64;
 constexpr size_t kMaxRulesBytes = 64u << 20;  // PolicyStore's bound for a stored file
 
-// A stored file is DIR/rules/<64 hex>-<name>: the hash, or "" for any other path.
-std::string storedHash(const std::string& path, const std::string& rulesDir) {
-  const std::filesystem::path p(path);
-  std::error_code ec;
-  if (p.parent_path() != std::filesystem::absolute(rulesDir, ec).lexically_normal()) return "";
-  const std::string name = p.filename().string();
-  if (name.size() < 66 || name[64] != '-') return "";
-  for (size_t i = 0; i < 64; ++i) {
-    const char c = name[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "";
-  }
-  return name.substr(0, 64);
-}
-
 std::string sidName(uint32_t gid, uint32_t sid) {
   return gid == 1 ? std::to_string(sid) : std::to_string(gid) + ":" + std::to_string(sid);
 }
@@ -49,7 +35,7 @@ RulesView viewOf(const policy::PolicyDoc& doc, const std::string& rulesDir) {
     PolicyDiff::IdsRules::File f;
     f.path = path;
     f.name = std::filesystem::path(path).filename().string();
-    if (!storedHash(path, rulesDir).empty()) f.name = f.name.substr(65);
+    if (!storedRulesFileHash(path, rulesDir).empty()) f.name = f.name.substr(65);
     auto text = readFileLimited(path, kMaxRulesBytes);
     if (!text) {
       f.error = text.error().message;
@@ -73,6 +59,19 @@ void addSid(std::vector<std::string>& list, size_t& total, uint32_t gid, uint32_
 }
 
 }  // namespace
+
+std::string storedRulesFileHash(const std::string& path, const std::string& rulesDir) {
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.parent_path() != std::filesystem::absolute(rulesDir, ec).lexically_normal()) return "";
+  const std::string name = p.filename().string();
+  if (name.size() < 66 || name[64] != '-') return "";
+  for (size_t i = 0; i < 64; ++i) {
+    const char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "";
+  }
+  return name.substr(0, 64);
+}
 
 std::string rulesFileName(std::string_view given) {
   std::string_view base = given;
@@ -136,7 +135,7 @@ Result<std::vector<RulesFileReport>> checkRulesFiles(const std::vector<RulesUplo
 Result<Ok> verifyStoredRules(const policy::PolicyDoc& doc, const std::string& rulesDir) {
   if (!doc.ids) return Ok{};
   for (const auto& path : doc.ids->rules) {
-    const std::string hash = storedHash(path, rulesDir);
+    const std::string hash = storedRulesFileHash(path, rulesDir);
     if (hash.empty()) continue;  // a plain path: its content is whatever the file holds
     auto text = readFileLimited(path, kMaxRulesBytes);
     if (!text) return text.error();

@@ -32,6 +32,10 @@ struct RulesFileReport {
 // character other than letters, digits, '.', '_' and '-' replaced by '_' (at most 100 chars).
 std::string rulesFileName(std::string_view given);
 
+// A file of the store's rules directory is `rulesDir`/<64 hex>-<name>: the hash part of `path`
+// when it is such a file, "" for any other path (a plain file).
+std::string storedRulesFileHash(const std::string& path, const std::string& rulesDir);
+
 // HOME_NET as the engine sets it for `doc` (segment.inside; dataplane/ids/policy_ids.cc).
 std::string homeNetOf(const policy::PolicyDoc& doc);
 

@@ -1,4 +1,6 @@
+#include "control/handlers/context.h"
 #include "control/handlers/handlers.h"
+#include "control/policy_sync/policy_sync.h"
 
 namespace lbg::control::handlers {
 
@@ -98,7 +100,25 @@ Outcome certsFlush(CommandContext& ctx, const Call& call) {
   }
   auto n = ctx.api_.flushCerts(selector);
   if (!n) return err(ErrorCode::Unavailable, n.error());
-  return json{{"flushed", *n}, {"all", selector.all}};
+  json out = {{"flushed", *n}, {"all", selector.all}};
+  // One box of a pair with policy sync, active: the standby received these verdicts by sync and
+  // would enforce them after a takeover (and re-sync them to this box after the next one).
+  if (ctx.policySync_ && ctx.api_.haRole() == dataplane::HaRole::Active) {
+    const auto peer = ctx.policySync_->flushPeer(call.args);
+    if (peer.ok) {
+      out["standby"] = {{"peer", peer.detail}, {"flushed", peer.flushed}};
+    } else {
+      out["standby"] = false;
+      out["warnings"] = json::array(
+          {"NOT FLUSHED ON THE STANDBY: " + peer.detail +
+           ". It keeps the verdicts it received by sync: run `lbgctl certs flush --all` there"});
+    }
+  } else if (!ctx.policySync_ && ctx.api_.haConfigured() &&
+             ctx.api_.haRole() == dataplane::HaRole::Active) {
+    out["warnings"] = json::array({"one box of a pair without policy sync (ha.policy): the "
+                                   "standby is not told; run `lbgctl certs flush --all` there"});
+  }
+  return out;
 }
 
 }  // namespace lbg::control::handlers

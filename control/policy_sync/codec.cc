@@ -84,7 +84,7 @@ FrameStatus decodeFrame(std::string_view key, std::string_view frame, const Nonc
     return FrameStatus::AuthFailed;
   }
   const auto type = static_cast<uint8_t>(frame[5]);
-  if (type < static_cast<uint8_t>(MsgType::Challenge) || type > static_cast<uint8_t>(MsgType::Reply) ||
+  if (type < static_cast<uint8_t>(MsgType::Challenge) || type > static_cast<uint8_t>(MsgType::Flush) ||
       frame[6] != 0 || frame[7] != 0) {
     return FrameStatus::Malformed;
   }

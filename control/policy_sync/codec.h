@@ -4,7 +4,7 @@
 // say to each other over the HA link, one TCP exchange per connection:
 //
 //   server -> client  Challenge  nonce Ns (fresh per connection), empty body
-//   client -> server  Announce | Push  nonce Nc, JSON body, MAC bound to Ns
+//   client -> server  Announce | Push | Flush  nonce Nc, JSON body, MAC bound to Ns
 //   server -> client  Reply      JSON body, MAC bound to Nc
 //
 //   frame = header (28 bytes: "LBGP", format, type, 2 zero bytes, body length u32 big-endian,
@@ -31,7 +31,7 @@ inline constexpr uint8_t kFormat = 1;
 // A policy (the store takes 8 MiB at most) with its meta, escaped as JSON.
 inline constexpr size_t kMaxBody = 20u << 20;
 
-enum class MsgType : uint8_t { Challenge = 1, Announce = 2, Push = 3, Reply = 4 };
+enum class MsgType : uint8_t { Challenge = 1, Announce = 2, Push = 3, Reply = 4, Flush = 5 };
 using Nonce = std::array<uint8_t, kNonceBytes>;
 
 // A fresh random nonce (OpenSSL RAND_bytes; a failure there is an impossible state: abort).

@@ -13,6 +13,11 @@
   X(ha_policy_received, "policy versions received from the HA peer")                            \
   X(ha_policy_adopted, "policy versions received from the HA peer and enforced here")           \
   X(ha_policy_rejected, "policy versions received from the HA peer and refused here")           \
+  X(ha_policy_rules_stored, "IDS rule files received with a policy version, checked and stored") \
+  X(ha_policy_rules_refused,                                                                    \
+    "policy versions refused here for their IDS rule files (hash, store, plain file differs)")  \
+  X(ha_certs_flush_sent, "`certs flush` requests sent to the HA standby")                       \
+  X(ha_certs_flush_received, "`certs flush` requests received from the HA active")            \
   X(ha_policy_auth_failed,                                                                      \
     "policy-sync frames dropped: HMAC did not verify (wrong key, forged, replayed)")            \
   X(ha_policy_malformed, "policy-sync frames dropped: not ours, too large, or bad content")

@@ -347,8 +347,8 @@ void PolicySync::serve(Inbound& c) {
     c.closed = true;
     return;
   }
-  bool malformed = d != FrameStatus::Ok ||
-                   (f.type != MsgType::Announce && f.type != MsgType::Push);
+  bool malformed = d != FrameStatus::Ok || (f.type != MsgType::Announce &&
+                                             f.type != MsgType::Push && f.type != MsgType::Flush);
   json reply;
   if (!malformed) reply = answer(f.type, f.body, malformed);
   if (malformed) {
@@ -401,6 +401,30 @@ json PolicySync::answer(MsgType type, std::string_view body, bool& malformed) {
     reply["state"] = same ? "in-sync" : "divergent";
     return reply;
   }
+  if (type == MsgType::Flush) {
+    // `lbgctl certs flush` on the active. Forgetting verdicts only ever makes the next
+    // connection be checked again (fail-safe), so this box forgets all it holds: its ledger
+    // does not list the synced ones, the active's selection cannot be matched here.
+    if (!req.contains("flush") || !req["flush"].is_object() || req["flush"].dump().size() > 4096) {
+      malformed = true;
+      return {};
+    }
+    ++counters_.ha_certs_flush_received;
+    Result<size_t> n = Error{"this box is active; it takes no flush from " + box};
+    if (!host_.active() && host_.flushCerts) n = host_.flushCerts();
+    reply["ok"] = n.ok();
+    if (!n) {
+      reply["error"] = n.error().toString();
+    } else {
+      reply["flushed"] = *n;
+    }
+    host_.record("ha.certs.flushed", n ? "ok" : "failed",
+                 {{"peer", box},
+                  {"selection", req["flush"]},
+                  {"flushed", n ? json(*n) : json(nullptr)},
+                  {"error", n ? json(nullptr) : json(n.error().toString())}});
+    return reply;
+  }
   // Push: a version to enforce here.
   ++counters_.ha_policy_received;
   auto meta = VersionMeta::fromJson(req.value("meta", json()));
@@ -409,7 +433,21 @@ json PolicySync::answer(MsgType type, std::string_view body, bool& malformed) {
     return {};
   }
   Result<json> adopted = Error{"this box is active; it takes no policy from " + box};
-  if (!host_.active()) adopted = host_.adopt(*meta, req["yaml"].get_ref<const std::string&>(), box);
+  if (!host_.active()) {
+    // The IDS rule files first: the version's validation reads them (carried_rules.h).
+    Result<size_t> rules = size_t{0};
+    if (req.contains("rules")) {
+      rules = host_.adoptRules ? host_.adoptRules(req["rules"])
+                               : Result<size_t>(Error{"this box cannot store rule files"});
+    }
+    if (!rules) {
+      ++counters_.ha_policy_rules_refused;
+      adopted = Error{"IDS rule files: " + rules.error().toString()};
+    } else {
+      counters_.ha_policy_rules_stored += *rules;
+      adopted = host_.adopt(*meta, req["yaml"].get_ref<const std::string&>(), box);
+    }
+  }
   const auto after = host_.running();
   reply["version"] = after ? json(after->meta.version) : json(nullptr);
   reply["sha256"] = after ? json(after->meta.sha256) : json(nullptr);
@@ -500,7 +538,19 @@ void PolicySync::onAnnounceReply(const json& reply) {
   // The standby missed a version (it was down, or it came back from a restore): bring it up to
   // date with the running one.
   ++counters_.ha_policy_pushed;
-  startExchange(MsgType::Push, pushBody(run->meta, run->yaml), config_.pushTimeout);
+  auto body = pushBody(run->meta, run->yaml);
+  if (!body) {
+    // Not sendable (a rule file unreadable or edited here): said once, like a refusal.
+    ++counters_.ha_policy_refused;
+    peer_.error = body.error().toString();
+    peer_.refusedVersion = run->meta.version;
+    peer_.refusedPeerSha = peer_.sha256;
+    host_.record("ha.policy.replicated", "failed",
+                 {{"peer", peer_.box}, {"version", run->meta.version}, {"reason", "catch-up"},
+                  {"error", peer_.error}});
+    return;
+  }
+  startExchange(MsgType::Push, std::move(*body), config_.pushTimeout);
   outbound_->version = run->meta.version;
 }
 
@@ -552,23 +602,31 @@ void PolicySync::notePeer(const json& reply) {
   peer_.sha256 = h.is_string() ? h.get<std::string>() : "";
 }
 
-std::string PolicySync::pushBody(const VersionMeta& meta, const std::string& yaml) const {
-  return json{{"box", config_.self}, {"meta", meta.toJson()}, {"yaml", yaml}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
+Result<std::string> PolicySync::pushBody(const VersionMeta& meta, const std::string& yaml) const {
+  json body = {{"box", config_.self}, {"meta", meta.toJson()}, {"yaml", yaml}};
+  if (host_.carryRules) {
+    auto rules = host_.carryRules(yaml);
+    if (!rules) return Error{"cannot replicate its IDS rule files: " + rules.error().toString()};
+    body["rules"] = std::move(*rules);
+  }
+  std::string out = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (out.size() > psync::kMaxBody)
+    return Error{"version " + std::to_string(meta.version) + " with its IDS rule files is " +
+                 std::to_string(out.size() >> 20) + " MiB, more than policy sync carries"};
+  return out;
 }
 
-PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::string& yaml) {
-  // A commit goes first: an announcement under way is dropped (it is sent again in a second).
+std::unique_ptr<PolicySync::Exchange> PolicySync::runExchange(MsgType type, std::string body,
+                                                              std::chrono::milliseconds timeout) {
+  // An announcement under way is dropped (it is sent again in a second).
   outbound_.reset();
-  ++counters_.ha_policy_pushed;
-  startExchange(MsgType::Push, pushBody(meta, yaml), config_.pushTimeout);
+  startExchange(type, std::move(body), timeout);
   Exchange& x = *outbound_;
-  x.version = meta.version;
   while (x.state != Exchange::State::Done) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(x.deadline - Clock::now());
     if (left.count() <= 0) {
       x.fail("no answer from " + config_.peerText + " within " +
-             std::to_string(config_.pushTimeout.count()) + " ms");
+             std::to_string(timeout.count()) + " ms");
       break;
     }
     pollfd p{x.fd, x.events(), 0};
@@ -579,8 +637,52 @@ PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::stri
     }
     if (n > 0) x.advance(config_.key, p.revents);
   }
-  std::unique_ptr<Exchange> done = std::move(outbound_);
   nextAnnounce_ = Clock::now() + config_.announceInterval;
+  return std::move(outbound_);
+}
+
+PolicySync::FlushResult PolicySync::flushPeer(const json& what) {
+  ++counters_.ha_certs_flush_sent;
+  const std::string body = json{{"box", config_.self}, {"flush", what}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+  std::unique_ptr<Exchange> done = runExchange(MsgType::Flush, body, config_.pushTimeout);
+  if (done->authFailed) ++counters_.ha_policy_auth_failed;
+  FlushResult r;
+  const json reply = readReply(*done);
+  if (!done->ok) {
+    ++counters_.ha_policy_unreachable;
+    peerUnreachable(done->error);
+    r.detail = "standby at " + config_.peerText + " unreachable: " + done->error;
+    return r;
+  }
+  peerReached();
+  notePeer(reply);
+  if (!reply.value("ok", false)) {
+    r.detail = reply.value("error", json("refused")).is_string()
+                   ? reply.value("error", std::string("refused"))
+                   : "refused";
+    return r;
+  }
+  const json& n = reply.contains("flushed") ? reply["flushed"] : json();
+  r.ok = true;
+  r.flushed = n.is_number_unsigned() ? n.get<size_t>() : 0;
+  r.detail = peer_.box;
+  return r;
+}
+
+PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::string& yaml) {
+  ++counters_.ha_policy_pushed;
+  auto body = pushBody(meta, yaml);
+  if (!body) {
+    // The standby could not enforce the same rule set: as if it refused (the commit fails).
+    ++counters_.ha_policy_refused;
+    PushResult r;
+    r.kind = PushResult::Kind::Refused;
+    r.detail = body.error().toString();
+    return r;
+  }
+  std::unique_ptr<Exchange> done = runExchange(MsgType::Push, std::move(*body), config_.pushTimeout);
+  done->version = meta.version;
   PushResult r;
   if (done->authFailed) ++counters_.ha_policy_auth_failed;
   const json reply = readReply(*done);

@@ -56,6 +56,15 @@ class PolicySync {
     std::function<Result<nlohmann::json>(const VersionMeta&, const std::string& yaml,
                                           const std::string& fromBox)>
         adopt;
+    // The IDS rule files `yaml` names, as carried with a push (carried_rules.h), or why that
+    // version cannot be replicated.
+    std::function<Result<nlohmann::json>(const std::string& yaml)> carryRules;
+    // Stores the rule files a push carried, once checked (before `adopt`); how many, or why not.
+    std::function<Result<size_t>(const nlohmann::json& rules)> adoptRules;
+    // `lbgctl certs flush` on the active: forgets every certificate verdict here (this box's
+    // ledger does not list the synced ones, so the active's selection cannot be matched); how
+    // many ledger rows, or why not.
+    std::function<Result<size_t>()> flushCerts;
     // One record of the sealed log: action ("ha.policy", ...), result, details.
     std::function<void(const std::string&, const std::string&, const nlohmann::json&)> record;
   };
@@ -75,6 +84,16 @@ class PolicySync {
   // Sends `meta` / `yaml` to the peer and waits (pushTimeout at most) for its answer. Only an
   // Acked version is enforced on the peer.
   PushResult push(const VersionMeta& meta, const std::string& yaml);
+
+  // `lbgctl certs flush` on the active: the standby forgets the verdicts it received by sync
+  // (all of them: it cannot tell which were selected), waiting (pushTimeout at most) for its
+  // answer. `what` is the active's selection, for the standby's log.
+  struct FlushResult {
+    bool ok = false;
+    size_t flushed = 0;
+    std::string detail;  // the peer's box when ok, else why not
+  };
+  FlushResult flushPeer(const nlohmann::json& what);
 
   // "policy-divergent: local N, peer M (box)..." while this box is standby and runs another
   // version than the active last announced; nullopt otherwise (no announcement heard: a peer
@@ -105,6 +124,9 @@ class PolicySync {
   void serve(Inbound& c);
   // The answer to an authenticated request (a Reply body).
   nlohmann::json answer(psync::MsgType type, std::string_view body, bool& malformed);
+  // Runs one exchange to its end on this thread (a commit's push, a flush): bounded by `timeout`.
+  std::unique_ptr<Exchange> runExchange(psync::MsgType type, std::string body,
+                                        std::chrono::milliseconds timeout);
   void startExchange(psync::MsgType type, std::string body, std::chrono::milliseconds timeout);
   void finishExchange();
   // The peer's reply of a finished exchange: a JSON object naming its box, or the exchange is
@@ -115,7 +137,7 @@ class PolicySync {
   void peerUnreachable(const std::string& why);
   void peerReached();
   void notePeer(const nlohmann::json& reply);  // the peer's box, version and hash
-  std::string pushBody(const VersionMeta& meta, const std::string& yaml) const;
+  Result<std::string> pushBody(const VersionMeta& meta, const std::string& yaml) const;
 
   PolicySyncConfig config_;
   Host host_;

@@ -17,7 +17,10 @@
 
 #include "control/dispatcher.h"
 #include "control/fake_control_api.h"
+#include "control/policy_sync/carried_rules.h"
 #include "control/policy_sync/codec.h"
+#include "control/sha256.h"
+#include "control/store.h"
 
 namespace lbg::control {
 namespace {
@@ -407,6 +410,184 @@ TEST_F(PolicySyncPair, CountersReachStatsAndPrometheus) {
   };
   PolicySyncCounters{}.forEach(check);
   PolicySyncGauges{}.forEach(check);
+}
+
+
+// --- IDS rule files carried with a version ------------------------------------------------------
+
+constexpr const char* kRules =
+    "alert tcp any any -> any any (msg:\"LBG TEST evil\"; content:\"EVIL\"; sid:9100002; rev:2;)\n";
+
+std::string readText(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// The standby's side on a real store: a stored file it lacks is written once its text hashes to
+// its name; a text that does not, a file of another store, a plain file that differs here, are
+// refused, and nothing is written for a refused list.
+TEST(PolicySyncRules, TheStandbyStoresOnlyTextThatMatchesItsName) {
+  char tmpl[] = "/tmp/lbg-policy-sync-rules-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto store = PolicyStore::open(dir + "/store");
+  ASSERT_TRUE(store.ok()) << store.error().toString();
+  auto path = (*store)->putRules("local.rules", kRules);
+  ASSERT_TRUE(path.ok());
+  const std::string plain = dir + "/site.rules";
+  std::ofstream(plain) << kRules;
+
+  policy::PolicyDoc doc;
+  doc.ids = policy::IdsSpec{{*path, plain}};
+  auto carried = carriedRulesOf(doc, (*store)->rulesDir());
+  ASSERT_TRUE(carried.ok()) << carried.error().toString();
+  ASSERT_EQ(carried->size(), 2u);
+  EXPECT_EQ((*carried)[0].content, std::optional<std::string>(kRules));
+  EXPECT_EQ((*carried)[1].content, std::nullopt);  // a plain file travels by its hash only
+  EXPECT_EQ((*carried)[1].sha256, sha256Hex(kRules));
+  // Through the wire's form and back.
+  auto back = carriedRulesFromJson(json::parse(carriedRulesToJson(*carried).dump()));
+  ASSERT_TRUE(back.ok()) << back.error().toString();
+
+  // The standby lacks the stored file (same store directory, as a pair has): written, verified.
+  fs::remove(*path);
+  auto stored = adoptCarriedRules(*back, **store);
+  ASSERT_TRUE(stored.ok()) << stored.error().toString();
+  EXPECT_EQ(*stored, 1u);
+  EXPECT_EQ(readText(*path), kRules);
+
+  // Text that does not hash to the name (one byte changed): refused, nothing written.
+  fs::remove(*path);
+  auto forged = *back;
+  (*forged[0].content)[7] ^= 1;
+  auto r = adoptCarriedRules(forged, **store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("does not match the hash"), std::string::npos);
+  EXPECT_FALSE(fs::exists(*path));
+  // The plain file differs on this box: refused, and the stored file of the list not written.
+  std::ofstream(plain, std::ios::trunc) << "# edited here\n" << kRules;
+  r = adoptCarriedRules(*back, **store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("differs from the active's"), std::string::npos);
+  EXPECT_FALSE(fs::exists(*path));
+  fs::remove(plain);
+  r = adoptCarriedRules(*back, **store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cannot be read on this box"), std::string::npos);
+  // A file of another store directory: the version would name a file this box does not have.
+  auto other = *back;
+  other.resize(1);
+  other[0].path = dir + "/elsewhere/rules/" + fs::path(*path).filename().string();
+  r = adoptCarriedRules(other, **store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("same control.store"), std::string::npos);
+
+  // The wire's bounds: more text than a push carries, a relative path, a bad hash.
+  json big = json::array({{{"path", *path}, {"sha256", sha256Hex(kRules)},
+                           {"content", std::string(kMaxCarriedRulesBytes + 1, 'x')}}});
+  EXPECT_FALSE(carriedRulesFromJson(big).ok());
+  EXPECT_FALSE(carriedRulesFromJson(json::array({{{"path", "rules/x"}, {"sha256", sha256Hex("")}}})).ok());
+  EXPECT_FALSE(carriedRulesFromJson(json::array({{{"path", "/x"}, {"sha256", "ABC"}}})).ok());
+  // The active's side: a stored file edited since it was pinned cannot be replicated.
+  ASSERT_TRUE((*store)->putRules("local.rules", kRules).ok());
+  std::ofstream(plain) << kRules;
+  EXPECT_TRUE(carriedRulesOf(doc, (*store)->rulesDir()).ok());
+  fs::permissions(*path, fs::perms::owner_write, fs::perm_options::add);
+  std::ofstream(*path, std::ios::app) << "# edited\n";
+  auto edited = carriedRulesOf(doc, (*store)->rulesDir());
+  ASSERT_FALSE(edited.ok());
+  EXPECT_NE(edited.error().message.find("no longer matches"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+// Through the pair: a plain rule file both boxes hold alike travels by its hash and the version
+// is enforced on both; a file `ids load` pinned in the active's store, which is not the
+// standby's, refuses the commit on both boxes with the reason (the pair cannot enforce it).
+TEST_F(PolicySyncPair, IdsRuleFilesTravelWithTheVersionOrTheCommitFails) {
+  const std::string plain = dir_ + "/site.rules";
+  std::ofstream(plain) << kRules;
+  for (Box* x : {&a_, &b_}) {
+    std::ofstream(x->dir + "/bootstrap.yaml", std::ios::trunc)
+        << kPolicy << "ids:\n  rules: [" << plain << "]\n";
+  }
+  a_.start();
+  b_.start();
+  json r = whileServing(b_, [&] { return commitOnA("new.example.jp"); });
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["replicated"]["version"], 2);
+  EXPECT_EQ(b_.api.published, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(b_.counter("ha_policy_rules_refused"), 0u);
+
+  auto load = a_.call("ids.load", {{"files", {{{"name", "local.rules"}, {"content", kRules}}}}});
+  ASSERT_TRUE(load["ok"]) << load.dump();
+  const std::string stored = load["result"]["files"][0]["stored"];
+  r = whileServing(b_, [&] { return a_.call("policy.commit", {{"message", "ids"}}); });
+  ASSERT_FALSE(r["ok"]) << r.dump();
+  const std::string why = r["error"]["message"];
+  EXPECT_NE(why.find("refused by the standby"), std::string::npos) << why;
+  EXPECT_NE(why.find("same control.store"), std::string::npos) << why;
+  EXPECT_NE(why.find(stored), std::string::npos) << why;
+  EXPECT_EQ(a_.api.published, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(b_.api.published, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(b_.counter("ha_policy_rules_refused"), 1u);
+  EXPECT_EQ(b_.counter("ha_policy_rules_stored"), 0u);
+  EXPECT_FALSE(fs::exists(b_.dir + "/store/rules/" + fs::path(stored).filename().string()));
+}
+
+
+// `lbgctl certs flush` on the active reaches the standby, which forgets every verdict it holds
+// (its ledger does not list the synced ones, so the selection cannot be matched there); a
+// standby that cannot be told is a warning naming what to run there.
+TEST_F(PolicySyncPair, CertsFlushOnTheActiveReachesTheStandby) {
+  a_.start();
+  b_.start();
+  a_.api.certRows.resize(1);
+  b_.api.certRows.resize(3);
+  json r = whileServing(b_, [&] { return a_.call("certs.flush", {{"name", "x.example.jp"}}); });
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["flushed"], 1);
+  EXPECT_EQ(r["result"]["standby"]["peer"], "lbg-b");
+  EXPECT_EQ(r["result"]["standby"]["flushed"], 3);
+  EXPECT_FALSE(r["result"].contains("warnings"));
+  ASSERT_EQ(a_.api.certSelectors.size(), 1u);
+  EXPECT_EQ(a_.api.certSelectors[0].host, "x.example.jp");
+  EXPECT_FALSE(a_.api.certSelectors[0].all);
+  ASSERT_EQ(b_.api.certSelectors.size(), 1u);
+  EXPECT_TRUE(b_.api.certSelectors[0].all);
+  EXPECT_EQ(a_.counter("ha_certs_flush_sent"), 1u);
+  EXPECT_EQ(b_.counter("ha_certs_flush_received"), 1u);
+  bool recorded = false;
+  for (const auto& e : b_.api.events) {
+    const json j = json::parse(e);
+    if (j["admin"]["action"] == "ha.certs.flushed" && j["ha"]["selection"]["name"] == "x.example.jp")
+      recorded = true;
+  }
+  EXPECT_TRUE(recorded);
+
+  // A flush on the standby itself stays there (the active is not told).
+  r = b_.call("certs.flush", {{"all", true}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_FALSE(r["result"].contains("standby"));
+  EXPECT_EQ(a_.api.certSelectors.size(), 1u);
+
+  // Two actives: the peer takes no flush, and the answer says so.
+  b_.api.role = dataplane::HaRole::Active;
+  r = whileServing(b_, [&] { return a_.call("certs.flush", {{"all", true}}); });
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["standby"], false);
+  ASSERT_EQ(r["result"]["warnings"].size(), 1u);
+  EXPECT_NE(r["result"]["warnings"][0].get<std::string>().find("this box is active"),
+            std::string::npos);
+
+  // The standby is down: flushed here, and the warning names what to run there.
+  b_.d.reset();
+  r = a_.call("certs.flush", {{"all", true}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["result"]["standby"], false);
+  ASSERT_EQ(r["result"]["warnings"].size(), 1u);
+  const std::string w = r["result"]["warnings"][0];
+  EXPECT_NE(w.find("NOT FLUSHED ON THE STANDBY"), std::string::npos) << w;
+  EXPECT_NE(w.find("certs flush --all"), std::string::npos) << w;
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ using testing::L4Spec;
 
 constexpr const char* kPolicy = R"(version: 1
 segment:
-  inside: [10.0.0.0/8]
+  inside: [10.0.0.0/8, "2001:db8:1::/64"]
 defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
 services:
   - name: web
@@ -32,7 +32,7 @@ services:
     ports: [tcp/80]
   - name: partner
     kind: lgwan-asp
-    cidr: [198.51.100.0/24]
+    cidr: [198.51.100.0/24, "2001:db8:100::/48"]
     ports: [tcp/8443, udp/5000]
 )";
 
@@ -100,10 +100,10 @@ class PipelineSync : public ::testing::Test {
     box.p->processBurst(&m, 1, fromInside ? Ingress::InsidePort : Ingress::OutsidePort, now_,
                         box.tx);
   }
-  // Client 10.0.0.5:40000 ↔ server: one TCP segment each way.
+  // Client (10.0.0.5):40000 ↔ server: one TCP segment each way.
   void client(Box& box, uint32_t seq, uint32_t ack, const Bytes& data = {}, uint8_t flags = 0x18) {
     L4Spec s;
-    s.src = *IpAddr::parse("10.0.0.5");
+    s.src = client_;
     s.dst = server_;
     s.sport = 40000;
     s.dport = port_;
@@ -115,7 +115,7 @@ class PipelineSync : public ::testing::Test {
   void server(Box& box, uint32_t seq, uint32_t ack, const Bytes& data = {}, uint8_t flags = 0x18) {
     L4Spec s;
     s.src = server_;
-    s.dst = *IpAddr::parse("10.0.0.5");
+    s.dst = client_;
     s.sport = port_;
     s.dport = 40000;
     s.seq = seq;
@@ -139,6 +139,7 @@ class PipelineSync : public ::testing::Test {
   }
 
   std::unique_ptr<Box> a_ = std::make_unique<Box>(1), b_ = std::make_unique<Box>(1);
+  IpAddr client_ = *IpAddr::parse("10.0.0.5");
   IpAddr server_ = *IpAddr::parse("198.51.100.7");
   uint16_t port_ = 8443;
   uint64_t now_ = 1'000'000'000;
@@ -218,6 +219,32 @@ TEST_F(PipelineSync, TheNewActiveTeachesTheSwitchesWhereTheSyncedFlowsHostsAre) 
   EXPECT_EQ(report.done, 1u);
   EXPECT_EQ(report.hosts, 2u);
   EXPECT_EQ(report.frames, 6u);
+}
+
+// IPv6 after a takeover: the hosts of an allowed IPv6 flow are announced like any other, by
+// the same RARP frame (switch learning is per MAC, whatever the address family). The box sends no
+// unsolicited Neighbor Advertisement: it owns no address on either segment, and an NA with the
+// override flag for the hosts' addresses would rewrite every neighbour cache that hears it
+// (dataplane/ha/README.md, "Learning frames").
+TEST_F(PipelineSync, TheHostsOfAnIpv6FlowAreAnnouncedWithoutNeighborAdvertisements) {
+  client_ = *IpAddr::parse("2001:db8:1::5");
+  server_ = *IpAddr::parse("2001:db8:100::7");
+  const uint8_t clientMac[6] = {0x02, 0, 0, 0, 0, 1}, routerMac[6] = {0x02, 0, 0, 0, 0, 2};
+  handshake(*a_);
+  ASSERT_GE(sync(*a_, *b_), 1u);
+  EXPECT_EQ(b_->p->counters().ha_learn_hosts, 2u);
+  CaptureSink& tx = b_->tx;
+  tx.frames.clear();
+  b_->p->serviceLearn(now_, true, tx);  // standby, then the takeover and its rounds
+  for (uint64_t t = 0; t <= 300'000'000; t += 100'000'000) b_->p->serviceLearn(now_ + t, false, tx);
+  ASSERT_EQ(tx.frames.size(), 6u);  // two hosts, three rounds
+  for (const auto& f : tx.frames) {
+    ASSERT_GE(f.bytes.size(), 14u);
+    EXPECT_EQ(f.bytes[12], 0x80);  // RARP, never 0x86dd (no NA, no ND of any kind)
+    EXPECT_EQ(f.bytes[13], 0x35);
+    const uint8_t* expect = f.port == PortRole::Outside ? clientMac : routerMac;
+    EXPECT_EQ(std::memcmp(f.bytes.data() + 6, expect, 6), 0);
+  }
 }
 
 TEST_F(PipelineSync, TheClientsUploadResumesAfterItsLastSyncedEdge) {

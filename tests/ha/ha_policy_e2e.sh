@@ -58,6 +58,11 @@ check "b's store has version 2 from lbg-a" \
 read -r rc code < <(ha_get new.example.jp)
 check "new.example.jp passes through a after the commit (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
 
+# --- lbgctl certs flush on the active reaches the standby ---------------------------------------
+ha_ctl a --json certs flush --all > flush.json
+check "certs flush on a was sent to b, which flushed too (standby: lbg-b)" \
+  python3 -c 'import json,sys; r=json.load(open("flush.json")); sys.exit(0 if r["standby"]["peer"]=="lbg-b" else 1)'
+
 # --- a standby that was down during a commit catches up ----------------------------------------
 ha_stop_gateway() { kill "-$2" "${GWPID[$1]}"; wait "${GWPID[$1]}" 2>/dev/null || true; GWPID[$1]=; }
 backups=$(states b BACKUP)
