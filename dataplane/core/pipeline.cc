@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 
+#include "dataplane/core/link_plumbing.h"
 #include "dataplane/core/tcp_reset.h"
 #include "dataplane/inspect/quic/initial.h"
 #include "dataplane/packet/icmp_quote.h"
@@ -231,9 +232,8 @@ Pipeline::Entry* Pipeline::insertFlow(const Unit& u) {
 
 void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
   const uint8_t t = u.view.icmpType;
-  // IPv6 neighbour discovery (RS, RA, NS, NA, redirect) is link-level plumbing, like ARP.
-  const bool nd = u.view.ipProto == kIcmp6 && t >= 133 && t <= 137;
-  if (nd) {
+  // IPv6 neighbour and multicast listener discovery, as the RFCs send them (link_plumbing.h).
+  if (u.view.ipProto == kIcmp6 && isIcmp6LinkPlumbing(u.view)) {
     ++counters_.icmp_passed;
     forward(u, tx);
     return;

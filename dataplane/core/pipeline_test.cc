@@ -1305,6 +1305,29 @@ TEST_F(PipelineTest, IcmpErrorsPassOnlyForAllowedFlowsAndTowardTheSender) {
   EXPECT_EQ(pipeline_->counters().icmp_dropped, 3u);
 }
 
+TEST_F(PipelineTest, Ipv6NeighbourAndListenerDiscoveryCrossOnlyAsTheRfcsSendThem) {
+  namespace pt = packet::testing;
+  const Bytes linkLocal = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
+  const Bytes allNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  auto icmp6 = [&](uint8_t type, uint8_t hopLimit) {
+    Bytes f = pt::cat(pt::eth(0x86dd), pt::ipv6(58, pt::icmp(type, 0, Bytes(16, 0)),
+                                                 linkLocal.data(), allNodes.data(), hopLimit));
+    pt::fixL4Checksum(f);
+    return f;
+  };
+  // ND at hop limit 255, MLD (query, v1 report, done, v2 report) at hop limit 1: link plumbing.
+  for (uint8_t type : {133, 134, 135, 136, 137}) inject(icmp6(type, 255), Ingress::InsidePort);
+  for (uint8_t type : {130, 131, 132, 143}) inject(icmp6(type, 1), Ingress::OutsidePort);
+  EXPECT_EQ(tx_.frames.size(), 9u);
+  EXPECT_EQ(pipeline_->counters().icmp_passed, 9u);
+  // The same types at other hop limits were routed (or forged): not plumbing, denied.
+  for (uint8_t type : {135, 136}) inject(icmp6(type, 64), Ingress::InsidePort);
+  for (uint8_t type : {131, 143}) inject(icmp6(type, 255), Ingress::InsidePort);
+  EXPECT_EQ(tx_.frames.size(), 9u);
+  EXPECT_EQ(pipeline_->counters().icmp_passed, 9u);
+  EXPECT_EQ(pipeline_->counters().icmp_dropped, 4u);
+}
+
 // A real client Initial from the nDPI corpus whose ClientHello decrypts in its first datagram,
 // and the server name it carries.
 struct QuicSample {
