@@ -18,6 +18,18 @@ namespace {
 bool isPng(std::string_view b) { return b.size() >= 8 && b.substr(0, 8) == "\x89PNG\r\n\x1A\n"; }
 bool isJpeg(std::string_view b) { return b.size() >= 3 && b.substr(0, 3) == "\xFF\xD8\xFF"; }
 
+// One compression into a buffer of libpng's upper bound: asking for the size first (a null
+// buffer) runs the whole compression once more only to count bytes. Fast zlib settings: the
+// output is a fresh copy of pixels, not an archive, and level 6 was most of a PNG's cost.
+bool encodePng(png_image& image, const void* pixels, std::string* out) {
+  image.flags |= PNG_IMAGE_FLAG_FAST;
+  png_alloc_size_t size = PNG_IMAGE_PNG_SIZE_MAX(image);
+  out->resize(size);
+  if (!png_image_write_to_memory(&image, out->data(), &size, 0, pixels, 0, nullptr)) return false;
+  out->resize(size);
+  return true;
+}
+
 FormatResult rebuildPng(std::string_view bytes, const FormatLimits& limits) {
   png_image image;
   std::memset(&image, 0, sizeof(image));
@@ -36,16 +48,8 @@ FormatResult rebuildPng(std::string_view bytes, const FormatLimits& limits) {
     png_image_free(&image);
     return FormatResult::fail("parse-error");
   }
-  png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory(&image, nullptr, &size, 0, pixels.data(), 0, nullptr)) {
-    return FormatResult::fail("internal:png-write");
-  }
   FormatResult result;
-  result.output.resize(size);
-  if (!png_image_write_to_memory(&image, result.output.data(), &size, 0, pixels.data(), 0, nullptr)) {
-    return FormatResult::fail("internal:png-write");
-  }
-  result.output.resize(size);
+  if (!encodePng(image, pixels.data(), &result.output)) return FormatResult::fail("internal:png-write");
   result.ok = true;
   result.outputType = "png";
   addRemoved(result.removed, "metadata", "png chunks");
@@ -180,15 +184,7 @@ FormatResult rebuildAsPng(std::string_view bytes, const FormatLimits& limits, co
   image.height = raster.height;
   image.format = PNG_FORMAT_RGBA;
   FormatResult result;
-  png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory(&image, nullptr, &size, 0, raster.rgba.data(), 0, nullptr)) {
-    return FormatResult::fail("internal:png-write");
-  }
-  result.output.resize(size);
-  if (!png_image_write_to_memory(&image, result.output.data(), &size, 0, raster.rgba.data(), 0, nullptr)) {
-    return FormatResult::fail("internal:png-write");
-  }
-  result.output.resize(size);
+  if (!encodePng(image, raster.rgba.data(), &result.output)) return FormatResult::fail("internal:png-write");
   result.ok = true;
   result.outputType = "png";
   addRemoved(result.removed, "metadata", what + " (converted to png)");
