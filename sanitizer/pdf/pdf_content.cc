@@ -7,25 +7,11 @@
 #include <set>
 #include <stdexcept>
 
+#include "sanitizer/pdf/capped_sink.h"
 #include "sanitizer/pdf/content_stream.h"
 
 namespace lbg::sanitizer::pdf {
 namespace {
-
-// Collects decoded bytes and stops at the cap: a small Flate stream can expand a thousandfold.
-class CappedSink : public Pipeline {
- public:
-  CappedSink(std::string* out, uint64_t cap) : Pipeline("capped", nullptr), out_(out), cap_(cap) {}
-  void write(unsigned char const* data, size_t len) override {
-    if (out_->size() + len > cap_) throw std::length_error("content stream over the expanded-bytes limit");
-    out_->append(reinterpret_cast<const char*>(data), len);
-  }
-  void finish() override {}
-
- private:
-  std::string* out_;
-  uint64_t cap_;
-};
 
 struct Budget {
   uint64_t left;

@@ -7,24 +7,11 @@
 #include <map>
 #include <stdexcept>
 
+#include "sanitizer/pdf/capped_sink.h"
 #include "sanitizer/pdf/image_codec.h"
 
 namespace lbg::sanitizer::pdf {
 namespace {
-
-class CappedSink : public Pipeline {
- public:
-  CappedSink(std::string* out, uint64_t cap) : Pipeline("capped", nullptr), out_(out), cap_(cap) {}
-  void write(unsigned char const* data, size_t len) override {
-    if (out_->size() + len > cap_) throw std::length_error("stream over the expanded-bytes limit");
-    out_->append(reinterpret_cast<const char*>(data), len);
-  }
-  void finish() override {}
-
- private:
-  std::string* out_;
-  uint64_t cap_;
-};
 
 struct Budget {
   uint64_t left;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "sanitizer/pdf/capped_sink.h"
 #include "sanitizer/pdf/tounicode_cmap.h"
 
 namespace lbg::sanitizer::pdf {
@@ -557,20 +558,6 @@ QPDFObjectHandle numberArray(QPDFObjectHandle v) {
   }
   return out;
 }
-
-class CappedSink : public Pipeline {
- public:
-  CappedSink(std::string* out, uint64_t cap) : Pipeline("capped", nullptr), out_(out), cap_(cap) {}
-  void write(unsigned char const* data, size_t len) override {
-    if (out_->size() + len > cap_) throw std::length_error("stream over the expanded-bytes limit");
-    out_->append(reinterpret_cast<const char*>(data), len);
-  }
-  void finish() override {}
-
- private:
-  std::string* out_;
-  uint64_t cap_;
-};
 
 class Rebuilder {
  public:
