@@ -569,6 +569,10 @@ Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
   uint64_t hi = 0, lo = 0;
   for (int i = 0; i < 8; ++i) hi = hi << 8 | a.bytes[size_t(i)];
   for (int i = 8; i < 16; ++i) lo = lo << 8 | a.bytes[size_t(i)];
+  return prefixKey(hi, lo, length);
+}
+
+Engine::PrefixKey Engine::prefixKey(uint64_t hi, uint64_t lo, uint8_t length) {
   PrefixKey k;
   k.length = length;
   k.hi = length >= 64 ? hi : length == 0 ? 0 : hi & ~(~uint64_t(0) >> length);
@@ -600,9 +604,13 @@ void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
     }
     if (*count == FlowIdsState::kAddressHitsUnknown) *count = 0;
   }
-  for (const IpAddr* a : {&state.tuple.client, &state.tuple.server})
+  for (const IpAddr* a : {&state.tuple.client, &state.tuple.server}) {
+    // The address as two words once, masked per length (14 lengths in ET Open).
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; ++i) hi = hi << 8 | a->bytes[size_t(i)];
+    for (int i = 8; i < 16; ++i) lo = lo << 8 | a->bytes[size_t(i)];
     for (uint8_t length : ix.lengths) {
-      const PrefixKey pk = prefixKey(*a, length);
+      const PrefixKey pk = prefixKey(hi, lo, length);
       const size_t h = PrefixKeyHash{}(pk);
       if (!(ix.filter[(h >> 6) & (ix.filter.size() - 1)] >> (h & 63) & 1)) continue;
       auto it = ix.rules.find(pk);
@@ -614,6 +622,7 @@ void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
       else
         state.addressHits[payloadDir][(*count)++] = it->second;
     }
+  }
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {

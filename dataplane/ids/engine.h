@@ -228,6 +228,7 @@ class Engine {
     }
   };
   static PrefixKey prefixKey(const IpAddr& a, uint8_t length);
+  static PrefixKey prefixKey(uint64_t hi, uint64_t lo, uint8_t length);  // the address's words
   struct AddressIndex {
     std::vector<uint8_t> lengths;  // distinct prefix lengths filed
     std::unordered_map<PrefixKey, uint32_t, PrefixKeyHash> rules;  // prefix -> index in lists
