@@ -23,9 +23,10 @@
 // contiguous in ids mode.
 //
 // Per flow: a slot of the worker's IDS pool (FlowIdsState + the edges), found by flow id in an
-// open-addressing index, both reserved when a policy with `ids:` is first used. Per worker: the
-// engine's scratch. Nothing is allocated per packet (Hyperscan allocates a flow's stream state
-// when it opens it, once per flow and direction: dataplane/ids/README.md).
+// open-addressing index, both reserved (on transparent huge pages) when a policy with `ids:` is
+// first used. Per worker: the engine's scratch, which also pools ended flows' Hyperscan streams.
+// Nothing is allocated per packet (Hyperscan allocates a flow's stream state when it opens it
+// and the scratch has none pooled for its database: dataplane/ids/README.md).
 
 #include <rte_mbuf.h>
 
