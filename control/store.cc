@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include "control/atomic_file.h"
 #include "control/sha256.h"
@@ -226,6 +228,21 @@ std::string storedRulesHash(const std::string& name) {
     if (!std::isxdigit(static_cast<unsigned char>(name[i])) || std::isupper(name[i])) return "";
   }
   return name.substr(0, 64);
+}
+
+// The stored rule files a policy text names: every "rules/<sha256>-<name>" in it (versions name
+// the absolute path DIR/rules/...). A mention anywhere counts, a comment too: collecting keeps
+// more rather than less.
+void referencedRules(std::string_view text, std::set<std::string>& out) {
+  constexpr std::string_view kDir = "rules/";
+  for (size_t at = text.find(kDir); at != std::string_view::npos; at = text.find(kDir, at + 1)) {
+    size_t end = at + kDir.size();
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                 text[end] == '.' || text[end] == '_' || text[end] == '-'))
+      ++end;
+    std::string name(text.substr(at + kDir.size(), end - at - kDir.size()));
+    if (!storedRulesHash(name).empty()) out.insert(std::move(name));
+  }
 }
 
 // Checks every stored rule file against the hash in its name: a changed file would silently
@@ -476,6 +493,9 @@ Result<VersionMeta> PolicyStore::add(const std::string& yaml, const std::string&
   highestNumber_ = m.version;
   if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
   versions_.push_back(StoredVersion{m, yaml});
+  // The version is durable: rule files nothing names any more go (best effort: a file that could
+  // not be removed is tried again at the next commit; the commit itself stands).
+  (void)collectRules();
   return m;
 }
 
@@ -659,6 +679,45 @@ Result<Ok> PolicyStore::restore(const std::string& text) {
   if (auto r = switchCurrent(dir_, genName); !r) return r.error();
   generation_ = genName;
   return loadGeneration();
+}
+
+Result<size_t> PolicyStore::collectRules() {
+  std::set<std::string> keep;
+  std::set<uint64_t> loaded;
+  for (const auto& v : versions_) {
+    referencedRules(v.yaml, keep);
+    loaded.insert(v.meta.version);
+  }
+  // Every generation on disk (a restore keeps the previous ones), and in the current one the
+  // candidate and the versions open() did not load (corrupt: perhaps repaired by hand later).
+  // A text that cannot be read stops the collection: nothing is removed on a partial view.
+  for (const auto& gen : listDir(dir_)) {
+    if (!validGenerationName(gen)) continue;
+    const std::string gdir = dir_ + "/" + gen;
+    for (const auto& name : listDir(gdir + "/versions")) {
+      const uint64_t n = parseNumbered(name, ".yaml");
+      if (n == 0 || (gen == generation_ && loaded.count(n))) continue;
+      auto text = readFileLimited(gdir + "/versions/" + name, kMaxPolicyBytes);
+      if (!text) return text.error();
+      referencedRules(*text, keep);
+    }
+    const std::string cand = gdir + "/candidate.yaml";
+    if (::access(cand.c_str(), F_OK) != 0) continue;
+    auto text = readFileLimited(cand, kMaxPolicyBytes);
+    if (!text) return text.error();
+    referencedRules(*text, keep);
+  }
+  size_t removed = 0;
+  for (const auto& name : listDir(rulesDir())) {
+    if (storedRulesHash(name).empty() || keep.count(name)) continue;
+    const std::string path = rulesDir() + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sysError("cannot remove", path);
+    ++removed;
+  }
+  if (removed > 0) {
+    if (auto r = syncDirectory(rulesDir()); !r) return r.error();
+  }
+  return removed;
 }
 
 Result<std::string> PolicyStore::putRules(const std::string& name, const std::string& content) {
