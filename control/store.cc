@@ -441,7 +441,26 @@ Result<Ok> PolicyStore::loadGeneration() {
                                   : "no usable live version left in the store",
                               vdir});
   }
+  pinRules();
   return Ok{};
+}
+
+void PolicyStore::pinRules() {
+  // Versions are never changed once written, nor are the generations a restore replaced: their
+  // texts are read here once (open, reload, restore), and add()/adopt() add the new version's.
+  pinnedRules_.clear();
+  pinnedComplete_ = true;
+  for (const auto& gen : listDir(dir_)) {
+    if (!validGenerationName(gen)) continue;
+    const std::string vdir = dir_ + "/" + gen + "/versions";
+    for (const auto& name : listDir(vdir)) {
+      if (parseNumbered(name, ".yaml") == 0) continue;
+      if (auto text = readFileLimited(vdir + "/" + name, kMaxPolicyBytes))
+        referencedRules(*text, pinnedRules_);
+      else
+        pinnedComplete_ = false;  // unknown: collectRules() removes nothing
+    }
+  }
 }
 
 std::optional<StoredVersion> PolicyStore::running() const {
@@ -493,6 +512,7 @@ Result<VersionMeta> PolicyStore::add(const std::string& yaml, const std::string&
   highestNumber_ = m.version;
   if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
   versions_.push_back(StoredVersion{m, yaml});
+  referencedRules(yaml, pinnedRules_);
   // The version is durable: rule files nothing names any more go (best effort: a file that could
   // not be removed is tried again at the next commit; the commit itself stands).
   (void)collectRules();
@@ -521,6 +541,7 @@ Result<VersionMeta> PolicyStore::adopt(const VersionMeta& peer, const std::strin
   highestNumber_ = m.version;
   if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
   versions_.push_back(StoredVersion{m, yaml});
+  referencedRules(yaml, pinnedRules_);
   return m;
 }
 
@@ -682,25 +703,18 @@ Result<Ok> PolicyStore::restore(const std::string& text) {
 }
 
 Result<size_t> PolicyStore::collectRules() {
-  std::set<std::string> keep;
-  std::set<uint64_t> loaded;
-  for (const auto& v : versions_) {
-    referencedRules(v.yaml, keep);
-    loaded.insert(v.meta.version);
-  }
-  // Every generation on disk (a restore keeps the previous ones), and in the current one the
-  // candidate and the versions open() did not load (corrupt: perhaps repaired by hand later).
-  // A text that cannot be read stops the collection: nothing is removed on a partial view.
+  std::vector<std::string> stored;
+  for (auto& name : listDir(rulesDir()))
+    if (!storedRulesHash(name).empty()) stored.push_back(std::move(name));
+  if (stored.empty()) return size_t(0);  // a store without IDS rule files: nothing read
+  if (!pinnedComplete_) return Error{"a version could not be read: no rule file removed", dir_};
+  // What every version of every generation on disk names (pinRules(), kept up to date by add()
+  // and adopt()), and what each generation's candidate names. A text that cannot be read stops
+  // the collection: nothing is removed on a partial view.
+  std::set<std::string> keep = pinnedRules_;
   for (const auto& gen : listDir(dir_)) {
     if (!validGenerationName(gen)) continue;
     const std::string gdir = dir_ + "/" + gen;
-    for (const auto& name : listDir(gdir + "/versions")) {
-      const uint64_t n = parseNumbered(name, ".yaml");
-      if (n == 0 || (gen == generation_ && loaded.count(n))) continue;
-      auto text = readFileLimited(gdir + "/versions/" + name, kMaxPolicyBytes);
-      if (!text) return text.error();
-      referencedRules(*text, keep);
-    }
     const std::string cand = gdir + "/candidate.yaml";
     if (::access(cand.c_str(), F_OK) != 0) continue;
     auto text = readFileLimited(cand, kMaxPolicyBytes);
@@ -708,8 +722,8 @@ Result<size_t> PolicyStore::collectRules() {
     referencedRules(*text, keep);
   }
   size_t removed = 0;
-  for (const auto& name : listDir(rulesDir())) {
-    if (storedRulesHash(name).empty() || keep.count(name)) continue;
+  for (const auto& name : stored) {
+    if (keep.count(name)) continue;
     const std::string path = rulesDir() + "/" + name;
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sysError("cannot remove", path);
     ++removed;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,11 @@ class PolicyStore {
     int64_t mtimeNs = 0;
   };
   std::optional<CandidateFile> candidateFile_;
+  // The stored rule files the versions of every generation on disk name (collectRules()): read
+  // once by pinRules() when a generation is loaded, then one new version at a time.
+  void pinRules();
+  std::set<std::string> pinnedRules_;
+  bool pinnedComplete_ = false;  // false: a version could not be read, nothing is collected
 };
 
 }  // namespace lbg::control
