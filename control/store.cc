@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include "control/atomic_file.h"
 #include "control/sha256.h"
@@ -228,6 +230,21 @@ std::string storedRulesHash(const std::string& name) {
   return name.substr(0, 64);
 }
 
+// The stored rule files a policy text names: every "rules/<sha256>-<name>" in it (versions name
+// the absolute path DIR/rules/...). A mention anywhere counts, a comment too: collecting keeps
+// more rather than less.
+void referencedRules(std::string_view text, std::set<std::string>& out) {
+  constexpr std::string_view kDir = "rules/";
+  for (size_t at = text.find(kDir); at != std::string_view::npos; at = text.find(kDir, at + 1)) {
+    size_t end = at + kDir.size();
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                 text[end] == '.' || text[end] == '_' || text[end] == '-'))
+      ++end;
+    std::string name(text.substr(at + kDir.size(), end - at - kDir.size()));
+    if (!storedRulesHash(name).empty()) out.insert(std::move(name));
+  }
+}
+
 // Checks every stored rule file against the hash in its name: a changed file would silently
 // change what the versions naming it enforce, so it is reported like a corrupt version.
 void checkStoredRules(const std::string& dir, std::vector<Error>& problems) {
@@ -424,7 +441,26 @@ Result<Ok> PolicyStore::loadGeneration() {
                                   : "no usable live version left in the store",
                               vdir});
   }
+  pinRules();
   return Ok{};
+}
+
+void PolicyStore::pinRules() {
+  // Versions are never changed once written, nor are the generations a restore replaced: their
+  // texts are read here once (open, reload, restore), and add()/adopt() add the new version's.
+  pinnedRules_.clear();
+  pinnedComplete_ = true;
+  for (const auto& gen : listDir(dir_)) {
+    if (!validGenerationName(gen)) continue;
+    const std::string vdir = dir_ + "/" + gen + "/versions";
+    for (const auto& name : listDir(vdir)) {
+      if (parseNumbered(name, ".yaml") == 0) continue;
+      if (auto text = readFileLimited(vdir + "/" + name, kMaxPolicyBytes))
+        referencedRules(*text, pinnedRules_);
+      else
+        pinnedComplete_ = false;  // unknown: collectRules() removes nothing
+    }
+  }
 }
 
 std::optional<StoredVersion> PolicyStore::running() const {
@@ -476,6 +512,10 @@ Result<VersionMeta> PolicyStore::add(const std::string& yaml, const std::string&
   highestNumber_ = m.version;
   if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
   versions_.push_back(StoredVersion{m, yaml});
+  referencedRules(yaml, pinnedRules_);
+  // The version is durable: rule files nothing names any more go (best effort: a file that could
+  // not be removed is tried again at the next commit; the commit itself stands).
+  (void)collectRules();
   return m;
 }
 
@@ -501,6 +541,7 @@ Result<VersionMeta> PolicyStore::adopt(const VersionMeta& peer, const std::strin
   highestNumber_ = m.version;
   if (auto w = writeFileAtomic(base + ".json", m.toJson().dump(2) + "\n"); !w) return w.error();
   versions_.push_back(StoredVersion{m, yaml});
+  referencedRules(yaml, pinnedRules_);
   return m;
 }
 
@@ -659,6 +700,38 @@ Result<Ok> PolicyStore::restore(const std::string& text) {
   if (auto r = switchCurrent(dir_, genName); !r) return r.error();
   generation_ = genName;
   return loadGeneration();
+}
+
+Result<size_t> PolicyStore::collectRules() {
+  std::vector<std::string> stored;
+  for (auto& name : listDir(rulesDir()))
+    if (!storedRulesHash(name).empty()) stored.push_back(std::move(name));
+  if (stored.empty()) return size_t(0);  // a store without IDS rule files: nothing read
+  if (!pinnedComplete_) return Error{"a version could not be read: no rule file removed", dir_};
+  // What every version of every generation on disk names (pinRules(), kept up to date by add()
+  // and adopt()), and what each generation's candidate names. A text that cannot be read stops
+  // the collection: nothing is removed on a partial view.
+  std::set<std::string> keep = pinnedRules_;
+  for (const auto& gen : listDir(dir_)) {
+    if (!validGenerationName(gen)) continue;
+    const std::string gdir = dir_ + "/" + gen;
+    const std::string cand = gdir + "/candidate.yaml";
+    if (::access(cand.c_str(), F_OK) != 0) continue;
+    auto text = readFileLimited(cand, kMaxPolicyBytes);
+    if (!text) return text.error();
+    referencedRules(*text, keep);
+  }
+  size_t removed = 0;
+  for (const auto& name : stored) {
+    if (keep.count(name)) continue;
+    const std::string path = rulesDir() + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sysError("cannot remove", path);
+    ++removed;
+  }
+  if (removed > 0) {
+    if (auto r = syncDirectory(rulesDir()); !r) return r.error();
+  }
+  return removed;
 }
 
 Result<std::string> PolicyStore::putRules(const std::string& name, const std::string& content) {

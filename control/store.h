@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,9 @@ struct StoredVersion {
 //   DIR/gNNNNNN/candidate.yaml
 //   DIR/rules/<sha256>-<name>  IDS rule files staged by `ids load`, named by the SHA-256 of their
 //                              content, written once and never changed (outside the generations,
-//                              so a restore keeps the paths versions name; backups carry them)
+//                              so a restore keeps the paths versions name; backups carry them);
+//                              removed at a commit once no version or candidate names them
+//                              (collectRules())
 //
 // Every write is crash-safe (temp file, fsync, rename, fsync dir). open() verifies every version
 // against the hash in its meta; corrupt or unreadable versions are reported in problems(), never
@@ -116,6 +119,11 @@ class PolicyStore {
   // (storedRulesName()).
   Result<std::string> putRules(const std::string& name, const std::string& content);
   std::string rulesDir() const { return dir_ + "/rules"; }
+  // Removes the stored rule files no text of the store names: not a version of any generation on
+  // disk (good, corrupt or replaced by a restore), not a candidate. Runs after each add() (a
+  // commit), so files staged by `ids load` and then dropped from the candidate do not pile up;
+  // whatever a retained version or the candidate pins stays. Returns how many were removed.
+  Result<size_t> collectRules();
 
   // Re-reads and re-verifies everything from disk, keeping the lock (used by `lbgctl reload`).
   Result<Ok> reload();
@@ -150,6 +158,11 @@ class PolicyStore {
     int64_t mtimeNs = 0;
   };
   std::optional<CandidateFile> candidateFile_;
+  // The stored rule files the versions of every generation on disk name (collectRules()): read
+  // once by pinRules() when a generation is loaded, then one new version at a time.
+  void pinRules();
+  std::set<std::string> pinnedRules_;
+  bool pinnedComplete_ = false;  // false: a version could not be read, nothing is collected
 };
 
 }  // namespace lbg::control

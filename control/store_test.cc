@@ -314,6 +314,43 @@ TEST_F(StoreTest, RuleFilesArePinnedAndBackedUp) {
   EXPECT_EQ(again->problems()[0].file, path);
 }
 
+TEST_F(StoreTest, RuleFilesNoTextNamesAreCollectedAtCommit) {
+  auto rules = [](int sid) {
+    return "alert udp any any -> any any (msg:\"x\"; content:\"y\"; sid:" + std::to_string(sid) +
+           ";)\n";
+  };
+  std::string kept, dropped, staged, old;
+  {
+    auto s = openStore();
+    const std::string empty = s->backup();
+    old = *s->putRules("old.rules", rules(1));
+    commitLive(*s, "ids: {rules: [\"" + old + "\"]}\n", "alice");
+    // Back to the empty store: generation 2; generation 1, whose version names `old`, stays.
+    auto restored = s->restore(empty);
+    ASSERT_TRUE(restored.ok()) << restored.error().toString();
+    kept = *s->putRules("kept.rules", rules(2));
+    dropped = *s->putRules("dropped.rules", rules(3));  // loaded, then left out of the candidate
+    staged = *s->putRules("staged.rules", rules(4));
+    ASSERT_TRUE(s->setCandidate("ids: {rules: [\"" + staged + "\"]}\n").ok());
+    commitLive(*s, "ids:\n  rules:\n    - " + kept + "\n", "alice");
+    EXPECT_TRUE(fs::exists(kept));      // the running version names it
+    EXPECT_TRUE(fs::exists(staged));    // the candidate does
+    EXPECT_TRUE(fs::exists(old));       // a version of the replaced generation does
+    EXPECT_FALSE(fs::exists(dropped));  // nothing does
+    // Once the candidate is gone, so is the file only it named; the retained versions' stay.
+    ASSERT_TRUE(s->discardCandidate().ok());
+    commitLive(*s, "x: 1\n", "alice");
+    EXPECT_FALSE(fs::exists(staged));
+    EXPECT_TRUE(fs::exists(old));
+    EXPECT_TRUE(fs::exists(kept));
+    auto again = s->collectRules();
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, 0u);
+  }
+  auto s = openStore();
+  EXPECT_TRUE(s->problems().empty());
+}
+
 TEST_F(StoreTest, TamperedBackupIsRefusedAndNothingChanges) {
   std::string backup;
   {

@@ -23,19 +23,20 @@
 // contiguous in ids mode.
 //
 // Per flow: a slot of the worker's IDS pool (FlowIdsState + the edges), found by flow id in an
-// open-addressing index, both reserved when a policy with `ids:` is first used. Per worker: the
-// engine's scratch. Nothing is allocated per packet (Hyperscan allocates a flow's stream state
-// when it opens it, once per flow and direction: dataplane/ids/README.md).
+// open-addressing index, both reserved (on transparent huge pages) when a policy with `ids:` is
+// first used. Per worker: the engine's scratch, which also pools ended flows' Hyperscan streams.
+// Nothing is allocated per packet (Hyperscan allocates a flow's stream state when it opens it
+// and the scratch has none pooled for its database: dataplane/ids/README.md).
 
 #include <rte_mbuf.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <new>
 #include <type_traits>
 #include <vector>
 
 #include "dataplane/core/pipeline.h"
+#include "dataplane/flow/huge_array.h"
 #include "dataplane/ids/engine.h"
 #include "dataplane/packet/packet_view.h"
 #include "policy/snapshot.h"
@@ -55,7 +56,9 @@ struct IdsFlow {
   uint32_t edge[2] = {0, 0};  // next sequence number to scan per direction (TCP)
   uint8_t edgeKnown = 0;      // bit d: edge[d] is set
   uint32_t nextFree = kNone;
-  ids::FlowIdsState st{};
+  // Default-initialised, not zeroed, when a flow takes the slot: its byte arrays (stream tails,
+  // flowbits, address hits) are read only up to their counts, so only the scalars are written.
+  ids::FlowIdsState st;
 };
 
 uint64_t mix(uint64_t x) {
@@ -63,6 +66,14 @@ uint64_t mix(uint64_t x) {
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
   return x;
+}
+
+// Where flow `id` goes in the index: flow ids are a worker's counter, so flows made one after
+// another (and, in their first packets, scanned one after another) share an index cache line
+// (4 entries of 16 bytes), while the groups of 4 are scattered (a run of long-lived flows does
+// not make one long probe run, as ids taken modulo the size would).
+uint64_t homeOf(uint64_t id) {
+  return mix(id >> 2) << 2 | (id & 3);
 }
 
 ids::AppProto idsApp(telemetry::AppProto p) {
@@ -87,14 +98,17 @@ struct IdsWorker {
   // The slots (capacity) and the index are reserved, not written, when the worker is made (tens
   // of MB: zeroing them stalled the worker's first IDS packet); slots up to `used` were handed
   // out once, the rest are untouched, so their pages are faulted in as flows first use them.
-  struct FreeDelete {
-    void operator()(void* p) const { std::free(p); }
-  };
-  std::unique_ptr<IdsFlow[], FreeDelete> flows;
+  // Both are read at random once per scanned packet: on transparent huge pages (HugeArray), as
+  // the flow table, so that the lookup is not also a TLB miss.
   uint32_t capacity = 0, used = 0;
+  flow::HugeArray<IdsFlow> flows;
   uint32_t freeHead = kNone;  // released slots below `used`
   // flow id -> slot + 1 (0 empty), linear probing with backward-shift deletion; twice the slots.
-  std::unique_ptr<std::pair<uint64_t, uint32_t>[], FreeDelete> index;
+  struct IndexEntry {
+    uint64_t id;
+    uint32_t slotPlus1;
+  };
+  flow::HugeArray<IndexEntry> index;
   uint64_t mask = 0;
 
   // A hold's packets while they are released in stream order (at most maxHeldPerFlow).
@@ -106,21 +120,21 @@ struct IdsWorker {
   };
   std::vector<Held> held;
 
-  IdsWorker(uint32_t slots, uint32_t maxHeld) : capacity(slots), held(maxHeld) {
-    static_assert(std::is_trivially_copyable_v<IdsFlow>);
+  static uint64_t indexSize(uint32_t slots) {
     uint64_t n = 2;
-    while (n < uint64_t(capacity) * 2) n <<= 1;
-    // calloc: zeroed pages the kernel maps on first touch, none written here.
-    flows.reset(static_cast<IdsFlow*>(std::calloc(capacity, sizeof(IdsFlow))));
-    index.reset(static_cast<std::pair<uint64_t, uint32_t>*>(
-        std::calloc(n, sizeof(std::pair<uint64_t, uint32_t>))));
-    if (!flows || !index) throw std::bad_alloc();
-    mask = n - 1;
+    while (n < uint64_t(slots) * 2) n <<= 1;
+    return n;
+  }
+  // HugeArray: anonymous zeroed pages the kernel maps on first touch, none written here.
+  IdsWorker(uint32_t slots, uint32_t maxHeld)
+      : capacity(slots), flows(slots), index(indexSize(slots)), held(maxHeld) {
+    static_assert(std::is_trivially_copyable_v<IdsFlow>);
+    mask = index.size() - 1;
   }
   IdsFlow* find(uint64_t id) {
-    for (uint64_t i = mix(id) & mask;; i = (i + 1) & mask) {
-      if (index[i].second == 0) return nullptr;
-      if (index[i].first == id) return &flows[index[i].second - 1];
+    for (uint64_t i = homeOf(id) & mask;; i = (i + 1) & mask) {
+      if (index[i].slotPlus1 == 0) return nullptr;
+      if (index[i].id == id) return &flows[index[i].slotPlus1 - 1];
     }
   }
   IdsFlow* acquire(uint64_t id) {
@@ -133,32 +147,31 @@ struct IdsWorker {
     } else {
       return nullptr;
     }
-    IdsFlow& f = flows[slot];
-    f = IdsFlow{};
+    IdsFlow& f = *new (&flows[slot]) IdsFlow;  // default-initialised: the scalars only
     f.flowId = id;
-    uint64_t i = mix(id) & mask;
-    while (index[i].second != 0) i = (i + 1) & mask;
-    index[i] = {id, slot + 1};
+    uint64_t i = homeOf(id) & mask;
+    while (index[i].slotPlus1 != 0) i = (i + 1) & mask;
+    index[i] = IndexEntry{id, slot + 1};
     return &f;
   }
   void release(uint64_t id) {
-    uint64_t i = mix(id) & mask;
-    while (index[i].second != 0 && index[i].first != id) i = (i + 1) & mask;
-    if (index[i].second == 0) return;
-    IdsFlow& f = flows[index[i].second - 1];
-    engine->release(f.st);
+    uint64_t i = homeOf(id) & mask;
+    while (index[i].slotPlus1 != 0 && index[i].id != id) i = (i + 1) & mask;
+    if (index[i].slotPlus1 == 0) return;
+    IdsFlow& f = flows[index[i].slotPlus1 - 1];
+    engine->release(f.st, *scratch);  // its streams reset and pooled for the next flows
     f.flowId = 0;
     f.nextFree = freeHead;
-    freeHead = uint32_t(&f - flows.get());
+    freeHead = uint32_t(&f - flows.data());
     // Backward-shift deletion: later entries of the probe run move up into the hole.
-    for (uint64_t j = (i + 1) & mask; index[j].second != 0; j = (j + 1) & mask) {
-      const uint64_t home = mix(index[j].first) & mask;
+    for (uint64_t j = (i + 1) & mask; index[j].slotPlus1 != 0; j = (j + 1) & mask) {
+      const uint64_t home = homeOf(index[j].id) & mask;
       if (((j - home) & mask) >= ((j - i) & mask)) {
         index[i] = index[j];
         i = j;
       }
     }
-    index[i] = {0, 0};
+    index[i] = IndexEntry{};
   }
   // A new policy version brings a new engine: every flow's streams belong to the old one, so they
   // are closed and the flows start afresh from their next bytes (a pattern straddling the reload
@@ -171,7 +184,7 @@ struct IdsWorker {
       }
     freeHead = kNone;
     for (uint32_t i = used; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
-    if (used > 0) std::fill(index.get(), index.get() + mask + 1, std::pair<uint64_t, uint32_t>{});
+    if (used > 0) std::fill(index.data(), index.data() + mask + 1, IndexEntry{});
     engine = next;
     scratch = engine->makeScratch();
   }

@@ -82,6 +82,8 @@ int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void*
 }  // namespace
 
 Scratch::~Scratch() {
+  for (auto& pool : streamPool_)
+    for (hs_stream* st : pool) hs_close_stream(st, nullptr, nullptr, nullptr);
   if (hs_) hs_free_scratch(hs_);
   if (tools_.matchData) pcre2_match_data_free(tools_.matchData);
   if (tools_.matchContext) pcre2_match_context_free(tools_.matchContext);
@@ -271,7 +273,7 @@ bool Engine::buildDatabases(std::string& error) {
     ix.filter.assign(words, 0);
     for (const auto& [pk, list] : ix.rules) {
       const size_t h = PrefixKeyHash{}(pk);
-      ix.filter[(h >> 6) & (words - 1)] |= uint64_t(1) << (h & 63);
+      ix.filter[filterWord(h, words)] |= filterBits(h);
     }
   }
   for (int k = 0; k < kKeys; ++k)
@@ -364,12 +366,33 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
   pcre2_set_depth_limit(s->tools_.matchContext, 1000);
   s->tools_.recursionLimit = config_.recursionLimit;
   if (thresholds_) s->thresholds_ = ThresholdTable(config_.thresholdEntries);
+  s->streamPool_.resize(streams_.size());
+  for (auto& pool : s->streamPool_) pool.reserve(Scratch::kStreamPool);
+  s->engineId_ = id_;
   return s;
 }
 
 void Engine::release(FlowIdsState& state) const {
   for (auto& st : state.stream)
     if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
+  state.streamDb[0] = state.streamDb[1] = FlowIdsState::kStreamUnknown;
+}
+
+void Engine::release(FlowIdsState& state, Scratch& s) const {
+  for (int d = 0; d < 2; ++d) {
+    hs_stream*& st = state.stream[d];
+    if (!st) continue;
+    // Only the streams of this engine's databases, into the pool of the one it was opened on
+    // (hs_reset_stream without a callback: matches at its end are not reported, as at a close).
+    const uint16_t db = state.streamDb[d];
+    if (s.engineId_ == id_ && db < s.streamPool_.size() &&
+        s.streamPool_[db].size() < Scratch::kStreamPool &&
+        hs_reset_stream(st, 0, nullptr, nullptr, nullptr) == HS_SUCCESS)
+      s.streamPool_[db].push_back(st);  // capacity reserved: never reallocates
+    else
+      hs_close_stream(st, nullptr, nullptr, nullptr);
+    st = nullptr;
+  }
   state.streamDb[0] = state.streamDb[1] = FlowIdsState::kStreamUnknown;
 }
 
@@ -446,9 +469,17 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
     state.streamDb[d] = streamGroupOf(state.tuple, d);
   if (state.streamDb[d] != kNoStream) {
     const Database& db = streams_[state.streamDb[d]];
-    if (!state.stream[d] && hs_open_stream(db.db, 0, &state.stream[d]) != HS_SUCCESS) {
-      state.stream[d] = nullptr;
-      return out.fault = true, out;
+    if (!state.stream[d]) {
+      // A stream pooled by an earlier flow on this database (reset then: as freshly opened).
+      std::vector<hs_stream*>* pool =
+          s.engineId_ == id_ ? &s.streamPool_[state.streamDb[d]] : nullptr;
+      if (pool != nullptr && !pool->empty()) {
+        state.stream[d] = pool->back();
+        pool->pop_back();
+      } else if (hs_open_stream(db.db, 0, &state.stream[d]) != HS_SUCCESS) {
+        state.stream[d] = nullptr;
+        return out.fault = true, out;
+      }
     }
     s.ids_ = &db.ids;
     auto scan = [&](const uint8_t* p, uint32_t len) {
@@ -569,6 +600,10 @@ Engine::PrefixKey Engine::prefixKey(const IpAddr& a, uint8_t length) {
   uint64_t hi = 0, lo = 0;
   for (int i = 0; i < 8; ++i) hi = hi << 8 | a.bytes[size_t(i)];
   for (int i = 8; i < 16; ++i) lo = lo << 8 | a.bytes[size_t(i)];
+  return prefixKey(hi, lo, length);
+}
+
+Engine::PrefixKey Engine::prefixKey(uint64_t hi, uint64_t lo, uint8_t length) {
   PrefixKey k;
   k.length = length;
   k.hi = length >= 64 ? hi : length == 0 ? 0 : hi & ~(~uint64_t(0) >> length);
@@ -600,11 +635,16 @@ void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
     }
     if (*count == FlowIdsState::kAddressHitsUnknown) *count = 0;
   }
-  for (const IpAddr* a : {&state.tuple.client, &state.tuple.server})
+  for (const IpAddr* a : {&state.tuple.client, &state.tuple.server}) {
+    // The address as two words once, masked per length (14 lengths in ET Open).
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; ++i) hi = hi << 8 | a->bytes[size_t(i)];
+    for (int i = 8; i < 16; ++i) lo = lo << 8 | a->bytes[size_t(i)];
     for (uint8_t length : ix.lengths) {
-      const PrefixKey pk = prefixKey(*a, length);
+      const PrefixKey pk = prefixKey(hi, lo, length);
       const size_t h = PrefixKeyHash{}(pk);
-      if (!(ix.filter[(h >> 6) & (ix.filter.size() - 1)] >> (h & 63) & 1)) continue;
+      const uint64_t bits = filterBits(h);
+      if ((ix.filter[filterWord(h, ix.filter.size())] & bits) != bits) continue;
       auto it = ix.rules.find(pk);
       if (it == ix.rules.end()) continue;
       queueList(it->second);
@@ -614,6 +654,7 @@ void Engine::queueAlways(int k, FlowIdsState& state, Scratch& s) const {
       else
         state.addressHits[payloadDir][(*count)++] = it->second;
     }
+  }
 }
 
 bool Engine::headerMatches(const Rule& r, const FlowTuple& t, int dir) const {

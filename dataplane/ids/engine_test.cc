@@ -91,6 +91,30 @@ TEST(IdsEngine, PatternSplitAcrossStreamChunks) {
   EXPECT_EQ(f.send("GET /secret-file", kToClient).action, Verdict::None);
 }
 
+TEST(IdsEngine, ReleasedStreamsArePooledResetForTheNextFlow) {
+  // release(state, scratch) keeps a flow's Hyperscan stream in the worker's scratch, reset: the
+  // next flow on that database takes it and starts afresh (no prefilter hit from the old flow's
+  // bytes: Hyperscan would report "secret-file" across the two flows' chunks otherwise).
+  Fixture f("alert tcp any any -> any any (content:\"secret-file\"; sid:30;)\n");
+  const FlowTuple tuple = f.state.tuple;
+  EXPECT_EQ(f.send("GET /secret-").action, Verdict::None);
+  hs_stream* first = f.state.stream[0];
+  ASSERT_NE(first, nullptr);
+  f.engine->release(f.state, *f.scratch);
+  EXPECT_EQ(f.state.stream[0], nullptr);
+  f.state = FlowIdsState{};
+  f.state.tuple = tuple;
+  EXPECT_EQ(f.send("file").action, Verdict::None);
+  EXPECT_EQ(f.state.stream[0], first);  // the pooled stream
+  EXPECT_EQ(f.engine->ruleStats(0).checks, 0u);  // nothing carried over from the first flow
+  EXPECT_EQ(sids(f.send(" secret-file")), std::vector<uint32_t>{30});
+  // A scratch of another engine never takes this engine's streams: they are closed.
+  Fixture other("alert tcp any any -> any any (content:\"x\"; sid:31;)\n");
+  f.engine->release(f.state, *other.scratch);
+  EXPECT_EQ(f.state.stream[0], nullptr);
+  EXPECT_EQ(sids(other.send("x")), std::vector<uint32_t>{31});
+}
+
 TEST(IdsEngine, SegmentsScannedInPlaceMatchAsCopies) {
   // A caller whose bytes are followed by Engine::kScanPad readable ones has them scanned in place;
   // the tail and the window for verification are the same as for a copy.
