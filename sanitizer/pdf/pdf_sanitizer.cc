@@ -41,8 +41,11 @@ bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
     return false;
   }
   // A file without a page tree has nothing to rebuild; writing it out would produce a "PDF" that
-  // the second check (and any reader) rejects, so it is refused here, before any work.
-  if (!pdf.getRoot().getKey("/Pages").isDictionary()) {
+  // the second check (and any reader) rejects, so it is refused here, before any work. So is a
+  // root node without /Kids (found by pdf_fuzz: a root whose /Kids was renamed kept its pages
+  // reachable for the rebuild's walk but not for a reader's, and the output failed verify:stream).
+  QPDFObjectHandle root = pdf.getRoot().getKey("/Pages");
+  if (!root.isDictionary() || !root.getKey("/Kids").isArray()) {
     *reason = "no-pages";
     return false;
   }

@@ -427,6 +427,15 @@ TEST(PdfSanitizer, CatalogWithoutPagesBlocks) {
                                          Mode::Rebuild);
   EXPECT_EQ(wrongType.report.verdict, Verdict::Blocked);
   EXPECT_EQ(wrongType.report.reason, "no-pages");
+  // A root node whose /Kids is renamed (pdf_fuzz in CI): its page was rebuilt, but readers find
+  // no page and the second check found its content stream placed nowhere (verify:stream).
+  Outcome noKids = engine()->sanitize(
+      rawPdf({"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kads [3 0 R] /Count 1 >>",
+              "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"},
+             ""),
+      "nokids.pdf", Mode::Rebuild);
+  EXPECT_EQ(noKids.report.verdict, Verdict::Blocked);
+  EXPECT_EQ(noKids.report.reason, "no-pages");
 }
 
 // A page whose /Parent names the catalog (found by the fuzzer): the tree is pruned from the catalog
