@@ -93,6 +93,8 @@ Pipeline::HttpJudged Pipeline::judgeHttpBytes(Entry& e, std::span<const uint8_t>
       setVerdict(e, Action::Deny, Reason::HttpFraming, -1, inspect::toString(why));
       return HttpJudged::Denied;
     }
+    // The IDS's http.* buffers of this request (pipeline_ids.cc), before any of it leaves.
+    if (!idsHttpHead(e, data.subspan(pos, head.headLength))) return HttpJudged::Denied;
     pos += head.headLength;
   }
   identity_ = Identity{};

@@ -61,6 +61,7 @@ struct rte_mempool;
 
 namespace lbg::ids {
 struct ScanResult;
+struct FlowIdsState;
 }
 
 namespace lbg::dataplane {
@@ -333,9 +334,14 @@ class Pipeline {
   // or its flow denied: a flow denied meanwhile takes the deny path here). forwardAllowed:
   // stageIds, then forward. idsReleaseHeld: releaseHeld() of a scanned flow, held packets in
   // stream order. idsJudged: at the verdict, the names the inspector found (sticky buffers) and
-  // where the held client stream starts; it may turn the Allow into a Deny. idsRelease: the
-  // flow ends.
+  // where the held client stream starts; it may turn the Allow into a Deny. idsHttpHead: a later
+  // request head of a followed HTTP connection, judged and about to leave, as sticky buffers;
+  // false when it denied the flow. idsRelease: the flow ends.
   bool idsScans(const Entry& e) const;
+  bool idsHttpHead(Entry& e, std::span<const uint8_t> head);
+  // dns.query of a client's query datagram (stageIds); false when it denied the flow.
+  bool idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram, Unit& u,
+                   TxSink& tx);
   bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void idsReleaseHeld(Entry& e, TxSink& tx, PortRole out);

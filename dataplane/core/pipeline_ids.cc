@@ -1,8 +1,12 @@
 // 7. ids: the IDS/IPS over exactly the bytes the gateway forwards (dataplane/ids/ engine, rules
 // from the policy's `ids:` block compiled once per snapshot).
 //
-//   at the verdict   the names the inspector found (tls.sni, http.host, http.method,
-//                    http.uri) as sticky buffers; where the held client stream starts idsJudged()
+//   at the verdict   the names the inspector found (tls.sni, http.host) and the request
+//                    head's buffers (http_head_buffers.h) as sticky buffers; where the held
+//                    client stream starts                                         idsJudged()
+//   later heads      each later request head of a followed HTTP/1.x connection, as it is
+//                    judged (http_follow.cc)                                      idsHttpHead()
+//   DNS queries      dns.query of each query datagram a client sends         stageIds()
 //   leaving packets  each packet's bytes past the direction's scanned edge, when it is
 //                    forwarded; Hyperscan streaming mode, one stream per direction   stageIds()
 //   released packets what a hold releases (the verdict's held client bytes, an HTTP
@@ -38,6 +42,8 @@
 #include "dataplane/core/pipeline.h"
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/ids/engine.h"
+#include "dataplane/ids/http_head_buffers.h"
+#include "dataplane/inspect/dns/message.h"
 #include "dataplane/packet/packet_view.h"
 #include "policy/snapshot.h"
 
@@ -119,6 +125,8 @@ struct IdsWorker {
     bool done;
   };
   std::vector<Held> held;
+  // Where a request head's merged buffers are built (http_head_buffers.h), once per worker.
+  std::unique_ptr<ids::HttpHeadScratch> httpHead = std::make_unique<ids::HttpHeadScratch>();
 
   static uint64_t indexSize(uint32_t slots) {
     uint64_t n = 2;
@@ -371,6 +379,11 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     }
     counters_.ids_scanned_bytes += bytes.size();
     ids::Engine::setTime(*ids_->scratch, now_);
+    if (e.key.proto != kTcp && fromInitiator && st.tuple.app == ids::AppProto::Dns &&
+        !idsDnsQuery(e, st, bytes, u, tx)) {
+      return false;
+    }
+    if (e.user.idsDone) return true;  // a pass rule on the query
     r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
                             *ids_->scratch, readableAfter(u.mbufs[0], bytes));
   }
@@ -459,6 +472,37 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
     if (!held[i].done) rte_pktmbuf_free(held[i].m);  // the flow was denied on the way
 }
 
+bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> head) {
+  const ids::Engine* engine = snap_->idsEngine();
+  if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return true;
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  if (f == nullptr) {
+    ++counters_.ids_state_full;
+    return idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);
+  }
+  ids::BufferSet buffers;
+  if (identity_.host) buffers.set(ids::Buffer::HttpHost, identity_.name);
+  if (ids::fillHttpHeadBuffers(head, *ids_->httpHead, buffers) == 0) return true;
+  ids::Engine::setTime(*ids_->scratch, now_);
+  return idsAct(e, engine->scanBuffers(f->st, ids::kToServer, buffers, *ids_->scratch), nullptr,
+                nullptr, true, nullptr);
+}
+
+bool Pipeline::idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram,
+                           Unit& u, TxSink& tx) {
+  inspect::DnsQuestion q;
+  if (inspect::parseDnsQuestion(datagram, false, q) != inspect::Status::Done || q.isResponse) {
+    return true;  // not a query lbg reads: its bytes are still scanned as the datagram
+  }
+  char name[256];
+  const size_t n = inspect::questionNameAsSent(datagram, false, q, name);
+  if (n == 0) return true;
+  ids::BufferSet buffers;
+  buffers.set(ids::Buffer::DnsQuery, std::string_view(name, n));
+  return idsAct(e, snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, *ids_->scratch),
+                nullptr, &u, true, &tx);
+}
+
 void Pipeline::idsJudged(Entry& e) {
   const ids::Engine* engine = snap_->idsEngine();
   if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return;
@@ -487,19 +531,8 @@ void Pipeline::idsJudged(Entry& e) {
     names.set(identity_.sni ? ids::Buffer::TlsSni : ids::Buffer::HttpHost, identity_.name);
     haveNames = identity_.sni || identity_.host;
   }
-  if (identity_.host && !payload.empty()) {
-    // Request line: METHOD SP request-target SP version (the inspector judged it well formed).
-    std::string_view line(reinterpret_cast<const char*>(payload.data()), payload.size());
-    const size_t lead = line.find_first_not_of("\r\n");
-    if (lead != std::string_view::npos) line.remove_prefix(lead);
-    line = line.substr(0, line.find("\r\n"));
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 != std::string_view::npos) {
-      names.set(ids::Buffer::HttpMethod, line.substr(0, sp1));
-      names.set(ids::Buffer::HttpUri, line.substr(sp1 + 1, sp2 - sp1 - 1));
-    }
-  }
+  // The request head (the inspector judged it well formed): request line and fields.
+  if (identity_.host && !payload.empty()) ids::fillHttpHeadBuffers(payload, *ids_->httpHead, names);
   if (!haveNames) return;
   ids::Engine::setTime(*ids_->scratch, now_);
   idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,

@@ -145,7 +145,7 @@ class PipelineTest : public ::testing::Test {
   }
   // Sends `payload` from the client as segments of `segment` bytes, optionally in reverse order.
   void sendSegments(const IpAddr& server, uint16_t port, uint32_t seq, const Bytes& payload,
-                    size_t segment, bool reverse = false) {
+                    size_t segment, bool reverse = false, uint16_t clientPort = 40000) {
     std::vector<std::pair<uint32_t, Bytes>> segs;
     for (size_t off = 0; off < payload.size(); off += segment) {
       const size_t n = std::min(segment, payload.size() - off);
@@ -154,7 +154,7 @@ class PipelineTest : public ::testing::Test {
     }
     if (reverse) std::reverse(segs.begin(), segs.end());
     for (auto& [s, data] : segs) {
-      L4Spec c = client(server, port);
+      L4Spec c = client(server, port, clientPort);
       c.seq = s;
       inject(testing::frame(c, data), Ingress::InsidePort);
     }
@@ -1632,7 +1632,13 @@ class PipelineIdsTest : public PipelineTest {
            "classtype:trojan-activity; sid:1001; rev:2;)\n"
            "alert http any any -> any any (msg:\"secret uri\"; http.uri; content:\"/secret\"; "
            "sid:1002;)\n"
-           "alert tcp any any -> any any (msg:\"bad\"; content:\"x\"; nosuchkeyword; sid:1003;)\n";
+           "alert tcp any any -> any any (msg:\"bad\"; content:\"x\"; nosuchkeyword; sid:1003;)\n"
+           "drop http any any -> any any (msg:\"bad agent\"; http.user_agent; content:\"EvilBot\"; "
+           "sid:1004;)\n"
+           "alert dns any any -> any any (msg:\"odd case\"; dns.query; content:\"Office365\"; "
+           "sid:1005;)\n"
+           "alert http any any -> any any (msg:\"exfil header\"; http.header; "
+           "content:\"X-Exfil|3a 20|yes|0d 0a|\"; sid:1006;)\n";
     std::string yaml = kPolicy;
     yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
     return yaml;
@@ -1755,6 +1761,53 @@ TEST_F(PipelineIdsTest, ServerBytesAreScannedToo) {
   inject(testing::frame(s, Bytes(resp.begin(), resp.end())), Ingress::OutsidePort);
   EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
+}
+
+// The request head's fields are sticky buffers (http_head_buffers.h), for the first request and
+// for every later one of a kept-alive connection, before any of its bytes leave.
+TEST_F(PipelineIdsTest, UserAgentOfTheFirstAndOfALaterRequestIsInspected) {
+  uint32_t seq = handshake(m365_, 80, 40001);
+  const std::string bad =
+      "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\nUser-Agent: EvilBot/1.0\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(bad.begin(), bad.end()), 1000, false, 40001);
+  EXPECT_FALSE(forwardedContains("EvilBot"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1004");
+
+  seq = handshake(m365_, 80, 40002);
+  const std::string first =
+      "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\nUser-Agent: curl/8\r\n"
+      "X-Exfil: yes\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(first.begin(), first.end()), 1000, false, 40002);
+  EXPECT_TRUE(forwardedContains("curl/8"));
+  const std::string later =
+      "GET /b HTTP/1.1\r\nHost: outlook.office365.com\r\nuser-agent: EvilBot/2\r\n\r\n";
+  sendSegments(m365_, 80, seq + uint32_t(first.size()), Bytes(later.begin(), later.end()), 1000,
+               false, 40002);
+  EXPECT_FALSE(forwardedContains("EvilBot/2"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1004");
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 3u);  // sid 1004, then 1006 (http.header of the first request), 1004
+  EXPECT_EQ(al[1]["alert"]["signature_id"], 1006);
+  EXPECT_EQ(al[2]["alert"]["signature_id"], 1004);
+}
+
+// dns.query: each query a client sends (of a name the policy lets it resolve: others are denied
+// before the IDS), its name in the case it was sent (Suricata's buffer).
+TEST_F(PipelineIdsTest, DnsQueryNameIsInspected) {
+  const IpAddr resolver = *IpAddr::parse("192.0.2.53");
+  L4Spec q = client(resolver, 53);
+  q.proto = 17;
+  q.sport = 5353;
+  inject(testing::frame(q, testing::dnsQuery("outlook.office365.com", 1, 1)),
+         Ingress::InsidePort);
+  EXPECT_TRUE(alerts().empty());  // content is case-sensitive, the name was sent in lowercase
+
+  inject(testing::frame(q, testing::dnsQuery("outlook.Office365.com", 1, 2)),
+         Ingress::InsidePort);
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1005);
+  EXPECT_EQ(tx_.frames.size(), 2u);  // alert only: both queries forwarded
 }
 
 }  // namespace

@@ -303,4 +303,20 @@ size_t questionName(const DnsQuestion& q, char* out) {
   return n;
 }
 
+size_t questionNameAsSent(std::span<const uint8_t> msg, bool overTcp, const DnsQuestion& q,
+                          char* out) {
+  const size_t n = questionName(q, out);
+  const size_t at = (overTcp ? 2 : 0) + kHeaderLength;
+  if (n == 0 || msg.size() < at + q.nameLen) return n;
+  const uint8_t* wire = msg.data() + at;
+  for (size_t i = 0; i < q.nameLen; ++i) {
+    const uint8_t c = wire[i];
+    if ((c >= 'A' && c <= 'Z' ? uint8_t(c | 0x20) : c) != q.name[i]) return n;
+  }
+  // Dotted byte j is wire byte j + 1 (each label's length byte became the dot before it).
+  for (size_t j = 0; j < n; ++j)
+    if (out[j] != '.') out[j] = char(wire[j + 1]);
+  return n;
+}
+
 }  // namespace lbg::inspect

@@ -108,4 +108,10 @@ Status parseDnsQuestion(std::span<const uint8_t> msg, bool overTcp, DnsQuestion&
 // dotted name it would print as, so it can never be taken for a listed one.
 size_t questionName(const DnsQuestion& q, char* out);
 
+// The same name with its letters in the case `msg` carries them (the IDS's dns.query, as
+// Suricata shows it): `q` is parseDnsQuestion()'s result for `msg`. A QNAME that is not written
+// out in full at the start of the question (a compression pointer) comes lowercased.
+size_t questionNameAsSent(std::span<const uint8_t> msg, bool overTcp, const DnsQuestion& q,
+                          char* out);
+
 }  // namespace lbg::inspect

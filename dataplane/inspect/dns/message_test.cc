@@ -430,5 +430,29 @@ TEST(DnsQuestionName, DottedLowercaseWithoutRoot) {
   EXPECT_EQ(questionOf(name(longest)), longest);
 }
 
+TEST(DnsQuestionName, AsSentKeepsTheLettersCase) {
+  Msg m;
+  m.flags = 0x0100;
+  m.q(name("Outlook.Office365.COM"));
+  const Bytes b = m.build();
+  DnsQuestion q;
+  ASSERT_EQ(parseDnsQuestion(b, false, q), Status::Done);
+  char out[256];
+  EXPECT_EQ(std::string(out, questionNameAsSent(b, false, q, out)), "Outlook.Office365.COM");
+  // Over TCP, after the two length bytes.
+  Bytes framed{uint8_t(b.size() >> 8), uint8_t(b.size())};
+  framed.insert(framed.end(), b.begin(), b.end());
+  ASSERT_EQ(parseDnsQuestion(framed, true, q), Status::Done);
+  EXPECT_EQ(std::string(out, questionNameAsSent(framed, true, q, out)), "Outlook.Office365.COM");
+  // A label holding a dot is refused here too.
+  Bytes dotted{3, 'a', '.', 'b', 0};
+  Msg d;
+  d.flags = 0x0100;
+  d.q(dotted);
+  const Bytes db = d.build();
+  ASSERT_EQ(parseDnsQuestion(db, false, q), Status::Done);
+  EXPECT_EQ(questionNameAsSent(db, false, q, out), 0u);
+}
+
 }  // namespace
 }  // namespace lbg::inspect

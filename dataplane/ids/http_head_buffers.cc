@@ -1,0 +1,154 @@
+#include "dataplane/ids/http_head_buffers.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace lbg::ids {
+
+namespace {
+
+bool isOws(uint8_t c) { return c == ' ' || c == '\t'; }
+
+uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? uint8_t(c | 0x20) : c; }
+
+bool sameName(const uint8_t* a, size_t alen, const uint8_t* b, size_t blen) {
+  if (alen != blen) return false;
+  for (size_t i = 0; i < alen; ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+bool isName(const uint8_t* a, size_t alen, std::string_view lowerName) {
+  return sameName(a, alen, reinterpret_cast<const uint8_t*>(lowerName.data()), lowerName.size());
+}
+
+// Appends to a bounded buffer; what does not fit is cut (cannot happen within kMaxHead).
+struct Writer {
+  uint8_t* buf;
+  size_t cap;
+  size_t len = 0;
+  void put(const uint8_t* p, size_t n) {
+    n = std::min(n, cap - len);
+    std::memcpy(buf + len, p, n);
+    len += n;
+  }
+  void put(std::string_view s) { put(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+  std::span<const uint8_t> bytes() const { return {buf, len}; }
+};
+
+// The values of one name joined with ", ", as libhtp merges a repeated field.
+void putValues(Writer& w, const uint8_t* head, const HttpHeadScratch& s, int16_t line) {
+  for (bool first = true; line >= 0; line = s.lines[line].next, first = false) {
+    if (!first) w.put(", ");
+    w.put(head + s.lines[line].valueOff, s.lines[line].valueLen);
+  }
+}
+
+}  // namespace
+
+size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, BufferSet& out) {
+  const uint8_t* h = in.data();
+  const size_t n = std::min(in.size(), HttpHeadScratch::kMaxHead);
+  auto lineEnd = [&](size_t from) -> size_t {  // index of the CR of the next CRLF, or n
+    for (size_t i = from; i + 1 < n; ++i)
+      if (h[i] == '\r' && h[i + 1] == '\n') return i;
+    return n;
+  };
+  size_t pos = 0;
+  while (pos + 1 < n && h[pos] == '\r' && h[pos + 1] == '\n') pos += 2;  // RFC 9112 §2.2
+  const size_t requestEnd = lineEnd(pos);
+  if (requestEnd == n) return 0;
+  const std::span<const uint8_t> requestLine{h + pos, requestEnd - pos};
+
+  size_t lineCount = 0, nameCount = 0;
+  size_t at = requestEnd + 2;
+  for (;;) {
+    const size_t end = lineEnd(at);
+    if (end == n) return 0;  // no empty line: not a complete head
+    if (end == at) {
+      at += 2;
+      break;
+    }
+    const uint8_t* colon = static_cast<const uint8_t*>(std::memchr(h + at, ':', end - at));
+    if (colon != nullptr && lineCount < HttpHeadScratch::kMaxLines) {
+      size_t v = size_t(colon - h) + 1, ve = end;
+      while (v < ve && isOws(h[v])) ++v;
+      while (ve > v && isOws(h[ve - 1])) --ve;
+      HttpHeadScratch::Line& l = s.lines[lineCount];
+      l = {uint16_t(at), uint16_t(colon - (h + at)), uint16_t(v), uint16_t(ve - v), -1};
+      // Link it after the earlier lines of its name (kMaxNames distinct names at most).
+      for (size_t d = 0; d < nameCount; ++d) {
+        const HttpHeadScratch::Line& f = s.lines[s.distinct[d].first];
+        if (sameName(h + f.nameOff, f.nameLen, h + l.nameOff, l.nameLen)) {
+          s.lines[s.distinct[d].last].next = int16_t(lineCount);
+          s.distinct[d].last = int16_t(lineCount);
+          l.nameLen |= 0x8000;  // marked: merged into an earlier line
+          break;
+        }
+      }
+      if (!(l.nameLen & 0x8000) && nameCount < HttpHeadScratch::kMaxNames) {
+        s.distinct[nameCount++] = {int16_t(lineCount), int16_t(lineCount)};
+      }
+      ++lineCount;
+    }
+    at = end + 2;
+  }
+
+  // http.header and http.header_names, in first-seen order. A line of a name beyond kMaxNames
+  // is neither merged nor a merge target: it keeps its own line (its `next` stays -1).
+  Writer header{s.header, sizeof s.header};
+  Writer names{s.names, sizeof s.names};
+  names.put("\r\n");
+  for (size_t i = 0; i < lineCount; ++i) {
+    HttpHeadScratch::Line& l = s.lines[i];
+    if (l.nameLen & 0x8000) continue;  // printed with the first line of its name
+    const uint8_t* name = h + l.nameOff;
+    names.put(name, l.nameLen);
+    names.put("\r\n");
+    if (isName(name, l.nameLen, "cookie")) continue;  // Suricata keeps it for http.cookie only
+    header.put(name, l.nameLen);
+    header.put(": ");
+    putValues(header, h, s, int16_t(i));
+    header.put("\r\n");
+  }
+  names.put("\r\n");
+  out.set(Buffer::HttpHeader, header.bytes());
+  out.set(Buffer::HttpHeaderNames, names.bytes());
+
+  static constexpr std::pair<std::string_view, Buffer> kSingle[4] = {
+      {"user-agent", Buffer::HttpUserAgent},
+      {"cookie", Buffer::HttpCookie},
+      {"content-type", Buffer::HttpContentType},
+      {"referer", Buffer::HttpReferer}};
+  // Every line is looked at (not only the merged names), so that a field placed after
+  // kMaxNames others still fills its buffer.
+  for (size_t k = 0; k < 4; ++k) {
+    Writer w{s.merged[k], sizeof s.merged[k]};
+    int found = 0;
+    const HttpHeadScratch::Line* only = nullptr;
+    for (size_t i = 0; i < lineCount; ++i) {
+      const HttpHeadScratch::Line& l = s.lines[i];
+      if (!isName(h + l.nameOff, l.nameLen & 0x7fff, kSingle[k].first)) continue;
+      if (found++ > 0) w.put(", ");
+      w.put(h + l.valueOff, l.valueLen);
+      only = &l;
+    }
+    if (found == 1) {
+      out.set(kSingle[k].second, std::span<const uint8_t>{h + only->valueOff, only->valueLen});
+    } else if (found > 1) {
+      out.set(kSingle[k].second, w.bytes());
+    }
+  }
+
+  // Request line: METHOD SP request-target SP HTTP-version.
+  out.set(Buffer::HttpRequestLine, requestLine);
+  const auto sp1 = std::find(requestLine.begin(), requestLine.end(), uint8_t(' '));
+  if (sp1 != requestLine.end()) {
+    const auto sp2 = std::find(sp1 + 1, requestLine.end(), uint8_t(' '));
+    out.set(Buffer::HttpMethod, std::span<const uint8_t>{requestLine.begin(), sp1});
+    out.set(Buffer::HttpUri, std::span<const uint8_t>{sp1 + 1, sp2});
+  }
+  return at;
+}
+
+}  // namespace lbg::ids

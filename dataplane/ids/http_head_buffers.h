@@ -1,0 +1,59 @@
+#pragma once
+
+// The sticky buffers of one HTTP/1.x request head, built as Suricata 7 builds them from libhtp's
+// transaction, so that ET rules written for Suricata match the same bytes here:
+//   http.method, http.uri       the request line's tokens (the target as sent: lbg has no
+//                               http.uri normalisation yet, README known limits)
+//   http.request_line           the request line without its CRLF
+//   http.header                 every field but Cookie as `Name: value\r\n`, values trimmed,
+//                               repeated names merged into the first (`, `) in first-seen order
+//   http.header_names           `\r\n` then each name (merged the same way) and `\r\n`, then `\r\n`
+//   http.user_agent, http.cookie, http.content_type, http.referer
+//                               that field's merged value
+// http.host is not set here: the pipeline sets the inspector's judged name.
+//
+// Input: a head the HTTP inspector (inspect/http/request.h) judged well formed: CRLF line
+// endings, no obs-fold, no whitespace before a colon; leading empty lines are skipped. Anything
+// else is read as far as it parses (a fuzz target checks it never reads out of bounds).
+// Hot path: no allocation; the merged buffers live in the caller's HttpHeadScratch (one per
+// worker), the others point into the head. Work linear in the head (bounded by the inspector at
+// 8 KiB) (lines of one name are linked, never searched).
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "dataplane/ids/engine.h"
+
+namespace lbg::ids {
+
+struct HttpHeadScratch {
+  // A head longer than this is read only this far (the inspector refuses longer heads).
+  static constexpr size_t kMaxHead = 8192;
+  static constexpr size_t kMaxLines = kMaxHead / 4;  // the shortest field line is `a:` CRLF
+  // Distinct names merged; a name beyond them keeps its own `Name: value` line in http.header.
+  static constexpr size_t kMaxNames = 64;
+  static constexpr size_t kMaxBytes = kMaxHead + 2 * kMaxLines + 4;  // each built buffer
+  uint8_t header[kMaxBytes];
+  uint8_t names[kMaxBytes];
+  // Merged values of the single-field buffers (a value that occurs once points into the head).
+  uint8_t merged[4][kMaxBytes];
+  struct Line {
+    uint16_t nameOff, nameLen, valueOff, valueLen;
+    int16_t next;  // the next line of the same name, -1 none
+  };
+  Line lines[kMaxLines];
+  struct Name {
+    int16_t first, last;  // lines
+  };
+  Name distinct[kMaxNames];
+};
+
+
+// Fills `out` with the buffers above from `head` (which must outlive `out`'s use, as must
+// `scratch`). Returns the head's length up to and including its empty line, or 0 when no complete
+// head was found (then nothing is set).
+size_t fillHttpHeadBuffers(std::span<const uint8_t> head, HttpHeadScratch& scratch,
+                           BufferSet& out);
+
+}  // namespace lbg::ids

@@ -1,0 +1,94 @@
+#include "dataplane/ids/http_head_buffers.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+namespace lbg::ids {
+namespace {
+
+std::string text(const BufferSet& b, Buffer which) {
+  const auto s = b.bytes[int(which)];
+  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
+}
+
+struct Filled {
+  std::unique_ptr<HttpHeadScratch> scratch = std::make_unique<HttpHeadScratch>();
+  BufferSet set;
+  size_t length = 0;
+};
+
+Filled fill(const std::string& head) {
+  Filled f;
+  f.length = fillHttpHeadBuffers(
+      {reinterpret_cast<const uint8_t*>(head.data()), head.size()}, *f.scratch, f.set);
+  return f;
+}
+
+TEST(HttpHeadBuffers, SuricataShapes) {
+  const std::string head =
+      "\r\nPOST /up?x=1 HTTP/1.1\r\nHost: a.example\r\nUser-Agent:  curl/7.88 \r\n"
+      "Cookie: s=1\r\nContent-Type: text/plain\r\nReferer: http://r.example/\r\n"
+      "Content-Length: 3\r\n\r\nabc";
+  const Filled f = fill(head);
+  EXPECT_EQ(f.length, head.size() - 3);
+  EXPECT_EQ(text(f.set, Buffer::HttpRequestLine), "POST /up?x=1 HTTP/1.1");
+  EXPECT_EQ(text(f.set, Buffer::HttpMethod), "POST");
+  EXPECT_EQ(text(f.set, Buffer::HttpUri), "/up?x=1");
+  EXPECT_EQ(text(f.set, Buffer::HttpUserAgent), "curl/7.88");  // OWS trimmed both sides
+  EXPECT_EQ(text(f.set, Buffer::HttpCookie), "s=1");
+  EXPECT_EQ(text(f.set, Buffer::HttpContentType), "text/plain");
+  EXPECT_EQ(text(f.set, Buffer::HttpReferer), "http://r.example/");
+  // Cookie is not part of http.header (Suricata), but its name is in http.header_names.
+  EXPECT_EQ(text(f.set, Buffer::HttpHeader),
+            "Host: a.example\r\nUser-Agent: curl/7.88\r\nContent-Type: text/plain\r\n"
+            "Referer: http://r.example/\r\nContent-Length: 3\r\n");
+  EXPECT_EQ(text(f.set, Buffer::HttpHeaderNames),
+            "\r\nHost\r\nUser-Agent\r\nCookie\r\nContent-Type\r\nReferer\r\nContent-Length\r\n\r\n");
+  EXPECT_TRUE(f.set.bytes[int(Buffer::HttpHost)].empty());  // the pipeline's judged name
+}
+
+TEST(HttpHeadBuffers, RepeatedNamesMergeIntoTheFirst) {
+  const Filled f = fill(
+      "GET / HTTP/1.1\r\nUser-Agent: a\r\nAccept: x\r\nuser-agent: b\r\nACCEPT: y\r\n\r\n");
+  EXPECT_EQ(text(f.set, Buffer::HttpUserAgent), "a, b");
+  EXPECT_EQ(text(f.set, Buffer::HttpHeader), "User-Agent: a, b\r\nAccept: x, y\r\n");
+  EXPECT_EQ(text(f.set, Buffer::HttpHeaderNames), "\r\nUser-Agent\r\nAccept\r\n\r\n");
+}
+
+TEST(HttpHeadBuffers, IncompleteHeadSetsNothing) {
+  const Filled f = fill("GET / HTTP/1.1\r\nUser-Agent: a\r\n");
+  EXPECT_EQ(f.length, 0u);
+  for (const auto& b : f.set.bytes) EXPECT_TRUE(b.empty());
+}
+
+TEST(HttpHeadBuffers, ManyNamesStillReachTheHeaderBuffer) {
+  // More distinct names than are merged: the late ones keep their own lines, so a field an
+  // attacker puts after many others is still in http.header and in its own buffer.
+  std::string head = "GET / HTTP/1.1\r\n";
+  for (size_t i = 0; i < HttpHeadScratch::kMaxNames + 10; ++i)
+    head += "X-" + std::to_string(i) + ": v\r\n";
+  head += "User-Agent: late\r\n\r\n";
+  const Filled f = fill(head);
+  ASSERT_GT(f.length, 0u);
+  EXPECT_NE(text(f.set, Buffer::HttpHeader).find("X-70: v\r\nX-71: v\r\n"), std::string::npos);
+  EXPECT_NE(text(f.set, Buffer::HttpHeader).find("User-Agent: late\r\n"), std::string::npos);
+  EXPECT_EQ(text(f.set, Buffer::HttpUserAgent), "late");
+}
+
+TEST(HttpHeadBuffers, LongestHeadFitsTheBuffers) {
+  // Many one-byte fields make http.header longer than the head (": " is added to each).
+  std::string head = "GET / HTTP/1.1\r\n";
+  size_t lines = 0;
+  for (; head.size() + 8 < HttpHeadScratch::kMaxHead; ++lines) head += "a:\r\n";
+  head += "\r\n";
+  const Filled f = fill(head);
+  ASSERT_EQ(f.length, head.size());
+  std::string merged = "a: ";
+  for (size_t i = 1; i < lines; ++i) merged += ", ";
+  EXPECT_EQ(text(f.set, Buffer::HttpHeader), merged + "\r\n");
+}
+
+}  // namespace
+}  // namespace lbg::ids
