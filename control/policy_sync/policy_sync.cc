@@ -90,6 +90,12 @@ bool isBoxName(const json& j) {
   return true;
 }
 
+// Why the peer refused: its `error` text, else "refused".
+std::string refusal(const json& reply) {
+  const json& e = reply.contains("error") ? reply["error"] : json();
+  return e.is_string() ? e.get<std::string>() : "refused";
+}
+
 }  // namespace
 
 // One outgoing exchange (this box active): connect, take the challenge, send the request bound
@@ -565,9 +571,7 @@ void PolicySync::onPushReply(const Exchange& x, const json& reply) {
     return;
   }
   ++counters_.ha_policy_refused;
-  peer_.error = reply.value("error", json("refused")).is_string()
-                    ? reply.value("error", std::string("refused"))
-                    : "refused";
+  peer_.error = refusal(reply);
   peer_.refusedVersion = x.version;
   peer_.refusedPeerSha = peer_.sha256;
   host_.record("ha.policy.replicated", "failed",
@@ -641,26 +645,31 @@ std::unique_ptr<PolicySync::Exchange> PolicySync::runExchange(MsgType type, std:
   return std::move(outbound_);
 }
 
-PolicySync::FlushResult PolicySync::flushPeer(const json& what) {
-  ++counters_.ha_certs_flush_sent;
-  const std::string body = json{{"box", config_.self}, {"flush", what}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
-  std::unique_ptr<Exchange> done = runExchange(MsgType::Flush, body, config_.pushTimeout);
+json PolicySync::request(MsgType type, std::string body, std::string& unreachable) {
+  std::unique_ptr<Exchange> done = runExchange(type, std::move(body), config_.pushTimeout);
   if (done->authFailed) ++counters_.ha_policy_auth_failed;
-  FlushResult r;
-  const json reply = readReply(*done);
+  json reply = readReply(*done);
   if (!done->ok) {
     ++counters_.ha_policy_unreachable;
     peerUnreachable(done->error);
-    r.detail = "standby at " + config_.peerText + " unreachable: " + done->error;
-    return r;
+    unreachable = "standby at " + config_.peerText + " unreachable: " + done->error;
+    return json();
   }
   peerReached();
   notePeer(reply);
+  return reply;
+}
+
+PolicySync::FlushResult PolicySync::flushPeer(const json& what) {
+  ++counters_.ha_certs_flush_sent;
+  FlushResult r;
+  const json reply = request(MsgType::Flush,
+                             json{{"box", config_.self}, {"flush", what}}.dump(
+                                 -1, ' ', false, json::error_handler_t::replace),
+                             r.detail);
+  if (reply.is_null()) return r;
   if (!reply.value("ok", false)) {
-    r.detail = reply.value("error", json("refused")).is_string()
-                   ? reply.value("error", std::string("refused"))
-                   : "refused";
+    r.detail = refusal(reply);
     return r;
   }
   const json& n = reply.contains("flushed") ? reply["flushed"] : json();
@@ -681,19 +690,9 @@ PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::stri
     r.detail = body.error().toString();
     return r;
   }
-  std::unique_ptr<Exchange> done = runExchange(MsgType::Push, std::move(*body), config_.pushTimeout);
-  done->version = meta.version;
   PushResult r;
-  if (done->authFailed) ++counters_.ha_policy_auth_failed;
-  const json reply = readReply(*done);
-  if (!done->ok) {
-    ++counters_.ha_policy_unreachable;
-    peerUnreachable(done->error);
-    r.detail = "standby at " + config_.peerText + " unreachable: " + done->error;
-    return r;
-  }
-  peerReached();
-  notePeer(reply);
+  const json reply = request(MsgType::Push, std::move(*body), r.detail);
+  if (reply.is_null()) return r;
   if (reply.value("ok", false)) {
     ++counters_.ha_policy_acked;
     r.kind = PushResult::Kind::Acked;
@@ -702,9 +701,7 @@ PolicySync::PushResult PolicySync::push(const VersionMeta& meta, const std::stri
   }
   ++counters_.ha_policy_refused;
   r.kind = PushResult::Kind::Refused;
-  r.detail = reply.value("error", json("refused")).is_string()
-                 ? reply.value("error", std::string("refused"))
-                 : "refused";
+  r.detail = refusal(reply);
   peer_.error = r.detail;
   return r;
 }

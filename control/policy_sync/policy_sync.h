@@ -127,6 +127,9 @@ class PolicySync {
   // Runs one exchange to its end on this thread (a commit's push, a flush): bounded by `timeout`.
   std::unique_ptr<Exchange> runExchange(psync::MsgType type, std::string body,
                                         std::chrono::milliseconds timeout);
+  // runExchange within pushTimeout, then the peer's bookkeeping (reached or unreachable, its box
+  // and version): the reply object, or null with `unreachable` set.
+  nlohmann::json request(psync::MsgType type, std::string body, std::string& unreachable);
   void startExchange(psync::MsgType type, std::string body, std::chrono::milliseconds timeout);
   void finishExchange();
   // The peer's reply of a finished exchange: a JSON object naming its box, or the exchange is
