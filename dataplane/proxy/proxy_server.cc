@@ -225,6 +225,7 @@ void ProxyServer::run() {
       lastTick = now;
     }
   }
+  link_->pushLogs(pendingLogs_);
   link_->publish(counters_);
 }
 
