@@ -45,7 +45,7 @@ struct ProxyConfig {
   // Counters for the control server (counters_file.h), rewritten when they changed, at most every
   // half second, and at exit; empty = not written.
   std::string statsFile;
-  // The appliance CA is read again on SIGHUP (requestCaReload) and, when this is above 0, as soon
+  // The appliance CA is read again on SIGHUP (ProxyWorkers::requestCaReload) and, when this is above 0, as soon
   // as its files change (checked every this many seconds); see ProxyWorkers::reloadCa. Off by default: after
   // `lbgctl ca rotate` the PCs must first be given the new certificate, and the operator says
   // when with SIGHUP (control/README.md, "Appliance CA").
