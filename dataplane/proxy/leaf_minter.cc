@@ -35,8 +35,15 @@ std::unique_ptr<LeafMinter> LeafMinter::create(X509Ptr caCert, PkeyPtr caKey, si
   if (!caCert || !caKey || X509_check_private_key(caCert.get(), caKey.get()) != 1) return nullptr;
   PkeyPtr leafKey(EVP_EC_gen("P-256"));
   if (!leafKey) return nullptr;
-  return std::unique_ptr<LeafMinter>(
+  std::array<uint8_t, 32> digest{};
+  unsigned int len = 0;
+  if (X509_digest(caCert.get(), EVP_sha256(), digest.data(), &len) != 1 || len != digest.size()) {
+    return nullptr;
+  }
+  auto minter = std::unique_ptr<LeafMinter>(
       new LeafMinter(std::move(caCert), std::move(caKey), std::move(leafKey), cacheLimit));
+  minter->caDigest_ = digest;
+  return minter;
 }
 
 X509* LeafMinter::mint(X509* upstream, std::string_view sni) {

@@ -31,6 +31,8 @@ class LeafMinter {
 
   EVP_PKEY* leafKey() const { return leafKey_.get(); }
   X509* caCert() const { return caCert_.get(); }
+  // SHA-256 of the CA certificate (client sessions are bound to it: client_sessions.h).
+  const std::array<uint8_t, 32>& caDigest() const { return caDigest_; }
   size_t cacheSize() const { return cache_.size(); }
   uint64_t minted() const { return minted_; }
 
@@ -43,6 +45,7 @@ class LeafMinter {
   X509Ptr caCert_;
   PkeyPtr caKey_;
   PkeyPtr leafKey_;
+  std::array<uint8_t, 32> caDigest_{};
   size_t cacheLimit_;
   uint64_t minted_ = 0;
   uint64_t serial_ = 0;

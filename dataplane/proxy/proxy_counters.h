@@ -2,12 +2,16 @@
 
 #include "dataplane/telemetry/counters.h"
 
-// lbg-proxy's counters, one set per worker (written by its own event loop only).
+// lbg-proxy's counters, one set per worker (written by its own event loop only, published to the
+// supervisor every half second and summed there: worker_link.h, proxy_workers.h), plus the
+// supervisor's own (the CA reloads).
 #define LBG_PROXY_COUNTERS(X)                                                              \
   X(accepted, "client connections accepted by the explicit listener")                      \
   X(connect_refused, "CONNECT requests refused (malformed, not allowed by policy, bad name)") \
   X(spliced, "CONNECT tunnels relayed untouched (host not marked for interception)")       \
   X(intercepted, "connections intercepted (client TLS terminated with a minted leaf)")     \
+  X(client_resumed, "intercepted client handshakes resumed from a session ticket or id (bound to the same name and CA)") \
+  X(upstream_resumed, "upstream TLS handshakes resumed from the host's last session")     \
   X(upstream_refused, "intercepted connections refused by upstream certificate validation") \
   X(leaves_minted, "leaf certificates minted from the appliance CA")                       \
   X(requests, "HTTP requests relayed on intercepted connections")                          \

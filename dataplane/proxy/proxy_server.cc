@@ -18,10 +18,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "dataplane/proxy/ca_files.h"
 #include "dataplane/proxy/chunked_body.h"
 #include "dataplane/proxy/connect_target.h"
-#include "dataplane/proxy/counters_file.h"
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/relay_io.h"
 #include "dataplane/proxy/header_rewrite.h"
@@ -66,15 +64,17 @@ bool hostMatches(std::string_view host, std::string_view pattern) {
   return host == pattern;
 }
 
-Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& config) {
+Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& config,
+                                                         std::shared_ptr<const policy::Snapshot> policy,
+                                                         std::unique_ptr<LeafMinter> minter,
+                                                         const TicketSeed& tickets, WorkerLink& link) {
   std::unique_ptr<ProxyServer> s(new ProxyServer());
   s->config_ = config;
-  auto doc = policy::parsePolicyFile(config.policyFile,
-                                     std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
-  if (!doc.ok()) return doc.error();
-  auto snap = policy::Snapshot::create(std::move(doc.value()), 1);
-  if (!snap.ok()) return snap.error();
-  s->policy_ = snap.value();
+  s->link_ = &link;
+  s->logging_ = !config.log.dir.empty();
+  s->policy_ = std::move(policy);
+  s->minter_ = std::move(minter);
+  if (!s->minter_) return Error{"no leaf minter", config.caCertFile};
   for (size_t i = 0; i < s->policy_->serviceCount(); ++i) {
     std::vector<SpkiPin> pins;
     for (const std::string& text : s->policy_->service(int(i)).pins) {
@@ -97,22 +97,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
     s->icap_ = parseIcapUri(config.icapUri);
     if (!s->icap_) return Error{"--icap must be icap://IPv4:PORT/path", config.icapUri};
   }
-  for (size_t i = 0; i < s->policy_->serviceCount(); ++i) {
-    // Fail closed at start: without lbg-icapd the promise of `sanitize: true` cannot be kept.
-    if (s->policy_->service(int(i)).sanitize && !s->icap_) {
-      return Error{"the policy sanitizes service '" + s->policy_->service(int(i)).name +
-                       "' but no --icap service is configured",
-                   config.policyFile};
-    }
-  }
-  if (config.icapMaxBody == 0) return Error{"--icap-max-body must be positive", ""};
   s->pac_ = std::make_unique<PacFile>(*s->policy_);
-
-  s->caIdentity_ = caFilesIdentity(config.caCertFile, config.caKeyFile);
-  auto ca = loadCaPair(config.caCertFile, config.caKeyFile);
-  if (!ca) return ca.error();
-  s->minter_ = LeafMinter::create(std::move(ca->cert), std::move(ca->key));
-  if (!s->minter_) return Error{"the appliance CA key cannot sign", config.caKeyFile};
 
   s->upstreamCtx_ = makeUpstreamCtx(config.trustFile);
   if (!s->upstreamCtx_) return Error{"cannot load the upstream trust store", config.trustFile};
@@ -132,6 +117,10 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   });
   s->clientCtx_.reset(SSL_CTX_new(TLS_server_method()));
   SSL_CTX_set_min_proto_version(s->clientCtx_.get(), TLS1_2_VERSION);
+  // Clients resume with tickets valid on every worker, bound to the name and CA (Conn's SSL).
+  s->ticketKeys_ = std::make_unique<TicketKeys>(tickets);
+  if (!s->ticketKeys_->cipher()) return Error{"AES-256-CBC unavailable for session tickets", ""};
+  enableClientResumption(s->clientCtx_.get(), s->ticketKeys_.get());
   SSL_CTX_set_mode(s->clientCtx_.get(),
                    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // Offer http/1.1 only: headers cannot be replaced in HTTP/2 frames (yet).
@@ -176,12 +165,6 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
       },
       nullptr);
 
-  if (!config.log.dir.empty()) {
-    auto w = telemetry::LogWriter::create(config.log);
-    if (!w.ok()) return w.error();
-    s->log_ = std::move(w.value());
-  }
-
   s->listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -212,81 +195,38 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
 
 ProxyServer::~ProxyServer() {
   while (!conns_.empty()) closeConn(*conns_.begin()->second);
-  if (log_) log_->close();
   if (listenFd_ >= 0) close(listenFd_);
   if (transparentFd_ >= 0) close(transparentFd_);
   if (epfd_ >= 0) close(epfd_);
 }
 
 void ProxyServer::logEvent(const std::string& json) {
-  if (log_) log_->append(json);
-}
-
-void ProxyServer::writeStats(bool force) {
-  if (config_.statsFile.empty()) return;
-  if (!force && std::memcmp(&written_, &counters_, sizeof counters_) == 0) return;
-  if (writeCountersFile(config_.statsFile, counters_)) written_ = counters_;
-}
-
-void ProxyServer::reloadCa(const char* why, bool force) {
-  const std::string identity = caFilesIdentity(config_.caCertFile, config_.caKeyFile);
-  if (!force && identity == caIdentity_) return;
-  // Tried once per change: a broken pair is not read again every few seconds, only once the
-  // files change again (or on SIGHUP).
-  caIdentity_ = identity;
-  const auto inUse = [&] {
-    char name[256] = "";
-    X509_NAME_oneline(X509_get_subject_name(minter_->caCert()), name, sizeof name);
-    return std::string(name);
-  };
-  auto pair = loadCaPair(config_.caCertFile, config_.caKeyFile);
-  if (!pair) {
-    ++counters_.ca_reload_failed;
-    std::fprintf(stderr, "lbg-proxy: appliance CA not reloaded (%s): %s; still minting with %s\n",
-                 why, pair.error().toString().c_str(), inUse().c_str());
-    return;
-  }
-  if (X509_cmp(pair->cert.get(), minter_->caCert()) == 0) return;  // the same CA
-  auto minter = LeafMinter::create(std::move(pair->cert), std::move(pair->key));
-  if (!minter) {
-    ++counters_.ca_reload_failed;
-    std::fprintf(stderr, "lbg-proxy: appliance CA not reloaded (%s): its key cannot sign; still "
-                 "minting with %s\n", why, inUse().c_str());
-    return;
-  }
-  // Connections already handed a leaf keep their own references (SSL_use_certificate); every
-  // leaf minted from now on, and the chain sent with it, is the new CA's (the cache goes too).
-  minter_ = std::move(minter);
-  ++counters_.ca_reloads;
-  std::fprintf(stderr, "lbg-proxy: appliance CA reloaded (%s): now minting with %s\n", why,
-               inUse().c_str());
+  if (logging_) pendingLogs_.push_back(json);
 }
 
 void ProxyServer::run() {
   epoll_event events[64];
   auto lastTick = std::chrono::steady_clock::now();
-  writeStats(true);
-  auto nextCaCheck = lastTick + std::chrono::seconds(config_.caCheckIntervalSec);
-  while (!stop_) {
+  link_->publish(counters_);
+  while (!link_->stopRequested()) {
     const int n = epoll_wait(epfd_, events, 64, 200);
     for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
+    link_->pushLogs(pendingLogs_);
+    if (auto minter = link_->takeMinter()) {
+      // A reloaded CA: connections already handed a leaf keep their own references
+      // (SSL_use_certificate); every leaf minted from now on is the new CA's.
+      minter_ = std::move(minter);
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now - lastTick > std::chrono::milliseconds(500)) {
-      if (log_) log_->tick(uint64_t(nowNs()));
       closeIdle();
-      if (reloadRequested_) {
-        reloadRequested_ = 0;
-        reloadCa("SIGHUP", true);
-      } else if (config_.caCheckIntervalSec > 0 && now >= nextCaCheck) {
-        nextCaCheck = now + std::chrono::seconds(config_.caCheckIntervalSec);
-        reloadCa("its files changed", false);
-      }
-      writeStats(false);
+      link_->pushLogs(pendingLogs_);
+      link_->publish(counters_);
       lastTick = now;
     }
   }
-  if (log_) log_->tick(uint64_t(nowNs()));
-  writeStats(true);
+  link_->pushLogs(pendingLogs_);
+  link_->publish(counters_);
 }
 
 void ProxyServer::acceptAll() {
@@ -331,6 +271,13 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
 
 
 void ProxyServer::closeConn(Conn& c) {
+  // close_notify on the legs whose handshake completed (best effort, non-blocking): OpenSSL marks
+  // the session of a connection freed without it not resumable, which would end the client's
+  // TLS 1.2 session id and the upstream's resumption after every connection.
+  for (SSL* ssl : {c.cssl.get(), c.ussl.get()}) {
+    if (ssl && SSL_is_init_finished(ssl)) SSL_shutdown(ssl);
+  }
+  ERR_clear_error();
   if (c.cfd >= 0) close(c.cfd);
   if (c.ufd >= 0) close(c.ufd);
   if (c.san) closeIcap(c);
@@ -471,7 +418,11 @@ void ProxyServer::pump(Conn& c) {
         } else {
           c.ussl.reset(SSL_new(upstreamCtx_.get()));
           prepareUpstream(c.ussl.get(), c.target.host);
-          if (auto it = upstreamSessions_.find(c.target.host); it != upstreamSessions_.end()) {
+          // A resumed upstream session has no verified chain and no OCSP staple of its own: a
+          // service with pins or `ocsp: require` checks them on a full handshake every time.
+          const bool resumable = pins_[size_t(c.service)].empty() &&
+                                 ocsp_[size_t(c.service)] != cert::OcspMode::Require;
+          if (auto it = upstreamSessions_.find(c.target.host); resumable && it != upstreamSessions_.end()) {
             SSL_set_session(c.ussl.get(), it->second.get());
           }
           SSL_set_fd(c.ussl.get(), c.ufd);
@@ -490,6 +441,7 @@ void ProxyServer::pump(Conn& c) {
           ERR_clear_error();
           why = classifyFailure(c.ussl.get());
         } else {
+          if (SSL_session_reused(c.ussl.get())) ++counters_.upstream_resumed;
           why = checkPins(c.ussl.get(), pins_[size_t(c.service)]);
           if (why == UpstreamRefusal::None) why = checkStaple(c.ussl.get(), ocsp_[size_t(c.service)]);
         }
@@ -509,6 +461,11 @@ void ProxyServer::pump(Conn& c) {
         counters_.leaves_minted += minter_->minted() - before;
         c.cssl.reset(SSL_new(clientCtx_.get()));
         SSL_set_app_data(c.cssl.get(), &c);
+        // The decisions (splice, intercept, refuse) were taken on this name before the client's
+        // handshake; a resumed session must be one made for this name and CA (client_sessions.h).
+        if (!bindClientSession(c.cssl.get(), c.target.host, minter_->caDigest())) {
+          return fail("502 Bad Gateway", "mint");
+        }
         SSL_use_certificate(c.cssl.get(), leaf);
         SSL_use_PrivateKey(c.cssl.get(), minter_->leafKey());
         SSL_add1_chain_cert(c.cssl.get(), minter_->caCert());
@@ -535,6 +492,7 @@ void ProxyServer::pump(Conn& c) {
           return closeConn(c);
         }
         ++counters_.intercepted;
+        if (SSL_session_reused(c.cssl.get())) ++counters_.client_resumed;
         logEvent(withMembers(eventHead(c, LogEventType::Tls),
                              {{"action", "intercept"},
                               {"measure", telemetry::toString(c.tenant ? MeasureId::Tenant : MeasureId::Cert)},

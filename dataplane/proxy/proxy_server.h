@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -9,12 +10,14 @@
 #include <vector>
 
 #include "dataplane/proxy/client_hello_sniff.h"
+#include "dataplane/proxy/client_sessions.h"
 #include "dataplane/proxy/icap_client.h"
 #include "dataplane/proxy/leaf_minter.h"
 #include "dataplane/proxy/pac_file.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/proxy_counters.h"
 #include "dataplane/proxy/upstream_tls.h"
+#include "dataplane/proxy/worker_link.h"
 #include "dataplane/telemetry/log/log_writer.h"
 #include "policy/base/result.h"
 #include "policy/snapshot.h"
@@ -42,8 +45,8 @@ struct ProxyConfig {
   // Counters for the control server (counters_file.h), rewritten when they changed, at most every
   // half second, and at exit; empty = not written.
   std::string statsFile;
-  // The appliance CA is read again on SIGHUP (requestCaReload) and, when this is above 0, as soon
-  // as its files change (checked every this many seconds); see reloadCa. Off by default: after
+  // The appliance CA is read again on SIGHUP (ProxyWorkers::requestCaReload) and, when this is above 0, as soon
+  // as its files change (checked every this many seconds); see ProxyWorkers::reloadCa. Off by default: after
   // `lbgctl ca rotate` the PCs must first be given the new certificate, and the operator says
   // when with SIGHUP (control/README.md, "Appliance CA").
   int caCheckIntervalSec = 0;
@@ -53,12 +56,18 @@ struct ProxyConfig {
   std::string icapUri;
   uint64_t icapMaxBody = 32ull << 20;
   int icapTimeoutSec = 60;
+  // Worker threads (proxy_workers.h), each with its own loop and SO_REUSEPORT listeners;
+  // 0 = one per CPU lbg-proxy may run on (sched_getaffinity).
+  int workers = 0;
 };
 
 struct Conn;
 
-// One worker: an epoll loop that owns its listener, its SSL_CTXs and its leaf minter (nothing
-// shared, no locks; more workers are more processes on SO_REUSEPORT listeners). Explicit mode:
+// One worker: an epoll loop that owns its listeners (SO_REUSEPORT: every worker binds the same
+// ports and the kernel spreads new connections), its SSL_CTXs, its leaf minter, its upstream
+// session cache and its client ticket keys (computed like every other worker's from one seed:
+// client_sessions.h); nothing of the I/O path is shared or locked. What goes to and comes from the
+// supervisor (ProxyWorkers: log records, counters, CA reloads, stop) passes its WorkerLink. Explicit mode:
 // `CONNECT host:port`. A host the policy allows and marks `intercept: true` is intercepted (its
 // upstream validated first, then a minted leaf shown to the client); any other allowed host is
 // spliced; anything else is refused with 403. Transparent mode (optional second listener,
@@ -66,17 +75,18 @@ struct Conn;
 // from the ClientHello (peeked, so a splice loses no byte) instead of CONNECT.
 class ProxyServer {
  public:
-  static Result<std::unique_ptr<ProxyServer>> create(const ProxyConfig& config);
+  // `policy` is the supervisor's validated snapshot (immutable, read by every worker), `minter`
+  // this worker's, `tickets` the seed of the client ticket keys, `link` outlives the worker.
+  static Result<std::unique_ptr<ProxyServer>> create(const ProxyConfig& config,
+                                                     std::shared_ptr<const policy::Snapshot> policy,
+                                                     std::unique_ptr<LeafMinter> minter,
+                                                     const TicketSeed& tickets, WorkerLink& link);
   ~ProxyServer();
 
   uint16_t port() const { return port_; }
   uint16_t transparentPort() const { return transparentPort_; }
-  // Runs until stop() is called from a signal handler (or another thread).
+  // Runs until the link's stop request; publishes the counters at exit.
   void run();
-  void stop() { stop_ = 1; }
-  // From a signal handler (SIGHUP): the loop reloads the appliance CA at its next tick.
-  void requestCaReload() { reloadRequested_ = 1; }
-  const ProxyCounters& counters() const { return counters_; }
 
   // Used by Conn.
   void logEvent(const std::string& json);
@@ -111,12 +121,6 @@ class ProxyServer {
   void addConn(std::unique_ptr<Conn> c);
   void closeConn(Conn& c);
   void closeIdle();
-  // Writes the counters file if they changed since the last write (or `force`).
-  void writeStats(bool force);
-  // Reads the CA files again (always when `force`, else only if they changed since the last
-  // attempt). A pair that loads and matches replaces the minter, so new connections get leaves
-  // of the new CA; anything else keeps the CA in use, counted and written to stderr with why.
-  void reloadCa(const char* why, bool force);
 
   friend struct Conn;
   ProxyConfig config_;
@@ -133,16 +137,16 @@ class ProxyServer {
   std::unique_ptr<PacFile> pac_;
   SslCtxPtr clientCtx_;    // the side facing the client
   SslCtxPtr upstreamCtx_;  // the side facing the origin
-  std::unique_ptr<telemetry::LogWriter> log_;
+  std::unique_ptr<TicketKeys> ticketKeys_;  // clientCtx_'s (its app data)
+  WorkerLink* link_ = nullptr;
+  bool logging_ = false;
+  std::vector<std::string> pendingLogs_;  // this loop iteration's records, then to link_
   int epfd_ = -1;
   int listenFd_ = -1;
   uint16_t port_ = 0;
   int transparentFd_ = -1;
   uint16_t transparentPort_ = 0;
   std::unique_ptr<ClientHelloSniffer> sniffer_;
-  volatile int stop_ = 0;
-  volatile int reloadRequested_ = 0;
-  std::string caIdentity_;  // caFilesIdentity() at the last load or attempt
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   // The newest upstream TLS session per host (resumption skips the server's signature and the
@@ -152,7 +156,6 @@ class ProxyServer {
   };
   std::unordered_map<std::string, std::unique_ptr<SSL_SESSION, SessionFree>> upstreamSessions_;
   ProxyCounters counters_;
-  ProxyCounters written_;  // what the counters file holds
 };
 
 }  // namespace lbg::proxy

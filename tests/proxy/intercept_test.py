@@ -6,7 +6,10 @@ sent its own (mixed case, duplicated); wrong root, wrong name and expired upstre
 are refused with their reason in the log; keep-alive and chunked bodies arrive intact; a host not
 marked for interception is spliced (the client sees the origin's own certificate); stapled OCSP
 (openssl s_server origins with responses signed by the test root): revoked refused (cert-revoked),
-good accepted under `ocsp: require`, none under `require` refused (ocsp-missing).
+good accepted under `ocsp: require`, none under `require` refused (ocsp-missing). Client session
+resumption (two workers): TLS 1.3 and 1.2 tickets resume (counted, tenant headers still set), a
+session offered for another intercepted name gets a full handshake with that name's leaf, and one
+offered toward a spliced host reaches the origin's own certificate.
 usage: intercept_test.py LBG_PROXY WORKDIR
 """
 import datetime
@@ -109,6 +112,88 @@ def stapling_origin(label, cert, key, issuer, status):
 STAPLERS = []
 
 
+RESUMED_REQUESTS = 0  # requests to login.microsoftonline.com made by resumption_checks
+
+
+def tls_via_proxy(port, ctx, connect_host, sni, session=None, path="/resume"):
+    """CONNECT connect_host:443, a TLS handshake with `sni` offering `session`, one GET.
+    Returns (handshake ok, reused, the session to offer next, issuer CN of the peer, response)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(f"CONNECT {connect_host}:443 HTTP/1.1\r\nHost: {connect_host}:443\r\n\r\n".encode())
+    if not s.recv(100).startswith(b"HTTP/1.1 200"):
+        s.close()
+        return False, False, None, "", b""
+    try:
+        t = ctx.wrap_socket(s, server_hostname=sni, session=session)
+    except (ssl.SSLError, OSError):
+        s.close()
+        return False, False, None, "", b""
+    issuer = dict(x[0] for x in t.getpeercert()["issuer"]).get("commonName", "")
+    t.sendall(f"GET {path} HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:  # reading the answer also takes the TLS 1.3 tickets sent after the handshake
+        try:
+            chunk = t.recv(65536)
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    reused, sess = t.session_reused, t.session
+    try:
+        t.unwrap()  # close_notify: a session freed without it is marked not resumable
+    except (ssl.SSLError, OSError, ValueError):
+        pass
+    t.close()
+    return True, reused, sess, issuer, data
+
+
+def resumption_checks(port, check):
+    """Returns how many handshakes resumed."""
+    global RESUMED_REQUESTS
+    resumed = 0
+    a, b = "login.microsoftonline.com", "stapled.example.com"
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        # One context per version (Python offers a session only in the context it came from),
+        # trusting the appliance CA and the origins' root, to tell a minted leaf from the origin's.
+        ctx = ssl.create_default_context(cafile=f"{WORK}/appliance.pem")
+        ctx.load_verify_locations(f"{WORK}/root.pem")
+        ctx.minimum_version = ctx.maximum_version = version
+        ok, reused, sess, issuer, _ = tls_via_proxy(port, ctx, a, a)
+        RESUMED_REQUESTS += 1
+        check(ok and not reused and issuer == "lbg appliance CA" and sess is not None and
+              sess.has_ticket, f"{version.name}: a full handshake with a minted leaf and a ticket")
+        # Resumed several times: with two workers each connection lands on either one, and the
+        # ticket is good on both (a worker with keys of its own would fail about every other).
+        before = len([x for x in SEEN if x[3] == "/resume"])
+        all_reused = True
+        for _ in range(6):
+            ok, reused, sess2, issuer, data = tls_via_proxy(port, ctx, a, a, sess)
+            RESUMED_REQUESTS += 1
+            all_reused = all_reused and ok and reused and b"origin good" in data
+            resumed += 1 if ok and reused else 0
+            sess = sess2 or sess
+        check(all_reused, f"{version.name}: six connections resumed, on either worker")
+        seen = [x for x in SEEN if x[3] == "/resume"][before:]
+        check(len(seen) == 6 and all([v for n, v in x[4] if n.lower() == "restrict-access-context"] ==
+                                     ["dir-0001"] for x in seen),
+              f"{version.name}: a resumed connection still gets the tenant headers")
+        # The same session toward another intercepted name (its SNI, as the proxy demands): a
+        # full handshake and that name's own minted leaf (check_hostname verified it).
+        ok, reused, _, issuer, data = tls_via_proxy(port, ctx, b, b, sess, path="/")
+        check(ok and not reused and issuer == "lbg appliance CA" and b"s_server" in data,
+              f"{version.name}: a session of {a} offered for {b}: full handshake, {b}'s leaf")
+        # With the first name in the SNI: refused (the ClientHello must name the CONNECT host).
+        ok, _, _, _, _ = tls_via_proxy(port, ctx, b, a, sess)
+        check(not ok, f"{version.name}: a session of {a} with SNI {a} on a CONNECT to {b}: refused")
+        # Toward a spliced host: still spliced, the origin's own certificate.
+        ok, reused, _, issuer, data = tls_via_proxy(port, ctx, "splice.example.com",
+                                                    "splice.example.com", sess)
+        check(ok and not reused and issuer == "Test Root" and b"origin splice" in data,
+              f"{version.name}: a session offered toward a spliced host: spliced, origin's certificate")
+    return resumed
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK, mode=0o700)
@@ -182,7 +267,8 @@ services:
 """)
     args = [PROXY, "--listen", "127.0.0.1:0", "--port-file", f"{WORK}/port", "--policy",
             f"{WORK}/policy.yaml", "--ca-cert", f"{WORK}/appliance.pem", "--ca-key",
-            f"{WORK}/appliance.key", "--trust-file", f"{WORK}/root.pem", "--log-dir", f"{WORK}/log"]
+            f"{WORK}/appliance.key", "--trust-file", f"{WORK}/root.pem", "--log-dir", f"{WORK}/log",
+            "--workers", "2", "--stats-file", f"{WORK}/counters.json"]
     for host, port in ports.items():
         args += ["--connect-to", f"{host}=127.0.0.1:{port}"]
     os.makedirs(f"{WORK}/log", mode=0o700)
@@ -279,6 +365,17 @@ services:
                 check(False, "a ClientHello naming another host is refused")
             except (ssl.SSLError, OSError):
                 check(True, "a ClientHello naming another host is refused")
+
+        # 5. Client session resumption.
+        resumed = resumption_checks(port, check)
+        counter = None
+        for _ in range(100):  # the counters file follows within a second
+            with open(f"{WORK}/counters.json") as f:
+                counter = {c["name"]: c["value"] for c in json.load(f)["counters"]}["proxy_client_resumed"]
+            if counter == resumed:
+                break
+            time.sleep(0.05)
+        check(resumed > 0 and counter == resumed, f"proxy_client_resumed {counter} = {resumed} resumed handshakes")
     finally:
         proxy.terminate()
         proxy.wait(timeout=20)
@@ -299,7 +396,8 @@ services:
     check(any(r.get("event_type") == "tls" and r.get("action") == "splice" for r in records),
           "log: tls splice")
     check(sum(1 for r in records if r.get("event_type") == "http" and
-              r.get("tenant_profile") == "entra-v1") == 3, "log: three http events with entra-v1")
+              r.get("tenant_profile") == "entra-v1") == 3 + RESUMED_REQUESTS,
+          "log: an http event with entra-v1 for each request, resumed connections' included")
     if failures:
         print(f"{len(failures)} failure(s)")
         sys.exit(1)

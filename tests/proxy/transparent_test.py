@@ -8,8 +8,9 @@ client sent its own, and sees the client's own address and port (the upstream le
 them); a host allowed but not marked for interception is spliced (the client sees the origin's
 own certificate, the origin the client's address); a name outside the policy, a ClientHello
 without SNI and an allowed name toward an address it does not resolve to are refused with their
-reason in the log; with the proxy stopped the redirected port
-is refused with a reset (fail closed) although the router forwards everything else.
+reason in the log; a PC resumes its TLS 1.3 session (on either of two workers) and a session of one
+intercepted name offered under another name or toward a spliced host is not resumed; with the
+proxy stopped the redirected port is refused with a reset (fail closed) although the router forwards everything else.
 Needs root (namespaces, IP_TRANSPARENT) and nft; exits 77 (skipped) otherwise.
 usage: transparent_test.py LBG_PROXY TPROXY_RULES WORKDIR
 """
@@ -35,6 +36,51 @@ DAY = datetime.timedelta(days=1)
 TAG = f"lbgtp{os.getpid() % 100000}"
 NS_C, NS_R, NS_O = TAG + "c", TAG + "r", TAG + "o"
 CLIENT, ORIGIN = "10.77.1.2", "10.77.2.2"
+
+# Runs in the client namespace: TLS 1.3 connections to the origin's address (redirected to the
+# proxy) with the SNI given, each offering the session of the previous; prints one JSON list.
+RESUME_PY = r'''
+import json, socket, ssl, sys
+appliance, root, dest = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=appliance)
+ctx.load_verify_locations(root)
+ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+def one(sni, session):
+    try:
+        t = ctx.wrap_socket(socket.create_connection((dest, 443), timeout=10), server_hostname=sni,
+                            session=session)
+    except (ssl.SSLError, OSError):
+        return {"ok": False}, None
+    issuer = dict(x[0] for x in t.getpeercert()["issuer"]).get("commonName", "")
+    t.sendall(f"GET /resume HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        try:
+            chunk = t.recv(65536)
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    out = {"ok": b"hello from the origin" in data, "reused": t.session_reused, "issuer": issuer}
+    sess = t.session
+    try:
+        t.unwrap()
+    except (ssl.SSLError, OSError, ValueError):
+        pass
+    t.close()
+    return out, sess
+results = []
+r, sess = one("login.microsoftonline.com", None)
+results.append(r)
+for _ in range(4):
+    r, nxt = one("login.microsoftonline.com", sess)
+    results.append(r)
+    sess = nxt or sess
+results.append(one("login.microsoft.com", sess)[0])
+results.append(one("splice.example.com", sess)[0])
+print(json.dumps(results))
+'''
 
 ORIGIN_PY = r'''
 import http.server, json, ssl, sys
@@ -129,11 +175,14 @@ def main():
     pem(f"{WORK}/root.pem", root[0])
     pem(f"{WORK}/appliance.pem", appliance[0])
     pem(f"{WORK}/appliance.key", appliance[1])
-    crt, key = make_cert("login.microsoftonline.com", root, ["login.microsoftonline.com", "splice.example.com"])
+    crt, key = make_cert("login.microsoftonline.com", root, ["login.microsoftonline.com", "login.microsoft.com",
+                                                             "splice.example.com"])
     pem(f"{WORK}/origin.crt", crt)
     pem(f"{WORK}/origin.key", key)
     with open(f"{WORK}/origin.py", "w") as f:
         f.write(ORIGIN_PY)
+    with open(f"{WORK}/resume.py", "w") as f:
+        f.write(RESUME_PY)
     with open(f"{WORK}/policy.yaml", "w") as f:
         f.write("""version: 1
 segment: {inside: [10.77.1.0/24]}
@@ -174,7 +223,7 @@ services:
                                   "--transparent", "0.0.0.0:8443", "--port-file", f"{WORK}/port",
                                   "--policy", f"{WORK}/policy.yaml", "--ca-cert", f"{WORK}/appliance.pem",
                                   "--ca-key", f"{WORK}/appliance.key", "--trust-file", f"{WORK}/root.pem",
-                                  "--log-dir", f"{WORK}/log",
+                                  "--log-dir", f"{WORK}/log", "--workers", "2",
                                   # the test's resolver for the splice check: the name's address
                                   "--connect-to", f"splice.example.com={ORIGIN}:443"])
         procs.append(proxy)
@@ -227,6 +276,25 @@ services:
         check(len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")]) == 2,
               "no refused connection reached the origin")
 
+        # 3b. Session resumption through TPROXY (the name is the peeked SNI): resumed with the
+        # same name (two workers, tickets valid on both), a full handshake under another
+        # intercepted name (its own leaf), spliced with the origin's certificate toward a spliced
+        # host.
+        r = sh(sys.executable, f"{WORK}/resume.py", f"{WORK}/appliance.pem", f"{WORK}/root.pem", ORIGIN,
+               ns=NS_C, check=False)
+        try:
+            res = json.loads(r.stdout)
+        except ValueError:
+            res = [{"ok": False}] * 7
+        check(res[0].get("ok") and not res[0].get("reused") and res[0].get("issuer") == "lbg appliance CA",
+              f"a full intercepted handshake first {res[0]} {r.stderr.strip()}")
+        check(all(x.get("ok") and x.get("reused") for x in res[1:5]), f"four resumptions in a row {res[1:5]}")
+        check(res[5].get("ok") and not res[5].get("reused") and res[5].get("issuer") == "lbg appliance CA",
+              f"the session offered for login.microsoft.com: a full handshake, its own leaf {res[5]}")
+        check(res[6].get("ok") and not res[6].get("reused") and res[6].get("issuer") == "Test Root",
+              f"the session offered toward a spliced host: spliced, the origin's certificate {res[6]}")
+        base = len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")])
+
         # 4. Proxy stopped: the redirected port fails closed (reset), although the router forwards.
         proxy.terminate()
         proxy.wait(timeout=20)
@@ -234,7 +302,7 @@ services:
         check(r.returncode == 7, f"with the proxy stopped the connection is refused ({r.returncode} {r.stderr.strip()})")
         r = curl("splice.example.com", f"{WORK}/root.pem")
         check(r.returncode == 7, "and so is an allowed host on the redirected port")
-        check(len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")]) == 2,
+        check(len([json.loads(l) for l in open(f"{WORK}/seen.jsonl")]) == base,
               "nothing reached the origin unintercepted")
         r = sh("nft", "list", "table", "ip", "lbg_tproxy", ns=NS_R, check=False)
         m = re.search(r"counter packets (\d+)", r.stdout)
@@ -261,8 +329,8 @@ services:
     check(("denied.example.org", "no-match") in reasons, f"log: deny no-match {reasons}")
     check((None, "no-sni") in reasons, "log: deny no-sni")
     check(("splice.example.com", "sni-dns-mismatch") in reasons, "log: deny sni-dns-mismatch")
-    check(sum(1 for r in records if r.get("event_type") == "http" and r.get("tenant_profile") == "entra-v1") == 1,
-          "log: one http event with entra-v1")
+    check(sum(1 for r in records if r.get("event_type") == "http" and r.get("tenant_profile") == "entra-v1") == 7,
+          "log: an http event with entra-v1 per intercepted request (1 + 6 of the resumption checks)")
     if failures:
         print(f"{len(failures)} failure(s)")
         sys.exit(1)

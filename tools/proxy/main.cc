@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/proxy/proxy_server.h"
+#include "dataplane/proxy/proxy_workers.h"
 
 namespace {
-lbg::proxy::ProxyServer* gServer = nullptr;
+lbg::proxy::ProxyWorkers* gServer = nullptr;
 void onSignal(int) {
   if (gServer) gServer->stop();
 }
@@ -61,7 +61,10 @@ int main(int argc, char** argv) {
       "head-timeout", po::value(&cfg.headTimeoutSec)->default_value(cfg.headTimeoutSec),
       "seconds a connection may stay silent before CONNECT and the handshakes are done")(
       "idle-timeout", po::value(&cfg.idleTimeoutSec)->default_value(cfg.idleTimeoutSec),
-      "seconds a relayed connection may stay silent");
+      "seconds a relayed connection may stay silent")(
+      "workers", po::value(&cfg.workers)->default_value(cfg.workers),
+      "worker threads, each with its own event loop on the same ports (SO_REUSEPORT); 0: one per "
+      "CPU lbg-proxy may run on (its CPU affinity, e.g. systemd CPUAffinity=)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -99,7 +102,11 @@ int main(int argc, char** argv) {
     cfg.connectTo[m.substr(0, eq)] = m.substr(eq + 1);
   }
   if (!cfg.log.dir.empty() && cfg.log.keyFile.empty()) cfg.log.keyFile = cfg.log.dir + "/log.key";
-  auto server = lbg::proxy::ProxyServer::create(cfg);
+  if (cfg.workers < 0) {
+    std::cerr << "lbg-proxy: --workers must be 0 (one per CPU) or more\n";
+    return 2;
+  }
+  auto server = lbg::proxy::ProxyWorkers::create(cfg);
   if (!server.ok()) {
     std::cerr << "lbg-proxy: " << server.error().toString() << "\n";
     return 1;

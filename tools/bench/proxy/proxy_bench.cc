@@ -97,8 +97,8 @@ struct Session {
   }
 };
 
-// A TLS session to the origin, through the proxy when viaProxy.
-bool open(Session& s, SSL_CTX* ctx, uint16_t port, bool viaProxy) {
+// A TLS session to the origin, through the proxy when viaProxy, offering `resume` if given.
+bool open(Session& s, SSL_CTX* ctx, uint16_t port, bool viaProxy, SSL_SESSION* resume = nullptr) {
   s.fd = dial(port);
   if (s.fd < 0) return false;
   if (viaProxy) {
@@ -117,6 +117,7 @@ bool open(Session& s, SSL_CTX* ctx, uint16_t port, bool viaProxy) {
   SSL_set_tlsext_host_name(s.ssl.get(), kHost);
   SSL_set1_host(s.ssl.get(), kHost);
   SSL_set_fd(s.ssl.get(), s.fd);
+  if (resume) SSL_set_session(s.ssl.get(), resume);
   return SSL_connect(s.ssl.get()) == 1;
 }
 
@@ -142,6 +143,7 @@ bool request(Session& s, bool keepAlive) {
 
 struct Result {
   double rate = 0;
+  size_t count = 0;
   double p99ms = 0;
 };
 
@@ -163,6 +165,7 @@ Result run(double seconds, Op op) {
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   Result r;
   r.rate = double(all.size()) / elapsed;
+  r.count = all.size();
   if (!all.empty()) {
     std::sort(all.begin(), all.end());
     r.p99ms = all[std::min(all.size() - 1, size_t(double(all.size()) * 0.99))] * 1000;
@@ -179,6 +182,26 @@ Result newConns(SSL_CTX* ctx, uint16_t port, bool viaProxy, double seconds) {
         lat.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       }
     }
+  });
+}
+
+// New connections like newConns, each offering the session (ticket) of the client's previous
+// one: the figure a browser gets reconnecting to a login host.
+Result resumedConns(SSL_CTX* ctx, uint16_t port, bool viaProxy, double seconds, std::atomic<uint64_t>& reused) {
+  return run(seconds, [&](int, std::atomic<bool>& stop, std::vector<double>& lat) {
+    SSL_SESSION* last = nullptr;
+    while (!stop) {
+      const auto t0 = Clock::now();
+      Session s;
+      if (open(s, ctx, port, viaProxy, last) && request(s, false)) {
+        lat.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (SSL_session_reused(s.ssl.get())) ++reused;
+        SSL_SESSION_free(last);
+        last = SSL_get1_session(s.ssl.get());  // after the answer: TLS 1.3 tickets included
+        SSL_shutdown(s.ssl.get());  // without close_notify the session is not resumable
+      }
+    }
+    SSL_SESSION_free(last);
   });
 }
 
@@ -200,12 +223,13 @@ Result keepAlive(SSL_CTX* ctx, uint16_t port, bool viaProxy, double seconds) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: proxy_bench LBG_PROXY [seconds-per-phase]\n");
+    std::fprintf(stderr, "usage: proxy_bench LBG_PROXY [seconds-per-phase [workers]]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
   const std::string proxyBin = argv[1];
   const double seconds = argc > 2 ? std::atof(argv[2]) : 5.0;
+  const std::string workers = argc > 3 ? argv[3] : "";  // empty: lbg-proxy's default
   char tmpl[] = "/tmp/lbg-proxy-bench-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
 
@@ -245,10 +269,15 @@ int main(int argc, char** argv) {
             "      headers: {Restrict-Access-To-Tenants: contoso.onmicrosoft.com, "
             "Restrict-Access-Context: dir-0001}\n");
   const pid_t nginx = spawn({"/usr/sbin/nginx", "-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/nginx.err"});
-  const pid_t proxy = spawn({proxyBin, "--listen", "127.0.0.1:" + std::to_string(proxyPort),
-                             "--policy", dir + "/policy.yaml", "--ca-cert", dir + "/appliance.pem",
-                             "--ca-key", dir + "/appliance.key", "--trust-file", dir + "/root.pem",
-                             "--connect-to", std::string(kHost) + "=127.0.0.1:" + std::to_string(originPort)});
+  std::vector<std::string> proxyArgs = {
+      proxyBin, "--listen", "127.0.0.1:" + std::to_string(proxyPort), "--policy", dir + "/policy.yaml",
+      "--ca-cert", dir + "/appliance.pem", "--ca-key", dir + "/appliance.key", "--trust-file",
+      dir + "/root.pem", "--connect-to", std::string(kHost) + "=127.0.0.1:" + std::to_string(originPort)};
+  if (!workers.empty()) {
+    proxyArgs.push_back("--workers");
+    proxyArgs.push_back(workers);
+  }
+  const pid_t proxy = spawn(proxyArgs);
   for (int i = 0; i < 200; ++i) {
     const int a = dial(originPort), b = dial(proxyPort);
     if (a >= 0) close(a);
@@ -268,6 +297,9 @@ int main(int argc, char** argv) {
   const Result pn = newConns(viaProxy.get(), proxyPort, true, seconds);
   const Result dk = keepAlive(direct.get(), originPort, false, seconds);
   const Result pk = keepAlive(viaProxy.get(), proxyPort, true, seconds);
+  std::atomic<uint64_t> directReused{0}, proxyReused{0};
+  const Result dr = resumedConns(direct.get(), originPort, false, seconds, directReused);
+  const Result pr = resumedConns(viaProxy.get(), proxyPort, true, seconds, proxyReused);
 
   kill(proxy, SIGTERM);
   kill(nginx, SIGTERM);
@@ -275,6 +307,13 @@ int main(int argc, char** argv) {
   waitpid(nginx, nullptr, 0);
   std::system(("rm -rf " + dir).c_str());
   std::printf("direct newconn p99 %.2f ms, keepalive p99 %.2f ms\n", dn.p99ms, dk.p99ms);
+  std::printf("resumed newconn: proxy %.0f/s p99 %.2f ms (%.0f%% resumed), direct %.0f/s p99 %.2f ms "
+              "(%.0f%% resumed)\n",
+              pr.rate, pr.p99ms, pr.count > 0 ? 100.0 * double(proxyReused) / double(pr.count) : 0.0,
+              dr.rate, dr.p99ms, dr.count > 0 ? 100.0 * double(directReused) / double(dr.count) : 0.0);
+  std::printf("ratios: newconn A/E %.2f, keepalive C/F %.2f, resumed newconn %.2f of direct resumed\n",
+              dn.rate > 0 ? pn.rate / dn.rate : 0.0, dk.rate > 0 ? pk.rate / dk.rate : 0.0,
+              dr.rate > 0 ? pr.rate / dr.rate : 0.0);
   std::printf("proxy: newconn %.0f/s p99 %.2f ms, keepalive %.0f req/s p99 %.2f ms, direct %.0f/s %.0f req/s\n",
               pn.rate, pn.p99ms, pk.rate, pk.p99ms, dn.rate, dk.rate);
   return pn.rate > 0 && pk.rate > 0 ? 0 : 1;
