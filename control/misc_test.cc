@@ -75,6 +75,29 @@ TEST(IsmapTest, ExpiringSortedAndInclusive) {
   EXPECT_TRUE(parseIsoDate("2028-02-29"));
 }
 
+TEST(PrometheusTest, IdsRulesPerRuleWithLabels) {
+  std::string none;
+  appendPrometheusIdsRules(none, ids::RuleCostReport{});
+  EXPECT_EQ(none, "");  // no IDS in the running policy
+  ids::RuleCostReport r;
+  r.enabled = true;
+  r.rules = 3;
+  r.rulesChecked = 2;
+  r.rulesMatched = 1;
+  r.top.push_back({1, 2013315, 4, "ET HUNTING UA", {10, 2, 900}});
+  r.top.push_back({1, 7, 1, "local", {3, 0, 50}});
+  std::string t;
+  appendPrometheusIdsRules(t, r);
+  EXPECT_NE(t.find("lbg_ids_rules 3\n"), std::string::npos);
+  EXPECT_NE(t.find("lbg_ids_rules_matched 1\n"), std::string::npos);
+  EXPECT_NE(t.find("# TYPE lbg_ids_rule_matches_total counter\n"
+                   "lbg_ids_rule_matches_total{gid=\"1\",sid=\"2013315\",rev=\"4\"} 2\n"
+                   "lbg_ids_rule_matches_total{gid=\"1\",sid=\"7\",rev=\"1\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("lbg_ids_rule_cycles_total{gid=\"1\",sid=\"7\",rev=\"1\"} 50\n"),
+            std::string::npos);
+}
+
 TEST(PrometheusTest, Exposition) {
   const std::string t = renderPrometheus({{"rx_packets", "packets received", 7},
                                           {"9bad-name", "x\\y", 1},

@@ -60,4 +60,36 @@ void appendPrometheusGauge(std::string& out, std::string_view name, std::string_
   append(out, metricName("", name), help, "gauge", value);
 }
 
+void appendPrometheusIdsRules(std::string& out, const ids::RuleCostReport& r) {
+  if (!r.enabled) return;
+  appendPrometheusGauge(out, "lbg_ids_rules", "IDS rules compiled in the running policy", r.rules);
+  appendPrometheusGauge(out, "lbg_ids_rules_checked",
+                        "IDS rules verified at least once since the running policy's commit",
+                        r.rulesChecked);
+  appendPrometheusGauge(out, "lbg_ids_rules_matched",
+                        "IDS rules that matched at least once since the running policy's commit",
+                        r.rulesMatched);
+  struct Family {
+    const char* name;
+    const char* help;
+    uint64_t ids::RuleStats::*field;
+  };
+  static constexpr Family kFamilies[3] = {
+      {"lbg_ids_rule_checks_total", "verifications of the rule (its fast pattern hit)",
+       &ids::RuleStats::checks},
+      {"lbg_ids_rule_matches_total", "full matches of the rule (alerts before thresholds)",
+       &ids::RuleStats::matches},
+      {"lbg_ids_rule_cycles_total", "CPU cycles spent verifying the rule",
+       &ids::RuleStats::cycles}};
+  for (const Family& f : kFamilies) {
+    out += std::string("# HELP ") + f.name + " " + f.help + "\n";
+    out += std::string("# TYPE ") + f.name + " counter\n";
+    for (const auto& c : r.top) {
+      out += std::string(f.name) + "{gid=\"" + std::to_string(c.gid) + "\",sid=\"" +
+             std::to_string(c.sid) + "\",rev=\"" + std::to_string(c.rev) + "\"} " +
+             std::to_string(c.stats.*f.field) + "\n";
+    }
+  }
+}
+
 }  // namespace lbg::control

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dataplane/core/control_api.h"
+#include "policy/ids/rule_stats.h"
 
 namespace lbg::control {
 
@@ -16,5 +17,11 @@ std::string renderPrometheus(const std::vector<dataplane::ControlApi::Counter>& 
 // Same, for gauges the control plane adds (running policy version, pending approvals).
 void appendPrometheusGauge(std::string& out, std::string_view name, std::string_view help,
                            uint64_t value);
+
+// The IDS's per-rule counters (`lbgctl ids stats` reads the same report): totals, then
+// `lbg_ids_rule_{checks,matches,cycles}_total{gid,sid,rev}` for each rule of `r.top` (the
+// costliest rules verified at least once). Nothing when the running policy has no IDS.
+inline constexpr size_t kPrometheusIdsRules = 1000;
+void appendPrometheusIdsRules(std::string& out, const ids::RuleCostReport& r);
 
 }  // namespace lbg::control
