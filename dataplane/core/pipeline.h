@@ -339,6 +339,9 @@ class Pipeline {
   // false when it denied the flow. idsRelease: the flow ends.
   bool idsScans(const Entry& e) const;
   bool idsHttpHead(Entry& e, std::span<const uint8_t> head);
+  // tls.cert_subject / tls.cert_issuer of a verified TLS ≤ 1.2 server's leaf (pipeline_cert.cc,
+  // before the held flight leaves); false when it denied the flow.
+  bool idsCertNames(Entry& e, std::span<const uint8_t> chain);
   // dns.query of a client's query datagram (stageIds); false when it denied the flow.
   bool idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram, Unit& u,
                    TxSink& tx);

@@ -272,6 +272,12 @@ bool Pipeline::certRefusalLogged(Entry& e, cert::Refusal r) {
 void Pipeline::applyCertResult(Entry& e, cert::Refusal r, Unit* u, TxSink& tx) {
   if (r == cert::Refusal::None || certRefusalLogged(e, r)) {
     ++counters_.cert_verified;
+    // The IDS's tls.cert_* buffers (pipeline_ids.cc): a drop rule stops the flight here.
+    const cert::VerifyRequest& rq = certRequests_->at(certIndex_->find(e.user.flowId));
+    if (!idsCertNames(e, {rq.chain, rq.chainLen})) {
+      denyServerFlight(e, u, Reason::IdsDrop, {}, tx);
+      return;
+    }
     passServerFlight(e, tx);
     return;
   }

@@ -325,7 +325,11 @@ class PipelineCertIdsTest : public PipelineCertTest {
         << "drop tcp any any -> any any (msg:\"flight\"; flow:to_client; "
            "content:\"DROPFLIGHT\"; sid:2001;)\n"
            "drop tcp any any -> any any (msg:\"client\"; flow:to_server; "
-           "content:\"EVILCLIENT\"; sid:2002;)\n";
+           "content:\"EVILCLIENT\"; sid:2002;)\n"
+           "drop tls any any -> any any (msg:\"cert subject\"; tls.cert_subject; "
+           "content:\"CN=BadSubject\"; endswith; sid:2003;)\n"
+           "alert tls any any -> any any (msg:\"cert issuer\"; tls.cert_issuer; "
+           "content:\"CN=pipeline cert root\"; sid:2004;)\n";
     return "ids:\n  rules: [" + (dir_ / "cert.rules").string() + "]\n  mode: ips\n";
   }
   void TearDown() override {
@@ -349,6 +353,25 @@ TEST_F(PipelineCertIdsTest, HeldFlightIsScannedWhenReleased) {
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[1]["reason"], "ids-drop:sid-2001");
   EXPECT_GE(toClient(40000, true), 1u);  // reset
+}
+
+// The verified leaf's subject and issuer are the tls.cert_* sticky buffers, as Suricata shows
+// them: a drop rule on the subject stops the held flight before any of it reaches the client.
+TEST_F(PipelineCertIdsTest, CertificateNamesAreStickyBuffersBeforeTheFlightLeaves) {
+  const auto good = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({good.cert.get()});
+  open(40000, "svc.example.com", f);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());  // passed; the issuer rule alerted
+  ASSERT_EQ(pipeline_->counters().ids_alerts, 1u);
+  const auto bad = proxy::test::makeLeaf(root_, "BadSubject", {"svc.example.com"});
+  const Bytes g = flight({bad.cert.get()});
+  open(40001, "svc.example.com", g);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40001), 0u);
+  EXPECT_EQ(pipeline_->counters().ids_dropped, 1u);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-2003");
+  EXPECT_GE(toClient(40001, true), 1u);  // reset
 }
 
 // Client bytes dropped while the flight is held are not forwarded, so not scanned then (no
@@ -376,7 +399,7 @@ TEST_F(PipelineCertIdsTest, BytesDroppedWhileTheFlightIsHeldAreScannedWhenResent
     const std::string b(fr.bytes.begin(), fr.bytes.end());
     EXPECT_EQ(b.find(marker), std::string::npos);
   }
-  EXPECT_EQ(pipeline_->counters().ids_alerts, 1u);
+  EXPECT_EQ(pipeline_->counters().ids_alerts, 2u);  // the issuer rule (sid 2004), the client
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-2002");
 }
 

@@ -7,6 +7,8 @@
 //   later heads      each later request head of a followed HTTP/1.x connection, as it is
 //                    judged (http_follow.cc)                                      idsHttpHead()
 //   DNS queries      dns.query of each query datagram a client sends         stageIds()
+//   certificates     tls.cert_subject / tls.cert_issuer of a TLS ≤ 1.2 server's leaf once the
+//                    certificate check passed it, before its flight leaves   idsCertNames()
 //   leaving packets  each packet's bytes past the direction's scanned edge, when it is
 //                    forwarded; Hyperscan streaming mode, one stream per direction   stageIds()
 //   released packets what a hold releases (the verdict's held client bytes, an HTTP
@@ -44,6 +46,7 @@
 #include "dataplane/ids/engine.h"
 #include "dataplane/ids/http_head_buffers.h"
 #include "dataplane/inspect/dns/message.h"
+#include "dataplane/inspect/tls/x509_name.h"
 #include "dataplane/packet/packet_view.h"
 #include "policy/snapshot.h"
 
@@ -127,6 +130,9 @@ struct IdsWorker {
   std::vector<Held> held;
   // Where a request head's merged buffers are built (http_head_buffers.h), once per worker.
   std::unique_ptr<ids::HttpHeadScratch> httpHead = std::make_unique<ids::HttpHeadScratch>();
+  // A leaf's subject and issuer as text (inspect/tls/x509_name.h); longer names are cut.
+  char certSubject[2048];
+  char certIssuer[2048];
 
   static uint64_t indexSize(uint32_t slots) {
     uint64_t n = 2;
@@ -480,12 +486,41 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> head) {
     ++counters_.ids_state_full;
     return idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);
   }
+  f->st.tuple.app = idsApp(e.user.appProto);
   ids::BufferSet buffers;
   if (identity_.host) buffers.set(ids::Buffer::HttpHost, identity_.name);
   if (ids::fillHttpHeadBuffers(head, *ids_->httpHead, buffers) == 0) return true;
   ids::Engine::setTime(*ids_->scratch, now_);
   return idsAct(e, engine->scanBuffers(f->st, ids::kToServer, buffers, *ids_->scratch), nullptr,
                 nullptr, true, nullptr);
+}
+
+bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
+  const ids::Engine* engine = snap_->idsEngine();
+  if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return true;
+  // The certificate_list: each certificate after its 3-byte length; the leaf comes first.
+  if (chain.size() < 3) return true;
+  const size_t leafLen = size_t(chain[0]) << 16 | size_t(chain[1]) << 8 | chain[2];
+  if (leafLen > chain.size() - 3) return true;
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  if (f == nullptr) {
+    ++counters_.ids_state_full;
+    return idsAct(e, ids::ScanResult{}, "state-full", nullptr, false, nullptr);
+  }
+  f->st.tuple.app = idsApp(e.user.appProto);
+  const auto leaf = chain.subspan(3, leafLen);
+  IdsWorker& w = *ids_;
+  ids::BufferSet names;
+  const size_t subject = inspect::x509NameText(leaf, inspect::X509NameField::Subject,
+                                               w.certSubject, sizeof w.certSubject);
+  const size_t issuer = inspect::x509NameText(leaf, inspect::X509NameField::Issuer,
+                                              w.certIssuer, sizeof w.certIssuer);
+  if (subject == 0 && issuer == 0) return true;
+  if (subject > 0) names.set(ids::Buffer::TlsCertSubject, std::string_view(w.certSubject, subject));
+  if (issuer > 0) names.set(ids::Buffer::TlsCertIssuer, std::string_view(w.certIssuer, issuer));
+  ids::Engine::setTime(*w.scratch, now_);
+  return idsAct(e, engine->scanBuffers(f->st, ids::kToClient, names, *w.scratch), nullptr,
+                nullptr, false, nullptr);
 }
 
 bool Pipeline::idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram,

@@ -54,7 +54,8 @@ REJECT_RE = re.compile(r"^(.*?):(\d+):(\d+): ([^:]+): (.*)$")
 RULE_RE = re.compile(r"^\s*(alert|drop|reject|rejectsrc|rejectdst|rejectboth|pass)\s")
 SID_RE = re.compile(r"[;(\s]sid\s*:\s*(\d+)\s*;")
 # Sticky buffers the loader reads but the pipeline does not fill yet (dataplane/ids/README.md,
-# "Known limits of the wiring": tls.sni, the request head's http.* buffers and dns.query are fed).
+# "Known limits of the wiring": tls.sni, the request head's http.* buffers and dns.query are fed;
+# tls.cert_* only where the certificate check runs, which these replays turn off).
 UNFED_RE = re.compile(r"[;(\s](tls[._]cert_subject|tls[._]cert_issuer|http\.request_body|"
                       r"http\.stat_code|http\.response_body|file[._]data)\s*;")
 
