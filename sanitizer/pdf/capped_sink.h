@@ -2,7 +2,9 @@
 
 // A qpdf pipeline end that collects decoded stream bytes and stops at a cap: a small Flate stream
 // can expand a thousandfold, so every decode of untrusted PDF data goes through one of these
-// (the cap is what is left of the document's expanded-bytes budget).
+// (the cap is what is left of the document's expanded-bytes budget). QPDFWriter also writes the
+// rebuilt file through one, straight into the output string (reserved once): qpdf's own memory
+// output grows a buffer by reallocation and then copies it twice more.
 
 // JSON first: clang with libstdc++ needs it complete before QPDFObjectHandle.hh uses it.
 #include <qpdf/JSON.hh>

@@ -20,6 +20,28 @@ struct JpegError {
 void jpegErrorExit(j_common_ptr cinfo) { std::longjmp(reinterpret_cast<JpegError*>(cinfo->err)->jump, 1); }
 void jpegSilence(j_common_ptr, int) {}
 
+// Baseline Huffman coding has codes for quantised DC values in [-1024, 1023] (differences up to
+// category 11) and AC values up to 1023 (category 10), which every real encoder stays within. A
+// damaged file can decode to larger ones, and libjpeg-turbo's SIMD encoder would write those as
+// codes that no reader decodes the same way; such a file takes the pixel path instead.
+bool coefficientsInRange(j_decompress_ptr src, jvirt_barray_ptr* coefficients) {
+  for (int c = 0; c < src->num_components; ++c) {
+    const jpeg_component_info& ci = src->comp_info[c];
+    for (JDIMENSION row = 0; row < ci.height_in_blocks; ++row) {
+      JBLOCKARRAY rows = (*src->mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(src), coefficients[c], row, 1,
+                                                         FALSE);
+      for (JDIMENSION b = 0; b < ci.width_in_blocks; ++b) {
+        const JCOEF* k = rows[0][b];
+        if (k[0] < -1024 || k[0] > 1023) return false;
+        for (int i = 1; i < DCTSIZE2; ++i) {
+          if (k[i] < -1023 || k[i] > 1023) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
@@ -67,9 +89,79 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
   return true;
 }
 
+bool transcodeJpeg(std::string_view bytes, uint32_t width, uint32_t height, int components, std::string* out) {
+  jpeg_decompress_struct src;
+  jpeg_compress_struct dst;
+  JpegError err;  // shared: either struct's fatal error lands at the same setjmp
+  src.err = jpeg_std_error(&err.mgr);
+  dst.err = &err.mgr;
+  err.mgr.error_exit = jpegErrorExit;
+  err.mgr.emit_message = jpegSilence;
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  volatile bool dstCreated = false;  // read after a longjmp
+  if (setjmp(err.jump)) {
+    if (dstCreated) jpeg_destroy_compress(&dst);
+    jpeg_destroy_decompress(&src);
+    std::free(buffer);
+    return false;
+  }
+  jpeg_create_decompress(&src);
+  jpeg_mem_src(&src, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
+  // Only what every reader decodes the same way: 8-bit gray, or YCbCr with the luma sampled 1x1,
+  // 2x1, 1x2 or 2x2 and the chroma 1x1. CMYK, RGB-coded (Adobe transform 0) and unusual sampling
+  // take the pixel path, which writes them anew.
+  bool fits = jpeg_read_header(&src, TRUE) == JPEG_HEADER_OK && src.image_width == width &&
+              src.image_height == height && src.data_precision == 8 && src.num_components == components &&
+              ((components == 1 && src.jpeg_color_space == JCS_GRAYSCALE) ||
+               (components == 3 && src.jpeg_color_space == JCS_YCbCr));
+  for (int c = 0; fits && c < src.num_components; ++c) {
+    const jpeg_component_info& ci = src.comp_info[c];
+    const bool luma = c == 0 && components == 3;
+    fits = luma ? (ci.h_samp_factor == 1 || ci.h_samp_factor == 2) && (ci.v_samp_factor == 1 || ci.v_samp_factor == 2)
+                : ci.h_samp_factor == 1 && ci.v_samp_factor == 1;
+  }
+  if (!fits) {
+    jpeg_destroy_decompress(&src);
+    return false;
+  }
+  // Every scan is entropy-decoded here (a progressive file included): what does not decode fails.
+  jvirt_barray_ptr* coefficients = jpeg_read_coefficients(&src);
+  if (coefficients == nullptr) {
+    jpeg_destroy_decompress(&src);
+    return false;
+  }
+  // Baseline needs 8-bit quantisation tables; a file with larger steps takes the pixel path.
+  for (int c = 0; c < src.num_components; ++c) {
+    const JQUANT_TBL* table = src.comp_info[c].quant_table;
+    for (int k = 0; fits && k < DCTSIZE2; ++k) fits = table != nullptr && table->quantval[k] >= 1 && table->quantval[k] <= 255;
+  }
+  if (!fits || !coefficientsInRange(&src, coefficients)) {
+    jpeg_destroy_decompress(&src);
+    return false;
+  }
+  jpeg_create_compress(&dst);
+  dstCreated = true;
+  jpeg_mem_dest(&dst, &buffer, &size);
+  // Dimensions, colour space, sampling and quantisation tables only; defaults for the rest
+  // (standard Huffman tables, sequential, no restart markers). No marker of the input is copied.
+  jpeg_copy_critical_parameters(&src, &dst);
+  dst.optimize_coding = FALSE;  // an optimising pass costs about 40 % more for 10 % less
+  dst.write_JFIF_header = components == 3 ? TRUE : FALSE;
+  dst.write_Adobe_marker = FALSE;
+  jpeg_write_coefficients(&dst, coefficients);
+  jpeg_finish_compress(&dst);
+  jpeg_destroy_compress(&dst);
+  jpeg_finish_decompress(&src);
+  jpeg_destroy_decompress(&src);
+  out->assign(reinterpret_cast<const char*>(buffer), size);
+  std::free(buffer);
+  return true;
+}
+
 bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height, int components, size_t stride,
-                    int quality, std::string* out) {
-  if (components != 1 && components != 3) return false;
+                    int quality, std::string* out, bool fastDct) {
+  if (components != 1 && components != 3 && components != 4) return false;
   jpeg_compress_struct cinfo;
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -87,9 +179,16 @@ bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height
   cinfo.image_width = width;
   cinfo.image_height = height;
   cinfo.input_components = components;
-  cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr J_COLOR_SPACE kNativeXrgb = JCS_EXT_BGRX;
+#else
+  constexpr J_COLOR_SPACE kNativeXrgb = JCS_EXT_XRGB;
+#endif
+  cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : kNativeXrgb;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
+  cinfo.optimize_coding = FALSE;  // one pass: standard Huffman tables
+  if (fastDct) cinfo.dct_method = JDCT_IFAST;
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW row = const_cast<JSAMPROW>(pixels + stride * cinfo.next_scanline);

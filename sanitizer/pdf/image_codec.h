@@ -1,8 +1,10 @@
 #pragma once
 
-// Pixel codecs for images inside a PDF: a DCT (JPEG) stream is decoded to its own components and
-// written again by libjpeg-turbo, decoded pixels are deflated by libdeflate. Nothing of the input
-// stream (markers, comments, profiles, trailing bytes) survives, only pixels.
+// Codecs for images inside a PDF: a DCT (JPEG) stream is either transcoded (its DCT coefficients
+// entropy-decoded and written into a new baseline file) or decoded to its own components and
+// written again by libjpeg-turbo; decoded pixels are deflated by libdeflate. Nothing of the input
+// stream (markers, comments, profiles, Huffman tables, scan layout, trailing bytes) survives, only
+// the image: its coefficients with their quantisation tables, or its pixels.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,12 +24,24 @@ struct JpegPixels {
 // holds more than maxPixels pixels (checked from the header, before any pixel buffer).
 bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out);
 
+// A new baseline JPEG (standard Huffman tables, JFIF for colour) holding the same DCT coefficients
+// and quantisation tables as `bytes`: lossless, and several times cheaper than decoding to pixels
+// and compressing again (no inverse/forward DCT, upsampling or colour conversion). Only for 8-bit
+// gray or YCbCr with ordinary sampling (luma 1x1/2x1/1x2/2x2, chroma 1x1) and 8-bit quantisation
+// tables, of exactly `width` x `height` and `components` (1 or 3); false otherwise or when the
+// data does not decode, and the caller takes the pixel path (decodeJpeg + encodeJpeg).
+bool transcodeJpeg(std::string_view bytes, uint32_t width, uint32_t height, int components, std::string* out);
+
 // Baseline JPEG of 1 or 3 components (quality 90). False on an encoder error.
 bool encodeJpeg(const JpegPixels& image, std::string* out);
 
-// Baseline JPEG straight from rows `stride` bytes apart (a renderer's bitmap, no repacking).
+// Baseline JPEG straight from rows `stride` bytes apart (a renderer's bitmap, no repacking), one
+// pass with standard Huffman tables. `components`: 1 gray, 3 RGB, or 4 for native-endian 32-bit
+// xRGB words (cairo's CAIRO_FORMAT_RGB24), written as a colour JPEG. `fastDct` takes libjpeg-turbo's fast integer DCT: its error
+// stays far below the quantisation step at quality 85 and under, so it only costs accuracy where
+// the quantiser already discards more (not for quality 90 and up).
 bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height, int components, size_t stride,
-                    int quality, std::string* out);
+                    int quality, std::string* out, bool fastDct = false);
 
 // zlib-wrapped deflate (what /FlateDecode reads), level 1: speed over size, as the ZIP writer.
 bool deflateZlib(std::string_view data, std::string* out);

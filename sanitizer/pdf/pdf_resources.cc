@@ -125,6 +125,22 @@ bool isImageStream(QPDFObjectHandle h) {
   return h.isStream() && isName(h.getDict().getKey("/Subtype"), "/Image");
 }
 
+// Gray and YCbCr photographs (nearly every JPEG in a PDF) are transcoded from their DCT
+// coefficients: lossless, and without the pixel round trip that made a PDF of photographs the
+// slowest 10 MB input. False when the stream does not qualify; the pixel path then decides.
+bool transcodeDct(QPDFObjectHandle image, uint32_t width, uint32_t height, QPDFObjectHandle* cs, int* components,
+                  std::string* encoded) {
+  std::shared_ptr<Buffer> raw = image.getRawStreamData();
+  const std::string_view jpeg(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
+  for (int n : {1, 3}) {
+    if ((!cs->isNull() && *components != n) || !transcodeJpeg(jpeg, width, height, n, encoded)) continue;
+    if (cs->isNull()) *cs = deviceSpace(n);
+    *components = n;
+    return true;
+  }
+  return false;
+}
+
 // Rebuilds one image XObject in place. "" when kept (re-encoded), else why it was replaced.
 std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Budget& budget) {
   QPDFObjectHandle dict = image.getDict();
@@ -158,7 +174,10 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
   fresh.replaceKey("/Height", QPDFObjectHandle::newInteger(height));
   std::string data, encoded;
   QPDFObjectHandle outFilter = QPDFObjectHandle::newName("/FlateDecode");
-  if (filter == "/DCTDecode") {
+  if (filter == "/DCTDecode" && !mask && transcodeDct(image, width, height, &cs, &components, &encoded)) {
+    bpc = 8;
+    outFilter = QPDFObjectHandle::newName("/DCTDecode");
+  } else if (filter == "/DCTDecode") {
     std::shared_ptr<Buffer> raw = image.getRawStreamData();
     JpegPixels pixels;
     if (!decodeJpeg(std::string_view(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize()),

@@ -8,9 +8,16 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <vector>
+
+// After <cstddef> and <cstdio>: jpeglib.h uses size_t and FILE without including them.
+#include <jpeglib.h>
 
 #include "sanitizer/core/engine.h"
 #include "sanitizer/pdf/font_program.h"
@@ -223,6 +230,108 @@ TEST(PdfImages, JpegIsReencodedWithoutItsTrailingBytes) {
   ASSERT_TRUE(pdf::decodeJpeg(written, 1000, &back));
   EXPECT_EQ(back.width, 16u);
   EXPECT_EQ(back.components, 3);
+}
+
+// A JPEG as cameras and LibreOffice write them, written here with libjpeg: progressive when asked,
+// with a comment and an APP1 marker that must not survive the rebuild. `components` 1, 3 or 4
+// (CMYK); `lumaH` x `lumaV` is the luma sampling of a colour file.
+std::string writeJpeg(int width, int height, int components, bool progressive, int lumaH = 2, int lumaV = 2) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = static_cast<JDIMENSION>(width);
+  cinfo.image_height = static_cast<JDIMENSION>(height);
+  cinfo.input_components = components;
+  cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 80, TRUE);
+  if (components == 3) {
+    cinfo.comp_info[0].h_samp_factor = lumaH;
+    cinfo.comp_info[0].v_samp_factor = lumaV;
+  }
+  if (progressive) jpeg_simple_progression(&cinfo);
+  jpeg_start_compress(&cinfo, TRUE);
+  const char comment[] = "HIDDEN-COMMENT";
+  jpeg_write_marker(&cinfo, JPEG_COM, reinterpret_cast<const JOCTET*>(comment), sizeof comment - 1);
+  const char exif[] = "Exif\0\0HIDDEN-EXIF";
+  jpeg_write_marker(&cinfo, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(exif), sizeof exif - 1);
+  std::vector<unsigned char> row(static_cast<size_t>(width) * components);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    for (size_t x = 0; x < row.size(); ++x) row[x] = static_cast<unsigned char>((x * 5 + cinfo.next_scanline * 11) ^ (x / 7));
+    JSAMPROW r = row.data();
+    jpeg_write_scanlines(&cinfo, &r, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::string out(reinterpret_cast<const char*>(buffer), size);
+  std::free(buffer);
+  return out;
+}
+
+bool hasMarker(const std::string& jpeg, unsigned char marker) {
+  return jpeg.find(std::string{'\xff', static_cast<char>(marker)}) != std::string::npos;
+}
+
+TEST(JpegTranscode, ProgressiveBecomesBaselineWithTheSamePixelsAndNoMarkers) {
+  for (bool progressive : {true, false}) {
+    for (int components : {1, 3}) {
+      const std::string input = writeJpeg(61, 37, components, progressive);
+      ASSERT_EQ(hasMarker(input, 0xC2), progressive);
+      std::string out;
+      ASSERT_TRUE(pdf::transcodeJpeg(input, 61, 37, components, &out)) << components;
+      EXPECT_TRUE(hasMarker(out, 0xC0)) << "baseline SOF0";
+      EXPECT_FALSE(hasMarker(out, 0xC2)) << "no progressive SOF2";
+      EXPECT_FALSE(hasMarker(out, 0xFE)) << "no comment";
+      EXPECT_FALSE(hasMarker(out, 0xE1)) << "no APP1";
+      EXPECT_EQ(out.find("HIDDEN"), std::string::npos);
+      // Same coefficients, same quantisation: the decoded pixels are identical.
+      pdf::JpegPixels a, b;
+      ASSERT_TRUE(pdf::decodeJpeg(input, 1u << 20, &a));
+      ASSERT_TRUE(pdf::decodeJpeg(out, 1u << 20, &b));
+      EXPECT_EQ(b.width, 61u);
+      EXPECT_EQ(b.components, components);
+      EXPECT_TRUE(a.pixels == b.pixels) << "progressive " << progressive << " components " << components;
+    }
+  }
+}
+
+TEST(JpegTranscode, OnlyOrdinaryFilesOfTheDeclaredShapeQualify) {
+  const std::string colour = writeJpeg(32, 16, 3, true);
+  std::string out;
+  EXPECT_FALSE(pdf::transcodeJpeg(colour, 33, 16, 3, &out)) << "width differs from the dictionary";
+  EXPECT_FALSE(pdf::transcodeJpeg(colour, 32, 15, 3, &out)) << "height differs";
+  EXPECT_FALSE(pdf::transcodeJpeg(colour, 32, 16, 1, &out)) << "component count differs";
+  EXPECT_FALSE(pdf::transcodeJpeg(writeJpeg(32, 16, 4, false), 32, 16, 4, &out)) << "CMYK takes the pixel path";
+  EXPECT_FALSE(pdf::transcodeJpeg(writeJpeg(32, 16, 3, false, 4, 1), 32, 16, 3, &out)) << "4x1 luma sampling";
+  EXPECT_TRUE(pdf::transcodeJpeg(writeJpeg(32, 16, 3, false, 2, 1), 32, 16, 3, &out)) << "4:2:2 is ordinary";
+  EXPECT_FALSE(pdf::transcodeJpeg("not a jpeg at all", 32, 16, 3, &out));
+  EXPECT_FALSE(pdf::transcodeJpeg(colour.substr(0, 40), 32, 16, 3, &out)) << "cut in its header";
+}
+
+TEST(PdfImages, ProgressiveJpegIsTranscodedToBaselineWithoutItsMarkers) {
+  const std::string jpeg = writeJpeg(40, 24, 3, true);
+  FormatResult r = pdf::sanitize(
+      makePdf(addImage("<< /Type /XObject /Subtype /Image /Width 40 /Height 24 /ColorSpace /DeviceRGB "
+                       "/BitsPerComponent 8 /Filter /DCTDecode >>",
+                       jpeg)),
+      FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(findRemoved(r, "image"), nullptr);
+  Read out = readBack(r.output);
+  QPDFObjectHandle image = out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1");
+  EXPECT_EQ(image.getDict().getKey("/Filter").getName(), "/DCTDecode");
+  const std::string written = dataOf(image, qpdf_dl_none);
+  EXPECT_TRUE(hasMarker(written, 0xC0));
+  EXPECT_FALSE(hasMarker(written, 0xC2));
+  EXPECT_EQ(written.find("HIDDEN"), std::string::npos);
+  pdf::JpegPixels a, b;
+  ASSERT_TRUE(pdf::decodeJpeg(jpeg, 1u << 20, &a));
+  ASSERT_TRUE(pdf::decodeJpeg(written, 1u << 20, &b));
+  EXPECT_TRUE(a.pixels == b.pixels);
 }
 
 struct DroppedImage {

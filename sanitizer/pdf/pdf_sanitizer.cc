@@ -7,8 +7,10 @@
 #include <qpdf/QPDFExc.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <limits>
 #include <memory>
 
+#include "sanitizer/pdf/capped_sink.h"
 #include "sanitizer/pdf/pdf_allowlist.h"
 #include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_resources.h"
@@ -72,7 +74,10 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     // Font programs checked by FreeType and images decoded and re-encoded, or replaced.
     if (!rebuildFontsAndImages(pdf, limits, checkFonts, result.removed, &reason)) return FormatResult::fail(reason);
     QPDFWriter writer(pdf);
-    writer.setOutputMemory();
+    // The output is about the input's size (images are transcoded, fonts and content re-deflated).
+    result.output.reserve(bytes.size() + bytes.size() / 2 + 65536);
+    CappedSink sink(&result.output, std::numeric_limits<uint64_t>::max());
+    writer.setOutputPipeline(&sink);
     writer.setPreserveEncryption(false);
     writer.setLinearization(false);
     // Every stream was rebuilt above (content, glyphs and patterns re-emitted, CMaps, sampled
@@ -86,8 +91,6 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     // then differ from what another reader makes of the input. Damage anywhere blocks the file, as
     // the strict open does for a damaged cross-reference table.
     if (pdf.anyWarnings()) return FormatResult::fail("parse-error");
-    std::shared_ptr<Buffer> buffer = writer.getBufferSharedPointer();
-    result.output.assign(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
   } catch (std::exception const&) {
     return FormatResult::fail("parse-error");
   }

@@ -612,6 +612,50 @@ TEST(ImagePdf, PagesBecomePicturesOnly) {
   EXPECT_GT(darkPixels(std::string(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize())), 100u);
 }
 
+// Pixel size and share of dark pixels of a JPEG (libjpeg directly).
+struct JpegShape {
+  unsigned width = 0, height = 0;
+  double darkShare = 0;
+};
+JpegShape shapeOf(const std::string& jpeg) {
+  jpeg_decompress_struct cinfo;
+  jpeg_error_mgr jerr;
+  cinfo.err = jpeg_std_error(&jerr);
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(jpeg.data()), static_cast<unsigned long>(jpeg.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  jpeg_destroy_decompress(&cinfo);
+  JpegShape shape{cinfo.image_width, cinfo.image_height, 0};
+  shape.darkShare = static_cast<double>(darkPixels(jpeg)) / (static_cast<double>(shape.width) * shape.height);
+  return shape;
+}
+
+TEST(ImagePdf, RotatedPageIsRenderedAsShownOnWhitePaperAt150Dpi) {
+  std::string input = makePdf([](QPDF&, QPDFObjectHandle, QPDFObjectHandle page) {
+    page.replaceKey("/Rotate", QPDFObjectHandle::newInteger(90));
+  });
+  Outcome out = engine()->sanitize(input, "r.pdf", Mode::ImagePdf);
+  ASSERT_EQ(out.report.verdict, Verdict::Sanitized) << out.report.reason;
+  QPDF result;
+  result.processMemoryFile("out.pdf", out.output.data(), out.output.size());
+  ASSERT_EQ(result.getAllPages().size(), 1u);
+  QPDFObjectHandle page = result.getAllPages()[0];
+  // Letter turned by /Rotate 90: the reader shows it landscape, and so does the picture.
+  QPDFObjectHandle box = page.getKey("/MediaBox");
+  EXPECT_EQ(box.getArrayItem(2).getNumericValue(), 792);
+  EXPECT_EQ(box.getArrayItem(3).getNumericValue(), 612);
+  QPDFObjectHandle image = page.getKey("/Resources").getKey("/XObject").getKey("/Im0");
+  ASSERT_TRUE(image.isStream());
+  auto raw = image.getRawStreamData();
+  JpegShape shape = shapeOf(std::string(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize()));
+  EXPECT_EQ(shape.width, 1650u);  // 11 in at 150 dpi
+  EXPECT_EQ(shape.height, 1275u);
+  EXPECT_EQ(image.getDict().getKey("/Width").getIntValue(), 1650);
+  // Text on white paper: some dark pixels, nearly all light ones.
+  EXPECT_GT(shape.darkShare, 0.0);
+  EXPECT_LT(shape.darkShare, 0.1);
+}
+
 TEST(ImagePdf, BrokenPdfBlocks) {
   Outcome out = engine()->sanitize("%PDF-1.4\ngarbage", "b.pdf", Mode::ImagePdf);
   EXPECT_EQ(out.report.verdict, Verdict::Blocked);

@@ -7,17 +7,18 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
 
-#include <poppler-document.h>
-#include <poppler-global.h>
-#include <poppler-image.h>
-#include <poppler-page-renderer.h>
-#include <poppler-page.h>
+#include <cairo.h>
+#include <glib.h>
+#include <poppler.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <vector>
 
+#include "sanitizer/pdf/capped_sink.h"
 #include "sanitizer/pdf/image_codec.h"
 #include "sanitizer/render/render_pool.h"
 #include "sanitizer/render/sandbox.h"
@@ -28,10 +29,16 @@ namespace {
 struct Page {
   double widthPt = 0, heightPt = 0;
   uint32_t pixelWidth = 0, pixelHeight = 0;
-  std::string jpeg;
+  std::string_view jpeg;  // into the worker's answer, which outlives the pages
 };
 
-void quiet(const std::string&, void*) {}
+struct GObjectUnref {
+  void operator()(gpointer p) const { g_object_unref(p); }
+};
+struct CairoDestroy {
+  void operator()(cairo_t* cr) const { cairo_destroy(cr); }
+  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
+};
 
 template <typename T>
 void put(std::string* out, T value) {
@@ -65,43 +72,68 @@ bool renderAll(std::string_view head, std::string_view pdf, const Emit& emit) {
     emit(rec);
     return true;  // the record carries the failure
   };
-  poppler::set_debug_error_function(quiet, nullptr);
-  std::unique_ptr<poppler::document> doc(
-      poppler::document::load_from_raw_data(pdf.data(), static_cast<int>(pdf.size())));
-  if (!doc) return error("parse-error");
-  if (doc->is_locked()) return error("encrypted");
-  int count = doc->pages();
+  // poppler-glib + cairo rather than poppler-cpp: poppler-cpp makes a new Splash device, font
+  // engine and glyph cache for every page (every glyph rasterised again on each page, a third of
+  // a text page's time), where poppler-glib keeps one cairo device per document; and cairo draws
+  // into a surface of our own that the JPEG encoder reads as it is (no copy, no pixel repacking).
+  GBytes* bytes = g_bytes_new_static(pdf.data(), pdf.size());
+  GError* failure = nullptr;
+  std::unique_ptr<PopplerDocument, GObjectUnref> doc(poppler_document_new_from_bytes(bytes, nullptr, &failure));
+  g_bytes_unref(bytes);
+  if (!doc) {
+    const bool locked = failure != nullptr && failure->domain == POPPLER_ERROR && failure->code == POPPLER_ERROR_ENCRYPTED;
+    if (failure != nullptr) g_error_free(failure);
+    return error(locked ? "encrypted" : "parse-error");
+  }
+  int count = poppler_document_get_n_pages(doc.get());
   if (count <= 0) return error("no-content-left");
   if (static_cast<uint32_t>(count) > options.maxPages) return error("limit:pages");
-  poppler::page_renderer renderer;
-  renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
-  renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
-  renderer.set_image_format(poppler::image::format_rgb24);
+  // One pixel buffer for the whole document, not zero-filled: every page is painted white first.
+  std::unique_ptr<unsigned char[]> pixels;
+  size_t pixelBytes = 0;
   for (int i = 0; i < count; ++i) {
-    std::unique_ptr<poppler::page> page(doc->create_page(i));
+    std::unique_ptr<PopplerPage, GObjectUnref> page(poppler_document_get_page(doc.get(), i));
     if (!page) return error("parse-error");
-    poppler::rectf box = page->page_rect(poppler::media_box);
-    double w = box.width(), h = box.height();
+    // The page as a reader shows it: crop box, /Rotate applied.
+    double w = 0, h = 0;
+    poppler_page_get_size(page.get(), &w, &h);
     if (!(w > 0 && h > 0 && w < 14400 && h < 14400)) return error("parse-error");
     // Lower the resolution for huge pages so that one page never exceeds the pixel limit.
     double dpi = options.dpi;
-    double pixels = (w / 72 * dpi) * (h / 72 * dpi);
-    if (pixels > options.maxImagePixels) dpi *= std::sqrt(options.maxImagePixels / pixels);
-    poppler::image img = renderer.render_page(page.get(), dpi, dpi);
-    if (!img.is_valid() || img.width() <= 0 || img.height() <= 0) return error("render-failed");
-    // Encoded straight from the renderer's rows (packed RGB, padded stride): no 6 MB repacking copy
-    // per page, and the JPEG goes out as its own record rather than appended to the header.
+    double pixelCount = (w / 72 * dpi) * (h / 72 * dpi);
+    if (pixelCount > options.maxImagePixels) dpi *= std::sqrt(options.maxImagePixels / pixelCount);
+    const int pw = std::max(1, static_cast<int>(std::lround(w / 72 * dpi)));
+    const int ph = std::max(1, static_cast<int>(std::lround(h / 72 * dpi)));
+    const int stride = cairo_format_stride_for_width(CAIRO_FORMAT_RGB24, pw);
+    if (stride <= 0) return error("render-failed");
+    const size_t bytesNeeded = static_cast<size_t>(stride) * static_cast<size_t>(ph);
+    if (pixelBytes < bytesNeeded) {
+      pixels.reset(new unsigned char[bytesNeeded]);
+      pixelBytes = bytesNeeded;
+    }
+    std::unique_ptr<cairo_surface_t, CairoDestroy> surface(
+        cairo_image_surface_create_for_data(pixels.get(), CAIRO_FORMAT_RGB24, pw, ph, stride));
+    std::unique_ptr<cairo_t, CairoDestroy> cr(cairo_create(surface.get()));
+    cairo_set_source_rgb(cr.get(), 1, 1, 1);  // paper
+    cairo_paint(cr.get());
+    cairo_scale(cr.get(), pw / w, ph / h);
+    poppler_page_render(page.get(), cr.get());
+    cairo_surface_flush(surface.get());
+    if (cairo_status(cr.get()) != CAIRO_STATUS_SUCCESS || cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS) {
+      return error("render-failed");
+    }
+    cr.reset();
+    // Encoded straight from cairo's pixels (native-endian xRGB words), and sent as its own record.
     std::string jpeg;
-    if (!pdf::encodeJpegRows(reinterpret_cast<const unsigned char*>(img.const_data()), static_cast<uint32_t>(img.width()),
-                             static_cast<uint32_t>(img.height()), 3, static_cast<size_t>(img.bytes_per_row()), 85,
-                             &jpeg)) {
+    if (!pdf::encodeJpegRows(pixels.get(), static_cast<uint32_t>(pw), static_cast<uint32_t>(ph), 4,
+                             static_cast<size_t>(stride), 85, &jpeg, /*fastDct=*/true)) {
       return error("render-failed");
     }
     std::string rec = "P";
     put(&rec, w);
     put(&rec, h);
-    put(&rec, static_cast<uint32_t>(img.width()));
-    put(&rec, static_cast<uint32_t>(img.height()));
+    put(&rec, static_cast<uint32_t>(pw));
+    put(&rec, static_cast<uint32_t>(ph));
     put(&rec, static_cast<uint64_t>(jpeg.size()));
     if (!emit(rec) || !emit(jpeg)) return false;
   }
@@ -125,7 +157,7 @@ bool parsePages(std::string_view in, std::vector<Page>* pages, std::string* reas
       *reason = "render-failed";
       return false;
     }
-    p.jpeg.assign(in.substr(0, len));
+    p.jpeg = in.substr(0, len);
     in.remove_prefix(len);
     pages->push_back(std::move(p));
   }
@@ -163,7 +195,10 @@ FormatResult pdfToImagePdf(std::string_view pdf, const FormatLimits& limits, con
     QPDF out;
     out.emptyPDF();
     for (const Page& p : pages) {
-      QPDFObjectHandle image = QPDFObjectHandle::newStream(&out, p.jpeg);
+      // A Buffer over the worker's answer, not a copy of it: `raw` outlives `out`, qpdf only reads it.
+      auto data = std::make_shared<Buffer>(reinterpret_cast<unsigned char*>(const_cast<char*>(p.jpeg.data())),
+                                           p.jpeg.size());
+      QPDFObjectHandle image = QPDFObjectHandle::newStream(&out, data);
       image.replaceDict(QPDFObjectHandle::parse("<< /Type /XObject /Subtype /Image /ColorSpace /DeviceRGB "
                                                 "/BitsPerComponent 8 /Filter /DCTDecode /Width " +
                                                 std::to_string(p.pixelWidth) + " /Height " +
@@ -180,11 +215,12 @@ FormatResult pdfToImagePdf(std::string_view pdf, const FormatLimits& limits, con
       out.addPage(page, false);
     }
     QPDFWriter writer(out);
-    writer.setOutputMemory();
+    // Written straight into the output: the pages' JPEGs plus a few hundred bytes per page.
+    result.output.reserve(raw.size() + 1024 * pages.size() + 4096);
+    pdf::CappedSink sink(&result.output, std::numeric_limits<uint64_t>::max());
+    writer.setOutputPipeline(&sink);
     writer.setDeterministicID(true);
     writer.write();
-    auto buffer = writer.getBufferSharedPointer();
-    result.output.assign(reinterpret_cast<const char*>(buffer->getBuffer()), buffer->getSize());
   } catch (std::exception const&) {
     return FormatResult::fail("internal:image-pdf");
   }

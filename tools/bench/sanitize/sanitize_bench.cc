@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
-#include <map>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   int files = 40, imagePdfFiles = 3, largeFiles = 6, repeat = 3;
   bool verbose = false;
   uint64_t seed = 1;
+  std::string saveDir;
   po::options_description options("sanitize-bench");
   options.add_options()("help", "help")("files", po::value(&files)->default_value(40),
                                         "files of the mix (50 KB - 10 MB; formats in mix.cc's proportions)")(
@@ -62,7 +64,9 @@ int main(int argc, char** argv) {
       "seed", po::value(&seed)->default_value(1), "generator seed")(
       "image-pdf-files", po::value(&imagePdfFiles)->default_value(3),
       "PDFs also run in image-PDF mode")("verbose", po::bool_switch(&verbose),
-                                         "print every run of the 10 MB files (wall and CPU ms)");
+                                         "print every run of the 10 MB files (wall and CPU ms)")(
+      "save", po::value(&saveDir),
+      "also write the generated files into this (existing) directory, e.g. to profile one format with lbg-sanitize");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -93,6 +97,13 @@ int main(int argc, char** argv) {
   if (!lbg::bench::makeMix({files, largeFiles}, rng, &samples, &large, &error)) {
     std::cerr << "sanitize-bench: " << error << "\n";
     return 1;
+  }
+  if (!saveDir.empty()) {
+    for (const auto* set : {&samples, &large}) {
+      for (const auto& s : *set) {
+        std::ofstream(saveDir + "/" + s.name, std::ios::binary).write(s.bytes.data(), static_cast<std::streamsize>(s.bytes.size()));
+      }
+    }
   }
   int blocked = 0;
   auto run = [&](const Sample& s, Mode mode) {
