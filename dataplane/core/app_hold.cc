@@ -29,7 +29,7 @@ bool Pipeline::holdUntilIdentified(Entry& e, Unit& u, bool fromInitiator, TxSink
   if (e.user.appSlotPlus1 == 0) {
     // Identification is over (enforceApp() allowed the flow): what waited for it goes first.
     if (e.user.hold.count > 0 && !e.user.stream.active()) {
-      releaseHeld(e, tx, e.user.fromInside ? PortRole::Outside : PortRole::Inside);
+      releaseHeld(e, tx, e.meta.initiatorInside ? PortRole::Outside : PortRole::Inside);
     }
     return false;
   }

@@ -25,6 +25,13 @@ inline constexpr uint8_t kFollowServerHeld = 16;
 // The client's ClientHello is held while the prober proves the TLS 1.3 destination
 // (pipeline_probe.cc): nothing else crosses meanwhile.
 inline constexpr uint8_t kFollowProbe = 32;
+// FlowMeta::flags bits: the pipeline's per-packet state of a flow, on the entry's hot lines (the
+// established and the denied path read nothing of FlowState below). Whether the initiator is on
+// the inside port is FlowMeta::initiatorInside.
+inline constexpr uint8_t kFlowResetDone = 1;  // resets are sent once per flow
+inline constexpr uint8_t kFlowIdsHeld = 2;    // has IDS state in the pool (pipeline_ids.cc)
+inline constexpr uint8_t kFlowIdsDone = 4;    // the IDS no longer scans it (pass, depth, fault)
+inline constexpr uint8_t kFlowHolding = 8;    // FlowState::hold may hold packets (drained: clear)
 
 // The pipeline's per-flow state, stored inline in the flow table entry (Payload of FlowTable),
 // after the hot lines: read when a flow starts, is judged, re-checked after a reload or ends.
@@ -80,15 +87,12 @@ struct FlowState {
   uint16_t appMaster, appApp;
   telemetry::Reason reason;
   telemetry::AppProto appProto;
-  // One bit each: with the fields above they fill the entry's last cache line exactly.
-  bool fromInside : 1;          // the initiator is on the inside port
+  // One bit each: with the fields above they fill the entry's last cache line. Read when a flow
+  // is judged or ends; the per-packet bits are FlowMeta::flags (kFlow* above).
   bool serverSawHandshake : 1;  // a deny must reset the server side too
-  bool resetDone : 1;           // resets are sent once per flow
   bool appGuessed : 1;
   bool appDone : 1;  // identification finished (appMaster/appApp final)
   bool guardCounted : 1;  // counted against its inside source in the guard; released at its end
-  bool idsHeld : 1;       // has IDS state in the worker's pool (pipeline_ids.cc)
-  bool idsDone : 1;       // the IDS no longer scans it (pass rule, depth, fail-open fault)
 };
 
 }  // namespace lbg::dataplane

@@ -118,12 +118,13 @@ void Pipeline::resumeHttpCarry(Entry& e, Unit& u, TxSink& tx) {
   // Out-of-order islands are held bytes not judged yet: keep holding until the gap fills.
   if (r == HttpJudged::PartialHead || e.user.stream.rangeCount > 0) return;
   streams_->detach(e.user.stream);
-  releaseHeld(e, tx, e.user.fromInside ? PortRole::Outside : PortRole::Inside);
+  releaseHeld(e, tx, e.meta.initiatorInside ? PortRole::Outside : PortRole::Inside);
 }
 
 bool Pipeline::holdForFollow(Entry& e, Unit& u) {
   const char* why = nullptr;
   if (e.user.hold.count + u.count > config_.maxHeldPerFlow) why = "held-packets";
+  e.meta.flags |= kFlowHolding;
   for (uint16_t i = 0; why == nullptr && i < u.count; ++i) {
     if (!hold_.push(e.user.hold, u.mbufs[i])) {
       for (uint16_t j = i; j < u.count; ++j) rte_pktmbuf_free(u.mbufs[j]);

@@ -250,7 +250,7 @@ void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
     const Entry* e = flows_->find(key, flow::hashKey(key));
     if (e != nullptr && e->meta.verdict == Verdict::Allow) {
       const bool senderIsInitiator = (!reversed) == e->meta.initiatorIsLo;
-      const bool senderInside = senderIsInitiator == e->user.fromInside;
+      const bool senderInside = senderIsInitiator == e->meta.initiatorInside;
       if (u.fromInside != senderInside) {
         ++counters_.icmp_passed;
         forward(u, tx);
@@ -301,7 +301,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
                              (v.tcpFlags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
     e->meta.initiatorIsLo = synAckFirst ? reversed : !reversed;
     e->meta.sawSyn = v.ipProto == kTcp && (v.tcpFlags & (kTcpSyn | kTcpAck)) == kTcpSyn;
-    e->user.fromInside = synAckFirst ? snap_->isInside(v.dst) : u.fromInside;
+    e->meta.initiatorInside = synAckFirst ? snap_->isInside(v.dst) : u.fromInside;
     e->user.guardCounted = guardCounted_;
   }
   const bool fromInitiator = (!reversed) == e->meta.initiatorIsLo;
@@ -370,7 +370,7 @@ void Pipeline::stageFlow(Unit& u, TxSink& tx) {
 void Pipeline::decideFirstPacket(Entry& e, Unit& u, bool fromInitiator) {
   const packet::PacketView& v = u.view;
   identity_ = Identity{};
-  if (!e.user.fromInside) {
+  if (!e.meta.initiatorInside) {
     // The first packet we see of this flow came from outside: either a connection attempt from
     // the internet or the second half of a flow we never saw start. Neither is allowed.
     setVerdict(e, Action::Deny, Reason::Inbound, -1);
@@ -560,7 +560,7 @@ void Pipeline::setVerdict(Entry& e, Action a, Reason r, int32_t service, std::st
 // 8. verdict
 
 void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
-  const PortRole towardServer = e.user.fromInside ? PortRole::Outside : PortRole::Inside;
+  const PortRole towardServer = e.meta.initiatorInside ? PortRole::Outside : PortRole::Inside;
   if (e.meta.verdict == Verdict::Allow) {
     releaseHeld(e, tx, towardServer);
     forwardAllowed(e, u, fromInitiator, tx);  // denied by the IDS in between: the deny path
@@ -569,9 +569,9 @@ void Pipeline::applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   // Deny: nothing of the flow crosses. The first denied packet of an inside-initiated TCP flow
   // triggers resets (once per flow: a reset per packet would let an outsider amplify traffic).
   if (e.key.proto == kTcp && snap_->denyAction() == policy::DenyAction::Reset &&
-      e.meta.tcpState != flow::TcpState::Closed && !e.user.resetDone && e.user.fromInside &&
-      (u.view.tcpFlags & kTcpRst) == 0 && u.view.ipVersion != 0) {
-    e.user.resetDone = true;
+      e.meta.tcpState != flow::TcpState::Closed && !(e.meta.flags & kFlowResetDone) &&
+      e.meta.initiatorInside && (u.view.tcpFlags & kTcpRst) == 0 && u.view.ipVersion != 0) {
+    e.meta.flags |= kFlowResetDone;
     const PortRole clientSide = PortRole::Inside;
     const PortRole sourceSide = fromInitiator ? clientSide : otherPort(clientSide);
     // Reset the server too once it has seen the handshake, so that it frees its side.
@@ -600,6 +600,7 @@ void Pipeline::freeUnit(Unit& u) {
 
 void Pipeline::releaseHeld(Entry& e, TxSink& tx, PortRole out) {
   if (idsScans(e)) return idsReleaseHeld(e, tx, out);  // in stream order (pipeline_ids.cc)
+  e.meta.flags &= uint8_t(~kFlowHolding);
   hold_.drain(e.user.hold, [&](rte_mbuf* m) {
     tx.send(out, m);
     ++counters_.tx_packets;
@@ -607,6 +608,8 @@ void Pipeline::releaseHeld(Entry& e, TxSink& tx, PortRole out) {
 }
 
 void Pipeline::freeHeld(Entry& e) {
+  if (!(e.meta.flags & kFlowHolding)) return;  // the hold is off the hot lines: most have none
+  e.meta.flags &= uint8_t(~kFlowHolding);
   hold_.drain(e.user.hold, [](rte_mbuf* m) { rte_pktmbuf_free(m); });
 }
 

@@ -193,6 +193,13 @@ class Pipeline {
   using Table = flow::FlowTable<FlowState>;
   using Entry = Table::Entry;
   static_assert(sizeof(Entry) <= 256, "four cache lines per flow: the bytes/flow of the benchmark");
+  // What every packet of an established or denied flow reads lies on the two hot lines the burst
+  // prefetches (FlowTable::prefetchEntry): the key, FlowMeta (verdict, follow, flags) and the
+  // normaliser's word; FlowState (from offset kHotBytes) is read when a flow starts, is judged,
+  // holds packets or ends.
+  static_assert(offsetof(Entry, meta) + sizeof(flow::FlowMeta) <= Table::kHotBytes &&
+                offsetof(Entry, guard) + sizeof(flow::StreamGuard) <= Table::kHotBytes &&
+                offsetof(Entry, user) >= Table::kHotBytes);
   static constexpr uint16_t kMaxBurst = 256;
 
   static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config,

@@ -116,6 +116,7 @@ bool Pipeline::holdServerBytes(Entry& e, Unit& u) {
     setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "server-flight");
     return false;
   }
+  e.meta.flags |= kFlowHolding;
   for (uint16_t i = 0; i < u.count; ++i) {
     if (!hold_.push(e.user.hold, u.mbufs[i])) {
       for (uint16_t j = i; j < u.count; ++j) rte_pktmbuf_free(u.mbufs[j]);
@@ -287,7 +288,7 @@ void Pipeline::applyCertResult(Entry& e, cert::Refusal r, Unit* u, TxSink& tx) {
 
 void Pipeline::passServerFlight(Entry& e, TxSink& tx) {
   endCertCheck(e);
-  releaseHeld(e, tx, e.user.fromInside ? PortRole::Inside : PortRole::Outside);
+  releaseHeld(e, tx, e.meta.initiatorInside ? PortRole::Inside : PortRole::Outside);
 }
 
 void Pipeline::denyServerFlight(Entry& e, Unit* u, Reason r, std::string_view detail,

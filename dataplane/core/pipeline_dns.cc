@@ -29,13 +29,13 @@ constexpr uint8_t kUdp = 17;
 
 bool Pipeline::inspectDns(Entry& e, const Unit& u, bool fromInitiator) {
   const packet::PacketView& v = u.view;
-  if (!fromInitiator && u.fromInside == e.user.fromInside) {
+  if (!fromInitiator && u.fromInside == e.meta.initiatorInside) {
     // The resolver is on the other side of the gateway: an "answer" entering from the client's
     // port was written by a host of the segment, whatever its addresses say.
     ++counters_.dns_inside_answer;
     return false;
   }
-  if (fromInitiator && u.fromInside != e.user.fromInside) {
+  if (fromInitiator && u.fromInside != e.meta.initiatorInside) {
     // Likewise a "query" entering from the resolver's side: noting it would let an outsider ask
     // in a client's name and then answer itself.
     ++counters_.dns_outside_query;

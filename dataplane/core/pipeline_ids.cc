@@ -219,12 +219,12 @@ IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const Pipel
                    const policy::Snapshot& snap, Pipeline::Entry& e) {
   if (!ids) ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow));
   if (ids->engine.get() != snap.idsEngine()) ids->switchTo(snap.idsEngineShared());
-  if (e.user.idsHeld) {
+  if (e.meta.flags & kFlowIdsHeld) {
     if (IdsFlow* f = ids->find(e.user.flowId)) return f;
   }
   IdsFlow* f = ids->acquire(e.user.flowId);
   if (f == nullptr) return nullptr;
-  e.user.idsHeld = true;
+  e.meta.flags |= kFlowIdsHeld;
   ids::FlowIdsState& st = f->st;
   const bool loIsClient = e.meta.initiatorIsLo;
   st.tuple.client = loIsClient ? e.key.lo : e.key.hi;
@@ -251,12 +251,13 @@ uint32_t dataSeqOf(const packet::PacketView& v) {
 }  // namespace
 
 bool Pipeline::idsScans(const Entry& e) const {
-  return snap_->idsEngine() != nullptr && e.meta.verdict == Verdict::Allow && !e.user.idsDone;
+  return snap_->idsEngine() != nullptr && e.meta.verdict == Verdict::Allow &&
+         !(e.meta.flags & kFlowIdsDone);
 }
 
 void Pipeline::idsRelease(Entry& e) {
-  if (!e.user.idsHeld) return;
-  e.user.idsHeld = false;
+  if (!(e.meta.flags & kFlowIdsHeld)) return;
+  e.meta.flags &= uint8_t(~kFlowIdsHeld);
   if (ids_) ids_->release(e.user.flowId);
 }
 
@@ -303,7 +304,7 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
   }
   if (r.action == ids::Verdict::Pass) {
     ++counters_.ids_passed;
-    e.user.idsDone = true;  // a pass rule exempts the rest of the flow (Suricata's pass)
+    e.meta.flags |= kFlowIdsDone;  // a pass rule exempts the rest of the flow (Suricata's pass)
     idsRelease(e);
     return true;
   }
@@ -317,7 +318,7 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
     if (r.encrypted && fault == nullptr) {
       // A TLS flow's encrypted records began: nothing more to scan (Suricata's default).
       ++counters_.ids_tls_encrypted;
-      e.user.idsDone = true;
+      e.meta.flags |= kFlowIdsDone;
       idsRelease(e);
       return true;
     }
@@ -325,7 +326,7 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
       // ids mode or on_fault: pass: the flow goes on unscanned. The stream depth ends scanning
       // (as Suricata's stream depth does) whatever on_fault says.
       if (r.depthExceeded) ++counters_.ids_depth_reached;
-      e.user.idsDone = true;
+      e.meta.flags |= kFlowIdsDone;
       idsRelease(e);
     }
     return true;
@@ -344,7 +345,9 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   }
   const ids::Engine* engine = snap_->idsEngine();
   const packet::PacketView& v = u.view;
-  if (engine == nullptr || u.count == 0 || v.payloadLen == 0 || e.user.idsDone) return true;
+  if (engine == nullptr || u.count == 0 || v.payloadLen == 0 || (e.meta.flags & kFlowIdsDone)) {
+    return true;
+  }
   const int d = fromInitiator ? 0 : 1;
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   std::span<const uint8_t> bytes{v.frame + v.payloadOffset, v.payloadLen};
@@ -402,13 +405,14 @@ void Pipeline::forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx)
 
 void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
   // The hold's packets are one side's: the client's unless the server's flight was held.
-  const bool fromInitiator = out == (e.user.fromInside ? PortRole::Outside : PortRole::Inside);
+  const bool fromInitiator = out == (e.meta.initiatorInside ? PortRole::Outside : PortRole::Inside);
   const int d = fromInitiator ? 0 : 1;
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   auto& held = ids_->held;
   uint32_t n = 0;
   bool haveMin = false;
   uint32_t minSeq = 0;
+  e.meta.flags &= uint8_t(~kFlowHolding);
   hold_.drain(e.user.hold, [&](rte_mbuf* m) {
     if (n == held.size()) {  // more than maxHeldPerFlow: cannot happen (every hold checks it)
       ++counters_.ids_stream_gap;
@@ -436,7 +440,7 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
   Unit unit{};
   rte_mbuf* one[1];
   unit.mbufs = one;
-  unit.fromInside = fromInitiator == e.user.fromInside;
+  unit.fromInside = fromInitiator == e.meta.initiatorInside;
   auto send = [&](IdsWorker::Held& h) {
     h.done = true;
     one[0] = h.m;
@@ -462,7 +466,7 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
     for (uint32_t i = 0; i < n; ++i) {
       IdsWorker::Held& h = held[i];
       if (h.done) continue;
-      const bool inOrder = !h.tcp || f == nullptr || e.user.idsDone ||
+      const bool inOrder = !h.tcp || f == nullptr || (e.meta.flags & kFlowIdsDone) ||
                            !(f->edgeKnown & (1 << d)) || int32_t(h.seq - f->edge[d]) <= 0;
       if (inOrder) {
         next = &h;
@@ -472,7 +476,8 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
     }
     send(*next);
     ++sent;
-    f = e.user.idsHeld ? ids_->find(e.user.flowId) : nullptr;  // a pass rule or depth ends it
+    // A pass rule or depth ends it.
+    f = (e.meta.flags & kFlowIdsHeld) ? ids_->find(e.user.flowId) : nullptr;
   }
   for (uint32_t i = 0; i < n; ++i)
     if (!held[i].done) rte_pktmbuf_free(held[i].m);  // the flow was denied on the way
@@ -540,7 +545,9 @@ bool Pipeline::idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint
 
 void Pipeline::idsJudged(Entry& e) {
   const ids::Engine* engine = snap_->idsEngine();
-  if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return;
+  if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
+    return;
+  }
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   if (f == nullptr) {
     ++counters_.ids_state_full;

@@ -158,6 +158,7 @@ bool Pipeline::holdClientBytes(Entry& e, Unit& u) {
     setVerdict(e, Action::Deny, Reason::InspectLimit, -1, "held-packets");
     return false;
   }
+  e.meta.flags |= kFlowHolding;
   for (uint16_t i = 0; i < u.count; ++i) {
     if (!hold_.push(e.user.hold, u.mbufs[i])) {
       // Already held mbufs of this unit are freed with the flow's hold queue.

@@ -161,7 +161,7 @@ Pipeline::Entry* Pipeline::admitProbe(const Unit& u) {
   ++counters_.cert_probe_flows;
   e->meta.initiatorIsLo = !u.reversed;
   e->meta.sawSyn = true;
-  e->user.fromInside = true;  // it stands for the inside client
+  e->meta.initiatorInside = true;  // it stands for the inside client
   std::memcpy(e->user.punt.clientMac, rq->probeMacs, 6);
   std::memcpy(e->user.punt.serverMac, rq->probeMacs + 6, 6);
   e->user.punt.proxyAnswered = true;  // no proxy behind it: the kernel's socket is the probe's

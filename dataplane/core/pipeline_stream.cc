@@ -17,9 +17,7 @@ constexpr uint8_t kTcpSyn = 0x02, kTcpAck = 0x10;
 }  // namespace
 
 bool Pipeline::admitPacket(Entry& e, Unit& u, bool created, bool fromInitiator, TxSink& tx) {
-  if (created) {
-    e.meta.initiatorInside = e.user.fromInside;
-  } else if (!u.byAddress && u.fromInside != (fromInitiator == e.meta.initiatorInside)) {
+  if (!created && !u.byAddress && u.fromInside != (fromInitiator == e.meta.initiatorInside)) {
     // A known flow's packet must enter where its side is: the client's from the client's port.
     // One from the other port is someone else's (spoofed across the gateway): dropped.
     ++counters_.wrong_port_dropped;
@@ -37,7 +35,7 @@ bool Pipeline::normalizeStream(Entry& e, Unit& u, bool created, bool fromInitiat
     // space, so neither its bytes nor its window can be checked (fail closed). A capture that
     // starts with the server's SYN-ACK still shows the handshake. Inbound starts are the first
     // verdict's (`inbound`).
-    if (synAck != kTcpSyn && e.user.fromInside && !config_.allowMidstream &&
+    if (synAck != kTcpSyn && e.meta.initiatorInside && !config_.allowMidstream &&
         !(u.byAddress && synAck == (kTcpSyn | kTcpAck))) {
       ++counters_.tcp_midstream_denied;
       identity_ = Identity{};

@@ -60,7 +60,7 @@ bool Pipeline::syncExport(const Entry& e, ha::SyncOp op, const Unit* u) {
     r->appApp = e.user.appApp;
     uint8_t f = 0;
     if (e.meta.initiatorIsLo) f |= ha::kSyncInitiatorIsLo;
-    if (e.user.fromInside) f |= ha::kSyncFromInside;
+    if (e.meta.initiatorInside) f |= ha::kSyncFromInside;
     if (e.meta.sawSyn) f |= ha::kSyncSawSyn;
     if (e.user.appDone) f |= ha::kSyncAppDone;
     if (e.user.appGuessed) f |= ha::kSyncAppGuessed;
@@ -215,7 +215,6 @@ void Pipeline::installSynced(const ha::SyncRecord& r) {
   u.appDone = true;  // no identification is resumed: what the active found is kept
   u.appGuessed = r.flags & ha::kSyncAppGuessed;
   u.appSlotPlus1 = 0;
-  u.fromInside = r.flags & ha::kSyncFromInside;
   u.guardCounted = false;  // not counted against its source here: it was admitted there
   flows_->noteProgress(*e);
   learnSynced(r);  // its hosts, announced if this box takes over (pipeline_learn.cc)

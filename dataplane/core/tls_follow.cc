@@ -120,7 +120,7 @@ void Pipeline::resumeTlsCarry(Entry& e, Unit& u, TxSink& tx) {
   // Out-of-order islands are held bytes not judged yet: keep holding until the gap fills.
   if (holding) return;
   streams_->detach(e.user.stream);
-  releaseHeld(e, tx, e.user.fromInside ? PortRole::Outside : PortRole::Inside);
+  releaseHeld(e, tx, e.meta.initiatorInside ? PortRole::Outside : PortRole::Inside);
 }
 
 void Pipeline::followTls(Entry& e, Unit& u, TxSink& tx) {

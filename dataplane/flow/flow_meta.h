@@ -40,13 +40,17 @@ struct FlowMeta {
   bool adoptedClient : 1;
   bool adoptedServer : 1;
   TcpState tcpState;
-  uint8_t seqKnown;  // bit d: seqNext[d] is valid
-  uint8_t finSeen;   // bit d: direction d sent FIN
-  uint8_t finAcked;  // bit d: direction d's FIN was acknowledged
+  uint8_t seqKnown : 2;  // bit d: seqNext[d] is valid
+  uint8_t finSeen : 2;   // bit d: direction d sent FIN
+  uint8_t finAcked : 2;  // bit d: direction d's FIN was acknowledged
   Verdict verdict;
   // The owner's: nonzero while an allowed flow's later client bytes still need an inspector
   // (the pipeline's HTTP or TLS follow). On the hot line so that other flows pay one compare.
   uint8_t follow;
+  // The owner's per-packet bits (the pipeline's kFlow* in dataplane/core/flow_state.h): what a
+  // packet of an established or denied flow tests besides the fields above, so that it reads
+  // nothing off the entry's two hot lines.
+  uint8_t flags;
   uint32_t seqNext[2];  // highest sequence number + length seen per direction
   uint32_t finSeq[2];   // sequence number of each direction's FIN
   uint32_t isn[2];      // initial sequence numbers per direction (stream offsets)
