@@ -392,7 +392,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
         !idsDnsQuery(e, st, bytes, u, tx)) {
       return false;
     }
-    if (e.user.idsDone) return true;  // a pass rule on the query
+    if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule on the query
     r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
                             *ids_->scratch, readableAfter(u.mbufs[0], bytes));
   }
@@ -485,7 +485,9 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
 
 bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> head) {
   const ids::Engine* engine = snap_->idsEngine();
-  if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return true;
+  if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
+    return true;
+  }
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   if (f == nullptr) {
     ++counters_.ids_state_full;
@@ -502,7 +504,9 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> head) {
 
 bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
   const ids::Engine* engine = snap_->idsEngine();
-  if (engine == nullptr || e.meta.verdict != Verdict::Allow || e.user.idsDone) return true;
+  if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
+    return true;
+  }
   // The certificate_list: each certificate after its 3-byte length; the leaf comes first.
   if (chain.size() < 3) return true;
   const size_t leafLen = size_t(chain[0]) << 16 | size_t(chain[1]) << 8 | chain[2];
