@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "sanitizer/pdf/pdf_hex.h"
+
 namespace lbg::sanitizer::pdf {
 namespace {
 
@@ -26,31 +28,6 @@ bool asInt(const Value& v, long* out) {
 
 bool asName(const Value& v, std::string* out) {
   return !v.array && v.items.size() == 1 && v.items[0].type == TokenType::Name && decodeName(v.items[0].text, out);
-}
-
-int hexDigit(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-bool isWhite(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0'; }
-
-// ASCIIHex until '>' (or the end); white space skipped, anything else refused.
-bool decodeHex(std::string_view in, std::string* out) {
-  int high = -1;
-  for (char c : in) {
-    if (c == '>') break;
-    if (isWhite(c)) continue;
-    int v = hexDigit(c);
-    if (v < 0) return false;
-    if (high < 0) {
-      high = v;
-    } else {
-      out->push_back(static_cast<char>(high << 4 | v));
-      high = -1;
-    }
-  }
-  if (high >= 0) out->push_back(static_cast<char>(high << 4));
-  return true;
 }
 
 bool inflate(std::string_view in, size_t need, std::string* out) {
@@ -166,7 +143,7 @@ bool rebuildInlineImage(const std::vector<Token>& dict, std::string_view data, s
           return *why = "colour-space", false;
         }
         std::string table;
-        if (!decodeHex(v.items[3].text.substr(1), &table) ||
+        if (!decodePdfHex(v.items[3].text.substr(1), &table) ||
             table.size() < static_cast<size_t>(hival + 1) * deviceComponents(base)) {
           return *why = "colour-space", false;
         }
@@ -200,7 +177,7 @@ bool rebuildInlineImage(const std::vector<Token>& dict, std::string_view data, s
   if (filter.empty()) {
     pixels.assign(data.data(), data.size());
   } else if (filter == "AHx" || filter == "ASCIIHexDecode") {
-    if (!decodeHex(data, &pixels)) return *why = "data", false;
+    if (!decodePdfHex(data, &pixels)) return *why = "data", false;
   } else if (filter == "Fl" || filter == "FlateDecode") {
     if (!inflate(data, need, &pixels)) return *why = "data", false;
   } else {

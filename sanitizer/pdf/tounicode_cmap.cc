@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sanitizer/pdf/content_stream.h"
+#include "sanitizer/pdf/pdf_hex.h"
 
 namespace lbg::sanitizer::pdf {
 namespace {
@@ -17,19 +18,7 @@ constexpr size_t kMaxDestination = 64;
 bool hexBytes(const Token& t, std::string* out) {
   if (t.type != TokenType::HexString) return false;
   out->clear();
-  int high = -1;
-  for (char c : t.text.substr(1, t.text.size() - 2)) {
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (v < 0) continue;  // white space (the tokeniser rejected anything else)
-    if (high < 0) {
-      high = v;
-    } else {
-      out->push_back(static_cast<char>(high << 4 | v));
-      high = -1;
-    }
-  }
-  if (high >= 0) out->push_back(static_cast<char>(high << 4));
-  return true;
+  return decodePdfHex(t.text.substr(1, t.text.size() - 2), out);
 }
 
 bool codeOk(const std::string& code) { return !code.empty() && code.size() <= 4; }
