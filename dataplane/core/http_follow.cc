@@ -94,7 +94,7 @@ Pipeline::HttpJudged Pipeline::judgeHttpBytes(Entry& e, std::span<const uint8_t>
       return HttpJudged::Denied;
     }
     // The IDS's http.* buffers of this request (pipeline_ids.cc), before any of it leaves.
-    if (!idsHttpHead(e, data.subspan(pos, head.headLength))) return HttpJudged::Denied;
+    if (!idsHttpHead(e, data.subspan(pos), head)) return HttpJudged::Denied;
     pos += head.headLength;
   }
   identity_ = Identity{};

@@ -342,10 +342,11 @@ class Pipeline {
   // stageIds, then forward. idsReleaseHeld: releaseHeld() of a scanned flow, held packets in
   // stream order. idsJudged: at the verdict, the names the inspector found (sticky buffers) and
   // where the held client stream starts; it may turn the Allow into a Deny. idsHttpHead: a later
-  // request head of a followed HTTP connection, judged and about to leave, as sticky buffers;
-  // false when it denied the flow. idsRelease: the flow ends.
+  // request of a followed HTTP connection (`request` from its head on), judged and about to
+  // leave, as sticky buffers; false when it denied the flow. idsRelease: the flow ends.
   bool idsScans(const Entry& e) const;
-  bool idsHttpHead(Entry& e, std::span<const uint8_t> head);
+  bool idsHttpHead(Entry& e, std::span<const uint8_t> request,
+                   const inspect::HttpRequestHead& head);
   // tls.cert_subject / tls.cert_issuer of a verified TLS ≤ 1.2 server's leaf (pipeline_cert.cc,
   // before the held flight leaves); false when it denied the flow.
   bool idsCertNames(Entry& e, std::span<const uint8_t> chain);

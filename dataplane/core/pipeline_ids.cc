@@ -36,6 +36,7 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <new>
 #include <type_traits>
@@ -483,7 +484,26 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
     if (!held[i].done) rte_pktmbuf_free(held[i].m);  // the flow was denied on the way
 }
 
-bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> head) {
+namespace {
+
+// http.request_body: the body when the whole of it follows its head in `request` (a
+// Content-Length body; a chunked or longer one is not a buffer yet: dataplane/ids/README.md).
+void setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
+                    std::span<const uint8_t> request) {
+  if (!head.hasContentLength || head.contentLengthBad || head.hasTransferEncoding ||
+      head.contentLength == 0 || head.headLength > request.size()) {
+    return;
+  }
+  const auto body = request.subspan(head.headLength);
+  if (head.contentLength <= body.size()) {
+    b.set(ids::Buffer::HttpRequestBody, body.first(size_t(head.contentLength)));
+  }
+}
+
+}  // namespace
+
+bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
+                           const inspect::HttpRequestHead& head) {
   const ids::Engine* engine = snap_->idsEngine();
   if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
     return true;
@@ -496,7 +516,11 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> head) {
   f->st.tuple.app = idsApp(e.user.appProto);
   ids::BufferSet buffers;
   if (identity_.host) buffers.set(ids::Buffer::HttpHost, identity_.name);
-  if (ids::fillHttpHeadBuffers(head, *ids_->httpHead, buffers) == 0) return true;
+  if (ids::fillHttpHeadBuffers(request.first(std::min<size_t>(head.headLength, request.size())),
+                               *ids_->httpHead, buffers) == 0) {
+    return true;
+  }
+  setRequestBody(buffers, head, request);
   ids::Engine::setTime(*ids_->scratch, now_);
   return idsAct(e, engine->scanBuffers(f->st, ids::kToServer, buffers, *ids_->scratch), nullptr,
                 nullptr, true, nullptr);
@@ -578,7 +602,13 @@ void Pipeline::idsJudged(Entry& e) {
     haveNames = identity_.sni || identity_.host;
   }
   // The request head (the inspector judged it well formed): request line and fields.
-  if (identity_.host && !payload.empty()) ids::fillHttpHeadBuffers(payload, *ids_->httpHead, names);
+  if (identity_.host && !payload.empty()) {
+    ids::fillHttpHeadBuffers(payload, *ids_->httpHead, names);
+    inspect::HttpRequestHead head;
+    if (inspect::parseHttpRequestHead(payload, head) == inspect::Status::Done) {
+      setRequestBody(names, head, payload);
+    }
+  }
   if (!haveNames) return;
   ids::Engine::setTime(*ids_->scratch, now_);
   idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,

@@ -1638,7 +1638,9 @@ class PipelineIdsTest : public PipelineTest {
            "alert dns any any -> any any (msg:\"odd case\"; dns.query; content:\"Office365\"; "
            "sid:1005;)\n"
            "alert http any any -> any any (msg:\"exfil header\"; http.header; "
-           "content:\"X-Exfil|3a 20|yes|0d 0a|\"; sid:1006;)\n";
+           "content:\"X-Exfil|3a 20|yes|0d 0a|\"; sid:1006;)\n"
+           "drop http any any -> any any (msg:\"exfil body\"; http.request_body; "
+           "content:\"secret=1\"; endswith; sid:1007;)\n";
     std::string yaml = kPolicy;
     yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
     return yaml;
@@ -1789,6 +1791,30 @@ TEST_F(PipelineIdsTest, UserAgentOfTheFirstAndOfALaterRequestIsInspected) {
   ASSERT_EQ(al.size(), 3u);  // sid 1004, then 1006 (http.header of the first request), 1004
   EXPECT_EQ(al[1]["alert"]["signature_id"], 1006);
   EXPECT_EQ(al[2]["alert"]["signature_id"], 1004);
+}
+
+// http.request_body: a Content-Length body that follows its head (first request and later ones).
+TEST_F(PipelineIdsTest, RequestBodyOfTheFirstAndOfALaterRequestIsInspected) {
+  uint32_t seq = handshake(m365_, 80, 40003);
+  const std::string first =
+      "POST /a HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 12\r\n\r\n"
+      "x=1&secret=1";
+  sendSegments(m365_, 80, seq, Bytes(first.begin(), first.end()), 1000, false, 40003);
+  EXPECT_FALSE(forwardedContains("POST /a"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
+
+  seq = handshake(m365_, 80, 40004);
+  const std::string ok =
+      "POST /b HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 12\r\n\r\n"
+      "secret=1&x=1";  // endswith: not this one
+  sendSegments(m365_, 80, seq, Bytes(ok.begin(), ok.end()), 1000, false, 40004);
+  EXPECT_TRUE(forwardedContains("POST /b"));
+  const std::string later =
+      "POST /c HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: 8\r\n\r\nsecret=1";
+  sendSegments(m365_, 80, seq + uint32_t(ok.size()), Bytes(later.begin(), later.end()), 1000,
+               false, 40004);
+  EXPECT_FALSE(forwardedContains("POST /c"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
 }
 
 // dns.query: each query a client sends (of a name the policy lets it resolve: others are denied

@@ -55,7 +55,8 @@ RULE_RE = re.compile(r"^\s*(alert|drop|reject|rejectsrc|rejectdst|rejectboth|pas
 SID_RE = re.compile(r"[;(\s]sid\s*:\s*(\d+)\s*;")
 # Sticky buffers the loader reads but the pipeline does not fill yet (dataplane/ids/README.md,
 # "Known limits of the wiring": tls.sni, the request head's http.* buffers and dns.query are fed;
-# tls.cert_* only where the certificate check runs, which these replays turn off).
+# tls.cert_* only where the certificate check runs, which these replays turn off; http.request_body
+# only for a whole Content-Length body beside its head, e.g. not http-encoding-gzip-uncompressed's).
 UNFED_RE = re.compile(r"[;(\s](tls[._]cert_subject|tls[._]cert_issuer|http\.request_body|"
                       r"http\.stat_code|http\.response_body|file[._]data)\s*;")
 
