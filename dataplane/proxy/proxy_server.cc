@@ -210,13 +210,13 @@ void ProxyServer::run() {
   link_->publish(counters_);
   while (!link_->stopRequested()) {
     const int n = epoll_wait(epfd_, events, 64, 200);
+    // A reloaded CA is adopted before this wake-up's events are handled: a CA posted before a
+    // client connected (the supervisor posts, then counts the reload) mints that client's leaf,
+    // even when this worker slept through the post. Connections already handed a leaf keep
+    // their own references (SSL_use_certificate).
+    if (auto minter = link_->takeMinter()) minter_ = std::move(minter);
     for (int i = 0; i < n; ++i) onEvent(events[i].data.u64, events[i].events);
     link_->pushLogs(pendingLogs_);
-    if (auto minter = link_->takeMinter()) {
-      // A reloaded CA: connections already handed a leaf keep their own references
-      // (SSL_use_certificate); every leaf minted from now on is the new CA's.
-      minter_ = std::move(minter);
-    }
     const auto now = std::chrono::steady_clock::now();
     if (now - lastTick > std::chrono::milliseconds(500)) {
       closeIdle();

@@ -233,6 +233,10 @@ def main():
         # The file is rewritten within half a second of a change: wait for the refused handshake.
         wait_for(lambda: proxy_stats().get("proxy_client_handshake_failed") == 1,
                  "the refused handshake counted")
+        # Workers publish their counters every half second and the supervisor writes the file
+        # as often: wait until every connection above is counted before reading the totals.
+        wait_for(lambda: proxy_stats().get("proxy_intercepted") == 2 + AFTER,
+                 "every intercepted connection counted")
         s = proxy_stats()
         # Each worker mints its own leaves (its own cache): one per CA per worker that served.
         check(s.get("proxy_ca_reloads") == 1 and 2 <= s.get("proxy_leaves_minted") <= 2 * WORKERS and
