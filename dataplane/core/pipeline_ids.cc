@@ -504,10 +504,8 @@ void setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
 
 bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
                            const inspect::HttpRequestHead& head) {
+  if (!idsScans(e)) return true;
   const ids::Engine* engine = snap_->idsEngine();
-  if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
-    return true;
-  }
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   if (f == nullptr) {
     ++counters_.ids_state_full;
@@ -527,10 +525,8 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
 }
 
 bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
+  if (!idsScans(e)) return true;
   const ids::Engine* engine = snap_->idsEngine();
-  if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
-    return true;
-  }
   // The certificate_list: each certificate after its 3-byte length; the leaf comes first.
   if (chain.size() < 3) return true;
   const size_t leafLen = size_t(chain[0]) << 16 | size_t(chain[1]) << 8 | chain[2];
@@ -572,10 +568,8 @@ bool Pipeline::idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint
 }
 
 void Pipeline::idsJudged(Entry& e) {
+  if (!idsScans(e)) return;
   const ids::Engine* engine = snap_->idsEngine();
-  if (engine == nullptr || e.meta.verdict != Verdict::Allow || (e.meta.flags & kFlowIdsDone)) {
-    return;
-  }
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
   if (f == nullptr) {
     ++counters_.ids_state_full;
