@@ -1,6 +1,7 @@
 // libFuzzer target: DNS response parser over UDP and TCP framing. Checks that bindings only come
 // with Done, carry a normalised host name, and that UDP and TCP framing of the same bytes agree.
-// Also: a response whose question parses matches the same message, sent as the query, exactly once.
+// Also: a response whose question parses matches the same message, sent as the query, exactly once;
+// and its question name as sent differs from the lowercased one in letter case only.
 
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +48,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static uint64_t now = 0;
   now += 2'000'000'000ull;  // every earlier query has expired
   lbg::inspect::DnsQuestion q;
+  // The IDS's dns.query (questionNameAsSent): the lowercased name with the letters as sent, so
+  // the two differ in letter case only.
+  if (lbg::inspect::parseDnsQuestion({data, size}, false, q) == Status::Done) {
+    char lowered[256], sent[256];
+    const size_t n = lbg::inspect::questionName(q, lowered);
+    if (lbg::inspect::questionNameAsSent({data, size}, false, q, sent) != n) std::abort();
+    for (size_t i = 0; i < n; ++i) {
+      const char c = sent[i] >= 'A' && sent[i] <= 'Z' ? char(sent[i] | 0x20) : sent[i];
+      if (c != lowered[i]) std::abort();
+    }
+  }
   if (lbg::inspect::parseDnsQuestion({data, size}, false, q) == Status::Done && q.isResponse &&
       size >= 3) {
     std::vector<uint8_t> query(data, data + size);
