@@ -31,6 +31,7 @@ struct Conn {
   enum class Phase : uint8_t {
     PeekHello,  // transparent mode: waiting for the ClientHello that names the server
     ReadConnect,
+    Resolving,  // the CONNECT host's addresses asked of the resolver (async_resolver.h)
     Connecting,
     UpHandshake,
     ClientHandshake,
@@ -64,6 +65,10 @@ struct Conn {
   std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
   std::string srcIp;
   uint16_t srcPort = 0;
+  // Explicit mode: where the upstream leg connects, once known (family 0: the lookup is still
+  // waiting; resolveError: it failed).
+  sockaddr_storage upstreamAddr{};
+  int resolveError = 0;
   // Transparent mode: the client's address and the destination it asked for (getsockname of the
   // redirected connection); the upstream leg connects from the one to the other.
   bool transparent = false;

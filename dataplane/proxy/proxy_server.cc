@@ -190,6 +190,13 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   if (!config.transparentAddress.empty()) {
     if (auto st = s->openTransparent(); !st.ok()) return st.error();
   }
+  auto resolver = AsyncResolver::create(uint32_t(std::max(config.resolverThreads, 0)),
+                                        size_t(std::max(config.resolverQueue, 0)));
+  if (!resolver) return resolver.error();
+  s->resolver_ = std::move(resolver.value());
+  ev.events = EPOLLIN;
+  ev.data.u64 = kResolverTag;
+  epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->resolver_->eventFd(), &ev);
   return s;
 }
 
@@ -261,6 +268,10 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
   }
   if (tag == kTransparentTag) {
     acceptTransparent();
+    return;
+  }
+  if (tag == kResolverTag) {
+    takeAnswers();
     return;
   }
   auto it = conns_.find(connOfTag(tag));
@@ -367,35 +378,23 @@ void ProxyServer::pump(Conn& c) {
         }
         svc = &policy_->service(c.service);
         bindService(c);
-        // Connect upstream (tests may redirect a name to a local origin).
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(c.target.port);
-        if (auto it = config_.connectTo.find(c.target.host); it != config_.connectTo.end()) {
-          const size_t colon = it->second.rfind(':');
-          inet_pton(AF_INET, it->second.substr(0, colon).c_str(), &a.sin_addr);
-          a.sin_port = htons(uint16_t(std::stoi(it->second.substr(colon + 1))));
-        } else {
-          addrinfo hints{};
-          hints.ai_family = AF_INET;
-          hints.ai_socktype = SOCK_STREAM;
-          addrinfo* res = nullptr;
-          if (getaddrinfo(c.target.host.c_str(), nullptr, &hints, &res) != 0 || !res) {
-            return fail("502 Bad Gateway", "resolve");
-          }
-          a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
-          freeaddrinfo(res);
+        // Where to connect: a test's --connect-to address at once, else the name's addresses from
+        // the resolver's threads (resolve_connect.cc); the loop goes on meanwhile.
+        if (!resolveUpstream(c)) {
+          ++counters_.resolve_busy;
+          return fail("503 Service Unavailable", "resolve-busy");
         }
-        c.ufd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        const int one = 1;
-        setsockopt(c.ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(c.ufd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
-          return fail("502 Bad Gateway", "connect");
+        c.phase = Conn::Phase::Resolving;
+        progress = true;
+        break;
+      }
+      case Conn::Phase::Resolving: {
+        if (c.resolveError != 0) {
+          ++counters_.resolve_failed;
+          return fail("502 Bad Gateway", "resolve");
         }
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.u64 = epollTag(c.id, Leg::Upstream);
-        epoll_ctl(epfd_, EPOLL_CTL_ADD, c.ufd, &ev);
+        if (c.upstreamAddr.ss_family == 0) return;  // the answer wakes us (takeAnswers)
+        if (!connectUpstream(c)) return fail("502 Bad Gateway", "connect");
         c.phase = Conn::Phase::Connecting;
         progress = true;
         break;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/proxy/async_resolver.h"
 #include "dataplane/proxy/client_hello_sniff.h"
 #include "dataplane/proxy/client_sessions.h"
 #include "dataplane/proxy/icap_client.h"
@@ -59,6 +60,10 @@ struct ProxyConfig {
   // Worker threads (proxy_workers.h), each with its own loop and SO_REUSEPORT listeners;
   // 0 = one per CPU lbg-proxy may run on (sched_getaffinity).
   int workers = 0;
+  // Name lookups run on these threads per worker (async_resolver.h: getaddrinfo never blocks the
+  // loop); at most resolverQueue lookups wait per worker, further CONNECTs are refused (503).
+  int resolverThreads = 2;
+  int resolverQueue = 256;
 };
 
 struct Conn;
@@ -98,6 +103,14 @@ class ProxyServer {
   void acceptAll();
   // Transparent mode (transparent_server.cc).
   static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use epollTag() (>= 4)
+  static constexpr uint64_t kResolverTag = 2;     // the resolver's eventfd: answers to take
+  // Explicit mode's way to the upstream (resolve_connect.cc): resolveUpstream asks for the
+  // CONNECT host's addresses (false: too many lookups waiting); takeAnswers hands the resolver's
+  // answers to the connections waiting in Phase::Resolving; connectUpstream starts the
+  // non-blocking connect to the address found (false: refused at once).
+  bool resolveUpstream(Conn& c);
+  void takeAnswers();
+  bool connectUpstream(Conn& c);
   Result<Ok> openTransparent();
   void acceptTransparent();
   bool pumpHello(Conn& c);  // true once the connection left PeekHello
@@ -149,6 +162,7 @@ class ProxyServer {
   std::unique_ptr<ClientHelloSniffer> sniffer_;
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::unique_ptr<AsyncResolver> resolver_;
   // The newest upstream TLS session per host (resumption skips the server's signature and the
   // chain verification; the chain was validated when the session was made).
   struct SessionFree {

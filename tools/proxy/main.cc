@@ -64,7 +64,12 @@ int main(int argc, char** argv) {
       "seconds a relayed connection may stay silent")(
       "workers", po::value(&cfg.workers)->default_value(cfg.workers),
       "worker threads, each with its own event loop on the same ports (SO_REUSEPORT); 0: one per "
-      "CPU lbg-proxy may run on (its CPU affinity, e.g. systemd CPUAffinity=)");
+      "CPU lbg-proxy may run on (its CPU affinity, e.g. systemd CPUAffinity=)")(
+      "resolver-threads", po::value(&cfg.resolverThreads)->default_value(cfg.resolverThreads),
+      "threads per worker that resolve CONNECT names (getaddrinfo), so a slow DNS server never "
+      "stalls other connections; 1..64")(
+      "resolver-queue", po::value(&cfg.resolverQueue)->default_value(cfg.resolverQueue),
+      "name lookups that may wait per worker; further CONNECTs get 503 (resolve-busy)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
