@@ -195,6 +195,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   if (!config.transparentAddress.empty()) {
     if (auto st = s->openTransparent(); !st.ok()) return st.error();
   }
+  s->spareFd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);  // conn_limits.cc
   auto resolver = AsyncResolver::create(uint32_t(std::max(config.resolverThreads, 0)),
                                         size_t(std::max(config.resolverQueue, 0)));
   if (!resolver) return resolver.error();
@@ -209,6 +210,7 @@ ProxyServer::~ProxyServer() {
   while (!conns_.empty()) closeConn(*conns_.begin()->second);
   if (listenFd_ >= 0) close(listenFd_);
   if (transparentFd_ >= 0) close(transparentFd_);
+  if (spareFd_ >= 0) close(spareFd_);
   if (epfd_ >= 0) close(epfd_);
 }
 
@@ -244,7 +246,8 @@ void ProxyServer::run() {
 void ProxyServer::acceptAll() {
   while (true) {
     const int fd = accept4(listenFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) return acceptFailed(listenFd_);
+    if (!admit(fd)) continue;
     auto c = std::make_unique<Conn>();
     c->id = nextId_++;
     c->cfd = fd;
@@ -296,7 +299,10 @@ void ProxyServer::closeConn(Conn& c) {
   ERR_clear_error();
   if (c.cfd >= 0) close(c.cfd);
   if (c.ufd >= 0) close(c.ufd);
-  if (c.san) closeIcap(c);
+  if (c.san) {
+    closeIcap(c);
+    releaseHeld(c);
+  }
   conns_.erase(c.id);
 }
 

@@ -64,6 +64,11 @@ struct ProxyConfig {
   // loop); at most resolverQueue lookups wait per worker, further CONNECTs are refused (503).
   int resolverThreads = 2;
   int resolverQueue = 256;
+  // Per worker (conn_limits.cc): connections held at once (more are reset at accept), and bytes
+  // of sanitized responses held for lbg-icapd at once (a response that would pass it gets 503):
+  // memory stays bounded whatever the clients do.
+  int maxConnections = 10000;
+  uint64_t icapHeldBudget = 1ull << 30;
 };
 
 struct Conn;
@@ -109,6 +114,15 @@ class ProxyServer {
   // answers to the connections waiting in Phase::Resolving; connectUpstream starts the
   // non-blocking connect to the address found (false: refused at once).
   bool resolveUpstream(Conn& c);
+  // Admission (conn_limits.cc): admit() resets a connection accepted over --max-connections;
+  // acceptFailed() handles accept()'s failure, sheding one waiting connection when descriptors
+  // ran out (the level-triggered listener would wake the loop forever otherwise).
+  bool admit(int fd);
+  void acceptFailed(int listenFd);
+  // Charges a sanitized response's held bytes to the worker's budget (false: over it, refused
+  // by the caller); releaseHeld returns them.
+  bool chargeHeld(Conn& c);
+  void releaseHeld(Conn& c);
   void takeAnswers();
   bool connectUpstream(Conn& c);
   Result<Ok> openTransparent();
@@ -163,6 +177,8 @@ class ProxyServer {
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::unique_ptr<AsyncResolver> resolver_;
+  int spareFd_ = -1;         // given up to accept and reset one connection when out of descriptors
+  uint64_t heldBytes_ = 0;   // sanitized responses' bytes held by this worker (chargeHeld)
   // The newest upstream TLS session per host (resumption skips the server's signature and the
   // chain verification; the chain was validated when the session was made).
   struct SessionFree {

@@ -30,6 +30,7 @@ CLEAN = b"Meeting notes: budget review on Tuesday.\n" * 20
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"PE-payload-bytes " * 64
 CSV = b'name,amount\r\nalice,100\r\nbob,=HYPERLINK("http://evil.example/","x")\r\n'
 BIG = b"x" * 200_000
+MEDIUM = b"Minutes of the committee.\n" * 120  # 3,120 bytes: over a 3,000-byte held budget
 SEEN = []  # (client port, path, accept-encoding)
 
 
@@ -48,6 +49,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = EXE
         elif self.path == "/report.csv":
             body, ctype = CSV, "text/csv"
+        elif self.path == "/medium.txt":
+            body, ctype = MEDIUM, "text/plain"
         else:
             body = BIG
         self.send_response(200)
@@ -298,6 +301,56 @@ console.log(cases.map(function (c) { return FindProxyForURL(c[0], c[1]); }).join
                   f"PAC evaluated: services by proxy, the rest DIRECT ({r.stdout.strip()} {r.stderr.strip()})")
         else:
             print("skip PAC evaluation (no node)")
+
+        # 5b. The worker's bounds (one worker, so both are its own): a response whose held bytes
+        # would pass --icap-held-budget is refused 503 before it is read, a smaller one passes;
+        # a connection over --max-connections is reset at accept, and admitted again once the
+        # one holding the place goes.
+        lproxy, lport = start_proxy("limits", f"icap://127.0.0.1:{icap_port}/sanitize",
+                                  ["--workers", "1", "--icap-held-budget", "3000",
+                                   "--max-connections", "1"])
+        procs.append(lproxy)
+
+        def lget(url):
+            r = subprocess.run(["curl", "-sS", "--proxy", f"http://127.0.0.1:{lport}", "--cacert",
+                                f"{WORK}/appliance.pem", "--max-time", "30", "-D", "-", url],
+                               capture_output=True)
+            return r.returncode, r.stdout
+
+        rc, out = lget("https://files.example.jp/notes.txt")
+        check(rc == 0 and b"HTTP/1.1 200" in out and CLEAN in out, f"a small file fits the held budget ({rc})")
+        rc, out = lget("https://files.example.jp/medium.txt")
+        check(b"HTTP/1.1 503" in out and b"X-Lbg-Reason: sanitize-busy" in out and MEDIUM[:100] not in out,
+              f"a file over the held budget is refused ({out[:60]!r})")
+        def accepted():
+            time.sleep(0.6)  # the worker publishes its counters every half second
+            return counters("limits").get("proxy_accepted", 0)
+
+        before = accepted()
+        holder = socket.create_connection(("127.0.0.1", lport))
+        holder.sendall(b"CONNECT files.example.jp:443 HTTP/1.1\r\n")  # an unfinished head holds the place
+        for _ in range(50):
+            if accepted() > before:
+                break
+        rc, out = lget("https://files.example.jp/notes.txt")
+        check(rc != 0 and CLEAN not in out, f"a connection over --max-connections is reset (curl {rc})")
+        holder.close()
+        for _ in range(50):  # until the worker has seen the holder go
+            rc, out = lget("https://files.example.jp/notes.txt")
+            if rc == 0:
+                break
+            time.sleep(0.2)
+        check(rc == 0 and CLEAN in out, f"admitted again once the place is free (curl {rc})")
+        for _ in range(50):  # the worker publishes every half second
+            c = counters("limits")
+            if c.get("proxy_conn_limit_refused", 0) >= 1:
+                break
+            time.sleep(0.1)
+        check(c.get("proxy_sanitize_busy") == 1 and c.get("proxy_conn_limit_refused", 0) >= 1,
+              f"counted ({c.get('proxy_sanitize_busy')} busy, {c.get('proxy_conn_limit_refused')} reset)")
+        lproxy.terminate()
+        lproxy.wait(timeout=20)
+        check(any(r.get("reason") == "sanitize-busy" for r in records("limits")), "log: sanitize-busy")
 
         # 6. lbg-icapd stopped: refused, never the original.
         icapd.terminate()

@@ -69,7 +69,12 @@ int main(int argc, char** argv) {
       "threads per worker that resolve CONNECT names (getaddrinfo), so a slow DNS server never "
       "stalls other connections; 1..64")(
       "resolver-queue", po::value(&cfg.resolverQueue)->default_value(cfg.resolverQueue),
-      "name lookups that may wait per worker; further CONNECTs get 503 (resolve-busy)");
+      "name lookups that may wait per worker; further CONNECTs get 503 (resolve-busy)")(
+      "max-connections", po::value(&cfg.maxConnections)->default_value(cfg.maxConnections),
+      "client connections a worker holds at once; more are reset at accept and counted")(
+      "icap-held-budget", po::value(&cfg.icapHeldBudget)->default_value(cfg.icapHeldBudget),
+      "bytes of sanitized responses a worker holds for lbg-icapd at once (a body counts twice "
+      "while lbg-icapd has it); a response that would pass it gets 503 (sanitize-busy)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
