@@ -15,6 +15,7 @@
 #include "dataplane/proxy/connect_target.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/sanitize_relay.h"
+#include "dataplane/proxy/transparent_socket.h"
 #include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/snapshot.h"
 #include <nlohmann/json.hpp>
@@ -72,8 +73,8 @@ struct Conn {
   // Transparent mode: the client's address and the destination it asked for (getsockname of the
   // redirected connection); the upstream leg connects from the one to the other.
   bool transparent = false;
-  sockaddr_in clientAddr{};
-  sockaddr_in origDst{};
+  SockAddr clientAddr;  // IPv4 or IPv6, like the listener that accepted it
+  SockAddr origDst;
   std::string destIp;
 };
 

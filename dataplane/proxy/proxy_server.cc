@@ -187,7 +187,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   ev.events = EPOLLIN;
   ev.data.u64 = 0;
   epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->listenFd_, &ev);
-  if (!config.transparentAddress.empty()) {
+  if (!config.transparentAddress.empty() || !config.transparentAddress6.empty()) {
     if (auto st = s->openTransparent(); !st.ok()) return st.error();
   }
   auto resolver = AsyncResolver::create(uint32_t(std::max(config.resolverThreads, 0)),
@@ -204,6 +204,7 @@ ProxyServer::~ProxyServer() {
   while (!conns_.empty()) closeConn(*conns_.begin()->second);
   if (listenFd_ >= 0) close(listenFd_);
   if (transparentFd_ >= 0) close(transparentFd_);
+  if (transparent6Fd_ >= 0) close(transparent6Fd_);
   if (epfd_ >= 0) close(epfd_);
 }
 
@@ -266,8 +267,8 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
     acceptAll();
     return;
   }
-  if (tag == kTransparentTag) {
-    acceptTransparent();
+  if (tag == kTransparentTag || tag == kTransparent6Tag) {
+    acceptTransparent(tag == kTransparentTag ? transparentFd_ : transparent6Fd_);
     return;
   }
   if (tag == kResolverTag) {
