@@ -97,8 +97,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::string address = t.substr(0, tc);
-    const bool v6 = address.size() >= 2 && address.front() == '[' && address.back() == ']';
-    if (v6) address = address.substr(1, address.size() - 2);
+    if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+      address = address.substr(1, address.size() - 2);
+    }
+    const bool v6 = address.find(':') != std::string::npos;  // "[::]:8443" (or "::1" bare)
     const auto port = uint16_t(std::stoi(t.substr(tc + 1)));
     std::string& slot = v6 ? cfg.transparentAddress6 : cfg.transparentAddress;
     const bool other = !cfg.transparentAddress.empty() || !cfg.transparentAddress6.empty();
