@@ -176,6 +176,8 @@ t = [v for n, v in s["headers"] if n.lower() == "restrict-access-to-tenants"]
 c = [v for n, v in s["headers"] if n.lower() == "restrict-access-context"]
 sys.exit(0 if t == ["contoso.onmicrosoft.com"] and c == ["dir-0001"] else 1)'
 check "IPv6: the origin sees the client's own IPv6 address" grep -q "\"peer\": \"$CLIENT6\"" seen6.jsonl
+check "IPv6: the kernel resolved no neighbour on the tap, only the pinned next hop was used" bash -c \
+  "n=\$(ip -n '$NG' -6 neigh show dev '$TAP'); [ -n \"\$n\" ] && ! grep -qv PERMANENT <<< \"\$n\""
 
 # --- 3. proxy down: refused, never passed unintercepted -------------------------------------
 kill "$PXPID"; wait "$PXPID" 2>/dev/null || true; PXPID=
