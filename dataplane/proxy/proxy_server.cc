@@ -192,7 +192,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   ev.events = EPOLLIN;
   ev.data.u64 = 0;
   epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->listenFd_, &ev);
-  if (!config.transparentAddress.empty()) {
+  if (!config.transparentAddress.empty() || !config.transparentAddress6.empty()) {
     if (auto st = s->openTransparent(); !st.ok()) return st.error();
   }
   s->spareFd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);  // conn_limits.cc
@@ -210,6 +210,7 @@ ProxyServer::~ProxyServer() {
   while (!conns_.empty()) closeConn(*conns_.begin()->second);
   if (listenFd_ >= 0) close(listenFd_);
   if (transparentFd_ >= 0) close(transparentFd_);
+  if (transparent6Fd_ >= 0) close(transparent6Fd_);
   if (spareFd_ >= 0) close(spareFd_);
   if (epfd_ >= 0) close(epfd_);
 }
@@ -274,8 +275,8 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
     acceptAll();
     return;
   }
-  if (tag == kTransparentTag) {
-    acceptTransparent();
+  if (tag == kTransparentTag || tag == kTransparent6Tag) {
+    acceptTransparent(tag == kTransparentTag ? transparentFd_ : transparent6Fd_);
     return;
   }
   if (tag == kResolverTag) {
@@ -398,11 +399,19 @@ void ProxyServer::pump(Conn& c) {
       }
       case Conn::Phase::Resolving: {
         if (c.resolveError != 0) {
+          if (c.transparent) {  // the name does not resolve to where the client connected
+            refuseHello(c, "sni-dns-mismatch", c.target.host);
+            return;
+          }
           ++counters_.resolve_failed;
           return fail("502 Bad Gateway", "resolve");
         }
         if (c.upstreamAddr.ss_family == 0) return;  // the answer wakes us (takeAnswers)
-        if (!connectUpstream(c)) return fail("502 Bad Gateway", "connect");
+        if (c.transparent) {
+          if (!connectTransparent(c)) return;
+        } else if (!connectUpstream(c)) {
+          return fail("502 Bad Gateway", "connect");
+        }
         c.phase = Conn::Phase::Connecting;
         progress = true;
         break;

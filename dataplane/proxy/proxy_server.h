@@ -39,9 +39,11 @@ struct ProxyConfig {
   // silent upstreams); before the CONNECT head and the handshakes are done, headTimeoutSec.
   int headTimeoutSec = 10;
   int idleTimeoutSec = 300;
-  // Transparent listener (IP_TRANSPARENT, fed by the kernel's TPROXY rule; empty = none): the
-  // destination is the one the client asked for, the name the ClientHello's SNI.
+  // Transparent listeners (IP_TRANSPARENT, fed by the kernel's TPROXY rules; empty = none): the
+  // destination is the one the client asked for, the name the ClientHello's SNI. An IPv4 and an
+  // IPv6 one (IPV6_V6ONLY) on the same port, either or both.
   std::string transparentAddress;
+  std::string transparentAddress6;  // without brackets
   uint16_t transparentPort = 0;
   // Counters for the control server (counters_file.h), rewritten when they changed, at most every
   // half second, and at exit; empty = not written.
@@ -107,8 +109,9 @@ class ProxyServer {
   void onEvent(uint64_t tag, uint32_t events);
   void acceptAll();
   // Transparent mode (transparent_server.cc).
-  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use epollTag() (>= 4)
-  static constexpr uint64_t kResolverTag = 2;     // the resolver's eventfd: answers to take
+  // epoll tags: the IPv4 and IPv6 transparent listeners, the resolver's eventfd (answers to
+  // take); connections use epollTag() (>= 4)
+  static constexpr uint64_t kTransparentTag = 1, kResolverTag = 2, kTransparent6Tag = 3;
   // Explicit mode's way to the upstream (resolve_connect.cc): resolveUpstream asks for the
   // CONNECT host's addresses (false: too many lookups waiting); takeAnswers hands the resolver's
   // answers to the connections waiting in Phase::Resolving; connectUpstream starts the
@@ -126,8 +129,13 @@ class ProxyServer {
   void takeAnswers();
   bool connectUpstream(Conn& c);
   Result<Ok> openTransparent();
-  void acceptTransparent();
+  Result<Ok> openTransparentFamily(const std::string& address, int& fd, uint64_t tag);
+  void acceptTransparent(int listenFd);
   bool pumpHello(Conn& c);  // true once the connection left PeekHello
+  // Refuses a transparent connection with a reset and a `tls` event (returns false).
+  bool refuseHello(Conn& c, const char* reason, const std::string& sni);
+  // The upstream leg from the client's own address to the original destination (false: refused).
+  bool connectTransparent(Conn& c);
   void refuseTransparent(Conn& c);
   void pump(Conn& c);
   // The matched service's per-connection settings: tenant headers when the host is one of the
@@ -172,6 +180,7 @@ class ProxyServer {
   int listenFd_ = -1;
   uint16_t port_ = 0;
   int transparentFd_ = -1;
+  int transparent6Fd_ = -1;
   uint16_t transparentPort_ = 0;
   std::unique_ptr<ClientHelloSniffer> sniffer_;
   uint64_t nextId_ = 1;

@@ -1,6 +1,7 @@
-// Explicit mode: from the CONNECT request's name to a non-blocking upstream connection. The name
-// is resolved on the resolver's threads (async_resolver.h), never in the worker's loop: a DNS
-// server that takes seconds for one name must not stall the worker's other connections.
+// From a name to an upstream connection without blocking the worker's loop: the explicit mode's
+// CONNECT name, and the transparent mode's check that a spliced name resolves to the destination
+// the client chose. Names are resolved on the resolver's threads (async_resolver.h): a DNS server
+// that takes seconds for one name must not stall the worker's other connections.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +16,7 @@
 
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/proxy_server.h"
+#include "dataplane/proxy/transparent_socket.h"
 
 namespace lbg::proxy {
 
@@ -45,7 +47,18 @@ void ProxyServer::takeAnswers() {
     auto it = conns_.find(a.tag);
     if (it == conns_.end() || it->second->phase != Conn::Phase::Resolving) continue;
     Conn& c = *it->second;
-    if (a.error != 0 || a.addresses.empty()) {
+    if (c.transparent) {
+      // Transparent splice: the destination the client chose must be one of the name's addresses.
+      bool found = false;
+      for (const sockaddr_storage& ss : a.addresses) {
+        found = found || c.origDst.sameIp(reinterpret_cast<const sockaddr*>(&ss));
+      }
+      if (found) {
+        std::memcpy(&c.upstreamAddr, &c.origDst.ss, sizeof c.upstreamAddr);
+      } else {
+        c.resolveError = a.error != 0 ? a.error : -1;
+      }
+    } else if (a.error != 0 || a.addresses.empty()) {
       c.resolveError = a.error != 0 ? a.error : -1;
     } else {
       // The resolver's first address (getaddrinfo's RFC 6724 order), on the CONNECT port.

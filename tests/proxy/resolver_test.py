@@ -13,7 +13,6 @@ Usage: resolver_test.py LBG_PROXY WORKDIR"""
 import json
 import os
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -59,23 +58,14 @@ class DnsServer:
         self.slow_asked = threading.Event()
         threading.Thread(target=self.serve, daemon=True).start()
 
-    @staticmethod
-    def qtype(message):
-        i = 12
-        while i < len(message) and message[i] != 0:
-            i += 1 + message[i]
-        return struct.unpack("!H", message[i + 1:i + 3])[0] if i + 3 <= len(message) else 0
-
     def reply(self, message, peer):
         txid, name = dns_wire.question_of(message)
-        qt = self.qtype(message)
-        question = dns_wire.encode_name(name) + struct.pack("!HH", qt, 1)
+        qt = dns_wire.qtype_of(message)
         known = name.lower() == "fast.example.jp" or name.lower().startswith("slow")
         if known and qt == 1:
             self.sock.sendto(dns_wire.answer(txid, name, "127.0.0.1"), peer)
         else:  # no AAAA record (NOERROR, empty), or NXDOMAIN for a name we do not know
-            flags = 0x8180 if known else 0x8183
-            self.sock.sendto(struct.pack("!HHHHHH", txid, flags, 1, 0, 0, 0) + question, peer)
+            self.sock.sendto(dns_wire.empty_answer(txid, name, qt, nxdomain=not known), peer)
 
     def serve(self):
         while True:
