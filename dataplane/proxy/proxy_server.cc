@@ -544,7 +544,13 @@ void ProxyServer::pump(Conn& c) {
             };
             if (st == HeadStatus::Invalid) return refuse(head.error, "400 Bad Request");
             std::string out;
-            if (!rewriteRequestHead(head, *c.setHeaders, out)) {
+            // A sanitized service is asked for whole files: a range of one cannot be sanitized
+            // (lbg-icapd blocks a 206), and a browser's PDF viewer or a resumed download asks
+            // for ranges; without Range the origin answers 200 with the whole file.
+            static const std::string kWholeFile[] = {"Range", "If-Range"};
+            const std::span<const std::string> drop =
+                c.san ? std::span<const std::string>(kWholeFile) : std::span<const std::string>();
+            if (!rewriteRequestHead(head, *c.setHeaders, drop, out)) {
               return refuse("head too large after rewrite", "431 Request Header Fields Too Large");
             }
             if (c.tenant) ++counters_.tenant_applied;
