@@ -22,6 +22,7 @@
 #include "dataplane/proxy/connect_target.h"
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/relay_io.h"
+#include "dataplane/proxy/transparent_socket.h"
 #include "dataplane/proxy/header_rewrite.h"
 #include "dataplane/proxy/http_head.h"
 #include "dataplane/proxy/upstream_tls.h"
@@ -43,14 +44,10 @@ int64_t nowNs() {
 }
 
 std::string peerIp(int fd, uint16_t& port) {
-  sockaddr_in a{};
-  socklen_t len = sizeof(a);
-  char buf[INET_ADDRSTRLEN] = "";
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
-    port = ntohs(a.sin_port);
-  }
-  return buf;
+  SockAddr a;
+  if (getpeername(fd, a.get(), &a.len) != 0) return "";
+  port = a.port();
+  return a.ipText();  // an IPv4 client of a dual-stack listener as IPv4
 }
 
 }  // namespace
@@ -170,23 +167,21 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
       },
       nullptr);
 
-  s->listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // IPv4 or IPv6 ("::" also takes IPv4 clients, as the system's dual-stack default does).
+  SockAddr a;
+  if (!parseSockAddr(config.listenAddress, config.listenPort, a)) {
+    return Error{"listen address is not an IP address", config.listenAddress};
+  }
+  s->listenFd_ = socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(config.listenPort);
-  if (inet_pton(AF_INET, config.listenAddress.c_str(), &a.sin_addr) != 1) {
-    return Error{"listen address is not an IPv4 address", config.listenAddress};
-  }
-  if (bind(s->listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      listen(s->listenFd_, 1024) != 0) {
+  if (bind(s->listenFd_, a.get(), a.len) != 0 || listen(s->listenFd_, 1024) != 0) {
     return Error{std::string("cannot listen: ") + std::strerror(errno), config.listenAddress};
   }
-  socklen_t len = sizeof(a);
-  getsockname(s->listenFd_, reinterpret_cast<sockaddr*>(&a), &len);
-  s->port_ = ntohs(a.sin_port);
+  a.len = sizeof(a.ss);
+  getsockname(s->listenFd_, a.get(), &a.len);
+  s->port_ = a.port();
   s->epfd_ = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -642,12 +637,11 @@ void ProxyServer::bindService(Conn& c) {
 
 void ProxyServer::servePac(Conn& c) {
   // The address this client used to reach the listener is the one the PAC names.
-  sockaddr_in local{};
-  socklen_t len = sizeof local;
-  char ip[INET_ADDRSTRLEN] = "";
-  getsockname(c.cfd, reinterpret_cast<sockaddr*>(&local), &len);
-  inet_ntop(AF_INET, &local.sin_addr, ip, sizeof ip);
-  const std::string body = pac_->render(std::string(ip) + ":" + std::to_string(ntohs(local.sin_port)));
+  SockAddr local;
+  getsockname(c.cfd, local.get(), &local.len);
+  const std::string ip = local.ipText();
+  const bool v6 = ip.find(':') != std::string::npos;  // "PROXY [2001:db8::1]:3128"
+  const std::string body = pac_->render((v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(local.port()));
   const std::string msg = "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(kPacContentType) +
                           "\r\nContent-Length: " + std::to_string(body.size()) +
                           "\r\nCache-Control: max-age=300\r\nConnection: close\r\n\r\n" + body;

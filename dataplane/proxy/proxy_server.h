@@ -26,7 +26,7 @@
 namespace lbg::proxy {
 
 struct ProxyConfig {
-  std::string listenAddress = "127.0.0.1";  // IPv4 literal
+  std::string listenAddress = "127.0.0.1";  // IPv4 or IPv6 literal (no brackets)
   uint16_t listenPort = 3128;
   std::string policyFile;
   std::string caCertFile;  // appliance CA (PEM)

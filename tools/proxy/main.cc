@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> connectTo;
   po::options_description opts("lbg-proxy options");
   opts.add_options()("help", "this text")(
-      "listen", po::value(&listen)->default_value(listen), "IPv4:port of the explicit listener (port 0: any)")(
+      "listen", po::value(&listen)->default_value(listen), "IPv4:port or [IPv6]:port of the explicit listener (port 0: any; [::] takes IPv4 clients too)")(
       "transparent", po::value(&transparent)->composing(),
       "IPv4:port or [IPv6]:port of a transparent (TPROXY, IP_TRANSPARENT) listener, at most one "
       "per family and both on one port; see tools/proxy/tproxy-rules.sh")(
@@ -94,6 +94,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   cfg.listenAddress = listen.substr(0, colon);
+  if (cfg.listenAddress.size() >= 2 && cfg.listenAddress.front() == '[' && cfg.listenAddress.back() == ']') {
+    cfg.listenAddress = cfg.listenAddress.substr(1, cfg.listenAddress.size() - 2);  // "[::1]:3128"
+  }
   cfg.listenPort = uint16_t(std::stoi(listen.substr(colon + 1)));
   for (const std::string& t : transparent) {
     const size_t tc = t.rfind(':');
