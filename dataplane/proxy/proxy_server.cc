@@ -64,7 +64,8 @@ bool hostMatches(std::string_view host, std::string_view pattern) {
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& config,
                                                          std::shared_ptr<const policy::Snapshot> policy,
                                                          std::unique_ptr<LeafMinter> minter,
-                                                         const TicketSeed& tickets, WorkerLink& link) {
+                                                         const TicketSeed& tickets, WorkerLink& link,
+                                                         SessionIdStore* sessionIds) {
   std::unique_ptr<ProxyServer> s(new ProxyServer());
   s->config_ = config;
   s->link_ = &link;
@@ -122,6 +123,8 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   s->ticketKeys_ = std::make_unique<TicketKeys>(tickets);
   if (!s->ticketKeys_->cipher()) return Error{"AES-256-CBC unavailable for session tickets", ""};
   enableClientResumption(s->clientCtx_.get(), s->ticketKeys_.get());
+  // TLS 1.2 session ids shared by the process's workers (session_id_store.h).
+  if (sessionIds) sessionIds->attach(s->clientCtx_.get());
   SSL_CTX_set_mode(s->clientCtx_.get(),
                    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_read_ahead(s->clientCtx_.get(), 1);  // as upstream

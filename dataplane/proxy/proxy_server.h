@@ -17,6 +17,7 @@
 #include "dataplane/proxy/pac_file.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/proxy_counters.h"
+#include "dataplane/proxy/session_id_store.h"
 #include "dataplane/proxy/upstream_tls.h"
 #include "dataplane/proxy/worker_link.h"
 #include "dataplane/telemetry/log/log_writer.h"
@@ -92,7 +93,8 @@ class ProxyServer {
   static Result<std::unique_ptr<ProxyServer>> create(const ProxyConfig& config,
                                                      std::shared_ptr<const policy::Snapshot> policy,
                                                      std::unique_ptr<LeafMinter> minter,
-                                                     const TicketSeed& tickets, WorkerLink& link);
+                                                     const TicketSeed& tickets, WorkerLink& link,
+                                                     SessionIdStore* sessionIds = nullptr);
   ~ProxyServer();
 
   uint16_t port() const { return port_; }
