@@ -4,6 +4,7 @@
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -16,6 +17,9 @@ namespace {
 struct Budget {
   uint64_t left;
 };
+
+// Largest buffer reserved up front for a decoded image: a dictionary can claim any size.
+constexpr uint64_t kMaxImageReserve = 64ull << 20;
 
 // Generalised decode (Flate, with predictors) into *out. False when qpdf cannot decode the filter
 // chain; throws length_error past the budget.
@@ -200,8 +204,11 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
       outFilter = QPDFObjectHandle::newName("/DCTDecode");
     }
   } else {
-    if (!decodeGeneral(image, budget, &data)) return "decode";
     const uint64_t rowBytes = (static_cast<uint64_t>(width) * components * bpc + 7) / 8;
+    // Decoded into a string of the expected size (a PNG predictor adds a byte per row), not one
+    // grown and copied chunk by chunk; capped, since the size is only what the dictionary claims.
+    data.reserve(std::min<uint64_t>({rowBytes * height + height, budget.left, kMaxImageReserve}));
+    if (!decodeGeneral(image, budget, &data)) return "decode";
     if (data.size() < rowBytes * height) return "short-data";
     data.resize(rowBytes * height);
     if (!deflateZlib(data, &encoded)) return "encode";

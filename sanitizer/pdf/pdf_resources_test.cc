@@ -8,12 +8,14 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFWriter.hh>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 // After <cstddef> and <cstdio>: jpeglib.h uses size_t and FILE without including them.
@@ -310,6 +312,54 @@ TEST(JpegTranscode, OnlyOrdinaryFilesOfTheDeclaredShapeQualify) {
   EXPECT_TRUE(pdf::transcodeJpeg(writeJpeg(32, 16, 3, false, 2, 1), 32, 16, 3, &out)) << "4:2:2 is ordinary";
   EXPECT_FALSE(pdf::transcodeJpeg("not a jpeg at all", 32, 16, 3, &out));
   EXPECT_FALSE(pdf::transcodeJpeg(colour.substr(0, 40), 32, 16, 3, &out)) << "cut in its header";
+}
+
+// A progressive gray JPEG of one row of 8 blocks, quantisation all 1, written straight from
+// coefficients: every block zero except coefficient `index` of block `block`, set to `value`.
+// Progressive coding (point transforms) can carry values that baseline Huffman tables cannot.
+std::string jpegWithCoefficient(int block, int index, int value) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = 64;
+  cinfo.image_height = 8;
+  cinfo.input_components = 1;
+  cinfo.in_color_space = JCS_GRAYSCALE;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 100, TRUE);
+  jpeg_simple_progression(&cinfo);
+  auto common = reinterpret_cast<j_common_ptr>(&cinfo);
+  jvirt_barray_ptr arrays[1] = {(*cinfo.mem->request_virt_barray)(common, JPOOL_IMAGE, TRUE, 8, 1, 1)};
+  (*cinfo.mem->realize_virt_arrays)(common);
+  JBLOCKARRAY rows = (*cinfo.mem->access_virt_barray)(common, arrays[0], 0, 1, TRUE);
+  for (int b = 0; b < 8; ++b) std::fill(rows[0][b], rows[0][b] + DCTSIZE2, 0);
+  rows[0][block][index] = static_cast<JCOEF>(value);
+  jpeg_write_coefficients(&cinfo, arrays);
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::string out(reinterpret_cast<const char*>(buffer), size);
+  std::free(buffer);
+  return out;
+}
+
+TEST(JpegTranscode, CoefficientsOutsideBaselineRangeTakeThePixelPath) {
+  std::string out;
+  // Baseline codes DC in [-1024, 1023] and AC in [-1023, 1023]: the edges transcode.
+  for (auto [block, index, value] : {std::tuple{0, 0, -1024}, {7, 0, 1023}, {3, 1, 1023}, {5, 63, -1023}}) {
+    const std::string input = jpegWithCoefficient(block, index, value);
+    ASSERT_EQ(hasMarker(input, 0xC2), true);
+    EXPECT_TRUE(pdf::transcodeJpeg(input, 64, 8, 1, &out)) << block << " " << index << " " << value;
+  }
+  // One step past them, in any block of the row, does not.
+  for (auto [block, index, value] :
+       {std::tuple{0, 0, -1025}, {6, 0, 1024}, {2, 1, 1024}, {7, 63, -1024}, {4, 17, 2000}, {1, 40, -4000}}) {
+    EXPECT_FALSE(pdf::transcodeJpeg(jpegWithCoefficient(block, index, value), 64, 8, 1, &out))
+        << block << " " << index << " " << value;
+  }
 }
 
 TEST(PdfImages, ProgressiveJpegIsTranscodedToBaselineWithoutItsMarkers) {
