@@ -48,7 +48,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout app
   -out appliance.pem -days 2 -subj "/CN=lbg appliance CA" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr \
   -subj "/CN=login.microsoftonline.com" 2>/dev/null
-printf 'subjectAltName=DNS:login.microsoftonline.com,DNS:allowed.example.jp\n' > san.ext
+printf 'subjectAltName=DNS:login.microsoftonline.com,DNS:allowed.example.jp,DNS:*.probe.example.jp\n' > san.ext
 openssl x509 -req -in srv.csr -CA root.pem -CAkey root.key -CAcreateserial -out srv.pem -days 2 \
   -extfile san.ext 2>/dev/null
 
@@ -70,7 +70,7 @@ services:
       headers: {Restrict-Access-To-Tenants: "contoso.onmicrosoft.com", Restrict-Access-Context: "dir-0001"}
   - name: e2e-allowed
     kind: lgwan-asp
-    fqdn: [allowed.example.jp]
+    fqdn: [allowed.example.jp, "*.probe.example.jp"]  # one name per probe (section 2b)
     ports: [tcp/443]
 EOF
 cat > gateway.yaml <<EOF
@@ -157,6 +157,12 @@ if [ "$WORKERS" -gt 1 ]; then
     [ "$rc" = 0 ] && [ "$code" = 200 ] && ok=$((ok+1))
   done
   check "24 intercepted connections through $WORKERS workers all succeed ($ok)" test "$ok" = 24
+  ok=0  # a name each: each its own certificate probe, admitted by the worker that asked
+  for i in $(seq 1 16); do
+    read -r rc code < <(curl_to "n$i.probe.example.jp" "$SERVER2_IP" root.pem)
+    [ "$rc" = 0 ] && [ "$code" = 200 ] && ok=$((ok+1))
+  done
+  check "16 probed connections through $WORKERS workers all succeed ($ok)" test "$ok" = 16
 fi
 seen_before=$(seen)
 
@@ -178,6 +184,7 @@ if [ "$WORKERS" -gt 1 ]; then  # the exit report's per-worker rows: no worker di
     check "worker $w handled exception-port frames" grep -Eq "^worker$w\.exception_rx +[1-9]" gateway.err
   done
   check "no frame lost between workers" grep -Eq "^steer_dropped +0\b" gateway.err
+  check "every probe connection admitted (17)" grep -Eq "^cert_probe_flows +17\b" gateway.err
 fi
 cat log/*.jsonl > events.json
 check "log: verdict allow/intercept for the entra flow" grep -q '"action":"allow","reason":"intercept"' events.json
