@@ -5,8 +5,9 @@
 //   - the exception port (net_tap): the kernel picks the queue of each frame it sends (its tun
 //     flow table learns the queue a flow was last written from, else its own symmetric hash), so
 //     a proxy leg or a certificate probe can come back on another worker's queue;
-//   - a port without RSS (virtual devices): the device spreads flows by a hash of its own (the
-//     kernel's, with a random seed, for net_af_packet's fanout), which the prober cannot predict.
+//   - with the exception port, a port without RSS (virtual devices): the device spreads flows by
+//     a hash of its own (the kernel's, with a random seed, for net_af_packet's fanout), which the
+//     prober cannot predict when it picks the source port of a probe.
 // Their frames are steered in software: the owner is FlowSteering's queue (the RSS ports' key,
 // hashed fields and RETA, or the symmetric default when no port does RSS), and a frame another
 // worker owns goes into that worker's bounded ring (multi-producer, single consumer), which it
@@ -83,9 +84,11 @@ Result<Ok> GatewayRuntime::setupSteering(const bool rss[3]) {
   for (uint16_t q : steering_->reta()) {
     if (q >= config_.workers) return Error{"an RSS redirection table names a queue past the workers"};
   }
-  steerRx_[0] = !rss[0];
-  steerRx_[1] = !rss[1];
+  // Without the exception port a device's own spreading is enough (af_packet's fanout hash is
+  // symmetric and the same on both ports): nothing needs to predict it.
   steerRx_[2] = portCount_ == 3;
+  steerRx_[0] = !rss[0] && steerRx_[2];
+  steerRx_[1] = !rss[1] && steerRx_[2];
   if (!steerRx_[0] && !steerRx_[1] && !steerRx_[2]) return Ok{};
   for (uint32_t w = 0; w < config_.workers; ++w) {
     char name[32];
