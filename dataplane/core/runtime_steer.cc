@@ -22,6 +22,7 @@
 #include <rte_ring.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "dataplane/core/runtime.h"
 #include "dataplane/packet/packet_view.h"
@@ -33,44 +34,47 @@ namespace {
 // Enough for a few bursts of each other worker: the owner drains it every loop iteration.
 constexpr unsigned kSteerRingSize = 4096;
 
-Result<FlowSteering> portSteering(uint16_t port, const char* role) {
+// The port's spreading as it reports it. A PMD that cannot report its key, fields or RETA is
+// taken at what runtime.cc configured: the symmetric key, the fields asked for, and the default
+// RETA (entry i → queue i % queues), which ethdev documents for a port whose RETA was not set.
+FlowSteering portSteering(uint16_t port, uint16_t queues) {
   rte_eth_dev_info info{};
-  if (rte_eth_dev_info_get(port, &info) != 0) return Error{std::string(role) + ": no device info"};
-  rte_eth_rss_conf conf{};
+  rte_eth_dev_info_get(port, &info);
+  const uint64_t asked =
+      info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
   uint8_t key[64];
+  rte_eth_rss_conf conf{};
   conf.rss_key = key;
   conf.rss_key_len = sizeof(key);
-  if (rte_eth_dev_rss_hash_conf_get(port, &conf) != 0) {
-    return Error{std::string(role) + ": cannot read its RSS configuration"};
-  }
-  if (info.reta_size == 0) return Error{std::string(role) + ": RSS without a redirection table"};
-  // The RETA as the port has it (default: entry i → queue i % queues), 64 entries per group.
-  std::vector<rte_eth_rss_reta_entry64> groups((info.reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) /
+  const bool known = rte_eth_dev_rss_hash_conf_get(port, &conf) == 0 && conf.rss_key_len >= 40;
+  if (!known) std::memcpy(key, kSymmetricRssKey, 40);
+  // Only the fields our frames can carry matter (the configure call asked for no others).
+  const uint64_t hf = (known ? conf.rss_hf : asked) & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+  const uint16_t size = info.reta_size != 0 ? info.reta_size : 128;
+  std::vector<rte_eth_rss_reta_entry64> groups((size + RTE_ETH_RETA_GROUP_SIZE - 1) /
                                                RTE_ETH_RETA_GROUP_SIZE);
   for (auto& g : groups) g.mask = ~0ull;
-  if (rte_eth_dev_rss_reta_query(port, groups.data(), info.reta_size) != 0) {
-    return Error{std::string(role) + ": cannot read its RSS redirection table"};
+  const bool retaKnown =
+      info.reta_size != 0 && rte_eth_dev_rss_reta_query(port, groups.data(), size) == 0;
+  std::vector<uint16_t> reta(size);
+  for (uint16_t i = 0; i < size; ++i) {
+    reta[i] = retaKnown ? groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE]
+                        : uint16_t(i % queues);
   }
-  std::vector<uint16_t> reta(info.reta_size);
-  for (uint16_t i = 0; i < info.reta_size; ++i) {
-    reta[i] = groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
-  }
-  // The key we gave (runtime.cc): a port that reports another one would spread flows unlike it.
-  if (conf.rss_key_len < 40) return Error{std::string(role) + ": RSS key shorter than 40 bytes"};
-  return FlowSteering(key, conf.rss_hf, std::move(reta));
+  return FlowSteering(key, hf, std::move(reta));
 }
 
 }  // namespace
 
 Result<Ok> GatewayRuntime::setupSteering(const bool rss[3]) {
-  if (config_.workers < 2) return Ok{};
-  static const char* const kRoles[2] = {"inside", "outside"};
+  // One worker owns everything; without the exception port every frame arrives where the ports'
+  // own spreading puts it (af_packet's fanout hash is symmetric and the same on both ports) and
+  // there is no probe: nothing to steer.
+  if (config_.workers < 2 || portCount_ != 3) return Ok{};
+  const uint16_t queues = static_cast<uint16_t>(config_.workers);
   std::unique_ptr<FlowSteering> ports[2];
   for (int r = 0; r < 2; ++r) {
-    if (!rss[r]) continue;
-    auto s = portSteering(ports_[r], kRoles[r]);
-    if (!s) return s.error();
-    ports[r] = std::make_unique<FlowSteering>(std::move(s.value()));
+    if (rss[r]) ports[r] = std::make_unique<FlowSteering>(portSteering(ports_[r], queues));
   }
   if (ports[0] && ports[1] && !ports[0]->sameQueues(*ports[1])) {
     // A flow's two directions arrive on different ports: they must reach the same worker.
@@ -79,17 +83,13 @@ Result<Ok> GatewayRuntime::setupSteering(const bool rss[3]) {
   }
   steering_ = ports[0]   ? std::move(ports[0])
               : ports[1] ? std::move(ports[1])
-                         : std::make_unique<FlowSteering>(FlowSteering::symmetricDefault(
-                               static_cast<uint16_t>(config_.workers)));
+                         : std::make_unique<FlowSteering>(FlowSteering::symmetricDefault(queues));
   for (uint16_t q : steering_->reta()) {
     if (q >= config_.workers) return Error{"an RSS redirection table names a queue past the workers"};
   }
-  // Without the exception port a device's own spreading is enough (af_packet's fanout hash is
-  // symmetric and the same on both ports): nothing needs to predict it.
-  steerRx_[2] = portCount_ == 3;
-  steerRx_[0] = !rss[0] && steerRx_[2];
-  steerRx_[1] = !rss[1] && steerRx_[2];
-  if (!steerRx_[0] && !steerRx_[1] && !steerRx_[2]) return Ok{};
+  steerRx_[0] = !rss[0];
+  steerRx_[1] = !rss[1];
+  steerRx_[2] = true;
   for (uint32_t w = 0; w < config_.workers; ++w) {
     char name[32];
     std::snprintf(name, sizeof(name), "lbg_steer_%u", w);
