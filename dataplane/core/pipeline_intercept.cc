@@ -51,12 +51,13 @@ bool Pipeline::decideIntercept(Entry& e, const Unit& u, const IpAddr& server, ui
   identity_ = Identity{};
   identity_.name = std::string_view(bound, boundLen);
   const packet::PacketView& v = u.view;
-  if (v.vlanCount > 0 || u.count != 1 || !server.isV4()) {
-    // The kernel side has no VLAN interfaces and lbg-proxy's transparent listener and rules are
-    // IPv4: never let the flow pass uninspected instead.
+  if (v.vlanCount > 0 || u.count != 1) {
+    // The kernel side has no VLAN interfaces, and a fragmented SYN cannot be handed over as one
+    // frame: never let the flow pass uninspected instead. IPv4 and IPv6 are handed over alike
+    // (tproxy-rules.sh installs both families; lbg-proxy listens on both).
     ++counters_.intercept_unavailable;
     setVerdict(e, Action::Deny, Reason::InterceptUnavailable, svc,
-               v.vlanCount > 0 ? "vlan" : !server.isV4() ? "ipv6" : "fragment");
+               v.vlanCount > 0 ? "vlan" : "fragment");
     identity_ = Identity{};  // `bound` ends with this call
     return true;
   }
@@ -109,7 +110,9 @@ void Pipeline::fromException(Unit& u, TxSink& tx) {
   Entry* e = u.keyed && v.ipProto == kTcp ? flows_->find(u.key, u.hash) : nullptr;
   if (e == nullptr && u.keyed) e = admitProbe(u);  // the gateway's own probe (pipeline_probe.cc)
   if (e == nullptr || !e->meta.punted || u.count != 1) {
-    ++counters_.intercept_unmatched;  // ARP, IPv6 ND, the kernel's own traffic: not ours
+    // ARP, IPv6 neighbour and router solicitations, the kernel's own traffic: not ours. The
+    // kernel never needs an answer: tproxy-rules.sh pins its next hops to the tap's peer MAC.
+    ++counters_.intercept_unmatched;
     freeUnit(u);
     return;
   }

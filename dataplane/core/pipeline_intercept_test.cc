@@ -84,11 +84,12 @@ class InterceptTest : public ::testing::Test {
     drainEvents(*p_, events_, scratch_);
     EXPECT_EQ(rte_mempool_in_use_count(pool()), 0u) << "mbuf leak";
   }
-  // A TCP frame between the client 10.0.0.5:port and `server`:443 with the given MACs.
+  // A TCP frame between the client (client_, 10.0.0.5 unless set):port and `server`:443 with the
+  // given MACs.
   Bytes tcp(bool fromClient, const char* server, uint8_t flags, uint32_t seq, const uint8_t* dstMac,
             const uint8_t* srcMac, uint16_t port = 40000, const Bytes& payload = {}) {
     L4Spec s;
-    const IpAddr client = *IpAddr::parse("10.0.0.5"), srv = *IpAddr::parse(server);
+    const IpAddr client = *IpAddr::parse(client_), srv = *IpAddr::parse(server);
     s.src = fromClient ? client : srv;
     s.dst = fromClient ? srv : client;
     s.sport = fromClient ? port : 443;
@@ -120,6 +121,7 @@ class InterceptTest : public ::testing::Test {
     return std::memcmp(s.bytes.data(), dst, 6) == 0 && std::memcmp(s.bytes.data() + 6, src, 6) == 0;
   }
 
+  const char* client_ = "10.0.0.5";
   std::unique_ptr<SnapshotSlot> slot_;
   std::unique_ptr<inspect::DnsBindingTable> dns_;
   std::unique_ptr<Pipeline> p_;
@@ -275,7 +277,75 @@ TEST_F(InterceptTest, VlanTaggedFlowsAreDeniedNotPassed) {
   EXPECT_EQ(v[0]["reason"], "intercept-unavailable:vlan");
 }
 
-TEST_F(InterceptTest, Ipv6FlowsAreDeniedNotPassed) {
+// IPv6 flows are handed over like IPv4 ones (tproxy-rules.sh installs both families, lbg-proxy
+// listens on both): by the destination's DNS binding at the SYN, both legs through the exception
+// port, the MACs put back.
+TEST_F(InterceptTest, Ipv6FlowsAreHandedOverLikeIpv4) {
+  make(true);
+  client_ = "fd00::5";
+  const char* server = "2001:db8::77";
+  dns_->bind(*IpAddr::parse(server), "login.microsoftonline.com", now_ + 60'000'000'000ull, now_);
+  inject(tcp(true, server, kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
+  ASSERT_EQ(tx_.frames.size(), 1u);
+  EXPECT_EQ(tx_.frames[0].port, PortRole::Exception);
+  EXPECT_TRUE(macs(tx_.frames[0], kTapMac.data(), kClientMac));
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["action"], "allow");
+  EXPECT_EQ(v[0]["reason"], "intercept");
+  EXPECT_NE(v[0].dump().find("login.microsoftonline.com"), std::string::npos) << v[0].dump();
+  // The proxy's kernel answers the client (inside); its upstream leg leaves as the client.
+  inject(tcp(false, server, kSyn | kAck, 7000, kTapMac.data(), kKernelMac), Ingress::ExceptionPort);
+  inject(tcp(true, server, kSyn, 9000, kTapMac.data(), kKernelMac), Ingress::ExceptionPort);
+  ASSERT_EQ(tx_.frames.size(), 3u);
+  EXPECT_EQ(tx_.frames[1].port, PortRole::Inside);
+  EXPECT_TRUE(macs(tx_.frames[1], kClientMac, kRouterMac));
+  EXPECT_EQ(tx_.frames[2].port, PortRole::Outside);
+  EXPECT_TRUE(macs(tx_.frames[2], kRouterMac, kClientMac));
+  EXPECT_EQ(p_->counters().intercept_flows, 1u);
+  EXPECT_EQ(p_->counters().intercept_unavailable, 0u);
+  EXPECT_EQ(p_->counters().intercept_from_proxy, 2u);
+}
+
+// The kernel's own IPv6 traffic on the tap (neighbour or router solicitations: ICMPv6) is no
+// flow of ours: dropped and counted, never answered nor forwarded.
+TEST_F(InterceptTest, KernelIpv6TrafficOnTheTapIsDropped) {
+  make(true);
+  L4Spec s;
+  s.src = *IpAddr::parse("fe80::5e");
+  s.dst = *IpAddr::parse("ff02::2");
+  s.proto = 58;
+  Bytes f = testing::frame(s, Bytes(8, 0));
+  std::memcpy(f.data(), "\x33\x33\x00\x00\x00\x02", 6);
+  std::memcpy(f.data() + 6, kKernelMac, 6);
+  inject(f, Ingress::ExceptionPort);
+  client_ = "fd00::5";
+  inject(tcp(true, "2001:db8::9", kSyn, 1, kTapMac.data(), kKernelMac), Ingress::ExceptionPort);
+  EXPECT_TRUE(tx_.frames.empty());
+  EXPECT_EQ(p_->counters().intercept_unmatched, 2u);
+}
+
+// No proxy listening on IPv6 either: the kernel's reset refuses the flow, nothing passes.
+TEST_F(InterceptTest, Ipv6ProxyNotListeningRefusesTheFlow) {
+  make(true);
+  client_ = "fd00::5";
+  const char* server = "2001:db8::77";
+  dns_->bind(*IpAddr::parse(server), "login.microsoftonline.com", now_ + 60'000'000'000ull, now_);
+  inject(tcp(true, server, kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
+  inject(tcp(false, server, kRst | kAck, 0, kTapMac.data(), kKernelMac), Ingress::ExceptionPort);
+  ASSERT_EQ(tx_.frames.size(), 2u);
+  EXPECT_EQ(tx_.frames[1].port, PortRole::Inside);
+  EXPECT_EQ(p_->counters().intercept_refused, 1u);
+  auto v = verdicts();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1]["reason"], "intercept-unavailable:proxy");
+  inject(tcp(true, server, kSyn, 1000, kRouterMac, kClientMac), Ingress::InsidePort);
+  inject(tcp(true, server, kSyn, 9000, kTapMac.data(), kKernelMac), Ingress::ExceptionPort);
+  EXPECT_EQ(tx_.frames.size(), 2u);
+}
+
+// A VLAN-tagged IPv6 flow stays denied with its reason (the kernel side has no VLAN interfaces).
+TEST_F(InterceptTest, VlanTaggedIpv6FlowsAreDeniedNotPassed) {
   make(true);
   const IpAddr server = *IpAddr::parse("2001:db8::77");
   dns_->bind(server, "login.microsoftonline.com", now_ + 60'000'000'000ull, now_);
@@ -285,12 +355,13 @@ TEST_F(InterceptTest, Ipv6FlowsAreDeniedNotPassed) {
   s.sport = 40000;
   s.dport = 443;
   s.flags = kSyn;
+  s.vlans = {100};
   inject(testing::frame(s, {}), Ingress::InsidePort);
   for (const Sent& f : tx_.frames) EXPECT_NE(f.port, PortRole::Outside);
   EXPECT_EQ(p_->counters().intercept_unavailable, 1u);
   auto v = verdicts();
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0]["reason"], "intercept-unavailable:ipv6");
+  EXPECT_EQ(v[0]["reason"], "intercept-unavailable:vlan");
 }
 
 // Without an exception port nothing can be intercepted: an intercept service is refused, never

@@ -2,6 +2,7 @@
 // tickets made by one worker's SSL_CTX resume on another's, a session is bound to the server name
 // and the CA it was made for, and what OpenSSL alone would accept without that binding.
 #include "dataplane/proxy/client_sessions.h"
+#include "dataplane/proxy/session_id_store.h"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -32,10 +33,12 @@ TicketSeed seedAt(int64_t now, uint8_t fill) {
 
 // A worker's client-facing context: its own SSL_CTX and its own ticket ring.
 struct Worker {
-  Worker(const KeyCert& leaf, const TicketSeed& seed) : keys(seed), ctx(SSL_CTX_new(TLS_server_method())) {
+  Worker(const KeyCert& leaf, const TicketSeed& seed, SessionIdStore* ids = nullptr)
+      : keys(seed), ctx(SSL_CTX_new(TLS_server_method())) {
     SSL_CTX_use_certificate(ctx.get(), leaf.cert.get());
     SSL_CTX_use_PrivateKey(ctx.get(), leaf.key.get());
     enableClientResumption(ctx.get(), &keys);
+    if (ids) ids->attach(ctx.get());
   }
   TicketKeys keys;
   SslCtxPtr ctx;
@@ -169,6 +172,37 @@ TEST_F(ClientSessions, ATls12SessionIdResumesOnTheSameWorker) {
   EXPECT_FALSE(connect(w2, TLS1_2_VERSION, false, "a.example", first.session.get(), "a.example", caDigest).reused);
   // Bound like tickets.
   EXPECT_FALSE(connect(w1, TLS1_2_VERSION, false, "b.example", first.session.get(), "b.example", caDigest).reused);
+}
+
+// With the process's shared store (lbg-proxy's workers share one), a TLS 1.2 session id resumes
+// on another worker too, still bound to its name; the store is bounded and forgets expired ones.
+TEST_F(ClientSessions, ATls12SessionIdResumesOnAnyWorkerWithTheSharedStore) {
+  SessionIdStore ids(2);
+  Worker w1(leafA, seedAt(now, 1), &ids);
+  Worker w2(leafA, seedAt(now, 1), &ids);
+  Result first = connect(w1, TLS1_2_VERSION, false, "a.example", nullptr, "a.example", caDigest);
+  ASSERT_TRUE(first.ok);
+  EXPECT_FALSE(first.reused);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_TRUE(connect(w2, TLS1_2_VERSION, false, "a.example", first.session.get(), "a.example", caDigest).reused);
+  EXPECT_TRUE(connect(w1, TLS1_2_VERSION, false, "a.example", first.session.get(), "a.example", caDigest).reused);
+  EXPECT_FALSE(connect(w2, TLS1_2_VERSION, false, "b.example", first.session.get(), "b.example", caDigest).reused);
+  EXPECT_EQ(ids.size(), 2u);  // the b.example connection's new session
+  // TLS 1.3 sessions are tickets only: nothing stored.
+  ASSERT_TRUE(connect(w1, TLS1_3_VERSION, false, "a.example", nullptr, "a.example", caDigest).ok);
+  EXPECT_EQ(ids.size(), 2u);
+  // Bounded: two more sessions push the oldest two out.
+  ASSERT_TRUE(connect(w1, TLS1_2_VERSION, false, "a.example", nullptr, "a.example", caDigest).ok);
+  ASSERT_TRUE(connect(w2, TLS1_2_VERSION, false, "a.example", nullptr, "a.example", caDigest).ok);
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids.evicted(), 2u);
+  EXPECT_FALSE(connect(w2, TLS1_2_VERSION, false, "a.example", first.session.get(), "a.example", caDigest).reused);
+  // An expired session is not handed out.
+  SSL_SESSION_set_time(first.session.get(), long(now - 2 * kTicketPeriodSec));
+  ids.put(first.session.get());
+  unsigned int len = 0;
+  const unsigned char* id = SSL_SESSION_get_id(first.session.get(), &len);
+  EXPECT_EQ(ids.get(id, int(len)), nullptr);
 }
 
 // A client that got a session on a connection intercepted for a.example offers it on a connection

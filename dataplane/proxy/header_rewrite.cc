@@ -4,6 +4,11 @@ namespace lbg::proxy {
 
 bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
                         std::string& out) {
+  return rewriteRequestHead(head, set, {}, out);
+}
+
+bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
+                        std::span<const std::string> drop, std::string& out) {
   out.clear();
   size_t fields = set.size();
   out.reserve(head.headBytes + 256);
@@ -13,6 +18,7 @@ bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::str
     const HeaderField& f = head.fields[i];
     bool replaced = false;
     for (const auto& [name, value] : set) replaced = replaced || equalsIgnoreCase(f.name, name);
+    for (const std::string& name : drop) replaced = replaced || equalsIgnoreCase(f.name, name);
     if (replaced) continue;
     ++fields;
     out.append(f.name).append(": ");

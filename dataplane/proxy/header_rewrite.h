@@ -18,5 +18,9 @@ namespace lbg::proxy {
 // the proxy then refuses the request, so that it never forwards a head it would refuse itself.
 [[nodiscard]] bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
                         std::string& out);
+// The same, and the fields named in `drop` are removed without a replacement (a sanitized
+// service's `Range` and `If-Range`: the sanitizer needs the whole file, never a part of it).
+[[nodiscard]] bool rewriteRequestHead(const HttpHead& head, std::span<const std::pair<std::string, std::string>> set,
+                        std::span<const std::string> drop, std::string& out);
 
 }  // namespace lbg::proxy

@@ -55,6 +55,22 @@ TEST(HeaderRewrite, RemovesEveryClientCopyInAnyCase) {
   EXPECT_NE(out.find("Content-Length: 0\r\n"), std::string::npos);
 }
 
+// A sanitized service's requests lose Range and If-Range (any case, every copy) and nothing else.
+TEST(HeaderRewrite, DroppedFieldsAreRemovedWithoutReplacement) {
+  HttpHead head;
+  ASSERT_EQ(parseRequestHead("GET /f.pdf HTTP/1.1\r\nHost: files.example.jp\r\nrange: bytes=0-99\r\n"
+                             "If-Range: \"etag\"\r\nRANGE: bytes=100-\r\nRanger: kept\r\n\r\n",
+                             head),
+            HeadStatus::Complete);
+  const std::vector<std::pair<std::string, std::string>> set = {{"Accept-Encoding", "identity"}};
+  const std::string drop[] = {"Range", "If-Range"};
+  std::string out;
+  ASSERT_TRUE(rewriteRequestHead(head, set, drop, out));
+  EXPECT_EQ(out,
+            "GET /f.pdf HTTP/1.1\r\nHost: files.example.jp\r\nRanger: kept\r\n"
+            "Accept-Encoding: identity\r\n\r\n");
+}
+
 TEST(HeaderRewrite, FoldedCopiesAreRemovedWholeAndOthersUnfolded) {
   const std::string out = rewrite(
       "GET / HTTP/1.1\r\nHost: h.example\r\nRestrict-Access-To-Tenants: a.com,\r\n b.com\r\n"

@@ -15,6 +15,7 @@
 #include "dataplane/proxy/connect_target.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/sanitize_relay.h"
+#include "dataplane/proxy/transparent_socket.h"
 #include "dataplane/telemetry/log/vocabulary.h"
 #include "policy/snapshot.h"
 #include <nlohmann/json.hpp>
@@ -31,6 +32,7 @@ struct Conn {
   enum class Phase : uint8_t {
     PeekHello,  // transparent mode: waiting for the ClientHello that names the server
     ReadConnect,
+    Resolving,  // the CONNECT host's addresses asked of the resolver (async_resolver.h)
     Connecting,
     UpHandshake,
     ClientHandshake,
@@ -64,11 +66,15 @@ struct Conn {
   std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
   std::string srcIp;
   uint16_t srcPort = 0;
+  // Where the upstream leg connects once the name's lookup answered (family 0: still waiting;
+  // resolveError: it failed, or, transparent, the name does not resolve to origDst).
+  sockaddr_storage upstreamAddr{};
+  int resolveError = 0;
   // Transparent mode: the client's address and the destination it asked for (getsockname of the
   // redirected connection); the upstream leg connects from the one to the other.
   bool transparent = false;
-  sockaddr_in clientAddr{};
-  sockaddr_in origDst{};
+  SockAddr clientAddr;  // IPv4 or IPv6, like the listener that accepted it
+  SockAddr origDst;
   std::string destIp;
 };
 

@@ -29,7 +29,12 @@
   X(sanitize_blocked, "sanitized responses replaced by lbg-icapd's block page")             \
   X(sanitize_failed, "responses refused: lbg-icapd down, too slow or answering malformed (fail closed)") \
   X(sanitize_too_large, "responses refused: body over --icap-max-body (fail closed)")       \
-  X(pac_served, "PAC files served by the explicit listener (/proxy.pac, /wpad.dat)")
+  X(pac_served, "PAC files served by the explicit listener (/proxy.pac, /wpad.dat)")       \
+  X(resolve_failed, "CONNECT requests refused: the name did not resolve (502)")             \
+  X(resolve_busy, "CONNECT requests refused: too many name lookups waiting (--resolver-queue, 503)") \
+  X(conn_limit_refused, "connections reset at accept: the worker already held --max-connections") \
+  X(accept_failed, "accept() failures (out of file descriptors: one waiting connection reset)") \
+  X(sanitize_busy, "responses refused: the worker's held sanitize bytes would pass --icap-held-budget (503)")
 
 namespace lbg::proxy {
 LBG_DECLARE_PREFIXED_COUNTERS(ProxyCounters, "proxy_", LBG_PROXY_COUNTERS);

@@ -22,6 +22,7 @@
 #include "dataplane/proxy/connect_target.h"
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/relay_io.h"
+#include "dataplane/proxy/transparent_socket.h"
 #include "dataplane/proxy/header_rewrite.h"
 #include "dataplane/proxy/http_head.h"
 #include "dataplane/proxy/upstream_tls.h"
@@ -43,14 +44,10 @@ int64_t nowNs() {
 }
 
 std::string peerIp(int fd, uint16_t& port) {
-  sockaddr_in a{};
-  socklen_t len = sizeof(a);
-  char buf[INET_ADDRSTRLEN] = "";
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
-    port = ntohs(a.sin_port);
-  }
-  return buf;
+  SockAddr a;
+  if (getpeername(fd, a.get(), &a.len) != 0) return "";
+  port = a.port();
+  return a.ipText();  // an IPv4 client of a dual-stack listener as IPv4
 }
 
 }  // namespace
@@ -67,7 +64,8 @@ bool hostMatches(std::string_view host, std::string_view pattern) {
 Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& config,
                                                          std::shared_ptr<const policy::Snapshot> policy,
                                                          std::unique_ptr<LeafMinter> minter,
-                                                         const TicketSeed& tickets, WorkerLink& link) {
+                                                         const TicketSeed& tickets, WorkerLink& link,
+                                                         SessionIdStore* sessionIds) {
   std::unique_ptr<ProxyServer> s(new ProxyServer());
   s->config_ = config;
   s->link_ = &link;
@@ -103,6 +101,10 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   if (!s->upstreamCtx_) return Error{"cannot load the upstream trust store", config.trustFile};
   SSL_CTX_set_mode(s->upstreamCtx_.get(),
                    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read-ahead: one read() takes what the socket holds instead of a record header and then its
+  // body (two syscalls per record). Safe with edge-triggered epoll because readTls is called
+  // until it wants to read (relay_io.h), which drains what OpenSSL buffered.
+  SSL_CTX_set_read_ahead(s->upstreamCtx_.get(), 1);
   // Keep each host's newest session (TLS 1.3 tickets arrive after the handshake: a callback).
   SSL_CTX_set_session_cache_mode(s->upstreamCtx_.get(),
                                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -121,8 +123,11 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
   s->ticketKeys_ = std::make_unique<TicketKeys>(tickets);
   if (!s->ticketKeys_->cipher()) return Error{"AES-256-CBC unavailable for session tickets", ""};
   enableClientResumption(s->clientCtx_.get(), s->ticketKeys_.get());
+  // TLS 1.2 session ids shared by the process's workers (session_id_store.h).
+  if (sessionIds) sessionIds->attach(s->clientCtx_.get());
   SSL_CTX_set_mode(s->clientCtx_.get(),
                    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(s->clientCtx_.get(), 1);  // as upstream
   // Offer http/1.1 only: headers cannot be replaced in HTTP/2 frames (yet).
   SSL_CTX_set_alpn_select_cb(
       s->clientCtx_.get(),
@@ -165,31 +170,37 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::create(const ProxyConfig& conf
       },
       nullptr);
 
-  s->listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // IPv4 or IPv6 ("::" also takes IPv4 clients, as the system's dual-stack default does).
+  SockAddr a;
+  if (!parseSockAddr(config.listenAddress, config.listenPort, a)) {
+    return Error{"listen address is not an IP address", config.listenAddress};
+  }
+  s->listenFd_ = socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(s->listenFd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(config.listenPort);
-  if (inet_pton(AF_INET, config.listenAddress.c_str(), &a.sin_addr) != 1) {
-    return Error{"listen address is not an IPv4 address", config.listenAddress};
-  }
-  if (bind(s->listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      listen(s->listenFd_, 1024) != 0) {
+  if (bind(s->listenFd_, a.get(), a.len) != 0 || listen(s->listenFd_, 1024) != 0) {
     return Error{std::string("cannot listen: ") + std::strerror(errno), config.listenAddress};
   }
-  socklen_t len = sizeof(a);
-  getsockname(s->listenFd_, reinterpret_cast<sockaddr*>(&a), &len);
-  s->port_ = ntohs(a.sin_port);
+  a.len = sizeof(a.ss);
+  getsockname(s->listenFd_, a.get(), &a.len);
+  s->port_ = a.port();
   s->epfd_ = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = 0;
   epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->listenFd_, &ev);
-  if (!config.transparentAddress.empty()) {
+  if (!config.transparentAddress.empty() || !config.transparentAddress6.empty()) {
     if (auto st = s->openTransparent(); !st.ok()) return st.error();
   }
+  s->spareFd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);  // conn_limits.cc
+  auto resolver = AsyncResolver::create(uint32_t(std::max(config.resolverThreads, 0)),
+                                        size_t(std::max(config.resolverQueue, 0)));
+  if (!resolver) return resolver.error();
+  s->resolver_ = std::move(resolver.value());
+  ev.events = EPOLLIN;
+  ev.data.u64 = kResolverTag;
+  epoll_ctl(s->epfd_, EPOLL_CTL_ADD, s->resolver_->eventFd(), &ev);
   return s;
 }
 
@@ -197,6 +208,8 @@ ProxyServer::~ProxyServer() {
   while (!conns_.empty()) closeConn(*conns_.begin()->second);
   if (listenFd_ >= 0) close(listenFd_);
   if (transparentFd_ >= 0) close(transparentFd_);
+  if (transparent6Fd_ >= 0) close(transparent6Fd_);
+  if (spareFd_ >= 0) close(spareFd_);
   if (epfd_ >= 0) close(epfd_);
 }
 
@@ -232,7 +245,8 @@ void ProxyServer::run() {
 void ProxyServer::acceptAll() {
   while (true) {
     const int fd = accept4(listenFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) return acceptFailed(listenFd_);
+    if (!admit(fd)) continue;
     auto c = std::make_unique<Conn>();
     c->id = nextId_++;
     c->cfd = fd;
@@ -259,8 +273,12 @@ void ProxyServer::onEvent(uint64_t tag, uint32_t) {
     acceptAll();
     return;
   }
-  if (tag == kTransparentTag) {
-    acceptTransparent();
+  if (tag == kTransparentTag || tag == kTransparent6Tag) {
+    acceptTransparent(tag == kTransparentTag ? transparentFd_ : transparent6Fd_);
+    return;
+  }
+  if (tag == kResolverTag) {
+    takeAnswers();
     return;
   }
   auto it = conns_.find(connOfTag(tag));
@@ -280,13 +298,18 @@ void ProxyServer::closeConn(Conn& c) {
   ERR_clear_error();
   if (c.cfd >= 0) close(c.cfd);
   if (c.ufd >= 0) close(c.ufd);
-  if (c.san) closeIcap(c);
+  if (c.san) {
+    closeIcap(c);
+    releaseHeld(c);
+  }
   conns_.erase(c.id);
 }
 
 namespace {
 
-std::string eventHead(const Conn& c, LogEventType type) {
+// The record's common members (timestamp, addresses, ports), built once per record as an object:
+// a request's `http` event is on the keep-alive path.
+nlohmann::json eventHead(const Conn& c, LogEventType type) {
   nlohmann::json j;
   j["timestamp"] = telemetry::logfmt::formatRfc3339(nowNs());
   j["event_type"] = telemetry::toString(type);
@@ -295,20 +318,15 @@ std::string eventHead(const Conn& c, LogEventType type) {
   j["proto"] = "TCP";
   j["dest_port"] = c.target.port;
   if (!c.destIp.empty()) j["dest_ip"] = c.destIp;
-  return j.dump();
-}
-
-// `head` is a JSON object; `extra` members are merged into it.
-std::string withMembers(const std::string& head, const nlohmann::json& extra) {
-  nlohmann::json j = nlohmann::json::parse(head);
-  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
-  return j.dump();
+  return j;
 }
 
 }  // namespace
 
 std::string connEvent(const Conn& c, telemetry::LogEventType type, const nlohmann::json& extra) {
-  return withMembers(eventHead(c, type), extra);
+  nlohmann::json j = eventHead(c, type);
+  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+  return j.dump();
 }
 
 void ProxyServer::pump(Conn& c) {
@@ -352,7 +370,7 @@ void ProxyServer::pump(Conn& c) {
         auto target = parseConnectTarget(head.target);
         if (!target) {
           ++counters_.connect_refused;
-          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"}, {"reason", "bad-name"}}));
+          logEvent(connEvent(c, LogEventType::Tls, {{"action", "deny"}, {"reason", "bad-name"}}));
           return fail("400 Bad Request", "bad-name");
         }
         c.target = *target;
@@ -360,42 +378,38 @@ void ProxyServer::pump(Conn& c) {
         c.service = policy_->matchName(c.target.host, policy::L4::Tcp, c.target.port);
         if (c.service < 0) {
           ++counters_.connect_refused;
-          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+          logEvent(connEvent(c, LogEventType::Tls, {{"action", "deny"},
                                                      {"reason", "no-match"},
                                                      {"tls", {{"sni", c.target.host}}}}));
           return fail("403 Forbidden", "no-match");
         }
         svc = &policy_->service(c.service);
         bindService(c);
-        // Connect upstream (tests may redirect a name to a local origin).
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(c.target.port);
-        if (auto it = config_.connectTo.find(c.target.host); it != config_.connectTo.end()) {
-          const size_t colon = it->second.rfind(':');
-          inet_pton(AF_INET, it->second.substr(0, colon).c_str(), &a.sin_addr);
-          a.sin_port = htons(uint16_t(std::stoi(it->second.substr(colon + 1))));
-        } else {
-          addrinfo hints{};
-          hints.ai_family = AF_INET;
-          hints.ai_socktype = SOCK_STREAM;
-          addrinfo* res = nullptr;
-          if (getaddrinfo(c.target.host.c_str(), nullptr, &hints, &res) != 0 || !res) {
-            return fail("502 Bad Gateway", "resolve");
-          }
-          a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
-          freeaddrinfo(res);
+        // Where to connect: a test's --connect-to address at once, else the name's addresses from
+        // the resolver's threads (resolve_connect.cc); the loop goes on meanwhile.
+        if (!resolveUpstream(c)) {
+          ++counters_.resolve_busy;
+          return fail("503 Service Unavailable", "resolve-busy");
         }
-        c.ufd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        const int one = 1;
-        setsockopt(c.ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(c.ufd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
+        c.phase = Conn::Phase::Resolving;
+        progress = true;
+        break;
+      }
+      case Conn::Phase::Resolving: {
+        if (c.resolveError != 0) {
+          if (c.transparent) {  // the name does not resolve to where the client connected
+            refuseHello(c, "sni-dns-mismatch", c.target.host);
+            return;
+          }
+          ++counters_.resolve_failed;
+          return fail("502 Bad Gateway", "resolve");
+        }
+        if (c.upstreamAddr.ss_family == 0) return;  // the answer wakes us (takeAnswers)
+        if (c.transparent) {
+          if (!connectTransparent(c)) return;
+        } else if (!connectUpstream(c)) {
           return fail("502 Bad Gateway", "connect");
         }
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.u64 = epollTag(c.id, Leg::Upstream);
-        epoll_ctl(epfd_, EPOLL_CTL_ADD, c.ufd, &ev);
         c.phase = Conn::Phase::Connecting;
         progress = true;
         break;
@@ -409,7 +423,7 @@ void ProxyServer::pump(Conn& c) {
         if (err != 0) return fail("502 Bad Gateway", "connect");
         if (!svc->intercept) {
           ++counters_.spliced;
-          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "splice"},
+          logEvent(connEvent(c, LogEventType::Tls, {{"action", "splice"},
                                                      {"tls", {{"sni", c.target.host}}},
                                                      {"policy", {{"service", svc->name}}}}));
           if (!c.transparent) c.toClient = "HTTP/1.1 200 Connection established\r\n\r\n";
@@ -447,7 +461,7 @@ void ProxyServer::pump(Conn& c) {
         }
         if (why != UpstreamRefusal::None) {
           ++counters_.upstream_refused;
-          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+          logEvent(connEvent(c, LogEventType::Tls, {{"action", "deny"},
                                                      {"reason", toString(why)},
                                                      {"measure", telemetry::toString(MeasureId::Cert)},
                                                      {"tls", {{"sni", c.target.host}}},
@@ -486,15 +500,14 @@ void ProxyServer::pump(Conn& c) {
           if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
           ERR_clear_error();
           ++counters_.client_handshake_failed;
-          logEvent(withMembers(eventHead(c, LogEventType::Tls), {{"action", "deny"},
+          logEvent(connEvent(c, LogEventType::Tls, {{"action", "deny"},
                                                      {"reason", "client-handshake"},
                                                      {"tls", {{"sni", c.target.host}}}}));
           return closeConn(c);
         }
         ++counters_.intercepted;
         if (SSL_session_reused(c.cssl.get())) ++counters_.client_resumed;
-        logEvent(withMembers(eventHead(c, LogEventType::Tls),
-                             {{"action", "intercept"},
+        logEvent(connEvent(c, LogEventType::Tls, {{"action", "intercept"},
                               {"measure", telemetry::toString(c.tenant ? MeasureId::Tenant : MeasureId::Cert)},
                               {"tls", {{"sni", c.target.host}}},
                               {"policy", {{"service", svc->name}}},
@@ -518,7 +531,7 @@ void ProxyServer::pump(Conn& c) {
             // A refused head is answered, logged and ends the connection.
             const auto refuse = [&](const char* detail, std::string_view status) {
               ++counters_.bad_requests;
-              logEvent(withMembers(eventHead(c, LogEventType::Http), {{"action", "deny"},
+              logEvent(connEvent(c, LogEventType::Http, {{"action", "deny"},
                                                           {"reason", "bad-request"},
                                                           {"detail", detail},
                                                           {"http", {{"hostname", c.target.host}}}}));
@@ -529,14 +542,19 @@ void ProxyServer::pump(Conn& c) {
             };
             if (st == HeadStatus::Invalid) return refuse(head.error, "400 Bad Request");
             std::string out;
-            if (!rewriteRequestHead(head, *c.setHeaders, out)) {
+            // A sanitized service is asked for whole files: a range of one cannot be sanitized
+            // (lbg-icapd blocks a 206), and a browser's PDF viewer or a resumed download asks
+            // for ranges; without Range the origin answers 200 with the whole file.
+            static const std::string kWholeFile[] = {"Range", "If-Range"};
+            const std::span<const std::string> drop =
+                c.san ? std::span<const std::string>(kWholeFile) : std::span<const std::string>();
+            if (!rewriteRequestHead(head, *c.setHeaders, drop, out)) {
               return refuse("head too large after rewrite", "431 Request Header Fields Too Large");
             }
             if (c.tenant) ++counters_.tenant_applied;
             ++counters_.requests;
             std::string path(head.target.substr(0, std::min<size_t>(head.target.size(), 256)));
-            logEvent(withMembers(eventHead(c, LogEventType::Http),
-                                 {{"action", "allow"},
+            logEvent(connEvent(c, LogEventType::Http, {{"action", "allow"},
                                   {"measure", telemetry::toString(c.tenant ? MeasureId::Tenant : MeasureId::Dest)},
                                   {"http", {{"hostname", c.target.host},
                                             {"http_method", std::string(head.method)},
@@ -622,12 +640,11 @@ void ProxyServer::bindService(Conn& c) {
 
 void ProxyServer::servePac(Conn& c) {
   // The address this client used to reach the listener is the one the PAC names.
-  sockaddr_in local{};
-  socklen_t len = sizeof local;
-  char ip[INET_ADDRSTRLEN] = "";
-  getsockname(c.cfd, reinterpret_cast<sockaddr*>(&local), &len);
-  inet_ntop(AF_INET, &local.sin_addr, ip, sizeof ip);
-  const std::string body = pac_->render(std::string(ip) + ":" + std::to_string(ntohs(local.sin_port)));
+  SockAddr local;
+  getsockname(c.cfd, local.get(), &local.len);
+  const std::string ip = local.ipText();
+  const bool v6 = ip.find(':') != std::string::npos;  // "PROXY [2001:db8::1]:3128"
+  const std::string body = pac_->render((v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(local.port()));
   const std::string msg = "HTTP/1.1 200 OK\r\nContent-Type: " + std::string(kPacContentType) +
                           "\r\nContent-Length: " + std::to_string(body.size()) +
                           "\r\nCache-Control: max-age=300\r\nConnection: close\r\n\r\n" + body;
@@ -648,7 +665,7 @@ void ProxyServer::closeIdle() {
   }
   for (Conn* c : idle) {
     ++counters_.timed_out;
-    logEvent(withMembers(eventHead(*c, telemetry::LogEventType::Tls), {{"action", "deny"}, {"reason", "timeout"}}));
+    logEvent(connEvent(*c, telemetry::LogEventType::Tls, {{"action", "deny"}, {"reason", "timeout"}}));
     closeConn(*c);
   }
 }

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/proxy/async_resolver.h"
 #include "dataplane/proxy/client_hello_sniff.h"
 #include "dataplane/proxy/client_sessions.h"
 #include "dataplane/proxy/icap_client.h"
@@ -16,6 +17,7 @@
 #include "dataplane/proxy/pac_file.h"
 #include "dataplane/proxy/ossl.h"
 #include "dataplane/proxy/proxy_counters.h"
+#include "dataplane/proxy/session_id_store.h"
 #include "dataplane/proxy/upstream_tls.h"
 #include "dataplane/proxy/worker_link.h"
 #include "dataplane/telemetry/log/log_writer.h"
@@ -25,7 +27,7 @@
 namespace lbg::proxy {
 
 struct ProxyConfig {
-  std::string listenAddress = "127.0.0.1";  // IPv4 literal
+  std::string listenAddress = "127.0.0.1";  // IPv4 or IPv6 literal (no brackets)
   uint16_t listenPort = 3128;
   std::string policyFile;
   std::string caCertFile;  // appliance CA (PEM)
@@ -38,9 +40,11 @@ struct ProxyConfig {
   // silent upstreams); before the CONNECT head and the handshakes are done, headTimeoutSec.
   int headTimeoutSec = 10;
   int idleTimeoutSec = 300;
-  // Transparent listener (IP_TRANSPARENT, fed by the kernel's TPROXY rule; empty = none): the
-  // destination is the one the client asked for, the name the ClientHello's SNI.
+  // Transparent listeners (IP_TRANSPARENT, fed by the kernel's TPROXY rules; empty = none): the
+  // destination is the one the client asked for, the name the ClientHello's SNI. An IPv4 and an
+  // IPv6 one (IPV6_V6ONLY) on the same port, either or both.
   std::string transparentAddress;
+  std::string transparentAddress6;  // without brackets
   uint16_t transparentPort = 0;
   // Counters for the control server (counters_file.h), rewritten when they changed, at most every
   // half second, and at exit; empty = not written.
@@ -59,6 +63,15 @@ struct ProxyConfig {
   // Worker threads (proxy_workers.h), each with its own loop and SO_REUSEPORT listeners;
   // 0 = one per CPU lbg-proxy may run on (sched_getaffinity).
   int workers = 0;
+  // Name lookups run on these threads per worker (async_resolver.h: getaddrinfo never blocks the
+  // loop); at most resolverQueue lookups wait per worker, further CONNECTs are refused (503).
+  int resolverThreads = 2;
+  int resolverQueue = 256;
+  // Per worker (conn_limits.cc): connections held at once (more are reset at accept), and bytes
+  // of sanitized responses held for lbg-icapd at once (a response that would pass it gets 503):
+  // memory stays bounded whatever the clients do.
+  int maxConnections = 10000;
+  uint64_t icapHeldBudget = 1ull << 30;
 };
 
 struct Conn;
@@ -80,7 +93,8 @@ class ProxyServer {
   static Result<std::unique_ptr<ProxyServer>> create(const ProxyConfig& config,
                                                      std::shared_ptr<const policy::Snapshot> policy,
                                                      std::unique_ptr<LeafMinter> minter,
-                                                     const TicketSeed& tickets, WorkerLink& link);
+                                                     const TicketSeed& tickets, WorkerLink& link,
+                                                     SessionIdStore* sessionIds = nullptr);
   ~ProxyServer();
 
   uint16_t port() const { return port_; }
@@ -97,10 +111,33 @@ class ProxyServer {
   void onEvent(uint64_t tag, uint32_t events);
   void acceptAll();
   // Transparent mode (transparent_server.cc).
-  static constexpr uint64_t kTransparentTag = 1;  // epoll tag; connections use epollTag() (>= 4)
+  // epoll tags: the IPv4 and IPv6 transparent listeners, the resolver's eventfd (answers to
+  // take); connections use epollTag() (>= 4)
+  static constexpr uint64_t kTransparentTag = 1, kResolverTag = 2, kTransparent6Tag = 3;
+  // Explicit mode's way to the upstream (resolve_connect.cc): resolveUpstream asks for the
+  // CONNECT host's addresses (false: too many lookups waiting); takeAnswers hands the resolver's
+  // answers to the connections waiting in Phase::Resolving; connectUpstream starts the
+  // non-blocking connect to the address found (false: refused at once).
+  bool resolveUpstream(Conn& c);
+  // Admission (conn_limits.cc): admit() resets a connection accepted over --max-connections;
+  // acceptFailed() handles accept()'s failure, sheding one waiting connection when descriptors
+  // ran out (the level-triggered listener would wake the loop forever otherwise).
+  bool admit(int fd);
+  void acceptFailed(int listenFd);
+  // Charges a sanitized response's held bytes to the worker's budget (false: over it, refused
+  // by the caller); releaseHeld returns them.
+  bool chargeHeld(Conn& c);
+  void releaseHeld(Conn& c);
+  void takeAnswers();
+  bool connectUpstream(Conn& c);
   Result<Ok> openTransparent();
-  void acceptTransparent();
+  Result<Ok> openTransparentFamily(const std::string& address, int& fd, uint64_t tag);
+  void acceptTransparent(int listenFd);
   bool pumpHello(Conn& c);  // true once the connection left PeekHello
+  // Refuses a transparent connection with a reset and a `tls` event (returns false).
+  bool refuseHello(Conn& c, const char* reason, const std::string& sni);
+  // The upstream leg from the client's own address to the original destination (false: refused).
+  bool connectTransparent(Conn& c);
   void refuseTransparent(Conn& c);
   void pump(Conn& c);
   // The matched service's per-connection settings: tenant headers when the host is one of the
@@ -145,10 +182,14 @@ class ProxyServer {
   int listenFd_ = -1;
   uint16_t port_ = 0;
   int transparentFd_ = -1;
+  int transparent6Fd_ = -1;
   uint16_t transparentPort_ = 0;
   std::unique_ptr<ClientHelloSniffer> sniffer_;
   uint64_t nextId_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::unique_ptr<AsyncResolver> resolver_;
+  int spareFd_ = -1;         // given up to accept and reset one connection when out of descriptors
+  uint64_t heldBytes_ = 0;   // sanitized responses' bytes held by this worker (chargeHeld)
   // The newest upstream TLS session per host (resumption skips the server's signature and the
   // chain verification; the chain was validated when the session was made).
   struct SessionFree {

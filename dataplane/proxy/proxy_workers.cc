@@ -74,11 +74,14 @@ Result<std::unique_ptr<ProxyWorkers>> ProxyWorkers::create(const ProxyConfig& co
   TicketSeed seed;
   if (!seed.generate(int64_t(std::time(nullptr)))) return Error{"no random bytes for session tickets", ""};
   ProxyConfig workerConfig = config;
+  // About 1.5 KB a session: 20,480 TLS 1.2 sessions take some 30 MB at most.
+  s->sessionIds_ = std::make_unique<SessionIdStore>(20480);
   for (int i = 0; i < count; ++i) {
     auto minter = minterFor(*ca);
     if (!minter) return Error{"the appliance CA key cannot sign", config.caKeyFile};
     s->links_.push_back(std::make_unique<WorkerLink>());
-    auto w = ProxyServer::create(workerConfig, snap.value(), std::move(minter), seed, *s->links_.back());
+    auto w = ProxyServer::create(workerConfig, snap.value(), std::move(minter), seed, *s->links_.back(),
+                                 s->sessionIds_.get());
     if (!w.ok()) {
       seed.wipe();
       return w.error();

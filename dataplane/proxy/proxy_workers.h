@@ -56,6 +56,8 @@ class ProxyWorkers {
   void reloadCa(const char* why, bool force);
 
   ProxyConfig config_;
+  // Before the workers: their client contexts use it until they are gone.
+  std::unique_ptr<SessionIdStore> sessionIds_;
   std::vector<std::unique_ptr<WorkerLink>> links_;
   std::vector<std::unique_ptr<ProxyServer>> workers_;
   std::unique_ptr<telemetry::LogWriter> log_;

@@ -64,6 +64,7 @@ void ProxyServer::refuseResponse(Conn& c, const char* status, const char* reason
   s.body.clear();
   s.body.shrink_to_fit();
   s.uin.clear();
+  releaseHeld(c);
 }
 
 void ProxyServer::startIcap(Conn& c) {
@@ -135,6 +136,11 @@ int ProxyServer::pumpIcap(Conn& c) {
       st = s.answer->finish();
     }
   }
+  if (!chargeHeld(c)) {
+    ++counters_.sanitize_busy;
+    refuseResponse(c, "503 Service Unavailable", "sanitize-busy", "over --icap-held-budget");
+    return 1;
+  }
   if (st == IcapResponseParser::Status::Invalid) {
     if (s.answer->status() != 0 && s.answer->status() != 200 && s.answer->status() != 204) {
       return failed("icap-status", s.answer->error());
@@ -167,6 +173,7 @@ int ProxyServer::pumpIcap(Conn& c) {
   s.head.clear();
   s.body.clear();
   s.body.shrink_to_fit();
+  releaseHeld(c);
   s.stage = SanitizeState::Stage::Head;
   return 1;
 }
@@ -187,6 +194,11 @@ int ProxyServer::pumpSanitize(Conn& c) {
   const auto tooLarge = [&] {
     ++counters_.sanitize_too_large;
     refuseResponse(c, "403 Forbidden", "too-large", "body over --icap-max-body");
+    return 1;
+  };
+  const auto busy = [&] {
+    ++counters_.sanitize_busy;
+    refuseResponse(c, "503 Service Unavailable", "sanitize-busy", "over --icap-held-budget");
     return 1;
   };
   while (true) {
@@ -218,6 +230,7 @@ int ProxyServer::pumpSanitize(Conn& c) {
       s.chunked = ChunkedBody();
       s.body.clear();
       s.stage = SanitizeState::Stage::Body;
+      if (!chargeHeld(c)) return busy();
       progress = 1;
     }
     if (s.stage == SanitizeState::Stage::Body) {
@@ -240,6 +253,7 @@ int ProxyServer::pumpSanitize(Conn& c) {
         done = c.upEof;
       }
       if (s.body.size() > config_.icapMaxBody) return tooLarge();
+      if (!chargeHeld(c)) return busy();
       if (!done) {
         if (c.upEof) return upstreamBad("truncated response body");
         break;

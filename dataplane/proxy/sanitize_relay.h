@@ -39,6 +39,8 @@ struct SanitizeState {
   std::string icapOut;
   std::unique_ptr<IcapResponseParser> answer;
   std::chrono::steady_clock::time_point icapDeadline{};
+  // Bytes of this response charged to the worker's --icap-held-budget (ProxyServer::chargeHeld).
+  uint64_t charged = 0;
 
   // Nothing held: no response being read, sent to ICAP or waiting.
   bool idle() const { return stage == Stage::Head && uin.empty(); }

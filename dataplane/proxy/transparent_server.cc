@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <iostream>
 
 #include "dataplane/proxy/proxy_conn.h"
 #include "dataplane/proxy/proxy_server.h"
@@ -19,72 +21,70 @@ namespace lbg::proxy {
 namespace {
 constexpr size_t kHelloLimit = 16 * 1024;  // a ClientHello larger than this is refused
 
-std::string ipText(const sockaddr_in& a) {
-  char buf[INET_ADDRSTRLEN] = "";
-  inet_ntop(AF_INET, &a.sin_addr, buf, sizeof(buf));
-  return buf;
-}
-// Is `dest` one of the addresses `name` resolves to (tests: its --connect-to address)?
-bool resolvesTo(const std::string& name, const in_addr& dest, const std::map<std::string, std::string>& connectTo) {
-  if (auto it = connectTo.find(name); it != connectTo.end()) {
-    in_addr a{};
-    return inet_pton(AF_INET, it->second.substr(0, it->second.rfind(':')).c_str(), &a) == 1 &&
-           a.s_addr == dest.s_addr;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(name.c_str(), nullptr, &hints, &res) != 0) return false;
-  bool found = false;
-  for (addrinfo* r = res; r && !found; r = r->ai_next) {
-    found = reinterpret_cast<sockaddr_in*>(r->ai_addr)->sin_addr.s_addr == dest.s_addr;
-  }
-  freeaddrinfo(res);
-  return found;
-}
 }  // namespace
 
-Result<Ok> ProxyServer::openTransparent() {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(config_.transparentPort);
-  if (inet_pton(AF_INET, config_.transparentAddress.c_str(), &a.sin_addr) != 1) {
-    return Error{"transparent address is not an IPv4 address", config_.transparentAddress};
+Result<Ok> ProxyServer::openTransparentFamily(const std::string& address, int& fd, uint64_t tag) {
+  SockAddr a;
+  if (!parseSockAddr(address, config_.transparentPort, a)) {
+    return Error{"transparent address is not an IP address", address};
   }
+  if (transparentPort_ != 0) a.setPort(transparentPort_);  // the other family's port (port 0: any)
   std::string error;
-  transparentFd_ = openTransparentListener(a, error);
-  if (transparentFd_ < 0) return Error{"cannot listen transparently: " + error, config_.transparentAddress};
-  socklen_t len = sizeof(a);
-  getsockname(transparentFd_, reinterpret_cast<sockaddr*>(&a), &len);
-  transparentPort_ = ntohs(a.sin_port);
-  sniffer_ = std::make_unique<ClientHelloSniffer>();
+  fd = openTransparentListener(a, error);
+  if (fd < 0) return Error{"cannot listen transparently: " + error, address};
+  a.len = sizeof(a.ss);
+  getsockname(fd, a.get(), &a.len);
+  transparentPort_ = a.port();
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = kTransparentTag;
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, transparentFd_, &ev);
+  ev.data.u64 = tag;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
   return Ok{};
 }
 
-void ProxyServer::acceptTransparent() {
+Result<Ok> ProxyServer::openTransparent() {
+  // One listener per family on one port: the tproxy rules of both families name that port.
+  if (!config_.transparentAddress.empty()) {
+    if (auto st = openTransparentFamily(config_.transparentAddress, transparentFd_, kTransparentTag); !st.ok()) {
+      return st.error();
+    }
+  }
+  if (!config_.transparentAddress6.empty()) {
+    // A kernel without IPv6 (ipv6.disable=1) refuses the family: the IPv4 listener serves alone
+    // (the gateway's IPv6 flows then reach no socket and time out, never passed unintercepted).
+    const int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0 && errno == EAFNOSUPPORT) {
+      std::cerr << "lbg-proxy: the kernel has no IPv6: no transparent listener on ["
+                << config_.transparentAddress6 << "]\n";
+    } else {
+      if (probe >= 0) close(probe);
+      if (auto st = openTransparentFamily(config_.transparentAddress6, transparent6Fd_, kTransparent6Tag);
+          !st.ok()) {
+        return st.error();
+      }
+    }
+  }
+  sniffer_ = std::make_unique<ClientHelloSniffer>();
+  return Ok{};
+}
+
+void ProxyServer::acceptTransparent(int listenFd) {
   while (true) {
-    sockaddr_in peer{};
-    socklen_t plen = sizeof(peer);
-    const int fd = accept4(transparentFd_, reinterpret_cast<sockaddr*>(&peer), &plen,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    SockAddr peer;
+    const int fd = accept4(listenFd, peer.get(), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return acceptFailed(listenFd);
+    if (!admit(fd)) continue;  // conn_limits.cc
     auto c = std::make_unique<Conn>();
     c->id = nextId_++;
     c->cfd = fd;
     c->transparent = true;
     c->phase = Conn::Phase::PeekHello;
     c->clientAddr = peer;
-    socklen_t dlen = sizeof(c->origDst);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&c->origDst), &dlen);  // what the client asked for
-    c->srcIp = ipText(peer);
-    c->srcPort = ntohs(peer.sin_port);
-    c->destIp = ipText(c->origDst);
-    c->target.port = ntohs(c->origDst.sin_port);
+    getsockname(fd, c->origDst.get(), &c->origDst.len);  // what the client asked for
+    c->srcIp = peer.ipText();
+    c->srcPort = peer.port();
+    c->destIp = c->origDst.ipText();
+    c->target.port = c->origDst.port();
     ++counters_.transparent_accepted;
     addConn(std::move(c));
   }
@@ -97,15 +97,17 @@ void ProxyServer::refuseTransparent(Conn& c) {
   closeConn(c);
 }
 
+bool ProxyServer::refuseHello(Conn& c, const char* reason, const std::string& sni) {
+  ++counters_.transparent_refused;
+  nlohmann::json extra = {{"action", "deny"}, {"reason", reason}};
+  if (!sni.empty()) extra["tls"] = {{"sni", sni}};
+  logEvent(connEvent(c, telemetry::LogEventType::Tls, extra));
+  refuseTransparent(c);
+  return false;
+}
+
 bool ProxyServer::pumpHello(Conn& c) {
-  auto refuse = [&](const char* reason, const std::string& sni) {
-    ++counters_.transparent_refused;
-    nlohmann::json extra = {{"action", "deny"}, {"reason", reason}};
-    if (!sni.empty()) extra["tls"] = {{"sni", sni}};
-    logEvent(connEvent(c, telemetry::LogEventType::Tls, extra));
-    refuseTransparent(c);
-    return false;
-  };
+  auto refuse = [&](const char* reason, const std::string& sni) { return refuseHello(c, reason, sni); };
   // Peek: the bytes stay in the socket for the handshake (intercept) or the relay (splice).
   char buf[kHelloLimit];
   const ssize_t n = recv(c.cfd, buf, sizeof(buf), MSG_PEEK);
@@ -125,16 +127,34 @@ bool ProxyServer::pumpHello(Conn& c) {
   c.service = policy_->matchName(name, policy::L4::Tcp, c.target.port);
   if (c.service < 0) return refuse("no-match", name);
   const policy::ServiceSpec& svc = policy_->service(c.service);
+  bindService(c);
   // A splice relays whatever the destination says, so the name must be the destination's: else
   // an allowed SNI would carry a connection to any address. (An intercepted upstream proves the
-  // name with its certificate.) Resolved in the loop, like the explicit mode's names.
-  if (!svc.intercept && !resolvesTo(name, c.origDst.sin_addr, config_.connectTo)) {
-    return refuse("sni-dns-mismatch", name);
+  // name with its certificate.) The name is resolved on the resolver's threads, never in the
+  // loop (async_resolver.h); the connection waits in Phase::Resolving (takeAnswers).
+  if (!svc.intercept) {
+    if (auto it = config_.connectTo.find(name); it != config_.connectTo.end()) {
+      SockAddr a;
+      if (!parseSockAddr(it->second.substr(0, it->second.rfind(':')), 0, a) ||
+          !c.origDst.sameIp(a.get())) {
+        return refuse("sni-dns-mismatch", name);
+      }
+    } else {
+      if (!resolver_->submit(c.id, name)) {
+        ++counters_.resolve_busy;
+        return refuse("resolve-busy", name);
+      }
+      c.phase = Conn::Phase::Resolving;
+      return true;
+    }
   }
-  bindService(c);
+  return connectTransparent(c);
+}
+
+bool ProxyServer::connectTransparent(Conn& c) {
   std::string error;
   c.ufd = connectAsClient(c.clientAddr, c.origDst, error);
-  if (c.ufd < 0) return refuse("connect", name);
+  if (c.ufd < 0) return refuseHello(c, "connect", c.target.host);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = epollTag(c.id, Leg::Upstream);

@@ -9,6 +9,8 @@
 #   - a non-intercepted allowed host works on the fast path with the origin's own certificate;
 #   - lbg-proxy stopped: the intercepted flow is refused (reset, counted, logged
 #     intercept-unavailable), never passed unintercepted; the other host still works.
+#   - the same over IPv6 (fd00:78::/64 beside the IPv4 net): curl -6 intercepted, the origin sees
+#     the tenant headers replaced and the client's IPv6 address; with lbg-proxy stopped, refused.
 # Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
 # With WORKERS > 1 (several gateway workers): also many intercepted connections, all of which must
 # succeed, and every worker must have handled exception-port frames (core/runtime_steer.cc).
@@ -28,18 +30,21 @@ NC=lbgxc$tag NG=lbgxg$tag NS=lbgxs$tag
 TAP=lbgx$((tag % 100000))
 NET=10.78.$((tag % 200))
 CLIENT_IP=$NET.10 SERVER_IP=$NET.200 SERVER2_IP=$NET.201
+CLIENT6=fd00:78::10 SERVER6=fd00:78::200  # IPv6 (ULA) inside the namespaces made here
 rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
 pass=0 fail=0
 cleanup() {
   [ -n "${PXPID:-}" ] && kill "$PXPID" 2>/dev/null || true
   [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
   [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
+  [ -n "${SRV6PID:-}" ] && kill "$SRV6PID" 2>/dev/null || true
   for n in "$NC" "$NG" "$NS"; do ip netns del "$n" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
 # --- namespaces: client c0 — gi | gateway | go — s0 server (two addresses) --------------------
 lbg_exception_namespaces "$NC" "$NG" "$NS" "$CLIENT_IP" "$SERVER_IP" "$SERVER2_IP"
+lbg_exception_v6 "$NC" "$NS" "$CLIENT6" "$SERVER6"
 
 # --- PKI: a test root for the origin, the appliance CA for lbg-proxy --------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \
@@ -55,14 +60,14 @@ openssl x509 -req -in srv.csr -CA root.pem -CAkey root.key -CAcreateserial -out 
 cat > policy.yaml <<EOF
 version: 1
 segment:
-  inside: [$CLIENT_IP/32]
+  inside: [$CLIENT_IP/32, "$CLIENT6/128"]
 defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
 services:
   - name: entra
     kind: cloud
     ismap: {id: C21-0008-2, expires: 2099-03-31}
     fqdn: [login.microsoftonline.com, login.microsoft.com, login.windows.net]
-    cidr: [$SERVER_IP/32]
+    cidr: [$SERVER_IP/32, "$SERVER6/128"]
     ports: [tcp/443]
     intercept: true
     tenant:
@@ -70,7 +75,7 @@ services:
       headers: {Restrict-Access-To-Tenants: "contoso.onmicrosoft.com", Restrict-Access-Context: "dir-0001"}
   - name: e2e-allowed
     kind: lgwan-asp
-    fqdn: [allowed.example.jp, "*.probe.example.jp"]  # one name per probe (section 2b)
+    fqdn: [allowed.example.jp, "*.probe.example.jp"]  # one name per probe (section 2c)
     ports: [tcp/443]
 EOF
 cat > gateway.yaml <<EOF
@@ -109,14 +114,28 @@ srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_conne
 srv.serve_forever()
 EOF
 ip netns exec "$NS" /usr/bin/python3 origin.py & SRVPID=$!
+# The IPv6 origin: origin.py's handler on [SERVER6]:443, its requests in seen6.jsonl.
+cat > origin6.py <<'EOF'
+import socket, ssl, sys, http.server
+exec(open("origin.py").read().split("srv = http.server")[0].replace("seen.jsonl", "seen6.jsonl"))
+class S(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+srv = S((sys.argv[1], 443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("srv.pem", "srv.key")
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+srv.serve_forever()
+EOF
+ip netns exec "$NS" /usr/bin/python3 origin6.py "$SERVER6" & SRV6PID=$!
 
-lbg_exception_gateway "$GW" "$NG" "$TAP" "$RULES" "$CLIENT_IP"
+lbg_exception_gateway "$GW" "$NG" "$TAP" "$RULES" "$CLIENT_IP" "$CLIENT6"
 mkdir -p -m 700 proxylog
-ip netns exec "$NG" "$PROXY" --listen 127.0.0.1:0 --transparent 0.0.0.0:8443 --port-file proxy.port \
+ip netns exec "$NG" "$PROXY" --listen 127.0.0.1:0 --transparent 0.0.0.0:8443 --transparent "[::]:8443" --port-file proxy.port \
   --policy policy.yaml --ca-cert appliance.pem --ca-key appliance.key --trust-file root.pem \
   --log-dir proxylog --connect-to "allowed.example.jp=$SERVER2_IP:443" 2>proxy.err & PXPID=$!
 wait_for 300 test -s proxy.port || { echo "proxy did not start:"; cat proxy.err; }
 wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/443" || echo "origin not listening"
+wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$SERVER6/443" || echo "IPv6 origin not listening"
 
 curl_to() {  # NAME ADDR CAFILE [curl args] → prints "rc http_code"
   local name=$1 addr=$2 ca=$3; shift 3
@@ -149,7 +168,23 @@ read -r rc code < <(curl_to allowed.example.jp "$SERVER2_IP" root.pem)
 check "allowed host on the fast path (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
 check "the origin saw it without tenant headers" bash -c "[ \"\$(wc -l < seen.jsonl)\" = 2 ] && ! tail -1 seen.jsonl | grep -qi restrict-access"
 
-# --- 2b. several workers: many connections (new source ports), each flow on its owning worker -
+# --- 2b. IPv6: intercepted through the exception path like IPv4 ------------------------------
+seen6() { [ -f seen6.jsonl ] && wc -l < seen6.jsonl || echo 0; }
+read -r rc code < <(curl_to login.microsoftonline.com "[$SERVER6]" appliance.pem -6 \
+  -H "restrict-access-to-tenants: evil.example" -H "Restrict-Access-Context: attacker")
+check "IPv6: intercepted GET trusted through the appliance CA (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "IPv6: the origin saw the request once" test "$(seen6)" = 1
+check "IPv6: the origin sees exactly the configured tenant headers" python3 -c '
+import json, sys
+s = json.loads(open("seen6.jsonl").readline())
+t = [v for n, v in s["headers"] if n.lower() == "restrict-access-to-tenants"]
+c = [v for n, v in s["headers"] if n.lower() == "restrict-access-context"]
+sys.exit(0 if t == ["contoso.onmicrosoft.com"] and c == ["dir-0001"] else 1)'
+check "IPv6: the origin sees the client's own IPv6 address" grep -q "\"peer\": \"$CLIENT6\"" seen6.jsonl
+check "IPv6: the kernel resolved no neighbour on the tap, only the pinned next hop was used" bash -c \
+  "n=\$(ip -n '$NG' -6 neigh show dev '$TAP'); [ -n \"\$n\" ] && ! grep -qv PERMANENT <<< \"\$n\""
+
+# --- 2c. several workers: many connections (new source ports), each flow on its owning worker -
 if [ "$WORKERS" -gt 1 ]; then
   ok=0
   for i in $(seq 1 24); do
@@ -173,12 +208,18 @@ check "with lbg-proxy stopped the intercepted flow is refused (curl rc=$rc)" tes
 check "nothing reached the origin unintercepted" test "$(seen)" = "$seen_before"
 read -r rc code < <(curl_to allowed.example.jp "$SERVER2_IP" root.pem)
 check "the fast-path host still works (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+# --- 3b. IPv6, proxy down: refused too ------------------------------------------------------
+read -r rc code < <(curl_to login.microsoftonline.com "[$SERVER6]" root.pem -6)
+check "IPv6: with lbg-proxy stopped the intercepted flow is refused (curl rc=$rc)" test "$rc" = 7
+check "IPv6: nothing reached the origin unintercepted" test "$(seen6)" = 1
+check "IPv6: the kernel's rule reset the SYN and counted it" bash -c \
+  "ip netns exec '$NG' nft list table ip6 lbg_tproxy | grep -Eq 'counter packets [1-9]'"
 
 kill -TERM "$GWPID"
 set +e; wait "$GWPID"; gwrc=$?; set -e
 GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
-check "counters: one refused intercepted flow" grep -Eq "intercept_refused[^0-9]+1\b" gateway.err
+check "counters: two refused intercepted flows (IPv4, IPv6)" grep -Eq "intercept_refused[^0-9]+2\b" gateway.err
 if [ "$WORKERS" -gt 1 ]; then  # the exit report's per-worker rows: no worker did it all alone
   for w in $(seq 0 $((WORKERS - 1))); do
     check "worker $w handled exception-port frames" grep -Eq "^worker$w\.exception_rx +[1-9]" gateway.err
@@ -191,7 +232,11 @@ check "log: verdict allow/intercept for the entra flow" grep -q '"action":"allow
 check "log: deny intercept-unavailable:proxy" grep -q '"action":"deny","reason":"intercept-unavailable:proxy"' events.json
 check "log: verdict allow/sni for allowed.example.jp" grep -q '"action":"allow","reason":"sni".*"sni":"allowed.example.jp"' events.json
 cat proxylog/seg-*.jsonl > proxy-events.json 2>/dev/null || true
+check "log: verdict allow/intercept for the IPv6 flow" grep -q "\"src_ip\":\"$CLIENT6\".*\"action\":\"allow\",\"reason\":\"intercept\"" events.json
+check "log: IPv6 deny intercept-unavailable:proxy" grep -q "\"src_ip\":\"$CLIENT6\".*\"action\":\"deny\",\"reason\":\"intercept-unavailable:proxy\"" events.json
 check "proxy log: tls intercept from the client's address" grep -q "\"src_ip\":\"$CLIENT_IP\".*\"action\":\"intercept\"\\|\"action\":\"intercept\".*\"src_ip\":\"$CLIENT_IP\"" proxy-events.json
+
+check "proxy log: tls intercept from the client's IPv6 address" grep -q "\"src_ip\":\"$CLIENT6\".*\"action\":\"intercept\"\|\"action\":\"intercept\".*\"src_ip\":\"$CLIENT6\"" proxy-events.json
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,7 +12,10 @@
 #   - a server that accepts and never answers: refused after the probe's deadline;
 #   - TLS 1.2-only clients: judged from the probe's cache too, the valid flight passively checked;
 #   - `lbgctl certs` lists each verdict (server, name, issuer, verdict, probe or passive), and
-#     `lbgctl certs flush` makes the next connection be probed again.
+#     `lbgctl certs flush` makes the next connection be probed again;
+#   - IPv6 (fd00:79::/64 beside the IPv4 net, tproxy-rules.sh --segment6): the probe leaves from
+#     the client's IPv6 address, a valid destination passes (then from the cache), a self-signed
+#     one is refused.
 # Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
 # Usage: probe_e2e.sh LBG_GATEWAY TPROXY_RULES WORKDIR LBGCTL
 set -euo pipefail
@@ -27,6 +30,7 @@ NC=lbgpc$tag NG=lbgpg$tag NS=lbgps$tag
 TAP=lbgp$((tag % 100000))
 NET=10.79.$((tag % 200))
 CLIENT_IP=$NET.10 OK_IP=$NET.200 SELF_IP=$NET.201 SILENT_IP=$NET.202 WRONG_IP=$NET.203
+CLIENT6=fd00:79::10 OK6=fd00:79::200 SELF6=fd00:79::201  # IPv6 (ULA) inside the namespaces
 rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
 pass=0 fail=0
 PIDS=()
@@ -38,6 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 lbg_exception_namespaces "$NC" "$NG" "$NS" "$CLIENT_IP" "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"
+lbg_exception_v6 "$NC" "$NS" "$CLIENT6" "$OK6" "$SELF6"
 
 # --- PKI: a test root the gateway trusts; a good, a wrong-name and a self-signed certificate --
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem \
@@ -57,7 +62,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sel
 cat > policy.yaml <<EOF
 version: 1
 segment:
-  inside: [$CLIENT_IP/32]
+  inside: [$CLIENT_IP/32, "$CLIENT6/128"]
 defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
 services:
   - name: e2e-allowed
@@ -102,6 +107,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 class S(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     def get_request(self):
         c, a = super().get_request()
         with open(f"conns-{ip}.txt", "a") as f:
@@ -114,13 +120,13 @@ ctx.load_cert_chain(f"{mode}.pem", f"{mode}.key")
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
 srv.serve_forever()
 EOF
-for o in "$OK_IP good" "$SELF_IP self" "$SILENT_IP silent" "$WRONG_IP wrong"; do
+for o in "$OK_IP good" "$SELF_IP self" "$SILENT_IP silent" "$WRONG_IP wrong" "$OK6 good" "$SELF6 self"; do
   set -- $o
   ip netns exec "$NS" /usr/bin/python3 origin.py "$1" "$2" & PIDS+=($!)
 done
 
-lbg_exception_gateway "$GW" "$NG" "$TAP" "$RULES" "$CLIENT_IP"
-for a in "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP"; do
+lbg_exception_gateway "$GW" "$NG" "$TAP" "$RULES" "$CLIENT_IP" "$CLIENT6"
+for a in "$OK_IP" "$SELF_IP" "$SILENT_IP" "$WRONG_IP" "$OK6" "$SELF6"; do
   wait_for 300 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$a/443" || echo "origin $a not listening"
 done
 rm -f conns-*.txt  # the readiness checks above were plain TCP connections
@@ -192,15 +198,31 @@ check "... through a new probe: two more connections" test "$(count "conns-$OK_I
 ctl certs --address "$OK_IP" > certs.json 2>>ctl.err || true
 check "lbgctl certs: the new probe's verdict listed again" has "$OK_IP" probe verdict verified
 
+# --- 5. IPv6: the probe from the client's IPv6 address through the exception port -----------
+read -r rc code secs < <(curl_to "[$OK6]" -6 --cacert root.pem)
+check "IPv6: TLS 1.3 to a destination with a valid certificate (curl rc=$rc http=$code, ${secs}s with the probe)" test "$rc" = 0 -a "$code" = 200
+check "IPv6: the origin got two connections (the probe and the client), both from the client's address" \
+  bash -c "[ \"\$(sort -u conns-$OK6.txt)\" = '$CLIENT6' ] && [ \$(wc -l < conns-$OK6.txt) = 2 ]"
+check "IPv6: the probe sent no request" test "$(count "seen-$OK6.jsonl")" = 1
+read -r rc code secs < <(curl_to "[$OK6]" -6 --cacert root.pem)
+check "IPv6: a second connection is judged from the cache (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "IPv6: no second probe: one more connection only" test "$(count "conns-$OK6.txt")" = 3
+read -r rc code secs < <(curl_to "[$SELF6]" -6 -k)
+check "IPv6: self-signed destination refused (curl rc=$rc)" test "$rc" != 0
+check "IPv6: the self-signed origin never got the client's request" test "$(count "seen-$SELF6.jsonl")" = 0
+ctl certs --name allowed.example.jp > certs.json 2>>ctl.err || true
+check "lbgctl certs: the IPv6 destination verified by probe" has "$OK6" probe verdict verified
+check "lbgctl certs: the self-signed IPv6 destination cert-untrusted" has "$SELF6" probe verdict cert-untrusted
+
 kill -TERM "$GWPID"
 set +e; wait "$GWPID"; gwrc=$?; set -e
 GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
-check "counters: five probes asked (good, self-signed, wrong name, silent, good after the flush)" grep -Eq "cert_probe_requests[^0-9]+5\b" gateway.err
-check "counters: three probe cache hits (TLS 1.3 again, TLS 1.2 twice)" grep -Eq "cert_probe_cache_hits[^0-9]+3\b" gateway.err
-check "counters: four flows refused by probe" grep -Eq "cert_probe_refused[^0-9]+4\b" gateway.err
+check "counters: seven probes asked (good, self-signed, wrong name, silent, good after the flush; IPv6 good, self-signed)" grep -Eq "cert_probe_requests[^0-9]+7\b" gateway.err
+check "counters: four probe cache hits (TLS 1.3 again, TLS 1.2 twice; IPv6 again)" grep -Eq "cert_probe_cache_hits[^0-9]+4\b" gateway.err
+check "counters: five flows refused by probe (four IPv4, one IPv6)" grep -Eq "cert_probe_refused[^0-9]+5\b" gateway.err
 check "counters: the passive check verified the TLS 1.2 flight" grep -Eq "cert_verified[^0-9]+1\b" gateway.err
-check "counters: five probe connections carried" grep -Eq "cert_probe_flows[^0-9]+5\b" gateway.err
+check "counters: seven probe connections carried (two IPv6)" grep -Eq "cert_probe_flows[^0-9]+7\b" gateway.err
 check "counters: the worker applied the flush" grep -Eq "cert_cache_flushes[^0-9]+1\b" gateway.err
 cat log/*.jsonl > events.json
 check "log: the probe connections' own records (allow cert-probe)" grep -q '"action":"allow","reason":"cert-probe"' events.json
@@ -208,6 +230,8 @@ check "log: deny cert-untrusted:probe" grep -q '"action":"deny","reason":"cert-u
 check "log: deny cert-name:probe" grep -q '"action":"deny","reason":"cert-name:probe"' events.json
 check "log: deny cert-probe-timeout:probe" grep -q '"action":"deny","reason":"cert-probe-timeout:probe"' events.json
 check "log: deny cert-untrusted:probe-cache" grep -q '"action":"deny","reason":"cert-untrusted:probe-cache"' events.json
+check "log: the IPv6 probe connection's own record, from the client's IPv6 address" \
+  grep -q "\"src_ip\":\"$CLIENT6\".*\"action\":\"allow\",\"reason\":\"cert-probe\"" events.json
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

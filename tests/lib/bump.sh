@@ -89,17 +89,30 @@ lbg_exception_namespaces() {
   ip netns exec "$ng" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }
 
-# lbg_exception_gateway LBG_GATEWAY GATEWAY_NS TAP RULES CLIENT_IP: starts lbg-gateway on
+# lbg_exception_v6 CLIENT_NS SERVER_NS CLIENT6 SERVER6...: IPv6 beside the IPv4 addresses of
+# lbg_exception_namespaces: CLIENT6/64 on c0, every SERVER6/64 on s0, without DAD (the gateway
+# between them passes neighbour discovery; the gateway namespace itself stays without IPv6 but
+# for the tap, which tproxy-rules.sh enables).
+lbg_exception_v6() {
+  local nc=$1 ns=$2 client=$3 a
+  shift 3
+  ip -n "$nc" -6 addr add "$client/64" dev c0 nodad
+  for a in "$@"; do ip -n "$ns" -6 addr add "$a/64" dev s0 nodad; done
+}
+
+# lbg_exception_gateway LBG_GATEWAY GATEWAY_NS TAP RULES CLIENT_IP [CLIENT6]: starts lbg-gateway on
 # ./gateway.yaml in the gateway namespace (GWPID, gateway.out, gateway.err), waits for its tap and
-# installs tools/proxy/tproxy-rules.sh there with the return path for CLIENT_IP/32 (what
-# lbg-proxy's upstream legs and the certificate probe leave by), as one `check`.
+# installs tools/proxy/tproxy-rules.sh there with the return path for CLIENT_IP/32 (and
+# CLIENT6/128 if given: what lbg-proxy's upstream legs and the certificate probe leave by), as
+# one `check`.
 lbg_exception_gateway() {
-  local gw=$1 ng=$2 tap=$3 rules=$4 client=$5 mac
+  local gw=$1 ng=$2 tap=$3 rules=$4 client=$5 client6=${6:-} mac
   ip netns exec "$ng" "$gw" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
   wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
   wait_for 100 ip -n "$ng" link show "$tap" || echo "no tap interface"
   ip netns exec "$ng" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1" || true
   mac=$(ip -n "$ng" -o link show "$tap" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
   check "tproxy rules and the return path installed in the gateway namespace" \
-    ip netns exec "$ng" "$rules" up --iface "$tap" --port 8443 --segment "$client/32" --return-mac "$mac"
+    ip netns exec "$ng" "$rules" up --iface "$tap" --port 8443 --segment "$client/32" \
+      ${client6:+--segment6 "$client6/128"} --return-mac "$mac"
 }

@@ -1,5 +1,6 @@
 """A one-record DNS server for the shell tests: answers an A query for NAME with ADDRESS on UDP
-port 53 and ignores everything else. Usage: dns_server.py NAME ADDRESS. Run in the server
+port 53, any other type for NAME with no record (so that a resolver asking A and AAAA gets its
+answer at once), and ignores everything else. Usage: dns_server.py NAME ADDRESS. Run in the server
 namespace."""
 import os
 import socket
@@ -15,4 +16,8 @@ while True:
     message, peer = s.recvfrom(2048)
     q = dns_wire.question_of(message)
     if q and q[1].lower() == name.lower():
-        s.sendto(dns_wire.answer(q[0], name, address), peer)
+        qtype = dns_wire.qtype_of(message)
+        if qtype == 1:
+            s.sendto(dns_wire.answer(q[0], name, address), peer)
+        else:
+            s.sendto(dns_wire.empty_answer(q[0], q[1], qtype), peer)

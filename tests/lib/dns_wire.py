@@ -22,6 +22,20 @@ def answer(txid, name, address, ttl=300):
     return struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + question + record
 
 
+def qtype_of(message):
+    """The query type of a one-question message (1 = A, 28 = AAAA), 0 when cut short."""
+    i = 12
+    while i < len(message) and message[i] != 0:
+        i += 1 + message[i]
+    return struct.unpack("!H", message[i + 1:i + 3])[0] if i + 3 <= len(message) else 0
+
+
+def empty_answer(txid, name, qtype, nxdomain=False):
+    """An answer without records: NOERROR (the name has no record of that type) or NXDOMAIN."""
+    question = encode_name(name) + struct.pack("!HH", qtype, 1)
+    return struct.pack("!HHHHHH", txid, 0x8183 if nxdomain else 0x8180, 1, 0, 0, 0) + question
+
+
 def question_of(message):
     """(txid, name) of a query, or None when it is not a one-question message we understand."""
     if len(message) < 12:

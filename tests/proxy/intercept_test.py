@@ -306,6 +306,39 @@ services:
                   f"origin sees exactly the configured tenant headers on {s[3]}: {t} {c}")
         check(len(good) == 2 and good[0][1] == good[1][1], "keep-alive: both requests on one upstream connection")
 
+        # 1b. The explicit listener on IPv6 ([::1]): the same interception, and the PAC file names
+        # the proxy by its bracketed address. Skipped where the host has no IPv6 loopback.
+        if socket.has_ipv6 and subprocess.run(["ip", "-6", "addr", "show", "dev", "lo"],
+                                              capture_output=True, text=True).stdout.count("::1"):
+            args6 = [a if a != "127.0.0.1:0" else "[::1]:0" for a in args]
+            args6[args6.index(f"{WORK}/port")] = f"{WORK}/port6"
+            args6[args6.index(f"{WORK}/counters.json")] = f"{WORK}/counters6.json"
+            args6[args6.index(f"{WORK}/log")] = f"{WORK}/log6"
+            os.makedirs(f"{WORK}/log6", mode=0o700)
+            proxy6 = subprocess.Popen(args6)
+            try:
+                for _ in range(500):
+                    if os.path.exists(f"{WORK}/port6") or proxy6.poll() is not None:
+                        break
+                    time.sleep(0.02)
+                port6 = int(open(f"{WORK}/port6").read())
+                r = subprocess.run(["curl", "-sS", "--proxy", f"http://[::1]:{port6}", "--cacert",
+                                    f"{WORK}/appliance.pem", "--max-time", "20",
+                                    "https://login.microsoftonline.com/v6"], capture_output=True, text=True)
+                seen6 = [s for s in SEEN if s[0] == "good" and s[3] == "/v6"]
+                check(r.returncode == 0 and len(seen6) == 1 and
+                      [v for n, v in seen6[0][4] if n.lower() == "restrict-access-to-tenants"] ==
+                      ["contoso.onmicrosoft.com,contoso.jp"],
+                      f"intercepted through the IPv6 explicit listener ({r.returncode} {r.stderr.strip()})")
+                r = subprocess.run(["curl", "-sS", "--max-time", "20", f"http://[::1]:{port6}/proxy.pac"],
+                                   capture_output=True, text=True)
+                check(f"PROXY [::1]:{port6}" in r.stdout, "the PAC names the IPv6 listener bracketed")
+            finally:
+                proxy6.terminate()
+                proxy6.wait(timeout=20)
+        else:
+            print("skip IPv6 explicit listener (no ::1)")
+
         # 2. Chunked body intact (and Expect: 100-continue relayed).
         body = os.urandom(70000).hex()
         with open(f"{WORK}/body", "w") as f:

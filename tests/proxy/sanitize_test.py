@@ -30,7 +30,8 @@ CLEAN = b"Meeting notes: budget review on Tuesday.\n" * 20
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"PE-payload-bytes " * 64
 CSV = b'name,amount\r\nalice,100\r\nbob,=HYPERLINK("http://evil.example/","x")\r\n'
 BIG = b"x" * 200_000
-SEEN = []  # (client port, path, accept-encoding)
+MEDIUM = b"Minutes of the committee.\n" * 120  # 3,120 bytes: over a 3,000-byte held budget
+SEEN = []  # (client port, path, accept-encoding, range)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,7 +41,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        SEEN.append((self.client_address[1], self.path, self.headers.get_all("Accept-Encoding")))
+        SEEN.append((self.client_address[1], self.path, self.headers.get_all("Accept-Encoding"),
+                     self.headers.get_all("Range")))
         ctype = "application/octet-stream"
         if self.path.startswith("/notes.txt"):
             body, ctype = CLEAN, "text/plain"
@@ -48,6 +50,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = EXE
         elif self.path == "/report.csv":
             body, ctype = CSV, "text/csv"
+        elif self.path == "/medium.txt":
+            body, ctype = MEDIUM, "text/plain"
         else:
             body = BIG
         self.send_response(200)
@@ -268,6 +272,17 @@ services:
         check(rc == 0 and EXE in out, "a service without sanitize: relays its bodies untouched")
         check(SEEN and SEEN[0][2] != ["identity"], "Accept-Encoding left alone there")
 
+        # 4b. A range of a sanitized file cannot be sanitized: the proxy asks the origin for the
+        # whole file (Range and If-Range removed) and the client gets it whole, sanitized; a
+        # service without sanitize: keeps the client's Range.
+        del SEEN[:]
+        rc, out = get("https://files.example.jp/notes.txt", extra=["-r", "0-9"])
+        check(rc == 0 and b"HTTP/1.1 200" in out and CLEAN in out and SEEN and SEEN[-1][3] is None,
+              f"Range removed toward a sanitized service, the whole file delivered ({SEEN[-1:]})")
+        del SEEN[:]
+        rc, out = get("https://login.microsoftonline.com/notes.txt", extra=["-r", "0-9"])
+        check(SEEN and SEEN[-1][3] == ["bytes=0-9"], f"Range kept elsewhere ({SEEN[-1:]})")
+
         # 5. The PAC file.
         r = subprocess.run(["curl", "-sS", "-D", f"{WORK}/pac.head", "--max-time", "10",
                             f"http://127.0.0.1:{port}/proxy.pac"], capture_output=True, text=True)
@@ -299,6 +314,56 @@ console.log(cases.map(function (c) { return FindProxyForURL(c[0], c[1]); }).join
         else:
             print("skip PAC evaluation (no node)")
 
+        # 5b. The worker's bounds (one worker, so both are its own): a response whose held bytes
+        # would pass --icap-held-budget is refused 503 before it is read, a smaller one passes;
+        # a connection over --max-connections is reset at accept, and admitted again once the
+        # one holding the place goes.
+        lproxy, lport = start_proxy("limits", f"icap://127.0.0.1:{icap_port}/sanitize",
+                                  ["--workers", "1", "--icap-held-budget", "3000",
+                                   "--max-connections", "1"])
+        procs.append(lproxy)
+
+        def lget(url):
+            r = subprocess.run(["curl", "-sS", "--proxy", f"http://127.0.0.1:{lport}", "--cacert",
+                                f"{WORK}/appliance.pem", "--max-time", "30", "-D", "-", url],
+                               capture_output=True)
+            return r.returncode, r.stdout
+
+        rc, out = lget("https://files.example.jp/notes.txt")
+        check(rc == 0 and b"HTTP/1.1 200" in out and CLEAN in out, f"a small file fits the held budget ({rc})")
+        rc, out = lget("https://files.example.jp/medium.txt")
+        check(b"HTTP/1.1 503" in out and b"X-Lbg-Reason: sanitize-busy" in out and MEDIUM[:100] not in out,
+              f"a file over the held budget is refused ({out[:60]!r})")
+        def accepted():
+            time.sleep(0.6)  # the worker publishes its counters every half second
+            return counters("limits").get("proxy_accepted", 0)
+
+        before = accepted()
+        holder = socket.create_connection(("127.0.0.1", lport))
+        holder.sendall(b"CONNECT files.example.jp:443 HTTP/1.1\r\n")  # an unfinished head holds the place
+        for _ in range(50):
+            if accepted() > before:
+                break
+        rc, out = lget("https://files.example.jp/notes.txt")
+        check(rc != 0 and CLEAN not in out, f"a connection over --max-connections is reset (curl {rc})")
+        holder.close()
+        for _ in range(50):  # until the worker has seen the holder go
+            rc, out = lget("https://files.example.jp/notes.txt")
+            if rc == 0:
+                break
+            time.sleep(0.2)
+        check(rc == 0 and CLEAN in out, f"admitted again once the place is free (curl {rc})")
+        for _ in range(50):  # the worker publishes every half second
+            c = counters("limits")
+            if c.get("proxy_conn_limit_refused", 0) >= 1:
+                break
+            time.sleep(0.1)
+        check(c.get("proxy_sanitize_busy") == 1 and c.get("proxy_conn_limit_refused", 0) >= 1,
+              f"counted ({c.get('proxy_sanitize_busy')} busy, {c.get('proxy_conn_limit_refused')} reset)")
+        lproxy.terminate()
+        lproxy.wait(timeout=20)
+        check(any(r.get("reason") == "sanitize-busy" for r in records("limits")), "log: sanitize-busy")
+
         # 6. lbg-icapd stopped: refused, never the original.
         icapd.terminate()
         icapd.wait(timeout=20)
@@ -309,11 +374,11 @@ console.log(cases.map(function (c) { return FindProxyForURL(c[0], c[1]); }).join
         proxy.terminate()
         proxy.wait(timeout=20)
         c = counters("real")
-        # Six sent to ICAP (the last one found lbg-icapd down); the big one never was.
-        check(c.get("proxy_sanitize_requests") == 6 and c.get("proxy_sanitize_replaced") == 1 and c.get("proxy_sanitize_blocked") == 2 and
+        # Seven sent to ICAP (the last one found lbg-icapd down); the big one never was.
+        check(c.get("proxy_sanitize_requests") == 7 and c.get("proxy_sanitize_replaced") == 1 and c.get("proxy_sanitize_blocked") == 2 and
               c.get("proxy_sanitize_too_large") == 1 and c.get("proxy_sanitize_failed") == 1 and
               c.get("proxy_pac_served") == 2 and
-              c.get("proxy_sanitize_unchanged") == 2,
+              c.get("proxy_sanitize_unchanged") == 3,
               "counters: " + json.dumps({k: v for k, v in c.items() if "sanitize" in k or "pac" in k}))
         reasons = [r.get("reason") for r in records("real")
                    if r.get("event_type") == "http" and r.get("action") == "deny"]

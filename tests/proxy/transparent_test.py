@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 PROXY, RULES, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
@@ -219,13 +220,21 @@ services:
                                    f"{WORK}/seen.jsonl", f"{WORK}/origin.crt", f"{WORK}/origin.key",
                                    f"{WORK}/origin.ready"])
         procs.append(origin)
-        proxy = subprocess.Popen(["ip", "netns", "exec", NS_R, PROXY, "--listen", "127.0.0.1:0",
+        # The splice check resolves splice.example.com for real (lbg-proxy's resolver threads):
+        # a DNS server of the test in the router namespace, named by a resolv.conf that only
+        # lbg-proxy's mount namespace sees.
+        with open(f"{WORK}/resolv.conf", "w") as f:
+            f.write("nameserver 127.0.0.1\n")
+        dns = subprocess.Popen(["ip", "netns", "exec", NS_R, sys.executable,
+                                os.path.join(HERE, "..", "lib", "dns_server.py"), "splice.example.com", ORIGIN])
+        procs.append(dns)
+        proxy = subprocess.Popen(["ip", "netns", "exec", NS_R, "unshare", "-m", "sh", "-c",
+                                  'mount --bind "$0" /etc/resolv.conf && exec "$@"', f"{WORK}/resolv.conf",
+                                  PROXY, "--listen", "127.0.0.1:0",
                                   "--transparent", "0.0.0.0:8443", "--port-file", f"{WORK}/port",
                                   "--policy", f"{WORK}/policy.yaml", "--ca-cert", f"{WORK}/appliance.pem",
                                   "--ca-key", f"{WORK}/appliance.key", "--trust-file", f"{WORK}/root.pem",
-                                  "--log-dir", f"{WORK}/log", "--workers", "2",
-                                  # the test's resolver for the splice check: the name's address
-                                  "--connect-to", f"splice.example.com={ORIGIN}:443"])
+                                  "--log-dir", f"{WORK}/log", "--workers", "2"])
         procs.append(proxy)
         check(wait_for(f"{WORK}/origin.ready", origin) and wait_for(f"{WORK}/port", proxy),
               "origin and proxy started")

@@ -28,13 +28,14 @@ int main(int argc, char** argv) {
   lbg::proxy::ProxyConfig cfg;
   std::string listen = "127.0.0.1:3128";
   std::string portFile;
-  std::string transparent;
+  std::vector<std::string> transparent;
   std::vector<std::string> connectTo;
   po::options_description opts("lbg-proxy options");
   opts.add_options()("help", "this text")(
-      "listen", po::value(&listen)->default_value(listen), "IPv4:port of the explicit listener (port 0: any)")(
-      "transparent", po::value(&transparent),
-      "IPv4:port of the transparent (TPROXY, IP_TRANSPARENT) listener; see tools/proxy/tproxy-rules.sh")(
+      "listen", po::value(&listen)->default_value(listen), "IPv4:port or [IPv6]:port of the explicit listener (port 0: any; [::] takes IPv4 clients too)")(
+      "transparent", po::value(&transparent)->composing(),
+      "IPv4:port or [IPv6]:port of a transparent (TPROXY, IP_TRANSPARENT) listener, at most one "
+      "per family and both on one port; see tools/proxy/tproxy-rules.sh")(
       "policy", po::value(&cfg.policyFile)->required(), "policy YAML")(
       "ca-cert", po::value(&cfg.caCertFile)->required(), "appliance CA certificate (PEM; lbgctl ca init makes /var/lib/lbg/ca/ca.pem)")(
       "ca-key", po::value(&cfg.caKeyFile)->required(), "appliance CA private key (PEM; /var/lib/lbg/ca/ca.key, group lbg-proxy)")(
@@ -64,7 +65,17 @@ int main(int argc, char** argv) {
       "seconds a relayed connection may stay silent")(
       "workers", po::value(&cfg.workers)->default_value(cfg.workers),
       "worker threads, each with its own event loop on the same ports (SO_REUSEPORT); 0: one per "
-      "CPU lbg-proxy may run on (its CPU affinity, e.g. systemd CPUAffinity=)");
+      "CPU lbg-proxy may run on (its CPU affinity, e.g. systemd CPUAffinity=)")(
+      "resolver-threads", po::value(&cfg.resolverThreads)->default_value(cfg.resolverThreads),
+      "threads per worker that resolve CONNECT names (getaddrinfo), so a slow DNS server never "
+      "stalls other connections; 1..64")(
+      "resolver-queue", po::value(&cfg.resolverQueue)->default_value(cfg.resolverQueue),
+      "name lookups that may wait per worker; further CONNECTs get 503 (resolve-busy)")(
+      "max-connections", po::value(&cfg.maxConnections)->default_value(cfg.maxConnections),
+      "client connections a worker holds at once; more are reset at accept and counted")(
+      "icap-held-budget", po::value(&cfg.icapHeldBudget)->default_value(cfg.icapHeldBudget),
+      "bytes of sanitized responses a worker holds for lbg-icapd at once (a body counts twice "
+      "while lbg-icapd has it); a response that would pass it gets 503 (sanitize-busy)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -83,15 +94,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   cfg.listenAddress = listen.substr(0, colon);
+  if (cfg.listenAddress.size() >= 2 && cfg.listenAddress.front() == '[' && cfg.listenAddress.back() == ']') {
+    cfg.listenAddress = cfg.listenAddress.substr(1, cfg.listenAddress.size() - 2);  // "[::1]:3128"
+  }
   cfg.listenPort = uint16_t(std::stoi(listen.substr(colon + 1)));
-  if (!transparent.empty()) {
-    const size_t tc = transparent.rfind(':');
+  for (const std::string& t : transparent) {
+    const size_t tc = t.rfind(':');
     if (tc == std::string::npos) {
       std::cerr << "lbg-proxy: --transparent needs ADDRESS:PORT\n";
       return 2;
     }
-    cfg.transparentAddress = transparent.substr(0, tc);
-    cfg.transparentPort = uint16_t(std::stoi(transparent.substr(tc + 1)));
+    std::string address = t.substr(0, tc);
+    if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+      address = address.substr(1, address.size() - 2);
+    }
+    const bool v6 = address.find(':') != std::string::npos;  // "[::]:8443" (or "::1" bare)
+    const auto port = uint16_t(std::stoi(t.substr(tc + 1)));
+    std::string& slot = v6 ? cfg.transparentAddress6 : cfg.transparentAddress;
+    const bool other = !cfg.transparentAddress.empty() || !cfg.transparentAddress6.empty();
+    if (!slot.empty() || address.empty() || (other && port != cfg.transparentPort)) {
+      std::cerr << "lbg-proxy: --transparent: at most one IPv4 and one [IPv6] listener, on one port\n";
+      return 2;
+    }
+    slot = address;
+    cfg.transparentPort = port;
   }
   for (const auto& m : connectTo) {
     const size_t eq = m.find('=');
