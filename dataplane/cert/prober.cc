@@ -149,6 +149,24 @@ bool Prober::takeToken(const IpAddr& server, Clock::time_point now) {
   return true;
 }
 
+bool Prober::bindSource(Probe& p, sockaddr_storage& src, socklen_t srcLen) {
+  if (!config_.workerOf || p.waiters.empty()) {
+    return bind(p.fd, reinterpret_cast<sockaddr*>(&src), srcLen) == 0;
+  }
+  // A source port in the ephemeral range whose flow the first asking worker owns: with the
+  // workers' symmetric hash about one port in `workers` fits. Ports in use are skipped.
+  constexpr uint32_t kFirst = 32768, kCount = 28232;
+  const uint32_t want = p.waiters.front().worker;
+  for (uint32_t tries = 0; tries < 4096; ++tries) {
+    const uint16_t port = uint16_t(kFirst + nextPort_++ % kCount);
+    if (config_.workerOf(p.client, port, p.server, p.port) != want) continue;
+    toSockaddr(p.client, port, src);
+    if (bind(p.fd, reinterpret_cast<sockaddr*>(&src), srcLen) == 0) return true;
+    if (errno != EADDRINUSE) return false;
+  }
+  return false;
+}
+
 bool Prober::start(Probe& p) {
   sockaddr_storage src, dst;
   const socklen_t srcLen = toSockaddr(p.client, 0, src);
@@ -161,7 +179,7 @@ bool Prober::start(Probe& p) {
   const bool v4 = src.ss_family == AF_INET;
   if (setsockopt(p.fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one,
                  sizeof(one)) != 0 ||
-      bind(p.fd, reinterpret_cast<sockaddr*>(&src), srcLen) != 0) {
+      !bindSource(p, src, srcLen)) {
     return false;
   }
   if (connect(p.fd, reinterpret_cast<sockaddr*>(&dst), dstLen) != 0 && errno != EINPROGRESS) {

@@ -21,6 +21,7 @@
 // requests for the same key are answered without a connection.
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
@@ -48,6 +49,13 @@ struct ProbeConfig {
   uint32_t negativeTtlSec = 60;      // how long a refused one stays refused
   uint32_t maxActive = 256;          // connections open at once; more wait (rate or deadline)
   uint32_t cacheEntries = 16384;     // the prober's own verdict cache (shared by all workers)
+  // With several gateway workers: the worker a connection (client address and port → server
+  // address and port) belongs to, as the ports spread flows (core/flow_steer.h). The probe then
+  // binds a source port its asking worker owns, since only that worker admits the connection
+  // (pipeline_probe.cc) and the server's replies reach that worker. Empty: the kernel picks.
+  std::function<uint32_t(const IpAddr& client, uint16_t clientPort, const IpAddr& server,
+                         uint16_t serverPort)>
+      workerOf;
 };
 
 struct ProberCounters {
@@ -87,6 +95,7 @@ class Prober {
   struct Probe;
   Prober() = default;
   bool start(Probe& p);
+  bool bindSource(Probe& p, sockaddr_storage& src, socklen_t srcLen);
   void advance(Probe& p);
   void finish(Probe& p, Refusal r, const Done& done);
   bool takeToken(const IpAddr& server, Clock::time_point now);
@@ -100,6 +109,7 @@ class Prober {
   std::map<CacheKey, std::unique_ptr<Probe>> probes_;
   std::unique_ptr<VerdictCache> cache_;
   uint32_t active_ = 0;
+  uint32_t nextPort_ = 0;  // where the search for a source port of the right worker goes on
   struct Bucket {
     double tokens = 0;
     Clock::time_point at{};

@@ -50,12 +50,16 @@ class Origin {
   }
   uint16_t port() const { return port_; }
   int accepted() const { return accepted_.load(); }
+  int lastPeerPort() const { return lastPeerPort_.load(); }  // the last connection's source port
 
  private:
   void run() {
     while (!stop_) {
-      const int c = accept(fd_, nullptr, nullptr);
+      sockaddr_in peer{};
+      socklen_t peerLen = sizeof(peer);
+      const int c = accept(fd_, reinterpret_cast<sockaddr*>(&peer), &peerLen);
       if (c < 0) return;
+      lastPeerPort_ = ntohs(peer.sin_port);
       ++accepted_;
       if (leaf_ == nullptr) {
         held_.push_back(c);  // silent
@@ -82,6 +86,7 @@ class Origin {
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> accepted_{0};
+  std::atomic<int> lastPeerPort_{0};
   std::vector<int> held_;
   std::thread thread_;
 };
@@ -153,6 +158,44 @@ TEST_F(ProberTest, GoodCertificateOneConnectionForRequestsOfOneKey) {
   EXPECT_EQ(again.result, Refusal::None);
   EXPECT_EQ(o.accepted(), 1);
   EXPECT_EQ(p->counters().cacheAnswered, 1u);
+}
+
+// With several gateway workers only the asking worker admits the probe's connection, so the probe
+// binds a source port that worker owns (ProbeConfig::workerOf, the ports' steering in the gateway).
+TEST_F(ProberTest, SourcePortOwnedByTheAskingWorker) {
+  Origin o(&good_);
+  ProbeConfig c;
+  c.enabled = true;
+  c.timeoutMs = 2000;
+  uint32_t asked = 0;
+  c.workerOf = [&](const IpAddr& client, uint16_t clientPort, const IpAddr& server,
+                   uint16_t serverPort) -> uint32_t {
+    ++asked;
+    EXPECT_EQ(client, *IpAddr::parse("127.0.0.1"));
+    EXPECT_EQ(server, *IpAddr::parse("127.0.0.1"));
+    EXPECT_EQ(serverPort, o.port());
+    return clientPort % 3;  // three workers
+  };
+  auto p = Prober::create(store_.get(), c);
+  ASSERT_TRUE(p);
+  for (uint32_t worker = 0; worker < 3; ++worker) {
+    VerifyRequest q;
+    ask(q, o.port(), "svc.example.com");
+    p->forget({}, true);  // each round a new connection, not the prober's cached answer
+    std::vector<uint32_t> answered;
+    const Prober::Done d = [&](VerifyRequest*, uint32_t w) { answered.push_back(w); };
+    p->submit(&q, worker, d);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (answered.empty() && std::chrono::steady_clock::now() < until) {
+      p->poll(d);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(answered, std::vector<uint32_t>{worker});
+    EXPECT_EQ(q.result, Refusal::None);
+    EXPECT_EQ(o.accepted(), int(worker) + 1);
+    EXPECT_EQ(uint32_t(o.lastPeerPort()) % 3, worker) << o.lastPeerPort();
+  }
+  EXPECT_GE(asked, 3u);
 }
 
 TEST_F(ProberTest, WrongNameUntrustedClosedAndSilent) {

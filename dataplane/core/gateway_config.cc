@@ -72,14 +72,6 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
       if (c.workers < 1 || c.workers > 32) {
         return errorAt(path, root["workers"], "workers must be 1..32");
       }
-      // The tap's queues are chosen by the kernel's own hash, not the NICs' symmetric RSS: a
-      // proxy leg or a certificate probe would come back to a worker that does not hold its flow
-      // and be refused. Refused here, clearly, rather than failing closed flow by flow.
-      if (c.workers > 1 && !c.exceptionPort.empty()) {
-        return errorAt(path, root["workers"],
-                       "the exception port works with one worker (workers: 1) until the tap's "
-                       "queues are steered to the worker of each flow");
-      }
     }
     if (root["rx_burst"]) c.rxBurst = root["rx_burst"].as<uint16_t>();
     if (root["trust_store"]) c.trustStore = root["trust_store"].as<std::string>();

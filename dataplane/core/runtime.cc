@@ -23,13 +23,6 @@ namespace lbg::dataplane {
 
 namespace {
 
-// Symmetric Toeplitz key: both directions of a flow hash to the same queue, hence the same worker
-// and the same flow table.
-uint8_t kSymmetricRssKey[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-                                0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-                                0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-                                0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
-
 uint64_t realtimeNs() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -102,6 +95,7 @@ GatewayRuntime::~GatewayRuntime() {
     rte_eth_dev_stop(ports_[r]);
     rte_eth_dev_close(ports_[r]);
   }
+  for (rte_ring* ring : steerRings_) rte_ring_free(ring);
 }
 
 uint64_t GatewayRuntime::nowNs() const {
@@ -143,10 +137,13 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   if (!pool) return pool.error();
   rt->packetPool_ = std::move(pool.value());
   rt->pool_ = rt->packetPool_->get();
+  bool rss[3] = {false, false, false};
   for (int r = 0; r < rt->portCount_; ++r) {
-    auto ok = rt->setupPort(rt->ports_[r], kRoles[r]);
+    auto ok = rt->setupPort(rt->ports_[r], kRoles[r], rss[r]);
     if (!ok) return ok.error();
   }
+  auto steer = rt->setupSteering(rss);
+  if (!steer) return steer.error();
   PipelineConfig pipelineConfig = config.pipeline;
   if (rt->portCount_ == 3) {
     // Frames handed to the kernel must be addressed to the tap (net_tap gives the kernel's
@@ -166,6 +163,15 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   probe.enabled = config.certProbeEnabled && rt->portCount_ == 3;
   pipelineConfig.probePositiveTtlNs = uint64_t(probe.positiveTtlSec) * 1000000000ull;
   pipelineConfig.probeNegativeTtlNs = uint64_t(probe.negativeTtlSec) * 1000000000ull;
+  if (rt->steering_) {
+    // The probe's connection must belong to the worker that asked (flow_steer.h): it picks its
+    // source port by the same function the ports spread flows with.
+    const FlowSteering* steering = rt->steering_.get();
+    probe.workerOf = [steering](const IpAddr& client, uint16_t clientPort, const IpAddr& server,
+                                uint16_t serverPort) -> uint32_t {
+      return steering->queueOfTuple(client, clientPort, server, serverPort, 6);
+    };
+  }
   auto verifier =
       cert::Verifier::create(config.trustStore, config.workers, config.certRequests, probe);
   if (!verifier) return verifier.error();
@@ -191,7 +197,7 @@ Result<std::unique_ptr<GatewayRuntime>> GatewayRuntime::create(
   return rt;
 }
 
-Result<Ok> GatewayRuntime::setupPort(uint16_t port, const char* role) {
+Result<Ok> GatewayRuntime::setupPort(uint16_t port, const char* role, bool& rss) {
   rte_eth_dev_info info{};
   if (rte_eth_dev_info_get(port, &info) != 0) return Error{std::string(role) + ": no device info"};
   const uint16_t queues = static_cast<uint16_t>(config_.workers);
@@ -200,16 +206,21 @@ Result<Ok> GatewayRuntime::setupPort(uint16_t port, const char* role) {
                  " queues, " + std::to_string(queues) + " workers need one each"};
   }
   rte_eth_conf conf{};
+  uint8_t key[40];  // the configure call takes a mutable key
+  rss = false;
   if (queues > 1) {
     const uint64_t hf = info.flow_type_rss_offloads &
                         (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-    if (hf != 0) {
+    // The exception port never: the kernel picks its queue (flow_steer.h, runtime_steer.cc).
+    if (hf != 0 && std::strcmp(role, "exception") != 0) {
+      std::memcpy(key, kSymmetricRssKey, sizeof(key));
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-      conf.rx_adv_conf.rss_conf.rss_key = kSymmetricRssKey;
-      conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(kSymmetricRssKey);
+      conf.rx_adv_conf.rss_conf.rss_key = key;
+      conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(key);
       conf.rx_adv_conf.rss_conf.rss_hf = hf;
+      rss = true;
     }
-    // Without RSS (virtual devices) the device spreads flows itself (af_packet: symmetric fanout).
+    // Without RSS (virtual devices) the frames are steered in software (runtime_steer.cc).
   }
   int rc = rte_eth_dev_configure(port, queues, queues, &conf);
   if (rc != 0) return Error{std::string(role) + ": configure failed: " + rte_strerror(-rc)};
@@ -248,15 +259,18 @@ void GatewayRuntime::workerLoop(uint32_t index) {
     const bool standby = ha_.workerRole(index, now) == HaRole::Standby;
     tx.setStandby(standby);
     for (int r = 0; r < portCount_; ++r) {
-      const uint16_t got = rte_eth_rx_burst(ports_[r], static_cast<uint16_t>(index), burst, n);
+      uint16_t got = rte_eth_rx_burst(ports_[r], static_cast<uint16_t>(index), burst, n);
       if (got == 0) continue;
       if (standby) {
         counters.ha_standby_dropped += got;
         rte_pktmbuf_free_bulk(burst, got);
-      } else {
-        p.processBurst(burst, got, ingress[r], now, tx);
+        continue;
       }
+      if (steerRx_[r]) got = steerAway(index, burst, got, counters);  // others' flows handed over
+      if (r == 2) counters.exception_rx += got;
+      if (got != 0) p.processBurst(burst, got, ingress[r], now, tx);
     }
+    if (!steerRings_.empty()) processSteered(index, p, now, tx, standby, counters);
     p.serviceCert(now, tx, false);  // the certificate verifier's answers
     p.serviceLearn(now, standby, tx);  // after a takeover: the switches learn (pipeline_learn.cc)
     tx.flushAll();
@@ -338,6 +352,16 @@ std::vector<ControlApi::Counter> GatewayRuntime::counters() const {
 void GatewayRuntime::printCounters(std::FILE* out) const {
   for (const auto& c : counters()) std::fprintf(out, "%-44s %14llu\n", c.name.c_str(),
                                                 static_cast<unsigned long long>(c.value));
+  if (portCounters_.size() < 2) return;
+  // With several workers, each worker's loop counters too (how the steering spread the work).
+  for (size_t w = 0; w < portCounters_.size(); ++w) {
+    std::vector<Counter> rows;
+    appendCounters(*portCounters_[w], rows);
+    for (const auto& c : rows) {
+      const std::string name = "worker" + std::to_string(w) + "." + c.name;
+      std::fprintf(out, "%-44s %14llu\n", name.c_str(), static_cast<unsigned long long>(c.value));
+    }
+  }
 }
 
 ids::RuleCostReport GatewayRuntime::idsRuleCosts(size_t limit) const {

@@ -10,6 +10,7 @@
 
 #include "dataplane/core/control_api.h"
 #include "dataplane/core/event_sink.h"
+#include "dataplane/core/flow_steer.h"
 #include "dataplane/core/gateway_config.h"
 #include "dataplane/core/ha_role.h"
 #include "dataplane/core/mbuf_pool.h"
@@ -20,6 +21,8 @@
 #include "dataplane/inspect/dns/binding_table.h"
 
 struct rte_mempool;
+struct rte_mbuf;
+struct rte_ring;
 
 namespace lbg::dataplane {
 
@@ -85,7 +88,13 @@ class GatewayRuntime : public ControlApi {
  private:
   GatewayRuntime(const GatewayConfig& config, std::shared_ptr<const policy::Snapshot> policy,
                  EventSink& log);
-  Result<Ok> setupPort(uint16_t port, const char* role);
+  // Sets up one port with a queue per worker; `rss` says whether the port spreads flows itself.
+  Result<Ok> setupPort(uint16_t port, const char* role, bool& rss);
+  // runtime_steer.cc: with several workers, which frames a worker hands to the flow's owner.
+  Result<Ok> setupSteering(const bool rss[3]);
+  uint16_t steerAway(uint32_t index, rte_mbuf** burst, uint16_t got, PortCounters& counters);
+  void processSteered(uint32_t index, Pipeline& p, uint64_t now, TxSink& tx, bool standby,
+                      PortCounters& counters);
   static int workerMain(void* arg);
   void workerLoop(uint32_t index);
   void drainAllEvents();
@@ -106,6 +115,12 @@ class GatewayRuntime : public ControlApi {
   uint16_t ports_[3] = {0, 0, 0};  // indexed by PortRole
   int portCount_ = 2;               // 3 with the exception port
   std::vector<std::unique_ptr<Pipeline>> pipelines_;
+  // Several workers: the owner of each flow as the ports spread them (flow_steer.h), the ports
+  // whose frames are steered in software (the exception port; ports without RSS), and each
+  // worker's ring of frames handed to it (multi-producer, its own single consumer).
+  std::unique_ptr<FlowSteering> steering_;
+  bool steerRx_[3] = {false, false, false};
+  std::vector<rte_ring*> steerRings_;
   // After pipelines_, so destroyed first: its thread stops before the request pools it may still
   // be answering (in the pipelines) go away. The pipelines no longer use it by then.
   std::unique_ptr<cert::Verifier> verifier_;

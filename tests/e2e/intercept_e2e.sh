@@ -12,11 +12,16 @@
 #   - the same over IPv6 (fd00:78::/64 beside the IPv4 net): curl -6 intercepted, the origin sees
 #     the tenant headers replaced and the client's IPv6 address; with lbg-proxy stopped, refused.
 # Only namespaces this script creates are touched. Needs root and nft; skips (77) otherwise.
-# Usage: intercept_e2e.sh LBG_GATEWAY LBG_PROXY TPROXY_RULES WORKDIR
+# With WORKERS > 1 (several gateway workers): also many intercepted connections, all of which must
+# succeed, and every worker must have handled exception-port frames (core/runtime_steer.cc).
+# Usage: intercept_e2e.sh LBG_GATEWAY LBG_PROXY TPROXY_RULES WORKDIR [WORKERS]
 set -euo pipefail
 source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
 GW=$(realpath "$1") PROXY=$(realpath "$2") RULES=$(realpath "$3")
 WORK=$(realpath -m "$4")
+WORKERS=${5:-1}
+# EAL wants one lcore more than workers (the service thread's): on a 2-CPU machine, float them.
+LCORES=""; [ "$WORKERS" -gt 1 ] && LCORES=", \"--lcores\", \"(0-$WORKERS)@(0-1)\""
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null && command -v nft >/dev/null || { echo "SKIP: needs curl and nft"; exit 77; }
 
@@ -48,7 +53,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout app
   -out appliance.pem -days 2 -subj "/CN=lbg appliance CA" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr \
   -subj "/CN=login.microsoftonline.com" 2>/dev/null
-printf 'subjectAltName=DNS:login.microsoftonline.com,DNS:allowed.example.jp\n' > san.ext
+printf 'subjectAltName=DNS:login.microsoftonline.com,DNS:allowed.example.jp,DNS:*.probe.example.jp\n' > san.ext
 openssl x509 -req -in srv.csr -CA root.pem -CAkey root.key -CAcreateserial -out srv.pem -days 2 \
   -extfile san.ext 2>/dev/null
 
@@ -70,16 +75,16 @@ services:
       headers: {Restrict-Access-To-Tenants: "contoso.onmicrosoft.com", Restrict-Access-Context: "dir-0001"}
   - name: e2e-allowed
     kind: lgwan-asp
-    fqdn: [allowed.example.jp]
+    fqdn: [allowed.example.jp, "*.probe.example.jp"]  # one name per probe (section 2c)
     ports: [tcp/443]
 EOF
 cat > gateway.yaml <<EOF
-eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"]
+eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"$LCORES]
 ports:
-  inside: "net_af_packet0,iface=gi"
-  outside: "net_af_packet1,iface=go"
+  inside: "net_af_packet0,iface=gi,qpairs=$WORKERS"
+  outside: "net_af_packet1,iface=go,qpairs=$WORKERS"
   exception: "net_tap0,iface=$TAP"
-workers: 1
+workers: $WORKERS
 flows: 65536
 trust_store: $WORK/root.pem  # the origins' test root: the certificate probe checks against it
 policy: $WORK/policy.yaml
@@ -179,11 +184,28 @@ check "IPv6: the origin sees the client's own IPv6 address" grep -q "\"peer\": \
 check "IPv6: the kernel resolved no neighbour on the tap, only the pinned next hop was used" bash -c \
   "n=\$(ip -n '$NG' -6 neigh show dev '$TAP'); [ -n \"\$n\" ] && ! grep -qv PERMANENT <<< \"\$n\""
 
+# --- 2c. several workers: many connections (new source ports), each flow on its owning worker -
+if [ "$WORKERS" -gt 1 ]; then
+  ok=0
+  for i in $(seq 1 24); do
+    read -r rc code < <(curl_to login.microsoftonline.com "$SERVER_IP" appliance.pem)
+    [ "$rc" = 0 ] && [ "$code" = 200 ] && ok=$((ok+1))
+  done
+  check "24 intercepted connections through $WORKERS workers all succeed ($ok)" test "$ok" = 24
+  ok=0  # a name each: each its own certificate probe, admitted by the worker that asked
+  for i in $(seq 1 16); do
+    read -r rc code < <(curl_to "n$i.probe.example.jp" "$SERVER2_IP" root.pem)
+    [ "$rc" = 0 ] && [ "$code" = 200 ] && ok=$((ok+1))
+  done
+  check "16 probed connections through $WORKERS workers all succeed ($ok)" test "$ok" = 16
+fi
+seen_before=$(seen)
+
 # --- 3. proxy down: refused, never passed unintercepted -------------------------------------
 kill "$PXPID"; wait "$PXPID" 2>/dev/null || true; PXPID=
 read -r rc code < <(curl_to login.microsoftonline.com "$SERVER_IP" root.pem)
 check "with lbg-proxy stopped the intercepted flow is refused (curl rc=$rc)" test "$rc" = 7
-check "nothing reached the origin unintercepted" test "$(seen)" = 2
+check "nothing reached the origin unintercepted" test "$(seen)" = "$seen_before"
 read -r rc code < <(curl_to allowed.example.jp "$SERVER2_IP" root.pem)
 check "the fast-path host still works (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
 # --- 3b. IPv6, proxy down: refused too ------------------------------------------------------
@@ -198,6 +220,13 @@ set +e; wait "$GWPID"; gwrc=$?; set -e
 GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
 check "counters: two refused intercepted flows (IPv4, IPv6)" grep -Eq "intercept_refused[^0-9]+2\b" gateway.err
+if [ "$WORKERS" -gt 1 ]; then  # the exit report's per-worker rows: no worker did it all alone
+  for w in $(seq 0 $((WORKERS - 1))); do
+    check "worker $w handled exception-port frames" grep -Eq "^worker$w\.exception_rx +[1-9]" gateway.err
+  done
+  check "no frame lost between workers" grep -Eq "^steer_dropped +0\b" gateway.err
+  check "every probe connection admitted (17)" grep -Eq "^cert_probe_flows +17\b" gateway.err
+fi
 cat log/*.jsonl > events.json
 check "log: verdict allow/intercept for the entra flow" grep -q '"action":"allow","reason":"intercept"' events.json
 check "log: deny intercept-unavailable:proxy" grep -q '"action":"deny","reason":"intercept-unavailable:proxy"' events.json
