@@ -59,7 +59,9 @@ SID_RE = re.compile(r"[;(\s]sid\s*:\s*(\d+)\s*;")
 # only for a whole Content-Length body beside its head, e.g. not http-encoding-gzip-uncompressed's).
 UNFED_RE = re.compile(r"[;(\s](tls[._]cert_subject|tls[._]cert_issuer|http\.request_body)\s*;")
 # The response buffers are fed for HTTP/1.x responses only (pipeline_http_response.cc): file.data
-# of another protocol (SMTP, SMB, HTTP/2, ...) or of a request (an upload: to_server) is not.
+# of another protocol (SMTP, SMB, HTTP/2, ...) or of a request (an upload: to_server) is not, so
+# only `http` rules not bound to_server are kept (an `ip`/`tcp` file_data rule may be meant for
+# any protocol's files; bug-2576-04's, the two such cases, are GRE captures lbg does not decode).
 RESPONSE_RE = re.compile(r"[;(\s](http\.stat_code|http\.response_body|file[._]data)\s*;")
 RESPONSE_FED_RE = re.compile(r"^\s*\w+\s+(http|http1)\s")
 TO_SERVER_RE = re.compile(r"[;(\s]flow\s*:[^;]*(to_server|from_client)")
