@@ -62,6 +62,7 @@ struct rte_mempool;
 namespace lbg::ids {
 struct ScanResult;
 struct FlowIdsState;
+class Scratch;
 }
 
 namespace lbg::dataplane {
@@ -152,6 +153,14 @@ struct PipelineConfig {
   // Hyperscan's stream state), reserved when a policy with `ids:` is first used. A flow beyond
   // it is counted (ids_state_full) and follows ids.on_fault (fail closed by default).
   uint32_t idsFlows = 16384;
+  // HTTP responses (pipeline_http_response.cc), followed when a rule reads http.stat_code,
+  // http.response_body or file.data: a response body is gathered and scanned up to this many
+  // bytes (Suricata's response-body-limit; beyond: counted ids_response_body_beyond, not
+  // scanned), in one of this many buffers per worker (reserved, touched as used; at most 65,534)
+  // held while the body is in flight; a body that finds none is not inspected
+  // (ids_response_unbuffered).
+  uint32_t idsResponseBodyLimit = 65536;
+  uint32_t idsResponseBodies = 64;
   // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,
   // TCP flows to a service with `intercept: true` (by its CIDR, or by the DNS binding of the
   // destination) are handed to it from their SYN, their frames' destination MAC set to
@@ -180,6 +189,8 @@ struct PipelineConfig {
 };
 
 struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
+struct IdsResponseFlow;   // ids_response.h
+class IdsResponseBodies;  // ids_response.h
 struct IdsWorkerDelete {
   void operator()(IdsWorker* w) const;
 };
@@ -354,6 +365,15 @@ class Pipeline {
   bool idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram, Unit& u,
                    TxSink& tx);
   bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  // pipeline_http_response.cc: the server's next in-order bytes of an HTTP flow (`fin`: they end
+  // its side) through the flow's response follower; each response's http.stat_code,
+  // http.response_body and file.data scanned where its body ends (or reaches the inspection
+  // limit), before the segment that ends it leaves. False when it denied the flow.
+  bool idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
+                       IdsResponseBodies& bodies, ids::Scratch& scratch,
+                       std::span<const uint8_t> bytes, bool fin, Unit& u, TxSink& tx);
+  bool idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
+                       IdsResponseBodies& bodies, ids::Scratch& scratch, Unit& u, TxSink& tx);
   void forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void idsReleaseHeld(Entry& e, TxSink& tx, PortRole out);
   void idsJudged(Entry& e);

@@ -126,6 +126,10 @@
   X(ids_tls_encrypted, "TLS flows whose scanning ended where their encrypted records began") \
   X(ids_threshold_full, "IDS matches alerted untracked: the worker's threshold table was full") \
   X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)") \
+  X(ids_http_responses, "HTTP responses whose stat_code/body buffers the IDS scanned")     \
+  X(ids_response_body_beyond, "HTTP response body bytes past the inspection limit, not scanned as a buffer") \
+  X(ids_response_unbuffered, "HTTP responses whose body found no free body buffer: not inspected") \
+  X(ids_http_response_broken, "server streams the HTTP response follower could not read: not followed") \
   LBG_HA_SYNC_WORKER_COUNTERS(X)
 
 namespace lbg::dataplane {

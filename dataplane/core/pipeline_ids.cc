@@ -42,6 +42,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "dataplane/core/ids_response.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/ids/engine.h"
@@ -59,6 +60,7 @@ using telemetry::Reason;
 namespace {
 constexpr uint8_t kTcp = 6;
 constexpr uint8_t kTcpSyn = 0x02;
+constexpr uint8_t kTcpFin = 0x01;
 constexpr uint32_t kNone = UINT32_MAX;
 
 struct IdsFlow {
@@ -69,6 +71,7 @@ struct IdsFlow {
   // Default-initialised, not zeroed, when a flow takes the slot: its byte arrays (stream tails,
   // flowbits, address hits) are read only up to their counts, so only the scalars are written.
   ids::FlowIdsState st;
+  IdsResponseFlow resp;  // the server's HTTP responses (pipeline_http_response.cc)
 };
 
 uint64_t mix(uint64_t x) {
@@ -134,6 +137,9 @@ struct IdsWorker {
   // A leaf's subject and issuer as text (inspect/tls/x509_name.h); longer names are cut.
   char certSubject[2048];
   char certIssuer[2048];
+  // HTTP response bodies in flight (ids_response.h).
+  uint32_t bodySlots;
+  IdsResponseBodies bodies;
 
   static uint64_t indexSize(uint32_t slots) {
     uint64_t n = 2;
@@ -141,8 +147,13 @@ struct IdsWorker {
     return n;
   }
   // HugeArray: anonymous zeroed pages the kernel maps on first touch, none written here.
-  IdsWorker(uint32_t slots, uint32_t maxHeld)
-      : capacity(slots), flows(slots), index(indexSize(slots)), held(maxHeld) {
+  IdsWorker(uint32_t slots, uint32_t maxHeld, uint32_t responseBodies, uint32_t bodyLimit)
+      : capacity(slots),
+        flows(slots),
+        index(indexSize(slots)),
+        held(maxHeld),
+        bodySlots(std::min<uint32_t>(responseBodies, IdsResponseFlow::kNoBody - 1)),
+        bodies(bodySlots, bodyLimit) {
     static_assert(std::is_trivially_copyable_v<IdsFlow>);
     mask = index.size() - 1;
   }
@@ -175,6 +186,7 @@ struct IdsWorker {
     if (index[i].slotPlus1 == 0) return;
     IdsFlow& f = flows[index[i].slotPlus1 - 1];
     engine->release(f.st, *scratch);  // its streams reset and pooled for the next flows
+    bodies.release(f.resp);
     f.flowId = 0;
     f.nextFree = freeHead;
     freeHead = uint32_t(&f - flows.data());
@@ -200,6 +212,7 @@ struct IdsWorker {
     freeHead = kNone;
     for (uint32_t i = used; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
     if (used > 0) std::fill(index.data(), index.data() + mask + 1, IndexEntry{});
+    bodies.reset(bodySlots);
     engine = next;
     scratch = engine->makeScratch();
   }
@@ -218,7 +231,10 @@ namespace {
 // null when the pool is full. `ids` is created and switched here, at most once per policy version.
 IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const PipelineConfig& config,
                    const policy::Snapshot& snap, Pipeline::Entry& e) {
-  if (!ids) ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow));
+  if (!ids) {
+    ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow, config.idsResponseBodies,
+                            config.idsResponseBodyLimit));
+  }
   if (ids->engine.get() != snap.idsEngine()) ids->switchTo(snap.idsEngineShared());
   if (e.meta.flags & kFlowIdsHeld) {
     if (IdsFlow* f = ids->find(e.user.flowId)) return f;
@@ -243,6 +259,18 @@ size_t readableAfter(const rte_mbuf* m, std::span<const uint8_t> bytes) {
   const uint8_t* end = begin + m->buf_len;
   const uint8_t* last = bytes.data() + bytes.size();
   return bytes.data() >= begin && last <= end ? size_t(end - last) : 0;
+}
+
+bool idsReadsResponse(const ids::Engine& engine) {
+  return engine.inspects(ids::Buffer::HttpStatCode, ids::kToClient) ||
+         engine.inspects(ids::Buffer::HttpResponseBody, ids::kToClient) ||
+         engine.inspects(ids::Buffer::FileData, ids::kToClient);
+}
+
+// The request's method is HEAD: its response has no body (http_response_buffers.h).
+bool isHeadRequest(std::span<const uint8_t> request) {
+  static constexpr uint8_t kHead[] = {'H', 'E', 'A', 'D', ' '};
+  return request.size() >= sizeof kHead && std::equal(kHead, kHead + sizeof kHead, request.data());
 }
 
 uint32_t dataSeqOf(const packet::PacketView& v) {
@@ -346,8 +374,18 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   }
   const ids::Engine* engine = snap_->idsEngine();
   const packet::PacketView& v = u.view;
-  if (engine == nullptr || u.count == 0 || v.payloadLen == 0 || (e.meta.flags & kFlowIdsDone)) {
-    return true;
+  if (engine == nullptr || u.count == 0 || (e.meta.flags & kFlowIdsDone)) return true;
+  if (v.payloadLen == 0) {
+    // The server's FIN ends a response whose body runs until the close: scanned before it leaves.
+    if (fromInitiator || !(v.tcpFlags & kTcpFin) || !(e.meta.flags & kFlowIdsHeld) ||
+        ids_->engine.get() != engine) {
+      return true;
+    }
+    IdsFlow* f = ids_->find(e.user.flowId);
+    if (f == nullptr || f->resp.http.phase != ids::HttpResponseState::Phase::UntilClose) {
+      return true;
+    }
+    return idsHttpResponse(e, f->st, f->resp, ids_->bodies, *ids_->scratch, {}, true, u, tx);
   }
   const int d = fromInitiator ? 0 : 1;
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
@@ -397,7 +435,14 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     r = engine->scanPayload(st, fromInitiator ? ids::kToServer : ids::kToClient, bytes,
                             *ids_->scratch, readableAfter(u.mbufs[0], bytes));
   }
-  return idsAct(e, r, fault, &u, fromInitiator, &tx);
+  if (!idsAct(e, r, fault, &u, fromInitiator, &tx)) return false;
+  // The server's bytes of an HTTP flow, when some rule reads the response (else not followed).
+  if (f != nullptr && !fromInitiator && e.key.proto == kTcp && !(e.meta.flags & kFlowIdsDone) &&
+      f->st.tuple.app == ids::AppProto::Http && idsReadsResponse(*engine)) {
+    return idsHttpResponse(e, f->st, f->resp, ids_->bodies, *ids_->scratch, bytes,
+                           (v.tcpFlags & kTcpFin) != 0, u, tx);
+  }
+  return true;
 }
 
 void Pipeline::forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
@@ -512,6 +557,7 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
     return idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);
   }
   f->st.tuple.app = idsApp(e.user.appProto);
+  noteHttpRequest(f->resp.http, isHeadRequest(request));
   ids::BufferSet buffers;
   if (identity_.host) buffers.set(ids::Buffer::HttpHost, identity_.name);
   if (ids::fillHttpHeadBuffers(request.first(std::min<size_t>(head.headLength, request.size())),
@@ -597,6 +643,7 @@ void Pipeline::idsJudged(Entry& e) {
   }
   // The request head (the inspector judged it well formed): request line and fields.
   if (identity_.host && !payload.empty()) {
+    noteHttpRequest(f->resp.http, isHeadRequest(payload));
     ids::fillHttpHeadBuffers(payload, *ids_->httpHead, names);
     inspect::HttpRequestHead head;
     if (inspect::parseHttpRequestHead(payload, head) == inspect::Status::Done) {

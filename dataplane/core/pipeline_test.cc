@@ -1640,7 +1640,11 @@ class PipelineIdsTest : public PipelineTest {
            "alert http any any -> any any (msg:\"exfil header\"; http.header; "
            "content:\"X-Exfil|3a 20|yes|0d 0a|\"; sid:1006;)\n"
            "drop http any any -> any any (msg:\"exfil body\"; http.request_body; "
-           "content:\"secret=1\"; endswith; sid:1007;)\n";
+           "content:\"secret=1\"; endswith; sid:1007;)\n"
+           "drop http any any -> any any (msg:\"pe download\"; flow:to_client; file.data; "
+           "content:\"MZ\"; depth:2; content:\"EVILPAYLOAD\"; distance:0; sid:1008;)\n"
+           "alert http any any -> any any (msg:\"not found\"; http.stat_code; content:\"404\"; "
+           "sid:1009;)\n";
     std::string yaml = kPolicy;
     yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
     return yaml;
@@ -1763,6 +1767,124 @@ TEST_F(PipelineIdsTest, ServerBytesAreScannedToo) {
   inject(testing::frame(s, Bytes(resp.begin(), resp.end())), Ingress::OutsidePort);
   EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
+}
+
+// The server's HTTP responses (pipeline_http_response.cc): http.stat_code, and the body as
+// http.response_body / file.data, framed and dechunked, scanned as one buffer before the segment
+// that completes it leaves.
+class PipelineIdsResponseTest : public PipelineIdsTest {
+ protected:
+  // Opens a flow on clientPort and sends `request`; returns the server's next seq.
+  uint32_t open(uint16_t clientPort, const std::string& request) {
+    const uint32_t seq = handshake(m365_, 80, clientPort);
+    sendSegments(m365_, 80, seq, Bytes(request.begin(), request.end()), 1000, false, clientPort);
+    clientNext_ = seq + uint32_t(request.size());
+    return 5001;
+  }
+  // The server sends `data` as one segment at `seq` (FIN with it when `fin`); returns the next.
+  uint32_t serve(uint16_t clientPort, uint32_t seq, const std::string& data, bool fin = false) {
+    L4Spec s = serverSide(m365_, 80, clientPort);
+    s.seq = seq;
+    s.ack = clientNext_;
+    if (fin) s.flags = 0x19;  // FIN|PSH|ACK
+    inject(testing::frame(s, Bytes(data.begin(), data.end())), Ingress::OutsidePort);
+    return seq + uint32_t(data.size());
+  }
+  bool deliveredContains(const std::string& needle) const {
+    for (const auto& f : tx_.frames) {
+      std::string s(f.bytes.begin(), f.bytes.end());
+      if (f.port == PortRole::Inside && s.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+  uint32_t clientNext_ = 0;
+};
+
+TEST_F(PipelineIdsResponseTest, FileDataDropStopsADownloadBeforeItsEndLeaves) {
+  uint32_t seq = open(40011, "GET /f.exe HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  seq = serve(40011, seq, "HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\nMZ-part1-EVIL");
+  seq = serve(40011, seq, "PAYLO");
+  EXPECT_TRUE(deliveredContains("PAYLO"));  // the body is not complete yet
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+  serve(40011, seq, "AD-tail-12");  // completes the 28 bytes: scanned, dropped, flow reset
+  EXPECT_FALSE(deliveredContains("AD-tail-12"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+  EXPECT_FALSE(resets(PortRole::Inside).empty());
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1008);
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 1u);
+}
+
+// depth:2 counts from the body's start: the same bytes later in the body, or in a body whose
+// chunk framing precedes them on the wire, are told apart as Suricata does (dechunked).
+TEST_F(PipelineIdsResponseTest, BodyPositionsCountFromTheDechunkedBodyStart) {
+  uint32_t seq = open(40012, "GET /a HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  seq = serve(40012, seq, "HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\nxMZEVILPAYLOAD..");
+  EXPECT_TRUE(deliveredContains("xMZEVILPAYLOAD"));  // MZ not at the start
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+
+  seq = open(40013, "GET /b HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  seq = serve(40013, seq, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nMZ\r\n");
+  seq = serve(40013, seq, "4\r\nEVIL\r\n7\r\nPAYLOAD\r\n");
+  EXPECT_TRUE(deliveredContains("PAYLOAD"));  // the body ends with the last chunk only
+  serve(40013, seq, "0\r\n\r\n");
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+}
+
+TEST_F(PipelineIdsResponseTest, StatCodeAlertsAndTheResponseIsForwarded) {
+  uint32_t seq = open(40014, "GET /x HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  serve(40014, seq, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_TRUE(deliveredContains("404 Not Found"));
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1009);
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+}
+
+// A HEAD's response has a Content-Length and no body: the next response's head is read as a
+// head (were it read as the HEAD's body, its MZ body would not be at the body's start).
+TEST_F(PipelineIdsResponseTest, HeadResponseHasNoBodyAndPipelinedResponsesFollow) {
+  uint32_t seq = open(40015, "HEAD /f HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  const std::string later = "GET /f HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, clientNext_, Bytes(later.begin(), later.end()), 1000, false, 40015);
+  clientNext_ += uint32_t(later.size());
+  seq = serve(40015, seq, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n");
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+  serve(40015, seq, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nMZEVILPAYLOAD");
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 2u);
+}
+
+// A body without length runs until the server closes: scanned at the FIN, which is held with it.
+TEST_F(PipelineIdsResponseTest, BodyUntilCloseIsScannedAtTheFin) {
+  uint32_t seq = open(40016, "GET /c HTTP/1.0\r\nHost: outlook.office365.com\r\n\r\n");
+  seq = serve(40016, seq, "HTTP/1.0 200 OK\r\n\r\nMZEVILPAY");
+  seq = serve(40016, seq, "LOAD and more");
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+  serve(40016, seq, "", true);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+}
+
+// Past the inspection limit (64 KiB) the body is counted, not scanned: the scan happens when the
+// limit is reached, so a pattern beyond it does not match.
+TEST_F(PipelineIdsResponseTest, BodyBeyondTheLimitIsCountedNotScanned) {
+  uint32_t seq = open(40017, "GET /big HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  const size_t limit = 65536;
+  seq = serve(40017, seq, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(limit + 13) +
+                              "\r\n\r\nMZ");
+  const std::string filler(1000, 'f');
+  size_t sent = 2;
+  while (sent + filler.size() <= limit) {
+    seq = serve(40017, seq, filler);
+    sent += filler.size();
+  }
+  seq = serve(40017, seq, std::string(limit - sent, 'f'));
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 1u);  // scanned at the limit
+  serve(40017, seq, "EVILPAYLOAD.."); // beyond the limit
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+  EXPECT_EQ(pipeline_->counters().ids_response_body_beyond, 13u);
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 1u);
 }
 
 // The request head's fields are sticky buffers (http_head_buffers.h), for the first request and

@@ -154,6 +154,9 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   }
   e->report_.rules = e->rules_.size();
   for (const CompiledRule& cr : e->rules_)
+    for (const BufferMatches& bm : cr.rule->buffers)
+      e->inspected_[int(bm.buffer)] |= cr.directions;
+  for (const CompiledRule& cr : e->rules_)
     e->thresholds_ |= cr.rule->threshold.has_value() || cr.rule->detectionFilter.has_value();
   e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
   static std::atomic<uint64_t> nextId{1};

@@ -147,6 +147,11 @@ class Engine {
   // tail) only when a rule is to be verified on it.
   ScanResult scanPayload(FlowIdsState& state, Direction direction, std::span<const uint8_t> bytes,
                          Scratch& scratch, size_t readableAfter = 0) const;
+  // Whether some rule inspects buffer `b` in `direction` (so a caller can skip building a
+  // buffer no rule reads: the HTTP response follower when no rule reads the response).
+  bool inspects(Buffer b, Direction direction) const {
+    return (inspected_[int(b)] & direction) != 0;
+  }
   // Sticky buffers (block mode).
   ScanResult scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
                          Scratch& scratch) const;
@@ -207,6 +212,7 @@ class Engine {
   EngineReport report_;
   std::vector<CompiledRule> rules_;
   std::array<Database, kKeys> block_;
+  std::array<uint8_t, kBufferCount> inspected_{};  // per buffer: directions some rule reads it in
   // TCP payload: one streaming database per group of rules a flow can match by its addresses
   // and server port (the classes_ of its client and server: a flow from $HOME_NET to outside is
   // not scanned for the rules written for traffic from $EXTERNAL_NET; ports_: nor one to port 80

@@ -1,0 +1,61 @@
+#pragma once
+
+// The HTTP response side of the ids stage (pipeline_http_response.cc): per flow, the response
+// follower's state and where its body is gathered; per worker, the bounded pool of body buffers.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "dataplane/flow/huge_array.h"
+#include "dataplane/ids/http_response_buffers.h"
+
+namespace lbg::dataplane {
+
+// In the flow's IDS slot (pipeline_ids.cc's IdsFlow), default-initialised with it.
+struct IdsResponseFlow {
+  static constexpr uint16_t kNoBody = UINT16_MAX;
+  ids::HttpResponseState http;
+  uint32_t bodyLen = 0;         // body bytes gathered in the slot (≤ the inspection limit)
+  uint16_t bodySlot = kNoBody;  // IdsResponseBodies slot of the response in flight
+  bool scanned = false;         // the response in flight was scanned (at its limit)
+  bool unbuffered = false;      // no slot was free: its body is not inspected
+};
+
+// A worker's body buffers: `slots` of `limit` bytes each, reserved (not written) once, so a
+// response's body is gathered up to the inspection limit and scanned as one buffer whatever its
+// segments. A flow holds a slot only while a response body is in flight.
+class IdsResponseBodies {
+ public:
+  IdsResponseBodies(uint32_t slots, uint32_t limit)
+      : limit_(limit), bytes_(size_t(slots) * limit + 1) {
+    free_.reserve(slots);
+    reset(slots);
+  }
+  uint32_t limit() const { return limit_; }
+  // A free slot, or IdsResponseFlow::kNoBody.
+  uint16_t acquire() {
+    if (free_.empty()) return IdsResponseFlow::kNoBody;
+    const uint16_t s = free_.back();
+    free_.pop_back();  // capacity reserved: no allocation
+    return s;
+  }
+  void release(IdsResponseFlow& f) {
+    if (f.bodySlot != IdsResponseFlow::kNoBody) free_.push_back(f.bodySlot);
+    f.bodySlot = IdsResponseFlow::kNoBody;
+    f.bodyLen = 0;
+  }
+  uint8_t* data(uint16_t slot) { return bytes_.data() + size_t(slot) * limit_; }
+  // Every slot free again (a new engine: the flows start afresh).
+  void reset(uint32_t slots) {
+    free_.clear();
+    for (uint32_t i = slots; i-- > 0;) free_.push_back(uint16_t(i));
+  }
+
+ private:
+  uint32_t limit_;
+  flow::HugeArray<uint8_t> bytes_;
+  std::vector<uint16_t> free_;
+};
+
+}  // namespace lbg::dataplane

@@ -1,0 +1,113 @@
+// 7. ids, the HTTP response side: http.stat_code, http.response_body and file.data of the
+// responses a server sends on an allowed HTTP flow, scanned before the segment that completes
+// them leaves (stageIds, pipeline_ids.cc, hands each in-order server segment here after its
+// payload scan, only when some rule of the engine reads one of these buffers).
+//
+//   follow     the server's bytes through the flow's response follower
+//              (dataplane/ids/http_response_buffers.h): status line, headers, body framed by
+//              Content-Length, chunked (dechunked) or until the close, responses matched to the
+//              client's requests in order (a HEAD's response, 204, 304: no body)
+//   gather     the body's first idsResponseBodyLimit bytes into one of the worker's body buffers
+//              (ids_response.h), taken at the response's first body byte, given back at its end
+//   scan       once per response, block mode, direction to_client: where the body ends, reaches
+//              the limit (the rest counted, not scanned), or the server closes a body that runs
+//              until the close; a response without body at its head's end
+//   act        as every IDS scan (idsAct): a drop drops the segment that completed the response
+//              (so the client never gets its end) and denies the flow
+//
+// Why once per response, at its end: a rule's positions (content offset/depth, startswith,
+// isdataat) count from the body's start, and its contents may lie in different segments, so the
+// body is matched as Suricata matches it only as one buffer; scanning each segment's piece would
+// both miss such rules and fire the others once per piece. What this costs: the segments before
+// the one that completes the response have left when it is scanned (Suricata in IPS mode also
+// inspects response bodies in windows after some bytes have passed); the client gets a partial
+// file and a reset.
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/core/ids_response.h"
+#include "dataplane/core/pipeline.h"
+#include "dataplane/ids/engine.h"
+#include "policy/snapshot.h"
+
+namespace lbg::dataplane {
+
+bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
+                               IdsResponseBodies& bodies, ids::Scratch& scratch, Unit& u,
+                               TxSink& tx) {
+  r.scanned = true;
+  ++counters_.ids_http_responses;
+  ids::BufferSet buffers;
+  buffers.set(ids::Buffer::HttpStatCode, r.http.statusCode());
+  if (r.bodySlot != IdsResponseFlow::kNoBody && r.bodyLen > 0) {
+    const std::span<const uint8_t> body{bodies.data(r.bodySlot), r.bodyLen};
+    buffers.set(ids::Buffer::HttpResponseBody, body);
+    buffers.set(ids::Buffer::FileData, body);
+  }
+  ids::Engine::setTime(scratch, now_);
+  const ids::ScanResult res = snap_->idsEngine()->scanBuffers(st, ids::kToClient, buffers, scratch);
+  return idsAct(e, res, nullptr, &u, false, &tx);
+}
+
+bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
+                               IdsResponseBodies& bodies, ids::Scratch& scratch,
+                               std::span<const uint8_t> bytes, bool fin, Unit& u, TxSink& tx) {
+  using Kind = ids::HttpResponseStep::Kind;
+  for (;;) {
+    const ids::HttpResponseStep step = ids::stepHttpResponse(r.http, bytes);
+    bytes = bytes.subspan(step.used);
+    switch (step.kind) {
+      case Kind::HeadDone:
+        r.scanned = r.unbuffered = false;
+        r.bodyLen = 0;
+        break;
+      case Kind::Body: {
+        if (r.scanned) {  // past the limit: already scanned
+          counters_.ids_response_body_beyond += step.body.size();
+          break;
+        }
+        if (r.bodySlot == IdsResponseFlow::kNoBody && !r.unbuffered) {
+          r.bodySlot = bodies.acquire();
+          if (r.bodySlot == IdsResponseFlow::kNoBody) {
+            r.unbuffered = true;
+            ++counters_.ids_response_unbuffered;
+          }
+        }
+        if (r.unbuffered) break;
+        const size_t n = std::min<size_t>(step.body.size(), bodies.limit() - r.bodyLen);
+        std::memcpy(bodies.data(r.bodySlot) + r.bodyLen, step.body.data(), n);
+        r.bodyLen += uint32_t(n);
+        if (n < step.body.size()) counters_.ids_response_body_beyond += step.body.size() - n;
+        if (r.bodyLen == bodies.limit() && !idsScanResponse(e, st, r, bodies, scratch, u, tx)) {
+          return false;
+        }
+        break;
+      }
+      case Kind::End: {
+        const bool ok = r.scanned || idsScanResponse(e, st, r, bodies, scratch, u, tx);
+        if (!ok) return false;
+        bodies.release(r);
+        r.scanned = r.unbuffered = false;
+        break;
+      }
+      case Kind::Broken:
+        ++counters_.ids_http_response_broken;
+        bodies.release(r);
+        return true;
+      case Kind::NeedMore:
+        break;
+    }
+    // A pass rule or a fault ended the flow's scanning (its IDS slot, with `r`, is released).
+    if (e.meta.flags & kFlowIdsDone) return true;
+    if (step.kind == Kind::NeedMore && bytes.empty()) break;
+  }
+  if (fin && ids::closeHttpResponse(r.http)) {
+    const bool ok = r.scanned || idsScanResponse(e, st, r, bodies, scratch, u, tx);
+    if (!ok) return false;
+    bodies.release(r);
+  }
+  return true;
+}
+
+}  // namespace lbg::dataplane
