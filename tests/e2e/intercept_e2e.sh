@@ -30,6 +30,7 @@ NC=lbgxc$tag NG=lbgxg$tag NS=lbgxs$tag
 TAP=lbgx$((tag % 100000))
 NET=10.78.$((tag % 200))
 CLIENT_IP=$NET.10 SERVER_IP=$NET.200 SERVER2_IP=$NET.201
+BAD_IPS=("$NET.202" "$NET.203" "$NET.204" "$NET.205")  # untrusted root, wrong name, expired, pinned
 CLIENT6=fd00:78::10 SERVER6=fd00:78::200  # IPv6 (ULA) inside the namespaces made here
 rm -rf "$WORK"; mkdir -p "$WORK"; chmod 700 "$WORK"; cd "$WORK"
 pass=0 fail=0
@@ -43,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- namespaces: client c0 — gi | gateway | go — s0 server (two addresses) --------------------
-lbg_exception_namespaces "$NC" "$NG" "$NS" "$CLIENT_IP" "$SERVER_IP" "$SERVER2_IP"
+lbg_exception_namespaces "$NC" "$NG" "$NS" "$CLIENT_IP" "$SERVER_IP" "$SERVER2_IP" "${BAD_IPS[@]}"
 lbg_exception_v6 "$NC" "$NS" "$CLIENT6" "$SERVER6"
 
 # --- PKI: a test root for the origin, the appliance CA for lbg-proxy --------------------------
@@ -56,6 +57,27 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -
 printf 'subjectAltName=DNS:login.microsoftonline.com,DNS:allowed.example.jp,DNS:*.probe.example.jp\n' > san.ext
 openssl x509 -req -in srv.csr -CA root.pem -CAkey root.key -CAcreateserial -out srv.pem -days 2 \
   -extfile san.ext 2>/dev/null
+
+# Origins whose certificates lbg-proxy must refuse (section 2d), served by origin.py by SNI:
+# another root, another name, expired, and a valid one for a service whose pin does not match.
+python3 - "$(dirname "$(realpath "$0")")/../proxy" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pki import DAY, NOW, make_cert, pem
+root = (x509.load_pem_x509_certificate(open("root.pem", "rb").read()),
+        serialization.load_pem_private_key(open("root.key", "rb").read(), None))
+other = make_cert("another root", ca=True)
+for name, issuer, sans, extra in (
+        ("untrusted", other, ["untrusted.example.jp"], {}),
+        ("wrongname", root, ["elsewhere.example.jp"], {}),
+        ("expired", root, ["expired.example.jp"], {"not_before": NOW - 10 * DAY, "not_after": NOW - DAY}),
+        ("pinned", root, ["pinned.example.jp"], {})):
+    cert, key = make_cert(f"{name}.example.jp", issuer, sans, **extra)
+    pem(f"{name}.pem", cert)
+    pem(f"{name}.key", key)
+PY
 
 cat > policy.yaml <<EOF
 version: 1
@@ -77,6 +99,19 @@ services:
     kind: lgwan-asp
     fqdn: [allowed.example.jp, "*.probe.example.jp"]  # one name per probe (section 2c)
     ports: [tcp/443]
+  - name: e2e-badcerts  # section 2d: intercepted, their upstream certificates refused
+    kind: lgwan-asp
+    fqdn: [untrusted.example.jp, wrongname.example.jp, expired.example.jp]
+    cidr: [${BAD_IPS[0]}/32, ${BAD_IPS[1]}/32, ${BAD_IPS[2]}/32]
+    ports: [tcp/443]
+    intercept: true
+  - name: e2e-pinned
+    kind: lgwan-asp
+    fqdn: [pinned.example.jp]
+    cidr: [${BAD_IPS[3]}/32]
+    ports: [tcp/443]
+    intercept: true
+    pins: ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
 EOF
 cat > gateway.yaml <<EOF
 eal: ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "--log-level", "lib.eal:error", "--no-telemetry"$LCORES]
@@ -96,18 +131,40 @@ import http.server, json, ssl, sys
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
-    def do_GET(self):
+    def do_GET(self, posted=None):
         with open("seen.jsonl", "a") as f:
             f.write(json.dumps({"host": self.headers.get("Host"), "peer": self.client_address[0],
+                                "port": self.client_address[1], "path": self.path, "posted": posted,
                                 "headers": list(self.headers.items())}) + "\n")
         body = b"hello from the origin\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):  # a chunked upload: its length and digest as the origin decoded it
+        import hashlib
+        data = b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                data += self.rfile.read(size) if size else b""
+                self.rfile.readline()
+                if size == 0:
+                    break
+        else:
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.do_GET(posted=[len(data), hashlib.sha256(data).hexdigest()])
 srv = http.server.ThreadingHTTPServer(("0.0.0.0", 443), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain("srv.pem", "srv.key")
+by_name = {}
+for n in ("untrusted", "wrongname", "expired", "pinned"):
+    by_name[n + ".example.jp"] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    by_name[n + ".example.jp"].load_cert_chain(n + ".pem", n + ".key")
+def by_sni(sock, name, _):
+    if name in by_name:
+        sock.context = by_name[name]
+ctx.sni_callback = by_sni
 # The handshake in the connection's thread, as real servers do: the gateway may hold one
 # connection's ClientHello while its certificate probe connects to this server.
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
@@ -199,6 +256,39 @@ if [ "$WORKERS" -gt 1 ]; then
   done
   check "16 probed connections through $WORKERS workers all succeed ($ok)" test "$ok" = 16
 fi
+# --- 2d. through the gateway: the upstream validated, keep-alive and chunked bodies intact --
+for bad in "untrusted ${BAD_IPS[0]}" "wrongname ${BAD_IPS[1]}" "expired ${BAD_IPS[2]}" "pinned ${BAD_IPS[3]}"; do
+  set -- $bad
+  before=$(seen)
+  read -r rc code < <(curl_to "$1.example.jp" "$2" appliance.pem)
+  check "$1.example.jp: upstream certificate refused, the client's connection too (curl rc=$rc)" test "$rc" != 0
+  check "$1.example.jp: nothing reached the origin" test "$(seen)" = "$before"
+done
+before=$(seen)
+set +e
+ip netns exec "$NC" curl -sS --max-time 15 --cacert appliance.pem \
+  --resolve "login.microsoftonline.com:443:$SERVER_IP" -w '%{http_code} %{num_connects}\n' \
+  -o /dev/null -o /dev/null https://login.microsoftonline.com/first \
+  https://login.microsoftonline.com/second >keepalive.out 2>keepalive.err
+set -e
+check "keep-alive: two requests on one client connection, both 200 ($(tr '\n' ' ' < keepalive.out))" \
+  bash -c '[ "$(grep -c "^200 " keepalive.out)" = 2 ] && sed -n 2p keepalive.out | grep -qx "200 0"'
+check "keep-alive: both reached the origin on one upstream connection, tenant headers on each" python3 -c '
+import json, sys
+r = [json.loads(l) for l in open("seen.jsonl")][int(sys.argv[1]):]
+ok = [x for x in r if x["path"] in ("/first", "/second")]
+t = [[v for n, v in x["headers"] if n.lower() == "restrict-access-to-tenants"] for x in ok]
+sys.exit(0 if len(ok) == 2 and ok[0]["port"] == ok[1]["port"] and t == [["contoso.onmicrosoft.com"]] * 2 else 1)' "$before"
+head -c 70000 /dev/urandom | od -An -tx1 | tr -d ' \n' > upload.txt
+before=$(seen)
+read -r rc code < <(curl_to login.microsoftonline.com "$SERVER_IP" appliance.pem \
+  -H "Transfer-Encoding: chunked" -H "Expect: 100-continue" --data-binary @upload.txt)
+check "chunked upload through the interception (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "the origin decoded the chunked body whole and intact" python3 -c '
+import hashlib, json, sys
+r = [json.loads(l) for l in open("seen.jsonl")][int(sys.argv[1]):]
+data = open("upload.txt", "rb").read()
+sys.exit(0 if len(r) == 1 and r[0]["posted"] == [len(data), hashlib.sha256(data).hexdigest()] else 1)' "$before"
 seen_before=$(seen)
 
 # --- 3. proxy down: refused, never passed unintercepted -------------------------------------
@@ -236,6 +326,9 @@ check "log: verdict allow/intercept for the IPv6 flow" grep -q "\"src_ip\":\"$CL
 check "log: IPv6 deny intercept-unavailable:proxy" grep -q "\"src_ip\":\"$CLIENT6\".*\"action\":\"deny\",\"reason\":\"intercept-unavailable:proxy\"" events.json
 check "proxy log: tls intercept from the client's address" grep -q "\"src_ip\":\"$CLIENT_IP\".*\"action\":\"intercept\"\\|\"action\":\"intercept\".*\"src_ip\":\"$CLIENT_IP\"" proxy-events.json
 
+for reason in cert-untrusted cert-name cert-expired pin-mismatch; do
+  check "proxy log: the refusal's reason $reason" grep -q "\"reason\":\"$reason\"" proxy-events.json
+done
 check "proxy log: tls intercept from the client's IPv6 address" grep -q "\"src_ip\":\"$CLIENT6\".*\"action\":\"intercept\"\|\"action\":\"intercept\".*\"src_ip\":\"$CLIENT6\"" proxy-events.json
 
 echo "$pass passed, $fail failed"
