@@ -188,7 +188,7 @@ bool Engine::buildDatabases(std::string& error) {
       if (!(dirs & (1 << d))) continue;
       if (r.fpBuffer < 0) {
         const BufferMatches* bm = r.buffers.empty() ? nullptr : &r.buffers[0];
-        const int k0 = key(bm ? int(bm->buffer) : 0, bm && bm->dotPrefix, d);
+        const int k0 = key(bm ? prefilterBuffer(int(bm->buffer)) : 0, bm && bm->dotPrefix, d);
         // Payload rules are filed for TCP flows and for the others apart (queueAlways()), so a
         // TCP segment does not queue the `udp` rules (ET's DNS opcode rules: every packet).
         const bool payload = k0 == key(0, false, d);
@@ -235,7 +235,7 @@ bool Engine::buildDatabases(std::string& error) {
         p.flags.push_back(flags | (c.nocase ? HS_FLAG_CASELESS : 0));
         return idx;
       };
-      const int k = key(int(bm.buffer), bm.dotPrefix, d);
+      const int k = key(prefilterBuffer(int(bm.buffer)), bm.dotPrefix, d);
       block_[k].ids.push_back(add(block[k], HS_FLAG_SINGLEMATCH));
       if (bm.buffer == Buffer::Payload && streamProtocol(r.header.protocol)) {
         // As headerMatches(): the server's port is the destination's to the server, the
@@ -539,9 +539,14 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   for (int b = 0; b < kBufferCount; ++b) {
     auto bytes = buffers.bytes[b];
     if (!bytes.data()) continue;
-    out.fault |= !collectCopy(block_[key(b, false, d)], bytes, s, out.depthExceeded);
-    queueAlways(key(b, false, d), state, s);
-    const int dk = key(b, true, d);
+    const int pb = prefilterBuffer(b);
+    if (pb != b) {  // shares pb's database: the same bytes are scanned once, under pb
+      const auto shared = buffers.bytes[pb];
+      if (shared.data() == bytes.data() && shared.size() == bytes.size()) continue;
+    }
+    out.fault |= !collectCopy(block_[key(pb, false, d)], bytes, s, out.depthExceeded);
+    queueAlways(key(pb, false, d), state, s);
+    const int dk = key(pb, true, d);
     if (b != 0 && (block_[dk].db || !always_[dk].empty() || !addressIndex_[dk].rules.empty())) {
       size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
       s.dotted_[b][0] = '.';

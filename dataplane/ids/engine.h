@@ -184,6 +184,13 @@ class Engine {
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;
   static int key(int buffer, bool dot, int dir) { return (buffer * 2 + (dot ? 1 : 0)) * 2 + dir; }
+  // The buffer whose prefilter database holds a buffer's fast patterns. http.response_body and
+  // file.data carry the same bytes (an HTTP response's body, dataplane/core/pipeline_http_response.cc):
+  // one database for both, so a body is scanned once, not twice; each candidate is still verified
+  // on its own rule's buffer, so a body given as one of them only never matches the other's rules.
+  static int prefilterBuffer(int buffer) {
+    return buffer == int(Buffer::HttpResponseBody) ? int(Buffer::FileData) : buffer;
+  }
 
   Engine() = default;
   bool buildDatabases(std::string& error);

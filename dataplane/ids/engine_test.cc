@@ -324,6 +324,44 @@ TEST(IdsEngine, LongInputsAreScannedInPiecesOrFlagged) {
   EXPECT_FALSE(u.send("needle").depthExceeded);
 }
 
+// http.response_body and file.data share one prefilter database (Engine::prefilterBuffer): a
+// body given as both is scanned once and matches the rules of both; given as one of them only,
+// it never matches the other's rules.
+TEST(IdsEngine, ResponseBodyAndFileDataShareOneScanButNotTheirRules) {
+  Fixture f(
+      "alert http any any -> any any (flow:to_client; file.data; content:\"MZ\"; startswith; "
+      "content:\"This program\"; distance:0; sid:120;)\n"
+      "alert http any any -> any any (flow:to_client; http.response_body; content:\"This program\"; "
+      "sid:121;)\n"
+      "alert http any any -> any any (flow:to_client; http.response_body; content:\"MZ\"; "
+      "startswith; sid:122;)\n",
+      {}, 6, AppProto::Http);
+  const std::string body = "MZ\x90\x03 This program cannot be run in DOS mode";
+  BufferSet both;
+  both.set(Buffer::HttpResponseBody, body);
+  both.set(Buffer::FileData, body);
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, both, *f.scratch)),
+            (std::vector<uint32_t>{120, 121, 122}));
+  BufferSet fileOnly;
+  fileOnly.set(Buffer::FileData, body);
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, fileOnly, *f.scratch)),
+            std::vector<uint32_t>{120});
+  BufferSet bodyOnly;
+  bodyOnly.set(Buffer::HttpResponseBody, body);
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, bodyOnly, *f.scratch)),
+            (std::vector<uint32_t>{121, 122}));
+  // Two different bodies: each scanned, each rule on its own.
+  BufferSet apart;
+  apart.set(Buffer::HttpResponseBody, std::string_view("nothing here"));
+  apart.set(Buffer::FileData, body);
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, apart, *f.scratch)),
+            std::vector<uint32_t>{120});
+  apart.set(Buffer::HttpResponseBody, body);
+  apart.set(Buffer::FileData, std::string_view("nothing here"));
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, apart, *f.scratch)),
+            (std::vector<uint32_t>{121, 122}));
+}
+
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
   Fixture f(
       "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "
