@@ -56,13 +56,13 @@ void SessionIdStore::put(SSL_SESSION* session) {
   if (i2d_SSL_SESSION(session, &p) != len) return;
   e.expires = int64_t(SSL_SESSION_get_time(session)) + int64_t(SSL_SESSION_get_timeout(session));
   std::lock_guard<std::mutex> lock(mu_);
-  while (byId_.size() >= capacity_ && !order_.empty()) {
+  // Every stored id has a name in order_ (a name leaves only with its entry), so popping names
+  // bounds both; names of ids removed early (remove(), expiry) are stale and pop for nothing.
+  while ((byId_.size() >= capacity_ || order_.size() >= 2 * capacity_) && !order_.empty()) {
     if (byId_.erase(order_.front()) > 0) ++evicted_;
     order_.pop_front();
   }
   if (byId_.insert_or_assign(id, std::move(e)).second) order_.push_back(std::move(id));
-  // Ids removed early (remove()) leave stale names in order_: bounded by trimming it too.
-  while (order_.size() > 2 * capacity_) order_.pop_front();
 }
 
 SSL_SESSION* SessionIdStore::get(const unsigned char* id, int len) {
