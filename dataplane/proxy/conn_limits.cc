@@ -58,6 +58,12 @@ bool ProxyServer::chargeHeld(Conn& c) {
   return true;
 }
 
+int ProxyServer::refuseOverBudget(Conn& c) {
+  ++counters_.sanitize_busy;
+  refuseResponse(c, "503 Service Unavailable", "sanitize-busy", "over --icap-held-budget");
+  return 1;
+}
+
 void ProxyServer::releaseHeld(Conn& c) {
   heldBytes_ -= c.san->charged;
   c.san->charged = 0;

@@ -128,6 +128,9 @@ class ProxyServer {
   // by the caller); releaseHeld returns them.
   bool chargeHeld(Conn& c);
   void releaseHeld(Conn& c);
+  // The refusal of a response chargeHeld() turned down: 503 sanitize-busy, counted; returns 1
+  // (progress, as pumpSanitize and pumpIcap report it).
+  int refuseOverBudget(Conn& c);
   void takeAnswers();
   bool connectUpstream(Conn& c);
   Result<Ok> openTransparent();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -25,15 +26,16 @@ bool ProxyServer::resolveUpstream(Conn& c) {
   c.resolveError = 0;
   // Tests redirect a name to a local origin: "ip:port", no lookup.
   if (auto it = config_.connectTo.find(c.target.host); it != config_.connectTo.end()) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
+    // "ip:port", read as the transparent mode's splice check reads it (parseSockAddr).
     const size_t colon = it->second.rfind(':');
-    if (inet_pton(AF_INET, it->second.substr(0, colon).c_str(), &a.sin_addr) != 1) {
+    SockAddr a;
+    if (colon == std::string::npos ||
+        !parseSockAddr(it->second.substr(0, colon),
+                       uint16_t(std::strtoul(it->second.c_str() + colon + 1, nullptr, 10)), a)) {
       c.resolveError = -1;
       return true;
     }
-    a.sin_port = htons(uint16_t(std::stoi(it->second.substr(colon + 1))));
-    std::memcpy(&c.upstreamAddr, &a, sizeof a);
+    std::memcpy(&c.upstreamAddr, &a.ss, sizeof c.upstreamAddr);
     return true;
   }
   return resolver_->submit(c.id, c.target.host);

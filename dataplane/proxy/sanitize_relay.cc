@@ -136,11 +136,7 @@ int ProxyServer::pumpIcap(Conn& c) {
       st = s.answer->finish();
     }
   }
-  if (!chargeHeld(c)) {
-    ++counters_.sanitize_busy;
-    refuseResponse(c, "503 Service Unavailable", "sanitize-busy", "over --icap-held-budget");
-    return 1;
-  }
+  if (!chargeHeld(c)) return refuseOverBudget(c);
   if (st == IcapResponseParser::Status::Invalid) {
     if (s.answer->status() != 0 && s.answer->status() != 200 && s.answer->status() != 204) {
       return failed("icap-status", s.answer->error());
@@ -196,11 +192,6 @@ int ProxyServer::pumpSanitize(Conn& c) {
     refuseResponse(c, "403 Forbidden", "too-large", "body over --icap-max-body");
     return 1;
   };
-  const auto busy = [&] {
-    ++counters_.sanitize_busy;
-    refuseResponse(c, "503 Service Unavailable", "sanitize-busy", "over --icap-held-budget");
-    return 1;
-  };
   while (true) {
     if (s.stage == SanitizeState::Stage::Head) {
       if (s.uin.empty()) break;
@@ -230,7 +221,7 @@ int ProxyServer::pumpSanitize(Conn& c) {
       s.chunked = ChunkedBody();
       s.body.clear();
       s.stage = SanitizeState::Stage::Body;
-      if (!chargeHeld(c)) return busy();
+      if (!chargeHeld(c)) return refuseOverBudget(c);
       progress = 1;
     }
     if (s.stage == SanitizeState::Stage::Body) {
@@ -253,7 +244,7 @@ int ProxyServer::pumpSanitize(Conn& c) {
         done = c.upEof;
       }
       if (s.body.size() > config_.icapMaxBody) return tooLarge();
-      if (!chargeHeld(c)) return busy();
+      if (!chargeHeld(c)) return refuseOverBudget(c);
       if (!done) {
         if (c.upEof) return upstreamBad("truncated response body");
         break;
