@@ -30,6 +30,7 @@ from cryptography.x509 import ocsp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pki import DAY, NOW, make_cert, pem  # noqa: E402
+from procs import wait_port_file  # noqa: E402
 
 PROXY, WORK = sys.argv[1], sys.argv[2]
 
@@ -281,11 +282,7 @@ services:
             failures.append(what)
 
     try:
-        for _ in range(500):
-            if os.path.exists(f"{WORK}/port") or proxy.poll() is not None:
-                break
-            time.sleep(0.02)
-        port = int(open(f"{WORK}/port").read())
+        port = wait_port_file(f"{WORK}/port", proxy, "lbg-proxy", tries=500)
         curl = ["curl", "-sS", "--proxy", f"http://127.0.0.1:{port}", "--cacert",
                 f"{WORK}/appliance.pem", "--max-time", "20"]
 
@@ -317,11 +314,7 @@ services:
             os.makedirs(f"{WORK}/log6", mode=0o700)
             proxy6 = subprocess.Popen(args6)
             try:
-                for _ in range(500):
-                    if os.path.exists(f"{WORK}/port6") or proxy6.poll() is not None:
-                        break
-                    time.sleep(0.02)
-                port6 = int(open(f"{WORK}/port6").read())
+                port6 = wait_port_file(f"{WORK}/port6", proxy6, "lbg-proxy on [::1]", tries=500)
                 r = subprocess.run(["curl", "-sS", "--proxy", f"http://[::1]:{port6}", "--cacert",
                                     f"{WORK}/appliance.pem", "--max-time", "20",
                                     "https://login.microsoftonline.com/v6"], capture_output=True, text=True)

@@ -21,6 +21,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import dns_wire  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import wait_port_file  # noqa: E402
+
 PROXY, WORK = os.path.realpath(sys.argv[1]), os.path.realpath(sys.argv[2])
 
 
@@ -156,11 +159,7 @@ services:
             failures.append(what)
 
     try:
-        for _ in range(500):
-            if os.path.exists(f"{WORK}/port") or proxy.poll() is not None:
-                break
-            time.sleep(0.02)
-        port = int(open(f"{WORK}/port").read())
+        port = wait_port_file(f"{WORK}/port", proxy, "lbg-proxy", tries=500)
 
         # 1. A name the DNS server holds: its CONNECT waits in the resolver, not in the loop.
         slow1 = connect(port, "slow1.example.jp", origin_port)

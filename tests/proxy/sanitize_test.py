@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pki import make_cert, pem  # noqa: E402  (the test PKI of intercept_test.py)
+from procs import wait_port_file  # noqa: E402
 
 PROXY, ICAPD, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 CLEAN = b"Meeting notes: budget review on Tuesday.\n" * 20
@@ -124,16 +125,6 @@ class FakeIcap:
             c.sendall(b"ICAP/1.0 200 OK\r\nEncapsulated: res-hdr=0, res-body=19\r\n\r\nHTTP/1.1 200 OK\r\n\r\n5\r\nhel")
             c.close()
         # silent: keep the connection open, say nothing
-
-
-def wait_port_file(path, proc, what):
-    for _ in range(1500):
-        if os.path.exists(path) or proc.poll() is not None:
-            break
-        time.sleep(0.02)
-    if not os.path.exists(path):
-        raise SystemExit(f"{what} did not start")
-    return int(open(path).read())
 
 
 def start_proxy(name, icap, extra=()):
