@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/flow/huge_array.h"
+#include "dataplane/ids/body_decoder.h"
 #include "dataplane/ids/http_response_buffers.h"
 
 namespace lbg::dataplane {
@@ -24,11 +25,12 @@ struct IdsResponseFlow {
 
 // A worker's body buffers: `slots` of `limit` bytes each, reserved (not written) once, so a
 // response's body is gathered up to the inspection limit and scanned as one buffer whatever its
-// segments. A flow holds a slot only while a response body is in flight.
+// segments. A flow holds a slot only while a response body is in flight. A body with content
+// codings is gathered as sent and decoded at its scan, into the worker's one decoder.
 class IdsResponseBodies {
  public:
   IdsResponseBodies(uint32_t slots, uint32_t limit)
-      : limit_(limit), bytes_(size_t(slots) * limit + 1) {
+      : limit_(limit), bytes_(size_t(slots) * limit + 1), decoder_(limit) {
     free_.reserve(slots);
     reset(slots);
   }
@@ -46,6 +48,7 @@ class IdsResponseBodies {
     f.bodyLen = 0;
   }
   uint8_t* data(uint16_t slot) { return bytes_.data() + size_t(slot) * limit_; }
+  ids::BodyDecoder& decoder() { return decoder_; }
   // Every slot free again (a new engine: the flows start afresh).
   void reset(uint32_t slots) {
     free_.clear();
@@ -56,6 +59,7 @@ class IdsResponseBodies {
   uint32_t limit_;
   flow::HugeArray<uint8_t> bytes_;
   std::vector<uint16_t> free_;
+  ids::BodyDecoder decoder_;
 };
 
 }  // namespace lbg::dataplane

@@ -129,6 +129,9 @@
   X(ids_http_responses, "HTTP responses whose stat_code/body buffers the IDS scanned")     \
   X(ids_response_body_beyond, "HTTP response body bytes past the inspection limit, not scanned as a buffer") \
   X(ids_response_unbuffered, "HTTP responses whose body found no free body buffer: not inspected") \
+  X(ids_response_decoded, "HTTP response bodies decoded (gzip/deflate) before their scan")   \
+  X(ids_response_decode_failed, "HTTP response bodies not what their Content-Encoding says: scanned as sent") \
+  X(ids_response_coding_unsupported, "HTTP response bodies with a coding not decoded (br, 3+ layers): scanned as sent") \
   X(ids_http_response_broken, "server streams the HTTP response follower could not read: not followed") \
   LBG_HA_SYNC_WORKER_COUNTERS(X)
 

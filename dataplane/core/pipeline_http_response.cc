@@ -9,6 +9,11 @@
 //              client's requests in order (a HEAD's response, 204, 304: no body)
 //   gather     the body's first idsResponseBodyLimit bytes into one of the worker's body buffers
 //              (ids_response.h), taken at the response's first body byte, given back at its end
+//   decode     a body with Content-Encoding gzip or deflate (at most two layers) is decoded at
+//              its scan (dataplane/ids/body_decoder.h), its first idsResponseBodyLimit bytes, as
+//              libhtp does for Suricata; one that is not what its coding says, or carries another
+//              coding (br, three layers), is scanned as sent, which is what a client that does
+//              not decode it receives, and counted
 //   scan       once per response, block mode, direction to_client: where the body ends, reaches
 //              the limit (the rest counted, not scanned), or the server closes a body that runs
 //              until the close; a response without body at its head's end
@@ -41,7 +46,19 @@ bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
   ids::BufferSet buffers;
   buffers.set(ids::Buffer::HttpStatCode, r.http.statusCode());
   if (r.bodySlot != IdsResponseFlow::kNoBody && r.bodyLen > 0) {
-    const std::span<const uint8_t> body{bodies.data(r.bodySlot), r.bodyLen};
+    std::span<const uint8_t> body{bodies.data(r.bodySlot), r.bodyLen};
+    if (r.http.codingUnsupported) {
+      ++counters_.ids_response_coding_unsupported;
+    } else if (r.http.codingCount > 0) {
+      const ids::BodyDecoder::Result decoded =
+          bodies.decoder().decode(r.http.contentCodings(), body);
+      if (decoded.ok) {
+        body = decoded.body;
+        ++counters_.ids_response_decoded;
+      } else {
+        ++counters_.ids_response_decode_failed;
+      }
+    }
     buffers.set(ids::Buffer::HttpResponseBody, body);
     buffers.set(ids::Buffer::FileData, body);
   }

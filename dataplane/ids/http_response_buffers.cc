@@ -61,6 +61,33 @@ bool parseStatusLine(HttpResponseState& s, std::string_view l) {
   return sp + 4 == l.size() || l[sp + 4] == ' ';
 }
 
+// Content-Encoding: a comma-separated list, applied in order; several fields concatenate.
+// "identity" is no coding; "x-gzip" is gzip (RFC 9110 8.4.1.3).
+void contentEncoding(HttpResponseState& s, std::string_view value, bool cut) {
+  if (cut) s.codingUnsupported = true;  // the rest of the list is unknown
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    const std::string_view token = trim(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    if (token.empty() || (token.size() == 8 && startsWithNoCase(token, "identity"))) continue;
+    HttpResponseState::Coding c;
+    if ((token.size() == 4 && startsWithNoCase(token, "gzip")) ||
+        (token.size() == 6 && startsWithNoCase(token, "x-gzip"))) {
+      c = HttpResponseState::Coding::Gzip;
+    } else if (token.size() == 7 && startsWithNoCase(token, "deflate")) {
+      c = HttpResponseState::Coding::Deflate;
+    } else {
+      s.codingUnsupported = true;
+      continue;
+    }
+    if (s.codingCount == HttpResponseState::kMaxCodings) {
+      s.codingUnsupported = true;
+      continue;
+    }
+    s.codings[s.codingCount++] = c;
+  }
+}
+
 void headerLine(HttpResponseState& s, std::string_view l, bool cut) {
   if (l.empty() || l.front() == ' ' || l.front() == '\t') return;  // folded: not a field we read
   const size_t colon = l.find(':');
@@ -85,6 +112,8 @@ void headerLine(HttpResponseState& s, std::string_view l, bool cut) {
     // "chunked" last (RFC 9112 6.3); a cut value is read as far as kept.
     for (size_t i = 0; i + 7 <= value.size(); ++i)
       if (startsWithNoCase(value.substr(i), "chunked")) s.chunked = true;
+  } else if (name.size() == 16 && startsWithNoCase(name, "content-encoding")) {
+    contentEncoding(s, value, cut);
   }
 }
 
@@ -210,6 +239,9 @@ HttpResponseStep stepHttpResponse(HttpResponseState& s, std::span<const uint8_t>
             return {Kind::Broken, used, {}};
           }
           s.phase = Phase::Headers;
+          // Kept past the End step (the body's scan reads them), as the status code is.
+          s.codingCount = 0;
+          s.codingUnsupported = false;
           return {Kind::NeedMore, used, {}};
         case Phase::Headers:
           if (l.empty()) return headDone(s, used);

@@ -5,7 +5,9 @@
 // the status line and header block, then the body framed by Content-Length, chunked (handed out
 // dechunked) or until the connection closes; responses matched in order to the requests the
 // client sent (noteHttpRequest), so a HEAD's response, a 204 and a 304 have no body; 1xx interim
-// responses are skipped. The state is fixed-size and trivially copyable (it lives in the flow's
+// responses are skipped. Content-Encoding is read into the codings the body carries (gzip,
+// deflate; decoded before the scan by body_decoder.h, as libhtp decompresses for Suricata's
+// file.data). The state is fixed-size and trivially copyable (it lives in the flow's
 // IDS slot, dataplane/core/pipeline_ids.cc); stepping never allocates.
 
 #include <cstddef>
@@ -31,6 +33,10 @@ struct HttpResponseState {
   static constexpr size_t kLine = 48;           // bytes of a line kept (the rest: cut)
   static constexpr uint32_t kMaxHead = 65536;   // longer status line + header block: Broken
   static constexpr uint16_t kMaxPending = 16;   // requests in flight remembered (HEAD or not)
+  // Content codings a body may carry, in the order the server applied them (RFC 9110 8.4.1);
+  // Suricata 7 decodes at most two layers (response-decompression-layer-limit).
+  enum class Coding : uint8_t { Gzip, Deflate };
+  static constexpr uint8_t kMaxCodings = 2;
 
   Phase phase = Phase::StatusLine;
   uint8_t lineLen = 0;
@@ -41,6 +47,10 @@ struct HttpResponseState {
   uint16_t pending = 0;       // requests sent, not yet answered by a final response
   uint16_t headMask = 0;      // bit i: the i-th pending request is a HEAD
   char status[3] = {'0', '0', '0'};  // the last status line's code, as sent
+  uint8_t codingCount = 0;            // codings[0..codingCount) of the last head (kept after End)
+  bool codingUnsupported = false;     // another coding (br, compress, ...), more layers, or a
+                                      // Content-Encoding value cut at kLine: not decodable
+  Coding codings[kMaxCodings] = {};
   uint32_t headBytes = 0;     // of the head in flight
   uint64_t length = 0;        // Content-Length
   uint64_t remaining = 0;     // of the body or chunk in flight
@@ -48,6 +58,7 @@ struct HttpResponseState {
   char line[kLine];           // the line in flight, up to kLine bytes (read up to lineLen)
 
   std::string_view statusCode() const { return {status, 3}; }
+  std::span<const Coding> contentCodings() const { return {codings, codingCount}; }
 };
 
 // The client sent a request (`head`: its method is HEAD), in order.

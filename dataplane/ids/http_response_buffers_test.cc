@@ -141,5 +141,36 @@ TEST(HttpResponseFollower, PendingRequestsAreBounded) {
             "H200EH200[q]E");
 }
 
+// Content-Encoding: the codings in the order applied, over several fields; what cannot be
+// decoded is flagged, not guessed.
+TEST(HttpResponseFollower, ContentCodingsAreRead) {
+  using Coding = HttpResponseState::Coding;
+  const auto head = [](const std::string& fields) {
+    HttpResponseState s;
+    follow(s, {"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n" + fields + "\r\n"});
+    return s;
+  };
+  HttpResponseState s = head("Content-Encoding: gzip\r\n");
+  ASSERT_EQ(s.contentCodings().size(), 1u);
+  EXPECT_EQ(s.codings[0], Coding::Gzip);
+  EXPECT_FALSE(s.codingUnsupported);
+  s = head("content-encoding: identity, X-GZIP\r\nContent-Encoding:  Deflate \r\n");
+  ASSERT_EQ(s.contentCodings().size(), 2u);
+  EXPECT_EQ(s.codings[0], Coding::Gzip);
+  EXPECT_EQ(s.codings[1], Coding::Deflate);
+  EXPECT_FALSE(s.codingUnsupported);
+  EXPECT_TRUE(head("Content-Encoding: br\r\n").codingUnsupported);
+  EXPECT_TRUE(head("Content-Encoding: gzip, gzip, gzip\r\n").codingUnsupported);
+  // A value cut at the kept line's length: the rest of the list is unknown.
+  EXPECT_TRUE(head("Content-Encoding: gzip," + std::string(60, ' ') + "gzip\r\n").codingUnsupported);
+  EXPECT_TRUE(head("Content-Type: text/html\r\n").contentCodings().empty());
+  // The next response starts without the previous one's codings.
+  s = HttpResponseState{};
+  follow(s, {"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 1\r\n\r\nx",
+             "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"});
+  EXPECT_FALSE(s.codingUnsupported);
+  EXPECT_TRUE(s.contentCodings().empty());
+}
+
 }  // namespace
 }  // namespace lbg::ids
