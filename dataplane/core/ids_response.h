@@ -4,33 +4,52 @@
 // follower's state and where its body is gathered; per worker, the bounded pool of body buffers.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/ids/body_decoder.h"
+#include "dataplane/ids/engine.h"
+#include "dataplane/ids/http_head_buffers.h"
 #include "dataplane/ids/http_response_buffers.h"
 
 namespace lbg::dataplane {
+
+// Whether some rule reads a response's header buffers (http.header, http.header_names,
+// http.cookie, http.content_type to_client): then the head is gathered with the body.
+inline bool idsReadsResponseHead(const ids::Engine& engine) {
+  for (ids::Buffer b : {ids::Buffer::HttpHeader, ids::Buffer::HttpHeaderNames,
+                        ids::Buffer::HttpCookie, ids::Buffer::HttpContentType})
+    if (engine.inspects(b, ids::kToClient)) return true;
+  return false;
+}
 
 // In the flow's IDS slot (pipeline_ids.cc's IdsFlow), default-initialised with it.
 struct IdsResponseFlow {
   static constexpr uint16_t kNoBody = UINT16_MAX;
   ids::HttpResponseState http;
   uint32_t bodyLen = 0;         // body bytes gathered in the slot (≤ the inspection limit)
+  uint16_t headLen = 0;         // head bytes gathered in the slot (≤ kHeadLimit)
   uint16_t bodySlot = kNoBody;  // IdsResponseBodies slot of the response in flight
   bool scanned = false;         // the response in flight was scanned (at its limit)
   bool unbuffered = false;      // no slot was free: its body is not inspected
 };
 
-// A worker's body buffers: `slots` of `limit` bytes each, reserved (not written) once, so a
-// response's body is gathered up to the inspection limit and scanned as one buffer whatever its
-// segments. A flow holds a slot only while a response body is in flight. A body with content
-// codings is gathered as sent and decoded at its scan, into the worker's one decoder.
+// A worker's body buffers: `slots` of `limit` bytes each (and kHeadLimit for the head when a
+// rule reads the response's header buffers), reserved (not written) once, so a response's body
+// is gathered up to the inspection limit and scanned as one buffer whatever its segments. A flow
+// holds a slot only while a response is in flight. A body with content codings is gathered as
+// sent and decoded at its scan, into the worker's one decoder; a head's header buffers are built
+// at the scan into the worker's one head scratch.
 class IdsResponseBodies {
  public:
+  static constexpr uint32_t kHeadLimit = ids::HttpHeadScratch::kMaxHead;
   IdsResponseBodies(uint32_t slots, uint32_t limit)
-      : limit_(limit), bytes_(size_t(slots) * limit + 1), decoder_(limit) {
+      : limit_(limit),
+        bytes_(size_t(slots) * (limit + kHeadLimit) + 1),
+        decoder_(limit),
+        headScratch_(std::make_unique<ids::HttpHeadScratch>()) {
     free_.reserve(slots);
     reset(slots);
   }
@@ -46,9 +65,12 @@ class IdsResponseBodies {
     if (f.bodySlot != IdsResponseFlow::kNoBody) free_.push_back(f.bodySlot);
     f.bodySlot = IdsResponseFlow::kNoBody;
     f.bodyLen = 0;
+    f.headLen = 0;
   }
-  uint8_t* data(uint16_t slot) { return bytes_.data() + size_t(slot) * limit_; }
+  uint8_t* data(uint16_t slot) { return head(slot) + kHeadLimit; }
+  uint8_t* head(uint16_t slot) { return bytes_.data() + size_t(slot) * (limit_ + kHeadLimit); }
   ids::BodyDecoder& decoder() { return decoder_; }
+  ids::HttpHeadScratch& headScratch() { return *headScratch_; }
   // Every slot free again (a new engine: the flows start afresh).
   void reset(uint32_t slots) {
     free_.clear();
@@ -60,6 +82,7 @@ class IdsResponseBodies {
   flow::HugeArray<uint8_t> bytes_;
   std::vector<uint16_t> free_;
   ids::BodyDecoder decoder_;
+  std::unique_ptr<ids::HttpHeadScratch> headScratch_;
 };
 
 }  // namespace lbg::dataplane

@@ -8,7 +8,11 @@
 //              Content-Length, chunked (dechunked) or until the close, responses matched to the
 //              client's requests in order (a HEAD's response, 204, 304: no body)
 //   gather     the body's first idsResponseBodyLimit bytes into one of the worker's body buffers
-//              (ids_response.h), taken at the response's first body byte, given back at its end
+//              (ids_response.h), taken at the response's first body byte, given back at its end;
+//              when a rule reads the response's header buffers, its head too (up to 8 KiB, the
+//              slot taken at the head's first byte), built at the scan as Suricata builds them
+//              (http.header without Set-Cookie, http.header_names, http.cookie = Set-Cookie,
+//              http.content_type; http_head_buffers.h)
 //   decode     a body with Content-Encoding gzip or deflate (at most two layers) is decoded at
 //              its scan (dataplane/ids/body_decoder.h), its first idsResponseBodyLimit bytes, as
 //              libhtp does for Suricata; one that is not what its coding says, or carries another
@@ -38,6 +42,25 @@
 
 namespace lbg::dataplane {
 
+namespace {
+
+// The head's bytes go to the start of the response's slot (taken here, at its first byte), up to
+// kHeadLimit: a longer head is not complete there, so its header buffers are not set (the
+// request side's inspector refuses heads past the same 8 KiB).
+void gatherHead(IdsResponseFlow& r, IdsResponseBodies& bodies, std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return;
+  if (r.bodySlot == IdsResponseFlow::kNoBody) {
+    if (r.unbuffered) return;
+    r.bodySlot = bodies.acquire();
+    if (r.bodySlot == IdsResponseFlow::kNoBody) return;  // the body's turn counts it
+  }
+  const size_t n = std::min<size_t>(bytes.size(), IdsResponseBodies::kHeadLimit - r.headLen);
+  std::memcpy(bodies.head(r.bodySlot) + r.headLen, bytes.data(), n);
+  r.headLen = uint16_t(r.headLen + n);
+}
+
+}  // namespace
+
 bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
                                IdsResponseBodies& bodies, ids::Scratch& scratch, Unit& u,
                                TxSink& tx) {
@@ -45,6 +68,10 @@ bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
   ++counters_.ids_http_responses;
   ids::BufferSet buffers;
   buffers.set(ids::Buffer::HttpStatCode, r.http.statusCode());
+  if (r.bodySlot != IdsResponseFlow::kNoBody && r.headLen > 0) {
+    ids::fillHttpHeadBuffers({bodies.head(r.bodySlot), r.headLen}, bodies.headScratch(), buffers,
+                             ids::HttpHeadKind::Response);
+  }
   if (r.bodySlot != IdsResponseFlow::kNoBody && r.bodyLen > 0) {
     std::span<const uint8_t> body{bodies.data(r.bodySlot), r.bodyLen};
     if (r.http.codingUnsupported) {
@@ -71,8 +98,18 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
                                IdsResponseBodies& bodies, ids::Scratch& scratch,
                                std::span<const uint8_t> bytes, bool fin, Unit& u, TxSink& tx) {
   using Kind = ids::HttpResponseStep::Kind;
+  using Phase = ids::HttpResponseState::Phase;
+  const bool readsHead = idsReadsResponseHead(*snap_->idsEngine());
   for (;;) {
+    const Phase before = r.http.phase;
     const ids::HttpResponseStep step = ids::stepHttpResponse(r.http, bytes);
+    if (readsHead && (before == Phase::StatusLine || before == Phase::Headers)) {
+      if (before == Phase::Headers && r.http.phase == Phase::StatusLine) {
+        r.headLen = 0;  // an interim (1xx) head ended: the final response's head follows
+      } else {
+        gatherHead(r, bodies, bytes.first(step.used));
+      }
+    }
     bytes = bytes.subspan(step.used);
     switch (step.kind) {
       case Kind::HeadDone:

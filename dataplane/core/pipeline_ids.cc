@@ -264,7 +264,7 @@ size_t readableAfter(const rte_mbuf* m, std::span<const uint8_t> bytes) {
 bool idsReadsResponse(const ids::Engine& engine) {
   return engine.inspects(ids::Buffer::HttpStatCode, ids::kToClient) ||
          engine.inspects(ids::Buffer::HttpResponseBody, ids::kToClient) ||
-         engine.inspects(ids::Buffer::FileData, ids::kToClient);
+         engine.inspects(ids::Buffer::FileData, ids::kToClient) || idsReadsResponseHead(engine);
 }
 
 // The request's method is HEAD: its response has no body (http_response_buffers.h).

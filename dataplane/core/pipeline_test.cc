@@ -1645,7 +1645,11 @@ class PipelineIdsTest : public PipelineTest {
            "drop http any any -> any any (msg:\"pe download\"; flow:to_client; file.data; "
            "content:\"MZ\"; depth:2; content:\"EVILPAYLOAD\"; distance:0; sid:1008;)\n"
            "alert http any any -> any any (msg:\"not found\"; http.stat_code; content:\"404\"; "
-           "sid:1009;)\n";
+           "sid:1009;)\n"
+           "drop http any any -> any any (msg:\"exe by type\"; flow:to_client; "
+           "http.content_type; content:\"application/x-msdownload\"; sid:1010;)\n"
+           "alert http any any -> any any (msg:\"tracking cookie\"; flow:to_client; "
+           "http.cookie; content:\"track=\"; http.header; content:!\"track=\"; sid:1011;)\n";
     std::string yaml = kPolicy;
     yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
     return yaml;
@@ -1946,6 +1950,24 @@ TEST_F(PipelineIdsResponseTest, UndecodableBodiesAreScannedAsSent) {
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
   EXPECT_EQ(pipeline_->counters().ids_response_coding_unsupported, 1u);
   EXPECT_EQ(pipeline_->counters().ids_response_decoded, 0u);
+}
+
+// The response head's header buffers (http.content_type, http.cookie = Set-Cookie, http.header
+// without it), gathered across segments and scanned with the response, after an interim 100.
+TEST_F(PipelineIdsResponseTest, ResponseHeaderBuffersAreInspected) {
+  uint32_t seq = open(40022, "GET /t HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  seq = serve(40022, seq, "HTTP/1.1 100 Continue\r\nContent-Type: application/x-msdownload\r\n\r\n");
+  seq = serve(40022, seq, "HTTP/1.1 200 OK\r\nSet-Cookie: track=1\r\nContent-");
+  seq = serve(40022, seq, "Type: text/html\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ(verdicts().back()["action"], "allow");  // the 100's type is not the response's
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1011);
+
+  seq = open(40023, "GET /u HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  serve(40023, seq, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                    "content-type: application/x-msdownload\r\n\r\n");
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1010");
 }
 
 // The request head's fields are sticky buffers (http_head_buffers.h), for the first request and

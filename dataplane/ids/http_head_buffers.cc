@@ -46,7 +46,11 @@ void putValues(Writer& w, const uint8_t* head, const HttpHeadScratch& s, int16_t
 
 }  // namespace
 
-size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, BufferSet& out) {
+size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, BufferSet& out,
+                           HttpHeadKind kind) {
+  const bool request = kind == HttpHeadKind::Request;
+  // The field http.cookie reads, which http.header leaves out.
+  const std::string_view cookieName = request ? "cookie" : "set-cookie";
   const uint8_t* h = in.data();
   const size_t n = std::min(in.size(), HttpHeadScratch::kMaxHead);
   auto lineEnd = [&](size_t from) -> size_t {  // index of the CR of the next CRLF, or n
@@ -105,7 +109,7 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     const uint8_t* name = h + l.nameOff;
     names.put(name, l.nameLen);
     names.put("\r\n");
-    if (isName(name, l.nameLen, "cookie")) continue;  // Suricata keeps it for http.cookie only
+    if (isName(name, l.nameLen, cookieName)) continue;  // Suricata keeps it for http.cookie only
     header.put(name, l.nameLen);
     header.put(": ");
     putValues(header, h, s, int16_t(i));
@@ -115,14 +119,17 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   out.set(Buffer::HttpHeader, header.bytes());
   out.set(Buffer::HttpHeaderNames, names.bytes());
 
-  static constexpr std::pair<std::string_view, Buffer> kSingle[4] = {
+  const std::pair<std::string_view, Buffer> kSingle[4] = {
       {"user-agent", Buffer::HttpUserAgent},
-      {"cookie", Buffer::HttpCookie},
+      {cookieName, Buffer::HttpCookie},
       {"content-type", Buffer::HttpContentType},
       {"referer", Buffer::HttpReferer}};
   // Every line is looked at (not only the merged names), so that a field placed after
-  // kMaxNames others still fills its buffer.
+  // kMaxNames others still fills its buffer. A response has no User-Agent or Referer buffer.
   for (size_t k = 0; k < 4; ++k) {
+    if (!request && (kSingle[k].second == Buffer::HttpUserAgent ||
+                     kSingle[k].second == Buffer::HttpReferer))
+      continue;
     Writer w{s.merged[k], sizeof s.merged[k]};
     int found = 0;
     const HttpHeadScratch::Line* only = nullptr;
@@ -140,6 +147,7 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     }
   }
 
+  if (!request) return at;
   // Request line: METHOD SP request-target SP HTTP-version.
   out.set(Buffer::HttpRequestLine, requestLine);
   const auto sp1 = std::find(requestLine.begin(), requestLine.end(), uint8_t(' '));

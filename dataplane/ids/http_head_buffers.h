@@ -50,10 +50,15 @@ struct HttpHeadScratch {
 };
 
 
+// A response head (to_client) fills http.header, http.header_names, http.cookie (the
+// Set-Cookie fields, which http.header leaves out, as Suricata does) and http.content_type; its
+// status line sets no buffer here (http.stat_code: the response follower).
+enum class HttpHeadKind : uint8_t { Request, Response };
+
 // Fills `out` with the buffers above from `head` (which must outlive `out`'s use, as must
 // `scratch`). Returns the head's length up to and including its empty line, or 0 when no complete
 // head was found (then nothing is set).
 size_t fillHttpHeadBuffers(std::span<const uint8_t> head, HttpHeadScratch& scratch,
-                           BufferSet& out);
+                           BufferSet& out, HttpHeadKind kind = HttpHeadKind::Request);
 
 }  // namespace lbg::ids

@@ -19,11 +19,31 @@ struct Filled {
   size_t length = 0;
 };
 
-Filled fill(const std::string& head) {
+Filled fill(const std::string& head, HttpHeadKind kind = HttpHeadKind::Request) {
   Filled f;
   f.length = fillHttpHeadBuffers(
-      {reinterpret_cast<const uint8_t*>(head.data()), head.size()}, *f.scratch, f.set);
+      {reinterpret_cast<const uint8_t*>(head.data()), head.size()}, *f.scratch, f.set, kind);
   return f;
+}
+
+// A response head: Set-Cookie is http.cookie and not in http.header; Cookie and User-Agent are
+// request fields; the status line fills no request buffer.
+TEST(HttpHeadBuffers, ResponseHead) {
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Type: application/pdf\r\n"
+      "set-cookie: b=2\r\nUser-Agent: x\r\nCookie: c=3\r\n\r\n%PDF";
+  const Filled f = fill(head, HttpHeadKind::Response);
+  EXPECT_EQ(f.length, head.size() - 4);
+  EXPECT_EQ(text(f.set, Buffer::HttpCookie), "a=1, b=2");
+  EXPECT_EQ(text(f.set, Buffer::HttpContentType), "application/pdf");
+  EXPECT_EQ(text(f.set, Buffer::HttpHeader),
+            "Content-Type: application/pdf\r\nUser-Agent: x\r\nCookie: c=3\r\n");
+  EXPECT_EQ(text(f.set, Buffer::HttpHeaderNames),
+            "\r\nSet-Cookie\r\nContent-Type\r\nUser-Agent\r\nCookie\r\n\r\n");
+  EXPECT_EQ(f.set.bytes[int(Buffer::HttpUserAgent)].data(), nullptr);
+  EXPECT_EQ(f.set.bytes[int(Buffer::HttpRequestLine)].data(), nullptr);
+  EXPECT_EQ(f.set.bytes[int(Buffer::HttpMethod)].data(), nullptr);
+  EXPECT_EQ(f.set.bytes[int(Buffer::HttpUri)].data(), nullptr);
 }
 
 TEST(HttpHeadBuffers, SuricataShapes) {
