@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# End to end for the IDS/IPS (issue 12): a client and an HTTP server in their own namespaces,
+# lbg-gateway between them on two net_af_packet ports with Suricata rules in ips mode, real curl:
+#   - an upload whose body carries a rule's pattern (http.request_body) is stopped and the server
+#     never receives the pattern; a clean upload arrives whole;
+#   - a gzip-encoded download whose decoded body carries a rule's pattern (file.data) is stopped
+#     before its last segment (curl --compressed fails and never writes the pattern); a clean
+#     gzip download arrives intact, decoded;
+#   - the sealed log holds the EVE alerts and the ids-drop verdicts.
+# Traffic stays inside the namespaces this script creates. Needs root; skips (77) otherwise.
+# Usage: ids_e2e.sh LBG_GATEWAY WORKDIR
+set -euo pipefail
+source "$(dirname "$(realpath "$0")")/../lib/bump.sh"
+GW=$(realpath "$1")
+WORK=$(realpath -m "$2")
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
+
+tag=$$
+NC=lbgc$tag NS=lbgs$tag
+IN=lbgi$tag OUT=lbgo$tag
+rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
+pass=0 fail=0
+cleanup() {
+  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
+  [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
+  ip netns del "$NC" 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+  ip link del "$IN" 2>/dev/null || true
+  ip link del "$OUT" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+lbg_bump_topology "$NC" "$NS" "$IN" "$OUT" "10.78.$((tag % 200))"
+CLIENT_IP=10.78.$((tag % 200)).10
+SERVER_IP=10.78.$((tag % 200)).200
+
+cat > e2e.rules <<'EOF'
+drop http any any -> any any (msg:"LBG E2E exfiltration upload"; flow:established,to_server; http.request_body; content:"LBG-E2E-SECRET"; classtype:policy-violation; sid:9100001; rev:1;)
+drop http any any -> any any (msg:"LBG E2E compressed malware"; flow:established,to_client; file.data; content:"LBG-E2E-MALWARE"; classtype:trojan-activity; sid:9100002; rev:1;)
+EOF
+cat > policy.yaml <<EOF
+version: 1
+segment:
+  inside: [$CLIENT_IP/32]
+defaults: {deny: reset, quic: block, ech: block, sni_dns: "off"}
+services:
+  - name: e2e-web
+    kind: lgwan-asp
+    fqdn: [web.example.jp]
+    ports: [tcp/80]
+ids:
+  rules: [$WORK/e2e.rules]
+  mode: ips
+EOF
+lbg_gateway_yaml "$IN" "$OUT" "$WORK"
+cat >> gateway.yaml <<EOF
+log: {dir: $WORK/log, key: $WORK/log.key}
+EOF
+
+# The server: POST stores what it received (even a cut body); GET /*.gz answers gzip-encoded
+# text, the pattern (or a clean word) in its last bytes, the last 200 coded bytes sent apart.
+cat > server.py <<'EOF'
+import gzip, http.server, os, random, time
+random.seed(7)
+TEXT = "".join(random.choice("0123456789abcdef") for _ in range(40000))
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0")); got = b""
+        try:
+            while len(got) < n:
+                chunk = self.rfile.read1(n - len(got))
+                if not chunk: break
+                got += chunk
+        finally:
+            with open("received-%d" % time.monotonic_ns(), "wb") as f: f.write(got)
+        self.send_response(200); self.send_header("Content-Length", "6"); self.end_headers()
+        self.wfile.write(b"stored")
+    def do_GET(self):
+        tail = "LBG-E2E-MALWARE" if "malware" in self.path else "clean-ending..."
+        body = gzip.compress((TEXT + tail).encode())
+        self.send_response(200); self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body[:-200]); self.wfile.flush(); time.sleep(0.3)
+        self.wfile.write(body[-200:])
+http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
+EOF
+ip netns exec "$NS" /usr/bin/python3 server.py & SRVPID=$!
+
+"$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
+wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
+wait_for 100 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" || echo "server not listening"
+
+web() {  # curl arguments... → prints "rc http_code"
+  set +e
+  local code
+  code=$(ip netns exec "$NC" curl -sS --max-time 10 --resolve "web.example.jp:80:$SERVER_IP" \
+    -w '%{http_code}' "$@" 2>>curl.err)
+  local rc=$?
+  set -e
+  echo "$rc ${code:-000}"
+}
+
+# --- uploads ------------------------------------------------------------------------------------
+head -c 600 /dev/urandom | od -An -tx1 | tr -d ' \n' > clean.txt
+{ head -c 300 clean.txt; printf 'LBG-E2E-SECRET'; head -c 300 clean.txt; } > secret.txt
+read -r rc code < <(web -o up-clean.out --data-binary @clean.txt http://web.example.jp/up)
+check "clean upload stored (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "the server received the clean upload whole" bash -c "cat received-* | cmp -s - clean.txt"
+rm -f received-*
+read -r rc code < <(web -o up-secret.out --data-binary @secret.txt http://web.example.jp/up)
+check "upload carrying the pattern is stopped (curl rc=$rc http=$code)" test "$rc" != 0
+check "the server never received the pattern" bash -c "! cat received-* 2>/dev/null | grep -q LBG-E2E-SECRET"
+
+# --- compressed downloads -----------------------------------------------------------------------
+read -r rc code < <(web --compressed -o dl-clean.out http://web.example.jp/clean.gz)
+check "clean gzip download (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
+check "decoded intact" bash -c "[ \$(wc -c < dl-clean.out) = 40015 ] && grep -q 'clean-ending...$' dl-clean.out"
+read -r rc code < <(web --compressed -o dl-malware.out http://web.example.jp/malware.gz)
+check "gzip download whose decoded body carries the pattern is stopped (curl rc=$rc)" test "$rc" != 0
+check "the client never got the pattern" bash -c "! grep -q LBG-E2E-MALWARE dl-malware.out 2>/dev/null"
+
+kill -TERM "$GWPID"
+set +e; wait "$GWPID"; gwrc=$?; set -e
+GWPID=
+check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
+check "response body decoded by the gateway (counter)" grep -Eq "ids_response_decoded[^0-9]+[1-9]" gateway.err
+cat log/*.jsonl > events.json
+check "log: EVE alert for the upload rule" grep -q '"event_type":"alert".*"signature_id":9100001' events.json
+check "log: EVE alert for the compressed download rule" grep -q '"event_type":"alert".*"signature_id":9100002' events.json
+check "log: ids-drop verdicts" bash -c "grep -q 'ids-drop:sid-9100001' events.json && grep -q 'ids-drop:sid-9100002' events.json"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
