@@ -16,6 +16,7 @@
 #include "dataplane/core/test_frames.h"
 #include "dataplane/core/test_sinks.h"
 #include "dataplane/ids/policy_ids.h"
+#include "dataplane/ids/test_deflate.h"
 #include "dataplane/inspect/quic/client_hello.h"
 #include "dataplane/inspect/test_pcap.h"
 #include "dataplane/inspect/tls/hello_builder.h"
@@ -1894,22 +1895,10 @@ TEST_F(PipelineIdsResponseTest, BodyBeyondTheLimitIsCountedNotScanned) {
 
 // A compressed body is decoded before its scan (dataplane/ids/body_decoder.h), as libhtp does for
 // Suricata: a server cannot hide a file.data pattern by gzipping what the browser unpacks.
-std::string zlibCoded(const std::string& plain, int windowBits) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&z, uLong(plain.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  z.avail_in = uInt(plain.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using ids::testing::deflateWith;
 
 TEST_F(PipelineIdsResponseTest, GzipBodyIsDecodedBeforeItsScan) {
-  const std::string body = zlibCoded("MZEVILPAYLOAD" + std::string(5000, 'z'), 16 + MAX_WBITS);
+  const std::string body = deflateWith("MZEVILPAYLOAD" + std::string(5000, 'z'), 16 + MAX_WBITS);
   ASSERT_EQ(body.find("EVILPAYLOAD"), std::string::npos);
   uint32_t seq = open(40018, "GET /g HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
   seq = serve(40018, seq, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " +
@@ -1923,7 +1912,7 @@ TEST_F(PipelineIdsResponseTest, GzipBodyIsDecodedBeforeItsScan) {
 // Two layers over a chunked body: dechunked, then both codings undone.
 TEST_F(PipelineIdsResponseTest, LayeredCodingsOfAChunkedBodyAreUndone) {
   const std::string body =
-      zlibCoded(zlibCoded("MZ--EVILPAYLOAD", -MAX_WBITS), 16 + MAX_WBITS);
+      deflateWith(deflateWith("MZ--EVILPAYLOAD", -MAX_WBITS), 16 + MAX_WBITS);
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());
   uint32_t seq = open(40019, "GET /d HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");

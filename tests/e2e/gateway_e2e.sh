@@ -22,16 +22,7 @@ NC=lbgc$tag NS=lbgs$tag
 IN=lbgi$tag OUT=lbgo$tag
 rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
 pass=0 fail=0
-cleanup() {
-  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
-  [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
-  [ -n "${UDPPID:-}" ] && kill "$UDPPID" 2>/dev/null || true
-  ip netns del "$NC" 2>/dev/null || true
-  ip netns del "$NS" 2>/dev/null || true
-  ip link del "$IN" 2>/dev/null || true
-  ip link del "$OUT" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap lbg_bump_cleanup EXIT
 
 # --- test PKI: a CA and one server certificate for both names; the topology -------------------
 lbg_test_pki allowed.example.jp allowed.example.jp,forbidden.example.jp
@@ -63,8 +54,8 @@ with open("udp_received", "w") as f:
     while True:
         data, _ = s.recvfrom(2048); f.write(f"{len(data)}\n"); f.flush()
 EOF
-ip netns exec "$NS" /usr/bin/python3 "$LBG_TEST_LIB/https_server.py" & SRVPID=$!
-ip netns exec "$NS" /usr/bin/python3 udp_sink.py & UDPPID=$!
+ip netns exec "$NS" /usr/bin/python3 "$LBG_TEST_LIB/https_server.py" & SRVPIDS=$!
+ip netns exec "$NS" /usr/bin/python3 udp_sink.py & SRVPIDS="$SRVPIDS $!"
 
 "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
 wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }

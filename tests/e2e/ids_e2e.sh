@@ -21,15 +21,7 @@ NC=lbgc$tag NS=lbgs$tag
 IN=lbgi$tag OUT=lbgo$tag
 rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
 pass=0 fail=0
-cleanup() {
-  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
-  [ -n "${SRVPID:-}" ] && kill "$SRVPID" 2>/dev/null || true
-  ip netns del "$NC" 2>/dev/null || true
-  ip netns del "$NS" 2>/dev/null || true
-  ip link del "$IN" 2>/dev/null || true
-  ip link del "$OUT" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap lbg_bump_cleanup EXIT
 
 lbg_bump_topology "$NC" "$NS" "$IN" "$OUT" "10.78.$((tag % 200))"
 CLIENT_IP=10.78.$((tag % 200)).10
@@ -87,7 +79,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body[-200:])
 http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
 EOF
-ip netns exec "$NS" /usr/bin/python3 server.py & SRVPID=$!
+ip netns exec "$NS" /usr/bin/python3 server.py 2>server.err & SRVPIDS=$!
 
 "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
 wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }

@@ -23,15 +23,7 @@ NET=10.79.$((tag % 200))
 CLIENT_IP=$NET.10 SERVER_IP=$NET.200
 rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
 pass=0 fail=0
-cleanup() {
-  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
-  for p in ${SRVPIDS:-}; do kill "$p" 2>/dev/null || true; done
-  ip netns del "$NC" 2>/dev/null || true
-  ip netns del "$NS" 2>/dev/null || true
-  ip link del "$IN" 2>/dev/null || true
-  ip link del "$OUT" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap lbg_bump_cleanup EXIT
 
 lbg_test_pki allowed.example.jp allowed.example.jp
 lbg_bump_topology "$NC" "$NS" "$IN" "$OUT" "$NET"

@@ -39,6 +39,17 @@ lbg_bump_topology() {
   done
 }
 
+# lbg_bump_cleanup: the EXIT trap of the bump-in-the-wire tests: stops the gateway (GWPID) and
+# every process in SRVPIDS, deletes the namespaces NC and NS and the host veth ends IN and OUT.
+lbg_bump_cleanup() {
+  [ -n "${GWPID:-}" ] && kill "$GWPID" 2>/dev/null && wait "$GWPID" 2>/dev/null || true
+  for p in ${SRVPIDS:-}; do kill "$p" 2>/dev/null || true; done
+  ip netns del "$NC" 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+  ip link del "$IN" 2>/dev/null || true
+  ip link del "$OUT" 2>/dev/null || true
+}
+
 # check DESCRIPTION COMMAND...: runs the command, prints "ok"/"FAIL" and counts into the caller's
 # `pass` and `fail` (the scripts end with "$pass passed, $fail failed").
 check() {
