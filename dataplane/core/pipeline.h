@@ -62,6 +62,7 @@ struct rte_mempool;
 namespace lbg::ids {
 struct ScanResult;
 struct FlowIdsState;
+struct DnsTcpQueries;
 class Scratch;
 }
 
@@ -362,6 +363,8 @@ class Pipeline {
   // before the held flight leaves); false when it denied the flow.
   bool idsCertNames(Entry& e, std::span<const uint8_t> chain);
   // dns.query of a client's query datagram (stageIds); false when it denied the flow.
+  bool idsDnsTcp(Entry& e, ids::FlowIdsState& st, ids::DnsTcpQueries& q,
+                 std::span<const uint8_t> bytes, Unit& u, TxSink& tx);
   bool idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram, Unit& u,
                    TxSink& tx);
   bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "dataplane/core/ids_response.h"
+#include "dataplane/ids/dns_tcp_queries.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/ids/engine.h"
@@ -72,6 +73,7 @@ struct IdsFlow {
   // flowbits, address hits) are read only up to their counts, so only the scalars are written.
   ids::FlowIdsState st;
   IdsResponseFlow resp;  // the server's HTTP responses (pipeline_http_response.cc)
+  ids::DnsTcpQueries dnsTcp;  // the client's DNS-over-TCP messages (dns.query)
 };
 
 uint64_t mix(uint64_t x) {
@@ -410,10 +412,12 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
                            (e.meta.seqKnown & (1 << d));
         f->edge[d] = first ? e.meta.isn[d] + 1 : seq;
         f->edgeKnown |= uint8_t(1 << d);
+        if (!first && d == 0) f->dnsTcp.lost = true;  // message boundaries unknown
       }
       const int32_t rel = int32_t(seq - f->edge[d]);
       if (rel > 0) {
         ++counters_.ids_stream_gap;
+        if (d == 0) f->dnsTcp.lost = true;
         if (snap_->idsInline()) {  // never forward what was not scanned in order
           freeUnit(u);
           return false;
@@ -427,8 +431,9 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     }
     counters_.ids_scanned_bytes += bytes.size();
     ids::Engine::setTime(*ids_->scratch, now_);
-    if (e.key.proto != kTcp && fromInitiator && st.tuple.app == ids::AppProto::Dns &&
-        !idsDnsQuery(e, st, bytes, u, tx)) {
+    if (fromInitiator && st.tuple.app == ids::AppProto::Dns &&
+        !(e.key.proto == kTcp ? idsDnsTcp(e, st, f->dnsTcp, bytes, u, tx)
+                              : idsDnsQuery(e, st, bytes, u, tx))) {
       return false;
     }
     if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule on the query
@@ -611,6 +616,19 @@ bool Pipeline::idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint
   buffers.set(ids::Buffer::DnsQuery, std::string_view(name, n));
   return idsAct(e, snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, *ids_->scratch),
                 nullptr, &u, true, &tx);
+}
+
+bool Pipeline::idsDnsTcp(Entry& e, ids::FlowIdsState& st, ids::DnsTcpQueries& q,
+                         std::span<const uint8_t> bytes, Unit& u, TxSink& tx) {
+  while (!bytes.empty()) {
+    const ids::DnsTcpStep step = ids::stepDnsTcp(q, bytes);
+    bytes = bytes.subspan(step.used);
+    if (step.message.empty()) continue;
+    ++counters_.ids_dns_tcp_queries;
+    if (!idsDnsQuery(e, st, step.message, u, tx)) return false;
+    if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule: the slot is released
+  }
+  return true;
 }
 
 void Pipeline::idsJudged(Entry& e) {

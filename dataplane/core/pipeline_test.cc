@@ -2030,5 +2030,30 @@ TEST_F(PipelineIdsTest, DnsQueryNameIsInspected) {
   EXPECT_EQ(tx_.frames.size(), 2u);  // alert only: both queries forwarded
 }
 
+// DNS over TCP: each length-prefixed message's question is read (dataplane/ids/dns_tcp_queries.h,
+// which also joins messages split across segments; the gateway's own query filter, on by default
+// here, refuses split ones before the IDS sees them), as a datagram's is.
+TEST_F(PipelineIdsTest, DnsQueryNameOverTcpIsInspected) {
+  const IpAddr resolver = *IpAddr::parse("192.0.2.53");
+  auto framed = [](const Bytes& m) {
+    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
+    f.insert(f.end(), m.begin(), m.end());
+    return f;
+  };
+  Bytes two = framed(testing::dnsQuery("outlook.office365.com", 1, 1));
+  const Bytes second = framed(testing::dnsQuery("outlook.office365.com", 28, 2));
+  two.insert(two.end(), second.begin(), second.end());
+  uint32_t seq = handshake(resolver, 53, 40030);
+  sendSegments(resolver, 53, seq, two, two.size(), false, 40030);  // two messages, one segment
+  EXPECT_TRUE(alerts().empty());
+  seq += uint32_t(two.size());
+  const Bytes third = framed(testing::dnsQuery("outlook.Office365.com", 1, 3));
+  sendSegments(resolver, 53, seq, third, third.size(), false, 40030);
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 1u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1005);
+  EXPECT_EQ(pipeline_->counters().ids_dns_tcp_queries, 3u);
+}
+
 }  // namespace
 }  // namespace lbg::dataplane
