@@ -105,6 +105,7 @@ void progress(size_t done, size_t total, const std::string& name) {
 int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string outDir, modeText = "rebuild", reportPath, quarantineDir;
+  uint32_t imageThreads = EngineConfig{}.imageThreads;
   po::options_description visible("Options / オプション");
   visible.add_options()
       ("help,h", "show this help / ヘルプを表示")
@@ -112,7 +113,9 @@ int main(int argc, char** argv) {
       ("mode,m", po::value(&modeText)->default_value("rebuild"),
        "rebuild (再構築) | image-pdf (画像PDF化) | text (テキストのみを抽出)")
       ("report,r", po::value(&reportPath), "JSON report file (an array, one object per input) / JSONレポート")
-      ("quarantine,q", po::value(&quarantineDir), "keep originals here (0700) / 原本の隔離先");
+      ("quarantine,q", po::value(&quarantineDir), "keep originals here (0700) / 原本の隔離先")
+      ("image-threads", po::value(&imageThreads)->default_value(imageThreads),
+       "threads per PDF for its images (1-16) / PDF内の画像を処理するスレッド数 (1-16)");
   po::options_description hidden;
   hidden.add_options()("input", po::value(&inputs));
   po::options_description all;
@@ -159,6 +162,7 @@ int main(int argc, char** argv) {
   }
   EngineConfig config;
   config.quarantineDir = quarantineDir;
+  config.imageThreads = imageThreads;
   auto created = Engine::create(config);
   if (!created) {
     std::cerr << "エラー / error: " << created.error().toString() << "\n";

@@ -96,7 +96,10 @@ struct Engine::Impl {
       return FormatResult::fail("mode-unsupported:image-pdf:" + info.type);
     }
 
-    FormatResult result = rebuild(input, info.type, depth, ctx);
+    // In image-PDF mode the rebuilt PDF is rendered at this resolution: photographs drawn far
+    // smaller than their size need not carry more pixels than it shows.
+    const double renderDpi = mode == Mode::ImagePdf ? render::ImagePdfOptions{}.dpi : 0;
+    FormatResult result = rebuild(input, info.type, depth, ctx, renderDpi);
     if (!result.ok) return result;
     if (limits.expired()) return FormatResult::fail("limit:timeout");
     // In image-PDF mode the rebuilt PDF is an intermediate that only the sandboxed renderer sees:
@@ -111,7 +114,7 @@ struct Engine::Impl {
       FormatResult printed = convert::officeToPdf(result.output, result.outputType, soffice, limits);
       if (!printed.ok) return printed;
       if (limits.expired()) return FormatResult::fail("limit:timeout");
-      FormatResult pdf = rebuild(printed.output, "pdf", depth, ctx);
+      FormatResult pdf = rebuild(printed.output, "pdf", depth, ctx, renderDpi);
       if (!pdf.ok) return pdf;
       why = secondCheck(pdf, limits, /*intermediate=*/true);
       if (!why.empty()) return FormatResult::fail(why);
@@ -132,14 +135,21 @@ struct Engine::Impl {
     return result;
   }
 
-  FormatResult rebuild(std::string_view input, const std::string& type, uint32_t depth, CallContext& ctx) const {
+  // `renderDpi`: image-PDF mode's render resolution, 0 in rebuild mode (pdf::RebuildOptions).
+  FormatResult rebuild(std::string_view input, const std::string& type, uint32_t depth, CallContext& ctx,
+                       double renderDpi = 0) const {
     FormatLimits limits = limitsFor(ctx);
     if (type == "pdf") {
+      pdf::RebuildOptions options;
+      options.renderDpi = renderDpi;
+      options.imageThreads = config.imageThreads;
       // Font programs are parsed by FreeType in the render sandbox, never in this process.
-      return pdf::sanitize(input, limits, [this, limits](const std::vector<std::string>& programs,
-                                                         std::vector<bool>* keep, std::string* reason) {
-        return render::checkFontPrograms(programs, limits, renderPool.get(), keep, reason);
-      });
+      return pdf::sanitize(
+          input, limits,
+          [this, limits](const std::vector<std::string>& programs, std::vector<bool>* keep, std::string* reason) {
+            return render::checkFontPrograms(programs, limits, renderPool.get(), keep, reason);
+          },
+          options);
     }
     if (isOoxml(type)) {
       return ooxml::sanitize(input, limits, [limits](std::string_view bytes, std::string* out, std::string* ct) {
@@ -252,6 +262,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
   if (config.maxExpandedBytes == 0) return Error{"maxExpandedBytes must be > 0"};
   if (config.timeoutMs == 0) return Error{"timeoutMs must be > 0"};
   if (config.maxImagePixels == 0) return Error{"maxImagePixels must be > 0"};
+  if (config.imageThreads == 0 || config.imageThreads > EngineConfig::kMaxImageThreads) {
+    return Error{"imageThreads must be 1.." + std::to_string(EngineConfig::kMaxImageThreads)};
+  }
   if (config.policyVersion.empty()) return Error{"policyVersion must not be empty"};
   for (const auto& [type, allowed] : config.allowTypes) {
     if (!knownTypeName(type)) return Error{"allowTypes: unknown type '" + type + "'"};

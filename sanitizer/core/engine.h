@@ -62,6 +62,12 @@ struct EngineConfig {
   // Pre-forked sandboxed render workers (poppler) reused across files; 0 forks one child per file.
   // Workers start on first use; each is replaced after a failure and retired after 256 files.
   uint32_t renderWorkers = 2;
+  // Threads (the calling one included) that decode and re-encode the images of one PDF at once:
+  // a 10 MB PDF of photographs waits for one thread's share of them instead of all. Costs the
+  // same CPU time (a little more for starting threads); in lbg-icapd each busy worker thread may
+  // use this many. 1: serial. Output and verdict do not depend on it.
+  static constexpr uint32_t kMaxImageThreads = 16;
+  uint32_t imageThreads = 2;
 };
 
 class Engine {

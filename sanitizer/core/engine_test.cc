@@ -354,6 +354,16 @@ TEST(EngineConfigTest, RejectsBadConfig) {
   EngineConfig e;
   e.timeoutMs = 0;
   EXPECT_FALSE(Engine::create(e).ok());
+  for (uint32_t threads : {0u, EngineConfig::kMaxImageThreads + 1}) {
+    EngineConfig f;
+    f.imageThreads = threads;
+    auto refused = Engine::create(f);
+    ASSERT_FALSE(refused.ok()) << threads;
+    EXPECT_NE(refused.error().message.find("imageThreads"), std::string::npos);
+  }
+  EngineConfig g;
+  g.imageThreads = EngineConfig::kMaxImageThreads;
+  EXPECT_TRUE(Engine::create(g).ok());
 }
 
 TEST(EngineTypes, ExecutablesScriptsAndShortcutsBlocked) {

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
     ("listen", po::value<std::string>()->default_value("127.0.0.1:1344"),
        "HOST:PORT to listen on ([v6]:port for IPv6; port 0 = any free port) / 待ち受けアドレス")
     ("workers", po::value<uint32_t>()->default_value(4), "requests sanitized at once / 同時処理数")
+    ("image-threads", po::value<uint32_t>()->default_value(sanitizer::EngineConfig{}.imageThreads),
+       "threads per PDF for its images, per busy worker (1-16) / PDF内の画像を処理するスレッド数 (ワーカーごと)")
     ("max-connections", po::value<uint32_t>()->default_value(64),
        "open ICAP connections, idle ones included (advertised as Max-Connections; more get 503) / 最大接続数")
     ("max-body", po::value<uint64_t>()->default_value(64ull << 20),
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
   engineConfig.policyVersion = vm["policy-version"].as<std::string>();
   engineConfig.maxInputBytes = maxBody;
   if (vm.count("quarantine")) engineConfig.quarantineDir = vm["quarantine"].as<std::string>();
+  engineConfig.imageThreads = vm["image-threads"].as<uint32_t>();
   auto createdEngine = sanitizer::Engine::create(engineConfig);
   if (!createdEngine) return fail("engine: " + createdEngine.error().toString());
   std::shared_ptr<const sanitizer::Engine> engine = std::move(createdEngine).value();

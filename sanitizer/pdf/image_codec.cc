@@ -4,6 +4,7 @@
 #include <libdeflate.h>
 
 #include <csetjmp>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -55,7 +56,13 @@ bool coefficientsInRange(j_decompress_ptr src, jvirt_barray_ptr* coefficients) {
 
 }  // namespace
 
-bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
+namespace {
+
+// Decodes to gray, RGB or CMYK pixels at `eighths`/8 of the stored size (libjpeg's scaled inverse
+// DCT: the smaller output costs less, not more). `width` x `height`, when not 0, is the size the
+// file must declare.
+bool decodeScaled(std::string_view bytes, uint32_t maxPixels, uint32_t width, uint32_t height, int eighths,
+                  JpegPixels* out) {
   jpeg_decompress_struct cinfo;
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -69,7 +76,8 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
   if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK || cinfo.image_width == 0 || cinfo.image_height == 0 ||
-      static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height > maxPixels) {
+      static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height > maxPixels ||
+      (width != 0 && (cinfo.image_width != width || cinfo.image_height != height))) {
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
@@ -81,6 +89,8 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
       jpeg_destroy_decompress(&cinfo);
       return false;
   }
+  cinfo.scale_num = static_cast<unsigned>(eighths);
+  cinfo.scale_denom = 8;
   out->adobeInverted = cinfo.num_components == 4 && cinfo.saw_Adobe_marker;
   jpeg_start_decompress(&cinfo);
   out->width = cinfo.output_width;
@@ -98,6 +108,18 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   return true;
+}
+
+}  // namespace
+
+bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out) {
+  return decodeScaled(bytes, maxPixels, 0, 0, 8, out);
+}
+
+bool decodeJpegReduced(std::string_view bytes, uint32_t width, uint32_t height, int eighths, JpegPixels* out) {
+  if (eighths < 1 || eighths > 8 || width == 0 || height == 0) return false;
+  // Gray or colour only: CMYK keeps the full path (it leaves as Flate pixels, inverted or not).
+  return decodeScaled(bytes, UINT32_MAX, width, height, eighths, out) && out->components != 4;
 }
 
 bool transcodeJpeg(std::string_view bytes, uint32_t width, uint32_t height, int components, std::string* out) {

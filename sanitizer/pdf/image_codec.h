@@ -24,6 +24,13 @@ struct JpegPixels {
 // holds more than maxPixels pixels (checked from the header, before any pixel buffer).
 bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out);
 
+// Decoded at `eighths`/8 (1..8) of its size by libjpeg's scaled inverse DCT, for a photograph that
+// is only ever drawn that small (image-PDF mode, image_reduction.h): each side becomes
+// ceil(side * eighths / 8). Only a gray or colour (1 or 3 component) JPEG of exactly `width` x
+// `height`; false otherwise or when the data does not decode. The caller has checked the size
+// against the pixel limit.
+bool decodeJpegReduced(std::string_view bytes, uint32_t width, uint32_t height, int eighths, JpegPixels* out);
+
 // A new baseline JPEG (standard Huffman tables, JFIF for colour) holding the same DCT coefficients
 // and quantisation tables as `bytes`: lossless, and several times cheaper than decoding to pixels
 // and compressing again (no inverse/forward DCT, upsampling or colour conversion). Only for 8-bit

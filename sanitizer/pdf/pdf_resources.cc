@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "sanitizer/common/parallel_for.h"
 #include "sanitizer/pdf/capped_sink.h"
 #include "sanitizer/pdf/image_codec.h"
 
@@ -129,24 +130,53 @@ bool isImageStream(QPDFObjectHandle h) {
   return h.isStream() && isName(h.getDict().getKey("/Subtype"), "/Image");
 }
 
-// Gray and YCbCr photographs (nearly every JPEG in a PDF) are transcoded from their DCT
-// coefficients: lossless, and without the pixel round trip that made a PDF of photographs the
-// slowest 10 MB input. False when the stream does not qualify; the pixel path then decides.
-bool transcodeDct(QPDFObjectHandle image, uint32_t width, uint32_t height, QPDFObjectHandle* cs, int* components,
-                  std::string* encoded) {
-  std::shared_ptr<Buffer> raw = image.getRawStreamData();
-  const std::string_view jpeg(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
-  for (int n : {1, 3}) {
-    if ((!cs->isNull() && *components != n) || !transcodeJpeg(jpeg, width, height, n, encoded)) continue;
-    if (cs->isNull()) *cs = deviceSpace(n);
-    *components = n;
-    return true;
+// The work on one DCT image that needs no qpdf object, so the images of a file can be done on
+// several threads at once (`ImageOptions::threads`): the stream's bytes are read before, the
+// result is placed after, both on the calling thread in the images' order.
+struct DctJob {
+  std::shared_ptr<Buffer> raw;
+  uint32_t width = 0, height = 0;
+  int eighths = 8;  // < 8: image-PDF mode, decoded at this many eighths of its size
+  // Results: reduced pixels re-encoded (reducedWidth x reducedHeight, reducedComponents), else
+  // the transcode's component count (0: neither qualified; the pixel path then decides).
+  int reducedComponents = 0;
+  uint32_t reducedWidth = 0, reducedHeight = 0;
+  int transcodedComponents = 0;
+  std::string encoded;
+
+  std::string_view bytes() const {
+    return std::string_view(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
   }
-  return false;
-}
+
+  // Gray and YCbCr photographs (nearly every JPEG in a PDF) are transcoded from their DCT
+  // coefficients: lossless, and without the pixel round trip that made a PDF of photographs the
+  // slowest 10 MB input. One drawn far smaller than its size (image-PDF mode only) is decoded
+  // at that size instead and encoded again: the renderer then decodes and draws a fraction of
+  // the pixels.
+  void run() {
+    if (eighths < 8) {
+      JpegPixels pixels;
+      if (decodeJpegReduced(bytes(), width, height, eighths, &pixels) && encodeJpeg(pixels, &encoded)) {
+        reducedComponents = pixels.components;
+        reducedWidth = pixels.width;
+        reducedHeight = pixels.height;
+        return;
+      }
+      encoded.clear();
+    }
+    for (int n : {1, 3}) {
+      if (transcodeJpeg(bytes(), width, height, n, &encoded)) {
+        transcodedComponents = n;
+        return;
+      }
+    }
+    encoded.clear();
+  }
+};
 
 // Rebuilds one image XObject in place. "" when kept (re-encoded), else why it was replaced.
-std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Budget& budget) {
+// `job`: the image's DCT work done ahead (null for an image that is not a DCT photograph).
+std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Budget& budget, DctJob* job) {
   QPDFObjectHandle dict = image.getDict();
   QPDFObjectHandle w = dict.getKey("/Width"), h = dict.getKey("/Height");
   if (!w.isInteger() || !h.isInteger() || w.getIntValue() <= 0 || h.getIntValue() <= 0 ||
@@ -154,7 +184,7 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
       static_cast<uint64_t>(w.getIntValue()) * static_cast<uint64_t>(h.getIntValue()) > limits.maxImagePixels) {
     return "size";
   }
-  const uint32_t width = static_cast<uint32_t>(w.getIntValue()), height = static_cast<uint32_t>(h.getIntValue());
+  uint32_t width = static_cast<uint32_t>(w.getIntValue()), height = static_cast<uint32_t>(h.getIntValue());
   const std::string filter = singleFilter(dict);
   if (filter != "" && filter != "/FlateDecode" && filter != "/DCTDecode") {
     return "filter " + (filter == "?" ? std::string("chain") : filter.substr(1));
@@ -174,11 +204,22 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
   QPDFObjectHandle fresh = QPDFObjectHandle::newDictionary();
   fresh.replaceKey("/Type", QPDFObjectHandle::newName("/XObject"));
   fresh.replaceKey("/Subtype", QPDFObjectHandle::newName("/Image"));
-  fresh.replaceKey("/Width", QPDFObjectHandle::newInteger(width));
-  fresh.replaceKey("/Height", QPDFObjectHandle::newInteger(height));
   std::string data, encoded;
   QPDFObjectHandle outFilter = QPDFObjectHandle::newName("/FlateDecode");
-  if (filter == "/DCTDecode" && !mask && transcodeDct(image, width, height, &cs, &components, &encoded)) {
+  // The job's result counts only where the dictionary's colour space agrees with the file.
+  auto fits = [&](int n) { return n != 0 && (cs.isNull() || components == n); };
+  if (filter == "/DCTDecode" && !mask && job != nullptr && fits(job->reducedComponents)) {
+    if (cs.isNull()) cs = deviceSpace(job->reducedComponents);
+    components = job->reducedComponents;
+    width = job->reducedWidth;
+    height = job->reducedHeight;
+    encoded = std::move(job->encoded);
+    bpc = 8;
+    outFilter = QPDFObjectHandle::newName("/DCTDecode");
+  } else if (filter == "/DCTDecode" && !mask && job != nullptr && fits(job->transcodedComponents)) {
+    if (cs.isNull()) cs = deviceSpace(job->transcodedComponents);
+    components = job->transcodedComponents;
+    encoded = std::move(job->encoded);
     bpc = 8;
     outFilter = QPDFObjectHandle::newName("/DCTDecode");
   } else if (filter == "/DCTDecode") {
@@ -213,6 +254,8 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
     data.resize(rowBytes * height);
     if (!deflateZlib(data, &encoded)) return "encode";
   }
+  fresh.replaceKey("/Width", QPDFObjectHandle::newInteger(width));
+  fresh.replaceKey("/Height", QPDFObjectHandle::newInteger(height));
   if (mask) {
     fresh.replaceKey("/ImageMask", QPDFObjectHandle::newBool(true));
   } else {
@@ -236,6 +279,24 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
   image.replaceDict(fresh);
   image.replaceStreamData(encoded, outFilter, QPDFObjectHandle::newNull());
   return "";
+}
+
+// Reads a DCT photograph's bytes for its job; false for any other image (left to rebuildImage).
+bool prepareDctJob(QPDFObjectHandle image, const FormatLimits& limits, const ImageOptions& options, DctJob* job) {
+  QPDFObjectHandle dict = image.getDict();
+  QPDFObjectHandle w = dict.getKey("/Width"), h = dict.getKey("/Height");
+  if (!w.isInteger() || !h.isInteger() || w.getIntValue() <= 0 || h.getIntValue() <= 0 ||
+      w.getIntValue() > 0xFFFFFF || h.getIntValue() > 0xFFFFFF ||
+      static_cast<uint64_t>(w.getIntValue()) * static_cast<uint64_t>(h.getIntValue()) > limits.maxImagePixels ||
+      singleFilter(dict) != "/DCTDecode" || (dict.getKey("/ImageMask").isBool() && dict.getKey("/ImageMask").getBoolValue())) {
+    return false;
+  }
+  job->raw = image.getRawStreamData();
+  job->width = static_cast<uint32_t>(w.getIntValue());
+  job->height = static_cast<uint32_t>(h.getIntValue());
+  auto reduce = options.reduceToEighths.find(image.getObjGen());
+  if (reduce != options.reduceToEighths.end()) job->eighths = reduce->second;
+  return true;
 }
 
 // A blank 1x1 image in place of one we could not rebuild: the page's Do keeps working.
@@ -306,7 +367,7 @@ bool forEachDictionary(QPDF& pdf, const FormatLimits& limits, Fn fn) {
 }  // namespace
 
 bool rebuildFontsAndImages(QPDF& pdf, const FormatLimits& limits, const FontChecker& checkFonts,
-                           std::vector<RemovedItem>& removed, std::string* reason) {
+                           const ImageOptions& options, std::vector<RemovedItem>& removed, std::string* reason) {
   Budget budget{limits.maxExpandedBytes};
   std::vector<QPDFObjectHandle> images, fonts;
   std::vector<FontProgram> programs;
@@ -397,17 +458,35 @@ bool rebuildFontsAndImages(QPDF& pdf, const FormatLimits& limits, const FontChec
         font.removeKey("/FontDescriptor");
       }
     }
-    // Images.
-    size_t n = 0;
-    for (QPDFObjectHandle image : images) {
-      if ((++n & 63) == 0 && limits.expired()) {
+    // Images, a batch at a time: the DCT photographs' decode and encode (nearly all of the
+    // image work) on up to `threads` threads, everything that touches qpdf on this one, in order.
+    const unsigned threads = std::max(1u, options.threads);
+    const size_t batchSize = 8 * static_cast<size_t>(threads);
+    for (size_t first = 0; first < images.size(); first += batchSize) {
+      if (limits.expired()) {
         *reason = "limit:timeout";
         return false;
       }
-      std::string why = rebuildImage(image, limits, budget);
-      if (!why.empty()) {
-        blankImage(image);
-        addRemoved(removed, "image", objLocation(image) + " (" + why + ")");
+      const size_t count = std::min(batchSize, images.size() - first);
+      std::vector<DctJob> jobs(count);
+      std::vector<size_t> queued;
+      for (size_t i = 0; i < count; ++i) {
+        if (prepareDctJob(images[first + i], limits, options, &jobs[i])) queued.push_back(i);
+      }
+      parallelFor(queued.size(), threads, [&](size_t k) {
+        if (!limits.expired()) jobs[queued[k]].run();
+      });
+      if (limits.expired()) {
+        *reason = "limit:timeout";
+        return false;
+      }
+      for (size_t i = 0; i < count; ++i) {
+        QPDFObjectHandle image = images[first + i];
+        std::string why = rebuildImage(image, limits, budget, jobs[i].raw ? &jobs[i] : nullptr);
+        if (!why.empty()) {
+          blankImage(image);
+          addRemoved(removed, "image", objLocation(image) + " (" + why + ")");
+        }
       }
     }
   } catch (std::length_error const&) {

@@ -10,6 +10,7 @@
 // JBIG2, CCITT, LZW, exotic colour spaces, sizes that do not match the data) is replaced by a
 // blank 1x1 image and reported as `image` with its reason.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,18 @@
 
 namespace lbg::sanitizer::pdf {
 
+struct ImageOptions {
+  // Image XObjects decoded at this many eighths of their size and written as a new JPEG of that
+  // size (image-PDF mode only, from image_reduction.h); every other JPEG is transcoded whole.
+  std::map<QPDFObjGen, int> reduceToEighths;
+  // Threads (the caller's included) that decode and re-encode JPEG images at once. The output is
+  // the same for any count: each image's result is placed by the calling thread, in order.
+  unsigned threads = 1;
+};
+
 // False with *reason ("limit:timeout", "limit:expanded-size", or the font checker's reason) when
 // the file must be blocked.
 bool rebuildFontsAndImages(QPDF& pdf, const FormatLimits& limits, const FontChecker& checkFonts,
-                           std::vector<RemovedItem>& removed, std::string* reason);
+                           const ImageOptions& options, std::vector<RemovedItem>& removed, std::string* reason);
 
 }  // namespace lbg::sanitizer::pdf

@@ -9,6 +9,7 @@
 #include <qpdf/QPDFWriter.hh>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include "sanitizer/core/engine.h"
 #include "sanitizer/pdf/font_program.h"
 #include "sanitizer/pdf/image_codec.h"
+#include "sanitizer/pdf/image_reduction.h"
 #include "sanitizer/pdf/pdf_sanitizer.h"
 #include "sanitizer/render/font_check.h"
 
@@ -429,6 +431,211 @@ TEST(PdfImages, IndexedImageKeepsItsTableAsAString) {
   QPDFObjectHandle cs = out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1").getDict().getKey("/ColorSpace");
   ASSERT_TRUE(cs.isArray());
   EXPECT_EQ(cs.getArrayItem(3).getStringValue(), std::string("\xff\x00\x00\x00\xff\x00", 6));
+}
+
+// Image-PDF mode: photographs drawn far smaller than their size go into the intermediate PDF at
+// the size the 150 dpi render needs (image_reduction.h); everything else is transcoded whole.
+
+TEST(ImageReduction, EighthsCoverTheRenderResolution) {
+  // 1600 x 1200 drawn 400 pt wide: 833 px at 150 dpi, 0.52 of the width -> 5/8 (1000 px).
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 400, 300, 150), 5);
+  // 2400 px drawn 2 inches wide: 300 px -> 1/8.
+  EXPECT_EQ(pdf::reductionEighths(2400, 1800, 144, 108, 150), 1);
+  // The larger share of the two sides decides (a stretched drawing).
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 144, 432, 150), 6);
+  // Drawn at its own resolution or larger, or needing more than 3/4 of a side: kept whole.
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 768, 576, 150), 8);
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 600, 450, 150), 8);
+  // Exactly 3/4 is still worth it; a hair more is not.
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 576, 432, 150), 6);
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 577, 432, 150), 8);
+  // Nothing to go on: kept whole.
+  EXPECT_EQ(pdf::reductionEighths(0, 1200, 400, 300, 150), 8);
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 0, 300, 150), 8);
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, 400, 300, 0), 8);
+  EXPECT_EQ(pdf::reductionEighths(1600, 1200, std::nan(""), 300, 150), 8);
+}
+
+TEST(ImageReduction, ReducedDecodeHasTheScaledSizeAndFailsOnAnotherShape) {
+  const std::string jpeg = writeJpeg(803, 600, 3, true);
+  pdf::JpegPixels small;
+  ASSERT_TRUE(pdf::decodeJpegReduced(jpeg, 803, 600, 3, &small));
+  EXPECT_EQ(small.width, 302u);  // ceil(803 * 3 / 8)
+  EXPECT_EQ(small.height, 225u);
+  EXPECT_EQ(small.components, 3);
+  EXPECT_EQ(small.pixels.size(), 302u * 225u * 3u);
+  EXPECT_FALSE(pdf::decodeJpegReduced(jpeg, 800, 600, 3, &small)) << "size differs from the dictionary";
+  EXPECT_FALSE(pdf::decodeJpegReduced(jpeg, 803, 600, 0, &small));
+  EXPECT_FALSE(pdf::decodeJpegReduced(writeJpeg(64, 64, 4, false), 64, 64, 4, &small)) << "CMYK keeps its path";
+  EXPECT_FALSE(pdf::decodeJpegReduced("not a jpeg", 803, 600, 3, &small));
+}
+
+constexpr const char* kPhotoDict =
+    "<< /Type /XObject /Subtype /Image /Width 800 /Height 600 /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+    "/Filter /DCTDecode >>";
+
+// The page of makePdf with `content` instead of its own, and the photograph as /Im1.
+Mutator photoDrawnBy(const std::string& jpeg, const std::string& content) {
+  return [jpeg, content](QPDF& pdf, QPDFObjectHandle page) {
+    addImage(kPhotoDict, jpeg)(pdf, page);
+    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, content));
+  };
+}
+
+QPDFObjectHandle im1(Read out) { return out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1"); }
+
+pdf::RebuildOptions imagePdfMode(unsigned threads = 1) {
+  pdf::RebuildOptions options;
+  options.renderDpi = 150;
+  options.imageThreads = threads;
+  return options;
+}
+
+TEST(ImageReduction, PhotographDrawnSmallIsWrittenAtTheRenderSizeInImagePdfModeOnly) {
+  const std::string jpeg = writeJpeg(800, 600, 3, true);
+  // 800 x 600 drawn 120 x 90 pt: 250 px at 150 dpi, 0.31 of each side -> 3/8 (300 x 225).
+  const std::string input = makePdf(photoDrawnBy(jpeg, "q 120 0 0 90 72 400 cm /Im1 Do Q\n"));
+  FormatResult reduced = pdf::sanitize(input, FormatLimits{}, {}, imagePdfMode());
+  ASSERT_TRUE(reduced.ok) << reduced.reason;
+  EXPECT_EQ(findRemoved(reduced, "image"), nullptr);
+  Read out = readBack(reduced.output);
+  QPDFObjectHandle image = im1(out);
+  EXPECT_EQ(image.getDict().getKey("/Width").getIntValue(), 300);
+  EXPECT_EQ(image.getDict().getKey("/Height").getIntValue(), 225);
+  EXPECT_EQ(image.getDict().getKey("/Filter").getName(), "/DCTDecode");
+  EXPECT_EQ(image.getDict().getKey("/ColorSpace").getName(), "/DeviceRGB");
+  pdf::JpegPixels pixels;
+  ASSERT_TRUE(pdf::decodeJpeg(dataOf(image, qpdf_dl_none), 1u << 20, &pixels));
+  EXPECT_EQ(pixels.width, 300u);
+  EXPECT_EQ(pixels.height, 225u);
+  EXPECT_EQ(pdf::verify(reduced.output, FormatLimits{}), "");
+  // Rebuild mode keeps every image whole.
+  FormatResult whole = pdf::sanitize(input, FormatLimits{});
+  ASSERT_TRUE(whole.ok) << whole.reason;
+  EXPECT_EQ(im1(readBack(whole.output)).getDict().getKey("/Width").getIntValue(), 800);
+}
+
+TEST(ImageReduction, DrawnSizeFollowsSavedStatesAndFormMatricesAndTakesTheLargestUse) {
+  const std::string jpeg = writeJpeg(800, 600, 1, false);
+  struct Case {
+    const char* content;
+    const char* formMatrix;  // nullptr: no form
+    long long width;
+  };
+  const std::vector<Case> cases = {
+      // Scaled twice (cm inside cm): 60 x 45 pt -> 125 px of 800 -> 2/8.
+      {"q 2 0 0 2 0 0 cm q 30 0 0 22.5 0 0 cm /Im1 Do Q Q\n", nullptr, 200},
+      // Q restores the larger matrix before the second use, which decides: 240 pt -> 500 px -> 5/8.
+      {"q 60 0 0 45 0 0 cm /Im1 Do Q q 240 0 0 180 0 0 cm /Im1 Do Q\n", nullptr, 500},
+      // Drawn through a form whose matrix halves it: 60 x 45 pt -> 2/8.
+      {"q 120 0 0 90 0 0 cm /Fm1 Do Q\n", "[0.5 0 0 0.5 0 0]", 200},
+      // ... or enlarges it past its resolution: kept whole.
+      {"q 120 0 0 90 0 0 cm /Fm1 Do Q\n", "[10 0 0 10 0 0]", 800},
+      // Rotated a quarter turn: the lengths of the edges count, 120 x 90 pt -> 3/8.
+      {"q 0 120 -90 0 300 300 cm /Im1 Do Q\n", nullptr, 300},
+  };
+  for (const Case& c : cases) {
+    const std::string input = makePdf([&](QPDF& pdf, QPDFObjectHandle page) {
+      addImage("<< /Type /XObject /Subtype /Image /Width 800 /Height 600 /ColorSpace /DeviceGray "
+               "/BitsPerComponent 8 /Filter /DCTDecode >>",
+               jpeg)(pdf, page);
+      page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, c.content));
+      if (c.formMatrix != nullptr) {
+        QPDFObjectHandle form = QPDFObjectHandle::newStream(&pdf, "/Im1 Do\n");
+        form.replaceDict(QPDFObjectHandle::parse(std::string("<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Matrix ") +
+                                                 c.formMatrix + " >>"));
+        QPDFObjectHandle xobjects = page.getKey("/Resources").getKey("/XObject");
+        QPDFObjectHandle formResources = QPDFObjectHandle::newDictionary();
+        QPDFObjectHandle formXObjects = QPDFObjectHandle::newDictionary();
+        formXObjects.replaceKey("/Im1", xobjects.getKey("/Im1"));
+        formResources.replaceKey("/XObject", formXObjects);
+        form.getDict().replaceKey("/Resources", formResources);
+        xobjects.replaceKey("/Fm1", form);
+      }
+    });
+    FormatResult r = pdf::sanitize(input, FormatLimits{}, {}, imagePdfMode());
+    ASSERT_TRUE(r.ok) << c.content << " " << r.reason;
+    Read out = readBack(r.output);
+    EXPECT_EQ(im1(out).getDict().getKey("/Width").getIntValue(), c.width) << c.content;
+  }
+}
+
+TEST(ImageReduction, ImagesOfUnknownUseKeepTheirSize) {
+  const std::string jpeg = writeJpeg(800, 600, 3, false);
+  const std::string small = "q 120 0 0 90 72 400 cm /Im1 Do Q\n";
+  std::vector<std::pair<const char*, Mutator>> cases = {
+      // Also drawn by an annotation's appearance stream, at a size the page walk does not see.
+      {"appearance", [&](QPDF& pdf, QPDFObjectHandle page) {
+         photoDrawnBy(jpeg, small)(pdf, page);
+         QPDFObjectHandle ap = QPDFObjectHandle::newStream(&pdf, "q 500 0 0 375 0 0 cm /Im1 Do Q\n");
+         ap.replaceDict(QPDFObjectHandle::parse("<< /Type /XObject /Subtype /Form /BBox [0 0 500 375] >>"));
+         QPDFObjectHandle apResources = QPDFObjectHandle::parse("<< /XObject << >> >>");
+         apResources.getKey("/XObject").replaceKey("/Im1", page.getKey("/Resources").getKey("/XObject").getKey("/Im1"));
+         ap.getDict().replaceKey("/Resources", apResources);
+         QPDFObjectHandle annot = pdf.makeIndirectObject(
+             QPDFObjectHandle::parse("<< /Type /Annot /Subtype /Square /Rect [0 0 500 375] /AP << >> >>"));
+         annot.getKey("/AP").replaceKey("/N", ap);
+         page.replaceKey("/Annots", QPDFObjectHandle::newArray({annot}));
+       }},
+      // Carrying a soft mask.
+      {"soft mask", [&](QPDF& pdf, QPDFObjectHandle page) {
+         photoDrawnBy(jpeg, small)(pdf, page);
+         QPDFObjectHandle mask = QPDFObjectHandle::newStream(&pdf, std::string(4, '\xff'));
+         mask.replaceDict(QPDFObjectHandle::parse(
+             "<< /Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 >>"));
+         page.getKey("/Resources").getKey("/XObject").getKey("/Im1").getDict().replaceKey("/SMask", mask);
+       }},
+  };
+  for (auto& [name, mutate] : cases) {
+    FormatResult r = pdf::sanitize(makePdf(mutate), FormatLimits{}, {}, imagePdfMode());
+    ASSERT_TRUE(r.ok) << name << " " << r.reason;
+    EXPECT_EQ(im1(readBack(r.output)).getDict().getKey("/Width").getIntValue(), 800) << name;
+  }
+}
+
+// Several photographs (progressive and baseline, gray and colour, one drawn small) and a Flate
+// image: the rebuilt file is byte for byte the same with one thread or several, in both modes.
+TEST(PdfImages, ImagesOnSeveralThreadsGiveTheSameFileAsOne) {
+  const std::string input = makePdf([](QPDF& pdf, QPDFObjectHandle page) {
+    QPDFObjectHandle xobjects = page.getKey("/Resources").getKey("/XObject");
+    std::string content;
+    for (int i = 0; i < 20; ++i) {
+      const int components = i % 3 == 0 ? 1 : 3;
+      const std::string jpeg = writeJpeg(160 + 8 * i, 120 + 4 * i, components, i % 2 == 0);
+      QPDFObjectHandle image = QPDFObjectHandle::newStream(&pdf, jpeg);
+      image.replaceDict(QPDFObjectHandle::parse(
+          "<< /Type /XObject /Subtype /Image /Width " + std::to_string(160 + 8 * i) + " /Height " +
+          std::to_string(120 + 4 * i) + (components == 1 ? " /ColorSpace /DeviceGray" : " /ColorSpace /DeviceRGB") +
+          " /BitsPerComponent 8 /Filter /DCTDecode >>"));
+      const std::string name = "/P" + std::to_string(i);
+      xobjects.replaceKey(name, image);
+      // Every other one drawn small (reduced in image-PDF mode), the rest at twice their size.
+      content += i % 2 == 0 ? "q 20 0 0 15 0 0 cm " + name + " Do Q\n" : "q 400 0 0 300 0 0 cm " + name + " Do Q\n";
+    }
+    QPDFObjectHandle flate = QPDFObjectHandle::newStream(&pdf, std::string(300, '\x40'));
+    flate.replaceDict(QPDFObjectHandle::parse(
+        "<< /Type /XObject /Subtype /Image /Width 10 /Height 10 /ColorSpace /DeviceRGB /BitsPerComponent 8 >>"));
+    xobjects.replaceKey("/Im1", flate);
+    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, content + "q 100 0 0 100 72 400 cm /Im1 Do Q\n"));
+  });
+  for (double dpi : {0.0, 150.0}) {
+    pdf::RebuildOptions serial;
+    serial.renderDpi = dpi;
+    FormatResult one = pdf::sanitize(input, FormatLimits{}, {}, serial);
+    ASSERT_TRUE(one.ok) << one.reason;
+    for (unsigned threads : {2u, 3u, 16u}) {
+      pdf::RebuildOptions parallel = serial;
+      parallel.imageThreads = threads;
+      FormatResult many = pdf::sanitize(input, FormatLimits{}, {}, parallel);
+      ASSERT_TRUE(many.ok) << many.reason;
+      EXPECT_TRUE(many.output == one.output) << "dpi " << dpi << " threads " << threads;
+      EXPECT_EQ(many.removed.size(), one.removed.size());
+    }
+    // And the work was real: every photograph is in the output, the small ones reduced only at 150 dpi.
+    Read out = readBack(one.output);
+    QPDFObjectHandle p0 = out.page.getKey("/Resources").getKey("/XObject").getKey("/P0");
+    EXPECT_EQ(p0.getDict().getKey("/Width").getIntValue(), dpi > 0 ? 60 : 160);  // 20 pt at 150 dpi: 42 px of 160 -> 3/8
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "sanitizer/pdf/capped_sink.h"
+#include "sanitizer/pdf/image_reduction.h"
 #include "sanitizer/pdf/pdf_allowlist.h"
 #include "sanitizer/pdf/pdf_content.h"
 #include "sanitizer/pdf/pdf_resources.h"
@@ -56,7 +57,8 @@ bool openStrict(QPDF& pdf, std::string_view bytes, std::string* reason) {
 
 }  // namespace
 
-FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const FontChecker& checkFonts) {
+FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const FontChecker& checkFonts,
+                      const RebuildOptions& options) {
   FormatResult result;
   try {
     QPDF pdf;
@@ -71,8 +73,12 @@ FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const 
     if (!rebuildDictionaries(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
     // Page and form content is re-emitted from its tokens with allowed operators only.
     if (!rebuildContentStreams(pdf, limits, result.removed, &reason)) return FormatResult::fail(reason);
-    // Font programs checked by FreeType and images decoded and re-encoded, or replaced.
-    if (!rebuildFontsAndImages(pdf, limits, checkFonts, result.removed, &reason)) return FormatResult::fail(reason);
+    // Font programs checked by FreeType and images decoded and re-encoded, or replaced; in
+    // image-PDF mode photographs drawn far smaller than their size are written at that size.
+    ImageOptions images;
+    images.threads = options.imageThreads;
+    if (options.renderDpi > 0) images.reduceToEighths = reducibleImages(pdf, options.renderDpi, limits);
+    if (!rebuildFontsAndImages(pdf, limits, checkFonts, images, result.removed, &reason)) return FormatResult::fail(reason);
     QPDFWriter writer(pdf);
     // The output is about the input's size (images are transcoded, fonts and content re-deflated).
     result.output.reserve(bytes.size() + bytes.size() / 2 + 65536);

@@ -14,9 +14,19 @@
 
 namespace lbg::sanitizer::pdf {
 
+struct RebuildOptions {
+  // Image-PDF mode: the resolution the rebuilt PDF will be rendered at. Photographs drawn so small
+  // that this resolution needs at most three quarters of each side are written at that size
+  // (image_reduction.h); 0 (rebuild mode) keeps every image at its full size.
+  double renderDpi = 0;
+  // Threads (the caller's included) that decode and re-encode the images of this one file.
+  unsigned imageThreads = 1;
+};
+
 // Embedded font programs go to `checkFonts` (the engine passes the sandboxed FreeType check;
 // empty: FreeType in this process).
-FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const FontChecker& checkFonts = {});
+FormatResult sanitize(std::string_view bytes, const FormatLimits& limits, const FontChecker& checkFonts = {},
+                      const RebuildOptions& options = {});
 
 // Second check: re-open the rebuilt file with qpdf and scan every object for the removed
 // constructs. "" when clean, else "verify:<kind>". `pages`, when given, receives the page count of
