@@ -255,8 +255,8 @@ TEST_F(PipelineTest, BurstForwardsInOrderAndFreesItsDropsByItsEnd) {
   syn6.src = *IpAddr::parse("2001:db8::7");
   syn6.dst = *IpAddr::parse("2001:db8:1::9");
   const Bytes truncated(data[0].begin(), data[0].begin() + 30);  // IPv4 header cut short
-  const std::vector<Bytes> burst = {data[0], testing::frame(syn, {}), data[1], truncated,
-                                    testing::frame(syn6, {}), data[2]};
+  const std::vector<Bytes> burst = {data[0],   testing::frame(syn, {}),  data[1],
+                                    truncated, testing::frame(syn6, {}), data[2]};
   std::vector<rte_mbuf*> ms;
   for (const Bytes& f : burst) {
     rte_mbuf* m = rte_pktmbuf_alloc(testPool());

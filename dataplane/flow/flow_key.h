@@ -84,8 +84,8 @@ inline FlowKey makeKey(const IpAddr& src, uint16_t sport, const IpAddr& dst, uin
   FlowKey k;
   k.lo = reversed ? dst : src;
   k.hi = reversed ? src : dst;
-  const uint64_t tail = detail::keyTail(reversed ? dport : sport, reversed ? sport : dport, proto,
-                                        vlanCount, tci);
+  const uint64_t tail =
+      detail::keyTail(reversed ? dport : sport, reversed ? sport : dport, proto, vlanCount, tci);
   std::memcpy(&k.loPort, &tail, sizeof(tail));
   return k;
 }
