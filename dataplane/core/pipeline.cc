@@ -84,66 +84,7 @@ Pipeline::Pipeline(const PipelineConfig& config, uint32_t workerIndex, SnapshotS
 }
 
 // ---------------------------------------------------------------------------------------------
-// 1–2. rx and decode
-
-void Pipeline::processBurst(rte_mbuf** pkts, uint16_t n, Ingress ingress, uint64_t nowNs,
-                            TxSink& tx) {
-  if (n > kMaxBurst) {
-    processBurst(pkts, kMaxBurst, ingress, nowNs, tx);
-    processBurst(pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst), ingress, nowNs, tx);
-    return;
-  }
-  snap_ = policySlot_.enter(worker_);
-  snapEpoch_ = static_cast<uint32_t>(snap_->version());
-  now_ = nowNs;
-  // Pass 1: start loading every frame's headers, so that decoding one does not wait for it.
-  for (uint16_t i = 0; i < n; ++i) {
-    const auto* d = rte_pktmbuf_mtod(pkts[i], const char*);
-    flow::prefetch(d);
-    flow::prefetch(d + 64);
-  }
-  // Pass 2: decode; for plain TCP/UDP compute the flow key and prefetch its table buckets.
-  uint16_t kept = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    ++counters_.rx_packets;
-    counters_.rx_bytes += rte_pktmbuf_pkt_len(m);
-    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
-      ++counters_.multiseg_dropped;
-      rte_pktmbuf_free(m);
-      continue;
-    }
-    Unit& u = batch_[kept];
-    u = Unit{};
-    u.mbufs = &pkts[i];
-    u.count = 1;
-    u.byAddress = ingress == Ingress::ByAddress;
-    u.status = packet::decode(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), u.view,
-                              decodeOptions_);
-    if (u.status == packet::DecodeStatus::Malformed) {
-      ++counters_.decode_malformed;
-      ++decodeDrops_[static_cast<size_t>(u.view.dropReason)];
-      rte_pktmbuf_free(m);
-      continue;
-    }
-    if (u.status == packet::DecodeStatus::Ok &&
-        (u.view.ipProto == kTcp || u.view.ipProto == kUdp)) {
-      u.key = flow::makeKey(u.view.src, u.view.srcPort, u.view.dst, u.view.dstPort, u.view.ipProto,
-                            u.reversed);
-      flow::setVlans(u.key, u.view.vlanCount, u.view.vlanTci);
-      u.hash = flow::hashKey(u.key);
-      u.keyed = true;
-      flows_->prefetch(u.hash);
-    }
-    ++kept;
-  }
-  // Pass 3: the buckets are (being) loaded; find the matching slots and load those.
-  for (uint16_t i = 0; i < kept; ++i) {
-    if (batch_[i].keyed) flows_->prefetchEntry(batch_[i].hash);
-  }
-  // Pass 4: every stage, packet by packet, in arrival order.
-  for (uint16_t i = 0; i < kept; ++i) processDecoded(batch_[i], ingress, tx);
-}
+// 1–2. rx and decode: processBurst() and its schedule are in pipeline_burst.cc.
 
 void Pipeline::processDecoded(Unit& u, Ingress ingress, TxSink& tx) {
   if (ingress == Ingress::ExceptionPort) return fromException(u, tx);  // pipeline_intercept.cc
@@ -590,11 +531,6 @@ void Pipeline::forward(Unit& u, TxSink& tx) {
     tx.send(out, u.mbufs[i]);
     ++counters_.tx_packets;
   }
-  u.count = 0;
-}
-
-void Pipeline::freeUnit(Unit& u) {
-  for (uint16_t i = 0; i < u.count; ++i) rte_pktmbuf_free(u.mbufs[i]);
   u.count = 0;
 }
 

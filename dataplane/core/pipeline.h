@@ -308,7 +308,14 @@ class Pipeline {
     flow::FlowKey key;
   };
   Unit batch_[kMaxBurst];
+  // Mbufs freeUnit() put aside during the current burst (deferFree_), freed by flushFreed().
+  rte_mbuf* freed_[kMaxBurst];
+  uint16_t freedCount_ = 0;
+  bool deferFree_ = false;
 
+  // pipeline_burst.cc: packet *slot decoded into `u` and keyed (its buckets prefetched); false
+  // when it was dropped (counted, freed; u.count 0).
+  bool decodeUnit(rte_mbuf** slot, Ingress ingress, Unit& u);
   void processDecoded(Unit& u, Ingress ingress, TxSink& tx);
   // A new entry for the keyed unit: counted, a fresh flow id, pending, nothing held. Null (and
   // counted) when the table is full. The caller sets direction and origin.
@@ -439,7 +446,10 @@ class Pipeline {
   // verdict stage
   void applyVerdict(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void forward(Unit& u, TxSink& tx);
+  // pipeline_burst.cc: within a burst the unit's mbufs are freed together at its end (their
+  // second cache line, which freeing reads, prefetched meanwhile); outside a burst at once.
   void freeUnit(Unit& u);
+  void flushFreed();
   void sendResets(const packet::PacketView& p, PortRole sourceSide, bool bothWays, TxSink& tx);
   void releaseHeld(Entry& e, TxSink& tx, PortRole out);
   void freeHeld(Entry& e);

@@ -227,6 +227,57 @@ TEST_F(PipelineTest, AllowedSniIsForwardedAfterVerdict) {
   EXPECT_EQ(v[0]["dest_port"], 443);
 }
 
+// A burst of several frames (pipeline_burst.cc: decoded, prefetched and processed in passes):
+// an allowed flow's server segments leave in arrival order among frames that are dropped (an
+// inbound SYN, an IPv6 one whose headers cross the first cache line, a truncated frame), and the
+// dropped ones are freed by the time processBurst() returns (their frees are gathered).
+TEST_F(PipelineTest, BurstForwardsInOrderAndFreesItsDropsByItsEnd) {
+  const uint32_t seq = handshake(m365_, 443);
+  const Bytes hello = testing::clientHello({.names = {"outlook.office365.com"}});
+  sendSegments(m365_, 443, seq, hello, hello.size());
+  ASSERT_EQ(payloadBytesOut(PortRole::Outside), hello.size());
+  tx_.frames.clear();
+  const uint64_t malformed = pipeline_->counters().decode_malformed;
+
+  L4Spec s = serverSide(m365_, 443);
+  s.seq = 5001;
+  s.ack = seq + uint32_t(hello.size());
+  std::vector<Bytes> data;
+  for (int k = 0; k < 3; ++k) {
+    data.push_back(testing::frame(s, Bytes(100, uint8_t('a' + k))));
+    s.seq += 100;
+  }
+  L4Spec syn;
+  syn.src = *IpAddr::parse("198.51.100.7");
+  syn.dst = *IpAddr::parse("10.0.0.9");
+  syn.sport = 5555;
+  syn.dport = 22;
+  syn.flags = 0x02;
+  L4Spec syn6 = syn;
+  syn6.src = *IpAddr::parse("2001:db8::7");
+  syn6.dst = *IpAddr::parse("2001:db8:1::9");
+  const Bytes truncated(data[0].begin(), data[0].begin() + 30);  // IPv4 header cut short
+  const std::vector<Bytes> burst = {data[0],   testing::frame(syn, {}),  data[1],
+                                    truncated, testing::frame(syn6, {}), data[2]};
+  std::vector<rte_mbuf*> ms;
+  for (const Bytes& f : burst) {
+    rte_mbuf* m = rte_pktmbuf_alloc(testPool());
+    ASSERT_NE(m, nullptr);
+    std::memcpy(rte_pktmbuf_append(m, uint16_t(f.size())), f.data(), f.size());
+    ms.push_back(m);
+  }
+  now_ += 1000;
+  pipeline_->processBurst(ms.data(), uint16_t(ms.size()), Ingress::OutsidePort, now_, tx_);
+  // The capture sink frees what it is sent: every mbuf of the burst is back in the pool.
+  EXPECT_EQ(rte_mempool_in_use_count(testPool()), 0u);
+  ASSERT_EQ(tx_.frames.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(tx_.frames[k].port, PortRole::Inside);
+    EXPECT_EQ(tx_.frames[k].bytes, data[k]);
+  }
+  EXPECT_EQ(pipeline_->counters().decode_malformed, malformed + 1);
+}
+
 TEST_F(PipelineTest, ForbiddenSniIsResetBothWaysAndNothingLeaks) {
   const uint32_t seq = handshake(m365_, 443);
   const Bytes hello = testing::clientHello({.names = {"badsharepoint.com"}});

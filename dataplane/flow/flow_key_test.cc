@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <unordered_set>
 
@@ -34,6 +35,35 @@ TEST(FlowKey, VlansSeparateFlows) {
   const uint16_t prio[2] = {uint16_t(0xe000 | 10), 0};
   setVlans(g, 1, prio);
   EXPECT_TRUE(g == b);
+}
+
+// The decode pass's makeKey() (tail written as one word, addresses ordered by word compares) is
+// makeKey() then setVlans(), byte for byte, and == is memcmp() of the 40 bytes.
+TEST(FlowKey, OneStoreKeyMatchesTwoStepKey) {
+  std::mt19937_64 rng(7);
+  const uint16_t tcis[][2] = {{0, 0}, {10, 0}, {0x0a10, 0}, {0xe00a, 0x0abc}, {0x0fff, 0x0fff}};
+  for (int n = 0; n < 20000; ++n) {
+    IpAddr a, b;
+    for (auto& x : a.bytes) x = uint8_t(rng() % 3);  // small alphabet: equal prefixes are common
+    for (auto& x : b.bytes) x = uint8_t(rng() % 3);
+    if (n % 4 == 0) b = a;
+    const uint16_t sp = uint16_t(rng() % 4), dp = uint16_t(rng() % 4);
+    const uint8_t proto = n % 2 ? 6 : 17;
+    const uint8_t count = uint8_t(n % 3);
+    const auto& tci = tcis[n % 5];
+    bool r1, r2;
+    FlowKey k1 = makeKey(a, sp, b, dp, proto, r1);
+    setVlans(k1, count, tci);
+    const FlowKey k2 = makeKey(a, sp, b, dp, proto, count, tci, r2);
+    ASSERT_EQ(r1, r2);
+    ASSERT_EQ(std::memcmp(&k1, &k2, sizeof(FlowKey)), 0);
+    ASSERT_EQ(r1, std::memcmp(a.bytes.data(), b.bytes.data(), 16) > 0 ||
+                      (std::memcmp(a.bytes.data(), b.bytes.data(), 16) == 0 && sp > dp));
+    ASSERT_TRUE(k1 == k2);
+    FlowKey k3 = k2;
+    reinterpret_cast<uint8_t*>(&k3)[n % 40] ^= uint8_t(1u << (n % 8));
+    ASSERT_FALSE(k3 == k2);
+  }
 }
 
 TEST(FlowKey, SymmetricByConstruction) {

@@ -19,6 +19,10 @@
 //
 // Not thread-safe: one table per worker lcore.
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -93,12 +97,11 @@ class FlowTable {
     const uint32_t sig = signature(hash);
     const uint32_t b[2] = {primary(hash), secondary(hash)};
     for (uint32_t bi : b) {
-      for (uint32_t i = 0; i < kWays; ++i) {
-        if (sigs_[bi].s[i] == sig) {
-          const char* p = reinterpret_cast<const char*>(&entries_[bi * kWays + i]);
-          for (size_t off = 0; off < kHotBytes; off += 64) flow::prefetch(p + off);
-          return;
-        }
+      if (const uint32_t m = matches(sigs_[bi], sig); m != 0) {
+        const char* p =
+            reinterpret_cast<const char*>(&entries_[bi * kWays + uint32_t(__builtin_ctz(m))]);
+        for (size_t off = 0; off < kHotBytes; off += 64) flow::prefetch(p + off);
+        return;
       }
     }
   }
@@ -107,12 +110,9 @@ class FlowTable {
     const uint32_t sig = signature(hash);
     const uint32_t b[2] = {primary(hash), secondary(hash)};
     for (uint32_t bi : b) {
-      const uint32_t* s = sigs_[bi].s;
-      for (uint32_t i = 0; i < kWays; ++i) {
-        if (s[i] == sig) {
-          Entry& e = entries_[bi * kWays + i];
-          if (e.key == key) return &e;
-        }
+      for (uint32_t m = matches(sigs_[bi], sig); m != 0; m &= m - 1) {
+        Entry& e = entries_[bi * kWays + uint32_t(__builtin_ctz(m))];
+        if (e.key == key) return &e;
       }
     }
     return nullptr;
@@ -312,6 +312,24 @@ class FlowTable {
   }
 
   static uint32_t signature(uint32_t hash) { return hash | 1; }  // never 0
+
+  // Bit i set when slot i of the bucket holds `sig`: the eight compares at once, so that a lookup
+  // does not mispredict a loop exit at a random slot (the same slots, in the same order, as
+  // comparing one by one).
+  static uint32_t matches(const Signatures& b, uint32_t sig) {
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi32(int(sig));
+    const __m128i lo = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.s)), want);
+    const __m128i hi =
+        _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.s + 4)), want);
+    return uint32_t(_mm_movemask_ps(_mm_castsi128_ps(lo))) |
+           uint32_t(_mm_movemask_ps(_mm_castsi128_ps(hi))) << 4;
+#else
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < kWays; ++i) m |= uint32_t(b.s[i] == sig) << i;
+    return m;
+#endif
+  }
   uint32_t primary(uint32_t hash) const { return hash & bucketMask_; }
   uint32_t secondary(uint32_t hash) const {
     // Derived from the high bits so that keys sharing a primary bucket spread out.
