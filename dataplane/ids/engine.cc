@@ -12,6 +12,8 @@
 #include <x86intrin.h>
 #endif
 
+#include "dataplane/ids/prefilter_literal.h"
+
 namespace lbg::ids {
 namespace {
 
@@ -228,6 +230,10 @@ bool Engine::buildDatabases(std::string& error) {
       const Content& c = std::get<Content>(bm.items[r.fpItem]);
       const char* lit = c.bytes.data() + c.fpOffset;
       size_t len = c.fpLength ? c.fpLength : c.bytes.size();
+      // A sticky buffer's candidate is verified in full: its database may look for a prefix of
+      // the fast pattern that common words do not end (prefilter_literal.h). The payload's is
+      // kept whole (a stream candidate is bound to where its literal ends).
+      if (bm.buffer != Buffer::Payload) len = PrefilterLiteral::choose({lit, len}).size();
       auto add = [&](Patterns& p, unsigned flags) {
         p.ids.push_back(unsigned(p.exprs.size()));
         p.exprs.push_back(lit);

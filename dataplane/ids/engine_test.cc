@@ -362,6 +362,25 @@ TEST(IdsEngine, ResponseBodyAndFileDataShareOneScanButNotTheirRules) {
             (std::vector<uint32_t>{121, 122}));
 }
 
+// A sticky buffer's database may look for a prefix of the fast pattern (prefilter_literal.h:
+// "Information" is a common ending): the rule still needs its whole content, and a body with the
+// whole content still alerts.
+TEST(IdsEngine, StickyFastPatternLookedForByItsPrefixStillMatchesWhole) {
+  Fixture f(
+      "alert http any any -> any any (flow:to_client; file.data; content:\"Update Billing "
+      "Information\"; nocase; sid:125;)\n",
+      {}, 6, AppProto::Http);
+  BufferSet body;
+  body.set(Buffer::FileData, std::string_view("<p>Please update billing information now</p>"));
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, body, *f.scratch)),
+            std::vector<uint32_t>{125});
+  // The prefix alone ("Update Billing In") is a candidate, verified and not matched.
+  body.set(Buffer::FileData, std::string_view("<p>Update Billing Info</p>"));
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToClient, body, *f.scratch).action, Verdict::None);
+  EXPECT_EQ(f.engine->ruleStats(0).checks, 2u);
+  EXPECT_EQ(f.engine->ruleStats(0).matches, 1u);
+}
+
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
   Fixture f(
       "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "
