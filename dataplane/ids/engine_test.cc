@@ -115,6 +115,40 @@ TEST(IdsEngine, ReleasedStreamsArePooledResetForTheNextFlow) {
   EXPECT_EQ(sids(other.send("x")), std::vector<uint32_t>{31});
 }
 
+// A stream literal ending in a common word ("function ") is looked for by a prefix
+// (PrefilterLiteral); a literal whose prefix ends in one segment and which ends in a later one
+// still alerts there (the prefix is searched again in the tail), once, and never from the tail
+// again afterwards.
+TEST(IdsEngine, CutStreamLiteralEndingInALaterChunkStillMatches) {
+  const std::string rule =
+      "alert tcp any any -> any any (flow:to_client; content:\"|3b|if(ndsw===undefined){function "
+      "\"; sid:14;)\n";
+  const std::string lit = ";if(ndsw===undefined){function ";
+  {  // whole in one chunk: once
+    Fixture f(rule);
+    EXPECT_EQ(sids(f.sendPadded("<script>" + lit + "x()", kToClient)), std::vector<uint32_t>{14});
+    EXPECT_EQ(f.sendPadded("more text function here", kToClient).action, Verdict::None);
+  }
+  {  // the prefix ";if(ndsw===undefined){fun" in the first chunk, "ction " in the second
+    Fixture f(rule);
+    EXPECT_EQ(f.sendPadded("<script>" + lit.substr(0, 27), kToClient).action, Verdict::None);
+    EXPECT_EQ(sids(f.sendPadded(lit.substr(27) + "x()", kToClient)), std::vector<uint32_t>{14});
+    EXPECT_EQ(f.sendPadded("function ", kToClient).action, Verdict::None);
+  }
+  {  // ... and across three chunks, the middle one short, copied rather than in place
+    Fixture f(rule);
+    EXPECT_EQ(f.send("<script>" + lit.substr(0, 26), kToClient).action, Verdict::None);
+    EXPECT_EQ(f.send(lit.substr(26, 2), kToClient).action, Verdict::None);
+    EXPECT_EQ(sids(f.send(lit.substr(28) + "x()", kToClient)), std::vector<uint32_t>{14});
+    EXPECT_EQ(f.send(" function ", kToClient).action, Verdict::None);
+  }
+  {  // the prefix alone, then something else: nothing
+    Fixture f(rule);
+    EXPECT_EQ(f.sendPadded("<script>" + lit.substr(0, 27), kToClient).action, Verdict::None);
+    EXPECT_EQ(f.sendPadded("nothing ", kToClient).action, Verdict::None);
+  }
+}
+
 TEST(IdsEngine, SegmentsScannedInPlaceMatchAsCopies) {
   // A caller whose bytes are followed by Engine::kScanPad readable ones has them scanned in place;
   // the tail and the window for verification are the same as for a copy.
