@@ -239,8 +239,8 @@ bool Engine::buildDatabases(std::string& error) {
       const char* lit = c.bytes.data() + c.fpOffset;
       size_t len = c.fpLength ? c.fpLength : c.bytes.size();
       // A sticky buffer's candidate is verified in full: its database may look for a prefix of
-      // the fast pattern that common words do not end (prefilter_literal.h). The payload's is
-      // kept whole (a stream candidate is bound to where its literal ends).
+      // the fast pattern that common words do not end (prefilter_literal.h). A datagram's is
+      // kept whole (the streams' are cut below, with a carry).
       if (bm.buffer != Buffer::Payload) len = PrefilterLiteral::choose({lit, len}).size();
       auto add = [&](Patterns& p, unsigned flags) {
         p.ids.push_back(unsigned(p.exprs.size()));

@@ -17,8 +17,9 @@ namespace lbg::ids {
 // is looked for whole.
 //
 // Detection is unchanged: the prefix occurs wherever the pattern does, and the candidate is
-// verified on the whole rule, fast pattern included (a sticky buffer is verified in full; a
-// stream's payload is not sliced, as its candidates are bound to where the literal ends).
+// verified on the whole rule, fast pattern included. A stream's candidate must have its literal
+// end in the new chunk, so the engine carries a prefix reported near a chunk's end to the next
+// chunks (Engine::carry_); a datagram's payload literals are kept whole.
 class PrefilterLiteral {
  public:
   static constexpr size_t kTail = 4;
