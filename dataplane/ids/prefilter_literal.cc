@@ -13,27 +13,27 @@ namespace {
 // one capture.
 constexpr std::string_view kCommonWords[] = {
     // English
-    "the", "and", "for", "you", "your", "with", "this", "that", "from", "are", "was", "not",
-    "have", "has", "will", "can", "all", "our", "more", "here", "please", "click", "view",
-    "information", "service", "services", "update", "updates", "data", "page", "link", "links",
-    "account", "login", "email", "mail", "password", "home", "news", "search", "contact",
-    "document", "documents", "download", "file", "files", "message", "notice", "online", "secure",
-    "security", "support", "help", "name", "item", "items", "list", "content", "error", "version",
+    "the", "and", "for", "you", "your", "with", "this", "that", "from", "are", "was", "not", "have",
+    "has", "will", "can", "all", "our", "more", "here", "please", "click", "view", "information",
+    "service", "services", "update", "updates", "data", "page", "link", "links", "account", "login",
+    "email", "mail", "password", "home", "news", "search", "contact", "document", "documents",
+    "download", "file", "files", "message", "notice", "online", "secure", "security", "support",
+    "help", "name", "item", "items", "list", "content", "error", "version",
     // HTML
-    "<html>", "</html>", "<head>", "</head>", "<body>", "</body>", "<title>", "</title>",
-    "<div>", "</div>", "<span>", "</span>", "<p>", "</p>", "<a>", "</a>", "<li>", "</li>",
-    "<ul>", "</ul>", "<td>", "</td>", "<tr>", "</tr>", "<table>", "</table>", "<form>",
-    "</form>", "<input>", "<script>", "</script>", "<style>", "</style>", "<meta>", "<link>",
-    "<img>", "<br>", "<br/>", "<button>", "</button>", "<label>", "</label>", "<option>",
-    "</option>", "<strong>", "</strong>", "<font>", "</font>", "class=\"", "href=\"", "src=\"",
-    "type=\"", "name=\"", "value=\"", "id=\"", "style=\"", "method=\"", "action=\"", "content=\"",
-    "&nbsp;", "&amp;", "&quot;",
+    "<html>", "</html>", "<head>", "</head>", "<body>", "</body>", "<title>", "</title>", "<div>",
+    "</div>", "<span>", "</span>", "<p>", "</p>", "<a>", "</a>", "<li>", "</li>", "<ul>", "</ul>",
+    "<td>", "</td>", "<tr>", "</tr>", "<table>", "</table>", "<form>", "</form>", "<input>",
+    "<script>", "</script>", "<style>", "</style>", "<meta>", "<link>", "<img>", "<br>", "<br/>",
+    "<button>", "</button>", "<label>", "</label>", "<option>", "</option>", "<strong>",
+    "</strong>", "<font>", "</font>", "class=\"", "href=\"", "src=\"", "type=\"", "name=\"",
+    "value=\"", "id=\"", "style=\"", "method=\"", "action=\"", "content=\"", "&nbsp;", "&amp;",
+    "&quot;",
     // JavaScript and DOM
     "function", "return", "var", "let", "const", "new", "true", "false", "null", "undefined",
     "typeof", "window", "document", "location", "length", "object", "string", "array", "value",
     "style", "element", "script", "width", "height", "display", "href", "src", "text", "http",
-    "https", "www", "com", "html", "json", "type", "class", "index", "width", "event", "onload",
-    "onclick", "submit", "button", "charset", "utf-8", "jquery", "ajax"};
+    "https", "www", "com", "html", "json", "type", "class", "index", "event", "onload", "onclick",
+    "submit", "button", "charset", "utf-8", "jquery", "ajax"};
 
 struct Tails {
   std::string padded;  // every word as " word ", separated by a byte no tail holds
