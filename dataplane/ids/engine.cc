@@ -12,6 +12,8 @@
 #include <x86intrin.h>
 #endif
 
+#include "dataplane/ids/prefilter_literal.h"
+
 namespace lbg::ids {
 namespace {
 
@@ -71,12 +73,18 @@ struct ScratchAccess {
     s.candidates_.push_back(rule);  // capacity reserved for every rule: never reallocates
   }
   static const std::vector<uint32_t>& ids(Scratch& s) { return *s.ids_; }
+  static void carry(Scratch& s, unsigned id, unsigned long long to) {
+    if (s.overhang_ == nullptr) return;
+    const uint64_t end = to + (*s.overhang_)[id];
+    if (end > s.chunkEnd_) s.carryUntil_ = std::max(s.carryUntil_, end);
+  }
 };
 
 namespace {
-int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+int onMatch(unsigned id, unsigned long long, unsigned long long to, unsigned, void* ctx) {
   auto& s = *static_cast<Scratch*>(ctx);
   ScratchAccess::queue(s, ScratchAccess::ids(s)[id]);
+  ScratchAccess::carry(s, id, to);
   return 0;
 }
 }  // namespace
@@ -93,6 +101,8 @@ Engine::~Engine() {
   for (auto& d : block_)
     if (d.db) hs_free_database(d.db);
   for (auto& d : streams_)
+    if (d.db) hs_free_database(d.db);
+  for (auto& d : carry_)
     if (d.db) hs_free_database(d.db);
   for (auto& r : rules_)
     for (auto& b : r.aux)
@@ -228,6 +238,10 @@ bool Engine::buildDatabases(std::string& error) {
       const Content& c = std::get<Content>(bm.items[r.fpItem]);
       const char* lit = c.bytes.data() + c.fpOffset;
       size_t len = c.fpLength ? c.fpLength : c.bytes.size();
+      // A sticky buffer's candidate is verified in full: its database may look for a prefix of
+      // the fast pattern that common words do not end (prefilter_literal.h). A datagram's is
+      // kept whole (the streams' are cut below, with a carry).
+      if (bm.buffer != Buffer::Payload) len = PrefilterLiteral::choose({lit, len}).size();
       auto add = [&](Patterns& p, unsigned flags) {
         p.ids.push_back(unsigned(p.exprs.size()));
         p.exprs.push_back(lit);
@@ -291,20 +305,41 @@ bool Engine::buildDatabases(std::string& error) {
       auto [it, fresh] = made.try_emplace(list, uint16_t(streams_.size()));
       streamGroup_[d][g] = it->second;
       if (!fresh) continue;
-      Patterns p;
+      Patterns p, cut;
       Database& db = streams_.emplace_back();
+      Database& carry = carry_.emplace_back();
       for (uint32_t idx : list) {
         const Rule& r = *rules_[idx].rule;
         const Content& c = std::get<Content>(r.buffers[r.fpBuffer].items[r.fpItem]);
+        const char* lit = c.bytes.data() + c.fpOffset;
+        const size_t len = c.fpLength ? c.fpLength : c.bytes.size();
+        // Cut as a sticky buffer's (prefilter_literal.h) when the whole fast pattern fits in the
+        // tail: a prefix reported near a chunk's end is searched again in the next chunk's
+        // window (carry_), so the literal is found in the chunk it ends in, as when whole.
+        size_t look = len;
+        if (len <= size_t(FlowIdsState::kStreamTail) && c.fpLength == 0) {
+          look = PrefilterLiteral::choose({lit, len}).size();
+          if (len - look > kMaxOverhang) look = len;
+        }
         p.ids.push_back(unsigned(p.exprs.size()));
-        p.exprs.push_back(c.bytes.data() + c.fpOffset);
-        p.lens.push_back(c.fpLength ? c.fpLength : c.bytes.size());
+        p.exprs.push_back(lit);
+        p.lens.push_back(look);
         // No SINGLEMATCH: a stream keeps reporting, the same literal may be verified again in a
         // later chunk.
         p.flags.push_back(c.nocase ? HS_FLAG_CASELESS : 0);
         db.ids.push_back(idx);
+        db.overhang.push_back(uint8_t(len - look));
+        if (look < len) {
+          cut.ids.push_back(unsigned(cut.exprs.size()));
+          cut.exprs.push_back(lit);
+          cut.lens.push_back(look);
+          cut.flags.push_back(HS_FLAG_SINGLEMATCH | (c.nocase ? HS_FLAG_CASELESS : 0));
+          carry.ids.push_back(idx);
+        }
       }
-      if (!compile(p, HS_MODE_STREAM, db)) return false;
+      if (std::all_of(db.overhang.begin(), db.overhang.end(), [](uint8_t o) { return o == 0; }))
+        db.overhang.clear();
+      if (!compile(p, HS_MODE_STREAM, db) || !compile(cut, HS_MODE_BLOCK, carry)) return false;
     }
   }
   return true;
@@ -358,6 +393,8 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   for (auto& d : streams_)
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
+  for (auto& d : carry_)
+    if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   s->stamp_.assign(rules_.size(), 0);
   s->candidates_.reserve(rules_.size());
   s->staging_.assign(config_.maxBuffer + Scratch::kScanPad, 0);
@@ -379,6 +416,7 @@ void Engine::release(FlowIdsState& state) const {
   for (auto& st : state.stream)
     if (st) hs_close_stream(st, nullptr, nullptr, nullptr), st = nullptr;
   state.streamDb[0] = state.streamDb[1] = FlowIdsState::kStreamUnknown;
+  state.carryUntil[0] = state.carryUntil[1] = 0;
 }
 
 void Engine::release(FlowIdsState& state, Scratch& s) const {
@@ -397,6 +435,7 @@ void Engine::release(FlowIdsState& state, Scratch& s) const {
     st = nullptr;
   }
   state.streamDb[0] = state.streamDb[1] = FlowIdsState::kStreamUnknown;
+  state.carryUntil[0] = state.carryUntil[1] = 0;
 }
 
 bool Engine::collectCopy(const Database& db, std::span<const uint8_t> bytes, Scratch& s,
@@ -485,6 +524,9 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       }
     }
     s.ids_ = &db.ids;
+    s.overhang_ = db.overhang.empty() ? nullptr : &db.overhang;
+    s.chunkEnd_ = uint64_t(state.streamBytes[d]) + n;
+    s.carryUntil_ = 0;
     auto scan = [&](const uint8_t* p, uint32_t len) {
       out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(p), len, 0, s.hs_,
                                   onMatch, &s) != HS_SUCCESS;
@@ -500,6 +542,16 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
         scan(s.staging_.data(), piece);
       }
     }
+    s.overhang_ = nullptr;
+    // A cut literal whose prefix an earlier chunk reported may end in this one: its prefix lies
+    // in the previous chunk's tail, searched again so the rule is verified on this window.
+    const Database& carry = carry_[state.streamDb[d]];
+    if (state.carryUntil[d] > state.streamBytes[d] && carry.db && tail > 0) {
+      std::memcpy(s.staging_.data(), state.tail[d], tail);
+      out.fault |= !collect(carry, s.staging_.data(), tail, s);
+    }
+    if (state.carryUntil[d] <= state.streamBytes[d] + n) state.carryUntil[d] = 0;
+    state.carryUntil[d] = uint32_t(std::max<uint64_t>(state.carryUntil[d], s.carryUntil_));
   }
   queueAlways(key(0, false, d), state, s);
   uint32_t fresh = 0;

@@ -108,6 +108,12 @@ class Scratch {
   std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
   MatchTools tools_;
   const std::vector<uint32_t>* ids_ = nullptr;  // the database being scanned: pattern id -> rule
+  // A stream scan's cut literals (Engine::Database::overhang, else null): a prefix reported less
+  // than its overhang before chunkEnd_ (stream offset) raises carryUntil_ to where its literal
+  // would end.
+  const std::vector<uint8_t>* overhang_ = nullptr;
+  uint64_t chunkEnd_ = 0;
+  uint64_t carryUntil_ = 0;
   ThresholdTable thresholds_;  // this worker's threshold/detection_filter windows
   uint64_t nowNs_ = 0;         // the packet's time (Engine::setTime), for the windows
   // Ended flows' Hyperscan streams, reset, per stream database (Engine::streams_ index): the next
@@ -174,7 +180,13 @@ class Engine {
   struct Database {
     hs_database* db = nullptr;
     std::vector<uint32_t> ids;  // pattern id -> rule index
+    // Stream databases: pattern id -> how many bytes the fast pattern goes on past the prefix
+    // looked for (PrefilterLiteral; empty when none is cut).
+    std::vector<uint8_t> overhang;
   };
+  // A stream literal is cut only when it and what it leaves out fit in the tail a chunk is
+  // verified with, so a literal ending in a later chunk is found whole in its window.
+  static constexpr size_t kMaxOverhang = 64;
   struct CompiledRule {
     const Rule* rule;
     std::vector<std::vector<ItemAux>> aux;  // [buffer][item]
@@ -230,6 +242,11 @@ class Engine {
   AddressClasses classes_;
   PortClasses ports_;
   std::vector<Database> streams_;
+  // Per stream database, a block database of its cut literals' prefixes (SINGLEMATCH): while a
+  // flow's carryUntil is ahead, a chunk's candidates also come from the previous chunk's tail
+  // searched with it, so a literal whose prefix was reported in one chunk and which ends in a
+  // later one is verified there (a stream candidate must have its literal end in the new chunk).
+  std::vector<Database> carry_;
   std::array<std::vector<uint16_t>, 2> streamGroup_;
   // Rules without a fast pattern, per prefilter key; the payload keys' are those of the flows
   // that are not TCP, kKeys + direction those of TCP flows (only rules whose protocol fits).

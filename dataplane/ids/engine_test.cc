@@ -115,6 +115,40 @@ TEST(IdsEngine, ReleasedStreamsArePooledResetForTheNextFlow) {
   EXPECT_EQ(sids(other.send("x")), std::vector<uint32_t>{31});
 }
 
+// A stream literal ending in a common word ("function ") is looked for by a prefix
+// (PrefilterLiteral); a literal whose prefix ends in one segment and which ends in a later one
+// still alerts there (the prefix is searched again in the tail), once, and never from the tail
+// again afterwards.
+TEST(IdsEngine, CutStreamLiteralEndingInALaterChunkStillMatches) {
+  const std::string rule =
+      "alert tcp any any -> any any (flow:to_client; content:\"|3b|if(ndsw===undefined){function "
+      "\"; sid:14;)\n";
+  const std::string lit = ";if(ndsw===undefined){function ";
+  {  // whole in one chunk: once
+    Fixture f(rule);
+    EXPECT_EQ(sids(f.sendPadded("<script>" + lit + "x()", kToClient)), std::vector<uint32_t>{14});
+    EXPECT_EQ(f.sendPadded("more text function here", kToClient).action, Verdict::None);
+  }
+  {  // the prefix ";if(ndsw===undefined){fun" in the first chunk, "ction " in the second
+    Fixture f(rule);
+    EXPECT_EQ(f.sendPadded("<script>" + lit.substr(0, 27), kToClient).action, Verdict::None);
+    EXPECT_EQ(sids(f.sendPadded(lit.substr(27) + "x()", kToClient)), std::vector<uint32_t>{14});
+    EXPECT_EQ(f.sendPadded("function ", kToClient).action, Verdict::None);
+  }
+  {  // ... and across three chunks, the middle one short, copied rather than in place
+    Fixture f(rule);
+    EXPECT_EQ(f.send("<script>" + lit.substr(0, 26), kToClient).action, Verdict::None);
+    EXPECT_EQ(f.send(lit.substr(26, 2), kToClient).action, Verdict::None);
+    EXPECT_EQ(sids(f.send(lit.substr(28) + "x()", kToClient)), std::vector<uint32_t>{14});
+    EXPECT_EQ(f.send(" function ", kToClient).action, Verdict::None);
+  }
+  {  // the prefix alone, then something else: nothing
+    Fixture f(rule);
+    EXPECT_EQ(f.sendPadded("<script>" + lit.substr(0, 27), kToClient).action, Verdict::None);
+    EXPECT_EQ(f.sendPadded("nothing ", kToClient).action, Verdict::None);
+  }
+}
+
 TEST(IdsEngine, SegmentsScannedInPlaceMatchAsCopies) {
   // A caller whose bytes are followed by Engine::kScanPad readable ones has them scanned in place;
   // the tail and the window for verification are the same as for a copy.
@@ -360,6 +394,25 @@ TEST(IdsEngine, ResponseBodyAndFileDataShareOneScanButNotTheirRules) {
   apart.set(Buffer::FileData, std::string_view("nothing here"));
   EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, apart, *f.scratch)),
             (std::vector<uint32_t>{121, 122}));
+}
+
+// A sticky buffer's database may look for a prefix of the fast pattern (prefilter_literal.h:
+// "Information" is a common ending): the rule still needs its whole content, and a body with the
+// whole content still alerts.
+TEST(IdsEngine, StickyFastPatternLookedForByItsPrefixStillMatchesWhole) {
+  Fixture f(
+      "alert http any any -> any any (flow:to_client; file.data; content:\"Update Billing "
+      "Information\"; nocase; sid:125;)\n",
+      {}, 6, AppProto::Http);
+  BufferSet body;
+  body.set(Buffer::FileData, std::string_view("<p>Please update billing information now</p>"));
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToClient, body, *f.scratch)),
+            std::vector<uint32_t>{125});
+  // The prefix alone ("Update Billing In") is a candidate, verified and not matched.
+  body.set(Buffer::FileData, std::string_view("<p>Update Billing Info</p>"));
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToClient, body, *f.scratch).action, Verdict::None);
+  EXPECT_EQ(f.engine->ruleStats(0).checks, 2u);
+  EXPECT_EQ(f.engine->ruleStats(0).matches, 1u);
 }
 
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
