@@ -172,7 +172,6 @@ Pipeline::Entry* Pipeline::insertFlow(const Unit& u) {
 }
 
 void Pipeline::handleIcmp(Unit& u, TxSink& tx) {
-  const uint8_t t = u.view.icmpType;
   // IPv6 neighbour and multicast listener discovery, as the RFCs send them (link_plumbing.h).
   if (u.view.ipProto == kIcmp6 && isIcmp6LinkPlumbing(u.view)) {
     ++counters_.icmp_passed;
