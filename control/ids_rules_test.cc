@@ -40,13 +40,13 @@ services:
     ports: [udp/53]
 )";
 
-// Two rules that load and one the parser rejects (urilen is not supported), on line 4.
+// Two rules that load and one the parser rejects (stream_size is not supported), on line 4.
 constexpr const char* kRules =
     "# local rules\n"
     "alert udp $HOME_NET any -> any 53 (msg:\"LBG TEST dns partner\"; content:\"partner\"; "
     "sid:9100001; rev:1;)\n"
     "drop tcp any any -> any any (msg:\"LBG TEST evil\"; content:\"EVIL\"; sid:9100002; rev:2;)\n"
-    "alert tcp any any -> any any (msg:\"LBG TEST unsupported\"; content:\"x\"; urilen:5; "
+    "alert tcp any any -> any any (msg:\"LBG TEST unsupported\"; content:\"x\"; stream_size:server,>,5; "
     "sid:9100003;)\n";
 
 std::string readAll(const std::string& path) {
@@ -121,7 +121,7 @@ TEST_F(IdsRulesTest, LoadStagesAPinnedCopyAndTheDiffShowsTheSids) {
   EXPECT_EQ(f["loaded"], 2);
   EXPECT_EQ(f["rejected"], 1);
   EXPECT_EQ(f["rejections"][0]["line"], 4);
-  EXPECT_EQ(f["rejections"][0]["keyword"], "urilen");
+  EXPECT_EQ(f["rejections"][0]["keyword"], "stream_size");
   // The candidate names the store's copy, named by the content's hash.
   const std::string stored = dir_ + "/store/rules/" + sha256Hex(kRules) + "-local.rules";
   EXPECT_EQ(f["stored"], stored);
@@ -168,14 +168,14 @@ TEST_F(IdsRulesTest, ABadFileLeavesTheCandidateUnchanged) {
   const std::string before = candidate();
   writeFile(dir_ + "/bad.rules",
             "# nothing here loads\n"
-            "alert tcp any any -> any any (msg:\"a\"; content:\"x\"; urilen:5; sid:1;)\n"
+            "alert tcp any any -> any any (msg:\"a\"; content:\"x\"; stream_size:server,>,5; sid:1;)\n"
             "alert tcp any any -> any any (msg:\"b\"; nosuchkeyword; sid:2;)\n");
   auto r = call({"ids", "load", dir_ + "/local.rules", dir_ + "/bad.rules"});
   ASSERT_FALSE(r.ok);
   EXPECT_EQ(r.error.code, ErrorCode::Invalid);
   EXPECT_EQ(r.error.error.file, dir_ + "/bad.rules");
   EXPECT_EQ(r.error.error.line, 2);
-  EXPECT_NE(r.error.error.message.find("urilen"), std::string::npos) << r.error.error.message;
+  EXPECT_NE(r.error.error.message.find("stream_size"), std::string::npos) << r.error.error.message;
   EXPECT_EQ(candidate(), before);
 
   writeFile(dir_ + "/empty.rules", "\n# only a comment\n");

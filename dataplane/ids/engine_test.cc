@@ -415,6 +415,20 @@ TEST(IdsEngine, StickyFastPatternLookedForByItsPrefixStillMatchesWhole) {
   EXPECT_EQ(f.engine->ruleStats(0).matches, 1u);
 }
 
+// urilen (http.uri's length) beside a content in another buffer.
+TEST(IdsEngine, UrilenBoundsTheUriLength) {
+  Fixture f("alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; "
+            "urilen:<8; sid:130;)\n",
+            {}, 6, AppProto::Http);
+  BufferSet req;
+  req.set(Buffer::HttpMethod, "POST");
+  req.set(Buffer::HttpUri, "/a.php");
+  EXPECT_EQ(sids(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch)),
+            std::vector<uint32_t>{130});
+  req.set(Buffer::HttpUri, "/longer.php");
+  EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch).action, Verdict::None);
+}
+
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
   Fixture f(
       "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "

@@ -25,7 +25,7 @@ class PolicyIdsTest : public ::testing::Test {
     std::ofstream(dir_ / "a.rules")
         << "alert udp $HOME_NET any -> $EXTERNAL_NET any (msg:\"out\"; content:\"ping\"; sid:1;)\n"
            "\n"
-           "alert tcp any any -> any any (msg:\"x\"; content:\"x\"; urilen:3; sid:2;)\n"
+           "alert tcp any any -> any any (msg:\"x\"; content:\"x\"; stream_size:server,>,3; sid:2;)\n"
            "alert tcp any any -> any any (msg:\"p\"; pcre:\"/(unclosed/\"; sid:3;)\n";
     registerPolicyIds();
   }
@@ -55,7 +55,7 @@ TEST_F(PolicyIdsTest, RulesLoadWithHomeNetAndRejectionsAreReportedByKeyword) {
   ASSERT_EQ(r->rejections.size(), 2u);
   EXPECT_EQ(r->rejections[0].file, (dir_ / "a.rules").string());
   EXPECT_EQ(r->rejections[0].line, 3);
-  EXPECT_EQ(r->rejections[0].keyword, "urilen");
+  EXPECT_EQ(r->rejections[0].keyword, "stream_size");
   EXPECT_EQ(r->rejections[1].line, 4);
   EXPECT_EQ(r->rejections[1].keyword, "pcre");
   // $HOME_NET is segment.inside: the rule sees traffic from 10/8 out, not the other way.

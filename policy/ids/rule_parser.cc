@@ -253,6 +253,28 @@ class Parser {
 
   bool needValue(const Option& o) { return o.hasValue || fail(o.name, "needs a value", o.column); }
 
+  // urilen:RANGE[,raw|norm] is Suricata's `http.uri; bsize:RANGE` without changing the buffer
+  // later contents go to. lbg's http.uri is the target as sent (not normalised), so raw and
+  // norm read the same bytes.
+  bool urilen(const Option& o) {
+    if (!needValue(o)) return false;
+    std::string_view v = o.value;
+    if (const size_t comma = v.find(','); comma != std::string_view::npos) {
+      const std::string_view mod = trim(v.substr(comma + 1));
+      if (mod != "raw" && mod != "norm")
+        return fail("urilen", "unsupported option '" + std::string(mod) + "'", o.column);
+      v = v.substr(0, comma);
+    }
+    Range r;
+    if (!parseRange(v, r)) return fail("urilen", "bad range", o.column);
+    const int saved = current_;
+    const int k = selectBuffer(Buffer::HttpUri);
+    current_ = saved;
+    if (rule_.buffers[k].bsize) return fail("urilen", "http.uri already has a bsize", o.column);
+    rule_.buffers[k].bsize = r;
+    return true;
+  }
+
   bool number(const Option& o, int64_t lo, int64_t hi, int64_t& v) {
     if (!needValue(o)) return false;
     if (!parseInt(o.value, lo, hi, v))
@@ -311,6 +333,7 @@ class Parser {
       if (!needValue(o) || !parseRange(o.value, r)) return fail(n, "bad range", o.column);
       return buffer().bsize = r, true;
     }
+    if (n == "urilen") return urilen(o);
     if (n == "dotprefix") {
       if (current_ < 0 || rule_.buffers[current_].buffer == Buffer::Payload ||
           !buffer().items.empty())

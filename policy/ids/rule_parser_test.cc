@@ -143,6 +143,28 @@ TEST(IdsRuleParser, StickyBuffersAndTransforms) {
   EXPECT_EQ(r.buffers[1].buffer, Buffer::Payload);
 }
 
+// urilen is http.uri's bsize and does not change where later contents go.
+TEST(IdsRuleParser, UrilenIsTheUriLength) {
+  Rule r = parse(R"(content:"a"; urilen:>5,norm; content:"b"; sid:1;)", "alert http any any -> any any");
+  ASSERT_EQ(r.buffers.size(), 2u);
+  EXPECT_EQ(r.buffers[0].buffer, Buffer::Payload);
+  EXPECT_EQ(r.buffers[0].items.size(), 2u);  // "b" stays in pkt_data
+  EXPECT_EQ(r.buffers[1].buffer, Buffer::HttpUri);
+  ASSERT_TRUE(r.buffers[1].bsize);
+  EXPECT_EQ(r.buffers[1].bsize->op, Range::Op::Gt);
+  EXPECT_EQ(r.buffers[1].bsize->lo, 5u);
+  r = parse(R"(http.uri; content:"/x"; urilen:2<>9, raw; content:"y"; sid:1;)");
+  ASSERT_EQ(r.buffers.size(), 1u);
+  EXPECT_EQ(r.buffers[0].items.size(), 2u);
+  EXPECT_EQ(r.buffers[0].bsize->op, Range::Op::Between);
+  r = parse("urilen:1; sid:1;");
+  EXPECT_EQ(r.buffers.at(0).buffer, Buffer::HttpUri);
+  EXPECT_EQ(reject("alert tcp any any -> any any (urilen:3,odd; sid:1;)").keyword, "urilen");
+  EXPECT_EQ(reject("alert tcp any any -> any any (urilen:x; sid:1;)").keyword, "urilen");
+  EXPECT_EQ(reject("alert tcp any any -> any any (http.uri; bsize:3; urilen:3; sid:1;)").keyword,
+            "urilen");
+}
+
 TEST(IdsRuleParser, Pcre) {
   Rule r = parse(R"(content:"a"; pcre:"/^b[0-9]+\;/smiR"; pcre:!"/x/U"; sid:1;)");
   const Pcre& p = std::get<Pcre>(r.buffers[0].items[1]);

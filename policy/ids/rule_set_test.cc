@@ -16,8 +16,8 @@ TEST(IdsRuleSet, LoadsGoodRulesAndReportsTheRest) {
       "  flowbits:isset,x; flowbits:set,y; sid:3;)\n"
       "alert tcp any any -> any any (content:\"c\"; sid:1;)\n"
       "alert smtp any any -> any any (sid:5;)\r\n"
-      "alert tcp any any -> any any (urilen:3; sid:6;)\n"
-      "alert tcp any any -> any any (urilen:4; sid:7;)\n",
+      "alert tcp any any -> any any (stream_size:server,>,3; sid:6;)\n"
+      "alert tcp any any -> any any (stream_size:server,>,4; sid:7;)\n",
       "test.rules");
   auto set = std::move(b).build();
   const auto& report = set->report();
@@ -32,7 +32,7 @@ TEST(IdsRuleSet, LoadsGoodRulesAndReportsTheRest) {
   EXPECT_EQ(report.rejections[1].message, "duplicate sid 1");
   auto byKeyword = report.byKeyword();
   ASSERT_EQ(byKeyword.size(), 4u);
-  EXPECT_EQ(byKeyword[0], (std::pair<std::string, size_t>{"urilen", 2}));
+  EXPECT_EQ(byKeyword[0], (std::pair<std::string, size_t>{"stream_size", 2}));
   EXPECT_NE(report.format().find("rules: 7, loaded: 2 (28.6%), rejected: 5"), std::string::npos);
   // Flowbit names are numbered once across the set.
   ASSERT_EQ(set->rules().size(), 2u);

@@ -66,11 +66,11 @@ RULES = (
     'content:"IDS-EVIL-PAYLOAD"; sid:9300002; rev:2;)\n'
     'alert udp $HOME_NET any -> any 53 (msg:"LBG IDSLOAD dns partner"; content:"partner"; '
     "sid:9300003; rev:1;)\n"
-    'alert tcp any any -> any any (msg:"LBG IDSLOAD unsupported"; content:"x"; urilen:5; '
+    'alert tcp any any -> any any (msg:"LBG IDSLOAD unsupported"; content:"x"; stream_size:server,>,5; '
     "sid:9300004;)\n")
 EDITED = RULES.replace('content:"partner"; sid:9300003', 'content:"partner"; sid:9300099')
 SOURCE = infile("local.rules", RULES)
-BAD = infile("bad.rules", 'alert tcp any any -> any any (msg:"a"; content:"x"; urilen:5; sid:1;)\n'
+BAD = infile("bad.rules", 'alert tcp any any -> any any (msg:"a"; content:"x"; stream_size:server,>,5; sid:1;)\n'
              'alert tcp any any -> any any (msg:"b"; nosuchkeyword; sid:2;)\n')
 EMPTY = infile("empty.rules", "# nothing\n\n")
 
@@ -107,7 +107,7 @@ try:
     # ---- 1. bad input leaves the candidate unchanged ------------------------------------------
     before = gw.ctl_json("policy", "candidate", uid=ADMIN)["yaml"]
     rc, _, err = gw.ctl("ids", "load", SOURCE, BAD, uid=ADMIN)
-    check(rc == 5 and "bad.rules" in err and "urilen" in err,
+    check(rc == 5 and "bad.rules" in err and "stream_size" in err,
           "a file whose rules all fail is refused with file, line, keyword (rc %d): %s" % (rc, err))
     rc, _, err = gw.ctl("ids", "load", EMPTY, uid=ADMIN)
     check(rc == 5, "an empty rule file is refused (rc %d): %s" % (rc, err))
@@ -119,7 +119,7 @@ try:
 
     # ---- 2. load, diff, test the candidate ------------------------------------------------------
     rc, out, err = gw.ctl("ids", "load", SOURCE, uid=ADMIN)
-    check(rc == 0 and "3 rules loaded, 1 rejected" in out and "urilen" in out,
+    check(rc == 0 and "3 rules loaded, 1 rejected" in out and "stream_size" in out,
           "ids load reports loaded and rejected rules (rc %d): %s %s" % (rc, out, err))
     cand = gw.ctl_json("policy", "candidate", uid=ADMIN)["yaml"]
     check(os.path.join(gw.store, "rules") in cand and SOURCE not in cand,
