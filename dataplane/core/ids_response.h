@@ -4,7 +4,6 @@
 // follower's state and where its body is gathered; per worker, the bounded pool of body buffers.
 
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <vector>
 
@@ -41,15 +40,15 @@ struct IdsResponseFlow {
 // is gathered up to the inspection limit and scanned as one buffer whatever its segments. A flow
 // holds a slot only while a response is in flight. A body with content codings is gathered as
 // sent and decoded at its scan, into the worker's one decoder; a head's header buffers are built
-// at the scan into the worker's one head scratch.
+// at the scan into the worker's head scratch, the one its request heads use (never at once).
 class IdsResponseBodies {
  public:
   static constexpr uint32_t kHeadLimit = ids::HttpHeadScratch::kMaxHead;
-  IdsResponseBodies(uint32_t slots, uint32_t limit)
+  IdsResponseBodies(uint32_t slots, uint32_t limit, ids::HttpHeadScratch& headScratch)
       : limit_(limit),
         bytes_(size_t(slots) * (limit + kHeadLimit) + 1),
         decoder_(limit),
-        headScratch_(std::make_unique<ids::HttpHeadScratch>()) {
+        headScratch_(headScratch) {
     free_.reserve(slots);
     reset(slots);
   }
@@ -70,7 +69,7 @@ class IdsResponseBodies {
   uint8_t* data(uint16_t slot) { return head(slot) + kHeadLimit; }
   uint8_t* head(uint16_t slot) { return bytes_.data() + size_t(slot) * (limit_ + kHeadLimit); }
   ids::BodyDecoder& decoder() { return decoder_; }
-  ids::HttpHeadScratch& headScratch() { return *headScratch_; }
+  ids::HttpHeadScratch& headScratch() { return headScratch_; }
   // Every slot free again (a new engine: the flows start afresh).
   void reset(uint32_t slots) {
     free_.clear();
@@ -82,7 +81,7 @@ class IdsResponseBodies {
   flow::HugeArray<uint8_t> bytes_;
   std::vector<uint16_t> free_;
   ids::BodyDecoder decoder_;
-  std::unique_ptr<ids::HttpHeadScratch> headScratch_;
+  ids::HttpHeadScratch& headScratch_;
 };
 
 }  // namespace lbg::dataplane

@@ -155,7 +155,7 @@ struct IdsWorker {
         index(indexSize(slots)),
         held(maxHeld),
         bodySlots(std::min<uint32_t>(responseBodies, IdsResponseFlow::kNoBody - 1)),
-        bodies(bodySlots, bodyLimit) {
+        bodies(bodySlots, bodyLimit, *httpHead) {
     static_assert(std::is_trivially_copyable_v<IdsFlow>);
     mask = index.size() - 1;
   }
