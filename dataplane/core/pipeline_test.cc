@@ -210,6 +210,13 @@ class PipelineTest : public ::testing::Test {
   uint64_t now_ = 1'800'000'000'000'000'000ull;
 };
 
+
+// A DNS message as DNS over TCP carries it: after its two-byte length (RFC 7766).
+Bytes dnsTcpFramed(const Bytes& m) {
+  Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
+  f.insert(f.end(), m.begin(), m.end());
+  return f;
+}
 TEST_F(PipelineTest, AllowedSniIsForwardedAfterVerdict) {
   const uint32_t seq = handshake(m365_, 443);
   EXPECT_EQ(tx_.frames.size(), 3u);  // the handshake passes while the verdict is pending
@@ -563,17 +570,12 @@ TEST_F(PipelineTest, DnsOverTcpBindsWholeMessagesAtKnownBoundaries) {
   const IpAddr resolver = *IpAddr::parse("192.0.2.53");
   const IpAddr first = *IpAddr::parse("198.51.100.31"), second = *IpAddr::parse("198.51.100.32");
   handshake(resolver, 53);  // tcp/53 to the resolver: allowed by CIDR at the SYN
-  auto framed = [](const Bytes& m) {
-    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
-    f.insert(f.end(), m.begin(), m.end());
-    return f;
-  };
   // The client's query, at the start of its stream: answers to it may bind.
-  const Bytes query = framed(testing::dnsQuery("files.partner.example"));
+  const Bytes query = dnsTcpFramed(testing::dnsQuery("files.partner.example"));
   sendSegments(resolver, 53, 1001, query, query.size());
   EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
-  const Bytes m1 = framed(testing::dnsResponse("files.partner.example", {}, {first}));
-  const Bytes m2 = framed(testing::dnsResponse("files.partner.example", {}, {second}));
+  const Bytes m1 = dnsTcpFramed(testing::dnsResponse("files.partner.example", {}, {first}));
+  const Bytes m2 = dnsTcpFramed(testing::dnsResponse("files.partner.example", {}, {second}));
   // One segment: the whole first message and the start of the second.
   Bytes seg1 = m1;
   seg1.insert(seg1.end(), m2.begin(), m2.begin() + 6);
@@ -715,26 +717,21 @@ TEST_F(DnsProvenanceTest, OnlyResolversOfThePolicyBind) {
 
 TEST_F(DnsProvenanceTest, OverTcpAnAnswerToNoQueryIsDroppedAndStopsTheReading) {
   handshake(resolver_, 53);
-  auto framed = [](const Bytes& m) {
-    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
-    f.insert(f.end(), m.begin(), m.end());
-    return f;
-  };
-  const Bytes q = framed(testing::dnsQuery("files.partner.example", 1, 0x1111));
+  const Bytes q = dnsTcpFramed(testing::dnsQuery("files.partner.example", 1, 0x1111));
   sendSegments(resolver_, 53, 1001, q, q.size());
   EXPECT_EQ(pipeline_->counters().dns_queries, 1u);
   const size_t before = framesTo(PortRole::Inside);
   L4Spec s = serverSide(resolver_, 53);
   s.seq = 5001;
   s.ack = 1001 + uint32_t(q.size());
-  inject(testing::frame(s, framed(testing::dnsResponse("files.partner.example", {}, {evil_}, 300,
+  inject(testing::frame(s, dnsTcpFramed(testing::dnsResponse("files.partner.example", {}, {evil_}, 300,
                                                        0x2222))),
          Ingress::OutsidePort);
   EXPECT_EQ(pipeline_->counters().dns_unsolicited, 1u);
   EXPECT_EQ(framesTo(PortRole::Inside), before);  // dropped
   // After a dropped segment the stream's boundaries are no longer trusted: nothing more binds
   // on this connection (fail closed), though its segments pass.
-  inject(testing::frame(s, framed(testing::dnsResponse("files.partner.example", {}, {partner_},
+  inject(testing::frame(s, dnsTcpFramed(testing::dnsResponse("files.partner.example", {}, {partner_},
                                                        300, 0x1111))),
          Ingress::OutsidePort);
   EXPECT_EQ(framesTo(PortRole::Inside), before + 1);
@@ -2086,19 +2083,14 @@ TEST_F(PipelineIdsTest, DnsQueryNameIsInspected) {
 // here, refuses split ones before the IDS sees them), as a datagram's is.
 TEST_F(PipelineIdsTest, DnsQueryNameOverTcpIsInspected) {
   const IpAddr resolver = *IpAddr::parse("192.0.2.53");
-  auto framed = [](const Bytes& m) {
-    Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
-    f.insert(f.end(), m.begin(), m.end());
-    return f;
-  };
-  Bytes two = framed(testing::dnsQuery("outlook.office365.com", 1, 1));
-  const Bytes second = framed(testing::dnsQuery("outlook.office365.com", 28, 2));
+  Bytes two = dnsTcpFramed(testing::dnsQuery("outlook.office365.com", 1, 1));
+  const Bytes second = dnsTcpFramed(testing::dnsQuery("outlook.office365.com", 28, 2));
   two.insert(two.end(), second.begin(), second.end());
   uint32_t seq = handshake(resolver, 53, 40030);
   sendSegments(resolver, 53, seq, two, two.size(), false, 40030);  // two messages, one segment
   EXPECT_TRUE(alerts().empty());
   seq += uint32_t(two.size());
-  const Bytes third = framed(testing::dnsQuery("outlook.Office365.com", 1, 3));
+  const Bytes third = dnsTcpFramed(testing::dnsQuery("outlook.Office365.com", 1, 3));
   sendSegments(resolver, 53, seq, third, third.size(), false, 40030);
   const auto al = alerts();
   ASSERT_EQ(al.size(), 1u);
