@@ -210,13 +210,13 @@ class PipelineTest : public ::testing::Test {
   uint64_t now_ = 1'800'000'000'000'000'000ull;
 };
 
-
 // A DNS message as DNS over TCP carries it: after its two-byte length (RFC 7766).
 Bytes dnsTcpFramed(const Bytes& m) {
   Bytes f = {uint8_t(m.size() >> 8), uint8_t(m.size())};
   f.insert(f.end(), m.begin(), m.end());
   return f;
 }
+
 TEST_F(PipelineTest, AllowedSniIsForwardedAfterVerdict) {
   const uint32_t seq = handshake(m365_, 443);
   EXPECT_EQ(tx_.frames.size(), 3u);  // the handshake passes while the verdict is pending
