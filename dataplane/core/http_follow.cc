@@ -60,13 +60,17 @@ bool Pipeline::laterHostAllowed(const Entry& e, std::string_view name) {
 Pipeline::HttpJudged Pipeline::judgeHttpBytes(Entry& e, std::span<const uint8_t> data,
                                               size_t& pos) {
   while (pos < data.size()) {
-    const auto step = inspect::httpStreamAdvance(e.user.http, data.subspan(pos));
+    // An upload's body is handed to the IDS as it is walked over (pipeline_http_request.cc).
+    inspect::HttpBodySink* body =
+        e.user.http.at() == inspect::HttpStreamPhase::Head ? nullptr : idsRequestSink(e);
+    const auto step = inspect::httpStreamAdvance(e.user.http, data.subspan(pos), body);
     pos += step.consumed;
     identity_ = Identity{};
     if (step.status == inspect::Status::Invalid) {
       setVerdict(e, Action::Deny, Reason::HttpFraming, -1, inspect::toString(step.reason));
       return HttpJudged::Denied;
     }
+    if (body != nullptr && !idsRequestWalked(e)) return HttpJudged::Denied;
     if (step.status != inspect::Status::Done) break;  // the body goes on past these bytes
     inspect::HttpRequestHead head{};
     const auto st = inspect::parseHttpRequestHead(data.subspan(pos), head);

@@ -154,14 +154,16 @@ struct PipelineConfig {
   // Hyperscan's stream state), reserved when a policy with `ids:` is first used. A flow beyond
   // it is counted (ids_state_full) and follows ids.on_fault (fail closed by default).
   uint32_t idsFlows = 16384;
-  // HTTP responses (pipeline_http_response.cc), followed when a rule reads http.stat_code,
-  // http.response_body or file.data: a response body is gathered and scanned up to this many
-  // bytes (Suricata's response-body-limit; beyond: counted ids_response_body_beyond, not
-  // scanned), in one of this many buffers per worker (reserved, touched as used; at most 65,534)
-  // held while the body is in flight; a body that finds none is not inspected
-  // (ids_response_unbuffered).
-  uint32_t idsResponseBodyLimit = 65536;
-  uint32_t idsResponseBodies = 64;
+  // HTTP bodies: responses (pipeline_http_response.cc), followed when a rule reads
+  // http.stat_code, http.response_body or file.data, and uploads (pipeline_http_request.cc),
+  // when a rule reads http.request_body. A body is gathered and scanned up to this many bytes
+  // (Suricata's response-/request-body-limit; beyond: counted ids_response_body_beyond or
+  // ids_request_body_limit, not scanned as a buffer), in one of this many buffers per worker
+  // (reserved, touched as used; at most 65,534) held while the body is in flight. A response
+  // body that finds none is not inspected (ids_response_unbuffered); an upload's follows
+  // ids.on_fault (ids_request_unbuffered).
+  uint32_t idsBodyLimit = 65536;
+  uint32_t idsBodies = 64;
   // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,
   // TCP flows to a service with `intercept: true` (by its CIDR, or by the DNS binding of the
   // destination) are handed to it from their SYN, their frames' destination MAC set to
@@ -190,8 +192,9 @@ struct PipelineConfig {
 };
 
 struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
-struct IdsResponseFlow;   // ids_response.h
-class IdsResponseBodies;  // ids_response.h
+struct IdsResponseFlow;  // ids_response.h
+struct IdsRequestFlow;   // ids_request.h
+class IdsBodies;         // ids_bodies.h
 struct IdsWorkerDelete {
   void operator()(IdsWorker* w) const;
 };
@@ -380,10 +383,21 @@ class Pipeline {
   // http.response_body and file.data scanned where its body ends (or reaches the inspection
   // limit), before the segment that ends it leaves. False when it denied the flow.
   bool idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
-                       IdsResponseBodies& bodies, ids::Scratch& scratch,
+                       IdsBodies& bodies, ids::Scratch& scratch,
                        std::span<const uint8_t> bytes, bool fin, Unit& u, TxSink& tx);
   bool idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
-                       IdsResponseBodies& bodies, ids::Scratch& scratch, Unit& u, TxSink& tx);
+                       IdsBodies& bodies, ids::Scratch& scratch, Unit& u, TxSink& tx);
+  // An upload's http.request_body (pipeline_http_request.cc). idsRequestBodyBegin: at a head
+  // whose body did not come with it, a body buffer and the head kept (false: denied, no buffer
+  // under on_fault drop). idsRequestSink: while one is gathered, the sink the request walk of
+  // judgeHttpBytes hands the body to (else null); idsRequestWalked: after that walk, the scan
+  // where the body ended or reached the limit (false: denied). idsScanRequestBody: that scan.
+  bool idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodies,
+                           std::span<const uint8_t> head);
+  inspect::HttpBodySink* idsRequestSink(Entry& e);
+  bool idsRequestWalked(Entry& e);
+  bool idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q, IdsBodies& bodies,
+                          ids::Scratch& scratch);
   void forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void idsReleaseHeld(Entry& e, TxSink& tx, PortRole out);
   void idsJudged(Entry& e);

@@ -7,14 +7,14 @@
 //              (dataplane/ids/http_response_buffers.h): status line, headers, body framed by
 //              Content-Length, chunked (dechunked) or until the close, responses matched to the
 //              client's requests in order (a HEAD's response, 204, 304: no body)
-//   gather     the body's first idsResponseBodyLimit bytes into one of the worker's body buffers
-//              (ids_response.h), taken at the response's first body byte, given back at its end;
+//   gather     the body's first idsBodyLimit bytes into one of the worker's body buffers
+//              (ids_bodies.h), taken at the response's first body byte, given back at its end;
 //              when a rule reads the response's header buffers, its head too (up to 8 KiB, the
 //              slot taken at the head's first byte), built at the scan as Suricata builds them
 //              (http.header without Set-Cookie, http.header_names, http.cookie = Set-Cookie,
 //              http.content_type; http_head_buffers.h)
 //   decode     a body with Content-Encoding gzip or deflate (at most two layers) is decoded at
-//              its scan (dataplane/ids/body_decoder.h), its first idsResponseBodyLimit bytes, as
+//              its scan (dataplane/ids/body_decoder.h), its first idsBodyLimit bytes, as
 //              libhtp does for Suricata; one that is not what its coding says, or carries another
 //              coding (br, three layers), is scanned as sent, which is what a client that does
 //              not decode it receives, and counted
@@ -47,14 +47,14 @@ namespace {
 // The head's bytes go to the start of the response's slot (taken here, at its first byte), up to
 // kHeadLimit: a longer head is not complete there, so its header buffers are not set (the
 // request side's inspector refuses heads past the same 8 KiB).
-void gatherHead(IdsResponseFlow& r, IdsResponseBodies& bodies, std::span<const uint8_t> bytes) {
+void gatherHead(IdsResponseFlow& r, IdsBodies& bodies, std::span<const uint8_t> bytes) {
   if (bytes.empty()) return;
-  if (r.bodySlot == IdsResponseFlow::kNoBody) {
+  if (r.bodySlot == IdsBodies::kNoSlot) {
     if (r.unbuffered) return;
     r.bodySlot = bodies.acquire();
-    if (r.bodySlot == IdsResponseFlow::kNoBody) return;  // the body's turn counts it
+    if (r.bodySlot == IdsBodies::kNoSlot) return;  // the body's turn counts it
   }
-  const size_t n = std::min<size_t>(bytes.size(), IdsResponseBodies::kHeadLimit - r.headLen);
+  const size_t n = std::min<size_t>(bytes.size(), IdsBodies::kHeadLimit - r.headLen);
   std::memcpy(bodies.head(r.bodySlot) + r.headLen, bytes.data(), n);
   r.headLen = uint16_t(r.headLen + n);
 }
@@ -62,17 +62,17 @@ void gatherHead(IdsResponseFlow& r, IdsResponseBodies& bodies, std::span<const u
 }  // namespace
 
 bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
-                               IdsResponseBodies& bodies, ids::Scratch& scratch, Unit& u,
+                               IdsBodies& bodies, ids::Scratch& scratch, Unit& u,
                                TxSink& tx) {
   r.scanned = true;
   ++counters_.ids_http_responses;
   ids::BufferSet buffers;
   buffers.set(ids::Buffer::HttpStatCode, r.http.statusCode());
-  if (r.bodySlot != IdsResponseFlow::kNoBody && r.headLen > 0) {
+  if (r.bodySlot != IdsBodies::kNoSlot && r.headLen > 0) {
     ids::fillHttpHeadBuffers({bodies.head(r.bodySlot), r.headLen}, bodies.headScratch(), buffers,
                              ids::HttpHeadKind::Response);
   }
-  if (r.bodySlot != IdsResponseFlow::kNoBody && r.bodyLen > 0) {
+  if (r.bodySlot != IdsBodies::kNoSlot && r.bodyLen > 0) {
     std::span<const uint8_t> body{bodies.data(r.bodySlot), r.bodyLen};
     if (r.http.codingUnsupported) {
       ++counters_.ids_response_coding_unsupported;
@@ -95,7 +95,7 @@ bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
 }
 
 bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& r,
-                               IdsResponseBodies& bodies, ids::Scratch& scratch,
+                               IdsBodies& bodies, ids::Scratch& scratch,
                                std::span<const uint8_t> bytes, bool fin, Unit& u, TxSink& tx) {
   using Kind = ids::HttpResponseStep::Kind;
   using Phase = ids::HttpResponseState::Phase;
@@ -121,9 +121,9 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
           counters_.ids_response_body_beyond += step.body.size();
           break;
         }
-        if (r.bodySlot == IdsResponseFlow::kNoBody && !r.unbuffered) {
+        if (r.bodySlot == IdsBodies::kNoSlot && !r.unbuffered) {
           r.bodySlot = bodies.acquire();
-          if (r.bodySlot == IdsResponseFlow::kNoBody) {
+          if (r.bodySlot == IdsBodies::kNoSlot) {
             r.unbuffered = true;
             ++counters_.ids_response_unbuffered;
           }
@@ -141,13 +141,13 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
       case Kind::End: {
         const bool ok = r.scanned || idsScanResponse(e, st, r, bodies, scratch, u, tx);
         if (!ok) return false;
-        bodies.release(r);
+        r.release(bodies);
         r.scanned = r.unbuffered = false;
         break;
       }
       case Kind::Broken:
         ++counters_.ids_http_response_broken;
-        bodies.release(r);
+        r.release(bodies);
         return true;
       case Kind::NeedMore:
         break;
@@ -159,7 +159,7 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
   if (fin && ids::closeHttpResponse(r.http)) {
     const bool ok = r.scanned || idsScanResponse(e, st, r, bodies, scratch, u, tx);
     if (!ok) return false;
-    bodies.release(r);
+    r.release(bodies);
   }
   return true;
 }

@@ -42,6 +42,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "dataplane/core/ids_request.h"
 #include "dataplane/core/ids_response.h"
 #include "dataplane/ids/dns_tcp_queries.h"
 #include "dataplane/core/pipeline.h"
@@ -73,6 +74,7 @@ struct IdsFlow {
   // flowbits, address hits) are read only up to their counts, so only the scalars are written.
   ids::FlowIdsState st;
   IdsResponseFlow resp;  // the server's HTTP responses (pipeline_http_response.cc)
+  IdsRequestFlow req;    // the client's upload in flight (pipeline_http_request.cc)
   ids::DnsTcpQueries dnsTcp;  // the client's DNS-over-TCP messages (dns.query)
 };
 
@@ -139,9 +141,11 @@ struct IdsWorker {
   // A leaf's subject and issuer as text (inspect/tls/x509_name.h); longer names are cut.
   char certSubject[2048];
   char certIssuer[2048];
-  // HTTP response bodies in flight (ids_response.h).
+  // HTTP bodies in flight, responses' and uploads' (ids_bodies.h), and the sink the request
+  // walk hands an upload's body to (ids_request.h).
   uint32_t bodySlots;
-  IdsResponseBodies bodies;
+  IdsBodies bodies;
+  IdsRequestGather gather;
 
   static uint64_t indexSize(uint32_t slots) {
     uint64_t n = 2;
@@ -149,12 +153,12 @@ struct IdsWorker {
     return n;
   }
   // HugeArray: anonymous zeroed pages the kernel maps on first touch, none written here.
-  IdsWorker(uint32_t slots, uint32_t maxHeld, uint32_t responseBodies, uint32_t bodyLimit)
+  IdsWorker(uint32_t slots, uint32_t maxHeld, uint32_t bodyBuffers, uint32_t bodyLimit)
       : capacity(slots),
         flows(slots),
         index(indexSize(slots)),
         held(maxHeld),
-        bodySlots(std::min<uint32_t>(responseBodies, IdsResponseFlow::kNoBody - 1)),
+        bodySlots(std::min<uint32_t>(bodyBuffers, IdsBodies::kNoSlot - 1)),
         bodies(bodySlots, bodyLimit, *httpHead) {
     static_assert(std::is_trivially_copyable_v<IdsFlow>);
     mask = index.size() - 1;
@@ -188,7 +192,8 @@ struct IdsWorker {
     if (index[i].slotPlus1 == 0) return;
     IdsFlow& f = flows[index[i].slotPlus1 - 1];
     engine->release(f.st, *scratch);  // its streams reset and pooled for the next flows
-    bodies.release(f.resp);
+    f.resp.release(bodies);
+    f.req.release(bodies);
     f.flowId = 0;
     f.nextFree = freeHead;
     freeHead = uint32_t(&f - flows.data());
@@ -234,8 +239,8 @@ namespace {
 IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const PipelineConfig& config,
                    const policy::Snapshot& snap, Pipeline::Entry& e) {
   if (!ids) {
-    ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow, config.idsResponseBodies,
-                            config.idsResponseBodyLimit));
+    ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow, config.idsBodies,
+                            config.idsBodyLimit));
   }
   if (ids->engine.get() != snap.idsEngine()) ids->switchTo(snap.idsEngineShared());
   if (e.meta.flags & kFlowIdsHeld) {
@@ -536,18 +541,17 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
 
 namespace {
 
-// http.request_body: the body when the whole of it follows its head in `request` (a
-// Content-Length body; a chunked or longer one is not a buffer yet: dataplane/ids/README.md).
-void setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
+// http.request_body when the whole body follows its head in `request` (a Content-Length body):
+// a buffer of the head's scan. False when the request has a body that did not come whole with
+// it (longer, or chunked): gathered as the walk passes over it (pipeline_http_request.cc).
+bool setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
                     std::span<const uint8_t> request) {
-  if (!head.hasContentLength || head.contentLengthBad || head.hasTransferEncoding ||
-      head.contentLength == 0 || head.headLength > request.size()) {
-    return;
-  }
-  const auto body = request.subspan(head.headLength);
-  if (head.contentLength <= body.size()) {
-    b.set(ids::Buffer::HttpRequestBody, body.first(size_t(head.contentLength)));
-  }
+  if (head.hasTransferEncoding) return false;
+  if (!head.hasContentLength || head.contentLengthBad || head.contentLength == 0) return true;
+  const auto body = request.subspan(std::min<size_t>(head.headLength, request.size()));
+  if (head.contentLength > body.size()) return false;
+  b.set(ids::Buffer::HttpRequestBody, body.first(size_t(head.contentLength)));
+  return true;
 }
 
 }  // namespace
@@ -565,14 +569,33 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
   noteHttpRequest(f->resp.http, isHeadRequest(request));
   ids::BufferSet buffers;
   if (identity_.host) buffers.set(ids::Buffer::HttpHost, identity_.name);
-  if (ids::fillHttpHeadBuffers(request.first(std::min<size_t>(head.headLength, request.size())),
-                               *ids_->httpHead, buffers) == 0) {
-    return true;
-  }
-  setRequestBody(buffers, head, request);
+  const auto headBytes = request.first(std::min<size_t>(head.headLength, request.size()));
+  if (ids::fillHttpHeadBuffers(headBytes, *ids_->httpHead, buffers) == 0) return true;
+  const bool bodyHere = setRequestBody(buffers, head, request);
   ids::Engine::setTime(*ids_->scratch, now_);
-  return idsAct(e, engine->scanBuffers(f->st, ids::kToServer, buffers, *ids_->scratch), nullptr,
-                nullptr, true, nullptr);
+  if (!idsAct(e, engine->scanBuffers(f->st, ids::kToServer, buffers, *ids_->scratch), nullptr,
+              nullptr, true, nullptr)) {
+    return false;
+  }
+  return bodyHere || idsRequestBodyBegin(e, f->req, ids_->bodies, headBytes);
+}
+
+inspect::HttpBodySink* Pipeline::idsRequestSink(Entry& e) {
+  if (!(e.meta.flags & kFlowIdsHeld) || !idsScans(e) || ids_->engine.get() != snap_->idsEngine()) {
+    return nullptr;
+  }
+  IdsFlow* f = ids_->find(e.user.flowId);
+  if (f == nullptr || !f->req.gathering()) return nullptr;
+  ids_->gather.bind(f->st, f->req, ids_->bodies);
+  return &ids_->gather;
+}
+
+bool Pipeline::idsRequestWalked(Entry& e) {
+  IdsRequestFlow& q = ids_->gather.flow();
+  if (e.user.http.at() != inspect::HttpStreamPhase::Head && q.bodyLen < ids_->bodies.limit()) {
+    return true;  // the body goes on
+  }
+  return idsScanRequestBody(e, ids_->gather.state(), q, ids_->bodies, *ids_->scratch);
 }
 
 bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
@@ -660,18 +683,23 @@ void Pipeline::idsJudged(Entry& e) {
     haveNames = identity_.sni || identity_.host;
   }
   // The request head (the inspector judged it well formed): request line and fields.
+  inspect::HttpRequestHead head;
+  bool bodyHere = true;
   if (identity_.host && !payload.empty()) {
     noteHttpRequest(f->resp.http, isHeadRequest(payload));
     ids::fillHttpHeadBuffers(payload, *ids_->httpHead, names);
-    inspect::HttpRequestHead head;
     if (inspect::parseHttpRequestHead(payload, head) == inspect::Status::Done) {
-      setRequestBody(names, head, payload);
+      bodyHere = setRequestBody(names, head, payload);
     }
   }
   if (!haveNames) return;
   ids::Engine::setTime(*ids_->scratch, now_);
-  idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,
-         true, nullptr);
+  if (idsAct(e, engine->scanBuffers(st, ids::kToServer, names, *ids_->scratch), nullptr, nullptr,
+             true, nullptr) &&
+      !bodyHere) {
+    // The body comes after: gathered from where the walk (resumeHttpCarry) starts, the head's end.
+    idsRequestBodyBegin(e, f->req, ids_->bodies, payload.first(head.headLength));
+  }
 }
 
 }  // namespace lbg::dataplane

@@ -80,6 +80,7 @@ std::shared_ptr<const policy::Snapshot> compile(const std::string& yaml, uint64_
 class PipelineTest : public ::testing::Test {
  protected:
   virtual std::string policyText() { return kPolicy; }
+  virtual void adjust(PipelineConfig&) {}
   void SetUp() override {
     ASSERT_NE(testPool(), nullptr);
     slot_ = std::make_unique<SnapshotSlot>(compile(policyText()));
@@ -91,6 +92,7 @@ class PipelineTest : public ::testing::Test {
     c.guardRings = 64;
     c.holdSlots = 4096;
     c.eventRingSize = 1024;
+    adjust(c);
     auto p = Pipeline::create(c, 0, *slot_, *dns_, testPool());
     ASSERT_TRUE(p.ok()) << p.error().toString();
     pipeline_ = std::move(p.value());
@@ -1698,7 +1700,9 @@ class PipelineIdsTest : public PipelineTest {
            "drop http any any -> any any (msg:\"exe by type\"; flow:to_client; "
            "http.content_type; content:\"application/x-msdownload\"; sid:1010;)\n"
            "alert http any any -> any any (msg:\"tracking cookie\"; flow:to_client; "
-           "http.cookie; content:\"track=\"; http.header; content:!\"track=\"; sid:1011;)\n";
+           "http.cookie; content:\"track=\"; http.header; content:!\"track=\"; sid:1011;)\n"
+           "alert http any any -> any any (msg:\"put mixed\"; http.method; content:\"PUT\"; "
+           "http.request_body; content:\"mixedpart\"; sid:1012;)\n";
     std::string yaml = kPolicy;
     yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
     return yaml;
@@ -2096,6 +2100,89 @@ TEST_F(PipelineIdsTest, DnsQueryNameOverTcpIsInspected) {
   ASSERT_EQ(al.size(), 1u);
   EXPECT_EQ(al[0]["alert"]["signature_id"], 1005);
   EXPECT_EQ(pipeline_->counters().ids_dns_tcp_queries, 3u);
+}
+
+// http.request_body of an upload whose body does not come with its head
+// (pipeline_http_request.cc): gathered as the request walk passes over it, scanned where it
+// ends, before the segment that ends it leaves.
+Bytes upload(const std::string& method, const std::string& path, const std::string& body) {
+  const std::string req = method + " " + path +
+                          " HTTP/1.1\r\nHost: outlook.office365.com\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  return Bytes(req.begin(), req.end());
+}
+
+TEST_F(PipelineIdsTest, LongUploadBodyIsScannedWhereItEnds) {
+  uint32_t seq = handshake(m365_, 80, 40010);
+  sendSegments(m365_, 80, seq, upload("POST", "/up", std::string(3000, 'a') + "&secret=1"), 1000,
+               false, 40010);
+  EXPECT_TRUE(forwardedContains("POST /up"));   // the head's segment and the next left
+  EXPECT_FALSE(forwardedContains("secret=1"));  // the segment that ends the body did not
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
+  EXPECT_EQ(pipeline_->counters().ids_http_request_bodies, 1u);
+  // A later request of the connection, its body in the next segments.
+  seq = handshake(m365_, 80, 40011);
+  const Bytes first = upload("POST", "/ok", "x=1");
+  const Bytes later = upload("POST", "/later", std::string(1500, 'b') + "&secret=1");
+  Bytes both = first;
+  both.insert(both.end(), later.begin(), later.end());
+  sendSegments(m365_, 80, seq, both, 700, false, 40011);
+  EXPECT_TRUE(forwardedContains("POST /later"));
+  EXPECT_FALSE(forwardedContains("secret=1"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
+  EXPECT_EQ(pipeline_->counters().ids_http_request_bodies, 2u);
+}
+
+// A chunked upload is scanned dechunked: "secret=1" is cut by the chunk framing as sent.
+TEST_F(PipelineIdsTest, ChunkedUploadIsScannedDechunked) {
+  const std::string req =
+      "POST /up HTTP/1.1\r\nHost: outlook.office365.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nx=1&s\r\n7\r\necret=1\r\n0\r\n\r\n";
+  uint16_t port = 40020;
+  for (size_t segment : {1000, 16}) {
+    const uint32_t seq = handshake(m365_, 80, port);
+    sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), segment, false, port++);
+    EXPECT_FALSE(forwardedContains("0\r\n\r\n")) << segment;  // the end never leaves
+    EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007") << segment;
+  }
+}
+
+// The body's scan judges only the rules that read http.request_body: the head's rules fired at
+// the head and do not fire again; a rule mixing head and body buffers sees the whole request.
+TEST_F(PipelineIdsTest, HeadRulesFireOnceAndMixedRulesSeeTheWholeUpload) {
+  const uint32_t seq = handshake(m365_, 80);
+  sendSegments(m365_, 80, seq, upload("PUT", "/secret/f", std::string(2500, 'b') + "mixedpart"),
+               1000);
+  EXPECT_TRUE(forwardedContains("mixedpart"));  // alerts only: the whole upload left
+  const auto al = alerts();
+  ASSERT_EQ(al.size(), 2u);
+  EXPECT_EQ(al[0]["alert"]["signature_id"], 1002);  // http.uri, at the head
+  EXPECT_EQ(al[1]["alert"]["signature_id"], 1012);  // PUT + body, at the body's end
+  EXPECT_EQ(verdicts().size(), 1u);
+}
+
+// Body buffers are a bounded pool: an upload that finds none follows ids.on_fault (drop).
+class PipelineIdsOneBodyTest : public PipelineIdsTest {
+ protected:
+  void adjust(PipelineConfig& c) override { c.idsBodies = 1; }
+};
+
+TEST_F(PipelineIdsOneBodyTest, UploadWithoutABodyBufferFollowsOnFault) {
+  const uint32_t a = handshake(m365_, 80, 40030);
+  const Bytes slow = upload("POST", "/slow", std::string(3000, 'c'));
+  sendSegments(m365_, 80, a, Bytes(slow.begin(), slow.begin() + 1000), 1000, false, 40030);
+  const uint32_t b = handshake(m365_, 80, 40031);
+  sendSegments(m365_, 80, b, upload("POST", "/next", std::string(3000, 'd')), 1000, false, 40031);
+  EXPECT_FALSE(forwardedContains("POST /next"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:body-buffers");
+  EXPECT_EQ(pipeline_->counters().ids_request_unbuffered, 1u);
+  // The first upload holds the buffer until its body ends, then gives it back.
+  sendSegments(m365_, 80, a + 1000, Bytes(slow.begin() + 1000, slow.end()), 1000, false, 40030);
+  EXPECT_EQ(pipeline_->counters().ids_http_request_bodies, 1u);
+  const uint32_t c = handshake(m365_, 80, 40032);
+  sendSegments(m365_, 80, c, upload("POST", "/after", std::string(3000, 'e') + "&secret=1"), 1000,
+               false, 40032);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
 }
 
 }  // namespace

@@ -116,10 +116,11 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   e->set_ = std::move(set);
   e->config_ = config;
   for (const Rule& r : e->set_->rules()) {
-    CompiledRule cr{&r, {}, 0, r.directions()};
+    CompiledRule cr{&r, {}, 0, r.directions(), 0};
     bool ok = true;
     std::string why;
     for (const BufferMatches& bm : r.buffers) {
+      cr.buffers |= bufferBit(bm.buffer);
       cr.aux.emplace_back(bm.items.size());
       for (size_t k = 0; k < bm.items.size() && ok; ++k) {
         ItemAux& aux = cr.aux.back()[k];
@@ -583,7 +584,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
 }
 
 ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
-                               Scratch& s) const {
+                               Scratch& s, uint32_t onlyReading) const {
   ScanResult out;
   const int d = direction == kToServer ? 0 : 1;
   beginScan(s.stamp_, s.generation_, s.candidates_);
@@ -609,7 +610,8 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   }
   if (!s.candidates_.empty()) {
     auto payload = buffers.bytes[0];
-    verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out);
+    verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out,
+           onlyReading);
   }
   return out;
 }
@@ -790,7 +792,8 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
 }
 
 void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
-                    uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const {
+                    uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out,
+                    uint32_t onlyReading) const {
   auto& c = s.candidates_;
   // Suricata's order (CompiledRule::rank), then file order (few candidates).
   std::sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) {
@@ -798,6 +801,8 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
   });
   for (uint32_t idx : c) {
     const CompiledRule& cr = rules_[idx];
+    // A rule that reads none of them was judged on an earlier scan of the transaction.
+    if (onlyReading != kAllBuffers && !(cr.buffers & onlyReading)) continue;
     RuleCounters& k = counters_[idx];
     const uint64_t start = ticks();
     const bool hit = ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s);

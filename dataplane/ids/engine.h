@@ -158,9 +158,16 @@ class Engine {
   bool inspects(Buffer b, Direction direction) const {
     return (inspected_[int(b)] & direction) != 0;
   }
-  // Sticky buffers (block mode).
+  // Sticky buffers (block mode). `onlyReading` (bufferBit()s): only rules that read one of these
+  // buffers may match. A transaction scanned again when a later buffer of it is complete (an
+  // HTTP request's body after its head was scanned) gives every buffer, so that rules mixing
+  // them are matched as one transaction, but only the later buffer's rules are judged: the
+  // others were judged on the first scan and would fire twice.
+  static constexpr uint32_t kAllBuffers = ~0u;
+  static constexpr uint32_t bufferBit(Buffer b) { return 1u << int(b); }
+  static_assert(kBufferCount <= 32, "bufferBit() masks are 32 bits");
   ScanResult scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
-                         Scratch& scratch) const;
+                         Scratch& scratch, uint32_t onlyReading = kAllBuffers) const;
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
   // The same, but the streams are reset and kept in the worker's scratch (made by this engine)
@@ -192,6 +199,7 @@ class Engine {
     std::vector<std::vector<ItemAux>> aux;  // [buffer][item]
     uint64_t rank;  // evaluation order on a packet: Suricata's (action, flowbits, priority, sid)
     uint8_t directions;  // Rule::directions(), computed once
+    uint32_t buffers;    // bufferBit() of every buffer the rule reads
   };
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;
@@ -217,7 +225,8 @@ class Engine {
                    bool& truncated) const;
   // payloadNew: where the new chunk starts in the payload view (after the previous tail).
   void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
-              uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out) const;
+              uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out,
+              uint32_t onlyReading = kAllBuffers) const;
   bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
   // Queues the rules without a fast pattern of prefilter key `k` that can concern this flow:
   // those of always_, and those of addressIndex_ listed under one of the flow's two addresses

@@ -59,7 +59,8 @@ bool httpStreamStartBody(HttpRequestStream& s, const HttpRequestHead& head, Http
   return true;
 }
 
-HttpStreamStep httpStreamAdvance(HttpRequestStream& s, std::span<const uint8_t> data) {
+HttpStreamStep httpStreamAdvance(HttpRequestStream& s, std::span<const uint8_t> data,
+                                 HttpBodySink* sink) {
   const uint8_t* p = data.data();
   const size_t n = data.size();
   size_t i = 0;
@@ -73,6 +74,7 @@ HttpStreamStep httpStreamAdvance(HttpRequestStream& s, std::span<const uint8_t> 
       case HttpStreamPhase::Body: {
         const uint64_t take = s.left < n - i ? uint64_t(s.left) : uint64_t(n - i);
         s.left = s.left - take;
+        if (sink != nullptr) sink->body(data.subspan(i, size_t(take)));
         i += size_t(take);
         if (s.left == 0) enter(s, HttpStreamPhase::Head);
         break;
@@ -114,6 +116,7 @@ HttpStreamStep httpStreamAdvance(HttpRequestStream& s, std::span<const uint8_t> 
       case HttpStreamPhase::ChunkData: {
         const uint64_t take = s.left < n - i ? uint64_t(s.left) : uint64_t(n - i);
         s.left = s.left - take;
+        if (sink != nullptr) sink->body(data.subspan(i, size_t(take)));
         i += size_t(take);
         if (s.left == 0) enter(s, HttpStreamPhase::ChunkDataCr);
         break;

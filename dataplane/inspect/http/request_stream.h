@@ -76,8 +76,21 @@ struct HttpStreamStep {
   HttpStreamReason reason;
 };
 
+// Told each piece of a request body the walk passes over, dechunked (chunk data without its
+// size lines, extensions, CRLFs and trailers), in order: what the IDS gathers as
+// http.request_body (dataplane/core/pipeline_http_request.cc). A piece is a slice of `data`.
+class HttpBodySink {
+ public:
+  virtual void body(std::span<const uint8_t> piece) = 0;
+
+ protected:
+  ~HttpBodySink() = default;
+};
+
 // Walks `data` (the next in-order client bytes) until a head starts. See the file comment.
-HttpStreamStep httpStreamAdvance(HttpRequestStream& s, std::span<const uint8_t> data);
+// `sink`, when given, receives the body bytes walked over.
+HttpStreamStep httpStreamAdvance(HttpRequestStream& s, std::span<const uint8_t> data,
+                                 HttpBodySink* sink = nullptr);
 
 // After a head was judged: where its body ends. False (and `why`) when that cannot be followed.
 bool httpStreamStartBody(HttpRequestStream& s, const HttpRequestHead& head, HttpStreamReason& why);

@@ -13,11 +13,12 @@ std::span<const uint8_t> bytes(const std::string& s) {
 
 // Walks `stream` (bytes after a judged head) cut into `cut`-byte pieces; returns where the next
 // head starts (or npos), or -2 on Invalid.
-long nextHead(HttpRequestStream& s, const std::string& stream, size_t cut) {
+long nextHead(HttpRequestStream& s, const std::string& stream, size_t cut,
+              HttpBodySink* sink = nullptr) {
   size_t off = 0;
   while (off < stream.size()) {
     const size_t n = std::min(cut, stream.size() - off);
-    const auto step = httpStreamAdvance(s, bytes(stream).subspan(off, n));
+    const auto step = httpStreamAdvance(s, bytes(stream).subspan(off, n), sink);
     if (step.status == Status::Invalid) return -2;
     if (step.status == Status::Done) return long(off + step.consumed);
     EXPECT_EQ(step.consumed, n);
@@ -51,6 +52,34 @@ TEST(HttpRequestStream, ChunkedBodyWithExtensionsAndTrailers) {
     HttpStreamReason why;
     ASSERT_TRUE(httpStreamStartBody(s, h, why));
     EXPECT_EQ(nextHead(s, body + "\r\nGET", cut), long(body.size() + 2)) << cut;
+  }
+}
+
+// What the IDS gathers as http.request_body: the body's bytes without the chunk framing.
+struct Collect : HttpBodySink {
+  std::string got;
+  void body(std::span<const uint8_t> piece) override {
+    got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+  }
+};
+
+TEST(HttpRequestStream, SinkGetsTheBodyDechunkedInAnySegmentation) {
+  const auto chunked =
+      head("POST / HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n");
+  const std::string body = "5;name=v\r\nGET /\r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n";
+  const auto length = head("POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: 7\r\n\r\n");
+  for (size_t cut : {1, 2, 5, 200}) {
+    HttpRequestStream s{};
+    HttpStreamReason why;
+    ASSERT_TRUE(httpStreamStartBody(s, chunked, why));
+    Collect c;
+    EXPECT_EQ(nextHead(s, body + "GET", cut, &c), long(body.size())) << cut;
+    EXPECT_EQ(c.got, "GET /0123456789") << cut;
+    HttpRequestStream t{};
+    ASSERT_TRUE(httpStreamStartBody(t, length, why));
+    Collect d;
+    EXPECT_EQ(nextHead(t, "abc\r\ndeGET", cut, &d), 7) << cut;
+    EXPECT_EQ(d.got, "abc\r\nde") << cut;
   }
 }
 

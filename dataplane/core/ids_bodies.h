@@ -1,0 +1,64 @@
+#pragma once
+
+// The ids stage's HTTP body buffers (pipeline_http_response.cc, pipeline_http_request.cc): a
+// worker's bounded pool in which an HTTP message's head and body are gathered so that the body
+// is scanned as one buffer whatever its segments.
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/flow/huge_array.h"
+#include "dataplane/ids/body_decoder.h"
+#include "dataplane/ids/http_head_buffers.h"
+
+namespace lbg::dataplane {
+
+// `slots` of `limit` bytes of body each, after kHeadLimit bytes for the message's head, reserved
+// (not written) once. A flow holds a slot per direction only while a message's body is in flight
+// (a response's, and an upload's). A response body with content codings is gathered as sent and
+// decoded at its scan, into the worker's one decoder; a head's header buffers are built at the
+// scan into the worker's head scratch, the one its request heads use (never at once).
+class IdsBodies {
+ public:
+  static constexpr uint16_t kNoSlot = UINT16_MAX;
+  static constexpr uint32_t kHeadLimit = ids::HttpHeadScratch::kMaxHead;
+  IdsBodies(uint32_t slots, uint32_t limit, ids::HttpHeadScratch& headScratch)
+      : limit_(limit),
+        bytes_(size_t(slots) * (limit + kHeadLimit) + 1),
+        decoder_(limit),
+        headScratch_(headScratch) {
+    free_.reserve(slots);
+    reset(slots);
+  }
+  uint32_t limit() const { return limit_; }
+  // A free slot, or kNoSlot.
+  uint16_t acquire() {
+    if (free_.empty()) return kNoSlot;
+    const uint16_t s = free_.back();
+    free_.pop_back();  // capacity reserved: no allocation
+    return s;
+  }
+  // Gives `slot` back (kNoSlot: nothing) and sets it to kNoSlot.
+  void release(uint16_t& slot) {
+    if (slot != kNoSlot) free_.push_back(slot);
+    slot = kNoSlot;
+  }
+  uint8_t* data(uint16_t slot) { return head(slot) + kHeadLimit; }
+  uint8_t* head(uint16_t slot) { return bytes_.data() + size_t(slot) * (limit_ + kHeadLimit); }
+  ids::BodyDecoder& decoder() { return decoder_; }
+  ids::HttpHeadScratch& headScratch() { return headScratch_; }
+  // Every slot free again (a new engine: the flows start afresh).
+  void reset(uint32_t slots) {
+    free_.clear();
+    for (uint32_t i = slots; i-- > 0;) free_.push_back(uint16_t(i));
+  }
+
+ private:
+  uint32_t limit_;
+  flow::HugeArray<uint8_t> bytes_;
+  std::vector<uint16_t> free_;
+  ids::BodyDecoder decoder_;
+  ids::HttpHeadScratch& headScratch_;
+};
+
+}  // namespace lbg::dataplane

@@ -1,0 +1,57 @@
+#pragma once
+
+// The HTTP request side of the ids stage (pipeline_http_request.cc): per flow, where an upload's
+// body is gathered (a slot of the worker's IdsBodies, with the request's head); per worker, the
+// sink the request walk (inspect/http/request_stream.h) hands the body's bytes to.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "dataplane/core/ids_bodies.h"
+#include "dataplane/ids/flow_state.h"
+#include "dataplane/inspect/http/request_stream.h"
+
+namespace lbg::dataplane {
+
+// In the flow's IDS slot (pipeline_ids.cc's IdsFlow), default-initialised with it. A slot is held
+// from the head of a request whose body did not come with it until that body ends or reaches
+// the inspection limit, where it is scanned.
+struct IdsRequestFlow {
+  uint32_t bodyLen = 0;                // body bytes gathered (≤ the limit)
+  uint16_t headLen = 0;                // the request's head, at the slot's start
+  uint16_t slot = IdsBodies::kNoSlot;  // the request in flight's, while its body is gathered
+
+  bool gathering() const { return slot != IdsBodies::kNoSlot; }
+  void release(IdsBodies& bodies) {
+    bodies.release(slot);
+    bodyLen = 0;
+    headLen = 0;
+  }
+};
+
+// Copies the body pieces of one walk into the bound flow's slot, up to the limit (the walk goes
+// on past it: the framing is still followed; the rest is not part of the buffer).
+class IdsRequestGather final : public inspect::HttpBodySink {
+ public:
+  void bind(ids::FlowIdsState& st, IdsRequestFlow& f, IdsBodies& bodies) {
+    st_ = &st;
+    flow_ = &f;
+    bodies_ = &bodies;
+  }
+  void body(std::span<const uint8_t> piece) override {
+    const size_t n = std::min<size_t>(piece.size(), bodies_->limit() - flow_->bodyLen);
+    std::memcpy(bodies_->data(flow_->slot) + flow_->bodyLen, piece.data(), n);
+    flow_->bodyLen += uint32_t(n);
+  }
+  ids::FlowIdsState& state() { return *st_; }
+  IdsRequestFlow& flow() { return *flow_; }
+
+ private:
+  ids::FlowIdsState* st_ = nullptr;
+  IdsRequestFlow* flow_ = nullptr;
+  IdsBodies* bodies_ = nullptr;
+};
+
+}  // namespace lbg::dataplane

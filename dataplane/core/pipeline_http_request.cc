@@ -1,0 +1,83 @@
+// 7. ids, the HTTP request side: http.request_body of an upload whose body does not come whole
+// with its head (a body longer than the head's segment, or chunked), gathered as the client's
+// request walk (http_follow.cc, inspect/http/request_stream.h) passes over it and scanned where
+// it ends or reaches the inspection limit, before the segment that ends it (or reaches the
+// limit) leaves.
+//
+//   begin    at the head, once its own scan passed (pipeline_ids.cc: idsHttpHead for a later
+//            request, idsJudged for the first): a slot of the worker's IdsBodies, the head copied
+//            to its start (≤ 8 KiB, what the inspector accepts), when some rule reads
+//            http.request_body; a body that came whole with its head was a buffer of that scan
+//   gather   every body byte the walk hands out, dechunked, up to idsBodyLimit
+//            (IdsRequestGather, ids_request.h); the walk sees each client byte once, in order,
+//            before it is forwarded (the normaliser's guarantee: a retransmission repeats judged
+//            bytes and is not walked again)
+//   scan     the head's buffers again (built from the kept head) and http.request_body, block
+//            mode, to_server, judging only the rules that read http.request_body: the others
+//            were judged at the head and would fire twice (Engine::scanBuffers' onlyReading),
+//            while a rule mixing head and body buffers is matched on the whole transaction, as
+//            Suricata's per-transaction detection does
+//   act      as every IDS scan (idsAct): a drop denies the flow and the segment that completed
+//            the body is dropped, so the server never receives a whole request
+//
+// What it costs: the segments before the last have reached the server (Suricata in IPS mode
+// also inspects request bodies in windows after bytes have passed); what a rule matches in them
+// is stopped before the request is complete. A body that finds no free slot follows ids.on_fault
+// (fail closed by default: an attacker holding every slot with slow uploads must not get the
+// next upload through unread).
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/core/ids_request.h"
+#include "dataplane/core/pipeline.h"
+#include "dataplane/ids/engine.h"
+#include "dataplane/ids/http_head_buffers.h"
+#include "dataplane/inspect/http/request.h"
+#include "policy/snapshot.h"
+
+namespace lbg::dataplane {
+
+bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodies,
+                                   std::span<const uint8_t> head) {
+  const ids::Engine* engine = snap_->idsEngine();
+  if (!engine->inspects(ids::Buffer::HttpRequestBody, ids::kToServer) ||
+      (e.meta.flags & kFlowIdsDone)) {
+    return true;
+  }
+  q.release(bodies);  // a request whose body ended unscanned (cannot: the walk scans at its end)
+  q.slot = bodies.acquire();
+  if (q.slot == IdsBodies::kNoSlot) {
+    ++counters_.ids_request_unbuffered;
+    if (snap_->idsInline() && !snap_->idsFailOpen()) {
+      return idsAct(e, ids::ScanResult{}, "body-buffers", nullptr, true, nullptr);
+    }
+    return true;  // ids mode or on_fault: pass: this body is not a buffer
+  }
+  q.headLen = uint16_t(std::min<size_t>(head.size(), IdsBodies::kHeadLimit));
+  std::memcpy(bodies.head(q.slot), head.data(), q.headLen);
+  return true;
+}
+
+bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q,
+                                  IdsBodies& bodies, ids::Scratch& scratch) {
+  ++counters_.ids_http_request_bodies;
+  if (q.bodyLen == bodies.limit()) ++counters_.ids_request_body_limit;
+  const std::span<const uint8_t> head{bodies.head(q.slot), q.headLen};
+  ids::BufferSet buffers;
+  // http.host is the judged Host (a later request's own, which laterHostAllowed() passed).
+  inspect::HttpRequestHead parsed{};
+  if (inspect::parseHttpRequestHead(head, parsed) == inspect::Status::Done && parsed.hasHost) {
+    buffers.set(ids::Buffer::HttpHost, std::string_view(parsed.host, parsed.hostLen));
+  }
+  ids::fillHttpHeadBuffers(head, bodies.headScratch(), buffers);
+  buffers.set(ids::Buffer::HttpRequestBody, std::span<const uint8_t>(bodies.data(q.slot), q.bodyLen));
+  ids::Engine::setTime(scratch, now_);
+  const ids::ScanResult r =
+      snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, scratch,
+                                      ids::Engine::bufferBit(ids::Buffer::HttpRequestBody));
+  q.release(bodies);
+  return idsAct(e, r, nullptr, nullptr, true, nullptr);
+}
+
+}  // namespace lbg::dataplane
