@@ -265,4 +265,18 @@ bool deflateZlib(std::string_view data, std::string* out) {
   return n > 0;
 }
 
+bool inflateZlibExact(std::string_view data, size_t size, std::string* out) {
+  libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+  if (d == nullptr) return false;
+  out->resize(size);
+  size_t produced = 0;
+  const libdeflate_result r = libdeflate_zlib_decompress(d, data.data(), data.size(), out->data(), size, &produced);
+  libdeflate_free_decompressor(d);
+  if (r != LIBDEFLATE_SUCCESS || produced != size) {
+    out->clear();
+    return false;
+  }
+  return true;
+}
+
 }  // namespace lbg::sanitizer::pdf

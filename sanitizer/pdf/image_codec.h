@@ -53,4 +53,10 @@ bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height
 // zlib-wrapped deflate (what /FlateDecode reads), level 1: speed over size, as the ZIP writer.
 bool deflateZlib(std::string_view data, std::string* out);
 
+// Inflates a zlib stream (/FlateDecode without parameters) that must hold exactly `size` bytes,
+// checksum included, with libdeflate (about twice zlib's speed, and no growing output). False
+// when it holds more or fewer bytes or does not decode; the caller then takes qpdf's general
+// decoder, which also reads damaged or over-long streams the way it always did.
+bool inflateZlibExact(std::string_view data, size_t size, std::string* out);
+
 }  // namespace lbg::sanitizer::pdf

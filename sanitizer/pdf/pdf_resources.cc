@@ -34,6 +34,25 @@ bool decodeGeneral(QPDFObjectHandle stream, Budget& budget, std::string* out) {
 
 bool isName(QPDFObjectHandle h, const char* name) { return h.isName() && h.getName() == name; }
 
+// The common Flate image (no /DecodeParms, exactly the pixels its size needs: every screenshot a
+// producer writes) inflated by libdeflate straight into a buffer of that size, where qpdf's
+// general decoder runs zlib through its pipeline in chunks (the largest share of a screenshot's
+// rebuild). False for anything else, and the caller decodes with qpdf as before.
+bool inflateExact(QPDFObjectHandle stream, const std::string& filter, uint64_t size, Budget& budget,
+                  std::string* out) {
+  if (filter != "/FlateDecode" || !stream.getDict().getKey("/DecodeParms").isNull() || size == 0 ||
+      size > budget.left || size > kMaxImageReserve) {
+    return false;
+  }
+  std::shared_ptr<Buffer> raw = stream.getRawStreamData();
+  if (!inflateZlibExact(std::string_view(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize()),
+                        static_cast<size_t>(size), out)) {
+    return false;
+  }
+  budget.left -= size;
+  return true;
+}
+
 // The stream's single filter name ("" for none), or "?" for a chain or anything malformed.
 std::string singleFilter(QPDFObjectHandle dict) {
   QPDFObjectHandle f = dict.getKey("/Filter");
@@ -246,10 +265,13 @@ std::string rebuildImage(QPDFObjectHandle image, const FormatLimits& limits, Bud
     }
   } else {
     const uint64_t rowBytes = (static_cast<uint64_t>(width) * components * bpc + 7) / 8;
-    // Decoded into a string of the expected size (a PNG predictor adds a byte per row), not one
-    // grown and copied chunk by chunk; capped, since the size is only what the dictionary claims.
-    data.reserve(std::min<uint64_t>({rowBytes * height + height, budget.left, kMaxImageReserve}));
-    if (!decodeGeneral(image, budget, &data)) return "decode";
+    if (!inflateExact(image, filter, rowBytes * height, budget, &data)) {
+      // Decoded into a string of the expected size (a PNG predictor adds a byte per row), not one
+      // grown and copied chunk by chunk; capped, since the size is only what the dictionary claims.
+      data.clear();
+      data.reserve(std::min<uint64_t>({rowBytes * height + height, budget.left, kMaxImageReserve}));
+      if (!decodeGeneral(image, budget, &data)) return "decode";
+    }
     if (data.size() < rowBytes * height) return "short-data";
     data.resize(rowBytes * height);
     if (!deflateZlib(data, &encoded)) return "encode";

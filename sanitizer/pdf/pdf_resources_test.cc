@@ -210,6 +210,46 @@ TEST(PdfImages, FlateImageIsDecodedAndReencodedUnderAFreshDictionary) {
   EXPECT_EQ(dataOf(image), pixels);
 }
 
+TEST(FlateInflate, OnlyAStreamOfExactlyTheExpectedSizeInflates) {
+  const std::string pixels(300, 'p');
+  std::string packed, out;
+  ASSERT_TRUE(pdf::deflateZlib(pixels, &packed));
+  EXPECT_TRUE(pdf::inflateZlibExact(packed, pixels.size(), &out));
+  EXPECT_EQ(out, pixels);
+  EXPECT_FALSE(pdf::inflateZlibExact(packed, pixels.size() - 1, &out));  // holds more
+  EXPECT_FALSE(pdf::inflateZlibExact(packed, pixels.size() + 1, &out));  // holds fewer
+  std::string damaged = packed;
+  damaged.back() = static_cast<char>(damaged.back() ^ 1);  // Adler-32
+  EXPECT_FALSE(pdf::inflateZlibExact(damaged, pixels.size(), &out));
+  EXPECT_FALSE(pdf::inflateZlibExact(packed.substr(0, packed.size() / 2), pixels.size(), &out));
+}
+
+// A Flate image of exactly its size takes libdeflate; longer, shorter or parameterised streams
+// take qpdf's decoder: the rebuilt pixels are the same either way, and short data is still caught.
+TEST(PdfImages, FlateImagesOfEverySizeAreDecodedAsBefore) {
+  std::string pixels;
+  for (int i = 0; i < 6 * 5 * 3; ++i) pixels += static_cast<char>(i * 7);
+  const std::string dict =
+      "<< /Type /XObject /Subtype /Image /Width 6 /Height 5 /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+      "/Filter /FlateDecode >>";
+  for (const std::string& data : {pixels, pixels + "TRAILING-PAYLOAD"}) {
+    std::string packed;
+    ASSERT_TRUE(pdf::deflateZlib(data, &packed));
+    FormatResult r = pdf::sanitize(makePdf(addImage(dict, packed)), FormatLimits{});
+    ASSERT_TRUE(r.ok) << r.reason;
+    EXPECT_EQ(findRemoved(r, "image"), nullptr);
+    Read out = readBack(r.output);
+    EXPECT_EQ(dataOf(out.page.getKey("/Resources").getKey("/XObject").getKey("/Im1")), pixels);
+  }
+  std::string shortPacked;
+  ASSERT_TRUE(pdf::deflateZlib(pixels.substr(0, pixels.size() - 3), &shortPacked));
+  FormatResult r = pdf::sanitize(makePdf(addImage(dict, shortPacked)), FormatLimits{});
+  ASSERT_TRUE(r.ok) << r.reason;
+  const RemovedItem* blanked = findRemoved(r, "image");
+  ASSERT_NE(blanked, nullptr);
+  EXPECT_NE(blanked->location.find("short-data"), std::string::npos) << blanked->location;
+}
+
 TEST(PdfImages, JpegIsReencodedWithoutItsTrailingBytes) {
   pdf::JpegPixels source;
   source.width = 16;
