@@ -46,7 +46,9 @@ class IdsResponseBodies {
   static constexpr uint32_t kHeadLimit = ids::HttpHeadScratch::kMaxHead;
   IdsResponseBodies(uint32_t slots, uint32_t limit, ids::HttpHeadScratch& headScratch)
       : limit_(limit),
-        bytes_(size_t(slots) * (limit + kHeadLimit) + 1),
+        // Engine::kScanPad past the last slot: every body has that many readable bytes after it
+        // (the next slot's head, or this), so Hyperscan scans it in place (BufferSet::padded).
+        bytes_(size_t(slots) * (limit + kHeadLimit) + ids::Engine::kScanPad),
         decoder_(limit),
         headScratch_(headScratch) {
     free_.reserve(slots);
