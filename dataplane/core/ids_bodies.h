@@ -9,6 +9,7 @@
 
 #include "dataplane/flow/huge_array.h"
 #include "dataplane/ids/body_decoder.h"
+#include "dataplane/ids/engine.h"
 #include "dataplane/ids/http_head_buffers.h"
 
 namespace lbg::dataplane {
@@ -24,7 +25,9 @@ class IdsBodies {
   static constexpr uint32_t kHeadLimit = ids::HttpHeadScratch::kMaxHead;
   IdsBodies(uint32_t slots, uint32_t limit, ids::HttpHeadScratch& headScratch)
       : limit_(limit),
-        bytes_(size_t(slots) * (limit + kHeadLimit) + 1),
+        // Engine::kScanPad past the last slot: every body has that many readable bytes after it
+        // (the next slot's head, or this), so Hyperscan scans it in place (BufferSet::setPadded).
+        bytes_(size_t(slots) * (limit + kHeadLimit) + ids::Engine::kScanPad),
         decoder_(limit),
         headScratch_(headScratch) {
     free_.reserve(slots);

@@ -71,7 +71,9 @@ bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlo
     buffers.set(ids::Buffer::HttpHost, std::string_view(parsed.host, parsed.hostLen));
   }
   ids::fillHttpHeadBuffers(head, bodies.headScratch(), buffers);
-  buffers.set(ids::Buffer::HttpRequestBody, std::span<const uint8_t>(bodies.data(q.slot), q.bodyLen));
+  // In its slot, padded (IdsBodies): scanned in place.
+  buffers.setPadded(ids::Buffer::HttpRequestBody,
+                    std::span<const uint8_t>(bodies.data(q.slot), q.bodyLen));
   ids::Engine::setTime(scratch, now_);
   const ids::ScanResult r =
       snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, scratch,

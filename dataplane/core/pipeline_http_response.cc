@@ -74,6 +74,7 @@ bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
   }
   if (r.bodySlot != IdsBodies::kNoSlot && r.bodyLen > 0) {
     std::span<const uint8_t> body{bodies.data(r.bodySlot), r.bodyLen};
+    bool inSlot = true;  // padded (IdsBodies): scanned in place
     if (r.http.codingUnsupported) {
       ++counters_.ids_response_coding_unsupported;
     } else if (r.http.codingCount > 0) {
@@ -81,13 +82,14 @@ bool Pipeline::idsScanResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
           bodies.decoder().decode(r.http.contentCodings(), body);
       if (decoded.ok) {
         body = decoded.body;
+        inSlot = false;
         ++counters_.ids_response_decoded;
       } else {
         ++counters_.ids_response_decode_failed;
       }
     }
-    buffers.set(ids::Buffer::HttpResponseBody, body);
-    buffers.set(ids::Buffer::FileData, body);
+    for (ids::Buffer b : {ids::Buffer::HttpResponseBody, ids::Buffer::FileData})
+      inSlot ? buffers.setPadded(b, body) : buffers.set(b, body);
   }
   ids::Engine::setTime(scratch, now_);
   const ids::ScanResult res = snap_->idsEngine()->scanBuffers(st, ids::kToClient, buffers, scratch);

@@ -597,7 +597,14 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
       const auto shared = buffers.bytes[pb];
       if (shared.data() == bytes.data() && shared.size() == bytes.size()) continue;
     }
-    out.fault |= !collectCopy(block_[key(pb, false, d)], bytes, s, out.depthExceeded);
+    const Database& db = block_[key(pb, false, d)];
+    if (buffers.padded & (uint32_t(1) << b)) {  // its own padding: no copy into staging
+      const size_t n = std::min<size_t>(bytes.size(), config_.maxBuffer);
+      out.depthExceeded |= n < bytes.size();
+      out.fault |= !collect(db, bytes.data(), n, s);
+    } else {
+      out.fault |= !collectCopy(db, bytes, s, out.depthExceeded);
+    }
     queueAlways(key(pb, false, d), state, s);
     const int dk = key(pb, true, d);
     if (b != 0 && (block_[dk].db || !always_[dk].empty() || !addressIndex_[dk].rules.empty())) {

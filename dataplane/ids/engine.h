@@ -46,9 +46,20 @@ struct ScanResult {
 // an empty span is "not present". Payload may be given too, for rules mixing both.
 struct BufferSet {
   std::array<std::span<const uint8_t>, kBufferCount> bytes{};
-  void set(Buffer b, std::span<const uint8_t> s) { bytes[int(b)] = s; }
+  // Bit b: buffer b has Engine::kScanPad readable bytes after its end, so Hyperscan scans it in
+  // place instead of from a copy in the scratch's staging buffer (a response body in its slot).
+  uint32_t padded = 0;
+  // set() clears the bit: bytes given again without the promise are never read past their end.
+  void set(Buffer b, std::span<const uint8_t> s) {
+    bytes[int(b)] = s;
+    padded &= ~(uint32_t(1) << int(b));
+  }
+  void setPadded(Buffer b, std::span<const uint8_t> s) {
+    set(b, s);
+    padded |= uint32_t(1) << int(b);
+  }
   void set(Buffer b, std::string_view s) {
-    bytes[int(b)] = {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+    set(b, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
   }
 };
 

@@ -396,6 +396,34 @@ TEST(IdsEngine, ResponseBodyAndFileDataShareOneScanButNotTheirRules) {
             (std::vector<uint32_t>{121, 122}));
 }
 
+// A buffer with its own padding (BufferSet::setPadded: a response body in its slot) is scanned in
+// place: the same candidates as from a copy, the bytes after it never matched, a body longer
+// than maxBuffer prefiltered on its first maxBuffer bytes and flagged.
+TEST(IdsEngine, PaddedBuffersScannedInPlaceMatchAsCopies) {
+  EngineConfig c;
+  c.maxBuffer = 32;
+  Fixture f(
+      "alert http any any -> any any (flow:to_client; file.data; content:\"needle\"; sid:126;)\n"
+      "alert http any any -> any any (flow:to_client; http.response_body; content:\"needle\"; "
+      "sid:127;)\n",
+      c, 6, AppProto::Http);
+  auto scan = [&](std::string_view body, std::string_view after) {
+    const std::string slot = std::string(body) + std::string(after) +
+                             std::string(Engine::kScanPad, 'x');
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(slot.data()),
+                                         body.size());
+    BufferSet b;
+    b.setPadded(Buffer::HttpResponseBody, bytes);
+    b.setPadded(Buffer::FileData, bytes);
+    return f.engine->scanBuffers(f.state, kToClient, b, *f.scratch);
+  };
+  EXPECT_EQ(sids(scan("<p>a needle here</p>", "")), (std::vector<uint32_t>{126, 127}));
+  EXPECT_EQ(scan("<p>a needl", "e here</p>").action, Verdict::None);
+  const auto big = scan("0123456789abcdef0123456789abcdefneedle", "");
+  EXPECT_TRUE(big.depthExceeded);
+  EXPECT_EQ(big.action, Verdict::None);
+}
+
 // A sticky buffer's database may look for a prefix of the fast pattern (prefilter_literal.h:
 // "Information" is a common ending): the rule still needs its whole content, and a body with the
 // whole content still alerts.
