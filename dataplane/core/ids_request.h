@@ -20,6 +20,7 @@ namespace lbg::dataplane {
 // the inspection limit, where it is scanned.
 struct IdsRequestFlow {
   uint32_t bodyLen = 0;                // body bytes gathered (≤ the limit)
+  uint32_t checkedLen = 0;             // of which looked at for an early block (earlyHit)
   uint16_t headLen = 0;                // the request's head, at the slot's start
   uint16_t slot = IdsBodies::kNoSlot;  // the request in flight's, while its body is gathered
 
@@ -27,6 +28,7 @@ struct IdsRequestFlow {
   void release(IdsBodies& bodies) {
     bodies.release(slot);
     bodyLen = 0;
+    checkedLen = 0;
     headLen = 0;
   }
 };

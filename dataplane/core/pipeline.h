@@ -398,6 +398,10 @@ class Pipeline {
   bool idsRequestWalked(Entry& e);
   bool idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q, IdsBodies& bodies,
                           ids::Scratch& scratch);
+  // ips mode, before the body's end: the drop rules that a prefix cannot fool, on the body so
+  // far, when its new bytes hold one of their fast patterns (false: denied).
+  bool idsRequestBodyEarly(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q, IdsBodies& bodies,
+                           ids::Scratch& scratch);
   void forwardAllowed(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
   void idsReleaseHeld(Entry& e, TxSink& tx, PortRole out);
   void idsJudged(Entry& e);

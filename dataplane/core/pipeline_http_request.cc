@@ -17,12 +17,21 @@
 //            were judged at the head and would fire twice (Engine::scanBuffers' onlyReading),
 //            while a rule mixing head and body buffers is matched on the whole transaction, as
 //            Suricata's per-transaction detection does
+//   early    in ips mode, before the end: each walk's new body bytes (with the 256 before them,
+//            so a fast pattern cut by a segment boundary is whole) are searched for the fast
+//            patterns of the drop/reject rules that a prefix cannot fool
+//            (Engine::earlyBlockBuffers: contents and isdataat only, no negation, endswith,
+//            bsize, pcre, flowbit writes or thresholds: a match on the body so far is a match on
+//            the whole body); on a hit the request is scanned as below with the body so far,
+//            judging only those rules, so the segment carrying the pattern is dropped and the
+//            server never receives it
 //   act      as every IDS scan (idsAct): a drop denies the flow and the segment that completed
-//            the body is dropped, so the server never receives a whole request
+//            the body (or the match) is dropped, so the server never receives a whole request
 //
-// What it costs: the segments before the last have reached the server (Suricata in IPS mode
-// also inspects request bodies in windows after bytes have passed); what a rule matches in them
-// is stopped before the request is complete. A body that finds no free slot follows ids.on_fault
+// What it costs: for the other rules (alerts, negations, endswith, pcre, fast patterns in the
+// head, patterns longer than the overlap cut by a segment boundary) the segments before the last
+// have reached the server (Suricata in IPS mode also inspects request bodies in windows after
+// bytes have passed); what they match is stopped before the request is complete. A body that finds no free slot follows ids.on_fault
 // (fail closed by default: an attacker holding every slot with slow uploads must not get the
 // next upload through unread).
 
@@ -59,14 +68,18 @@ bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodie
   return true;
 }
 
-bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q,
-                                  IdsBodies& bodies, ids::Scratch& scratch) {
-  ++counters_.ids_http_request_bodies;
-  if (q.bodyLen == bodies.limit()) ++counters_.ids_request_body_limit;
+namespace {
+
+constexpr uint32_t kBody = ids::Engine::bufferBit(ids::Buffer::HttpRequestBody);
+// Bytes before a walk's new body bytes searched with them for an early block's fast patterns.
+constexpr uint32_t kEarlyOverlap = 256;
+
+// The request as one transaction: the kept head's buffers and the body gathered so far.
+// `parsed` holds the Host that http.host points into.
+void requestBuffers(IdsRequestFlow& q, IdsBodies& bodies, inspect::HttpRequestHead& parsed,
+                    ids::BufferSet& buffers) {
   const std::span<const uint8_t> head{bodies.head(q.slot), q.headLen};
-  ids::BufferSet buffers;
   // http.host is the judged Host (a later request's own, which laterHostAllowed() passed).
-  inspect::HttpRequestHead parsed{};
   if (inspect::parseHttpRequestHead(head, parsed) == inspect::Status::Done && parsed.hasHost) {
     buffers.set(ids::Buffer::HttpHost, std::string_view(parsed.host, parsed.hostLen));
   }
@@ -74,10 +87,41 @@ bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlo
   // In its slot, padded (IdsBodies): scanned in place.
   buffers.setPadded(ids::Buffer::HttpRequestBody,
                     std::span<const uint8_t>(bodies.data(q.slot), q.bodyLen));
+}
+
+}  // namespace
+
+bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q,
+                                  IdsBodies& bodies, ids::Scratch& scratch) {
+  ++counters_.ids_http_request_bodies;
+  if (q.bodyLen == bodies.limit()) ++counters_.ids_request_body_limit;
+  inspect::HttpRequestHead parsed{};
+  ids::BufferSet buffers;
+  requestBuffers(q, bodies, parsed, buffers);
   ids::Engine::setTime(scratch, now_);
   const ids::ScanResult r =
-      snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, scratch,
-                                      ids::Engine::bufferBit(ids::Buffer::HttpRequestBody));
+      snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, scratch, kBody);
+  q.release(bodies);
+  return idsAct(e, r, nullptr, nullptr, true, nullptr);
+}
+
+bool Pipeline::idsRequestBodyEarly(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q,
+                                   IdsBodies& bodies, ids::Scratch& scratch) {
+  const ids::Engine& engine = *snap_->idsEngine();
+  if (!engine.blocksEarly(ids::Buffer::HttpRequestBody) || q.bodyLen == q.checkedLen) return true;
+  const uint32_t from = q.checkedLen > kEarlyOverlap ? q.checkedLen - kEarlyOverlap : 0;
+  q.checkedLen = q.bodyLen;
+  if (!engine.earlyHit(ids::Buffer::HttpRequestBody, ids::kToServer,
+                       {bodies.data(q.slot) + from, q.bodyLen - from}, scratch)) {
+    return true;
+  }
+  ++counters_.ids_request_body_early;
+  inspect::HttpRequestHead parsed{};
+  ids::BufferSet buffers;
+  requestBuffers(q, bodies, parsed, buffers);
+  ids::Engine::setTime(scratch, now_);
+  const ids::ScanResult r = engine.scanBuffers(st, ids::kToServer, buffers, scratch, kBody, kBody);
+  if (r.action != ids::Verdict::Drop && r.action != ids::Verdict::Reject) return true;
   q.release(bodies);
   return idsAct(e, r, nullptr, nullptr, true, nullptr);
 }

@@ -593,7 +593,9 @@ inspect::HttpBodySink* Pipeline::idsRequestSink(Entry& e) {
 bool Pipeline::idsRequestWalked(Entry& e) {
   IdsRequestFlow& q = ids_->gather.flow();
   if (e.user.http.at() != inspect::HttpStreamPhase::Head && q.bodyLen < ids_->bodies.limit()) {
-    return true;  // the body goes on
+    // The body goes on; in ips mode, a drop rule its bytes so far already match stops it here.
+    return !snap_->idsInline() ||
+           idsRequestBodyEarly(e, ids_->gather.state(), q, ids_->bodies, *ids_->scratch);
   }
   return idsScanRequestBody(e, ids_->gather.state(), q, ids_->bodies, *ids_->scratch);
 }

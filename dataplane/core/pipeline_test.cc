@@ -1702,7 +1702,9 @@ class PipelineIdsTest : public PipelineTest {
            "alert http any any -> any any (msg:\"tracking cookie\"; flow:to_client; "
            "http.cookie; content:\"track=\"; http.header; content:!\"track=\"; sid:1011;)\n"
            "alert http any any -> any any (msg:\"put mixed\"; http.method; content:\"PUT\"; "
-           "http.request_body; content:\"mixedpart\"; sid:1012;)\n";
+           "http.request_body; content:\"mixedpart\"; sid:1012;)\n"
+           "drop http any any -> any any (msg:\"leak\"; http.request_body; content:\"MIDSECRET\"; "
+           "sid:1013;)\n";
     std::string yaml = kPolicy;
     yaml += "ids:\n  rules: [" + (dir_ / "local.rules").string() + "]\n  mode: ips\n";
     return yaml;
@@ -2183,6 +2185,23 @@ TEST_F(PipelineIdsOneBodyTest, UploadWithoutABodyBufferFollowsOnFault) {
   sendSegments(m365_, 80, c, upload("POST", "/after", std::string(3000, 'e') + "&secret=1"), 1000,
                false, 40032);
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
+}
+
+// ips mode: a drop rule that a prefix of the body cannot fool stops the upload at the segment
+// that carries its pattern, before its end (whole in one segment, or cut by a segment boundary).
+TEST_F(PipelineIdsTest, UploadIsStoppedWhereItsBodySoFarMatches) {
+  uint16_t port = 40040;
+  for (size_t at : {1500, 1995}) {  // in the middle of the second segment; across its end
+    const uint32_t seq = handshake(m365_, 80, port);
+    std::string body(4000, 'a');
+    body.replace(at, 9, "MIDSECRET");
+    const Bytes req = upload("POST", "/up", body);
+    sendSegments(m365_, 80, seq, req, 1000, false, port++);
+    EXPECT_FALSE(forwardedContains("MIDSECRET")) << at;
+    EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1013") << at;
+  }
+  EXPECT_EQ(pipeline_->counters().ids_http_request_bodies, 0u);  // stopped before their end
+  EXPECT_GE(pipeline_->counters().ids_request_body_early, 2u);
 }
 
 }  // namespace

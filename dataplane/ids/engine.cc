@@ -116,7 +116,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   e->set_ = std::move(set);
   e->config_ = config;
   for (const Rule& r : e->set_->rules()) {
-    CompiledRule cr{&r, {}, 0, r.directions(), 0};
+    CompiledRule cr{&r, {}, 0, r.directions(), 0, earlyBlockBuffers(r)};
     bool ok = true;
     std::string why;
     for (const BufferMatches& bm : r.buffers) {
@@ -169,6 +169,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
       e->inspected_[int(bm.buffer)] |= cr.directions;
   for (const CompiledRule& cr : e->rules_)
     e->thresholds_ |= cr.rule->threshold.has_value() || cr.rule->detectionFilter.has_value();
+  for (const CompiledRule& cr : e->rules_) e->earlyBlocks_ |= cr.earlyBlock;
   e->counters_ = std::make_unique<RuleCounters[]>(e->rules_.size());
   static std::atomic<uint64_t> nextId{1};
   e->id_ = nextId.fetch_add(1, std::memory_order_relaxed);
@@ -456,6 +457,39 @@ bool Engine::collect(const Database& db, const uint8_t* data, size_t len, Scratc
 }
 
 namespace {
+// Whether the rule's inspections of `bm` that hold on a prefix of the buffer hold on every longer
+// buffer that starts with it: contents found stay found at the same positions, data present
+// stays present. Not so for a negated content, endswith, bsize, a negated isdataat, pcre (an
+// anchor or a lookahead at the prefix's end), byte_test / byte_jump (kept out to stay simple).
+bool holdsOnLongerBuffers(const BufferMatches& bm) {
+  if (bm.bsize || bm.dotPrefix) return false;
+  for (const Match& m : bm.items) {
+    if (const auto* c = std::get_if<Content>(&m)) {
+      if (c->negated || c->endsWith) return false;
+    } else if (const auto* d = std::get_if<IsDataAt>(&m)) {
+      if (d->negated) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+uint32_t Engine::earlyBlockBuffers(const Rule& r) {
+  if (r.action != Action::Drop && r.action != Action::Reject) return 0;
+  if (r.threshold || r.detectionFilter) return 0;
+  for (const Flowbit& fb : r.flowbits)
+    if (fb.op != Flowbit::Op::IsSet && fb.op != Flowbit::Op::IsNotSet) return 0;
+  uint32_t read = 0, unsafe = 0;
+  for (const BufferMatches& bm : r.buffers) {
+    read |= bufferBit(bm.buffer);
+    if (!holdsOnLongerBuffers(bm)) unsafe |= bufferBit(bm.buffer);
+  }
+  return read & ~unsafe;
+}
+
+namespace {
 void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation,
                std::vector<uint32_t>& candidates) {
   if (++generation == 0) {
@@ -465,6 +499,20 @@ void beginScan(std::vector<uint32_t>& stamp, uint32_t& generation,
   candidates.clear();
 }
 }  // namespace
+
+bool Engine::earlyHit(Buffer b, Direction direction, std::span<const uint8_t> bytes,
+                      Scratch& s) const {
+  const int d = direction == kToServer ? 0 : 1;
+  if (!(earlyBlocks_ & bufferBit(b)) || bytes.empty()) return false;
+  beginScan(s.stamp_, s.generation_, s.candidates_);
+  bool truncated = false;
+  if (!collectCopy(block_[key(prefilterBuffer(int(b)), false, d)], bytes, s, truncated)) {
+    return true;  // a Hyperscan error: let the scan of the whole prefix decide
+  }
+  for (uint32_t idx : s.candidates_)
+    if (rules_[idx].earlyBlock & bufferBit(b)) return true;
+  return false;
+}
 
 ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
                                std::span<const uint8_t> bytes, Scratch& s,
@@ -584,7 +632,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
 }
 
 ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
-                               Scratch& s, uint32_t onlyReading) const {
+                               Scratch& s, uint32_t onlyReading, uint32_t prefixes) const {
   ScanResult out;
   const int d = direction == kToServer ? 0 : 1;
   beginScan(s.stamp_, s.generation_, s.candidates_);
@@ -618,7 +666,7 @@ ScanResult Engine::scanBuffers(FlowIdsState& state, Direction direction, const B
   if (!s.candidates_.empty()) {
     auto payload = buffers.bytes[0];
     verify(state, d, view, 0, 0, payload.data() ? uint32_t(payload.size()) : UINT32_MAX, s, out,
-           onlyReading);
+           onlyReading, prefixes);
   }
   return out;
 }
@@ -800,7 +848,7 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
 
 void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
                     uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out,
-                    uint32_t onlyReading) const {
+                    uint32_t onlyReading, uint32_t prefixes) const {
   auto& c = s.candidates_;
   // Suricata's order (CompiledRule::rank), then file order (few candidates).
   std::sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) {
@@ -810,6 +858,8 @@ void Engine::verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_
     const CompiledRule& cr = rules_[idx];
     // A rule that reads none of them was judged on an earlier scan of the transaction.
     if (onlyReading != kAllBuffers && !(cr.buffers & onlyReading)) continue;
+    // A buffer given as a prefix of what it will be: only rules a prefix cannot fool.
+    if ((cr.buffers & prefixes) & ~cr.earlyBlock) continue;
     RuleCounters& k = counters_[idx];
     const uint64_t start = ticks();
     const bool hit = ruleMatches(cr, state, dir, view, payloadBase, payloadNew, dsize, s);

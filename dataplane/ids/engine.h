@@ -177,8 +177,22 @@ class Engine {
   static constexpr uint32_t kAllBuffers = ~0u;
   static constexpr uint32_t bufferBit(Buffer b) { return 1u << int(b); }
   static_assert(kBufferCount <= 32, "bufferBit() masks are 32 bits");
+  //
+  // `prefixes` (bufferBit()s): buffers given as the part of them that came so far (an upload's
+  // body before its end); only the rules that can be judged on such a prefix may match: drop or
+  // reject rules without flowbit writes or thresholds whose inspections of those buffers stay
+  // true as the buffer grows (contents, isdataat; not negations, endswith, bsize, pcre, byte_*).
+  // A match is then a match of the whole buffer too, so the flow can be stopped before the rest
+  // of it leaves, and no other rule's state is touched before the buffer's real scan.
   ScanResult scanBuffers(FlowIdsState& state, Direction direction, const BufferSet& buffers,
-                         Scratch& scratch, uint32_t onlyReading = kAllBuffers) const;
+                         Scratch& scratch, uint32_t onlyReading = kAllBuffers,
+                         uint32_t prefixes = 0) const;
+  // Whether `bytes` (new bytes of buffer `b`, with enough of the earlier ones before them that a
+  // fast pattern they cut is whole) hold the fast pattern of a rule that can be judged on a
+  // prefix of `b`: then the caller scans the prefix so far (scanBuffers with `prefixes`).
+  bool earlyHit(Buffer b, Direction direction, std::span<const uint8_t> bytes,
+                Scratch& scratch) const;
+  bool blocksEarly(Buffer b) const { return (earlyBlocks_ & bufferBit(b)) != 0; }
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
   // The same, but the streams are reset and kept in the worker's scratch (made by this engine)
@@ -211,7 +225,9 @@ class Engine {
     uint64_t rank;  // evaluation order on a packet: Suricata's (action, flowbits, priority, sid)
     uint8_t directions;  // Rule::directions(), computed once
     uint32_t buffers;    // bufferBit() of every buffer the rule reads
+    uint32_t earlyBlock;  // buffers it can be judged on a prefix of (earlyBlockBuffers())
   };
+  static uint32_t earlyBlockBuffers(const Rule& r);
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;
   static int key(int buffer, bool dot, int dir) { return (buffer * 2 + (dot ? 1 : 0)) * 2 + dir; }
@@ -237,7 +253,7 @@ class Engine {
   // payloadNew: where the new chunk starts in the payload view (after the previous tail).
   void verify(FlowIdsState& state, int dir, const BufferSet& view, uint64_t payloadBase,
               uint32_t payloadNew, uint32_t dsize, Scratch& s, ScanResult& out,
-              uint32_t onlyReading = kAllBuffers) const;
+              uint32_t onlyReading = kAllBuffers, uint32_t prefixes = 0) const;
   bool headerMatches(const Rule& r, const FlowTuple& t, int dir) const;
   // Queues the rules without a fast pattern of prefilter key `k` that can concern this flow:
   // those of always_, and those of addressIndex_ listed under one of the flow's two addresses
@@ -315,6 +331,7 @@ class Engine {
   };
   std::unique_ptr<RuleCounters[]> counters_;
   bool thresholds_ = false;  // some rule has a threshold or detection_filter
+  uint32_t earlyBlocks_ = 0;  // buffers some rule can be judged on a prefix of
   uint64_t id_ = 0;  // unique per engine made in this process (FlowIdsState's lookup cache)
   // The CPU's time-stamp counter (cycles), else a steady clock in nanoseconds.
   static uint64_t ticks();

@@ -457,6 +457,47 @@ TEST(IdsEngine, UrilenBoundsTheUriLength) {
   EXPECT_EQ(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch).action, Verdict::None);
 }
 
+// A buffer given as a prefix (an upload's body before its end): only drop/reject rules whose
+// match on the prefix is a match on any longer buffer are judged; the others wait for the whole.
+TEST(IdsEngine, PrefixesJudgeOnlyRulesAPrefixCannotFool) {
+  Fixture f(
+      "drop http any any -> any any (http.request_body; content:\"LEAK\"; sid:201;)\n"
+      "drop http any any -> any any (http.request_body; content:\"LEAK\"; endswith; sid:202;)\n"
+      "drop http any any -> any any (http.request_body; content:\"LEAK\"; content:!\"OK\"; "
+      "sid:203;)\n"
+      "alert http any any -> any any (http.request_body; content:\"LEAK\"; sid:204;)\n"
+      "drop http any any -> any any (http.request_body; content:\"LEAK\"; "
+      "flowbits:set,seen; sid:205;)\n"
+      "drop http any any -> any any (http.request_body; pcre:\"/LEAK$/\"; sid:206;)\n"
+      "drop http any any -> any any (http.method; content:\"PUT\"; http.request_body; "
+      "content:\"LEAK\"; isdataat:1,relative; sid:207;)\n",
+      {}, 6, AppProto::Http);
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  const uint32_t body = Engine::bufferBit(Buffer::HttpRequestBody);
+  EXPECT_TRUE(f.engine->blocksEarly(Buffer::HttpRequestBody));
+  EXPECT_FALSE(f.engine->blocksEarly(Buffer::HttpUri));
+  BufferSet req;
+  req.set(Buffer::HttpMethod, "PUT");
+  req.set(Buffer::HttpRequestBody, "a=LEAKxy");
+  EXPECT_EQ(sorted(sids(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch, body, body))),
+            (std::vector<uint32_t>{201, 207}));
+  EXPECT_EQ(f.state.flowbitCount, 0);  // 205 was not judged: its flowbit is not written
+  // The whole body: every rule is judged.
+  EXPECT_EQ(sorted(sids(f.engine->scanBuffers(f.state, kToServer, req, *f.scratch, body))),
+            (std::vector<uint32_t>{201, 203, 204, 205, 207}));
+  // earlyHit: new bytes holding an early rule's fast pattern, not others'.
+  const std::string leak = "xxLEAKxx", other = "nothing here";
+  EXPECT_TRUE(f.engine->earlyHit(Buffer::HttpRequestBody, kToServer,
+                                 {reinterpret_cast<const uint8_t*>(leak.data()), leak.size()},
+                                 *f.scratch));
+  EXPECT_FALSE(f.engine->earlyHit(Buffer::HttpRequestBody, kToServer,
+                                  {reinterpret_cast<const uint8_t*>(other.data()), other.size()},
+                                  *f.scratch));
+}
+
 TEST(IdsEngine, StickyBuffersAcrossOneTransaction) {
   Fixture f(
       "alert http any any -> any any (flow:to_server; http.method; content:\"POST\"; http.uri; "

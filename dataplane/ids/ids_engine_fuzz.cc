@@ -1,6 +1,9 @@
 // libFuzzer target: random streams and buffers through the engine with a fixed rule set that
 // uses every option kind. Properties beyond "no crash" (ASan/UBSan): a result never lists more
-// sids than it holds, pass carries none, and once a direction exceeded its depth it stays so.
+// sids than it holds, pass carries none, once a direction exceeded its depth it stays so, and a
+// rule judged on a prefix of http.request_body (scanBuffers' `prefixes`: an upload before its
+// end) matches the whole body too, and is a drop or reject.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -26,6 +29,12 @@ alert dns any any -> any any (dns.query; dotprefix; content:".ev.il"; endswith; 
 alert tcp any any -> any any (content:"abc"; fast_pattern:1,2; content:"zz"; distance:-4; within:8; sid:12;)
 alert tcp any any -> any any (content:"thr"; threshold:type both, track by_src, count 2, seconds 1; sid:13;)
 drop tcp any any -> any any (content:"det"; detection_filter:track by_dst, count 1, seconds 5; sid:14;)
+drop http any any -> any any (http.request_body; content:"ab"; content:"cd"; distance:1; within:6; isdataat:2,relative; sid:20;)
+drop http any any -> any any (http.request_body; content:"xy"; depth:10; content:!"zz"; sid:21;)
+reject http any any -> any any (http.method; content:"P"; http.request_body; content:"q"; offset:2; content:"r"; distance:-3; sid:22;)
+drop http any any -> any any (http.request_body; content:"e"; endswith; sid:23;)
+alert http any any -> any any (http.request_body; content:"ab"; sid:24;)
+drop http any any -> any any (http.request_body; isdataat:5; content:"k"; fast_pattern; content:"kk"; distance:-1; sid:25;)
 )";
 
 struct Fixed {
@@ -82,6 +91,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       b.set(Buffer(1 + (ctl >> 2) % (kBufferCount - 1)), bytes);
       b.set(Buffer::DnsQuery, bytes.subspan(0, n / 2));
       check(f.engine->scanBuffers(state, d, b, *f.scratch));
+      // A prefix of an upload's body, judged early, against the whole body.
+      const uint32_t body = Engine::bufferBit(Buffer::HttpRequestBody);
+      BufferSet whole, part;
+      whole.set(Buffer::HttpMethod, bytes.subspan(0, std::min<size_t>(n, 3)));
+      whole.set(Buffer::HttpRequestBody, bytes);
+      part = whole;
+      part.set(Buffer::HttpRequestBody, bytes.subspan(0, n == 0 ? 0 : size_t(ctl) * 7 % (n + 1)));
+      const ScanResult early = f.engine->scanBuffers(state, d, part, *f.scratch, body, body);
+      check(early);
+      if (early.sidCount > 0 && early.action != Verdict::Drop && early.action != Verdict::Reject)
+        std::abort();
+      const ScanResult full = f.engine->scanBuffers(state, d, whole, *f.scratch, body);
+      check(full);
+      if (full.action != Verdict::Pass && !full.truncated && !early.truncated && !full.fault)
+        for (uint8_t k = 0; k < early.sidCount; ++k)
+          if (std::find(full.sids.begin(), full.sids.begin() + full.sidCount, early.sids[k]) ==
+              full.sids.begin() + full.sidCount)
+            std::abort();
     } else {
       ScanResult r = f.engine->scanPayload(state, d, bytes, *f.scratch);
       check(r);

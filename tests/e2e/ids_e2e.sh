@@ -2,8 +2,8 @@
 # End to end for the IDS/IPS (issue 12): a client and an HTTP server in their own namespaces,
 # lbg-gateway between them on two net_af_packet ports with Suricata rules in ips mode, real curl:
 #   - an upload whose body carries a rule's pattern (http.request_body) is stopped and the server
-#     never receives the pattern, whether the body comes with its head, in 40 KB after it, or
-#     chunked; a clean upload arrives whole, long or chunked too;
+#     never receives the pattern, whether the body comes with its head, in 40 KB after it (in its
+#     middle: stopped at that segment), or chunked; a clean upload arrives whole, long or chunked;
 #   - a gzip-encoded download whose decoded body carries a rule's pattern (file.data) is stopped
 #     before its last segment (curl --compressed fails and never writes the pattern); a clean
 #     gzip download arrives intact, decoded;
@@ -125,6 +125,14 @@ read -r rc code < <(web -o up-long-secret.out --data-binary @long-secret.txt htt
 check "40 KB upload ending in the pattern is stopped (curl rc=$rc http=$code)" test "$rc" != 0
 check "the server never received its pattern" bash -c "! cat received-* 2>/dev/null | grep -q LBG-E2E-SECRET"
 rm -f received-*
+# ips mode: a drop rule that the body so far already matches stops the upload at the segment
+# that carries the pattern, long before the body ends.
+{ head -c 20000 long-clean.txt; printf 'LBG-E2E-SECRET'; tail -c 20000 long-clean.txt; } > mid-secret.txt
+read -r rc code < <(web -o up-mid-secret.out --data-binary @mid-secret.txt http://web.example.jp/up)
+check "40 KB upload with the pattern in its middle is stopped (curl rc=$rc http=$code)" test "$rc" != 0
+check "the server never received its pattern" bash -c "! cat received-* 2>/dev/null | grep -q LBG-E2E-SECRET"
+check "nor the rest of the body after it" bash -c "[ \$(cat received-* 2>/dev/null | wc -c) -lt 20014 ]"
+rm -f received-*
 read -r rc code < <(web -o up-chunked-clean.out -H 'Transfer-Encoding: chunked' --data-binary @long-clean.txt http://web.example.jp/up)
 check "clean chunked upload stored (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
 check "the server received it whole" bash -c "cat received-* | cmp -s - long-clean.txt"
@@ -147,6 +155,7 @@ GWPID=
 check "SIGTERM stops the gateway cleanly (rc=$gwrc)" test "$gwrc" = 0
 check "response body decoded by the gateway (counter)" grep -Eq "ids_response_decoded[^0-9]+[1-9]" gateway.err
 check "long upload bodies scanned where they ended (counter)" grep -Eq "ids_http_request_bodies[^0-9]+[4-9]" gateway.err
+check "an upload stopped before its end (counter)" grep -Eq "ids_request_body_early[^0-9]+[1-9]" gateway.err
 cat log/*.jsonl > events.json
 check "log: EVE alert for the upload rule" grep -q '"event_type":"alert".*"signature_id":9100001' events.json
 check "log: EVE alert for the compressed download rule" grep -q '"event_type":"alert".*"signature_id":9100002' events.json

@@ -21,7 +21,7 @@ using lbg::inspect::HttpRequestStream;
 using lbg::inspect::HttpStreamReason;
 using lbg::inspect::Status;
 
-struct Walk : lbg::inspect::HttpBodySink {
+struct Walk final : lbg::inspect::HttpBodySink {
   std::vector<size_t> heads;  // where each judged head starts
   std::vector<uint8_t> bodyBytes;  // every body byte handed out, in order
   size_t end = 0;             // bytes judged

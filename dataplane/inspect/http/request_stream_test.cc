@@ -56,7 +56,7 @@ TEST(HttpRequestStream, ChunkedBodyWithExtensionsAndTrailers) {
 }
 
 // What the IDS gathers as http.request_body: the body's bytes without the chunk framing.
-struct Collect : HttpBodySink {
+struct Collect final : HttpBodySink {
   std::string got;
   void body(std::span<const uint8_t> piece) override {
     got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
