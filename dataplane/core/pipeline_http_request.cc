@@ -31,9 +31,9 @@
 // What it costs: for the other rules (alerts, negations, endswith, pcre, fast patterns in the
 // head, patterns longer than the overlap cut by a segment boundary) the segments before the last
 // have reached the server (Suricata in IPS mode also inspects request bodies in windows after
-// bytes have passed); what they match is stopped before the request is complete. A body that finds no free slot follows ids.on_fault
-// (fail closed by default: an attacker holding every slot with slow uploads must not get the
-// next upload through unread).
+// bytes have passed); what they match is stopped before the request is complete. A body that
+// finds no free slot follows ids.on_fault (fail closed by default: an attacker holding every slot
+// with slow uploads must not get the next upload through unread).
 
 #include <algorithm>
 #include <cstring>

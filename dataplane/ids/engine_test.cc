@@ -53,6 +53,12 @@ std::vector<uint32_t> sids(const ScanResult& r) {
   return {r.sids.begin(), r.sids.begin() + r.sidCount};
 }
 
+// Sids in ascending order, for rules whose match order the test does not assert.
+std::vector<uint32_t> sorted(std::vector<uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 TEST(IdsEngine, PrefilterThenVerify) {
   Fixture f(
       "alert tcp any any -> any any (content:\"evil\"; content:\"payload\"; distance:1; sid:10;)\n"
@@ -281,10 +287,6 @@ TEST(IdsEngine, StreamDatabasesFollowTheFlowsAddressesAndPort) {
       "alert tcp $HOME_NET any -> any 25565 (content:\"out\"; sid:7;)\n"
       "alert tcp any any <> any 8080 (content:\"lan\"; sid:8;)\n",
       config);
-  auto sorted = [](std::vector<uint32_t> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
   struct Case {
     const char *client, *server;
     uint16_t clientPort, serverPort;  // 8080 has a group of its own, 25565 is among the others
@@ -472,10 +474,6 @@ TEST(IdsEngine, PrefixesJudgeOnlyRulesAPrefixCannotFool) {
       "drop http any any -> any any (http.method; content:\"PUT\"; http.request_body; "
       "content:\"LEAK\"; isdataat:1,relative; sid:207;)\n",
       {}, 6, AppProto::Http);
-  auto sorted = [](std::vector<uint32_t> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
   const uint32_t body = Engine::bufferBit(Buffer::HttpRequestBody);
   EXPECT_TRUE(f.engine->blocksEarly(Buffer::HttpRequestBody));
   EXPECT_FALSE(f.engine->blocksEarly(Buffer::HttpUri));
@@ -553,10 +551,6 @@ TEST(IdsEngine, RulesWithoutFastPatternAreFiledByTransport) {
       "alert dns any any -> any any (dsize:>0; sid:124;)\n"
       "alert tcp any any -> any any (dsize:>0; sid:125;)\n"
       "alert udp any any -> any any (dsize:>0; sid:126;)\n";
-  auto sorted = [](std::vector<uint32_t> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
   Fixture tcp(rules, {}, 6, AppProto::Dns);
   EXPECT_EQ(sorted(sids(tcp.send("q"))), (std::vector<uint32_t>{122, 123, 124, 125}));
   EXPECT_EQ(sorted(sids(tcp.send("r", kToClient))), (std::vector<uint32_t>{123, 124, 125}));
@@ -577,10 +571,6 @@ TEST(IdsEngine, AddressListRulesWithoutContentAreIndexed) {
       "alert ip any any -> ![203.0.113.0/24] any (msg:\"negated\"; sid:134;)\n"
       "alert tcp $HOME_NET any -> [203.0.113.5] 443 (msg:\"port\"; sid:135;)\n"
       "alert ip $HOME_NET any -> [10.1.1.1,10.9.9.9] any (msg:\"inside\"; sid:136;)\n");
-  auto sorted = [](std::vector<uint32_t> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
   // Client 10.1.1.1 -> server 203.0.113.5:80. Sid 136 is filed under its hosts, not $HOME_NET,
   // and never matches: both its sides need an inside address.
   EXPECT_EQ(sorted(sids(f.send("x"))), (std::vector<uint32_t>{130, 132}));
