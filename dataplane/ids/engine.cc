@@ -19,6 +19,22 @@ namespace {
 
 int onMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx);
 
+// Engine::Database::carry of a stream literal: the first `look` bytes of content c's fast pattern
+// (from fpOffset). Reported at stream offset `to` (its end), its content spans
+// [to - look - fpOffset, to + overhang).
+int16_t carryReach(const Content& c, size_t look, bool reachesPastFp) {
+  constexpr int64_t kTail = FlowIdsState::kStreamTail;
+  const int64_t size = int64_t(c.bytes.size()), before = int64_t(c.fpOffset) + int64_t(look);
+  int64_t reach = 0;
+  // The content goes on past the literal: carried until it ends, verified whole when it fits
+  // in the tail.
+  if (size <= kTail) reach = size - before;
+  // The rule's other inspections can follow: carried while the content's start stays in the
+  // tail of the chunk before (at most kTail bytes before the next chunk's start).
+  if (reachesPastFp && before <= kTail) reach = std::max(reach, kTail + 1 - before);
+  return int16_t(reach);
+}
+
 // Suricata's default action-order: pass, drop, reject, alert.
 uint64_t actionOrder(Action a) {
   switch (a) {
@@ -74,8 +90,10 @@ struct ScratchAccess {
   }
   static const std::vector<uint32_t>& ids(Scratch& s) { return *s.ids_; }
   static void carry(Scratch& s, unsigned id, unsigned long long to) {
-    if (s.overhang_ == nullptr) return;
-    const uint64_t end = to + (*s.overhang_)[id];
+    if (s.carryReach_ == nullptr) return;
+    const int16_t c = (*s.carryReach_)[id];
+    if (c <= 0) return;
+    const uint64_t end = to + uint64_t(c);
     if (end > s.chunkEnd_) s.carryUntil_ = std::max(s.carryUntil_, end);
   }
 };
@@ -116,7 +134,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const RuleSet> se
   e->set_ = std::move(set);
   e->config_ = config;
   for (const Rule& r : e->set_->rules()) {
-    CompiledRule cr{&r, {}, 0, r.directions(), 0, earlyBlockBuffers(r)};
+    CompiledRule cr{&r, {}, 0, r.directions(), 0, earlyBlockBuffers(r), reachesPastFastPattern(r)};
     bool ok = true;
     std::string why;
     for (const BufferMatches& bm : r.buffers) {
@@ -330,8 +348,9 @@ bool Engine::buildDatabases(std::string& error) {
         // later chunk.
         p.flags.push_back(c.nocase ? HS_FLAG_CASELESS : 0);
         db.ids.push_back(idx);
-        db.overhang.push_back(uint8_t(len - look));
-        if (look < len) {
+        const int16_t reach = carryReach(c, look, rules_[idx].reachesPastFp);
+        db.carry.push_back(reach);
+        if (reach > 0) {
           cut.ids.push_back(unsigned(cut.exprs.size()));
           cut.exprs.push_back(lit);
           cut.lens.push_back(look);
@@ -339,8 +358,8 @@ bool Engine::buildDatabases(std::string& error) {
           carry.ids.push_back(idx);
         }
       }
-      if (std::all_of(db.overhang.begin(), db.overhang.end(), [](uint8_t o) { return o == 0; }))
-        db.overhang.clear();
+      if (std::all_of(db.carry.begin(), db.carry.end(), [](int16_t c) { return c <= 0; }))
+        db.carry.clear();
       if (!compile(p, HS_MODE_STREAM, db) || !compile(cut, HS_MODE_BLOCK, carry)) return false;
     }
   }
@@ -476,6 +495,20 @@ bool holdsOnLongerBuffers(const BufferMatches& bm) {
 }
 }  // namespace
 
+bool Engine::reachesPastFastPattern(const Rule& r) {
+  if (r.fpBuffer < 0 || r.buffers[r.fpBuffer].buffer != Buffer::Payload) return false;
+  const std::vector<Match>& items = r.buffers[r.fpBuffer].items;
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (int(k) == r.fpItem) continue;
+    const Match& m = items[k];
+    if (auto* c = std::get_if<Content>(&m); c && c->negated) continue;
+    if (auto* p = std::get_if<Pcre>(&m); p && p->negated) continue;
+    if (auto* d = std::get_if<IsDataAt>(&m); d && d->negated) continue;
+    return true;  // reads bytes that can lie after the fast pattern
+  }
+  return false;
+}
+
 uint32_t Engine::earlyBlockBuffers(const Rule& r) {
   if (r.action != Action::Drop && r.action != Action::Reject) return 0;
   if (r.threshold || r.detectionFilter) return 0;
@@ -573,7 +606,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       }
     }
     s.ids_ = &db.ids;
-    s.overhang_ = db.overhang.empty() ? nullptr : &db.overhang;
+    s.carryReach_ = db.carry.empty() ? nullptr : &db.carry;
     s.chunkEnd_ = uint64_t(state.streamBytes[d]) + n;
     s.carryUntil_ = 0;
     auto scan = [&](const uint8_t* p, uint32_t len) {
@@ -591,9 +624,10 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
         scan(s.staging_.data(), piece);
       }
     }
-    s.overhang_ = nullptr;
-    // A cut literal whose prefix an earlier chunk reported may end in this one: its prefix lies
-    // in the previous chunk's tail, searched again so the rule is verified on this window.
+    s.carryReach_ = nullptr;
+    // A literal an earlier chunk reported may belong to a match that ends in this one (a cut or
+    // sliced fast pattern, or a rule's later inspections): it lies in the previous chunk's tail,
+    // searched again so the rule is verified on this window.
     const Database& carry = carry_[state.streamDb[d]];
     if (state.carryUntil[d] > state.streamBytes[d] && carry.db && tail > 0) {
       std::memcpy(s.staging_.data(), state.tail[d], tail);
@@ -840,7 +874,7 @@ bool Engine::ruleMatches(const CompiledRule& cr, FlowIdsState& state, int dir,
     const bool payload = bm.buffer == Buffer::Payload;
     const int fp = int(b) == r.fpBuffer && payload ? r.fpItem : -1;
     if (!matchBuffer(bm, cr.aux[b], data, len, payload ? payloadBase : 0, s.tools_, fp,
-                     payload ? payloadNew : 0))
+                     payload ? payloadNew : 0, payload && payloadNew > 0 && cr.reachesPastFp))
       return false;
   }
   return true;

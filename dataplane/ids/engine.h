@@ -119,10 +119,10 @@ class Scratch {
   std::array<std::vector<uint8_t>, kBufferCount> dotted_;  // '.' + buffer, for dotprefix
   MatchTools tools_;
   const std::vector<uint32_t>* ids_ = nullptr;  // the database being scanned: pattern id -> rule
-  // A stream scan's cut literals (Engine::Database::overhang, else null): a prefix reported less
-  // than its overhang before chunkEnd_ (stream offset) raises carryUntil_ to where its literal
-  // would end.
-  const std::vector<uint8_t>* overhang_ = nullptr;
+  // A stream scan's carried literals (Engine::Database::carry, else null): a literal reported
+  // at `to` with carry c > 0 raises carryUntil_ to to + c when that is past chunkEnd_ (stream
+  // offset).
+  const std::vector<int16_t>* carryReach_ = nullptr;
   uint64_t chunkEnd_ = 0;
   uint64_t carryUntil_ = 0;
   ThresholdTable thresholds_;  // this worker's threshold/detection_filter windows
@@ -212,9 +212,15 @@ class Engine {
   struct Database {
     hs_database* db = nullptr;
     std::vector<uint32_t> ids;  // pattern id -> rule index
-    // Stream databases: pattern id -> how many bytes the fast pattern goes on past the prefix
-    // looked for (PrefilterLiteral; empty when none is cut).
-    std::vector<uint8_t> overhang;
+    // Stream databases: pattern id -> up to how far past the literal's end (stream bytes) the
+    // next chunks must search the previous chunk's tail for it again (carry_), 0 for never
+    // (empty when no literal carries). A literal carries when its rule's match can end in a
+    // later chunk than the literal: the fast pattern was cut (PrefilterLiteral) or sliced
+    // (fast_pattern:o,l), so the content goes on past the literal; or the rule inspects more
+    // than its fast pattern (reachesPastFp), which can come after it. Then it carries while the
+    // content it belongs to lies in the tail (its start no more than kStreamTail bytes before
+    // the next chunk), so the rule is verified on a window holding it, as when whole.
+    std::vector<int16_t> carry;
   };
   // A stream literal is cut only when it and what it leaves out fit in the tail a chunk is
   // verified with, so a literal ending in a later chunk is found whole in its window.
@@ -226,7 +232,12 @@ class Engine {
     uint8_t directions;  // Rule::directions(), computed once
     uint32_t buffers;    // bufferBit() of every buffer the rule reads
     uint32_t earlyBlock;  // buffers it can be judged on a prefix of (earlyBlockBuffers())
+    // A stream rule that inspects the payload for more than its fast pattern: the rest can lie
+    // in a later chunk, so a chunk verifies it on whether the match reaches the chunk (matcher
+    // `reach`), not on whether the fast pattern ends in it.
+    bool reachesPastFp;
   };
+  static bool reachesPastFastPattern(const Rule& r);
   static uint32_t earlyBlockBuffers(const Rule& r);
   // Prefilter key: buffer × dotprefix × direction.
   static constexpr int kKeys = kBufferCount * 2 * 2;

@@ -155,6 +155,58 @@ TEST(IdsEngine, CutStreamLiteralEndingInALaterChunkStillMatches) {
   }
 }
 
+// A rule's inspections after its fast pattern may arrive in a later segment than the fast
+// pattern: an attacker who knows the rule splits there. The chunk they arrive in verifies the rule
+// with the fast pattern in the previous chunk's tail, and alerts once.
+TEST(IdsEngine, InspectionsAfterTheFastPatternInALaterChunkStillMatch) {
+  const std::string rule =
+      "drop tcp any any -> any any (content:\"cmd.exe /c powershell\"; content:\"-enc\"; "
+      "distance:0; within:40; pcre:\"/^\\s+[A-Za-z0-9+\\/]{8}/R\"; sid:31;)\n";
+  const std::string attack = "run cmd.exe /c powershell -nop -enc SQBFAFgAIAAo";
+  for (size_t cut = 5; cut < attack.size(); ++cut) {  // every split point, in place and copied
+    for (bool padded : {true, false}) {
+      Fixture f(rule);
+      auto send = [&](std::string_view d) { return padded ? f.sendPadded(d) : f.send(d); };
+      const ScanResult first = send(attack.substr(0, cut));
+      const ScanResult second = send(attack.substr(cut));
+      EXPECT_EQ(sids(first).size() + sids(second).size(), 1u) << "cut " << cut;
+      EXPECT_EQ(std::max(first.action, second.action), Verdict::Drop) << "cut " << cut;
+      // The tail still holds the fast pattern; nothing new matches, nothing alerts again.
+      EXPECT_EQ(send(" and more").action, Verdict::None) << "cut " << cut;
+    }
+  }
+  {  // one byte per segment
+    Fixture f(rule);
+    int alerts = 0;
+    for (char c : attack) alerts += int(sids(f.send(std::string(1, c))).size());
+    EXPECT_EQ(alerts, 1);
+  }
+  {  // the later inspections never come: nothing
+    Fixture f(rule);
+    EXPECT_EQ(f.send("run cmd.exe /c powershell").action, Verdict::None);
+    EXPECT_EQ(f.send(" -nop -File x.ps1").action, Verdict::None);
+  }
+  {  // a second match that reaches new bytes is a new match
+    Fixture f("alert tcp any any -> any any (content:\"verylongfastpattern\"; content:\"tail\"; "
+              "distance:0; sid:32;)\n");
+    EXPECT_EQ(sids(f.send("verylongfastpattern tail")), std::vector<uint32_t>{32});
+    EXPECT_EQ(f.send(" nothing").action, Verdict::None);
+    EXPECT_EQ(sids(f.send(" tail")), std::vector<uint32_t>{32});
+  }
+}
+
+// fast_pattern:o,l: the prefilter looks for a slice; the content goes on past it. A slice that
+// ends in one segment with its content ending in the next still matches there.
+TEST(IdsEngine, SlicedFastPatternWhoseContentEndsInALaterChunkStillMatches) {
+  Fixture f(
+      "alert tcp any any -> any any (content:\"abcdefghijklmnopqrstuvwxyz\"; fast_pattern:2,6; "
+      "sid:33;)\n");
+  EXPECT_EQ(f.send("xx abcdefghij").action, Verdict::None);
+  EXPECT_EQ(f.send("klmnop").action, Verdict::None);
+  EXPECT_EQ(sids(f.send("qrstuvwxyz")), std::vector<uint32_t>{33});
+  EXPECT_EQ(f.send("abcdefgh").action, Verdict::None);
+}
+
 TEST(IdsEngine, SegmentsScannedInPlaceMatchAsCopies) {
   // A caller whose bytes are followed by Engine::kScanPad readable ones has them scanned in place;
   // the tail and the window for verification are the same as for a copy.

@@ -39,9 +39,10 @@ struct FlowIdsState {
   static constexpr uint16_t kNoStream = 0xfffe;
   uint16_t streamDb[2] = {kStreamUnknown, kStreamUnknown};
   uint32_t streamBytes[2] = {0, 0};           // bytes scanned so far per direction
-  // Up to where (stream offset) a literal whose prefix the stream database reported may still
-  // end (Engine: stream literals cut by PrefilterLiteral); while a chunk starts before it, the
-  // previous chunk's tail is searched for those prefixes again.
+  // Up to where (stream offset) a literal the stream database reported may still belong to a
+  // match that ends later (Engine::Database::carry: a cut or sliced fast pattern, or a rule that
+  // inspects more than it); while a chunk starts before it, the previous chunk's tail is
+  // searched for those literals again.
   uint32_t carryUntil[2] = {0, 0};
   uint16_t tailLen[2] = {0, 0};
   uint8_t flowbitCount = 0;

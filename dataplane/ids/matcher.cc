@@ -73,29 +73,33 @@ uint64_t applyMask(uint64_t v, uint64_t mask) {
 class Run {
  public:
   Run(const BufferMatches& m, const std::vector<ItemAux>& aux, const uint8_t* s, uint32_t len,
-      uint64_t base, MatchTools& tools, int fpItem, int64_t fpMinEnd)
+      uint64_t base, MatchTools& tools, int fpItem, int64_t fpMinEnd, bool reach)
       : m_(m),
         aux_(aux),
         s_(s),
         len_(len),
         base_(int64_t(base)),
         tools_(tools),
-        fpItem_(fpItem),
-        fpMinEnd_(fpMinEnd) {}
+        fpItem_(reach ? -1 : fpItem),
+        fpMinEnd_(fpMinEnd),
+        reach_(reach) {}
 
-  bool from(size_t i, int64_t prevEnd) {
-    if (i == m_.items.size()) return true;
+  // `reach`: the end of the furthest byte the path read so far (matchBuffer's `reach`).
+  bool from(size_t i, int64_t prevEnd, int64_t reach) {
+    if (i == m_.items.size()) return !reach_ || reach > fpMinEnd_;
     if (++steps_ > tools_.recursionLimit) return false;
     const Match& item = m_.items[i];
-    if (auto* c = std::get_if<Content>(&item)) return content(i, *c, prevEnd);
-    if (auto* p = std::get_if<Pcre>(&item)) return pcre(i, *p, prevEnd);
-    if (auto* t = std::get_if<ByteTest>(&item))
-      return byteTest(*t, prevEnd) && from(i + 1, prevEnd);
-    if (auto* j = std::get_if<ByteJump>(&item)) return byteJump(i, *j, prevEnd);
+    if (auto* c = std::get_if<Content>(&item)) return content(i, *c, prevEnd, reach);
+    if (auto* p = std::get_if<Pcre>(&item)) return pcre(i, *p, prevEnd, reach);
+    if (auto* t = std::get_if<ByteTest>(&item)) {
+      const int64_t pos = (t->relative ? prevEnd : -base_) + t->offset;
+      return byteTest(*t, pos) && from(i + 1, prevEnd, std::max(reach, pos + t->nbytes));
+    }
+    if (auto* j = std::get_if<ByteJump>(&item)) return byteJump(i, *j, prevEnd, reach);
     const auto& d = std::get<IsDataAt>(item);
     int64_t pos = (d.relative ? prevEnd : -base_) + d.offset;
     bool has = pos >= 0 && pos < int64_t(len_);
-    return has != d.negated && from(i + 1, prevEnd);
+    return has != d.negated && from(i + 1, prevEnd, d.negated ? reach : std::max(reach, pos + 1));
   }
 
  private:
@@ -119,7 +123,7 @@ class Run {
     return false;
   }
 
-  bool content(size_t i, const Content& c, int64_t prevEnd) {
+  bool content(size_t i, const Content& c, int64_t prevEnd, int64_t reach) {
     const int64_t n = int64_t(c.bytes.size());
     int64_t lo, hi;  // window of the match: [lo, hi)
     if (c.relative()) {
@@ -144,21 +148,21 @@ class Run {
     const std::string& pat = c.nocase ? aux_[i].lowered : c.bytes;
     if (c.negated) {
       if (lastStart >= lo && find(s_, lo, lastStart, pat, c.nocase) >= 0) return false;
-      return from(i + 1, prevEnd);
+      return from(i + 1, prevEnd, reach);
     }
     if (int(i) == fpItem_) lo = std::max(lo, fpMinEnd_ - n + 1);
-    const bool retry = laterRelative(i);
+    const bool retry = reach_ || laterRelative(i);
     for (int64_t at = lo; at <= lastStart;) {
       int64_t hit = find(s_, at, lastStart, pat, c.nocase);
       if (hit < 0) return false;
-      if (from(i + 1, hit + n)) return true;
+      if (from(i + 1, hit + n, std::max(reach, hit + n))) return true;
       if (!retry || steps_ > tools_.recursionLimit) return false;
       at = hit + 1;
     }
     return false;
   }
 
-  bool pcre(size_t i, const Pcre& p, int64_t prevEnd) {
+  bool pcre(size_t i, const Pcre& p, int64_t prevEnd, int64_t reach) {
     const auto* code = aux_[i].pcre;
     if (!code) return false;
     // A relative pcre sees the buffer from the previous match on, so `^` anchors there (as in
@@ -168,14 +172,14 @@ class Run {
                                            tools_.matchContext)
                          : pcre2_match(code, s_ + start, len_ - start, 0, 0, tools_.matchData,
                                        tools_.matchContext);
-    if (p.negated) return rc < 0 && from(i + 1, prevEnd);
+    if (p.negated) return rc < 0 && from(i + 1, prevEnd, reach);
     if (rc < 0) return false;
-    return from(i + 1, int64_t(start + pcre2_get_ovector_pointer(tools_.matchData)[1]));
+    const int64_t end = int64_t(start + pcre2_get_ovector_pointer(tools_.matchData)[1]);
+    return from(i + 1, end, std::max(reach, end));
   }
 
-  bool byteTest(const ByteTest& t, int64_t prevEnd) {
+  bool byteTest(const ByteTest& t, int64_t pos) {
     uint64_t v;
-    int64_t pos = (t.relative ? prevEnd : -base_) + t.offset;
     if (!readNumber(s_, len_, pos, t.nbytes, t.littleEndian, t.base, v)) return false;
     v = applyMask(v, t.bitmask);
     bool r = false;
@@ -205,7 +209,7 @@ class Run {
     return r != t.negated;
   }
 
-  bool byteJump(size_t i, const ByteJump& j, int64_t prevEnd) {
+  bool byteJump(size_t i, const ByteJump& j, int64_t prevEnd, int64_t reach) {
     uint64_t v;
     int64_t pos = (j.relative ? prevEnd : -base_) + j.offset;
     if (!readNumber(s_, len_, pos, j.nbytes, j.littleEndian, j.base, v)) return false;
@@ -218,7 +222,7 @@ class Run {
     if (j.align) next = (next + 3) & ~int64_t(3);
     next += j.postOffset;
     if (next < 0 || next > int64_t(len_)) return false;
-    return from(i + 1, next);
+    return from(i + 1, next, std::max(reach, pos + j.nbytes));
   }
 
   const BufferMatches& m_;
@@ -229,6 +233,7 @@ class Run {
   MatchTools& tools_;
   int fpItem_;
   int64_t fpMinEnd_;
+  bool reach_;
   uint32_t steps_ = 0;
 };
 
@@ -236,9 +241,9 @@ class Run {
 
 bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux,
                  const uint8_t* bytes, uint32_t len, uint64_t base, MatchTools& tools, int fpItem,
-                 int64_t fpMinEnd) {
+                 int64_t fpMinEnd, bool reach) {
   if (matches.bsize && !matches.bsize->matches(len)) return false;
-  return Run(matches, aux, bytes, len, base, tools, fpItem, fpMinEnd).from(0, 0);
+  return Run(matches, aux, bytes, len, base, tools, fpItem, fpMinEnd, reach).from(0, 0, 0);
 }
 
 }  // namespace lbg::ids

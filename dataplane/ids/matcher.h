@@ -33,8 +33,13 @@ struct MatchTools {
 // Allocation-free.
 // `fpItem`/`fpMinEnd`: the fast-pattern item must end after byte fpMinEnd of `bytes` (in a
 // stream, in the new chunk rather than in the previous chunk's tail, which was verified then).
+// With `reach`, it is the match as a whole that must: its furthest byte read (a content's or
+// pcre's end, a byte_test's or byte_jump's bytes, a positive isdataat's byte) lies past
+// fpMinEnd, wherever the fast pattern is; every occurrence of a content is then tried (bounded
+// by recursionLimit), so a match that reaches the new chunk is found behind one that does not.
+// For a rule whose other inspections can lie after its fast pattern, which ended in the tail.
 bool matchBuffer(const BufferMatches& matches, const std::vector<ItemAux>& aux,
                  const uint8_t* bytes, uint32_t len, uint64_t base, MatchTools& tools,
-                 int fpItem = -1, int64_t fpMinEnd = 0);
+                 int fpItem = -1, int64_t fpMinEnd = 0, bool reach = false);
 
 }  // namespace lbg::ids
