@@ -159,9 +159,9 @@ struct PipelineConfig {
   // when a rule reads http.request_body. A body is gathered and scanned up to this many bytes
   // (Suricata's response-/request-body-limit; beyond: counted ids_response_body_beyond or
   // ids_request_body_limit, not scanned as a buffer), in one of this many buffers per worker
-  // (reserved, touched as used; at most 65,534) held while the body is in flight. A response
-  // body that finds none is not inspected (ids_response_unbuffered); an upload's follows
-  // ids.on_fault (ids_request_unbuffered).
+  // (reserved, touched as used; at most 65,534) held while the body's first idsBodyLimit bytes
+  // are in flight. A body that finds none follows ids.on_fault (ids_response_unbuffered,
+  // ids_request_unbuffered).
   uint32_t idsBodyLimit = 65536;
   uint32_t idsBodies = 64;
   // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,

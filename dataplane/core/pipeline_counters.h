@@ -129,7 +129,7 @@
   X(ids_dns_tcp_queries, "DNS-over-TCP queries whose question the IDS read (dns.query)")  \
   X(ids_http_responses, "HTTP responses whose stat_code/body buffers the IDS scanned")     \
   X(ids_response_body_beyond, "HTTP response body bytes past the inspection limit, not scanned as a buffer") \
-  X(ids_response_unbuffered, "HTTP responses whose body found no free body buffer: not inspected") \
+  X(ids_response_unbuffered, "HTTP responses whose body found no free body buffer: ids.on_fault decided") \
   X(ids_response_decoded, "HTTP response bodies decoded (gzip/deflate) before their scan")   \
   X(ids_response_decode_failed, "HTTP response bodies not what their Content-Encoding says: scanned as sent") \
   X(ids_response_coding_unsupported, "HTTP response bodies with a coding not decoded (br, 3+ layers): scanned as sent") \

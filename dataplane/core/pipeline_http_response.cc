@@ -128,6 +128,11 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
           if (r.bodySlot == IdsBodies::kNoSlot) {
             r.unbuffered = true;
             ++counters_.ids_response_unbuffered;
+            // As an upload's (pipeline_http_request.cc): a server or page that holds every slot
+            // with slow downloads must not get the next body through unread (ids.on_fault).
+            if (snap_->idsInline() && !snap_->idsFailOpen()) {
+              return idsAct(e, ids::ScanResult{}, "body-buffers", &u, false, &tx);
+            }
           }
         }
         if (r.unbuffered) break;
@@ -135,8 +140,11 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
         std::memcpy(bodies.data(r.bodySlot) + r.bodyLen, step.body.data(), n);
         r.bodyLen += uint32_t(n);
         if (n < step.body.size()) counters_.ids_response_body_beyond += step.body.size() - n;
-        if (r.bodyLen == bodies.limit() && !idsScanResponse(e, st, r, bodies, scratch, u, tx)) {
-          return false;
+        if (r.bodyLen == bodies.limit()) {
+          if (!idsScanResponse(e, st, r, bodies, scratch, u, tx)) return false;
+          // Scanned: the rest of the body is not read, so a long download does not keep a slot
+          // (and so the 65th concurrent download) for its whole length.
+          r.release(bodies);
         }
         break;
       }

@@ -2187,6 +2187,36 @@ TEST_F(PipelineIdsOneBodyTest, UploadWithoutABodyBufferFollowsOnFault) {
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
 }
 
+class PipelineIdsOneBodyResponseTest : public PipelineIdsResponseTest {
+ protected:
+  void adjust(PipelineConfig& c) override { c.idsBodies = 1; }
+};
+
+// As for uploads: with every body buffer held (here the only one, by a slow download), the next
+// response's body follows ids.on_fault (drop) instead of passing unread; a download scanned at
+// the inspection limit gives its buffer back while the rest of it still flows.
+TEST_F(PipelineIdsOneBodyResponseTest, DownloadWithoutABodyBufferFollowsOnFault) {
+  uint32_t a = open(40060, "GET /slow HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  a = serve(40060, a, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow-start");
+  const uint32_t b = open(40061, "GET /next HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  serve(40061, b, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nnext-body..");
+  EXPECT_FALSE(deliveredContains("next-body"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:body-buffers");
+  EXPECT_EQ(pipeline_->counters().ids_response_unbuffered, 1u);
+
+  serve(40060, a, std::string(90, 's'));  // the slow body ends: its buffer is free again
+  uint32_t c = open(40062, "GET /big HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  c = serve(40062, c, "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n");
+  for (size_t sent = 0; sent < 66000; sent += 1000) c = serve(40062, c, std::string(1000, 'f'));
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 2u);  // the slow one, the big one at 64 KiB
+  const uint32_t d = open(40063, "GET /d HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
+  serve(40063, d, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nMZEVILPAYLOAD");
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+  EXPECT_EQ(pipeline_->counters().ids_response_unbuffered, 1u);
+  serve(40062, c, std::string(999, 'f') + "g");  // the big one goes on, unread past its limit
+  EXPECT_TRUE(deliveredContains("fffg"));
+}
+
 // ips mode: a drop rule that a prefix of the body cannot fool stops the upload at the segment
 // that carries its pattern, before its end (whole in one segment, or cut by a segment boundary).
 TEST_F(PipelineIdsTest, UploadIsStoppedWhereItsBodySoFarMatches) {
