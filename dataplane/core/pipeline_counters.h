@@ -122,7 +122,7 @@
   X(ids_passed, "flows exempted from further scanning by an IDS pass rule")                \
   X(ids_state_full, "allowed flows without IDS state: the worker's IDS flow pool was full") \
   X(ids_faults, "IDS scans that failed (Hyperscan error); ids.on_fault decides")          \
-  X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: scanning stops") \
+  X(ids_depth_reached, "flows whose scanned bytes reached the stream depth: ids.on_fault decided") \
   X(ids_tls_encrypted, "TLS flows whose scanning ended where their encrypted records began") \
   X(ids_threshold_full, "IDS matches alerted untracked: the worker's threshold table was full") \
   X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)") \

@@ -338,6 +338,13 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
     ++counters_.ids_faults;
     fault = "fault";
   }
+  // Past the stream depth the flow's bytes can no longer be scanned: an attacker pads a plain
+  // connection with a megabyte, then sends what a rule would stop. Like a fault, ids.on_fault
+  // decides (issue 12); TLS flows stop being scanned at their encrypted records long before.
+  if (r.depthExceeded) {
+    ++counters_.ids_depth_reached;
+    if (fault == nullptr) fault = "stream-depth";
+  }
   if (r.action == ids::Verdict::Pass) {
     ++counters_.ids_passed;
     e.meta.flags |= kFlowIdsDone;  // a pass rule exempts the rest of the flow (Suricata's pass)
@@ -358,10 +365,8 @@ bool Pipeline::idsAct(Entry& e, const ids::ScanResult& r, const char* fault, Uni
       idsRelease(e);
       return true;
     }
-    if (fault != nullptr || r.depthExceeded) {
-      // ids mode or on_fault: pass: the flow goes on unscanned. The stream depth ends scanning
-      // (as Suricata's stream depth does) whatever on_fault says.
-      if (r.depthExceeded) ++counters_.ids_depth_reached;
+    if (fault != nullptr) {
+      // ids mode or on_fault: pass: the flow goes on unscanned.
       e.meta.flags |= kFlowIdsDone;
       idsRelease(e);
     }

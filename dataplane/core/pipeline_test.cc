@@ -1727,6 +1727,7 @@ class PipelineIdsTest : public PipelineTest {
     }
     return false;
   }
+  void padThenPattern(uint16_t clientPort);
   std::filesystem::path dir_;
 };
 
@@ -2215,6 +2216,46 @@ TEST_F(PipelineIdsOneBodyResponseTest, DownloadWithoutABodyBufferFollowsOnFault)
   EXPECT_EQ(pipeline_->counters().ids_response_unbuffered, 1u);
   serve(40062, c, std::string(999, 'f') + "g");  // the big one goes on, unread past its limit
   EXPECT_TRUE(deliveredContains("fffg"));
+}
+
+// A megabyte upload in 1000-byte segments, the server acknowledging as it goes (more than the
+// window its handshake opened), then EVILPATTERN (sid 1001) past the stream depth.
+void PipelineIdsTest::padThenPattern(uint16_t clientPort) {
+  const uint32_t seq = handshake(m365_, 80, clientPort);
+  const Bytes req = upload("POST", "/pad", std::string(1 << 20, 'p') + "EVILPATTERN");
+  for (size_t off = 0; off < req.size(); off += 1000) {
+    const size_t n = std::min<size_t>(1000, req.size() - off);
+    L4Spec c = client(m365_, 80, clientPort);
+    c.seq = seq + uint32_t(off);
+    inject(testing::frame(c, Bytes(req.begin() + off, req.begin() + off + n)),
+           Ingress::InsidePort);
+    L4Spec a = serverSide(m365_, 80, clientPort);
+    a.seq = 5001;
+    a.ack = c.seq + uint32_t(n);
+    a.flags = kAck;
+    inject(testing::frame(a, {}), Ingress::OutsidePort);
+  }
+}
+
+// Past the stream depth (1 MiB per direction) a flow's bytes can no longer be scanned: ids.on_fault
+// decides, so a megabyte of padding does not open the way for what a rule would stop.
+TEST_F(PipelineIdsTest, StreamDepthFollowsOnFault) {
+  padThenPattern(40070);
+  EXPECT_FALSE(forwardedContains("EVILPATTERN"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:stream-depth");
+  EXPECT_EQ(pipeline_->counters().ids_depth_reached, 1u);
+}
+
+class PipelineIdsPassOnFaultTest : public PipelineIdsTest {
+ protected:
+  std::string policyText() override { return PipelineIdsTest::policyText() + "  on_fault: pass\n"; }
+};
+
+TEST_F(PipelineIdsPassOnFaultTest, StreamDepthWithOnFaultPassEndsScanning) {
+  padThenPattern(40071);
+  EXPECT_TRUE(forwardedContains("EVILPATTERN"));
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+  EXPECT_EQ(pipeline_->counters().ids_depth_reached, 1u);
 }
 
 // ips mode: a drop rule that a prefix of the body cannot fool stops the upload at the segment

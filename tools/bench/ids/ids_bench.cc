@@ -324,7 +324,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ids-bench: no *.rules in %s\n", rulesDir.c_str());
     return 1;
   }
-  std::string withRules = std::string(kPolicy) + "ids:\n  mode: ips\n  rules:\n";
+  // on_fault: pass: the mix's downloads longer than the 1 MiB scan depth end their scanning there
+  // instead of being denied (the default, drop), which would skip the rest of their packets as
+  // denied ones and flatter the figure; the alerts stay comparable with figures before
+  // 2026-12-07, when the depth ended scanning whatever on_fault said.
+  std::string withRules = std::string(kPolicy) + "ids:\n  mode: ips\n  on_fault: pass\n  rules:\n";
   for (auto& f : files) withRules += "    - \"" + f + "\"\n";
 
   auto eal = dataplane::offlineEalArgs();
