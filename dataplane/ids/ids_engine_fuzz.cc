@@ -2,7 +2,10 @@
 // uses every option kind. Properties beyond "no crash" (ASan/UBSan): a result never lists more
 // sids than it holds, pass carries none, once a direction exceeded its depth it stays so, and a
 // rule judged on a prefix of http.request_body (scanBuffers' `prefixes`: an upload before its
-// end) matches the whole body too, and is a drop or reject.
+// end) matches the whole body too, and is a drop or reject; and a stream of at most 128 bytes (the
+// tail a chunk is verified with) cut in two chunks matches every rule it matches whole, in one
+// chunk or the other, for stateless rules whose inspections can follow their fast pattern
+// (Engine: reach and carry), whose fast pattern is sliced or cut.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -37,24 +40,68 @@ alert http any any -> any any (http.request_body; content:"ab"; sid:24;)
 drop http any any -> any any (http.request_body; isdataat:5; content:"k"; fast_pattern; content:"kk"; distance:-1; sid:25;)
 )";
 
+// Stateless stream rules (no flowbits, thresholds, negation, pass, endswith or absolute positions
+// past the stream start): a match on the whole stream is a match on the window of the chunk it
+// reaches.
+constexpr const char* kSplitRules =
+    R"(alert tcp any any -> any any (content:"cmd"; content:"-e"; distance:0; within:10; sid:101;)
+alert tcp any any -> any any (content:"abcdef"; fast_pattern:2,2; sid:102;)
+alert tcp any any -> any any (content:"xyz"; pcre:"/^[0-9]{2}/R"; sid:103;)
+alert tcp any any -> any any (content:"KEY"; byte_test:1,>,64,0,relative; sid:104;)
+alert tcp any any -> any any (content:"hdr"; isdataat:3,relative; sid:105;)
+alert tcp any any -> any any (content:"Q"; content:"longerfast"; distance:0; sid:106;)
+alert tcp any any -> any any (content:"ab"; byte_jump:1,0,relative; content:"Z"; within:1; sid:107;)
+alert tcp any any -> any any (content:"Document"; content:"x"; distance:0; within:3; sid:108;)
+alert tcp any any -> any any (content:"<tag>"; depth:40; content:"end"; distance:2; sid:109;)
+)";
+
+std::unique_ptr<Engine> makeEngine(const char* rules) {
+  RuleSetBuilder b;
+  b.addRules(rules, "fuzz.rules");
+  auto set = std::move(b).build();
+  if (!set->report().rejections.empty()) std::abort();
+  EngineConfig c;
+  c.streamDepth = 4096;
+  c.maxChunk = 512;
+  c.maxBuffer = 256;
+  auto e = Engine::create(set, c);
+  if (!e.ok()) std::abort();
+  return std::move(e.value());
+}
+
 struct Fixed {
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<Scratch> scratch;
-  Fixed() {
-    RuleSetBuilder b;
-    b.addRules(kRules, "fuzz.rules");
-    auto set = std::move(b).build();
-    if (!set->report().rejections.empty()) std::abort();
-    EngineConfig c;
-    c.streamDepth = 4096;
-    c.maxChunk = 512;
-    c.maxBuffer = 256;
-    auto e = Engine::create(set, c);
-    if (!e.ok()) std::abort();
-    engine = std::move(e.value());
-    scratch = engine->makeScratch();
-  }
+  std::unique_ptr<Engine> engine = makeEngine(kRules);
+  std::unique_ptr<Scratch> scratch = engine->makeScratch();
+  std::unique_ptr<Engine> split = makeEngine(kSplitRules);
+  std::unique_ptr<Scratch> splitScratch = split->makeScratch();
 };
+
+void openFlow(FlowIdsState& state) {
+  state.tuple.client = lbg::IpAddr::fromV4(0x0a000001);
+  state.tuple.server = lbg::IpAddr::fromV4(0xc6336407);
+  state.tuple.clientPort = 40000;
+  state.tuple.serverPort = 80;
+}
+
+bool has(const ScanResult& r, uint32_t sid) {
+  return std::find(r.sids.begin(), r.sids.begin() + r.sidCount, sid) != r.sids.begin() + r.sidCount;
+}
+
+// The stream scanned whole, then as two chunks cut at `cut`.
+void checkSplit(Fixed& f, std::span<const uint8_t> stream, size_t cut) {
+  FlowIdsState whole, parts;
+  openFlow(whole);
+  openFlow(parts);
+  whole.tuple.ipProto = parts.tuple.ipProto = 6;
+  const ScanResult w = f.split->scanPayload(whole, kToServer, stream, *f.splitScratch);
+  const ScanResult a = f.split->scanPayload(parts, kToServer, stream.first(cut), *f.splitScratch);
+  const ScanResult b = f.split->scanPayload(parts, kToServer, stream.subspan(cut), *f.splitScratch);
+  if (!w.fault && !a.fault && !b.fault && !w.truncated && !a.truncated && !b.truncated)
+    for (uint8_t k = 0; k < w.sidCount; ++k)
+      if (!has(a, w.sids[k]) && !has(b, w.sids[k])) std::abort();
+  f.split->release(whole);
+  f.split->release(parts);
+}
 
 void check(const ScanResult& r) {
   if (r.sidCount > ScanResult::kMaxSids) std::abort();
@@ -67,10 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixed f;
   if (size < 1) return 0;
   FlowIdsState state;
-  state.tuple.client = lbg::IpAddr::fromV4(0x0a000001);
-  state.tuple.server = lbg::IpAddr::fromV4(0xc6336407);
-  state.tuple.clientPort = 40000;
-  state.tuple.serverPort = 80;
+  openFlow(state);
   const uint8_t mode = data[0];
   state.tuple.ipProto = (mode & 1) ? 17 : 6;
   state.tuple.app = AppProto((mode >> 1) & 3);
@@ -119,5 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   f.engine->release(state);
+  const std::span<const uint8_t> stream(data + 1, std::min<size_t>(size - 1, 128));
+  checkSplit(f, stream, size_t(mode) % (stream.size() + 1));
   return 0;
 }
