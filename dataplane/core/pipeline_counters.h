@@ -136,6 +136,9 @@
   X(ids_http_request_bodies, "HTTP upload bodies that did not come with their head, scanned as http.request_body where they ended") \
   X(ids_request_body_limit, "HTTP upload bodies scanned at the inspection limit: the rest is not part of the buffer") \
   X(ids_request_body_early, "HTTP upload bodies scanned before their end, their new bytes holding a drop rule's fast pattern") \
+  X(ids_request_decoded, "HTTP upload bodies decoded (gzip/deflate) before their scan")      \
+  X(ids_request_decode_failed, "HTTP upload bodies not what their Content-Encoding says: scanned as sent") \
+  X(ids_request_coding_unsupported, "HTTP upload bodies with a coding not decoded (br, 3+ layers): scanned as sent") \
   X(ids_request_unbuffered, "HTTP upload bodies that found no free body buffer: ids.on_fault decided") \
   X(ids_http_response_broken, "server streams the HTTP response follower could not read: not followed") \
   LBG_HA_SYNC_WORKER_COUNTERS(X)

@@ -42,6 +42,7 @@
 #include "dataplane/core/pipeline.h"
 #include "dataplane/ids/engine.h"
 #include "dataplane/ids/http_head_buffers.h"
+#include "dataplane/ids/http_response_buffers.h"
 #include "dataplane/inspect/http/request.h"
 #include "policy/snapshot.h"
 
@@ -65,6 +66,7 @@ bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodie
   }
   q.headLen = uint16_t(std::min<size_t>(head.size(), IdsBodies::kHeadLimit));
   std::memcpy(bodies.head(q.slot), head.data(), q.headLen);
+  q.encoded = ids::requestContentCodings(head).any();
   return true;
 }
 
@@ -89,6 +91,21 @@ void requestBuffers(IdsRequestFlow& q, IdsBodies& bodies, inspect::HttpRequestHe
                     std::span<const uint8_t>(bodies.data(q.slot), q.bodyLen));
 }
 
+// A body the client sent with a Content-Encoding is decoded before its scan, as a response's
+// (the worker's BodyDecoder, bounded by the same limit), so gzip does not hide an upload from
+// http.request_body rules; one that does not decode, or names another coding, is scanned as
+// sent (as Suricata does).
+enum class Decoding { Unsupported, Failed, Decoded };
+Decoding decodeRequestBody(IdsRequestFlow& q, IdsBodies& bodies, ids::BufferSet& buffers) {
+  const ids::RequestCodings codings = ids::requestContentCodings({bodies.head(q.slot), q.headLen});
+  if (codings.unsupported) return Decoding::Unsupported;
+  const ids::BodyDecoder::Result decoded =
+      bodies.decoder().decode(codings.list(), {bodies.data(q.slot), q.bodyLen});
+  if (!decoded.ok) return Decoding::Failed;
+  buffers.set(ids::Buffer::HttpRequestBody, decoded.body);
+  return Decoding::Decoded;
+}
+
 }  // namespace
 
 bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q,
@@ -98,6 +115,19 @@ bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlo
   inspect::HttpRequestHead parsed{};
   ids::BufferSet buffers;
   requestBuffers(q, bodies, parsed, buffers);
+  if (q.encoded) {
+    switch (decodeRequestBody(q, bodies, buffers)) {
+      case Decoding::Unsupported:
+        ++counters_.ids_request_coding_unsupported;
+        break;
+      case Decoding::Failed:
+        ++counters_.ids_request_decode_failed;
+        break;
+      case Decoding::Decoded:
+        ++counters_.ids_request_decoded;
+        break;
+    }
+  }
   ids::Engine::setTime(scratch, now_);
   const ids::ScanResult r =
       snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, scratch, kBody);
@@ -108,7 +138,11 @@ bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlo
 bool Pipeline::idsRequestBodyEarly(Entry& e, ids::FlowIdsState& st, IdsRequestFlow& q,
                                    IdsBodies& bodies, ids::Scratch& scratch) {
   const ids::Engine& engine = *snap_->idsEngine();
-  if (!engine.blocksEarly(ids::Buffer::HttpRequestBody) || q.bodyLen == q.checkedLen) return true;
+  // An encoded body is judged decoded, where it ends (a prefix of a gzip stream is not searched).
+  if (!engine.blocksEarly(ids::Buffer::HttpRequestBody) || q.bodyLen == q.checkedLen ||
+      q.encoded) {
+    return true;
+  }
   const uint32_t from = q.checkedLen > kEarlyOverlap ? q.checkedLen - kEarlyOverlap : 0;
   q.checkedLen = q.bodyLen;
   if (!engine.earlyHit(ids::Buffer::HttpRequestBody, ids::kToServer,

@@ -555,6 +555,8 @@ bool setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
   if (!head.hasContentLength || head.contentLengthBad || head.contentLength == 0) return true;
   const auto body = request.subspan(std::min<size_t>(head.headLength, request.size()));
   if (head.contentLength > body.size()) return false;
+  // An encoded body is gathered too, to be decoded before its scan (pipeline_http_request.cc).
+  if (ids::requestContentCodings(request.first(head.headLength)).any()) return false;
   b.set(ids::Buffer::HttpRequestBody, body.first(size_t(head.contentLength)));
   return true;
 }

@@ -182,6 +182,27 @@ bool closeHttpResponse(HttpResponseState& s) {
   return true;
 }
 
+RequestCodings requestContentCodings(std::span<const uint8_t> head) {
+  HttpResponseState s;
+  std::string_view rest(reinterpret_cast<const char*>(head.data()), head.size());
+  for (bool first = true; !rest.empty(); first = false) {
+    const size_t lf = rest.find('\n');
+    const std::string_view l = trim(rest.substr(0, lf));
+    rest = lf == std::string_view::npos ? std::string_view() : rest.substr(lf + 1);
+    if (first || l.empty()) continue;  // the request line; the end of the head
+    const size_t colon = l.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view name = trim(l.substr(0, colon));
+    if (name.size() == 16 && startsWithNoCase(name, "content-encoding"))
+      contentEncoding(s, trim(l.substr(colon + 1)), false);
+  }
+  RequestCodings out;
+  std::copy(s.codings, s.codings + s.codingCount, out.codings);
+  out.count = s.codingCount;
+  out.unsupported = s.codingUnsupported;
+  return out;
+}
+
 HttpResponseStep stepHttpResponse(HttpResponseState& s, std::span<const uint8_t> in) {
   switch (s.phase) {
     case Phase::Broken:

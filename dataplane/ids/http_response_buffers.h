@@ -87,4 +87,17 @@ HttpResponseStep stepHttpResponse(HttpResponseState& s, std::span<const uint8_t>
 // (as an End step would say; nothing follows a close).
 bool closeHttpResponse(HttpResponseState& s);
 
+// The content codings of a request head's Content-Encoding fields (an upload's body, decoded
+// before its http.request_body scan as a response's is for file.data: Suricata 7 decompresses
+// request bodies too, suricata-verify http-post-data-decompression), read as a response's are.
+struct RequestCodings {
+  HttpResponseState::Coding codings[HttpResponseState::kMaxCodings] = {};
+  uint8_t count = 0;
+  bool unsupported = false;  // a coding not decoded (br, compress, ...) or more layers
+  bool any() const { return count > 0 || unsupported; }
+  std::span<const HttpResponseState::Coding> list() const { return {codings, count}; }
+};
+// `head`: the request line and header fields as sent (CRLF lines, the empty line optional).
+RequestCodings requestContentCodings(std::span<const uint8_t> head);
+
 }  // namespace lbg::ids

@@ -172,5 +172,25 @@ TEST(HttpResponseFollower, ContentCodingsAreRead) {
   EXPECT_TRUE(s.contentCodings().empty());
 }
 
+// A request head's Content-Encoding is read as a response's: codings in order across fields,
+// identity skipped, names case-insensitive; anything else is unsupported.
+TEST(RequestCodings, ReadFromTheHeadsFields) {
+  auto of = [](std::string_view head) {
+    return requestContentCodings({reinterpret_cast<const uint8_t*>(head.data()), head.size()});
+  };
+  using C = HttpResponseState::Coding;
+  const RequestCodings none = of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_FALSE(none.any());
+  const RequestCodings two =
+      of("POST /content-encoding: br HTTP/1.1\r\ncontent-ENCODING: x-gzip\r\nX: y\r\n"
+         "Content-Encoding: identity, deflate\r\n\r\n");
+  ASSERT_EQ(two.count, 2);
+  EXPECT_EQ(two.codings[0], C::Gzip);
+  EXPECT_EQ(two.codings[1], C::Deflate);
+  EXPECT_FALSE(two.unsupported);
+  EXPECT_TRUE(of("PUT / HTTP/1.1\r\nContent-Encoding: br\r\n\r\n").unsupported);
+  EXPECT_TRUE(of("PUT / HTTP/1.1\r\nContent-Encoding: gzip,gzip,gzip\r\n\r\n").unsupported);
+}
+
 }  // namespace
 }  // namespace lbg::ids

@@ -3,7 +3,8 @@
 // input, a body slice lies inside it, the body bytes handed out equal the state's count, and the
 // same bytes in one segment are reported the same (the follower does not depend on where a
 // segment ends). Each ended body goes through the content-coding decoder with the codings its
-// head named (its output bounded by the limit, the same however the bytes were cut).
+// head named (its output bounded by the limit, the same however the bytes were cut). The same
+// bytes read as a request head give at most two codings (requestContentCodings).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -75,5 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const size_t cut = size_t(data[0] & 0x3f) + 1;
   if (run(data + 1, size - 1, cut) != run(data + 1, size - 1, size)) std::abort();
+  const lbg::ids::RequestCodings codings = lbg::ids::requestContentCodings({data + 1, size - 1});
+  if (codings.count > lbg::ids::HttpResponseState::kMaxCodings) std::abort();
   return 0;
 }
