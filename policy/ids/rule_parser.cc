@@ -511,9 +511,9 @@ class Parser {
     auto item = std::move(from.items.back());
     from.items.pop_back();
     const int source = lastContentBuffer_;
-    int k = selectBuffer(to);
+    int k = selectBuffer(to);  // may grow rule_.buffers: `from` is not used after this
     rule_.buffers[k].items.push_back(std::move(item));
-    if (from.items.empty() && !from.bsize) {
+    if (rule_.buffers[source].items.empty() && !rule_.buffers[source].bsize) {
       // Nothing left to look for in the payload: the rule is no payload rule.
       rule_.buffers.erase(rule_.buffers.begin() + source);
       if (k > source) --k;
