@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dataplane/ids/http_head_buffers.h"
+
 #include <algorithm>
 #include <string>
 
@@ -802,6 +804,34 @@ TEST(IdsEngine, ThresholdAndDetectionFilterAreApplied) {
   Engine::setTime(*f.scratch, 62'000'000'000ull);  // a new window
   EXPECT_EQ(sids(f.send("lim")), std::vector<uint32_t>{180});
   EXPECT_FALSE(f.send("lim").thresholdFull);
+}
+
+// http.uri is the target normalised as Suricata does (http_uri.h), built from a request head as
+// the pipeline builds it: the usual evasions of a rule on /evil.php match it, and http.uri.raw
+// (and urilen:...,raw) still read the target as sent.
+TEST(IdsEngine, HttpUriNormalisedAndRaw) {
+  Fixture f(
+      "alert http any any -> any any (flow:to_server; http.uri; content:\"/evil.php\"; "
+      "startswith; sid:140;)\n"
+      "alert http any any -> any any (flow:to_server; http.uri.raw; content:\"%65vil\"; "
+      "sid:141;)\n"
+      "alert http any any -> any any (flow:to_server; urilen:>20,raw; sid:142;)\n",
+      {}, 6, AppProto::Http);
+  auto scratch = std::make_unique<HttpHeadScratch>();
+  auto scan = [&](const std::string& target) {
+    const std::string head = "GET " + target + " HTTP/1.1\r\nHost: h.example\r\n\r\n";
+    BufferSet b;
+    EXPECT_GT(fillHttpHeadBuffers(bytesOf(head), *scratch, b), 0u);
+    return sorted(sids(f.engine->scanBuffers(f.state, kToServer, b, *f.scratch)));
+  };
+  using V = std::vector<uint32_t>;
+  EXPECT_EQ(scan("/evil.php"), V{140});
+  EXPECT_EQ(scan("/%65vil.php"), (V{140, 141}));
+  EXPECT_EQ(scan("/a/../evil.php"), V{140});
+  EXPECT_EQ(scan("//evil.php"), V{140});
+  EXPECT_EQ(scan("/x/%2e%2e\\evil.php?q=1"), (V{140, 142}));  // raw length 24
+  EXPECT_EQ(scan("http://h.example/evil.php"), (V{140, 142}));
+  EXPECT_EQ(scan("/good.php"), V{});
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/ids/http_uri.h"
+
 namespace lbg::ids {
 
 namespace {
@@ -16,6 +18,10 @@ bool sameName(const uint8_t* a, size_t alen, const uint8_t* b, size_t blen) {
   for (size_t i = 0; i < alen; ++i)
     if (lower(a[i]) != lower(b[i])) return false;
   return true;
+}
+
+bool isExactly(std::span<const uint8_t> a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), b.size()) == 0;
 }
 
 bool isName(const uint8_t* a, size_t alen, std::string_view lowerName) {
@@ -153,8 +159,14 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   const auto sp1 = std::find(requestLine.begin(), requestLine.end(), uint8_t(' '));
   if (sp1 != requestLine.end()) {
     const auto sp2 = std::find(sp1 + 1, requestLine.end(), uint8_t(' '));
-    out.set(Buffer::HttpMethod, std::span<const uint8_t>{requestLine.begin(), sp1});
-    out.set(Buffer::HttpUri, std::span<const uint8_t>{sp1 + 1, sp2});
+    const std::span<const uint8_t> method{requestLine.begin(), sp1};
+    const std::span<const uint8_t> target{sp1 + 1, sp2};
+    out.set(Buffer::HttpMethod, method);
+    out.set(Buffer::HttpUriRaw, target);
+    // libhtp reads CONNECT's target as an authority (case-sensitive method name).
+    const bool connect = isExactly(method, "CONNECT");
+    out.set(Buffer::HttpUri,
+            std::span<const uint8_t>{s.uri, normaliseHttpUri(target, connect, s.uri)});
   }
   return at;
 }

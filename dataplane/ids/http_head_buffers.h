@@ -2,8 +2,8 @@
 
 // The sticky buffers of one HTTP/1.x request head, built as Suricata 7 builds them from libhtp's
 // transaction, so that ET rules written for Suricata match the same bytes here:
-//   http.method, http.uri       the request line's tokens (the target as sent: lbg has no
-//                               http.uri normalisation yet, README known limits)
+//   http.method, http.uri.raw   the request line's first two tokens as sent
+//   http.uri                    the target normalised as Suricata 7 does (http_uri.h)
 //   http.request_line           the request line without its CRLF
 //   http.header                 every field but Cookie as `Name: value\r\n`, values trimmed,
 //                               repeated names merged into the first (`, `) in first-seen order
@@ -38,6 +38,7 @@ struct HttpHeadScratch {
   uint8_t names[kMaxBytes];
   // Merged values of the single-field buffers (a value that occurs once points into the head).
   uint8_t merged[4][kMaxBytes];
+  uint8_t uri[kMaxHead];  // http.uri, never longer than the target
   struct Line {
     uint16_t nameOff, nameLen, valueOff, valueLen;
     int16_t next;  // the next line of the same name, -1 none

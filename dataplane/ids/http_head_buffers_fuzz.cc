@@ -1,11 +1,19 @@
 // libFuzzer target: arbitrary bytes as a request head. Beyond "no crash" (ASan/UBSan): a set
 // buffer lies inside the input or the scratch, the reported length never exceeds the input, and
-// http.header_names is framed by CRLFs as Suricata's is.
+// http.header_names is framed by CRLFs as Suricata's is. The same bytes as a request target
+// through the http.uri normaliser (http_uri.h): never longer than the target (written into a
+// buffer of exactly that size, so ASan sees any write past it), and idempotent where libhtp's
+// steps are: removing dot segments twice gives the same path, and a normalised path without
+// bytes a later pass would decode again (`%`, `\`, non-ASCII) or read otherwise (`?`, `#`,
+// `:`) normalises to itself.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "dataplane/ids/http_head_buffers.h"
+#include "dataplane/ids/http_uri.h"
 
 namespace {
 
@@ -13,6 +21,33 @@ using namespace lbg::ids;
 
 bool inside(std::span<const uint8_t> part, const uint8_t* begin, size_t size) {
   return part.empty() || (part.data() >= begin && part.data() + part.size() <= begin + size);
+}
+
+bool stable(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i] == '%' || p[i] == '\\' || p[i] >= 0x80 || p[i] == '?' || p[i] == '#' || p[i] == ':')
+      return false;
+  return true;
+}
+
+bool same(const uint8_t* a, const uint8_t* b, size_t n) {  // memcmp, which wants non-null
+  return n == 0 || std::memcmp(a, b, n) == 0;
+}
+
+void checkUri(const uint8_t* data, size_t size) {
+  std::vector<uint8_t> out(size);  // exactly the bound: a longer result overflows under ASan
+  const size_t n = normaliseHttpUri({data, size}, size > 0 && (data[0] & 1), out);
+  if (n > size) std::abort();
+  std::vector<uint8_t> twice(out.begin(), out.begin() + long(n));
+  if (stable(twice.data(), n) && (n == 0 || twice[0] == '/')) {
+    std::vector<uint8_t> again(n);
+    const size_t m = normaliseHttpUri({twice.data(), n}, false, again);
+    if (m != n || !same(again.data(), twice.data(), n)) std::abort();
+  }
+  std::vector<uint8_t> path(data, data + size);
+  const size_t p1 = removeDotSegments(path.data(), path.size());
+  const std::vector<uint8_t> once(path.begin(), path.begin() + long(p1));
+  if (removeDotSegments(path.data(), p1) != p1 || !same(path.data(), once.data(), p1)) std::abort();
 }
 
 }  // namespace
@@ -29,5 +64,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto names = set.bytes[int(Buffer::HttpHeaderNames)];
     if (names.size() < 4 || names[0] != '\r' || names[names.size() - 1] != '\n') std::abort();
   }
+  checkUri(data, size);
   return 0;
 }

@@ -44,6 +44,21 @@ TEST(HttpHeadBuffers, ResponseHead) {
   EXPECT_EQ(f.set.bytes[int(Buffer::HttpRequestLine)].data(), nullptr);
   EXPECT_EQ(f.set.bytes[int(Buffer::HttpMethod)].data(), nullptr);
   EXPECT_EQ(f.set.bytes[int(Buffer::HttpUri)].data(), nullptr);
+  EXPECT_EQ(f.set.bytes[int(Buffer::HttpUriRaw)].data(), nullptr);
+}
+
+// http.uri normalised into the scratch (http_uri.h), http.uri.raw as sent; CONNECT's target
+// is an authority: an empty http.uri, as libhtp gives no path.
+TEST(HttpHeadBuffers, UriNormalisedAndRaw) {
+  const std::string get = "GET /a/..//b/%63.php HTTP/1.1\r\nHost: h\r\n\r\n";
+  Filled f = fill(get);
+  EXPECT_EQ(text(f.set, Buffer::HttpUri), "/b/c.php");
+  EXPECT_EQ(text(f.set, Buffer::HttpUriRaw), "/a/..//b/%63.php");
+  const std::string connect = "CONNECT h.example:443 HTTP/1.1\r\nHost: h.example\r\n\r\n";
+  f = fill(connect);
+  EXPECT_EQ(text(f.set, Buffer::HttpUri), "");
+  EXPECT_NE(f.set.bytes[int(Buffer::HttpUri)].data(), nullptr);
+  EXPECT_EQ(text(f.set, Buffer::HttpUriRaw), "h.example:443");
 }
 
 TEST(HttpHeadBuffers, SuricataShapes) {
@@ -56,6 +71,7 @@ TEST(HttpHeadBuffers, SuricataShapes) {
   EXPECT_EQ(text(f.set, Buffer::HttpRequestLine), "POST /up?x=1 HTTP/1.1");
   EXPECT_EQ(text(f.set, Buffer::HttpMethod), "POST");
   EXPECT_EQ(text(f.set, Buffer::HttpUri), "/up?x=1");
+  EXPECT_EQ(text(f.set, Buffer::HttpUriRaw), "/up?x=1");
   EXPECT_EQ(text(f.set, Buffer::HttpUserAgent), "curl/7.88");  // OWS trimmed both sides
   EXPECT_EQ(text(f.set, Buffer::HttpCookie), "s=1");
   EXPECT_EQ(text(f.set, Buffer::HttpContentType), "text/plain");

@@ -23,6 +23,7 @@ const BufferInfo& bufferInfo(Buffer b) {
       {"http.response_body", nullptr, kToClient},
       {"file.data", "file_data", kBothDirections},
       {"dns.query", "dns_query", kToServer},
+      {"http.uri.raw", nullptr, kToServer},
   };
   return kInfo[int(b)];
 }

@@ -39,13 +39,14 @@ enum class Buffer : uint8_t {
   HttpResponseBody,
   FileData,
   DnsQuery,
+  HttpUriRaw,  // last, so the earlier values (fuzz seeds, tests) keep their meaning
   Count
 };
 inline constexpr int kBufferCount = int(Buffer::Count);
 
 struct BufferInfo {
   const char* name;  // Suricata 7 sticky-buffer keyword
-  // The Suricata 5 sticky name ET still uses (content-modifier forms like http_uri are not read).
+  // The Suricata 5 sticky name ET still uses (content modifiers like http_uri: rule_parser.cc).
   const char* legacyName;
   uint8_t directions;  // Direction bits the buffer exists in
 };

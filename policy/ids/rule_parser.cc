@@ -253,24 +253,27 @@ class Parser {
 
   bool needValue(const Option& o) { return o.hasValue || fail(o.name, "needs a value", o.column); }
 
-  // urilen:RANGE[,raw|norm] is Suricata's `http.uri; bsize:RANGE` without changing the buffer
-  // later contents go to. lbg's http.uri is the target as sent (not normalised), so raw and
-  // norm read the same bytes.
+  // urilen:RANGE[,raw|norm] is Suricata's `http.uri; bsize:RANGE` (norm, the default) or
+  // `http.uri.raw; bsize:RANGE` (raw) without changing the buffer later contents go to
+  // (detect-urilen.c: raw_buffer selects the raw URI list).
   bool urilen(const Option& o) {
     if (!needValue(o)) return false;
     std::string_view v = o.value;
+    Buffer uri = Buffer::HttpUri;
     if (const size_t comma = v.find(','); comma != std::string_view::npos) {
       const std::string_view mod = trim(v.substr(comma + 1));
       if (mod != "raw" && mod != "norm")
         return fail("urilen", "unsupported option '" + std::string(mod) + "'", o.column);
+      if (mod == "raw") uri = Buffer::HttpUriRaw;
       v = v.substr(0, comma);
     }
     Range r;
     if (!parseRange(v, r)) return fail("urilen", "bad range", o.column);
     const int saved = current_;
-    const int k = selectBuffer(Buffer::HttpUri);
+    const int k = selectBuffer(uri);
     current_ = saved;
-    if (rule_.buffers[k].bsize) return fail("urilen", "http.uri already has a bsize", o.column);
+    if (rule_.buffers[k].bsize)
+      return fail("urilen", std::string(bufferInfo(uri).name) + " already has a bsize", o.column);
     rule_.buffers[k].bsize = r;
     return true;
   }
@@ -342,6 +345,8 @@ class Parser {
     }
     if (n == "threshold" || n == "detection_filter") return threshold(o);
     if (n == "content") return content(o);
+    for (const auto& [name, buffer] : kContentModifiers)
+      if (n == name) return contentModifier(o, buffer);
     if (n == "nocase" || n == "fast_pattern" || n == "startswith" || n == "endswith")
       return flagModifier(o);
     if (n == "offset" || n == "depth" || n == "distance" || n == "within") return numberModifier(o);
@@ -480,6 +485,46 @@ class Parser {
     return true;
   }
 
+  // The Suricata 5 content modifiers (`content:"x"; http_raw_uri;`), which Suricata 7 still
+  // reads: the preceding content, with its modifiers, goes to that buffer; the sticky buffer
+  // later contents go to is unchanged. Only a payload content moves (Suricata rejects a modifier
+  // on a sticky buffer's content), and only the last item (what follows a content is its own).
+  static constexpr std::pair<std::string_view, Buffer> kContentModifiers[] = {
+      {"http_uri", Buffer::HttpUri},
+      {"http_raw_uri", Buffer::HttpUriRaw},
+      {"http_method", Buffer::HttpMethod},
+      {"http_header", Buffer::HttpHeader},
+      {"http_cookie", Buffer::HttpCookie},
+      {"http_user_agent", Buffer::HttpUserAgent},
+      {"http_client_body", Buffer::HttpRequestBody},
+      {"http_stat_code", Buffer::HttpStatCode},
+      {"http_server_body", Buffer::HttpResponseBody},
+  };
+
+  bool contentModifier(const Option& o, Buffer to) {
+    if (o.hasValue) return fail(o.name, "takes no value", o.column);
+    if (lastContentBuffer_ < 0) return fail(o.name, "needs a preceding content", o.column);
+    BufferMatches& from = rule_.buffers[lastContentBuffer_];
+    if (from.buffer == to) return true;
+    if (from.buffer != Buffer::Payload || size_t(lastContentItem_) + 1 != from.items.size())
+      return fail(o.name, "only directly after a payload content", o.column);
+    auto item = std::move(from.items.back());
+    from.items.pop_back();
+    const int source = lastContentBuffer_;
+    int k = selectBuffer(to);  // may grow rule_.buffers: `from` is not used after this
+    rule_.buffers[k].items.push_back(std::move(item));
+    if (rule_.buffers[source].items.empty() && !rule_.buffers[source].bsize) {
+      // Nothing left to look for in the payload: the rule is no payload rule.
+      rule_.buffers.erase(rule_.buffers.begin() + source);
+      if (k > source) --k;
+      if (current_ == source) current_ = -1;
+      else if (current_ > source) --current_;
+    }
+    lastContentBuffer_ = k;
+    lastContentItem_ = int(rule_.buffers[k].items.size() - 1);
+    return true;
+  }
+
   bool flagModifier(const Option& o) {
     Content* c = lastContent(o);
     if (!c) return false;
@@ -571,6 +616,9 @@ class Parser {
           break;  // rawbytes; match-limit override (lbg keeps its own limit)
         case 'U':
           b = Buffer::HttpUri;
+          break;
+        case 'I':
+          b = Buffer::HttpUriRaw;
           break;
         case 'H':
           b = Buffer::HttpHeader;

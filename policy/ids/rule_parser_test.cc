@@ -143,7 +143,31 @@ TEST(IdsRuleParser, StickyBuffersAndTransforms) {
   EXPECT_EQ(r.buffers[1].buffer, Buffer::Payload);
 }
 
-// urilen is http.uri's bsize and does not change where later contents go.
+// Suricata 5 content modifiers move the preceding payload content (and its modifiers, before
+// and after) into their buffer; a payload left without items is dropped.
+TEST(IdsRuleParser, ContentModifiers) {
+  Rule r = parse(R"(content:"GET"; http_method; content:"/a"; nocase; http_raw_uri; depth:4; )"
+                 R"(content:"/b"; http_uri; content:"c"; sid:1;)");
+  ASSERT_EQ(r.buffers.size(), 4u);
+  EXPECT_EQ(r.buffers[0].buffer, Buffer::HttpMethod);
+  EXPECT_EQ(r.buffers[1].buffer, Buffer::HttpUriRaw);
+  const Content& a = std::get<Content>(r.buffers[1].items.at(0));
+  EXPECT_TRUE(a.nocase);
+  EXPECT_EQ(a.depth, 4);
+  EXPECT_EQ(r.buffers[2].buffer, Buffer::HttpUri);
+  EXPECT_EQ(r.buffers[3].buffer, Buffer::Payload);  // "c" stays in the payload
+  EXPECT_EQ(r.buffers[3].items.size(), 1u);
+  r = parse(R"(http.uri; content:"/x"; http_uri; sid:1;)");  // already there
+  EXPECT_EQ(r.buffers.size(), 1u);
+  EXPECT_EQ(reject("alert tcp any any -> any any (http_raw_uri; sid:1;)").keyword, "http_raw_uri");
+  EXPECT_EQ(
+      reject(R"(alert tcp any any -> any any (http.uri; content:"a"; http_raw_uri; sid:1;))")
+          .keyword,
+      "http_raw_uri");
+}
+
+// urilen is http.uri's bsize (http.uri.raw's with `raw`) and does not change where later
+// contents go.
 TEST(IdsRuleParser, UrilenIsTheUriLength) {
   Rule r = parse(R"(content:"a"; urilen:>5,norm; content:"b"; sid:1;)", "alert http any any -> any any");
   ASSERT_EQ(r.buffers.size(), 2u);
@@ -153,10 +177,16 @@ TEST(IdsRuleParser, UrilenIsTheUriLength) {
   ASSERT_TRUE(r.buffers[1].bsize);
   EXPECT_EQ(r.buffers[1].bsize->op, Range::Op::Gt);
   EXPECT_EQ(r.buffers[1].bsize->lo, 5u);
-  r = parse(R"(http.uri; content:"/x"; urilen:2<>9, raw; content:"y"; sid:1;)");
+  r = parse(R"(http.uri; content:"/x"; urilen:2<>9; content:"y"; sid:1;)");
   ASSERT_EQ(r.buffers.size(), 1u);
   EXPECT_EQ(r.buffers[0].items.size(), 2u);
   EXPECT_EQ(r.buffers[0].bsize->op, Range::Op::Between);
+  r = parse(R"(http.uri; content:"/x"; urilen:2<>9, raw; content:"y"; sid:1;)");
+  ASSERT_EQ(r.buffers.size(), 2u);
+  EXPECT_EQ(r.buffers[0].items.size(), 2u);  // "y" stays in http.uri
+  EXPECT_FALSE(r.buffers[0].bsize);
+  EXPECT_EQ(r.buffers[1].buffer, Buffer::HttpUriRaw);
+  EXPECT_EQ(r.buffers[1].bsize->op, Range::Op::Between);
   r = parse("urilen:1; sid:1;");
   EXPECT_EQ(r.buffers.at(0).buffer, Buffer::HttpUri);
   EXPECT_EQ(reject("alert tcp any any -> any any (urilen:3,odd; sid:1;)").keyword, "urilen");
@@ -174,8 +204,12 @@ TEST(IdsRuleParser, Pcre) {
   ASSERT_EQ(r.buffers.size(), 2u);
   EXPECT_EQ(r.buffers[1].buffer, Buffer::HttpUri);
   EXPECT_TRUE(std::get<Pcre>(r.buffers[1].items[0]).negated);
-  auto e = reject(R"(alert tcp any any -> any any (pcre:"/x/I"; sid:1;))");
-  EXPECT_EQ(e.keyword, "pcre/I");
+  r = parse(R"(http.uri.raw; content:"%2e"; pcre:"/x/I"; sid:1;)");
+  ASSERT_EQ(r.buffers.size(), 1u);  // /I: the raw URI
+  EXPECT_EQ(r.buffers[0].buffer, Buffer::HttpUriRaw);
+  EXPECT_EQ(r.buffers[0].items.size(), 2u);
+  auto e = reject(R"(alert tcp any any -> any any (pcre:"/x/Z"; sid:1;))");
+  EXPECT_EQ(e.keyword, "pcre/Z");
   EXPECT_EQ(reject(R"(alert tcp any any -> any any (pcre:"x"; sid:1;))").keyword, "pcre");
 }
 
