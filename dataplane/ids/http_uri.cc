@@ -16,7 +16,8 @@ struct BestFit {
 
 // libhtp's default best-fit map (htp_config.c bestfit_1252, Windows' best fit of U+0100..U+FFFF
 // to code page 1252), sorted by code point; U+FF01..U+FF5E (full-width ASCII) are computed
-// instead (bestFit()). A code point not listed becomes `?`.
+// instead (bestFit()). A code point not listed becomes `?`. The table is libhtp's (BSD-3-Clause,
+// Copyright 2009-2010 OISF, 2010-2013 Qualys, Inc.; pkg/debian/copyright).
 constexpr BestFit kBestFit[] = {
     {0x0100, 'A'}, {0x0101, 'a'}, {0x0102, 'A'}, {0x0103, 'a'}, {0x0104, 'A'}, {0x0105, 'a'},
     {0x0106, 'C'}, {0x0107, 'c'}, {0x0108, 'C'}, {0x0109, 'c'}, {0x010a, 'C'}, {0x010b, 'c'},
