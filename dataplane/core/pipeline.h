@@ -369,6 +369,12 @@ class Pipeline {
   bool idsScans(const Entry& e) const;
   bool idsHttpHead(Entry& e, std::span<const uint8_t> request,
                    const inspect::HttpRequestHead& head);
+  // The first client bytes of a TCP flow allowed without a name (by address: no HTTP follower)
+  // that begin with an HTTP request line (stageIds): the IDS takes the flow for HTTP, as
+  // Suricata's protocol detection would, and scans that request's head as sticky buffers; false
+  // when it denied the flow.
+  bool idsHttpByContent(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& resp,
+                        std::span<const uint8_t> bytes, Unit& u, TxSink& tx);
   // tls.cert_subject / tls.cert_issuer of a verified TLS ≤ 1.2 server's leaf (pipeline_cert.cc,
   // before the held flight leaves); false when it denied the flow.
   bool idsCertNames(Entry& e, std::span<const uint8_t> chain);

@@ -37,6 +37,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <new>
 #include <type_traits>
@@ -76,6 +77,8 @@ struct IdsFlow {
   IdsResponseFlow resp;  // the server's HTTP responses (pipeline_http_response.cc)
   IdsRequestFlow req;    // the client's upload in flight (pipeline_http_request.cc)
   ids::DnsTcpQueries dnsTcp;  // the client's DNS-over-TCP messages (dns.query)
+  bool httpProbed = false;     // the client's first bytes were looked at for an HTTP request
+  bool httpByContent = false;  // ... and were one: the IDS takes the flow for HTTP
 };
 
 uint64_t mix(uint64_t x) {
@@ -280,6 +283,22 @@ bool isHeadRequest(std::span<const uint8_t> request) {
   return request.size() >= sizeof kHead && std::equal(kHead, kHead + sizeof kHead, request.data());
 }
 
+// An HTTP/1.x request line at the start of `b`: a method token, a space, a target, a space,
+// `HTTP/` and a digit (what Suricata's protocol detection takes for HTTP, roughly; the line's
+// end may lie in a later segment).
+bool looksLikeHttpRequest(std::span<const uint8_t> b) {
+  size_t i = 0;
+  while (i < b.size() && i < 24 && ((b[i] >= 'A' && b[i] <= 'Z') || b[i] == '-' || b[i] == '_')) ++i;
+  if (i == 0 || i >= b.size() || b[i] != ' ') return false;
+  size_t j = i + 1;
+  while (j < b.size() && b[j] != ' ' && b[j] != '\r' && b[j] != '\n') ++j;
+  if (j == i + 1 || j >= b.size() || b[j] != ' ') return false;
+  static constexpr uint8_t kVersion[] = {'H', 'T', 'T', 'P', '/'};
+  return b.size() >= j + 1 + sizeof kVersion + 1 &&
+         std::equal(kVersion, kVersion + sizeof kVersion, b.data() + j + 1) &&
+         b[j + 1 + sizeof kVersion] >= '0' && b[j + 1 + sizeof kVersion] <= '9';
+}
+
 uint32_t dataSeqOf(const packet::PacketView& v) {
   return (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
 }
@@ -410,6 +429,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   } else {
     ids::FlowIdsState& st = f->st;
     st.tuple.app = idsApp(e.user.appProto);
+    if (st.tuple.app == ids::AppProto::Unknown && f->httpByContent) st.tuple.app = ids::AppProto::Http;
     st.tuple.established = e.key.proto == kTcp
                                ? e.meta.tcpState >= flow::TcpState::Established
                                : e.meta.pkts[0] > 0 && e.meta.pkts[1] > 0;
@@ -441,6 +461,18 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     }
     counters_.ids_scanned_bytes += bytes.size();
     ids::Engine::setTime(*ids_->scratch, now_);
+    // HTTP on a flow allowed by address: no HTTP follower runs, so `alert http` rules and the
+    // http.* buffers would never apply; the client's first bytes decide, as Suricata's protocol
+    // detection does (the first request's head only: later requests are not followed).
+    if (fromInitiator && e.key.proto == kTcp && !f->httpProbed &&
+        st.tuple.app == ids::AppProto::Unknown) {
+      f->httpProbed = true;
+      if (st.streamBytes[0] == 0 && looksLikeHttpRequest(bytes)) {
+        f->httpByContent = true;
+        if (!idsHttpByContent(e, st, f->resp, bytes, u, tx)) return false;
+        if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule
+      }
+    }
     if (fromInitiator && st.tuple.app == ids::AppProto::Dns &&
         !(e.key.proto == kTcp ? idsDnsTcp(e, st, f->dnsTcp, bytes, u, tx)
                               : idsDnsQuery(e, st, bytes, u, tx))) {
@@ -585,6 +617,29 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
     return false;
   }
   return bodyHere || idsRequestBodyBegin(e, f->req, ids_->bodies, headBytes);
+}
+
+bool Pipeline::idsHttpByContent(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& resp,
+                                std::span<const uint8_t> bytes, Unit& u, TxSink& tx) {
+  st.tuple.app = ids::AppProto::Http;
+  ++counters_.ids_http_by_content;
+  noteHttpRequest(resp.http, isHeadRequest(bytes));
+  ids::BufferSet buffers;
+  // A head not complete in this segment: the flow is HTTP to the rules, its head gives no buffer.
+  if (ids::fillHttpHeadBuffers(bytes, *ids_->httpHead, buffers) == 0) return true;
+  inspect::HttpRequestHead head{};
+  char host[sizeof head.host];
+  if (inspect::parseHttpRequestHead(bytes, head) == inspect::Status::Done) {
+    if (head.hasHost) {  // Suricata's http.host: lowercased, without the port
+      for (uint16_t i = 0; i < head.hostLen; ++i)
+        host[i] = char(std::tolower(static_cast<unsigned char>(head.host[i])));
+      buffers.set(ids::Buffer::HttpHost, std::string_view(host, head.hostLen));
+    }
+    setRequestBody(buffers, head, bytes);  // a whole, unencoded body only: no follower gathers
+  }
+  ids::Engine::setTime(*ids_->scratch, now_);
+  return idsAct(e, snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, *ids_->scratch),
+                nullptr, &u, true, &tx);
 }
 
 inspect::HttpBodySink* Pipeline::idsRequestSink(Entry& e) {

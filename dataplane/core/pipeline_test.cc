@@ -2289,6 +2289,41 @@ TEST_F(PipelineIdsTest, GzipUploadIsDecodedBeforeItsScan) {
   EXPECT_EQ(verdicts().back()["action"], "allow");
 }
 
+class PipelineIdsAddressTest : public PipelineIdsTest {
+ protected:
+  std::string policyText() override {
+    std::string yaml = PipelineIdsTest::policyText();
+    yaml.insert(yaml.find("ids:\n"),
+                "  - name: http-partner\n    kind: lgwan-asp\n    cidr: [198.18.0.0/24]\n"
+                "    ports: [tcp/8080]\n");
+    return yaml;
+  }
+  const IpAddr portal_ = *IpAddr::parse("198.18.0.10");
+};
+
+// HTTP to a service allowed by address: no name is judged, so no HTTP follower runs; the IDS
+// takes the flow for HTTP from its first bytes, as Suricata's protocol detection does, so `http`
+// rules and the first request's buffers apply (a drop on http.user_agent, an alert on the
+// normalised http.uri).
+TEST_F(PipelineIdsAddressTest, HttpAllowedByAddressIsInspectedAsHttp) {
+  const std::string req =
+      "GET /%73ecret HTTP/1.1\r\nHost: 198.18.0.10:8080\r\nUser-Agent: EvilBot/1.0\r\n\r\n";
+  sendSegments(portal_, 8080, handshake(portal_, 8080, 40090), Bytes(req.begin(), req.end()),
+               1000, false, 40090);
+  EXPECT_FALSE(forwardedContains("EvilBot"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1004");
+  std::vector<int> sids;
+  for (const auto& a : alerts()) sids.push_back(a["alert"]["signature_id"]);
+  EXPECT_EQ(std::count(sids.begin(), sids.end(), 1002), 1);  // http.uri: /secret
+  EXPECT_EQ(pipeline_->counters().ids_http_by_content, 1u);
+  // Another protocol on the same service is not taken for HTTP.
+  const std::string other = "HELLO partner-protocol 1\r\nUser-Agent: EvilBot\r\n";
+  sendSegments(portal_, 8080, handshake(portal_, 8080, 40091), Bytes(other.begin(), other.end()),
+               1000, false, 40091);
+  EXPECT_TRUE(forwardedContains("HELLO partner-protocol"));
+  EXPECT_EQ(pipeline_->counters().ids_http_by_content, 1u);
+}
+
 // ips mode: a drop rule that a prefix of the body cannot fool stops the upload at the segment
 // that carries its pattern, before its end (whole in one segment, or cut by a segment boundary).
 TEST_F(PipelineIdsTest, UploadIsStoppedWhereItsBodySoFarMatches) {
