@@ -283,22 +283,6 @@ bool isHeadRequest(std::span<const uint8_t> request) {
   return request.size() >= sizeof kHead && std::equal(kHead, kHead + sizeof kHead, request.data());
 }
 
-// An HTTP/1.x request line at the start of `b`: a method token, a space, a target, a space,
-// `HTTP/` and a digit (what Suricata's protocol detection takes for HTTP, roughly; the line's
-// end may lie in a later segment).
-bool looksLikeHttpRequest(std::span<const uint8_t> b) {
-  size_t i = 0;
-  while (i < b.size() && i < 24 && ((b[i] >= 'A' && b[i] <= 'Z') || b[i] == '-' || b[i] == '_')) ++i;
-  if (i == 0 || i >= b.size() || b[i] != ' ') return false;
-  size_t j = i + 1;
-  while (j < b.size() && b[j] != ' ' && b[j] != '\r' && b[j] != '\n') ++j;
-  if (j == i + 1 || j >= b.size() || b[j] != ' ') return false;
-  static constexpr uint8_t kVersion[] = {'H', 'T', 'T', 'P', '/'};
-  return b.size() >= j + 1 + sizeof kVersion + 1 &&
-         std::equal(kVersion, kVersion + sizeof kVersion, b.data() + j + 1) &&
-         b[j + 1 + sizeof kVersion] >= '0' && b[j + 1 + sizeof kVersion] <= '9';
-}
-
 uint32_t dataSeqOf(const packet::PacketView& v) {
   return (v.tcpFlags & kTcpSyn) ? v.seq + 1 : v.seq;
 }
@@ -467,7 +451,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     if (fromInitiator && e.key.proto == kTcp && !f->httpProbed &&
         st.tuple.app == ids::AppProto::Unknown) {
       f->httpProbed = true;
-      if (st.streamBytes[0] == 0 && looksLikeHttpRequest(bytes)) {
+      if (st.streamBytes[0] == 0 && ids::startsWithHttpRequestLine(bytes)) {
         f->httpByContent = true;
         if (!idsHttpByContent(e, st, f->resp, bytes, u, tx)) return false;
         if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule

@@ -171,4 +171,19 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   return at;
 }
 
+bool startsWithHttpRequestLine(std::span<const uint8_t> b) {
+  size_t i = 0;
+  while (i < b.size() && i < 24 && ((b[i] >= 'A' && b[i] <= 'Z') || b[i] == '-' || b[i] == '_')) ++i;
+  if (i == 0 || i >= b.size() || b[i] != ' ') return false;
+  size_t j = i + 1;
+  while (j < b.size() && b[j] != ' ' && b[j] != '\r' && b[j] != '\n') ++j;
+  if (j == i + 1 || j >= b.size() || b[j] != ' ') return false;
+  static constexpr std::string_view kVersion = "HTTP/";
+  const size_t digit = j + 1 + kVersion.size();
+  if (b.size() <= digit) return false;
+  for (size_t k = 0; k < kVersion.size(); ++k)
+    if (b[j + 1 + k] != uint8_t(kVersion[k])) return false;
+  return b[digit] >= '0' && b[digit] <= '9';
+}
+
 }  // namespace lbg::ids

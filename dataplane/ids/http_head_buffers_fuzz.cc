@@ -65,5 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (names.size() < 4 || names[0] != '\r' || names[names.size() - 1] != '\n') std::abort();
   }
   checkUri(data, size);
+  // A request line found in a prefix is found in the whole input.
+  if (startsWithHttpRequestLine({data, size / 2}) && !startsWithHttpRequestLine({data, size}))
+    std::abort();
   return 0;
 }

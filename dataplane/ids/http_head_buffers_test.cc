@@ -126,5 +126,21 @@ TEST(HttpHeadBuffers, LongestHeadFitsTheBuffers) {
   EXPECT_EQ(text(f.set, Buffer::HttpHeader), merged + "\r\n");
 }
 
+TEST(HttpRequestLine, WhatTheIdsTakesForHttp) {
+  auto line = [](std::string_view s) {
+    return startsWithHttpRequestLine({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+  };
+  EXPECT_TRUE(line("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_TRUE(line("POST /up?x=1 HTTP/1.0"));  // the line's end in a later segment
+  EXPECT_TRUE(line("M-SEARCH * HTTP/1.1\r\n"));
+  EXPECT_FALSE(line("GET / HTTP/"));            // no version digit yet
+  EXPECT_FALSE(line("get / HTTP/1.1\r\n"));    // methods are tokens in capitals
+  EXPECT_FALSE(line("GET  HTTP/1.1\r\n"));     // no target
+  EXPECT_FALSE(line("GET /\r\nHTTP/1.1"));     // the target ends the line
+  EXPECT_FALSE(line("SSH-2.0-OpenSSH_9.2\r\n"));
+  EXPECT_FALSE(line("\x16\x03\x01\x02\x00"));
+  EXPECT_FALSE(line(""));
+}
+
 }  // namespace
 }  // namespace lbg::ids
