@@ -11,6 +11,7 @@
 
 #include "dataplane/core/ids_bodies.h"
 #include "dataplane/ids/flow_state.h"
+#include "dataplane/ids/http_response_buffers.h"
 #include "dataplane/inspect/http/request_stream.h"
 
 namespace lbg::dataplane {
@@ -23,7 +24,7 @@ struct IdsRequestFlow {
   uint32_t checkedLen = 0;             // of which looked at for an early block (earlyHit)
   uint16_t headLen = 0;                // the request's head, at the slot's start
   uint16_t slot = IdsBodies::kNoSlot;  // the request in flight's, while its body is gathered
-  bool encoded = false;                // its head names a Content-Encoding: decoded at the scan
+  ids::RequestCodings codings;         // its head's Content-Encoding: decoded at the scan
 
   bool gathering() const { return slot != IdsBodies::kNoSlot; }
   void release(IdsBodies& bodies) {
@@ -31,7 +32,7 @@ struct IdsRequestFlow {
     bodyLen = 0;
     checkedLen = 0;
     headLen = 0;
-    encoded = false;
+    codings = {};
   }
 };
 

@@ -66,7 +66,7 @@ bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodie
   }
   q.headLen = uint16_t(std::min<size_t>(head.size(), IdsBodies::kHeadLimit));
   std::memcpy(bodies.head(q.slot), head.data(), q.headLen);
-  q.encoded = ids::requestContentCodings(head).any();
+  q.codings = ids::requestContentCodings(head);
   return true;
 }
 
@@ -97,10 +97,9 @@ void requestBuffers(IdsRequestFlow& q, IdsBodies& bodies, inspect::HttpRequestHe
 // sent (as Suricata does).
 enum class Decoding { Unsupported, Failed, Decoded };
 Decoding decodeRequestBody(IdsRequestFlow& q, IdsBodies& bodies, ids::BufferSet& buffers) {
-  const ids::RequestCodings codings = ids::requestContentCodings({bodies.head(q.slot), q.headLen});
-  if (codings.unsupported) return Decoding::Unsupported;
+  if (q.codings.unsupported) return Decoding::Unsupported;
   const ids::BodyDecoder::Result decoded =
-      bodies.decoder().decode(codings.list(), {bodies.data(q.slot), q.bodyLen});
+      bodies.decoder().decode(q.codings.list(), {bodies.data(q.slot), q.bodyLen});
   if (!decoded.ok) return Decoding::Failed;
   buffers.set(ids::Buffer::HttpRequestBody, decoded.body);
   return Decoding::Decoded;
@@ -115,7 +114,7 @@ bool Pipeline::idsScanRequestBody(Entry& e, ids::FlowIdsState& st, IdsRequestFlo
   inspect::HttpRequestHead parsed{};
   ids::BufferSet buffers;
   requestBuffers(q, bodies, parsed, buffers);
-  if (q.encoded) {
+  if (q.codings.any()) {
     switch (decodeRequestBody(q, bodies, buffers)) {
       case Decoding::Unsupported:
         ++counters_.ids_request_coding_unsupported;
@@ -140,7 +139,7 @@ bool Pipeline::idsRequestBodyEarly(Entry& e, ids::FlowIdsState& st, IdsRequestFl
   const ids::Engine& engine = *snap_->idsEngine();
   // An encoded body is judged decoded, where it ends (a prefix of a gzip stream is not searched).
   if (!engine.blocksEarly(ids::Buffer::HttpRequestBody) || q.bodyLen == q.checkedLen ||
-      q.encoded) {
+      q.codings.any()) {
     return true;
   }
   const uint32_t from = q.checkedLen > kEarlyOverlap ? q.checkedLen - kEarlyOverlap : 0;
