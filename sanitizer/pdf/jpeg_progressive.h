@@ -1,0 +1,61 @@
+#pragma once
+
+// The DCT coefficients of a progressive (SOF2, Huffman) JPEG, entropy-decoded by our own decoder,
+// for the lossless transcode of pdf/image_codec.h (transcodeJpeg).
+//
+// Why our own: libjpeg-turbo 2.1.5 (Debian 12) decodes progressive scans bit by bit in jdphuff.c,
+// without the fast Huffman path its baseline decoder has: the 27 progressive photographs of a
+// 10 MB LibreOffice PDF cost 300 ms there against 88 ms for the same coefficients stored as
+// baseline, which alone put the sanitizer's p99 over its 500 ms target (issue 15,
+// tools/bench/sanitize/README.md). This decoder reads the same syntax (ITU-T T.81 Annex G) with a
+// 64-bit window and 9-bit Huffman lookup tables.
+//
+// It is deliberately strict and never guesses: whatever libjpeg would only warn about and decode
+// somehow (a bad Huffman code, a missing or misnumbered restart marker, data running into a
+// marker, a bogus successive-approximation order, a run past the band), and whatever it does not
+// need to handle (baseline, arithmetic coding, 12-bit, Adobe or late APP markers, unusual sampling),
+// gives false, and the caller decodes the file with libjpeg as before. So for every file this
+// decoder accepts, the coefficients are the ones libjpeg's jpeg_read_coefficients gives (checked
+// by a unit test and by a differential fuzz target, fuzz/jpeg_progressive_fuzz.cc).
+
+#include <cstdint>
+#include <string_view>
+
+#include "sanitizer/common/scratch_buffer.h"
+
+namespace lbg::sanitizer::pdf {
+
+struct JpegCoefficients {
+  struct Component {
+    uint8_t id = 0;
+    uint8_t h = 1, v = 1;            // sampling factors
+    uint8_t quantSlot = 0;           // the frame's Tq
+    uint16_t quant[64] = {};         // its table as latched at the component's first scan, zigzag order
+    uint32_t widthInBlocks = 0;      // ceil(width * h / (maxH * 8)), libjpeg's width_in_blocks
+    uint32_t heightInBlocks = 0;
+    uint32_t stride = 0;             // blocks per stored row (the MCU grid's, >= widthInBlocks)
+    uint32_t rows = 0;               // stored block rows (the MCU grid's, >= heightInBlocks)
+    int16_t* blocks = nullptr;       // stride * rows blocks of 64 coefficients, zigzag order
+    const int16_t* block(uint32_t row, uint32_t col) const { return blocks + (size_t(row) * stride + col) * 64; }
+  };
+  uint32_t width = 0, height = 0;
+  int components = 0;  // 1 (gray) or 3 (YCbCr)
+  uint8_t maxH = 1, maxV = 1;
+  Component comp[3];
+  // JFIF APP0 as libjpeg's jpeg_copy_critical_parameters carries it into the output.
+  bool sawJfif = false;
+  uint8_t jfifMajor = 1, jfifMinor = 1, densityUnit = 0;
+  uint16_t xDensity = 1, yDensity = 1;
+  ScratchBuffer storage;  // the blocks (pooled per thread: no fresh pages per photograph)
+};
+
+// True when `bytes` is a progressive JPEG this decoder reads in full, 8-bit, gray (1x1) or YCbCr
+// (luma 1x1, 2x1, 1x2 or 2x2, chroma 1x1), of exactly width x height and `components`; false for
+// anything else (the caller then takes libjpeg). Throws std::bad_alloc only.
+bool decodeProgressiveJpeg(std::string_view bytes, uint32_t width, uint32_t height, int components,
+                           JpegCoefficients* out);
+
+// Zigzag index -> natural (row-major) index, as libjpeg's jpeg_natural_order.
+extern const uint8_t kJpegZigzagToNatural[64];
+
+}  // namespace lbg::sanitizer::pdf

@@ -1,0 +1,333 @@
+// Our progressive JPEG decoder and baseline writer against libjpeg, the reference for both: the
+// coefficients of every file we take are libjpeg's, and the file we write is the one libjpeg's
+// transcode (jpeg_copy_critical_parameters + jpeg_write_coefficients) writes.
+#include "sanitizer/pdf/jpeg_progressive.h"
+
+#include <gtest/gtest.h>
+#include <jpeglib.h>
+
+#include <csetjmp>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sanitizer/pdf/image_codec.h"
+#include "sanitizer/pdf/jpeg_baseline_writer.h"
+
+namespace lbg::sanitizer::pdf {
+namespace {
+
+struct Options {
+  uint32_t width = 64, height = 48;
+  int components = 3;
+  int h = 2, v = 2;  // luma sampling
+  bool progressive = true;
+  unsigned restartInterval = 0;  // MCUs
+  int quality = 85;
+  const jpeg_scan_info* script = nullptr;
+  int scans = 0;
+  bool jfif = true;
+};
+
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  int warnings = 0;
+};
+void errorExit(j_common_ptr c) { std::longjmp(reinterpret_cast<JpegError*>(c->err)->jump, 1); }
+void countWarning(j_common_ptr c, int level) {
+  if (level < 0) ++reinterpret_cast<JpegError*>(c->err)->warnings;
+}
+
+// A photograph-like image: gradients and noise, so every band has coefficients.
+std::string makeJpeg(const Options& o, unsigned seed = 1) {
+  std::mt19937 rng(seed);
+  std::vector<unsigned char> pixels(size_t(o.width) * o.height * o.components);
+  for (uint32_t y = 0; y < o.height; ++y) {
+    for (uint32_t x = 0; x < o.width; ++x) {
+      for (int c = 0; c < o.components; ++c) {
+        const int base = int((x * (3 + c) + y * (5 - c)) % 256);
+        pixels[(size_t(y) * o.width + x) * o.components + c] = uint8_t((base + int(rng() % 61) - 30) & 0xFF);
+      }
+    }
+  }
+  jpeg_compress_struct c;
+  JpegError err;
+  c.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = errorExit;
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_compress(&c);
+    std::free(buffer);
+    return {};
+  }
+  jpeg_create_compress(&c);
+  jpeg_mem_dest(&c, &buffer, &size);
+  c.image_width = o.width;
+  c.image_height = o.height;
+  c.input_components = o.components;
+  c.in_color_space = o.components == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, o.quality, TRUE);
+  if (o.components == 3) {
+    c.comp_info[0].h_samp_factor = o.h;
+    c.comp_info[0].v_samp_factor = o.v;
+  }
+  c.write_JFIF_header = o.jfif ? TRUE : FALSE;
+  c.restart_interval = o.restartInterval;
+  if (o.progressive) jpeg_simple_progression(&c);
+  if (o.script != nullptr) {
+    c.scan_info = o.script;
+    c.num_scans = o.scans;
+  }
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = pixels.data() + size_t(c.next_scanline) * o.width * o.components;
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  std::string out(reinterpret_cast<char*>(buffer), size);
+  std::free(buffer);
+  return out;
+}
+
+// libjpeg's coefficients of the real blocks, natural order per block; empty when it fails.
+struct Reference {
+  bool ok = false;
+  int warnings = 0;
+  std::vector<std::vector<int16_t>> comps;
+  std::string transcoded;  // jpeg_copy_critical_parameters + jpeg_write_coefficients
+};
+
+Reference libjpeg(const std::string& bytes) {
+  Reference ref;
+  jpeg_decompress_struct src;
+  jpeg_compress_struct dst;
+  JpegError err;
+  src.err = jpeg_std_error(&err.mgr);
+  dst.err = &err.mgr;
+  err.mgr.error_exit = errorExit;
+  err.mgr.emit_message = countWarning;
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  volatile bool dstCreated = false;
+  if (setjmp(err.jump)) {
+    if (dstCreated) jpeg_destroy_compress(&dst);
+    jpeg_destroy_decompress(&src);
+    std::free(buffer);
+    ref.ok = false;
+    ref.comps.clear();
+    return ref;
+  }
+  jpeg_create_decompress(&src);
+  jpeg_mem_src(&src, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  jpeg_read_header(&src, TRUE);
+  jvirt_barray_ptr* arrays = jpeg_read_coefficients(&src);
+  for (int ci = 0; ci < src.num_components; ++ci) {
+    const jpeg_component_info& info = src.comp_info[ci];
+    std::vector<int16_t> blocks;
+    for (JDIMENSION row = 0; row < info.height_in_blocks; ++row) {
+      JBLOCKARRAY r = src.mem->access_virt_barray(reinterpret_cast<j_common_ptr>(&src), arrays[ci], row, 1, FALSE);
+      for (JDIMENSION col = 0; col < info.width_in_blocks; ++col) blocks.insert(blocks.end(), r[0][col], r[0][col] + 64);
+    }
+    ref.comps.push_back(std::move(blocks));
+  }
+  jpeg_create_compress(&dst);
+  dstCreated = true;
+  jpeg_mem_dest(&dst, &buffer, &size);
+  jpeg_copy_critical_parameters(&src, &dst);
+  dst.optimize_coding = FALSE;
+  dst.write_JFIF_header = src.num_components == 3 ? TRUE : FALSE;
+  dst.write_Adobe_marker = FALSE;
+  jpeg_write_coefficients(&dst, arrays);
+  jpeg_finish_compress(&dst);
+  jpeg_destroy_compress(&dst);
+  jpeg_finish_decompress(&src);
+  jpeg_destroy_decompress(&src);
+  ref.transcoded.assign(reinterpret_cast<char*>(buffer), size);
+  std::free(buffer);
+  ref.ok = true;
+  ref.warnings = err.warnings;
+  return ref;
+}
+
+// Ours in libjpeg's layout: the real blocks of each component, natural order.
+std::vector<std::vector<int16_t>> natural(const JpegCoefficients& c) {
+  std::vector<std::vector<int16_t>> comps;
+  for (int ci = 0; ci < c.components; ++ci) {
+    const JpegCoefficients::Component& comp = c.comp[ci];
+    std::vector<int16_t> blocks;
+    for (uint32_t row = 0; row < comp.heightInBlocks; ++row) {
+      for (uint32_t col = 0; col < comp.widthInBlocks; ++col) {
+        int16_t block[64];
+        for (int k = 0; k < 64; ++k) block[kJpegZigzagToNatural[k]] = comp.block(row, col)[k];
+        blocks.insert(blocks.end(), block, block + 64);
+      }
+    }
+    comps.push_back(std::move(blocks));
+  }
+  return comps;
+}
+
+void expectSameAsLibjpeg(const std::string& jpeg, const Options& o, const char* what) {
+  SCOPED_TRACE(what);
+  ASSERT_FALSE(jpeg.empty());
+  const Reference ref = libjpeg(jpeg);
+  ASSERT_TRUE(ref.ok);
+  JpegCoefficients ours;
+  ASSERT_TRUE(decodeProgressiveJpeg(jpeg, o.width, o.height, o.components, &ours));
+  EXPECT_EQ(natural(ours), ref.comps);
+  std::string written;
+  ASSERT_TRUE(writeBaselineJpeg(ours, &written));
+  EXPECT_EQ(written, ref.transcoded);
+  std::string transcoded;  // and through the PDF rebuild's entry point
+  ASSERT_TRUE(transcodeJpeg(jpeg, o.width, o.height, o.components, &transcoded));
+  EXPECT_EQ(transcoded, ref.transcoded);
+}
+
+TEST(JpegProgressive, EveryShapeAndSamplingDecodesToLibjpegsCoefficientsAndBytes) {
+  const std::pair<uint32_t, uint32_t> sizes[] = {{1, 1}, {7, 9}, {8, 8}, {16, 16}, {17, 33}, {100, 75}, {333, 257}};
+  const std::pair<int, int> samplings[] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}};
+  for (const auto& [w, h] : sizes) {
+    for (const auto& [sh, sv] : samplings) {
+      Options o;
+      o.width = w;
+      o.height = h;
+      o.h = sh;
+      o.v = sv;
+      const std::string what = std::to_string(w) + "x" + std::to_string(h) + " " + std::to_string(sh) + "x" +
+                               std::to_string(sv);
+      expectSameAsLibjpeg(makeJpeg(o, w * 31 + h), o, what.c_str());
+    }
+    Options gray;
+    gray.width = w;
+    gray.height = h;
+    gray.components = 1;
+    gray.h = gray.v = 1;
+    expectSameAsLibjpeg(makeJpeg(gray, w + h), gray, "gray");
+  }
+}
+
+TEST(JpegProgressive, RestartIntervalsAndQualitiesDecodeAsLibjpeg) {
+  for (unsigned interval : {1u, 2u, 3u, 7u, 8u, 9u, 64u}) {
+    for (int quality : {10, 50, 95, 100}) {
+      Options o;
+      o.width = 123;
+      o.height = 77;
+      o.restartInterval = interval;
+      o.quality = quality;
+      const std::string what = "interval " + std::to_string(interval) + " quality " + std::to_string(quality);
+      expectSameAsLibjpeg(makeJpeg(o, interval * 7 + unsigned(quality)), o, what.c_str());
+      o.components = 1;
+      o.h = o.v = 1;
+      expectSameAsLibjpeg(makeJpeg(o, interval + unsigned(quality)), o, (what + " gray").c_str());
+    }
+  }
+}
+
+TEST(JpegProgressive, OtherScanScriptsDecodeAsLibjpeg) {
+  // DC of each component in its own scan, spectral selection without successive approximation,
+  // then bands split finely with two refinements of the luma.
+  static const jpeg_scan_info script[] = {
+      {1, {0}, 0, 0, 0, 0},    {1, {1}, 0, 0, 0, 1},    {1, {2}, 0, 0, 0, 0},   {1, {0}, 1, 1, 0, 2},
+      {1, {0}, 2, 9, 0, 2},    {1, {0}, 10, 63, 0, 2},  {1, {1}, 1, 63, 0, 0},  {1, {2}, 1, 20, 0, 0},
+      {1, {2}, 21, 63, 0, 0},  {1, {1}, 0, 0, 1, 0},    {1, {0}, 1, 63, 2, 1},  {1, {0}, 1, 9, 1, 0},
+      {1, {0}, 10, 63, 1, 0},
+  };
+  Options o;
+  o.width = 200;
+  o.height = 150;
+  o.script = script;
+  o.scans = int(sizeof script / sizeof script[0]);
+  expectSameAsLibjpeg(makeJpeg(o, 5), o, "script");
+  o.restartInterval = 5;
+  expectSameAsLibjpeg(makeJpeg(o, 6), o, "script with restarts");
+  o.jfif = false;  // no JFIF marker: the component ids 1, 2, 3 say YCbCr
+  expectSameAsLibjpeg(makeJpeg(o, 7), o, "script without JFIF");
+}
+
+TEST(JpegProgressive, WhatItDoesNotTakeIsLeftToLibjpeg) {
+  Options baseline;
+  baseline.progressive = false;
+  JpegCoefficients c;
+  EXPECT_FALSE(decodeProgressiveJpeg(makeJpeg(baseline), baseline.width, baseline.height, 3, &c));
+  Options o;
+  const std::string jpeg = makeJpeg(o);
+  EXPECT_FALSE(decodeProgressiveJpeg(jpeg, o.width + 1, o.height, 3, &c));  // not the declared shape
+  EXPECT_FALSE(decodeProgressiveJpeg(jpeg, o.width, o.height, 1, &c));
+  Options cmykLike;  // gray declared as colour: the frame has 1 component
+  cmykLike.components = 1;
+  cmykLike.h = cmykLike.v = 1;
+  EXPECT_FALSE(decodeProgressiveJpeg(makeJpeg(cmykLike), cmykLike.width, cmykLike.height, 3, &c));
+  // Truncated inside the last scan: libjpeg would pad with zeros and warn; we do not guess.
+  EXPECT_FALSE(decodeProgressiveJpeg(jpeg.substr(0, jpeg.size() - 40), o.width, o.height, 3, &c));
+  std::string transcoded;
+  const Reference ref = libjpeg(jpeg.substr(0, jpeg.size() - 40));
+  ASSERT_TRUE(ref.ok);
+  EXPECT_GT(ref.warnings, 0);
+  ASSERT_TRUE(transcodeJpeg(jpeg.substr(0, jpeg.size() - 40), o.width, o.height, 3, &transcoded));
+  EXPECT_EQ(transcoded, ref.transcoded);  // libjpeg's own answer, as before this decoder
+}
+
+// Two findings of the differential fuzz target, each where libjpeg's rule is not the obvious one.
+TEST(JpegProgressive, LibjpegsOwnRulesForScanOrderAndJfifVersionAreFollowed) {
+  Options o;
+  o.width = 40;
+  o.height = 24;
+  const std::string jpeg = makeJpeg(o, 9);
+  // The first scan (DC, all three components) names them 2, 1, 3: libjpeg's get_sos refuses a
+  // component named before its frame order, so we leave the file to it too.
+  std::string reordered = jpeg;
+  const size_t sos = reordered.find("\xFF\xDA");
+  ASSERT_NE(sos, std::string::npos);
+  ASSERT_EQ(reordered[sos + 4], 3);
+  std::swap(reordered[sos + 5], reordered[sos + 7]);
+  JpegCoefficients c;
+  EXPECT_FALSE(decodeProgressiveJpeg(reordered, o.width, o.height, 3, &c));
+  EXPECT_FALSE(libjpeg(reordered).ok);
+  // A JFIF 2.x marker: libjpeg-turbo 2.1 keeps its density but writes version 1.01.
+  std::string jfif2 = jpeg;
+  ASSERT_EQ(jfif2.compare(6, 5, std::string("JFIF\0", 5)), 0);
+  jfif2[11] = 2;
+  jfif2[13] = 1;  // density unit: dots per inch
+  expectSameAsLibjpeg(jfif2, o, "JFIF 2.0");
+  std::string written;
+  ASSERT_TRUE(decodeProgressiveJpeg(jfif2, o.width, o.height, 3, &c));
+  ASSERT_TRUE(writeBaselineJpeg(c, &written));
+  EXPECT_EQ(written.substr(11, 4), std::string("\x01\x01\x01", 3) + jfif2[14]);
+}
+
+// Damaged files: whenever we take one, our coefficients are libjpeg's (the fuzz target
+// fuzz/jpeg_progressive_fuzz.cc checks the same on random inputs).
+TEST(JpegProgressive, DamagedFilesAreEitherLeftOrDecodedAsLibjpegDoes) {
+  Options o;
+  o.width = 48;
+  o.height = 40;
+  o.restartInterval = 2;
+  const std::string jpeg = makeJpeg(o, 11);
+  std::mt19937 rng(3);
+  int taken = 0, left = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = jpeg;
+    const int edits = 1 + int(rng() % 3);
+    for (int e = 0; e < edits; ++e) bad[rng() % bad.size()] = char(rng());
+    if (rng() % 4 == 0) bad.resize(rng() % bad.size());
+    JpegCoefficients ours;
+    if (!decodeProgressiveJpeg(bad, o.width, o.height, 3, &ours)) {
+      ++left;
+      continue;
+    }
+    ++taken;
+    const Reference ref = libjpeg(bad);
+    ASSERT_TRUE(ref.ok) << "case " << i;
+    ASSERT_EQ(natural(ours), ref.comps) << "case " << i;
+  }
+  EXPECT_GT(taken, 100);  // edits in the entropy data that still decode
+  EXPECT_GT(left, 100);
+}
+
+}  // namespace
+}  // namespace lbg::sanitizer::pdf
