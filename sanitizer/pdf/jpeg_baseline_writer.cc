@@ -283,6 +283,7 @@ bool writeBaselineJpeg(const JpegCoefficients& image, std::string* out) {
     }
   }
   const size_t bytes = w.finish();
+  data.resize(bytes);  // what was written: the pool places buffers by it
   out->clear();
   out->reserve(head.size() + bytes + 2);
   out->append(head);

@@ -405,6 +405,7 @@ bool Decoder::unstuff() {
   }
   segments_.back().end = n;
   std::memset(out + n, 0, kPadding);
+  clean_.resize(n + kPadding);  // what was written: the pool places buffers by it
   pos_ = p;
   return true;
 }
