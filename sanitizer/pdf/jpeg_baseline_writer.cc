@@ -74,7 +74,14 @@ const StandardTables& standardTables() {
 // Entropy-coded bytes with 0xFF stuffed, as libjpeg's emit_bits.
 class BitWriter {
  public:
-  explicit BitWriter(uint8_t* out) : out_(out) {}
+  explicit BitWriter(ScratchBuffer& buffer) : buffer_(buffer), out_(reinterpret_cast<uint8_t*>(buffer.data())) {}
+  // Room for `bytes` more bytes (called per row of MCUs with that row's worst case).
+  void reserve(size_t bytes) {
+    if (n_ + bytes <= buffer_.capacity()) return;
+    buffer_.resize(n_);
+    buffer_.resize(n_ + bytes);
+    out_ = reinterpret_cast<uint8_t*>(buffer_.data());
+  }
   void put(uint32_t value, int len) {  // len <= 27
     acc_ = (acc_ << len) | value;
     bits_ += len;
@@ -108,6 +115,7 @@ class BitWriter {
     out_[n_++] = b;
     if (b == 0xFF) out_[n_++] = 0;
   }
+  ScratchBuffer& buffer_;
   uint8_t* out_;
   size_t n_ = 0;
   uint64_t acc_ = 0;
@@ -240,16 +248,16 @@ bool writeBaselineJpeg(const JpegCoefficients& image, std::string* out) {
   }
   head.append("\x00\x3F\x00", 3);
 
-  // At most 11 + 11 bits of DC and 63 x 26 bits of AC per block, doubled by stuffing.
-  const uint64_t mcus = n == 1 ? uint64_t(image.comp[0].widthInBlocks) * image.comp[0].heightInBlocks
-                               : uint64_t(image.comp[0].stride / image.comp[0].h) * (image.comp[0].rows / image.comp[0].v);
-  const uint64_t perMcu = n == 1 ? 1 : uint64_t(image.comp[0].h) * image.comp[0].v + 2;
-  ScratchBuffer data = ScratchBuffer::take(mcus * perMcu * 420 + 64);
-  BitWriter w(reinterpret_cast<uint8_t*>(data.data()));
+  // At most 11 + 11 bits of DC and 63 x 26 bits of AC per block, doubled by stuffing: room for a
+  // row of MCUs at that rate is made before each row (a photograph needs about its input's size).
+  constexpr size_t kBlockBound = 420;
+  ScratchBuffer& data = jpegThreadBuffer(JpegBuffer::Output, 0);
+  BitWriter w(data);
   if (n == 1) {
     const JpegCoefficients::Component& c = image.comp[0];
     int lastDc = 0;
     for (uint32_t row = 0; row < c.heightInBlocks; ++row) {
+      w.reserve(size_t(c.widthInBlocks) * kBlockBound + 64);
       for (uint32_t col = 0; col < c.widthInBlocks; ++col) {
         if (!encodeBlock(c.block(row, col), &lastDc, std.t[0], std.t[1], w)) return false;
       }
@@ -260,7 +268,9 @@ bool writeBaselineJpeg(const JpegCoefficients& image, std::string* out) {
     // a DC difference of 0 and an EOB.
     int lastDc[3] = {};
     const uint32_t mcusX = image.comp[0].stride / image.comp[0].h, mcusY = image.comp[0].rows / image.comp[0].v;
+    const size_t rowBound = size_t(mcusX) * (size_t(image.comp[0].h) * image.comp[0].v + 2) * kBlockBound + 64;
     for (uint32_t my = 0; my < mcusY; ++my) {
+      w.reserve(rowBound);
       for (uint32_t mx = 0; mx < mcusX; ++mx) {
         for (int ci = 0; ci < 3; ++ci) {
           const JpegCoefficients::Component& c = image.comp[ci];
@@ -282,8 +292,9 @@ bool writeBaselineJpeg(const JpegCoefficients& image, std::string* out) {
       }
     }
   }
+  w.reserve(16);
   const size_t bytes = w.finish();
-  data.resize(bytes);  // what was written: the pool places buffers by it
+  data.resize(bytes);
   out->clear();
   out->reserve(head.size() + bytes + 2);
   out->append(head);

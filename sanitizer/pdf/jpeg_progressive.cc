@@ -180,7 +180,7 @@ class Decoder {
   FrameComponent frameComp_[3];
   uint32_t mcusX_ = 0, mcusY_ = 0;
   // The scan's entropy data without stuffing, and where each restart interval starts in it.
-  ScratchBuffer clean_;
+  ScratchBuffer* clean_ = nullptr;  // this thread's JpegBuffer::Entropy
   struct Segment {
     size_t begin, end;
     int rst;  // the RSTn that began it, -1 for the first
@@ -292,10 +292,10 @@ bool Decoder::readFrame(size_t len, uint32_t width, uint32_t height, int compone
     for (int k = 0; k < 64; ++k) frameComp_[c].coefBits[k] = -1;
   }
   if (blocks > (size_t{1} << 21)) return false;  // 256 MB of coefficients: left to libjpeg
-  out_->storage = ScratchBuffer::take(blocks * 128);
-  out_->storage.resize(blocks * 128);
-  std::memset(out_->storage.data(), 0, blocks * 128);
-  int16_t* at = reinterpret_cast<int16_t*>(out_->storage.data());
+  ScratchBuffer& storage = jpegThreadBuffer(JpegBuffer::Coefficients, blocks * 128);
+  storage.resize(blocks * 128);
+  std::memset(storage.data(), 0, blocks * 128);
+  int16_t* at = reinterpret_cast<int16_t*>(storage.data());
   for (int c = 0; c < nf; ++c) {
     out_->comp[c].blocks = at;
     at += size_t(out_->comp[c].stride) * out_->comp[c].rows * 64;
@@ -370,8 +370,8 @@ bool Decoder::readScan(size_t len) {
 // byte stuffing, splitting it where RSTn markers are, as libjpeg's bit reader sees them: 0xFF
 // followed by fill bytes 0xFF and then 0x00 is one data byte 0xFF.
 bool Decoder::unstuff() {
-  if (clean_.capacity() < size_ + kPadding) clean_ = ScratchBuffer::take(size_ + kPadding);
-  uint8_t* out = reinterpret_cast<uint8_t*>(clean_.data());
+  if (clean_ == nullptr) clean_ = &jpegThreadBuffer(JpegBuffer::Entropy, size_ + kPadding);
+  uint8_t* out = reinterpret_cast<uint8_t*>(clean_->data());
   size_t n = 0;
   segments_.clear();
   segments_.push_back({0, 0, -1});
@@ -405,7 +405,7 @@ bool Decoder::unstuff() {
   }
   segments_.back().end = n;
   std::memset(out + n, 0, kPadding);
-  clean_.resize(n + kPadding);  // what was written: the pool places buffers by it
+  clean_->resize(n + kPadding);
   pos_ = p;
   return true;
 }
@@ -420,7 +420,7 @@ bool Decoder::decodeScan(const Scan& scan) {
     // Interval s lies in segment s, which RST((s - 1) mod 8) began.
     if (s >= segments_.size() || (s > 0 && segments_[s].rst != int((s - 1) & 7))) return false;
     const uint64_t last = first + interval < mcus ? first + interval : mcus;
-    BitReader br{reinterpret_cast<const uint8_t*>(clean_.data()) + segments_[s].begin, 0};
+    BitReader br{reinterpret_cast<const uint8_t*>(clean_->data()) + segments_[s].begin, 0};
     const uint64_t endBits = uint64_t(segments_[s].end - segments_[s].begin) * 8;
     for (int i = 0; i < 4; ++i) dcPred[i] = 0;
     bool ok;
@@ -693,6 +693,15 @@ bool Decoder::run(uint32_t width, uint32_t height, int components) {
 }
 
 }  // namespace
+
+ScratchBuffer& jpegThreadBuffer(JpegBuffer which, size_t bytes) {
+  thread_local ScratchBuffer buffers[3];
+  ScratchBuffer& b = buffers[static_cast<int>(which)];
+  if (b.capacity() > kJpegBufferKeep && bytes <= kJpegBufferKeep) b = ScratchBuffer();
+  b.clear();
+  if (b.capacity() < bytes) b.resize(bytes);
+  return b;
+}
 
 bool decodeProgressiveJpeg(std::string_view bytes, uint32_t width, uint32_t height, int components,
                            JpegCoefficients* out) {

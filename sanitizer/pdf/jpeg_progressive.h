@@ -18,6 +18,7 @@
 // decoder accepts, the coefficients are the ones libjpeg's jpeg_read_coefficients gives (checked
 // by a unit test and by a differential fuzz target, fuzz/jpeg_progressive_fuzz.cc).
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -46,8 +47,19 @@ struct JpegCoefficients {
   bool sawJfif = false;
   uint8_t jfifMajor = 1, jfifMinor = 1, densityUnit = 0;
   uint16_t xDensity = 1, yDensity = 1;
-  ScratchBuffer storage;  // the blocks (pooled per thread: no fresh pages per photograph)
+  // The blocks live in this thread's jpegThreadBuffer(JpegBuffer::Coefficients): valid until the
+  // next decode on the same thread.
 };
+
+// Working memory of the transcode, one buffer of each kind per thread, kept between photographs
+// and outside the ScratchBuffer pool: a PDF's photographs would otherwise take pooled buffers
+// from the OOXML rebuilders and each side would fault its memory in again (measured: the 10 MB
+// .docm of the sanitizer bench slowed by a third when the photographs' buffers came from the
+// pool). At least `bytes` bytes, contents undefined; a buffer grown beyond kJpegBufferKeep is
+// given back at the next smaller request, so a thread keeps at most that much per kind.
+enum class JpegBuffer { Coefficients, Entropy, Output };
+inline constexpr size_t kJpegBufferKeep = size_t{64} << 20;
+ScratchBuffer& jpegThreadBuffer(JpegBuffer which, size_t bytes);
 
 // True when `bytes` is a progressive JPEG this decoder reads in full, 8-bit, gray (1x1) or YCbCr
 // (luma 1x1, 2x1, 1x2 or 2x2, chroma 1x1), of exactly width x height and `components`; false for
