@@ -2463,6 +2463,41 @@ TEST_F(PipelineIdsAddressTest, LaterUploadBodyIsInspected) {
   EXPECT_EQ(pipeline_->counters().ids_http_request_bodies, 5u);  // one came whole with its head
 }
 
+// Each later head is noted for the response follower in order: the response to a HEAD on the
+// connection has no body, so the next response is framed right and its body scanned (sid 1008).
+TEST_F(PipelineIdsAddressTest, LaterHeadRequestPairsWithItsResponse) {
+  const uint32_t seq = handshake(portal_, 8080, 40150);
+  const std::string first = get("/a"),
+                    later = "HEAD /f HTTP/1.1\r\nHost: 198.18.0.10\r\n\r\n" + get("/f");
+  sendSegments(portal_, 8080, seq, Bytes(first.begin(), first.end()), 1000, false, 40150);
+  sendSegments(portal_, 8080, seq + uint32_t(first.size()), Bytes(later.begin(), later.end()), 1000,
+               false, 40150);
+  uint32_t server = 5001;
+  for (const std::string& data : {std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                                  std::string("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n"),
+                                  std::string("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n"
+                                              "MZEVILPAYLOAD")}) {
+    L4Spec r = serverSide(portal_, 8080, 40150);
+    r.seq = server;
+    r.ack = seq + uint32_t(first.size() + later.size());
+    inject(testing::frame(r, Bytes(data.begin(), data.end())), Ingress::OutsidePort);
+    server += uint32_t(data.size());
+  }
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 3u);
+}
+
+// A head that has not ended within 8 KiB (the inspector's bound) cannot be gathered:
+// ids.on_fault (drop) denies the flow before the segment past the bound leaves.
+TEST_F(PipelineIdsAddressTest, HeadOverTheBoundFollowsOnFault) {
+  const std::string head =
+      "GET /x HTTP/1.1\r\nHost: 198.18.0.10\r\nX-Pad: " + std::string(9000, 'p');
+  sendToPortal(40151, head);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:http-framing");
+  EXPECT_EQ(pipeline_->counters().ids_http_unfollowed, 1u);
+  EXPECT_LT(payloadBytesOut(PortRole::Outside), 8192u);
+}
+
 class PipelineIdsAddressPassTest : public PipelineIdsAddressTest {
  protected:
   std::string policyText() override {
