@@ -10,6 +10,7 @@
 #include <span>
 
 #include "dataplane/core/ids_bodies.h"
+#include "dataplane/ids/engine.h"
 #include "dataplane/ids/flow_state.h"
 #include "dataplane/ids/http_response_buffers.h"
 #include "dataplane/inspect/http/request_stream.h"
@@ -35,6 +36,13 @@ struct IdsRequestFlow {
     codings = {};
   }
 };
+
+// http.request_body when the whole body follows its head in `request` (a Content-Length body):
+// a buffer of the head's scan. False when the request has a body that did not come whole with
+// it (longer, chunked, or encoded): gathered as the walk passes over it
+// (pipeline_http_request.cc).
+bool setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
+                    std::span<const uint8_t> request);
 
 // Copies the body pieces of one walk into the bound flow's slot, up to the limit (the walk goes
 // on past it: the framing is still followed; the rest is not part of the buffer).

@@ -194,6 +194,7 @@ struct PipelineConfig {
 struct IdsWorker;  // pipeline_ids.cc: the worker's IDS flow pool and scratch
 struct IdsResponseFlow;  // ids_response.h
 struct IdsRequestFlow;   // ids_request.h
+struct IdsHttpState;     // ids_http_follow.h
 class IdsBodies;         // ids_bodies.h
 struct IdsWorkerDelete {
   void operator()(IdsWorker* w) const;
@@ -369,12 +370,12 @@ class Pipeline {
   bool idsScans(const Entry& e) const;
   bool idsHttpHead(Entry& e, std::span<const uint8_t> request,
                    const inspect::HttpRequestHead& head);
-  // The first client bytes of a TCP flow allowed without a name (by address: no HTTP follower)
-  // that begin with an HTTP request line (stageIds): the IDS takes the flow for HTTP, as
-  // Suricata's protocol detection would, and scans that request's head as sticky buffers; false
-  // when it denied the flow.
-  bool idsHttpByContent(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& resp,
-                        std::span<const uint8_t> bytes, Unit& u, TxSink& tx);
+  // The client's bytes of a TCP flow allowed without a name (by address: no HTTP follower), as
+  // they leave (stageIds, before their payload scan): whether its first bytes are an HTTP
+  // request, as Suricata's protocol detection would tell, then every request head of the
+  // connection scanned as sticky buffers (pipeline_ids_http.cc); false when it denied the flow.
+  bool idsHttpFollow(Entry& e, IdsHttpState& s, std::span<const uint8_t> bytes, Unit& u,
+                     TxSink& tx);
   // tls.cert_subject / tls.cert_issuer of a verified TLS ≤ 1.2 server's leaf (pipeline_cert.cc,
   // before the held flight leaves); false when it denied the flow.
   bool idsCertNames(Entry& e, std::span<const uint8_t> chain);

@@ -134,6 +134,8 @@
   X(ids_response_decode_failed, "HTTP response bodies not what their Content-Encoding says: scanned as sent") \
   X(ids_response_coding_unsupported, "HTTP response bodies with a coding not decoded (br, 3+ layers): scanned as sent") \
   X(ids_http_by_content, "TCP flows allowed without a name whose first bytes are an HTTP request: inspected as HTTP") \
+  X(ids_http_unfollowed, "HTTP connections allowed by address whose requests the IDS could not follow (not HTTP framing, a head over 8 KiB, no buffer for a cut head): ids.on_fault decided") \
+  X(ids_http_tunnels, "HTTP connections allowed by address that stopped speaking HTTP after a CONNECT or Upgrade request: no longer followed") \
   X(ids_http_request_bodies, "HTTP upload bodies that did not come with their head, scanned as http.request_body where they ended") \
   X(ids_request_body_limit, "HTTP upload bodies scanned at the inspection limit: the rest is not part of the buffer") \
   X(ids_request_body_early, "HTTP upload bodies scanned before their end, their new bytes holding a drop rule's fast pattern") \

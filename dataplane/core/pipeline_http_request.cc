@@ -48,15 +48,33 @@
 
 namespace lbg::dataplane {
 
+bool setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
+                    std::span<const uint8_t> request) {
+  if (head.hasTransferEncoding) return false;
+  if (!head.hasContentLength || head.contentLengthBad || head.contentLength == 0) return true;
+  const auto body = request.subspan(std::min<size_t>(head.headLength, request.size()));
+  if (head.contentLength > body.size()) return false;
+  // An encoded body is gathered too, to be decoded before its scan (below).
+  if (ids::requestContentCodings(request.first(head.headLength)).any()) return false;
+  b.set(ids::Buffer::HttpRequestBody, body.first(size_t(head.contentLength)));
+  return true;
+}
+
 bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodies,
                                    std::span<const uint8_t> head) {
   const ids::Engine* engine = snap_->idsEngine();
+  // A head cut across segments was gathered at its slot's start (pipeline_ids_http.cc): the
+  // slot goes on as the body's, or is given back when no body is gathered.
+  const bool inSlot = q.gathering() && head.data() == bodies.head(q.slot);
   if (!engine->inspects(ids::Buffer::HttpRequestBody, ids::kToServer) ||
       (e.meta.flags & kFlowIdsDone)) {
+    if (inSlot) q.release(bodies);
     return true;
   }
-  q.release(bodies);  // a request whose body ended unscanned (cannot: the walk scans at its end)
-  q.slot = bodies.acquire();
+  if (!inSlot) {
+    q.release(bodies);  // a request whose body ended unscanned (cannot: the walk scans at its end)
+    q.slot = bodies.acquire();
+  }
   if (q.slot == IdsBodies::kNoSlot) {
     ++counters_.ids_request_unbuffered;
     if (snap_->idsInline() && !snap_->idsFailOpen()) {
@@ -64,9 +82,11 @@ bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodie
     }
     return true;  // ids mode or on_fault: pass: this body is not a buffer
   }
+  q.bodyLen = 0;
+  q.checkedLen = 0;
   q.headLen = uint16_t(std::min<size_t>(head.size(), IdsBodies::kHeadLimit));
-  std::memcpy(bodies.head(q.slot), head.data(), q.headLen);
-  q.codings = ids::requestContentCodings(head);
+  if (!inSlot) std::memcpy(bodies.head(q.slot), head.data(), q.headLen);
+  q.codings = ids::requestContentCodings(head.first(q.headLen));
   return true;
 }
 

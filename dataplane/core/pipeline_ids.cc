@@ -6,6 +6,9 @@
 //                    client stream starts                                         idsJudged()
 //   later heads      each later request head of a followed HTTP/1.x connection, as it is
 //                    judged (http_follow.cc)                                      idsHttpHead()
+//   HTTP by content  a flow allowed by address whose client's first bytes are an HTTP request:
+//                    each request head on it, found by the IDS's own request walk, before the
+//                    bytes that complete it leave (pipeline_ids_http.cc)        idsHttpFollow()
 //   DNS queries      dns.query of each query datagram a client sends         stageIds()
 //   certificates     tls.cert_subject / tls.cert_issuer of a TLS ≤ 1.2 server's leaf once the
 //                    certificate check passed it, before its flight leaves   idsCertNames()
@@ -37,12 +40,12 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <new>
 #include <type_traits>
 #include <vector>
 
+#include "dataplane/core/ids_http_follow.h"
 #include "dataplane/core/ids_request.h"
 #include "dataplane/core/ids_response.h"
 #include "dataplane/ids/dns_tcp_queries.h"
@@ -77,8 +80,7 @@ struct IdsFlow {
   IdsResponseFlow resp;  // the server's HTTP responses (pipeline_http_response.cc)
   IdsRequestFlow req;    // the client's upload in flight (pipeline_http_request.cc)
   ids::DnsTcpQueries dnsTcp;  // the client's DNS-over-TCP messages (dns.query)
-  bool httpProbed = false;     // the client's first bytes were looked at for an HTTP request
-  bool httpByContent = false;  // ... and were one: the IDS takes the flow for HTTP
+  IdsHttpFollow http;         // HTTP on a flow allowed by address (pipeline_ids_http.cc)
 };
 
 uint64_t mix(uint64_t x) {
@@ -413,7 +415,9 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
   } else {
     ids::FlowIdsState& st = f->st;
     st.tuple.app = idsApp(e.user.appProto);
-    if (st.tuple.app == ids::AppProto::Unknown && f->httpByContent) st.tuple.app = ids::AppProto::Http;
+    if (st.tuple.app == ids::AppProto::Unknown && f->http.byContent) {
+      st.tuple.app = ids::AppProto::Http;
+    }
     st.tuple.established = e.key.proto == kTcp
                                ? e.meta.tcpState >= flow::TcpState::Established
                                : e.meta.pkts[0] > 0 && e.meta.pkts[1] > 0;
@@ -431,7 +435,15 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
       const int32_t rel = int32_t(seq - f->edge[d]);
       if (rel > 0) {
         ++counters_.ids_stream_gap;
-        if (d == 0) f->dnsTcp.lost = true;
+        if (d == 0) {
+          f->dnsTcp.lost = true;
+          // ids mode scans it as contiguous: the request walk's framing is lost (ips drops it).
+          if (!snap_->idsInline() && f->http.mode != IdsHttpFollow::Mode::Off) {
+            f->http.mode = IdsHttpFollow::Mode::Off;
+            f->req.release(ids_->bodies);
+            ++counters_.ids_http_unfollowed;
+          }
+        }
         if (snap_->idsInline()) {  // never forward what was not scanned in order
           freeUnit(u);
           return false;
@@ -447,13 +459,15 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     ids::Engine::setTime(*ids_->scratch, now_);
     // HTTP on a flow allowed by address: no HTTP follower runs, so `alert http` rules and the
     // http.* buffers would never apply; the client's first bytes decide, as Suricata's protocol
-    // detection does (the first request's head only: later requests are not followed).
-    if (fromInitiator && e.key.proto == kTcp && !f->httpProbed &&
-        st.tuple.app == ids::AppProto::Unknown) {
-      f->httpProbed = true;
-      if (st.streamBytes[0] == 0 && ids::startsWithHttpRequestLine(bytes)) {
-        f->httpByContent = true;
-        if (!idsHttpByContent(e, st, f->resp, bytes, u, tx)) return false;
+    // detection does, and every request head after is followed (pipeline_ids_http.cc).
+    if (fromInitiator && e.key.proto == kTcp && f->http.mode != IdsHttpFollow::Mode::Off) {
+      if (f->http.mode == IdsHttpFollow::Mode::Unprobed) {
+        const bool unnamed = st.tuple.app == ids::AppProto::Unknown && st.streamBytes[0] == 0;
+        f->http.mode = unnamed ? IdsHttpFollow::Mode::Probe : IdsHttpFollow::Mode::Off;
+      }
+      if (f->http.mode != IdsHttpFollow::Mode::Off) {
+        IdsHttpState hs{st, f->http, f->req, f->resp, ids_->bodies, ids_->gather, *ids_->scratch};
+        if (!idsHttpFollow(e, hs, bytes, u, tx)) return false;
         if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule
       }
     }
@@ -560,25 +574,6 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
     if (!held[i].done) rte_pktmbuf_free(held[i].m);  // the flow was denied on the way
 }
 
-namespace {
-
-// http.request_body when the whole body follows its head in `request` (a Content-Length body):
-// a buffer of the head's scan. False when the request has a body that did not come whole with
-// it (longer, or chunked): gathered as the walk passes over it (pipeline_http_request.cc).
-bool setRequestBody(ids::BufferSet& b, const inspect::HttpRequestHead& head,
-                    std::span<const uint8_t> request) {
-  if (head.hasTransferEncoding) return false;
-  if (!head.hasContentLength || head.contentLengthBad || head.contentLength == 0) return true;
-  const auto body = request.subspan(std::min<size_t>(head.headLength, request.size()));
-  if (head.contentLength > body.size()) return false;
-  // An encoded body is gathered too, to be decoded before its scan (pipeline_http_request.cc).
-  if (ids::requestContentCodings(request.first(head.headLength)).any()) return false;
-  b.set(ids::Buffer::HttpRequestBody, body.first(size_t(head.contentLength)));
-  return true;
-}
-
-}  // namespace
-
 bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
                            const inspect::HttpRequestHead& head) {
   if (!idsScans(e)) return true;
@@ -601,29 +596,6 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
     return false;
   }
   return bodyHere || idsRequestBodyBegin(e, f->req, ids_->bodies, headBytes);
-}
-
-bool Pipeline::idsHttpByContent(Entry& e, ids::FlowIdsState& st, IdsResponseFlow& resp,
-                                std::span<const uint8_t> bytes, Unit& u, TxSink& tx) {
-  st.tuple.app = ids::AppProto::Http;
-  ++counters_.ids_http_by_content;
-  noteHttpRequest(resp.http, isHeadRequest(bytes));
-  ids::BufferSet buffers;
-  // A head not complete in this segment: the flow is HTTP to the rules, its head gives no buffer.
-  if (ids::fillHttpHeadBuffers(bytes, *ids_->httpHead, buffers) == 0) return true;
-  inspect::HttpRequestHead head{};
-  char host[sizeof head.host];
-  if (inspect::parseHttpRequestHead(bytes, head) == inspect::Status::Done) {
-    if (head.hasHost) {  // Suricata's http.host: lowercased, without the port
-      for (uint16_t i = 0; i < head.hostLen; ++i)
-        host[i] = char(std::tolower(static_cast<unsigned char>(head.host[i])));
-      buffers.set(ids::Buffer::HttpHost, std::string_view(host, head.hostLen));
-    }
-    setRequestBody(buffers, head, bytes);  // a whole, unencoded body only: no follower gathers
-  }
-  ids::Engine::setTime(*ids_->scratch, now_);
-  return idsAct(e, snap_->idsEngine()->scanBuffers(st, ids::kToServer, buffers, *ids_->scratch),
-                nullptr, &u, true, &tx);
 }
 
 inspect::HttpBodySink* Pipeline::idsRequestSink(Entry& e) {

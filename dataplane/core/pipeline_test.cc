@@ -2296,7 +2296,23 @@ class PipelineIdsAddressTest : public PipelineIdsTest {
     yaml.insert(yaml.find("ids:\n"),
                 "  - name: http-partner\n    kind: lgwan-asp\n    cidr: [198.18.0.0/24]\n"
                 "    ports: [tcp/8080]\n");
+    std::ofstream(dir_ / "local.rules", std::ios::app)
+        << "drop http any any -> any any (msg:\"evil uri\"; http.uri; content:\"/evil.php\"; "
+           "sid:1014;)\n";
     return yaml;
+  }
+  // Sends `payload` on a new connection to the portal from `clientPort`, `segment` bytes a time.
+  void sendToPortal(uint16_t clientPort, const std::string& payload, size_t segment = 1000) {
+    sendSegments(portal_, 8080, handshake(portal_, 8080, clientPort),
+                 Bytes(payload.begin(), payload.end()), segment, false, clientPort);
+  }
+  static std::string get(const std::string& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: 198.18.0.10:8080\r\nUser-Agent: curl/8\r\n\r\n";
+  }
+  std::vector<int> alertSids() {
+    std::vector<int> sids;
+    for (const auto& a : alerts()) sids.push_back(a["alert"]["signature_id"]);
+    return sids;
   }
   const IpAddr portal_ = *IpAddr::parse("198.18.0.10");
 };
@@ -2322,6 +2338,185 @@ TEST_F(PipelineIdsAddressTest, HttpAllowedByAddressIsInspectedAsHttp) {
                1000, false, 40091);
   EXPECT_TRUE(forwardedContains("HELLO partner-protocol"));
   EXPECT_EQ(pipeline_->counters().ids_http_by_content, 1u);
+}
+
+// A kept-alive connection allowed by address: a harmless first request, then `GET /evil.php`
+// on the same connection. Every request head is followed (pipeline_ids_http.cc), so the drop
+// rule on http.uri (sid 1014) stops the segment that carries the second head, before it leaves.
+TEST_F(PipelineIdsAddressTest, LaterRequestOnTheConnectionIsScanned) {
+  const uint32_t seq = handshake(portal_, 8080, 40100);
+  const std::string first = get("/index.html"), second = get("/evil.php");
+  sendSegments(portal_, 8080, seq, Bytes(first.begin(), first.end()), 1000, false, 40100);
+  EXPECT_TRUE(forwardedContains("/index.html"));
+  sendSegments(portal_, 8080, seq + uint32_t(first.size()), Bytes(second.begin(), second.end()),
+               1000, false, 40100);
+  EXPECT_FALSE(forwardedContains("/evil.php"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
+  EXPECT_EQ(pipeline_->counters().ids_http_by_content, 1u);
+}
+
+// Pipelined: the second head in the same segment as the first.
+TEST_F(PipelineIdsAddressTest, PipelinedRequestIsScanned) {
+  sendToPortal(40101, get("/index.html") + get("/evil.php"));
+  EXPECT_FALSE(forwardedContains("/evil.php"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
+}
+
+// The first head cut across segments (two, then one byte each) is gathered: its buffers are
+// scanned when it ends, and the segment that ends it does not leave.
+TEST_F(PipelineIdsAddressTest, HeadCutAcrossSegmentsIsGathered) {
+  const std::string req = get("/evil.php");
+  uint16_t port = 40102;
+  for (size_t segment : {size_t(30), size_t(1)}) {
+    const size_t before = payloadBytesOut(PortRole::Outside);
+    sendToPortal(port++, req, segment);
+    EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014") << segment;
+    const size_t last = (req.size() - 1) / segment * segment;  // where the last segment starts
+    EXPECT_EQ(payloadBytesOut(PortRole::Outside) - before, last) << segment;
+  }
+  EXPECT_EQ(pipeline_->counters().ids_http_by_content, 2u);
+  // A later head cut too: the first request clean, the second one byte a segment.
+  const uint32_t seq = handshake(portal_, 8080, port);
+  const std::string first = get("/index.html");
+  sendSegments(portal_, 8080, seq, Bytes(first.begin(), first.end()), 1000, false, port);
+  sendSegments(portal_, 8080, seq + uint32_t(first.size()), Bytes(req.begin(), req.end()), 1, false,
+               port);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
+}
+
+// A request line inside a body is not a head: the walk passes over the body by its framing
+// (Content-Length, then chunked; whole in a segment and cut in 7-byte segments), so the fake
+// `GET /evil.php` raises nothing, while the real request after the body is scanned (sid 1002:
+// http.uri /secret).
+TEST_F(PipelineIdsAddressTest, RequestLineInABodyIsNotAHead) {
+  const std::string fake = get("/evil.php");
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", fake.size());
+  const std::string bodies[] = {
+      "POST /up HTTP/1.1\r\nHost: 198.18.0.10\r\nContent-Length: " + std::to_string(fake.size()) +
+          "\r\n\r\n" + fake,
+      "POST /up HTTP/1.1\r\nHost: 198.18.0.10\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          std::string(size) + ";ext=1\r\n" + fake + "\r\n0\r\nTrailer: x\r\n\r\n",
+  };
+  uint16_t port = 40110;
+  size_t expected = 0;
+  for (const std::string& upload : bodies) {
+    for (size_t segment : {size_t(1000), size_t(7)}) {
+      sendToPortal(port++, upload + get("/secret"), segment);
+      EXPECT_EQ(verdicts().back()["action"], "allow") << segment;
+      EXPECT_TRUE(forwardedContains("/secret")) << segment;
+      const auto sids = alertSids();
+      EXPECT_EQ(std::count(sids.begin(), sids.end(), 1014), 0) << segment;
+      EXPECT_EQ(std::count(sids.begin(), sids.end(), 1002), int(++expected)) << segment;
+    }
+  }
+  EXPECT_EQ(pipeline_->counters().ids_http_unfollowed, 0u);
+}
+
+// Where a head must start, bytes that are not a request line cannot be followed as HTTP:
+// ids.on_fault (drop) denies the flow before they leave, so they cannot hide a later request.
+TEST_F(PipelineIdsAddressTest, GarbageWhereAHeadMustStartFollowsOnFault) {
+  sendToPortal(40120, get("/index.html") + std::string("\x01\x02 GET /evil.php HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(forwardedContains("/evil.php"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:http-framing");
+  EXPECT_EQ(pipeline_->counters().ids_http_unfollowed, 1u);
+}
+
+// After an Upgrade request the connection may stop speaking HTTP/1 (a WebSocket): bytes that do
+// not begin a request line end the following; a request line (a refused upgrade) is followed.
+TEST_F(PipelineIdsAddressTest, UpgradeStopsFollowingUnlessARequestComes) {
+  const std::string upgrade =
+      "GET /chat HTTP/1.1\r\nHost: 198.18.0.10\r\nUpgrade: websocket\r\nConnection: "
+      "Upgrade\r\n\r\n";
+  sendToPortal(40121, upgrade + std::string("\x81\x85\x01\x02\x03\x04hello"));
+  EXPECT_EQ(verdicts().back()["action"], "allow");
+  EXPECT_EQ(pipeline_->counters().ids_http_tunnels, 1u);
+  sendToPortal(40122, upgrade + get("/evil.php"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
+}
+
+// A later request's upload on such a connection is http.request_body as on a flow allowed by
+// Host (sid 1007: the body ends with secret=1): whole in the head's segment, after it in many
+// segments, chunked, and with its head cut one byte a segment (gathered in the body buffer that
+// goes on as the body's).
+TEST_F(PipelineIdsAddressTest, LaterUploadBodyIsInspected) {
+  const std::string body = std::string(1000, 'a') + "&secret=1";
+  const std::string length =
+      "POST /up HTTP/1.1\r\nHost: 198.18.0.10\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  const std::string chunked =
+      "POST /up HTTP/1.1\r\nHost: 198.18.0.10\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n";
+  uint16_t port = 40130;
+  for (const std::string* upload : {&length, &chunked}) {
+    for (size_t segment : {size_t(1400), size_t(300), size_t(1)}) {
+      const uint32_t seq = handshake(portal_, 8080, port);
+      const std::string first = get("/index.html");
+      sendSegments(portal_, 8080, seq, Bytes(first.begin(), first.end()), 1000, false, port);
+      sendSegments(portal_, 8080, seq + uint32_t(first.size()),
+                   Bytes(upload->begin(), upload->end()), segment, false, port++);
+      EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007") << segment;
+    }
+  }
+  EXPECT_EQ(pipeline_->counters().ids_http_request_bodies, 5u);  // one came whole with its head
+}
+
+// Each later head is noted for the response follower in order: the response to a HEAD on the
+// connection has no body, so the next response is framed right and its body scanned (sid 1008).
+TEST_F(PipelineIdsAddressTest, LaterHeadRequestPairsWithItsResponse) {
+  const uint32_t seq = handshake(portal_, 8080, 40150);
+  const std::string first = get("/a"),
+                    later = "HEAD /f HTTP/1.1\r\nHost: 198.18.0.10\r\n\r\n" + get("/f");
+  sendSegments(portal_, 8080, seq, Bytes(first.begin(), first.end()), 1000, false, 40150);
+  sendSegments(portal_, 8080, seq + uint32_t(first.size()), Bytes(later.begin(), later.end()), 1000,
+               false, 40150);
+  uint32_t server = 5001;
+  for (const std::string& data : {std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                                  std::string("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n"),
+                                  std::string("HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n"
+                                              "MZEVILPAYLOAD")}) {
+    L4Spec r = serverSide(portal_, 8080, 40150);
+    r.seq = server;
+    r.ack = seq + uint32_t(first.size() + later.size());
+    inject(testing::frame(r, Bytes(data.begin(), data.end())), Ingress::OutsidePort);
+    server += uint32_t(data.size());
+  }
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1008");
+  EXPECT_EQ(pipeline_->counters().ids_http_responses, 3u);
+}
+
+// A head that has not ended within 8 KiB (the inspector's bound) cannot be gathered:
+// ids.on_fault (drop) denies the flow before the segment past the bound leaves.
+TEST_F(PipelineIdsAddressTest, HeadOverTheBoundFollowsOnFault) {
+  const std::string head =
+      "GET /x HTTP/1.1\r\nHost: 198.18.0.10\r\nX-Pad: " + std::string(9000, 'p');
+  sendToPortal(40151, head);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:http-framing");
+  EXPECT_EQ(pipeline_->counters().ids_http_unfollowed, 1u);
+  EXPECT_LT(payloadBytesOut(PortRole::Outside), 8192u);
+}
+
+class PipelineIdsAddressPassTest : public PipelineIdsAddressTest {
+ protected:
+  std::string policyText() override {
+    return PipelineIdsAddressTest::policyText() + "  on_fault: pass\n";
+  }
+};
+
+// With on_fault: pass, bytes that cannot be followed as HTTP end the following, not the flow:
+// they and what comes after are still scanned as stream payload (sid 1001).
+TEST_F(PipelineIdsAddressPassTest, GarbageWithOnFaultPassIsScannedAsPayload) {
+  const uint32_t seq = handshake(portal_, 8080, 40140);
+  const std::string a = get("/index.html") + "\x01\x02 not http", b = " then EVILPATTERN";
+  sendSegments(portal_, 8080, seq, Bytes(a.begin(), a.end()), 1000, false, 40140);
+  EXPECT_TRUE(forwardedContains("not http"));
+  EXPECT_EQ(pipeline_->counters().ids_http_unfollowed, 1u);
+  sendSegments(portal_, 8080, seq + uint32_t(a.size()), Bytes(b.begin(), b.end()), 1000, false,
+               40140);
+  EXPECT_FALSE(forwardedContains("EVILPATTERN"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
 }
 
 // ips mode: a drop rule that a prefix of the body cannot fool stops the upload at the segment

@@ -171,19 +171,27 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   return at;
 }
 
-bool startsWithHttpRequestLine(std::span<const uint8_t> b) {
+RequestLineStart httpRequestLineStart(std::span<const uint8_t> b) {
   size_t i = 0;
   while (i < b.size() && i < 24 && ((b[i] >= 'A' && b[i] <= 'Z') || b[i] == '-' || b[i] == '_')) ++i;
-  if (i == 0 || i >= b.size() || b[i] != ' ') return false;
+  if (i == b.size()) return RequestLineStart::NeedMore;  // a method (of up to 24) so far
+  if (i == 0 || i >= b.size() || b[i] != ' ') return RequestLineStart::No;
   size_t j = i + 1;
   while (j < b.size() && b[j] != ' ' && b[j] != '\r' && b[j] != '\n') ++j;
-  if (j == i + 1 || j >= b.size() || b[j] != ' ') return false;
+  if (j == b.size()) return RequestLineStart::NeedMore;
+  if (j == i + 1 || b[j] != ' ') return RequestLineStart::No;
   static constexpr std::string_view kVersion = "HTTP/";
+  for (size_t k = 0; k < kVersion.size(); ++k) {
+    if (j + 1 + k == b.size()) return RequestLineStart::NeedMore;
+    if (b[j + 1 + k] != uint8_t(kVersion[k])) return RequestLineStart::No;
+  }
   const size_t digit = j + 1 + kVersion.size();
-  if (b.size() <= digit) return false;
-  for (size_t k = 0; k < kVersion.size(); ++k)
-    if (b[j + 1 + k] != uint8_t(kVersion[k])) return false;
-  return b[digit] >= '0' && b[digit] <= '9';
+  if (digit == b.size()) return RequestLineStart::NeedMore;
+  return b[digit] >= '0' && b[digit] <= '9' ? RequestLineStart::Yes : RequestLineStart::No;
+}
+
+bool startsWithHttpRequestLine(std::span<const uint8_t> b) {
+  return httpRequestLineStart(b) == RequestLineStart::Yes;
 }
 
 }  // namespace lbg::ids

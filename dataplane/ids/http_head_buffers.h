@@ -68,4 +68,11 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> head, HttpHeadScratch& scrat
 // roughly). Reads at most the bytes it is given.
 bool startsWithHttpRequestLine(std::span<const uint8_t> bytes);
 
+// The same test on a stream's first bytes that may still be coming: Yes and No as above, NeedMore
+// when `bytes` are a prefix of such a line that has not reached the version's digit (a request
+// line cut across segments, down to one byte each). A longer prefix never turns Yes into No or
+// No into Yes. What the pipeline's HTTP follower of a flow allowed by address gathers on.
+enum class RequestLineStart : uint8_t { No, Yes, NeedMore };
+RequestLineStart httpRequestLineStart(std::span<const uint8_t> bytes);
+
 }  // namespace lbg::ids

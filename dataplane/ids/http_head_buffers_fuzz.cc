@@ -68,5 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A request line found in a prefix is found in the whole input.
   if (startsWithHttpRequestLine({data, size / 2}) && !startsWithHttpRequestLine({data, size}))
     std::abort();
+  // ... and a prefix's Yes or No is the whole's (NeedMore only while the line may still come).
+  const RequestLineStart half = httpRequestLineStart({data, size / 2});
+  if (half != RequestLineStart::NeedMore && half != httpRequestLineStart({data, size}))
+    std::abort();
+  if (startsWithHttpRequestLine({data, size}) !=
+      (httpRequestLineStart({data, size}) == RequestLineStart::Yes)) {
+    std::abort();
+  }
   return 0;
 }

@@ -142,5 +142,27 @@ TEST(HttpRequestLine, WhatTheIdsTakesForHttp) {
   EXPECT_FALSE(line(""));
 }
 
+// The first bytes of a stream cut anywhere: undecided until the version's digit, and a prefix's
+// answer is the whole's.
+TEST(HttpRequestLine, UndecidedUntilTheVersionDigit) {
+  auto start = [](std::string_view s) {
+    return httpRequestLineStart({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+  };
+  const std::string_view get = "GET /a HTTP/1.1\r\n";
+  for (size_t n = 0; n < 13; ++n)
+    EXPECT_EQ(start(get.substr(0, n)), RequestLineStart::NeedMore) << n;
+  for (size_t n = 13; n <= get.size(); ++n)
+    EXPECT_EQ(start(get.substr(0, n)), RequestLineStart::Yes);
+  const std::string_view method24 = "ABCDEFGHIJKLMNOPQRSTUVWX";
+  EXPECT_EQ(start(method24), RequestLineStart::NeedMore);
+  EXPECT_EQ(start(std::string(method24) + " / HTTP/1.0"), RequestLineStart::Yes);
+  EXPECT_EQ(start(std::string(method24) + "Y"), RequestLineStart::No);  // 25 capitals
+  EXPECT_EQ(start("get"), RequestLineStart::No);
+  EXPECT_EQ(start("GET /\r"), RequestLineStart::No);
+  EXPECT_EQ(start("GET / HTTX"), RequestLineStart::No);
+  EXPECT_EQ(start("GET / HTTP/x"), RequestLineStart::No);
+  EXPECT_EQ(start("\x16\x03"), RequestLineStart::No);
+}
+
 }  // namespace
 }  // namespace lbg::ids

@@ -7,6 +7,9 @@
 #   - a gzip-encoded download whose decoded body carries a rule's pattern (file.data) is stopped
 #     before its last segment (curl --compressed fails and never writes the pattern); a clean
 #     gzip download arrives intact, decoded;
+#   - on a service allowed by address (no name judged: the IDS follows its HTTP itself), curl's
+#     second request on a kept-alive connection, which a rule on http.uri matches, is stopped
+#     and the server never receives it, while the first is answered;
 #   - the sealed log holds the EVE alerts and the ids-drop verdicts.
 # Traffic stays inside the namespaces this script creates. Needs root; skips (77) otherwise.
 # Usage: ids_e2e.sh LBG_GATEWAY WORKDIR
@@ -31,6 +34,7 @@ SERVER_IP=10.78.$((tag % 200)).200
 cat > e2e.rules <<'EOF'
 drop http any any -> any any (msg:"LBG E2E exfiltration upload"; flow:established,to_server; http.request_body; content:"LBG-E2E-SECRET"; classtype:policy-violation; sid:9100001; rev:1;)
 drop http any any -> any any (msg:"LBG E2E compressed malware"; flow:established,to_client; file.data; content:"LBG-E2E-MALWARE"; classtype:trojan-activity; sid:9100002; rev:1;)
+drop http any any -> any any (msg:"LBG E2E later request"; flow:established,to_server; http.uri; content:"/evil.php"; classtype:web-application-attack; sid:9100003; rev:1;)
 EOF
 cat > policy.yaml <<EOF
 version: 1
@@ -42,6 +46,10 @@ services:
     kind: lgwan-asp
     fqdn: [web.example.jp]
     ports: [tcp/80]
+  - name: e2e-partner
+    kind: lgwan-asp
+    cidr: [$SERVER_IP/32]
+    ports: [tcp/8080]
 ids:
   rules: [$WORK/e2e.rules]
   mode: ips
@@ -54,7 +62,7 @@ EOF
 # The server: POST stores what it received (even a cut body); GET /*.gz answers gzip-encoded
 # text, the pattern (or a clean word) in its last bytes, the last 200 coded bytes sent apart.
 cat > server.py <<'EOF'
-import gzip, http.server, os, random, time
+import gzip, http.server, os, random, sys, time
 random.seed(7)
 TEXT = "".join(random.choice("0123456789abcdef") for _ in range(40000))
 class H(http.server.BaseHTTPRequestHandler):
@@ -78,19 +86,22 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", "6"); self.end_headers()
         self.wfile.write(b"stored")
     def do_GET(self):
+        with open("gets.txt", "a") as f: f.write(self.path + "\n")
         tail = "LBG-E2E-MALWARE" if "malware" in self.path else "clean-ending..."
         body = gzip.compress((TEXT + tail).encode())
         self.send_response(200); self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body[:-200]); self.wfile.flush(); time.sleep(0.3)
         self.wfile.write(body[-200:])
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
+http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
 EOF
-ip netns exec "$NS" /usr/bin/python3 server.py 2>server.err & SRVPIDS=$!
+ip netns exec "$NS" /usr/bin/python3 server.py 80 2>server.err & SRVPIDS=$!
+ip netns exec "$NS" /usr/bin/python3 server.py 8080 2>server8080.err & SRVPIDS="$SRVPIDS $!"
 
 "$GW" run --config gateway.yaml >gateway.out 2>gateway.err & GWPID=$!
 wait_for 300 grep -q "lbg-gateway: running" gateway.err || { echo "gateway did not start:"; cat gateway.err; }
 wait_for 100 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/80" || echo "server not listening"
+wait_for 100 ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/8080" || echo "server not listening on 8080"
 
 web() {  # curl arguments... → prints "rc http_code"
   set +e
@@ -153,6 +164,18 @@ read -r rc code < <(web -o up-chunked-secret.out -H 'Transfer-Encoding: chunked'
 check "chunked upload ending in the pattern is stopped (curl rc=$rc http=$code)" test "$rc" != 0
 check "the server never received its pattern" bash -c "! cat received-* 2>/dev/null | grep -q LBG-E2E-SECRET"
 
+# --- later requests on a connection allowed by address ---------------------------------------------
+# curl fetches both URLs on one kept-alive connection; the second is stopped at its head (a retry
+# on a fresh connection is stopped as a first request).
+set +e
+ip netns exec "$NC" curl -sS --max-time 10 -o ka-first.out -o ka-second.out \
+  "http://$SERVER_IP:8080/index.html" "http://$SERVER_IP:8080/evil.php" 2>>curl.err
+set -e
+check "the first request on the connection is answered" test -s ka-first.out
+check "the server received the first request" grep -qx /index.html gets.txt
+check "the server never received the later request" bash -c "! grep -q evil gets.txt"
+rm -f gets.txt
+
 # --- compressed downloads -----------------------------------------------------------------------
 read -r rc code < <(web --compressed -o dl-clean.out http://web.example.jp/clean.gz)
 check "clean gzip download (curl rc=$rc http=$code)" test "$rc" = 0 -a "$code" = 200
@@ -173,6 +196,7 @@ cat log/*.jsonl > events.json
 check "log: EVE alert for the upload rule" grep -q '"event_type":"alert".*"signature_id":9100001' events.json
 check "log: EVE alert for the compressed download rule" grep -q '"event_type":"alert".*"signature_id":9100002' events.json
 check "log: ids-drop verdicts" bash -c "grep -q 'ids-drop:sid-9100001' events.json && grep -q 'ids-drop:sid-9100002' events.json"
+check "log: ids-drop verdict for the later request" grep -q 'ids-drop:sid-9100003' events.json
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
