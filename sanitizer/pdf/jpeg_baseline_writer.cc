@@ -89,10 +89,8 @@ class BitWriter {
       bits_ -= 32;
       const uint32_t w = uint32_t(acc_ >> bits_);
       if ((((w & 0x7F7F7F7Fu) + 0x01010101u) & w & 0x80808080u) == 0) {
-        out_[n_] = uint8_t(w >> 24);
-        out_[n_ + 1] = uint8_t(w >> 16);
-        out_[n_ + 2] = uint8_t(w >> 8);
-        out_[n_ + 3] = uint8_t(w);
+        const uint32_t bigEndian = __builtin_bswap32(w);
+        std::memcpy(out_ + n_, &bigEndian, 4);
         n_ += 4;
       } else {
         for (int s = 24; s >= 0; s -= 8) byte(uint8_t(w >> s));
@@ -166,7 +164,7 @@ inline bool encodeBlock(const int16_t* zz, int* lastDc, const HuffTable& dc, con
     }
     const int a = zz[i];
     if (a < -1023 || a > 1023) return false;
-    nbits = magnitudeBits(a < 0 ? -a : a);
+    nbits = 32 - __builtin_clz(unsigned(a < 0 ? -a : a));  // a != 0
     const int symbol = run << 4 | nbits;
     w.put(uint32_t(ac.code[symbol]) << nbits | (uint32_t(a < 0 ? a - 1 : a) & ((1u << nbits) - 1)),
           ac.size[symbol] + nbits);
