@@ -7,9 +7,6 @@
 
 #include <jpeglib.h>  // after <cstdio> and <cstddef>: it uses FILE and size_t
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "sanitizer/common/scratch_buffer.h"
 
@@ -120,25 +117,6 @@ class BitWriter {
   int bits_ = 0;
 };
 
-// Bit i set when zigzag coefficient i is not zero.
-inline uint64_t nonzeroMask(const int16_t* zz) {
-#if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  uint64_t mask = 0;
-  for (int i = 0; i < 64; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(zz + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(zz + i + 8));
-    const __m128i zeros = _mm_packs_epi16(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero));
-    mask |= uint64_t(uint16_t(~_mm_movemask_epi8(zeros))) << i;
-  }
-  return mask;
-#else
-  uint64_t mask = 0;
-  for (int i = 0; i < 64; ++i) mask |= uint64_t(zz[i] != 0) << i;
-  return mask;
-#endif
-}
-
 inline int magnitudeBits(int v) { return v == 0 ? 0 : 32 - __builtin_clz(unsigned(v)); }
 
 // libjpeg's encode_one_block.
@@ -151,7 +129,7 @@ inline bool encodeBlock(const int16_t* zz, int* lastDc, const HuffTable& dc, con
   int nbits = magnitudeBits(diff < 0 ? -diff : diff);
   w.put(uint32_t(dc.code[nbits]) << nbits | (uint32_t(diff < 0 ? diff - 1 : diff) & ((1u << nbits) - 1)),
         dc.size[nbits] + nbits);
-  uint64_t mask = nonzeroMask(zz) & ~uint64_t{1};
+  uint64_t mask = jpegNonzeroMask(zz) & ~uint64_t{1};
   int last = 0;
   while (mask != 0) {
     const int i = __builtin_ctzll(mask);

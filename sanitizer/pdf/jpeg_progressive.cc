@@ -3,9 +3,6 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace lbg::sanitizer::pdf {
 
@@ -542,25 +539,6 @@ bool Decoder::acFirst(const Scan& scan, BitReader& reader, uint64_t endBits, uin
   return ok;
 }
 
-// Bit i set when zigzag coefficient i of the block is not zero.
-inline uint64_t nonzeroMask(const int16_t* zz) {
-#if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  uint64_t mask = 0;
-  for (int i = 0; i < 64; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(zz + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(zz + i + 8));
-    const __m128i zeros = _mm_packs_epi16(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero));
-    mask |= uint64_t(uint16_t(~_mm_movemask_epi8(zeros))) << i;
-  }
-  return mask;
-#else
-  uint64_t mask = 0;
-  for (int i = 0; i < 64; ++i) mask |= uint64_t(zz[i] != 0) << i;
-  return mask;
-#endif
-}
-
 inline uint64_t atOrAbove(int k) { return ~uint64_t{0} << k; }           // k in 0..63
 inline uint64_t below(int k) { return k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1; }
 
@@ -598,7 +576,7 @@ bool Decoder::acRefine(const Scan& scan, BitReader& reader, uint64_t endBits, ui
     br.pos += unsigned(used);
   };
   const bool ok = forEachBlock(*out_, scan, mcusX_, first, last, br, endBits, [&](int, int16_t* blk) LBG_INLINE {
-    uint64_t nz = nonzeroMask(blk);
+    uint64_t nz = jpegNonzeroMask(blk);
     int k = ss;
     if (eobrun == 0) {
       for (; k <= se; ++k) {

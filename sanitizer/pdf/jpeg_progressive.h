@@ -22,6 +22,10 @@
 #include <cstdint>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "sanitizer/common/scratch_buffer.h"
 
 namespace lbg::sanitizer::pdf {
@@ -69,5 +73,25 @@ bool decodeProgressiveJpeg(std::string_view bytes, uint32_t width, uint32_t heig
 
 // Zigzag index -> natural (row-major) index, as libjpeg's jpeg_natural_order.
 extern const uint8_t kJpegZigzagToNatural[64];
+
+// Bit i set when coefficient i of a block (64 in zigzag order) is not zero: the decoder's
+// refinement scans and the writer's run lengths walk these bits instead of the coefficients.
+inline uint64_t jpegNonzeroMask(const int16_t* zz) {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  uint64_t mask = 0;
+  for (int i = 0; i < 64; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(zz + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(zz + i + 8));
+    const __m128i zeros = _mm_packs_epi16(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero));
+    mask |= uint64_t(uint16_t(~_mm_movemask_epi8(zeros))) << i;
+  }
+  return mask;
+#else
+  uint64_t mask = 0;
+  for (int i = 0; i < 64; ++i) mask |= uint64_t(zz[i] != 0) << i;
+  return mask;
+#endif
+}
 
 }  // namespace lbg::sanitizer::pdf

@@ -14,6 +14,7 @@
 
 #include "sanitizer/pdf/image_codec.h"
 #include "sanitizer/pdf/jpeg_baseline_writer.h"
+#include "sanitizer/pdf/libjpeg_reference.h"
 
 namespace lbg::sanitizer::pdf {
 namespace {
@@ -33,12 +34,8 @@ struct Options {
 struct JpegError {
   jpeg_error_mgr mgr;
   std::jmp_buf jump;
-  int warnings = 0;
 };
 void errorExit(j_common_ptr c) { std::longjmp(reinterpret_cast<JpegError*>(c->err)->jump, 1); }
-void countWarning(j_common_ptr c, int level) {
-  if (level < 0) ++reinterpret_cast<JpegError*>(c->err)->warnings;
-}
 
 // A photograph-like image: gradients and noise, so every band has coefficients.
 std::string makeJpeg(const Options& o, unsigned seed = 1) {
@@ -94,92 +91,18 @@ std::string makeJpeg(const Options& o, unsigned seed = 1) {
   return out;
 }
 
-// libjpeg's coefficients of the real blocks, natural order per block; empty when it fails.
-struct Reference {
-  bool ok = false;
-  int warnings = 0;
-  std::vector<std::vector<int16_t>> comps;
-  std::string transcoded;  // jpeg_copy_critical_parameters + jpeg_write_coefficients
-};
-
-Reference libjpeg(const std::string& bytes) {
-  Reference ref;
-  jpeg_decompress_struct src;
-  jpeg_compress_struct dst;
-  JpegError err;
-  src.err = jpeg_std_error(&err.mgr);
-  dst.err = &err.mgr;
-  err.mgr.error_exit = errorExit;
-  err.mgr.emit_message = countWarning;
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  volatile bool dstCreated = false;
-  if (setjmp(err.jump)) {
-    if (dstCreated) jpeg_destroy_compress(&dst);
-    jpeg_destroy_decompress(&src);
-    std::free(buffer);
-    ref.ok = false;
-    ref.comps.clear();
-    return ref;
-  }
-  jpeg_create_decompress(&src);
-  jpeg_mem_src(&src, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  jpeg_read_header(&src, TRUE);
-  jvirt_barray_ptr* arrays = jpeg_read_coefficients(&src);
-  for (int ci = 0; ci < src.num_components; ++ci) {
-    const jpeg_component_info& info = src.comp_info[ci];
-    std::vector<int16_t> blocks;
-    for (JDIMENSION row = 0; row < info.height_in_blocks; ++row) {
-      JBLOCKARRAY r = src.mem->access_virt_barray(reinterpret_cast<j_common_ptr>(&src), arrays[ci], row, 1, FALSE);
-      for (JDIMENSION col = 0; col < info.width_in_blocks; ++col) blocks.insert(blocks.end(), r[0][col], r[0][col] + 64);
-    }
-    ref.comps.push_back(std::move(blocks));
-  }
-  jpeg_create_compress(&dst);
-  dstCreated = true;
-  jpeg_mem_dest(&dst, &buffer, &size);
-  jpeg_copy_critical_parameters(&src, &dst);
-  dst.optimize_coding = FALSE;
-  dst.write_JFIF_header = src.num_components == 3 ? TRUE : FALSE;
-  dst.write_Adobe_marker = FALSE;
-  jpeg_write_coefficients(&dst, arrays);
-  jpeg_finish_compress(&dst);
-  jpeg_destroy_compress(&dst);
-  jpeg_finish_decompress(&src);
-  jpeg_destroy_decompress(&src);
-  ref.transcoded.assign(reinterpret_cast<char*>(buffer), size);
-  std::free(buffer);
-  ref.ok = true;
-  ref.warnings = err.warnings;
-  return ref;
-}
-
-// Ours in libjpeg's layout: the real blocks of each component, natural order.
-std::vector<std::vector<int16_t>> natural(const JpegCoefficients& c) {
-  std::vector<std::vector<int16_t>> comps;
-  for (int ci = 0; ci < c.components; ++ci) {
-    const JpegCoefficients::Component& comp = c.comp[ci];
-    std::vector<int16_t> blocks;
-    for (uint32_t row = 0; row < comp.heightInBlocks; ++row) {
-      for (uint32_t col = 0; col < comp.widthInBlocks; ++col) {
-        int16_t block[64];
-        for (int k = 0; k < 64; ++k) block[kJpegZigzagToNatural[k]] = comp.block(row, col)[k];
-        blocks.insert(blocks.end(), block, block + 64);
-      }
-    }
-    comps.push_back(std::move(blocks));
-  }
-  return comps;
-}
+using reference::LibjpegReference;
+using reference::naturalBlocks;
+LibjpegReference libjpeg(const std::string& bytes) { return reference::libjpegReference(bytes); }
 
 void expectSameAsLibjpeg(const std::string& jpeg, const Options& o, const char* what) {
   SCOPED_TRACE(what);
   ASSERT_FALSE(jpeg.empty());
-  const Reference ref = libjpeg(jpeg);
+  const LibjpegReference ref = libjpeg(jpeg);
   ASSERT_TRUE(ref.ok);
   JpegCoefficients ours;
   ASSERT_TRUE(decodeProgressiveJpeg(jpeg, o.width, o.height, o.components, &ours));
-  EXPECT_EQ(natural(ours), ref.comps);
+  EXPECT_EQ(naturalBlocks(ours), ref.comps);
   std::string written;
   ASSERT_TRUE(writeBaselineJpeg(ours, &written));
   EXPECT_EQ(written, ref.transcoded);
@@ -265,7 +188,7 @@ TEST(JpegProgressive, WhatItDoesNotTakeIsLeftToLibjpeg) {
   // Truncated inside the last scan: libjpeg would pad with zeros and warn; we do not guess.
   EXPECT_FALSE(decodeProgressiveJpeg(jpeg.substr(0, jpeg.size() - 40), o.width, o.height, 3, &c));
   std::string transcoded;
-  const Reference ref = libjpeg(jpeg.substr(0, jpeg.size() - 40));
+  const LibjpegReference ref = libjpeg(jpeg.substr(0, jpeg.size() - 40));
   ASSERT_TRUE(ref.ok);
   EXPECT_GT(ref.warnings, 0);
   ASSERT_TRUE(transcodeJpeg(jpeg.substr(0, jpeg.size() - 40), o.width, o.height, 3, &transcoded));
@@ -321,9 +244,9 @@ TEST(JpegProgressive, DamagedFilesAreEitherLeftOrDecodedAsLibjpegDoes) {
       continue;
     }
     ++taken;
-    const Reference ref = libjpeg(bad);
+    const LibjpegReference ref = libjpeg(bad);
     ASSERT_TRUE(ref.ok) << "case " << i;
-    ASSERT_EQ(natural(ours), ref.comps) << "case " << i;
+    ASSERT_EQ(naturalBlocks(ours), ref.comps) << "case " << i;
   }
   EXPECT_GT(taken, 100);  // edits in the entropy data that still decode
   EXPECT_GT(left, 100);
