@@ -67,5 +67,25 @@ TEST(SegmentIndex, CorruptIndexIsAnError) {
   EXPECT_FALSE(SegmentIndex::parse(text.substr(0, text.size() - 1)));
 }
 
+// A number too large for 64 bits parses as a float, which nlohmann's get<uint64_t>() cast with
+// undefined behaviour (log_record_fuzz under UBSan, 2026-12-07): every field must be an integer in
+// range, or the index is refused.
+TEST(SegmentIndex, FieldsThatAreNotIntegersInRangeAreAnError) {
+  const std::string head =
+      "{\"format\":\"lbg-index/1\",\"segment\":1,\"records\":1,\"min_ns\":0,\"max_ns\":0,"
+      "\"event_types\":{\"flow\":1},\"bloom_k\":7,\"bloom_bytes\":";
+  const std::string bloom(8, '\x01');
+  EXPECT_TRUE(SegmentIndex::parse(head + "8}\n" + bloom));
+  for (const char* bad : {"33333333333333333333333333333333333333338", "8.0", "1e1", "-8", "\"8\""}) {
+    EXPECT_FALSE(SegmentIndex::parse(head + bad + "}\n" + bloom)) << bad;
+  }
+  std::string types = head + "8}\n" + bloom;
+  types.replace(types.find("\"flow\":1"), 8, "\"flow\":1e40");
+  EXPECT_FALSE(SegmentIndex::parse(types));
+  std::string k = head + "8}\n" + bloom;
+  k.replace(k.find("\"bloom_k\":7"), 11, "\"bloom_k\":4294967303");  // 2^32 + 7: not a uint32
+  EXPECT_FALSE(SegmentIndex::parse(k));
+}
+
 }  // namespace
 }  // namespace lbg::telemetry::logfmt

@@ -1,5 +1,7 @@
 #include "dataplane/telemetry/log/segment_index.h"
 
+#include "dataplane/telemetry/log/json_integer.h"
+
 #include <nlohmann/json.hpp>
 
 namespace lbg::telemetry::logfmt {
@@ -108,13 +110,28 @@ Result<SegmentIndex> SegmentIndex::parse(std::string_view text) {
   SegmentIndex ix;
   try {
     if (h.at("format").get<std::string>() != kMagic) return Error{"index: unknown format"};
-    ix.segment = h.at("segment").get<uint64_t>();
-    ix.records = h.at("records").get<uint64_t>();
-    ix.minNs = h.at("min_ns").get<int64_t>();
-    ix.maxNs = h.at("max_ns").get<int64_t>();
-    ix.eventTypes = h.at("event_types").get<std::map<std::string, uint64_t>>();
-    ix.bloomK = h.at("bloom_k").get<uint32_t>();
-    uint64_t n = h.at("bloom_bytes").get<uint64_t>();
+    const auto segment = jsonInteger<uint64_t>(h, "segment");
+    const auto records = jsonInteger<uint64_t>(h, "records");
+    const auto minNs = jsonInteger<int64_t>(h, "min_ns");
+    const auto maxNs = jsonInteger<int64_t>(h, "max_ns");
+    const auto bloomK = jsonInteger<uint32_t>(h, "bloom_k");
+    const auto bloomBytes = jsonInteger<uint64_t>(h, "bloom_bytes");
+    if (!segment || !records || !minNs || !maxNs || !bloomK || !bloomBytes) {
+      return Error{"index: a header field is missing or not an integer in range"};
+    }
+    ix.segment = *segment;
+    ix.records = *records;
+    ix.minNs = *minNs;
+    ix.maxNs = *maxNs;
+    ix.bloomK = *bloomK;
+    const nlohmann::json& types = h.at("event_types");
+    if (!types.is_object()) return Error{"index: event_types is not an object"};
+    for (const auto& [type, count] : types.items()) {
+      const auto n = jsonInteger<uint64_t>(count);
+      if (!n) return Error{"index: event_types holds a count that is not an integer"};
+      ix.eventTypes[type] = *n;
+    }
+    const uint64_t n = *bloomBytes;
     if (ix.bloomK == 0 || ix.bloomK > 32) return Error{"index: bad bloom_k"};
     if (n != 0 && (n & (n - 1)) != 0) return Error{"index: bloom size not a power of two"};
     if (n != text.size() - nl - 1) return Error{"index: bloom size does not match the file"};

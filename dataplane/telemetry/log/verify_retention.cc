@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/telemetry/log/json_integer.h"
 #include "dataplane/telemetry/log/time_format.h"
 #include "dataplane/telemetry/log/vocabulary.h"
 
@@ -32,10 +33,15 @@ void collectRetention(std::string_view data, std::vector<RetainedSegment>& out) 
     for (const auto& d : (*ret)["deleted"]) {
       try {
         RetainedSegment r;
-        r.segment = d.at("segment").get<uint64_t>();
-        r.firstSeq = d.at("first_seq").get<uint64_t>();
-        r.lastSeq = d.at("last_seq").get<uint64_t>();
-        r.records = d.at("records").get<uint64_t>();
+        const auto segment = jsonInteger<uint64_t>(d, "segment");
+        const auto firstSeq = jsonInteger<uint64_t>(d, "first_seq");
+        const auto lastSeq = jsonInteger<uint64_t>(d, "last_seq");
+        const auto records = jsonInteger<uint64_t>(d, "records");
+        if (!segment || !firstSeq || !lastSeq || !records) continue;  // as a field that is missing
+        r.segment = *segment;
+        r.firstSeq = *firstSeq;
+        r.lastSeq = *lastSeq;
+        r.records = *records;
         auto h = hashFromHex(d.at("chain_last").get<std::string>());
         if (!h) continue;
         r.chainLast = *h;
