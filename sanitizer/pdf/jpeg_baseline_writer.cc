@@ -43,23 +43,13 @@ const StandardTables& standardTables() {
       HuffTable& h = s.t[i];
       for (int l = 1; l <= 16; ++l) h.count += h.bits[l] = from[i]->bits[l];
       std::memcpy(h.vals, from[i]->huffval, size_t(h.count));
-      // Canonical codes, as jpeg_make_c_derived_tbl.
-      uint8_t size[257];
-      int p = 0;
-      for (int l = 1; l <= 16; ++l) {
-        for (int k = 0; k < h.bits[l]; ++k) size[p++] = uint8_t(l);
-      }
-      size[p] = 0;
-      uint32_t code = 0;
-      int si = size[0];
-      for (p = 0; size[p] != 0;) {
-        while (size[p] == si) {
-          h.code[h.vals[p]] = uint16_t(code++);
-          h.size[h.vals[p]] = size[p];
-          ++p;
-        }
-        code <<= 1;
-        ++si;
+      // Canonical codes, as jpeg_make_c_derived_tbl (the standard tables are valid).
+      uint8_t size[256];
+      uint16_t code[256];
+      const int n = jpegHuffmanCodes(h.bits, size, code);
+      for (int p = 0; p < n; ++p) {
+        h.code[h.vals[p]] = code[p];
+        h.size[h.vals[p]] = size[p];
       }
     }
     jpeg_destroy_compress(&c);

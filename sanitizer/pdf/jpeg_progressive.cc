@@ -39,21 +39,10 @@ struct HuffDecoder {
 // libjpeg's jpeg_make_d_derived_tbl, with the same checks: no code may be all ones, and a table
 // used for DC must not hold a category above 15.
 bool buildDecoder(const HuffSpec& spec, bool dc, HuffDecoder* d) {
-  uint8_t size[257];
+  uint8_t size[256];
   uint16_t code[256];
-  int count = 0;
-  for (int l = 1; l <= 16; ++l) {
-    for (int i = 0; i < spec.bits[l]; ++i) size[count++] = uint8_t(l);
-  }
-  size[count] = 0;
-  uint32_t c = 0;
-  int si = size[0];
-  for (int p = 0; size[p] != 0;) {
-    while (size[p] == si) code[p++] = uint16_t(c++);
-    if (c >= (1u << si)) return false;
-    c <<= 1;
-    ++si;
-  }
+  const int count = jpegHuffmanCodes(spec.bits, size, code);
+  if (count < 0) return false;
   int p = 0;
   for (int l = 1; l <= 16; ++l) {
     if (spec.bits[l] != 0) {
@@ -671,6 +660,21 @@ bool Decoder::run(uint32_t width, uint32_t height, int components) {
 }
 
 }  // namespace
+
+int jpegHuffmanCodes(const uint8_t bits[17], uint8_t size[256], uint16_t code[256]) {
+  int count = 0;
+  uint32_t c = 0;
+  for (int l = 1; l <= 16; ++l) {
+    for (int i = 0; i < bits[l]; ++i) {
+      size[count] = uint8_t(l);
+      code[count++] = uint16_t(c++);
+    }
+    // libjpeg checks after each length that has codes (an empty one cannot fail it).
+    if (bits[l] != 0 && c >= (1u << l)) return -1;
+    c <<= 1;
+  }
+  return count;
+}
 
 ScratchBuffer& jpegThreadBuffer(JpegBuffer which, size_t bytes) {
   thread_local ScratchBuffer buffers[3];

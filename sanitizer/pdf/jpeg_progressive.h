@@ -74,6 +74,12 @@ bool decodeProgressiveJpeg(std::string_view bytes, uint32_t width, uint32_t heig
 // Zigzag index -> natural (row-major) index, as libjpeg's jpeg_natural_order.
 extern const uint8_t kJpegZigzagToNatural[64];
 
+// The canonical Huffman codes of a table given as its counts per length (bits[1..16], T.81
+// Figures C.1 and C.2, as libjpeg's derived tables): size[p] and code[p] of the p-th symbol in the
+// table's order. The number of symbols, or -1 when the counts overflow a length (a code would be
+// all ones; libjpeg refuses the table); the caller has checked that they sum to at most 256.
+int jpegHuffmanCodes(const uint8_t bits[17], uint8_t size[256], uint16_t code[256]);
+
 // Bit i set when coefficient i of a block (64 in zigzag order) is not zero: the decoder's
 // refinement scans and the writer's run lengths walk these bits instead of the coefficients.
 inline uint64_t jpegNonzeroMask(const int16_t* zz) {
