@@ -10,6 +10,7 @@
 
 #include "sanitizer/pdf/jpeg_baseline_writer.h"
 #include "sanitizer/pdf/jpeg_progressive.h"
+#include "sanitizer/pdf/jpeg_reduced.h"
 
 namespace lbg::sanitizer::pdf {
 namespace {
@@ -261,10 +262,90 @@ bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height
   return true;
 }
 
+namespace {
+
+// Quality of a photograph that is decoded to pixels and encoded again.
+constexpr int kPhotographQuality = 90;
+
+// Baseline JPEG from planes at their own sampling (libjpeg's raw data interface): what the
+// planes' component sizes and padding are is jpeg_reduced.h's contract with this encoder.
+bool encodePlanes(const ReducedPlanes& planes, int quality, std::string* out) {
+  jpeg_compress_struct cinfo;
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpegErrorExit;
+  err.mgr.emit_message = jpegSilence;
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_compress(&cinfo);
+    std::free(buffer);
+    return false;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = planes.width;
+  cinfo.image_height = planes.height;
+  cinfo.input_components = planes.components;
+  cinfo.in_color_space = planes.components == 1 ? JCS_GRAYSCALE : JCS_YCbCr;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  for (int c = 0; c < planes.components; ++c) {
+    cinfo.comp_info[c].h_samp_factor = planes.plane[c].h;
+    cinfo.comp_info[c].v_samp_factor = planes.plane[c].v;
+  }
+  cinfo.raw_data_in = TRUE;
+  cinfo.optimize_coding = FALSE;  // one pass: standard Huffman tables
+  jpeg_start_compress(&cinfo, TRUE);
+  // Each call takes one MCU row: v * 8 rows of every component.
+  JSAMPROW rows[3][16];
+  JSAMPARRAY components[3];
+  const uint32_t step = 8u * planes.maxV;
+  for (uint32_t mcuRow = 0; cinfo.next_scanline < cinfo.image_height; ++mcuRow) {
+    for (int c = 0; c < planes.components; ++c) {
+      const ReducedPlanes::Plane& p = planes.plane[c];
+      for (uint32_t i = 0; i < 8u * p.v; ++i) rows[c][i] = p.samples + (size_t(mcuRow) * 8 * p.v + i) * p.stride;
+      components[c] = rows[c];
+    }
+    if (jpeg_write_raw_data(&cinfo, components, step) != step) std::longjmp(err.jump, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  out->assign(reinterpret_cast<const char*>(buffer), size);
+  std::free(buffer);
+  return true;
+}
+
+}  // namespace
+
 bool encodeJpeg(const JpegPixels& image, std::string* out) {
   if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.components) return false;
   return encodeJpegRows(reinterpret_cast<const unsigned char*>(image.pixels.data()), image.width, image.height,
-                        image.components, static_cast<size_t>(image.width) * image.components, 90, out);
+                        image.components, static_cast<size_t>(image.width) * image.components, kPhotographQuality,
+                        out);
+}
+
+bool reduceJpeg(std::string_view bytes, uint32_t width, uint32_t height, int eighths, ReducedJpeg* out) {
+  if (eighths < 1 || eighths > 7 || width == 0 || height == 0) return false;
+  for (int components : {3, 1}) {
+    JpegCoefficients coefficients;
+    ReducedPlanes planes;
+    if (decodeProgressiveJpeg(bytes, width, height, components, &coefficients)) {
+      if (!reduceCoefficients(coefficients, eighths, &planes) || !encodePlanes(planes, kPhotographQuality, &out->jpeg)) {
+        return false;
+      }
+      out->width = planes.width;
+      out->height = planes.height;
+      out->components = planes.components;
+      return true;
+    }
+  }
+  JpegPixels pixels;
+  if (!decodeJpegReduced(bytes, width, height, eighths, &pixels) || !encodeJpeg(pixels, &out->jpeg)) return false;
+  out->width = pixels.width;
+  out->height = pixels.height;
+  out->components = pixels.components;
+  return true;
 }
 
 bool deflateZlib(std::string_view data, std::string* out) {

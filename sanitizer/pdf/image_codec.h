@@ -31,6 +31,19 @@ bool decodeJpeg(std::string_view bytes, uint32_t maxPixels, JpegPixels* out);
 // against the pixel limit.
 bool decodeJpegReduced(std::string_view bytes, uint32_t width, uint32_t height, int eighths, JpegPixels* out);
 
+// A photograph drawn far smaller than its size (image-PDF mode), as a baseline JPEG (quality 90)
+// of `eighths`/8 (1..7) of its size, each side ceil(side * eighths / 8): what decodeJpegReduced
+// followed by encodeJpeg gives, but a progressive gray or YCbCr file (what LibreOffice writes) is
+// decoded by jpeg_progressive.h, reduced by jpeg_reduced.h and encoded from its planes at their
+// own sampling; anything else takes decodeJpegReduced and encodeJpeg. Only a 1 or 3 component
+// JPEG of exactly `width` x `height`; false otherwise or when the data does not decode.
+struct ReducedJpeg {
+  uint32_t width = 0, height = 0;
+  int components = 0;
+  std::string jpeg;
+};
+bool reduceJpeg(std::string_view bytes, uint32_t width, uint32_t height, int eighths, ReducedJpeg* out);
+
 // A new baseline JPEG (standard Huffman tables, JFIF for colour) holding the same DCT coefficients
 // and quantisation tables as `bytes`: lossless, and several times cheaper than decoding to pixels
 // and compressing again (no inverse/forward DCT, upsampling or colour conversion). Only for 8-bit

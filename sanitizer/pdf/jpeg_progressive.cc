@@ -677,7 +677,7 @@ int jpegHuffmanCodes(const uint8_t bits[17], uint8_t size[256], uint16_t code[25
 }
 
 ScratchBuffer& jpegThreadBuffer(JpegBuffer which, size_t bytes) {
-  thread_local ScratchBuffer buffers[3];
+  thread_local ScratchBuffer buffers[4];
   ScratchBuffer& b = buffers[static_cast<int>(which)];
   if (b.capacity() > kJpegBufferKeep && bytes <= kJpegBufferKeep) b = ScratchBuffer();
   b.clear();

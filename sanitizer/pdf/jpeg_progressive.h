@@ -61,7 +61,7 @@ struct JpegCoefficients {
 // .docm of the sanitizer bench slowed by a third when the photographs' buffers came from the
 // pool). At least `bytes` bytes, contents undefined; a buffer grown beyond kJpegBufferKeep is
 // given back at the next smaller request, so a thread keeps at most that much per kind.
-enum class JpegBuffer { Coefficients, Entropy, Output };
+enum class JpegBuffer { Coefficients, Entropy, Output, Planes };
 inline constexpr size_t kJpegBufferKeep = size_t{64} << 20;
 ScratchBuffer& jpegThreadBuffer(JpegBuffer which, size_t bytes);
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 
+#include <cmath>
 #include <csetjmp>
 #include <cstdlib>
 #include <random>
@@ -14,6 +15,7 @@
 
 #include "sanitizer/pdf/image_codec.h"
 #include "sanitizer/pdf/jpeg_baseline_writer.h"
+#include "sanitizer/pdf/jpeg_reduced.h"
 #include "sanitizer/pdf/libjpeg_reference.h"
 
 namespace lbg::sanitizer::pdf {
@@ -26,6 +28,7 @@ struct Options {
   bool progressive = true;
   unsigned restartInterval = 0;  // MCUs
   int quality = 85;
+  bool smooth = false;  // a smooth picture instead of gradients with noise
   const jpeg_scan_info* script = nullptr;
   int scans = 0;
   bool jfif = true;
@@ -45,7 +48,9 @@ std::string makeJpeg(const Options& o, unsigned seed = 1) {
     for (uint32_t x = 0; x < o.width; ++x) {
       for (int c = 0; c < o.components; ++c) {
         const int base = int((x * (3 + c) + y * (5 - c)) % 256);
-        pixels[(size_t(y) * o.width + x) * o.components + c] = uint8_t((base + int(rng() % 61) - 30) & 0xFF);
+        pixels[(size_t(y) * o.width + x) * o.components + c] =
+            o.smooth ? uint8_t(128 + 100 * std::sin(x / 17.0 + c) * std::cos(y / 23.0 - c))
+                     : uint8_t((base + int(rng() % 61) - 30) & 0xFF);
       }
     }
   }
@@ -250,6 +255,135 @@ TEST(JpegProgressive, DamagedFilesAreEitherLeftOrDecodedAsLibjpegDoes) {
   }
   EXPECT_GT(taken, 100);  // edits in the entropy data that still decode
   EXPECT_GT(left, 100);
+}
+
+// Image-PDF's reduced photographs (jpeg_reduced.h through image_codec.h reduceJpeg): the same
+// size and the same picture as libjpeg's scaled decode, which the progressive ones no longer use.
+double psnr(const JpegPixels& a, const JpegPixels& b) {
+  EXPECT_EQ(a.pixels.size(), b.pixels.size());
+  double sum = 0;
+  for (size_t i = 0; i < a.pixels.size() && i < b.pixels.size(); ++i) {
+    const double d = double(uint8_t(a.pixels[i])) - double(uint8_t(b.pixels[i]));
+    sum += d * d;
+  }
+  const double mse = sum / double(std::max<size_t>(a.pixels.size(), 1));
+  return mse == 0 ? 99.0 : 10 * std::log10(255.0 * 255.0 / mse);
+}
+
+void expectReducedAsLibjpeg(const std::string& jpeg, const Options& o, int eighths, const std::string& what) {
+  SCOPED_TRACE(what + " eighths " + std::to_string(eighths));
+  ASSERT_FALSE(jpeg.empty());
+  JpegPixels reference;
+  ASSERT_TRUE(decodeJpegReduced(jpeg, o.width, o.height, eighths, &reference));
+  ReducedJpeg ours;
+  ASSERT_TRUE(reduceJpeg(jpeg, o.width, o.height, eighths, &ours));
+  EXPECT_EQ(ours.width, reference.width);
+  EXPECT_EQ(ours.height, reference.height);
+  EXPECT_EQ(ours.components, o.components);
+  JpegPixels decoded;
+  ASSERT_TRUE(decodeJpeg(ours.jpeg, 1u << 24, &decoded));
+  ASSERT_EQ(decoded.width, reference.width);
+  ASSERT_EQ(decoded.height, reference.height);
+  ASSERT_EQ(decoded.components, reference.components);
+  // Two implementations of the same scaled transform: close, not equal (ours is encoded again at
+  // quality 90, as libjpeg's decode was by encodeJpeg before, and its chroma is upsampled by the
+  // decoder rather than inside the IDCT). At 3/8, 5/8, 6/8 and 7/8 libjpeg-turbo's scaled IDCTs
+  // (jidctint.c) are the N-point transforms ours computes: ours must come at least as close to
+  // libjpeg's scaled decode as libjpeg's own decode and re-encode did. At 1/8, 2/8 and 4/8 its
+  // reduced IDCTs (jidctred.c) fold frequencies above the smaller grid's limit back in as aliasing
+  // where ours leaves them out: there the picture must be the same one, closely on a smooth picture,
+  // and every channel's mean (the DC terms) unchanged.
+  const double db = psnr(decoded, reference);
+  std::string before;
+  ASSERT_TRUE(encodeJpeg(reference, &before));
+  JpegPixels beforeDecoded;
+  ASSERT_TRUE(decodeJpeg(before, 1u << 24, &beforeDecoded));
+  const double beforeDb = psnr(beforeDecoded, reference);
+  if (eighths == 3 || eighths >= 5) EXPECT_GT(db, beforeDb - 1.0) << "before: " << beforeDb << " dB";
+  EXPECT_GT(db, o.smooth ? 27.0 : 18.0);
+  if (reference.width * reference.height >= 64) {
+    for (int c = 0; c < reference.components; ++c) {
+      double sumOurs = 0, sumReference = 0;
+      for (size_t i = c; i < reference.pixels.size(); i += reference.components) {
+        sumOurs += uint8_t(decoded.pixels[i]);
+        sumReference += uint8_t(reference.pixels[i]);
+      }
+      const double n = double(reference.pixels.size() / reference.components);
+      EXPECT_NEAR(sumOurs / n, sumReference / n, 2.0) << "component " << c;
+    }
+  }
+  if (getenv("LBG_PRINT_PSNR")) printf("%s %d: %.2f dB, before %.2f dB\n", what.c_str(), eighths, db, beforeDb);
+}
+
+TEST(JpegReduced, EveryShapeSamplingAndScaleGivesLibjpegsSizeAndPicture) {
+  const std::pair<uint32_t, uint32_t> sizes[] = {{1, 1}, {7, 9}, {16, 16}, {17, 33}, {100, 75}, {333, 257}};
+  const std::pair<int, int> samplings[] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}};
+  for (const auto& [w, h] : sizes) {
+    for (int eighths = 1; eighths <= 7; ++eighths) {
+      for (const auto& [sh, sv] : samplings) {
+        Options o;
+        o.width = w;
+        o.height = h;
+        o.h = sh;
+        o.v = sv;
+        o.quality = 92;
+        const std::string what = std::to_string(w) + "x" + std::to_string(h) + " " + std::to_string(sh) + "x" +
+                                 std::to_string(sv);
+        expectReducedAsLibjpeg(makeJpeg(o, w * 7 + h), o, eighths, what);
+        o.smooth = true;
+        expectReducedAsLibjpeg(makeJpeg(o), o, eighths, what + " smooth");
+      }
+      Options gray;
+      gray.width = w;
+      gray.height = h;
+      gray.components = 1;
+      gray.h = gray.v = 1;
+      expectReducedAsLibjpeg(makeJpeg(gray, w + h), gray, eighths, "gray");
+      gray.smooth = true;
+      expectReducedAsLibjpeg(makeJpeg(gray), gray, eighths, "gray smooth");
+    }
+  }
+}
+
+TEST(JpegReduced, ABlockOfOneColourStaysThatColour) {
+  // DC only: every reduced sample is the block's mean, exactly (no ringing, no offset).
+  JpegCoefficients image;
+  image.width = image.height = 8;
+  image.components = 1;
+  alignas(16) int16_t block[64] = {};
+  block[0] = 10;  // mean = 10 * 4 / 8 + 128 = 133 with a quantiser of 4
+  image.comp[0].widthInBlocks = image.comp[0].heightInBlocks = image.comp[0].stride = image.comp[0].rows = 1;
+  image.comp[0].blocks = block;
+  for (int k = 0; k < 64; ++k) image.comp[0].quant[k] = 4;
+  for (int eighths = 1; eighths <= 7; ++eighths) {
+    ReducedPlanes planes;
+    ASSERT_TRUE(reduceCoefficients(image, eighths, &planes));
+    EXPECT_EQ(planes.width, uint32_t(eighths));
+    for (uint32_t y = 0; y < planes.plane[0].rows; ++y) {
+      for (uint32_t x = 0; x < planes.plane[0].stride; ++x) {
+        ASSERT_EQ(planes.plane[0].samples[y * planes.plane[0].stride + x], 133) << eighths << " " << x << "," << y;
+      }
+    }
+  }
+  ReducedPlanes planes;
+  EXPECT_FALSE(reduceCoefficients(image, 8, &planes));  // nothing to reduce: the transcode's job
+  EXPECT_FALSE(reduceCoefficients(image, 0, &planes));
+}
+
+TEST(JpegReduced, BaselineAndDamagedFilesTakeLibjpegsWay) {
+  Options baseline;
+  baseline.progressive = false;
+  expectReducedAsLibjpeg(makeJpeg(baseline), baseline, 3, "baseline");
+  Options o;
+  const std::string jpeg = makeJpeg(o);
+  const std::string truncated = jpeg.substr(0, jpeg.size() - 40);  // libjpeg pads and warns
+  JpegCoefficients c;
+  ASSERT_FALSE(decodeProgressiveJpeg(truncated, o.width, o.height, 3, &c));
+  expectReducedAsLibjpeg(truncated, o, 5, "truncated");
+  ReducedJpeg out;
+  EXPECT_FALSE(reduceJpeg(jpeg, o.width + 1, o.height, 5, &out));  // not the declared shape
+  EXPECT_FALSE(reduceJpeg(jpeg, o.width, o.height, 8, &out));
+  EXPECT_FALSE(reduceJpeg("not a jpeg", o.width, o.height, 4, &out));
 }
 
 }  // namespace

@@ -174,14 +174,14 @@ struct DctJob {
   // the pixels.
   void run() {
     if (eighths < 8) {
-      JpegPixels pixels;
-      if (decodeJpegReduced(bytes(), width, height, eighths, &pixels) && encodeJpeg(pixels, &encoded)) {
-        reducedComponents = pixels.components;
-        reducedWidth = pixels.width;
-        reducedHeight = pixels.height;
+      ReducedJpeg reduced;
+      if (reduceJpeg(bytes(), width, height, eighths, &reduced)) {
+        reducedComponents = reduced.components;
+        reducedWidth = reduced.width;
+        reducedHeight = reduced.height;
+        encoded = std::move(reduced.jpeg);
         return;
       }
-      encoded.clear();
     }
     for (int n : {1, 3}) {
       if (transcodeJpeg(bytes(), width, height, n, &encoded)) {
