@@ -300,8 +300,9 @@ void expectReducedAsLibjpeg(const std::string& jpeg, const Options& o, int eight
   ASSERT_TRUE(decodeJpeg(before, 1u << 24, &beforeDecoded));
   const double beforeDb = psnr(beforeDecoded, reference);
   if (eighths == 3 || eighths >= 5) EXPECT_GT(db, beforeDb - 1.0) << "before: " << beforeDb << " dB";
-  EXPECT_GT(db, o.smooth ? 27.0 : 18.0);
+  // A picture of a few pixels says little about its error: 1/8 of 17 x 33 is 3 x 5.
   if (reference.width * reference.height >= 64) {
+    EXPECT_GT(db, o.smooth ? 27.0 : 18.0);
     for (int c = 0; c < reference.components; ++c) {
       double sumOurs = 0, sumReference = 0;
       for (size_t i = c; i < reference.pixels.size(); i += reference.components) {

@@ -28,25 +28,49 @@ const Basis& basis() {
   return table;
 }
 
+// Zigzag positions of the top-left N x N coefficients, per N: the only ones an N-point transform
+// reads.
+std::array<uint64_t, 8> bandMasks() {
+  std::array<uint64_t, 8> masks{};
+  for (int n = 1; n < 8; ++n) {
+    for (int k = 0; k < 64; ++k) {
+      const int natural = kJpegZigzagToNatural[k];
+      if ((natural >> 3) < n && (natural & 7) < n) masks[n] |= uint64_t{1} << k;
+    }
+  }
+  return masks;
+}
+
+uint8_t toSample(float value) {
+  return static_cast<uint8_t>(std::clamp(value + 128.0f, 0.0f, 255.0f) + 0.5f);
+}
+
 // One block: N x N samples (level-shifted, rounded and clamped) at `out`, rows `stride` apart, of
 // which only the first `columns` x `rows` are stored (a block on the component's edge).
-void inverseBlock(const int16_t* zz, const uint16_t* quant, int n, const Basis& b, uint8_t* out, uint32_t stride,
-                  int columns, int rows) {
-  // Dequantised coefficients in natural order, only the top-left N x N (the rest does not reach an
-  // N-point transform), found through the nonzero bits: most of a photograph's blocks hold a few.
+void inverseBlock(const int16_t* zz, const uint16_t* quant, int n, const Basis& b, uint64_t band, uint8_t* out,
+                  uint32_t stride, int columns, int rows) {
+  // Dequantised coefficients in natural order, found through the nonzero bits: most of a
+  // photograph's blocks hold a few, and many only their DC.
+  uint64_t bits = jpegNonzeroMask(zz) & band;
+  if ((bits & ~uint64_t{1}) == 0) {
+    const uint8_t flat = toSample(static_cast<float>(zz[0]) * quant[0] * b[n][0][0] * b[n][0][0]);
+    for (int y = 0; y < rows; ++y) std::memset(out + size_t(y) * stride, flat, size_t(columns));
+    return;
+  }
   float f[8][8];
+  unsigned usedRows = 0;  // bit v: row v of the coefficients holds a nonzero one
   for (int r = 0; r < n; ++r) std::fill(f[r], f[r] + 8, 0.0f);
-  uint64_t bits = jpegNonzeroMask(zz);
   while (bits != 0) {
     const int k = __builtin_ctzll(bits);
     bits &= bits - 1;
     const int natural = kJpegZigzagToNatural[k];
-    const int row = natural >> 3, col = natural & 7;
-    if (row < n && col < n) f[row][col] = static_cast<float>(zz[k]) * quant[k];
+    f[natural >> 3][natural & 7] = static_cast<float>(zz[k]) * quant[k];
+    usedRows |= 1u << (natural >> 3);
   }
-  // Rows, then columns; each step is 8 lanes wide.
+  // Rows, then columns; each step is 8 lanes wide, and rows of zeros are left out of both.
   float t[8][8];
   for (int v = 0; v < n; ++v) {
+    if ((usedRows >> v & 1) == 0) continue;
     float acc[8] = {};
     for (int u = 0; u < n; ++u) {
       const float c = f[v][u];
@@ -57,14 +81,12 @@ void inverseBlock(const int16_t* zz, const uint16_t* quant, int n, const Basis& 
   for (int y = 0; y < rows; ++y) {
     float acc[8] = {};
     for (int v = 0; v < n; ++v) {
+      if ((usedRows >> v & 1) == 0) continue;
       const float c = b[n][v][y];
       for (int x = 0; x < 8; ++x) acc[x] += c * t[v][x];
     }
     uint8_t* row = out + size_t(y) * stride;
-    for (int x = 0; x < columns; ++x) {
-      const float s = std::nearbyint(acc[x] + 128.0f);
-      row[x] = static_cast<uint8_t>(std::clamp(s, 0.0f, 255.0f));
-    }
+    for (int x = 0; x < columns; ++x) row[x] = toSample(acc[x]);
   }
 }
 
@@ -95,6 +117,7 @@ bool reduceCoefficients(const JpegCoefficients& image, int eighths, ReducedPlane
   ScratchBuffer& storage = jpegThreadBuffer(JpegBuffer::Planes, total);
   uint8_t* next = reinterpret_cast<uint8_t*>(storage.data());
   const Basis& b = basis();
+  static const std::array<uint64_t, 8> bands = bandMasks();
   for (int c = 0; c < image.components; ++c) {
     const JpegCoefficients::Component& in = image.comp[c];
     ReducedPlanes::Plane& p = r.plane[c];
@@ -110,7 +133,7 @@ bool reduceCoefficients(const JpegCoefficients& image, int eighths, ReducedPlane
       const int rowsHere = static_cast<int>(std::min<uint32_t>(n, height - row * n));
       for (uint32_t col = 0; col < columns; ++col) {
         const int columnsHere = static_cast<int>(std::min<uint32_t>(n, width - col * n));
-        inverseBlock(in.block(row, col), in.quant, n, b, p.samples + size_t(row) * n * p.stride + size_t(col) * n,
+        inverseBlock(in.block(row, col), in.quant, n, b, bands[n], p.samples + size_t(row) * n * p.stride + size_t(col) * n,
                      p.stride, columnsHere, rowsHere);
       }
     }
