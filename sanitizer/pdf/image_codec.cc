@@ -220,9 +220,14 @@ bool transcodeJpeg(std::string_view bytes, uint32_t width, uint32_t height, int 
   return true;
 }
 
-bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height, int components, size_t stride,
-                    int quality, std::string* out, bool fastDct) {
-  if (components != 1 && components != 3 && components != 4) return false;
+namespace {
+
+// One baseline JPEG into `out`, standard Huffman tables in one pass: `setup(cinfo)` after the
+// defaults and the quality, `feed(cinfo)` writes every row after jpeg_start_compress. Both may
+// only hold trivially destructible locals: a libjpeg error longjmps out through them.
+template <typename Setup, typename Feed>
+bool compressJpeg(uint32_t width, uint32_t height, int components, J_COLOR_SPACE space, int quality, Setup setup,
+                  Feed feed, std::string* out) {
   jpeg_compress_struct cinfo;
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -240,29 +245,19 @@ bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height
   cinfo.image_width = width;
   cinfo.image_height = height;
   cinfo.input_components = components;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  constexpr J_COLOR_SPACE kNativeXrgb = JCS_EXT_BGRX;
-#else
-  constexpr J_COLOR_SPACE kNativeXrgb = JCS_EXT_XRGB;
-#endif
-  cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : kNativeXrgb;
+  cinfo.in_color_space = space;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
   cinfo.optimize_coding = FALSE;  // one pass: standard Huffman tables
-  if (fastDct) cinfo.dct_method = JDCT_IFAST;
+  setup(cinfo);
   jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(pixels + stride * cinfo.next_scanline);
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
+  if (!feed(cinfo)) std::longjmp(err.jump, 1);
   jpeg_finish_compress(&cinfo);
   jpeg_destroy_compress(&cinfo);
   out->assign(reinterpret_cast<const char*>(buffer), size);
   std::free(buffer);
   return true;
 }
-
-namespace {
 
 // Quality of a photograph that is decoded to pixels and encoded again.
 constexpr int kPhotographQuality = 90;
@@ -270,53 +265,55 @@ constexpr int kPhotographQuality = 90;
 // Baseline JPEG from planes at their own sampling (libjpeg's raw data interface): what the
 // planes' component sizes and padding are is jpeg_reduced.h's contract with this encoder.
 bool encodePlanes(const ReducedPlanes& planes, int quality, std::string* out) {
-  jpeg_compress_struct cinfo;
-  JpegError err;
-  cinfo.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = jpegErrorExit;
-  err.mgr.emit_message = jpegSilence;
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_compress(&cinfo);
-    std::free(buffer);
-    return false;
-  }
-  jpeg_create_compress(&cinfo);
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = planes.width;
-  cinfo.image_height = planes.height;
-  cinfo.input_components = planes.components;
-  cinfo.in_color_space = planes.components == 1 ? JCS_GRAYSCALE : JCS_YCbCr;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  for (int c = 0; c < planes.components; ++c) {
-    cinfo.comp_info[c].h_samp_factor = planes.plane[c].h;
-    cinfo.comp_info[c].v_samp_factor = planes.plane[c].v;
-  }
-  cinfo.raw_data_in = TRUE;
-  cinfo.optimize_coding = FALSE;  // one pass: standard Huffman tables
-  jpeg_start_compress(&cinfo, TRUE);
-  // Each call takes one MCU row: v * 8 rows of every component.
-  JSAMPROW rows[3][16];
-  JSAMPARRAY components[3];
-  const uint32_t step = 8u * planes.maxV;
-  for (uint32_t mcuRow = 0; cinfo.next_scanline < cinfo.image_height; ++mcuRow) {
+  auto setup = [&](jpeg_compress_struct& cinfo) {
     for (int c = 0; c < planes.components; ++c) {
-      const ReducedPlanes::Plane& p = planes.plane[c];
-      for (uint32_t i = 0; i < 8u * p.v; ++i) rows[c][i] = p.samples + (size_t(mcuRow) * 8 * p.v + i) * p.stride;
-      components[c] = rows[c];
+      cinfo.comp_info[c].h_samp_factor = planes.plane[c].h;
+      cinfo.comp_info[c].v_samp_factor = planes.plane[c].v;
     }
-    if (jpeg_write_raw_data(&cinfo, components, step) != step) std::longjmp(err.jump, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  out->assign(reinterpret_cast<const char*>(buffer), size);
-  std::free(buffer);
-  return true;
+    cinfo.raw_data_in = TRUE;
+  };
+  // Each call takes one MCU row: v * 8 rows of every component.
+  auto feed = [&](jpeg_compress_struct& cinfo) {
+    JSAMPROW rows[3][16];
+    JSAMPARRAY components[3];
+    const uint32_t step = 8u * planes.maxV;
+    for (uint32_t mcuRow = 0; cinfo.next_scanline < cinfo.image_height; ++mcuRow) {
+      for (int c = 0; c < planes.components; ++c) {
+        const ReducedPlanes::Plane& p = planes.plane[c];
+        for (uint32_t i = 0; i < 8u * p.v; ++i) rows[c][i] = p.samples + (size_t(mcuRow) * 8 * p.v + i) * p.stride;
+        components[c] = rows[c];
+      }
+      if (jpeg_write_raw_data(&cinfo, components, step) != step) return false;
+    }
+    return true;
+  };
+  return compressJpeg(planes.width, planes.height, planes.components,
+                      planes.components == 1 ? JCS_GRAYSCALE : JCS_YCbCr, quality, setup, feed, out);
 }
 
 }  // namespace
+
+bool encodeJpegRows(const unsigned char* pixels, uint32_t width, uint32_t height, int components, size_t stride,
+                    int quality, std::string* out, bool fastDct) {
+  if (components != 1 && components != 3 && components != 4) return false;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr J_COLOR_SPACE kNativeXrgb = JCS_EXT_BGRX;
+#else
+  constexpr J_COLOR_SPACE kNativeXrgb = JCS_EXT_XRGB;
+#endif
+  const J_COLOR_SPACE space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : kNativeXrgb;
+  auto setup = [&](jpeg_compress_struct& cinfo) {
+    if (fastDct) cinfo.dct_method = JDCT_IFAST;
+  };
+  auto feed = [&](jpeg_compress_struct& cinfo) {
+    while (cinfo.next_scanline < cinfo.image_height) {
+      JSAMPROW row = const_cast<JSAMPROW>(pixels + stride * cinfo.next_scanline);
+      jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    return true;
+  };
+  return compressJpeg(width, height, components, space, quality, setup, feed, out);
+}
 
 bool encodeJpeg(const JpegPixels& image, std::string* out) {
   if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.components) return false;

@@ -96,6 +96,25 @@ std::string makeJpeg(const Options& o, unsigned seed = 1) {
   return out;
 }
 
+// The shapes every test walks: colour with the luma sampled sh x sv, or gray.
+Options colour(uint32_t width, uint32_t height, int sh, int sv) {
+  Options o;
+  o.width = width;
+  o.height = height;
+  o.h = sh;
+  o.v = sv;
+  return o;
+}
+Options gray(uint32_t width, uint32_t height) {
+  Options o = colour(width, height, 1, 1);
+  o.components = 1;
+  return o;
+}
+std::string shapeName(const Options& o) {
+  return std::to_string(o.width) + "x" + std::to_string(o.height) + " " +
+         (o.components == 1 ? std::string("gray") : std::to_string(o.h) + "x" + std::to_string(o.v));
+}
+
 using reference::LibjpegReference;
 using reference::naturalBlocks;
 LibjpegReference libjpeg(const std::string& bytes) { return reference::libjpegReference(bytes); }
@@ -121,21 +140,11 @@ TEST(JpegProgressive, EveryShapeAndSamplingDecodesToLibjpegsCoefficientsAndBytes
   const std::pair<int, int> samplings[] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}};
   for (const auto& [w, h] : sizes) {
     for (const auto& [sh, sv] : samplings) {
-      Options o;
-      o.width = w;
-      o.height = h;
-      o.h = sh;
-      o.v = sv;
-      const std::string what = std::to_string(w) + "x" + std::to_string(h) + " " + std::to_string(sh) + "x" +
-                               std::to_string(sv);
-      expectSameAsLibjpeg(makeJpeg(o, w * 31 + h), o, what.c_str());
+      const Options o = colour(w, h, sh, sv);
+      expectSameAsLibjpeg(makeJpeg(o, w * 31 + h), o, shapeName(o).c_str());
     }
-    Options gray;
-    gray.width = w;
-    gray.height = h;
-    gray.components = 1;
-    gray.h = gray.v = 1;
-    expectSameAsLibjpeg(makeJpeg(gray, w + h), gray, "gray");
+    const Options g = gray(w, h);
+    expectSameAsLibjpeg(makeJpeg(g, w + h), g, "gray");
   }
 }
 
@@ -299,7 +308,9 @@ void expectReducedAsLibjpeg(const std::string& jpeg, const Options& o, int eight
   JpegPixels beforeDecoded;
   ASSERT_TRUE(decodeJpeg(before, 1u << 24, &beforeDecoded));
   const double beforeDb = psnr(beforeDecoded, reference);
-  if (eighths == 3 || eighths >= 5) EXPECT_GT(db, beforeDb - 1.0) << "before: " << beforeDb << " dB";
+  if (eighths == 3 || eighths >= 5) {
+    EXPECT_GT(db, beforeDb - 1.0) << "before: " << beforeDb << " dB";
+  }
   // A picture of a few pixels says little about its error: 1/8 of 17 x 33 is 3 x 5.
   if (reference.width * reference.height >= 64) {
     EXPECT_GT(db, o.smooth ? 27.0 : 18.0);
@@ -321,27 +332,14 @@ TEST(JpegReduced, EveryShapeSamplingAndScaleGivesLibjpegsSizeAndPicture) {
   const std::pair<int, int> samplings[] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}};
   for (const auto& [w, h] : sizes) {
     for (int eighths = 1; eighths <= 7; ++eighths) {
-      for (const auto& [sh, sv] : samplings) {
-        Options o;
-        o.width = w;
-        o.height = h;
-        o.h = sh;
-        o.v = sv;
+      std::vector<Options> shapes{gray(w, h)};
+      for (const auto& [sh, sv] : samplings) shapes.push_back(colour(w, h, sh, sv));
+      for (Options o : shapes) {
         o.quality = 92;
-        const std::string what = std::to_string(w) + "x" + std::to_string(h) + " " + std::to_string(sh) + "x" +
-                                 std::to_string(sv);
-        expectReducedAsLibjpeg(makeJpeg(o, w * 7 + h), o, eighths, what);
+        expectReducedAsLibjpeg(makeJpeg(o, w * 7 + h), o, eighths, shapeName(o));
         o.smooth = true;
-        expectReducedAsLibjpeg(makeJpeg(o), o, eighths, what + " smooth");
+        expectReducedAsLibjpeg(makeJpeg(o), o, eighths, shapeName(o) + " smooth");
       }
-      Options gray;
-      gray.width = w;
-      gray.height = h;
-      gray.components = 1;
-      gray.h = gray.v = 1;
-      expectReducedAsLibjpeg(makeJpeg(gray, w + h), gray, eighths, "gray");
-      gray.smooth = true;
-      expectReducedAsLibjpeg(makeJpeg(gray), gray, eighths, "gray smooth");
     }
   }
 }
