@@ -2298,7 +2298,9 @@ class PipelineIdsAddressTest : public PipelineIdsTest {
                 "    ports: [tcp/8080]\n");
     std::ofstream(dir_ / "local.rules", std::ios::app)
         << "drop http any any -> any any (msg:\"evil uri\"; http.uri; content:\"/evil.php\"; "
-           "sid:1014;)\n";
+           "sid:1014;)\n"
+        << "drop http any any -> any any (msg:\"evil host\"; http.host; content:\"evil.example\"; "
+           "sid:1015;)\n";
     return yaml;
   }
   // Sends `payload` on a new connection to the portal from `clientPort`, `segment` bytes a time.
@@ -2353,6 +2355,14 @@ TEST_F(PipelineIdsAddressTest, LaterRequestOnTheConnectionIsScanned) {
   EXPECT_FALSE(forwardedContains("/evil.php"));
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
   EXPECT_EQ(pipeline_->counters().ids_http_by_content, 1u);
+}
+
+// An absolute URI whose host differs from Host: the server uses the URI's (RFC 9112 §3.2.2), and
+// so does http.host (libhtp's request_hostname): the drop rule on the URI's host applies.
+TEST_F(PipelineIdsAddressTest, AbsoluteUriHostIsTheHttpHost) {
+  sendToPortal(40109, "GET http://Evil.Example/x HTTP/1.1\r\nHost: 198.18.0.10:8080\r\n\r\n");
+  EXPECT_FALSE(forwardedContains("Evil.Example"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1015");
 }
 
 // Pipelined: the second head in the same segment as the first.

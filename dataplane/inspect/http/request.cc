@@ -68,11 +68,16 @@ struct Authority {
   uint16_t port = 0;
 };
 
+// Longest IP-literal we take, brackets included: 45 characters of IPv6 and its brackets, with room.
+constexpr size_t kMaxIpLiteral = 64;
+
 bool parseAuthority(const uint8_t* p, size_t n, Authority& a) {
   size_t i = 0;
   if (n > 0 && p[0] == '[') {
-    while (i < n && p[i] != ']') ++i;
-    if (i == n || i < 3) return false;  // "[]" and "[:]" are not addresses
+    // RFC 3986 IP-literal: an IPv6 address is at most 45 characters (IPv4 tail included), so a
+    // longer one is not an address, and its length stays far inside HttpRequestHead::host.
+    while (i < n && p[i] != ']' && i <= kMaxIpLiteral) ++i;
+    if (i == n || i < 3 || p[i] != ']') return false;  // "[]" and "[:]" are not addresses
     for (size_t k = 1; k < i; ++k) {
       const uint8_t c = p[k];
       const bool hex = (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f');
@@ -241,6 +246,14 @@ Status parseHttpRequestHead(std::span<const uint8_t> stream, HttpRequestHead& ou
         host = uri;
       } else if (out.absoluteForm && !sameAuthority(uri, uriDefaultPort, host)) {
         // RFC 9112 §3.2.2: the server must use the URI and ignore Host; we would judge Host.
+        // Refused, but naming the URI's host, the one the server uses (libhtp's
+        // request_hostname, Suricata's http.host): the IDS scans what it would reach.
+        host = uri;
+        static_assert(kMaxIpLiteral < sizeof(out.host) && kMaxHostnameLength + 1 < sizeof(out.host));
+        std::memcpy(out.host, host.host, host.hostLen);
+        out.hostLen = uint16_t(host.hostLen);
+        out.hasHost = true;
+        out.port = uri.hasPort ? uri.port : 0;
         return fail(out, HttpReason::HostMismatch);
       }
       std::memcpy(out.host, host.host, host.hostLen);

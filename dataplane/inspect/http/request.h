@@ -57,7 +57,9 @@ struct HttpRequestHead {
   uint8_t methodLen;
   char host[256];  // uri-host as sent (case kept, no port); IPv6 literals keep their brackets
   uint16_t hostLen;
-  bool hasHost;          // false only for HTTP/1.0 without Host and without an absolute URI
+  bool hasHost;          // false only for HTTP/1.0 without Host and without an absolute URI;
+                         // also set when Invalid for HostMismatch, naming the URI's host (what
+                         // the server uses, RFC 9112 §3.2.2): the IDS's http.host
   uint16_t port;         // from Host or the absolute URI; 0 if neither names one
   uint8_t versionMinor;  // HTTP/1.<minor>
   bool absoluteForm;     // request-target was an absolute URI

@@ -93,6 +93,18 @@ TEST(HttpRequestHead, AbsoluteForm) {
   EXPECT_EQ(hostOf(h), "a.example");
   EXPECT_EQ(invalidReason("GET http://a.example/ HTTP/1.1\r\nHost: b.example\r\n\r\n"),
             HttpReason::HostMismatch);
+  // Refused, naming the URI's host: the one the server uses, and the IDS's http.host.
+  ASSERT_EQ(parse("GET http://A.example:8080/ HTTP/1.1\r\nHost: b.example\r\n\r\n", h), Status::Invalid);
+  EXPECT_EQ(h.reason, HttpReason::HostMismatch);
+  EXPECT_TRUE(h.hasHost);
+  EXPECT_EQ(hostOf(h), "A.example");
+  EXPECT_EQ(h.port, 8080);
+  // An IP-literal longer than any address is not one (and never reaches the host field).
+  const std::string longLiteral = "[" + std::string(300, 'a') + "]";
+  EXPECT_EQ(invalidReason("GET http://" + longLiteral + "/ HTTP/1.0\r\n\r\n"), HttpReason::BadHost);
+  EXPECT_EQ(invalidReason("GET / HTTP/1.1\r\nHost: " + longLiteral + "\r\n\r\n"), HttpReason::BadHost);
+  ASSERT_EQ(parse("GET http://[2001:db8::ffff:192.0.2.1]/ HTTP/1.0\r\n\r\n", h), Status::Done);
+  EXPECT_EQ(hostOf(h), "[2001:db8::ffff:192.0.2.1]");
   EXPECT_EQ(invalidReason("GET http://a.example:8080/ HTTP/1.1\r\nHost: a.example\r\n\r\n"),
             HttpReason::HostMismatch);
   EXPECT_EQ(invalidReason("GET http://user@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n"),
