@@ -38,8 +38,18 @@ double childrenCpu() {
          ru.ru_stime.tv_usec / 1e6;
 }
 
+// Minor page faults of this process (not the render workers'): where a run's extra time is memory
+// being faulted in, not work.
+long minorFaults() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
 struct Timing {
   double wallMs = 0, cpuMs = 0;
+  double workerMs = 0;  // of cpuMs: the render workers' (and reaped children's) part
+  long faults = 0;
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -122,9 +132,12 @@ int main(int argc, char** argv) {
     auto w0 = Clock::now();
     // The pooled render workers' time counts too (live ones by their CPU clocks, reaped ones in
     // RUSAGE_CHILDREN): the file's cost is everything spent on it, in any process.
-    double c0 = processCpu() + childrenCpu() + engine->renderWorkersCpuSeconds();
+    const double own0 = processCpu(), others0 = childrenCpu() + engine->renderWorkersCpuSeconds();
+    const long f0 = minorFaults();
     Outcome out = engine->sanitize(s.bytes, s.name, mode);
-    t.cpuMs = (processCpu() + childrenCpu() + engine->renderWorkersCpuSeconds() - c0) * 1e3;
+    t.workerMs = (childrenCpu() + engine->renderWorkersCpuSeconds() - others0) * 1e3;
+    t.cpuMs = (processCpu() - own0) * 1e3 + t.workerMs;
+    t.faults = minorFaults() - f0;
     t.wallMs = std::chrono::duration<double, std::milli>(Clock::now() - w0).count();
     if (out.report.verdict != Verdict::Sanitized) {
       ++blocked;
@@ -187,7 +200,10 @@ int main(int argc, char** argv) {
   std::vector<double> largeWall, largeCpu;
   for (const auto& s : large) {
     for (const Timing& t : runs(s)) {
-      if (verbose) std::printf("%s %zu bytes: wall %.1f ms, cpu %.1f ms\n", s.name.c_str(), s.bytes.size(), t.wallMs, t.cpuMs);
+      if (verbose) {
+        std::printf("%s %zu bytes: wall %.1f ms, cpu %.1f ms (render workers %.1f), %ld minor faults\n",
+                    s.name.c_str(), s.bytes.size(), t.wallMs, t.cpuMs, t.workerMs, t.faults);
+      }
       largeWall.push_back(t.wallMs);
       largeCpu.push_back(t.cpuMs);
     }
