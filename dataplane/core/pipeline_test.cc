@@ -2365,6 +2365,15 @@ TEST_F(PipelineIdsAddressTest, AbsoluteUriHostIsTheHttpHost) {
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1015");
 }
 
+// A lowercase method is a request to a server that takes any token (Go's net/http does): the
+// flow is followed as HTTP, and the drop rule on http.uri applies.
+TEST_F(PipelineIdsAddressTest, LowercaseMethodIsFollowedAsHttp) {
+  sendToPortal(40110, "get /evil.php HTTP/1.1\r\nHost: 198.18.0.10:8080\r\n\r\n");
+  EXPECT_FALSE(forwardedContains("/evil.php"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
+  EXPECT_EQ(pipeline_->counters().ids_http_by_content, 1u);
+}
+
 // Pipelined: the second head in the same segment as the first.
 TEST_F(PipelineIdsAddressTest, PipelinedRequestIsScanned) {
   sendToPortal(40101, get("/index.html") + get("/evil.php"));

@@ -62,8 +62,8 @@ enum class HttpHeadKind : uint8_t { Request, Response };
 size_t fillHttpHeadBuffers(std::span<const uint8_t> head, HttpHeadScratch& scratch,
                            BufferSet& out, HttpHeadKind kind = HttpHeadKind::Request);
 
-// Whether `bytes` begin with an HTTP/1.x request line: a method token (capitals, `-`, `_`, at
-// most 24), a space, a target, a space, `HTTP/` and a digit; the line's end may lie beyond.
+// Whether `bytes` begin with an HTTP/1.x request line: a method token (RFC 9110 tchar, any case,
+// at most 24), a space, a target, a space, `HTTP/` and a digit; the line's end may lie beyond.
 // What the pipeline takes for HTTP on a flow no inspector named (Suricata's protocol detection,
 // roughly). Reads at most the bytes it is given.
 bool startsWithHttpRequestLine(std::span<const uint8_t> bytes);

@@ -134,7 +134,11 @@ TEST(HttpRequestLine, WhatTheIdsTakesForHttp) {
   EXPECT_TRUE(line("POST /up?x=1 HTTP/1.0"));  // the line's end in a later segment
   EXPECT_TRUE(line("M-SEARCH * HTTP/1.1\r\n"));
   EXPECT_FALSE(line("GET / HTTP/"));            // no version digit yet
-  EXPECT_FALSE(line("get / HTTP/1.1\r\n"));    // methods are tokens in capitals
+  // A method is any token, in any case: Go's net/http serves `get` (nginx refuses it).
+  EXPECT_TRUE(line("get /evil.php HTTP/1.1\r\n"));
+  EXPECT_TRUE(line("Get / HTTP/1.1\r\n"));
+  EXPECT_FALSE(line("HTTP/1.1 200 OK\r\n"));  // a status line: `HTTP/1.1` and no second space
+  EXPECT_FALSE(line("G(T / HTTP/1.1\r\n"));    // not a token
   EXPECT_FALSE(line("GET  HTTP/1.1\r\n"));     // no target
   EXPECT_FALSE(line("GET /\r\nHTTP/1.1"));     // the target ends the line
   EXPECT_FALSE(line("SSH-2.0-OpenSSH_9.2\r\n"));
@@ -157,7 +161,8 @@ TEST(HttpRequestLine, UndecidedUntilTheVersionDigit) {
   EXPECT_EQ(start(method24), RequestLineStart::NeedMore);
   EXPECT_EQ(start(std::string(method24) + " / HTTP/1.0"), RequestLineStart::Yes);
   EXPECT_EQ(start(std::string(method24) + "Y"), RequestLineStart::No);  // 25 capitals
-  EXPECT_EQ(start("get"), RequestLineStart::No);
+  EXPECT_EQ(start("get"), RequestLineStart::NeedMore);
+  EXPECT_EQ(start("get\t"), RequestLineStart::No);
   EXPECT_EQ(start("GET /\r"), RequestLineStart::No);
   EXPECT_EQ(start("GET / HTTX"), RequestLineStart::No);
   EXPECT_EQ(start("GET / HTTP/x"), RequestLineStart::No);
