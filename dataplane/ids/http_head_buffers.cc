@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "dataplane/ids/http_uri.h"
+#include "dataplane/inspect/http/tchar.h"
 
 namespace lbg::ids {
 
@@ -171,27 +172,12 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   return at;
 }
 
-namespace {
-
-// RFC 9110 §5.6.2 tchar: a method is any token. Servers differ on case (nginx refuses `get`, Go's
-// net/http serves it as method "get"), so a lowercase method is HTTP to the IDS too, as to
-// Suricata, whose protocol detection matches methods without case.
-bool isTchar(uint8_t c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
 RequestLineStart httpRequestLineStart(std::span<const uint8_t> b) {
+  // A method is any token (RFC 9110). Servers differ on case (nginx refuses `get`, Go's net/http
+  // serves it as method "get"), so a lowercase method is HTTP to the IDS too, as to Suricata,
+  // whose protocol detection matches methods without case.
   size_t i = 0;
-  while (i < b.size() && i < 24 && isTchar(b[i])) ++i;
+  while (i < b.size() && i < 24 && inspect::isTchar(b[i])) ++i;
   if (i == b.size()) return RequestLineStart::NeedMore;  // a method (of up to 24) so far
   if (i == 0 || i >= b.size() || b[i] != ' ') return RequestLineStart::No;
   size_t j = i + 1;

@@ -2,25 +2,16 @@
 
 #include <charconv>
 
+#include "dataplane/inspect/http/tchar.h"
+
 namespace lbg::proxy {
 
 namespace {
 
-bool isTchar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool isToken(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s) {
-    if (!isTchar(c)) return false;
+    if (!inspect::isTchar(c)) return false;
   }
   return true;
 }

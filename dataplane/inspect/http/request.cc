@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "dataplane/inspect/hostname.h"
+#include "dataplane/inspect/http/tchar.h"
 
 namespace lbg::inspect {
 namespace {
@@ -11,19 +12,6 @@ namespace {
 Status fail(HttpRequestHead& out, HttpReason r) {
   out.reason = r;
   return Status::Invalid;
-}
-
-// RFC 9110 §5.6.2 tchar, as a table: header names are the bulk of the bytes scanned.
-constexpr auto kTchar = [] {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 32] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[uint8_t(c)] = true;
-  return t;
-}();
-
-bool isTchar(uint8_t c) {
-  return kTchar[c];
 }
 
 uint8_t lower(uint8_t c) {
