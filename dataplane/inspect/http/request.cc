@@ -228,27 +228,22 @@ Status parseHttpRequestHead(std::span<const uint8_t> stream, HttpRequestHead& ou
     if (len == 0) {
       // End of the head.
       out.headLength = uint16_t(lineStart);
+      // RFC 9112 §3.2.2: with an absolute URI the server must use its authority and ignore Host;
+      // we would judge Host, so a Host that differs is refused, but the head still names the
+      // URI's host, the one the server uses (libhtp's request_hostname, Suricata's http.host):
+      // the IDS scans what it would reach.
+      const bool mismatch = sawHost && out.absoluteForm && !sameAuthority(uri, uriDefaultPort, host);
       if (!sawHost) {
         if (out.versionMinor == 1) return fail(out, HttpReason::MissingHost);
         if (!out.absoluteForm) return Status::Done;  // HTTP/1.0, no name at all
-        host = uri;
-      } else if (out.absoluteForm && !sameAuthority(uri, uriDefaultPort, host)) {
-        // RFC 9112 §3.2.2: the server must use the URI and ignore Host; we would judge Host.
-        // Refused, but naming the URI's host, the one the server uses (libhtp's
-        // request_hostname, Suricata's http.host): the IDS scans what it would reach.
-        host = uri;
-        static_assert(kMaxIpLiteral < sizeof(out.host) && kMaxHostnameLength + 1 < sizeof(out.host));
-        std::memcpy(out.host, host.host, host.hostLen);
-        out.hostLen = uint16_t(host.hostLen);
-        out.hasHost = true;
-        out.port = uri.hasPort ? uri.port : 0;
-        return fail(out, HttpReason::HostMismatch);
       }
+      if (!sawHost || mismatch) host = uri;
+      static_assert(kMaxIpLiteral < sizeof(out.host) && kMaxHostnameLength + 1 < sizeof(out.host));
       std::memcpy(out.host, host.host, host.hostLen);
       out.hostLen = uint16_t(host.hostLen);
       out.hasHost = true;
       out.port = host.hasPort ? host.port : (uri.hasPort ? uri.port : 0);
-      return Status::Done;
+      return mismatch ? fail(out, HttpReason::HostMismatch) : Status::Done;
     }
     // RFC 9112 §5.2: a continuation line may glue itself onto any header, Host included.
     if (line[0] == ' ' || line[0] == '\t') return fail(out, HttpReason::ObsFold);
