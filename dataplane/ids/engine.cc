@@ -65,6 +65,29 @@ bool streamProtocol(Protocol p) {
   return p != Protocol::Udp && p != Protocol::Icmp;
 }
 
+// Copies direction d's tail (the tailLen[d] bytes before stream offset streamBytes[d], from
+// the ring) to `out`, in stream order.
+void copyTail(const FlowIdsState& st, int d, uint8_t* out) {
+  constexpr uint32_t kTail = FlowIdsState::kStreamTail;
+  const uint32_t len = st.tailLen[d];
+  const uint32_t start = (st.streamBytes[d] - len) & (kTail - 1);
+  const uint32_t first = std::min(len, kTail - start);
+  std::memcpy(out, st.tail[d] + start, first);
+  std::memcpy(out + first, st.tail[d], len - first);
+}
+
+// Puts the last bytes of a chunk of n bytes that starts at streamBytes[d] into the ring (before
+// streamBytes[d] moves past it).
+void keepTail(FlowIdsState& st, int d, const uint8_t* chunk, uint32_t n) {
+  constexpr uint32_t kTail = FlowIdsState::kStreamTail;
+  const uint32_t keep = std::min(n, kTail);
+  const uint32_t at = (st.streamBytes[d] + n - keep) & (kTail - 1);
+  const uint32_t first = std::min(keep, kTail - at);
+  std::memcpy(st.tail[d] + at, chunk + n - keep, first);
+  std::memcpy(st.tail[d], chunk + n - keep + first, keep - first);
+  st.tailLen[d] = uint16_t(std::min<uint32_t>(kTail, st.tailLen[d] + n));
+}
+
 Verdict verdictOf(Action a) {
   switch (a) {
     case Action::Alert:
@@ -418,7 +441,7 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   s->stamp_.assign(rules_.size(), 0);
   s->candidates_.reserve(rules_.size());
-  s->staging_.assign(config_.maxBuffer + Scratch::kScanPad, 0);
+  s->staging_.assign(std::max<size_t>(config_.maxBuffer, FlowIdsState::kStreamTail) + Scratch::kScanPad, 0);
   s->window_.assign(FlowIdsState::kStreamTail + config_.maxChunk + Scratch::kScanPad, 0);
   for (auto& d : s->dotted_) d.assign(config_.maxBuffer + 1 + Scratch::kScanPad, 0);
   s->tools_.matchData = pcre2_match_data_create(32, nullptr);
@@ -585,7 +608,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
   // In place when the caller's buffer is padded (n < bytes.size() only cuts, so the pad grows).
   const bool inPlace = windowed && readableAfter >= kScanPad;
   auto fillWindow = [&] {  // previous tail + chunk, padded: verified (and scanned) from here
-    std::memcpy(s.window_.data(), state.tail[d], tail);
+    copyTail(state, d, s.window_.data());
     std::memcpy(s.window_.data() + tail, chunk, n);
   };
   if (windowed && !inPlace) fillWindow();
@@ -630,7 +653,7 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
     // searched again so the rule is verified on this window.
     const Database& carry = carry_[state.streamDb[d]];
     if (state.carryUntil[d] > state.streamBytes[d] && carry.db && tail > 0) {
-      std::memcpy(s.staging_.data(), state.tail[d], tail);
+      copyTail(state, d, s.staging_.data());
       out.fault |= !collect(carry, s.staging_.data(), tail, s);
     }
     if (state.carryUntil[d] <= state.streamBytes[d] + n) state.carryUntil[d] = 0;
@@ -650,17 +673,8 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
     }
     verify(state, d, view, base, fresh, dsize, s, out);
   }
-  // Keep the last kStreamTail bytes of the stream for the next chunk's verification.
-  constexpr uint32_t kTail = FlowIdsState::kStreamTail;
-  if (n >= kTail) {
-    std::memcpy(state.tail[d], chunk + n - kTail, kTail);
-    state.tailLen[d] = kTail;
-  } else {
-    uint32_t keep = std::min<uint32_t>(tail, kTail - n);
-    std::memmove(state.tail[d], state.tail[d] + tail - keep, keep);
-    std::memcpy(state.tail[d] + keep, chunk, n);
-    state.tailLen[d] = uint16_t(keep + n);
-  }
+  // Keep the last kStreamTail bytes of the stream for the next chunks' verification.
+  keepTail(state, d, chunk, n);
   state.streamBytes[d] += n;
   return out;
 }

@@ -25,8 +25,12 @@ struct FlowTuple {
 // opened on the flow's first TCP payload and closed by Engine::release()).
 struct FlowIdsState {
   // The last bytes of each direction's stream, so a rule whose fast pattern ends in this chunk
-  // but whose other contents began in the previous one is still verified.
-  static constexpr int kStreamTail = 128;
+  // but whose other contents came in earlier ones is still verified, however small the segments
+  // an attacker sends: Suricata's inline raw inspection looks back about as far (its stream
+  // chunk, 2,560 bytes with the packet). A ring indexed by stream offset, so a chunk writes only
+  // its own bytes.
+  static constexpr int kStreamTail = 2048;
+  static_assert((kStreamTail & (kStreamTail - 1)) == 0, "the ring is indexed by a mask");
   // Distinct flowbits a flow can hold; a set beyond that is counted (flowbitsFull), not stored.
   static constexpr int kMaxFlowbits = 16;
 
@@ -44,7 +48,7 @@ struct FlowIdsState {
   // inspects more than it); while a chunk starts before it, the previous chunk's tail is
   // searched for those literals again.
   uint32_t carryUntil[2] = {0, 0};
-  uint16_t tailLen[2] = {0, 0};
+  uint16_t tailLen[2] = {0, 0};  // bytes of the ring before streamBytes[d] that are the stream's
   uint8_t flowbitCount = 0;
   // What the address index (Engine::queueAlways) holds for this flow's two addresses in
   // direction d's payload, looked up on the direction's first scan by the engine whose id is
@@ -64,7 +68,7 @@ struct FlowIdsState {
   TlsFlowWalk tls;
   bool encrypted = false;
   uint16_t flowbits[kMaxFlowbits];
-  uint8_t tail[2][kStreamTail];
+  uint8_t tail[2][kStreamTail];  // stream offset o of direction d at tail[d][o % kStreamTail]
 
   bool isSet(uint16_t bit) const {
     for (int i = 0; i < flowbitCount; ++i)
