@@ -212,19 +212,17 @@ struct IdsWorker {
     }
     index[i] = IndexEntry{};
   }
-  // A new policy version brings a new engine: every flow's streams belong to the old one, so they
-  // are closed and the flows start afresh from their next bytes (a pattern straddling the reload
-  // is missed). Runs once per reload on the worker, not per packet.
+  // A new policy version brings a new engine: every flow's Hyperscan streams, flowbits and
+  // address hits belong to the old one (Engine::detach); the rest of its slot is the
+  // connection's and is kept: its stream edges, offsets and tails, its HTTP framing (where the
+  // next request starts, a body or head in flight in its buffer), its responses' framing, its
+  // DNS-over-TCP messages. Until 2026-12-07 the slots were emptied: a commit in the middle of an
+  // upload made the IDS take the rest of the body for the connection's start, so a fake request
+  // head there could hide the real next request as its body. A pattern straddling the commit is
+  // missed (the new stream opens at the flow's next bytes). Once per reload on the worker.
   void switchTo(const std::shared_ptr<const ids::Engine>& next) {
     for (uint32_t i = 0; i < used; ++i)
-      if (flows[i].flowId != 0) {
-        engine->release(flows[i].st);
-        flows[i].flowId = 0;
-      }
-    freeHead = kNone;
-    for (uint32_t i = used; i-- > 0;) flows[i].nextFree = freeHead, freeHead = i;
-    if (used > 0) std::fill(index.data(), index.data() + mask + 1, IndexEntry{});
-    bodies.reset(bodySlots);
+      if (flows[i].flowId != 0) engine->detach(flows[i].st);
     engine = next;
     scratch = engine->makeScratch();
   }

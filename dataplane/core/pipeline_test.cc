@@ -2403,6 +2403,32 @@ TEST_F(PipelineIdsAddressTest, HeadCutAcrossSegmentsIsGathered) {
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
 }
 
+// A policy commit in the middle of an upload: the new version brings a new engine, but where the
+// connection's requests start is the connection's, not the engine's. The rest of the body, which
+// looks like a request whose Content-Length covers the next one, is still body, and the real next
+// request is scanned by the new rules. (Until 2026-12-07 the commit restarted the follower from
+// the rest of the body: the fake head was taken for a request and the real one passed as its body.)
+TEST_F(PipelineIdsAddressTest, PolicyCommitMidUploadKeepsTheConnectionsFraming) {
+  const uint16_t port = 40130;
+  const uint32_t seq = handshake(portal_, 8080, port);
+  const std::string second = get("/evil.php");
+  const std::string fake = "GET /ok HTTP/1.1\r\nHost: 198.18.0.10:8080\r\nContent-Length: " +
+                           std::to_string(second.size()) + "\r\n\r\n";
+  const std::string pad(1000, 'b');
+  const std::string head = "POST /up HTTP/1.1\r\nHost: 198.18.0.10:8080\r\nContent-Length: " +
+                           std::to_string(pad.size() + fake.size()) + "\r\n\r\n";
+  const std::string first = head + pad;
+  sendSegments(portal_, 8080, seq, Bytes(first.begin(), first.end()), 1000, false, port);
+  slot_->publish(compile(policyText(), 2), std::chrono::milliseconds(0));
+  uint32_t at = seq + uint32_t(first.size());
+  sendSegments(portal_, 8080, at, Bytes(fake.begin(), fake.end()), 1000, false, port);
+  EXPECT_TRUE(forwardedContains("GET /ok"));  // the body's end left: the upload is whole
+  at += uint32_t(fake.size());
+  sendSegments(portal_, 8080, at, Bytes(second.begin(), second.end()), 1000, false, port);
+  EXPECT_FALSE(forwardedContains("/evil.php"));
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1014");
+}
+
 // A request line inside a body is not a head: the walk passes over the body by its framing
 // (Content-Length, then chunked; whole in a segment and cut in 7-byte segments), so the fake
 // `GET /evil.php` raises nothing, while the real request after the body is scanned (sid 1002:

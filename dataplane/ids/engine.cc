@@ -463,6 +463,13 @@ void Engine::release(FlowIdsState& state) const {
   state.carryUntil[0] = state.carryUntil[1] = 0;
 }
 
+void Engine::detach(FlowIdsState& state) const {
+  release(state);
+  state.flowbitCount = 0;
+  state.addressHitCount[0] = state.addressHitCount[1] = FlowIdsState::kAddressHitsUnknown;
+  state.addressIndexEngine = 0;
+}
+
 void Engine::release(FlowIdsState& state, Scratch& s) const {
   for (int d = 0; d < 2; ++d) {
     hs_stream*& st = state.stream[d];
@@ -627,10 +634,13 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
         state.stream[d] = nullptr;
         return out.fault = true, out;
       }
+      state.streamBase[d] = state.streamBytes[d];
     }
     s.ids_ = &db.ids;
     s.carryReach_ = db.carry.empty() ? nullptr : &db.carry;
-    s.chunkEnd_ = uint64_t(state.streamBytes[d]) + n;
+    // In the Hyperscan stream's offsets (from streamBase), as the callback's are.
+    const uint32_t hsBase = state.streamBase[d];
+    s.chunkEnd_ = uint64_t(state.streamBytes[d] - hsBase) + n;
     s.carryUntil_ = 0;
     auto scan = [&](const uint8_t* p, uint32_t len) {
       out.fault |= hs_scan_stream(state.stream[d], reinterpret_cast<const char*>(p), len, 0, s.hs_,
@@ -657,7 +667,8 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       out.fault |= !collect(carry, s.staging_.data(), tail, s);
     }
     if (state.carryUntil[d] <= state.streamBytes[d] + n) state.carryUntil[d] = 0;
-    state.carryUntil[d] = uint32_t(std::max<uint64_t>(state.carryUntil[d], s.carryUntil_));
+    if (s.carryUntil_ != 0)
+      state.carryUntil[d] = uint32_t(std::max<uint64_t>(state.carryUntil[d], s.carryUntil_ + hsBase));
   }
   queueAlways(key(0, false, d), state, s);
   uint32_t fresh = 0;

@@ -195,6 +195,12 @@ class Engine {
   bool blocksEarly(Buffer b) const { return (earlyBlocks_ & bufferBit(b)) != 0; }
   // Closes the flow's Hyperscan streams (matches at close are not reported).
   void release(FlowIdsState& state) const;
+  // The flow goes on with another engine (a new policy version): its streams are closed and what
+  // refers to this engine's rules is forgotten (flowbits, the address index's hits, carried
+  // literals); what belongs to the connection is kept (stream offsets and tails, depth, the TLS
+  // record walk), so positions still count from the stream's start and the next engine opens
+  // its streams where the flow is.
+  void detach(FlowIdsState& state) const;
   // The same, but the streams are reset and kept in the worker's scratch (made by this engine)
   // for the next flows on their databases: equivalent (hs_reset_stream is a close and an open),
   // without the allocation.

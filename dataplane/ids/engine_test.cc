@@ -240,6 +240,34 @@ TEST(IdsEngine, ContentsFarApartInSmallSegmentsStillMatch) {
   EXPECT_EQ(h.send("secret-token-xyz").action, Verdict::None);
 }
 
+// A flow that goes on with the next policy version's engine (Engine::detach, the pipeline's
+// reload) keeps its stream positions: absolute positions still count from the stream's start,
+// and the new engine's stream, opened mid-way, still carries a fast pattern to the chunk where
+// what the rule reads after it arrives (Hyperscan's offsets count from where it opened).
+TEST(IdsEngine, FlowDetachedToANewEngineKeepsItsStreamPositions) {
+  const std::string rules =
+      "alert tcp any any -> any any (content:\"MAGIC\"; offset:2; depth:5; sid:21;)\n"
+      "drop tcp any any -> any any (content:\"cmd.exe /c powershell\"; content:\"-enc\"; "
+      "distance:0; within:40; sid:31;)\n";
+  for (const std::string before : {std::string("xx"), std::string(3000, 'y')}) {
+    Fixture f(rules), next(rules);
+    EXPECT_EQ(f.send(before).action, Verdict::None);
+    f.engine->detach(f.state);
+    EXPECT_EQ(f.state.streamBytes[0], before.size());
+    auto send = [&](std::string_view d) {
+      return next.engine->scanPayload(f.state, kToServer, bytesOf(d), *next.scratch);
+    };
+    if (before.size() == 2) {
+      EXPECT_EQ(sids(send("MAGIC")), std::vector<uint32_t>{21});  // positions 2..6
+    } else {
+      EXPECT_EQ(send("MAGIC").action, Verdict::None);
+      EXPECT_EQ(send("run cmd.exe /c powershell").action, Verdict::None);
+      EXPECT_EQ(sids(send(" -enc SQBFAFgA")), std::vector<uint32_t>{31});
+    }
+    next.engine->release(f.state);
+  }
+}
+
 // fast_pattern:o,l: the prefilter looks for a slice; the content goes on past it. A slice that
 // ends in one segment with its content ending in the next still matches there.
 TEST(IdsEngine, SlicedFastPatternWhoseContentEndsInALaterChunkStillMatches) {

@@ -43,6 +43,9 @@ struct FlowIdsState {
   static constexpr uint16_t kNoStream = 0xfffe;
   uint16_t streamDb[2] = {kStreamUnknown, kStreamUnknown};
   uint32_t streamBytes[2] = {0, 0};           // bytes scanned so far per direction
+  // streamBytes[d] when stream[d] was opened: Hyperscan counts its offsets from there (a flow
+  // that went on from one policy version's engine to the next opened its new stream mid-way).
+  uint32_t streamBase[2] = {0, 0};
   // Up to where (stream offset) a literal the stream database reported may still belong to a
   // match that ends later (Engine::Database::carry: a cut or sliced fast pattern, or a rule that
   // inspects more than it); while a chunk starts before it, the previous chunk's tail is
