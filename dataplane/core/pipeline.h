@@ -385,6 +385,9 @@ class Pipeline {
   bool idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram, Unit& u,
                    TxSink& tx);
   bool stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx);
+  // A server segment with bytes the IDS is about to scan must reach the client as scanned: false
+  // (the unit freed, counted) when the client would drop it, and its TTL raised to the floor.
+  bool idsServerSegmentDeliverable(Unit& u);
   // pipeline_http_response.cc: the server's next in-order bytes of an HTTP flow (`fin`: they end
   // its side) through the flow's response follower; each response's http.stat_code,
   // http.response_body and file.data scanned where its body ends (or reaches the inspection

@@ -126,6 +126,8 @@
   X(ids_tls_encrypted, "TLS flows whose scanning ended where their encrypted records began") \
   X(ids_threshold_full, "IDS matches alerted untracked: the worker's threshold table was full") \
   X(ids_stream_gap, "segments beyond the IDS's scanned edge (ips: dropped, resent later)") \
+  X(ids_server_ttl_raised, "server segments the IDS scanned whose TTL/hop limit was raised to the floor") \
+  X(ids_server_ttl_dropped, "reassembled server segments below the TTL floor, dropped unscanned") \
   X(ids_dns_tcp_queries, "DNS-over-TCP queries whose question the IDS read (dns.query)")  \
   X(ids_http_responses, "HTTP responses whose stat_code/body buffers the IDS scanned")     \
   X(ids_response_body_beyond, "HTTP response body bytes past the inspection limit, not scanned as a buffer") \

@@ -51,6 +51,7 @@
 #include "dataplane/ids/dns_tcp_queries.h"
 #include "dataplane/core/pipeline.h"
 #include "dataplane/flow/huge_array.h"
+#include "dataplane/flow/tcp_normalizer.h"
 #include "dataplane/ids/engine.h"
 #include "dataplane/ids/http_head_buffers.h"
 #include "dataplane/inspect/dns/message.h"
@@ -447,10 +448,13 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
           return false;
         }
       } else if (int64_t(rel) + int64_t(bytes.size()) <= 0) {
-        return true;  // a retransmission of scanned bytes (the normaliser compared the client's)
+        // A retransmission of scanned bytes: the normaliser compared the client's; the server's
+        // first copy reached the client as scanned (below), so the client keeps it.
+        return true;
       } else {
         bytes = bytes.subspan(size_t(-rel));
       }
+      if (d == 1 && !idsServerSegmentDeliverable(u)) return false;
       f->edge[d] = seq + v.payloadLen;
     }
     counters_.ids_scanned_bytes += bytes.size();
@@ -484,6 +488,34 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
       f->st.tuple.app == ids::AppProto::Http && idsReadsResponse(*engine)) {
     return idsHttpResponse(e, f->st, f->resp, ids_->bodies, *ids_->scratch, bytes,
                            (v.tcpFlags & kTcpFin) != 0, u, tx);
+  }
+  return true;
+}
+
+// The server's bytes are not kept and compared as the client's are (dataplane/flow/README.md,
+// "Normaliser"): a server that wants a download past the IDS sends a first copy the client never
+// takes (Ptacek & Newsham's insertion: a bad checksum, or a TTL that runs out between the gateway
+// and the client), the IDS scans it and moves its edge, and the resent copy with other bytes
+// passes as a retransmission of scanned bytes. So the segment whose bytes are scanned must be one
+// the client takes: a bad checksum is dropped unscanned (the client would drop it; the server
+// resends), a low TTL is raised to the floor (a reassembled datagram's fragments carry theirs:
+// dropped). What is not covered: a segment the client's TCP refuses for its own state (outside
+// its window, an old timestamp under PAWS), which the gateway does not track for the server.
+bool Pipeline::idsServerSegmentDeliverable(Unit& u) {
+  const packet::PacketView& v = u.view;
+  if (config_.verifyChecksums && !packet::l4ChecksumValid(v)) {
+    ++counters_.bad_checksum;
+    freeUnit(u);
+    return false;
+  }
+  if (flow::ttlBelowFloor(v, normalizer_)) {
+    if (u.count != 1) {
+      ++counters_.ids_server_ttl_dropped;
+      freeUnit(u);
+      return false;
+    }
+    flow::raiseTtl(rte_pktmbuf_mtod(u.mbufs[0], uint8_t*), v, normalizer_.minTtl);
+    ++counters_.ids_server_ttl_raised;
   }
   return true;
 }

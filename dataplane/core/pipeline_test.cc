@@ -1830,6 +1830,56 @@ TEST_F(PipelineIdsTest, ServerBytesAreScannedToo) {
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
 }
 
+// A server's insertion (Ptacek & Newsham): a first copy the client never takes, then the resent
+// copy with other bytes. The first copy with a bad checksum is dropped unscanned, so the resent
+// one is scanned (and dropped by sid 1001); a first copy whose TTL would run out inside is
+// forwarded with its TTL raised to the floor, so the client takes what was scanned. Before
+// 2026-12-07 the benign first copy was scanned and moved the IDS's edge, and the resent
+// EVILPATTERN passed as a retransmission of scanned bytes.
+TEST_F(PipelineIdsTest, ServerInsertionByBadChecksumOrLowTtlDoesNotHideTheResentBytes) {
+  const uint32_t seq = handshake(m365_, 80);
+  const std::string req = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000);
+  L4Spec s = serverSide(m365_, 80);
+  s.seq = 5001;
+  s.ack = seq + uint32_t(req.size());
+  const std::string benign = "HTTP/1.1 200 OK\r\n\r\nharmless-bytes";
+  const std::string evil = "HTTP/1.1 200 OK\r\n\r\nEVILPATTERN!!!";
+  ASSERT_EQ(benign.size(), evil.size());
+  Bytes bad = testing::frame(s, Bytes(benign.begin(), benign.end()));
+  bad.back() ^= 0x01;  // the TCP checksum no longer holds
+  const uint64_t badBefore = pipeline_->counters().bad_checksum;
+  inject(bad, Ingress::OutsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  EXPECT_EQ(pipeline_->counters().bad_checksum, badBefore + 1);
+  inject(testing::frame(s, Bytes(evil.begin(), evil.end())), Ingress::OutsidePort);
+  EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
+
+  // A low TTL: forwarded, raised to the floor.
+  const uint32_t seq2 = handshake(m365_, 80, 40001);
+  sendSegments(m365_, 80, seq2, Bytes(req.begin(), req.end()), 1000, false, 40001);
+  L4Spec s2 = serverSide(m365_, 80, 40001);
+  s2.seq = 5001;
+  s2.ack = seq2 + uint32_t(req.size());
+  Bytes low = testing::frame(s2, Bytes(benign.begin(), benign.end()));
+  constexpr size_t kTtl = 14 + 8;  // Ethernet header, then the IPv4 header's TTL
+  ASSERT_EQ(low[kTtl], 64);
+  low[kTtl] = 2;
+  uint32_t sum = 0;  // the IPv4 header checksum again
+  low[24] = low[25] = 0;
+  for (size_t k = 14; k < 34; k += 2) sum += uint32_t(low[k]) << 8 | low[k + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  low[24] = uint8_t(~sum >> 8);
+  low[25] = uint8_t(~sum);
+  const size_t framesBefore = tx_.frames.size();
+  inject(low, Ingress::OutsidePort);
+  ASSERT_EQ(tx_.frames.size(), framesBefore + 1);
+  EXPECT_EQ(tx_.frames.back().port, PortRole::Inside);
+  EXPECT_EQ(tx_.frames.back().bytes[kTtl], 64);
+  EXPECT_EQ(pipeline_->counters().ids_server_ttl_raised, 1u);
+}
+
 // The server's HTTP responses (pipeline_http_response.cc): http.stat_code, and the body as
 // http.response_body / file.data, framed and dechunked, scanned as one buffer before the segment
 // that completes it leaves.
