@@ -164,6 +164,11 @@ struct PipelineConfig {
   // ids_request_unbuffered).
   uint32_t idsBodyLimit = 65536;
   uint32_t idsBodies = 64;
+  // At most this many of those buffers held by one client (inside host) at once, 0 for no bound:
+  // one host leaving cut heads or unfinished bodies on many connections must not make every other
+  // host's follow ids.on_fault (refused: ids_body_client_capped, then as a body without a buffer).
+  // A quarter: a site whose clients all reach the gateway through one internal proxy raises it.
+  uint32_t idsBodiesPerClient = 16;
   // The exception path (pipeline_intercept.cc): with a port toward the kernel and lbg-proxy,
   // TCP flows to a service with `intercept: true` (by its CIDR, or by the DNS binding of the
   // destination) are handed to it from their SYN, their frames' destination MAC set to

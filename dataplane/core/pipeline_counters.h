@@ -145,6 +145,7 @@
   X(ids_request_decode_failed, "HTTP upload bodies not what their Content-Encoding says: scanned as sent") \
   X(ids_request_coding_unsupported, "HTTP upload bodies with a coding not decoded (br, 3+ layers): scanned as sent") \
   X(ids_request_unbuffered, "HTTP upload bodies that found no free body buffer: ids.on_fault decided") \
+  X(ids_body_client_capped, "HTTP body buffers refused to a client holding its share (idsBodiesPerClient)") \
   X(ids_http_response_broken, "server streams the HTTP response follower could not read: not followed") \
   LBG_HA_SYNC_WORKER_COUNTERS(X)
 

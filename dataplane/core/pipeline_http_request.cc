@@ -73,7 +73,7 @@ bool Pipeline::idsRequestBodyBegin(Entry& e, IdsRequestFlow& q, IdsBodies& bodie
   }
   if (!inSlot) {
     q.release(bodies);  // a request whose body ended unscanned (cannot: the walk scans at its end)
-    q.slot = bodies.acquire();
+    q.slot = bodies.acquire(e.meta.initiatorIsLo ? e.key.lo : e.key.hi);
   }
   if (q.slot == IdsBodies::kNoSlot) {
     ++counters_.ids_request_unbuffered;

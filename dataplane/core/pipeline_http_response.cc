@@ -47,11 +47,12 @@ namespace {
 // The head's bytes go to the start of the response's slot (taken here, at its first byte), up to
 // kHeadLimit: a longer head is not complete there, so its header buffers are not set (the
 // request side's inspector refuses heads past the same 8 KiB).
-void gatherHead(IdsResponseFlow& r, IdsBodies& bodies, std::span<const uint8_t> bytes) {
+void gatherHead(IdsResponseFlow& r, IdsBodies& bodies, const IpAddr& client,
+                std::span<const uint8_t> bytes) {
   if (bytes.empty()) return;
   if (r.bodySlot == IdsBodies::kNoSlot) {
     if (r.unbuffered) return;
-    r.bodySlot = bodies.acquire();
+    r.bodySlot = bodies.acquire(client);
     if (r.bodySlot == IdsBodies::kNoSlot) return;  // the body's turn counts it
   }
   const size_t n = std::min<size_t>(bytes.size(), IdsBodies::kHeadLimit - r.headLen);
@@ -109,7 +110,7 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
       if (before == Phase::Headers && r.http.phase == Phase::StatusLine) {
         r.headLen = 0;  // an interim (1xx) head ended: the final response's head follows
       } else {
-        gatherHead(r, bodies, bytes.first(step.used));
+        gatherHead(r, bodies, st.tuple.client, bytes.first(step.used));
       }
     }
     bytes = bytes.subspan(step.used);
@@ -124,7 +125,7 @@ bool Pipeline::idsHttpResponse(Entry& e, ids::FlowIdsState& st, IdsResponseFlow&
           break;
         }
         if (r.bodySlot == IdsBodies::kNoSlot && !r.unbuffered) {
-          r.bodySlot = bodies.acquire();
+          r.bodySlot = bodies.acquire(st.tuple.client);
           if (r.bodySlot == IdsBodies::kNoSlot) {
             r.unbuffered = true;
             ++counters_.ids_response_unbuffered;

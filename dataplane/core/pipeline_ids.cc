@@ -159,13 +159,14 @@ struct IdsWorker {
     return n;
   }
   // HugeArray: anonymous zeroed pages the kernel maps on first touch, none written here.
-  IdsWorker(uint32_t slots, uint32_t maxHeld, uint32_t bodyBuffers, uint32_t bodyLimit)
+  IdsWorker(uint32_t slots, uint32_t maxHeld, uint32_t bodyBuffers, uint32_t bodyLimit,
+            uint32_t bodiesPerClient, uint64_t* clientCapped)
       : capacity(slots),
         flows(slots),
         index(indexSize(slots)),
         held(maxHeld),
         bodySlots(std::min<uint32_t>(bodyBuffers, IdsBodies::kNoSlot - 1)),
-        bodies(bodySlots, bodyLimit, *httpHead) {
+        bodies(bodySlots, bodyLimit, *httpHead, bodiesPerClient, clientCapped) {
     static_assert(std::is_trivially_copyable_v<IdsFlow>);
     mask = index.size() - 1;
   }
@@ -240,11 +241,12 @@ namespace {
 
 // The flow's IDS slot for this snapshot's engine (made on first use, with the flow's tuple), or
 // null when the pool is full. `ids` is created and switched here, at most once per policy version.
+// `clientCapped`: the pipeline's counter of body slots refused to a client over its share.
 IdsFlow* idsFlowOf(std::unique_ptr<IdsWorker, IdsWorkerDelete>& ids, const PipelineConfig& config,
-                   const policy::Snapshot& snap, Pipeline::Entry& e) {
+                   const policy::Snapshot& snap, Pipeline::Entry& e, uint64_t* clientCapped) {
   if (!ids) {
     ids.reset(new IdsWorker(config.idsFlows, config.maxHeldPerFlow, config.idsBodies,
-                            config.idsBodyLimit));
+                            config.idsBodyLimit, config.idsBodiesPerClient, clientCapped));
   }
   if (ids->engine.get() != snap.idsEngine()) ids->switchTo(snap.idsEngineShared());
   if (e.meta.flags & kFlowIdsHeld) {
@@ -404,7 +406,7 @@ bool Pipeline::stageIds(Entry& e, Unit& u, bool fromInitiator, TxSink& tx) {
     return idsHttpResponse(e, f->st, f->resp, ids_->bodies, *ids_->scratch, {}, true, u, tx);
   }
   const int d = fromInitiator ? 0 : 1;
-  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e, &counters_.ids_body_client_capped);
   std::span<const uint8_t> bytes{v.frame + v.payloadOffset, v.payloadLen};
   const char* fault = nullptr;
   ids::ScanResult r;
@@ -528,7 +530,7 @@ void Pipeline::idsReleaseHeld(Entry& e, TxSink& tx, PortRole out) {
   // The hold's packets are one side's: the client's unless the server's flight was held.
   const bool fromInitiator = out == (e.meta.initiatorInside ? PortRole::Outside : PortRole::Inside);
   const int d = fromInitiator ? 0 : 1;
-  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e, &counters_.ids_body_client_capped);
   auto& held = ids_->held;
   uint32_t n = 0;
   bool haveMin = false;
@@ -608,7 +610,7 @@ bool Pipeline::idsHttpHead(Entry& e, std::span<const uint8_t> request,
                            const inspect::HttpRequestHead& head) {
   if (!idsScans(e)) return true;
   const ids::Engine* engine = snap_->idsEngine();
-  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e, &counters_.ids_body_client_capped);
   if (f == nullptr) {
     ++counters_.ids_state_full;
     return idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);
@@ -655,7 +657,7 @@ bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
   if (chain.size() < 3) return true;
   const size_t leafLen = size_t(chain[0]) << 16 | size_t(chain[1]) << 8 | chain[2];
   if (leafLen > chain.size() - 3) return true;
-  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e, &counters_.ids_body_client_capped);
   if (f == nullptr) {
     ++counters_.ids_state_full;
     return idsAct(e, ids::ScanResult{}, "state-full", nullptr, false, nullptr);
@@ -707,7 +709,7 @@ bool Pipeline::idsDnsTcp(Entry& e, ids::FlowIdsState& st, ids::DnsTcpQueries& q,
 void Pipeline::idsJudged(Entry& e) {
   if (!idsScans(e)) return;
   const ids::Engine* engine = snap_->idsEngine();
-  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e);
+  IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e, &counters_.ids_body_client_capped);
   if (f == nullptr) {
     ++counters_.ids_state_full;
     idsAct(e, ids::ScanResult{}, "state-full", nullptr, true, nullptr);

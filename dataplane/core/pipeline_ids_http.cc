@@ -81,7 +81,7 @@ bool Pipeline::idsHttpFollow(Entry& e, IdsHttpState& s, std::span<const uint8_t>
       return true;
     }
     q.release(bodies);
-    q.slot = bodies.acquire();
+    q.slot = bodies.acquire(s.st.tuple.client);
     if (q.slot == IdsBodies::kNoSlot) return unfollowed("body-buffers");
     const size_t n = std::min<size_t>(rest.size(), IdsBodies::kHeadLimit);  // < 8 KiB: the parse
     std::memcpy(bodies.head(q.slot), rest.data(), n);

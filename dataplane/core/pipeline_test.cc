@@ -114,7 +114,7 @@ class PipelineTest : public ::testing::Test {
 
   L4Spec client(const IpAddr& server, uint16_t port, uint16_t clientPort = 40000) {
     L4Spec s;
-    s.src = *IpAddr::parse("10.0.0.5");
+    s.src = clientAddr_;
     s.dst = server;
     s.sport = clientPort;
     s.dport = port;
@@ -124,11 +124,13 @@ class PipelineTest : public ::testing::Test {
   L4Spec serverSide(const IpAddr& server, uint16_t port, uint16_t clientPort = 40000) {
     L4Spec s;
     s.src = server;
-    s.dst = *IpAddr::parse("10.0.0.5");
+    s.dst = clientAddr_;
     s.sport = port;
     s.dport = clientPort;
     return s;
   }
+  // The inside host client() and serverSide() speak for.
+  IpAddr clientAddr_ = *IpAddr::parse("10.0.0.5");
   // Client 10.0.0.5:clientPort → server, three-way handshake (ISNs 1000 and 5000); returns the
   // next client seq.
   uint32_t handshake(const IpAddr& server, uint16_t port, uint16_t clientPort = 40000) {
@@ -2236,6 +2238,36 @@ TEST_F(PipelineIdsOneBodyTest, UploadWithoutABodyBufferFollowsOnFault) {
   sendSegments(m365_, 80, c, upload("POST", "/after", std::string(3000, 'e') + "&secret=1"), 1000,
                false, 40032);
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
+}
+
+// One host holding its share of the body buffers (two of four here; a quarter by default) with
+// unfinished uploads gets no more, so another host's upload still finds one and is scanned.
+class PipelineIdsBodyShareTest : public PipelineIdsTest {
+ protected:
+  void adjust(PipelineConfig& c) override {
+    c.idsBodies = 4;
+    c.idsBodiesPerClient = 2;
+  }
+};
+
+TEST_F(PipelineIdsBodyShareTest, OneClientCannotHoldEveryBodyBuffer) {
+  const Bytes slow = upload("POST", "/slow", std::string(3000, 'c'));
+  for (uint16_t port : {40040, 40041}) {  // the share: two unfinished uploads
+    const uint32_t seq = handshake(m365_, 80, port);
+    sendSegments(m365_, 80, seq, Bytes(slow.begin(), slow.begin() + 1000), 1000, false, port);
+  }
+  EXPECT_EQ(pipeline_->counters().ids_body_client_capped, 0u);
+  const uint32_t third = handshake(m365_, 80, 40042);
+  sendSegments(m365_, 80, third, Bytes(slow.begin(), slow.begin() + 1000), 1000, false, 40042);
+  EXPECT_EQ(pipeline_->counters().ids_body_client_capped, 1u);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:body-buffers");  // on_fault: drop
+  // Another host: a buffer is still free for it, and its upload is scanned (sid 1007).
+  clientAddr_ = *IpAddr::parse("10.0.0.6");
+  const uint32_t other = handshake(m365_, 80, 40043);
+  sendSegments(m365_, 80, other, upload("POST", "/b", std::string(3000, 'e') + "&secret=1"), 1000,
+               false, 40043);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1007");
+  EXPECT_EQ(pipeline_->counters().ids_body_client_capped, 1u);
 }
 
 class PipelineIdsOneBodyResponseTest : public PipelineIdsResponseTest {
