@@ -1730,6 +1730,17 @@ class PipelineIdsTest : public PipelineTest {
     return false;
   }
   void padThenPattern(uint16_t clientPort);
+  // A connection to the portal from `clientPort` with one GET sent: the server's side of it, its
+  // first data segment's sequence and acknowledgement set.
+  L4Spec getThenServerSide(uint16_t clientPort) {
+    const uint32_t seq = handshake(m365_, 80, clientPort);
+    const std::string req = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
+    sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000, false, clientPort);
+    L4Spec s = serverSide(m365_, 80, clientPort);
+    s.seq = 5001;
+    s.ack = seq + uint32_t(req.size());
+    return s;
+  }
   std::filesystem::path dir_;
 };
 
@@ -1820,12 +1831,7 @@ TEST_F(PipelineIdsTest, AlertOnStickyUriForwardsAndLogs) {
 }
 
 TEST_F(PipelineIdsTest, ServerBytesAreScannedToo) {
-  const uint32_t seq = handshake(m365_, 80);
-  const std::string req = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
-  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000);
-  L4Spec s = serverSide(m365_, 80);
-  s.seq = 5001;
-  s.ack = seq + uint32_t(req.size());
+  const L4Spec s = getThenServerSide(40000);
   const std::string resp = "HTTP/1.1 200 OK\r\n\r\nEVILPATTERN";
   inject(testing::frame(s, Bytes(resp.begin(), resp.end())), Ingress::OutsidePort);
   EXPECT_EQ(payloadBytesOut(PortRole::Inside), 0u);
@@ -1839,12 +1845,7 @@ TEST_F(PipelineIdsTest, ServerBytesAreScannedToo) {
 // 2026-12-07 the benign first copy was scanned and moved the IDS's edge, and the resent
 // EVILPATTERN passed as a retransmission of scanned bytes.
 TEST_F(PipelineIdsTest, ServerInsertionByBadChecksumOrLowTtlDoesNotHideTheResentBytes) {
-  const uint32_t seq = handshake(m365_, 80);
-  const std::string req = "GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n";
-  sendSegments(m365_, 80, seq, Bytes(req.begin(), req.end()), 1000);
-  L4Spec s = serverSide(m365_, 80);
-  s.seq = 5001;
-  s.ack = seq + uint32_t(req.size());
+  const L4Spec s = getThenServerSide(40000);
   const std::string benign = "HTTP/1.1 200 OK\r\n\r\nharmless-bytes";
   const std::string evil = "HTTP/1.1 200 OK\r\n\r\nEVILPATTERN!!!";
   ASSERT_EQ(benign.size(), evil.size());
@@ -1859,11 +1860,7 @@ TEST_F(PipelineIdsTest, ServerInsertionByBadChecksumOrLowTtlDoesNotHideTheResent
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1001");
 
   // A low TTL: forwarded, raised to the floor.
-  const uint32_t seq2 = handshake(m365_, 80, 40001);
-  sendSegments(m365_, 80, seq2, Bytes(req.begin(), req.end()), 1000, false, 40001);
-  L4Spec s2 = serverSide(m365_, 80, 40001);
-  s2.seq = 5001;
-  s2.ack = seq2 + uint32_t(req.size());
+  const L4Spec s2 = getThenServerSide(40001);
   Bytes low = testing::frame(s2, Bytes(benign.begin(), benign.end()));
   constexpr size_t kTtl = 14 + 8;  // Ethernet header, then the IPv4 header's TTL
   ASSERT_EQ(low[kTtl], 64);
