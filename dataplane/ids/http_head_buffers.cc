@@ -60,24 +60,33 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   const std::string_view cookieName = request ? "cookie" : "set-cookie";
   const uint8_t* h = in.data();
   const size_t n = std::min(in.size(), HttpHeadScratch::kMaxHead);
-  auto lineEnd = [&](size_t from) -> size_t {  // index of the CR of the next CRLF, or n
-    for (size_t i = from; i + 1 < n; ++i)
-      if (h[i] == '\r' && h[i + 1] == '\n') return i;
-    return n;
+  // The end of the line that starts at `from` (its CRLF's CR, or a bare LF: libhtp and every
+  // browser end a line there too, so a server's bare-LF head is a head, not a way around the
+  // response's header rules), with `next` where the line after it starts; n when none.
+  auto lineEnd = [&](size_t from, size_t& next) -> size_t {
+    const void* lf = from < n ? std::memchr(h + from, '\n', n - from) : nullptr;
+    if (lf == nullptr) return n;
+    const size_t i = size_t(static_cast<const uint8_t*>(lf) - h);
+    next = i + 1;
+    return i > from && h[i - 1] == '\r' ? i - 1 : i;
   };
-  size_t pos = 0;
-  while (pos + 1 < n && h[pos] == '\r' && h[pos + 1] == '\n') pos += 2;  // RFC 9112 §2.2
-  const size_t requestEnd = lineEnd(pos);
+  size_t pos = 0, next = 0;
+  for (;;) {  // empty lines before the first (RFC 9112 §2.2)
+    const size_t end = lineEnd(pos, next);
+    if (end != pos) break;
+    pos = next;
+  }
+  const size_t requestEnd = lineEnd(pos, next);
   if (requestEnd == n) return 0;
   const std::span<const uint8_t> requestLine{h + pos, requestEnd - pos};
 
   size_t lineCount = 0, nameCount = 0;
-  size_t at = requestEnd + 2;
+  size_t at = next;
   for (;;) {
-    const size_t end = lineEnd(at);
+    const size_t end = lineEnd(at, next);
     if (end == n) return 0;  // no empty line: not a complete head
     if (end == at) {
-      at += 2;
+      at = next;
       break;
     }
     const uint8_t* colon = static_cast<const uint8_t*>(std::memchr(h + at, ':', end - at));
@@ -102,7 +111,7 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
       }
       ++lineCount;
     }
-    at = end + 2;
+    at = next;
   }
 
   // http.header and http.header_names, in first-seen order. A line of a name beyond kMaxNames

@@ -47,6 +47,25 @@ TEST(HttpHeadBuffers, ResponseHead) {
   EXPECT_EQ(f.set.bytes[int(Buffer::HttpUriRaw)].data(), nullptr);
 }
 
+// A server whose head ends its lines with a bare LF (libhtp and browsers read it as CRLF) fills
+// the same buffers: not a way around the to_client header rules. Mixed line ends too.
+TEST(HttpHeadBuffers, BareLineFeedsEndLinesToo) {
+  const std::string crlf =
+      "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Type: application/pdf\r\n\r\n%PDF";
+  const std::string lf = "\nHTTP/1.1 200 OK\nSet-Cookie: a=1\nContent-Type: application/pdf\n\n%PDF";
+  const std::string mixed =
+      "HTTP/1.1 200 OK\nSet-Cookie: a=1\r\nContent-Type: application/pdf \n\r\n%PDF";
+  const Filled a = fill(crlf, HttpHeadKind::Response);
+  for (const std::string& head : {lf, mixed}) {
+    const Filled b = fill(head, HttpHeadKind::Response);
+    EXPECT_EQ(b.length, head.size() - 4) << head;
+    for (Buffer which : {Buffer::HttpCookie, Buffer::HttpContentType, Buffer::HttpHeader,
+                         Buffer::HttpHeaderNames})
+      EXPECT_EQ(text(b.set, which), text(a.set, which)) << head;
+  }
+  EXPECT_EQ(fill("HTTP/1.1 200 OK\nA: b\n", HttpHeadKind::Response).length, 0u);  // no end yet
+}
+
 // http.uri normalised into the scratch (http_uri.h), http.uri.raw as sent; CONNECT's target
 // is an authority: an empty http.uri, as libhtp gives no path.
 TEST(HttpHeadBuffers, UriNormalisedAndRaw) {
