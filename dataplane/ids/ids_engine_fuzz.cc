@@ -55,14 +55,17 @@ alert tcp any any -> any any (content:"Document"; content:"x"; distance:0; withi
 alert tcp any any -> any any (content:"<tag>"; depth:40; content:"end"; distance:2; sid:109;)
 )";
 
-std::unique_ptr<Engine> makeEngine(const char* rules) {
+// maxChunk: the longest chunk verified with the tail before it (longer ones are verified alone,
+// in pieces); small for the random streams, so that the piecewise path runs, and at least the
+// tail's length for the split property, whose second chunk may be that long.
+std::unique_ptr<Engine> makeEngine(const char* rules, uint32_t maxChunk = 512) {
   RuleSetBuilder b;
   b.addRules(rules, "fuzz.rules");
   auto set = std::move(b).build();
   if (!set->report().rejections.empty()) std::abort();
   EngineConfig c;
   c.streamDepth = 4096;
-  c.maxChunk = 512;
+  c.maxChunk = maxChunk;
   c.maxBuffer = 256;
   auto e = Engine::create(set, c);
   if (!e.ok()) std::abort();
@@ -72,7 +75,7 @@ std::unique_ptr<Engine> makeEngine(const char* rules) {
 struct Fixed {
   std::unique_ptr<Engine> engine = makeEngine(kRules);
   std::unique_ptr<Scratch> scratch = engine->makeScratch();
-  std::unique_ptr<Engine> split = makeEngine(kSplitRules);
+  std::unique_ptr<Engine> split = makeEngine(kSplitRules, FlowIdsState::kStreamTail);
   std::unique_ptr<Scratch> splitScratch = split->makeScratch();
 };
 
