@@ -13,8 +13,10 @@
 // response in 200 shows `id` output, so the IDS has some alerts to log. Both pipelines see the same frames (one copy each, built in mbufs
 // before the timed part); the rounds alternate which runs first.
 //
-// Timed: Pipeline::processBurst() and the hand-off of its output to net_null, bursts of 32 as a
-// worker receives them, with the worker loop's housekeeping() between bursts. Untimed: generating
+// Frames are interleaved as a loaded worker receives them (Interleave below): a poll of the inside
+// port, then one of the outside port, up to 32 frames each, from many connections.
+// Timed: Pipeline::processBurst() and the hand-off of its output to net_null, a burst per poll,
+// with the worker loop's housekeeping() once per pair of polls (runtime.cc's loop). Untimed: generating
 // the frames, copying them into mbufs, draining the event ring (the logger thread's work; alerts
 // are counted there), compiling the rules. Last line:
 //   ids: <P> kpps, <G> Gbit/s, <R> rules loaded, <N> alerts
@@ -22,7 +24,7 @@
 // preamble or gap), followed on stderr by the baseline and the ratio.
 //
 // Usage: ids [--rules DIR] [--flows N] [--rounds R] [--warmup W] [--perf-ctl FIFO]
-//            [--perf-pipeline ids|baseline]
+//            [--perf-pipeline ids|baseline] [--interleave polled|random]
 //   W: flows of other clients run through both pipelines before the timed rounds, untimed and
 //   not counted (default 500; 0: none), so the tables' first touch is not measured.
 //   DIR: the ET Open rules folder (default ../shared/corpus/et-open/rules); every *.rules file.
@@ -263,8 +265,20 @@ Flow dnsFlow(uint32_t idx, std::mt19937& rng) {
 }
 
 // `flows` connections starting at client index `base`, at most `open` of them interleaved.
+// How the open connections' frames are interleaved on the two ports.
+//  Polled (the default): as a loaded worker receives them. The loop polls the inside port, then
+//    the outside port, each poll up to 32 frames: the next frames, each of a random open
+//    connection whose next frame comes from that port (a connection may give several in a row,
+//    a server's segments), so that each connection's frames stay in their order. A real RX
+//    burst is full under load; its frames belong to many connections.
+//  Random (`--interleave random`, the bench before 2026-12-07): each next frame from a random
+//    open connection, so the port changes every one to three frames, each processBurst() gets
+//    about two frames and the loop's housekeeping runs every two or so: per-call costs a loaded
+//    worker spreads over 32 or 64 frames were paid per frame or two.
+enum class Interleave { Polled, Random };
+
 std::vector<Frame> generate(uint32_t base, uint32_t flows, uint32_t open, std::mt19937& rng,
-                            uint32_t& suspicious) {
+                            uint32_t& suspicious, Interleave interleave = Interleave::Polled) {
   std::vector<Flow> all;
   for (uint32_t i = 0; i < flows; ++i) {
     const uint32_t kind = rng() % 100, idx = base + i;
@@ -272,6 +286,33 @@ std::vector<Frame> generate(uint32_t base, uint32_t flows, uint32_t open, std::m
                             : kind < 85 ? tlsFlow(idx, rng) : dnsFlow(idx, rng));
   }
   std::vector<Frame> out;
+  if (interleave == Interleave::Polled) {
+    // waiting[p]: open connections whose next frame comes from port p (0 inside, 1 outside).
+    std::vector<std::pair<uint32_t, size_t>> waiting[2];
+    uint32_t next = 0, openNow = 0;
+    auto place = [&](uint32_t fi, size_t pos) {
+      waiting[all[fi][pos].fromInside ? 0 : 1].push_back({fi, pos});
+    };
+    for (int port = 0; next < all.size() || openNow > 0; port ^= 1) {
+      while (openNow < open && next < all.size()) place(next++, 0), ++openNow;
+      for (int n = 0; n < 32 && !waiting[port].empty(); ++n) {
+        auto& w = waiting[port];
+        const size_t a = rng() % w.size();
+        auto [fi, pos] = w[a];
+        w[a] = w.back();
+        w.pop_back();
+        out.push_back(std::move(all[fi][pos]));
+        if (++pos == all[fi].size()) {
+          all[fi].clear();
+          all[fi].shrink_to_fit();
+          --openNow;
+        } else {
+          place(fi, pos);
+        }
+      }
+    }
+    return out;
+  }
   std::vector<std::pair<uint32_t, size_t>> active;  // flow, next frame
   uint32_t next = 0;
   while (next < all.size() || !active.empty()) {
@@ -303,6 +344,7 @@ int main(int argc, char** argv) {
   uint32_t flowsPerRound = 2000, rounds = 10, warmup = 500;
   std::FILE* perfCtl = nullptr;
   int perfRun = 1;  // the pipeline the profile covers: 1 ids, 0 baseline
+  Interleave interleave = Interleave::Polled;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--rules") rulesDir = argv[i + 1];
@@ -311,6 +353,8 @@ int main(int argc, char** argv) {
     if (a == "--warmup") warmup = uint32_t(std::stoul(argv[i + 1]));
     if (a == "--perf-ctl") perfCtl = std::fopen(argv[i + 1], "w");
     if (a == "--perf-pipeline") perfRun = std::string(argv[i + 1]) == "baseline" ? 0 : 1;
+    if (a == "--interleave")
+      interleave = std::string(argv[i + 1]) == "random" ? Interleave::Random : Interleave::Polled;
   }
   auto perf = [&](const char* cmd) {
     if (perfCtl) std::fputs(cmd, perfCtl), std::fflush(perfCtl);
@@ -341,7 +385,7 @@ int main(int argc, char** argv) {
   // round, with a margin for the others, and room for what is in flight.
   std::mt19937 rng(20240324);
   uint32_t suspicious = 0;
-  std::vector<Frame> traffic = generate(0, flowsPerRound, 256, rng, suspicious);
+  std::vector<Frame> traffic = generate(0, flowsPerRound, 256, rng, suspicious, interleave);
   const size_t maxRound = traffic.size() + traffic.size() / 2;
   auto packetPool = dataplane::PacketPool::create("ids_bench_pool", uint32_t(2 * maxRound + 65536),
                                                   512, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -412,9 +456,10 @@ int main(int argc, char** argv) {
   if (warmup > 0) {
     uint32_t ignored = 0;
     std::mt19937 warmRng(1);  // its own: the timed rounds' traffic stays the same
-    warm = generate(0x800000, warmup, 256, warmRng, ignored);
+    warm = generate(0x800000, warmup, 256, warmRng, ignored, interleave);
   }
   dataplane::PipelineCounters before[2];
+  uint64_t bursts = 0;  // the IDS pipeline's timed processBurst() calls
   for (uint32_t r = 0; r < rounds + 1; ++r) {
     const bool timed = r > 0;
     if (!timed) std::swap(traffic, warm);
@@ -425,7 +470,8 @@ int main(int argc, char** argv) {
         runs[i].alerts = 0;
       }
     }
-    if (r > 1) traffic = generate((r - 1) * flowsPerRound, flowsPerRound, 256, rng, suspicious);
+    if (r > 1)
+      traffic = generate((r - 1) * flowsPerRound, flowsPerRound, 256, rng, suspicious, interleave);
     if (traffic.size() > maxRound) {
       std::fprintf(stderr, "ids-bench: round %u larger than the pool allows\n", r);
       return 1;
@@ -463,8 +509,13 @@ int main(int argc, char** argv) {
                                       : dataplane::Ingress::OutsidePort,
                                    now, sink);
         sink.flush();
-        run.pipeline->housekeeping(now);
+        // Once per loop iteration (runtime.cc: a burst from each port, then housekeeping): after
+        // the outside port's burst; with the random interleave after every burst, as before.
+        const bool iterationEnds = interleave == Interleave::Random || pos + n == frames.size() ||
+                                   frames[pos + n].fromInside;
+        if (iterationEnds) run.pipeline->housekeeping(now);
         if (timed) run.cycles += rte_get_tsc_cycles() - start;
+        bursts += timed && i == 1;
         pos += n;
         drain(run);
       }
@@ -497,6 +548,9 @@ int main(int argc, char** argv) {
                  (unsigned long long)k.ids_dropped, (unsigned long long)k.ids_state_full,
                  (unsigned long long)k.ids_faults);
   }
+  std::fprintf(stderr, "ids-bench: %s interleave, %.1f frames per burst\n",
+               interleave == Interleave::Polled ? "polled" : "random",
+               bursts ? double(runs[1].packets) / double(bursts) : 0.0);
   // Where the IDS's verification time went (the engine's per-rule counters, lbgctl ids stats).
   const ids::RuleCostReport costs = runs[1].slot->current()->idsEngine()->ruleCosts(5);
   std::fprintf(stderr,
