@@ -374,6 +374,45 @@ TEST_F(PipelineCertIdsTest, CertificateNamesAreStickyBuffersBeforeTheFlightLeave
   EXPECT_GE(toClient(40001, true), 1u);  // reset
 }
 
+// tls.certs: each certificate of the chain (DER) is a buffer of its own (Suricata's multi-buffer),
+// scanned before the held flight leaves: a drop rule on bytes of the leaf stops it; an alert
+// rule that matches both the leaf (its issuer) and the root sent after it alerts once.
+class PipelineCertIdsCertsTest : public PipelineCertTest {
+ protected:
+  std::string extraPolicy() override {
+    ids::registerPolicyIds();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lbg-cert-certs-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "certs.rules")
+        << "drop tls any any -> any any (msg:\"bad cert\"; tls.certs; content:\"DERMARK\"; "
+           "sid:2101;)\n"
+           "alert tls any any -> any any (msg:\"our root\"; tls.certs; "
+           "content:\"pipeline cert root\"; sid:2102;)\n";
+    return "ids:\n  rules: [" + (dir_ / "certs.rules").string() + "]\n  mode: ips\n";
+  }
+  void TearDown() override {
+    PipelineCertTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(PipelineCertIdsCertsTest, EachCertificateOfTheChainIsATlsCertsBuffer) {
+  const auto good = proxy::test::makeLeaf(root_, "svc", {"svc.example.com"});
+  const Bytes f = flight({good.cert.get(), root_.cert.get()});
+  open(40000, "svc.example.com", f);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40000), f.size());
+  EXPECT_EQ(pipeline_->counters().ids_alerts, 1u);  // sid 2102: leaf and root, once
+  const auto bad = proxy::test::makeLeaf(root_, "DERMARK", {"svc.example.com"});
+  const Bytes g = flight({bad.cert.get()});
+  open(40001, "svc.example.com", g);
+  pipeline_->serviceCert(now_, tx_, true);
+  EXPECT_EQ(toClient(40001), 0u);
+  EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-2101");
+}
+
 // Client bytes dropped while the flight is held are not forwarded, so not scanned then (no
 // alert); when the client resends them after the release they are scanned as they leave. (Other
 // bytes at the same sequence numbers are the normaliser's: `stream-conflict`.)

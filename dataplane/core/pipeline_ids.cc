@@ -670,12 +670,39 @@ bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
                                                w.certSubject, sizeof w.certSubject);
   const size_t issuer = inspect::x509NameText(leaf, inspect::X509NameField::Issuer,
                                               w.certIssuer, sizeof w.certIssuer);
-  if (subject == 0 && issuer == 0) return true;
+  ids::Engine::setTime(*w.scratch, now_);
   if (subject > 0) names.set(ids::Buffer::TlsCertSubject, std::string_view(w.certSubject, subject));
   if (issuer > 0) names.set(ids::Buffer::TlsCertIssuer, std::string_view(w.certIssuer, issuer));
-  ids::Engine::setTime(*w.scratch, now_);
-  return idsAct(e, engine->scanBuffers(f->st, ids::kToClient, names, *w.scratch), nullptr,
-                nullptr, false, nullptr);
+  if ((subject > 0 || issuer > 0) &&
+      !idsAct(e, engine->scanBuffers(f->st, ids::kToClient, names, *w.scratch), nullptr, nullptr,
+              false, nullptr)) {
+    return false;
+  }
+  if (!engine->inspects(ids::Buffer::TlsCerts, ids::kToClient) || (e.meta.flags & kFlowIdsDone))
+    return true;
+  // tls.certs, a multi-buffer as in Suricata: each certificate (DER) scanned on its own, leaf
+  // first; a rule that matches several of them alerts once.
+  uint32_t seen[ids::ScanResult::kMaxSids * 4];
+  size_t seenCount = 0;
+  for (size_t at = 0; at + 3 <= chain.size();) {
+    const size_t len = size_t(chain[at]) << 16 | size_t(chain[at + 1]) << 8 | chain[at + 2];
+    if (len > chain.size() - at - 3) break;
+    ids::BufferSet cert;
+    cert.set(ids::Buffer::TlsCerts, chain.subspan(at + 3, len));
+    at += 3 + len;
+    ids::ScanResult r = engine->scanBuffers(f->st, ids::kToClient, cert, *w.scratch);
+    uint8_t kept = 0;
+    for (uint8_t i = 0; i < r.sidCount; ++i) {
+      if (std::find(seen, seen + seenCount, r.sids[i]) != seen + seenCount) continue;
+      if (seenCount < std::size(seen)) seen[seenCount++] = r.sids[i];
+      r.sids[kept] = r.sids[i];
+      r.rules[kept++] = r.rules[i];
+    }
+    r.sidCount = kept;
+    if (!idsAct(e, r, nullptr, nullptr, false, nullptr)) return false;
+    if (e.meta.flags & kFlowIdsDone) return true;  // a pass rule
+  }
+  return true;
 }
 
 bool Pipeline::idsDnsQuery(Entry& e, ids::FlowIdsState& st, std::span<const uint8_t> datagram,

@@ -24,6 +24,7 @@ const BufferInfo& bufferInfo(Buffer b) {
       {"file.data", "file_data", kBothDirections},
       {"dns.query", "dns_query", kToServer},
       {"http.uri.raw", nullptr, kToServer},
+      {"tls.certs", nullptr, kToClient},
   };
   return kInfo[int(b)];
 }

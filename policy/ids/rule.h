@@ -39,7 +39,8 @@ enum class Buffer : uint8_t {
   HttpResponseBody,
   FileData,
   DnsQuery,
-  HttpUriRaw,  // last, so the earlier values (fuzz seeds, tests) keep their meaning
+  HttpUriRaw,  // the later ones last, so the earlier values (fuzz seeds, tests) keep their meaning
+  TlsCerts,    // each certificate of the server's chain (DER), one at a time: a multi-buffer
   Count
 };
 inline constexpr int kBufferCount = int(Buffer::Count);

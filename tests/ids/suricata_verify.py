@@ -55,9 +55,9 @@ RULE_RE = re.compile(r"^\s*(alert|drop|reject|rejectsrc|rejectdst|rejectboth|pas
 SID_RE = re.compile(r"[;(\s]sid\s*:\s*(\d+)\s*;")
 # Sticky buffers the loader reads but the pipeline does not fill yet (dataplane/ids/README.md,
 # "Known limits of the wiring": tls.sni, the request head's http.* buffers and dns.query are fed;
-# tls.cert_* only where the certificate check runs, which these replays turn off; http.request_body
+# tls.cert_* and tls.certs only where the certificate check runs, which these replays turn off; http.request_body
 # is fed for every request of a connection allowed by Host, pipeline_http_request.cc).
-UNFED_RE = re.compile(r"[;(\s](tls[._]cert_subject|tls[._]cert_issuer)\s*;")
+UNFED_RE = re.compile(r"[;(\s](tls[._]cert_subject|tls[._]cert_issuer|tls[._]certs)\s*;")
 # The response buffers are fed for HTTP/1.x responses only (pipeline_http_response.cc): file.data
 # of another protocol (SMTP, SMB, HTTP/2, ...) or of a request (an upload: to_server) is not, so
 # only `http` rules not bound to_server are kept (an `ip`/`tcp` file_data rule may be meant for
