@@ -11,11 +11,15 @@
 
 namespace lbg::dataplane {
 
-// Whether some rule reads a response's header buffers (http.header, http.header_names,
-// http.cookie, http.content_type to_client): then the head is gathered with the body.
+// Whether some rule reads a response's head buffers to_client (http.header, http.start,
+// http.server, ...: http_head_buffers.h): then the head is gathered with the body.
 inline bool idsReadsResponseHead(const ids::Engine& engine) {
-  for (ids::Buffer b : {ids::Buffer::HttpHeader, ids::Buffer::HttpHeaderNames,
-                        ids::Buffer::HttpCookie, ids::Buffer::HttpContentType})
+  for (ids::Buffer b :
+       {ids::Buffer::HttpHeader, ids::Buffer::HttpHeaderNames, ids::Buffer::HttpCookie,
+        ids::Buffer::HttpContentType, ids::Buffer::HttpStart, ids::Buffer::HttpHeaderRaw,
+        ids::Buffer::HttpProtocol, ids::Buffer::HttpConnection, ids::Buffer::HttpContentLen,
+        ids::Buffer::HttpLocation, ids::Buffer::HttpServer, ids::Buffer::HttpResponseLine,
+        ids::Buffer::HttpStatMsg})
     if (engine.inspects(b, ids::kToClient)) return true;
   return false;
 }

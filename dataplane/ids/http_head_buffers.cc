@@ -114,10 +114,23 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     at = next;
   }
 
+  // http.header.raw: the field lines as sent, with the empty line that ends them.
+  const size_t fieldsStart = size_t(requestLine.data() + requestLine.size() - h);
+  {
+    size_t rawFrom = fieldsStart;  // past the first line's line end
+    while (rawFrom < at && h[rawFrom] != '\n') ++rawFrom;
+    ++rawFrom;
+    if (rawFrom <= at) out.set(Buffer::HttpHeaderRaw, std::span<const uint8_t>{h + rawFrom, at - rawFrom});
+  }
+
   // http.header and http.header_names, in first-seen order. A line of a name beyond kMaxNames
   // is neither merged nor a merge target: it keeps its own line (its `next` stays -1).
   Writer header{s.header, sizeof s.header};
   Writer names{s.names, sizeof s.names};
+  // http.start: Suricata writes every field of libhtp's table (merged, Cookie included).
+  Writer start{s.start, sizeof s.start};
+  start.put(requestLine.data(), requestLine.size());
+  start.put("\r\n");
   names.put("\r\n");
   for (size_t i = 0; i < lineCount; ++i) {
     HttpHeadScratch::Line& l = s.lines[i];
@@ -125,6 +138,10 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     const uint8_t* name = h + l.nameOff;
     names.put(name, l.nameLen);
     names.put("\r\n");
+    start.put(name, l.nameLen);
+    start.put(": ");
+    putValues(start, h, s, int16_t(i));
+    start.put("\r\n");
     if (isName(name, l.nameLen, cookieName)) continue;  // Suricata keeps it for http.cookie only
     header.put(name, l.nameLen);
     header.put(": ");
@@ -132,41 +149,60 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     header.put("\r\n");
   }
   names.put("\r\n");
+  start.put("\r\n");
   out.set(Buffer::HttpHeader, header.bytes());
   out.set(Buffer::HttpHeaderNames, names.bytes());
+  out.set(Buffer::HttpStart, start.bytes());
 
-  const std::pair<std::string_view, Buffer> kSingle[4] = {
-      {"user-agent", Buffer::HttpUserAgent},
-      {cookieName, Buffer::HttpCookie},
-      {"content-type", Buffer::HttpContentType},
-      {"referer", Buffer::HttpReferer}};
+  // The single-field buffers, and the direction whose head has them (both: 0).
+  struct Single {
+    std::string_view name;
+    Buffer buffer;
+    int only;  // 1 request, 2 response, 0 both
+  };
+  const Single kSingle[HttpHeadScratch::kSingleFields] = {
+      {"user-agent", Buffer::HttpUserAgent, 1},   {cookieName, Buffer::HttpCookie, 0},
+      {"content-type", Buffer::HttpContentType, 0}, {"referer", Buffer::HttpReferer, 1},
+      {"accept", Buffer::HttpAccept, 1},          {"accept-encoding", Buffer::HttpAcceptEnc, 1},
+      {"connection", Buffer::HttpConnection, 0},  {"content-length", Buffer::HttpContentLen, 0},
+      {"location", Buffer::HttpLocation, 2},      {"server", Buffer::HttpServer, 2}};
   // Every line is looked at (not only the merged names), so that a field placed after
-  // kMaxNames others still fills its buffer. A response has no User-Agent or Referer buffer.
-  for (size_t k = 0; k < 4; ++k) {
-    if (!request && (kSingle[k].second == Buffer::HttpUserAgent ||
-                     kSingle[k].second == Buffer::HttpReferer))
-      continue;
+  // kMaxNames others still fills its buffer.
+  for (size_t k = 0; k < HttpHeadScratch::kSingleFields; ++k) {
+    if (kSingle[k].only == (request ? 2 : 1)) continue;
     Writer w{s.merged[k], sizeof s.merged[k]};
     int found = 0;
     const HttpHeadScratch::Line* only = nullptr;
     for (size_t i = 0; i < lineCount; ++i) {
       const HttpHeadScratch::Line& l = s.lines[i];
-      if (!isName(h + l.nameOff, l.nameLen & 0x7fff, kSingle[k].first)) continue;
+      if (!isName(h + l.nameOff, l.nameLen & 0x7fff, kSingle[k].name)) continue;
       if (found++ > 0) w.put(", ");
       w.put(h + l.valueOff, l.valueLen);
       only = &l;
     }
     if (found == 1) {
-      out.set(kSingle[k].second, std::span<const uint8_t>{h + only->valueOff, only->valueLen});
+      out.set(kSingle[k].buffer, std::span<const uint8_t>{h + only->valueOff, only->valueLen});
     } else if (found > 1) {
-      out.set(kSingle[k].second, w.bytes());
+      out.set(kSingle[k].buffer, w.bytes());
     }
   }
 
-  if (!request) return at;
+  // The version token: a request line's third, a status line's first.
+  const auto firstSp = std::find(requestLine.begin(), requestLine.end(), uint8_t(' '));
+  if (!request) {
+    // Status line: HTTP-version SP status-code SP reason-phrase.
+    out.set(Buffer::HttpResponseLine, requestLine);
+    out.set(Buffer::HttpProtocol, std::span<const uint8_t>{requestLine.begin(), firstSp});
+    if (firstSp != requestLine.end()) {
+      const auto sp2 = std::find(firstSp + 1, requestLine.end(), uint8_t(' '));
+      if (sp2 != requestLine.end())
+        out.set(Buffer::HttpStatMsg, std::span<const uint8_t>{sp2 + 1, requestLine.end()});
+    }
+    return at;
+  }
   // Request line: METHOD SP request-target SP HTTP-version.
   out.set(Buffer::HttpRequestLine, requestLine);
-  const auto sp1 = std::find(requestLine.begin(), requestLine.end(), uint8_t(' '));
+  const auto sp1 = firstSp;
   if (sp1 != requestLine.end()) {
     const auto sp2 = std::find(sp1 + 1, requestLine.end(), uint8_t(' '));
     const std::span<const uint8_t> method{requestLine.begin(), sp1};
@@ -177,6 +213,8 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     const bool connect = isExactly(method, "CONNECT");
     out.set(Buffer::HttpUri,
             std::span<const uint8_t>{s.uri, normaliseHttpUri(target, connect, s.uri)});
+    if (sp2 != requestLine.end())
+      out.set(Buffer::HttpProtocol, std::span<const uint8_t>{sp2 + 1, requestLine.end()});
   }
   return at;
 }

@@ -8,8 +8,15 @@
 //   http.header                 every field but Cookie as `Name: value\r\n`, values trimmed,
 //                               repeated names merged into the first (`, `) in first-seen order
 //   http.header_names           `\r\n` then each name (merged the same way) and `\r\n`, then `\r\n`
-//   http.user_agent, http.cookie, http.content_type, http.referer
-//                               that field's merged value
+//   http.user_agent, http.cookie, http.content_type, http.referer, http.accept,
+//   http.accept_enc, http.connection, http.content_len, http.location, http.server
+//                               that field's merged value (of the direction's fields)
+//   http.start                  the first line, CRLF, every field (Cookie too) as `Name: value`
+//                               CRLF merged as above, then CRLF
+//   http.header.raw             the field lines as sent, up to and including the empty line
+//   http.protocol               the version token (`HTTP/1.1`)
+//   http.response_line, http.stat_msg
+//                               a response's status line without CRLF, and its reason phrase
 // http.host is not set here: the pipeline sets the inspector's judged name.
 //
 // Input: a head the HTTP inspector (inspect/http/request.h) judged well formed: CRLF line
@@ -37,7 +44,9 @@ struct HttpHeadScratch {
   uint8_t header[kMaxBytes];
   uint8_t names[kMaxBytes];
   // Merged values of the single-field buffers (a value that occurs once points into the head).
-  uint8_t merged[4][kMaxBytes];
+  static constexpr size_t kSingleFields = 10;
+  uint8_t merged[kSingleFields][kMaxBytes];
+  uint8_t start[kMaxHead + kMaxBytes];  // http.start
   uint8_t uri[kMaxHead];  // http.uri, never longer than the target
   struct Line {
     uint16_t nameOff, nameLen, valueOff, valueLen;
@@ -52,8 +61,9 @@ struct HttpHeadScratch {
 
 
 // A response head (to_client) fills http.header, http.header_names, http.cookie (the
-// Set-Cookie fields, which http.header leaves out, as Suricata does) and http.content_type; its
-// status line sets no buffer here (http.stat_code: the response follower).
+// Set-Cookie fields, which http.header leaves out, as Suricata does), http.content_type,
+// http.connection, http.content_len, http.location, http.server, http.start, http.header.raw,
+// http.protocol, http.response_line and http.stat_msg (http.stat_code: the response follower).
 enum class HttpHeadKind : uint8_t { Request, Response };
 
 // Fills `out` with the buffers above from `head` (which must outlive `out`'s use, as must

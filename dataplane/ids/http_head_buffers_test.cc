@@ -66,6 +66,42 @@ TEST(HttpHeadBuffers, BareLineFeedsEndLinesToo) {
   EXPECT_EQ(fill("HTTP/1.1 200 OK\nA: b\n", HttpHeadKind::Response).length, 0u);  // no end yet
 }
 
+// The header-derived buffers as Suricata 7 builds them: http.start is the first line and every
+// field (Cookie too, repeated names merged), http.header.raw the field lines as sent, the
+// single fields of the head's direction only.
+TEST(HttpHeadBuffers, HeaderDerivedBuffers) {
+  const std::string req =
+      "POST /up HTTP/1.1\r\nAccept: */*\r\nCookie: c=1\r\nAccept-Encoding: gzip\r\n"
+      "Connection: keep-alive\r\nContent-Length: 3\r\naccept: text/html\r\n"
+      "Location: /x\r\n\r\nabc";
+  const Filled q = fill(req);
+  EXPECT_EQ(text(q.set, Buffer::HttpStart),
+            "POST /up HTTP/1.1\r\nAccept: */*, text/html\r\nCookie: c=1\r\n"
+            "Accept-Encoding: gzip\r\nConnection: keep-alive\r\nContent-Length: 3\r\n"
+            "Location: /x\r\n\r\n");
+  EXPECT_EQ(text(q.set, Buffer::HttpHeaderRaw), req.substr(19, req.size() - 19 - 3));
+  EXPECT_EQ(text(q.set, Buffer::HttpProtocol), "HTTP/1.1");
+  EXPECT_EQ(text(q.set, Buffer::HttpAccept), "*/*, text/html");
+  EXPECT_EQ(text(q.set, Buffer::HttpAcceptEnc), "gzip");
+  EXPECT_EQ(text(q.set, Buffer::HttpConnection), "keep-alive");
+  EXPECT_EQ(text(q.set, Buffer::HttpContentLen), "3");
+  EXPECT_EQ(q.set.bytes[int(Buffer::HttpLocation)].data(), nullptr);  // a response field
+  EXPECT_EQ(q.set.bytes[int(Buffer::HttpResponseLine)].data(), nullptr);
+
+  const std::string resp =
+      "HTTP/1.0 302 Found Elsewhere\r\nServer: nginx\r\nLocation: http://e.example/a\r\n"
+      "Accept: x\r\nContent-Length: 0\r\n\r\n";
+  const Filled r = fill(resp, HttpHeadKind::Response);
+  EXPECT_EQ(text(r.set, Buffer::HttpResponseLine), "HTTP/1.0 302 Found Elsewhere");
+  EXPECT_EQ(text(r.set, Buffer::HttpStatMsg), "Found Elsewhere");
+  EXPECT_EQ(text(r.set, Buffer::HttpProtocol), "HTTP/1.0");
+  EXPECT_EQ(text(r.set, Buffer::HttpServer), "nginx");
+  EXPECT_EQ(text(r.set, Buffer::HttpLocation), "http://e.example/a");
+  EXPECT_EQ(text(r.set, Buffer::HttpContentLen), "0");
+  EXPECT_EQ(r.set.bytes[int(Buffer::HttpAccept)].data(), nullptr);  // a request field
+  EXPECT_EQ(text(r.set, Buffer::HttpStart).substr(0, 30), "HTTP/1.0 302 Found Elsewhere\r\n");
+}
+
 // http.uri normalised into the scratch (http_uri.h), http.uri.raw as sent; CONNECT's target
 // is an authority: an empty http.uri, as libhtp gives no path.
 TEST(HttpHeadBuffers, UriNormalisedAndRaw) {

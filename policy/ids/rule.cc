@@ -25,6 +25,17 @@ const BufferInfo& bufferInfo(Buffer b) {
       {"dns.query", "dns_query", kToServer},
       {"http.uri.raw", nullptr, kToServer},
       {"tls.certs", nullptr, kToClient},
+      {"http.start", nullptr, kBothDirections},
+      {"http.header.raw", nullptr, kBothDirections},
+      {"http.protocol", nullptr, kBothDirections},
+      {"http.accept", nullptr, kToServer},
+      {"http.accept_enc", nullptr, kToServer},
+      {"http.connection", nullptr, kBothDirections},
+      {"http.content_len", nullptr, kBothDirections},
+      {"http.location", nullptr, kToClient},
+      {"http.server", nullptr, kToClient},
+      {"http.response_line", nullptr, kToClient},
+      {"http.stat_msg", nullptr, kToClient},
   };
   return kInfo[int(b)];
 }

@@ -41,6 +41,17 @@ enum class Buffer : uint8_t {
   DnsQuery,
   HttpUriRaw,  // the later ones last, so the earlier values (fuzz seeds, tests) keep their meaning
   TlsCerts,    // each certificate of the server's chain (DER), one at a time: a multi-buffer
+  HttpStart,
+  HttpHeaderRaw,
+  HttpProtocol,
+  HttpAccept,
+  HttpAcceptEnc,
+  HttpConnection,
+  HttpContentLen,
+  HttpLocation,
+  HttpServer,
+  HttpResponseLine,
+  HttpStatMsg,
   Count
 };
 inline constexpr int kBufferCount = int(Buffer::Count);
