@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -335,6 +336,7 @@ struct Run {
   std::unique_ptr<dataplane::SnapshotSlot> slot;
   std::unique_ptr<dataplane::Pipeline> pipeline;
   uint64_t packets = 0, bytes = 0, cycles = 0, alerts = 0;
+  std::map<uint32_t, uint64_t> alertsBySid;  // the timed rounds' (untimed drain)
 };
 
 }  // namespace
@@ -446,7 +448,7 @@ int main(int argc, char** argv) {
   auto drain = [](Run& run) {
     telemetry::Event ev;
     while (run.pipeline->events().tryPop(ev))
-      if (ev.kind == telemetry::EventKind::Alert) ++run.alerts;
+      if (ev.kind == telemetry::EventKind::Alert) ++run.alerts, ++run.alertsBySid[ev.sigId];
   };
   // Warm-up (untimed, not counted): `warmup` flows of other clients through both pipelines
   // first, so the timed rounds measure the steady state, not the first touch of the tables the
@@ -468,6 +470,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 2; ++i) {
         before[i] = runs[i].pipeline->counters();
         runs[i].alerts = 0;
+        runs[i].alertsBySid.clear();
       }
     }
     if (r > 1)
@@ -551,6 +554,10 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "ids-bench: %s interleave, %.1f frames per burst\n",
                interleave == Interleave::Polled ? "polled" : "random",
                bursts ? double(runs[1].packets) / double(bursts) : 0.0);
+  std::fprintf(stderr, "ids-bench: alerts by sid:");
+  for (const auto& [sid, n] : runs[1].alertsBySid)
+    std::fprintf(stderr, " %u:%llu", sid, (unsigned long long)n);
+  std::fprintf(stderr, "\n");
   // Where the IDS's verification time went (the engine's per-rule counters, lbgctl ids stats).
   const ids::RuleCostReport costs = runs[1].slot->current()->idsEngine()->ruleCosts(5);
   std::fprintf(stderr,
