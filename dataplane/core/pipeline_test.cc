@@ -2063,7 +2063,8 @@ TEST_F(PipelineIdsResponseTest, ResponseHeaderBuffersAreInspected) {
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1010");
   // The same head with bare LF line ends (a browser takes it): its buffers are filled too.
   seq = open(40024, "GET /v HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n");
-  serve(40024, seq, "HTTP/1.1 200 OK\nContent-Length: 0\ncontent-type: application/x-msdownload\n\n");
+  serve(40024, seq,
+        "HTTP/1.1 200 OK\nContent-Length: 0\ncontent-type: application/x-msdownload\n\n");
   EXPECT_EQ(verdicts().back()["reason"], "ids-drop:sid-1010");
 }
 

@@ -441,7 +441,9 @@ std::unique_ptr<Scratch> Engine::makeScratch() const {
     if (d.db) hs_alloc_scratch(d.db, &s->hs_);
   s->stamp_.assign(rules_.size(), 0);
   s->candidates_.reserve(rules_.size());
-  s->staging_.assign(std::max<size_t>(config_.maxBuffer, FlowIdsState::kStreamTail) + Scratch::kScanPad, 0);
+  // Also the carry's copy of a stream tail (the carry search below).
+  s->staging_.assign(
+      std::max<size_t>(config_.maxBuffer, FlowIdsState::kStreamTail) + Scratch::kScanPad, 0);
   s->window_.assign(FlowIdsState::kStreamTail + config_.maxChunk + Scratch::kScanPad, 0);
   for (auto& d : s->dotted_) d.assign(config_.maxBuffer + 1 + Scratch::kScanPad, 0);
   s->tools_.matchData = pcre2_match_data_create(32, nullptr);
@@ -667,8 +669,10 @@ ScanResult Engine::scanPayload(FlowIdsState& state, Direction direction,
       out.fault |= !collect(carry, s.staging_.data(), tail, s);
     }
     if (state.carryUntil[d] <= state.streamBytes[d] + n) state.carryUntil[d] = 0;
-    if (s.carryUntil_ != 0)
-      state.carryUntil[d] = uint32_t(std::max<uint64_t>(state.carryUntil[d], s.carryUntil_ + hsBase));
+    if (s.carryUntil_ != 0) {
+      state.carryUntil[d] =
+          uint32_t(std::max<uint64_t>(state.carryUntil[d], s.carryUntil_ + hsBase));
+    }
   }
   queueAlways(key(0, false, d), state, s);
   uint32_t fresh = 0;

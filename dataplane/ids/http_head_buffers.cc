@@ -120,7 +120,8 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
     size_t rawFrom = fieldsStart;  // past the first line's line end
     while (rawFrom < at && h[rawFrom] != '\n') ++rawFrom;
     ++rawFrom;
-    if (rawFrom <= at) out.set(Buffer::HttpHeaderRaw, std::span<const uint8_t>{h + rawFrom, at - rawFrom});
+    if (rawFrom <= at)
+      out.set(Buffer::HttpHeaderRaw, std::span<const uint8_t>{h + rawFrom, at - rawFrom});
   }
 
   // http.header and http.header_names, in first-seen order. A line of a name beyond kMaxNames

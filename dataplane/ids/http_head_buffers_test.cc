@@ -52,7 +52,8 @@ TEST(HttpHeadBuffers, ResponseHead) {
 TEST(HttpHeadBuffers, BareLineFeedsEndLinesToo) {
   const std::string crlf =
       "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Type: application/pdf\r\n\r\n%PDF";
-  const std::string lf = "\nHTTP/1.1 200 OK\nSet-Cookie: a=1\nContent-Type: application/pdf\n\n%PDF";
+  const std::string lf =
+      "\nHTTP/1.1 200 OK\nSet-Cookie: a=1\nContent-Type: application/pdf\n\n%PDF";
   const std::string mixed =
       "HTTP/1.1 200 OK\nSet-Cookie: a=1\r\nContent-Type: application/pdf \n\r\n%PDF";
   const Filled a = fill(crlf, HttpHeadKind::Response);

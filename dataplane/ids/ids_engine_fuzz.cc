@@ -2,10 +2,10 @@
 // uses every option kind. Properties beyond "no crash" (ASan/UBSan): a result never lists more
 // sids than it holds, pass carries none, once a direction exceeded its depth it stays so, and a
 // rule judged on a prefix of http.request_body (scanBuffers' `prefixes`: an upload before its
-// end) matches the whole body too, and is a drop or reject; and a stream of at most FlowIdsState::kStreamTail
-// bytes (the tail a chunk is verified with) cut in two chunks matches every rule it matches whole, in one
-// chunk or the other, for stateless rules whose inspections can follow their fast pattern
-// (Engine: reach and carry), whose fast pattern is sliced or cut.
+// end) matches the whole body too, and is a drop or reject; and a stream of at most
+// FlowIdsState::kStreamTail bytes (the tail a chunk is verified with) cut in two chunks matches
+// every rule it matches whole, in one chunk or the other, for stateless rules whose inspections
+// can follow their fast pattern (Engine: reach and carry), whose fast pattern is sliced or cut.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -166,7 +166,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   f.engine->release(state);
-  const std::span<const uint8_t> stream(data + 1, std::min<size_t>(size - 1, FlowIdsState::kStreamTail));
+  const std::span<const uint8_t> stream(data + 1,
+                                        std::min<size_t>(size - 1, FlowIdsState::kStreamTail));
   checkSplit(f, stream, size_t(mode) % (stream.size() + 1));
   return 0;
 }

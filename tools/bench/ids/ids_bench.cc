@@ -16,9 +16,9 @@
 // Frames are interleaved as a loaded worker receives them (Interleave below): a poll of the inside
 // port, then one of the outside port, up to 32 frames each, from many connections.
 // Timed: Pipeline::processBurst() and the hand-off of its output to net_null, a burst per poll,
-// with the worker loop's housekeeping() once per pair of polls (runtime.cc's loop). Untimed: generating
-// the frames, copying them into mbufs, draining the event ring (the logger thread's work; alerts
-// are counted there), compiling the rules. Last line:
+// with the worker loop's housekeeping() once per pair of polls (runtime.cc's loop). Untimed:
+// generating the frames, copying them into mbufs, draining the event ring (the logger thread's
+// work; alerts are counted there), compiling the rules. Last line:
 //   ids: <P> kpps, <G> Gbit/s, <R> rules loaded, <N> alerts
 // with P and G the IDS pipeline's rate (G over the frames' bytes, Ethernet header included, no
 // preamble or gap), followed on stderr by the baseline and the ratio.
