@@ -321,8 +321,11 @@ class PipelineCertIdsTest : public PipelineCertTest {
     dir_ = std::filesystem::temp_directory_path() /
            ("lbg-cert-ids-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "cert.rules")
-        << "drop tcp any any -> any any (msg:\"flight\"; flow:to_client; "
+    std::ofstream(dir_ / "cert.rules") << rules();
+    return "ids:\n  rules: [" + (dir_ / "cert.rules").string() + "]\n  mode: ips\n";
+  }
+  virtual std::string rules() {
+    return "drop tcp any any -> any any (msg:\"flight\"; flow:to_client; "
            "content:\"DROPFLIGHT\"; sid:2001;)\n"
            "drop tcp any any -> any any (msg:\"client\"; flow:to_server; "
            "content:\"EVILCLIENT\"; sid:2002;)\n"
@@ -330,7 +333,6 @@ class PipelineCertIdsTest : public PipelineCertTest {
            "content:\"CN=BadSubject\"; endswith; sid:2003;)\n"
            "alert tls any any -> any any (msg:\"cert issuer\"; tls.cert_issuer; "
            "content:\"CN=pipeline cert root\"; sid:2004;)\n";
-    return "ids:\n  rules: [" + (dir_ / "cert.rules").string() + "]\n  mode: ips\n";
   }
   void TearDown() override {
     PipelineCertTest::TearDown();
@@ -377,25 +379,14 @@ TEST_F(PipelineCertIdsTest, CertificateNamesAreStickyBuffersBeforeTheFlightLeave
 // tls.certs: each certificate of the chain (DER) is a buffer of its own (Suricata's multi-buffer),
 // scanned before the held flight leaves: a drop rule on bytes of the leaf stops it; an alert
 // rule that matches both the leaf (its issuer) and the root sent after it alerts once.
-class PipelineCertIdsCertsTest : public PipelineCertTest {
+class PipelineCertIdsCertsTest : public PipelineCertIdsTest {
  protected:
-  std::string extraPolicy() override {
-    ids::registerPolicyIds();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lbg-cert-certs-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "certs.rules")
-        << "drop tls any any -> any any (msg:\"bad cert\"; tls.certs; content:\"DERMARK\"; "
+  std::string rules() override {
+    return "drop tls any any -> any any (msg:\"bad cert\"; tls.certs; content:\"DERMARK\"; "
            "sid:2101;)\n"
            "alert tls any any -> any any (msg:\"our root\"; tls.certs; "
            "content:\"pipeline cert root\"; sid:2102;)\n";
-    return "ids:\n  rules: [" + (dir_ / "certs.rules").string() + "]\n  mode: ips\n";
   }
-  void TearDown() override {
-    PipelineCertTest::TearDown();
-    std::filesystem::remove_all(dir_);
-  }
-  std::filesystem::path dir_;
 };
 
 TEST_F(PipelineCertIdsCertsTest, EachCertificateOfTheChainIsATlsCertsBuffer) {
