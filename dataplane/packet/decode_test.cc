@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "dataplane/packet/packet_view.h"
 #include "dataplane/packet/test_frame.h"
@@ -470,6 +471,26 @@ TEST(Decode, Ipv6Fragments) {
   f = cat(eth(0x86dd), ipv6(44, cat(fragHeader(6, 8, true, 1), payload(12))));
   EXPECT_EQ(decodeAll(f, v), DecodeStatus::Malformed);
   EXPECT_EQ(v.dropReason, DropReason::BadFragment);
+}
+
+// The word-at-a-time ones'-complement sum equals the byte-pair one for every length, offset
+// (alignment) and starting accumulator, so checksums verified with it mean what they did.
+TEST(Checksum, WideSumEqualsBytePairSum) {
+  std::vector<uint8_t> data(1700);
+  uint32_t x = 12345;
+  for (auto& b : data) b = uint8_t((x = x * 1103515245u + 12345u) >> 16);
+  for (uint32_t offset = 0; offset < 8; ++offset) {
+    for (uint32_t len = 0; len + offset <= data.size(); len += (len < 64 ? 1 : 37)) {
+      for (uint32_t acc : {0u, 0xffffu, 0x1fffeu, 0x12345u}) {
+        ASSERT_EQ(foldChecksum(sumWords(data.data() + offset, len, acc)),
+                  foldChecksum(sumWordsBytewise(data.data() + offset, len, acc)))
+            << "offset " << offset << " len " << len << " acc " << acc;
+      }
+    }
+  }
+  std::vector<uint8_t> ones(65535, 0xff);  // the largest datagram cannot overflow it
+  EXPECT_EQ(foldChecksum(sumWords(ones.data(), 65535, 0)),
+            foldChecksum(sumWordsBytewise(ones.data(), 65535, 0)));
 }
 
 TEST(Decode, L4ChecksumVerification) {
