@@ -73,7 +73,7 @@ size_t fillHttpHeadBuffers(std::span<const uint8_t> in, HttpHeadScratch& s, Buff
   size_t pos = 0, next = 0;
   for (;;) {  // empty lines before the first (RFC 9112 §2.2)
     const size_t end = lineEnd(pos, next);
-    if (end != pos) break;
+    if (end == n || end != pos) break;  // no line end left, or a line that is not empty
     pos = next;
   }
   const size_t requestEnd = lineEnd(pos, next);

@@ -65,6 +65,10 @@ TEST(HttpHeadBuffers, BareLineFeedsEndLinesToo) {
       EXPECT_EQ(text(b.set, which), text(a.set, which)) << head;
   }
   EXPECT_EQ(fill("HTTP/1.1 200 OK\nA: b\n", HttpHeadKind::Response).length, 0u);  // no end yet
+  // Only empty lines, or nothing after them: no head (and an end: the CI's fuzz target once
+  // found the skip of leading empty lines looping on a lone "\n").
+  for (const char* empty : {"\n", "\r\n", "\n\n\r\n", "\r\n\n", "\r", ""})
+    EXPECT_EQ(fill(empty, HttpHeadKind::Response).length, 0u) << empty;
 }
 
 // The header-derived buffers as Suricata 7 builds them: http.start is the first line and every
