@@ -650,20 +650,34 @@ bool Pipeline::idsRequestWalked(Entry& e) {
   return idsScanRequestBody(e, ids_->gather.state(), q, ids_->bodies, *ids_->scratch);
 }
 
+namespace {
+
+// The next certificate (DER) of a certificate_list, each after its 3-byte length, from `at`,
+// which moves past it; false at the list's end or when a length runs past it.
+bool nextCertificate(std::span<const uint8_t> chain, size_t& at, std::span<const uint8_t>& cert) {
+  if (at + 3 > chain.size()) return false;
+  const size_t len = size_t(chain[at]) << 16 | size_t(chain[at + 1]) << 8 | chain[at + 2];
+  if (len > chain.size() - at - 3) return false;
+  cert = chain.subspan(at + 3, len);
+  at += 3 + len;
+  return true;
+}
+
+}  // namespace
+
 bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
   if (!idsScans(e)) return true;
   const ids::Engine* engine = snap_->idsEngine();
-  // The certificate_list: each certificate after its 3-byte length; the leaf comes first.
-  if (chain.size() < 3) return true;
-  const size_t leafLen = size_t(chain[0]) << 16 | size_t(chain[1]) << 8 | chain[2];
-  if (leafLen > chain.size() - 3) return true;
+  // The certificate_list: the leaf comes first.
+  size_t at = 0;
+  std::span<const uint8_t> leaf;
+  if (!nextCertificate(chain, at, leaf)) return true;
   IdsFlow* f = idsFlowOf(ids_, config_, *snap_, e, &counters_.ids_body_client_capped);
   if (f == nullptr) {
     ++counters_.ids_state_full;
     return idsAct(e, ids::ScanResult{}, "state-full", nullptr, false, nullptr);
   }
   f->st.tuple.app = idsApp(e.user.appProto);
-  const auto leaf = chain.subspan(3, leafLen);
   IdsWorker& w = *ids_;
   ids::BufferSet names;
   const size_t subject = inspect::x509NameText(leaf, inspect::X509NameField::Subject,
@@ -684,12 +698,10 @@ bool Pipeline::idsCertNames(Entry& e, std::span<const uint8_t> chain) {
   // first; a rule that matches several of them alerts once.
   uint32_t seen[ids::ScanResult::kMaxSids * 4];
   size_t seenCount = 0;
-  for (size_t at = 0; at + 3 <= chain.size();) {
-    const size_t len = size_t(chain[at]) << 16 | size_t(chain[at + 1]) << 8 | chain[at + 2];
-    if (len > chain.size() - at - 3) break;
+  std::span<const uint8_t> der = leaf;
+  for (bool more = true; more; more = nextCertificate(chain, at, der)) {
     ids::BufferSet cert;
-    cert.set(ids::Buffer::TlsCerts, chain.subspan(at + 3, len));
-    at += 3 + len;
+    cert.set(ids::Buffer::TlsCerts, der);
     ids::ScanResult r = engine->scanBuffers(f->st, ids::kToClient, cert, *w.scratch);
     uint8_t kept = 0;
     for (uint8_t i = 0; i < r.sidCount; ++i) {
